@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+        'Fix the environment variables above (see .env.example and README.md) and start again.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment once against a schema whose keys are variable names; every bad value is reported. */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    input[key] = value === '' ? undefined : value;
+  }
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        return `${name}=${JSON.stringify(input[name] ?? null)}: ${issue.message}`;
+      }),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256 (64 characters)');
+export const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
+export const isoTimestamp = z.string().datetime({ offset: true });
+export const nonEmptyName = z.string().trim().min(1).max(200);
+/** Features as a named object (`{"sepal_length": 5.1, ...}`) or as an array in the dataset's feature order. */
+export const featureValues = z.union([z.record(z.string(), finiteNumber), z.array(finiteNumber).min(1)]);
+export type FeatureValues = z.infer<typeof featureValues>;

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { featureValues, isoTimestamp, nonEmptyName, sha256Hex } from './common';
+
+export const datasetVersionedSchema = z.object({
+  dataset: nonEmptyName,
+  version: sha256Hex,
+  parentVersion: sha256Hex.nullable(),
+  rowCount: z.number().int().nonnegative(),
+  trainRows: z.number().int().nonnegative(),
+  testRows: z.number().int().nonnegative(),
+  classCounts: z.record(z.string(), z.number().int().nonnegative()),
+  reason: z.enum(['import', 'feedback', 'manual']),
+  createdAt: isoTimestamp,
+});
+export type DatasetVersioned = z.infer<typeof datasetVersionedSchema>;
+
+export const feedbackReceivedSchema = z.object({
+  feedbackId: z.string().uuid().optional(),
+  dataset: nonEmptyName.default('iris'),
+  features: featureValues,
+  label: nonEmptyName,
+  source: z.string().max(200).optional(),
+  modelName: z.string().optional(),
+  modelVersion: z.number().int().positive().optional(),
+});
+export type FeedbackReceived = z.infer<typeof feedbackReceivedSchema>;

@@ -1,0 +1,16 @@
+/** Routing keys on the `sepal.events` topic exchange; the routing key of a message is its event name. */
+export const EventNames = {
+  DatasetVersioned: 'dataset.versioned',
+  TrainRequested: 'train.requested',
+  TrainingStarted: 'training.started',
+  TrainingProgress: 'training.progress',
+  RunFinished: 'run.finished',
+  ModelRegistered: 'model.registered',
+  ModelPromoted: 'model.promoted',
+  FeedbackReceived: 'feedback.received',
+  DriftDetected: 'drift.detected',
+} as const;
+
+export type EventName = (typeof EventNames)[keyof typeof EventNames];
+
+export const ALL_EVENT_NAMES: readonly EventName[] = Object.values(EventNames);

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { finiteNumber, isoTimestamp, nonEmptyName, sha256Hex } from './common';
+
+const paramValue = z.union([z.number(), z.string(), z.boolean()]);
+
+export const trainRequestedSchema = z.object({
+  dataset: nonEmptyName,
+  version: sha256Hex.optional(),
+  modelName: nonEmptyName.optional(),
+  experiment: nonEmptyName.optional(),
+  grid: z.record(z.string(), z.array(paramValue)).optional(),
+  params: z.record(z.string(), paramValue).optional(),
+  seed: z.number().int().optional(),
+  reason: z.enum(['manual', 'schedule', 'feedback', 'drift', 'startup']).default('manual'),
+  requestedBy: z.string().max(200).optional(),
+});
+export type TrainRequested = z.infer<typeof trainRequestedSchema>;
+
+export const runStatus = z.enum(['scheduled', 'running', 'finished', 'failed', 'killed']);
+export type RunStatus = z.infer<typeof runStatus>;
+
+export const trainingStartedSchema = z.object({
+  runId: z.string().uuid(),
+  parentRunId: z.string().uuid().nullable(),
+  experiment: nonEmptyName,
+  runName: z.string().max(200).optional(),
+  dataset: nonEmptyName,
+  datasetVersion: sha256Hex,
+  params: z.record(z.string(), paramValue),
+  tags: z.record(z.string(), z.string()).default({}),
+  backend: z.string().max(50),
+  startedAt: isoTimestamp,
+});
+export type TrainingStarted = z.infer<typeof trainingStartedSchema>;
+
+export const trainingProgressSchema = z.object({
+  runId: z.string().uuid(),
+  step: z.number().int().nonnegative(),
+  metrics: z.record(z.string(), finiteNumber),
+  timestamp: isoTimestamp,
+});
+export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
+
+export const runFinishedSchema = z.object({
+  runId: z.string().uuid(),
+  status: z.enum(['finished', 'failed', 'killed']),
+  metrics: z.record(z.string(), finiteNumber).default({}),
+  tags: z.record(z.string(), z.string()).default({}),
+  error: z.string().max(4000).optional(),
+  endedAt: isoTimestamp,
+});
+export type RunFinished = z.infer<typeof runFinishedSchema>;
+
+export const modelRegisteredSchema = z.object({
+  modelName: nonEmptyName,
+  version: z.number().int().positive(),
+  runId: z.string().uuid(),
+  sha256: sha256Hex,
+  artifactUrl: z.string().min(1),
+  metrics: z.record(z.string(), finiteNumber).default({}),
+  registeredAt: isoTimestamp,
+});
+export type ModelRegistered = z.infer<typeof modelRegisteredSchema>;
+
+export const modelPromotedSchema = z.object({
+  modelName: nonEmptyName,
+  alias: nonEmptyName,
+  version: z.number().int().positive(),
+  sha256: sha256Hex,
+  artifactUrl: z.string().min(1),
+  previousVersion: z.number().int().positive().nullable(),
+  reason: z.string().max(2000),
+  promotedBy: z.string().max(200),
+  promotedAt: isoTimestamp,
+});
+export type ModelPromoted = z.infer<typeof modelPromotedSchema>;
+
+export const driftDetectedSchema = z.object({
+  modelName: nonEmptyName,
+  version: z.number().int().positive(),
+  features: z.array(z.object({ name: z.string(), psi: finiteNumber })),
+  threshold: finiteNumber,
+  detectedAt: isoTimestamp,
+});
+export type DriftDetected = z.infer<typeof driftDetectedSchema>;

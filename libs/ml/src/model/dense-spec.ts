@@ -1,0 +1,29 @@
+/**
+ * A trained dense classifier described as plain numbers: what the trainer extracts from TensorFlow.js
+ * and what the ONNX exporter and the reference forward pass consume.
+ */
+export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'linear' | 'softmax';
+
+export interface DenseLayerSpec {
+  /** Row-major [inputs x units] weight matrix, as TensorFlow.js stores a Dense kernel. */
+  kernel: Float32Array;
+  bias: Float32Array;
+  inputs: number;
+  units: number;
+  activation: Activation;
+}
+
+export interface StandardizerSpec {
+  mean: number[];
+  /** Standard deviations; a zero deviation is stored as 1 so the feature passes through centred. */
+  std: number[];
+}
+
+export interface DenseClassifierSpec {
+  featureNames: string[];
+  /** Class names by index: labels[i] is the name of class i. */
+  labels: string[];
+  standardizer: StandardizerSpec;
+  /** Hidden layers followed by the output layer, whose activation is 'softmax' and units = labels.length. */
+  layers: DenseLayerSpec[];
+}

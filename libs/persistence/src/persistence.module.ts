@@ -1,0 +1,21 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppDataSourceOptions, createAppDataSource } from './data-source';
+
+@Module({})
+export class PersistenceModule {
+  /** The app's TypeORM data source (PostgreSQL or embedded PGlite), migrated before the app starts. */
+  static forRoot(options: AppDataSourceOptions): DynamicModule {
+    return {
+      module: PersistenceModule,
+      global: true,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({}),
+          dataSourceFactory: () => createAppDataSource(options),
+        }),
+      ],
+      exports: [TypeOrmModule],
+    };
+  }
+}
