@@ -3,3 +3,5 @@ export * from './events/common';
 export * from './events/data.events';
 export * from './events/training.events';
 export * from './events/envelope';
+export * from './errors/domain-errors';
+export * from './http/data.dto';

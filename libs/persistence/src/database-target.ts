@@ -5,7 +5,10 @@ export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'embedd
 /** DATABASE_URL selects PostgreSQL; without it the embedded PGlite under SEPAL_HOME is used. */
 export function resolveDatabaseTarget(databaseUrl: string | undefined, sepalHome: string): DatabaseTarget {
   if (databaseUrl) return { kind: 'postgres', url: databaseUrl };
-  return { kind: 'embedded', dataDir: sepalHome.startsWith('memory://') ? sepalHome : join(sepalHome, 'pgdata') };
+  return {
+    kind: 'embedded',
+    dataDir: sepalHome.startsWith('memory://') ? sepalHome : join(sepalHome, 'pgdata'),
+  };
 }
 
 export function describeDatabaseTarget(target: DatabaseTarget): string {

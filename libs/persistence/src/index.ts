@@ -4,3 +4,4 @@ export * from './embedded-database';
 export * from './database-target';
 export * from './data-source';
 export * from './persistence.module';
+export * from './database-health';

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppDataSourceOptions, createAppDataSource } from './data-source';
+import { DatabaseHealth } from './database-health';
 
 @Module({})
 export class PersistenceModule {
@@ -15,6 +16,7 @@ export class PersistenceModule {
           dataSourceFactory: () => createAppDataSource(options),
         }),
       ],
+      providers: [DatabaseHealth],
       exports: [TypeOrmModule],
     };
   }

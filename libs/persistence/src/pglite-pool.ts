@@ -55,7 +55,9 @@ export class PGliteSerialPool extends EventEmitter {
     this.shared = options.pglite;
   }
 
-  connect(callback: (err: Error | null, client?: PGliteClient, release?: (err?: unknown) => void) => void): void {
+  connect(
+    callback: (err: Error | null, client?: PGliteClient, release?: (err?: unknown) => void) => void,
+  ): void {
     this.shared.session.acquire().then(
       (release) => {
         let released = false;

@@ -51,7 +51,9 @@ describe.each(['postgres', 'embedded'] as const)('createAppDataSource on %s', (k
     const ds = await createAppDataSource(options(target));
     const increment = () =>
       ds.transaction(async (manager) => {
-        const [row] = await manager.query(`SELECT value FROM "persist_test"."counter" WHERE id = 1 FOR UPDATE`);
+        const [row] = await manager.query(
+          `SELECT value FROM "persist_test"."counter" WHERE id = 1 FOR UPDATE`,
+        );
         await new Promise((r) => setTimeout(r, 5));
         await manager.query(`UPDATE "persist_test"."counter" SET value = $1 WHERE id = 1`, [row.value + 1]);
       });

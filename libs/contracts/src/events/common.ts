@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256 (64 characters)');
+export const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256 (64 characters)');
 export const finiteNumber = z.number().refine(Number.isFinite, 'must be a finite number');
 export const isoTimestamp = z.string().datetime({ offset: true });
 export const nonEmptyName = z.string().trim().min(1).max(200);

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
+
+export const dataConfigSchema = baseConfigSchema.extend({
+  DATA_PORT: portVar(3001),
+  DATA_HOST: z.string().default('0.0.0.0'),
+  /** Where the shipped raw datasets live (data/iris/iris.data, ...). */
+  DATA_DIR: z.string().default('data'),
+  SPLIT_TEST_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
+  SPLIT_SEED: z.coerce.number().int().default(42),
+  /** Commit pending feedback into a new version once this many rows wait; 0 = only on demand. */
+  FEEDBACK_COMMIT_EVERY: z.coerce.number().int().min(0).default(25),
+  DATA_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(50 * 1024 * 1024),
+});
+
+export type DataConfigValues = z.output<typeof dataConfigSchema>;
+
+/** The data service's configuration, read and validated once at start; inject it by this class. */
+export abstract class DataConfig {
+  static load(env: NodeJS.ProcessEnv = process.env): DataConfigValues {
+    return loadConfig(dataConfigSchema, env);
+  }
+}

@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { MessagingModule, OutboxModule } from '@sepal/messaging';
+import { ObservabilityModule } from '@sepal/observability';
+import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
+import { DataConfig, DataConfigValues } from './data.config';
+import { DatasetsModule } from './datasets/datasets.module';
+import { FeedbackModule } from './feedback/feedback.module';
+import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create-data-schema';
+
+export const DATA_SCHEMA = 'data';
+
+/** The data service: dataset import, versions, splits and feedback, in the `data` schema. */
+@Module({})
+export class DataModule {
+  static forRoot(config: DataConfigValues): DynamicModule {
+    return {
+      module: DataModule,
+      imports: [
+        { module: DataConfigModule, global: true, providers: [{ provide: DataConfig, useValue: config }], exports: [DataConfig] },
+        PersistenceModule.forRoot({
+          target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
+          schema: DATA_SCHEMA,
+          entities: [],
+          migrations: [CreateDataSchema1732400000000],
+          applicationName: 'sepal-data',
+        }),
+        MessagingModule.forRoot({ amqpUrl: config.AMQP_URL, namespace: config.SEPAL_NAMESPACE, serviceName: 'data' }),
+        OutboxModule.forSchema(DATA_SCHEMA),
+        ObservabilityModule.forRoot(),
+        DatasetsModule,
+        FeedbackModule,
+      ],
+    };
+  }
+}
+
+@Module({})
+class DataConfigModule {}

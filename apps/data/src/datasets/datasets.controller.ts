@@ -1,0 +1,109 @@
+import { Body, Controller, Get, Header, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import {
+  diffQuerySchema,
+  ImportDatasetRequest,
+  importDatasetRequestSchema,
+  RowPageResponse,
+  RowsQuery,
+  rowsQuerySchema,
+  splitQuerySchema,
+} from '@sepal/contracts';
+import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { DatasetsService } from './datasets.service';
+
+@ApiTags('datasets')
+@Controller('datasets')
+export class DatasetsController {
+  constructor(private readonly datasets: DatasetsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.' })
+  async list() {
+    const imported = new Map((await this.datasets.listDatasets()).map((d) => [d.name, d]));
+    return this.datasets.catalog().map((definition) => ({
+      name: definition.name,
+      description: definition.description,
+      file: definition.file,
+      features: definition.features,
+      target: definition.target,
+      imported: imported.has(definition.name),
+      versionCount: imported.get(definition.name)?.versionCount ?? 0,
+      latestVersion: imported.get(definition.name)?.latestVersion ?? null,
+    }));
+  }
+
+  @Post(':name/import')
+  @ChangesState()
+  @ApiOperation({
+    summary: 'Import the shipped raw file (empty body) or the raw file text given in `content`.',
+    description: 'Identical content returns the existing version (200) instead of creating a duplicate (201).',
+  })
+  @ApiBody({ schema: openApiSchema(importDatasetRequestSchema), examples: { shipped: { value: {} } } })
+  async import(
+    @Param('name') name: string,
+    @Body(new ZodValidationPipe(importDatasetRequestSchema, 'import request')) body: ImportDatasetRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.datasets.importDataset({ dataset: name, ...body });
+    void reply.status(outcome.created ? 201 : 200);
+    return { created: outcome.created, version: outcome.version };
+  }
+
+  @Get(':name/versions')
+  @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
+  versions(@Param('name') name: string) {
+    return this.datasets.listVersions(name);
+  }
+
+  @Get(':name/versions/:ref')
+  @ApiOperation({ summary: "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules." })
+  version(@Param('name') name: string, @Param('ref') ref: string) {
+    return this.datasets.resolveVersion(name, ref);
+  }
+
+  @Get(':name/versions/:ref/rows')
+  @ApiOperation({ summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).' })
+  async rows(
+    @Param('name') name: string,
+    @Param('ref') ref: string,
+    @Query(new ZodValidationPipe(rowsQuerySchema, 'query')) query: RowsQuery,
+  ): Promise<RowPageResponse> {
+    const version = await this.datasets.resolveVersion(name, ref);
+    const page = await this.datasets.rowPage(version, query.split, query.cursor, query.limit);
+    return {
+      dataset: name,
+      version: version.id,
+      split: query.split ?? 'all',
+      features: page.features,
+      labels: page.labels,
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  @Get(':name/versions/:ref/export.csv')
+  @Header('Content-Type', 'text/csv; charset=utf-8')
+  @ApiOperation({ summary: 'A version, or one split of it (?split=train|test), as CSV with class names.' })
+  async export(
+    @Param('name') name: string,
+    @Param('ref') ref: string,
+    @Query(new ZodValidationPipe(splitQuerySchema, 'query')) query: { split?: 'train' | 'test' },
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const version = await this.datasets.resolveVersion(name, ref);
+    const fileName = `${name}-v${version.seq}-${version.id.slice(0, 12)}${query.split ? `-${query.split}` : ''}.csv`;
+    void reply
+      .header('Content-Disposition', `attachment; filename="${fileName}"`)
+      .header('X-Dataset-Version', version.id)
+      .type('text/csv; charset=utf-8')
+      .send(Readable.from(this.datasets.exportCsv(version, query.split)));
+  }
+
+  @Get(':name/diff')
+  @ApiOperation({ summary: 'Rows added/removed and class counts between two versions (?from=v1&to=latest).' })
+  diff(@Param('name') name: string, @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string }) {
+    return this.datasets.diff(name, query.from, query.to);
+  }
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IRIS } from '../../catalog/catalog';
+import { applyCleaningRules } from './cleaning';
+import { DatasetFormatError } from './dataset-format-error';
+import { buildLabelMap } from './label-map';
+import { parseDelimited } from './parse-delimited';
+import { buildVersionContent, DatasetSchema, importedRowKeys, VersionRowInput } from './version-content';
+
+const irisText = readFileSync(join(__dirname, '../../../../../data/iris/iris.data'), 'utf8');
+
+function irisVersion(text = irisText) {
+  const { rows, applied } = applyCleaningRules(parseDelimited(text, IRIS), IRIS);
+  const labels = buildLabelMap(IRIS, rows.map((r) => r.className));
+  const schema: DatasetSchema = { features: IRIS.features, target: IRIS.target, task: 'classification', labels };
+  const encoded = rows.map((r) => ({ features: r.features, label: labels.indexOf(r.className) }));
+  const keys = importedRowKeys(encoded, 'iris');
+  const inputs: VersionRowInput[] = encoded.map((r, i) => ({ ...r, key: keys[i], origin: `iris.data:${rows[i].line}` }));
+  return { applied, content: buildVersionContent(schema, inputs, { testFraction: 0.2, seed: 42 }) };
+}
+
+describe('Iris import domain', () => {
+  it('parses 150 rows and ignores the trailing blank line', () => {
+    expect(parseDelimited(irisText, IRIS)).toHaveLength(150);
+  });
+
+  it('applies the two documented corrections to rows 35 and 38', () => {
+    const { applied, content } = irisVersion();
+    expect(applied.map((a) => a.id)).toEqual(['uci-iris-erratum-35', 'uci-iris-erratum-38']);
+    expect(content.rows[34].features).toEqual([4.9, 3.1, 1.5, 0.2]);
+    expect(content.rows[37].features).toEqual([4.9, 3.6, 1.4, 0.1]);
+    expect(applied[1].changes).toEqual([
+      { feature: 'sepal_width', from: 3.1, to: 3.6 },
+      { feature: 'petal_length', from: 1.5, to: 1.4 },
+    ]);
+  });
+
+  it('does not re-apply a correction to an already corrected file', () => {
+    const lines = irisText.split('\n');
+    lines[34] = '4.9,3.1,1.5,0.2,Iris-setosa';
+    lines[37] = '4.9,3.6,1.4,0.1,Iris-setosa';
+    const { applied } = irisVersion(lines.join('\n'));
+    expect(applied).toEqual([]);
+  });
+
+  it('encodes the classes 0-2 and splits exactly 40/10 per class', () => {
+    const { content } = irisVersion();
+    expect(content.schema.labels).toEqual(['Iris-setosa', 'Iris-versicolor', 'Iris-virginica']);
+    for (const label of content.schema.labels) {
+      expect(content.classCounts.train[label]).toBe(40);
+      expect(content.classCounts.test[label]).toBe(10);
+    }
+  });
+
+  it('gives the same id for the same content and a new id when any value changes', () => {
+    const first = irisVersion().content.id;
+    expect(irisVersion().content.id).toBe(first);
+    const changed = irisText.replace('5.1,3.5,1.4,0.2,Iris-setosa', '5.1,3.5,1.4,0.3,Iris-setosa');
+    expect(irisVersion(changed).content.id).not.toBe(first);
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ['5.1,3.5,1.4,Iris-setosa', /line 1: expected 5 columns/],
+    ['5.1,abc,1.4,0.2,Iris-setosa', /line 1: column 'sepal_width': 'abc' is not a finite number/],
+    ['5.1,3.5,1.4,Infinity,Iris-setosa', /line 1: column 'petal_width'/],
+    ['5.1,3.5,1.4,0.2,Iris-unknown', /line 1: unknown class 'Iris-unknown'/],
+    ['', /empty/],
+    ['"fixed acidity";"volatile acidity"\n7.4;0.7', /line 1: expected 5 columns separated by ','/],
+    ['5.1,3.5,1.4,0.2,Iris-setosa\n\n5.0,3.6,1.4,0.2,Iris-setosa', /line 2: blank line/],
+  ])('rejects %j naming the line and the problem', (text, message) => {
+    expect(() => parseDelimited(text, IRIS)).toThrow(DatasetFormatError);
+    expect(() => parseDelimited(text, IRIS)).toThrow(message);
+  });
+});

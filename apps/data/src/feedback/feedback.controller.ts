@@ -1,0 +1,53 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FeedbackRequest, feedbackListQuerySchema, feedbackRequestSchema } from '@sepal/contracts';
+import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { FeedbackService } from './feedback.service';
+
+@ApiTags('feedback')
+@Controller('datasets/:name/feedback')
+export class FeedbackController {
+  constructor(private readonly feedback: FeedbackService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ChangesState()
+  @ApiOperation({
+    summary: 'A labelled sample: stored at once, committed into a new version on demand or every N samples.',
+  })
+  @ApiBody({
+    schema: openApiSchema(feedbackRequestSchema),
+    examples: {
+      named: {
+        value: {
+          features: { sepal_length: 5.9, sepal_width: 3.0, petal_length: 5.1, petal_width: 1.8 },
+          label: 'Iris-virginica',
+        },
+      },
+      array: { value: { features: [5.1, 3.5, 1.4, 0.2], label: 'Iris-setosa' } },
+    },
+  })
+  receive(
+    @Param('name') name: string,
+    @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
+  ) {
+    return this.feedback.receive({ dataset: name, features: body.features, label: body.label, source: body.source, feedbackId: body.id });
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Feedback samples (?state=pending|committed|all).' })
+  list(
+    @Param('name') name: string,
+    @Query(new ZodValidationPipe(feedbackListQuerySchema, 'query')) query: { state: 'pending' | 'committed' | 'all'; limit: number },
+  ) {
+    return this.feedback.list(name, query.state, query.limit);
+  }
+
+  @Post('commit')
+  @ChangesState()
+  @ApiOperation({ summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.' })
+  async commit(@Param('name') name: string) {
+    const outcome = await this.feedback.commit(name);
+    return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
+  }
+}

@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+export interface FeedbackRecord {
+  id: string;
+  dataset: string;
+  features: number[];
+  label: number;
+  className: string;
+  flags: string[];
+  source: string | null;
+  receivedAt: Date;
+  committedVersion: string | null;
+}
+
+const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
+  id: r.id as string,
+  dataset: r.dataset as string,
+  features: (r.features as (number | string)[]).map(Number),
+  label: r.label as number,
+  className: r.class_name as string,
+  flags: r.flags as string[],
+  source: (r.source as string | null) ?? null,
+  receivedAt: new Date(r.received_at as string),
+  committedVersion: r.committed_version ? String(r.committed_version).trim() : null,
+});
+
+@Injectable()
+export class FeedbackRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Stores a sample at once; a redelivered message (same message id) or a repeated id is stored once. */
+  async insert(record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>, messageId?: string): Promise<FeedbackRecord> {
+    const rows = await this.dataSource.query(
+      `INSERT INTO data.feedback (id, dataset, features, label, class_name, flags, source, message_id)
+       VALUES ($1, $2, $3::double precision[], $4, $5, $6, $7, $8)
+       ON CONFLICT DO NOTHING RETURNING *`,
+      [
+        record.id,
+        record.dataset,
+        record.features,
+        record.label,
+        record.className,
+        JSON.stringify(record.flags),
+        record.source,
+        messageId ?? null,
+      ],
+    );
+    if (rows.length) return toRecord(rows[0]);
+    const [existing] = await this.dataSource.query(
+      `SELECT * FROM data.feedback WHERE id = $1 OR ($2::text IS NOT NULL AND message_id = $2)`,
+      [record.id, messageId ?? null],
+    );
+    return toRecord(existing);
+  }
+
+  async pending(manager: EntityManager, dataset: string): Promise<FeedbackRecord[]> {
+    const rows = await manager.query(
+      `SELECT * FROM data.feedback WHERE dataset = $1 AND committed_version IS NULL ORDER BY received_at, id`,
+      [dataset],
+    );
+    return rows.map(toRecord);
+  }
+
+  async countPending(dataset: string): Promise<number> {
+    const [row] = await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM data.feedback WHERE dataset = $1 AND committed_version IS NULL`,
+      [dataset],
+    );
+    return row.n;
+  }
+
+  async markCommitted(manager: EntityManager, ids: string[], versionId: string): Promise<void> {
+    if (ids.length) {
+      await manager.query(`UPDATE data.feedback SET committed_version = $1 WHERE id = ANY($2::uuid[])`, [versionId, ids]);
+    }
+  }
+
+  async list(dataset: string, state: 'pending' | 'committed' | 'all', limit: number): Promise<FeedbackRecord[]> {
+    const condition =
+      state === 'pending' ? 'AND committed_version IS NULL' : state === 'committed' ? 'AND committed_version IS NOT NULL' : '';
+    const rows = await this.dataSource.query(
+      `SELECT * FROM data.feedback WHERE dataset = $1 ${condition} ORDER BY received_at DESC LIMIT $2`,
+      [dataset, limit],
+    );
+    return rows.map(toRecord);
+  }
+}

@@ -1,0 +1,4 @@
+import { runService } from '@sepal/http';
+import { startDataApp } from './bootstrap';
+
+void runService('data', () => startDataApp());

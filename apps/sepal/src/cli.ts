@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { ServiceError } from './client/http-client';
+import { cliContextFromEnv } from './commands/cli-context';
+import { dataCommand } from './commands/data.command';
+import { upCommand } from './commands/up.command';
+
+/** Exit codes scripts can rely on. */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
+  const context = cliContextFromEnv(env);
+  return new Command('sepal')
+    .description('Sepal: from a CSV file to a monitored ONNX endpoint. Every command has --help.')
+    .option('--json', 'print machine-readable JSON instead of tables')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addCommand(upCommand())
+    .addCommand(dataCommand(context));
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildCli();
+  program.commands.forEach((command) => command.exitOverride());
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+        ? ExitCode.ok
+        : ExitCode.usage;
+    }
+    if (error instanceof ServiceError) {
+      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+      return error.status === null ? ExitCode.unreachable : ExitCode.failed;
+    }
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.failed;
+  }
+}

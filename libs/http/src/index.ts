@@ -1,0 +1,6 @@
+export * from './api-key.guard';
+export * from './domain-exception.filter';
+export * from './zod-validation.pipe';
+export * from './openapi';
+export * from './create-http-app';
+export * from './run-service';

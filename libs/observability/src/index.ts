@@ -1,0 +1,6 @@
+export * from './metric-factory';
+export * from './http-metrics';
+export * from './health.registry';
+export * from './health.controller';
+export * from './json-logger';
+export * from './observability.module';
