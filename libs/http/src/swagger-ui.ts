@@ -16,7 +16,7 @@ export function serveSwaggerUi(fastify: FastifyInstance, title: string): void {
   const dist = join(require.resolve('swagger-ui-dist/package.json'), '..');
   const assets = new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(join(dist, name))]));
   for (const [name, body] of assets) {
-    fastify.get(`/docs/${name}`, { schema: { hide: true } }, (_request, reply) => {
+    fastify.get(`/docs/${name}`, (_request, reply) => {
       void reply.type(ASSETS[name]).header('cache-control', 'public, max-age=86400').send(body);
     });
   }
@@ -27,7 +27,7 @@ export function serveSwaggerUi(fastify: FastifyInstance, title: string): void {
 <script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/swagger-ui-standalone-preset.js"></script>
 <script>window.ui = SwaggerUIBundle({ url: '/docs/json', dom_id: '#swagger-ui', presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout', persistAuthorization: true });</script>
 </body></html>`;
-  fastify.get('/docs', { schema: { hide: true } }, (_request, reply) => {
+  fastify.get('/docs', (_request, reply) => {
     void reply.type('text/html; charset=utf-8').send(page);
   });
 }

@@ -79,16 +79,15 @@ export function dataCommand(context: CliContext): Command {
     .argument('[dataset]', 'list this dataset’s versions')
     .action(async (dataset: string | undefined, _options: unknown, cmd: Command) => {
       if (!dataset) {
-        const list =
-          await client().get<
-            {
-              name: string;
-              imported: boolean;
-              versionCount: number;
-              latestVersion: string | null;
-              description: string;
-            }[]
-          >('/datasets');
+        const list = await client().get<
+          {
+            name: string;
+            imported: boolean;
+            versionCount: number;
+            latestVersion: string | null;
+            description: string;
+          }[]
+        >('/datasets');
         printer(cmd).table(
           list,
           ['DATASET', 'VERSIONS', 'LATEST', 'DESCRIPTION'],
@@ -171,6 +170,21 @@ export function dataCommand(context: CliContext): Command {
       );
       if (options.output) await writeFile(options.output, csv);
       else process.stdout.write(csv);
+    });
+
+  data
+    .command('commit')
+    .description('Commit every pending feedback sample into a new child version of the latest version.')
+    .argument('<dataset>')
+    .action(async (dataset: string, _options: unknown, cmd: Command) => {
+      const result = await client().post<{ feedbackRows: number; version: VersionView }>(
+        `/datasets/${encodeURIComponent(dataset)}/feedback/commit`,
+      );
+      printer(cmd).result(
+        result,
+        () =>
+          `Committed ${result.feedbackRows} feedback row(s) into v${result.version.seq} ${result.version.id}`,
+      );
     });
 
   return data;
