@@ -55,6 +55,12 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
 
   let firstVersion: string;
 
+  it('is ready once its database and broker answer', async () => {
+    const response = await http('GET', '/health/ready');
+    expect(response.statusCode).toBe(200);
+    expect(response.json().checks).toEqual({ database: { status: 'up' }, broker: { status: 'up' } });
+  });
+
   it('imports the shipped Iris file with both corrections, the label map and an exact 40/10 split per class', async () => {
     const response = await http('POST', '/datasets/iris/import', {});
     expect(response.statusCode).toBe(201);

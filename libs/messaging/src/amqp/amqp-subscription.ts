@@ -1,0 +1,182 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import { LoggerService } from '@nestjs/common';
+import { Delivery, deliver, DeliverySettings } from '../delivery';
+import { EnvelopeHandler, Subscription, SubscriptionSpec } from '../event-bus';
+import { ResolvedMessagingOptions } from '../messaging-options';
+import { describeError } from '../describe-error';
+import { Topology } from '../topology';
+import { assertExchanges, assertSubscriptionQueues } from './amqp-topology';
+import { copyProperties } from './message-properties';
+import { reportChannelError } from './report-channel-error';
+
+/** Handlers still running when a subscription closes get this long before their channel is closed. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export interface AmqpSubscriptionDeps {
+  manager: AmqpConnectionManager;
+  /** The bus's confirm channel: retry copies and dead letters are confirmed before the original is acked. */
+  publisher: ChannelWrapper;
+  topology: Topology;
+  options: ResolvedMessagingOptions;
+  logger: LoggerService;
+  shutdown: AbortSignal;
+}
+
+interface DeliveryWithMessage extends Delivery {
+  message: ConsumeMessage;
+}
+
+/**
+ * One consumer on its own channel. The setup (topology + consume) is re-run by amqp-connection-manager after every
+ * reconnection; a message is acked on the channel it came from, only after its handler resolved.
+ */
+export class AmqpSubscription implements Subscription {
+  private readonly channel: ChannelWrapper;
+  private readonly deliverySettings: DeliverySettings;
+  private readonly inFlight = new Set<Promise<void>>();
+  private consumer?: { channel: Channel; tag: string };
+  private setupError?: unknown;
+  private closing?: Promise<void>;
+
+  constructor(
+    readonly queueName: string,
+    private readonly spec: SubscriptionSpec,
+    private readonly handler: EnvelopeHandler,
+    private readonly deps: AmqpSubscriptionDeps,
+  ) {
+    this.channel = deps.manager.createChannel({
+      name: `consumer:${queueName}`,
+      confirm: false,
+      setup: this.setup,
+    });
+    this.channel.on('error', (error: unknown) =>
+      reportChannelError(deps.logger, `consumer ${queueName}`, error),
+    );
+    this.deliverySettings = this.createDeliverySettings();
+  }
+
+  /** Resolves once the queue is declared and consumed from (waits for the broker if it is not reachable yet). */
+  async start(): Promise<void> {
+    await this.channel.waitForConnect();
+    if (!this.consumer) {
+      await this.channel.close();
+      throw new Error(`cannot consume from ${this.queueName}: ${describeError(this.setupError)}`);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private readonly setup = async (channel: Channel): Promise<void> => {
+    try {
+      await assertExchanges(channel, this.deps.topology);
+      await assertSubscriptionQueues(channel, this.deps.topology, this.spec, this.queueName);
+      await channel.prefetch(this.deps.options.prefetch);
+      const { consumerTag } = await channel.consume(
+        this.queueName,
+        (message) => {
+          if (message) this.track(this.handle(channel, message));
+        },
+        { noAck: false },
+      );
+      this.consumer = { channel, tag: consumerTag };
+    } catch (error) {
+      this.setupError = error;
+      throw error;
+    }
+  };
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const delivery: DeliveryWithMessage = {
+      message,
+      body: message.content.toString('utf8'),
+      headers: { ...(message.properties.headers ?? {}) },
+      redelivered: message.fields.redelivered,
+    };
+    try {
+      await deliver(delivery, this.deliverySettings);
+      settle(() => channel.ack(message));
+    } catch (error) {
+      this.deps.logger.error(
+        `${this.queueName}: could not send a retry or dead letter (${describeError(error)})`,
+      );
+      settle(() => channel.nack(message, false, true));
+    }
+  }
+
+  private createDeliverySettings(): DeliverySettings {
+    const { publisher, topology, options, logger, shutdown } = this.deps;
+    const timeout = options.publishTimeoutMs;
+    const messageOf = (delivery: Delivery) => (delivery as DeliveryWithMessage).message;
+    return {
+      logicalQueue: this.spec.queue,
+      maxRetries: this.spec.maxRetries ?? options.maxRetries,
+      retryDelayMs: options.retryDelayMs,
+      shutdown,
+      logger,
+      handler: this.handler,
+      republish: async (delivery, headers) => {
+        const message = messageOf(delivery);
+        await publisher.sendToQueue(this.queueName, message.content, {
+          ...copyProperties(message.properties, headers),
+          timeout,
+        });
+      },
+      deadLetter: async (delivery, headers) => {
+        const message = messageOf(delivery);
+        await publisher.publish(
+          topology.deadLetterExchange,
+          topology.deadLetterRoutingKey(this.spec.queue),
+          message.content,
+          { ...copyProperties(message.properties, headers), timeout },
+        );
+      },
+    };
+  }
+
+  private async stop(): Promise<void> {
+    await this.channel
+      .removeSetup(this.setup, async (channel: Channel) => {
+        if (this.consumer?.channel === channel) await channel.cancel(this.consumer.tag);
+      })
+      .catch((error: unknown) =>
+        this.deps.logger.warn(`cancelling ${this.queueName}: ${describeError(error)}`),
+      );
+    const drained = await settlesWithin([...this.inFlight], DRAIN_TIMEOUT_MS);
+    if (!drained) {
+      this.deps.logger.warn(
+        `${this.queueName}: handlers still running after ${DRAIN_TIMEOUT_MS} ms; closing anyway`,
+      );
+    }
+    await this.channel.close().catch(() => undefined);
+  }
+}
+
+/** Acks or nacks on the delivering channel; if that channel is gone, the broker has already requeued the message. */
+function settle(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // IllegalOperationError (channel closed): nothing to do, the broker redelivers the unacked message.
+  }
+}
+
+async function settlesWithin(work: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(work).then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

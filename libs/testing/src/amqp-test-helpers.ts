@@ -1,0 +1,39 @@
+import { Topology } from '@sepal/messaging';
+import { connect } from 'amqplib';
+
+export const TEST_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/**
+ * Deletes what a test run declared in its namespace: the exchanges and, for each logical queue, the queue and its
+ * dead-letter queue (auto-delete broadcast queues go by themselves). Missing ones are ignored.
+ */
+export async function deleteNamespace(
+  amqpUrl: string,
+  namespace: string,
+  queues: string[] = [],
+): Promise<void> {
+  const topology = new Topology(namespace);
+  const targets = [
+    ...queues.flatMap((queue) => [topology.queue(queue), topology.deadLetterQueue(queue)]).map(queueTarget),
+    exchangeTarget(topology.exchange),
+    exchangeTarget(topology.deadLetterExchange),
+  ];
+  const connection = await connect(amqpUrl);
+  connection.on('error', () => undefined);
+  try {
+    for (const target of targets) {
+      // A failed deletion closes its channel, so each deletion gets its own.
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      await (
+        target.kind === 'queue' ? channel.deleteQueue(target.name) : channel.deleteExchange(target.name)
+      ).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+const queueTarget = (name: string) => ({ kind: 'queue' as const, name });
+const exchangeTarget = (name: string) => ({ kind: 'exchange' as const, name });

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { EventName, EventNames, EventPayloadInput } from '@sepal/contracts';
+
+const SHA_A = 'a'.repeat(64);
+const SHA_B = 'b'.repeat(64);
+
+type SamplePayloads = { [N in EventName]: () => EventPayloadInput<N> };
+
+const samples: SamplePayloads = {
+  [EventNames.DatasetVersioned]: () => ({
+    dataset: 'iris',
+    version: SHA_A,
+    parentVersion: null,
+    rowCount: 150,
+    trainRows: 120,
+    testRows: 30,
+    classCounts: { setosa: 50, versicolor: 50, virginica: 50 },
+    reason: 'import',
+    createdAt: new Date().toISOString(),
+  }),
+  [EventNames.TrainRequested]: () => ({ dataset: 'iris', reason: 'manual' }),
+  [EventNames.TrainingStarted]: () => ({
+    runId: randomUUID(),
+    parentRunId: null,
+    experiment: 'iris',
+    dataset: 'iris',
+    datasetVersion: SHA_A,
+    params: { epochs: 10 },
+    backend: 'cpu',
+    startedAt: new Date().toISOString(),
+  }),
+  [EventNames.TrainingProgress]: () => ({
+    runId: randomUUID(),
+    step: 1,
+    metrics: { loss: 0.5 },
+    timestamp: new Date().toISOString(),
+  }),
+  [EventNames.RunFinished]: () => ({
+    runId: randomUUID(),
+    status: 'finished',
+    endedAt: new Date().toISOString(),
+  }),
+  [EventNames.ModelRegistered]: () => ({
+    modelName: 'iris-classifier',
+    version: 1,
+    runId: randomUUID(),
+    sha256: SHA_B,
+    artifactUrl: `http://registry/artifacts/${SHA_B}`,
+    registeredAt: new Date().toISOString(),
+  }),
+  [EventNames.ModelPromoted]: () => ({
+    modelName: 'iris-classifier',
+    alias: 'champion',
+    version: 2,
+    sha256: SHA_B,
+    artifactUrl: `http://registry/artifacts/${SHA_B}`,
+    previousVersion: 1,
+    reason: 'beats the champion',
+    promotedBy: 'test',
+    promotedAt: new Date().toISOString(),
+  }),
+  [EventNames.FeedbackReceived]: () => ({ dataset: 'iris', features: [5.1, 3.5, 1.4, 0.2], label: 'setosa' }),
+  [EventNames.DriftDetected]: () => ({
+    modelName: 'iris-classifier',
+    version: 2,
+    features: [{ name: 'petal_length', psi: 0.31 }],
+    threshold: 0.2,
+    detectedAt: new Date().toISOString(),
+  }),
+};
+
+/** A valid payload of each event, fresh on every call (new ids and timestamps). */
+export function sampleEventPayload<N extends EventName>(type: N): EventPayloadInput<N> {
+  return samples[type]();
+}

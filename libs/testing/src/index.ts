@@ -1,0 +1,6 @@
+export * from './unique-namespace';
+export * from './wait-for';
+export * from './tcp-proxy';
+export * from './amqp-test-helpers';
+export * from './event-fixtures';
+export * from './test-database';
