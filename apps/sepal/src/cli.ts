@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { ServiceError } from './client/http-client';
 import { cliContextFromEnv } from './commands/cli-context';
 import { dataCommand } from './commands/data.command';
+import { modelsCommand } from './commands/models.command';
+import { runsCommand } from './commands/runs.command';
 import { upCommand } from './commands/up.command';
 
 /** Exit codes scripts can rely on. */
@@ -15,7 +17,9 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addCommand(upCommand())
-    .addCommand(dataCommand(context));
+    .addCommand(dataCommand(context))
+    .addCommand(runsCommand(context))
+    .addCommand(modelsCommand(context));
 }
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -5,3 +5,6 @@ export * from './events/training.events';
 export * from './events/envelope';
 export * from './errors/domain-errors';
 export * from './http/data.dto';
+export * from './http/registry.dto';
+export * from './http/inference.dto';
+export * from './http/trainer.dto';

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+export interface ArtifactRecord {
+  sha256: string;
+  size: number;
+  path: string;
+  createdAt: Date;
+}
+
+const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
+  sha256: String(r.sha256).trim(),
+  size: Number(r.size),
+  path: r.path as string,
+  createdAt: new Date(r.created_at as string),
+});
+
+@Injectable()
+export class ArtifactsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Records an artifact; false if it was already recorded. */
+  async insert(artifact: { sha256: string; size: number; path: string }): Promise<boolean> {
+    const rows = await this.dataSource.query(
+      `INSERT INTO registry.artifacts (sha256, size, path) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
+      [artifact.sha256, artifact.size, artifact.path],
+    );
+    return rows.length === 1;
+  }
+
+  async find(
+    sha256: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ArtifactRecord | null> {
+    const rows = await manager.query(`SELECT * FROM registry.artifacts WHERE sha256 = $1`, [sha256]);
+    return rows.length ? toArtifact(rows[0]) : null;
+  }
+}

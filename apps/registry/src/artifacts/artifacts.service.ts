@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { EntityManager } from 'typeorm';
+import { ArtifactView, InvalidInputError, NotFoundError } from '@sepal/contracts';
+import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
+import { ArtifactStore, sha256Of } from './artifact-store';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export const artifactPath = (sha256: string): string => `/artifacts/${sha256}`;
+
+/** Content-addressed artifacts: the uploader states the SHA-256, the registry checks it before storing anything. */
+@Injectable()
+export class ArtifactsService {
+  constructor(
+    private readonly repository: ArtifactsRepository,
+    private readonly store: ArtifactStore,
+  ) {}
+
+  async upload(
+    content: unknown,
+    statedSha256: string | undefined,
+  ): Promise<{ artifact: ArtifactView; created: boolean }> {
+    if (!Buffer.isBuffer(content) || content.length === 0) {
+      throw new InvalidInputError(
+        'an artifact upload needs a non-empty body sent as Content-Type: application/octet-stream',
+      );
+    }
+    const stated = statedSha256?.trim().toLowerCase();
+    if (!stated || !SHA256.test(stated)) {
+      throw new InvalidInputError(
+        'the X-Content-SHA256 header must carry the hex SHA-256 of the body',
+        'e.g. sha256sum model.onnx',
+      );
+    }
+    const actual = sha256Of(content);
+    if (actual !== stated) {
+      throw new InvalidInputError(
+        `SHA-256 mismatch: the header says ${stated}, the body hashes to ${actual}; nothing was stored`,
+        'The upload was corrupted or the wrong file was sent.',
+      );
+    }
+    const path = await this.store.put(actual, content);
+    const created = await this.repository.insert({ sha256: actual, size: content.length, path });
+    return { artifact: { sha256: actual, size: content.length, url: artifactPath(actual) }, created };
+  }
+
+  /** Pass the transaction's manager when inside one (the embedded database has a single session). */
+  async find(sha256: string, manager?: EntityManager): Promise<ArtifactRecord | null> {
+    return SHA256.test(sha256) ? this.repository.find(sha256, manager) : null;
+  }
+
+  async open(sha256: string): Promise<{ artifact: ArtifactRecord; stream: Readable }> {
+    const artifact = await this.find(sha256);
+    if (!artifact || !(await this.store.has(artifact.sha256)))
+      throw new NotFoundError(`unknown artifact '${sha256}'`);
+    return { artifact, stream: this.store.open(artifact.path) };
+  }
+}

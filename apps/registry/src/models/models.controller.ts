@@ -1,0 +1,98 @@
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  aliasNameSchema,
+  CreateModelRequest,
+  createModelRequestSchema,
+  CreateModelVersionRequest,
+  createModelVersionRequestSchema,
+  pagingQuerySchema,
+  SetAliasRequest,
+  setAliasRequestSchema,
+} from '@sepal/contracts';
+import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { ModelsService } from './models.service';
+
+const versionPipe = new ParseIntPipe({ errorHttpStatusCode: 400 });
+
+@ApiTags('models')
+@Controller('models')
+export class ModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Post()
+  @ChangesState()
+  @ApiOperation({ summary: 'Register a model name (409 if taken).' })
+  @ApiBody({ schema: openApiSchema(createModelRequestSchema), examples: { iris: { value: { name: 'iris-classifier' } } } })
+  create(@Body(new ZodValidationPipe(createModelRequestSchema, 'model')) body: CreateModelRequest) {
+    return this.models.createModel(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Registered models with their latest version and aliases (?limit=&pageToken=).' })
+  list(@Query(new ZodValidationPipe(pagingQuerySchema, 'query')) query: { limit: number; pageToken?: string }) {
+    return this.models.listModels(query.limit, query.pageToken);
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'A model, all its versions and its aliases ({champion: 3, ...}).' })
+  get(@Param('name') name: string) {
+    return this.models.getModel(name);
+  }
+
+  @Post(':name/versions')
+  @ChangesState()
+  @ApiOperation({
+    summary: 'Register the next version from a run and an uploaded artifact (the model is created if missing).',
+    description: 'The artifact must have been uploaded (POST /artifacts), else 422; metrics default to the run’s.',
+  })
+  @ApiBody({ schema: openApiSchema(createModelVersionRequestSchema) })
+  createVersion(
+    @Param('name') name: string,
+    @Body(new ZodValidationPipe(createModelVersionRequestSchema, 'model version')) body: CreateModelVersionRequest,
+  ) {
+    return this.models.createVersion(name, body);
+  }
+
+  @Get(':name/versions/:version')
+  @ApiOperation({ summary: 'One version of a model.' })
+  version(@Param('name') name: string, @Param('version', versionPipe) version: number) {
+    return this.models.getVersion(name, version);
+  }
+
+  @Get(':name/versions/:version/lineage')
+  @ApiOperation({ summary: 'Where a version comes from: its run, the run’s parent sweep, the dataset version.' })
+  lineage(@Param('name') name: string, @Param('version', versionPipe) version: number) {
+    return this.models.lineage(name, version);
+  }
+
+  @Get(':name/aliases/:alias')
+  @ApiOperation({ summary: 'The version an alias points to (404 if the alias is not set).' })
+  alias(@Param('name') name: string, @Param('alias') alias: string) {
+    return this.models.getAlias(name, alias);
+  }
+
+  @Put(':name/aliases/:alias')
+  @ChangesState()
+  @ApiOperation({
+    summary: 'Point an alias at a version (promotion); every move is audited.',
+    description: 'Moving `champion` emits model.promoted (through the outbox, so it is delivered even after a broker outage).',
+  })
+  @ApiBody({
+    schema: openApiSchema(setAliasRequestSchema),
+    examples: { promote: { value: { version: 2, reason: 'beats v1 on the test split', by: 'alice' } } },
+  })
+  setAlias(
+    @Param('name') name: string,
+    @Param('alias', new ZodValidationPipe(aliasNameSchema, 'alias')) alias: string,
+    @Body(new ZodValidationPipe(setAliasRequestSchema, 'alias move')) body: SetAliasRequest,
+  ) {
+    return this.models.setAlias(name, alias, body);
+  }
+
+  @Get(':name/audit')
+  @ApiOperation({ summary: 'Every alias move of a model, oldest first (?alias= to narrow).' })
+  audit(@Param('name') name: string, @Query('alias') alias?: string) {
+    return this.models.audit(name, alias || undefined);
+  }
+}

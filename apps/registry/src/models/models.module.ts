@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ArtifactsModule } from '../artifacts/artifacts.module';
+import { RunsModule } from '../runs/runs.module';
+import { ModelsController } from './models.controller';
+import { ModelsRepository } from './models.repository';
+import { ModelsService } from './models.service';
+
+@Module({
+  imports: [RunsModule, ArtifactsModule],
+  controllers: [ModelsController],
+  providers: [ModelsRepository, ModelsService],
+  exports: [ModelsService],
+})
+export class ModelsModule {}

@@ -1,0 +1,184 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AliasAuditEntry } from '@sepal/contracts';
+import { iso } from '../paging';
+
+export interface ModelRecord {
+  name: string;
+  description: string | null;
+  tags: Record<string, string>;
+  createdAt: string;
+}
+
+export interface VersionRecord {
+  name: string;
+  version: number;
+  runId: string | null;
+  sha256: string;
+  size: number | null;
+  signature: Record<string, unknown> | null;
+  metrics: Record<string, number>;
+  description: string | null;
+  createdAt: string;
+}
+
+const toModel = (r: Record<string, unknown>): ModelRecord => ({
+  name: r.name as string,
+  description: (r.description as string | null) ?? null,
+  tags: r.tags as Record<string, string>,
+  createdAt: iso(r.created_at),
+});
+
+const toVersion = (r: Record<string, unknown>): VersionRecord => ({
+  name: r.model_name as string,
+  version: Number(r.version),
+  runId: (r.run_id as string | null) ?? null,
+  sha256: String(r.sha256).trim(),
+  size: r.size === null || r.size === undefined ? null : Number(r.size),
+  signature: (r.signature as Record<string, unknown> | null) ?? null,
+  metrics: r.metrics as Record<string, number>,
+  description: (r.description as string | null) ?? null,
+  createdAt: iso(r.created_at),
+});
+
+const toAudit = (r: Record<string, unknown>): AliasAuditEntry => ({
+  id: Number(r.id),
+  model: r.model_name as string,
+  alias: r.alias as string,
+  fromVersion: r.from_version === null ? null : Number(r.from_version),
+  toVersion: Number(r.to_version),
+  by: r.actor as string,
+  reason: r.reason as string,
+  at: iso(r.at),
+});
+
+/** Every SQL statement about registered models, their versions, aliases and the alias audit log. */
+@Injectable()
+export class ModelsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** Inserts a model; null if the name is taken. */
+  async insertModel(
+    manager: EntityManager,
+    model: { name: string; description: string | null; tags: Record<string, string> },
+  ): Promise<ModelRecord | null> {
+    const rows = await manager.query(
+      `INSERT INTO registry.models (name, description, tags) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [model.name, model.description, JSON.stringify(model.tags)],
+    );
+    return rows.length ? toModel(rows[0]) : null;
+  }
+
+  /**
+   * Locks the model's row for the rest of the transaction: version numbering and every alias move of one model are
+   * serialised by it, so concurrent promotions queue instead of losing one another.
+   */
+  async lockModel(manager: EntityManager, name: string): Promise<ModelRecord | null> {
+    const rows = await manager.query(`SELECT * FROM registry.models WHERE name = $1 FOR UPDATE`, [name]);
+    return rows.length ? toModel(rows[0]) : null;
+  }
+
+  async findModel(name: string): Promise<ModelRecord | null> {
+    const rows = await this.dataSource.query(`SELECT * FROM registry.models WHERE name = $1`, [name]);
+    return rows.length ? toModel(rows[0]) : null;
+  }
+
+  async listModels(offset: number, limit: number): Promise<(ModelRecord & { latestVersion: number | null })[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT m.*, (SELECT max(v.version) FROM registry.model_versions v WHERE v.model_name = m.name) AS latest_version
+       FROM registry.models m ORDER BY m.name OFFSET $1 LIMIT $2`,
+      [offset, limit],
+    );
+    return rows.map((r) => ({
+      ...toModel(r),
+      latestVersion: r.latest_version === null ? null : Number(r.latest_version),
+    }));
+  }
+
+  async listVersions(name: string): Promise<VersionRecord[]> {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM registry.model_versions WHERE model_name = $1 ORDER BY version`,
+      [name],
+    );
+    return rows.map(toVersion);
+  }
+
+  async findVersion(
+    name: string,
+    version: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<VersionRecord | null> {
+    const rows = await manager.query(`SELECT * FROM registry.model_versions WHERE model_name = $1 AND version = $2`, [
+      name,
+      version,
+    ]);
+    return rows.length ? toVersion(rows[0]) : null;
+  }
+
+  async nextVersion(manager: EntityManager, name: string): Promise<number> {
+    const [row] = await manager.query(
+      `SELECT coalesce(max(version), 0) + 1 AS next FROM registry.model_versions WHERE model_name = $1`,
+      [name],
+    );
+    return Number(row.next);
+  }
+
+  async insertVersion(manager: EntityManager, version: Omit<VersionRecord, 'createdAt'>): Promise<VersionRecord> {
+    const [row] = await manager.query(
+      `INSERT INTO registry.model_versions (model_name, version, run_id, sha256, size, signature, metrics, description)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [
+        version.name,
+        version.version,
+        version.runId,
+        version.sha256,
+        version.size,
+        version.signature ? JSON.stringify(version.signature) : null,
+        JSON.stringify(version.metrics),
+        version.description,
+      ],
+    );
+    return toVersion(row);
+  }
+
+  async aliases(name: string, manager: EntityManager = this.dataSource.manager): Promise<Record<string, number>> {
+    const rows: { alias: string; version: number }[] = await manager.query(
+      `SELECT alias, version FROM registry.aliases WHERE model_name = $1 ORDER BY alias`,
+      [name],
+    );
+    return Object.fromEntries(rows.map((r) => [r.alias, Number(r.version)]));
+  }
+
+  async setAlias(manager: EntityManager, name: string, alias: string, version: number): Promise<void> {
+    await manager.query(
+      `INSERT INTO registry.aliases (model_name, alias, version) VALUES ($1, $2, $3)
+       ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
+      [name, alias, version],
+    );
+  }
+
+  async insertAudit(
+    manager: EntityManager,
+    entry: { name: string; alias: string; fromVersion: number | null; toVersion: number; by: string; reason: string },
+  ): Promise<AliasAuditEntry> {
+    const [row] = await manager.query(
+      `INSERT INTO registry.alias_audit (model_name, alias, from_version, to_version, actor, reason)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+      [entry.name, entry.alias, entry.fromVersion, entry.toVersion, entry.by, entry.reason],
+    );
+    return toAudit(row);
+  }
+
+  async audit(name: string, alias?: string): Promise<AliasAuditEntry[]> {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM registry.alias_audit WHERE model_name = $1 AND ($2::text IS NULL OR alias = $2) ORDER BY id`,
+      [name, alias ?? null],
+    );
+    return rows.map(toAudit);
+  }
+}

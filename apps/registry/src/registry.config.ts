@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
+
+export const registryConfigSchema = baseConfigSchema.extend({
+  REGISTRY_PORT: portVar(3002),
+  REGISTRY_HOST: z.string().default('0.0.0.0'),
+  /** Root of the content-addressed artifact store. */
+  MODELS_DIR: z.string().default('models'),
+  /** Base of the absolute artifact URLs announced in model.promoted. */
+  REGISTRY_PUBLIC_URL: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:3002')
+    .transform((url) => url.replace(/\/+$/, '')),
+  REGISTRY_MAX_ARTIFACT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(200 * 1024 * 1024),
+  /** How often the outbox relay looks for unpublished events. */
+  REGISTRY_OUTBOX_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  /** How long a publish waits for the broker's confirm before the relay retries on its next round. */
+  REGISTRY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+
+export type RegistryConfigValues = z.output<typeof registryConfigSchema>;
+
+/** The registry's configuration, read and validated once at start; inject it by this class. */
+export abstract class RegistryConfig {
+  static load(env: NodeJS.ProcessEnv = process.env): RegistryConfigValues {
+    return loadConfig(registryConfigSchema, env);
+  }
+}

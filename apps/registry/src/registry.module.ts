@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { MessagingModule, OutboxModule } from '@sepal/messaging';
+import { ObservabilityModule } from '@sepal/observability';
+import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
+import { ArtifactsModule } from './artifacts/artifacts.module';
+import { TrainingEventsModule } from './events/training-events.module';
+import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
+import { ModelsModule } from './models/models.module';
+import { RegistryConfig, RegistryConfigValues } from './registry.config';
+import { REGISTRY_SCHEMA } from './registry.schema';
+import { RunsModule } from './runs/runs.module';
+
+/** The registry: experiments, runs, metrics, artifacts, models, versions and aliases, in the `registry` schema. */
+@Module({})
+export class RegistryModule {
+  static forRoot(config: RegistryConfigValues): DynamicModule {
+    return {
+      module: RegistryModule,
+      imports: [
+        {
+          module: RegistryConfigModule,
+          global: true,
+          providers: [{ provide: RegistryConfig, useValue: config }],
+          exports: [RegistryConfig],
+        },
+        PersistenceModule.forRoot({
+          target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
+          schema: REGISTRY_SCHEMA,
+          entities: [],
+          migrations: [CreateRegistrySchema1732500000000],
+          applicationName: 'sepal-registry',
+        }),
+        MessagingModule.forRoot({
+          amqpUrl: config.AMQP_URL,
+          namespace: config.SEPAL_NAMESPACE,
+          serviceName: 'registry',
+          publishTimeoutMs: config.REGISTRY_PUBLISH_TIMEOUT_MS,
+        }),
+        OutboxModule.forSchema(REGISTRY_SCHEMA, config.REGISTRY_OUTBOX_INTERVAL_MS),
+        ObservabilityModule.forRoot(),
+        RunsModule,
+        ArtifactsModule,
+        ModelsModule,
+        TrainingEventsModule,
+      ],
+    };
+  }
+}
+
+@Module({})
+class RegistryConfigModule {}

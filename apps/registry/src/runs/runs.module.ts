@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { ExperimentsController } from './experiments.controller';
+import { RunsController } from './runs.controller';
+import { RunsRepository } from './runs.repository';
+import { RunsService } from './runs.service';
+
+@Module({
+  controllers: [ExperimentsController, RunsController],
+  providers: [RunsRepository, RunsService],
+  exports: [RunsService],
+})
+export class RunsModule {}

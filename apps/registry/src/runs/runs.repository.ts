@@ -1,0 +1,279 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { ExperimentView, RunStatus, RunView } from '@sepal/contracts';
+import { iso, isoOrNull } from '../paging';
+
+export interface NewRun {
+  id: string;
+  experimentId: string;
+  parentRunId: string | null;
+  name: string | null;
+  status: RunStatus;
+  startTime: string | null;
+  params: Record<string, string | number | boolean>;
+  tags: Record<string, string>;
+  dataset: string | null;
+  datasetVersion: string | null;
+  backend: string | null;
+  correlationId: string | null;
+}
+
+export interface RunPatch {
+  status?: RunStatus;
+  tags?: Record<string, string>;
+  endTime?: string;
+  error?: string;
+}
+
+export interface MetricPoint {
+  key: string;
+  value: number;
+  step: number;
+  timestamp?: string;
+}
+
+export interface RunSearch {
+  where: { sql: string; params: unknown[] };
+  orderBy: { sql: string; params: unknown[] };
+  experimentId?: string;
+  parentRunId?: string;
+  offset: number;
+  limit: number;
+}
+
+const toExperiment = (r: Record<string, unknown>): ExperimentView => ({
+  id: r.id as string,
+  name: r.name as string,
+  tags: r.tags as Record<string, string>,
+  createdAt: iso(r.created_at),
+});
+
+const toRun = (r: Record<string, unknown>): RunView => ({
+  id: r.id as string,
+  experimentId: r.experiment_id as string,
+  experiment: r.experiment_name as string,
+  parentRunId: (r.parent_run_id as string | null) ?? null,
+  name: (r.name as string | null) ?? null,
+  status: r.status as RunStatus,
+  startTime: iso(r.start_time),
+  endTime: isoOrNull(r.end_time),
+  params: r.params as RunView['params'],
+  tags: r.tags as Record<string, string>,
+  dataset: (r.dataset as string | null) ?? null,
+  datasetVersion: (r.dataset_version as string | null) ?? null,
+  backend: (r.backend as string | null) ?? null,
+  correlationId: (r.correlation_id as string | null) ?? null,
+  error: (r.error as string | null) ?? null,
+  metrics: Object.fromEntries(
+    Object.entries((r.latest_metrics as Record<string, number | string> | null) ?? {}).map(([k, v]) => [
+      k,
+      Number(v),
+    ]),
+  ),
+  childrenCount: Number(r.children_count ?? 0),
+});
+
+/** A run with its experiment's name, the latest value of each metric and the number of child runs. */
+const RUN_SELECT = `
+  SELECT r.*, e.name AS experiment_name,
+    (SELECT coalesce(jsonb_object_agg(lm.key, lm.value), '{}'::jsonb) FROM (
+       SELECT DISTINCT ON (m.key) m.key, m.value FROM registry.metrics m
+       WHERE m.run_id = r.id ORDER BY m.key, m.step DESC, m.timestamp DESC, m.id DESC) lm) AS latest_metrics,
+    (SELECT count(*)::int FROM registry.runs c WHERE c.parent_run_id = r.id) AS children_count
+  FROM registry.runs r JOIN registry.experiments e ON e.id = r.experiment_id`;
+
+/** Every SQL statement about experiments, runs and metrics. */
+@Injectable()
+export class RunsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** Inserts an experiment; null if the name is taken. */
+  async insertExperiment(
+    manager: EntityManager,
+    experiment: { id: string; name: string; tags: Record<string, string> },
+  ): Promise<ExperimentView | null> {
+    const rows = await manager.query(
+      `INSERT INTO registry.experiments (id, name, tags) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO NOTHING RETURNING *`,
+      [experiment.id, experiment.name, JSON.stringify(experiment.tags)],
+    );
+    return rows.length ? toExperiment(rows[0]) : null;
+  }
+
+  async findExperiment(
+    idOrName: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ExperimentView | null> {
+    const rows = await manager.query(
+      `SELECT * FROM registry.experiments WHERE name = $1 OR id::text = $1 ORDER BY (name = $1) DESC LIMIT 1`,
+      [idOrName],
+    );
+    return rows.length ? toExperiment(rows[0]) : null;
+  }
+
+  async listExperiments(offset: number, limit: number): Promise<ExperimentView[]> {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM registry.experiments ORDER BY created_at, name OFFSET $1 LIMIT $2`,
+      [offset, limit],
+    );
+    return rows.map(toExperiment);
+  }
+
+  /** Inserts a run unless its id exists (a trainer retrying); true when this call created it. */
+  async insertRun(manager: EntityManager, run: NewRun): Promise<boolean> {
+    const rows = await manager.query(
+      `INSERT INTO registry.runs (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
+         dataset_version, backend, correlation_id)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        run.id,
+        run.experimentId,
+        run.parentRunId,
+        run.name,
+        run.status,
+        run.startTime,
+        JSON.stringify(run.params),
+        JSON.stringify(run.tags),
+        run.dataset,
+        run.datasetVersion,
+        run.backend,
+        run.correlationId,
+      ],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * training.started: creates the run, or brings one created earlier (e.g. 'scheduled' over REST) to 'running' and
+   * fills in what the event knows; a run already finished keeps its final status.
+   */
+  async upsertStartedRun(manager: EntityManager, run: NewRun): Promise<void> {
+    await manager.query(
+      `INSERT INTO registry.runs AS r (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
+         dataset_version, backend, correlation_id)
+       VALUES ($1, $2, $3, $4, 'running', coalesce($5::timestamptz, now()), $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (id) DO UPDATE SET
+         status = CASE WHEN r.status IN ('scheduled', 'running') THEN 'running' ELSE r.status END,
+         parent_run_id = coalesce(r.parent_run_id, EXCLUDED.parent_run_id),
+         name = coalesce(r.name, EXCLUDED.name),
+         start_time = EXCLUDED.start_time,
+         params = r.params || EXCLUDED.params,
+         tags = r.tags || EXCLUDED.tags,
+         dataset = EXCLUDED.dataset,
+         dataset_version = EXCLUDED.dataset_version,
+         backend = EXCLUDED.backend,
+         correlation_id = coalesce(r.correlation_id, EXCLUDED.correlation_id)`,
+      [
+        run.id,
+        run.experimentId,
+        run.parentRunId,
+        run.name,
+        run.startTime,
+        JSON.stringify(run.params),
+        JSON.stringify(run.tags),
+        run.dataset,
+        run.datasetVersion,
+        run.backend,
+        run.correlationId,
+      ],
+    );
+  }
+
+  async runExists(manager: EntityManager, id: string, lock = false): Promise<boolean> {
+    const rows = await manager.query(
+      `SELECT id FROM registry.runs WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows.length === 1;
+  }
+
+  async findRun(id: string, manager: EntityManager = this.dataSource.manager): Promise<RunView | null> {
+    const rows = await manager.query(`${RUN_SELECT} WHERE r.id = $1`, [id]);
+    return rows.length ? toRun(rows[0]) : null;
+  }
+
+  /** Applies a patch; tags are merged; a final status without an end time ends the run now. */
+  async updateRun(manager: EntityManager, id: string, patch: RunPatch): Promise<void> {
+    await manager.query(
+      `UPDATE registry.runs SET
+         status = coalesce($2, status),
+         tags = tags || coalesce($3::jsonb, '{}'::jsonb),
+         end_time = CASE
+           WHEN $4::timestamptz IS NOT NULL THEN $4::timestamptz
+           WHEN $2 IN ('finished', 'failed', 'killed') THEN coalesce(end_time, now())
+           ELSE end_time END,
+         error = coalesce($5, error)
+       WHERE id = $1`,
+      [
+        id,
+        patch.status ?? null,
+        patch.tags ? JSON.stringify(patch.tags) : null,
+        patch.endTime ?? null,
+        patch.error ?? null,
+      ],
+    );
+  }
+
+  async insertMetrics(manager: EntityManager, runId: string, points: MetricPoint[]): Promise<void> {
+    const BATCH = 1000;
+    for (let start = 0; start < points.length; start += BATCH) {
+      const batch = points.slice(start, start + BATCH);
+      const params: unknown[] = [];
+      const values = batch.map((p, i) => {
+        params.push(runId, p.key, p.value, p.step, p.timestamp ?? null);
+        const n = i * 5;
+        return `($${n + 1}::uuid, $${n + 2}, $${n + 3}::double precision, $${n + 4}::bigint, coalesce($${n + 5}::timestamptz, now()))`;
+      });
+      await manager.query(
+        `INSERT INTO registry.metrics (run_id, key, value, step, timestamp) VALUES ${values.join(', ')}`,
+        params,
+      );
+    }
+  }
+
+  async maxStep(manager: EntityManager, runId: string): Promise<number> {
+    const [row] = await manager.query(
+      `SELECT coalesce(max(step), 0)::int AS step FROM registry.metrics WHERE run_id = $1`,
+      [runId],
+    );
+    return Number(row.step);
+  }
+
+  async metricHistory(
+    runId: string,
+    key: string,
+  ): Promise<{ value: number; step: number; timestamp: string }[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT value, step, timestamp FROM registry.metrics WHERE run_id = $1 AND key = $2 ORDER BY step, timestamp, id`,
+      [runId, key],
+    );
+    return rows.map((r) => ({ value: Number(r.value), step: Number(r.step), timestamp: iso(r.timestamp) }));
+  }
+
+  /** Runs matching a compiled filter, in the compiled order (then newest first); reads limit + 1 rows. */
+  async searchRuns(search: RunSearch): Promise<RunView[]> {
+    const params: unknown[] = [
+      search.experimentId ?? null,
+      search.parentRunId ?? null,
+      search.offset,
+      search.limit + 1,
+    ];
+    const where = search.where;
+    const orderBy = search.orderBy;
+    const rows = await this.dataSource.query(
+      `${RUN_SELECT}
+       WHERE ($1::uuid IS NULL OR r.experiment_id = $1::uuid) AND ($2::uuid IS NULL OR r.parent_run_id = $2::uuid)
+         AND ${where.sql}
+       ORDER BY ${orderBy.sql ? `${orderBy.sql}, ` : ''}r.start_time DESC, r.id
+       OFFSET $3 LIMIT $4`,
+      [...params, ...where.params, ...orderBy.params],
+    );
+    return rows.map(toRun);
+  }
+}

@@ -1,0 +1,223 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import {
+  ConflictError,
+  CreateRunRequest,
+  ExperimentView,
+  InvalidInputError,
+  NotFoundError,
+  RunFinished,
+  RunPage,
+  RunView,
+  SearchRunsQuery,
+  TrainingProgress,
+  TrainingStarted,
+  UpdateRunRequest,
+} from '@sepal/contracts';
+import { claimMessage } from '@sepal/messaging';
+import { decodePageToken, pageOf } from '../paging';
+import { REGISTRY_SCHEMA } from '../registry.schema';
+import { compileFilter, compileOrderBy, FilterSyntaxError } from '../search/run-filter';
+import { MetricPoint, RunsRepository } from './runs.repository';
+
+const SEARCH_FIXED_PARAMS = 4;
+
+/** Experiments, runs and metrics: the tracking half of the registry, written over REST and from training events. */
+@Injectable()
+export class RunsService {
+  constructor(private readonly repository: RunsRepository) {}
+
+  async createExperiment(name: string, tags: Record<string, string> = {}): Promise<ExperimentView> {
+    const created = await this.repository.transaction((manager) =>
+      this.repository.insertExperiment(manager, { id: randomUUID(), name, tags }),
+    );
+    if (!created)
+      throw new ConflictError(`experiment '${name}' already exists`, `GET /experiments/${name} shows it.`);
+    return created;
+  }
+
+  async getExperiment(idOrName: string): Promise<ExperimentView> {
+    const experiment = await this.repository.findExperiment(idOrName);
+    if (!experiment)
+      throw new NotFoundError(`unknown experiment '${idOrName}'`, 'GET /experiments lists them.');
+    return experiment;
+  }
+
+  async listExperiments(limit: number, pageToken?: string) {
+    const offset = decodePageToken(pageToken);
+    const page = pageOf(await this.repository.listExperiments(offset, limit + 1), offset, limit);
+    return { experiments: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  /** Creates a run (its experiment too, if new); a client-chosen runId that exists returns that run unchanged. */
+  async createRun(request: CreateRunRequest): Promise<{ run: RunView; created: boolean }> {
+    const runId = request.runId ?? randomUUID();
+    const created = await this.repository.transaction(async (manager) => {
+      const experimentId = await this.ensureExperiment(manager, request.experiment);
+      if (request.parentRunId && !(await this.repository.runExists(manager, request.parentRunId))) {
+        throw new NotFoundError(`unknown parent run '${request.parentRunId}'`);
+      }
+      return this.repository.insertRun(manager, {
+        id: runId,
+        experimentId,
+        parentRunId: request.parentRunId ?? null,
+        name: request.name ?? null,
+        status: request.status,
+        startTime: request.startTime ?? null,
+        params: request.params ?? {},
+        tags: request.tags ?? {},
+        dataset: request.dataset ?? null,
+        datasetVersion: request.datasetVersion ?? null,
+        backend: request.backend ?? null,
+        correlationId: request.correlationId ?? null,
+      });
+    });
+    return { run: await this.getRun(runId), created };
+  }
+
+  async getRun(id: string, manager?: EntityManager): Promise<RunView> {
+    const run = isUuid(id) ? await this.repository.findRun(id, manager) : null;
+    if (!run) throw new NotFoundError(`unknown run '${id}'`, 'GET /runs lists runs.');
+    return run;
+  }
+
+  async updateRun(id: string, patch: UpdateRunRequest): Promise<RunView> {
+    await this.repository.transaction(async (manager) => {
+      await this.lockRun(manager, id);
+      await this.repository.updateRun(manager, id, patch);
+    });
+    return this.getRun(id);
+  }
+
+  async logMetrics(runId: string, points: MetricPoint[]): Promise<{ runId: string; logged: number }> {
+    await this.repository.transaction(async (manager) => {
+      await this.lockRun(manager, runId);
+      await this.repository.insertMetrics(manager, runId, points);
+    });
+    return { runId, logged: points.length };
+  }
+
+  async metricHistory(runId: string, key: string) {
+    await this.getRun(runId);
+    return this.repository.metricHistory(runId, key);
+  }
+
+  /** Filter and order in the search language (see run-filter.ts); a malformed one is a 400 naming the position. */
+  async searchRuns(query: SearchRunsQuery): Promise<RunPage> {
+    const experimentId = query.experiment ? (await this.getExperiment(query.experiment)).id : undefined;
+    const offset = decodePageToken(query.pageToken);
+    let where: { sql: string; params: unknown[] };
+    let orderBy: { sql: string; params: unknown[] };
+    try {
+      where = compileFilter(query.filter ?? '', SEARCH_FIXED_PARAMS);
+    } catch (error) {
+      throw syntaxError('filter', error);
+    }
+    try {
+      orderBy = compileOrderBy(query.orderBy ?? '', SEARCH_FIXED_PARAMS + where.params.length);
+    } catch (error) {
+      throw syntaxError('orderBy', error);
+    }
+    const rows = await this.repository.searchRuns({
+      where,
+      orderBy,
+      experimentId,
+      parentRunId: query.parentRunId,
+      offset,
+      limit: query.limit,
+    });
+    const page = pageOf(rows, offset, query.limit);
+    return { runs: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  /** training.started: upserts the run as running; a redelivered message is skipped. */
+  async onTrainingStarted(event: TrainingStarted, messageId: string, correlationId: string): Promise<void> {
+    await this.repository.transaction(async (manager) => {
+      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
+      const experimentId = await this.ensureExperiment(manager, event.experiment);
+      await this.repository.upsertStartedRun(manager, {
+        id: event.runId,
+        experimentId,
+        parentRunId: event.parentRunId,
+        name: event.runName ?? null,
+        status: 'running',
+        startTime: event.startedAt,
+        params: event.params,
+        tags: event.tags,
+        dataset: event.dataset,
+        datasetVersion: event.datasetVersion,
+        backend: event.backend,
+        correlationId,
+      });
+    });
+  }
+
+  /** training.progress: one metric point per key at the event's step (an unknown run is retried, then dead-lettered). */
+  async onTrainingProgress(event: TrainingProgress, messageId: string): Promise<void> {
+    await this.repository.transaction(async (manager) => {
+      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
+      await this.lockRun(manager, event.runId);
+      await this.repository.insertMetrics(
+        manager,
+        event.runId,
+        Object.entries(event.metrics).map(([key, value]) => ({
+          key,
+          value,
+          step: event.step,
+          timestamp: event.timestamp,
+        })),
+      );
+    });
+  }
+
+  /** run.finished: final status, end time, tags and final metrics (logged at the run's last step). */
+  async onRunFinished(event: RunFinished, messageId: string): Promise<void> {
+    await this.repository.transaction(async (manager) => {
+      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
+      await this.lockRun(manager, event.runId);
+      await this.repository.updateRun(manager, event.runId, {
+        status: event.status,
+        endTime: event.endedAt,
+        tags: event.tags,
+        error: event.error,
+      });
+      const entries = Object.entries(event.metrics);
+      if (entries.length) {
+        const step = await this.repository.maxStep(manager, event.runId);
+        await this.repository.insertMetrics(
+          manager,
+          event.runId,
+          entries.map(([key, value]) => ({ key, value, step, timestamp: event.endedAt })),
+        );
+      }
+    });
+  }
+
+  private async lockRun(manager: EntityManager, id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.repository.runExists(manager, id, true))) {
+      throw new NotFoundError(`unknown run '${id}'`, 'GET /runs lists runs.');
+    }
+  }
+
+  private async ensureExperiment(manager: EntityManager, name: string): Promise<string> {
+    await this.repository.insertExperiment(manager, { id: randomUUID(), name, tags: {} });
+    const experiment = await this.repository.findExperiment(name, manager);
+    if (!experiment) throw new Error(`experiment '${name}' vanished`);
+    return experiment.id;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+function syntaxError(what: 'filter' | 'orderBy', error: unknown): unknown {
+  if (!(error instanceof FilterSyntaxError)) return error;
+  return new InvalidInputError(
+    `malformed ${what}: ${error.message}`,
+    what === 'filter'
+      ? `Example: metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'`
+      : 'Example: metrics.f1 DESC',
+    { position: error.position, input: error.input },
+  );
+}

@@ -1,0 +1,512 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { EventEnvelope, EventNames, ModelPromoted } from '@sepal/contracts';
+import { createEventBus, EventBus, Subscription } from '@sepal/messaging';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
+import { deleteNamespace, sleep, TcpProxy, uniqueNamespace, waitFor } from '@sepal/testing';
+import { startRegistryApp } from '../src/bootstrap';
+import { RegistryConfig } from '../src/registry.config';
+
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const sha = (content: Buffer) => createHash('sha256').update(content).digest('hex');
+const DATASET_VERSION = 'd'.repeat(64);
+
+jest.setTimeout(30_000);
+
+describe.each(['real services', 'embedded adapters'] as const)('registry on %s', (mode) => {
+  const real = mode === 'real services';
+  let app: NestFastifyApplication;
+  let db: TestDatabase | undefined;
+  let proxy: TcpProxy | undefined;
+  let namespace: string;
+  let modelsDir: string;
+  /** The app's bus (through the proxy on real services). */
+  let appBus: EventBus;
+  /** A bus straight to the broker (real services) or the app's in-process one: the test's own consumer/producer. */
+  let testBus: EventBus;
+  let subscription: Subscription;
+  const promoted: EventEnvelope<typeof EventNames.ModelPromoted>[] = [];
+
+  const http = (
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH',
+    url: string,
+    payload?: unknown,
+    headers?: Record<string, string>,
+  ) =>
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url, payload: payload as object, headers });
+
+  const upload = (content: Buffer, stated = sha(content)) =>
+    http('POST', '/artifacts', content as unknown as object, {
+      'content-type': 'application/octet-stream',
+      'x-content-sha256': stated,
+    });
+
+  const newRun = async (body: Record<string, unknown>) => {
+    const response = await http('POST', '/runs', { experiment: 'iris', ...body });
+    expect(response.statusCode).toBe(201);
+    return response.json() as { id: string };
+  };
+
+  beforeAll(async () => {
+    namespace = uniqueNamespace('registry');
+    db = real ? await createTestDatabase() : undefined;
+    modelsDir = await mkdtemp(join(tmpdir(), 'sepal-models-'));
+    if (real) {
+      const target = new URL(AMQP_URL);
+      proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5672) });
+      await proxy.start();
+    }
+    const config = RegistryConfig.load({
+      DATABASE_URL: db?.url,
+      AMQP_URL: proxy ? proxy.proxiedUrl(AMQP_URL) : undefined,
+      SEPAL_HOME: `memory://registry-${namespace}`,
+      SEPAL_NAMESPACE: namespace,
+      MODELS_DIR: modelsDir,
+      REGISTRY_PUBLIC_URL: 'http://registry.test:3002/',
+      REGISTRY_OUTBOX_INTERVAL_MS: '200',
+      REGISTRY_PUBLISH_TIMEOUT_MS: '1000',
+      LOG_LEVEL: 'error',
+    });
+    app = await startRegistryApp(config, { listen: false });
+    appBus = app.get(EventBus);
+    testBus = real ? createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'registry-test' }) : appBus;
+    subscription = await testBus.subscribe(
+      { queue: 'test.promoted', patterns: [EventNames.ModelPromoted] },
+      async (envelope) => {
+        promoted.push(envelope as EventEnvelope<typeof EventNames.ModelPromoted>);
+      },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await subscription?.close();
+    await proxy?.resume();
+    await app?.close();
+    if (testBus !== appBus) await testBus?.close();
+    await proxy?.close();
+    await closeEmbeddedDatabases();
+    await db?.drop();
+    await rm(modelsDir, { recursive: true, force: true });
+    if (real) await deleteNamespace(AMQP_URL, namespace, ['registry.training', 'test.promoted']);
+  });
+
+  it('round-trips a run with 50 metric steps, and refuses bad metric values and unknown runs', async () => {
+    const run = await newRun({
+      name: 'mlp',
+      params: { learning_rate: 0.01, epochs: 50 },
+      tags: { reason: 'manual' },
+    });
+    const points = Array.from({ length: 50 }, (_, step) => ({ key: 'loss', value: 1 / (step + 1), step }));
+    const logged = await http('POST', `/runs/${run.id}/metrics`, { metrics: points });
+    expect(logged.statusCode).toBe(201);
+
+    const history = (await http('GET', `/runs/${run.id}/metrics/loss`)).json();
+    expect(history).toHaveLength(50);
+    expect(history.map((p: { step: number }) => p.step)).toEqual(points.map((p) => p.step));
+    expect(history.map((p: { value: number }) => p.value)).toEqual(points.map((p) => p.value));
+
+    const finished = await http('PATCH', `/runs/${run.id}`, { status: 'finished', tags: { note: 'ok' } });
+    expect(finished.statusCode).toBe(200);
+    const shown = (await http('GET', `/runs/${run.id}`)).json();
+    expect(shown).toMatchObject({
+      experiment: 'iris',
+      status: 'finished',
+      params: { learning_rate: 0.01, epochs: 50 },
+      tags: { reason: 'manual', note: 'ok' },
+      metrics: { loss: 1 / 50 },
+      childrenCount: 0,
+    });
+    expect(shown.endTime).not.toBeNull();
+
+    for (const value of ['0.5', null, 'NaN', { x: 1 }]) {
+      const bad = await http('POST', `/runs/${run.id}/metrics`, {
+        metrics: [{ key: 'loss', value, step: 99 }],
+      });
+      expect(bad.statusCode).toBe(400);
+    }
+    expect((await http('GET', `/runs/${run.id}/metrics/loss`)).json()).toHaveLength(50);
+
+    const unknown = randomUUID();
+    expect((await http('GET', `/runs/${unknown}`)).statusCode).toBe(404);
+    expect((await http('POST', `/runs/${unknown}/metrics`, { metrics: points.slice(0, 1) })).statusCode).toBe(
+      404,
+    );
+    expect((await http('GET', '/experiments/nope')).statusCode).toBe(404);
+    expect((await http('POST', '/experiments', { name: 'iris' })).statusCode).toBe(409);
+    expect((await http('POST', '/runs', { experiment: 'iris', parentRunId: unknown })).statusCode).toBe(404);
+  });
+
+  it('creates a run idempotently with a client-chosen id', async () => {
+    const runId = randomUUID();
+    const first = await http('POST', '/runs', { experiment: 'idempotent', runId, params: { a: 1 } });
+    const again = await http('POST', '/runs', { experiment: 'idempotent', runId, params: { a: 2 } });
+    expect([first.statusCode, again.statusCode]).toEqual([201, 200]);
+    expect(again.json().params).toEqual({ a: 1 });
+  });
+
+  it('applies training events idempotently and dead-letters one for an unknown run', async () => {
+    const parentRunId = randomUUID();
+    const runId = randomUUID();
+    const startedAt = new Date().toISOString();
+    const started = (id: string, parent: string | null) => ({
+      runId: id,
+      parentRunId: parent,
+      experiment: 'events',
+      dataset: 'iris',
+      datasetVersion: DATASET_VERSION,
+      params: { units: 8 },
+      backend: 'cpu',
+      startedAt,
+    });
+    await testBus.publish(EventNames.TrainingStarted, started(parentRunId, null));
+    await waitFor(async () => (await http('GET', `/runs/${parentRunId}`)).statusCode === 200, {
+      timeoutMs: 10_000,
+    });
+    await testBus.publish(EventNames.TrainingStarted, started(runId, parentRunId), {
+      correlationId: 'corr-1',
+    });
+    await waitFor(async () => (await http('GET', `/runs/${runId}`)).statusCode === 200, {
+      timeoutMs: 10_000,
+    });
+    for (let step = 1; step <= 3; step++) {
+      const messageId = `progress-${namespace}-${step}`;
+      const payload = { runId, step, metrics: { loss: 1 / step }, timestamp: new Date().toISOString() };
+      await testBus.publish(EventNames.TrainingProgress, payload, { messageId });
+      await testBus.publish(EventNames.TrainingProgress, payload, { messageId }); // a redelivery
+    }
+    await testBus.publish(EventNames.RunFinished, {
+      runId,
+      status: 'finished',
+      metrics: { accuracy: 0.97 },
+      tags: { selected: 'true' },
+      endedAt: new Date().toISOString(),
+    });
+    await testBus.publish(EventNames.TrainingProgress, {
+      runId: randomUUID(),
+      step: 1,
+      metrics: { loss: 1 },
+      timestamp: new Date().toISOString(),
+    });
+    await waitFor(async () => (await http('GET', `/runs/${runId}`)).json().status === 'finished', {
+      timeoutMs: 10_000,
+    });
+    const run = (await http('GET', `/runs/${runId}`)).json();
+    expect(run).toMatchObject({
+      parentRunId,
+      dataset: 'iris',
+      datasetVersion: DATASET_VERSION,
+      backend: 'cpu',
+      correlationId: 'corr-1',
+      tags: { selected: 'true' },
+      metrics: { accuracy: 0.97, loss: 1 / 3 },
+    });
+    expect((await http('GET', `/runs/${runId}/metrics/loss`)).json()).toHaveLength(3);
+    expect((await http('GET', `/runs/${parentRunId}`)).json().childrenCount).toBe(1);
+    await waitFor(async () => (await appBus.deadLetterCount('registry.training')) === 1, {
+      timeoutMs: 15_000,
+    });
+    const [dead] = await appBus.deadLetters('registry.training');
+    expect(dead.error).toMatch(/unknown run/);
+  });
+
+  it('searches runs with filters, ordering and paging, and rejects a malformed filter with its position', async () => {
+    const experiment = 'search';
+    const specs = [
+      { lr: '0.01', reason: 'feedback', accuracy: 0.95, f1: 0.91 },
+      { lr: '0.01', reason: 'feedback', accuracy: 0.93, f1: 0.94 },
+      { lr: '0.1', reason: 'feedback', accuracy: 0.96, f1: 0.97 },
+      { lr: '0.01', reason: 'manual', accuracy: 0.99, f1: 0.99 },
+      { lr: '0.01', reason: 'feedback', accuracy: 0.8, f1: 0.85 },
+    ];
+    const ids: string[] = [];
+    for (const [i, s] of specs.entries()) {
+      const run = await newRun({
+        experiment,
+        name: `r${i}`,
+        params: { learning_rate: s.lr },
+        tags: { reason: s.reason },
+      });
+      await http('POST', `/runs/${run.id}/metrics`, {
+        metrics: [
+          { key: 'accuracy', value: 0.5, step: 0 },
+          { key: 'accuracy', value: s.accuracy, step: 1 },
+          { key: 'f1', value: s.f1, step: 1 },
+        ],
+      });
+      ids.push(run.id);
+    }
+    const search = (params: Record<string, string>) =>
+      http('GET', `/runs?${new URLSearchParams({ experiment, ...params })}`);
+    const filter = "metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'";
+    const found = (await search({ filter, orderBy: 'metrics.f1 DESC' })).json();
+    expect(found.runs.map((r: { id: string }) => r.id)).toEqual([ids[1], ids[0]]);
+    expect(found.nextPageToken).toBeNull();
+
+    const firstPage = (await search({ orderBy: 'metrics.accuracy DESC', limit: '2' })).json();
+    expect(firstPage.runs.map((r: { id: string }) => r.id)).toEqual([ids[3], ids[2]]);
+    const rest = (
+      await search({ orderBy: 'metrics.accuracy DESC', limit: '2', pageToken: firstPage.nextPageToken })
+    ).json();
+    expect(rest.runs.map((r: { id: string }) => r.id)).toEqual([ids[0], ids[1]]);
+    const last = (
+      await search({ orderBy: 'metrics.accuracy DESC', limit: '2', pageToken: rest.nextPageToken })
+    ).json();
+    expect(last).toEqual({ runs: [expect.objectContaining({ id: ids[4] })], nextPageToken: null });
+
+    const malformed = await search({ filter: 'metrics.accuracy > AND tags.x = 1' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().message).toMatch(/malformed filter: .* at character 19$/);
+    expect(malformed.json().details.position).toBe(19);
+    const injection = await search({ filter: "tags.reason = 'x'' OR 1=1; --'" });
+    expect(injection.statusCode).toBe(200);
+    expect(injection.json().runs).toEqual([]);
+    expect((await search({ orderBy: 'metrics.f1 SIDEWAYS' })).statusCode).toBe(400);
+  });
+
+  it('stores artifacts content-addressed once, verifies the stated hash and serves the bytes with it', async () => {
+    const content = Buffer.from(`onnx bytes ${namespace}`);
+    const first = await upload(content);
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toEqual({
+      sha256: sha(content),
+      size: content.length,
+      url: `/artifacts/${sha(content)}`,
+    });
+    expect((await upload(content)).statusCode).toBe(200);
+
+    const other = Buffer.from('something else');
+    const mismatch = await upload(
+      other,
+      sha(content).replace(/^./, (c) => (c === 'a' ? 'b' : 'a')),
+    );
+    expect(mismatch.statusCode).toBe(400);
+    expect(mismatch.json().message).toMatch(/SHA-256 mismatch/);
+    expect((await http('GET', `/artifacts/${sha(other)}`)).statusCode).toBe(404);
+
+    const download = await http('GET', `/artifacts/${sha(content)}`);
+    expect(download.statusCode).toBe(200);
+    expect(download.headers['x-content-sha256']).toBe(sha(content));
+    expect(Number(download.headers['content-length'])).toBe(content.length);
+    expect(download.rawPayload.equals(content)).toBe(true);
+    expect(await readdir(join(modelsDir, sha(content).slice(0, 2)))).toEqual([sha(content)]);
+  });
+
+  let modelRun: { id: string };
+  let shaV1: string;
+  let shaV2: string;
+
+  it('registers versions, promotes the champion with exactly one model.promoted, audits it and shows lineage', async () => {
+    const sweep = await newRun({
+      experiment: 'models',
+      name: 'grid',
+      dataset: 'iris',
+      datasetVersion: DATASET_VERSION,
+    });
+    modelRun = await newRun({
+      experiment: 'models',
+      parentRunId: sweep.id,
+      dataset: 'iris',
+      datasetVersion: DATASET_VERSION,
+    });
+    await http('POST', `/runs/${modelRun.id}/metrics`, { metrics: [{ key: 'f1', value: 0.9, step: 1 }] });
+    const v1 = Buffer.from(`model v1 ${namespace}`);
+    const v2 = Buffer.from(`model v2 ${namespace}`);
+    shaV1 = sha(v1);
+    shaV2 = sha(v2);
+    await upload(v1);
+    await upload(v2);
+
+    expect((await http('POST', '/models', { name: 'iris-classifier', description: 'MLP' })).statusCode).toBe(
+      201,
+    );
+    expect((await http('POST', '/models', { name: 'iris-classifier' })).statusCode).toBe(409);
+    const missing = await http('POST', '/models/iris-classifier/versions', {
+      runId: modelRun.id,
+      sha256: 'e'.repeat(64),
+    });
+    expect(missing.statusCode).toBe(422);
+    const noRun = await http('POST', '/models/iris-classifier/versions', {
+      runId: randomUUID(),
+      sha256: shaV1,
+    });
+    expect(noRun.statusCode).toBe(404);
+
+    const created = await http('POST', '/models/iris-classifier/versions', {
+      runId: modelRun.id,
+      sha256: shaV1,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      name: 'iris-classifier',
+      version: 1,
+      runId: modelRun.id,
+      sha256: shaV1,
+      size: v1.length,
+      artifactUrl: `http://registry.test:3002/artifacts/${shaV1}`,
+      metrics: { f1: 0.9 },
+    });
+    const second = await http('POST', '/models/iris-classifier/versions', {
+      runId: modelRun.id,
+      sha256: shaV2,
+      metrics: { f1: 0.95 },
+    });
+    expect(second.json().version).toBe(2);
+
+    expect((await http('GET', '/models/iris-classifier/aliases/champion')).statusCode).toBe(404);
+    expect((await http('PUT', '/models/iris-classifier/aliases/champion', { version: 9 })).statusCode).toBe(
+      404,
+    );
+    expect((await http('PUT', '/models/nope/aliases/champion', { version: 1 })).statusCode).toBe(404);
+    expect(
+      (await http('PUT', '/models/iris-classifier/aliases/champion', { version: 'two' })).statusCode,
+    ).toBe(400);
+
+    const first = await http('PUT', '/models/iris-classifier/aliases/champion', {
+      version: 1,
+      reason: 'first',
+      by: 'alice',
+    });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toEqual({ alias: 'champion', version: 1, previousVersion: null });
+    const move = await http('PUT', '/models/iris-classifier/aliases/champion', {
+      version: 2,
+      reason: 'better f1',
+      by: 'bob',
+    });
+    expect(move.json()).toEqual({ alias: 'champion', version: 2, previousVersion: 1 });
+
+    await waitFor(() => promoted.length >= 2, {
+      timeoutMs: 10_000,
+      description: 'two model.promoted events',
+    });
+    await sleep(500);
+    expect(promoted).toHaveLength(2);
+    const payload: ModelPromoted = promoted[1].payload;
+    expect(payload).toMatchObject({
+      modelName: 'iris-classifier',
+      alias: 'champion',
+      version: 2,
+      sha256: shaV2,
+      artifactUrl: `http://registry.test:3002/artifacts/${shaV2}`,
+      previousVersion: 1,
+      reason: 'better f1',
+      promotedBy: 'bob',
+    });
+
+    expect((await http('GET', '/models/iris-classifier/aliases/champion')).json()).toMatchObject({
+      version: 2,
+      sha256: shaV2,
+    });
+    const model = (await http('GET', '/models/iris-classifier')).json();
+    expect(model.aliases).toEqual({ champion: 2 });
+    expect(model.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    const audit = (await http('GET', '/models/iris-classifier/audit')).json();
+    expect(
+      audit.map((a: { fromVersion: number | null; toVersion: number; by: string; reason: string }) => [
+        a.fromVersion,
+        a.toVersion,
+        a.by,
+        a.reason,
+      ]),
+    ).toEqual([
+      [null, 1, 'alice', 'first'],
+      [1, 2, 'bob', 'better f1'],
+    ]);
+
+    const lineage = (await http('GET', '/models/iris-classifier/versions/2/lineage')).json();
+    expect(lineage).toMatchObject({
+      model: 'iris-classifier',
+      version: 2,
+      dataset: 'iris',
+      datasetVersion: DATASET_VERSION,
+    });
+    expect(lineage.run.id).toBe(modelRun.id);
+    expect(lineage.parentRun.id).toBe(sweep.id);
+  });
+
+  it('serialises concurrent moves of one alias: each is audited and none is lost', async () => {
+    const moves = await Promise.all(
+      [1, 2, 1, 2, 1, 2].map((version, i) =>
+        http('PUT', '/models/iris-classifier/aliases/challenger', {
+          version,
+          by: `user${i}`,
+          reason: `move ${i}`,
+        }),
+      ),
+    );
+    expect(moves.map((m) => m.statusCode)).toEqual([200, 200, 200, 200, 200, 200]);
+    const audit = (await http('GET', '/models/iris-classifier/audit?alias=challenger')).json();
+    expect(audit).toHaveLength(6);
+    for (let i = 1; i < audit.length; i++) expect(audit[i].fromVersion).toBe(audit[i - 1].toVersion);
+    expect(audit[0].fromVersion).toBeNull();
+    const final = (await http('GET', '/models/iris-classifier')).json().aliases.challenger;
+    expect(final).toBe(audit[5].toVersion);
+  });
+
+  it('creates a version from model.registered once, even when delivered twice', async () => {
+    const payload = {
+      modelName: 'iris-from-events',
+      version: 1,
+      runId: modelRun.id,
+      sha256: shaV1,
+      artifactUrl: `http://elsewhere/artifacts/${shaV1}`,
+      metrics: { accuracy: 0.97 },
+      registeredAt: new Date().toISOString(),
+    };
+    const messageId = `registered-${namespace}`;
+    await testBus.publish(EventNames.ModelRegistered, payload, { messageId });
+    await testBus.publish(EventNames.ModelRegistered, payload);
+    await waitFor(async () => (await http('GET', '/models/iris-from-events/versions/1')).statusCode === 200, {
+      timeoutMs: 10_000,
+    });
+    await sleep(300);
+    const model = (await http('GET', '/models/iris-from-events')).json();
+    expect(model.versions).toHaveLength(1);
+    expect(model.versions[0]).toMatchObject({ sha256: shaV1, metrics: { f1: 0.9, accuracy: 0.97 } });
+  });
+
+  (real ? it : it.skip)(
+    'keeps a promotion made while the broker is unreachable and delivers it once it is back',
+    async () => {
+      const before = promoted.length;
+      await proxy!.interrupt();
+      await waitFor(() => !appBus.isConnected(), { timeoutMs: 5000 });
+      const move = await http('PUT', '/models/iris-classifier/aliases/champion', {
+        version: 1,
+        reason: 'rollback',
+        by: 'ops',
+      });
+      expect(move.statusCode).toBe(200);
+      expect(move.json()).toEqual({ alias: 'champion', version: 1, previousVersion: 2 });
+      await sleep(1500);
+      expect(promoted).toHaveLength(before);
+      const dataSource = app.get(DataSource);
+      const [pending] = await dataSource.query(
+        `SELECT count(*)::int AS n, max(attempts) AS attempts FROM registry.outbox WHERE sent_at IS NULL`,
+      );
+      expect(pending.n).toBe(1);
+      expect(pending.attempts).toBeGreaterThan(0);
+
+      await proxy!.resume();
+      await waitFor(() => promoted.length > before, {
+        timeoutMs: 15_000,
+        description: 'the delayed model.promoted',
+      });
+      await sleep(1000);
+      expect(promoted).toHaveLength(before + 1);
+      expect(promoted.at(-1)!.payload).toMatchObject({ version: 1, previousVersion: 2, reason: 'rollback' });
+      const [after] = await dataSource.query(
+        `SELECT count(*)::int AS n FROM registry.outbox WHERE sent_at IS NULL`,
+      );
+      expect(after.n).toBe(0);
+    },
+  );
+});

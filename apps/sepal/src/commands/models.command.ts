@@ -1,0 +1,177 @@
+import { Command } from 'commander';
+import { ServiceClient } from '../client/http-client';
+import { Printer } from '../output/printer';
+import { CliContext } from './cli-context';
+
+interface VersionView {
+  name: string;
+  version: number;
+  runId: string | null;
+  sha256: string;
+  size: number | null;
+  artifactUrl: string;
+  metrics: Record<string, number>;
+  description: string | null;
+  createdAt: string;
+}
+
+interface ModelView {
+  name: string;
+  description: string | null;
+  tags: Record<string, string>;
+  createdAt: string;
+  versions: VersionView[];
+  aliases: Record<string, number>;
+}
+
+interface ModelSummary {
+  name: string;
+  description: string | null;
+  latestVersion: number | null;
+  aliases: Record<string, number>;
+  createdAt: string;
+}
+
+interface AuditEntry {
+  alias: string;
+  fromVersion: number | null;
+  toVersion: number;
+  by: string;
+  reason: string;
+  at: string;
+}
+
+const metricsText = (metrics: Record<string, number>) =>
+  Object.entries(metrics)
+    .map(([key, value]) => `${key}=${Number.isInteger(value) ? value : value.toFixed(4)}`)
+    .join(' ');
+const aliasText = (aliases: Record<string, number>) =>
+  Object.entries(aliases)
+    .map(([alias, version]) => `${alias}=v${version}`)
+    .join(' ');
+
+export function modelsCommand(context: CliContext): Command {
+  const models = new Command('models').description('Registered models, versions, aliases and promotion.');
+  const client = () =>
+    new ServiceClient({ baseUrl: context.urls.registry, apiKey: context.apiKey, service: 'registry' });
+  const printer = (cmd: Command) => new Printer(Boolean(cmd.optsWithGlobals().json));
+  const path = (name: string) => `/models/${encodeURIComponent(name)}`;
+
+  models
+    .command('ls')
+    .description('List registered models with their latest version and aliases.')
+    .option('-n, --limit <n>', 'page size', '100')
+    .action(async (options: { limit: string }, cmd: Command) => {
+      const page = await client().get<{ models: ModelSummary[]; nextPageToken: string | null }>(
+        `/models?limit=${encodeURIComponent(options.limit)}`,
+      );
+      printer(cmd).table(
+        page,
+        ['MODEL', 'LATEST', 'ALIASES', 'DESCRIPTION'],
+        page.models.map((m) => [
+          m.name,
+          m.latestVersion ? `v${m.latestVersion}` : '-',
+          aliasText(m.aliases),
+          m.description ?? '',
+        ]),
+      );
+    });
+
+  models
+    .command('show')
+    .description('Show a model (its versions and aliases), or one version with its lineage.')
+    .argument('<name>')
+    .argument('[version]', 'a version number, or an alias such as champion')
+    .option('-a, --audit', 'also print the audit log of alias moves')
+    .action(async (name: string, version: string | undefined, options: { audit?: boolean }, cmd: Command) => {
+      const out = printer(cmd);
+      if (version) {
+        const number = /^\d+$/.test(version)
+          ? Number(version)
+          : (await client().get<VersionView>(`${path(name)}/aliases/${encodeURIComponent(version)}`)).version;
+        const lineage = await client().get<{
+          version: number;
+          sha256: string;
+          run: { id: string; name: string | null; status: string } | null;
+          parentRun: { id: string; name: string | null } | null;
+          dataset: string | null;
+          datasetVersion: string | null;
+        }>(`${path(name)}/versions/${number}/lineage`);
+        const details = await client().get<VersionView>(`${path(name)}/versions/${number}`);
+        out.result({ ...details, lineage }, () =>
+          [
+            `${name} v${details.version}    created ${details.createdAt}`,
+            `artifact: ${details.sha256} (${details.size ?? '?'} bytes)  ${details.artifactUrl}`,
+            `metrics:  ${metricsText(details.metrics) || '-'}`,
+            `run:      ${lineage.run ? `${lineage.run.id} (${lineage.run.status})` : '-'}`,
+            `sweep:    ${lineage.parentRun ? lineage.parentRun.id : '-'}`,
+            `dataset:  ${lineage.dataset ?? '-'} ${lineage.datasetVersion ?? ''}`.trimEnd(),
+          ].join('\n'),
+        );
+        return;
+      }
+      const model = await client().get<ModelView>(path(name));
+      const audit = options.audit ? await client().get<AuditEntry[]>(`${path(name)}/audit`) : undefined;
+      out.result(audit ? { ...model, audit } : model, () => {
+        const byVersion = new Map<number, string[]>();
+        for (const [alias, v] of Object.entries(model.aliases))
+          byVersion.set(v, [...(byVersion.get(v) ?? []), alias]);
+        const lines = [
+          `${model.name}${model.description ? ` — ${model.description}` : ''}`,
+          `aliases: ${aliasText(model.aliases) || '(none)'}`,
+          '',
+          ...model.versions.map(
+            (v) =>
+              `  v${String(v.version).padEnd(4)} ${v.sha256.slice(0, 12)}  ${v.createdAt}  ${metricsText(v.metrics)}` +
+              (byVersion.has(v.version) ? `  [${byVersion.get(v.version)!.join(', ')}]` : ''),
+          ),
+        ];
+        if (audit) {
+          lines.push('', 'alias moves:');
+          for (const a of audit) {
+            lines.push(
+              `  ${a.at}  ${a.alias}: ${a.fromVersion ? `v${a.fromVersion}` : '-'} -> v${a.toVersion}  by ${a.by}${a.reason ? `: ${a.reason}` : ''}`,
+            );
+          }
+        }
+        return lines.join('\n');
+      });
+    });
+
+  models
+    .command('promote')
+    .description('Point an alias (default champion) at a version; moving champion announces model.promoted.')
+    .argument('<name>')
+    .argument('<version>', 'version number')
+    .option('-a, --alias <alias>', 'alias to move', 'champion')
+    .option('-r, --reason <text>', 'why (kept in the audit log)')
+    .option('--by <who>', 'who (kept in the audit log)', process.env.USER ?? 'cli')
+    .action(
+      async (
+        name: string,
+        version: string,
+        options: { alias: string; reason?: string; by: string },
+        cmd: Command,
+      ) => {
+        if (!/^\d+$/.test(version) || Number(version) < 1) {
+          throw new Error(`version must be a positive whole number, not '${version}'`);
+        }
+        const move = await client().request<{
+          alias: string;
+          version: number;
+          previousVersion: number | null;
+        }>('PUT', `${path(name)}/aliases/${encodeURIComponent(options.alias)}`, {
+          version: Number(version),
+          reason: options.reason,
+          by: options.by,
+        });
+        printer(cmd).result(
+          move,
+          () =>
+            `${name}: ${move.alias} ${move.previousVersion ? `v${move.previousVersion}` : '(unset)'} -> v${move.version}`,
+        );
+      },
+    );
+
+  return models;
+}

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { nonEmptyName, sha256Hex } from '../events/common';
+import { runStatus } from '../events/training.events';
+
+const tags = z.record(z.string().min(1).max(250), z.string().max(5000));
+const paramValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
+/** A metric value: a finite number (NaN, Infinity and numeric strings are refused). */
+const metricValue = z
+  .number()
+  .refine(Number.isFinite, 'must be a finite number (NaN and Infinity are refused)');
+const timestamp = z.string().datetime({ offset: true });
+
+export const createExperimentRequestSchema = z.object({ name: nonEmptyName, tags: tags.optional() }).strict();
+export type CreateExperimentRequest = z.infer<typeof createExperimentRequestSchema>;
+
+export const createRunRequestSchema = z
+  .object({
+    experiment: nonEmptyName,
+    runId: z.string().uuid().optional(),
+    parentRunId: z.string().uuid().nullable().optional(),
+    name: z.string().max(200).optional(),
+    params: z.record(z.string().min(1).max(250), paramValue).optional(),
+    tags: tags.optional(),
+    dataset: nonEmptyName.optional(),
+    datasetVersion: sha256Hex.optional(),
+    backend: z.string().max(50).optional(),
+    correlationId: z.string().max(200).optional(),
+    status: runStatus.default('running'),
+    startTime: timestamp.optional(),
+  })
+  .strict();
+export type CreateRunRequest = z.infer<typeof createRunRequestSchema>;
+
+export const updateRunRequestSchema = z
+  .object({
+    status: runStatus.optional(),
+    tags: tags.optional(),
+    endTime: timestamp.optional(),
+    error: z.string().max(4000).optional(),
+  })
+  .strict();
+export type UpdateRunRequest = z.infer<typeof updateRunRequestSchema>;
+
+export const metricPointSchema = z
+  .object({
+    key: z.string().min(1).max(250),
+    value: metricValue,
+    step: z.number().int().nonnegative().default(0),
+    timestamp: timestamp.optional(),
+  })
+  .strict();
+export const logMetricsRequestSchema = z
+  .object({ metrics: z.array(metricPointSchema).min(1).max(10_000) })
+  .strict();
+export type LogMetricsRequest = z.infer<typeof logMetricsRequestSchema>;
+
+export const pagingQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  pageToken: z.string().max(200).optional(),
+});
+
+export const searchRunsQuerySchema = pagingQuerySchema.extend({
+  filter: z.string().max(4000).optional(),
+  orderBy: z.string().max(1000).optional(),
+  experiment: z.string().max(200).optional(),
+  parentRunId: z.string().uuid().optional(),
+});
+export type SearchRunsQuery = z.infer<typeof searchRunsQuerySchema>;
+
+export const createModelRequestSchema = z
+  .object({ name: nonEmptyName, description: z.string().max(5000).optional(), tags: tags.optional() })
+  .strict();
+export type CreateModelRequest = z.infer<typeof createModelRequestSchema>;
+
+export const createModelVersionRequestSchema = z
+  .object({
+    runId: z.string().uuid(),
+    sha256: sha256Hex,
+    signature: z.record(z.string(), z.unknown()).optional(),
+    metrics: z.record(z.string(), metricValue).optional(),
+    description: z.string().max(5000).optional(),
+  })
+  .strict();
+export type CreateModelVersionRequest = z.infer<typeof createModelVersionRequestSchema>;
+
+export const setAliasRequestSchema = z
+  .object({
+    version: z.coerce.number().int().positive(),
+    reason: z.string().max(2000).optional(),
+    by: z.string().max(200).optional(),
+  })
+  .strict();
+export type SetAliasRequest = z.infer<typeof setAliasRequestSchema>;
+
+export const aliasNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,99}$/, 'an alias starts with a letter: letters, digits, _ and - only');
+
+export interface ExperimentView {
+  id: string;
+  name: string;
+  tags: Record<string, string>;
+  createdAt: string;
+}
+
+export interface RunView {
+  id: string;
+  experimentId: string;
+  experiment: string;
+  parentRunId: string | null;
+  name: string | null;
+  status: z.infer<typeof runStatus>;
+  startTime: string;
+  endTime: string | null;
+  params: Record<string, string | number | boolean>;
+  tags: Record<string, string>;
+  dataset: string | null;
+  datasetVersion: string | null;
+  backend: string | null;
+  correlationId: string | null;
+  error: string | null;
+  /** The latest value (highest step) of each metric. */
+  metrics: Record<string, number>;
+  childrenCount: number;
+}
+
+export interface RunPage {
+  runs: RunView[];
+  nextPageToken: string | null;
+}
+
+export interface ArtifactView {
+  sha256: string;
+  size: number;
+  url: string;
+}
+
+export interface ModelVersionView {
+  name: string;
+  version: number;
+  runId: string | null;
+  sha256: string;
+  size: number | null;
+  artifactUrl: string;
+  signature: Record<string, unknown> | null;
+  metrics: Record<string, number>;
+  description: string | null;
+  createdAt: string;
+}
+
+export interface ModelView {
+  name: string;
+  description: string | null;
+  tags: Record<string, string>;
+  createdAt: string;
+  versions: ModelVersionView[];
+  aliases: Record<string, number>;
+}
+
+export interface AliasMoveView {
+  alias: string;
+  version: number;
+  previousVersion: number | null;
+}
+
+export interface AliasAuditEntry {
+  id: number;
+  model: string;
+  alias: string;
+  fromVersion: number | null;
+  toVersion: number;
+  by: string;
+  reason: string;
+  at: string;
+}
+
+export interface LineageView {
+  model: string;
+  version: number;
+  sha256: string;
+  run: RunView | null;
+  parentRun: RunView | null;
+  dataset: string | null;
+  datasetVersion: string | null;
+}
