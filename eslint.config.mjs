@@ -18,7 +18,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/apps/*', '../../*/src/*'], message: 'An app never imports another app; share code through libs/.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/apps/*', '../../*/src/*'],
+              message: 'An app never imports another app; share code through libs/.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -11,7 +11,8 @@ const COUNT_TIMEOUT_MS = 2000;
  * or the in-process broker's) each time Prometheus scrapes. Process-wide like prom-client's registry: each app
  * watches the queues it consumes; several buses in one process (embedded mode, tests) are all read.
  */
-const watched = new Map<EventBus, Set<string>>();
+/** bus → queue → how many watchers asked for it. */
+const watched = new Map<EventBus, Map<string, number>>();
 const logger = new Logger('DeadLetterMetrics');
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -36,7 +37,7 @@ export async function readDeadLetterCounts(): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   const reads = [...watched].flatMap(([bus, queues]) =>
     bus.isConnected()
-      ? [...queues].map(async (queue) => {
+      ? [...queues.keys()].map(async (queue) => {
           try {
             const count = await withTimeout(bus.deadLetterCount(queue), COUNT_TIMEOUT_MS);
             counts.set(queue, Math.max(count, counts.get(queue) ?? 0));
@@ -70,13 +71,20 @@ export function deadLetterGauge() {
  */
 export function watchDeadLetters(bus: EventBus, queues: readonly string[]): () => void {
   deadLetterGauge();
-  const mine = watched.get(bus) ?? new Set<string>();
-  const added = queues.filter((queue) => !mine.has(queue));
-  for (const queue of added) mine.add(queue);
+  const mine = watched.get(bus) ?? new Map<string, number>();
   watched.set(bus, mine);
+  const names = [...new Set(queues)];
+  for (const queue of names) mine.set(queue, (mine.get(queue) ?? 0) + 1);
+  let stopped = false;
   return () => {
-    for (const queue of added) mine.delete(queue);
-    if (mine.size === 0) watched.delete(bus);
+    if (stopped) return;
+    stopped = true;
+    for (const queue of names) {
+      const left = (mine.get(queue) ?? 1) - 1;
+      if (left > 0) mine.set(queue, left);
+      else mine.delete(queue);
+    }
+    if (mine.size === 0 && watched.get(bus) === mine) watched.delete(bus);
   };
 }
 
