@@ -3,6 +3,7 @@ import { ServiceError } from './client/http-client';
 import { cliContextFromEnv } from './commands/cli-context';
 import { dataCommand } from './commands/data.command';
 import { modelsCommand } from './commands/models.command';
+import { predictCommand } from './commands/predict.command';
 import { runsCommand } from './commands/runs.command';
 import { upCommand } from './commands/up.command';
 
@@ -19,7 +20,8 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .addCommand(upCommand())
     .addCommand(dataCommand(context))
     .addCommand(runsCommand(context))
-    .addCommand(modelsCommand(context));
+    .addCommand(modelsCommand(context))
+    .addCommand(predictCommand(context));
 }
 
 export async function runCli(argv: string[]): Promise<number> {

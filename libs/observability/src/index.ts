@@ -4,3 +4,4 @@ export * from './health.registry';
 export * from './health.controller';
 export * from './json-logger';
 export * from './observability.module';
+export * from './lint-default-metrics';

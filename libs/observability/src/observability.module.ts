@@ -3,6 +3,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health.registry';
+import { removeLintFailingDefaultMetrics } from './lint-default-metrics';
 
 @Module({})
 export class ObservabilityModule {
@@ -20,5 +21,9 @@ export class ObservabilityModule {
       providers: [HealthRegistry],
       exports: [HealthRegistry],
     };
+  }
+
+  constructor() {
+    removeLintFailingDefaultMetrics();
   }
 }

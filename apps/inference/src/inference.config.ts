@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
+
+export const inferenceConfigSchema = baseConfigSchema.extend({
+  INFERENCE_PORT: portVar(3000),
+  INFERENCE_HOST: z.string().default('0.0.0.0'),
+  /** The registered model whose `champion` this gateway serves. */
+  MODEL_NAME: z.string().trim().min(1).max(200).default('IrisModel'),
+  REGISTRY_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:/.test(value), { message: 'must start with http:// or https://' })
+    .default('http://127.0.0.1:3002'),
+  /** Dataset that POST /feedback samples are forwarded to (feedback.received). */
+  FEEDBACK_DATASET: z.string().trim().min(1).max(200).default('iris'),
+  MAX_BATCH_ROWS: z.coerce.number().int().positive().max(1_000_000).default(1000),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Coalesce concurrent /predict requests into one ONNX run within this window (microseconds); 0 = off. */
+  PREDICT_BATCH_WINDOW_US: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** Pause between attempts to load the champion while none is served yet. */
+  MODEL_RETRY_INTERVAL_MS: z.coerce.number().int().positive().default(3000),
+  /** Time limit of one registry call (alias lookup or artifact download). */
+  REGISTRY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** Threads onnxruntime may use for one run; 1 suits small models under many concurrent requests. */
+  ORT_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(1),
+});
+
+export type InferenceConfigValues = z.output<typeof inferenceConfigSchema>;
+
+/** The gateway's configuration, read and validated once at start; inject it by this class. */
+export abstract class InferenceConfig {
+  static load(env: NodeJS.ProcessEnv = process.env): InferenceConfigValues {
+    return loadConfig(inferenceConfigSchema, env);
+  }
+}

@@ -1,0 +1,50 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { MessagingModule } from '@sepal/messaging';
+import { ObservabilityModule } from '@sepal/observability';
+import { AdminController } from './admin/admin.controller';
+import { FeedbackController } from './feedback/feedback.controller';
+import { InferenceConfig, InferenceConfigValues } from './inference.config';
+import { InferenceMetrics } from './metrics/inference-metrics';
+import { ModelHolder } from './model/model-holder';
+import { ModelLoader } from './model/model-loader';
+import { ModelManager } from './model/model-manager.service';
+import { ModelPromotedConsumer } from './model/model-promoted.consumer';
+import { OipController } from './oip/oip.controller';
+import { PredictController } from './predict/predict.controller';
+import { PredictService } from './predict/predict.service';
+
+/** The inference gateway: serves the champion over REST and KServe v2, hot-reloads on model.promoted. */
+@Module({})
+export class InferenceModule {
+  static forRoot(config: InferenceConfigValues): DynamicModule {
+    return {
+      module: InferenceModule,
+      imports: [
+        {
+          module: InferenceConfigModule,
+          global: true,
+          providers: [{ provide: InferenceConfig, useValue: config }],
+          exports: [InferenceConfig],
+        },
+        MessagingModule.forRoot({
+          amqpUrl: config.AMQP_URL,
+          namespace: config.SEPAL_NAMESPACE,
+          serviceName: 'inference',
+        }),
+        ObservabilityModule.forRoot(),
+      ],
+      controllers: [
+        PredictController,
+        OipController,
+        FeedbackController,
+        AdminController,
+        ModelPromotedConsumer,
+      ],
+      providers: [InferenceMetrics, ModelHolder, ModelLoader, ModelManager, PredictService],
+      exports: [ModelManager, ModelHolder],
+    };
+  }
+}
+
+@Module({})
+class InferenceConfigModule {}

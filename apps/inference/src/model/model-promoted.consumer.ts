@@ -1,0 +1,26 @@
+import { Controller, Logger } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { EventEnvelope, EventNames } from '@sepal/contracts';
+import { OnEvent } from '@sepal/messaging';
+import { ModelManager } from './model-manager.service';
+
+export const MODEL_PROMOTED_QUEUE = 'inference.model-promoted';
+
+/**
+ * model.promoted on this replica's own exclusive, auto-delete queue (broadcast), so every replica reloads. A failed
+ * load is counted and logged and the message acked: retrying a broadcast would not help the other replicas.
+ */
+@Controller()
+export class ModelPromotedConsumer {
+  private readonly logger = new Logger('ModelPromoted');
+
+  constructor(private readonly manager: ModelManager) {}
+
+  @OnEvent(EventNames.ModelPromoted, { queue: MODEL_PROMOTED_QUEUE, broadcast: true })
+  async onPromoted(@Payload() envelope: EventEnvelope<typeof EventNames.ModelPromoted>): Promise<void> {
+    const outcome = await this.manager.onPromoted(envelope.payload);
+    this.logger.log(
+      `model.promoted ${envelope.payload.modelName} v${envelope.payload.version} (${envelope.messageId}): ${outcome.result}`,
+    );
+  }
+}

@@ -1,0 +1,174 @@
+import { InvalidInputError } from '@sepal/contracts';
+import { ModelSignature } from './model-signature';
+
+/** Rows to score, row-major in the model's feature order, ready to be an ONNX float32 [rows, F] tensor. */
+export interface ParsedRows {
+  rows: number;
+  data: Float32Array;
+}
+
+/** A request the gateway cannot score; the message names the field and the problem (HTTP 400). */
+export class PredictInputError extends InvalidInputError {
+  constructor(path: string, problem: string, hint?: string) {
+    super(`${path || 'body'}: ${problem}`, hint, { path: path || '(root)', problem });
+  }
+}
+
+const BODY_HINT =
+  'Send {"features": {...}} or {"features": [...]} for one row, {"instances": [...]} for many.';
+
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string')
+    return `a string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value)}`;
+  return `a ${typeof value}`;
+}
+
+export function finiteProblem(value: unknown): string {
+  return `must be a finite number (got ${describeValue(value)})`;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Checks one value and stores it; inlined into the hot loops by V8. */
+function store(value: unknown, out: Float32Array, at: number, path: () => string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new PredictInputError(path(), finiteProblem(value));
+  if (value > FLOAT32_MAX || value < -FLOAT32_MAX) {
+    throw new PredictInputError(path(), `${value} is outside the float32 range the model takes`);
+  }
+  out[at] = value;
+}
+
+const isRow = (value: unknown): boolean => typeof value === 'object' && value !== null;
+
+/** Writes one row (named object or array in model order) at row `row` of `out`. */
+export function writeRow(
+  value: unknown,
+  path: string,
+  signature: ModelSignature,
+  out: Float32Array,
+  row: number,
+): void {
+  const width = signature.featureNames.length;
+  const base = row * width;
+  if (Array.isArray(value)) {
+    if (value.length !== width) {
+      throw new PredictInputError(
+        path,
+        `expected ${width} values in model order (${signature.featureList}), got ${value.length}`,
+      );
+    }
+    for (let j = 0; j < width; j++) {
+      store(value[j], out, base + j, () => `${path}[${j}] (${signature.featureNames[j]})`);
+    }
+    return;
+  }
+  if (!isRow(value)) {
+    throw new PredictInputError(
+      path,
+      `expected an object of named features or an array of ${width} numbers, got ${describeValue(value)}`,
+    );
+  }
+  const record = value as Record<string, unknown>;
+  let seen = 0;
+  let unknown: string[] | undefined;
+  for (const key in record) {
+    const column = signature.featureIndex.get(key);
+    if (column === undefined) {
+      (unknown ??= []).push(key);
+      continue;
+    }
+    seen++;
+    store(record[key], out, base + column, () => (path ? `${path}.${key}` : key));
+  }
+  if (unknown !== undefined || seen !== width) {
+    const missing = signature.featureNames.filter(
+      (name) => !Object.prototype.hasOwnProperty.call(record, name),
+    );
+    const parts: string[] = [];
+    if (missing.length) parts.push(`missing feature(s) ${missing.join(', ')}`);
+    if (unknown?.length) parts.push(`unknown feature(s) ${unknown.join(', ')}`);
+    throw new PredictInputError(path, `${parts.join('; ')} (the model takes ${signature.featureList})`);
+  }
+}
+
+/** Parses a list of rows (the `instances` of a batch). */
+export function parseRowList(
+  list: readonly unknown[],
+  path: string,
+  signature: ModelSignature,
+  maxRows: number,
+): ParsedRows {
+  const rows = list.length;
+  if (rows === 0) throw new PredictInputError(path, 'must contain at least one row');
+  if (rows > maxRows) {
+    throw new PredictInputError(
+      path,
+      `${rows} rows is more than the maximum of ${maxRows} per request (MAX_BATCH_ROWS)`,
+      'Split the batch into several requests.',
+    );
+  }
+  const data = new Float32Array(rows * signature.featureNames.length);
+  for (let i = 0; i < rows; i++) writeRow(list[i], `${path}[${i}]`, signature, data, i);
+  return { rows, data };
+}
+
+/**
+ * Parses the body of POST /predict: `{"features": row}`, `{"instances": [row, ...]}`, a bare named row
+ * (`{"sepal_length": 5.1, ...}`), a bare array row (`[5.1, 3.5, 1.4, 0.2]`) or a bare list of rows. A row is an
+ * object of named features or an array in the model's feature order. Throws PredictInputError naming the field.
+ */
+export function parsePredictBody(body: unknown, signature: ModelSignature, maxRows: number): ParsedRows {
+  if (Array.isArray(body)) {
+    if (body.length > 0 && isRow(body[0])) return parseRowList(body, '', signature, maxRows);
+    return single(body, '', signature);
+  }
+  if (!isRow(body)) {
+    throw new PredictInputError('', `expected a JSON object, got ${describeValue(body)}`, BODY_HINT);
+  }
+  const record = body as Record<string, unknown>;
+  const hasFeatures = Object.prototype.hasOwnProperty.call(record, 'features');
+  const hasInstances = Object.prototype.hasOwnProperty.call(record, 'instances');
+  if (hasFeatures || hasInstances) {
+    if (hasFeatures && hasInstances) {
+      throw new PredictInputError(
+        '',
+        "send either 'features' (one row) or 'instances' (a batch), not both",
+        BODY_HINT,
+      );
+    }
+    for (const key in record) {
+      if (key !== 'features' && key !== 'instances') {
+        throw new PredictInputError(
+          key,
+          `unknown field (expected only '${hasFeatures ? 'features' : 'instances'}')`,
+        );
+      }
+    }
+    if (hasFeatures) return single(record.features, 'features', signature);
+    const instances = record.instances;
+    if (!Array.isArray(instances)) {
+      throw new PredictInputError('instances', `must be an array of rows, got ${describeValue(instances)}`);
+    }
+    return parseRowList(instances, 'instances', signature, maxRows);
+  }
+  let named = 0;
+  for (const key in record) if (signature.featureIndex.has(key)) named++;
+  if (named === 0) {
+    throw new PredictInputError(
+      '',
+      `expected 'features' (one row), 'instances' (a batch) or the named features (${signature.featureList})`,
+      BODY_HINT,
+    );
+  }
+  return single(record, '', signature);
+}
+
+function single(row: unknown, path: string, signature: ModelSignature): ParsedRows {
+  const data = new Float32Array(signature.featureNames.length);
+  writeRow(row, path, signature, data, 0);
+  return { rows: 1, data };
+}

@@ -1,0 +1,392 @@
+/** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+import { spawnSync } from 'node:child_process';
+import { connect } from 'amqplib';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { EventEnvelope, EventNames } from '@sepal/contracts';
+import { EventBus, Subscription, Topology } from '@sepal/messaging';
+import { deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
+import { InferenceConfig, startInferenceApp } from '../src';
+import { MODEL_PROMOTED_QUEUE } from '../src/model/model-promoted.consumer';
+import { FakeRegistry, IRIS_LABELS, irisOnnx, RegisteredVersion } from './fixtures';
+
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const MODEL = 'IrisModel';
+const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
+
+/*
+ * The registry is a node:http stand-in (test/fixtures.ts) serving the two endpoints the gateway reads: apps/registry
+ * did not exist yet when this suite was written.
+ */
+describe.each(['real services', 'embedded adapters'] as const)('inference gateway on %s', (mode) => {
+  let app: NestFastifyApplication;
+  let registry: FakeRegistry;
+  let namespace: string;
+  let bus: EventBus;
+  let feedbackSubscription: Subscription;
+  const feedbackEvents: EventEnvelope[] = [];
+  const versions: RegisteredVersion[] = [];
+
+  const http = (method: 'GET' | 'POST', url: string, payload?: unknown, headers?: Record<string, string>) =>
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url, payload: payload as string, headers });
+  const served = async () => (await http('POST', '/predict', { features: ROW })).json().model?.version;
+  const metric = async (pattern: RegExp) => {
+    const match = pattern.exec((await http('GET', '/metrics')).body);
+    return match ? Number(match[1]) : 0;
+  };
+  const promote = (version: RegisteredVersion, previousVersion: number | null = null) =>
+    bus.publish(EventNames.ModelPromoted, {
+      modelName: MODEL,
+      alias: 'champion',
+      version: version.version,
+      sha256: version.sha256,
+      artifactUrl: version.artifactUrl,
+      previousVersion,
+      reason: 'test',
+      promotedBy: 'jest',
+      promotedAt: new Date().toISOString(),
+    });
+
+  beforeAll(async () => {
+    namespace = uniqueNamespace('inf');
+    registry = await new FakeRegistry().start();
+    const config = InferenceConfig.load({
+      AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
+      SEPAL_NAMESPACE: namespace,
+      REGISTRY_URL: registry.url,
+      MODEL_RETRY_INTERVAL_MS: '100',
+      MAX_BATCH_ROWS: '50',
+      MAX_BODY_BYTES: '8192',
+      LOG_LEVEL: 'error',
+    });
+    app = await startInferenceApp(config, { listen: false });
+    bus = app.get(EventBus);
+    feedbackSubscription = await bus.subscribe(
+      { queue: 'test.feedback', patterns: [EventNames.FeedbackReceived] },
+      async (envelope) => {
+        feedbackEvents.push(envelope);
+      },
+    );
+    // Versions 1..5 differ in their decision boundaries, so their probabilities differ.
+    for (let shift = 0; shift < 5; shift++)
+      versions.push(registry.register(MODEL, irisOnnx({ shift: shift * 0.5 })));
+  }, 60_000);
+
+  afterAll(async () => {
+    await feedbackSubscription?.close();
+    await app?.close();
+    await registry?.stop();
+    if (mode === 'real services')
+      await deleteNamespace(AMQP_URL, namespace, [MODEL_PROMOTED_QUEUE, 'test.feedback']);
+  });
+
+  it('answers 503 and is not ready until a champion exists, then loads it in the background', async () => {
+    const early = () => http('POST', '/predict', { features: ROW });
+    expect((await early()).statusCode).toBe(503);
+    await waitFor(async () => /has no champion/.test((await early()).json().message), { timeoutMs: 5000 });
+    expect((await early()).json().message).toMatch(
+      /^no model is being served yet: the registry at http:\/\/127\.0\.0\.1:\d+ has no champion for IrisModel yet$/,
+    );
+    const ready = await http('GET', '/health/ready');
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks.model.status).toBe('down');
+    expect(ready.json().checks.broker.status).toBe('up');
+    expect((await http('GET', '/v2/health/ready')).statusCode).toBe(503);
+
+    registry.setChampion(MODEL, 1);
+    await waitFor(async () => (await http('GET', '/health/ready')).statusCode === 200, { timeoutMs: 10_000 });
+    expect((await http('GET', '/v2/health/ready')).json()).toEqual({ ready: true });
+    expect(await served()).toBe(1);
+  });
+
+  it('predicts one row or a batch, named or in model order, with the model that produced it', async () => {
+    const one = await http('POST', '/predict', { features: ROW });
+    expect(one.statusCode).toBe(200);
+    const body = one.json();
+    expect(body.model).toEqual({
+      name: MODEL,
+      version: 1,
+      sha256: versions[0].sha256,
+      runId: '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21',
+      datasetVersion: 'd'.repeat(64),
+    });
+    expect(body.predictions).toHaveLength(1);
+    const [prediction] = body.predictions;
+    expect(prediction.class).toBe('Iris-setosa');
+    expect(prediction.classIndex).toBe(0);
+    expect(Object.keys(prediction.probabilities)).toEqual(IRIS_LABELS);
+    const total = Object.values(prediction.probabilities as Record<string, number>).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    expect(total).toBeCloseTo(1, 5);
+
+    const batch = (
+      await http('POST', '/predict', { instances: [ROW, [5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.8, 2.3]] })
+    ).json();
+    expect(batch.predictions.map((p: { class: string }) => p.class)).toEqual([
+      'Iris-setosa',
+      'Iris-setosa',
+      'Iris-virginica',
+    ]);
+    expect(batch.predictions[1].probabilities).toEqual(prediction.probabilities);
+  });
+
+  it.each([
+    [
+      'a missing feature',
+      { features: { sepal_length: 5, sepal_width: 3, petal_length: 1 } },
+      400,
+      /^features: missing feature\(s\) petal_width/,
+    ],
+    ['an extra feature', { features: { ...ROW, colour: 3 } }, 400, /^features: unknown feature\(s\) colour/],
+    [
+      'a non-numeric value',
+      { instances: [ROW, ROW, { ...ROW, petal_width: 'wide' }] },
+      400,
+      /^instances\[2\]\.petal_width: must be a finite number/,
+    ],
+    [
+      'a non-finite value',
+      '{"features": [5.1, 3.5, 1e999, 0.2]}',
+      400,
+      /^features\[2\] \(petal_length\): must be a finite number \(got Infinity\)/,
+    ],
+    [
+      'a wrong array length',
+      {
+        instances: [
+          [1, 2, 3, 4],
+          [1, 2, 3],
+        ],
+      },
+      400,
+      /^instances\[1\]: expected 4 values in model order/,
+    ],
+    ['an empty batch', { instances: [] }, 400, /^instances: must contain at least one row/],
+    [
+      'a batch over MAX_BATCH_ROWS',
+      { instances: new Array(51).fill([1, 2, 3, 4]) },
+      400,
+      /^instances: 51 rows is more than the maximum of 50/,
+    ],
+    [
+      'a body over MAX_BODY_BYTES',
+      { instances: new Array(2000).fill([1, 2, 3, 4]) },
+      413,
+      /^body: larger than the limit of 8192 bytes \(MAX_BODY_BYTES\)/,
+    ],
+    ['malformed JSON', '{"features": [1, 2,', 400, /^body: malformed JSON/],
+    ['a wrong content type', 'features=1,2,3,4', 415, /^body: unsupported content type/],
+  ])('rejects %s with %s… and a message naming the field', async (_what, payload, status, message) => {
+    const headers =
+      status === 415
+        ? { 'content-type': 'text/plain' }
+        : typeof payload === 'string'
+          ? { 'content-type': 'application/json' }
+          : undefined;
+    const response = await http('POST', '/predict', payload, headers);
+    expect(response.statusCode).toBe(status);
+    expect(response.json().message).toMatch(message);
+    expect((await http('GET', '/health/live')).statusCode).toBe(200);
+  });
+
+  it('round-trips the Open Inference Protocol (v2)', async () => {
+    expect((await http('GET', '/v2/health/live')).json()).toEqual({ live: true });
+    const meta = (await http('GET', `/v2/models/${MODEL}`)).json();
+    expect(meta).toMatchObject({
+      name: MODEL,
+      versions: ['1'],
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+    });
+    expect((await http('GET', `/v2/models/${MODEL}/ready`)).json()).toEqual({ name: MODEL, ready: true });
+    const infer = await http('POST', `/v2/models/${MODEL}/infer`, {
+      id: 'req-7',
+      inputs: [
+        { name: 'features', shape: [2, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.8, 2.3] },
+      ],
+    });
+    expect(infer.statusCode).toBe(200);
+    const response = infer.json();
+    expect(response).toMatchObject({ model_name: MODEL, model_version: '1', id: 'req-7' });
+    const [probabilities, label, className] = response.outputs;
+    expect(probabilities).toMatchObject({ name: 'probabilities', datatype: 'FP32', shape: [2, 3] });
+    expect(label).toEqual({ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] });
+    expect(className.data).toEqual(['Iris-setosa', 'Iris-virginica']);
+    const rest = (await http('POST', '/predict', { features: [5.1, 3.5, 1.4, 0.2] })).json().predictions[0];
+    expect(probabilities.data.slice(0, 3)).toEqual(IRIS_LABELS.map((l) => rest.probabilities[l]));
+
+    const unknown = await http('GET', '/v2/models/Other');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error).toMatch(/unknown model 'Other'/);
+    const bad = await http('POST', `/v2/models/${MODEL}/infer`, {
+      inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }],
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual({
+      error:
+        'inputs[0].shape: expected [N, 4] (sepal_length, sepal_width, petal_length, petal_width), got [1,3]',
+    });
+  });
+
+  it('hot-reloads on model.promoted while requests run: every request succeeds and answers switch to the new version', async () => {
+    const seen: number[][] = [[], [], [], [], [], [], [], []];
+    const failures: string[] = [];
+    let stop = false;
+    const workers = seen.map(async (log) => {
+      while (!stop) {
+        const response = await http('POST', '/predict', { instances: [ROW, [6.7, 3.0, 5.8, 2.3]] });
+        if (response.statusCode !== 200) failures.push(`${response.statusCode} ${response.body}`);
+        else log.push(response.json().model.version);
+      }
+    });
+    await sleep(100);
+    await promote(versions[1], 1);
+    await waitFor(() => seen.every((log) => log.at(-1) === 2), {
+      timeoutMs: 10_000,
+      description: 'every worker on v2',
+    });
+    await sleep(50);
+    stop = true;
+    await Promise.all(workers);
+    expect(failures).toEqual([]);
+    for (const log of seen) {
+      expect(log[0]).toBe(1);
+      expect(log.indexOf(2)).toBeGreaterThan(0);
+      expect(log.slice(log.indexOf(2)).every((v) => v === 2)).toBe(true);
+    }
+    const metrics = (await http('GET', '/metrics')).body;
+    expect(metrics).toContain(
+      `sepal_model_info{model="${MODEL}",version="2",sha256="${versions[1].sha256}"} 1`,
+    );
+    expect(metrics).not.toContain(`sepal_model_info{model="${MODEL}",version="1"`);
+    expect(metrics).toMatch(
+      new RegExp(`sepal_predictions_total\\{model="${MODEL}",version="1",class="Iris-setosa"\\} \\d+`),
+    );
+  });
+
+  it('serializes two promotions in quick succession: the later version wins and an older event is ignored', async () => {
+    await promote(versions[2], 2);
+    await promote(versions[3], 3);
+    await waitFor(async () => (await served()) === 4, { timeoutMs: 10_000 });
+    await promote(versions[1], 4);
+    await sleep(300);
+    expect(await served()).toBe(4);
+    expect(await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps the old version serving when the artifact is corrupted, and counts the failure', async () => {
+    const failuresBefore = await metric(/sepal_model_reloads_total\{result="failure"\} (\d+)/);
+    registry.tampered.set(versions[4].sha256, irisOnnx({ shift: 9 }));
+    await promote(versions[4], 4);
+    await waitFor(
+      async () =>
+        (await metric(/sepal_model_reloads_total\{result="failure"\} (\d+)/)) === failuresBefore + 1,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect(await served()).toBe(4);
+    expect((await http('GET', '/health/ready')).statusCode).toBe(200);
+    registry.tampered.delete(versions[4].sha256);
+  });
+
+  it('reloads the champion on demand (POST /admin/reload), also back to an older version', async () => {
+    registry.setChampion(MODEL, 2);
+    const reload = await http('POST', '/admin/reload');
+    expect(reload.statusCode).toBe(200);
+    expect(reload.json()).toMatchObject({
+      result: 'success',
+      model: { version: 2 },
+      previous: { version: 4 },
+    });
+    expect(await served()).toBe(2);
+    expect((await http('POST', '/admin/reload')).json()).toMatchObject({ result: 'skipped' });
+  });
+
+  it('forwards feedback as feedback.received and answers 202 with an id', async () => {
+    const response = await http('POST', '/feedback', { features: ROW, label: 'Iris-setosa' });
+    expect(response.statusCode).toBe(202);
+    const { id } = response.json();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    await waitFor(() => feedbackEvents.length === 1, { timeoutMs: 10_000 });
+    expect(feedbackEvents[0].payload).toMatchObject({
+      feedbackId: id,
+      dataset: 'iris',
+      features: ROW,
+      label: 'Iris-setosa',
+      modelName: MODEL,
+      modelVersion: 2,
+    });
+    const bad = await http('POST', '/feedback', { features: [1, 2, 3], label: 'Iris-setosa' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^features: expected 4 values/);
+    const unknownClass = await http('POST', '/feedback', { features: ROW, label: 'Iris-nope' });
+    expect(unknownClass.json().message).toBe("label: unknown class 'Iris-nope'");
+    await sleep(100);
+    expect(feedbackEvents).toHaveLength(1);
+  });
+
+  if (mode === 'real services') {
+    it('dead-letters an invalid model.promoted with the reason and keeps serving', async () => {
+      const connection = await connect(AMQP_URL);
+      const channel = await connection.createChannel();
+      const envelope = {
+        messageId: `bad-${namespace}`,
+        type: EventNames.ModelPromoted,
+        timestamp: new Date().toISOString(),
+        correlationId: 'c-1',
+        payload: { modelName: MODEL, alias: 'champion', version: -3, sha256: 'nope' },
+      };
+      channel.publish(
+        new Topology(namespace).exchange,
+        EventNames.ModelPromoted,
+        Buffer.from(JSON.stringify(envelope)),
+        {
+          messageId: envelope.messageId,
+          contentType: 'application/json',
+        },
+      );
+      await channel.close();
+      await connection.close();
+      await waitFor(async () => (await bus.deadLetterCount(MODEL_PROMOTED_QUEUE)) === 1, {
+        timeoutMs: 10_000,
+      });
+      const [dead] = await bus.deadLetters(MODEL_PROMOTED_QUEUE);
+      expect(dead.error).toMatch(/invalid model\.promoted: .*version/);
+      expect(await served()).toBe(2);
+    });
+  }
+
+  it('exposes metrics that pass promtool check metrics', async () => {
+    const scrape = (await http('GET', '/metrics')).body;
+    for (const name of [
+      'http_requests_total{method="POST",route="/predict",status="200"}',
+      'http_request_duration_seconds_bucket{le="0.001",method="POST",route="/predict",status="200"}',
+      'sepal_inference_duration_seconds_count',
+      'sepal_prediction_rows_bucket',
+      'sepal_model_reloads_total{result="success"}',
+      `sepal_model_info{model="${MODEL}",version="2"`,
+    ]) {
+      expect(scrape).toContain(name);
+    }
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+    if ((promtool.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      if (process.env.CI === 'true') {
+        throw new Error(
+          'promtool is not installed; install it with `apt-get update && apt-get install -y prometheus`',
+        );
+      }
+      console.warn(
+        'promtool not installed: skipping `promtool check metrics` (apt-get install -y prometheus)',
+      );
+      return;
+    }
+    expect({ status: promtool.status, output: `${promtool.stdout}${promtool.stderr}` }).toEqual({
+      status: 0,
+      output: '',
+    });
+  });
+});

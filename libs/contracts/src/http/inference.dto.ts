@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { finiteNumber } from '../events/common';
+
+/** One row: named features (`{"sepal_length": 5.1, ...}`) or an array in the model's feature order. */
+export const predictRowSchema = z.union([z.record(z.string(), finiteNumber), z.array(finiteNumber).min(1)]);
+
+/**
+ * POST /predict: one row (`features`) or a batch (`instances`). The gateway checks the body against the served
+ * model's feature names with its own parser, so this schema documents the shape (OpenAPI) more than it validates.
+ */
+export const predictRequestSchema = z.union([
+  z.object({ features: predictRowSchema }).strict(),
+  z.object({ instances: z.array(predictRowSchema).min(1) }).strict(),
+]);
+export type PredictRequest = z.infer<typeof predictRequestSchema>;
+
+/** The model that produced an answer: model version -> run -> dataset version. */
+export interface ServedModelRef {
+  name: string;
+  version: number;
+  sha256: string;
+  runId: string | null;
+  datasetVersion: string | null;
+}
+
+export interface PredictionRow {
+  /** Predicted class name. */
+  class: string;
+  classIndex: number;
+  /** Probability of each class, by class name. */
+  probabilities: Record<string, number>;
+}
+
+export interface PredictResponse {
+  model: ServedModelRef;
+  predictions: PredictionRow[];
+}
+
+export interface FeedbackAccepted {
+  id: string;
+  dataset: string;
+  label: string;
+  status: 'forwarded';
+}
+
+/** Open Inference Protocol (KServe v2) tensor, as JSON. */
+export const oipTensorSchema = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  datatype: z.string(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  data: z.array(z.unknown()),
+});
+
+export const oipInferRequestSchema = z.object({
+  id: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  inputs: z.array(oipTensorSchema).min(1),
+  outputs: z
+    .array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }))
+    .optional(),
+});
+export type OipInferRequest = z.infer<typeof oipInferRequestSchema>;
+
+export interface OipTensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: (number | string)[];
+}
+
+export interface OipInferResponse {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  parameters?: Record<string, unknown>;
+  outputs: OipTensor[];
+}
+
+export interface OipModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: { name: string; datatype: string; shape: number[] }[];
+  outputs: { name: string; datatype: string; shape: number[] }[];
+  parameters?: Record<string, unknown>;
+}
