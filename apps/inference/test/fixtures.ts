@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
-import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { createTestDatabase, TestDatabase } from '@sepal/testing';
+import { RegistryConfig, startRegistryApp } from '../../registry/src';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 export const IRIS_LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
+
+/** The run every test model comes from: written into the ONNX metadata and created in the registry. */
+export const IRIS_RUN_ID = '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21';
+export const IRIS_DATASET_VERSION = 'd'.repeat(64);
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -31,92 +41,131 @@ export function irisOnnx(options: { shift?: number; modelName?: string; runId?: 
       model_name: options.modelName ?? 'IrisModel',
       label_map: JSON.stringify(IRIS_LABELS),
       feature_names: JSON.stringify(IRIS_FEATURES),
-      dataset_version: 'd'.repeat(64),
-      run_id: options.runId ?? '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21',
+      dataset_version: IRIS_DATASET_VERSION,
+      run_id: options.runId ?? IRIS_RUN_ID,
     },
   );
 }
 
-export interface RegisteredVersion {
+export interface PublishedVersion {
   version: number;
   sha256: string;
-  artifactUrl: string;
-  runId: string;
+}
+
+/** A free TCP port on 127.0.0.1 (the registry must know its own URL before it listens, for REGISTRY_PUBLIC_URL). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /**
- * Stands in for apps/registry (not available when these tests were written): exactly the two endpoints the gateway
- * reads, GET /models/:name/aliases/champion and GET /artifacts/:sha256 (with X-Content-SHA256).
+ * The real registry (apps/registry) listening on 127.0.0.1, for the gateway to read champions and artifacts from.
+ * On real services it gets a fresh PostgreSQL database and the broker at `amqpUrl`; on the embedded adapters an
+ * in-memory PGlite and, because `amqpUrl` is unset, the process's in-process broker, which the gateway shares.
+ * Models are published the real way: upload the artifact, register a version from a run, promote the champion (the
+ * registry's outbox relay then announces model.promoted).
  */
-export class FakeRegistry {
-  private server: Server | null = null;
-  private readonly artifacts = new Map<string, Uint8Array>();
-  private readonly versions = new Map<string, RegisteredVersion[]>();
-  private readonly champions = new Map<string, number>();
-  /** sha256 -> bytes served instead (to simulate a corrupted download). */
-  readonly tampered = new Map<string, Uint8Array>();
-  artifactRequests = 0;
+export class TestRegistry {
+  app!: NestFastifyApplication;
   url = '';
+  modelsDir = '';
+  private db?: TestDatabase;
 
-  async start(): Promise<this> {
-    this.server = createServer((request, response) => {
-      const path = request.url ?? '';
-      const champion = /^\/models\/([^/]+)\/aliases\/champion$/.exec(path);
-      const artifact = /^\/artifacts\/([0-9a-f]{64})$/.exec(path);
-      if (request.method === 'GET' && champion) {
-        const name = decodeURIComponent(champion[1]);
-        const version = this.versions.get(name)?.find((v) => v.version === this.champions.get(name));
-        if (!version) {
-          response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"no champion"}');
-          return;
-        }
-        response.writeHead(200, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            name,
-            ...version,
-            size: this.artifacts.get(version.sha256)?.length ?? 0,
-            metrics: {},
-            createdAt: new Date().toISOString(),
-          }),
-        );
-        return;
-      }
-      if (request.method === 'GET' && artifact && this.artifacts.has(artifact[1])) {
-        this.artifactRequests++;
-        const bytes = this.tampered.get(artifact[1]) ?? this.artifacts.get(artifact[1])!;
-        response
-          .writeHead(200, { 'content-type': 'application/octet-stream', 'x-content-sha256': artifact[1] })
-          .end(Buffer.from(bytes));
-        return;
-      }
-      response.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
+  async start(options: { amqpUrl?: string; namespace: string }): Promise<this> {
+    this.db = options.amqpUrl ? await createTestDatabase('sepal_inference_test') : undefined;
+    this.modelsDir = await mkdtemp(join(tmpdir(), 'sepal-inference-models-'));
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    const config = RegistryConfig.load({
+      DATABASE_URL: this.db?.url,
+      AMQP_URL: options.amqpUrl,
+      SEPAL_HOME: `memory://registry-${options.namespace}`,
+      SEPAL_NAMESPACE: options.namespace,
+      REGISTRY_HOST: '127.0.0.1',
+      REGISTRY_PORT: String(port),
+      REGISTRY_PUBLIC_URL: this.url,
+      MODELS_DIR: this.modelsDir,
+      REGISTRY_OUTBOX_INTERVAL_MS: '200',
+      LOG_LEVEL: 'error',
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.app = await startRegistryApp(config, { listen: true });
     return this;
   }
 
-  /** Stores the artifact and registers it as the next version of `name`. */
-  register(name: string, bytes: Uint8Array): RegisteredVersion {
-    const digest = sha256(bytes);
-    this.artifacts.set(digest, bytes);
-    const list = this.versions.get(name) ?? [];
-    const version: RegisteredVersion = {
-      version: list.length + 1,
-      sha256: digest,
-      artifactUrl: `${this.url}/artifacts/${digest}`,
-      runId: `00000000-0000-4000-8000-${String(list.length + 1).padStart(12, '0')}`,
-    };
-    list.push(version);
-    this.versions.set(name, list);
-    return version;
+  private async call(
+    method: 'POST' | 'PUT',
+    url: string,
+    payload: unknown,
+    headers?: Record<string, string>,
+  ) {
+    const response = await this.app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url, payload: payload as object, headers });
+    if (response.statusCode >= 300) {
+      throw new Error(`registry ${method} ${url} answered ${response.statusCode}: ${response.body}`);
+    }
+    return response.json();
   }
 
-  setChampion(name: string, version: number): void {
-    this.champions.set(name, version);
+  /** POST /runs with a client-chosen id (idempotent). */
+  async createRun(runId: string, experiment = 'iris'): Promise<void> {
+    await this.call('POST', '/runs', {
+      experiment,
+      runId,
+      dataset: 'iris',
+      datasetVersion: IRIS_DATASET_VERSION,
+    });
+  }
+
+  /** POST /artifacts (the bytes with their SHA-256), then POST /models/:name/versions from an existing run. */
+  async register(name: string, bytes: Uint8Array, runId: string): Promise<PublishedVersion> {
+    const digest = sha256(bytes);
+    await this.call('POST', '/artifacts', Buffer.from(bytes), {
+      'content-type': 'application/octet-stream',
+      'x-content-sha256': digest,
+    });
+    const created = await this.call('POST', `/models/${encodeURIComponent(name)}/versions`, {
+      runId,
+      sha256: digest,
+    });
+    return { version: created.version, sha256: created.sha256 };
+  }
+
+  /** PUT /models/:name/aliases/champion; answers the registry's {alias, version, previousVersion}. */
+  promote(
+    name: string,
+    version: number,
+    reason = 'test',
+  ): Promise<{ alias: string; version: number; previousVersion: number | null }> {
+    return this.call('PUT', `/models/${encodeURIComponent(name)}/aliases/champion`, { version, reason });
+  }
+
+  /** Where the registry keeps an artifact's bytes (content-addressed under MODELS_DIR). */
+  artifactFile(digest: string): string {
+    return join(this.modelsDir, digest.slice(0, 2), digest);
+  }
+
+  /** Flips one byte of a stored artifact (same size, wrong hash); returns a function that restores it. */
+  async corruptArtifact(digest: string): Promise<() => Promise<void>> {
+    const file = this.artifactFile(digest);
+    const original = await readFile(file);
+    const corrupted = Buffer.from(original);
+    corrupted[corrupted.length >> 1] ^= 0xff;
+    await writeFile(file, corrupted);
+    return () => writeFile(file, original);
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.app?.close();
+    await closeEmbeddedDatabases();
+    await this.db?.drop();
+    if (this.modelsDir) await rm(this.modelsDir, { recursive: true, force: true });
   }
 }

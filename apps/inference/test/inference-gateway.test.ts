@@ -7,24 +7,29 @@ import { EventBus, Subscription, Topology } from '@sepal/messaging';
 import { deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { InferenceConfig, startInferenceApp } from '../src';
 import { MODEL_PROMOTED_QUEUE } from '../src/model/model-promoted.consumer';
-import { FakeRegistry, IRIS_LABELS, irisOnnx, RegisteredVersion } from './fixtures';
+import { IRIS_LABELS, IRIS_RUN_ID, irisOnnx, PublishedVersion, TestRegistry } from './fixtures';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MODEL = 'IrisModel';
 const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
+jest.setTimeout(30_000);
+
 /*
- * The registry is a node:http stand-in (test/fixtures.ts) serving the two endpoints the gateway reads: apps/registry
- * did not exist yet when this suite was written.
+ * The gateway reads the real registry (apps/registry, listening on a free port of 127.0.0.1) over HTTP and hears its
+ * promotions through the registry's outbox relay: on real services both use a real PostgreSQL database (the
+ * registry's) and RabbitMQ; on the embedded adapters the registry uses PGlite in memory and both share the
+ * process's in-process broker (AMQP_URL unset, same SEPAL_NAMESPACE).
  */
 describe.each(['real services', 'embedded adapters'] as const)('inference gateway on %s', (mode) => {
+  const amqpUrl = mode === 'real services' ? AMQP_URL : undefined;
   let app: NestFastifyApplication;
-  let registry: FakeRegistry;
+  let registry: TestRegistry;
   let namespace: string;
   let bus: EventBus;
   let feedbackSubscription: Subscription;
   const feedbackEvents: EventEnvelope[] = [];
-  const versions: RegisteredVersion[] = [];
+  const versions: PublishedVersion[] = [];
 
   const http = (method: 'GET' | 'POST', url: string, payload?: unknown, headers?: Record<string, string>) =>
     app
@@ -36,24 +41,17 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     const match = pattern.exec((await http('GET', '/metrics')).body);
     return match ? Number(match[1]) : 0;
   };
-  const promote = (version: RegisteredVersion, previousVersion: number | null = null) =>
-    bus.publish(EventNames.ModelPromoted, {
-      modelName: MODEL,
-      alias: 'champion',
-      version: version.version,
-      sha256: version.sha256,
-      artifactUrl: version.artifactUrl,
-      previousVersion,
-      reason: 'test',
-      promotedBy: 'jest',
-      promotedAt: new Date().toISOString(),
-    });
+  /** Moves the registry's champion (PUT /models/:name/aliases/champion): its outbox relay sends model.promoted. */
+  const promote = async (version: PublishedVersion, previousVersion: number | null) => {
+    const move = await registry.promote(MODEL, version.version);
+    expect(move).toEqual({ alias: 'champion', version: version.version, previousVersion });
+  };
 
   beforeAll(async () => {
     namespace = uniqueNamespace('inf');
-    registry = await new FakeRegistry().start();
+    registry = await new TestRegistry().start({ amqpUrl, namespace });
     const config = InferenceConfig.load({
-      AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
+      AMQP_URL: amqpUrl,
       SEPAL_NAMESPACE: namespace,
       REGISTRY_URL: registry.url,
       MODEL_RETRY_INTERVAL_MS: '100',
@@ -69,9 +67,11 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
         feedbackEvents.push(envelope);
       },
     );
-    // Versions 1..5 differ in their decision boundaries, so their probabilities differ.
+    // Versions 1..5 of one run differ in their decision boundaries, so their probabilities differ.
+    await registry.createRun(IRIS_RUN_ID);
     for (let shift = 0; shift < 5; shift++)
-      versions.push(registry.register(MODEL, irisOnnx({ shift: shift * 0.5 })));
+      versions.push(await registry.register(MODEL, irisOnnx({ shift: shift * 0.5 }), IRIS_RUN_ID));
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
   }, 60_000);
 
   afterAll(async () => {
@@ -79,7 +79,11 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     await app?.close();
     await registry?.stop();
     if (mode === 'real services')
-      await deleteNamespace(AMQP_URL, namespace, [MODEL_PROMOTED_QUEUE, 'test.feedback']);
+      await deleteNamespace(AMQP_URL, namespace, [
+        MODEL_PROMOTED_QUEUE,
+        'test.feedback',
+        'registry.training',
+      ]);
   });
 
   it('answers 503 and is not ready until a champion exists, then loads it in the background', async () => {
@@ -95,7 +99,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     expect(ready.json().checks.broker.status).toBe('up');
     expect((await http('GET', '/v2/health/ready')).statusCode).toBe(503);
 
-    registry.setChampion(MODEL, 1);
+    await promote(versions[0], null);
     await waitFor(async () => (await http('GET', '/health/ready')).statusCode === 200, { timeoutMs: 10_000 });
     expect((await http('GET', '/v2/health/ready')).json()).toEqual({ ready: true });
     expect(await served()).toBe(1);
@@ -109,7 +113,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
       name: MODEL,
       version: 1,
       sha256: versions[0].sha256,
-      runId: '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21',
+      runId: IRIS_RUN_ID,
       datasetVersion: 'd'.repeat(64),
     });
     expect(body.predictions).toHaveLength(1);
@@ -271,7 +275,13 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     await promote(versions[2], 2);
     await promote(versions[3], 3);
     await waitFor(async () => (await served()) === 4, { timeoutMs: 10_000 });
+    const skippedBefore = await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/);
+    // Moving the champion back to v2 announces v2, older than the v4 being served: the gateway must ignore it.
     await promote(versions[1], 4);
+    await waitFor(
+      async () => (await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/)) > skippedBefore,
+      { timeoutMs: 10_000, description: 'the v2 event to be skipped' },
+    );
     await sleep(300);
     expect(await served()).toBe(4);
     expect(await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/)).toBeGreaterThanOrEqual(1);
@@ -279,22 +289,26 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
 
   it('keeps the old version serving when the artifact is corrupted, and counts the failure', async () => {
     const failuresBefore = await metric(/sepal_model_reloads_total\{result="failure"\} (\d+)/);
-    registry.tampered.set(versions[4].sha256, irisOnnx({ shift: 9 }));
-    await promote(versions[4], 4);
-    await waitFor(
-      async () =>
-        (await metric(/sepal_model_reloads_total\{result="failure"\} (\d+)/)) === failuresBefore + 1,
-      {
-        timeoutMs: 10_000,
-      },
-    );
-    expect(await served()).toBe(4);
-    expect((await http('GET', '/health/ready')).statusCode).toBe(200);
-    registry.tampered.delete(versions[4].sha256);
+    // The registry's stored copy of v5 is damaged on disk: it still announces and serves it under its SHA-256.
+    const restore = await registry.corruptArtifact(versions[4].sha256);
+    try {
+      await promote(versions[4], 2);
+      await waitFor(
+        async () =>
+          (await metric(/sepal_model_reloads_total\{result="failure"\} (\d+)/)) === failuresBefore + 1,
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      expect(await served()).toBe(4);
+      expect((await http('GET', '/health/ready')).statusCode).toBe(200);
+    } finally {
+      await restore();
+    }
   });
 
   it('reloads the champion on demand (POST /admin/reload), also back to an older version', async () => {
-    registry.setChampion(MODEL, 2);
+    await promote(versions[1], 5);
     const reload = await http('POST', '/admin/reload');
     expect(reload.statusCode).toBe(200);
     expect(reload.json()).toMatchObject({
