@@ -1,0 +1,60 @@
+export type { Activation, DenseClassifierSpec, DenseLayerSpec, StandardizerSpec } from './model/dense-spec';
+export { fitStandardizer, standardize } from './preprocessing/standardizer';
+export { argmax, predictProba } from './model/forward';
+export { applyActivation, sigmoid, softmax } from './model/activations';
+export { assertValidDenseClassifierSpec, denseClassifierSpecProblems } from './model/validate-dense-spec';
+export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
+export { confusionMatrix } from './metrics/confusion-matrix';
+export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
+export {
+  DEFAULT_TRAINING_PARAMS,
+  HIDDEN_ACTIVATIONS,
+  isTrainingParamName,
+  OPTIMIZERS,
+  paramValueProblem,
+  TRAINING_PARAM_DEFINITIONS,
+  TRAINING_PARAM_NAMES,
+  type HiddenActivation,
+  type OptimizerName,
+  type ParamDefinition,
+  type TrainingParamName,
+  type TrainingParams,
+} from './tuning/training-params';
+export {
+  countGridCombinations,
+  DEFAULT_GRID,
+  expandGrid,
+  MAX_GRID_COMBINATIONS,
+  validateGrid,
+  type TrainingParamGrid,
+} from './tuning/grid';
+export { parseGridArg, type RawGrid } from './tuning/parse-grid-arg';
+export {
+  exportDenseClassifierToOnnx,
+  ONNX_INPUT_NAME,
+  ONNX_IR_VERSION,
+  ONNX_LABEL_OUTPUT,
+  ONNX_OPSET_VERSION,
+  ONNX_PROBABILITIES_OUTPUT,
+  ONNX_PRODUCER_NAME,
+} from './onnx/export-dense-classifier';
+export { readOnnxMetadata } from './onnx/read-metadata';
+export {
+  DEFAULT_PSI_BINS,
+  DEFAULT_PSI_EPSILON,
+  fitPsiReference,
+  populationStabilityIndex,
+  psiAgainstReference,
+  psiPerFeature,
+  type PsiOptions,
+  type PsiReference,
+} from './drift/psi';
+export { createRng } from './util/random';
+export type { ValidationResult } from './util/result';
+export {
+  splitRank,
+  stableStratifiedSplit,
+  type SplitItem,
+  type SplitName,
+  type SplitOptions,
+} from './split/stable-stratified-split';

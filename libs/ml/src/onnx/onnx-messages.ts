@@ -1,0 +1,48 @@
+/** Plain-object shapes of the ONNX messages the exporter builds (snake_case, as in onnx.proto). */
+import type { TensorElementType } from './onnx-proto';
+
+export interface TensorMessage {
+  name: string;
+  dims: number[];
+  data_type: TensorElementType;
+  raw_data: Uint8Array;
+}
+
+export interface AttributeMessage {
+  name: string;
+  type: number;
+  i?: number;
+  f?: number;
+}
+
+export interface NodeMessage {
+  name: string;
+  op_type: string;
+  input: string[];
+  output: string[];
+  attribute: AttributeMessage[];
+}
+
+export type DimensionMessage = { dim_value: number } | { dim_param: string };
+
+export interface ValueInfoMessage {
+  name: string;
+  type: { tensor_type: { elem_type: TensorElementType; shape: { dim: DimensionMessage[] } } };
+}
+
+export interface GraphMessage {
+  name: string;
+  node: NodeMessage[];
+  initializer: TensorMessage[];
+  input: ValueInfoMessage[];
+  output: ValueInfoMessage[];
+}
+
+export interface ModelMessage {
+  ir_version: number;
+  opset_import: { domain: string; version: number }[];
+  producer_name: string;
+  producer_version?: string;
+  graph: GraphMessage;
+  metadata_props: { key: string; value: string }[];
+}
