@@ -5,6 +5,7 @@ import { dataCommand } from './commands/data.command';
 import { modelsCommand } from './commands/models.command';
 import { predictCommand } from './commands/predict.command';
 import { runsCommand } from './commands/runs.command';
+import { trainCommand } from './commands/train.command';
 import { upCommand } from './commands/up.command';
 
 /** Exit codes scripts can rely on. */
@@ -19,6 +20,7 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .exitOverride()
     .addCommand(upCommand())
     .addCommand(dataCommand(context))
+    .addCommand(trainCommand(context))
     .addCommand(runsCommand(context))
     .addCommand(modelsCommand(context))
     .addCommand(predictCommand(context));

@@ -1,0 +1,36 @@
+import { argmax, classificationReport, type ClassificationReport } from '@sepal/ml';
+
+export interface TestEvaluation {
+  report: ClassificationReport;
+  /** Flat parent-run metrics: test_accuracy, test_macro_f1, test_log_loss, test_precision_<class>, test_recall_<class>. */
+  metrics: Record<string, number>;
+  /** The confusion matrix as a JSON tag (rows: true class, columns: predicted, in label order). */
+  tags: Record<string, string>;
+}
+
+/** Metric keys keep class names readable but safe for the registry's search language. */
+export function metricSuffix(label: string): string {
+  return label.replace(/[^A-Za-z0-9_]+/g, '_');
+}
+
+/** Evaluates probabilities on the test split; called once per job, for the selected model. */
+export function evaluateOnTest(probabilities: number[][], yTrue: number[], labels: string[]): TestEvaluation {
+  const predicted = probabilities.map((row) => argmax(row));
+  const report = classificationReport(yTrue, predicted, probabilities, labels);
+  const metrics: Record<string, number> = {
+    test_accuracy: report.accuracy,
+    test_macro_f1: report.macroF1,
+    test_rows: yTrue.length,
+  };
+  if (report.logLoss !== undefined && Number.isFinite(report.logLoss)) metrics.test_log_loss = report.logLoss;
+  for (const { label, precision, recall, f1 } of report.perClass) {
+    metrics[`test_precision_${metricSuffix(label)}`] = precision;
+    metrics[`test_recall_${metricSuffix(label)}`] = recall;
+    metrics[`test_f1_${metricSuffix(label)}`] = f1;
+  }
+  return {
+    report,
+    metrics,
+    tags: { confusion_matrix: JSON.stringify({ labels, matrix: report.confusionMatrix }) },
+  };
+}

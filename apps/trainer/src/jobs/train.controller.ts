@@ -1,0 +1,125 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import {
+  EventNames,
+  InvalidInputError,
+  JobStatusView,
+  NotFoundError,
+  TrainAcceptedResponse,
+  TrainRequest,
+  trainRequestSchema,
+  UnavailableError,
+  UnprocessableError,
+} from '@sepal/contracts';
+import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { EventBus } from '@sepal/messaging';
+import { DataClient } from '../clients/data-client';
+import { ServiceCallError } from '../clients/http-json';
+import { planJob } from '../sweep/job-plan';
+import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
+import { errorMessage } from './job-errors';
+import { JobStatusStore } from './job-status.store';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+@ApiTags('training')
+@Controller()
+export class TrainController {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly data: DataClient,
+    private readonly status: JobStatusStore,
+    @Inject(TrainerConfig) private readonly config: TrainerConfigValues,
+  ) {}
+
+  @Post('train')
+  @HttpCode(202)
+  @ChangesState()
+  @ApiOperation({
+    summary: 'Request a training job: publishes train.requested and answers {jobId, correlationId} at once.',
+    description:
+      'The grid is checked here (400 naming every problem) and again by the worker. A version ref (v2, prefix) is ' +
+      'resolved to its full id through the data service. Follow the job with GET /jobs/:id or, across replicas, ' +
+      "the registry: GET /runs?filter=correlation_id = '<correlationId>'.",
+  })
+  @ApiBody({
+    schema: openApiSchema(trainRequestSchema),
+    examples: {
+      default: { value: { dataset: 'iris' } },
+      grid: {
+        value: {
+          dataset: 'iris',
+          grid: { learningRate: [0.01, 0.05], hiddenUnits: [8, 16] },
+          params: { epochs: 60 },
+        },
+      },
+    },
+  })
+  async train(
+    @Body(new ZodValidationPipe(trainRequestSchema, 'training request')) body: TrainRequest,
+  ): Promise<TrainAcceptedResponse> {
+    try {
+      planJob(body.grid, body.params);
+    } catch (error) {
+      throw new InvalidInputError(
+        errorMessage(error),
+        'Known parameters and their types: see libs/ml TRAINING_PARAM_DEFINITIONS.',
+      );
+    }
+    const version = body.version ? await this.resolveVersion(body.dataset, body.version) : undefined;
+    const correlationId = randomUUID();
+    const jobId = await this.bus.publish(
+      EventNames.TrainRequested,
+      {
+        dataset: body.dataset,
+        ...(version ? { version } : {}),
+        ...(body.modelName ? { modelName: body.modelName } : {}),
+        ...(body.experiment ? { experiment: body.experiment } : {}),
+        ...(body.grid ? { grid: body.grid } : {}),
+        ...(body.params ? { params: body.params } : {}),
+        ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        reason: 'manual',
+        requestedBy: body.requestedBy ?? 'api',
+      },
+      { correlationId },
+    );
+    this.status.update(
+      jobId,
+      { correlationId, dataset: body.dataset },
+      (job) => (job.datasetVersion = version ?? null),
+    );
+    return { jobId, correlationId, dataset: body.dataset, version: version ?? null };
+  }
+
+  @Get('jobs/:id')
+  @ApiOperation({
+    summary:
+      'A job this replica accepted or ran: state, trials with epoch and validation accuracy, test metrics.',
+  })
+  job(@Param('id') id: string): JobStatusView {
+    const job = this.status.get(id);
+    if (!job) {
+      throw new NotFoundError(
+        `job '${id}' is unknown to this trainer`,
+        "Another replica may run it: GET /runs?filter=correlation_id = '<correlationId>' on the registry.",
+      );
+    }
+    return job;
+  }
+
+  private async resolveVersion(dataset: string, ref: string): Promise<string> {
+    if (SHA256.test(ref)) return ref;
+    try {
+      return (await this.data.version(dataset, ref)).id;
+    } catch (error) {
+      if (error instanceof ServiceCallError && error.status === 404) {
+        throw new NotFoundError(`version '${ref}' of dataset '${dataset}' not found`, errorMessage(error));
+      }
+      if (error instanceof ServiceCallError && error.status !== null && error.status < 500) {
+        throw new UnprocessableError(errorMessage(error));
+      }
+      throw new UnavailableError(`cannot resolve version '${ref}': ${errorMessage(error)}`);
+    }
+  }
+}

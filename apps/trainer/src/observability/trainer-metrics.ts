@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { counter, gauge, histogram } from '@sepal/observability';
+
+/** Prometheus metrics of the trainer (shared by replicas in one process, as prom-client's registry is global). */
+@Injectable()
+export class TrainerMetrics {
+  readonly runs = counter({
+    name: 'sepal_training_runs_total',
+    help: 'Training jobs by final status (finished, failed, rejected)',
+    labelNames: ['status'],
+  });
+
+  readonly duration = histogram({
+    name: 'sepal_training_run_duration_seconds',
+    help: 'Wall time of a training job, from message to recorded outcome',
+    labelNames: ['status'],
+    buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+  });
+
+  readonly trials = gauge({
+    name: 'sepal_sweep_trials',
+    help: 'Trials (grid combinations) of the last sweep, per dataset',
+    labelNames: ['dataset'],
+  });
+
+  readonly bestValAccuracy = gauge({
+    name: 'sepal_sweep_best_val_accuracy',
+    help: 'Validation accuracy of the selected trial of the last sweep, per dataset',
+    labelNames: ['dataset'],
+  });
+
+  readonly testAccuracy = gauge({
+    name: 'sepal_training_test_accuracy',
+    help: 'Test accuracy of the last selected model, per dataset',
+    labelNames: ['dataset'],
+  });
+
+  readonly jobsInProgress = gauge({
+    name: 'sepal_training_jobs_in_progress',
+    help: 'Jobs this process is running',
+  });
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config';
+
+const httpUrl = z
+  .string()
+  .url()
+  .transform((url) => url.replace(/\/+$/, ''));
+
+export const trainerConfigSchema = baseConfigSchema.extend({
+  TRAINER_PORT: portVar(3003),
+  TRAINER_HOST: z.string().default('0.0.0.0'),
+  DATA_URL: httpUrl.default('http://127.0.0.1:3001'),
+  REGISTRY_URL: httpUrl.default('http://127.0.0.1:3002'),
+  /** auto: tfjs-node if installed, else WASM, else CPU. */
+  TF_BACKEND: z.enum(['auto', 'node', 'wasm', 'cpu']).default('auto'),
+  /** Seed of a job that does not give one: the same job on the same backend gives the same model. */
+  TRAIN_SEED: z.coerce.number().int().default(42),
+  /** Share of the training split held out (stratified) for model selection and early stopping. */
+  VALIDATION_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
+  /** The smallest training split accepted, so that every class reaches both the fit and the validation rows. */
+  MIN_TRAIN_ROWS: z.coerce.number().int().min(2).default(10),
+  /** A new version is promoted only if its test accuracy beats the champion's by at least this margin. */
+  GATE_MIN_IMPROVEMENT: z.coerce.number().min(0).max(1).default(0),
+  /** ...and reaches this absolute test accuracy. */
+  GATE_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.9),
+  /** max |ONNX - TensorFlow.js| of any probability on the test split. */
+  PARITY_TOLERANCE: z.coerce.number().positive().default(1e-5),
+  /** How long artifact upload, registration and promotion keep retrying while the registry is unreachable. */
+  REGISTRY_RETRY_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How long reading the dataset keeps retrying while the data service is unreachable. */
+  DATA_RETRY_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Retrain every N minutes (0 = off) on the latest version of SCHEDULE_DATASET. */
+  TRAIN_SCHEDULE_MINUTES: z.coerce.number().min(0).default(0),
+  SCHEDULE_DATASET: z.string().trim().min(1).default('iris'),
+  /** dataset.versioned with reason 'feedback' requests a retrain. */
+  RETRAIN_ON_FEEDBACK: booleanVar(true),
+  /** drift.detected requests a retrain of the model's dataset. */
+  RETRAIN_ON_DRIFT: booleanVar(true),
+  /** Dataset of a drifting model, as `model=dataset,...`; by default IrisModel → iris. */
+  DRIFT_DATASETS: z.string().default(''),
+});
+
+export type TrainerConfigValues = z.output<typeof trainerConfigSchema>;
+
+/** The trainer's configuration, read and validated once at start; inject it by this class. */
+export abstract class TrainerConfig {
+  static load(env: NodeJS.ProcessEnv = process.env): TrainerConfigValues {
+    return loadConfig(trainerConfigSchema, env);
+  }
+}

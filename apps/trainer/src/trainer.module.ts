@@ -1,0 +1,69 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { EventBus, MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
+import { HealthRegistry, ObservabilityModule } from '@sepal/observability';
+import { DataClient } from './clients/data-client';
+import { RegistryClient } from './clients/registry-client';
+import { JobRunner } from './jobs/job-runner';
+import { JobStatusStore } from './jobs/job-status.store';
+import { TrainJobConsumer } from './jobs/train-job.consumer';
+import { TrainController } from './jobs/train.controller';
+import { TrainerMetrics } from './observability/trainer-metrics';
+import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
+import { TrainSchedule } from './triggers/train-schedule';
+import { TrainerConfig, TrainerConfigValues } from './trainer.config';
+
+/** The trainer: a stateless worker (no database) consuming trainer.jobs, plus POST /train and the retrain triggers. */
+@Module({})
+export class TrainerModule {
+  static forRoot(config: TrainerConfigValues): DynamicModule {
+    return {
+      module: TrainerModule,
+      imports: [
+        {
+          module: TrainerConfigModule,
+          global: true,
+          providers: [{ provide: TrainerConfig, useValue: config }],
+          exports: [TrainerConfig],
+        },
+        // prefetch 1: a worker holds one job at a time, so the others take the rest of the queue.
+        MessagingModule.forRoot({
+          amqpUrl: config.AMQP_URL,
+          namespace: config.SEPAL_NAMESPACE,
+          serviceName: 'trainer',
+          prefetch: 1,
+        }),
+        ObservabilityModule.forRoot(),
+        DeadLetterMetricsModule.forQueues(['trainer.jobs', 'trainer.retrain-policy']),
+      ],
+      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer],
+      providers: [
+        {
+          provide: DataClient,
+          useFactory: () => new DataClient(config.DATA_URL, config.DATA_RETRY_MS, config.SEPAL_API_KEY),
+        },
+        {
+          provide: RegistryClient,
+          useFactory: () =>
+            new RegistryClient(config.REGISTRY_URL, config.REGISTRY_RETRY_MS, config.SEPAL_API_KEY),
+        },
+        JobStatusStore,
+        JobRunner,
+        TrainerMetrics,
+        TrainSchedule,
+        {
+          provide: 'TRAINER_HEALTH',
+          useFactory: (health: HealthRegistry, bus: EventBus) => {
+            health.register('broker', () => {
+              if (!bus.isConnected()) throw new Error('not connected to the broker');
+            });
+            return true;
+          },
+          inject: [HealthRegistry, EventBus],
+        },
+      ],
+    };
+  }
+}
+
+@Module({})
+class TrainerConfigModule {}

@@ -1,0 +1,65 @@
+import type { Optimizer, Sequential } from '@tensorflow/tfjs';
+import type { TrainingParams } from '@sepal/ml';
+import type { TensorFlow } from './tf-backend';
+
+export interface DenseModelShape {
+  inputs: number;
+  classes: number;
+  params: TrainingParams;
+}
+
+export interface CompiledDenseModel {
+  model: Sequential;
+  /** Owned by the caller: LayersModel.dispose() leaves an optimizer passed in as an instance alone. */
+  optimizer: Optimizer;
+}
+
+/**
+ * hiddenLayers x Dense(hiddenUnits, activation) then Dense(classes, softmax), compiled for one-hot labels.
+ * Every kernel gets its own seed from `random`, so the same seed gives the same initial weights.
+ */
+export function buildDenseModel(
+  tf: TensorFlow,
+  { inputs, classes, params }: DenseModelShape,
+  random: () => number,
+): CompiledDenseModel {
+  const model = tf.sequential();
+  const kernelRegularizer = params.l2 > 0 ? tf.regularizers.l2({ l2: params.l2 }) : undefined;
+  const initializer = () => tf.initializers.glorotUniform({ seed: Math.floor(random() * 2 ** 31) });
+  for (let layer = 0; layer < params.hiddenLayers; layer++) {
+    model.add(
+      tf.layers.dense({
+        ...(layer === 0 ? { inputShape: [inputs] } : {}),
+        units: params.hiddenUnits,
+        activation: params.activation,
+        kernelInitializer: initializer(),
+        kernelRegularizer,
+      }),
+    );
+  }
+  model.add(
+    tf.layers.dense({
+      ...(params.hiddenLayers === 0 ? { inputShape: [inputs] } : {}),
+      units: classes,
+      activation: 'softmax',
+      kernelInitializer: initializer(),
+      kernelRegularizer,
+    }),
+  );
+  const optimizer = createOptimizer(tf, params);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return { model, optimizer };
+}
+
+function createOptimizer(tf: TensorFlow, { optimizer, learningRate }: TrainingParams): Optimizer {
+  switch (optimizer) {
+    case 'adam':
+      return tf.train.adam(learningRate);
+    case 'sgd':
+      return tf.train.sgd(learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(learningRate);
+    default:
+      throw new Error(`Unknown optimizer ${String(optimizer satisfies never)}`);
+  }
+}

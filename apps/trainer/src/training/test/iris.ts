@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { carveStratifiedHoldout } from '../validation-split';
+
+export interface LabelledRows {
+  x: number[][];
+  y: number[];
+}
+
+export interface IrisSplits {
+  featureNames: string[];
+  labels: string[];
+  train: LabelledRows;
+  validation: LabelledRows;
+  test: LabelledRows;
+}
+
+const IRIS_PATH = join(__dirname, '../../../../../data/iris/iris.data');
+export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+/** The raw UCI file (errata of samples 35 and 38 left in: they do not matter here). */
+export function readIris(): { featureNames: string[]; labels: string[] } & LabelledRows {
+  const lines = readFileSync(IRIS_PATH, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  const labels: string[] = [];
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (const line of lines) {
+    const fields = line.split(',');
+    const name = fields[fields.length - 1];
+    if (!labels.includes(name)) labels.push(name);
+    x.push(fields.slice(0, -1).map(Number));
+    y.push(labels.indexOf(name));
+  }
+  return { featureNames: IRIS_FEATURES, labels, x, y };
+}
+
+/** Seeded stratified 80/20 train/test, then 20 % of train carved out for validation. */
+export function splitIris(seed: number): IrisSplits {
+  const iris = readIris();
+  const { fit: trainAndValidation, holdout: test } = carveStratifiedHoldout(iris.y, 0.2, seed);
+  const trainLabels = trainAndValidation.map((row) => iris.y[row]);
+  const carved = carveStratifiedHoldout(trainLabels, 0.2, seed + 1);
+  const pick = (rows: number[]): LabelledRows => ({
+    x: rows.map((row) => iris.x[row]),
+    y: rows.map((row) => iris.y[row]),
+  });
+  return {
+    featureNames: iris.featureNames,
+    labels: iris.labels,
+    train: pick(carved.fit.map((position) => trainAndValidation[position])),
+    validation: pick(carved.holdout.map((position) => trainAndValidation[position])),
+    test: pick(test),
+  };
+}

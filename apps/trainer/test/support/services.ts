@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { RunPage, RunView } from '@sepal/contracts';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { createTestDatabase, TestDatabase } from '../../../../libs/testing/src/test-database';
+import { deleteNamespace } from '@sepal/testing';
+import { startDataApp } from '../../../data/src';
+import { DataConfig } from '../../../data/src/data.config';
+import { startRegistryApp } from '../../../registry/src';
+import { RegistryConfig } from '../../../registry/src/registry.config';
+
+export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const QUEUES = [
+  'trainer.jobs',
+  'trainer.retrain-policy',
+  'registry.training',
+  'data.feedback',
+  'test.observer',
+];
+
+/** The real data service and registry on real PostgreSQL and RabbitMQ, listening on free local ports. */
+export interface Services {
+  data: NestFastifyApplication;
+  registry: NestFastifyApplication;
+  dataUrl: string;
+  registryUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startServices(namespace: string, options: { real: boolean }): Promise<Services> {
+  const db: TestDatabase | undefined = options.real ? await createTestDatabase('sepal_trainer') : undefined;
+  const modelsDir = await mkdtemp(join(tmpdir(), 'sepal-trainer-models-'));
+  const common = {
+    DATABASE_URL: db?.url,
+    AMQP_URL: options.real ? AMQP_URL : undefined,
+    SEPAL_HOME: `memory://trainer-${namespace}`,
+    SEPAL_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+  };
+  const data = await startDataApp(
+    DataConfig.load({
+      ...common,
+      DATA_PORT: '0',
+      DATA_HOST: '127.0.0.1',
+      DATA_DIR: join(__dirname, '../../../../data'),
+      FEEDBACK_COMMIT_EVERY: '0',
+    }),
+  );
+  const registry = await startRegistryApp(
+    RegistryConfig.load({ ...common, REGISTRY_PORT: '0', REGISTRY_HOST: '127.0.0.1', MODELS_DIR: modelsDir }),
+  );
+  const dataUrl = (await data.getUrl()).replace('[::1]', '127.0.0.1');
+  const registryUrl = (await registry.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    data,
+    registry,
+    dataUrl,
+    registryUrl,
+    close: async () => {
+      await registry.close();
+      await data.close();
+      await closeEmbeddedDatabases();
+      await db?.drop();
+      await rm(modelsDir, { recursive: true, force: true });
+      if (options.real) await deleteNamespace(AMQP_URL, namespace, QUEUES);
+    },
+  };
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function runsOf(registryUrl: string, filter: string): Promise<RunView[]> {
+  const page = await getJson<RunPage>(`${registryUrl}/runs?limit=1000&filter=${encodeURIComponent(filter)}`);
+  return page.runs;
+}
