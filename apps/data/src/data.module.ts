@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule, OutboxModule } from '@sepal/messaging';
+import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
 import { DataConfig, DataConfigValues } from './data.config';
+import { DataMetricsModule } from './metrics';
 import { DatasetsModule } from './datasets/datasets.module';
 import { FeedbackModule } from './feedback/feedback.module';
 import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create-data-schema';
@@ -27,6 +28,8 @@ export class DataModule {
         MessagingModule.forRoot({ amqpUrl: config.AMQP_URL, namespace: config.SEPAL_NAMESPACE, serviceName: 'data' }),
         OutboxModule.forSchema(DATA_SCHEMA),
         ObservabilityModule.forRoot(),
+        DeadLetterMetricsModule.forQueues(['data.feedback']),
+        DataMetricsModule,
         DatasetsModule,
         FeedbackModule,
       ],

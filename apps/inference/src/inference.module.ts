@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule } from '@sepal/messaging';
+import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { AdminController } from './admin/admin.controller';
 import { FeedbackController } from './feedback/feedback.controller';
@@ -32,6 +32,7 @@ export class InferenceModule {
           serviceName: 'inference',
         }),
         ObservabilityModule.forRoot(),
+        DeadLetterMetricsModule.forQueues(['inference.model-promoted']),
       ],
       controllers: [
         PredictController,

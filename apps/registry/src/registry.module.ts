@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MessagingModule, OutboxModule } from '@sepal/messaging';
+import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
 import { ArtifactsModule } from './artifacts/artifacts.module';
@@ -38,6 +38,7 @@ export class RegistryModule {
         }),
         OutboxModule.forSchema(REGISTRY_SCHEMA, config.REGISTRY_OUTBOX_INTERVAL_MS),
         ObservabilityModule.forRoot(),
+        DeadLetterMetricsModule.forQueues(['registry.training']),
         RunsModule,
         ArtifactsModule,
         ModelsModule,

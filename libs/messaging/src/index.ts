@@ -16,3 +16,4 @@ export * from './nest/messaging.module';
 export * from './outbox';
 export * from './nest/outbox.module';
 export * from './nest/broker-health';
+export * from './dead-letter-metrics';

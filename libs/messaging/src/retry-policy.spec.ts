@@ -2,14 +2,20 @@ import { NotFoundError, UnprocessableError } from '@sepal/contracts';
 import { createEnvelope } from './create-envelope';
 import { processDelivery } from './retry-policy';
 
-const body = JSON.stringify(createEnvelope('feedback.received', { dataset: 'iris', features: [1, 2, 3, 4], label: 'x' }));
+const body = JSON.stringify(
+  createEnvelope('feedback.received', { dataset: 'iris', features: [1, 2, 3, 4], label: 'x' }),
+);
 
 describe('processDelivery', () => {
   it('retries a transient failure while attempts remain, then dead-letters it', async () => {
     const fail = async () => {
       throw new Error('database restarting');
     };
-    expect(await processDelivery(body, 1, 3, fail)).toEqual({ kind: 'retry', nextAttempt: 2, error: 'database restarting' });
+    expect(await processDelivery(body, 1, 3, fail)).toEqual({
+      kind: 'retry',
+      nextAttempt: 2,
+      error: 'database restarting',
+    });
     expect(await processDelivery(body, 4, 3, fail)).toEqual({
       kind: 'dead-letter',
       error: 'database restarting',

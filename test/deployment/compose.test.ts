@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataConfig } from '../../apps/data/src';
+import { InferenceConfig } from '../../apps/inference/src';
+import { RegistryConfig } from '../../apps/registry/src';
+import { TrainerConfig } from '../../apps/trainer/src';
+import { ComposeFile, interpolate, readEnvFile, readYaml, ROOT, serviceEnv } from './compose-file';
+
+const compose = readYaml<ComposeFile>('docker-compose.yml');
+const exampleEnv = readEnvFile('.env.example');
+const APPS = {
+  data: { load: (env: NodeJS.ProcessEnv) => DataConfig.load(env), portVar: 'DATA_PORT' },
+  registry: { load: (env: NodeJS.ProcessEnv) => RegistryConfig.load(env), portVar: 'REGISTRY_PORT' },
+  trainer: { load: (env: NodeJS.ProcessEnv) => TrainerConfig.load(env), portVar: 'TRAINER_PORT' },
+  inference: { load: (env: NodeJS.ProcessEnv) => InferenceConfig.load(env), portVar: 'INFERENCE_PORT' },
+} as const;
+type AppName = keyof typeof APPS;
+const appNames = Object.keys(APPS) as AppName[];
+
+const appPort = (name: AppName) => Number(serviceEnv(compose.services[name], exampleEnv)[APPS[name].portVar]);
+
+describe('docker-compose.yml', () => {
+  it('runs postgres and rabbitmq (management image) with health checks and named volumes', () => {
+    for (const name of ['postgres', 'rabbitmq']) {
+      const service = compose.services[name];
+      expect(service.healthcheck?.test).toBeDefined();
+      const named = (service.volumes ?? []).filter((v) => !v.startsWith('.') && !v.startsWith('/'));
+      expect(named.length).toBeGreaterThan(0);
+      for (const volume of named) expect(compose.volumes).toHaveProperty(volume.split(':')[0]);
+    }
+    expect(compose.services.rabbitmq.image).toMatch(/management/);
+  });
+
+  it.each(appNames)(
+    '%s has a health check, waits for healthy dependencies and gets a valid distributed config',
+    (name) => {
+      const service = compose.services[name];
+      expect(service.healthcheck?.test).toBeDefined();
+      const dependencies = Object.entries(service.depends_on ?? {});
+      expect(dependencies.length).toBeGreaterThan(0);
+      for (const [, dependency] of dependencies) expect(dependency.condition).toBe('service_healthy');
+      const env = serviceEnv(service, exampleEnv);
+      expect(env.SEPAL_APP).toBe(name);
+      expect(env.AMQP_URL).toMatch(/^amqp:\/\/.+@rabbitmq:5672$/);
+      const config = APPS[name].load(env) as { DATABASE_URL?: string; AMQP_URL?: string };
+      expect(config.AMQP_URL).toBe(env.AMQP_URL);
+      if (name === 'data' || name === 'registry') expect(config.DATABASE_URL).toMatch(/@postgres:5432\//);
+    },
+  );
+
+  it('runs two trainer replicas and publishes no host port that would clash between them', () => {
+    expect(compose.services.trainer.deploy?.replicas).toBe(2);
+    expect(compose.services.trainer.ports ?? []).toEqual([]);
+  });
+
+  it('publishes no host port twice', () => {
+    const hostPorts = Object.values(compose.services).flatMap((s) =>
+      (s.ports ?? []).map((p) => p.split(':')[0]),
+    );
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('needs every secret from the environment and commits none', () => {
+    for (const secret of [
+      'POSTGRES_PASSWORD',
+      'RABBITMQ_DEFAULT_PASS',
+      'SEPAL_API_KEY',
+      'GRAFANA_ADMIN_PASSWORD',
+    ]) {
+      const { [secret]: _omitted, ...withoutSecret } = exampleEnv;
+      const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+      expect(raw).toContain(`\${${secret}:?`);
+      expect(() => interpolate(raw, withoutSecret)).toThrow(new RegExp(secret));
+    }
+  });
+
+  it('mounts the shipped data where the data service reads it and a volume where the registry writes models', () => {
+    const dataEnv = serviceEnv(compose.services.data, exampleEnv);
+    expect(compose.services.data.volumes).toContain(`./data:${dataEnv.DATA_DIR}:ro`);
+    const registryEnv = serviceEnv(compose.services.registry, exampleEnv);
+    const modelsMount = (compose.services.registry.volumes ?? []).find(
+      (v) => v.split(':')[1] === registryEnv.MODELS_DIR,
+    );
+    expect(modelsMount).toBeDefined();
+    expect(compose.volumes).toHaveProperty(modelsMount!.split(':')[0]);
+  });
+
+  it('points every Prometheus target at a compose service and its metrics port', () => {
+    const prometheus = readYaml<{
+      scrape_configs: {
+        job_name: string;
+        static_configs?: { targets: string[] }[];
+        dns_sd_configs?: { names: string[]; port: number }[];
+      }[];
+    }>('prometheus.yml');
+    const targets = prometheus.scrape_configs.flatMap((job) => [
+      ...(job.static_configs ?? []).flatMap((c) => c.targets),
+      ...(job.dns_sd_configs ?? []).flatMap((c) =>
+        c.names.map((n) => `${n.replace(/^tasks\./, '')}:${c.port}`),
+      ),
+    ]);
+    const appTargets = targets.filter((t) => appNames.includes(t.split(':')[0] as AppName));
+    for (const name of appNames) expect(appTargets).toContain(`${name}:${appPort(name)}`);
+    for (const target of targets) {
+      const [host] = target.split(':');
+      expect(Object.keys(compose.services)).toContain(host);
+    }
+    expect(compose.services.prometheus.volumes).toContain(
+      './prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+    );
+  });
+
+  it('mounts the Grafana provisioning and dashboards', () => {
+    const volumes = compose.services.grafana.volumes ?? [];
+    expect(volumes.some((v) => v.startsWith('./grafana/provisioning:/etc/grafana/provisioning'))).toBe(true);
+    expect(volumes.some((v) => v.startsWith('./grafana/dashboards:'))).toBe(true);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+
+  it('is multi-stage and the runtime stage installs production dependencies only', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const runtime = stages[stages.length - 1];
+    expect(runtime).toMatch(/npm ci --omit=dev/);
+    expect(runtime).toMatch(/COPY --from=build \/app\/dist/);
+  });
+
+  it('runs as a non-root user and starts the app chosen by SEPAL_APP', () => {
+    const runtime = stages[stages.length - 1];
+    const user = /^USER (\S+)/m.exec(runtime)?.[1];
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user);
+    expect(runtime).toMatch(/dist\/apps\/\$\{SEPAL_APP\}\/src\/main\.js/);
+    for (const name of appNames)
+      expect(readFileSync(join(ROOT, `apps/${name}/src/main.ts`), 'utf8')).toMatch(/runService/);
+  });
+});

@@ -1,0 +1,452 @@
+/** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+/*
+ * A real Prometheus scrapes the real apps (embedded mode, one process, each app on its own port), the test drives
+ * predictions, feedback and a training job, then runs every PromQL expression of the dashboards and the alert rules
+ * through Prometheus's HTTP API: each must parse, and each dashboard query must return data.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { EventBus } from '@sepal/messaging';
+import { watchDeadLetters } from '@sepal/messaging/dead-letter-metrics';
+import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
+import {
+  allPanels,
+  panelQueries,
+  PromQueryError,
+  renderDashboards,
+  substituteGrafanaVariables,
+} from '../../scripts/render-dashboards';
+import {
+  alertRules,
+  AppName,
+  appsRead,
+  dashboards,
+  expectData,
+  findBinary,
+  freePort,
+  INSTALL_HINT,
+  DASHBOARDS_DIR,
+  ROOT,
+  RunningPrometheus,
+  startPrometheus,
+} from './monitoring-files';
+
+type StartApp = (config: unknown, options?: { listen?: boolean }) => Promise<NestFastifyApplication>;
+interface AppEntry {
+  start: StartApp;
+  load: (env: NodeJS.ProcessEnv) => unknown;
+}
+
+/** An app takes part if its start function exists (some were still being written when this test was). */
+function appEntry(name: AppName, startName: string, configName: string): AppEntry | null {
+  if (!existsSync(join(ROOT, `apps/${name}/src/index.ts`))) return null;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const module = require(join(ROOT, `apps/${name}/src`)) as Record<string, unknown>;
+  const start = module[startName] as StartApp | undefined;
+  const config = module[configName] as { load?: (env: NodeJS.ProcessEnv) => unknown } | undefined;
+  return start && config?.load ? { start, load: config.load.bind(config) } : null;
+}
+
+const ENTRIES: Record<AppName, AppEntry | null> = {
+  data: appEntry('data', 'startDataApp', 'DataConfig'),
+  registry: appEntry('registry', 'startRegistryApp', 'RegistryConfig'),
+  inference: appEntry('inference', 'startInferenceApp', 'InferenceConfig'),
+  trainer: appEntry('trainer', 'startTrainerApp', 'TrainerConfig'),
+};
+const present = (Object.keys(ENTRIES) as AppName[]).filter((name) => ENTRIES[name] !== null);
+const missing = (Object.keys(ENTRIES) as AppName[]).filter((name) => ENTRIES[name] === null);
+/** The gateway needs the registry for its model; without either, model metrics cannot have data. */
+const canServeModel = ENTRIES.registry !== null && ENTRIES.inference !== null;
+
+const prometheusBinary = findBinary('prometheus');
+if (!prometheusBinary && process.env.CI !== 'true') {
+  console.warn(`skipping the live Prometheus test: ${INSTALL_HINT}`);
+}
+const describeLive = prometheusBinary || process.env.CI === 'true' ? describe : describe.skip;
+
+const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const IRIS_LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
+/** Values Grafana would give its interval variables for a short window of 1 s scrapes. */
+const VARIABLES = { rateInterval: '1m', range: '1h' };
+
+/** A one-layer classifier on petal length, as the trainer would export it. */
+function irisOnnx(): Uint8Array {
+  return exportDenseClassifierToOnnx(
+    {
+      featureNames: IRIS_FEATURES,
+      labels: IRIS_LABELS,
+      standardizer: { mean: [5.8, 3.0, 3.8, 1.2], std: [0.8, 0.4, 1.8, 0.8] },
+      layers: [
+        {
+          kernel: new Float32Array([0, 0, 0, 0, 0, 0, -3, 0, 3, -1, 0, 1]),
+          bias: new Float32Array([0, 1, 0]),
+          inputs: 4,
+          units: 3,
+          activation: 'softmax',
+        },
+      ],
+    },
+    {
+      model_name: 'IrisModel',
+      label_map: JSON.stringify(IRIS_LABELS),
+      feature_names: JSON.stringify(IRIS_FEATURES),
+    },
+  );
+}
+
+/** What an expression must do here: return data, or (its app is missing) only parse. */
+function requirement(expr: string): { mustHaveData: boolean; why: string } {
+  const absent = appsRead(expr).filter(
+    (app) => !present.includes(app) || (app === 'inference' && !canServeModel),
+  );
+  return absent.length === 0
+    ? { mustHaveData: true, why: '' }
+    : { mustHaveData: false, why: ` [parse only: apps/${absent.join(', apps/')} not available]` };
+}
+
+const dashboardQueries = dashboards().flatMap(({ dashboard }) => panelQueries(dashboard));
+const rules = alertRules();
+
+describeLive('dashboards and alert rules against a real Prometheus scraping the apps', () => {
+  const apps = new Map<AppName, NestFastifyApplication>();
+  const urls = new Map<AppName, string>();
+  const stops: (() => void)[] = [];
+  let prometheus: RunningPrometheus | undefined;
+  let modelsDir = '';
+
+  const call = async (
+    app: AppName,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const response = await fetch(`${urls.get(app)}${path}`, {
+      method,
+      headers: body instanceof Uint8Array ? headers : { 'content-type': 'application/json', ...headers },
+      body:
+        body === undefined
+          ? undefined
+          : body instanceof Uint8Array
+            ? Buffer.from(body)
+            : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, json: () => JSON.parse(text) as Record<string, unknown>, text };
+  };
+  const expectOk = async (promise: ReturnType<typeof call>, what: string) => {
+    const response = await promise;
+    if (response.status >= 300) throw new Error(`${what}: HTTP ${response.status} ${response.text}`);
+    return response.json();
+  };
+
+  beforeAll(async () => {
+    if (!prometheusBinary) throw new Error(INSTALL_HINT);
+    const namespace = uniqueNamespace('monitoring');
+    modelsDir = await mkdtemp(join(tmpdir(), 'sepal-monitoring-models-'));
+    const ports = Object.fromEntries(
+      await Promise.all(present.map(async (name) => [name, await freePort()] as const)),
+    );
+    for (const name of present) urls.set(name, `http://127.0.0.1:${ports[name]}`);
+    const env: NodeJS.ProcessEnv = {
+      SEPAL_HOME: `memory://${namespace}`,
+      SEPAL_NAMESPACE: namespace,
+      LOG_LEVEL: process.env.MONITORING_LOG_LEVEL ?? 'error',
+      DATA_PORT: String(ports.data ?? ''),
+      DATA_HOST: '127.0.0.1',
+      DATA_DIR: join(ROOT, 'data'),
+      FEEDBACK_COMMIT_EVERY: '0',
+      REGISTRY_PORT: String(ports.registry ?? ''),
+      REGISTRY_HOST: '127.0.0.1',
+      MODELS_DIR: modelsDir,
+      REGISTRY_PUBLIC_URL: urls.get('registry') ?? 'http://127.0.0.1:1',
+      INFERENCE_PORT: String(ports.inference ?? ''),
+      INFERENCE_HOST: '127.0.0.1',
+      REGISTRY_URL: urls.get('registry') ?? 'http://127.0.0.1:1',
+      MODEL_NAME: 'IrisModel',
+      MODEL_RETRY_INTERVAL_MS: '250',
+      TRAINER_PORT: String(ports.trainer ?? ''),
+      TRAINER_HOST: '127.0.0.1',
+      DATA_URL: urls.get('data') ?? 'http://127.0.0.1:1',
+      TF_BACKEND: 'cpu',
+      RETRAIN_ON_FEEDBACK: 'false',
+      RETRAIN_ON_DRIFT: 'false',
+    };
+    for (const name of ['data', 'registry', 'inference', 'trainer'] as const) {
+      const entry = ENTRIES[name];
+      if (!entry) continue;
+      const app = await entry.start(entry.load(env));
+      apps.set(name, app);
+    }
+
+    // Metrics whose wiring into the app modules the lead adds: registered here too (idempotent), so the test
+    // covers them either way.
+    const deadLetterQueues: Record<AppName, string[]> = {
+      data: ['data.feedback'],
+      registry: ['registry.training'],
+      inference: ['inference.model-promoted'],
+      trainer: ['trainer.jobs', 'trainer.retrain-policy'],
+    };
+    for (const [name, app] of apps) stops.push(watchDeadLetters(app.get(EventBus), deadLetterQueues[name]));
+    const data = apps.get('data');
+    if (data) {
+      const { DataMetrics, DataMetricsRepository, registerDataMetricsSource } =
+        await import('../../apps/data/src/metrics');
+      let wired = true;
+      try {
+        data.get(DataMetrics);
+      } catch {
+        wired = false;
+      }
+      if (!wired) stops.push(registerDataMetricsSource(new DataMetricsRepository(data.get(DataSource))));
+    }
+
+    const jobs = present
+      .map(
+        (name) => `  - job_name: ${name}
+    static_configs:
+      - targets: ['127.0.0.1:${ports[name]}']`,
+      )
+      .join('\n');
+    prometheus = await startPrometheus(
+      prometheusBinary,
+      `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+${rules
+  .map((r) => r.file)
+  .filter((f, i, all) => all.indexOf(f) === i)
+  .map((f) => `  - ${JSON.stringify(f)}`)
+  .join('\n')}
+scrape_configs:
+${jobs}
+`,
+    );
+
+    // Drive the platform: a dataset and feedback, a served model and predictions, a training job.
+    if (data) {
+      await expectOk(call('data', 'POST', '/datasets/iris/import', {}), 'importing iris');
+      for (const [features, label] of [
+        [[5.0, 3.4, 1.5, 0.2], 'Iris-setosa'],
+        [[6.1, 2.9, 4.7, 1.4], 'Iris-versicolor'],
+      ] as const) {
+        await expectOk(
+          call('data', 'POST', '/datasets/iris/feedback', { features, label }),
+          'sending feedback',
+        );
+      }
+    }
+    if (canServeModel) {
+      const bytes = irisOnnx();
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      await expectOk(
+        call('registry', 'POST', '/artifacts', bytes, {
+          'content-type': 'application/octet-stream',
+          'x-content-sha256': sha256,
+        }),
+        'uploading the model',
+      );
+      const run = await expectOk(
+        call('registry', 'POST', '/runs', { experiment: 'monitoring', dataset: 'iris' }),
+        'creating a run',
+      );
+      const version = await expectOk(
+        call('registry', 'POST', '/models/IrisModel/versions', { runId: run.id, sha256 }),
+        'registering the model',
+      );
+      await expectOk(
+        call('registry', 'PUT', '/models/IrisModel/aliases/champion', {
+          version: version.version,
+          reason: 'monitoring test',
+        }),
+        'promoting the model',
+      );
+      await waitFor(async () => (await call('inference', 'GET', '/model')).json().served === true, {
+        timeoutMs: 15_000,
+        description: 'the gateway to serve the champion',
+      });
+      const rows = [
+        [5.1, 3.5, 1.4, 0.2],
+        [5.7, 2.8, 4.1, 1.3],
+        [7.2, 3.2, 6.0, 1.8],
+      ];
+      for (let i = 0; i < 30; i++) {
+        await expectOk(call('inference', 'POST', '/predict', { features: rows[i % 3] }), 'predicting');
+      }
+      await expectOk(call('inference', 'POST', '/predict', { instances: rows }), 'predicting a batch');
+      expect(
+        (await call('inference', 'POST', '/predict', { features: [1, 2] })).status,
+      ).toBeGreaterThanOrEqual(400);
+    }
+    if (apps.has('trainer') && data) {
+      await expectOk(
+        call('trainer', 'POST', '/train', {
+          dataset: 'iris',
+          grid: { hiddenUnits: [4, 8] },
+          params: { epochs: 5 },
+        }),
+        'requesting a training job',
+      );
+    }
+
+    // Wait until Prometheus holds what every dashboard query needs (the counters appear at the first scrape after
+    // the traffic; rate() needs two samples; the training job takes a few seconds).
+    const client = prometheus.client;
+    const needed = dashboardQueries
+      .filter((q) => requirement(q.expr).mustHaveData)
+      .map((q) => substituteGrafanaVariables(q.expr, VARIABLES));
+    let lacking: string[] = needed;
+    await waitFor(
+      async () => {
+        const answers = await Promise.all(
+          needed.map(async (expr) => ((await client.query(expr)).series.length > 0 ? null : expr)),
+        );
+        lacking = answers.filter((expr): expr is string => expr !== null);
+        return lacking.length === 0;
+      },
+      { timeoutMs: 25_000, intervalMs: 500, description: 'every dashboard query to have data' },
+    ).catch((error: Error) => {
+      // The individual tests below say which; this only keeps the wait bounded.
+      console.warn(`${error.message}; still without data:\n  ${lacking.join('\n  ')}`);
+    });
+    // One more rule evaluation round after the data is there.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const stop of stops) stop();
+    await prometheus?.stop();
+    for (const app of [...apps.values()].reverse()) await (app as INestApplication).close();
+    await closeEmbeddedDatabases();
+    if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('scrapes every app that exists', async () => {
+    const series = await expectData(prometheus!.client, 'up');
+    const up = Object.fromEntries(series.map((s) => [s.metric.job, s.values[0][1]]));
+    expect(up).toEqual(Object.fromEntries(present.map((name) => [name, '1'])));
+    if (missing.length) console.warn(`apps not available to this test: ${missing.join(', ')}`);
+  });
+
+  it('loads every alert rule and evaluates it without error', async () => {
+    const response = await fetch(`${prometheus!.url}/api/v1/rules`);
+    const body = (await response.json()) as {
+      data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
+    };
+    const loaded = body.data.groups.flatMap((g) => g.rules);
+    expect(loaded.map((r) => r.name).sort()).toEqual(rules.map((r) => r.alert ?? r.record).sort());
+    for (const rule of loaded)
+      expect({ rule: rule.name, health: rule.health, error: rule.lastError ?? '' }).toEqual({
+        rule: rule.name,
+        health: 'ok',
+        error: '',
+      });
+  });
+
+  it.each(rules.map((rule) => [rule.alert ?? rule.record ?? '?', rule.expr] as const))(
+    'alert rule %s parses and runs',
+    async (_name, expr) => {
+      await expect(prometheus!.client.query(expr)).resolves.toBeDefined();
+    },
+  );
+
+  it.each(
+    dashboardQueries.map((q) => [`${q.panelTitle} (${q.refId})${requirement(q.expr).why}`, q.expr] as const),
+  )('dashboard query "%s" parses and returns data', async (_name, expr) => {
+    const promql = substituteGrafanaVariables(expr, VARIABLES);
+    if (requirement(expr).mustHaveData) {
+      const series = await expectData(prometheus!.client, promql);
+      expect(series.length).toBeGreaterThan(0);
+    } else {
+      await expect(prometheus!.client.query(promql)).resolves.toBeDefined();
+    }
+  });
+
+  it('shows the served model and the predicted classes', async () => {
+    if (!canServeModel) return;
+    const info = await expectData(prometheus!.client, 'sepal_model_info{job="inference"} == 1');
+    expect(info[0].metric).toMatchObject({ model: 'IrisModel', version: expect.stringMatching(/^\d+$/) });
+    const classes = await expectData(
+      prometheus!.client,
+      'sum by (class) (sepal_predictions_total{job="inference"})',
+    );
+    expect(classes.map((s) => s.metric.class).sort()).toEqual(IRIS_LABELS);
+  });
+
+  it('shows the dataset rows of the latest version and the feedback counts from the database', async () => {
+    if (!apps.has('data')) return;
+    const rows = await expectData(prometheus!.client, 'sepal_dataset_rows{job="data", dataset="iris"}');
+    expect(Object.fromEntries(rows.map((s) => [s.metric.split, Number(s.values[0][1])]))).toEqual({
+      train: 120,
+      test: 30,
+    });
+    const received = await expectData(
+      prometheus!.client,
+      'sepal_feedback_received_total{job="data", dataset="iris"}',
+    );
+    expect(Number(received[0].values[0][1])).toBe(2);
+    const pending = await expectData(
+      prometheus!.client,
+      'sepal_feedback_pending{job="data", dataset="iris"}',
+    );
+    expect(Number(pending[0].values[0][1])).toBe(2);
+  });
+
+  it('renders every panel as a PNG from the live data (npm run dashboards:screenshot)', async () => {
+    const outDir =
+      process.env.MONITORING_RENDER_DIR ?? (await mkdtemp(join(tmpdir(), 'sepal-dashboards-out-')));
+    try {
+      const { files, failures } = await renderDashboards({
+        prometheusUrl: prometheus!.url,
+        dashboardsDir: DASHBOARDS_DIR,
+        outDir,
+        rangeSeconds: 120,
+        rateInterval: VARIABLES.rateInterval,
+        log: () => undefined,
+      });
+      expect(failures).toEqual([]);
+      const panels = dashboards().flatMap(({ dashboard }) =>
+        allPanels(dashboard).filter((p) => p.type !== 'row'),
+      );
+      expect(files).toHaveLength(panels.length);
+      for (const file of files) expect(readFileSync(file).subarray(1, 4).toString('ascii')).toBe('PNG');
+    } finally {
+      if (!process.env.MONITORING_RENDER_DIR) await rm(outDir, { recursive: true, force: true });
+    }
+  });
+
+  describe('the evaluation helper', () => {
+    it('rejects a malformed expression with Prometheus’s parse error', async () => {
+      await expect(prometheus!.client.query('sum(rate(http_requests_total[1m])')).rejects.toThrow(
+        PromQueryError,
+      );
+      await expect(prometheus!.client.query('rate(http_requests_total)')).rejects.toThrow(/bad_data/);
+      await expect(
+        prometheus!.client.query(
+          substituteGrafanaVariables('histogram_quantile(0.99, rate(x[$__rate_interval])', VARIABLES),
+        ),
+      ).rejects.toThrow(/parse error/);
+    });
+
+    it('fails an expression that parses but returns no data', async () => {
+      await expect(expectData(prometheus!.client, 'sepal_no_such_metric_total')).rejects.toThrow(/no data/);
+      await expect(expectData(prometheus!.client, 'up{job="inference"} > 5')).rejects.toThrow(/no data/);
+    });
+
+    it('accepts a known good expression', async () => {
+      await expect(
+        expectData(prometheus!.client, `count(up) > 0 and vector(${randomUUID().length})`),
+      ).resolves.toHaveLength(1);
+    });
+  });
+});
