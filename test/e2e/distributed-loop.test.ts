@@ -132,7 +132,7 @@ describe('the whole loop as four separate processes on PostgreSQL and RabbitMQ',
 
       const job = await json<{ jobId: string }>(`${services.trainer.url}/train`, {
         method: 'POST',
-        body: { dataset: 'iris', grid: SMALL_GRID, reason: 'manual' },
+        body: { dataset: 'iris', grid: SMALL_GRID },
       });
       expect(job.status).toBe(202);
       await waitFor(async () => (await statusOf(`${services.inference.url}/health/ready`)) === 200, {
@@ -141,11 +141,11 @@ describe('the whole loop as four separate processes on PostgreSQL and RabbitMQ',
       });
       const first = await json<{
         model: { version: number; sha256: string };
-        predictions: { className: string }[];
+        predictions: { class: string }[];
       }>(`${services.inference.url}/predict`, { method: 'POST', body: { features: IRIS_ROW } });
       expect(first.status).toBe(200);
       expect(first.body.model.version).toBe(1);
-      expect(first.body.predictions[0].className).toBe('Iris-virginica');
+      expect(first.body.predictions[0].class).toBe('Iris-virginica');
 
       const feedback = [
         { features: IRIS_ROW, label: 'Iris-virginica' },
@@ -174,7 +174,7 @@ describe('the whole loop as four separate processes on PostgreSQL and RabbitMQ',
 
       const retrain = await json(`${services.trainer.url}/train`, {
         method: 'POST',
-        body: { dataset: 'iris', version: secondVersion, grid: SMALL_GRID, reason: 'feedback' },
+        body: { dataset: 'iris', version: secondVersion, grid: SMALL_GRID },
       });
       expect(retrain.status).toBe(202);
       let served = first.body.model.version;

@@ -19,8 +19,11 @@ export const trainerConfigSchema = baseConfigSchema.extend({
   VALIDATION_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
   /** The smallest training split accepted, so that every class reaches both the fit and the validation rows. */
   MIN_TRAIN_ROWS: z.coerce.number().int().min(2).default(10),
-  /** A new version is promoted only if its test accuracy beats the champion's by at least this margin. */
-  GATE_MIN_IMPROVEMENT: z.coerce.number().min(0).max(1).default(0),
+  /**
+   * A new version is promoted only if its test accuracy, and the champion's re-evaluated on the same test split, differ
+   * by at least this margin: 0 = strictly better, 0.02 = two points better, -1 = always (when the floor is cleared).
+   */
+  GATE_MIN_IMPROVEMENT: z.coerce.number().min(-1).max(1).default(0),
   /** ...and reaches this absolute test accuracy. */
   GATE_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.9),
   /** max |ONNX - TensorFlow.js| of any probability on the test split. */

@@ -1,5 +1,24 @@
 import { LoggerService, LogLevel } from '@nestjs/common';
 
+/** Nest's start-up chatter (every module and route): kept at debug so info shows what the apps do. */
+const NEST_STARTUP_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestMicroservice',
+]);
+
+let processServiceName: string | undefined;
+
+/**
+ * Names the whole process in every log line. Nest routes its static Logger to the logger of the last app created, so
+ * when several apps share one process (`sepal up`) per-app service names would be wrong; call this before they start.
+ */
+export function useProcessWideServiceName(name: string): void {
+  processServiceName = name;
+}
+
 const ORDER: Record<string, number> = { verbose: 0, debug: 1, log: 2, info: 2, warn: 3, error: 4, fatal: 5 };
 const LEVEL_NAME: Record<LogLevel, string> = {
   verbose: 'debug',
@@ -46,14 +65,17 @@ export class JsonLogger implements LoggerService {
     this.emit('fatal', message, rest);
   }
 
-  private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
+  private emit(requested: LogLevel, message: unknown, rest: unknown[]): void {
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    const level: LogLevel =
+      requested === 'log' && context && NEST_STARTUP_CONTEXTS.has(context) ? 'debug' : requested;
     if (ORDER[level] < this.threshold) return;
-    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    if (context) rest.pop();
     const extra = rest.filter((part) => part !== undefined);
     const entry: Record<string, unknown> = {
       time: new Date().toISOString(),
       level: LEVEL_NAME[level],
-      service: this.options.service,
+      service: processServiceName ?? this.options.service,
       ...(context ? { context } : {}),
       ...(typeof message === 'object' && message !== null ? message : { msg: String(message) }),
     };
@@ -61,7 +83,7 @@ export class JsonLogger implements LoggerService {
     if (this.options.format === 'pretty') {
       const text = typeof entry.msg === 'string' ? entry.msg : JSON.stringify(message);
       this.write(
-        `${entry.time} ${String(entry.level).toUpperCase().padEnd(5)} [${this.options.service}${context ? `:${context}` : ''}] ${text}${entry.stack ? `\n${String(entry.stack)}` : ''}`,
+        `${entry.time} ${String(entry.level).toUpperCase().padEnd(5)} [${processServiceName ?? this.options.service}${context ? `:${context}` : ''}] ${text}${entry.stack ? `\n${String(entry.stack)}` : ''}`,
       );
     } else {
       this.write(JSON.stringify(entry));

@@ -1,10 +1,9 @@
 import { Command } from 'commander';
-import { MultiBar, Presets, SingleBar } from 'cli-progress';
-import type { RunPage, RunView, TrainAcceptedResponse } from '@sepal/contracts';
+import type { TrainAcceptedResponse } from '@sepal/contracts';
 import { parseGridArg } from '@sepal/ml';
 import { ServiceClient } from '../client/http-client';
 import { Printer } from '../output/printer';
-import { formatTable } from '../output/table';
+import { follow, summary } from '../train/follow-training';
 import { CliContext } from './cli-context';
 
 interface TrainOptions {
@@ -17,9 +16,6 @@ interface TrainOptions {
   follow: boolean;
   timeout: string;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const fmt = (value: number | undefined) => (value === undefined ? '' : value.toFixed(4));
 
 /** `learningRate=0.001,0.01;hiddenUnits=8,16` → grid; `epochs=50;optimizer=sgd` → params (one value each). */
 function parseAssignments(text: string, what: 'grid' | 'params'): Record<string, (number | string)[]> {
@@ -100,77 +96,4 @@ export function trainCommand(context: CliContext): Command {
       if (parent?.status !== 'finished')
         throw new Error(`training failed: ${parent?.error ?? 'unknown reason'}`);
     });
-}
-
-async function follow(registry: ServiceClient, correlationId: string, timeoutMs: number, bars: boolean) {
-  const filter = encodeURIComponent(`correlation_id = '${correlationId}'`);
-  const multibar = bars
-    ? new MultiBar(
-        { format: '{name} [{bar}] {value}/{total} {info}', hideCursor: true, clearOnComplete: false },
-        Presets.shades_classic,
-      )
-    : undefined;
-  let trialBar: SingleBar | undefined;
-  let epochBar: SingleBar | undefined;
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      const { runs } = await registry.get<RunPage>(`/runs?limit=1000&filter=${filter}`);
-      const parent = runs.find((run) => run.parentRunId === null);
-      const trials = runs.filter((run) => run.parentRunId !== null);
-      if (multibar && parent) {
-        const total = Number(parent.params.trials) || 1;
-        trialBar ??= multibar.create(total, 0, { name: 'trials', info: '' });
-        epochBar ??= multibar.create(1, 0, { name: 'epoch ', info: '' });
-        const done = trials.filter((run) => run.status !== 'running').length;
-        trialBar.setTotal(total);
-        trialBar.update(done, { info: `best val_accuracy ${fmt(parent.metrics.best_val_accuracy)}` });
-        const current =
-          trials.find((run) => run.status === 'running') ??
-          [...trials].sort((a, b) => Number(b.tags.trial) - Number(a.tags.trial))[0];
-        if (current) {
-          epochBar.setTotal(Number(current.params.epochs) || 1);
-          epochBar.update(current.metrics.epoch ?? 0, {
-            info: `trial ${current.tags.trial}/${total} val_accuracy ${fmt(current.metrics.val_accuracy)}`,
-          });
-        }
-      }
-      if (parent && parent.status !== 'running') return runs;
-      if (Date.now() > deadline)
-        throw new Error(`still running after ${timeoutMs / 1000} s; follow it in the registry`);
-      await sleep(500);
-    }
-  } finally {
-    multibar?.stop();
-  }
-}
-
-function summary(parent: RunView | undefined, trials: RunView[]): string {
-  if (!parent) return '(no run recorded)';
-  const selected = Number(parent.metrics.selected_trial);
-  const grid = Object.keys(JSON.parse(String(parent.params.grid ?? '{}')) as object);
-  const table = formatTable(
-    ['trial', ...grid, 'status', 'epochs', 'best epoch', 'val_accuracy', 'val_loss', ''],
-    trials.map((run) => [
-      run.tags.trial,
-      ...grid.map((name) => String(run.params[name] ?? '')),
-      run.status,
-      run.metrics.epochs_run,
-      run.metrics.best_epoch,
-      fmt(run.metrics.val_accuracy),
-      fmt(run.metrics.val_loss),
-      Number(run.tags.trial) === selected ? '<- selected' : '',
-    ]),
-  );
-  const lines = [table, '', `run ${parent.id}  status ${parent.status}  backend ${parent.backend ?? '?'}`];
-  if (parent.status === 'finished') {
-    lines.push(
-      `test: accuracy ${fmt(parent.metrics.test_accuracy)}  macro-F1 ${fmt(parent.metrics.test_macro_f1)}  ` +
-        `log loss ${fmt(parent.metrics.test_log_loss)}  ONNX parity max |diff| ${parent.metrics.onnx_parity_max_abs_diff}`,
-      `model ${parent.tags.model_name} v${parent.tags.model_version}: ${parent.tags.gate_decision} (${parent.tags.gate_reason})`,
-    );
-  } else if (parent.error) {
-    lines.push(`error: ${parent.error}`);
-  }
-  return lines.join('\n');
 }

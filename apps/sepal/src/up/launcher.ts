@@ -1,50 +1,152 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { DataConfig, startDataApp } from '../../../data/src';
+import { InferenceConfig, startInferenceApp } from '../../../inference/src';
+import { RegistryConfig, startRegistryApp } from '../../../registry/src';
+import { startTrainerApp, TrainerConfig } from '../../../trainer/src';
+import { useProcessWideServiceName } from '@sepal/observability';
+import { ServiceClient, ServiceError } from '../client/http-client';
+import { follow, summary } from '../train/follow-training';
+
+export interface LaunchedApp {
+  name: 'data' | 'registry' | 'trainer' | 'inference';
+  url: string;
+  app: INestApplication;
+}
 
 export interface LaunchedSystem {
-  apps: { name: string; url: string; app: INestApplication }[];
+  apps: LaunchedApp[];
+  modelName: string;
   close(): Promise<void>;
 }
 
 export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Draw progress bars while the first model trains (a terminal), or print plain lines. */
+  progressBars: boolean;
+  /** Train the first model on start when there is no champion (default true). */
+  trainIfNoChampion?: boolean;
 }
 
-/** Starts every app module in this process (embedded mode unless DATABASE_URL / AMQP_URL are set). */
+const local = (port: number) => `http://127.0.0.1:${port}`;
+
+/**
+ * `sepal up`: every app module in this process (embedded PGlite + in-process bus unless DATABASE_URL / AMQP_URL are
+ * set), then the first-start work: import the shipped Iris data and, while no champion exists, train and promote one.
+ */
 export async function launchSystem(options: LaunchOptions): Promise<LaunchedSystem> {
-  const apps: LaunchedSystem['apps'] = [];
+  const { env, log } = options;
+  useProcessWideServiceName('sepal');
+  const data = DataConfig.load(env);
+  const registry = RegistryConfig.load(env);
+  const trainer = TrainerConfig.load(env);
+  const inference = InferenceConfig.load(env);
+  // Every app reaches the others on this machine unless told otherwise.
+  const wiring: NodeJS.ProcessEnv = {
+    DATA_URL: local(data.DATA_PORT),
+    REGISTRY_URL: local(registry.REGISTRY_PORT),
+    REGISTRY_PUBLIC_URL: local(registry.REGISTRY_PORT),
+    ...env,
+  };
+  const apps: LaunchedApp[] = [];
   const close = async () => {
     for (const { app } of [...apps].reverse()) await app.close();
   };
   try {
-    const dataConfig = DataConfig.load(options.env);
-    const data = await startDataApp(dataConfig);
-    apps.push({ name: 'data', url: await data.getUrl(), app: data });
-    await ensureDatasetImported(apps[0].url, 'iris', options.log);
+    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(data) });
+    apps.push({
+      name: 'registry',
+      url: local(registry.REGISTRY_PORT),
+      app: await startRegistryApp(RegistryConfig.load(wiring)),
+    });
+    apps.push({
+      name: 'trainer',
+      url: local(trainer.TRAINER_PORT),
+      app: await startTrainerApp(TrainerConfig.load(wiring)),
+    });
+    apps.push({
+      name: 'inference',
+      url: local(inference.INFERENCE_PORT),
+      app: await startInferenceApp(InferenceConfig.load(wiring)),
+    });
+    const urls = Object.fromEntries(apps.map((a) => [a.name, a.url])) as Record<LaunchedApp['name'], string>;
+    await ensureDatasetImported(
+      new ServiceClient({ baseUrl: urls.data, service: 'data', apiKey: env.SEPAL_API_KEY }),
+      log,
+    );
+    if (options.trainIfNoChampion !== false) {
+      await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
+    }
+    await waitUntilServing(urls.inference, 120_000);
   } catch (error) {
     await close();
     throw error;
   }
-  return { apps, close };
+  return { apps, modelName: inference.MODEL_NAME, close };
 }
 
-async function ensureDatasetImported(
-  dataUrl: string,
-  dataset: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const response = await fetch(`${dataUrl}/datasets/${dataset}/versions/latest`);
-  if (response.ok) return;
-  log(`Importing the shipped ${dataset} dataset...`);
-  const imported = await fetch(`${dataUrl}/datasets/${dataset}/import`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  if (!imported.ok) throw new Error(`importing ${dataset} failed: ${await imported.text()}`);
-  const { version } = (await imported.json()) as { version: { id: string; rowCount: number } };
-  new Logger('sepal up').log(
-    `imported ${dataset}: ${version.rowCount} rows, version ${version.id.slice(0, 12)}`,
+async function ensureDatasetImported(data: ServiceClient, log: (line: string) => void): Promise<void> {
+  try {
+    await data.get('/datasets/iris/versions/latest');
+    return;
+  } catch (error) {
+    if (!(error instanceof ServiceError) || error.status !== 404) throw error;
+  }
+  log('Importing the shipped Iris dataset (data/iris/iris.data)...');
+  const { version } = await data.post<{
+    version: { id: string; rowCount: number; trainRows: number; testRows: number };
+  }>('/datasets/iris/import');
+  log(
+    `  version ${version.id.slice(0, 12)}: ${version.rowCount} rows (train ${version.trainRows}, test ${version.testRows})`,
   );
+}
+
+async function ensureChampion(
+  urls: Record<LaunchedApp['name'], string>,
+  modelName: string,
+  apiKey: string | undefined,
+  options: LaunchOptions,
+): Promise<void> {
+  const registry = new ServiceClient({ baseUrl: urls.registry, service: 'registry', apiKey });
+  try {
+    const champion = await registry.get<{ version: number }>(
+      `/models/${encodeURIComponent(modelName)}/aliases/champion`,
+    );
+    options.log(`Serving ${modelName} v${champion.version} (the champion).`);
+    return;
+  } catch (error) {
+    if (!(error instanceof ServiceError) || error.status !== 404) throw error;
+  }
+  options.log(`No champion of ${modelName} yet: training on Iris with the default grid...`);
+  const trainer = new ServiceClient({ baseUrl: urls.trainer, service: 'trainer', apiKey });
+  const accepted = await trainer.post<{ correlationId: string }>('/train', {
+    dataset: 'iris',
+    modelName,
+    requestedBy: 'sepal up',
+  });
+  const runs = await follow(registry, accepted.correlationId, 30 * 60_000, options.progressBars);
+  const parent = runs.find((run) => run.parentRunId === null);
+  const trials = runs
+    .filter((run) => run.parentRunId !== null)
+    .sort((a, b) => Number(a.tags.trial) - Number(b.tags.trial));
+  options.log(summary(parent, trials));
+  if (parent?.status !== 'finished')
+    throw new Error(`the first training failed: ${parent?.error ?? 'unknown reason'}`);
+}
+
+async function waitUntilServing(inferenceUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${inferenceUrl}/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the gateway at ${inferenceUrl} is not ready after ${timeoutMs / 1000} s (GET /health/ready)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ArtifactView, ModelVersionView, RunPage } from '@sepal/contracts';
 import { callJson, ServiceCallError, withRetry } from './http-json';
 
@@ -52,6 +53,24 @@ export class RegistryClient {
       if (error instanceof ServiceCallError && error.status === 404) return null;
       throw error;
     }
+  }
+
+  /** An artifact's bytes, refused unless they hash to the SHA-256 they were asked by. */
+  async downloadArtifact(sha256: string): Promise<Uint8Array> {
+    const response = await fetch(`${this.baseUrl}/artifacts/${enc(sha256)}`, {
+      headers: this.headers(),
+    }).catch((error: Error) => {
+      throw new ServiceCallError('registry', `cannot download artifact ${sha256}: ${error.message}`, null);
+    });
+    if (!response.ok) {
+      throw new ServiceCallError('registry', `artifact ${sha256}: HTTP ${response.status}`, response.status);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== sha256) {
+      throw new ServiceCallError('registry', `artifact ${sha256} arrived with SHA-256 ${actual}`, null);
+    }
+    return bytes;
   }
 
   setAlias(

@@ -1,4 +1,5 @@
-import { argmax, ONNX_INPUT_NAME, ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT } from '@sepal/ml';
+import { argmax } from '@sepal/ml';
+import { runOnnxClassifier } from './run-onnx';
 
 export interface ParityReport {
   rows: number;
@@ -22,49 +23,38 @@ export async function checkOnnxParity(
 ): Promise<ParityReport> {
   if (rows.length === 0)
     return { rows: 0, maxAbsDifference: 0, labelMismatches: 0, passed: false, reason: 'no rows' };
-  // Loaded on demand: the native module is only needed here.
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(bytes);
-  try {
-    const featureCount = rows[0].length;
-    const input = new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, featureCount]);
-    const outputs = await session.run({ [ONNX_INPUT_NAME]: input });
-    const probabilities = outputs[ONNX_PROBABILITIES_OUTPUT].data as Float32Array;
-    const labels = outputs[ONNX_LABEL_OUTPUT].data as BigInt64Array;
-    const classes = expected[0].length;
-    if (probabilities.length !== rows.length * classes || labels.length !== rows.length) {
-      return {
-        rows: rows.length,
-        maxAbsDifference: Number.POSITIVE_INFINITY,
-        labelMismatches: rows.length,
-        passed: false,
-        reason: `ONNX outputs have the wrong size (${probabilities.length} probabilities, ${labels.length} labels)`,
-      };
-    }
-    let maxAbsDifference = 0;
-    let labelMismatches = 0;
-    expected.forEach((row, i) => {
-      row.forEach((p, k) => {
-        const difference = Math.abs(p - probabilities[i * classes + k]);
-        // NaN must fail the check, so it is not compared with Math.max.
-        maxAbsDifference =
-          difference > maxAbsDifference || Number.isNaN(difference) ? difference : maxAbsDifference;
-      });
-      if (Number(labels[i]) !== argmax(row)) labelMismatches++;
-    });
-    const withinTolerance = maxAbsDifference < tolerance;
-    const problems = [
-      ...(withinTolerance ? [] : [`max |ONNX - tf| = ${maxAbsDifference} is not below ${tolerance}`]),
-      ...(labelMismatches === 0 ? [] : [`${labelMismatches} of ${rows.length} labels differ`]),
-    ];
+  const { probabilities, labels } = await runOnnxClassifier(bytes, rows);
+  const classes = expected[0].length;
+  if (probabilities.length !== rows.length * classes || labels.length !== rows.length) {
     return {
       rows: rows.length,
-      maxAbsDifference,
-      labelMismatches,
-      passed: problems.length === 0,
-      ...(problems.length ? { reason: `ONNX parity check failed: ${problems.join('; ')}` } : {}),
+      maxAbsDifference: Number.POSITIVE_INFINITY,
+      labelMismatches: rows.length,
+      passed: false,
+      reason: `ONNX outputs have the wrong size (${probabilities.length} probabilities, ${labels.length} labels)`,
     };
-  } finally {
-    await session.release();
   }
+  let maxAbsDifference = 0;
+  let labelMismatches = 0;
+  expected.forEach((row, i) => {
+    row.forEach((p, k) => {
+      const difference = Math.abs(p - probabilities[i * classes + k]);
+      // NaN must fail the check, so it is not compared with Math.max.
+      maxAbsDifference =
+        difference > maxAbsDifference || Number.isNaN(difference) ? difference : maxAbsDifference;
+    });
+    if (Number(labels[i]) !== argmax(row)) labelMismatches++;
+  });
+  const withinTolerance = maxAbsDifference < tolerance;
+  const problems = [
+    ...(withinTolerance ? [] : [`max |ONNX - tf| = ${maxAbsDifference} is not below ${tolerance}`]),
+    ...(labelMismatches === 0 ? [] : [`${labelMismatches} of ${rows.length} labels differ`]),
+  ];
+  return {
+    rows: rows.length,
+    maxAbsDifference,
+    labelMismatches,
+    passed: problems.length === 0,
+    ...(problems.length ? { reason: `ONNX parity check failed: ${problems.join('; ')}` } : {}),
+  };
 }

@@ -2,8 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { JobStatusView, TrainRequested } from '@sepal/contracts';
 import { exportDenseClassifierToOnnx, type TrainingParams } from '@sepal/ml';
 import type { DataClient, DatasetVersionInfo, SplitRows } from '../clients/data-client';
-import type { RegistryClient } from '../clients/registry-client';
+import type { ChampionView, RegistryClient } from '../clients/registry-client';
 import { evaluateOnTest } from '../evaluation/evaluation';
+import { onnxAccuracy } from '../evaluation/onnx-accuracy';
 import { checkOnnxParity } from '../evaluation/onnx-parity';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
 import { decidePromotion } from '../promotion/promotion-gate';
@@ -203,16 +204,10 @@ export async function trainSelectAndRegister(ctx: JobContext): Promise<string> {
     });
 
     const champion = await ctx.registry.champion(modelName);
+    const championScore = champion && (await scoreChampionOnThisSplit(ctx, champion, test, version.id));
     const decision = decidePromotion(
       { version: registered.version, testAccuracy: evaluation.report.accuracy, datasetVersion: version.id },
-      champion && {
-        version: champion.version,
-        testAccuracy: champion.metrics.test_accuracy,
-        datasetVersion:
-          typeof champion.signature?.datasetVersion === 'string'
-            ? champion.signature.datasetVersion
-            : undefined,
-      },
+      champion && { version: champion.version, ...championScore! },
       { minImprovement: config.GATE_MIN_IMPROVEMENT, minAccuracy: config.GATE_MIN_ACCURACY },
     );
     await ctx.registry.setAlias(modelName, decision.alias, {
@@ -243,6 +238,31 @@ export async function trainSelectAndRegister(ctx: JobContext): Promise<string> {
     );
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * The champion's test accuracy on the candidate's own test split (its ONNX artifact run in onnxruntime), so the gate
+ * compares both on the same rows; if the artifact cannot be had, its recorded metric, and the gate's reason says so.
+ */
+async function scoreChampionOnThisSplit(
+  ctx: JobContext,
+  champion: ChampionView,
+  test: SplitRows,
+  datasetVersion: string,
+): Promise<{ testAccuracy: number | undefined; datasetVersion: string | undefined }> {
+  try {
+    const bytes = await ctx.registry.downloadArtifact(champion.sha256);
+    return { testAccuracy: await onnxAccuracy(bytes, test.features, test.labels), datasetVersion };
+  } catch (error) {
+    ctx.log(
+      `champion v${champion.version} not re-evaluated (${(error as Error).message}); using its recorded metrics`,
+    );
+    const recorded = champion.signature?.datasetVersion;
+    return {
+      testAccuracy: champion.metrics.test_accuracy,
+      datasetVersion: typeof recorded === 'string' ? recorded : undefined,
+    };
   }
 }
 

@@ -54,6 +54,15 @@ describe('decidePromotion', () => {
     expect(decidePromotion(candidate(0.97), champion(0.92), margin).promote).toBe(true);
   });
 
+  it('with a negative margin tolerates that much regression, and -1 promotes whatever clears the floor', () => {
+    const tolerant = { ...policy, minImprovement: -0.02 };
+    expect(decidePromotion(candidate(0.93), champion(0.94), tolerant).promote).toBe(true);
+    expect(decidePromotion(candidate(0.91), champion(0.94), tolerant).promote).toBe(false);
+    const always = { ...policy, minImprovement: -1 };
+    expect(decidePromotion(candidate(0.9), champion(1), always).promote).toBe(true);
+    expect(decidePromotion(candidate(0.89), champion(0.8), always).promote).toBe(false);
+  });
+
   it('does not promote a worse model', () => {
     expect(decidePromotion(candidate(0.92), champion(0.97), policy).promote).toBe(false);
   });

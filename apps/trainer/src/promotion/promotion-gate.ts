@@ -13,7 +13,11 @@ export interface GateChampion {
 }
 
 export interface GatePolicy {
-  /** Required improvement of test accuracy over the champion; the new model must be strictly better in any case. */
+  /**
+   * Required change of test accuracy over the champion: 0 means strictly better (ties keep the champion), a positive
+   * margin better by at least that much, a negative one tolerates that much regression (-1: promote whenever the floor
+   * is cleared, e.g. to always serve the latest retrain).
+   */
   minImprovement: number;
   /** Absolute floor of test accuracy. */
   minAccuracy: number;
@@ -32,8 +36,8 @@ const EPSILON = 1e-9;
 const fmt = (value: number) => value.toFixed(4);
 
 /**
- * Promote when the candidate clears the floor and either there is no champion or it beats the champion's test
- * accuracy strictly, by at least the margin (ties keep the champion). Champions evaluated on another dataset version
+ * Promote when the candidate clears the floor and either there is no champion or its test accuracy beats the
+ * champion's by the margin (see GatePolicy.minImprovement; with the default 0, ties keep the champion). Champions evaluated on another dataset version
  * are compared on their recorded metrics (no re-evaluation), and the reason says so.
  */
 export function decidePromotion(
@@ -73,12 +77,13 @@ export function decidePromotion(
   const comparison =
     `test_accuracy ${fmt(accuracy)} vs champion v${champion.version} ${fmt(champion.testAccuracy)} ` +
     `(${improvement >= 0 ? '+' : ''}${fmt(improvement)}, margin ${fmt(policy.minImprovement)}) ${note}`;
-  const beats = improvement > EPSILON && improvement + EPSILON >= policy.minImprovement;
+  const beats =
+    policy.minImprovement === 0 ? improvement > EPSILON : improvement + EPSILON >= policy.minImprovement;
   return beats
     ? { promote: true, alias: 'champion', reason: `beats the champion: ${comparison}` }
     : {
         promote: false,
         alias: 'challenger',
-        reason: `${improvement > EPSILON ? 'does not beat the champion by the margin' : 'does not beat the champion'}: ${comparison}`,
+        reason: `${policy.minImprovement > 0 && improvement > EPSILON ? 'does not beat the champion by the margin' : 'does not beat the champion'}: ${comparison}`,
       };
 }
