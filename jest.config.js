@@ -1,23 +1,13 @@
 /* Jest projects: "unit" needs no service; "integration" talks to PostgreSQL/RabbitMQ (or the embedded adapters). */
-const swc = [
-  '@swc/jest',
-  {
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
-      keepClassNames: true,
-    },
-    module: { type: 'commonjs' },
-  },
-];
+// Transpile only: type checking is `npm run lint`'s job, and per-file transpilation keeps the suite fast.
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }];
 const moduleNameMapper = {
   '^@sepal/([a-z-]+)$': '<rootDir>/libs/$1/src',
   '^@sepal/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
 };
 const common = {
   rootDir: __dirname,
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper,
   testEnvironment: 'node',
 };
