@@ -1,7 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { EventTransport } from '@sepal/messaging';
-import { createHttpApp } from '@sepal/http';
-import { JsonLogger } from '@sepal/observability';
+import { startSepalApp } from '@sepal/http';
 import { DataConfig, DataConfigValues } from './data.config';
 import { DataModule } from './data.module';
 
@@ -10,16 +8,14 @@ export async function startDataApp(
   config: DataConfigValues = DataConfig.load(),
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(DataModule.forRoot(config), {
+  return startSepalApp(DataModule.forRoot(config), {
+    service: 'data',
     title: 'Sepal data service',
     description: 'Dataset import, cleaning, label maps, stratified splits, content-hashed versions and feedback.',
-    logger: new JsonLogger({ service: 'data', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
-    apiKey: { apiKey: config.SEPAL_API_KEY, readRequiresKey: config.SEPAL_READ_REQUIRES_KEY },
+    config,
+    port: config.DATA_PORT,
+    host: config.DATA_HOST,
     bodyLimitBytes: config.DATA_MAX_UPLOAD_BYTES,
+    listen: options.listen,
   });
-  app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  if (options.listen !== false) await app.listen(config.DATA_PORT, config.DATA_HOST);
-  else await app.init();
-  return app;
 }

@@ -1,7 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { EventTransport } from '@sepal/messaging';
-import { createHttpApp } from '@sepal/http';
-import { JsonLogger } from '@sepal/observability';
+import { startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceModule } from './inference.module';
@@ -11,18 +9,16 @@ export async function startInferenceApp(
   config: InferenceConfigValues = InferenceConfig.load(),
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(InferenceModule.forRoot(config), {
+  return startSepalApp(InferenceModule.forRoot(config), {
+    service: 'inference',
     title: 'Sepal inference gateway',
     description:
       'Predictions from the champion model (REST and Open Inference Protocol v2), hot reload on promotion, feedback intake and metrics.',
-    logger: new JsonLogger({ service: 'inference', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
-    apiKey: { apiKey: config.SEPAL_API_KEY, readRequiresKey: config.SEPAL_READ_REQUIRES_KEY },
+    config,
+    port: config.INFERENCE_PORT,
+    host: config.INFERENCE_HOST,
     bodyLimitBytes: config.MAX_BODY_BYTES,
+    configureFastify: (fastify) => installBodyHandling(fastify, config.MAX_BODY_BYTES),
+    listen: options.listen,
   });
-  installBodyHandling(app.getHttpAdapter().getInstance(), config.MAX_BODY_BYTES);
-  app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  if (options.listen !== false) await app.listen(config.INFERENCE_PORT, config.INFERENCE_HOST);
-  else await app.init();
-  return app;
 }

@@ -4,3 +4,4 @@ export * from './zod-validation.pipe';
 export * from './openapi';
 export * from './create-http-app';
 export * from './run-service';
+export * from './start-sepal-app';

@@ -1,20 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  AliasAuditEntry,
-  AliasMoveView,
-  ConflictError,
-  CreateModelRequest,
-  CreateModelVersionRequest,
-  EventNames,
-  LineageView,
-  ModelRegistered,
-  ModelVersionView,
-  ModelView,
-  NotFoundError,
-  RunView,
-  SetAliasRequest,
-  UnprocessableError,
-} from '@sepal/contracts';
+import { AliasAuditEntry, AliasMoveView, ConflictError, CreateModelRequest, CreateModelVersionRequest, EventNames, LineageView, ModelPage, ModelRegistered, ModelVersionView, ModelView, NotFoundError, RunView, SetAliasRequest, UnprocessableError } from '@sepal/contracts';
 import { claimMessage, enqueueEvent, OutboxRelay } from '@sepal/messaging';
 import { EntityManager } from 'typeorm';
 import { artifactPath, ArtifactsService } from '../artifacts/artifacts.service';
@@ -52,7 +37,7 @@ export class ModelsService {
     return { ...created, versions: [], aliases: {} };
   }
 
-  async listModels(limit: number, pageToken?: string) {
+  async listModels(limit: number, pageToken?: string): Promise<ModelPage> {
     const offset = decodePageToken(pageToken);
     const page = pageOf(await this.repository.listModels(offset, limit + 1), offset, limit);
     const models = await Promise.all(

@@ -1,45 +1,8 @@
 import { Command } from 'commander';
+import type { AliasAuditEntry, ModelPage, ModelVersionView, ModelView } from '@sepal/contracts';
 import { ServiceClient } from '../client/http-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
-
-interface VersionView {
-  name: string;
-  version: number;
-  runId: string | null;
-  sha256: string;
-  size: number | null;
-  artifactUrl: string;
-  metrics: Record<string, number>;
-  description: string | null;
-  createdAt: string;
-}
-
-interface ModelView {
-  name: string;
-  description: string | null;
-  tags: Record<string, string>;
-  createdAt: string;
-  versions: VersionView[];
-  aliases: Record<string, number>;
-}
-
-interface ModelSummary {
-  name: string;
-  description: string | null;
-  latestVersion: number | null;
-  aliases: Record<string, number>;
-  createdAt: string;
-}
-
-interface AuditEntry {
-  alias: string;
-  fromVersion: number | null;
-  toVersion: number;
-  by: string;
-  reason: string;
-  at: string;
-}
 
 const metricsText = (metrics: Record<string, number>) =>
   Object.entries(metrics)
@@ -62,7 +25,7 @@ export function modelsCommand(context: CliContext): Command {
     .description('List registered models with their latest version and aliases.')
     .option('-n, --limit <n>', 'page size', '100')
     .action(async (options: { limit: string }, cmd: Command) => {
-      const page = await client().get<{ models: ModelSummary[]; nextPageToken: string | null }>(
+      const page = await client().get<ModelPage>(
         `/models?limit=${encodeURIComponent(options.limit)}`,
       );
       printer(cmd).table(
@@ -88,7 +51,7 @@ export function modelsCommand(context: CliContext): Command {
       if (version) {
         const number = /^\d+$/.test(version)
           ? Number(version)
-          : (await client().get<VersionView>(`${path(name)}/aliases/${encodeURIComponent(version)}`)).version;
+          : (await client().get<ModelVersionView>(`${path(name)}/aliases/${encodeURIComponent(version)}`)).version;
         const lineage = await client().get<{
           version: number;
           sha256: string;
@@ -97,7 +60,7 @@ export function modelsCommand(context: CliContext): Command {
           dataset: string | null;
           datasetVersion: string | null;
         }>(`${path(name)}/versions/${number}/lineage`);
-        const details = await client().get<VersionView>(`${path(name)}/versions/${number}`);
+        const details = await client().get<ModelVersionView>(`${path(name)}/versions/${number}`);
         out.result({ ...details, lineage }, () =>
           [
             `${name} v${details.version}    created ${details.createdAt}`,
@@ -111,7 +74,7 @@ export function modelsCommand(context: CliContext): Command {
         return;
       }
       const model = await client().get<ModelView>(path(name));
-      const audit = options.audit ? await client().get<AuditEntry[]>(`${path(name)}/audit`) : undefined;
+      const audit = options.audit ? await client().get<AliasAuditEntry[]>(`${path(name)}/audit`) : undefined;
       out.result(audit ? { ...model, audit } : model, () => {
         const byVersion = new Map<number, string[]>();
         for (const [alias, v] of Object.entries(model.aliases))

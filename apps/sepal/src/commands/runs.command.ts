@@ -1,26 +1,8 @@
 import { Command } from 'commander';
+import type { RunPage, RunView } from '@sepal/contracts';
 import { ServiceClient } from '../client/http-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
-
-interface RunView {
-  id: string;
-  experiment: string;
-  parentRunId: string | null;
-  name: string | null;
-  status: string;
-  startTime: string;
-  endTime: string | null;
-  params: Record<string, string | number | boolean>;
-  tags: Record<string, string>;
-  dataset: string | null;
-  datasetVersion: string | null;
-  backend: string | null;
-  correlationId: string | null;
-  error: string | null;
-  metrics: Record<string, number>;
-  childrenCount: number;
-}
 
 const short = (id: string | null) => (id ? id.slice(0, 8) : '-');
 const formatNumber = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(4));
@@ -82,7 +64,7 @@ export function runsCommand(context: CliContext): Command {
         if (options.orderBy) query.set('orderBy', options.orderBy);
         if (options.parent) query.set('parentRunId', options.parent);
         if (options.pageToken) query.set('pageToken', options.pageToken);
-        const page = await client().get<{ runs: RunView[]; nextPageToken: string | null }>(`/runs?${query}`);
+        const page = await client().get<RunPage>(`/runs?${query}`);
         const out = printer(cmd);
         out.table(
           page,

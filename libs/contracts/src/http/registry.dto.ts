@@ -157,6 +157,20 @@ export interface ModelView {
   aliases: Record<string, number>;
 }
 
+/** One entry of GET /models. */
+export interface ModelSummaryView {
+  name: string;
+  description: string | null;
+  latestVersion: number | null;
+  aliases: Record<string, number>;
+  createdAt: string;
+}
+
+export interface ModelPage {
+  models: ModelSummaryView[];
+  nextPageToken: string | null;
+}
+
 export interface AliasMoveView {
   alias: string;
   version: number;
