@@ -28,7 +28,12 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
 
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildCli();
-  program.commands.forEach((command) => command.exitOverride());
+  // Commander exits the process on a usage error unless every (sub)command overrides it.
+  const overrideExit = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(overrideExit);
+  };
+  overrideExit(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;

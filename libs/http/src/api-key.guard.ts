@@ -19,6 +19,9 @@ const CHANGES_STATE = 'sepal:changes-state';
 /** Marks an endpoint that changes state: it needs the API key whenever one is configured. */
 export const ChangesState = () => SetMetadata(CHANGES_STATE, true);
 
+/** Probes and scrapes stay open whatever the configuration: orchestrators and Prometheus carry no key. */
+const ALWAYS_OPEN = /^\/(health\/|v2\/health\/|metrics(\?|$))/;
+
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -38,8 +41,8 @@ export class ApiKeyGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    if (!changesState && !this.options.readRequiresKey) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (!changesState && (!this.options.readRequiresKey || ALWAYS_OPEN.test(request.url ?? ''))) return true;
     const header = request.headers['x-api-key'];
     const bearer = request.headers.authorization?.replace(/^Bearer\s+/i, '');
     const given = (Array.isArray(header) ? header[0] : header) ?? bearer;

@@ -25,11 +25,9 @@ export function modelsCommand(context: CliContext): Command {
     .description('List registered models with their latest version and aliases.')
     .option('-n, --limit <n>', 'page size', '100')
     .action(async (options: { limit: string }, cmd: Command) => {
-      const page = await client().get<ModelPage>(
-        `/models?limit=${encodeURIComponent(options.limit)}`,
-      );
+      const page = await client().get<ModelPage>(`/models?limit=${encodeURIComponent(options.limit)}`);
       printer(cmd).table(
-        page,
+        page.models,
         ['MODEL', 'LATEST', 'ALIASES', 'DESCRIPTION'],
         page.models.map((m) => [
           m.name,
@@ -51,7 +49,8 @@ export function modelsCommand(context: CliContext): Command {
       if (version) {
         const number = /^\d+$/.test(version)
           ? Number(version)
-          : (await client().get<ModelVersionView>(`${path(name)}/aliases/${encodeURIComponent(version)}`)).version;
+          : (await client().get<ModelVersionView>(`${path(name)}/aliases/${encodeURIComponent(version)}`))
+              .version;
         const lineage = await client().get<{
           version: number;
           sha256: string;

@@ -67,7 +67,7 @@ export function runsCommand(context: CliContext): Command {
         const page = await client().get<RunPage>(`/runs?${query}`);
         const out = printer(cmd);
         out.table(
-          page,
+          page.runs,
           ['RUN', 'NAME', 'EXPERIMENT', 'STATUS', 'PARENT', 'STARTED', 'METRICS'],
           page.runs.map((r) => [
             short(r.id),
@@ -79,7 +79,7 @@ export function runsCommand(context: CliContext): Command {
             pairs(r.metrics),
           ]),
         );
-        if (page.nextPageToken) out.line(`more: --page-token ${page.nextPageToken}`);
+        if (page.nextPageToken) out.note(`more: --page-token ${page.nextPageToken}`);
       },
     );
 

@@ -18,4 +18,9 @@ export class Printer {
   line(text: string): void {
     if (!this.json) this.out(text);
   }
+
+  /** A remark beside the result (e.g. how to get the next page): standard error, so JSON output stays parseable. */
+  note(text: string): void {
+    process.stderr.write(`${text}\n`);
+  }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IRIS } from '../../catalog/catalog';
+import { findDefinition, IRIS } from '../../catalog/catalog';
 import { applyCleaningRules } from './cleaning';
 import { DatasetFormatError } from './dataset-format-error';
 import { buildLabelMap } from './label-map';
@@ -71,5 +71,21 @@ describe('Iris import domain', () => {
   ])('rejects %j naming the line and the problem', (text, message) => {
     expect(() => parseDelimited(text, IRIS)).toThrow(DatasetFormatError);
     expect(() => parseDelimited(text, IRIS)).toThrow(message);
+  });
+});
+
+describe('Wine Quality import domain', () => {
+  const red = findDefinition('wine-quality-red')!;
+  const text = readFileSync(join(__dirname, '../../../../../data/wine-quality/winequality-red.csv'), 'utf8');
+
+  it('reads the quoted, semicolon-separated header and all 1,599 rows, classes sorted as numbers', () => {
+    const rows = parseDelimited(text, red);
+    expect(rows).toHaveLength(1599);
+    expect(rows[0].features).toHaveLength(11);
+    expect(buildLabelMap(red, rows.map((r) => r.className))).toEqual(['3', '4', '5', '6', '7', '8']);
+  });
+
+  it('refuses a file whose header is not the declared one, naming it', () => {
+    expect(() => parseDelimited(text.replace('"alcohol"', '"ethanol"'), red)).toThrow(/line 1: header must be/);
   });
 });
