@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   while (!holder.model) await new Promise((resolve) => setTimeout(resolve, 50));
   const predictUrl = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/predict`;
   console.log(
-    `POST /predict, ${SECONDS} s per run, node ${process.version}, PREDICT_BATCH_WINDOW_US=${process.env.PREDICT_BATCH_WINDOW_US ?? 0}, bus: ${process.env.AMQP_URL ? 'RabbitMQ' : 'in-process'}`,
+    `POST /predict, ${SECONDS} s per run, node ${process.version}, PREDICT_COALESCE=${process.env.PREDICT_COALESCE ?? true}, PREDICT_BATCH_WINDOW_US=${process.env.PREDICT_BATCH_WINDOW_US ?? 0}, bus: ${process.env.AMQP_URL ? 'RabbitMQ' : 'in-process'}`,
   );
   await drive('warm-up', predictUrl, 16, 1);
   const runs: Figures[] = [];

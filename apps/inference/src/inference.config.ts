@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
+import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config';
 
 export const inferenceConfigSchema = baseConfigSchema.extend({
   INFERENCE_PORT: portVar(3000),
@@ -19,7 +19,12 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
     .int()
     .positive()
     .default(1024 * 1024),
-  /** Coalesce concurrent /predict requests into one ONNX run within this window (microseconds); 0 = off. */
+  /**
+   * Adaptive batching: requests arriving while an ONNX run is in flight share the next run (a request reaching an
+   * idle model runs at once). Off: one run per request.
+   */
+  PREDICT_COALESCE: booleanVar(true),
+  /** With coalescing, how long a request reaching an idle model waits for company (microseconds); 0 = not at all. */
   PREDICT_BATCH_WINDOW_US: z.coerce.number().int().min(0).max(1_000_000).default(0),
   /** Pause between attempts to load the champion while none is served yet. */
   MODEL_RETRY_INTERVAL_MS: z.coerce.number().int().positive().default(3000),

@@ -8,15 +8,16 @@ interface Pending {
 }
 
 export interface CoalescerOptions {
-  /** How long the first request of a batch waits for company (microseconds). */
+  /** How long a request arriving at an idle model waits for company (microseconds); 0 runs it at once. */
   windowUs: number;
   /** A batch is run at once when it reaches this many rows. */
   maxRows: number;
 }
 
 /**
- * Coalesces concurrent scoring requests into one ONNX run: requests that arrive within the window, or while a run
- * is in flight, are concatenated, run once, and each gets its own slice of the outputs.
+ * Adaptive batching: coalesces concurrent scoring requests into one ONNX run. A request reaching an idle model runs
+ * at once (after the optional window); requests arriving while a run is in flight are concatenated into the next run,
+ * and each gets its own slice of the outputs. Under load batches grow by themselves; alone, nothing waits.
  */
 export class BatchCoalescer {
   private pending: Pending[] = [];
@@ -36,7 +37,10 @@ export class BatchCoalescer {
       this.pending.push({ data, rows, resolve, reject });
       this.pendingRows += rows;
       if (this.pendingRows >= this.options.maxRows) this.flush();
-      else if (!this.running && this.cancelTimer === null) this.schedule();
+      else if (!this.running && this.cancelTimer === null) {
+        if (this.options.windowUs === 0) this.flush();
+        else this.schedule();
+      }
     });
   }
 

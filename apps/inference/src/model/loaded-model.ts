@@ -54,17 +54,19 @@ export class LoadedModel {
     readonly info: ModelInfo,
     readonly signature: ModelSignature,
     private readonly observer: RunObserver,
-    batchWindowUs = 0,
-    maxBatchRows = 1000,
+    batching: { coalesce: boolean; windowUs: number; maxRows: number } = {
+      coalesce: false,
+      windowUs: 0,
+      maxRows: 1000,
+    },
   ) {
     this.tally = observer.tally(info, signature.labels);
-    this.coalescer =
-      batchWindowUs > 0
-        ? new BatchCoalescer(signature.featureNames.length, (data, rows) => this.runSession(data, rows), {
-            windowUs: batchWindowUs,
-            maxRows: Math.max(maxBatchRows, 1),
-          })
-        : null;
+    this.coalescer = batching.coalesce
+      ? new BatchCoalescer(signature.featureNames.length, (data, rows) => this.runSession(data, rows), {
+          windowUs: batching.windowUs,
+          maxRows: Math.max(batching.maxRows, 1),
+        })
+      : null;
   }
 
   get inUse(): number {

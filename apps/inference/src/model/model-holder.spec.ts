@@ -9,7 +9,7 @@ const observer: RunObserver = {
   dropTally: () => undefined,
 };
 
-function fakeModel(version: number, runDelayMs = 0, batchWindowUs = 0) {
+function fakeModel(version: number, runDelayMs = 0, batchWindowUs?: number) {
   const session = {
     runs: [] as number[],
     release: jest.fn(async () => undefined),
@@ -37,7 +37,7 @@ function fakeModel(version: number, runDelayMs = 0, batchWindowUs = 0) {
     info,
     createSignature(['a'], ['x', 'y']),
     observer,
-    batchWindowUs,
+    { coalesce: batchWindowUs !== undefined, windowUs: batchWindowUs ?? 0, maxRows: 1000 },
   );
   return { model, session };
 }

@@ -119,8 +119,11 @@ export class ModelLoader {
       },
       metadata.signature,
       this.metrics,
-      this.config.PREDICT_BATCH_WINDOW_US,
-      this.config.MAX_BATCH_ROWS,
+      {
+        coalesce: this.config.PREDICT_COALESCE,
+        windowUs: this.config.PREDICT_BATCH_WINDOW_US,
+        maxRows: this.config.MAX_BATCH_ROWS,
+      },
     );
     try {
       const warm = await model.runSession(new Float32Array(metadata.signature.featureNames.length), 1);

@@ -105,7 +105,6 @@ export async function trainSelectAndRegister(ctx: JobContext): Promise<string> {
       if (result.status === 'finished') bestSoFar = Math.max(bestSoFar, result.valAccuracy);
       await reporter.progress(parentRunId, result.index + 1, {
         trials_done: result.index + 1,
-        trial_val_accuracy: result.valAccuracy,
         best_val_accuracy: bestSoFar,
       });
       ctx.track((s) =>
@@ -172,6 +171,10 @@ export async function trainSelectAndRegister(ctx: JobContext): Promise<string> {
       val_accuracy: best.valAccuracy,
       val_loss: best.valLoss,
       selected_trial: best.index + 1,
+      // Final values of the sweep's progress metrics: the registry copies the run's metrics into the version, and
+      // progress events still in flight must not leave an earlier value there.
+      trials_done: plan.trials.length,
+      best_val_accuracy: best.valAccuracy,
     };
     // Recorded before the registry is involved: if it stays down, the run still shows what was trained.
     await reporter.progress(parentRunId, plan.trials.length, selectedMetrics);
