@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { FeedbackRequest, feedbackListQuerySchema, feedbackRequestSchema } from '@sepal/contracts';
+import { FeedbackRequest, feedbackListQuerySchema, feedbackRequestExamples, feedbackRequestSchema } from '@sepal/contracts';
 import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
 import { FeedbackService } from './feedback.service';
 
@@ -17,15 +17,7 @@ export class FeedbackController {
   })
   @ApiBody({
     schema: openApiSchema(feedbackRequestSchema),
-    examples: {
-      named: {
-        value: {
-          features: { sepal_length: 5.9, sepal_width: 3.0, petal_length: 5.1, petal_width: 1.8 },
-          label: 'Iris-virginica',
-        },
-      },
-      array: { value: { features: [5.1, 3.5, 1.4, 0.2], label: 'Iris-setosa' } },
-    },
+    examples: feedbackRequestExamples,
   })
   receive(
     @Param('name') name: string,

@@ -5,6 +5,7 @@ import {
   EventNames,
   FeedbackAccepted,
   FeedbackRequest,
+  feedbackRequestExamples,
   feedbackRequestSchema,
   InvalidInputError,
   UnavailableError,
@@ -34,15 +35,7 @@ export class FeedbackController {
   })
   @ApiBody({
     schema: openApiSchema(feedbackRequestSchema),
-    examples: {
-      named: {
-        value: {
-          features: { sepal_length: 5.9, sepal_width: 3.0, petal_length: 5.1, petal_width: 1.8 },
-          label: 'Iris-virginica',
-        },
-      },
-      array: { value: { features: [5.1, 3.5, 1.4, 0.2], label: 'Iris-setosa' } },
-    },
+    examples: feedbackRequestExamples,
   })
   async receive(
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,

@@ -22,6 +22,17 @@ export const feedbackRequestSchema = z
   .strict();
 export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
 
+/** Request examples of feedbackRequestSchema for the OpenAPI docs of every service that accepts feedback. */
+export const feedbackRequestExamples = {
+  named: {
+    value: {
+      features: { sepal_length: 5.9, sepal_width: 3.0, petal_length: 5.1, petal_width: 1.8 },
+      label: 'Iris-virginica',
+    },
+  },
+  array: { value: { features: [5.1, 3.5, 1.4, 0.2], label: 'Iris-setosa' } },
+};
+
 export const splitQuerySchema = z.object({ split: z.enum(['train', 'test']).optional() });
 
 export const rowsQuerySchema = splitQuerySchema.extend({
