@@ -14,7 +14,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { EventBus } from '@sepal/messaging';
 import { watchDeadLetters } from '@sepal/messaging/dead-letter-metrics';
-import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import { exportDenseClassifierToOnnx, fitPsiReference } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import {
@@ -77,7 +77,14 @@ const IRIS_LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
 /** Values Grafana would give its interval variables for a short window of 1 s scrapes. */
 const VARIABLES = { rateInterval: '1m', range: '1h' };
 
-/** A one-layer classifier on petal length, as the trainer would export it. */
+/** Rows the test scores; the model's drift reference is fitted on them, so the served rows look like training data. */
+const IRIS_ROWS = [
+  [5.1, 3.5, 1.4, 0.2],
+  [5.7, 2.8, 4.1, 1.3],
+  [7.2, 3.2, 6.0, 1.8],
+];
+
+/** A one-layer classifier on petal length, as the trainer would export it (with its drift reference). */
 function irisOnnx(): Uint8Array {
   return exportDenseClassifierToOnnx(
     {
@@ -98,6 +105,14 @@ function irisOnnx(): Uint8Array {
       model_name: 'IrisModel',
       label_map: JSON.stringify(IRIS_LABELS),
       feature_names: JSON.stringify(IRIS_FEATURES),
+      feature_reference: JSON.stringify(
+        IRIS_FEATURES.map((_, j) =>
+          fitPsiReference(
+            IRIS_ROWS.map((row) => row[j]),
+            10,
+          ),
+        ),
+      ),
     },
   );
 }
@@ -173,6 +188,8 @@ describeLive('dashboards and alert rules against a real Prometheus scraping the 
       REGISTRY_URL: urls.get('registry') ?? 'http://127.0.0.1:1',
       MODEL_NAME: 'IrisModel',
       MODEL_RETRY_INTERVAL_MS: '250',
+      // sepal_feature_drift_psi appears once the window holds this many rows (the traffic below sends 33).
+      DRIFT_MIN_ROWS: '20',
       TRAINER_PORT: String(ports.trainer ?? ''),
       TRAINER_HOST: '127.0.0.1',
       DATA_URL: urls.get('data') ?? 'http://127.0.0.1:1',
@@ -275,11 +292,7 @@ ${jobs}
         timeoutMs: 15_000,
         description: 'the gateway to serve the champion',
       });
-      const rows = [
-        [5.1, 3.5, 1.4, 0.2],
-        [5.7, 2.8, 4.1, 1.3],
-        [7.2, 3.2, 6.0, 1.8],
-      ];
+      const rows = IRIS_ROWS;
       for (let i = 0; i < 30; i++) {
         await expectOk(call('inference', 'POST', '/predict', { features: rows[i % 3] }), 'predicting');
       }

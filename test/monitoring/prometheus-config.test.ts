@@ -31,6 +31,7 @@ const EXPECTED_ALERTS = [
   'SepalTrainingRunsFailing',
   'SepalDeadLetterQueueGrowing',
   'SepalAppDown',
+  'SepalFeatureDrift',
 ];
 
 describe('prometheus.yml', () => {

@@ -32,6 +32,19 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   REGISTRY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   /** Threads onnxruntime may use for one run; 1 suits small models under many concurrent requests. */
   ORT_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(1),
+  /**
+   * Feature drift (models whose ONNX metadata has `feature_reference`): the raw features of the last DRIFT_WINDOW_ROWS
+   * scored rows are compared with the training split (PSI per feature, gauge sepal_feature_drift_psi).
+   */
+  DRIFT_WINDOW_ROWS: z.coerce.number().int().positive().max(1_000_000).default(500),
+  /** No PSI is reported (or acted on) before the window holds this many rows (capped at DRIFT_WINDOW_ROWS). */
+  DRIFT_MIN_ROWS: z.coerce.number().int().positive().default(100),
+  /** Period of the background PSI evaluation (it also runs when Prometheus scrapes). */
+  DRIFT_EVAL_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
+  /** A feature whose PSI exceeds this makes the gateway publish drift.detected; 0 = never publish. */
+  DRIFT_PSI_THRESHOLD: z.coerce.number().min(0).max(100).default(0.2),
+  /** At most one drift.detected per model version in this period. */
+  DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(3_600_000),
 });
 
 export type InferenceConfigValues = z.output<typeof inferenceConfigSchema>;

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { AdminController } from './admin/admin.controller';
+import { DriftMonitors } from './drift/drift-monitors.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceMetrics } from './metrics/inference-metrics';
@@ -41,7 +42,7 @@ export class InferenceModule {
         AdminController,
         ModelPromotedConsumer,
       ],
-      providers: [InferenceMetrics, ModelHolder, ModelLoader, ModelManager, PredictService],
+      providers: [InferenceMetrics, DriftMonitors, ModelHolder, ModelLoader, ModelManager, PredictService],
       exports: [ModelManager, ModelHolder],
     };
   }

@@ -7,7 +7,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '@sepal/testing';
 import { RegistryConfig, startRegistryApp } from '../../registry/src';
-import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import { exportDenseClassifierToOnnx, type PsiReference } from '@sepal/ml';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 export const IRIS_LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
@@ -20,9 +20,12 @@ export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).
 
 /**
  * A small Iris-like classifier (one softmax layer on petal length) as ONNX bytes. `shift` moves the decision
- * boundaries, so two versions give different probabilities for the same row.
+ * boundaries, so two versions give different probabilities for the same row. `featureReference` is written as the
+ * trainer writes it (metadata `feature_reference`), which turns on drift monitoring in the gateway.
  */
-export function irisOnnx(options: { shift?: number; modelName?: string; runId?: string } = {}): Uint8Array {
+export function irisOnnx(
+  options: { shift?: number; modelName?: string; runId?: string; featureReference?: PsiReference[] } = {},
+): Uint8Array {
   const shift = options.shift ?? 0;
   const kernel = new Float32Array([
     // rows: features, columns: classes (setosa, versicolor, virginica)
@@ -43,6 +46,7 @@ export function irisOnnx(options: { shift?: number; modelName?: string; runId?: 
       feature_names: JSON.stringify(IRIS_FEATURES),
       dataset_version: IRIS_DATASET_VERSION,
       run_id: options.runId ?? IRIS_RUN_ID,
+      ...(options.featureReference ? { feature_reference: JSON.stringify(options.featureReference) } : {}),
     },
   );
 }

@@ -271,20 +271,35 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     );
   });
 
-  it('serializes two promotions in quick succession: the later version wins and an older event is ignored', async () => {
+  it('serializes two promotions in quick succession: the later promotion wins, also back to an older version', async () => {
     await promote(versions[2], 2);
     await promote(versions[3], 3);
     await waitFor(async () => (await served()) === 4, { timeoutMs: 10_000 });
-    const skippedBefore = await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/);
-    // Moving the champion back to v2 announces v2, older than the v4 being served: the gateway must ignore it.
+    // A rollback: moving the champion back to v2 is the latest promotion, so v2 is served.
     await promote(versions[1], 4);
+    await waitFor(async () => (await served()) === 2, {
+      timeoutMs: 10_000,
+      description: 'the rollback to v2',
+    });
+    // An event older than the latest promotion (e.g. redelivered late) is skipped.
+    const skippedBefore = await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/);
+    await bus.publish(EventNames.ModelPromoted, {
+      modelName: MODEL,
+      alias: 'champion',
+      version: versions[3].version,
+      sha256: versions[3].sha256,
+      artifactUrl: `${registry.url}/artifacts/${versions[3].sha256}`,
+      previousVersion: 3,
+      reason: 'stale',
+      promotedBy: 'test',
+      promotedAt: new Date(Date.now() - 3_600_000).toISOString(),
+    });
     await waitFor(
       async () => (await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/)) > skippedBefore,
-      { timeoutMs: 10_000, description: 'the v2 event to be skipped' },
+      { timeoutMs: 10_000, description: 'the stale event to be skipped' },
     );
     await sleep(300);
-    expect(await served()).toBe(4);
-    expect(await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(await served()).toBe(2);
   });
 
   it('keeps the old version serving when the artifact is corrupted, and counts the failure', async () => {
@@ -300,24 +315,27 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
           timeoutMs: 10_000,
         },
       );
-      expect(await served()).toBe(4);
+      expect(await served()).toBe(2);
       expect((await http('GET', '/health/ready')).statusCode).toBe(200);
     } finally {
       await restore();
     }
   });
 
-  it('reloads the champion on demand (POST /admin/reload), also back to an older version', async () => {
-    await promote(versions[1], 5);
+  it('reloads the champion on demand (POST /admin/reload), e.g. once a failed artifact is repaired', async () => {
+    // v5 is still the registry's champion; its load failed while the stored file was damaged, and is now repaired.
     const reload = await http('POST', '/admin/reload');
     expect(reload.statusCode).toBe(200);
     expect(reload.json()).toMatchObject({
       result: 'success',
-      model: { version: 2 },
-      previous: { version: 4 },
+      model: { version: 5 },
+      previous: { version: 2 },
     });
-    expect(await served()).toBe(2);
+    expect(await served()).toBe(5);
     expect((await http('POST', '/admin/reload')).json()).toMatchObject({ result: 'skipped' });
+    // Back to v2 for the tests below.
+    await promote(versions[1], 5);
+    await waitFor(async () => (await served()) === 2, { timeoutMs: 10_000 });
   });
 
   it('forwards feedback as feedback.received and answers 202 with an id', async () => {

@@ -45,6 +45,8 @@ export {
   fitPsiReference,
   populationStabilityIndex,
   psiAgainstReference,
+  psiBinIndex,
+  psiFromBinCounts,
   psiPerFeature,
   type PsiOptions,
   type PsiReference,

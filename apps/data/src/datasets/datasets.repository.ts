@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { SplitName } from '@sepal/ml/split/stable-stratified-split';
+import { SplitName } from '@sepal/ml';
 import { ClassCounts, DatasetSchema, VersionRow } from './domain/version-content';
 import { AppliedCleaningRule } from './domain/cleaning';
 

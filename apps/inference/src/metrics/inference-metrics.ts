@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { counter, gauge, histogram } from '@sepal/observability';
+import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loaded-model';
 
 export type ReloadResult = 'success' | 'failure' | 'skipped';
@@ -35,6 +36,8 @@ export class PredictionTally implements ClassTally {
 }
 
 const tallies = new Set<PredictionTally>();
+/** Drift monitors of the models loaded in this process (the current one, and one still loading). */
+const driftMonitors = new Set<DriftMonitor>();
 
 const INFERENCE_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
@@ -67,6 +70,21 @@ export class InferenceMetrics implements RunObserver {
     help: 'The model version served: 1 for the current one.',
     labelNames: ['model', 'version', 'sha256'] as const,
   });
+  readonly featureDrift = gauge({
+    name: 'sepal_feature_drift_psi',
+    help: 'Population stability index of each feature over the last scored rows against the training split (< 0.1 stable, 0.1-0.2 moderate, > 0.2 significant).',
+    labelNames: ['model', 'version', 'feature'] as const,
+    collect() {
+      this.reset();
+      for (const monitor of driftMonitors) {
+        const psi = monitor.evaluate();
+        if (!psi) continue;
+        const version = String(monitor.version);
+        for (const { name, psi: value } of psi)
+          this.set({ model: monitor.model, version, feature: name }, value);
+      }
+    },
+  });
   readonly reloads = counter({
     name: 'sepal_model_reloads_total',
     help: 'Model loads by result: success (swapped in), failure (old model kept), skipped (older or same version).',
@@ -92,6 +110,15 @@ export class InferenceMetrics implements RunObserver {
     if (!(tally instanceof PredictionTally)) return;
     tally.flush(this.predictions);
     tallies.delete(tally);
+  }
+
+  /** Reports a model's drift monitor in sepal_feature_drift_psi until unwatchDrift. */
+  watchDrift(monitor: DriftMonitor): void {
+    driftMonitors.add(monitor);
+  }
+
+  unwatchDrift(monitor: DriftMonitor): void {
+    driftMonitors.delete(monitor);
   }
 
   served(current: ModelInfo, previous: ModelInfo | null): void {

@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
+import type { DriftMonitor } from '../drift/drift-monitor';
 import { ModelSignature } from '../predict/model-signature';
 import { BatchCoalescer } from './batch-coalescer';
 
@@ -59,6 +60,8 @@ export class LoadedModel {
       windowUs: 0,
       maxRows: 1000,
     },
+    /** Feature drift of this version (null: its artifact has no training reference). */
+    readonly drift: DriftMonitor | null = null,
   ) {
     this.tally = observer.tally(info, signature.labels);
     this.coalescer = batching.coalesce
@@ -90,6 +93,7 @@ export class LoadedModel {
   /** No new users after this; the session is released once the current ones are done. */
   retire(): void {
     this.retired = true;
+    this.drift?.stop();
     if (this.users === 0) void this.close();
   }
 

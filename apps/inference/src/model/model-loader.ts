@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { InferenceSession } from 'onnxruntime-node';
+import { DriftMonitors } from '../drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
 import { LoadedModel } from './loaded-model';
@@ -27,6 +28,7 @@ export class ModelLoader {
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly metrics: InferenceMetrics,
+    private readonly driftMonitors: DriftMonitors,
   ) {}
 
   /** The version aliased `champion`, or null when the registry has none (404). */
@@ -124,6 +126,15 @@ export class ModelLoader {
         windowUs: this.config.PREDICT_BATCH_WINDOW_US,
         maxRows: this.config.MAX_BATCH_ROWS,
       },
+      this.driftMonitors.create(
+        {
+          name: this.config.MODEL_NAME,
+          version: source.version,
+          featureNames: metadata.signature.featureNames,
+        },
+        metadata.featureReference,
+        metadata.featureReferenceProblem,
+      ),
     );
     try {
       const warm = await model.runSession(new Float32Array(metadata.signature.featureNames.length), 1);

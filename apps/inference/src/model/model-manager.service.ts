@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ModelPromoted, UnavailableError } from '@sepal/contracts';
-import { EventBus } from '@sepal/messaging';
 import { HealthRegistry } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
@@ -15,15 +14,16 @@ export type ReloadOutcome =
 
 /**
  * Loads the champion at start (retrying in the background until there is one) and on every model.promoted.
- * Reloads run one at a time; a promotion older than the version served or already queued is skipped, so two
- * promotions in quick succession end with the later one served. A failure leaves the current model serving.
+ * Reloads run one at a time and follow promotions in the order they were made (promotedAt), whatever the version
+ * numbers: a rollback to an older version is served, and an event older than the latest promotion seen is skipped,
+ * so two promotions in quick succession end with the later one served. A failure leaves the current model serving.
  */
 @Injectable()
 export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ModelManager');
   private queue: Promise<unknown> = Promise.resolve();
-  /** Highest version asked for by an event (pending or done). */
-  private newestRequested = 0;
+  /** When the latest promotion seen by an event was made (ms since the epoch). */
+  private newestPromotionAt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastProblem = 'no champion loaded yet';
@@ -34,7 +34,6 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly holder: ModelHolder,
     private readonly metrics: InferenceMetrics,
     private readonly health: HealthRegistry,
-    private readonly bus: EventBus,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -42,9 +41,6 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
       const model = this.holder.model;
       if (!model) throw new Error(this.lastProblem);
       return `${model.info.name} v${model.info.version} (${model.info.sha256.slice(0, 12)})`;
-    });
-    this.health.register('broker', () => {
-      if (!this.bus.isConnected()) throw new Error('not connected to the message broker');
     });
     void this.tryInitialLoad();
   }
@@ -77,10 +73,24 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
         model: this.holder.model?.info ?? null,
       });
     }
-    this.newestRequested = Math.max(this.newestRequested, event.version);
-    return this.enqueue(() =>
-      this.load({ version: event.version, sha256: event.sha256, artifactUrl: event.artifactUrl }, 'event'),
-    );
+    const promotedAt = Date.parse(event.promotedAt);
+    if (promotedAt < this.newestPromotionAt) {
+      return Promise.resolve(
+        this.skipped(`the promotion of v${event.version} was superseded by a later one`),
+      );
+    }
+    this.newestPromotionAt = promotedAt;
+    return this.enqueue(() => {
+      if (promotedAt < this.newestPromotionAt) {
+        return Promise.resolve(
+          this.skipped(`the promotion of v${event.version} was superseded by a later one`),
+        );
+      }
+      return this.load(
+        { version: event.version, sha256: event.sha256, artifactUrl: event.artifactUrl },
+        'event',
+      );
+    });
   }
 
   /** POST /admin/reload: asks the registry for the champion now and loads it unless it is already served. */
@@ -125,12 +135,6 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async load(source: ModelSource, trigger: 'startup' | 'event' | 'admin'): Promise<ReloadOutcome> {
     const current = this.holder.model?.info ?? null;
-    if (trigger === 'event' && source.version < this.newestRequested) {
-      return this.skipped(`version ${source.version} is superseded by version ${this.newestRequested}`);
-    }
-    if (current && trigger !== 'admin' && source.version < current.version) {
-      return this.skipped(`version ${source.version} is older than the served version ${current.version}`);
-    }
     if (current && source.version === current.version && source.sha256 === current.sha256) {
       return this.skipped(`version ${source.version} is already served`);
     }

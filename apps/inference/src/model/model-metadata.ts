@@ -1,4 +1,5 @@
-import { readOnnxMetadata } from '@sepal/ml';
+import { readOnnxMetadata, type PsiReference } from '@sepal/ml';
+import { parseFeatureReference } from '../drift/drift-monitor';
 import { createSignature, ModelSignature } from '../predict/model-signature';
 
 export interface ArtifactMetadata {
@@ -6,6 +7,10 @@ export interface ArtifactMetadata {
   modelName: string | null;
   runId: string | null;
   datasetVersion: string | null;
+  /** PSI bins of each feature on the training split (`feature_reference`); null when absent or unusable. */
+  featureReference: PsiReference[] | null;
+  /** Why an existing `feature_reference` is unusable (the model is served without drift monitoring). */
+  featureReferenceProblem: string | null;
 }
 
 function parseJsonStrings(raw: string | undefined, key: string): string[] | Record<string, string> {
@@ -39,16 +44,30 @@ function labelsFrom(map: string[] | Record<string, string>): string[] {
   return labels;
 }
 
-/** Reads what the trainer writes into the artifact: feature names, class names, run and dataset version. */
+/**
+ * Reads what the trainer writes into the artifact: feature names, class names, run and dataset version, and the
+ * optional training-split reference of each feature for drift monitoring.
+ */
 export function readArtifactMetadata(bytes: Uint8Array): ArtifactMetadata {
   const metadata = readOnnxMetadata(bytes);
   const featureNames = parseJsonStrings(metadata.feature_names, 'feature_names');
   if (!Array.isArray(featureNames)) throw new Error("the ONNX metadata 'feature_names' must be a JSON array");
   const labels = labelsFrom(parseJsonStrings(metadata.label_map, 'label_map'));
+  let featureReference: PsiReference[] | null = null;
+  let featureReferenceProblem: string | null = null;
+  if (metadata.feature_reference) {
+    try {
+      featureReference = parseFeatureReference(metadata.feature_reference, featureNames.length);
+    } catch (error) {
+      featureReferenceProblem = (error as Error).message;
+    }
+  }
   return {
     signature: createSignature(featureNames, labels),
     modelName: metadata.model_name || null,
     runId: metadata.run_id || null,
     datasetVersion: metadata.dataset_version || null,
+    featureReference,
+    featureReferenceProblem,
   };
 }

@@ -41,6 +41,8 @@ export class PredictService {
   /** Runs parsed rows and records the rows and per-class counts. */
   async score(model: LoadedModel, parsed: ParsedRows): Promise<RunOutput> {
     const output = await model.infer(parsed.data, parsed.rows);
+    // A copy of the rows into the drift window; its PSI is computed off the request path.
+    model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
     for (let i = 0; i < parsed.rows; i++) model.tally.add(output.labels[i]);
     return output;

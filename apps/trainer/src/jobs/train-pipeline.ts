@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { JobStatusView, TrainRequested } from '@sepal/contracts';
-import { exportDenseClassifierToOnnx, type TrainingParams } from '@sepal/ml';
+import {
+  exportDenseClassifierToOnnx,
+  fitPsiReference,
+  type PsiReference,
+  type TrainingParams,
+} from '@sepal/ml';
 import type { DataClient, DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import type { ChampionView, RegistryClient } from '../clients/registry-client';
 import { evaluateOnTest } from '../evaluation/evaluation';
@@ -153,6 +158,8 @@ export async function trainSelectAndRegister(ctx: JobContext): Promise<string> {
       dataset: job.dataset,
       dataset_version: version.id,
       run_id: parentRunId,
+      // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
+      feature_reference: JSON.stringify(featureReferences(train, featureNames.length)),
     });
     const parity = await checkOnnxParity(bytes, test.features, probabilities, config.PARITY_TOLERANCE);
     const parityMetrics = {
@@ -267,6 +274,18 @@ async function scoreChampionOnThisSplit(
       datasetVersion: typeof recorded === 'string' ? recorded : undefined,
     };
   }
+}
+
+const PSI_REFERENCE_BINS = 10;
+
+/** PSI reference bins of each raw feature column of the training split (train only: the test split stays unseen). */
+export function featureReferences(train: SplitRows, width: number): PsiReference[] {
+  return Array.from({ length: width }, (_, column) =>
+    fitPsiReference(
+      train.features.map((row) => row[column]),
+      PSI_REFERENCE_BINS,
+    ),
+  );
 }
 
 /** The validation rows are carved from train (stratified, seeded); a split too small for that rejects the job. */

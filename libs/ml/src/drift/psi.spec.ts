@@ -1,5 +1,12 @@
 import { createRng } from '../util/random';
-import { fitPsiReference, populationStabilityIndex, psiAgainstReference, psiPerFeature } from './psi';
+import {
+  fitPsiReference,
+  populationStabilityIndex,
+  psiAgainstReference,
+  psiBinIndex,
+  psiFromBinCounts,
+  psiPerFeature,
+} from './psi';
 
 const oneToTen = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
@@ -71,5 +78,28 @@ describe('psiPerFeature', () => {
 
   it('rejects samples of different widths', () => {
     expect(() => psiPerFeature([[1, 2]], [[1]])).toThrow(/expected 2/);
+  });
+});
+
+describe('psiFromBinCounts', () => {
+  it('gives the same index as psiAgainstReference from counts binned with psiBinIndex', () => {
+    const reference = fitPsiReference(oneToTen, 4);
+    const current = [1, 2, 2, 3, 8, 9.5, 11, -4];
+    const counts = new Float64Array(reference.proportions.length);
+    for (const value of current) counts[psiBinIndex(reference.edges, value)]++;
+    expect(psiFromBinCounts(reference, counts, current.length)).toBe(psiAgainstReference(reference, current));
+  });
+
+  it('puts a value on an edge in the bin below it and infinities in the outer bins', () => {
+    const edges = [3.25, 5.5, 7.75];
+    expect(
+      [3.25, 3.26, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY].map((v) => psiBinIndex(edges, v)),
+    ).toEqual([0, 1, 0, 3]);
+  });
+
+  it('rejects counts that do not match the reference bins, and an empty sample', () => {
+    const reference = fitPsiReference(oneToTen, 2);
+    expect(() => psiFromBinCounts(reference, [1, 2, 3], 6)).toThrow(/3 bin counts for 2 reference bins/);
+    expect(() => psiFromBinCounts(reference, [0, 0], 0)).toThrow(/empty/);
   });
 });

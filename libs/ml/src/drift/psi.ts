@@ -42,12 +42,32 @@ export function psiAgainstReference(
   epsilon = DEFAULT_PSI_EPSILON,
 ): number {
   assertSample(current, 'current');
-  const currentProportions = binProportions(reference.edges, current);
-  return reference.proportions.reduce((psi, referenceShare, bin) => {
-    const expected = Math.max(referenceShare, epsilon);
-    const actual = Math.max(currentProportions[bin], epsilon);
-    return psi + (actual - expected) * Math.log(actual / expected);
-  }, 0);
+  const counts = new Array<number>(reference.edges.length + 1).fill(0);
+  for (const value of current) counts[psiBinIndex(reference.edges, value)]++;
+  return psiFromBinCounts(reference, counts, current.length, epsilon);
+}
+
+/**
+ * PSI of a current sample given as counts per reference bin (counts[i] values fell in bin i, see psiBinIndex), for
+ * callers that bin as values arrive and keep no array of them. Same result as psiAgainstReference on those values.
+ */
+export function psiFromBinCounts(
+  reference: PsiReference,
+  counts: ArrayLike<number>,
+  total: number,
+  epsilon = DEFAULT_PSI_EPSILON,
+): number {
+  if (counts.length !== reference.proportions.length) {
+    throw new Error(`PSI: ${counts.length} bin counts for ${reference.proportions.length} reference bins`);
+  }
+  if (!(total > 0)) throw new Error('PSI: the current sample is empty');
+  let psi = 0;
+  for (let bin = 0; bin < counts.length; bin++) {
+    const expected = Math.max(reference.proportions[bin], epsilon);
+    const actual = Math.max(counts[bin] / total, epsilon);
+    psi += (actual - expected) * Math.log(actual / expected);
+  }
+  return psi;
 }
 
 export function populationStabilityIndex(
@@ -84,12 +104,12 @@ function quantile(sorted: readonly number[], q: number): number {
 
 function binProportions(edges: readonly number[], values: readonly number[]): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const value of values) counts[binIndex(edges, value)]++;
+  for (const value of values) counts[psiBinIndex(edges, value)]++;
   return counts.map((count) => count / values.length);
 }
 
-/** Number of edges strictly below the value, by binary search. */
-function binIndex(edges: readonly number[], value: number): number {
+/** The reference bin of a value: the number of edges strictly below it, by binary search. */
+export function psiBinIndex(edges: readonly number[], value: number): number {
   let low = 0;
   let high = edges.length;
   while (low < high) {

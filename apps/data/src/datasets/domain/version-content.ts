@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SplitName, stableStratifiedSplit } from '@sepal/ml/split/stable-stratified-split';
+import { SplitName, stableStratifiedSplit } from '@sepal/ml';
 
 export interface DatasetSchema {
   features: string[];

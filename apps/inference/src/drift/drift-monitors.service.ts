@@ -1,0 +1,62 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventNames } from '@sepal/contracts';
+import type { PsiReference } from '@sepal/ml';
+import { EventBus } from '@sepal/messaging';
+import { InferenceConfig, InferenceConfigValues } from '../inference.config';
+import { InferenceMetrics } from '../metrics/inference-metrics';
+import { DriftMonitor } from './drift-monitor';
+
+/** Creates the drift monitor of each loaded model and wires it to the gauge and to drift.detected. */
+@Injectable()
+export class DriftMonitors {
+  private readonly logger = new Logger('DriftMonitor');
+  /** Last drift.detected per model@version, kept across reloads of one version. */
+  private readonly cooldowns = new Map<string, number>();
+
+  constructor(
+    @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
+    private readonly metrics: InferenceMetrics,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** A started monitor for a model version, or null (logged) when its artifact has no usable reference. */
+  create(
+    model: { name: string; version: number; featureNames: readonly string[] },
+    reference: PsiReference[] | null,
+    problem: string | null,
+  ): DriftMonitor | null {
+    if (!reference) {
+      this.logger.log(
+        `${model.name} v${model.version}: no drift monitoring (${problem ?? "the ONNX metadata has no 'feature_reference'"})`,
+      );
+      return null;
+    }
+    const monitor = new DriftMonitor({
+      model: model.name,
+      version: model.version,
+      featureNames: model.featureNames,
+      reference,
+      windowRows: this.config.DRIFT_WINDOW_ROWS,
+      minRows: this.config.DRIFT_MIN_ROWS,
+      threshold: this.config.DRIFT_PSI_THRESHOLD,
+      cooldownMs: this.config.DRIFT_COOLDOWN_MS,
+      evalIntervalMs: this.config.DRIFT_EVAL_INTERVAL_MS,
+      cooldowns: this.cooldowns,
+      publish: async (event) => {
+        await this.bus.publish(EventNames.DriftDetected, event, {
+          messageId: `drift-${event.modelName}-${event.version}-${Date.parse(event.detectedAt)}`,
+        });
+        this.logger.warn(
+          `drift on ${event.modelName} v${event.version}: ${event.features
+            .map((f) => `${f.name} PSI ${f.psi.toFixed(3)}`)
+            .join(', ')} (threshold ${event.threshold}); drift.detected published`,
+        );
+      },
+      onPublishError: (error) =>
+        this.logger.error(`drift.detected could not be published (retried later): ${error.message}`),
+      onStop: (stopped) => this.metrics.unwatchDrift(stopped),
+    });
+    this.metrics.watchDrift(monitor);
+    return monitor.start();
+  }
+}
