@@ -74,6 +74,24 @@ const toRun = (r: Record<string, unknown>): RunView => ({
   childrenCount: Number(r.children_count ?? 0),
 });
 
+/** The parameters $1..$12 of an insert into registry.runs, in column order. */
+function runValues(run: NewRun): unknown[] {
+  return [
+    run.id,
+    run.experimentId,
+    run.parentRunId,
+    run.name,
+    run.status,
+    run.startTime,
+    JSON.stringify(run.params),
+    JSON.stringify(run.tags),
+    run.dataset,
+    run.datasetVersion,
+    run.backend,
+    run.correlationId,
+  ];
+}
+
 /** A run with its experiment's name, the latest value of each metric and the number of child runs. */
 const RUN_SELECT = `
   SELECT r.*, e.name AS experiment_name,
@@ -131,20 +149,7 @@ export class RunsRepository {
          dataset_version, backend, correlation_id)
        VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [
-        run.id,
-        run.experimentId,
-        run.parentRunId,
-        run.name,
-        run.status,
-        run.startTime,
-        JSON.stringify(run.params),
-        JSON.stringify(run.tags),
-        run.dataset,
-        run.datasetVersion,
-        run.backend,
-        run.correlationId,
-      ],
+      runValues(run),
     );
     return rows.length === 1;
   }
@@ -157,7 +162,7 @@ export class RunsRepository {
     await manager.query(
       `INSERT INTO registry.runs AS r (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
          dataset_version, backend, correlation_id)
-       VALUES ($1, $2, $3, $4, 'running', coalesce($5::timestamptz, now()), $6, $7, $8, $9, $10, $11)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO UPDATE SET
          status = CASE WHEN r.status IN ('scheduled', 'running') THEN 'running' ELSE r.status END,
          parent_run_id = coalesce(r.parent_run_id, EXCLUDED.parent_run_id),
@@ -169,19 +174,7 @@ export class RunsRepository {
          dataset_version = EXCLUDED.dataset_version,
          backend = EXCLUDED.backend,
          correlation_id = coalesce(r.correlation_id, EXCLUDED.correlation_id)`,
-      [
-        run.id,
-        run.experimentId,
-        run.parentRunId,
-        run.name,
-        run.startTime,
-        JSON.stringify(run.params),
-        JSON.stringify(run.tags),
-        run.dataset,
-        run.datasetVersion,
-        run.backend,
-        run.correlationId,
-      ],
+      runValues({ ...run, status: 'running' }),
     );
   }
 
