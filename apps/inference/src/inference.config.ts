@@ -28,6 +28,11 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   PREDICT_BATCH_WINDOW_US: z.coerce.number().int().min(0).max(1_000_000).default(0),
   /** Pause between attempts to load the champion while none is served yet. */
   MODEL_RETRY_INTERVAL_MS: z.coerce.number().int().positive().default(3000),
+  /**
+   * Every so often the gateway asks the registry for the champion and loads it if it differs from the model served:
+   * a model.promoted missed while the broker connection was down is caught up this way. 0 = off.
+   */
+  MODEL_SYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   /** Time limit of one registry call (alias lookup or artifact download). */
   REGISTRY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   /** Threads onnxruntime may use for one run; 1 suits small models under many concurrent requests. */

@@ -91,6 +91,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
         SEPAL_NAMESPACE: namespace,
         REGISTRY_URL: registry.url,
         MODEL_RETRY_INTERVAL_MS: '100',
+        MODEL_SYNC_INTERVAL_MS: '0',
         DRIFT_WINDOW_ROWS: '400',
         DRIFT_MIN_ROWS: '200',
         DRIFT_EVAL_INTERVAL_MS: '100',

@@ -55,6 +55,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
       SEPAL_NAMESPACE: namespace,
       REGISTRY_URL: registry.url,
       MODEL_RETRY_INTERVAL_MS: '100',
+      MODEL_SYNC_INTERVAL_MS: '0',
       MAX_BATCH_ROWS: '50',
       MAX_BODY_BYTES: '8192',
       LOG_LEVEL: 'error',

@@ -25,6 +25,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
   /** When the latest promotion seen by an event was made (ms since the epoch). */
   private newestPromotionAt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastProblem = 'no champion loaded yet';
 
@@ -43,11 +44,16 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
       return `${model.info.name} v${model.info.version} (${model.info.sha256.slice(0, 12)})`;
     });
     void this.tryInitialLoad();
+    if (this.config.MODEL_SYNC_INTERVAL_MS > 0) {
+      this.syncTimer = setInterval(() => void this.syncWithRegistry(), this.config.MODEL_SYNC_INTERVAL_MS);
+      this.syncTimer.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
     await this.queue.catch(() => undefined);
     this.holder.clear();
   }
@@ -106,6 +112,25 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     });
   }
 
+  /**
+   * Loads the registry's champion when it differs from the model served (a model.promoted missed while the broker
+   * was unreachable, for example); silent while both agree or the registry cannot be asked.
+   */
+  async syncWithRegistry(): Promise<ReloadOutcome | null> {
+    if (this.stopped || !this.holder.model) return null;
+    return this.enqueue(async () => {
+      const current = this.holder.model?.info ?? null;
+      const source = await this.loader.champion().catch(() => null);
+      if (!source || !current || (source.version === current.version && source.sha256 === current.sha256)) {
+        return { result: 'skipped', reason: 'in step with the registry', model: current };
+      }
+      this.logger.warn(
+        `the registry's champion is v${source.version} while v${current.version} is served (a missed model.promoted?); loading it`,
+      );
+      return this.load(source, 'sync');
+    });
+  }
+
   private enqueue(task: () => Promise<ReloadOutcome>): Promise<ReloadOutcome> {
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
@@ -133,7 +158,10 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private async load(source: ModelSource, trigger: 'startup' | 'event' | 'admin'): Promise<ReloadOutcome> {
+  private async load(
+    source: ModelSource,
+    trigger: 'startup' | 'event' | 'admin' | 'sync',
+  ): Promise<ReloadOutcome> {
     const current = this.holder.model?.info ?? null;
     if (current && source.version === current.version && source.sha256 === current.sha256) {
       return this.skipped(`version ${source.version} is already served`);
