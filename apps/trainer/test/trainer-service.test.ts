@@ -2,6 +2,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventNames, JobStatusView, ModelVersionView, RunView } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
+import { readOnnxMetadata } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { startTrainerApp } from '../src';
 import { firstAttemptRunId } from '../src/jobs/run-ids';
@@ -124,6 +125,24 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
     expect(version.signature).toMatchObject({ inputs: [{ name: 'features', shape: [-1, 4] }] });
     const champion = await getJson<ModelVersionView>(`${registryUrl}/models/IrisModel/aliases/champion`);
     expect(champion.version).toBe(1);
+
+    const artifact = new Uint8Array(
+      await (await fetch(`${registryUrl}/artifacts/${version.sha256}`)).arrayBuffer(),
+    );
+    const metadata = readOnnxMetadata(artifact);
+    expect(metadata).toMatchObject({ model_name: 'IrisModel', run_id: parent.id, dataset: 'iris' });
+    expect(JSON.parse(metadata.label_map)).toEqual(['Iris-setosa', 'Iris-versicolor', 'Iris-virginica']);
+    expect(JSON.parse(metadata.feature_names)).toEqual([
+      'sepal_length',
+      'sepal_width',
+      'petal_length',
+      'petal_width',
+    ]);
+    const reference = JSON.parse(metadata.feature_reference) as { edges: number[]; proportions: number[] }[];
+    expect(reference).toHaveLength(4);
+    for (const feature of reference) {
+      expect(feature.proportions.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    }
   });
 
   it('keeps the champion when a retrain does not beat it, and records why', async () => {
