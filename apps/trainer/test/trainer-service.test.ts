@@ -166,6 +166,28 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
     ).toBe(1);
   });
 
+  it('trains a message published twice once: the copy is acknowledged as a duplicate', async () => {
+    const duplicates = async () =>
+      Number(
+        /sepal_training_runs_total\{status="duplicate"\} (\d+)/.exec(
+          (await http('GET', '/metrics')).body,
+        )?.[1] ?? 0,
+      );
+    const before = await duplicates();
+    const runsBefore = await runsOf(services.registryUrl, `tags.job_id = '${first.jobId}'`);
+    await bus.publish(EventNames.TrainRequested, { dataset: 'iris' }, { messageId: first.jobId });
+    await waitFor(async () => (await duplicates()) === before + 1, {
+      timeoutMs: 20_000,
+      description: 'the copy to be recognised',
+    });
+    expect(await runsOf(services.registryUrl, `tags.job_id = '${first.jobId}'`)).toHaveLength(
+      runsBefore.length,
+    );
+    expect(
+      (await getJson<{ versions: unknown[] }>(`${services.registryUrl}/models/IrisModel`)).versions,
+    ).toHaveLength(2);
+  });
+
   it('refuses an invalid grid over REST with every problem named', async () => {
     const response = await http('POST', '/train', {
       dataset: 'iris',

@@ -50,6 +50,10 @@ export class JobRunner {
     const track = (change: Parameters<JobStatusStore['update']>[2]) =>
       this.status.update(jobId, { correlationId: envelope.correlationId, dataset: job.dataset }, change);
     const retried = delivery.redelivered || delivery.attempt > 1;
+    if (!retried && (await this.isDuplicate(envelope))) {
+      this.metrics.runs.inc({ status: 'duplicate' });
+      return;
+    }
     if (retried) await this.failPreviousAttempts(envelope);
     const parentRunId = retried ? randomUUID() : firstAttemptRunId(jobId);
     track((s) => Object.assign(s, { state: 'running', parentRunId, error: null }));
@@ -155,6 +159,32 @@ export class JobRunner {
    * The previous delivery died without acking: its parent run (and children still running) are marked failed. The
    * first attempt's id is derived from the message id, so it is failed even if the registry cannot be searched.
    */
+  /**
+   * Consumers are idempotent by message id: a train.requested published twice (not a redelivery) is trained once.
+   * The first copy's parent run, finished or still running, is the proof; a failed one may be trained again. If the
+   * registry cannot be asked, the job runs (at least once), and a copy arriving before the first copy's run is
+   * recorded is not recognised.
+   */
+  private async isDuplicate(envelope: EventEnvelope<typeof EventNames.TrainRequested>): Promise<boolean> {
+    try {
+      const parent = (
+        await this.registry.searchRuns({
+          filter: `tags.job_id = '${envelope.messageId.replace(/'/g, "''")}'`,
+          limit: 100,
+        })
+      ).runs.find(
+        (run) => run.parentRunId === null && (run.status === 'finished' || run.status === 'running'),
+      );
+      if (!parent) return false;
+      this.logger.warn(
+        `${envelope.messageId}: already handled (run ${parent.id} is ${parent.status}); this copy is acknowledged`,
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private async failPreviousAttempts(
     envelope: EventEnvelope<typeof EventNames.TrainRequested>,
   ): Promise<void> {

@@ -6,7 +6,7 @@ import { counter, gauge, histogram } from '@sepal/observability';
 export class TrainerMetrics {
   readonly runs = counter({
     name: 'sepal_training_runs_total',
-    help: 'Training jobs by final status (finished, failed, rejected)',
+    help: 'Training jobs by final status (finished, failed, rejected; duplicate: a copy of a handled message)',
     labelNames: ['status'],
   });
 
