@@ -2,8 +2,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { InferenceConfig, startInferenceApp } from '../src';
-import { IRIS_RUN_ID, irisOnnx, PublishedVersion, TestRegistry } from './fixtures';
+import { IRIS_RUN_ID, irisOnnx, PublishedVersion, startTestGateway, TestRegistry } from './fixtures';
 
 const MODEL = 'IrisModel';
 
@@ -30,15 +29,12 @@ describe('the gateway catches up with a champion whose model.promoted it missed'
     versions.push(await registry.register(MODEL, irisOnnx({ shift: 0 }), IRIS_RUN_ID));
     versions.push(await registry.register(MODEL, irisOnnx({ shift: 0.5 }), IRIS_RUN_ID));
     await registry.promote(MODEL, versions[0].version);
-    app = await startInferenceApp(
-      InferenceConfig.load({
-        SEPAL_NAMESPACE: uniqueNamespace('sync_gateway'),
-        REGISTRY_URL: registry.url,
-        MODEL_RETRY_INTERVAL_MS: '100',
+    app = await startTestGateway(
+      registry.url,
+      { namespace: uniqueNamespace('sync_gateway') },
+      {
         MODEL_SYNC_INTERVAL_MS: '200',
-        LOG_LEVEL: 'error',
-      }),
-      { listen: false },
+      },
     );
     await waitFor(async () => (await served()) === 1, { timeoutMs: 10_000, description: 'v1 served' });
   }, 60_000);

@@ -4,9 +4,15 @@ import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
 import { createRng, fitPsiReference } from '@sepal/ml';
 import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
-import { InferenceConfig, startInferenceApp } from '../src';
 import { MODEL_PROMOTED_QUEUE } from '../src/model/model-promoted.consumer';
-import { IRIS_FEATURES, IRIS_RUN_ID, irisOnnx, PublishedVersion, TestRegistry } from './fixtures';
+import {
+  IRIS_FEATURES,
+  IRIS_RUN_ID,
+  irisOnnx,
+  PublishedVersion,
+  startTestGateway,
+  TestRegistry,
+} from './fixtures';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MODEL = 'IrisModel';
@@ -86,18 +92,15 @@ describe.each(['real services', 'embedded adapters'] as const)(
     beforeAll(async () => {
       namespace = uniqueNamespace('drift');
       registry = await new TestRegistry().start({ amqpUrl, namespace });
-      const config = InferenceConfig.load({
-        AMQP_URL: amqpUrl,
-        SEPAL_NAMESPACE: namespace,
-        REGISTRY_URL: registry.url,
-        MODEL_RETRY_INTERVAL_MS: '100',
-        MODEL_SYNC_INTERVAL_MS: '0',
-        DRIFT_WINDOW_ROWS: '400',
-        DRIFT_MIN_ROWS: '200',
-        DRIFT_EVAL_INTERVAL_MS: '100',
-        LOG_LEVEL: 'error',
-      });
-      app = await startInferenceApp(config, { listen: false });
+      app = await startTestGateway(
+        registry.url,
+        { amqpUrl, namespace },
+        {
+          DRIFT_WINDOW_ROWS: '400',
+          DRIFT_MIN_ROWS: '200',
+          DRIFT_EVAL_INTERVAL_MS: '100',
+        },
+      );
       subscription = await app
         .get(EventBus)
         .subscribe({ queue: DRIFT_QUEUE, patterns: [EventNames.DriftDetected] }, async (envelope) => {

@@ -7,6 +7,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '@sepal/testing';
 import { RegistryConfig, startRegistryApp } from '../../registry/src';
+import { InferenceConfig, startInferenceApp } from '../src';
 import { exportDenseClassifierToOnnx, type PsiReference } from '@sepal/ml';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
@@ -172,4 +173,27 @@ export class TestRegistry {
     await this.db?.drop();
     if (this.modelsDir) await rm(this.modelsDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A gateway for tests, loading from the given registry: quick retries, no periodic champion check unless `env` asks
+ * for one, quiet logs; `env` adds or overrides variables.
+ */
+export function startTestGateway(
+  registryUrl: string,
+  bus: { amqpUrl?: string; namespace: string },
+  env: Record<string, string> = {},
+): Promise<NestFastifyApplication> {
+  return startInferenceApp(
+    InferenceConfig.load({
+      AMQP_URL: bus.amqpUrl,
+      SEPAL_NAMESPACE: bus.namespace,
+      REGISTRY_URL: registryUrl,
+      MODEL_RETRY_INTERVAL_MS: '100',
+      MODEL_SYNC_INTERVAL_MS: '0',
+      LOG_LEVEL: 'error',
+      ...env,
+    }),
+    { listen: false },
+  );
 }

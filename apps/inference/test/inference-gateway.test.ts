@@ -5,9 +5,15 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription, Topology } from '@sepal/messaging';
 import { deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
-import { InferenceConfig, startInferenceApp } from '../src';
 import { MODEL_PROMOTED_QUEUE } from '../src/model/model-promoted.consumer';
-import { IRIS_LABELS, IRIS_RUN_ID, irisOnnx, PublishedVersion, TestRegistry } from './fixtures';
+import {
+  IRIS_LABELS,
+  IRIS_RUN_ID,
+  irisOnnx,
+  PublishedVersion,
+  startTestGateway,
+  TestRegistry,
+} from './fixtures';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MODEL = 'IrisModel';
@@ -50,17 +56,11 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
   beforeAll(async () => {
     namespace = uniqueNamespace('inf');
     registry = await new TestRegistry().start({ amqpUrl, namespace });
-    const config = InferenceConfig.load({
-      AMQP_URL: amqpUrl,
-      SEPAL_NAMESPACE: namespace,
-      REGISTRY_URL: registry.url,
-      MODEL_RETRY_INTERVAL_MS: '100',
-      MODEL_SYNC_INTERVAL_MS: '0',
-      MAX_BATCH_ROWS: '50',
-      MAX_BODY_BYTES: '8192',
-      LOG_LEVEL: 'error',
-    });
-    app = await startInferenceApp(config, { listen: false });
+    app = await startTestGateway(
+      registry.url,
+      { amqpUrl, namespace },
+      { MAX_BATCH_ROWS: '50', MAX_BODY_BYTES: '8192' },
+    );
     bus = app.get(EventBus);
     feedbackSubscription = await bus.subscribe(
       { queue: 'test.feedback', patterns: [EventNames.FeedbackReceived] },
