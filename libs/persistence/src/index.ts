@@ -5,3 +5,4 @@ export * from './database-target';
 export * from './data-source';
 export * from './persistence.module';
 export * from './database-health';
+export * from './transaction';

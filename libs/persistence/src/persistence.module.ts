@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppDataSourceOptions, createAppDataSource } from './data-source';
 import { DatabaseHealth } from './database-health';
+import { TransactionRunner, TypeOrmTransactionRunner } from './transaction';
 
 @Module({})
 export class PersistenceModule {
@@ -16,8 +17,8 @@ export class PersistenceModule {
           dataSourceFactory: () => createAppDataSource(options),
         }),
       ],
-      providers: [DatabaseHealth],
-      exports: [TypeOrmModule],
+      providers: [DatabaseHealth, { provide: TransactionRunner, useClass: TypeOrmTransactionRunner }],
+      exports: [TypeOrmModule, TransactionRunner],
     };
   }
 }
