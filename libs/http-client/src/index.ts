@@ -1,0 +1,3 @@
+export * from './service-call-error';
+export * from './service-client';
+export * from './with-retry';

@@ -1,0 +1,191 @@
+import { ZodType } from 'zod';
+import { ServiceCallError } from './service-call-error';
+import { RetryOptions, withRetry } from './with-retry';
+
+export interface ServiceClientOptions {
+  /** Name used in errors, e.g. `registry`. */
+  service: string;
+  baseUrl: string;
+  /** Sent as `X-API-Key` when set. */
+  apiKey?: string;
+  /** Per attempt; default 30 s. */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+  /** Default hint for an unreachable service (e.g. which variable points at it). */
+  unreachableHint?: string;
+}
+
+export interface CallOptions<T> {
+  method?: string;
+  /** JSON body. */
+  body?: unknown;
+  /** Raw bytes, sent as application/octet-stream. */
+  raw?: Uint8Array;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  /** Validates the JSON answer (a contract from libs/contracts); a mismatch is an error naming the URL. */
+  schema?: ZodType<T>;
+  /** Retry transient failures (unreachable, 5xx, 429) for a bounded time; default: one attempt. */
+  retry?: RetryOptions;
+}
+
+/** One typed client for every service-to-service and CLI call: timeouts, optional retries, errors naming URL and status. */
+export class ServiceClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly options: ServiceClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  url(path: string): string {
+    return /^https?:\/\//.test(path) ? path : `${this.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
+  }
+
+  get<T>(path: string, options: Omit<CallOptions<T>, 'method' | 'body' | 'raw'> = {}): Promise<T> {
+    return this.json<T>(path, { ...options, method: 'GET' });
+  }
+
+  post<T>(path: string, body?: unknown, options: Omit<CallOptions<T>, 'method' | 'body'> = {}): Promise<T> {
+    return this.json<T>(path, { ...options, method: 'POST', body: options.raw ? undefined : (body ?? {}) });
+  }
+
+  put<T>(path: string, body?: unknown, options: Omit<CallOptions<T>, 'method' | 'body'> = {}): Promise<T> {
+    return this.json<T>(path, { ...options, method: 'PUT', body: body ?? {} });
+  }
+
+  delete<T>(path: string, options: Omit<CallOptions<T>, 'method' | 'body' | 'raw'> = {}): Promise<T> {
+    return this.json<T>(path, { ...options, method: 'DELETE' });
+  }
+
+  /** The answer parsed as JSON (undefined for an empty body), validated by `schema` when given. */
+  async json<T>(path: string, options: CallOptions<T> = {}): Promise<T> {
+    const { response, method, url } = await this.send(path, options);
+    const text = await readBody(response, this.options.service, method, url, (r) => r.text());
+    let value: unknown;
+    try {
+      value = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ServiceCallError(
+        this.options.service,
+        method,
+        url,
+        response.status,
+        `answer is not JSON: ${text.slice(0, 200)}`,
+      );
+    }
+    if (!options.schema) return value as T;
+    const parsed = options.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : 'the body';
+      throw new ServiceCallError(
+        this.options.service,
+        method,
+        url,
+        response.status,
+        `answer does not match the contract at ${where}: ${issue?.message ?? 'invalid'}`,
+        'The two services run different versions of libs/contracts: deploy them together.',
+      );
+    }
+    return parsed.data;
+  }
+
+  /** The answer as text. */
+  async text(path: string, options: CallOptions<string> = {}): Promise<string> {
+    const { response, method, url } = await this.send(path, options);
+    return readBody(response, this.options.service, method, url, (r) => r.text());
+  }
+
+  /** The answer as bytes (artifacts). */
+  async bytes(path: string, options: CallOptions<Uint8Array> = {}): Promise<Uint8Array> {
+    const { response, method, url } = await this.send(path, options);
+    return readBody(
+      response,
+      this.options.service,
+      method,
+      url,
+      async (r) => new Uint8Array(await r.arrayBuffer()),
+    );
+  }
+
+  private send<T>(
+    path: string,
+    options: CallOptions<T>,
+  ): Promise<{ response: Response; method: string; url: string }> {
+    const attempt = () => this.sendOnce(path, options);
+    return options.retry ? withRetry(attempt, options.retry) : attempt();
+  }
+
+  private async sendOnce<T>(
+    path: string,
+    { method = 'GET', body, raw, headers = {}, timeoutMs }: CallOptions<T>,
+  ): Promise<{ response: Response; method: string; url: string }> {
+    const url = this.url(path);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(raw !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
+          ...(this.options.apiKey ? { 'x-api-key': this.options.apiKey } : {}),
+          ...this.options.headers,
+          ...headers,
+        },
+        body: raw !== undefined ? Buffer.from(raw) : body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs ?? this.options.timeoutMs ?? 30_000),
+      });
+    } catch (error) {
+      throw new ServiceCallError(
+        this.options.service,
+        method,
+        url,
+        null,
+        describeFetchError(error),
+        this.options.unreachableHint,
+      );
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      let detail = text.slice(0, 500) || response.statusText;
+      let hint: string | undefined;
+      try {
+        const parsed = JSON.parse(text) as { message?: unknown; hint?: unknown };
+        if (typeof parsed.message === 'string') detail = parsed.message;
+        if (typeof parsed.hint === 'string') hint = parsed.hint;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new ServiceCallError(this.options.service, method, url, response.status, detail, hint);
+    }
+    return { response, method, url };
+  }
+}
+
+async function readBody<R>(
+  response: Response,
+  service: string,
+  method: string,
+  url: string,
+  read: (response: Response) => Promise<R>,
+): Promise<R> {
+  try {
+    return await read(response);
+  } catch (error) {
+    throw new ServiceCallError(
+      service,
+      method,
+      url,
+      null,
+      `reading the answer failed: ${describeFetchError(error)}`,
+    );
+  }
+}
+
+function describeFetchError(error: unknown): string {
+  // fetch's errors may come from another realm (DOMException), so look at their shape, not their class.
+  const shaped = error as { name?: unknown; message?: unknown; cause?: { message?: unknown } } | null;
+  if (shaped?.name === 'TimeoutError') return 'timed out';
+  if (typeof shaped?.cause?.message === 'string') return shaped.cause.message;
+  return typeof shaped?.message === 'string' ? shaped.message : String(error);
+}
