@@ -8,3 +8,4 @@ export * from './http/data.dto';
 export * from './http/registry.dto';
 export * from './http/inference.dto';
 export * from './http/trainer.dto';
+export * from './jobs';

@@ -67,6 +67,22 @@ const samples: SamplePayloads = {
     threshold: 0.2,
     detectedAt: new Date().toISOString(),
   }),
+  [EventNames.JobStepChanged]: () => ({
+    jobId: randomUUID(),
+    step: 'train-trials',
+    state: 'running',
+    attempt: 1,
+    sequence: 1,
+    at: new Date().toISOString(),
+  }),
+  [EventNames.JobCancelRequested]: () => ({ jobId: randomUUID(), at: new Date().toISOString() }),
+  [EventNames.ModelServed]: () => ({
+    modelName: 'iris-classifier',
+    version: 2,
+    sha256: SHA_B,
+    replica: 'gateway-1',
+    at: new Date().toISOString(),
+  }),
 };
 
 /** A valid payload of each event, fresh on every call (new ids and timestamps). */

@@ -10,6 +10,7 @@ import {
   trainingStartedSchema,
   trainRequestedSchema,
 } from './training.events';
+import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
 
 /** The payload schema of every event: the single source of truth for what may travel on the bus. */
 export const eventPayloadSchemas = {
@@ -22,6 +23,9 @@ export const eventPayloadSchemas = {
   [EventNames.ModelRegistered]: modelRegisteredSchema,
   [EventNames.ModelPromoted]: modelPromotedSchema,
   [EventNames.DriftDetected]: driftDetectedSchema,
+  [EventNames.JobStepChanged]: jobStepChangedSchema,
+  [EventNames.JobCancelRequested]: jobCancelRequestedSchema,
+  [EventNames.ModelServed]: modelServedSchema,
 } as const satisfies Record<EventName, z.ZodType>;
 
 export type EventPayload<N extends EventName> = z.output<(typeof eventPayloadSchemas)[N]>;

@@ -9,6 +9,9 @@ export const EventNames = {
   ModelPromoted: 'model.promoted',
   FeedbackReceived: 'feedback.received',
   DriftDetected: 'drift.detected',
+  JobStepChanged: 'job.step-changed',
+  JobCancelRequested: 'job.cancel-requested',
+  ModelServed: 'model.served',
 } as const;
 
 export type EventName = (typeof EventNames)[keyof typeof EventNames];

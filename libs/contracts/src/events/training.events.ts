@@ -13,6 +13,10 @@ export const trainRequestedSchema = z.object({
   seed: z.number().int().optional(),
   reason: z.enum(['manual', 'schedule', 'feedback', 'drift', 'startup']).default('manual'),
   requestedBy: z.string().max(200).optional(),
+  /** The durable job this request runs; absent: the message id (a first attempt). */
+  jobId: z.string().min(1).max(200).optional(),
+  /** 1 for the first run of a job; a retry carries the next attempt. */
+  attempt: z.number().int().positive().default(1),
 });
 export type TrainRequested = z.infer<typeof trainRequestedSchema>;
 

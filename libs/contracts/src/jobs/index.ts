@@ -1,0 +1,3 @@
+export * from './job-steps';
+export * from './job.events';
+export * from './jobs.dto';

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * The steps of a training job, in order, as a user reads them in a job view (Prefect/Airflow task runs). `served` is
+ * reported by every gateway replica once it serves the promoted version.
+ */
+export const JOB_STEPS = [
+  'resolve-data',
+  'train-trials',
+  'select',
+  'evaluate',
+  'export',
+  'parity',
+  'register',
+  'gate',
+  'promote',
+  'served',
+] as const;
+export const jobStepId = z.enum(JOB_STEPS);
+export type JobStepId = z.infer<typeof jobStepId>;
+
+/** Human titles of the steps. */
+export const JOB_STEP_TITLES: Record<JobStepId, string> = {
+  'resolve-data': 'resolve data',
+  'train-trials': 'train trials',
+  select: 'select',
+  evaluate: 'evaluate on test',
+  export: 'export',
+  parity: 'parity check',
+  register: 'register',
+  gate: 'gate',
+  promote: 'promote',
+  served: 'served',
+};
+
+/** A step's state; `skipped`: not needed (e.g. promote after a rejecting gate). */
+export const jobStepState = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export type JobStepState = z.infer<typeof jobStepState>;
+
+/** A job's state. `cancelling`: cancel asked, the trainer has not stopped yet. */
+export const jobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled']);
+export type JobStateName = z.infer<typeof jobState>;
+
+export const TERMINAL_JOB_STATES: readonly JobStateName[] = ['succeeded', 'failed', 'cancelled'];
