@@ -10,10 +10,10 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   moduleNameMapper,
   testEnvironment: 'node',
-  // Generous: a loaded 2-core machine (CI, a build beside the tests) must not turn a slow setup into a failure.
-  testTimeout: 30_000,
 };
 module.exports = {
+  // Generous: a loaded 2-core machine (CI, a build beside the tests) must not turn a slow setup into a failure.
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'] },
     {
