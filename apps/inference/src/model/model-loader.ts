@@ -133,7 +133,6 @@ export class ModelLoader {
           featureNames: metadata.signature.featureNames,
         },
         metadata.featureReference,
-        metadata.featureReferenceProblem,
       ),
     );
     try {
