@@ -10,86 +10,11 @@
  *
  * Pure Node: a 5x7 bitmap font, a line rasteriser and a PNG encoder on node:zlib; no browser, no npm package.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-
-// ---------------------------------------------------------------- dashboards and PromQL
-
-export interface DashboardTarget {
-  refId?: string;
-  expr?: string;
-  legendFormat?: string;
-  datasource?: { type?: string; uid?: string };
-}
-
-export interface DashboardPanel {
-  id?: number;
-  type?: string;
-  title?: string;
-  description?: string;
-  datasource?: { type?: string; uid?: string } | null;
-  targets?: DashboardTarget[];
-  panels?: DashboardPanel[];
-  fieldConfig?: { defaults?: { unit?: string; min?: number; max?: number } };
-}
-
-export interface Dashboard {
-  uid?: string;
-  title?: string;
-  panels?: DashboardPanel[];
-}
-
-export interface PanelQuery {
-  dashboard: string;
-  panelId: number | undefined;
-  panelTitle: string;
-  refId: string;
-  expr: string;
-  legendFormat: string;
-}
-
-/** Every panel, rows' nested panels included (collapsed rows keep theirs in `panels`). */
-export function allPanels(dashboard: Dashboard): DashboardPanel[] {
-  return (dashboard.panels ?? []).flatMap((panel) => [panel, ...(panel.panels ?? [])]);
-}
-
-/** Every query panel (rows excluded) and each of its targets' expression (may be empty: tests check that). */
-export function panelQueries(dashboard: Dashboard): PanelQuery[] {
-  return allPanels(dashboard)
-    .filter((panel) => panel.type !== 'row')
-    .flatMap((panel) =>
-      (panel.targets ?? []).map((target) => ({
-        dashboard: dashboard.title ?? dashboard.uid ?? '?',
-        panelId: panel.id,
-        panelTitle: panel.title ?? '',
-        refId: target.refId ?? '',
-        expr: target.expr ?? '',
-        legendFormat: target.legendFormat ?? '',
-      })),
-    );
-}
-
-export interface GrafanaVariableValues {
-  /** What `$__rate_interval` and `$__interval` stand for, e.g. '1m'. */
-  rateInterval: string;
-  /** What `$__range` stands for, e.g. '1h'. */
-  range: string;
-}
-
-/**
- * Replaces Grafana's built-in interval variables by PromQL durations, so Prometheus can run the expression. Any
- * other `$variable` throws: the dashboards define no template variables, so one would be a typo.
- */
-export function substituteGrafanaVariables(expr: string, values: GrafanaVariableValues): string {
-  const replaced = expr
-    .replace(/\$\{?__rate_interval\}?/g, values.rateInterval)
-    .replace(/\$\{?__interval\}?/g, values.rateInterval)
-    .replace(/\$\{?__range\}?/g, values.range);
-  const unknown = /\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/.exec(replaced);
-  if (unknown) throw new Error(`unknown Grafana variable ${unknown[0]} in: ${expr}`);
-  return replaced;
-}
+import { allPanels, readDashboards, substituteGrafanaVariables } from './dashboards/grafana-dashboard';
+import { parseDuration, PrometheusHttp } from './dashboards/prometheus-query';
 
 /** Grafana's legend: `{{label}}` replaced by the series' label value. */
 export function formatLegend(format: string, labels: Record<string, string>): string {
@@ -101,100 +26,6 @@ export function formatLegend(format: string, labels: Record<string, string>): st
     return `${labels.__name__ ?? ''}{${inner}}`;
   }
   return format.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_m, name: string) => labels[name] ?? '');
-}
-
-export function readDashboards(dir: string): { file: string; dashboard: Dashboard }[] {
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => ({ file, dashboard: JSON.parse(readFileSync(join(dir, file), 'utf8')) as Dashboard }));
-}
-
-// ---------------------------------------------------------------- Prometheus HTTP API
-
-export interface PromSeries {
-  metric: Record<string, string>;
-  /** [unix seconds, value as text] pairs. */
-  values: [number, string][];
-}
-
-/** The answer of /api/v1/query for a vector or scalar, as series of one sample each. */
-export interface PromInstant {
-  resultType: string;
-  series: PromSeries[];
-}
-
-/** Prometheus refused the query (e.g. a parse error); `message` is Prometheus's own. */
-export class PromQueryError extends Error {
-  constructor(
-    readonly expr: string,
-    readonly errorType: string,
-    detail: string,
-  ) {
-    super(`${errorType}: ${detail} (query: ${expr})`);
-    this.name = 'PromQueryError';
-  }
-}
-
-export class PrometheusHttp {
-  constructor(
-    readonly baseUrl: string,
-    private readonly timeoutMs = 10_000,
-  ) {}
-
-  private async call(path: string, params: Record<string, string>): Promise<unknown> {
-    const response = await fetch(`${this.baseUrl.replace(/\/+$/, '')}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(params).toString(),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const text = await response.text();
-    let body: { status?: string; data?: unknown; errorType?: string; error?: string };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new PromQueryError(params.query ?? '', `http ${response.status}`, text.slice(0, 200));
-    }
-    if (body.status !== 'success') {
-      throw new PromQueryError(
-        params.query ?? '',
-        body.errorType ?? `http ${response.status}`,
-        body.error ?? text,
-      );
-    }
-    return body.data;
-  }
-
-  /** An instant query at `time` (unix seconds; default now). Throws PromQueryError when Prometheus refuses it. */
-  async query(expr: string, time?: number): Promise<PromInstant> {
-    const data = (await this.call('/api/v1/query', {
-      query: expr,
-      ...(time !== undefined ? { time: String(time) } : {}),
-    })) as { resultType: string; result: unknown };
-    if (data.resultType === 'scalar' || data.resultType === 'string') {
-      const [t, v] = data.result as [number, string];
-      return { resultType: data.resultType, series: [{ metric: {}, values: [[t, v]] }] };
-    }
-    if (data.resultType === 'matrix') {
-      return { resultType: data.resultType, series: data.result as PromSeries[] };
-    }
-    const vector = data.result as { metric: Record<string, string>; value: [number, string] }[];
-    return {
-      resultType: data.resultType,
-      series: vector.map((s) => ({ metric: s.metric, values: [s.value] })),
-    };
-  }
-
-  async queryRange(expr: string, start: number, end: number, step: number): Promise<PromSeries[]> {
-    const data = (await this.call('/api/v1/query_range', {
-      query: expr,
-      start: String(start),
-      end: String(end),
-      step: String(step),
-    })) as { result: PromSeries[] };
-    return data.result;
-  }
 }
 
 // ---------------------------------------------------------------- a tiny raster canvas
@@ -502,12 +333,6 @@ export function renderChart(options: {
 }
 
 // ---------------------------------------------------------------- the command
-
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text.trim());
-  if (!match) throw new Error(`'${text}' is not a duration like 30m, 6h or 1d`);
-  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
-}
 
 function slug(text: string): string {
   return (

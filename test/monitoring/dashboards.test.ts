@@ -3,13 +3,11 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import {
   allPanels,
-  formatLegend,
-  formatValue,
   panelQueries,
-  parseDuration,
-  renderChart,
   substituteGrafanaVariables,
-} from '../../scripts/render-dashboards';
+} from '../../scripts/dashboards/grafana-dashboard';
+import { parseDuration } from '../../scripts/dashboards/prometheus-query';
+import { formatLegend, formatValue, renderChart } from '../../scripts/render-dashboards';
 import {
   DASHBOARD_PROVIDERS_FILE,
   DASHBOARDS_DIR,

@@ -20,10 +20,10 @@ import { uniqueNamespace, waitFor } from '@sepal/testing';
 import {
   allPanels,
   panelQueries,
-  PromQueryError,
-  renderDashboards,
   substituteGrafanaVariables,
-} from '../../scripts/render-dashboards';
+} from '../../scripts/dashboards/grafana-dashboard';
+import { PromQueryError } from '../../scripts/dashboards/prometheus-query';
+import { renderDashboards } from '../../scripts/render-dashboards';
 import {
   alertRules,
   AppName,
