@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ExperimentView, RunStatus, RunView } from '@sepal/contracts';
 import { iso, isoOrNull } from '../paging';
+import { Condition, OrderTerm } from '../search/run-filter';
+import { filterSql, orderBySql, SqlParams } from './run-filter.sql';
 
 export interface NewRun {
   id: string;
@@ -34,8 +36,9 @@ export interface MetricPoint {
 }
 
 export interface RunSearch {
-  where: { sql: string; params: unknown[] };
-  orderBy: { sql: string; params: unknown[] };
+  /** Type-checked conditions and order terms of the search language (search/run-filter.ts). */
+  filter: Condition[];
+  orderBy: OrderTerm[];
   experimentId?: string;
   parentRunId?: string;
   offset: number;
@@ -249,23 +252,21 @@ export class RunsRepository {
     return rows.map((r) => ({ value: Number(r.value), step: Number(r.step), timestamp: iso(r.timestamp) }));
   }
 
-  /** Runs matching a compiled filter, in the compiled order (then newest first); reads limit + 1 rows. */
+  /** Runs matching the filter, in its order (then newest first); reads limit + 1 rows. */
   async searchRuns(search: RunSearch): Promise<RunView[]> {
-    const params: unknown[] = [
-      search.experimentId ?? null,
-      search.parentRunId ?? null,
-      search.offset,
-      search.limit + 1,
-    ];
-    const where = search.where;
-    const orderBy = search.orderBy;
+    const params = new SqlParams();
+    const experimentId = params.add(search.experimentId ?? null);
+    const parentRunId = params.add(search.parentRunId ?? null);
+    const where = filterSql(search.filter, params);
+    const orderBy = orderBySql(search.orderBy, params);
     const rows = await this.dataSource.query(
       `${RUN_SELECT}
-       WHERE ($1::uuid IS NULL OR r.experiment_id = $1::uuid) AND ($2::uuid IS NULL OR r.parent_run_id = $2::uuid)
-         AND ${where.sql}
-       ORDER BY ${orderBy.sql ? `${orderBy.sql}, ` : ''}r.start_time DESC, r.id
-       OFFSET $3 LIMIT $4`,
-      [...params, ...where.params, ...orderBy.params],
+       WHERE (${experimentId}::uuid IS NULL OR r.experiment_id = ${experimentId}::uuid)
+         AND (${parentRunId}::uuid IS NULL OR r.parent_run_id = ${parentRunId}::uuid)
+         AND ${where}
+       ORDER BY ${orderBy ? `${orderBy}, ` : ''}r.start_time DESC, r.id
+       OFFSET ${params.add(search.offset)} LIMIT ${params.add(search.limit + 1)}`,
+      params.values,
     );
     return rows.map(toRun);
   }

@@ -18,10 +18,15 @@ import {
 import { claimMessage } from '@sepal/messaging';
 import { decodePageToken, pageOf } from '../paging';
 import { REGISTRY_SCHEMA } from '../registry.schema';
-import { compileFilter, compileOrderBy, FilterSyntaxError } from '../search/run-filter';
+import {
+  checkFilter,
+  Condition,
+  FilterError,
+  FilterTypeError,
+  OrderTerm,
+  parseOrderBy,
+} from '../search/run-filter';
 import { MetricPoint, RunsRepository } from './runs.repository';
-
-const SEARCH_FIXED_PARAMS = 4;
 
 /** Experiments, runs and metrics: the tracking half of the registry, written over REST and from training events. */
 @Injectable()
@@ -103,24 +108,14 @@ export class RunsService {
     return this.repository.metricHistory(runId, key);
   }
 
-  /** Filter and order in the search language (see run-filter.ts); a malformed one is a 400 naming the position. */
+  /** Filter and order in the search language (see run-filter.ts); a malformed or ill-typed one is a 400 saying why. */
   async searchRuns(query: SearchRunsQuery): Promise<RunPage> {
-    const experimentId = query.experiment ? (await this.getExperiment(query.experiment)).id : undefined;
+    const filter = readSearch('filter', query.filter, checkFilter);
+    const orderBy = readSearch('orderBy', query.orderBy, parseOrderBy);
     const offset = decodePageToken(query.pageToken);
-    let where: { sql: string; params: unknown[] };
-    let orderBy: { sql: string; params: unknown[] };
-    try {
-      where = compileFilter(query.filter ?? '', SEARCH_FIXED_PARAMS);
-    } catch (error) {
-      throw syntaxError('filter', error);
-    }
-    try {
-      orderBy = compileOrderBy(query.orderBy ?? '', SEARCH_FIXED_PARAMS + where.params.length);
-    } catch (error) {
-      throw syntaxError('orderBy', error);
-    }
+    const experimentId = query.experiment ? (await this.getExperiment(query.experiment)).id : undefined;
     const rows = await this.repository.searchRuns({
-      where,
+      filter,
       orderBy,
       experimentId,
       parentRunId: query.parentRunId,
@@ -211,13 +206,30 @@ export class RunsService {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
-function syntaxError(what: 'filter' | 'orderBy', error: unknown): unknown {
-  if (!(error instanceof FilterSyntaxError)) return error;
-  return new InvalidInputError(
-    `malformed ${what}: ${error.message}`,
-    what === 'filter'
-      ? `Example: metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'`
-      : 'Example: metrics.f1 DESC',
-    { position: error.position, input: error.input },
-  );
+const SEARCH_EXAMPLES = {
+  filter: `Example: metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'`,
+  orderBy: 'Example: metrics.f1 DESC',
+};
+
+/** Parses a filter or order-by; a FilterError becomes a 400 with its reason, position and (if ill-typed) comparison. */
+function readSearch<T extends Condition | OrderTerm>(
+  what: 'filter' | 'orderBy',
+  input: string | undefined,
+  parse: (input: string) => T[],
+): T[] {
+  try {
+    return parse(input ?? '');
+  } catch (error) {
+    if (!(error instanceof FilterError)) throw error;
+    const typed = error instanceof FilterTypeError;
+    throw new InvalidInputError(
+      `${typed ? 'ill-typed' : 'malformed'} ${what}: ${error.message}`,
+      SEARCH_EXAMPLES[what],
+      {
+        position: error.position,
+        input: error.input,
+        ...(typed ? error.comparison : {}),
+      },
+    );
+  }
 }
