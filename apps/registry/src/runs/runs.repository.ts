@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { managerOf, Transaction } from '@sepal/persistence';
 import { ExperimentView, RunStatus, RunView } from '@sepal/contracts';
 import { iso, isoOrNull } from '../paging';
 import { Condition, OrderTerm } from '../search/run-filter';
@@ -109,16 +110,16 @@ const RUN_SELECT = `
 export class RunsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  private manager(tx?: Transaction): EntityManager {
+    return managerOf(tx, this.dataSource);
   }
 
   /** Inserts an experiment; null if the name is taken. */
   async insertExperiment(
-    manager: EntityManager,
+    tx: Transaction,
     experiment: { id: string; name: string; tags: Record<string, string> },
   ): Promise<ExperimentView | null> {
-    const rows = await manager.query(
+    const rows = await this.manager(tx).query(
       `INSERT INTO registry.experiments (id, name, tags) VALUES ($1, $2, $3)
        ON CONFLICT (name) DO NOTHING RETURNING *`,
       [experiment.id, experiment.name, JSON.stringify(experiment.tags)],
@@ -126,11 +127,8 @@ export class RunsRepository {
     return rows.length ? toExperiment(rows[0]) : null;
   }
 
-  async findExperiment(
-    idOrName: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<ExperimentView | null> {
-    const rows = await manager.query(
+  async findExperiment(idOrName: string, tx?: Transaction): Promise<ExperimentView | null> {
+    const rows = await this.manager(tx).query(
       `SELECT * FROM registry.experiments WHERE name = $1 OR id::text = $1 ORDER BY (name = $1) DESC LIMIT 1`,
       [idOrName],
     );
@@ -146,8 +144,8 @@ export class RunsRepository {
   }
 
   /** Inserts a run unless its id exists (a trainer retrying); true when this call created it. */
-  async insertRun(manager: EntityManager, run: NewRun): Promise<boolean> {
-    const rows = await manager.query(
+  async insertRun(tx: Transaction, run: NewRun): Promise<boolean> {
+    const rows = await this.manager(tx).query(
       `INSERT INTO registry.runs (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
          dataset_version, backend, correlation_id)
        VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
@@ -161,8 +159,8 @@ export class RunsRepository {
    * training.started: creates the run, or brings one created earlier (e.g. 'scheduled' over REST) to 'running' and
    * fills in what the event knows; a run already finished keeps its final status.
    */
-  async upsertStartedRun(manager: EntityManager, run: NewRun): Promise<void> {
-    await manager.query(
+  async upsertStartedRun(tx: Transaction, run: NewRun): Promise<void> {
+    await this.manager(tx).query(
       `INSERT INTO registry.runs AS r (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
          dataset_version, backend, correlation_id)
        VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
@@ -181,22 +179,22 @@ export class RunsRepository {
     );
   }
 
-  async runExists(manager: EntityManager, id: string, lock = false): Promise<boolean> {
-    const rows = await manager.query(
+  async runExists(tx: Transaction, id: string, lock = false): Promise<boolean> {
+    const rows = await this.manager(tx).query(
       `SELECT id FROM registry.runs WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
       [id],
     );
     return rows.length === 1;
   }
 
-  async findRun(id: string, manager: EntityManager = this.dataSource.manager): Promise<RunView | null> {
-    const rows = await manager.query(`${RUN_SELECT} WHERE r.id = $1`, [id]);
+  async findRun(id: string, tx?: Transaction): Promise<RunView | null> {
+    const rows = await this.manager(tx).query(`${RUN_SELECT} WHERE r.id = $1`, [id]);
     return rows.length ? toRun(rows[0]) : null;
   }
 
   /** Applies a patch; tags are merged; a final status without an end time ends the run now. */
-  async updateRun(manager: EntityManager, id: string, patch: RunPatch): Promise<void> {
-    await manager.query(
+  async updateRun(tx: Transaction, id: string, patch: RunPatch): Promise<void> {
+    await this.manager(tx).query(
       `UPDATE registry.runs SET
          status = coalesce($2, status),
          tags = tags || coalesce($3::jsonb, '{}'::jsonb),
@@ -216,7 +214,7 @@ export class RunsRepository {
     );
   }
 
-  async insertMetrics(manager: EntityManager, runId: string, points: MetricPoint[]): Promise<void> {
+  async insertMetrics(tx: Transaction, runId: string, points: MetricPoint[]): Promise<void> {
     const BATCH = 1000;
     for (let start = 0; start < points.length; start += BATCH) {
       const batch = points.slice(start, start + BATCH);
@@ -226,15 +224,15 @@ export class RunsRepository {
         const n = i * 5;
         return `($${n + 1}::uuid, $${n + 2}, $${n + 3}::double precision, $${n + 4}::bigint, coalesce($${n + 5}::timestamptz, now()))`;
       });
-      await manager.query(
+      await this.manager(tx).query(
         `INSERT INTO registry.metrics (run_id, key, value, step, timestamp) VALUES ${values.join(', ')}`,
         params,
       );
     }
   }
 
-  async maxStep(manager: EntityManager, runId: string): Promise<number> {
-    const [row] = await manager.query(
+  async maxStep(tx: Transaction, runId: string): Promise<number> {
+    const [row] = await this.manager(tx).query(
       `SELECT coalesce(max(step), 0)::int AS step FROM registry.metrics WHERE run_id = $1`,
       [runId],
     );

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
 import {
   ConflictError,
   CreateRunRequest,
@@ -15,9 +14,9 @@ import {
   TrainingStarted,
   UpdateRunRequest,
 } from '@sepal/contracts';
-import { claimMessage } from '@sepal/messaging';
+import { Transaction, TransactionRunner } from '@sepal/persistence';
+import { InboxRepository, TRAINING_EVENTS } from '../inbox/inbox.repository';
 import { decodePageToken, pageOf } from '../paging';
-import { REGISTRY_SCHEMA } from '../registry.schema';
 import {
   checkFilter,
   Condition,
@@ -31,11 +30,15 @@ import { MetricPoint, RunsRepository } from './runs.repository';
 /** Experiments, runs and metrics: the tracking half of the registry, written over REST and from training events. */
 @Injectable()
 export class RunsService {
-  constructor(private readonly repository: RunsRepository) {}
+  constructor(
+    private readonly repository: RunsRepository,
+    private readonly inbox: InboxRepository,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   async createExperiment(name: string, tags: Record<string, string> = {}): Promise<ExperimentView> {
-    const created = await this.repository.transaction((manager) =>
-      this.repository.insertExperiment(manager, { id: randomUUID(), name, tags }),
+    const created = await this.transactions.run((tx) =>
+      this.repository.insertExperiment(tx, { id: randomUUID(), name, tags }),
     );
     if (!created)
       throw new ConflictError(`experiment '${name}' already exists`, `GET /experiments/${name} shows it.`);
@@ -58,12 +61,12 @@ export class RunsService {
   /** Creates a run (its experiment too, if new); a client-chosen runId that exists returns that run unchanged. */
   async createRun(request: CreateRunRequest): Promise<{ run: RunView; created: boolean }> {
     const runId = request.runId ?? randomUUID();
-    const created = await this.repository.transaction(async (manager) => {
-      const experimentId = await this.ensureExperiment(manager, request.experiment);
-      if (request.parentRunId && !(await this.repository.runExists(manager, request.parentRunId))) {
+    const created = await this.transactions.run(async (tx) => {
+      const experimentId = await this.ensureExperiment(tx, request.experiment);
+      if (request.parentRunId && !(await this.repository.runExists(tx, request.parentRunId))) {
         throw new NotFoundError(`unknown parent run '${request.parentRunId}'`);
       }
-      return this.repository.insertRun(manager, {
+      return this.repository.insertRun(tx, {
         id: runId,
         experimentId,
         parentRunId: request.parentRunId ?? null,
@@ -81,24 +84,24 @@ export class RunsService {
     return { run: await this.getRun(runId), created };
   }
 
-  async getRun(id: string, manager?: EntityManager): Promise<RunView> {
-    const run = isUuid(id) ? await this.repository.findRun(id, manager) : null;
+  async getRun(id: string, tx?: Transaction): Promise<RunView> {
+    const run = isUuid(id) ? await this.repository.findRun(id, tx) : null;
     if (!run) throw new NotFoundError(`unknown run '${id}'`, 'GET /runs lists runs.');
     return run;
   }
 
   async updateRun(id: string, patch: UpdateRunRequest): Promise<RunView> {
-    await this.repository.transaction(async (manager) => {
-      await this.lockRun(manager, id);
-      await this.repository.updateRun(manager, id, patch);
+    await this.transactions.run(async (tx) => {
+      await this.lockRun(tx, id);
+      await this.repository.updateRun(tx, id, patch);
     });
     return this.getRun(id);
   }
 
   async logMetrics(runId: string, points: MetricPoint[]): Promise<{ runId: string; logged: number }> {
-    await this.repository.transaction(async (manager) => {
-      await this.lockRun(manager, runId);
-      await this.repository.insertMetrics(manager, runId, points);
+    await this.transactions.run(async (tx) => {
+      await this.lockRun(tx, runId);
+      await this.repository.insertMetrics(tx, runId, points);
     });
     return { runId, logged: points.length };
   }
@@ -128,10 +131,10 @@ export class RunsService {
 
   /** training.started: upserts the run as running; a redelivered message is skipped. */
   async onTrainingStarted(event: TrainingStarted, messageId: string, correlationId: string): Promise<void> {
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      const experimentId = await this.ensureExperiment(manager, event.experiment);
-      await this.repository.upsertStartedRun(manager, {
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      const experimentId = await this.ensureExperiment(tx, event.experiment);
+      await this.repository.upsertStartedRun(tx, {
         id: event.runId,
         experimentId,
         parentRunId: event.parentRunId,
@@ -150,11 +153,11 @@ export class RunsService {
 
   /** training.progress: one metric point per key at the event's step (an unknown run is retried, then dead-lettered). */
   async onTrainingProgress(event: TrainingProgress, messageId: string): Promise<void> {
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      await this.lockRun(manager, event.runId);
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      await this.lockRun(tx, event.runId);
       await this.repository.insertMetrics(
-        manager,
+        tx,
         event.runId,
         Object.entries(event.metrics).map(([key, value]) => ({
           key,
@@ -168,10 +171,10 @@ export class RunsService {
 
   /** run.finished: final status, end time, tags and final metrics (logged at the run's last step). */
   async onRunFinished(event: RunFinished, messageId: string): Promise<void> {
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      await this.lockRun(manager, event.runId);
-      await this.repository.updateRun(manager, event.runId, {
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      await this.lockRun(tx, event.runId);
+      await this.repository.updateRun(tx, event.runId, {
         status: event.status,
         endTime: event.endedAt,
         tags: event.tags,
@@ -179,9 +182,9 @@ export class RunsService {
       });
       const entries = Object.entries(event.metrics);
       if (entries.length) {
-        const step = await this.repository.maxStep(manager, event.runId);
+        const step = await this.repository.maxStep(tx, event.runId);
         await this.repository.insertMetrics(
-          manager,
+          tx,
           event.runId,
           entries.map(([key, value]) => ({ key, value, step, timestamp: event.endedAt })),
         );
@@ -189,15 +192,15 @@ export class RunsService {
     });
   }
 
-  private async lockRun(manager: EntityManager, id: string): Promise<void> {
-    if (!isUuid(id) || !(await this.repository.runExists(manager, id, true))) {
+  private async lockRun(tx: Transaction, id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.repository.runExists(tx, id, true))) {
       throw new NotFoundError(`unknown run '${id}'`, 'GET /runs lists runs.');
     }
   }
 
-  private async ensureExperiment(manager: EntityManager, name: string): Promise<string> {
-    await this.repository.insertExperiment(manager, { id: randomUUID(), name, tags: {} });
-    const experiment = await this.repository.findExperiment(name, manager);
+  private async ensureExperiment(tx: Transaction, name: string): Promise<string> {
+    await this.repository.insertExperiment(tx, { id: randomUUID(), name, tags: {} });
+    const experiment = await this.repository.findExperiment(name, tx);
     if (!experiment) throw new Error(`experiment '${name}' vanished`);
     return experiment.id;
   }
