@@ -26,6 +26,16 @@ export interface VersionRecord {
   createdAt: string;
 }
 
+/** One alias move, as the audit log records it. */
+export interface NewAuditEntry {
+  name: string;
+  alias: string;
+  fromVersion: number | null;
+  toVersion: number;
+  by: string;
+  reason: string;
+}
+
 const toModel = (r: Record<string, unknown>): ModelRecord => ({
   name: r.name as string,
   description: (r.description as string | null) ?? null,
@@ -166,17 +176,7 @@ export class ModelsRepository {
     );
   }
 
-  async insertAudit(
-    tx: Transaction,
-    entry: {
-      name: string;
-      alias: string;
-      fromVersion: number | null;
-      toVersion: number;
-      by: string;
-      reason: string;
-    },
-  ): Promise<AliasAuditEntry> {
+  async insertAudit(tx: Transaction, entry: NewAuditEntry): Promise<AliasAuditEntry> {
     const [row] = await this.manager(tx).query(
       `INSERT INTO registry.alias_audit (model_name, alias, from_version, to_version, actor, reason)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,

@@ -23,7 +23,12 @@ import { ArtifactRecord, ArtifactsRepository } from '../../src/artifacts/artifac
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { ArtifactStore } from '../../src/artifacts/artifact-store';
 import { InboxRepository } from '../../src/inbox/inbox.repository';
-import { ModelRecord, ModelsRepository, VersionRecord } from '../../src/models/models.repository';
+import {
+  ModelRecord,
+  ModelsRepository,
+  NewAuditEntry,
+  VersionRecord,
+} from '../../src/models/models.repository';
 import { ModelsService } from '../../src/models/models.service';
 import { RegistryConfig } from '../../src/registry.config';
 import { MetricPoint, NewRun, RunPatch, RunSearch, RunsRepository } from '../../src/runs/runs.repository';
@@ -424,17 +429,7 @@ export class FakeModelsRepository
     else this.state.aliases.push({ name, alias, version });
   }
 
-  async insertAudit(
-    tx: Transaction,
-    entry: {
-      name: string;
-      alias: string;
-      fromVersion: number | null;
-      toVersion: number;
-      by: string;
-      reason: string;
-    },
-  ): Promise<AliasAuditEntry> {
+  async insertAudit(tx: Transaction, entry: NewAuditEntry): Promise<AliasAuditEntry> {
     this.transactions.write(tx);
     const { name, ...rest } = entry;
     const row = { id: this.state.audit.length + 1, model: name, ...rest, at: this.clock.now() };
