@@ -81,6 +81,9 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     subscription = await testBus.subscribe(
       { queue: 'test.promoted', patterns: [EventNames.ModelPromoted] },
       async (envelope) => {
+        // Delivery is at least once (the relay resends a row whose confirm came after the publish timeout, as on
+        // a loaded machine); like every consumer, this one dedupes by messageId.
+        if (promoted.some((seen) => seen.messageId === envelope.messageId)) return;
         promoted.push(envelope as EventEnvelope<typeof EventNames.ModelPromoted>);
       },
     );
