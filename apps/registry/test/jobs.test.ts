@@ -305,7 +305,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
     expect((await http(1, 'POST', `/jobs/${finishedJob}/retry`)).statusCode).toBe(409);
   });
 
-  it('lists jobs newest first, by state and dataset, in pages', async () => {
+  it('lists jobs newest first, by state and dataset, in pages, as /docs describes', async () => {
     const wine = [randomUUID(), randomUUID(), randomUUID()];
     for (const id of wine) {
       await requestTraining({ dataset: 'wine' }, id);
@@ -331,6 +331,13 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
 
     expect((await http(1, 'GET', '/jobs?state=stuck')).statusCode).toBe(400);
     expect((await http(1, 'GET', '/jobs?maxResults=0')).statusCode).toBe(400);
+    const docs = (await http(1, 'GET', '/docs/json')).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(Object.keys(docs.paths['/jobs'])).toEqual(['get']);
+    expect(Object.keys(docs.paths['/jobs/{id}']).sort()).toEqual(['delete', 'get']);
+    expect(Object.keys(docs.paths['/jobs/{id}/retry'])).toEqual(['post']);
+
     const badToken = await http(1, 'GET', '/jobs?pageToken=bm9wZQ');
     expect(badToken.statusCode).toBe(400);
     expect(badToken.json().message).toMatch(/invalid pageToken/);
