@@ -98,7 +98,8 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     await closeEmbeddedDatabases();
     await db?.drop();
     await rm(modelsDir, { recursive: true, force: true });
-    if (real) await deleteNamespace(AMQP_URL, namespace, ['registry.training', 'test.promoted']);
+    if (real)
+      await deleteNamespace(AMQP_URL, namespace, ['registry.training', 'registry.jobs', 'test.promoted']);
   });
 
   it('round-trips a run with 50 metric steps, and refuses bad metric values and unknown runs', async () => {
