@@ -20,7 +20,9 @@ export class DatasetsController {
   constructor(private readonly datasets: DatasetsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.' })
+  @ApiOperation({
+    summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.',
+  })
   async list() {
     const imported = new Map((await this.datasets.listDatasets()).map((d) => [d.name, d]));
     return this.datasets.catalog().map((definition) => ({
@@ -39,7 +41,8 @@ export class DatasetsController {
   @ChangesState()
   @ApiOperation({
     summary: 'Import the shipped raw file (empty body) or the raw file text given in `content`.',
-    description: 'Identical content returns the existing version (200) instead of creating a duplicate (201).',
+    description:
+      'Identical content returns the existing version (200) instead of creating a duplicate (201).',
   })
   @ApiBody({ schema: openApiSchema(importDatasetRequestSchema), examples: { shipped: { value: {} } } })
   async import(
@@ -59,13 +62,18 @@ export class DatasetsController {
   }
 
   @Get(':name/versions/:ref')
-  @ApiOperation({ summary: "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules." })
+  @ApiOperation({
+    summary:
+      "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
+  })
   version(@Param('name') name: string, @Param('ref') ref: string) {
     return this.datasets.resolveVersion(name, ref);
   }
 
   @Get(':name/versions/:ref/rows')
-  @ApiOperation({ summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).' })
+  @ApiOperation({
+    summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).',
+  })
   async rows(
     @Param('name') name: string,
     @Param('ref') ref: string,
@@ -103,7 +111,10 @@ export class DatasetsController {
 
   @Get(':name/diff')
   @ApiOperation({ summary: 'Rows added/removed and class counts between two versions (?from=v1&to=latest).' })
-  diff(@Param('name') name: string, @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string }) {
+  diff(
+    @Param('name') name: string,
+    @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string },
+  ) {
     return this.datasets.diff(name, query.from, query.to);
   }
 }

@@ -103,13 +103,17 @@ export class DatasetsRepository {
   }
 
   async listVersions(dataset: string): Promise<VersionRecord[]> {
-    const rows = await this.dataSource.query(`SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq`, [
-      dataset,
-    ]);
+    const rows = await this.dataSource.query(
+      `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq`,
+      [dataset],
+    );
     return rows.map(toVersion);
   }
 
-  async latestVersion(dataset: string, manager: EntityManager = this.dataSource.manager): Promise<VersionRecord | null> {
+  async latestVersion(
+    dataset: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<VersionRecord | null> {
     const rows = await manager.query(
       `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq DESC LIMIT 1`,
       [dataset],
@@ -136,7 +140,11 @@ export class DatasetsRepository {
     return rows.length ? toVersion(rows[0]) : null;
   }
 
-  async insertVersion(manager: EntityManager, version: Omit<VersionRecord, 'createdAt' | 'seq'>, rows: VersionRow[]) {
+  async insertVersion(
+    manager: EntityManager,
+    version: Omit<VersionRecord, 'createdAt' | 'seq'>,
+    rows: VersionRow[],
+  ) {
     const [{ seq }] = await manager.query(
       `SELECT coalesce(max(seq), 0) + 1 AS seq FROM data.dataset_versions WHERE dataset = $1`,
       [version.dataset],
@@ -193,7 +201,12 @@ export class DatasetsRepository {
   }
 
   /** Keyset pagination by ordinal, so a 100,000-row split is read in bounded pages. */
-  async rowPage(versionId: string, split: SplitName | undefined, after: number, limit: number): Promise<RowPage> {
+  async rowPage(
+    versionId: string,
+    split: SplitName | undefined,
+    after: number,
+    limit: number,
+  ): Promise<RowPage> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT ordinal, row_key, features, label, split FROM data.dataset_rows
        WHERE version_id = $1 AND ordinal > $2 AND ($3::text IS NULL OR split = $3)
@@ -220,6 +233,9 @@ export class DatasetsRepository {
       `SELECT ${columns} FROM data.dataset_rows WHERE version_id = $1 AND split = 'train'`,
       [versionId],
     );
-    return Array.from({ length: featureCount }, (_, i) => ({ min: Number(row[`min${i}`]), max: Number(row[`max${i}`]) }));
+    return Array.from({ length: featureCount }, (_, i) => ({
+      min: Number(row[`min${i}`]),
+      max: Number(row[`max${i}`]),
+    }));
   }
 }

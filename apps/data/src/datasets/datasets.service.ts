@@ -10,7 +10,13 @@ import { DatasetDefinition } from '../catalog/dataset-definition';
 import { applyCleaningRules, AppliedCleaningRule } from './domain/cleaning';
 import { buildLabelMap } from './domain/label-map';
 import { parseDelimited } from './domain/parse-delimited';
-import { buildVersionContent, DatasetSchema, importedRowKeys, VersionRow, VersionRowInput } from './domain/version-content';
+import {
+  buildVersionContent,
+  DatasetSchema,
+  importedRowKeys,
+  VersionRow,
+  VersionRowInput,
+} from './domain/version-content';
 import { DatasetsRepository, VersionRecord } from './datasets.repository';
 import { parseVersionRef } from './version-ref';
 
@@ -66,7 +72,10 @@ export class DatasetsService {
     const fileName = request.fileName ?? definition.file;
     const text = request.content ?? (await readFile(join(this.config.DATA_DIR, definition.file), 'utf8'));
     const { rows, applied } = applyCleaningRules(parseDelimited(text, definition), definition);
-    const labels = buildLabelMap(definition, rows.map((r) => r.className));
+    const labels = buildLabelMap(
+      definition,
+      rows.map((r) => r.className),
+    );
     const schema: DatasetSchema = {
       features: definition.features,
       target: definition.target,
@@ -180,11 +189,17 @@ export class DatasetsService {
     if (ref.kind === 'latest') {
       const latest = await this.repository.latestVersion(dataset);
       if (!latest) {
-        throw new NotFoundError(`dataset '${dataset}' has no version yet`, `Import it: POST /datasets/${dataset}/import.`);
+        throw new NotFoundError(
+          `dataset '${dataset}' has no version yet`,
+          `Import it: POST /datasets/${dataset}/import.`,
+        );
       }
       return latest;
     }
-    const found = await this.repository.findVersions(dataset, ref.kind === 'seq' ? { seq: ref.seq } : { prefix: ref.prefix });
+    const found = await this.repository.findVersions(
+      dataset,
+      ref.kind === 'seq' ? { seq: ref.seq } : { prefix: ref.prefix },
+    );
     if (found.length === 0) {
       throw new NotFoundError(
         `dataset '${dataset}' has no version '${refText}'`,
@@ -192,13 +207,19 @@ export class DatasetsService {
       );
     }
     if (found.length > 1) {
-      throw new InvalidInputError(`'${refText}' matches several versions of '${dataset}'`, 'Give more characters of the id.');
+      throw new InvalidInputError(
+        `'${refText}' matches several versions of '${dataset}'`,
+        'Give more characters of the id.',
+      );
     }
     return found[0];
   }
 
   async diff(dataset: string, fromRef: string, toRef: string) {
-    const [from, to] = [await this.resolveVersion(dataset, fromRef), await this.resolveVersion(dataset, toRef)];
+    const [from, to] = [
+      await this.resolveVersion(dataset, fromRef),
+      await this.resolveVersion(dataset, toRef),
+    ];
     const [fromRows, toRows] = [await this.repository.allRows(from.id), await this.repository.allRows(to.id)];
     const fromSplit = new Map(fromRows.map((r) => [r.key, r.split]));
     const toKeys = new Set(toRows.map((r) => r.key));

@@ -31,7 +31,10 @@ export class FeedbackRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Stores a sample at once; a redelivered message (same message id) or a repeated id is stored once. */
-  async insert(record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>, messageId?: string): Promise<FeedbackRecord> {
+  async insert(
+    record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>,
+    messageId?: string,
+  ): Promise<FeedbackRecord> {
     const rows = await this.dataSource.query(
       `INSERT INTO data.feedback (id, dataset, features, label, class_name, flags, source, message_id)
        VALUES ($1, $2, $3::double precision[], $4, $5, $6, $7, $8)
@@ -73,13 +76,24 @@ export class FeedbackRepository {
 
   async markCommitted(manager: EntityManager, ids: string[], versionId: string): Promise<void> {
     if (ids.length) {
-      await manager.query(`UPDATE data.feedback SET committed_version = $1 WHERE id = ANY($2::uuid[])`, [versionId, ids]);
+      await manager.query(`UPDATE data.feedback SET committed_version = $1 WHERE id = ANY($2::uuid[])`, [
+        versionId,
+        ids,
+      ]);
     }
   }
 
-  async list(dataset: string, state: 'pending' | 'committed' | 'all', limit: number): Promise<FeedbackRecord[]> {
+  async list(
+    dataset: string,
+    state: 'pending' | 'committed' | 'all',
+    limit: number,
+  ): Promise<FeedbackRecord[]> {
     const condition =
-      state === 'pending' ? 'AND committed_version IS NULL' : state === 'committed' ? 'AND committed_version IS NOT NULL' : '';
+      state === 'pending'
+        ? 'AND committed_version IS NULL'
+        : state === 'committed'
+          ? 'AND committed_version IS NOT NULL'
+          : '';
     const rows = await this.dataSource.query(
       `SELECT * FROM data.feedback WHERE dataset = $1 ${condition} ORDER BY received_at DESC LIMIT $2`,
       [dataset, limit],

@@ -89,7 +89,10 @@ export class FeedbackService {
         rows: async (manager) => {
           committed = await this.feedback.pending(manager, dataset);
           if (committed.length === 0) {
-            throw new UnprocessableError(`dataset '${dataset}' has no pending feedback to commit`, 'Send feedback first.');
+            throw new UnprocessableError(
+              `dataset '${dataset}' has no pending feedback to commit`,
+              'Send feedback first.',
+            );
           }
           return committed.map((f) => ({
             key: `feedback:${f.id}`,
@@ -109,7 +112,9 @@ export class FeedbackService {
       correlationId,
       true,
     );
-    this.logger.log(`committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)}`);
+    this.logger.log(
+      `committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)}`,
+    );
     return { ...outcome, feedbackRows: committed.length };
   }
 

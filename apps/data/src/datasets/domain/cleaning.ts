@@ -14,7 +14,11 @@ export interface CleaningResult {
   applied: AppliedCleaningRule[];
 }
 
-function applyRule(rows: RawRow[], rule: CleaningRule, definition: DatasetDefinition): AppliedCleaningRule | null {
+function applyRule(
+  rows: RawRow[],
+  rule: CleaningRule,
+  definition: DatasetDefinition,
+): AppliedCleaningRule | null {
   const target = rows[rule.row - 1];
   if (!target) return null;
   const column = (feature: string) => {
@@ -22,7 +26,9 @@ function applyRule(rows: RawRow[], rule: CleaningRule, definition: DatasetDefini
     if (i < 0) throw new Error(`cleaning rule ${rule.id} names unknown feature '${feature}'`);
     return i;
   };
-  const matches = Object.entries(rule.expect).every(([feature, value]) => target.features[column(feature)] === value);
+  const matches = Object.entries(rule.expect).every(
+    ([feature, value]) => target.features[column(feature)] === value,
+  );
   if (!matches) return null;
   const changes = Object.entries(rule.set).map(([feature, to]) => {
     const i = column(feature);

@@ -54,7 +54,9 @@ export function canonicalText(schema: DatasetSchema, rows: readonly VersionRow[]
     task: schema.task,
     labels: schema.labels,
   });
-  const body = rows.map((r) => `${r.key}\t${r.features.map(String).join(',')}\t${r.label}\t${r.split}`).join('\n');
+  const body = rows
+    .map((r) => `${r.key}\t${r.features.map(String).join(',')}\t${r.label}\t${r.split}`)
+    .join('\n');
   return `sepal-dataset-v1\n${header}\n${body}\n`;
 }
 
