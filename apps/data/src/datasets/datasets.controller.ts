@@ -3,9 +3,13 @@ import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import {
+  DatasetDiffView,
+  DatasetSummaryView,
+  DatasetVersionView,
   diffQuerySchema,
   ImportDatasetRequest,
   importDatasetRequestSchema,
+  ImportDatasetResponse,
   RowPageResponse,
   RowsQuery,
   rowsQuerySchema,
@@ -23,7 +27,7 @@ export class DatasetsController {
   @ApiOperation({
     summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.',
   })
-  async list() {
+  async list(): Promise<DatasetSummaryView[]> {
     const imported = new Map((await this.datasets.listDatasets()).map((d) => [d.name, d]));
     return this.datasets.catalog().map((definition) => ({
       name: definition.name,
@@ -49,7 +53,7 @@ export class DatasetsController {
     @Param('name') name: string,
     @Body(new ZodValidationPipe(importDatasetRequestSchema, 'import request')) body: ImportDatasetRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ImportDatasetResponse> {
     const outcome = await this.datasets.importDataset({ dataset: name, ...body });
     void reply.status(outcome.created ? 201 : 200);
     return { created: outcome.created, version: outcome.version };
@@ -57,7 +61,7 @@ export class DatasetsController {
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
-  versions(@Param('name') name: string) {
+  versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
     return this.datasets.listVersions(name);
   }
 
@@ -66,7 +70,7 @@ export class DatasetsController {
     summary:
       "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
   })
-  version(@Param('name') name: string, @Param('ref') ref: string) {
+  version(@Param('name') name: string, @Param('ref') ref: string): Promise<DatasetVersionView> {
     return this.datasets.resolveVersion(name, ref);
   }
 
@@ -114,7 +118,7 @@ export class DatasetsController {
   diff(
     @Param('name') name: string,
     @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string },
-  ) {
+  ): Promise<DatasetDiffView> {
     return this.datasets.diff(name, query.from, query.to);
   }
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EntityManager } from 'typeorm';
-import { EventNames, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
-import { enqueueEvent, OutboxRelay } from '@sepal/messaging';
+import { DatasetDiffView, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import { OutboxRelay } from '@sepal/messaging';
+import { Transaction, TransactionRunner } from '@sepal/persistence';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
@@ -34,11 +34,11 @@ export interface VersionOutcome {
 
 export interface NewRows {
   /** Read inside the version's transaction, after the dataset lock, so concurrent writers never share rows. */
-  rows: (manager: EntityManager) => Promise<VersionRowInput[]>;
+  rows: (tx: Transaction) => Promise<VersionRowInput[]>;
   reason: VersionRecord['reason'];
   source: Record<string, unknown>;
   /** Runs in the version's transaction once the version is written (e.g. marks feedback committed). */
-  afterInsert?: (manager: EntityManager, version: VersionRecord) => Promise<void>;
+  afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
 }
 
 @Injectable()
@@ -47,6 +47,7 @@ export class DatasetsService {
 
   constructor(
     private readonly repository: DatasetsRepository,
+    private readonly transactions: TransactionRunner,
     private readonly outbox: OutboxRelay,
     @Inject(DataConfig) private readonly config: DataConfigValues,
   ) {}
@@ -107,28 +108,28 @@ export class DatasetsService {
     correlationId: string | undefined,
     appendToLatest: boolean,
   ): Promise<VersionOutcome> {
-    const outcome = await this.repository.transaction(async (manager) => {
-      await this.repository.ensureDatasetLocked(manager, { ...definition, schema });
-      const parent = await this.repository.latestVersion(definition.name, manager);
+    const outcome = await this.transactions.run(async (tx) => {
+      await this.repository.ensureDatasetLocked(tx, { ...definition, schema });
+      const parent = await this.repository.latestVersion(definition.name, tx);
       if (appendToLatest && !parent) {
         throw new UnprocessableError(
           `dataset '${definition.name}' has no version yet`,
           `Import it first: POST /datasets/${definition.name}/import.`,
         );
       }
-      const parentRows: VersionRow[] = parent ? await this.repository.allRows(parent.id, manager) : [];
+      const parentRows: VersionRow[] = parent ? await this.repository.allRows(parent.id, tx) : [];
       const inherited = new Map(parentRows.map((row) => [row.key, row.split]));
-      const newRows = await change.rows(manager);
+      const newRows = await change.rows(tx);
       const rows = appendToLatest ? [...parentRows, ...newRows] : newRows;
       const policy = { testFraction: this.config.SPLIT_TEST_FRACTION, seed: this.config.SPLIT_SEED };
       const content = buildVersionContent(appendToLatest && parent ? parent.schema : schema, rows, {
         ...policy,
         inherited,
       });
-      const existing = await this.repository.versionExists(manager, content.id);
+      const existing = await this.repository.versionById(content.id, tx);
       if (existing) return { version: existing, created: false };
       const version = await this.repository.insertVersion(
-        manager,
+        tx,
         {
           id: content.id,
           dataset: definition.name,
@@ -145,11 +146,9 @@ export class DatasetsService {
         },
         content.rows,
       );
-      await change.afterInsert?.(manager, version);
-      await enqueueEvent(
-        manager,
-        'data',
-        EventNames.DatasetVersioned,
+      await change.afterInsert?.(tx, version);
+      await this.repository.announceVersion(
+        tx,
         {
           dataset: version.dataset,
           version: version.id,
@@ -159,9 +158,9 @@ export class DatasetsService {
           testRows: version.testRows,
           classCounts: sumCounts(version),
           reason: version.reason,
-          createdAt: version.createdAt.toISOString(),
+          createdAt: version.createdAt,
         },
-        { correlationId },
+        correlationId,
       );
       return { version, created: true };
     });
@@ -215,7 +214,7 @@ export class DatasetsService {
     return found[0];
   }
 
-  async diff(dataset: string, fromRef: string, toRef: string) {
+  async diff(dataset: string, fromRef: string, toRef: string): Promise<DatasetDiffView> {
     const [from, to] = [
       await this.resolveVersion(dataset, fromRef),
       await this.resolveVersion(dataset, toRef),

@@ -1,7 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  CommitFeedbackResponse,
+  FeedbackReceipt,
   FeedbackRequest,
+  FeedbackSampleView,
   feedbackListQuerySchema,
   feedbackRequestExamples,
   feedbackRequestSchema,
@@ -27,7 +30,7 @@ export class FeedbackController {
   receive(
     @Param('name') name: string,
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
-  ) {
+  ): Promise<FeedbackReceipt> {
     return this.feedback.receive({
       dataset: name,
       features: body.features,
@@ -43,7 +46,7 @@ export class FeedbackController {
     @Param('name') name: string,
     @Query(new ZodValidationPipe(feedbackListQuerySchema, 'query'))
     query: { state: 'pending' | 'committed' | 'all'; limit: number },
-  ) {
+  ): Promise<FeedbackSampleView[]> {
     return this.feedback.list(name, query.state, query.limit);
   }
 
@@ -52,7 +55,7 @@ export class FeedbackController {
   @ApiOperation({
     summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.',
   })
-  async commit(@Param('name') name: string) {
+  async commit(@Param('name') name: string): Promise<CommitFeedbackResponse> {
     const outcome = await this.feedback.commit(name);
     return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
   }

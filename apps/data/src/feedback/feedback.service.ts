@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { FeatureValues, UnprocessableError } from '@sepal/contracts';
+import { FeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -13,16 +13,6 @@ export interface FeedbackInput {
   label: string;
   source?: string;
   feedbackId?: string;
-}
-
-export interface FeedbackReceipt {
-  id: string;
-  dataset: string;
-  label: string;
-  flags: string[];
-  pending: number;
-  /** Set when this sample triggered the every-N commit policy. */
-  committedVersion?: string;
 }
 
 /** Labelled samples from users: validated against the latest version's schema, stored at once, committed later. */
@@ -86,8 +76,8 @@ export class FeedbackService {
       {
         reason: 'feedback',
         source: { feedback: 'pending samples' },
-        rows: async (manager) => {
-          committed = await this.feedback.pending(manager, dataset);
+        rows: async (tx) => {
+          committed = await this.feedback.pending(tx, dataset);
           if (committed.length === 0) {
             throw new UnprocessableError(
               `dataset '${dataset}' has no pending feedback to commit`,
@@ -101,9 +91,9 @@ export class FeedbackService {
             origin: `feedback:${f.id}`,
           }));
         },
-        afterInsert: (manager, version) =>
+        afterInsert: (tx, version) =>
           this.feedback.markCommitted(
-            manager,
+            tx,
             committed.map((f) => f.id),
             version.id,
           ),

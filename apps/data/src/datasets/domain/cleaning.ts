@@ -1,13 +1,9 @@
+import type { AppliedCleaningRule } from '@sepal/contracts';
 import { CleaningRule, DatasetDefinition } from '../../catalog/dataset-definition';
 import { DatasetFormatError } from './dataset-format-error';
 import { RawRow } from './parse-delimited';
 
-export interface AppliedCleaningRule {
-  id: string;
-  row: number;
-  changes: { feature: string; from: number; to: number }[];
-  reference: string;
-}
+export type { AppliedCleaningRule };
 
 export interface CleaningResult {
   rows: RawRow[];
