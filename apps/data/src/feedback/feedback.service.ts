@@ -108,7 +108,11 @@ export class FeedbackService {
     return { ...outcome, feedbackRows: committed.length };
   }
 
-  list(dataset: string, state: 'pending' | 'committed' | 'all', limit: number) {
+  async list(
+    dataset: string,
+    state: 'pending' | 'committed' | 'all',
+    limit: number,
+  ): Promise<FeedbackRecord[]> {
     this.datasets.definition(dataset);
     return this.feedback.list(dataset, state, limit);
   }
