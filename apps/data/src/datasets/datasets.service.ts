@@ -7,16 +7,9 @@ import { Transaction, TransactionRunner } from '@sepal/persistence';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
-import { applyCleaningRules, AppliedCleaningRule } from './domain/cleaning';
-import { buildLabelMap } from './domain/label-map';
-import { parseDelimited } from './domain/parse-delimited';
-import {
-  buildVersionContent,
-  DatasetSchema,
-  importedRowKeys,
-  VersionRow,
-  VersionRowInput,
-} from './domain/version-content';
+import { AppliedCleaningRule } from './domain/cleaning';
+import { readImport } from './domain/read-import';
+import { buildVersionContent, DatasetSchema, VersionRow, VersionRowInput } from './domain/version-content';
 import { DatasetsRepository, VersionRecord } from './datasets.repository';
 import { parseVersionRef } from './version-ref';
 
@@ -72,24 +65,11 @@ export class DatasetsService {
     const definition = this.definition(request.dataset);
     const fileName = request.fileName ?? definition.file;
     const text = request.content ?? (await readFile(join(this.config.DATA_DIR, definition.file), 'utf8'));
-    const { rows, applied } = applyCleaningRules(parseDelimited(text, definition), definition);
-    const labels = buildLabelMap(
-      definition,
-      rows.map((r) => r.className),
-    );
-    const schema: DatasetSchema = {
-      features: definition.features,
-      target: definition.target,
-      task: definition.task,
-      labels,
-    };
-    const encoded = rows.map((r) => ({ features: r.features, label: labels.indexOf(r.className) }));
-    const keys = importedRowKeys(encoded, definition.name);
-    const inputs = encoded.map((r, i) => ({ ...r, key: keys[i], origin: `${fileName}:${rows[i].line}` }));
+    const { schema, rows, applied } = readImport(text, definition, fileName);
     return this.writeVersion(
       definition,
       schema,
-      { rows: async () => inputs, reason: 'import', source: { file: fileName, rows: rows.length } },
+      { rows: async () => rows, reason: 'import', source: { file: fileName, rows: rows.length } },
       applied,
       correlationId,
       false,
