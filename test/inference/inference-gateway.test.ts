@@ -5,7 +5,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription, Topology } from '@sepal/messaging';
 import { deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
-import { MODEL_PROMOTED_QUEUE } from '../src/model/model-promoted.consumer';
+import { MODEL_PROMOTED_QUEUE } from '../../apps/inference/src';
 import {
   IRIS_LABELS,
   IRIS_RUN_ID,
