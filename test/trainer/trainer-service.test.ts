@@ -4,9 +4,7 @@ import { EventNames, JobStatusView, ModelVersionView, RunView } from '@sepal/con
 import { EventBus } from '@sepal/messaging';
 import { readOnnxMetadata } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { startTrainerApp } from '../src';
-import { firstAttemptRunId } from '../src/jobs/run-ids';
-import { TrainerConfig } from '../src/trainer.config';
+import { firstAttemptRunId, startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
 import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
 
 jest.setTimeout(120_000);
