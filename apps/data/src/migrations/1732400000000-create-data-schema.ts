@@ -55,7 +55,9 @@ export class CreateDataSchema1732400000000 implements MigrationInterface {
         received_at timestamptz NOT NULL DEFAULT now(),
         committed_version char(64) NULL REFERENCES data.dataset_versions(id)
       )`);
-    await runner.query(`CREATE INDEX feedback_pending ON data.feedback (dataset, received_at) WHERE committed_version IS NULL`);
+    await runner.query(
+      `CREATE INDEX feedback_pending ON data.feedback (dataset, received_at) WHERE committed_version IS NULL`,
+    );
     // The outbox and inbox of libs/messaging, as its outboxTableSql/inboxTableSql wrote them when this was released:
     // literal SQL, so a change in the library never changes this migration.
     await runner.query(`
