@@ -51,7 +51,7 @@ export {
   type PsiOptions,
   type PsiReference,
 } from './drift/psi';
-export { createRng } from './util/random';
+export { createRng, deriveSeed } from './util/random';
 export type { ValidationResult } from './util/result';
 export {
   splitRank,
