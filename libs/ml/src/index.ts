@@ -60,3 +60,38 @@ export {
   type SplitName,
   type SplitOptions,
 } from './split/stable-stratified-split';
+export type {
+  BoostingRoundMetrics,
+  DecisionTree,
+  GradientBoostingModel,
+  RandomForestModel,
+  TreeEnsembleModel,
+} from './trees/tree-model';
+export {
+  defaultGradientBoostingParams,
+  defaultRandomForestParams,
+  featuresPerSplit,
+  gradientBoostingParamProblems,
+  MAX_ENSEMBLE_TREES,
+  MAX_TREE_BINS,
+  MAX_TREE_DEPTH,
+  randomForestParamProblems,
+  resolveGradientBoostingParams,
+  resolveRandomForestParams,
+  type FeatureFraction,
+  type GradientBoostingParams,
+  type GradientBoostingParamsInput,
+  type RandomForestParams,
+  type RandomForestParamsInput,
+  type TreeTask,
+} from './trees/tree-params';
+export {
+  mergeRandomForests,
+  partitionTreeIndices,
+  trainRandomForest,
+  type RandomForestOptions,
+} from './trees/random-forest';
+export { trainGradientBoosting, type GradientBoostingOptions } from './trees/gradient-boosting';
+export type { LabelledRows } from './trees/tree-data';
+export { predictTreeProbabilities, predictTreeValues, treeFeatureImportance } from './trees/predict-trees';
+export { assertValidTreeEnsemble, treeEnsembleProblems } from './trees/validate-tree-model';
