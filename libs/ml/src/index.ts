@@ -29,15 +29,18 @@ export {
   type TrainingParamGrid,
 } from './tuning/grid';
 export { parseGridArg, type RawGrid } from './tuning/parse-grid-arg';
+export { exportDenseClassifierToOnnx } from './onnx/export-dense-classifier';
 export {
-  exportDenseClassifierToOnnx,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_LABEL_OUTPUT,
+  ONNX_ML_DOMAIN,
+  ONNX_ML_OPSET_VERSION,
   ONNX_OPSET_VERSION,
   ONNX_PROBABILITIES_OUTPUT,
   ONNX_PRODUCER_NAME,
-} from './onnx/export-dense-classifier';
+  ONNX_VALUE_OUTPUT,
+} from './onnx/onnx-model';
 export { readOnnxMetadata } from './onnx/read-metadata';
 export {
   DEFAULT_PSI_BINS,
