@@ -98,3 +98,8 @@ export { trainGradientBoosting, type GradientBoostingOptions } from './trees/gra
 export type { LabelledRows } from './trees/tree-data';
 export { predictTreeProbabilities, predictTreeValues, treeFeatureImportance } from './trees/predict-trees';
 export { assertValidTreeEnsemble, treeEnsembleProblems } from './trees/validate-tree-model';
+export {
+  exportTreeEnsembleClassifierToOnnx,
+  exportTreeEnsembleRegressorToOnnx,
+  exportTreeEnsembleToOnnx,
+} from './onnx/export-tree-ensemble';
