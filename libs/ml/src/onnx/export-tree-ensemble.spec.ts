@@ -1,5 +1,6 @@
-import type { DecisionTree, GradientBoostingModel, RandomForestModel } from '../trees/tree-model';
-import { defaultGradientBoostingParams, defaultRandomForestParams } from '../trees/tree-params';
+import { forestOf, stump as oneSplit } from '../../test/fixtures/tree-data';
+import type { GradientBoostingModel, RandomForestModel } from '../trees/tree-model';
+import { defaultGradientBoostingParams } from '../trees/tree-params';
 import {
   exportTreeEnsembleClassifierToOnnx,
   exportTreeEnsembleRegressorToOnnx,
@@ -8,25 +9,9 @@ import {
 import { modelProtoType } from './onnx-proto';
 
 /** x1 <= 0.5 goes to leaf 1, else to leaf 2. */
-const stump = (left: number[], right: number[]): DecisionTree => ({
-  feature: [1, -1, -1],
-  threshold: [0.5, 0, 0],
-  left: [1, -1, -1],
-  right: [2, -1, -1],
-  value: [...left.map(() => 0), ...left, ...right],
-  gain: [0, 1],
-});
+const stump = (left: number[], right: number[]) => oneSplit(left, right, { feature: 1, threshold: 0.5 });
 
-const forest: RandomForestModel = {
-  kind: 'random_forest',
-  task: 'classification',
-  featureCount: 2,
-  classCount: 3,
-  params: defaultRandomForestParams('classification'),
-  seed: 1,
-  treeIndices: [0, 1],
-  trees: [stump([1, 0, 0], [0, 0.5, 0.5]), stump([0, 0, 1], [0, 1, 0])],
-};
+const forest = forestOf([stump([1, 0, 0], [0, 0.5, 0.5]), stump([0, 0, 1], [0, 1, 0])], { classCount: 3 });
 
 const boosted: GradientBoostingModel = {
   kind: 'gradient_boosting',

@@ -9,7 +9,7 @@ import {
   stringsAttribute,
   tensorValueInfo,
 } from './onnx-builders';
-import type { AttributeMessage, GraphMessage } from './onnx-messages';
+import type { AttributeMessage, GraphMessage, NodeMessage, ValueInfoMessage } from './onnx-messages';
 import {
   BATCH_DIMENSION,
   classifierOutputs,
@@ -47,35 +47,23 @@ export function exportTreeEnsembleClassifierToOnnx(
   model: TreeEnsembleModel,
   metadata: Record<string, string>,
 ): Uint8Array {
-  const what = 'exportTreeEnsembleClassifierToOnnx';
-  assertValidTreeEnsemble(model, what);
-  if (model.task !== 'classification') throw new Error(`${what}: the model is a regression model`);
-  const classCount = model.classCount;
-  const weights = leafWeights(model, 'class');
-  const ensemble = graphNode(
-    'TreeEnsembleClassifier',
-    [DOUBLE_FEATURES],
-    [ENSEMBLE_LABEL, ONNX_PROBABILITIES_OUTPUT],
-    [
-      ...nodeAttributes(model.trees),
-      ...weights,
+  return encodeEnsemble(model, metadata, {
+    what: 'exportTreeEnsembleClassifierToOnnx',
+    task: 'classification',
+    operator: 'TreeEnsembleClassifier',
+    outputs: [ENSEMBLE_LABEL, ONNX_PROBABILITIES_OUTPUT],
+    attributes: () => [
+      ...leafWeights(model, 'class'),
       intsAttribute(
         'classlabels_int64s',
-        Array.from({ length: classCount }, (_, k) => k),
+        Array.from({ length: model.classCount }, (_, k) => k),
       ),
       // A forest's weights are already its mean distribution; boosted scores go through softmax.
       stringAttribute('post_transform', model.kind === 'gradient_boosting' ? 'SOFTMAX' : 'NONE'),
     ],
-    ONNX_ML_DOMAIN,
-  );
-  const graph: GraphMessage = {
-    name: `sepal_${model.kind}_classifier`,
-    node: [castToDouble(), ensemble, labelFromProbabilitiesNode()],
-    initializer: [],
-    input: [featuresInput(model.featureCount)],
-    output: classifierOutputs(classCount),
-  };
-  return encodeOnnxModel(graph, metadata, what, { withMlOpset: true });
+    after: [labelFromProbabilitiesNode()],
+    graphOutputs: classifierOutputs(model.classCount),
+  });
 }
 
 /**
@@ -86,31 +74,53 @@ export function exportTreeEnsembleRegressorToOnnx(
   model: TreeEnsembleModel,
   metadata: Record<string, string>,
 ): Uint8Array {
-  const what = 'exportTreeEnsembleRegressorToOnnx';
-  assertValidTreeEnsemble(model, what);
-  if (model.task !== 'regression') throw new Error(`${what}: the model is a classification model`);
   const boosted = model.kind === 'gradient_boosting';
-  const ensemble = graphNode(
-    'TreeEnsembleRegressor',
-    [DOUBLE_FEATURES],
-    [ONNX_VALUE_OUTPUT],
-    [
-      ...nodeAttributes(model.trees),
+  return encodeEnsemble(model, metadata, {
+    what: 'exportTreeEnsembleRegressorToOnnx',
+    task: 'regression',
+    operator: 'TreeEnsembleRegressor',
+    outputs: [ONNX_VALUE_OUTPUT],
+    attributes: () => [
       ...leafWeights(model, 'target'),
       intAttribute('n_targets', 1),
       stringAttribute('aggregate_function', boosted ? 'SUM' : 'AVERAGE'),
       ...(boosted ? [floatsAttribute('base_values', model.baseScore)] : []),
     ],
-    ONNX_ML_DOMAIN,
-  );
+    after: [],
+    graphOutputs: [tensorValueInfo(ONNX_VALUE_OUTPUT, TensorElementType.FLOAT, [BATCH_DIMENSION, 1])],
+  });
+}
+
+interface EnsembleGraph {
+  what: string;
+  task: TreeEnsembleModel['task'];
+  operator: 'TreeEnsembleClassifier' | 'TreeEnsembleRegressor';
+  outputs: string[];
+  /** The operator's attributes besides the nodes; called once the model is known to be valid. */
+  attributes: () => AttributeMessage[];
+  /** Nodes after the ensemble. */
+  after: NodeMessage[];
+  graphOutputs: ValueInfoMessage[];
+}
+
+/** features -> Cast to float64 -> the ensemble operator -> `after`, as a model with both opsets. */
+function encodeEnsemble(
+  model: TreeEnsembleModel,
+  metadata: Record<string, string>,
+  spec: EnsembleGraph,
+): Uint8Array {
+  assertValidTreeEnsemble(model, spec.what);
+  if (model.task !== spec.task) throw new Error(`${spec.what}: the model is a ${model.task} model`);
+  const attributes = [...nodeAttributes(model.trees), ...spec.attributes()];
+  const ensemble = graphNode(spec.operator, [DOUBLE_FEATURES], spec.outputs, attributes, ONNX_ML_DOMAIN);
   const graph: GraphMessage = {
-    name: `sepal_${model.kind}_regressor`,
-    node: [castToDouble(), ensemble],
+    name: `sepal_${model.kind}_${spec.task === 'classification' ? 'classifier' : 'regressor'}`,
+    node: [castToDouble(), ensemble, ...spec.after],
     initializer: [],
     input: [featuresInput(model.featureCount)],
-    output: [tensorValueInfo(ONNX_VALUE_OUTPUT, TensorElementType.FLOAT, [BATCH_DIMENSION, 1])],
+    output: spec.graphOutputs,
   };
-  return encodeOnnxModel(graph, metadata, what, { withMlOpset: true });
+  return encodeOnnxModel(graph, metadata, spec.what, { withMlOpset: true });
 }
 
 function castToDouble() {

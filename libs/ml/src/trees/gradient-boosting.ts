@@ -11,7 +11,7 @@ import {
   type LabelledRows,
   type TreeTrainingData,
 } from './tree-data';
-import { TreeGrower } from './tree-grower';
+import { TreeGrower, type GrowTargets } from './tree-grower';
 import type { BoostingRoundMetrics, DecisionTree, GradientBoostingModel } from './tree-model';
 import {
   featuresPerSplit,
@@ -128,6 +128,8 @@ class BoostingScorer {
   private readonly probabilities: Float64Array;
   private readonly sums: Float64Array;
   private readonly hessians: Float64Array;
+  /** Every row's sum goes to the single channel of a boosted tree. */
+  private readonly channelOf: Int32Array;
 
   constructor(
     protected readonly task: TreeTask,
@@ -141,6 +143,7 @@ class BoostingScorer {
     this.probabilities = new Float64Array(task === 'classification' ? size : 0);
     this.sums = new Float64Array(data.rowCount);
     this.hessians = new Float64Array(data.rowCount).fill(1);
+    this.channelOf = new Int32Array(data.rowCount);
   }
 
   /** Takes the probabilities every class's tree of this round fits against. */
@@ -153,7 +156,7 @@ class BoostingScorer {
   }
 
   /** Negative gradients and hessians of output k for the next tree. */
-  targets(k: number): { kind: 'sums'; sums: Float64Array; denominators: Float64Array } {
+  targets(k: number): GrowTargets {
     const { outputs, sums, hessians } = this;
     for (let row = 0; row < this.data.rowCount; row++) {
       if (this.task === 'regression') {
@@ -164,7 +167,7 @@ class BoostingScorer {
         hessians[row] = p * (1 - p);
       }
     }
-    return { kind: 'sums', sums, denominators: hessians };
+    return { channelOf: this.channelOf, sums, denominators: hessians };
   }
 
   addLeaves(k: number, tree: DecisionTree, leafOfRow: Int32Array): void {

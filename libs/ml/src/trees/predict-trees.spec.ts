@@ -4,29 +4,14 @@ import {
   treeFeatureImportance,
   treeLeaf,
 } from './predict-trees';
-import type { DecisionTree, GradientBoostingModel, RandomForestModel } from './tree-model';
-import { defaultGradientBoostingParams, defaultRandomForestParams } from './tree-params';
+import { forestOf, stump } from '../../test/fixtures/tree-data';
+import type { GradientBoostingModel } from './tree-model';
+import { defaultGradientBoostingParams } from './tree-params';
 
 /** x0 <= 0.1 (float32) goes left to leaf 1, else to leaf 2. */
-const stump = (left: number[], right: number[], outputs: number): DecisionTree => ({
-  feature: [0, -1, -1],
-  threshold: [Math.fround(0.1), 0, 0],
-  left: [1, -1, -1],
-  right: [2, -1, -1],
-  value: [...new Array<number>(outputs).fill(0), ...left, ...right],
-  gain: [3, 1],
-});
+const split = { feature: 0, threshold: Math.fround(0.1) };
 
-const forest: RandomForestModel = {
-  kind: 'random_forest',
-  task: 'classification',
-  featureCount: 2,
-  classCount: 2,
-  params: defaultRandomForestParams('classification'),
-  seed: 1,
-  treeIndices: [0, 1],
-  trees: [stump([1, 0], [0, 1], 2), stump([0.5, 0.5], [0, 1], 2)],
-};
+const forest = forestOf([stump([1, 0], [0, 1], split), stump([0.5, 0.5], [0, 1], split)]);
 
 describe('tree predictions', () => {
   it('compares values as float32, so a double just above a float32 threshold still goes left', () => {
@@ -62,7 +47,7 @@ describe('tree predictions', () => {
       baseScore: [0.5, -0.5],
       treesPerRound: 2,
       rounds: 1,
-      trees: [stump([1], [-1], 1), stump([0], [2], 1)],
+      trees: [stump([1], [-1], split), stump([0], [2], split)],
       history: [],
     };
     const [row] = predictTreeProbabilities(model, [[0, 0]]);
@@ -81,8 +66,11 @@ describe('tree predictions', () => {
   });
 
   it('normalises the summed gains into importances', () => {
-    expect(treeFeatureImportance(forest)).toEqual([0.75, 0.25]);
-    const bare = { ...forest, trees: [{ ...forest.trees[0], gain: [0, 0] }] };
+    const [first, second] = forest.trees;
+    expect(treeFeatureImportance({ ...forest, trees: [first, { ...second, gain: [1, 2] }] })).toEqual([
+      0.5, 0.5,
+    ]);
+    const bare = { ...forest, trees: [{ ...first, gain: [0, 0] }] };
     expect(treeFeatureImportance(bare)).toEqual([0, 0]);
   });
 });

@@ -137,11 +137,9 @@ function sampledRows(weights: Float64Array): Uint32Array {
 }
 
 function forestTargets(data: TreeTrainingData, task: TreeTask, weights: Float64Array): GrowTargets {
-  if (task === 'classification') {
-    return { kind: 'classes', classes: data.classes, weights };
-  }
+  if (task === 'classification') return { channelOf: data.classes, sums: weights, denominators: weights };
   const sums = data.targets.map((target, row) => target * weights[row]);
-  return { kind: 'sums', sums, denominators: weights };
+  return { channelOf: new Int32Array(data.rowCount), sums, denominators: weights };
 }
 
 function forestSignature(forest: RandomForestModel): string {

@@ -2,13 +2,16 @@ import type { BinnedMatrix, FeatureBins } from './binning';
 import type { DecisionTree } from './tree-model';
 
 /**
- * What a tree fits, per row: either a class and a weight (Gini: each class is a channel) or one weighted target sum
- * with its denominator (variance: w*y and w; Newton boosting: -gradient and hessian). A node's score is
- * sum over channels of S^2 / (D + l2), and a split's gain is the children's scores minus the parent's.
+ * What a tree fits, per row: a sum added to one channel, and a denominator. Gini: the row's weight in its class's
+ * channel, and the weight again; variance: w*y and w; Newton boosting: -gradient and hessian (one channel). A node's
+ * score is the sum over channels of S^2 / (D + l2), and a split's gain is the children's scores minus the parent's.
  */
-export type GrowTargets =
-  | { kind: 'classes'; classes: Int32Array; weights: Float64Array }
-  | { kind: 'sums'; sums: Float64Array; denominators: Float64Array };
+export interface GrowTargets {
+  /** The channel of each row's sum: its class, or 0 with a single channel. */
+  channelOf: Int32Array;
+  sums: Float64Array;
+  denominators: Float64Array;
+}
 
 export interface GrowLimits {
   /** Deepest split level; Infinity for none. */
@@ -158,15 +161,11 @@ export class TreeGrower {
   private sumRows(rows: Uint32Array, targets: GrowTargets): void {
     const { totals, denominatorAt, countAt } = this;
     totals.fill(0, 0, this.stride);
+    const { channelOf, sums, denominators } = targets;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
-      if (targets.kind === 'classes') {
-        totals[targets.classes[row]] += targets.weights[row];
-        totals[denominatorAt] += targets.weights[row];
-      } else {
-        totals[0] += targets.sums[row];
-        totals[denominatorAt] += targets.denominators[row];
-      }
+      totals[channelOf[row]] += sums[row];
+      totals[denominatorAt] += denominators[row];
     }
     totals[countAt] = rows.length;
   }
@@ -180,7 +179,8 @@ export class TreeGrower {
   }
 
   private findSplit(rows: Uint32Array, targets: GrowTargets, rng: () => number, node: number): void {
-    if (targets.kind === 'classes' && this.isPure(node)) return;
+    // Several channels are classes, whose sums are weights: a node of one class has nothing to split.
+    if (this.channels > 1 && this.isPure(node)) return;
     const parentScore = this.nodeScore(node);
     this.bestScore = parentScore + RELATIVE_GAIN_TOLERANCE * Math.abs(parentScore);
     const order = this.featureOrder;
@@ -214,10 +214,7 @@ export class TreeGrower {
    * on success updates bestScore and bestBin and keeps the left side's totals in leftTotals.
    */
   private scanFeature(rows: Uint32Array, targets: GrowTargets, node: number, feature: number): number {
-    const occupiedCount =
-      targets.kind === 'classes'
-        ? this.fillClassHistogram(rows, targets.classes, targets.weights, node, feature)
-        : this.fillSumHistogram(rows, targets.sums, targets.denominators, node, feature);
+    const occupiedCount = this.fillHistogram(rows, targets, node, feature);
     if (occupiedCount < 2) {
       this.clearHistogram(occupiedCount);
       return CONSTANT;
@@ -229,14 +226,10 @@ export class TreeGrower {
     return outcome;
   }
 
-  private fillClassHistogram(
-    rows: Uint32Array,
-    classes: Int32Array,
-    weights: Float64Array,
-    node: number,
-    feature: number,
-  ): number {
+  /** Adds the node's rows into the histogram of `feature`; returns how many bins they occupy (listed in occupied). */
+  private fillHistogram(rows: Uint32Array, targets: GrowTargets, node: number, feature: number): number {
     const { histogram, occupied, stride, denominatorAt, countAt } = this;
+    const { channelOf, sums, denominators } = targets;
     const codes = this.binned.codes;
     const offset = feature * this.binned.rowCount;
     const end = this.end[node];
@@ -246,32 +239,7 @@ export class TreeGrower {
       const bin = codes[offset + row];
       const base = bin * stride;
       if (histogram[base + countAt] === 0) occupied[occupiedCount++] = bin;
-      const weight = weights[row];
-      histogram[base + classes[row]] += weight;
-      histogram[base + denominatorAt] += weight;
-      histogram[base + countAt] += 1;
-    }
-    return occupiedCount;
-  }
-
-  private fillSumHistogram(
-    rows: Uint32Array,
-    sums: Float64Array,
-    denominators: Float64Array,
-    node: number,
-    feature: number,
-  ): number {
-    const { histogram, occupied, stride, denominatorAt, countAt } = this;
-    const codes = this.binned.codes;
-    const offset = feature * this.binned.rowCount;
-    const end = this.end[node];
-    let occupiedCount = 0;
-    for (let i = this.start[node]; i < end; i++) {
-      const row = rows[i];
-      const bin = codes[offset + row];
-      const base = bin * stride;
-      if (histogram[base + countAt] === 0) occupied[occupiedCount++] = bin;
-      histogram[base] += sums[row];
+      histogram[base + channelOf[row]] += sums[row];
       histogram[base + denominatorAt] += denominators[row];
       histogram[base + countAt] += 1;
     }

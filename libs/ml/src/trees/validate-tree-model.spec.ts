@@ -1,26 +1,10 @@
+import { forestOf, stump } from '../../test/fixtures/tree-data';
 import type { DecisionTree, RandomForestModel } from './tree-model';
-import { defaultRandomForestParams } from './tree-params';
 import { assertValidTreeEnsemble, treeEnsembleProblems } from './validate-tree-model';
 
-const tree: DecisionTree = {
-  feature: [1, -1, -1],
-  threshold: [0.5, 0, 0],
-  left: [1, -1, -1],
-  right: [2, -1, -1],
-  value: [0, 0, 1, 0, 0, 1],
-  gain: [0, 1],
-};
+const tree = stump([1, 0], [0, 1], { feature: 1, threshold: 0.5 });
 
-const forest: RandomForestModel = {
-  kind: 'random_forest',
-  task: 'classification',
-  featureCount: 2,
-  classCount: 2,
-  params: defaultRandomForestParams('classification'),
-  seed: 1,
-  treeIndices: [0],
-  trees: [tree],
-};
+const forest = forestOf([tree]);
 
 const withTree = (changes: Partial<DecisionTree>): RandomForestModel => ({
   ...forest,
