@@ -22,6 +22,21 @@ describe('tree ensemble parameters', () => {
     expect(resolveRandomForestParams({ task: 'regression' }).featureFraction).toBe(1);
   });
 
+  it('defaults boosting to scikit-learn-like rounds, shrinkage and leaves, with l2 = 1', () => {
+    expect(resolveGradientBoostingParams({ task: 'classification' })).toEqual({
+      task: 'classification',
+      rounds: 100,
+      learningRate: 0.1,
+      maxDepth: null,
+      maxLeaves: 31,
+      minSamplesLeaf: 20,
+      l2: 1,
+      featureFraction: 1,
+      maxBins: 255,
+      earlyStoppingRounds: 10,
+    });
+  });
+
   it('overrides the defaults with the given values and ignores undefined ones', () => {
     const params = resolveGradientBoostingParams({ task: 'regression', rounds: 20, l2: undefined });
     expect(params).toEqual({ ...defaultGradientBoostingParams('regression'), rounds: 20 });
