@@ -65,6 +65,12 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
     await services?.close();
   });
 
+  it('reports the broker connection in its readiness check', async () => {
+    const ready = await http('GET', '/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks).toEqual({ broker: { status: 'up' } });
+  });
+
   let first: { jobId: string; correlationId: string };
 
   it('trains a grid on Iris: child runs per trial, an ONNX model that passes parity, registered and promoted', async () => {

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventBus, MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
-import { HealthRegistry, ObservabilityModule } from '@sepal/observability';
+import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
+import { ObservabilityModule } from '@sepal/observability';
 import { DataClient } from './clients/data-client';
 import { RegistryClient } from './clients/registry-client';
 import { JobRunner } from './jobs/job-runner';
@@ -50,16 +50,6 @@ export class TrainerModule {
         JobRunner,
         TrainerMetrics,
         TrainSchedule,
-        {
-          provide: 'TRAINER_HEALTH',
-          useFactory: (health: HealthRegistry, bus: EventBus) => {
-            health.register('broker', () => {
-              if (!bus.isConnected()) throw new Error('not connected to the broker');
-            });
-            return true;
-          },
-          inject: [HealthRegistry, EventBus],
-        },
       ],
     };
   }
