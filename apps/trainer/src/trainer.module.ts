@@ -8,6 +8,7 @@ import { JobStatusStore } from './jobs/job-status.store';
 import { TrainJobConsumer } from './jobs/train-job.consumer';
 import { TrainController } from './jobs/train.controller';
 import { TrainerMetrics } from './observability/trainer-metrics';
+import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
 import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
 import { TrainSchedule } from './triggers/train-schedule';
 import { TrainerConfig, TrainerConfigValues } from './trainer.config';
@@ -47,6 +48,7 @@ export class TrainerModule {
             new RegistryClient(config.REGISTRY_URL, config.REGISTRY_RETRY_MS, config.SEPAL_API_KEY),
         },
         JobStatusStore,
+        { provide: JobPipeline, useClass: TrainingPipeline },
         JobRunner,
         TrainerMetrics,
         TrainSchedule,
