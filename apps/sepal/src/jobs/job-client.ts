@@ -12,7 +12,7 @@ export const jobPath = (id: string) => `/jobs/${encodeURIComponent(id)}`;
 const isNotFound = (error: unknown) => error instanceof ServiceCallError && error.status === 404;
 
 /** GET /jobs/:id on the registry, or null while it does not know the job (yet, or at all: an older registry). */
-export async function findJob(registry: ServiceClient, id: string): Promise<JobView | null> {
+export async function findJob(registry: Pick<ServiceClient, 'get'>, id: string): Promise<JobView | null> {
   try {
     return await registry.get<JobView>(jobPath(id));
   } catch (error) {
