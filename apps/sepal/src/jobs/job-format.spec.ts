@@ -206,16 +206,27 @@ describe('job formatting', () => {
     expect(jobOutcome(succeeded, T0)).toBe(
       `job ${job.id}  succeeded in 43.0 s  attempt 1  model IrisModel v3`,
     );
-    const stuck: JobView = {
+    const unreported: JobView = {
       ...job,
       state: 'queued',
       startedAt: null,
       endedAt: null,
       error: null,
-      steps: [],
+      steps: job.steps.map((s) => step(s.step)),
     };
-    expect(jobOutcome(stuck, T0)).toBe(
-      `job ${job.id}  queued  attempt 1\n(its record has not ended yet: sepal jobs show ${job.id})`,
+    expect(jobOutcome(unreported, T0)).toBe(
+      `job ${job.id}  queued  attempt 1\n` +
+        '(no step of it was reported: the trainer predates job steps, so its record stays queued)',
+    );
+    const promoting: JobView = {
+      ...job,
+      state: 'running',
+      endedAt: null,
+      error: null,
+      steps: job.steps.slice(0, 4),
+    };
+    expect(jobOutcome(promoting, Date.parse(at(50)))).toBe(
+      `job ${job.id}  running for 50.0 s  attempt 1\n(its record has not ended yet: sepal jobs show ${job.id})`,
     );
   });
 

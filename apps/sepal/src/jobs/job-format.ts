@@ -147,7 +147,13 @@ export function jobOutcome(job: JobView, now: number): string {
     `job ${job.id}  ${job.state}${duration ? `${ended ? ' in' : ' for'} ${duration}` : ''}  attempt ${job.attempt}` +
       (job.modelName && job.modelVersion !== null ? `  model ${job.modelName} v${job.modelVersion}` : ''),
   ];
-  if (!ended) lines.push(`(its record has not ended yet: sepal jobs show ${job.id})`);
+  if (!ended) {
+    lines.push(
+      job.steps.every((s) => s.state === 'pending')
+        ? '(no step of it was reported: the trainer predates job steps, so its record stays queued)'
+        : `(its record has not ended yet: sepal jobs show ${job.id})`,
+    );
+  }
   const failed = job.steps.find((s) => s.state === 'failed');
   if (failed) lines.push(`failed step: ${failed.title}: ${failed.error ?? 'no error reported'}`);
   else if (job.error) lines.push(`error: ${job.error}`);
