@@ -1,4 +1,5 @@
-import { JOB_STEP_TITLES, JOB_STEPS, JobStepId, JobStepView, JobView } from '@sepal/contracts';
+import { JOB_STEPS, JobStepId, JobView } from '@sepal/contracts';
+import { jobView, stepView } from '../test/job-views';
 import {
   cliHint,
   clip,
@@ -17,42 +18,19 @@ const T0 = Date.parse('2026-11-30T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const SHA = '0123456789abcdef'.repeat(4);
 
-function step(id: JobStepId, change: Partial<JobStepView> = {}): JobStepView {
-  return {
-    step: id,
-    title: JOB_STEP_TITLES[id],
-    state: 'pending',
-    attempt: 1,
-    startedAt: null,
-    endedAt: null,
-    worker: null,
-    summary: {},
-    error: null,
-    ...change,
-  };
-}
+const step = stepView;
 
 /** A job whose steps before `failedAt` succeeded (each 10 s, on trainer-a) and `failedAt` failed. */
 function failedJob(failedAt: JobStepId): JobView {
   const index = JOB_STEPS.indexOf(failedAt);
-  return {
+  return jobView('failed', [], {
     id: '5f0c8a1e-2b7d-4c11-9a53-0e6f1d2c3b4a',
-    state: 'failed',
-    dataset: 'iris',
     datasetVersion: SHA,
-    reason: 'manual',
     requestedBy: 'alice',
-    correlationId: 'corr-1',
-    attempt: 1,
-    parentRunId: null,
-    modelName: null,
-    modelVersion: null,
-    request: { dataset: 'iris' },
     createdAt: at(-1.234),
     startedAt: at(0),
     endedAt: at(10 * index + 3),
     error: `${failedAt}: ONNX export failed: unsupported layer\nstack...`,
-    cancelRequested: false,
     steps: JOB_STEPS.map((id, i) =>
       i < index
         ? step(id, {
@@ -72,7 +50,7 @@ function failedJob(failedAt: JobStepId): JobView {
             })
           : step(id),
     ),
-  };
+  });
 }
 
 describe('job formatting', () => {

@@ -1,13 +1,7 @@
 import { Writable } from 'node:stream';
-import {
-  JOB_STEP_TITLES,
-  JOB_STEPS,
-  type JobStepState,
-  type JobView,
-  type RunPage,
-  type RunView,
-} from '@sepal/contracts';
+import type { JobStepState, JobView, RunPage, RunView } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
+import { jobView } from '../test/job-views';
 import { follow } from './follow-training';
 
 const CORRELATION = 'c0ffee00-0000-4000-8000-000000000001';
@@ -58,38 +52,8 @@ function registryAnswering(pages: RunView[][], jobs: JobView[] = []) {
 }
 
 /** The job's record with its first steps in the given states (the rest pending). */
-function jobWith(state: JobView['state'], steps: JobStepState[]): JobView {
-  return {
-    id: JOB,
-    state,
-    dataset: 'iris',
-    datasetVersion: null,
-    reason: 'manual',
-    requestedBy: 'cli',
-    correlationId: CORRELATION,
-    attempt: 1,
-    parentRunId: 'parent',
-    modelName: null,
-    modelVersion: null,
-    request: {},
-    createdAt: '2024-11-24T10:00:00.000Z',
-    startedAt: null,
-    endedAt: null,
-    error: null,
-    cancelRequested: false,
-    steps: JOB_STEPS.map((step, i) => ({
-      step,
-      title: JOB_STEP_TITLES[step],
-      state: steps[i] ?? 'pending',
-      attempt: 1,
-      startedAt: null,
-      endedAt: null,
-      worker: null,
-      summary: {},
-      error: null,
-    })),
-  };
-}
+const jobWith = (state: JobView['state'], steps: JobStepState[]) =>
+  jobView(state, steps, { id: JOB, correlationId: CORRELATION, parentRunId: 'parent' });
 
 const accepted = { jobId: JOB, correlationId: CORRELATION };
 

@@ -1,39 +1,9 @@
-import { JOB_STEP_TITLES, JOB_STEPS, JobStateName, JobStepState, JobView } from '@sepal/contracts';
+import { JobStateName, JobStepState, JobView } from '@sepal/contracts';
+import { jobView } from '../test/job-views';
 import { followVerdict, StepChanges } from './job-progress';
 
-/** A job in `state` whose first steps are in the given states, the rest pending. */
-function job(state: JobStateName, steps: JobStepState[] = [], attempt = 1): JobView {
-  return {
-    id: 'a1b2c3d4-0000-4000-8000-000000000000',
-    state,
-    dataset: 'iris',
-    datasetVersion: null,
-    reason: 'manual',
-    requestedBy: 'cli',
-    correlationId: 'corr',
-    attempt,
-    parentRunId: null,
-    modelName: null,
-    modelVersion: null,
-    request: {},
-    createdAt: '2026-11-30T10:00:00.000Z',
-    startedAt: null,
-    endedAt: null,
-    error: null,
-    cancelRequested: state === 'cancelling',
-    steps: JOB_STEPS.map((id, i) => ({
-      step: id,
-      title: JOB_STEP_TITLES[id],
-      state: steps[i] ?? 'pending',
-      attempt,
-      startedAt: null,
-      endedAt: null,
-      worker: null,
-      summary: {},
-      error: null,
-    })),
-  };
-}
+const job = (state: JobStateName, steps: JobStepState[] = [], attempt = 1) =>
+  jobView(state, steps, { attempt });
 
 describe('following a job', () => {
   it('prints each step once per state it reaches, and a cancel request once', () => {
