@@ -1,15 +1,29 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import type { Browser } from 'puppeteer-core';
 import {
   allPanels,
+  panelQueries,
+  substituteGrafanaVariables,
+} from '../../scripts/dashboards/grafana-dashboard';
+import {
+  alignOnGrid,
   formatLegend,
   formatValue,
-  panelQueries,
-  parseDuration,
-  renderChart,
-  substituteGrafanaVariables,
-} from '../../scripts/render-dashboards';
+  isolatedPoints,
+  panelChart,
+  timeGrid,
+} from '../../scripts/dashboards/panel-data';
+import { parseDuration } from '../../scripts/dashboards/prometheus-query';
+import { dashboardHtml, gridRows } from '../../scripts/dashboards/render-page';
+import {
+  ChromiumMissingError,
+  launchChromium,
+  openDashboardPage,
+  screenshotDashboard,
+} from '../../scripts/dashboards/screenshot';
 import {
   DASHBOARD_PROVIDERS_FILE,
   DASHBOARDS_DIR,
@@ -148,7 +162,7 @@ describe('the overview dashboard', () => {
   });
 });
 
-describe('dashboard helpers (scripts/render-dashboards.ts)', () => {
+describe('dashboard helpers (scripts/dashboards/)', () => {
   it('substitutes the interval variables and refuses any other variable', () => {
     expect(
       substituteGrafanaVariables('rate(x[$__rate_interval]) + rate(y[${__interval}])', {
@@ -174,49 +188,188 @@ describe('dashboard helpers (scripts/render-dashboards.ts)', () => {
     expect(() => parseDuration('soon')).toThrow();
   });
 
-  it('renders a chart as a valid PNG (signature, IHDR, CRCs, inflatable pixel data)', () => {
-    const png = renderChart({
-      title: 'Predictions per class',
-      unit: 'short',
-      start: 0,
-      end: 600,
-      gapSeconds: 60,
-      series: [
+  it('places samples on the query grid, leaving gaps and NaN empty, and finds lone points', () => {
+    const range = { start: 100, end: 160, step: 15 };
+    expect(timeGrid(range)).toEqual([100, 115, 130, 145, 160]);
+    const values = alignOnGrid(
+      [
+        [100, '1'],
+        [115, '2'],
+        [145, 'NaN'],
+        [160, '+Inf'],
+      ],
+      range,
+    );
+    expect(values).toEqual([1, 2, null, null, null]);
+    expect(isolatedPoints([null, 3, null, 4, 5, null, 6])).toEqual([1, 6]);
+    expect(() => timeGrid({ start: 10, end: 0, step: 1 })).toThrow(/not a time range/);
+  });
+
+  it('turns a panel and its query results into named series, and says when a query failed or had no data', () => {
+    const range = { start: 0, end: 120, step: 60 };
+    const panel = {
+      id: 4,
+      title: 'Latency',
+      fieldConfig: { defaults: { unit: 's' } },
+      gridPos: { x: 12, y: 9, w: 12, h: 8 },
+    };
+    const chart = panelChart(
+      panel,
+      [
         {
-          name: 'Iris-setosa',
-          points: [
-            [0, 1],
-            [60, 2],
-            [120, 3],
+          refId: 'A',
+          legendFormat: 'p99 {{route}}',
+          series: [
+            {
+              metric: { route: '/predict' },
+              values: [
+                [0, '0.5'],
+                [60, '0.25'],
+              ],
+            },
           ],
         },
+        { refId: 'B', legendFormat: '', error: 'bad_data: parse error' },
+      ],
+      range,
+    );
+    expect(chart.series).toEqual([
+      {
+        name: 'p99 /predict',
+        values: [0.5, 0.25, null],
+        legend: 'p99 /predict  (last 250 ms)',
+        isolated: [],
+      },
+    ]);
+    expect(chart.errors).toEqual(['B: bad_data: parse error']);
+    expect(chart.note).toMatch(/^Query failed: B: bad_data/);
+    expect(chart.gridPos).toEqual(panel.gridPos);
+    expect(panelChart(panel, [{ refId: 'A', legendFormat: '', series: [] }], range).note).toBe('No data');
+  });
+
+  it('lays Grafana rows out as grid rows in order of y', () => {
+    expect([...gridRows([9, 1, 0, 9, 17]).entries()]).toEqual([
+      [0, 1],
+      [1, 2],
+      [9, 3],
+      [17, 4],
+    ]);
+  });
+
+  it('refuses to start without Chromium and says how to install it', async () => {
+    await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(ChromiumMissingError);
+    await expect(launchChromium('/nonexistent/chromium')).rejects.toThrow(/apt-get install -y chromium/);
+  });
+});
+
+describe('the dashboard page in headless Chromium (needs /usr/bin/chromium or CHROMIUM_PATH)', () => {
+  let browser: Browser;
+  let dir: string;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    dir = process.env.MONITORING_RENDER_DIR ?? (await mkdtemp(join(tmpdir(), 'sepal-dashboard-page-')));
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (dir && !process.env.MONITORING_RENDER_DIR) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('draws each panel with uPlot: title, legend per series, the lines in the palette, notes on failures', async () => {
+    const range = { start: 1_700_000_000, end: 1_700_000_600, step: 60 };
+    const wave = (scale: number): [number, string][] =>
+      timeGrid(range).map((t, i) => [t, String(scale * (1 + Math.sin(i / 2)))]);
+    const chart = panelChart(
+      {
+        id: 7,
+        title: 'Predictions per class (rows per second)',
+        fieldConfig: { defaults: { unit: 'short' } },
+        gridPos: { x: 0, y: 1, w: 12, h: 8 },
+      },
+      [
         {
-          name: 'Iris-virginica',
-          points: [
-            [0, 3],
-            [60, Number.NaN],
-            [120, 1],
+          refId: 'A',
+          legendFormat: '{{class}}',
+          series: [
+            { metric: { class: 'Iris-setosa' }, values: wave(2) },
+            { metric: { class: 'Iris-virginica' }, values: wave(1).filter((_, i) => i !== 4) },
           ],
         },
       ],
-    });
-    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    const chunks: { type: string; data: Buffer }[] = [];
-    for (let offset = 8; offset < png.length;) {
-      const length = png.readUInt32BE(offset);
-      const type = png.toString('ascii', offset + 4, offset + 8);
-      chunks.push({ type, data: png.subarray(offset + 8, offset + 8 + length) });
-      offset += 12 + length;
+      range,
+    );
+    const failed = panelChart(
+      { id: 8, title: 'Broken panel', gridPos: { x: 12, y: 1, w: 12, h: 8 } },
+      [{ refId: 'A', legendFormat: '', error: 'bad_data: 1:5: parse error' }],
+      range,
+    );
+    const html = join(dir, 'page.html');
+    await writeFile(
+      html,
+      dashboardHtml({
+        title: 'Test dashboard',
+        subtitle: 'fixed data',
+        timestamps: timeGrid(range),
+        rows: [{ title: 'Model serving', gridPos: { x: 0, y: 0, w: 24, h: 1 } }],
+        charts: [chart, failed],
+      }),
+    );
+    const shots = await screenshotDashboard(browser, html, join(dir, 'page.png'), (id) =>
+      join(dir, `panel-${id}.png`),
+    );
+    expect(shots.panels.map((p) => p.panelId)).toEqual(['7', '8']);
+    for (const file of [shots.page, ...shots.panels.map((p) => p.file)]) {
+      expect(readFileSync(file).subarray(0, 8)).toEqual(
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      );
     }
-    expect(chunks.map((c) => c.type)).toEqual(['IHDR', 'IDAT', 'IEND']);
-    const width = chunks[0].data.readUInt32BE(0);
-    const height = chunks[0].data.readUInt32BE(4);
-    const pixels = inflateSync(chunks[1].data);
-    expect(pixels.length).toBe((width * 3 + 1) * height);
-    // Some pixels carry the first series' colour: the line was drawn.
-    let green = 0;
-    for (let i = 0; i + 2 < pixels.length; i++)
-      if (pixels[i] === 115 && pixels[i + 1] === 191 && pixels[i + 2] === 105) green++;
-    expect(green).toBeGreaterThan(50);
-  });
+
+    const page = await openDashboardPage(browser, html);
+    try {
+      const drawn = await page.evaluate(() => {
+        /* eslint-disable @typescript-eslint/no-explicit-any -- runs in the page, whose DOM types this project has not */
+        const doc = (globalThis as any).document;
+        return [...doc.querySelectorAll('section.panel')].map((panel: any) => {
+          const canvas = panel.querySelector('canvas');
+          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+          let green = 0; // the first series' colour, #73bf69
+          for (let i = 0; i < data.length; i += 4)
+            if (Math.abs(data[i] - 115) + Math.abs(data[i + 1] - 191) + Math.abs(data[i + 2] - 105) < 40)
+              green++;
+          return {
+            title: panel.querySelector('h3').textContent,
+            legend: [...panel.querySelectorAll('.u-legend .u-series th')].map((th: any) =>
+              th.textContent.trim(),
+            ),
+            note: panel.querySelector('.note')?.textContent ?? null,
+            green,
+          };
+        });
+        /* eslint-enable @typescript-eslint/no-explicit-any */
+      });
+      expect(drawn).toEqual([
+        {
+          title: 'Predictions per class (rows per second)',
+          legend: [
+            `Iris-setosa  (last ${formatValue(2 * (1 + Math.sin(5)), 'short')})`,
+            `Iris-virginica  (last ${formatValue(1 + Math.sin(5), 'short')})`,
+          ],
+          note: null,
+          green: expect.any(Number),
+        },
+        {
+          title: 'Broken panel',
+          legend: [],
+          note: 'Query failed: A: bad_data: 1:5: parse error',
+          green: 0,
+        },
+      ]);
+      expect(drawn[0].green).toBeGreaterThan(50);
+      const row = await page.$eval('section.row h2', (h2) => h2.textContent);
+      expect(row).toBe('Model serving');
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
 });

@@ -17,13 +17,17 @@ import { watchDeadLetters } from '@sepal/messaging/dead-letter-metrics';
 import { exportDenseClassifierToOnnx, fitPsiReference } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
+import { renderDashboards } from '../../scripts/dashboards/dashboard-screenshots';
 import {
-  allPanels,
   panelQueries,
-  PromQueryError,
-  renderDashboards,
+  queryPanels,
   substituteGrafanaVariables,
-} from '../../scripts/render-dashboards';
+} from '../../scripts/dashboards/grafana-dashboard';
+import {
+  PrometheusHttp,
+  PrometheusUnreachableError,
+  PromQueryError,
+} from '../../scripts/dashboards/prometheus-query';
 import {
   alertRules,
   AppName,
@@ -415,11 +419,11 @@ ${jobs}
     expect(Number(pending[0].values[0][1])).toBe(2);
   });
 
-  it('renders every panel as a PNG from the live data (npm run dashboards:screenshot)', async () => {
+  it('renders every dashboard as a page and every panel as a PNG from the live data (npm run dashboards:screenshot)', async () => {
     const outDir =
       process.env.MONITORING_RENDER_DIR ?? (await mkdtemp(join(tmpdir(), 'sepal-dashboards-out-')));
     try {
-      const { files, failures } = await renderDashboards({
+      const { dashboards: rendered, failures } = await renderDashboards({
         prometheusUrl: prometheus!.url,
         dashboardsDir: DASHBOARDS_DIR,
         outDir,
@@ -428,22 +432,37 @@ ${jobs}
         log: () => undefined,
       });
       expect(failures).toEqual([]);
-      const panels = dashboards().flatMap(({ dashboard }) =>
-        allPanels(dashboard).filter((p) => p.type !== 'row'),
-      );
-      expect(files).toHaveLength(panels.length);
-      for (const file of files) expect(readFileSync(file).subarray(1, 4).toString('ascii')).toBe('PNG');
+      expect(rendered.map((d) => d.file)).toEqual(dashboards().map((d) => d.file));
+      for (const { dashboard, file } of dashboards()) {
+        const { panels, screenshot, html } = rendered.find((d) => d.file === file)!;
+        expect(panels.map((p) => p.panelId)).toEqual(queryPanels(dashboard).map((p) => p.id));
+        for (const png of [screenshot, ...panels.map((p) => p.file)])
+          expect(readFileSync(png).subarray(1, 4).toString('ascii')).toBe('PNG');
+        expect(readFileSync(html, 'utf8')).toContain(`<title>${dashboard.title}</title>`);
+        // A panel whose queries return data draws lines: the same requirement as the query tests above.
+        for (const panel of queryPanels(dashboard)) {
+          const mustHaveData = (panel.targets ?? []).some((t) => requirement(t.expr ?? '').mustHaveData);
+          const drawn = panels.find((p) => p.panelId === panel.id)!;
+          if (mustHaveData)
+            expect({ panel: panel.title, hasSeries: drawn.series > 0 }).toEqual({
+              panel: panel.title,
+              hasSeries: true,
+            });
+        }
+      }
     } finally {
       if (!process.env.MONITORING_RENDER_DIR) await rm(outDir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   describe('the evaluation helper', () => {
     it('rejects a malformed expression with Prometheus’s parse error', async () => {
       await expect(prometheus!.client.query('sum(rate(http_requests_total[1m])')).rejects.toThrow(
         PromQueryError,
       );
-      await expect(prometheus!.client.query('rate(http_requests_total)')).rejects.toThrow(/bad_data/);
+      await expect(prometheus!.client.query('rate(http_requests_total)')).rejects.toThrow(
+        new RegExp(`bad_data: .*\\(HTTP 400 from ${prometheus!.url}/api/v1/query;`),
+      );
       await expect(
         prometheus!.client.query(
           substituteGrafanaVariables('histogram_quantile(0.99, rate(x[$__rate_interval])', VARIABLES),
@@ -454,6 +473,12 @@ ${jobs}
     it('fails an expression that parses but returns no data', async () => {
       await expect(expectData(prometheus!.client, 'sepal_no_such_metric_total')).rejects.toThrow(/no data/);
       await expect(expectData(prometheus!.client, 'up{job="inference"} > 5')).rejects.toThrow(/no data/);
+    });
+
+    it('names the Prometheus URL when it does not answer', async () => {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      await expect(new PrometheusHttp(url).query('up')).rejects.toThrow(PrometheusUnreachableError);
+      await expect(new PrometheusHttp(url).query('up')).rejects.toThrow(`Prometheus at ${url}/api/v1/query`);
     });
 
     it('accepts a known good expression', async () => {

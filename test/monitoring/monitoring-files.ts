@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { Dashboard, PrometheusHttp, PromSeries, readDashboards } from '../../scripts/render-dashboards';
+import { Dashboard, readDashboards } from '../../scripts/dashboards/grafana-dashboard';
+import { PrometheusHttp, PromSeries } from '../../scripts/dashboards/prometheus-query';
 
 export const ROOT = join(__dirname, '../..');
 export const PROMETHEUS_CONFIG = join(ROOT, 'prometheus.yml');

@@ -7,9 +7,12 @@ import { FeedbackController } from './feedback/feedback.controller';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceMetrics } from './metrics/inference-metrics';
 import { ModelHolder } from './model/model-holder';
-import { ModelLoader } from './model/model-loader';
+import { HttpModelRegistry } from './model/http-model-registry';
+import { ModelLoader } from './model/model-loader.service';
 import { ModelManager } from './model/model-manager.service';
 import { ModelPromotedConsumer } from './model/model-promoted.consumer';
+import { ModelRegistry } from './model/model-registry';
+import { OnnxSessions, OrtSessions } from './model/onnx-sessions';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
 import { PredictService } from './predict/predict.service';
@@ -42,7 +45,16 @@ export class InferenceModule {
         AdminController,
         ModelPromotedConsumer,
       ],
-      providers: [InferenceMetrics, DriftMonitors, ModelHolder, ModelLoader, ModelManager, PredictService],
+      providers: [
+        InferenceMetrics,
+        DriftMonitors,
+        ModelHolder,
+        { provide: ModelRegistry, useClass: HttpModelRegistry },
+        { provide: OnnxSessions, useClass: OrtSessions },
+        ModelLoader,
+        ModelManager,
+        PredictService,
+      ],
       exports: [ModelManager, ModelHolder],
     };
   }

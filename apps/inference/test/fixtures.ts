@@ -4,6 +4,7 @@ import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { encodeOnnxMetadata } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '@sepal/testing';
 import { RegistryConfig, startRegistryApp } from '../../registry/src';
@@ -41,14 +42,14 @@ export function irisOnnx(
         { kernel, bias: new Float32Array([shift, 1, -shift]), inputs: 4, units: 3, activation: 'softmax' },
       ],
     },
-    {
-      model_name: options.modelName ?? 'IrisModel',
-      label_map: JSON.stringify(IRIS_LABELS),
-      feature_names: JSON.stringify(IRIS_FEATURES),
-      dataset_version: IRIS_DATASET_VERSION,
-      run_id: options.runId ?? IRIS_RUN_ID,
-      ...(options.featureReference ? { feature_reference: JSON.stringify(options.featureReference) } : {}),
-    },
+    encodeOnnxMetadata({
+      modelName: options.modelName ?? 'IrisModel',
+      labels: IRIS_LABELS,
+      featureNames: IRIS_FEATURES,
+      datasetVersion: IRIS_DATASET_VERSION,
+      runId: options.runId ?? IRIS_RUN_ID,
+      featureReference: options.featureReference ?? null,
+    }),
   );
 }
 

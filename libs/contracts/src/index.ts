@@ -9,3 +9,4 @@ export * from './http/registry.dto';
 export * from './http/inference.dto';
 export * from './http/trainer.dto';
 export * from './jobs';
+export * from './models/onnx-metadata';

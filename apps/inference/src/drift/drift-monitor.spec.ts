@@ -1,6 +1,6 @@
 import type { DriftDetected } from '@sepal/contracts';
 import { createRng, fitPsiReference, psiAgainstReference } from '@sepal/ml';
-import { DriftMonitor, DriftMonitorOptions, parseFeatureReference } from './drift-monitor';
+import { DriftMonitor, DriftMonitorOptions } from './drift-monitor';
 
 const FEATURES = ['a', 'b'];
 const rng = createRng(7);
@@ -195,24 +195,5 @@ describe('DriftMonitor', () => {
     } finally {
       jest.useRealTimers();
     }
-  });
-});
-
-describe('parseFeatureReference', () => {
-  const valid = JSON.stringify(reference);
-
-  it('reads one {edges, proportions} per feature', () => {
-    expect(parseFeatureReference(valid, 2)).toEqual(JSON.parse(valid));
-  });
-
-  it.each([
-    ['not JSON', '{', 2, /not JSON/],
-    ['the wrong count', valid, 3, /array of 3 references/],
-    ['a missing field', '[{"edges":[1]}]', 1, /\[0\]: needs numeric arrays/],
-    ['unsorted edges', '[{"edges":[2,1],"proportions":[0.3,0.3,0.4]}]', 1, /strictly increasing/],
-    ['a bin count mismatch', '[{"edges":[1],"proportions":[1]}]', 1, /1 proportions for 2 bins/],
-    ['proportions not summing to 1', '[{"edges":[1],"proportions":[0.5,0.6]}]', 1, /sum to 1/],
-  ])('rejects %s', (_what, raw, count, message) => {
-    expect(() => parseFeatureReference(raw, count)).toThrow(message);
   });
 });

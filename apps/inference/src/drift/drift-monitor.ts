@@ -190,33 +190,3 @@ export class DriftMonitor {
     });
   }
 }
-
-/** Parses the ONNX metadata `feature_reference`: a JSON array, in feature order, of {edges, proportions}. */
-export function parseFeatureReference(raw: string, featureCount: number): PsiReference[] {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new Error("the ONNX metadata 'feature_reference' is not JSON");
-  }
-  if (!Array.isArray(value) || value.length !== featureCount) {
-    throw new Error(
-      `the ONNX metadata 'feature_reference' must be a JSON array of ${featureCount} references (one per feature)`,
-    );
-  }
-  return value.map((item: unknown, i) => {
-    const { edges, proportions } = (item ?? {}) as { edges?: unknown; proportions?: unknown };
-    const numbers = (list: unknown): list is number[] =>
-      Array.isArray(list) && list.every((x) => typeof x === 'number' && Number.isFinite(x));
-    const problem = (what: string) => new Error(`the ONNX metadata 'feature_reference' [${i}]: ${what}`);
-    if (!numbers(edges) || !numbers(proportions)) throw problem('needs numeric arrays edges and proportions');
-    if (edges.some((edge, k) => k > 0 && edge <= edges[k - 1]))
-      throw problem('edges must be strictly increasing');
-    if (proportions.length !== edges.length + 1)
-      throw problem(`${proportions.length} proportions for ${edges.length + 1} bins`);
-    const total = proportions.reduce((sum, p) => sum + p, 0);
-    if (proportions.some((p) => p < 0) || Math.abs(total - 1) > 1e-6)
-      throw problem('proportions must be non-negative and sum to 1');
-    return { edges, proportions };
-  });
-}

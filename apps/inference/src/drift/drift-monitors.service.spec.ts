@@ -29,7 +29,7 @@ describe('DriftMonitors', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('exports the PSI gauge of a model with a reference once the window holds DRIFT_MIN_ROWS rows', async () => {
-    const monitor = monitors.create({ name: 'M', version: 901, featureNames: ['x'] }, reference, null)!;
+    const monitor = monitors.create({ name: 'M', version: 901, featureNames: ['x'] }, reference)!;
     monitor.record(new Float32Array(9).fill(100), 9);
     expect(await gaugeSeries('901')).toEqual([]);
     monitor.record(new Float32Array([100]), 1);
@@ -50,7 +50,7 @@ describe('DriftMonitors', () => {
   it('creates no monitor (and no gauge) for a model without a reference, and says so once', async () => {
     const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     try {
-      expect(monitors.create({ name: 'M', version: 902, featureNames: ['x'] }, null, null)).toBeNull();
+      expect(monitors.create({ name: 'M', version: 902, featureNames: ['x'] }, null)).toBeNull();
       expect(log).toHaveBeenCalledTimes(1);
       expect(log.mock.calls[0][0]).toMatch(/M v902: no drift monitoring .*no 'feature_reference'/);
       expect(await gaugeSeries('902')).toEqual([]);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EventNames } from '@sepal/contracts';
+import { EventNames, OnnxMetadataKeys } from '@sepal/contracts';
 import type { PsiReference } from '@sepal/ml';
 import { EventBus } from '@sepal/messaging';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
@@ -19,15 +19,14 @@ export class DriftMonitors {
     private readonly bus: EventBus,
   ) {}
 
-  /** A started monitor for a model version, or null (logged) when its artifact has no usable reference. */
+  /** A started monitor for a model version, or null (logged) when its artifact has no training reference. */
   create(
     model: { name: string; version: number; featureNames: readonly string[] },
     reference: PsiReference[] | null,
-    problem: string | null,
   ): DriftMonitor | null {
     if (!reference) {
       this.logger.log(
-        `${model.name} v${model.version}: no drift monitoring (${problem ?? "the ONNX metadata has no 'feature_reference'"})`,
+        `${model.name} v${model.version}: no drift monitoring (the ONNX metadata has no '${OnnxMetadataKeys.featureReference}')`,
       );
       return null;
     }

@@ -1,8 +1,8 @@
-import type { InferenceSession } from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
 import type { DriftMonitor } from '../drift/drift-monitor';
 import { ModelSignature } from '../predict/model-signature';
 import { BatchCoalescer } from './batch-coalescer';
+import type { OnnxSession } from './onnx-sessions';
 
 export const INPUT_NAME = 'features';
 export const PROBABILITIES_OUTPUT = 'probabilities';
@@ -51,7 +51,7 @@ export class LoadedModel {
   readonly tally: ClassTally;
 
   constructor(
-    private readonly session: InferenceSession,
+    private readonly session: OnnxSession,
     readonly info: ModelInfo,
     readonly signature: ModelSignature,
     private readonly observer: RunObserver,

@@ -5,7 +5,8 @@ import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
 import { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelHolder } from './model-holder';
-import { ModelLoader, ModelSource } from './model-loader';
+import { ModelLoader } from './model-loader.service';
+import { ModelSource } from './model-registry';
 
 export type ReloadOutcome =
   | { result: 'success'; model: ModelInfo; previous: ModelInfo | null }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { JobStatusView, TrainRequested } from '@sepal/contracts';
+import { encodeOnnxMetadata, JobStatusView, TrainRequested } from '@sepal/contracts';
 import {
   exportDenseClassifierToOnnx,
   fitPsiReference,
@@ -151,16 +151,19 @@ export async function trainSelectAndRegister(ctx: JobContext): Promise<string> {
     ctx.track((s) => (s.testMetrics = evaluation.metrics));
 
     const modelName = job.modelName ?? defaultModelName(job.dataset);
-    const bytes = exportDenseClassifierToOnnx(model.spec, {
-      model_name: modelName,
-      label_map: JSON.stringify(labels),
-      feature_names: JSON.stringify(featureNames),
-      dataset: job.dataset,
-      dataset_version: version.id,
-      run_id: parentRunId,
-      // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
-      feature_reference: JSON.stringify(featureReferences(train, featureNames.length)),
-    });
+    const bytes = exportDenseClassifierToOnnx(
+      model.spec,
+      encodeOnnxMetadata({
+        modelName,
+        labels,
+        featureNames,
+        dataset: job.dataset,
+        datasetVersion: version.id,
+        runId: parentRunId,
+        // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
+        featureReference: featureReferences(train, featureNames.length),
+      }),
+    );
     const parity = await checkOnnxParity(bytes, test.features, probabilities, config.PARITY_TOLERANCE);
     const parityMetrics = {
       onnx_parity_max_abs_diff: parity.maxAbsDifference,

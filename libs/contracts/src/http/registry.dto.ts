@@ -197,3 +197,21 @@ export interface LineageView {
   dataset: string | null;
   datasetVersion: string | null;
 }
+
+/** A model version as the registry answers it, for consumers to validate (extra fields are allowed). */
+export const modelVersionViewSchema = z.object({
+  name: nonEmptyName,
+  version: z.number().int().positive(),
+  runId: z.string().nullable(),
+  sha256: sha256Hex,
+  size: z.number().int().nonnegative().nullable(),
+  artifactUrl: z.string().min(1),
+  signature: z.record(z.string(), z.unknown()).nullable(),
+  metrics: z.record(z.string(), z.number()),
+  description: z.string().nullable(),
+  createdAt: z.string(),
+}) satisfies z.ZodType<ModelVersionView>;
+
+/** GET /models/:name/aliases/:alias: the version the alias points to. */
+export const aliasedModelVersionViewSchema = modelVersionViewSchema.extend({ alias: z.string() });
+export type AliasedModelVersionView = z.infer<typeof aliasedModelVersionViewSchema>;

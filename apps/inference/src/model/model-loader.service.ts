@@ -1,0 +1,106 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DriftMonitors } from '../drift/drift-monitors.service';
+import { InferenceConfig, InferenceConfigValues } from '../inference.config';
+import { InferenceMetrics } from '../metrics/inference-metrics';
+import { LoadedModel } from './loaded-model';
+import { ArtifactMetadata, readArtifactMetadata } from './model-metadata';
+import { ModelRegistry, ModelSource } from './model-registry';
+import { OnnxSession, OnnxSessions } from './onnx-sessions';
+
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+  }
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Turns a registry artifact into a verified, warmed session: download, SHA-256, metadata, session, warm-up run. */
+@Injectable()
+export class ModelLoader {
+  constructor(
+    @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
+    private readonly registry: ModelRegistry,
+    private readonly sessions: OnnxSessions,
+    private readonly metrics: InferenceMetrics,
+    private readonly driftMonitors: DriftMonitors,
+  ) {}
+
+  /** The version aliased `champion` of the served model, or null when the registry has none. */
+  async champion(): Promise<ModelSource | null> {
+    try {
+      return await this.registry.champion(this.config.MODEL_NAME);
+    } catch (error) {
+      throw new ModelLoadError(
+        `cannot look up the champion of ${this.config.MODEL_NAME}: ${messageOf(error)}`,
+      );
+    }
+  }
+
+  /** Downloads the artifact and checks its SHA-256 against the expected one. */
+  async download(source: ModelSource): Promise<Uint8Array> {
+    const bytes = await this.registry.download(source.artifactUrl);
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== source.sha256) {
+      throw new ModelLoadError(
+        `SHA-256 mismatch for version ${source.version}: expected ${source.sha256}, downloaded ${actual} (${bytes.length} bytes)`,
+      );
+    }
+    return bytes;
+  }
+
+  /** Download, verify, read metadata, create the session and warm it with one run. */
+  async load(source: ModelSource): Promise<LoadedModel> {
+    const bytes = await this.download(source);
+    let metadata: ArtifactMetadata;
+    try {
+      metadata = readArtifactMetadata(bytes);
+    } catch (error) {
+      throw new ModelLoadError(`version ${source.version}: ${messageOf(error)}`);
+    }
+    let session: OnnxSession;
+    try {
+      session = await this.sessions.create(bytes);
+    } catch (error) {
+      throw new ModelLoadError(`version ${source.version}: onnxruntime cannot load it (${messageOf(error)})`);
+    }
+    const { signature } = metadata;
+    const model = new LoadedModel(
+      session,
+      {
+        name: this.config.MODEL_NAME,
+        version: source.version,
+        sha256: source.sha256,
+        runId: metadata.runId ?? source.runId ?? null,
+        datasetVersion: metadata.datasetVersion,
+        size: bytes.length,
+        loadedAt: new Date().toISOString(),
+      },
+      signature,
+      this.metrics,
+      {
+        coalesce: this.config.PREDICT_COALESCE,
+        windowUs: this.config.PREDICT_BATCH_WINDOW_US,
+        maxRows: this.config.MAX_BATCH_ROWS,
+      },
+      this.driftMonitors.create(
+        { name: this.config.MODEL_NAME, version: source.version, featureNames: signature.featureNames },
+        metadata.featureReference,
+      ),
+    );
+    try {
+      const warm = await model.runSession(new Float32Array(signature.featureNames.length), 1);
+      if (warm.probabilities.length !== signature.labels.length) {
+        throw new Error(
+          `it returns ${warm.probabilities.length} probabilities per row for ${signature.labels.length} classes`,
+        );
+      }
+    } catch (error) {
+      model.retire();
+      throw new ModelLoadError(`version ${source.version}: the warm-up run failed (${messageOf(error)})`);
+    }
+    return model;
+  }
+}

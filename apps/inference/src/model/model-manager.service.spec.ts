@@ -1,0 +1,220 @@
+import { Logger } from '@nestjs/common';
+import { UnavailableError } from '@sepal/contracts';
+import { waitFor } from '@sepal/testing/wait-for';
+import { artifact, fakeGateway, FEATURES, MODEL, promoted, reloads } from '../../test/fakes';
+
+const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 12, minutes));
+
+describe('ModelManager', () => {
+  let gateway: ReturnType<typeof fakeGateway>;
+  const served = () => gateway.holder.model?.info.version ?? null;
+
+  beforeEach(() => {
+    for (const level of ['log', 'warn', 'error'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+    }
+    gateway = fakeGateway();
+  });
+  afterEach(async () => {
+    await gateway.manager.onApplicationShutdown();
+    jest.restoreAllMocks();
+  });
+
+  it('loads the champion on start and reports it healthy', async () => {
+    const { registry, manager, health } = gateway;
+    registry.promote(registry.add(1));
+    manager.onApplicationBootstrap();
+    await waitFor(() => served() === 1, { description: 'the champion to be served' });
+    const model = gateway.holder.model!;
+    expect(model.info).toMatchObject({
+      name: MODEL,
+      version: 1,
+      sha256: registry.championOf.get(MODEL)!.sha256,
+    });
+    expect(model.signature.featureNames).toEqual(FEATURES);
+    expect((await health.report()).checks.model).toEqual({
+      status: 'up',
+      detail: `${MODEL} v1 (${model.info.sha256.slice(0, 12)})`,
+    });
+  });
+
+  it('answers 503 naming the reason while there is no champion, and loads it once there is one', async () => {
+    const { registry, manager } = gateway;
+    manager.onApplicationBootstrap();
+    await waitFor(() => {
+      try {
+        manager.requireModel();
+        return false;
+      } catch (error) {
+        return error instanceof UnavailableError && /has no champion for IrisModel yet/.test(error.message);
+      }
+    });
+    expect(() => manager.requireModel()).toThrow(
+      'no model is being served yet: the registry at http://registry.test has no champion for IrisModel yet',
+    );
+    registry.promote(registry.add(1));
+    await waitFor(() => served() === 1, { description: 'the retry to load the new champion' });
+  });
+
+  it('swaps a newer promotion in atomically: a request in flight finishes on the old session', async () => {
+    const { registry, manager, holder, sessions } = gateway;
+    const v1 = registry.add(1);
+    await manager.onPromoted(promoted(v1, at(1)));
+    const [v1Session] = sessions.created;
+    const held = holder.acquire()!;
+
+    const outcome = await manager.onPromoted(promoted(registry.add(2), at(2)));
+
+    expect(outcome).toMatchObject({ result: 'success', model: { version: 2 }, previous: { version: 1 } });
+    expect(served()).toBe(2);
+    expect(held.info.version).toBe(1);
+    expect(v1Session.released).toBe(false);
+    held.release();
+    await Promise.resolve();
+    expect(v1Session.released).toBe(true);
+    expect(sessions.created[1].released).toBe(false);
+  });
+
+  it('skips a promotion older than the latest one seen, and a version already served', async () => {
+    const { registry, manager, metrics } = gateway;
+    const [v1, v2, v3] = [registry.add(1), registry.add(2), registry.add(3)];
+    await manager.onPromoted(promoted(v2, at(2)));
+    const skippedBefore = await reloads(metrics, 'skipped');
+
+    const stale = await manager.onPromoted(promoted(v3, at(1)));
+    expect(stale).toMatchObject({
+      result: 'skipped',
+      reason: 'the promotion of v3 was superseded by a later one',
+    });
+    const same = await manager.onPromoted(promoted(v2, at(3)));
+    expect(same).toMatchObject({ result: 'skipped', reason: 'version 2 is already served' });
+    expect(served()).toBe(2);
+    expect(await reloads(metrics, 'skipped')).toBe(skippedBefore + 2);
+    expect(registry.downloads).toEqual([v2.artifactUrl]);
+    // A later promotion of an older version is a rollback, and is served.
+    expect(await manager.onPromoted(promoted(v1, at(4)))).toMatchObject({ result: 'success' });
+    expect(served()).toBe(1);
+  });
+
+  it('ends with the later of two promotions in quick succession', async () => {
+    const { registry, manager } = gateway;
+    const [v1, v2] = [registry.add(1), registry.add(2)];
+    const first = manager.onPromoted(promoted(v1, at(1)));
+    const second = manager.onPromoted(promoted(v2, at(2)));
+    // The first has not started when the second is heard: it is superseded and never downloaded.
+    const outcomes = await Promise.all([first, second]);
+    expect(outcomes.map((outcome) => outcome.result)).toEqual(['skipped', 'success']);
+    expect(served()).toBe(2);
+    expect(registry.downloads).toEqual([v2.artifactUrl]);
+  });
+
+  it('skips the promotion of another model or alias', async () => {
+    const { registry, manager } = gateway;
+    const v1 = registry.add(1);
+    expect(await manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
+      result: 'skipped',
+      reason: `not the champion of ${MODEL}`,
+    });
+    expect(await manager.onPromoted(promoted(v1, at(1), { alias: 'challenger' }))).toMatchObject({
+      result: 'skipped',
+    });
+    expect(registry.downloads).toEqual([]);
+  });
+
+  describe('a failed load keeps the old model serving and is counted', () => {
+    async function failedPromotion(prepare: () => ReturnType<typeof gateway.registry.add>) {
+      const { registry, manager, metrics } = gateway;
+      await manager.onPromoted(promoted(registry.add(1), at(1)));
+      const failuresBefore = await reloads(metrics, 'failure');
+      const outcome = await manager.onPromoted(promoted(prepare(), at(2)));
+      expect(outcome).toMatchObject({ result: 'failure', model: { version: 1 } });
+      expect(served()).toBe(1);
+      expect(manager.requireModel().info.version).toBe(1);
+      expect(await reloads(metrics, 'failure')).toBe(failuresBefore + 1);
+      return outcome.result === 'failure' ? outcome.reason : '';
+    }
+
+    it('when the artifact does not match its SHA-256', async () => {
+      const reason = await failedPromotion(() => {
+        const v2 = gateway.registry.add(2);
+        gateway.registry.artifacts.set(v2.artifactUrl, artifact({ tag: 99 }));
+        return v2;
+      });
+      expect(reason).toMatch(
+        /^cannot load IrisModel v2: SHA-256 mismatch for version 2: expected [0-9a-f]{64}, downloaded/,
+      );
+    });
+
+    it('when its metadata lacks a key, naming the key', async () => {
+      const reason = await failedPromotion(() =>
+        gateway.registry.add(2, artifact({ metadata: { label_map: '["a","b","c"]' } })),
+      );
+      expect(reason).toBe("cannot load IrisModel v2: version 2: the ONNX metadata has no 'feature_names'");
+      expect(gateway.sessions.created).toHaveLength(1);
+    });
+
+    it('when its metadata is malformed, naming the key', async () => {
+      const reason = await failedPromotion(() =>
+        gateway.registry.add(
+          2,
+          artifact({ metadata: { label_map: '["a","b","c"]', feature_names: '["x","y"]', run_id: 'run 7' } }),
+        ),
+      );
+      expect(reason).toBe(
+        "cannot load IrisModel v2: version 2: the ONNX metadata 'run_id': must be a registry run id (a UUID)",
+      );
+    });
+
+    it('when onnxruntime refuses the model', async () => {
+      const reason = await failedPromotion(() => {
+        gateway.sessions.failure = new Error('invalid graph');
+        return gateway.registry.add(2);
+      });
+      expect(reason).toBe('cannot load IrisModel v2: version 2: onnxruntime cannot load it (invalid graph)');
+    });
+
+    it('when the warm-up run disagrees with the class count, releasing the new session', async () => {
+      const reason = await failedPromotion(() => {
+        gateway.sessions.classes = 2;
+        return gateway.registry.add(2);
+      });
+      expect(reason).toMatch(/the warm-up run failed \(it returns 2 probabilities per row for 3 classes\)/);
+      expect(gateway.sessions.created[1].released).toBe(true);
+    });
+
+    it('when the registry cannot be reached', async () => {
+      const reason = await failedPromotion(() => {
+        const v2 = gateway.registry.add(2);
+        gateway.registry.unreachable = true;
+        return v2;
+      });
+      expect(reason).toMatch(/^cannot load IrisModel v2: registry: GET .* failed: connect ECONNREFUSED/);
+    });
+  });
+
+  it('reloads the champion on demand, and reports an unreachable registry as a failure', async () => {
+    const { registry, manager } = gateway;
+    registry.promote(registry.add(1));
+    expect(await manager.reloadChampion()).toMatchObject({ result: 'success', model: { version: 1 } });
+    expect(await manager.reloadChampion()).toMatchObject({ result: 'skipped' });
+    registry.unreachable = true;
+    const outcome = await manager.reloadChampion();
+    expect(outcome).toMatchObject({ result: 'failure', model: { version: 1 } });
+    expect(outcome.result === 'failure' && outcome.reason).toMatch(
+      /^cannot look up the champion of IrisModel: registry: .*ECONNREFUSED/,
+    );
+  });
+
+  it('catches up with a champion whose model.promoted was missed', async () => {
+    const { registry, manager } = gateway;
+    registry.promote(registry.add(1));
+    await manager.reloadChampion();
+    expect(await manager.syncWithRegistry()).toMatchObject({
+      result: 'skipped',
+      reason: 'in step with the registry',
+    });
+    registry.promote(registry.add(2));
+    expect(await manager.syncWithRegistry()).toMatchObject({ result: 'success', model: { version: 2 } });
+    expect(served()).toBe(2);
+  });
+});

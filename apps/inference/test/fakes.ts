@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { encodeOnnxMetadata, type ModelPromoted } from '@sepal/contracts';
+import type { EventBus } from '@sepal/messaging';
+import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import { HealthRegistry } from '@sepal/observability';
+import { DriftMonitors } from '../src/drift/drift-monitors.service';
+import { InferenceConfig, InferenceConfigValues } from '../src/inference.config';
+import { InferenceMetrics, ReloadResult } from '../src/metrics/inference-metrics';
+import { ModelHolder } from '../src/model/model-holder';
+import { ModelLoader } from '../src/model/model-loader.service';
+import { ModelManager } from '../src/model/model-manager.service';
+import { ModelRegistry, ModelSource } from '../src/model/model-registry';
+import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
+import { PredictService } from '../src/predict/predict.service';
+
+/** In-memory stand-ins for the gateway's ports, for the services' unit specs. */
+
+export const MODEL = 'IrisModel';
+export const FEATURES = ['petal_length', 'petal_width'];
+export const LABELS = ['setosa', 'versicolor', 'virginica'];
+export const RUN_ID = '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21';
+export const DATASET_VERSION = 'd'.repeat(64);
+
+export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A real ONNX artifact (the sessions are fake, the metadata is read for real). `metadata` replaces the metadata the
+ * trainer would write, e.g. to break it; `tag` makes otherwise identical artifacts differ.
+ */
+export function artifact(options: { metadata?: Record<string, string>; tag?: number } = {}): Uint8Array {
+  const tag = options.tag ?? 0;
+  return exportDenseClassifierToOnnx(
+    {
+      featureNames: FEATURES,
+      labels: LABELS,
+      standardizer: { mean: [0, 0], std: [1, 1] },
+      layers: [
+        {
+          inputs: 2,
+          units: 3,
+          activation: 'softmax',
+          kernel: Float32Array.of(1, 0, -1, 0, 1, 0),
+          bias: Float32Array.of(tag, 0, 0),
+        },
+      ],
+    },
+    options.metadata ??
+      encodeOnnxMetadata({
+        modelName: MODEL,
+        labels: LABELS,
+        featureNames: FEATURES,
+        runId: RUN_ID,
+        datasetVersion: DATASET_VERSION,
+      }),
+  );
+}
+
+/** The registry: artifacts by URL and the champion alias; `unreachable` makes every call fail. */
+export class FakeModelRegistry extends ModelRegistry {
+  readonly artifacts = new Map<string, Uint8Array>();
+  championOf = new Map<string, ModelSource>();
+  unreachable = false;
+  downloads: string[] = [];
+
+  /** Stores an artifact as version `version` (content-addressed, like the registry) and returns its source. */
+  add(version: number, bytes: Uint8Array = artifact({ tag: version })): ModelSource {
+    const digest = sha256(bytes);
+    const source = { version, sha256: digest, artifactUrl: `/artifacts/${digest}`, runId: RUN_ID };
+    this.artifacts.set(source.artifactUrl, bytes);
+    return source;
+  }
+
+  promote(source: ModelSource, model = MODEL): void {
+    this.championOf.set(model, source);
+  }
+
+  async champion(modelName: string): Promise<ModelSource | null> {
+    this.check();
+    return this.championOf.get(modelName) ?? null;
+  }
+
+  async download(artifactUrl: string): Promise<Uint8Array> {
+    this.check();
+    this.downloads.push(artifactUrl);
+    const bytes = this.artifacts.get(artifactUrl);
+    if (!bytes) throw new Error(`registry: GET ${artifactUrl} answered 404: unknown artifact`);
+    return bytes;
+  }
+
+  private check(): void {
+    if (this.unreachable) throw new Error('registry: GET http://registry.test failed: connect ECONNREFUSED');
+  }
+}
+
+/**
+ * A session scoring rows of 2 features: the class is round(first feature) mod k, with probability 0.8 and the rest
+ * shared by the other classes. `runs` records the rows of each run; `gate` holds runs until it resolves.
+ */
+export class FakeSession implements OnnxSession {
+  runs: number[] = [];
+  released = false;
+  gate: Promise<void> | null = null;
+
+  constructor(private readonly classes: number) {}
+
+  async run(feeds: Parameters<OnnxSession['run']>[0]): ReturnType<OnnxSession['run']> {
+    const input = feeds.features as unknown as { data: Float32Array; dims: readonly number[] };
+    const rows = input.dims[0];
+    this.runs.push(rows);
+    if (this.gate) await this.gate;
+    const k = this.classes;
+    const probabilities = new Float32Array(rows * k).fill(0.2 / (k - 1));
+    const labels = new BigInt64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const label = ((Math.round(input.data[i * input.dims[1]]) % k) + k) % k;
+      probabilities[i * k + label] = 0.8;
+      labels[i] = BigInt(label);
+    }
+    return { probabilities: { data: probabilities }, label: { data: labels } } as unknown as Awaited<
+      ReturnType<OnnxSession['run']>
+    >;
+  }
+
+  async release(): Promise<void> {
+    this.released = true;
+  }
+}
+
+/** Creates FakeSessions; `failure` makes the next creations throw (onnxruntime refusing the model). */
+export class FakeOnnxSessions extends OnnxSessions {
+  readonly created: FakeSession[] = [];
+  failure: Error | null = null;
+  classes = LABELS.length;
+
+  async create(): Promise<OnnxSession> {
+    if (this.failure) throw this.failure;
+    const session = new FakeSession(this.classes);
+    this.created.push(session);
+    return session;
+  }
+}
+
+/** The gateway's model services wired on the fakes (no Nest, no network, no onnxruntime session). */
+export function fakeGateway(env: Record<string, string> = {}) {
+  const config: InferenceConfigValues = InferenceConfig.load({
+    MODEL_NAME: MODEL,
+    REGISTRY_URL: 'http://registry.test',
+    MODEL_SYNC_INTERVAL_MS: '0',
+    MODEL_RETRY_INTERVAL_MS: '10',
+    PREDICT_COALESCE: 'false',
+    ...env,
+  });
+  const registry = new FakeModelRegistry();
+  const sessions = new FakeOnnxSessions();
+  const metrics = new InferenceMetrics();
+  const bus = { publish: async () => 'id' } as unknown as EventBus;
+  const health = new HealthRegistry();
+  const holder = new ModelHolder();
+  const loader = new ModelLoader(
+    config,
+    registry,
+    sessions,
+    metrics,
+    new DriftMonitors(config, metrics, bus),
+  );
+  const manager = new ModelManager(config, loader, holder, metrics, health);
+  const predictions = new PredictService(config, manager, metrics);
+  return { config, registry, sessions, metrics, health, holder, loader, manager, predictions };
+}
+
+/** The model.promoted the registry announces when `source` becomes the champion at `promotedAt`. */
+export function promoted(
+  source: ModelSource,
+  promotedAt: Date,
+  overrides: Partial<ModelPromoted> = {},
+): ModelPromoted {
+  return {
+    modelName: MODEL,
+    alias: 'champion',
+    version: source.version,
+    sha256: source.sha256,
+    artifactUrl: source.artifactUrl,
+    previousVersion: null,
+    reason: 'test',
+    promotedBy: 'test',
+    promotedAt: promotedAt.toISOString(),
+    ...overrides,
+  };
+}
+
+/** sepal_model_reloads_total{result} now (the counter is process-wide: compare before and after). */
+export async function reloads(metrics: InferenceMetrics, result: ReloadResult): Promise<number> {
+  const { values } = await metrics.reloads.get();
+  return values.find((value) => value.labels.result === result)?.value ?? 0;
+}

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { nonEmptyName, sha256Hex } from '../events/common';
+
+/**
+ * The metadata_props keys the trainer writes into every ONNX artifact and the gateway reads back. The values are
+ * strings; the JSON-valued ones are described by `onnxModelMetadataSchema`.
+ */
+export const OnnxMetadataKeys = {
+  /** The registered model the artifact was trained for. */
+  modelName: 'model_name',
+  /** The class names by index: a JSON array, or an object {"0": name, ...}. */
+  labels: 'label_map',
+  /** The input features in tensor column order: a JSON array of unique names. */
+  featureNames: 'feature_names',
+  /** The dataset trained on. */
+  dataset: 'dataset',
+  /** The dataset version (its SHA-256) trained on. */
+  datasetVersion: 'dataset_version',
+  /** The registry run (the sweep's parent run) that produced the artifact. */
+  runId: 'run_id',
+  /** Per feature, in feature order, PSI bins of the raw training split (JSON array of {edges, proportions}). */
+  featureReference: 'feature_reference',
+} as const;
+export type OnnxMetadataKey = (typeof OnnxMetadataKeys)[keyof typeof OnnxMetadataKeys];
+
+const K = OnnxMetadataKeys;
+
+/** A JSON-encoded metadata value, parsed, then checked against `schema`. */
+function jsonValue<T extends z.ZodType>(schema: T) {
+  return z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
+const uniqueNames = (what: string) =>
+  z
+    .array(z.string().min(1, `a ${what} name must not be empty`))
+    .min(1, `must name at least one ${what}`)
+    .refine((names) => new Set(names).size === names.length, `${what} names must be unique`);
+
+/** label_map: class names by index, as a JSON array or as an object {"0": name, ...} numbered 0..k-1. */
+const labelMap = z
+  .unknown()
+  .transform((value, ctx): unknown => {
+    if (Array.isArray(value) || value === null || typeof value !== 'object') return value;
+    const labels: unknown[] = [];
+    for (const [index, name] of Object.entries(value)) {
+      if (!/^(0|[1-9]\d*)$/.test(index)) {
+        ctx.addIssue({ code: 'custom', message: `bad class index '${index}' (classes are numbered 0..k-1)` });
+        return z.NEVER;
+      }
+      labels[Number(index)] = name;
+    }
+    if (labels.length !== Object.keys(value).length) {
+      ctx.addIssue({ code: 'custom', message: 'must number the classes 0..k-1' });
+      return z.NEVER;
+    }
+    return labels;
+  })
+  .pipe(uniqueNames('class'));
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+/** PSI bins of one feature on the training split (the shape of @sepal/ml's PsiReference). */
+export const psiReferenceSchema = z
+  .object({
+    edges: z
+      .array(finite)
+      .refine((edges) => edges.every((edge, k) => k === 0 || edge > edges[k - 1]), 'must be strictly increasing'),
+    proportions: z
+      .array(finite.refine((p) => p >= 0, 'must not be negative'))
+      .refine((ps) => Math.abs(ps.reduce((sum, p) => sum + p, 0) - 1) <= 1e-6, 'must sum to 1'),
+  })
+  .refine((ref) => ref.proportions.length === ref.edges.length + 1, {
+    message: 'needs one proportion per bin (edges + 1)',
+    path: ['proportions'],
+  });
+export type PsiReferenceValue = z.infer<typeof psiReferenceSchema>;
+
+/** The string-to-string metadata of an artifact, checked and decoded; unknown keys are ignored. */
+export const onnxModelMetadataSchema = z
+  .object({
+    [K.modelName]: nonEmptyName.optional(),
+    [K.labels]: jsonValue(labelMap),
+    [K.featureNames]: jsonValue(uniqueNames('feature')),
+    [K.dataset]: nonEmptyName.optional(),
+    [K.datasetVersion]: sha256Hex.optional(),
+    [K.runId]: z.string().uuid('must be a registry run id (a UUID)').optional(),
+    [K.featureReference]: jsonValue(z.array(psiReferenceSchema)).optional(),
+  })
+  .superRefine((metadata, ctx) => {
+    const references = metadata[K.featureReference];
+    const features = metadata[K.featureNames].length;
+    if (references && references.length !== features) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [K.featureReference],
+        message: `has ${references.length} references for ${features} features (one per feature, in feature order)`,
+      });
+    }
+  })
+  .transform((metadata) => ({
+    modelName: metadata[K.modelName] ?? null,
+    labels: metadata[K.labels],
+    featureNames: metadata[K.featureNames],
+    dataset: metadata[K.dataset] ?? null,
+    datasetVersion: metadata[K.datasetVersion] ?? null,
+    runId: metadata[K.runId] ?? null,
+    featureReference: metadata[K.featureReference] ?? null,
+  }));
+
+/** What an artifact's metadata says; `null` where an optional key is absent. */
+export type OnnxModelMetadata = z.output<typeof onnxModelMetadataSchema>;
+
+/** An artifact's metadata breaks the contract: `key` is the offending (or missing) metadata key. */
+export class OnnxMetadataError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OnnxMetadataError';
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Readonly<Record<string, string>>): OnnxMetadataError {
+  const [key, ...rest] = issue.path.map(String);
+  if (key === undefined) return new OnnxMetadataError('', `the ONNX metadata is invalid: ${issue.message}`);
+  if (!Object.prototype.hasOwnProperty.call(raw, key)) {
+    return new OnnxMetadataError(key, `the ONNX metadata has no '${key}'`);
+  }
+  const where = rest.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('');
+  return new OnnxMetadataError(key, `the ONNX metadata '${key}'${where ? ` ${where}` : ''}: ${issue.message}`);
+}
+
+/** Checks and decodes an artifact's metadata; throws OnnxMetadataError naming the first bad or missing key. */
+export function parseOnnxMetadata(raw: Readonly<Record<string, string>>): OnnxModelMetadata {
+  const parsed = onnxModelMetadataSchema.safeParse(raw);
+  if (!parsed.success) throw describeIssue(parsed.error.issues[0], raw);
+  return parsed.data;
+}
+
+/** What a producer writes: the required keys, and the optional ones it knows. */
+export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels' | 'featureNames'> &
+  Partial<Omit<OnnxModelMetadata, 'labels' | 'featureNames'>>;
+
+/**
+ * The metadata_props of an artifact, encoded as the contract says and checked the way the gateway will check it,
+ * so a producer cannot register an artifact the gateway would refuse.
+ */
+export function encodeOnnxMetadata(metadata: OnnxModelMetadataInput): Record<string, string> {
+  const entries: [string, string | null | undefined][] = [
+    [K.modelName, metadata.modelName],
+    [K.labels, JSON.stringify(metadata.labels)],
+    [K.featureNames, JSON.stringify(metadata.featureNames)],
+    [K.dataset, metadata.dataset],
+    [K.datasetVersion, metadata.datasetVersion],
+    [K.runId, metadata.runId],
+    [K.featureReference, metadata.featureReference && JSON.stringify(metadata.featureReference)],
+  ];
+  const raw = Object.fromEntries(
+    entries.filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+  parseOnnxMetadata(raw);
+  return raw;
+}
