@@ -8,7 +8,7 @@ import { RegistryClient } from '../clients/registry-client';
 import { TrainerMetrics } from '../observability/trainer-metrics';
 import { planJob, type JobPlan } from '../sweep/job-plan';
 import { loadTensorFlow } from '../training/tf-backend';
-import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
+import { TrainerConfig, TrainerConfigValues, trainingLimits } from '../trainer.config';
 import { errorMessage, JobFailedError, JobRejectedError } from './job-errors';
 import { JobStatusStore } from './job-status.store';
 import { firstAttemptRunId } from './run-ids';
@@ -65,7 +65,7 @@ export class JobRunner {
       let version: DatasetVersionInfo | undefined;
       let rejection: unknown;
       try {
-        plan = planJob(job.grid, job.params);
+        plan = planJob(job.grid, job.params, trainingLimits(this.config));
         version = await this.resolveVersion(job);
       } catch (error) {
         rejection = error;
