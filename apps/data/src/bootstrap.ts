@@ -11,7 +11,8 @@ export async function startDataApp(
   return startSepalApp(DataModule.forRoot(config), {
     service: 'data',
     title: 'Sepal data service',
-    description: 'Dataset import, cleaning, label maps, stratified splits, content-hashed versions and feedback.',
+    description:
+      'Dataset import, cleaning, label maps, stratified splits, content-hashed versions and feedback.',
     config,
     port: config.DATA_PORT,
     host: config.DATA_HOST,

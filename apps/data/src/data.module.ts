@@ -17,7 +17,12 @@ export class DataModule {
     return {
       module: DataModule,
       imports: [
-        { module: DataConfigModule, global: true, providers: [{ provide: DataConfig, useValue: config }], exports: [DataConfig] },
+        {
+          module: DataConfigModule,
+          global: true,
+          providers: [{ provide: DataConfig, useValue: config }],
+          exports: [DataConfig],
+        },
         PersistenceModule.forRoot({
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: DATA_SCHEMA,
@@ -25,7 +30,11 @@ export class DataModule {
           migrations: [CreateDataSchema1732400000000],
           applicationName: 'sepal-data',
         }),
-        MessagingModule.forRoot({ amqpUrl: config.AMQP_URL, namespace: config.SEPAL_NAMESPACE, serviceName: 'data' }),
+        MessagingModule.forRoot({
+          amqpUrl: config.AMQP_URL,
+          namespace: config.SEPAL_NAMESPACE,
+          serviceName: 'data',
+        }),
         OutboxModule.forSchema(DATA_SCHEMA),
         ObservabilityModule.forRoot(),
         DeadLetterMetricsModule.forQueues(['data.feedback']),

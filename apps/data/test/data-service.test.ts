@@ -21,7 +21,10 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
   const versioned: EventEnvelope[] = [];
 
   const http = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-    app.getHttpAdapter().getInstance().inject({ method, url, payload: payload as object });
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url, payload: payload as object });
 
   beforeAll(async () => {
     namespace = uniqueNamespace('data');
@@ -50,7 +53,8 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
     await app?.close();
     await closeEmbeddedDatabases();
     await db?.drop();
-    if (mode === 'real services') await deleteNamespace(AMQP_URL, namespace, ['data.feedback', 'test.versioned-observer']);
+    if (mode === 'real services')
+      await deleteNamespace(AMQP_URL, namespace, ['data.feedback', 'test.versioned-observer']);
   });
 
   let firstVersion: string;
@@ -69,7 +73,10 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
     expect(version.rowCount).toBe(150);
     expect(version.parentId).toBeNull();
     expect(version.schema.labels).toEqual(['Iris-setosa', 'Iris-versicolor', 'Iris-virginica']);
-    expect(version.cleaningRules.map((r: { id: string }) => r.id)).toEqual(['uci-iris-erratum-35', 'uci-iris-erratum-38']);
+    expect(version.cleaningRules.map((r: { id: string }) => r.id)).toEqual([
+      'uci-iris-erratum-35',
+      'uci-iris-erratum-38',
+    ]);
     for (const label of version.schema.labels) {
       expect(version.classCounts.train[label]).toBe(40);
       expect(version.classCounts.test[label]).toBe(10);
@@ -102,7 +109,10 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
 
   it('commits feedback into a child version whose parent and counts are right and whose old rows kept their split', async () => {
     const samples = [
-      { features: { sepal_length: 5.0, sepal_width: 3.4, petal_length: 1.5, petal_width: 0.2 }, label: 'Iris-setosa' },
+      {
+        features: { sepal_length: 5.0, sepal_width: 3.4, petal_length: 1.5, petal_width: 0.2 },
+        label: 'Iris-setosa',
+      },
       { features: [6.1, 2.9, 4.7, 1.4], label: 'Iris-versicolor' },
       { features: [6.5, 3.0, 5.5, 1.8], label: 'Iris-virginica' },
       { features: [40, 3.0, 5.5, 1.8], label: 'Iris-virginica' },
@@ -113,7 +123,9 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
     }
     const flagged = (await http('GET', '/datasets/iris/feedback?state=pending')).json();
     expect(flagged).toHaveLength(4);
-    expect(flagged.find((f: { features: number[] }) => f.features[0] === 40).flags[0]).toMatch(/sepal_length=40 is far outside/);
+    expect(flagged.find((f: { features: number[] }) => f.features[0] === 40).flags[0]).toMatch(
+      /sepal_length=40 is far outside/,
+    );
 
     const commit = await http('POST', '/datasets/iris/feedback/commit');
     expect(commit.statusCode).toBe(201);
@@ -123,7 +135,9 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
     expect(child.reason).toBe('feedback');
     expect(child.classCounts.train['Iris-virginica'] + child.classCounts.test['Iris-virginica']).toBe(52);
 
-    const diff = (await http('GET', `/datasets/iris/diff?from=${firstVersion.slice(0, 10)}&to=latest`)).json();
+    const diff = (
+      await http('GET', `/datasets/iris/diff?from=${firstVersion.slice(0, 10)}&to=latest`)
+    ).json();
     expect(diff.rowsAdded).toBe(4);
     expect(diff.rowsRemoved).toBe(0);
     expect(diff.rowsMovedBetweenSplits).toBe(0);
@@ -134,13 +148,22 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
   });
 
   it('rejects feedback with an unknown class or missing feature with 422 and stores nothing', async () => {
-    const unknown = await http('POST', '/datasets/iris/feedback', { features: [1, 2, 3, 4], label: 'Iris-nope' });
+    const unknown = await http('POST', '/datasets/iris/feedback', {
+      features: [1, 2, 3, 4],
+      label: 'Iris-nope',
+    });
     expect(unknown.statusCode).toBe(422);
     expect(unknown.json().message).toBe("unknown class 'Iris-nope'");
-    const missing = await http('POST', '/datasets/iris/feedback', { features: { sepal_length: 1 }, label: 'Iris-setosa' });
+    const missing = await http('POST', '/datasets/iris/feedback', {
+      features: { sepal_length: 1 },
+      label: 'Iris-setosa',
+    });
     expect(missing.statusCode).toBe(422);
     expect(missing.json().message).toMatch(/missing feature\(s\): sepal_width, petal_length, petal_width/);
-    const notFinite = await http('POST', '/datasets/iris/feedback', { features: [1, 2, 3, 'x'], label: 'Iris-setosa' });
+    const notFinite = await http('POST', '/datasets/iris/feedback', {
+      features: [1, 2, 3, 'x'],
+      label: 'Iris-setosa',
+    });
     expect(notFinite.statusCode).toBe(400);
     expect((await http('GET', '/datasets/iris/feedback?state=pending')).json()).toHaveLength(0);
   });
@@ -154,7 +177,12 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
   });
 
   it('stores a valid feedback.received event once even if delivered twice, and dead-letters an invalid one', async () => {
-    const payload = { dataset: 'iris', features: [5.9, 3.0, 5.1, 1.8], label: 'Iris-virginica', source: 'gateway' };
+    const payload = {
+      dataset: 'iris',
+      features: [5.9, 3.0, 5.1, 1.8],
+      label: 'Iris-virginica',
+      source: 'gateway',
+    };
     await bus.publish(EventNames.FeedbackReceived, payload, { messageId: `fb-${namespace}` });
     await bus.publish(EventNames.FeedbackReceived, payload, { messageId: `fb-${namespace}` });
     await bus.publish(EventNames.FeedbackReceived, { ...payload, label: 'Iris-unknown' });

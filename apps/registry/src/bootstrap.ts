@@ -14,7 +14,8 @@ export async function startRegistryApp(
     title: 'Sepal registry',
     description:
       'Experiments, runs, metrics and searches; content-addressed artifacts; registered models, versions, aliases, ' +
-      'promotion (model.promoted through an outbox), the audit log of alias moves and lineage.',
+      'promotion (model.promoted through an outbox), the audit log of alias moves and lineage; durable training jobs ' +
+      'and their steps (cancel, retry).',
     config,
     port: config.REGISTRY_PORT,
     host: config.REGISTRY_HOST,

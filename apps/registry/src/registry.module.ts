@@ -4,13 +4,19 @@ import { ObservabilityModule } from '@sepal/observability';
 import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { TrainingEventsModule } from './events/training-events.module';
+import { JobsModule } from './jobs/jobs.module';
+import { JOBS_QUEUE } from './jobs/jobs.consumer';
 import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
+import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
 import { RunsModule } from './runs/runs.module';
 
-/** The registry: experiments, runs, metrics, artifacts, models, versions and aliases, in the `registry` schema. */
+/**
+ * The registry: experiments, runs, metrics, artifacts, models, versions, aliases and training jobs with their steps,
+ * in the `registry` schema.
+ */
 @Module({})
 export class RegistryModule {
   static forRoot(config: RegistryConfigValues): DynamicModule {
@@ -27,7 +33,7 @@ export class RegistryModule {
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: REGISTRY_SCHEMA,
           entities: [],
-          migrations: [CreateRegistrySchema1732500000000],
+          migrations: [CreateRegistrySchema1732500000000, CreateJobs1733100000000],
           applicationName: 'sepal-registry',
         }),
         MessagingModule.forRoot({
@@ -38,11 +44,12 @@ export class RegistryModule {
         }),
         OutboxModule.forSchema(REGISTRY_SCHEMA, config.REGISTRY_OUTBOX_INTERVAL_MS),
         ObservabilityModule.forRoot(),
-        DeadLetterMetricsModule.forQueues(['registry.training']),
+        DeadLetterMetricsModule.forQueues(['registry.training', JOBS_QUEUE]),
         RunsModule,
         ArtifactsModule,
         ModelsModule,
         TrainingEventsModule,
+        JobsModule,
       ],
     };
   }

@@ -81,6 +81,9 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     subscription = await testBus.subscribe(
       { queue: 'test.promoted', patterns: [EventNames.ModelPromoted] },
       async (envelope) => {
+        // Delivery is at least once (the relay resends a row whose confirm came after the publish timeout, as on
+        // a loaded machine); like every consumer, this one dedupes by messageId.
+        if (promoted.some((seen) => seen.messageId === envelope.messageId)) return;
         promoted.push(envelope as EventEnvelope<typeof EventNames.ModelPromoted>);
       },
     );
@@ -95,7 +98,8 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     await closeEmbeddedDatabases();
     await db?.drop();
     await rm(modelsDir, { recursive: true, force: true });
-    if (real) await deleteNamespace(AMQP_URL, namespace, ['registry.training', 'test.promoted']);
+    if (real)
+      await deleteNamespace(AMQP_URL, namespace, ['registry.training', 'registry.jobs', 'test.promoted']);
   });
 
   it('round-trips a run with 50 metric steps, and refuses bad metric values and unknown runs', async () => {
@@ -269,6 +273,85 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     expect(injection.statusCode).toBe(200);
     expect(injection.json().runs).toEqual([]);
     expect((await search({ orderBy: 'metrics.f1 SIDEWAYS' })).statusCode).toBe(400);
+  });
+
+  it('answers 400 naming the comparison for an ill-typed filter of each kind of key, never a 500', async () => {
+    const search = (filter: string) => http('GET', `/runs?${new URLSearchParams({ filter })}`);
+    const illTyped: [string, { key: string; operator: string; value: string }, RegExp][] = [
+      ['attributes.status = 1', { key: 'attributes.status', operator: '=', value: '1' }, /quote the value/],
+      [
+        "status IN ('finished', 'done')",
+        { key: 'status', operator: 'IN', value: "('finished', 'done')" },
+        /'done' is not a run status/,
+      ],
+      ['run_name = 7', { key: 'run_name', operator: '=', value: '7' }, /run_name is text/],
+      [
+        "attributes.dataset < 'iris'",
+        { key: 'attributes.dataset', operator: '<', value: "'iris'" },
+        /does not apply/,
+      ],
+      [
+        "start_time > 'yesterday'",
+        { key: 'start_time', operator: '>', value: "'yesterday'" },
+        /not a timestamp/,
+      ],
+      ['end_time < 1e20', { key: 'end_time', operator: '<', value: '1e20' }, /not a timestamp/],
+      ["metrics.accuracy = 'high'", { key: 'metrics.accuracy', operator: '=', value: "'high'" }, /numbers/],
+      [
+        "params.learning_rate < '0.1'",
+        { key: 'params.learning_rate', operator: '<', value: "'0.1'" },
+        /unquoted/,
+      ],
+      ['tags.reason = 1', { key: 'tags.reason', operator: '=', value: '1' }, /tag 'reason' is text/],
+    ];
+    for (const [filter, comparison, why] of illTyped) {
+      const response = await search(filter);
+      expect({ filter, status: response.statusCode }).toEqual({ filter, status: 400 });
+      const body = response.json();
+      expect(body.message.startsWith(`ill-typed filter: ${filter}: `)).toBe(true);
+      expect(body.message).toMatch(why);
+      expect(body.details).toMatchObject({ input: filter, ...comparison });
+    }
+    const nul = await search("tags.reason = 'a\0'");
+    expect(nul.statusCode).toBe(400);
+    expect(nul.json().message).toMatch(/malformed filter: the NUL character is not allowed/);
+  });
+
+  it('runs well-typed filters on every kind of key: IN lists, numeric params, timestamps', async () => {
+    const experiment = 'typed';
+    const since = Date.now() - 1000;
+    const a = await newRun({
+      experiment,
+      name: 'typed-a',
+      params: { epochs: 10 },
+      tags: { reason: 'feedback' },
+    });
+    const b = await newRun({
+      experiment,
+      name: 'typed-b',
+      params: { epochs: 5 },
+      tags: { reason: 'manual' },
+    });
+    await http('POST', `/runs/${a.id}/metrics`, { metrics: [{ key: 'f1', value: 0.7, step: 1 }] });
+    await http('POST', `/runs/${b.id}/metrics`, { metrics: [{ key: 'f1', value: 0.6, step: 1 }] });
+    await http('PATCH', `/runs/${a.id}`, { status: 'finished' });
+    const ids = async (filter: string, orderBy = 'start_time ASC') => {
+      const response = await http('GET', `/runs?${new URLSearchParams({ experiment, filter, orderBy })}`);
+      expect({ filter, status: response.statusCode }).toEqual({ filter, status: 200 });
+      return response.json().runs.map((r: { id: string }) => r.id);
+    };
+    expect(await ids("status IN ('finished', 'failed')")).toEqual([a.id]);
+    expect(await ids("status NOT IN ('finished')")).toEqual([b.id]);
+    expect(await ids('params.epochs >= 10')).toEqual([a.id]);
+    expect(await ids("params.epochs = '5'")).toEqual([b.id]);
+    expect(await ids("tags.reason NOT IN ('manual')")).toEqual([a.id]);
+    expect(await ids('metrics.f1 IN (0.6, 0.9)')).toEqual([b.id]);
+    expect(await ids(`run_name LIKE 'typed-%' AND start_time >= ${since}`)).toEqual([a.id, b.id]);
+    expect(await ids(`start_time >= '${new Date(since).toISOString()}'`, 'run_name DESC')).toEqual([
+      b.id,
+      a.id,
+    ]);
+    expect(await ids("end_time < '2000-01-01'")).toEqual([]);
   });
 
   it('stores artifacts content-addressed once, verifies the stated hash and serves the bytes with it', async () => {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { ServiceError } from './client/http-client';
+import { ServiceCallError } from '@sepal/http-client';
+import { describeServiceError } from './client/service-client';
 import { cliContextFromEnv } from './commands/cli-context';
 import { dataCommand } from './commands/data.command';
 import { modelsCommand } from './commands/models.command';
@@ -45,8 +46,8 @@ export async function runCli(argv: string[]): Promise<number> {
         ? ExitCode.ok
         : ExitCode.usage;
     }
-    if (error instanceof ServiceError) {
-      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);
+    if (error instanceof ServiceCallError) {
+      process.stderr.write(describeServiceError(error));
       return error.status === null ? ExitCode.unreachable : ExitCode.failed;
     }
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -29,7 +29,8 @@ export const IRIS: DatasetDefinition = {
       row: 35,
       expect: { petal_width: 0.1 },
       set: { petal_width: 0.2 },
-      reference: "iris.names §8: the 35th sample should be 4.9,3.1,1.5,0.2,'Iris-setosa' (error in the fourth feature)",
+      reference:
+        "iris.names §8: the 35th sample should be 4.9,3.1,1.5,0.2,'Iris-setosa' (error in the fourth feature)",
     },
     {
       id: 'uci-iris-erratum-38',

@@ -3,9 +3,13 @@ import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import {
+  DatasetDiffView,
+  DatasetSummaryView,
+  DatasetVersionView,
   diffQuerySchema,
   ImportDatasetRequest,
   importDatasetRequestSchema,
+  ImportDatasetResponse,
   RowPageResponse,
   RowsQuery,
   rowsQuerySchema,
@@ -20,8 +24,10 @@ export class DatasetsController {
   constructor(private readonly datasets: DatasetsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.' })
-  async list() {
+  @ApiOperation({
+    summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.',
+  })
+  async list(): Promise<DatasetSummaryView[]> {
     const imported = new Map((await this.datasets.listDatasets()).map((d) => [d.name, d]));
     return this.datasets.catalog().map((definition) => ({
       name: definition.name,
@@ -39,14 +45,15 @@ export class DatasetsController {
   @ChangesState()
   @ApiOperation({
     summary: 'Import the shipped raw file (empty body) or the raw file text given in `content`.',
-    description: 'Identical content returns the existing version (200) instead of creating a duplicate (201).',
+    description:
+      'Identical content returns the existing version (200) instead of creating a duplicate (201).',
   })
   @ApiBody({ schema: openApiSchema(importDatasetRequestSchema), examples: { shipped: { value: {} } } })
   async import(
     @Param('name') name: string,
     @Body(new ZodValidationPipe(importDatasetRequestSchema, 'import request')) body: ImportDatasetRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ImportDatasetResponse> {
     const outcome = await this.datasets.importDataset({ dataset: name, ...body });
     void reply.status(outcome.created ? 201 : 200);
     return { created: outcome.created, version: outcome.version };
@@ -54,18 +61,23 @@ export class DatasetsController {
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
-  versions(@Param('name') name: string) {
+  versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
     return this.datasets.listVersions(name);
   }
 
   @Get(':name/versions/:ref')
-  @ApiOperation({ summary: "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules." })
-  version(@Param('name') name: string, @Param('ref') ref: string) {
+  @ApiOperation({
+    summary:
+      "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
+  })
+  version(@Param('name') name: string, @Param('ref') ref: string): Promise<DatasetVersionView> {
     return this.datasets.resolveVersion(name, ref);
   }
 
   @Get(':name/versions/:ref/rows')
-  @ApiOperation({ summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).' })
+  @ApiOperation({
+    summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).',
+  })
   async rows(
     @Param('name') name: string,
     @Param('ref') ref: string,
@@ -103,7 +115,10 @@ export class DatasetsController {
 
   @Get(':name/diff')
   @ApiOperation({ summary: 'Rows added/removed and class counts between two versions (?from=v1&to=latest).' })
-  diff(@Param('name') name: string, @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string }) {
+  diff(
+    @Param('name') name: string,
+    @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string },
+  ): Promise<DatasetDiffView> {
     return this.datasets.diff(name, query.from, query.to);
   }
 }

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { DatasetVersioned, DatasetVersionView, EventNames } from '@sepal/contracts';
+import { enqueueEvent } from '@sepal/messaging';
 import { SplitName } from '@sepal/ml';
+import { managerOf, Transaction } from '@sepal/persistence';
 import { ClassCounts, DatasetSchema, VersionRow } from './domain/version-content';
 import { AppliedCleaningRule } from './domain/cleaning';
 
@@ -15,22 +18,11 @@ export interface DatasetRecord {
   latestVersion: string | null;
 }
 
-export interface VersionRecord {
-  id: string;
-  dataset: string;
-  seq: number;
-  parentId: string | null;
-  reason: 'import' | 'feedback' | 'manual';
-  schema: DatasetSchema;
-  rowCount: number;
-  trainRows: number;
-  testRows: number;
-  classCounts: ClassCounts;
-  cleaningRules: AppliedCleaningRule[];
-  splitPolicy: { testFraction: number; seed: number; method: string };
-  source: Record<string, unknown>;
-  createdAt: Date;
-}
+/** A version as stored and as served: the data service's REST contract. */
+export type VersionRecord = DatasetVersionView;
+
+/** What the service computes for a new version; the repository numbers it and stamps its time. */
+export type NewVersion = Omit<VersionRecord, 'createdAt' | 'seq'>;
 
 export interface RowPage {
   features: number[][];
@@ -56,7 +48,7 @@ const toVersion = (r: Record<string, unknown>): VersionRecord => ({
   cleaningRules: r.cleaning_rules as AppliedCleaningRule[],
   splitPolicy: r.split_policy as VersionRecord['splitPolicy'],
   source: r.source as Record<string, unknown>,
-  createdAt: new Date(r.created_at as string),
+  createdAt: new Date(r.created_at as string).toISOString(),
 });
 
 /** Every SQL statement of the datasets feature; versions and their rows are written once and never updated. */
@@ -64,25 +56,18 @@ const toVersion = (r: Record<string, unknown>): VersionRecord => ({
 export class DatasetsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
+  /** Creates the dataset row on first use, then locks it: concurrent writers of one dataset take turns. */
   async ensureDatasetLocked(
-    manager: EntityManager,
+    tx: Transaction,
     dataset: { name: string; description: string; task: string; schema: DatasetSchema },
   ): Promise<void> {
+    const manager = managerOf(tx, this.dataSource);
     await manager.query(
       `INSERT INTO data.datasets (name, description, task, schema) VALUES ($1, $2, $3, $4)
        ON CONFLICT (name) DO NOTHING`,
       [dataset.name, dataset.description, dataset.task, JSON.stringify(dataset.schema)],
     );
     await manager.query(`SELECT name FROM data.datasets WHERE name = $1 FOR UPDATE`, [dataset.name]);
-  }
-
-  async lockDataset(manager: EntityManager, name: string): Promise<boolean> {
-    const rows = await manager.query(`SELECT name FROM data.datasets WHERE name = $1 FOR UPDATE`, [name]);
-    return rows.length > 0;
   }
 
   async listDatasets(): Promise<DatasetRecord[]> {
@@ -103,14 +88,15 @@ export class DatasetsRepository {
   }
 
   async listVersions(dataset: string): Promise<VersionRecord[]> {
-    const rows = await this.dataSource.query(`SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq`, [
-      dataset,
-    ]);
+    const rows = await this.dataSource.query(
+      `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq`,
+      [dataset],
+    );
     return rows.map(toVersion);
   }
 
-  async latestVersion(dataset: string, manager: EntityManager = this.dataSource.manager): Promise<VersionRecord | null> {
-    const rows = await manager.query(
+  async latestVersion(dataset: string, tx?: Transaction): Promise<VersionRecord | null> {
+    const rows = await managerOf(tx, this.dataSource).query(
       `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq DESC LIMIT 1`,
       [dataset],
     );
@@ -131,12 +117,17 @@ export class DatasetsRepository {
     return rows.map(toVersion);
   }
 
-  async versionExists(manager: EntityManager, id: string): Promise<VersionRecord | null> {
-    const rows = await manager.query(`SELECT * FROM data.dataset_versions WHERE id = $1`, [id]);
+  async versionById(id: string, tx?: Transaction): Promise<VersionRecord | null> {
+    const rows = await managerOf(tx, this.dataSource).query(
+      `SELECT * FROM data.dataset_versions WHERE id = $1`,
+      [id],
+    );
     return rows.length ? toVersion(rows[0]) : null;
   }
 
-  async insertVersion(manager: EntityManager, version: Omit<VersionRecord, 'createdAt' | 'seq'>, rows: VersionRow[]) {
+  /** Writes a version and its rows, numbered next in its dataset; run it inside the dataset's lock. */
+  async insertVersion(tx: Transaction, version: NewVersion, rows: VersionRow[]): Promise<VersionRecord> {
+    const manager = managerOf(tx, this.dataSource);
     const [{ seq }] = await manager.query(
       `SELECT coalesce(max(seq), 0) + 1 AS seq FROM data.dataset_versions WHERE dataset = $1`,
       [version.dataset],
@@ -178,8 +169,15 @@ export class DatasetsRepository {
     return toVersion(inserted);
   }
 
-  async allRows(versionId: string, manager: EntityManager = this.dataSource.manager): Promise<VersionRow[]> {
-    const rows: Record<string, unknown>[] = await manager.query(
+  /** Queues dataset.versioned in the outbox, in the transaction that wrote the version. */
+  async announceVersion(tx: Transaction, event: DatasetVersioned, correlationId?: string): Promise<void> {
+    await enqueueEvent(managerOf(tx, this.dataSource), 'data', EventNames.DatasetVersioned, event, {
+      correlationId,
+    });
+  }
+
+  async allRows(versionId: string, tx?: Transaction): Promise<VersionRow[]> {
+    const rows: Record<string, unknown>[] = await managerOf(tx, this.dataSource).query(
       `SELECT row_key, features, label, split, origin FROM data.dataset_rows WHERE version_id = $1 ORDER BY ordinal`,
       [versionId],
     );
@@ -193,7 +191,12 @@ export class DatasetsRepository {
   }
 
   /** Keyset pagination by ordinal, so a 100,000-row split is read in bounded pages. */
-  async rowPage(versionId: string, split: SplitName | undefined, after: number, limit: number): Promise<RowPage> {
+  async rowPage(
+    versionId: string,
+    split: SplitName | undefined,
+    after: number,
+    limit: number,
+  ): Promise<RowPage> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT ordinal, row_key, features, label, split FROM data.dataset_rows
        WHERE version_id = $1 AND ordinal > $2 AND ($3::text IS NULL OR split = $3)
@@ -220,6 +223,9 @@ export class DatasetsRepository {
       `SELECT ${columns} FROM data.dataset_rows WHERE version_id = $1 AND split = 'train'`,
       [versionId],
     );
-    return Array.from({ length: featureCount }, (_, i) => ({ min: Number(row[`min${i}`]), max: Number(row[`max${i}`]) }));
+    return Array.from({ length: featureCount }, (_, i) => ({
+      min: Number(row[`min${i}`]),
+      max: Number(row[`max${i}`]),
+    }));
   }
 }

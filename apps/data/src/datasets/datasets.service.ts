@@ -1,16 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EntityManager } from 'typeorm';
-import { EventNames, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
-import { enqueueEvent, OutboxRelay } from '@sepal/messaging';
+import { DatasetDiffView, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import { OutboxRelay } from '@sepal/messaging';
+import { Transaction, TransactionRunner } from '@sepal/persistence';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
-import { applyCleaningRules, AppliedCleaningRule } from './domain/cleaning';
-import { buildLabelMap } from './domain/label-map';
-import { parseDelimited } from './domain/parse-delimited';
-import { buildVersionContent, DatasetSchema, importedRowKeys, VersionRow, VersionRowInput } from './domain/version-content';
+import { AppliedCleaningRule } from './domain/cleaning';
+import { readImport } from './domain/read-import';
+import { buildVersionContent, DatasetSchema, VersionRow, VersionRowInput } from './domain/version-content';
 import { DatasetsRepository, VersionRecord } from './datasets.repository';
 import { parseVersionRef } from './version-ref';
 
@@ -28,11 +27,11 @@ export interface VersionOutcome {
 
 export interface NewRows {
   /** Read inside the version's transaction, after the dataset lock, so concurrent writers never share rows. */
-  rows: (manager: EntityManager) => Promise<VersionRowInput[]>;
+  rows: (tx: Transaction) => Promise<VersionRowInput[]>;
   reason: VersionRecord['reason'];
   source: Record<string, unknown>;
   /** Runs in the version's transaction once the version is written (e.g. marks feedback committed). */
-  afterInsert?: (manager: EntityManager, version: VersionRecord) => Promise<void>;
+  afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
 }
 
 @Injectable()
@@ -41,6 +40,7 @@ export class DatasetsService {
 
   constructor(
     private readonly repository: DatasetsRepository,
+    private readonly transactions: TransactionRunner,
     private readonly outbox: OutboxRelay,
     @Inject(DataConfig) private readonly config: DataConfigValues,
   ) {}
@@ -65,21 +65,11 @@ export class DatasetsService {
     const definition = this.definition(request.dataset);
     const fileName = request.fileName ?? definition.file;
     const text = request.content ?? (await readFile(join(this.config.DATA_DIR, definition.file), 'utf8'));
-    const { rows, applied } = applyCleaningRules(parseDelimited(text, definition), definition);
-    const labels = buildLabelMap(definition, rows.map((r) => r.className));
-    const schema: DatasetSchema = {
-      features: definition.features,
-      target: definition.target,
-      task: definition.task,
-      labels,
-    };
-    const encoded = rows.map((r) => ({ features: r.features, label: labels.indexOf(r.className) }));
-    const keys = importedRowKeys(encoded, definition.name);
-    const inputs = encoded.map((r, i) => ({ ...r, key: keys[i], origin: `${fileName}:${rows[i].line}` }));
+    const { schema, rows, applied } = readImport(text, definition, fileName);
     return this.writeVersion(
       definition,
       schema,
-      { rows: async () => inputs, reason: 'import', source: { file: fileName, rows: rows.length } },
+      { rows: async () => rows, reason: 'import', source: { file: fileName, rows: rows.length } },
       applied,
       correlationId,
       false,
@@ -98,28 +88,28 @@ export class DatasetsService {
     correlationId: string | undefined,
     appendToLatest: boolean,
   ): Promise<VersionOutcome> {
-    const outcome = await this.repository.transaction(async (manager) => {
-      await this.repository.ensureDatasetLocked(manager, { ...definition, schema });
-      const parent = await this.repository.latestVersion(definition.name, manager);
+    const outcome = await this.transactions.run(async (tx) => {
+      await this.repository.ensureDatasetLocked(tx, { ...definition, schema });
+      const parent = await this.repository.latestVersion(definition.name, tx);
       if (appendToLatest && !parent) {
         throw new UnprocessableError(
           `dataset '${definition.name}' has no version yet`,
           `Import it first: POST /datasets/${definition.name}/import.`,
         );
       }
-      const parentRows: VersionRow[] = parent ? await this.repository.allRows(parent.id, manager) : [];
+      const parentRows: VersionRow[] = parent ? await this.repository.allRows(parent.id, tx) : [];
       const inherited = new Map(parentRows.map((row) => [row.key, row.split]));
-      const newRows = await change.rows(manager);
+      const newRows = await change.rows(tx);
       const rows = appendToLatest ? [...parentRows, ...newRows] : newRows;
       const policy = { testFraction: this.config.SPLIT_TEST_FRACTION, seed: this.config.SPLIT_SEED };
       const content = buildVersionContent(appendToLatest && parent ? parent.schema : schema, rows, {
         ...policy,
         inherited,
       });
-      const existing = await this.repository.versionExists(manager, content.id);
+      const existing = await this.repository.versionById(content.id, tx);
       if (existing) return { version: existing, created: false };
       const version = await this.repository.insertVersion(
-        manager,
+        tx,
         {
           id: content.id,
           dataset: definition.name,
@@ -136,11 +126,9 @@ export class DatasetsService {
         },
         content.rows,
       );
-      await change.afterInsert?.(manager, version);
-      await enqueueEvent(
-        manager,
-        'data',
-        EventNames.DatasetVersioned,
+      await change.afterInsert?.(tx, version);
+      await this.repository.announceVersion(
+        tx,
         {
           dataset: version.dataset,
           version: version.id,
@@ -150,9 +138,9 @@ export class DatasetsService {
           testRows: version.testRows,
           classCounts: sumCounts(version),
           reason: version.reason,
-          createdAt: version.createdAt.toISOString(),
+          createdAt: version.createdAt,
         },
-        { correlationId },
+        correlationId,
       );
       return { version, created: true };
     });
@@ -180,11 +168,17 @@ export class DatasetsService {
     if (ref.kind === 'latest') {
       const latest = await this.repository.latestVersion(dataset);
       if (!latest) {
-        throw new NotFoundError(`dataset '${dataset}' has no version yet`, `Import it: POST /datasets/${dataset}/import.`);
+        throw new NotFoundError(
+          `dataset '${dataset}' has no version yet`,
+          `Import it: POST /datasets/${dataset}/import.`,
+        );
       }
       return latest;
     }
-    const found = await this.repository.findVersions(dataset, ref.kind === 'seq' ? { seq: ref.seq } : { prefix: ref.prefix });
+    const found = await this.repository.findVersions(
+      dataset,
+      ref.kind === 'seq' ? { seq: ref.seq } : { prefix: ref.prefix },
+    );
     if (found.length === 0) {
       throw new NotFoundError(
         `dataset '${dataset}' has no version '${refText}'`,
@@ -192,13 +186,19 @@ export class DatasetsService {
       );
     }
     if (found.length > 1) {
-      throw new InvalidInputError(`'${refText}' matches several versions of '${dataset}'`, 'Give more characters of the id.');
+      throw new InvalidInputError(
+        `'${refText}' matches several versions of '${dataset}'`,
+        'Give more characters of the id.',
+      );
     }
     return found[0];
   }
 
-  async diff(dataset: string, fromRef: string, toRef: string) {
-    const [from, to] = [await this.resolveVersion(dataset, fromRef), await this.resolveVersion(dataset, toRef)];
+  async diff(dataset: string, fromRef: string, toRef: string): Promise<DatasetDiffView> {
+    const [from, to] = [
+      await this.resolveVersion(dataset, fromRef),
+      await this.resolveVersion(dataset, toRef),
+    ];
     const [fromRows, toRows] = [await this.repository.allRows(from.id), await this.repository.allRows(to.id)];
     const fromSplit = new Map(fromRows.map((r) => [r.key, r.split]));
     const toKeys = new Set(toRows.map((r) => r.key));

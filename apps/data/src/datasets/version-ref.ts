@@ -1,6 +1,7 @@
 import { InvalidInputError } from '@sepal/contracts';
 
-export type VersionRef = { kind: 'latest' } | { kind: 'seq'; seq: number } | { kind: 'prefix'; prefix: string };
+export type VersionRef =
+  { kind: 'latest' } | { kind: 'seq'; seq: number } | { kind: 'prefix'; prefix: string };
 
 /** `latest`, a sequence number (`3` or `v3`) or a unique id prefix of at least 6 hex characters. */
 export function parseVersionRef(text: string): VersionRef {

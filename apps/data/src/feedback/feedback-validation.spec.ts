@@ -14,7 +14,11 @@ const ranges = [
 
 describe('validateFeedback', () => {
   it('orders named features by the schema and encodes the class', () => {
-    expect(validateFeedback(schema, { b: 1.5, a: 3 }, 'z', ranges)).toEqual({ features: [3, 1.5], label: 1, flags: [] });
+    expect(validateFeedback(schema, { b: 1.5, a: 3 }, 'z', ranges)).toEqual({
+      features: [3, 1.5],
+      label: 1,
+      flags: [],
+    });
   });
 
   it('accepts but flags values far outside the training range', () => {

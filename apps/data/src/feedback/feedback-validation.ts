@@ -50,7 +50,9 @@ export function validateFeedback(
     if (!range || !Number.isFinite(range.min)) return;
     const margin = (range.max - range.min) / 2;
     if (value < range.min - margin || value > range.max + margin) {
-      flags.push(`${schema.features[i]}=${value} is far outside the training range [${range.min}, ${range.max}]`);
+      flags.push(
+        `${schema.features[i]}=${value} is far outside the training range [${range.min}, ${range.max}]`,
+      );
     }
   });
   return { features: vector, label: labelIndex, flags };

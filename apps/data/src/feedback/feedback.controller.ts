@@ -1,6 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { FeedbackRequest, feedbackListQuerySchema, feedbackRequestExamples, feedbackRequestSchema } from '@sepal/contracts';
+import {
+  CommitFeedbackResponse,
+  FeedbackReceipt,
+  FeedbackRequest,
+  FeedbackSampleView,
+  feedbackListQuerySchema,
+  feedbackRequestExamples,
+  feedbackRequestSchema,
+} from '@sepal/contracts';
 import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
 import { FeedbackService } from './feedback.service';
 
@@ -22,23 +30,32 @@ export class FeedbackController {
   receive(
     @Param('name') name: string,
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
-  ) {
-    return this.feedback.receive({ dataset: name, features: body.features, label: body.label, source: body.source, feedbackId: body.id });
+  ): Promise<FeedbackReceipt> {
+    return this.feedback.receive({
+      dataset: name,
+      features: body.features,
+      label: body.label,
+      source: body.source,
+      feedbackId: body.id,
+    });
   }
 
   @Get()
   @ApiOperation({ summary: 'Feedback samples (?state=pending|committed|all).' })
   list(
     @Param('name') name: string,
-    @Query(new ZodValidationPipe(feedbackListQuerySchema, 'query')) query: { state: 'pending' | 'committed' | 'all'; limit: number },
-  ) {
+    @Query(new ZodValidationPipe(feedbackListQuerySchema, 'query'))
+    query: { state: 'pending' | 'committed' | 'all'; limit: number },
+  ): Promise<FeedbackSampleView[]> {
     return this.feedback.list(name, query.state, query.limit);
   }
 
   @Post('commit')
   @ChangesState()
-  @ApiOperation({ summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.' })
-  async commit(@Param('name') name: string) {
+  @ApiOperation({
+    summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.',
+  })
+  async commit(@Param('name') name: string): Promise<CommitFeedbackResponse> {
     const outcome = await this.feedback.commit(name);
     return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
   }

@@ -1,18 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { FeedbackSampleView } from '@sepal/contracts';
+import { managerOf, Transaction } from '@sepal/persistence';
 
-export interface FeedbackRecord {
-  id: string;
-  dataset: string;
-  features: number[];
-  label: number;
-  className: string;
-  flags: string[];
-  source: string | null;
-  receivedAt: Date;
-  committedVersion: string | null;
-}
+/** A stored sample, as stored and as served. */
+export type FeedbackRecord = FeedbackSampleView;
 
 const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
   id: r.id as string,
@@ -22,7 +15,7 @@ const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
   className: r.class_name as string,
   flags: r.flags as string[],
   source: (r.source as string | null) ?? null,
-  receivedAt: new Date(r.received_at as string),
+  receivedAt: new Date(r.received_at as string).toISOString(),
   committedVersion: r.committed_version ? String(r.committed_version).trim() : null,
 });
 
@@ -31,7 +24,10 @@ export class FeedbackRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Stores a sample at once; a redelivered message (same message id) or a repeated id is stored once. */
-  async insert(record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>, messageId?: string): Promise<FeedbackRecord> {
+  async insert(
+    record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>,
+    messageId?: string,
+  ): Promise<FeedbackRecord> {
     const rows = await this.dataSource.query(
       `INSERT INTO data.feedback (id, dataset, features, label, class_name, flags, source, message_id)
        VALUES ($1, $2, $3::double precision[], $4, $5, $6, $7, $8)
@@ -55,8 +51,9 @@ export class FeedbackRepository {
     return toRecord(existing);
   }
 
-  async pending(manager: EntityManager, dataset: string): Promise<FeedbackRecord[]> {
-    const rows = await manager.query(
+  /** The samples not committed yet, oldest first; inside the commit's transaction (after the dataset lock). */
+  async pending(tx: Transaction, dataset: string): Promise<FeedbackRecord[]> {
+    const rows = await managerOf(tx, this.dataSource).query(
       `SELECT * FROM data.feedback WHERE dataset = $1 AND committed_version IS NULL ORDER BY received_at, id`,
       [dataset],
     );
@@ -71,15 +68,26 @@ export class FeedbackRepository {
     return row.n;
   }
 
-  async markCommitted(manager: EntityManager, ids: string[], versionId: string): Promise<void> {
+  async markCommitted(tx: Transaction, ids: string[], versionId: string): Promise<void> {
     if (ids.length) {
-      await manager.query(`UPDATE data.feedback SET committed_version = $1 WHERE id = ANY($2::uuid[])`, [versionId, ids]);
+      await managerOf(tx, this.dataSource).query(
+        `UPDATE data.feedback SET committed_version = $1 WHERE id = ANY($2::uuid[])`,
+        [versionId, ids],
+      );
     }
   }
 
-  async list(dataset: string, state: 'pending' | 'committed' | 'all', limit: number): Promise<FeedbackRecord[]> {
+  async list(
+    dataset: string,
+    state: 'pending' | 'committed' | 'all',
+    limit: number,
+  ): Promise<FeedbackRecord[]> {
     const condition =
-      state === 'pending' ? 'AND committed_version IS NULL' : state === 'committed' ? 'AND committed_version IS NOT NULL' : '';
+      state === 'pending'
+        ? 'AND committed_version IS NULL'
+        : state === 'committed'
+          ? 'AND committed_version IS NOT NULL'
+          : '';
     const rows = await this.dataSource.query(
       `SELECT * FROM data.feedback WHERE dataset = $1 ${condition} ORDER BY received_at DESC LIMIT $2`,
       [dataset, limit],

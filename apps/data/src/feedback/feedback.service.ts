@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { FeatureValues, UnprocessableError } from '@sepal/contracts';
+import { FeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -13,16 +13,6 @@ export interface FeedbackInput {
   label: string;
   source?: string;
   feedbackId?: string;
-}
-
-export interface FeedbackReceipt {
-  id: string;
-  dataset: string;
-  label: string;
-  flags: string[];
-  pending: number;
-  /** Set when this sample triggered the every-N commit policy. */
-  committedVersion?: string;
 }
 
 /** Labelled samples from users: validated against the latest version's schema, stored at once, committed later. */
@@ -86,10 +76,13 @@ export class FeedbackService {
       {
         reason: 'feedback',
         source: { feedback: 'pending samples' },
-        rows: async (manager) => {
-          committed = await this.feedback.pending(manager, dataset);
+        rows: async (tx) => {
+          committed = await this.feedback.pending(tx, dataset);
           if (committed.length === 0) {
-            throw new UnprocessableError(`dataset '${dataset}' has no pending feedback to commit`, 'Send feedback first.');
+            throw new UnprocessableError(
+              `dataset '${dataset}' has no pending feedback to commit`,
+              'Send feedback first.',
+            );
           }
           return committed.map((f) => ({
             key: `feedback:${f.id}`,
@@ -98,9 +91,9 @@ export class FeedbackService {
             origin: `feedback:${f.id}`,
           }));
         },
-        afterInsert: (manager, version) =>
+        afterInsert: (tx, version) =>
           this.feedback.markCommitted(
-            manager,
+            tx,
             committed.map((f) => f.id),
             version.id,
           ),
@@ -109,11 +102,17 @@ export class FeedbackService {
       correlationId,
       true,
     );
-    this.logger.log(`committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)}`);
+    this.logger.log(
+      `committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)}`,
+    );
     return { ...outcome, feedbackRows: committed.length };
   }
 
-  list(dataset: string, state: 'pending' | 'committed' | 'all', limit: number) {
+  async list(
+    dataset: string,
+    state: 'pending' | 'committed' | 'all',
+    limit: number,
+  ): Promise<FeedbackRecord[]> {
     this.datasets.definition(dataset);
     return this.feedback.list(dataset, state, limit);
   }

@@ -33,8 +33,12 @@ describe('data metrics', () => {
     });
     stops.push(registerDataMetricsSource(source));
     const text = await scrape();
-    expect(text).toContain(`sepal_dataset_rows{dataset="iris",version="${ID_V1.slice(0, 12)}",split="train"} 120`);
-    expect(text).toContain(`sepal_dataset_rows{dataset="iris",version="${ID_V1.slice(0, 12)}",split="test"} 30`);
+    expect(text).toContain(
+      `sepal_dataset_rows{dataset="iris",version="${ID_V1.slice(0, 12)}",split="train"} 120`,
+    );
+    expect(text).toContain(
+      `sepal_dataset_rows{dataset="iris",version="${ID_V1.slice(0, 12)}",split="test"} 30`,
+    );
     expect(text).toContain('# TYPE sepal_feedback_received_total counter');
     expect(text).toContain('sepal_feedback_received_total{dataset="iris"} 5');
     expect(text).toContain('sepal_feedback_received_total{dataset="wine-quality"} 0');
@@ -49,15 +53,23 @@ describe('data metrics', () => {
     });
     stops.push(registerDataMetricsSource(source));
     await scrape();
-    source.current = { versions: [{ dataset: 'iris', versionId: ID_V2, trainRows: 123, testRows: 31 }], feedback: [] };
+    source.current = {
+      versions: [{ dataset: 'iris', versionId: ID_V2, trainRows: 123, testRows: 31 }],
+      feedback: [],
+    };
     await new Promise((resolve) => setTimeout(resolve, 600));
     const text = await scrape();
     expect(text).not.toContain(ID_V1.slice(0, 12));
-    expect(text).toContain(`sepal_dataset_rows{dataset="iris",version="${ID_V2.slice(0, 12)}",split="train"} 123`);
+    expect(text).toContain(
+      `sepal_dataset_rows{dataset="iris",version="${ID_V2.slice(0, 12)}",split="train"} 123`,
+    );
   });
 
   it('counts the same database once when two sources read it, and survives a failing source', async () => {
-    const snapshot: DataMetricsSnapshot = { versions: [], feedback: [{ dataset: 'iris', received: 7, pending: 1 }] };
+    const snapshot: DataMetricsSnapshot = {
+      versions: [],
+      feedback: [{ dataset: 'iris', received: 7, pending: 1 }],
+    };
     stops.push(registerDataMetricsSource(new StubSource(snapshot)));
     stops.push(registerDataMetricsSource(new StubSource(snapshot)));
     stops.push(registerDataMetricsSource(new StubSource(new Error('database closed'))));

@@ -22,7 +22,9 @@ async function readSnapshot(): Promise<DataMetricsSnapshot> {
   const snapshot = Promise.all(
     [...sources].map((source) =>
       source.snapshot().catch((error: unknown) => {
-        logger.warn(`reading the data metrics failed: ${error instanceof Error ? error.message : String(error)}`);
+        logger.warn(
+          `reading the data metrics failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
         return { versions: [], feedback: [] } satisfies DataMetricsSnapshot;
       }),
     ),

@@ -56,7 +56,9 @@ export class CreateDataSchema1732400000000 implements MigrationInterface {
         received_at timestamptz NOT NULL DEFAULT now(),
         committed_version char(64) NULL REFERENCES data.dataset_versions(id)
       )`);
-    await runner.query(`CREATE INDEX feedback_pending ON data.feedback (dataset, received_at) WHERE committed_version IS NULL`);
+    await runner.query(
+      `CREATE INDEX feedback_pending ON data.feedback (dataset, received_at) WHERE committed_version IS NULL`,
+    );
     await runner.query(outboxTableSql('data'));
     await runner.query(inboxTableSql('data'));
   }

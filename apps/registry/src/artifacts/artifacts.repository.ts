@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { managerOf, Transaction } from '@sepal/persistence';
 
 export interface ArtifactRecord {
   sha256: string;
@@ -20,6 +21,10 @@ const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
 export class ArtifactsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  private manager(tx?: Transaction): EntityManager {
+    return managerOf(tx, this.dataSource);
+  }
+
   /** Records an artifact; false if it was already recorded. */
   async insert(artifact: { sha256: string; size: number; path: string }): Promise<boolean> {
     const rows = await this.dataSource.query(
@@ -29,11 +34,8 @@ export class ArtifactsRepository {
     return rows.length === 1;
   }
 
-  async find(
-    sha256: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<ArtifactRecord | null> {
-    const rows = await manager.query(`SELECT * FROM registry.artifacts WHERE sha256 = $1`, [sha256]);
+  async find(sha256: string, tx?: Transaction): Promise<ArtifactRecord | null> {
+    const rows = await this.manager(tx).query(`SELECT * FROM registry.artifacts WHERE sha256 = $1`, [sha256]);
     return rows.length ? toArtifact(rows[0]) : null;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { EntityManager } from 'typeorm';
 import { ArtifactView, InvalidInputError, NotFoundError } from '@sepal/contracts';
+import { Transaction } from '@sepal/persistence';
 import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
 import { ArtifactStore, sha256Of } from './artifact-store';
 
@@ -45,9 +45,9 @@ export class ArtifactsService {
     return { artifact: { sha256: actual, size: content.length, url: artifactPath(actual) }, created };
   }
 
-  /** Pass the transaction's manager when inside one (the embedded database has a single session). */
-  async find(sha256: string, manager?: EntityManager): Promise<ArtifactRecord | null> {
-    return SHA256.test(sha256) ? this.repository.find(sha256, manager) : null;
+  /** Pass the transaction when inside one (the embedded database has a single session). */
+  async find(sha256: string, tx?: Transaction): Promise<ArtifactRecord | null> {
+    return SHA256.test(sha256) ? this.repository.find(sha256, tx) : null;
   }
 
   async open(sha256: string): Promise<{ artifact: ArtifactRecord; stream: Readable }> {

@@ -23,14 +23,19 @@ export class ModelsController {
   @Post()
   @ChangesState()
   @ApiOperation({ summary: 'Register a model name (409 if taken).' })
-  @ApiBody({ schema: openApiSchema(createModelRequestSchema), examples: { iris: { value: { name: 'iris-classifier' } } } })
+  @ApiBody({
+    schema: openApiSchema(createModelRequestSchema),
+    examples: { iris: { value: { name: 'iris-classifier' } } },
+  })
   create(@Body(new ZodValidationPipe(createModelRequestSchema, 'model')) body: CreateModelRequest) {
     return this.models.createModel(body);
   }
 
   @Get()
   @ApiOperation({ summary: 'Registered models with their latest version and aliases (?limit=&pageToken=).' })
-  list(@Query(new ZodValidationPipe(pagingQuerySchema, 'query')) query: { limit: number; pageToken?: string }) {
+  list(
+    @Query(new ZodValidationPipe(pagingQuerySchema, 'query')) query: { limit: number; pageToken?: string },
+  ) {
     return this.models.listModels(query.limit, query.pageToken);
   }
 
@@ -43,13 +48,16 @@ export class ModelsController {
   @Post(':name/versions')
   @ChangesState()
   @ApiOperation({
-    summary: 'Register the next version from a run and an uploaded artifact (the model is created if missing).',
-    description: 'The artifact must have been uploaded (POST /artifacts), else 422; metrics default to the run’s.',
+    summary:
+      'Register the next version from a run and an uploaded artifact (the model is created if missing).',
+    description:
+      'The artifact must have been uploaded (POST /artifacts), else 422; metrics default to the run’s.',
   })
   @ApiBody({ schema: openApiSchema(createModelVersionRequestSchema) })
   createVersion(
     @Param('name') name: string,
-    @Body(new ZodValidationPipe(createModelVersionRequestSchema, 'model version')) body: CreateModelVersionRequest,
+    @Body(new ZodValidationPipe(createModelVersionRequestSchema, 'model version'))
+    body: CreateModelVersionRequest,
   ) {
     return this.models.createVersion(name, body);
   }
@@ -61,7 +69,9 @@ export class ModelsController {
   }
 
   @Get(':name/versions/:version/lineage')
-  @ApiOperation({ summary: 'Where a version comes from: its run, the run’s parent sweep, the dataset version.' })
+  @ApiOperation({
+    summary: 'Where a version comes from: its run, the run’s parent sweep, the dataset version.',
+  })
   lineage(@Param('name') name: string, @Param('version', versionPipe) version: number) {
     return this.models.lineage(name, version);
   }
@@ -76,7 +86,8 @@ export class ModelsController {
   @ChangesState()
   @ApiOperation({
     summary: 'Point an alias at a version (promotion); every move is audited.',
-    description: 'Moving `champion` emits model.promoted (through the outbox, so it is delivered even after a broker outage).',
+    description:
+      'Moving `champion` emits model.promoted (through the outbox, so it is delivered even after a broker outage).',
   })
   @ApiBody({
     schema: openApiSchema(setAliasRequestSchema),

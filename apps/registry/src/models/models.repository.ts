@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AliasAuditEntry } from '@sepal/contracts';
+import { managerOf, Transaction } from '@sepal/persistence';
+import { AliasAuditEntry, EventNames, EventPayloadInput } from '@sepal/contracts';
+import { enqueueEvent } from '@sepal/messaging';
 import { iso } from '../paging';
+import { REGISTRY_SCHEMA } from '../registry.schema';
 
 export interface ModelRecord {
   name: string;
@@ -21,6 +24,16 @@ export interface VersionRecord {
   metrics: Record<string, number>;
   description: string | null;
   createdAt: string;
+}
+
+/** One alias move, as the audit log records it. */
+export interface NewAuditEntry {
+  name: string;
+  alias: string;
+  fromVersion: number | null;
+  toVersion: number;
+  by: string;
+  reason: string;
 }
 
 const toModel = (r: Record<string, unknown>): ModelRecord => ({
@@ -58,16 +71,16 @@ const toAudit = (r: Record<string, unknown>): AliasAuditEntry => ({
 export class ModelsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  private manager(tx?: Transaction): EntityManager {
+    return managerOf(tx, this.dataSource);
   }
 
   /** Inserts a model; null if the name is taken. */
   async insertModel(
-    manager: EntityManager,
+    tx: Transaction,
     model: { name: string; description: string | null; tags: Record<string, string> },
   ): Promise<ModelRecord | null> {
-    const rows = await manager.query(
+    const rows = await this.manager(tx).query(
       `INSERT INTO registry.models (name, description, tags) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *`,
       [model.name, model.description, JSON.stringify(model.tags)],
     );
@@ -78,8 +91,10 @@ export class ModelsRepository {
    * Locks the model's row for the rest of the transaction: version numbering and every alias move of one model are
    * serialised by it, so concurrent promotions queue instead of losing one another.
    */
-  async lockModel(manager: EntityManager, name: string): Promise<ModelRecord | null> {
-    const rows = await manager.query(`SELECT * FROM registry.models WHERE name = $1 FOR UPDATE`, [name]);
+  async lockModel(tx: Transaction, name: string): Promise<ModelRecord | null> {
+    const rows = await this.manager(tx).query(`SELECT * FROM registry.models WHERE name = $1 FOR UPDATE`, [
+      name,
+    ]);
     return rows.length ? toModel(rows[0]) : null;
   }
 
@@ -88,7 +103,10 @@ export class ModelsRepository {
     return rows.length ? toModel(rows[0]) : null;
   }
 
-  async listModels(offset: number, limit: number): Promise<(ModelRecord & { latestVersion: number | null })[]> {
+  async listModels(
+    offset: number,
+    limit: number,
+  ): Promise<(ModelRecord & { latestVersion: number | null })[]> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT m.*, (SELECT max(v.version) FROM registry.model_versions v WHERE v.model_name = m.name) AS latest_version
        FROM registry.models m ORDER BY m.name OFFSET $1 LIMIT $2`,
@@ -108,28 +126,24 @@ export class ModelsRepository {
     return rows.map(toVersion);
   }
 
-  async findVersion(
-    name: string,
-    version: number,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<VersionRecord | null> {
-    const rows = await manager.query(`SELECT * FROM registry.model_versions WHERE model_name = $1 AND version = $2`, [
-      name,
-      version,
-    ]);
+  async findVersion(name: string, version: number, tx?: Transaction): Promise<VersionRecord | null> {
+    const rows = await this.manager(tx).query(
+      `SELECT * FROM registry.model_versions WHERE model_name = $1 AND version = $2`,
+      [name, version],
+    );
     return rows.length ? toVersion(rows[0]) : null;
   }
 
-  async nextVersion(manager: EntityManager, name: string): Promise<number> {
-    const [row] = await manager.query(
+  async nextVersion(tx: Transaction, name: string): Promise<number> {
+    const [row] = await this.manager(tx).query(
       `SELECT coalesce(max(version), 0) + 1 AS next FROM registry.model_versions WHERE model_name = $1`,
       [name],
     );
     return Number(row.next);
   }
 
-  async insertVersion(manager: EntityManager, version: Omit<VersionRecord, 'createdAt'>): Promise<VersionRecord> {
-    const [row] = await manager.query(
+  async insertVersion(tx: Transaction, version: Omit<VersionRecord, 'createdAt'>): Promise<VersionRecord> {
+    const [row] = await this.manager(tx).query(
       `INSERT INTO registry.model_versions (model_name, version, run_id, sha256, size, signature, metrics, description)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
       [
@@ -146,27 +160,24 @@ export class ModelsRepository {
     return toVersion(row);
   }
 
-  async aliases(name: string, manager: EntityManager = this.dataSource.manager): Promise<Record<string, number>> {
-    const rows: { alias: string; version: number }[] = await manager.query(
+  async aliases(name: string, tx?: Transaction): Promise<Record<string, number>> {
+    const rows: { alias: string; version: number }[] = await this.manager(tx).query(
       `SELECT alias, version FROM registry.aliases WHERE model_name = $1 ORDER BY alias`,
       [name],
     );
     return Object.fromEntries(rows.map((r) => [r.alias, Number(r.version)]));
   }
 
-  async setAlias(manager: EntityManager, name: string, alias: string, version: number): Promise<void> {
-    await manager.query(
+  async setAlias(tx: Transaction, name: string, alias: string, version: number): Promise<void> {
+    await this.manager(tx).query(
       `INSERT INTO registry.aliases (model_name, alias, version) VALUES ($1, $2, $3)
        ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
       [name, alias, version],
     );
   }
 
-  async insertAudit(
-    manager: EntityManager,
-    entry: { name: string; alias: string; fromVersion: number | null; toVersion: number; by: string; reason: string },
-  ): Promise<AliasAuditEntry> {
-    const [row] = await manager.query(
+  async insertAudit(tx: Transaction, entry: NewAuditEntry): Promise<AliasAuditEntry> {
+    const [row] = await this.manager(tx).query(
       `INSERT INTO registry.alias_audit (model_name, alias, from_version, to_version, actor, reason)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
       [entry.name, entry.alias, entry.fromVersion, entry.toVersion, entry.by, entry.reason],
@@ -180,5 +191,13 @@ export class ModelsRepository {
       [name, alias ?? null],
     );
     return rows.map(toAudit);
+  }
+
+  /** Writes model.promoted to the outbox in the alias move's transaction: announced if and only if it commits. */
+  async enqueuePromotion(
+    tx: Transaction,
+    promotion: EventPayloadInput<typeof EventNames.ModelPromoted>,
+  ): Promise<void> {
+    await enqueueEvent(this.manager(tx), REGISTRY_SCHEMA, EventNames.ModelPromoted, promotion);
   }
 }

@@ -1,11 +1,26 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AliasAuditEntry, AliasMoveView, ConflictError, CreateModelRequest, CreateModelVersionRequest, EventNames, LineageView, ModelPage, ModelRegistered, ModelVersionView, ModelView, NotFoundError, RunView, SetAliasRequest, UnprocessableError } from '@sepal/contracts';
-import { claimMessage, enqueueEvent, OutboxRelay } from '@sepal/messaging';
-import { EntityManager } from 'typeorm';
+import {
+  AliasAuditEntry,
+  AliasMoveView,
+  ConflictError,
+  CreateModelRequest,
+  CreateModelVersionRequest,
+  LineageView,
+  ModelPage,
+  ModelRegistered,
+  ModelVersionView,
+  ModelView,
+  NotFoundError,
+  RunView,
+  SetAliasRequest,
+  UnprocessableError,
+} from '@sepal/contracts';
+import { OutboxRelay } from '@sepal/messaging';
+import { Transaction, TransactionRunner } from '@sepal/persistence';
 import { artifactPath, ArtifactsService } from '../artifacts/artifacts.service';
+import { InboxRepository, TRAINING_EVENTS } from '../inbox/inbox.repository';
 import { decodePageToken, pageOf } from '../paging';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
-import { REGISTRY_SCHEMA } from '../registry.schema';
 import { RunsService } from '../runs/runs.service';
 import { ModelsRepository, VersionRecord } from './models.repository';
 
@@ -19,6 +34,8 @@ export class ModelsService {
 
   constructor(
     private readonly repository: ModelsRepository,
+    private readonly inbox: InboxRepository,
+    private readonly transactions: TransactionRunner,
     private readonly runs: RunsService,
     private readonly artifacts: ArtifactsService,
     private readonly outbox: OutboxRelay,
@@ -26,14 +43,18 @@ export class ModelsService {
   ) {}
 
   async createModel(request: CreateModelRequest) {
-    const created = await this.repository.transaction((manager) =>
-      this.repository.insertModel(manager, {
+    const created = await this.transactions.run((tx) =>
+      this.repository.insertModel(tx, {
         name: request.name,
         description: request.description ?? null,
         tags: request.tags ?? {},
       }),
     );
-    if (!created) throw new ConflictError(`model '${request.name}' already exists`, `GET /models/${request.name} shows it.`);
+    if (!created)
+      throw new ConflictError(
+        `model '${request.name}' already exists`,
+        `GET /models/${request.name} shows it.`,
+      );
     return { ...created, versions: [], aliases: {} };
   }
 
@@ -50,7 +71,11 @@ export class ModelsService {
     const model = await this.repository.findModel(name);
     if (!model) throw new NotFoundError(`unknown model '${name}'`, 'GET /models lists them.');
     const versions = await this.repository.listVersions(name);
-    return { ...model, versions: versions.map((v) => this.view(v)), aliases: await this.repository.aliases(name) };
+    return {
+      ...model,
+      versions: versions.map((v) => this.view(v)),
+      aliases: await this.repository.aliases(name),
+    };
   }
 
   async getVersion(name: string, version: number): Promise<ModelVersionView> {
@@ -67,11 +92,11 @@ export class ModelsService {
       );
     }
     const run = await this.runs.getRun(request.runId);
-    const version = await this.repository.transaction(async (manager) => {
-      await this.ensureModelLocked(manager, name);
-      return this.repository.insertVersion(manager, {
+    const version = await this.transactions.run(async (tx) => {
+      await this.ensureModelLocked(tx, name);
+      return this.repository.insertVersion(tx, {
         name,
-        version: await this.repository.nextVersion(manager, name),
+        version: await this.repository.nextVersion(tx, name),
         runId: run.id,
         sha256: artifact.sha256,
         size: artifact.size,
@@ -80,25 +105,27 @@ export class ModelsService {
         description: request.description ?? null,
       });
     });
-    this.logger.log(`registered ${name} v${version.version} (${version.sha256.slice(0, 12)}) from run ${run.id}`);
+    this.logger.log(
+      `registered ${name} v${version.version} (${version.sha256.slice(0, 12)}) from run ${run.id}`,
+    );
     return this.view(version);
   }
 
   /** model.registered: creates that version unless it exists (same artifact: nothing to do; another: conflict). */
   async onModelRegistered(event: ModelRegistered, messageId: string): Promise<void> {
     const artifact = await this.artifacts.find(event.sha256);
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      await this.ensureModelLocked(manager, event.modelName);
-      const existing = await this.repository.findVersion(event.modelName, event.version, manager);
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      await this.ensureModelLocked(tx, event.modelName);
+      const existing = await this.repository.findVersion(event.modelName, event.version, tx);
       if (existing) {
         if (existing.sha256 === event.sha256) return;
         throw new ConflictError(
           `${event.modelName} v${event.version} already exists with artifact ${existing.sha256}, not ${event.sha256}`,
         );
       }
-      const run = await this.runs.getRun(event.runId, manager);
-      await this.repository.insertVersion(manager, {
+      const run = await this.runs.getRun(event.runId, tx);
+      await this.repository.insertVersion(tx, {
         name: event.modelName,
         version: event.version,
         runId: run.id,
@@ -116,7 +143,10 @@ export class ModelsService {
     const version = aliases[alias];
     if (version === undefined) {
       await this.requireModel(name);
-      throw new NotFoundError(`model '${name}' has no alias '${alias}'`, `PUT /models/${name}/aliases/${alias} sets it.`);
+      throw new NotFoundError(
+        `model '${name}' has no alias '${alias}'`,
+        `PUT /models/${name}/aliases/${alias} sets it.`,
+      );
     }
     return { alias, ...(await this.getVersion(name, version)) };
   }
@@ -128,20 +158,23 @@ export class ModelsService {
   async setAlias(name: string, alias: string, request: SetAliasRequest): Promise<AliasMoveView> {
     const by = request.by ?? 'api';
     const reason = request.reason ?? '';
-    const move = await this.repository.transaction(async (manager) => {
-      if (!(await this.repository.lockModel(manager, name))) throw new NotFoundError(`unknown model '${name}'`);
-      const version = await this.repository.findVersion(name, request.version, manager);
+    const move = await this.transactions.run(async (tx) => {
+      if (!(await this.repository.lockModel(tx, name))) throw new NotFoundError(`unknown model '${name}'`);
+      const version = await this.repository.findVersion(name, request.version, tx);
       if (!version) {
-        throw new NotFoundError(`model '${name}' has no version ${request.version}`, `GET /models/${name} lists them.`);
+        throw new NotFoundError(
+          `model '${name}' has no version ${request.version}`,
+          `GET /models/${name} lists them.`,
+        );
       }
-      if (alias === CHAMPION && version.size === null && !(await this.artifacts.find(version.sha256, manager))) {
+      if (alias === CHAMPION && version.size === null && !(await this.artifacts.find(version.sha256, tx))) {
         throw new UnprocessableError(
           `${name} v${version.version}'s artifact ${version.sha256} has not been uploaded, so it cannot be served`,
         );
       }
-      const previousVersion = (await this.repository.aliases(name, manager))[alias] ?? null;
-      await this.repository.setAlias(manager, name, alias, version.version);
-      const entry = await this.repository.insertAudit(manager, {
+      const previousVersion = (await this.repository.aliases(name, tx))[alias] ?? null;
+      await this.repository.setAlias(tx, name, alias, version.version);
+      const entry = await this.repository.insertAudit(tx, {
         name,
         alias,
         fromVersion: previousVersion,
@@ -151,7 +184,7 @@ export class ModelsService {
       });
       const announce = alias === CHAMPION && previousVersion !== version.version;
       if (announce) {
-        await enqueueEvent(manager, REGISTRY_SCHEMA, EventNames.ModelPromoted, {
+        await this.repository.enqueuePromotion(tx, {
           modelName: name,
           alias,
           version: version.version,
@@ -178,7 +211,9 @@ export class ModelsService {
   /** Model version → source run → its parent sweep → the dataset version it trained on. */
   async lineage(name: string, versionNumber: number): Promise<LineageView> {
     const version = await this.requireVersion(name, versionNumber);
-    const run: RunView | null = version.runId ? await this.runs.getRun(version.runId).catch(() => null) : null;
+    const run: RunView | null = version.runId
+      ? await this.runs.getRun(version.runId).catch(() => null)
+      : null;
     const parentRun = run?.parentRunId ? await this.runs.getRun(run.parentRunId).catch(() => null) : null;
     return {
       model: name,
@@ -191,17 +226,19 @@ export class ModelsService {
     };
   }
 
-  private async ensureModelLocked(manager: EntityManager, name: string): Promise<void> {
-    await this.repository.insertModel(manager, { name, description: null, tags: {} });
-    await this.repository.lockModel(manager, name);
+  private async ensureModelLocked(tx: Transaction, name: string): Promise<void> {
+    await this.repository.insertModel(tx, { name, description: null, tags: {} });
+    await this.repository.lockModel(tx, name);
   }
 
   private async requireModel(name: string): Promise<void> {
-    if (!(await this.repository.findModel(name))) throw new NotFoundError(`unknown model '${name}'`, 'GET /models lists them.');
+    if (!(await this.repository.findModel(name)))
+      throw new NotFoundError(`unknown model '${name}'`, 'GET /models lists them.');
   }
 
   private async requireVersion(name: string, version: number): Promise<VersionRecord> {
-    const found = Number.isInteger(version) && version > 0 ? await this.repository.findVersion(name, version) : null;
+    const found =
+      Number.isInteger(version) && version > 0 ? await this.repository.findVersion(name, version) : null;
     if (!found) {
       await this.requireModel(name);
       throw new NotFoundError(`model '${name}' has no version ${version}`, `GET /models/${name} lists them.`);

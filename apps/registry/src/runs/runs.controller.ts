@@ -44,8 +44,11 @@ export class RunsController {
   @ApiOperation({
     summary: 'Search runs.',
     description:
-      "filter: `metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'` " +
-      '(also attributes: status, run_name, dataset, dataset_version, backend, start_time, end_time); ' +
+      "filter: `metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason IN ('feedback', 'drift')` " +
+      '(also attributes: status, run_name, run_id, dataset, dataset_version, backend, correlation_id, start_time, ' +
+      'end_time); operators = != < <= > >= LIKE ILIKE IN NOT IN, each where it fits the key’s type (metrics are ' +
+      'numbers, tags and text attributes quoted text, times ISO 8601 or epoch milliseconds): an ill-typed or ' +
+      'malformed filter is a 400 saying what to write instead. ' +
       'orderBy: `metrics.f1 DESC, start_time ASC`; follow nextPageToken for more.',
   })
   search(

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { InboxModule } from '../inbox/inbox.module';
 import { ExperimentsController } from './experiments.controller';
 import { RunsController } from './runs.controller';
 import { RunsRepository } from './runs.repository';
@@ -6,6 +7,7 @@ import { RunsService } from './runs.service';
 
 @Module({
   controllers: [ExperimentsController, RunsController],
+  imports: [InboxModule],
   providers: [RunsRepository, RunsService],
   exports: [RunsService],
 })

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { managerOf, Transaction } from '@sepal/persistence';
 import { ExperimentView, RunStatus, RunView } from '@sepal/contracts';
 import { iso, isoOrNull } from '../paging';
+import { Condition, OrderTerm } from '../search/run-filter';
+import { filterSql, orderBySql, SqlParams } from './run-filter.sql';
 
 export interface NewRun {
   id: string;
@@ -34,8 +37,9 @@ export interface MetricPoint {
 }
 
 export interface RunSearch {
-  where: { sql: string; params: unknown[] };
-  orderBy: { sql: string; params: unknown[] };
+  /** Type-checked conditions and order terms of the search language (search/run-filter.ts). */
+  filter: Condition[];
+  orderBy: OrderTerm[];
   experimentId?: string;
   parentRunId?: string;
   offset: number;
@@ -106,16 +110,16 @@ const RUN_SELECT = `
 export class RunsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+  private manager(tx?: Transaction): EntityManager {
+    return managerOf(tx, this.dataSource);
   }
 
   /** Inserts an experiment; null if the name is taken. */
   async insertExperiment(
-    manager: EntityManager,
+    tx: Transaction,
     experiment: { id: string; name: string; tags: Record<string, string> },
   ): Promise<ExperimentView | null> {
-    const rows = await manager.query(
+    const rows = await this.manager(tx).query(
       `INSERT INTO registry.experiments (id, name, tags) VALUES ($1, $2, $3)
        ON CONFLICT (name) DO NOTHING RETURNING *`,
       [experiment.id, experiment.name, JSON.stringify(experiment.tags)],
@@ -123,11 +127,8 @@ export class RunsRepository {
     return rows.length ? toExperiment(rows[0]) : null;
   }
 
-  async findExperiment(
-    idOrName: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<ExperimentView | null> {
-    const rows = await manager.query(
+  async findExperiment(idOrName: string, tx?: Transaction): Promise<ExperimentView | null> {
+    const rows = await this.manager(tx).query(
       `SELECT * FROM registry.experiments WHERE name = $1 OR id::text = $1 ORDER BY (name = $1) DESC LIMIT 1`,
       [idOrName],
     );
@@ -143,8 +144,8 @@ export class RunsRepository {
   }
 
   /** Inserts a run unless its id exists (a trainer retrying); true when this call created it. */
-  async insertRun(manager: EntityManager, run: NewRun): Promise<boolean> {
-    const rows = await manager.query(
+  async insertRun(tx: Transaction, run: NewRun): Promise<boolean> {
+    const rows = await this.manager(tx).query(
       `INSERT INTO registry.runs (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
          dataset_version, backend, correlation_id)
        VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
@@ -158,8 +159,8 @@ export class RunsRepository {
    * training.started: creates the run, or brings one created earlier (e.g. 'scheduled' over REST) to 'running' and
    * fills in what the event knows; a run already finished keeps its final status.
    */
-  async upsertStartedRun(manager: EntityManager, run: NewRun): Promise<void> {
-    await manager.query(
+  async upsertStartedRun(tx: Transaction, run: NewRun): Promise<void> {
+    await this.manager(tx).query(
       `INSERT INTO registry.runs AS r (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
          dataset_version, backend, correlation_id)
        VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
@@ -178,22 +179,22 @@ export class RunsRepository {
     );
   }
 
-  async runExists(manager: EntityManager, id: string, lock = false): Promise<boolean> {
-    const rows = await manager.query(
+  async runExists(tx: Transaction, id: string, lock = false): Promise<boolean> {
+    const rows = await this.manager(tx).query(
       `SELECT id FROM registry.runs WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
       [id],
     );
     return rows.length === 1;
   }
 
-  async findRun(id: string, manager: EntityManager = this.dataSource.manager): Promise<RunView | null> {
-    const rows = await manager.query(`${RUN_SELECT} WHERE r.id = $1`, [id]);
+  async findRun(id: string, tx?: Transaction): Promise<RunView | null> {
+    const rows = await this.manager(tx).query(`${RUN_SELECT} WHERE r.id = $1`, [id]);
     return rows.length ? toRun(rows[0]) : null;
   }
 
   /** Applies a patch; tags are merged; a final status without an end time ends the run now. */
-  async updateRun(manager: EntityManager, id: string, patch: RunPatch): Promise<void> {
-    await manager.query(
+  async updateRun(tx: Transaction, id: string, patch: RunPatch): Promise<void> {
+    await this.manager(tx).query(
       `UPDATE registry.runs SET
          status = coalesce($2, status),
          tags = tags || coalesce($3::jsonb, '{}'::jsonb),
@@ -213,7 +214,7 @@ export class RunsRepository {
     );
   }
 
-  async insertMetrics(manager: EntityManager, runId: string, points: MetricPoint[]): Promise<void> {
+  async insertMetrics(tx: Transaction, runId: string, points: MetricPoint[]): Promise<void> {
     const BATCH = 1000;
     for (let start = 0; start < points.length; start += BATCH) {
       const batch = points.slice(start, start + BATCH);
@@ -223,15 +224,15 @@ export class RunsRepository {
         const n = i * 5;
         return `($${n + 1}::uuid, $${n + 2}, $${n + 3}::double precision, $${n + 4}::bigint, coalesce($${n + 5}::timestamptz, now()))`;
       });
-      await manager.query(
+      await this.manager(tx).query(
         `INSERT INTO registry.metrics (run_id, key, value, step, timestamp) VALUES ${values.join(', ')}`,
         params,
       );
     }
   }
 
-  async maxStep(manager: EntityManager, runId: string): Promise<number> {
-    const [row] = await manager.query(
+  async maxStep(tx: Transaction, runId: string): Promise<number> {
+    const [row] = await this.manager(tx).query(
       `SELECT coalesce(max(step), 0)::int AS step FROM registry.metrics WHERE run_id = $1`,
       [runId],
     );
@@ -249,23 +250,21 @@ export class RunsRepository {
     return rows.map((r) => ({ value: Number(r.value), step: Number(r.step), timestamp: iso(r.timestamp) }));
   }
 
-  /** Runs matching a compiled filter, in the compiled order (then newest first); reads limit + 1 rows. */
+  /** Runs matching the filter, in its order (then newest first); reads limit + 1 rows. */
   async searchRuns(search: RunSearch): Promise<RunView[]> {
-    const params: unknown[] = [
-      search.experimentId ?? null,
-      search.parentRunId ?? null,
-      search.offset,
-      search.limit + 1,
-    ];
-    const where = search.where;
-    const orderBy = search.orderBy;
+    const params = new SqlParams();
+    const experimentId = params.add(search.experimentId ?? null);
+    const parentRunId = params.add(search.parentRunId ?? null);
+    const where = filterSql(search.filter, params);
+    const orderBy = orderBySql(search.orderBy, params);
     const rows = await this.dataSource.query(
       `${RUN_SELECT}
-       WHERE ($1::uuid IS NULL OR r.experiment_id = $1::uuid) AND ($2::uuid IS NULL OR r.parent_run_id = $2::uuid)
-         AND ${where.sql}
-       ORDER BY ${orderBy.sql ? `${orderBy.sql}, ` : ''}r.start_time DESC, r.id
-       OFFSET $3 LIMIT $4`,
-      [...params, ...where.params, ...orderBy.params],
+       WHERE (${experimentId}::uuid IS NULL OR r.experiment_id = ${experimentId}::uuid)
+         AND (${parentRunId}::uuid IS NULL OR r.parent_run_id = ${parentRunId}::uuid)
+         AND ${where}
+       ORDER BY ${orderBy ? `${orderBy}, ` : ''}r.start_time DESC, r.id
+       OFFSET ${params.add(search.offset)} LIMIT ${params.add(search.limit + 1)}`,
+      params.values,
     );
     return rows.map(toRun);
   }

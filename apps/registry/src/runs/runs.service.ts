@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
 import {
   ConflictError,
   CreateRunRequest,
@@ -15,22 +14,31 @@ import {
   TrainingStarted,
   UpdateRunRequest,
 } from '@sepal/contracts';
-import { claimMessage } from '@sepal/messaging';
+import { Transaction, TransactionRunner } from '@sepal/persistence';
+import { InboxRepository, TRAINING_EVENTS } from '../inbox/inbox.repository';
 import { decodePageToken, pageOf } from '../paging';
-import { REGISTRY_SCHEMA } from '../registry.schema';
-import { compileFilter, compileOrderBy, FilterSyntaxError } from '../search/run-filter';
+import {
+  checkFilter,
+  Condition,
+  FilterError,
+  FilterTypeError,
+  OrderTerm,
+  parseOrderBy,
+} from '../search/run-filter';
 import { MetricPoint, RunsRepository } from './runs.repository';
-
-const SEARCH_FIXED_PARAMS = 4;
 
 /** Experiments, runs and metrics: the tracking half of the registry, written over REST and from training events. */
 @Injectable()
 export class RunsService {
-  constructor(private readonly repository: RunsRepository) {}
+  constructor(
+    private readonly repository: RunsRepository,
+    private readonly inbox: InboxRepository,
+    private readonly transactions: TransactionRunner,
+  ) {}
 
   async createExperiment(name: string, tags: Record<string, string> = {}): Promise<ExperimentView> {
-    const created = await this.repository.transaction((manager) =>
-      this.repository.insertExperiment(manager, { id: randomUUID(), name, tags }),
+    const created = await this.transactions.run((tx) =>
+      this.repository.insertExperiment(tx, { id: randomUUID(), name, tags }),
     );
     if (!created)
       throw new ConflictError(`experiment '${name}' already exists`, `GET /experiments/${name} shows it.`);
@@ -53,12 +61,12 @@ export class RunsService {
   /** Creates a run (its experiment too, if new); a client-chosen runId that exists returns that run unchanged. */
   async createRun(request: CreateRunRequest): Promise<{ run: RunView; created: boolean }> {
     const runId = request.runId ?? randomUUID();
-    const created = await this.repository.transaction(async (manager) => {
-      const experimentId = await this.ensureExperiment(manager, request.experiment);
-      if (request.parentRunId && !(await this.repository.runExists(manager, request.parentRunId))) {
+    const created = await this.transactions.run(async (tx) => {
+      const experimentId = await this.ensureExperiment(tx, request.experiment);
+      if (request.parentRunId && !(await this.repository.runExists(tx, request.parentRunId))) {
         throw new NotFoundError(`unknown parent run '${request.parentRunId}'`);
       }
-      return this.repository.insertRun(manager, {
+      return this.repository.insertRun(tx, {
         id: runId,
         experimentId,
         parentRunId: request.parentRunId ?? null,
@@ -76,24 +84,24 @@ export class RunsService {
     return { run: await this.getRun(runId), created };
   }
 
-  async getRun(id: string, manager?: EntityManager): Promise<RunView> {
-    const run = isUuid(id) ? await this.repository.findRun(id, manager) : null;
+  async getRun(id: string, tx?: Transaction): Promise<RunView> {
+    const run = isUuid(id) ? await this.repository.findRun(id, tx) : null;
     if (!run) throw new NotFoundError(`unknown run '${id}'`, 'GET /runs lists runs.');
     return run;
   }
 
   async updateRun(id: string, patch: UpdateRunRequest): Promise<RunView> {
-    await this.repository.transaction(async (manager) => {
-      await this.lockRun(manager, id);
-      await this.repository.updateRun(manager, id, patch);
+    await this.transactions.run(async (tx) => {
+      await this.lockRun(tx, id);
+      await this.repository.updateRun(tx, id, patch);
     });
     return this.getRun(id);
   }
 
   async logMetrics(runId: string, points: MetricPoint[]): Promise<{ runId: string; logged: number }> {
-    await this.repository.transaction(async (manager) => {
-      await this.lockRun(manager, runId);
-      await this.repository.insertMetrics(manager, runId, points);
+    await this.transactions.run(async (tx) => {
+      await this.lockRun(tx, runId);
+      await this.repository.insertMetrics(tx, runId, points);
     });
     return { runId, logged: points.length };
   }
@@ -103,24 +111,14 @@ export class RunsService {
     return this.repository.metricHistory(runId, key);
   }
 
-  /** Filter and order in the search language (see run-filter.ts); a malformed one is a 400 naming the position. */
+  /** Filter and order in the search language (see run-filter.ts); a malformed or ill-typed one is a 400 saying why. */
   async searchRuns(query: SearchRunsQuery): Promise<RunPage> {
-    const experimentId = query.experiment ? (await this.getExperiment(query.experiment)).id : undefined;
+    const filter = readSearch('filter', query.filter, checkFilter);
+    const orderBy = readSearch('orderBy', query.orderBy, parseOrderBy);
     const offset = decodePageToken(query.pageToken);
-    let where: { sql: string; params: unknown[] };
-    let orderBy: { sql: string; params: unknown[] };
-    try {
-      where = compileFilter(query.filter ?? '', SEARCH_FIXED_PARAMS);
-    } catch (error) {
-      throw syntaxError('filter', error);
-    }
-    try {
-      orderBy = compileOrderBy(query.orderBy ?? '', SEARCH_FIXED_PARAMS + where.params.length);
-    } catch (error) {
-      throw syntaxError('orderBy', error);
-    }
+    const experimentId = query.experiment ? (await this.getExperiment(query.experiment)).id : undefined;
     const rows = await this.repository.searchRuns({
-      where,
+      filter,
       orderBy,
       experimentId,
       parentRunId: query.parentRunId,
@@ -133,10 +131,10 @@ export class RunsService {
 
   /** training.started: upserts the run as running; a redelivered message is skipped. */
   async onTrainingStarted(event: TrainingStarted, messageId: string, correlationId: string): Promise<void> {
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      const experimentId = await this.ensureExperiment(manager, event.experiment);
-      await this.repository.upsertStartedRun(manager, {
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      const experimentId = await this.ensureExperiment(tx, event.experiment);
+      await this.repository.upsertStartedRun(tx, {
         id: event.runId,
         experimentId,
         parentRunId: event.parentRunId,
@@ -155,11 +153,11 @@ export class RunsService {
 
   /** training.progress: one metric point per key at the event's step (an unknown run is retried, then dead-lettered). */
   async onTrainingProgress(event: TrainingProgress, messageId: string): Promise<void> {
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      await this.lockRun(manager, event.runId);
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      await this.lockRun(tx, event.runId);
       await this.repository.insertMetrics(
-        manager,
+        tx,
         event.runId,
         Object.entries(event.metrics).map(([key, value]) => ({
           key,
@@ -173,10 +171,10 @@ export class RunsService {
 
   /** run.finished: final status, end time, tags and final metrics (logged at the run's last step). */
   async onRunFinished(event: RunFinished, messageId: string): Promise<void> {
-    await this.repository.transaction(async (manager) => {
-      if (!(await claimMessage(manager, REGISTRY_SCHEMA, messageId, 'registry.training'))) return;
-      await this.lockRun(manager, event.runId);
-      await this.repository.updateRun(manager, event.runId, {
+    await this.transactions.run(async (tx) => {
+      if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      await this.lockRun(tx, event.runId);
+      await this.repository.updateRun(tx, event.runId, {
         status: event.status,
         endTime: event.endedAt,
         tags: event.tags,
@@ -184,9 +182,9 @@ export class RunsService {
       });
       const entries = Object.entries(event.metrics);
       if (entries.length) {
-        const step = await this.repository.maxStep(manager, event.runId);
+        const step = await this.repository.maxStep(tx, event.runId);
         await this.repository.insertMetrics(
-          manager,
+          tx,
           event.runId,
           entries.map(([key, value]) => ({ key, value, step, timestamp: event.endedAt })),
         );
@@ -194,15 +192,15 @@ export class RunsService {
     });
   }
 
-  private async lockRun(manager: EntityManager, id: string): Promise<void> {
-    if (!isUuid(id) || !(await this.repository.runExists(manager, id, true))) {
+  private async lockRun(tx: Transaction, id: string): Promise<void> {
+    if (!isUuid(id) || !(await this.repository.runExists(tx, id, true))) {
       throw new NotFoundError(`unknown run '${id}'`, 'GET /runs lists runs.');
     }
   }
 
-  private async ensureExperiment(manager: EntityManager, name: string): Promise<string> {
-    await this.repository.insertExperiment(manager, { id: randomUUID(), name, tags: {} });
-    const experiment = await this.repository.findExperiment(name, manager);
+  private async ensureExperiment(tx: Transaction, name: string): Promise<string> {
+    await this.repository.insertExperiment(tx, { id: randomUUID(), name, tags: {} });
+    const experiment = await this.repository.findExperiment(name, tx);
     if (!experiment) throw new Error(`experiment '${name}' vanished`);
     return experiment.id;
   }
@@ -211,13 +209,30 @@ export class RunsService {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
-function syntaxError(what: 'filter' | 'orderBy', error: unknown): unknown {
-  if (!(error instanceof FilterSyntaxError)) return error;
-  return new InvalidInputError(
-    `malformed ${what}: ${error.message}`,
-    what === 'filter'
-      ? `Example: metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'`
-      : 'Example: metrics.f1 DESC',
-    { position: error.position, input: error.input },
-  );
+const SEARCH_EXAMPLES = {
+  filter: `Example: metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'`,
+  orderBy: 'Example: metrics.f1 DESC',
+};
+
+/** Parses a filter or order-by; a FilterError becomes a 400 with its reason, position and (if ill-typed) comparison. */
+function readSearch<T extends Condition | OrderTerm>(
+  what: 'filter' | 'orderBy',
+  input: string | undefined,
+  parse: (input: string) => T[],
+): T[] {
+  try {
+    return parse(input ?? '');
+  } catch (error) {
+    if (!(error instanceof FilterError)) throw error;
+    const typed = error instanceof FilterTypeError;
+    throw new InvalidInputError(
+      `${typed ? 'ill-typed' : 'malformed'} ${what}: ${error.message}`,
+      SEARCH_EXAMPLES[what],
+      {
+        position: error.position,
+        input: error.input,
+        ...(typed ? error.comparison : {}),
+      },
+    );
+  }
 }

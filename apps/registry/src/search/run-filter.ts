@@ -1,27 +1,67 @@
 /**
  * The run search language, in the spirit of MLflow's:
  *
- *   metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason = 'feedback'
+ *   metrics.accuracy > 0.9 AND params.learning_rate = '0.01' AND tags.reason IN ('feedback', 'drift')
  *   order by: metrics.f1 DESC, attributes.start_time ASC
  *
- * A pure module: a tokenizer, a parser and a compiler into a parameterised SQL fragment over `registry.runs r`
- * (values and keys always travel as parameters; only fixed column names are written into the SQL).
+ * A pure module: a tokenizer, a parser and a type checker. It knows nothing of SQL; the runs repository compiles the
+ * checked conditions (`runs/run-filter.sql.ts`). What each key accepts:
+ *
+ *   key                  compared as  operators                       value
+ *   metrics.<key>        number       = != < <= > >= IN, NOT IN       a number
+ *   params.<key>         number       = != < <= > >= IN, NOT IN       a number (a non-numeric param: no match)
+ *                        text         = != LIKE ILIKE IN, NOT IN      a quoted text
+ *   tags.<key>           text         = != LIKE ILIKE IN, NOT IN      a quoted text
+ *   run_name, name, run_id, dataset, dataset_version, backend, correlation_id (attributes.<name> or bare)
+ *                        text         = != LIKE ILIKE IN, NOT IN      a quoted text
+ *   status               text         = != IN, NOT IN                 a run status: 'scheduled', 'running', …
+ *                                     LIKE ILIKE                      any quoted pattern
+ *   start_time, end_time timestamp    = != < <= > >= IN, NOT IN       ISO 8601 text, or milliseconds since 1970
+ *
+ * Anything else is refused with a FilterTypeError naming the comparison, what is wrong and what to write instead.
  */
+import { runStatus } from '@sepal/contracts';
 
-export class FilterSyntaxError extends Error {
+/** A filter or order-by the user must fix: `reason` says what and `position` where (0-based, in `input`). */
+export abstract class FilterError extends Error {
   constructor(
     readonly reason: string,
-    /** 0-based character offset in the input where parsing broke. */
     readonly position: number,
     readonly input: string,
   ) {
     super(`${reason} at character ${position}`);
-    this.name = 'FilterSyntaxError';
+    this.name = new.target.name;
+  }
+}
+
+/** The text does not parse. */
+export class FilterSyntaxError extends FilterError {}
+
+/** The text parses, but a comparison is ill-typed (e.g. a text attribute compared with a number). */
+export class FilterTypeError extends FilterError {
+  constructor(
+    reason: string,
+    position: number,
+    input: string,
+    /** The comparison at fault, as written: its key, its operator and its value (or list of values). */
+    readonly comparison: { key: string; operator: string; value: string },
+  ) {
+    super(reason, position, input);
   }
 }
 
 export type TokenKind =
-  'identifier' | 'string' | 'number' | 'operator' | 'and' | 'comma' | 'direction' | 'end';
+  | 'identifier'
+  | 'string'
+  | 'number'
+  | 'operator'
+  | 'not'
+  | 'and'
+  | 'comma'
+  | 'open'
+  | 'close'
+  | 'direction'
+  | 'end';
 
 export interface Token {
   kind: TokenKind;
@@ -32,12 +72,24 @@ export interface Token {
 }
 
 const OPERATORS = ['!=', '<>', '<=', '>=', '=', '<', '>'];
+const PUNCTUATION: Record<string, TokenKind> = { ',': 'comma', '(': 'open', ')': 'close' };
+const KEYWORDS: Record<string, TokenKind> = {
+  AND: 'and',
+  NOT: 'not',
+  ASC: 'direction',
+  DESC: 'direction',
+  LIKE: 'operator',
+  ILIKE: 'operator',
+  IN: 'operator',
+};
 const IDENT_START = /[A-Za-z_]/;
 const IDENT_PART = /[A-Za-z0-9_.\-/:]/;
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?/;
 
 /** Splits a filter or order-by expression into tokens; an unknown character throws with its position. */
 export function tokenize(input: string): Token[] {
+  const nul = input.indexOf('\0');
+  if (nul >= 0) throw new FilterSyntaxError('the NUL character is not allowed', nul, input);
   const tokens: Token[] = [];
   let i = 0;
   while (i < input.length) {
@@ -71,8 +123,8 @@ export function tokenize(input: string): Token[] {
       });
       continue;
     }
-    if (ch === ',') {
-      tokens.push({ kind: 'comma', text: ',', value: ',', position: start });
+    if (PUNCTUATION[ch]) {
+      tokens.push({ kind: PUNCTUATION[ch], text: ch, value: ch, position: start });
       i++;
       continue;
     }
@@ -112,12 +164,12 @@ export function tokenize(input: string): Token[] {
       }
       const text = input.slice(start, i);
       const upper = text.toUpperCase();
-      if (upper === 'AND') tokens.push({ kind: 'and', text, value: 'AND', position: start });
-      else if (upper === 'ASC' || upper === 'DESC')
-        tokens.push({ kind: 'direction', text, value: upper, position: start });
-      else if (upper === 'LIKE' || upper === 'ILIKE')
-        tokens.push({ kind: 'operator', text, value: upper, position: start });
-      else tokens.push({ kind: 'identifier', text, value: text, position: start });
+      const keyword = KEYWORDS[upper];
+      tokens.push(
+        keyword
+          ? { kind: keyword, text, value: upper, position: start }
+          : { kind: 'identifier', text, value: text, position: start },
+      );
       continue;
     }
     throw new FilterSyntaxError(`unexpected character '${ch}'`, start, input);
@@ -128,32 +180,47 @@ export function tokenize(input: string): Token[] {
 
 export type EntityKind = 'metric' | 'param' | 'tag' | 'attribute';
 
+/** How each run attribute compares: free text, a run status (text from a fixed set), or a point in time. */
 export const RUN_ATTRIBUTES = {
-  status: { column: 'r.status', type: 'text' },
-  run_name: { column: 'r.name', type: 'text' },
-  name: { column: 'r.name', type: 'text' },
-  run_id: { column: 'r.id::text', type: 'text' },
-  dataset: { column: 'r.dataset', type: 'text' },
-  dataset_version: { column: 'r.dataset_version', type: 'text' },
-  backend: { column: 'r.backend', type: 'text' },
-  correlation_id: { column: 'r.correlation_id', type: 'text' },
-  start_time: { column: 'r.start_time', type: 'time' },
-  end_time: { column: 'r.end_time', type: 'time' },
+  status: 'status',
+  run_name: 'text',
+  name: 'text',
+  run_id: 'text',
+  dataset: 'text',
+  dataset_version: 'text',
+  backend: 'text',
+  correlation_id: 'text',
+  start_time: 'timestamp',
+  end_time: 'timestamp',
 } as const;
-type AttributeName = keyof typeof RUN_ATTRIBUTES;
+export type RunAttribute = keyof typeof RUN_ATTRIBUTES;
 
-export interface EntityRef {
-  kind: EntityKind;
-  key: string;
-  position: number;
-}
+const isRunAttribute = (key: string): key is RunAttribute => Object.hasOwn(RUN_ATTRIBUTES, key);
 
+export type EntityRef =
+  | { kind: 'metric' | 'param' | 'tag'; key: string; position: number }
+  | { kind: 'attribute'; key: RunAttribute; position: number };
+
+export type ComparisonOperator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
+
+export type Literal = string | number;
+
+/** One comparison as parsed, before type checking. */
 export interface Comparison {
   entity: EntityRef;
-  operator: string;
-  value: string | number;
+  operator: ComparisonOperator;
+  /** One value, or the list of an IN / NOT IN. */
+  values: Literal[];
+  /** Where the operator and the value (or the list's parenthesis) start, and where the comparison ends. */
+  operatorPosition: number;
   valuePosition: number;
+  end: number;
 }
+
+/** A type-checked comparison: how to compare, and values of that type (timestamps as ISO 8601 text). */
+export type Condition =
+  | { entity: EntityRef; operator: ComparisonOperator; compareAs: 'number'; values: number[] }
+  | { entity: EntityRef; operator: ComparisonOperator; compareAs: 'text' | 'timestamp'; values: string[] };
 
 export interface OrderTerm {
   entity: EntityRef;
@@ -197,7 +264,8 @@ function entityOf(token: Token, input: string): EntityRef {
   }
   if (!key)
     throw new FilterSyntaxError(`missing key name after '${prefix}.'`, token.position + dot + 1, input);
-  if (kind === 'attribute' && !(key in RUN_ATTRIBUTES)) {
+  if (kind !== 'attribute') return { kind, key, position: token.position };
+  if (!isRunAttribute(key)) {
     throw new FilterSyntaxError(
       `unknown run attribute '${key}' (known: ${Object.keys(RUN_ATTRIBUTES).join(', ')})`,
       token.position,
@@ -211,162 +279,253 @@ function describe(token: Token): string {
   return token.kind === 'end' ? 'the end of the input' : `'${token.text}'`;
 }
 
-/** Parses `comparison (AND comparison)*`; an empty or blank filter is no condition. */
-export function parseFilter(input: string): Comparison[] {
-  const tokens = tokenize(input);
-  const comparisons: Comparison[] = [];
-  let i = 0;
-  if (tokens[0].kind === 'end') return comparisons;
-  for (;;) {
-    const entity = entityOf(tokens[i++], input);
-    const operator = tokens[i++];
-    if (operator.kind !== 'operator') {
-      throw new FilterSyntaxError(
-        `expected a comparison operator (=, !=, <, <=, >, >=, LIKE, ILIKE), got ${describe(operator)}`,
-        operator.position,
-        input,
-      );
-    }
-    const value = tokens[i++];
-    if (value.kind !== 'string' && value.kind !== 'number') {
-      throw new FilterSyntaxError(
-        `expected a number or a quoted string, got ${describe(value)}`,
-        value.position,
-        input,
-      );
-    }
-    comparisons.push(
-      checkComparison(
-        { entity, operator: String(operator.value), value: value.value, valuePosition: value.position },
-        operator,
-        input,
-      ),
-    );
-    const next = tokens[i++];
-    if (next.kind === 'end') return comparisons;
-    if (next.kind !== 'and')
-      throw new FilterSyntaxError(
-        `expected AND or the end of the filter, got ${describe(next)}`,
-        next.position,
-        input,
-      );
+const OPERATOR_LIST = '=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN';
+
+/** Reads tokens left to right; each `expect…` throws a FilterSyntaxError naming what it wanted. */
+class TokenReader {
+  private i = 0;
+  constructor(
+    private readonly tokens: Token[],
+    readonly input: string,
+  ) {}
+
+  peek(): Token {
+    return this.tokens[this.i];
+  }
+
+  next(): Token {
+    return this.tokens[this.i++];
+  }
+
+  /** The token `next()` returned last. */
+  last(): Token {
+    return this.tokens[this.i - 1];
+  }
+
+  fail(expected: string, token: Token): never {
+    throw new FilterSyntaxError(`expected ${expected}, got ${describe(token)}`, token.position, this.input);
+  }
+
+  expect(kind: TokenKind, expected: string): Token {
+    const token = this.next();
+    if (token.kind !== kind) this.fail(expected, token);
+    return token;
+  }
+
+  literal(): Token {
+    const token = this.next();
+    if (token.kind !== 'string' && token.kind !== 'number') this.fail('a number or a quoted string', token);
+    return token;
   }
 }
 
-function checkComparison(comparison: Comparison, operatorToken: Token, input: string): Comparison {
-  const { entity, operator, value } = comparison;
-  const like = operator === 'LIKE' || operator === 'ILIKE';
-  if (entity.kind === 'metric') {
-    if (typeof value !== 'number') {
-      throw new FilterSyntaxError(
-        `metrics compare with numbers, got the string '${value}'`,
-        comparison.valuePosition,
-        input,
+function parseOperator(reader: TokenReader): { operator: ComparisonOperator; position: number } {
+  const token = reader.next();
+  if (token.kind === 'not') {
+    const inToken = reader.next();
+    if (inToken.value !== 'IN') reader.fail('IN after NOT', inToken);
+    return { operator: 'NOT IN', position: token.position };
+  }
+  if (token.kind !== 'operator') reader.fail(`a comparison operator (${OPERATOR_LIST})`, token);
+  return { operator: token.value as ComparisonOperator, position: token.position };
+}
+
+/** `( literal (, literal)* )` after IN / NOT IN. */
+function parseList(reader: TokenReader): Literal[] {
+  reader.expect('open', "'(' to open the list of values, e.g. IN ('a', 'b')");
+  const values = [reader.literal().value];
+  for (;;) {
+    const token = reader.next();
+    if (token.kind === 'close') return values;
+    if (token.kind !== 'comma') reader.fail("',' or ')' in the list of values", token);
+    values.push(reader.literal().value);
+  }
+}
+
+/** Parses `comparison (AND comparison)*` (syntax only: see checkFilter); an empty or blank filter is no condition. */
+export function parseFilter(input: string): Comparison[] {
+  const reader = new TokenReader(tokenize(input), input);
+  const comparisons: Comparison[] = [];
+  if (reader.peek().kind === 'end') return comparisons;
+  for (;;) {
+    const entity = entityOf(reader.next(), input);
+    const { operator, position: operatorPosition } = parseOperator(reader);
+    const valuePosition = reader.peek().position;
+    const values = operator === 'IN' || operator === 'NOT IN' ? parseList(reader) : [reader.literal().value];
+    const last = reader.last();
+    comparisons.push({
+      entity,
+      operator,
+      values,
+      operatorPosition,
+      valuePosition,
+      end: last.position + last.text.length,
+    });
+    const next = reader.next();
+    if (next.kind === 'end') return comparisons;
+    if (next.kind !== 'and') reader.fail('AND or the end of the filter', next);
+  }
+}
+
+/** Parses and type-checks a filter: the conditions the repository compiles, or a FilterError to show the user. */
+export function checkFilter(input: string): Condition[] {
+  return parseFilter(input).map((comparison) => checkComparison(comparison, input));
+}
+
+const ORDERING: readonly ComparisonOperator[] = ['<', '<=', '>', '>='];
+const PATTERN: readonly ComparisonOperator[] = ['LIKE', 'ILIKE'];
+const RUN_STATUSES: readonly string[] = runStatus.options;
+
+/** One comparison under check: what it holds, and how to refuse it with a message naming key, operator and value. */
+class ComparisonCheck {
+  readonly key: string;
+  readonly value: string;
+  readonly numbers: number[];
+  readonly texts: string[];
+  readonly pattern: boolean;
+  readonly ordering: boolean;
+
+  constructor(
+    readonly comparison: Comparison,
+    private readonly input: string,
+  ) {
+    const { entity, operator, values, operatorPosition, valuePosition, end } = comparison;
+    this.key = input.slice(entity.position, operatorPosition).trim();
+    this.value = input.slice(valuePosition, end);
+    this.numbers = values.filter((v): v is number => typeof v === 'number');
+    this.texts = values.filter((v): v is string => typeof v === 'string');
+    this.pattern = PATTERN.includes(operator);
+    this.ordering = ORDERING.includes(operator);
+    if (this.numbers.length && this.texts.length) this.fail('the list mixes numbers and quoted text');
+    if (this.numbers.some((v) => !Number.isFinite(v))) this.fail(`${this.value} is not a finite number`);
+    if (this.pattern && !this.texts.length)
+      this.fail(`${operator} needs a quoted pattern, ${this.example("'abc%'")}`);
+  }
+
+  get operator(): ComparisonOperator {
+    return this.comparison.operator;
+  }
+
+  /** `e.g. <key> <operator> <value>`, with the value in a list for IN / NOT IN. */
+  example(value: string): string {
+    const list = this.operator === 'IN' || this.operator === 'NOT IN';
+    return `e.g. ${this.key} ${this.operator} ${list ? `(${value})` : value}`;
+  }
+
+  /** Refuses the comparison; the position is its value's unless `at` is 'operator'. */
+  fail(reason: string, at: 'operator' | 'value' = 'value'): never {
+    const { operatorPosition, valuePosition } = this.comparison;
+    throw new FilterTypeError(
+      `${this.key} ${this.operator} ${this.value}: ${reason}`,
+      at === 'operator' ? operatorPosition : valuePosition,
+      this.input,
+      { key: this.key, operator: this.operator, value: this.value },
+    );
+  }
+
+  asNumbers(): Condition {
+    const { entity, operator } = this.comparison;
+    return { entity, operator, compareAs: 'number', values: this.numbers };
+  }
+
+  /** `what` is text: a quoted value, and no ordering. */
+  asText(what: string, exampleValue = `'${this.numbers[0]}'`): Condition {
+    if (this.numbers.length) this.fail(`${what} is text: quote the value, ${this.example(exampleValue)}`);
+    if (this.ordering) {
+      this.fail(
+        `${this.operator} does not apply to ${what}, which is text (use =, !=, LIKE, ILIKE, IN or NOT IN)`,
+        'operator',
       );
     }
-    if (like)
-      throw new FilterSyntaxError(`${operator} does not apply to metrics`, operatorToken.position, input);
+    const { entity, operator } = this.comparison;
+    return { entity, operator, compareAs: 'text', values: this.texts };
   }
-  if (like && typeof value !== 'string') {
-    throw new FilterSyntaxError(`${operator} needs a quoted pattern`, comparison.valuePosition, input);
-  }
-  if (entity.kind === 'attribute' && RUN_ATTRIBUTES[entity.key as AttributeName].type === 'time') {
-    if (like)
-      throw new FilterSyntaxError(
-        `${operator} does not apply to ${entity.key}`,
-        operatorToken.position,
-        input,
+
+  /** `what` is a point in time: ISO 8601 text or milliseconds since 1970, no pattern. */
+  asTimestamps(what: string): Condition {
+    if (this.pattern) {
+      this.fail(
+        `${this.operator} does not apply to ${what}, a timestamp (use =, !=, <, <=, >, >=, IN or NOT IN)`,
+        'operator',
       );
-    if (typeof value === 'string' && Number.isNaN(Date.parse(value))) {
-      throw new FilterSyntaxError(`'${value}' is not a timestamp`, comparison.valuePosition, input);
     }
+    const values = this.comparison.values.map(
+      (v) =>
+        timestampOf(v) ??
+        this.fail(
+          `${this.comparison.values.length === 1 ? this.value : literalText(v)} is not a timestamp ` +
+            `between the years 1 and 9999: use ISO 8601 text, ${this.example("'2024-01-01T00:00:00Z'")}, ` +
+            'or milliseconds since 1970',
+        ),
+    );
+    const { entity, operator } = this.comparison;
+    return { entity, operator, compareAs: 'timestamp', values };
   }
-  return comparison;
+}
+
+/** The type rules of the table at the top of this file. */
+function checkComparison(comparison: Comparison, input: string): Condition {
+  const check = new ComparisonCheck(comparison, input);
+  const { entity, operator } = comparison;
+  switch (entity.kind) {
+    case 'metric':
+      if (check.pattern) check.fail(`${operator} does not apply to metrics, which are numbers`, 'operator');
+      if (check.texts.length) {
+        check.fail(`metrics compare with numbers: write the value unquoted, ${check.example('0.9')}`);
+      }
+      return check.asNumbers();
+    case 'param':
+      if (check.numbers.length) return check.asNumbers();
+      if (check.ordering) {
+        check.fail(
+          `${operator} compares params as numbers: write the value unquoted, ${check.example('0.1')}`,
+        );
+      }
+      return check.asText(`param '${entity.key}'`);
+    case 'tag':
+      return check.asText(`tag '${entity.key}'`);
+    case 'attribute':
+      switch (RUN_ATTRIBUTES[entity.key]) {
+        case 'timestamp':
+          return check.asTimestamps(entity.key);
+        case 'text':
+          return check.asText(`the run attribute ${entity.key}`);
+        case 'status': {
+          const condition = check.asText('the run status', "'finished'");
+          const unknown = check.texts.find((v) => !RUN_STATUSES.includes(v));
+          if (!check.pattern && unknown !== undefined) {
+            check.fail(`${literalText(unknown)} is not a run status (one of ${RUN_STATUSES.join(', ')})`);
+          }
+          return condition;
+        }
+      }
+  }
+}
+
+const literalText = (value: Literal): string => (typeof value === 'string' ? `'${value}'` : String(value));
+
+/** Years 1 to 9999: what both JavaScript's ISO format and PostgreSQL's timestamptz read back. */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** An ISO 8601 instant from a date text or milliseconds since 1970; null if it is neither or out of range. */
+function timestampOf(value: Literal): string | null {
+  const ms = typeof value === 'number' ? value : Date.parse(value);
+  return ms >= FIRST_INSTANT && ms <= LAST_INSTANT ? new Date(ms).toISOString() : null;
 }
 
 /** Parses `key [ASC|DESC] (, key [ASC|DESC])*`. */
 export function parseOrderBy(input: string): OrderTerm[] {
-  const tokens = tokenize(input);
+  const reader = new TokenReader(tokenize(input), input);
   const terms: OrderTerm[] = [];
-  let i = 0;
-  if (tokens[0].kind === 'end') return terms;
+  if (reader.peek().kind === 'end') return terms;
   for (;;) {
-    const entity = entityOf(tokens[i++], input);
+    const entity = entityOf(reader.next(), input);
     let direction: 'ASC' | 'DESC' = 'ASC';
-    if (tokens[i].kind === 'direction') direction = tokens[i++].value as 'ASC' | 'DESC';
+    if (reader.peek().kind === 'direction') direction = reader.next().value as 'ASC' | 'DESC';
     terms.push({ entity, direction });
-    const next = tokens[i++];
+    const next = reader.next();
     if (next.kind === 'end') return terms;
-    if (next.kind !== 'comma')
-      throw new FilterSyntaxError(
-        `expected ASC, DESC, ',' or the end, got ${describe(next)}`,
-        next.position,
-        input,
-      );
+    if (next.kind !== 'comma') reader.fail("ASC, DESC, ',' or the end", next);
   }
-}
-
-export interface SqlFragment {
-  /** Conditions joined by AND ('TRUE' when there are none), or the ORDER BY list. */
-  sql: string;
-  params: unknown[];
-}
-
-/** Builds parameter placeholders numbered after those the caller already uses. */
-class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly offset: number) {}
-
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.offset + this.values.length}`;
-  }
-}
-
-const NUMERIC_TEXT = `'^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'`;
-
-function valueExpression(entity: EntityRef, params: Params, numeric: boolean): string {
-  switch (entity.kind) {
-    case 'metric':
-      return `(SELECT m.value FROM registry.metrics m WHERE m.run_id = r.id AND m.key = ${params.add(entity.key)} ORDER BY m.step DESC, m.timestamp DESC, m.id DESC LIMIT 1)`;
-    case 'param':
-    case 'tag': {
-      const column = entity.kind === 'param' ? 'r.params' : 'r.tags';
-      const text = `(${column} ->> ${params.add(entity.key)})`;
-      return numeric ? `(CASE WHEN ${text} ~ ${NUMERIC_TEXT} THEN ${text}::double precision END)` : text;
-    }
-    case 'attribute':
-      return RUN_ATTRIBUTES[entity.key as AttributeName].column;
-  }
-}
-
-/** Compiles a filter into `sql` (a boolean expression over `r`, a row of registry.runs) and its parameters. */
-export function compileFilter(input: string, paramOffset = 0): SqlFragment {
-  const params = new Params(paramOffset);
-  const conditions = parseFilter(input).map((c) => {
-    const isTime =
-      c.entity.kind === 'attribute' && RUN_ATTRIBUTES[c.entity.key as AttributeName].type === 'time';
-    const numeric = typeof c.value === 'number' && !isTime;
-    const left = valueExpression(c.entity, params, numeric);
-    if (isTime) {
-      return `${left} ${c.operator} ${params.add(new Date(c.value).toISOString())}::timestamptz`;
-    }
-    if (c.operator === 'LIKE' || c.operator === 'ILIKE')
-      return `${left} ${c.operator} ${params.add(c.value)}`;
-    if (numeric) return `${left} ${c.operator} ${params.add(c.value)}::double precision`;
-    return `${left} ${c.operator} ${params.add(String(c.value))}`;
-  });
-  return {
-    sql: conditions.length ? conditions.map((c) => `(${c})`).join(' AND ') : 'TRUE',
-    params: params.values,
-  };
-}
-
-/** Compiles an order-by list; NULLs (e.g. a run without that metric) always sort last. */
-export function compileOrderBy(input: string, paramOffset = 0): SqlFragment {
-  const params = new Params(paramOffset);
-  const terms = parseOrderBy(input).map((t) => {
-    return `${valueExpression(t.entity, params, false)} ${t.direction} NULLS LAST`;
-  });
-  return { sql: terms.join(', '), params: params.values };
 }

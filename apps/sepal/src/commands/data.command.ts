@@ -1,27 +1,23 @@
 import { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ServiceClient } from '../client/http-client';
+import {
+  ClassCounts,
+  commitFeedbackResponseSchema,
+  datasetDiffSchema,
+  datasetListSchema,
+  DatasetVersionView,
+  datasetVersionListSchema,
+  datasetVersionSchema,
+  importDatasetResponseSchema,
+} from '@sepal/contracts';
+import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
 
-interface VersionView {
-  id: string;
-  seq: number;
-  parentId: string | null;
-  reason: string;
-  rowCount: number;
-  trainRows: number;
-  testRows: number;
-  createdAt: string;
-  schema: { features: string[]; target: string; labels: string[] };
-  classCounts: { train: Record<string, number>; test: Record<string, number> };
-  cleaningRules: { id: string; row: number; changes: { feature: string; from: number; to: number }[] }[];
-}
-
 const short = (id: string | null) => (id ? id.slice(0, 12) : '-');
 
-function describeVersion(dataset: string, v: VersionView): string {
+function describeVersion(dataset: string, v: DatasetVersionView): string {
   const lines = [
     `${dataset} v${v.seq}  ${v.id}`,
     `parent:   ${v.parentId ?? '(none)'}`,
@@ -48,8 +44,8 @@ export function dataCommand(context: CliContext): Command {
   const data = new Command('data').description(
     'Import, version, inspect and export datasets (the data service).',
   );
-  const client = () =>
-    new ServiceClient({ baseUrl: context.urls.data, apiKey: context.apiKey, service: 'data' });
+  const client = () => serviceClient(context, 'data');
+  const path = (dataset: string) => `/datasets/${encodeURIComponent(dataset)}`;
   const printer = (cmd: Command) => new Printer(Boolean(cmd.optsWithGlobals().json));
 
   data
@@ -61,10 +57,9 @@ export function dataCommand(context: CliContext): Command {
       const body = options.file
         ? { content: await readFile(options.file, 'utf8'), fileName: basename(options.file) }
         : {};
-      const result = await client().post<{ created: boolean; version: VersionView }>(
-        `/datasets/${encodeURIComponent(dataset)}/import`,
-        body,
-      );
+      const result = await client().post(`${path(dataset)}/import`, body, {
+        schema: importDatasetResponseSchema,
+      });
       printer(cmd).result(
         result,
         () =>
@@ -79,15 +74,7 @@ export function dataCommand(context: CliContext): Command {
     .argument('[dataset]', 'list this dataset’s versions')
     .action(async (dataset: string | undefined, _options: unknown, cmd: Command) => {
       if (!dataset) {
-        const list = await client().get<
-          {
-            name: string;
-            imported: boolean;
-            versionCount: number;
-            latestVersion: string | null;
-            description: string;
-          }[]
-        >('/datasets');
+        const list = await client().get('/datasets', { schema: datasetListSchema });
         printer(cmd).table(
           list,
           ['DATASET', 'VERSIONS', 'LATEST', 'DESCRIPTION'],
@@ -95,7 +82,7 @@ export function dataCommand(context: CliContext): Command {
         );
         return;
       }
-      const versions = await client().get<VersionView[]>(`/datasets/${encodeURIComponent(dataset)}/versions`);
+      const versions = await client().get(`${path(dataset)}/versions`, { schema: datasetVersionListSchema });
       printer(cmd).table(
         versions,
         ['VERSION', 'ID', 'PARENT', 'REASON', 'ROWS', 'TRAIN', 'TEST', 'CREATED'],
@@ -118,9 +105,9 @@ export function dataCommand(context: CliContext): Command {
     .argument('<dataset>')
     .argument('[version]', "'latest', v2, or an id prefix", 'latest')
     .action(async (dataset: string, version: string, _options: unknown, cmd: Command) => {
-      const v = await client().get<VersionView>(
-        `/datasets/${encodeURIComponent(dataset)}/versions/${encodeURIComponent(version)}`,
-      );
+      const v = await client().get(`${path(dataset)}/versions/${encodeURIComponent(version)}`, {
+        schema: datasetVersionSchema,
+      });
       printer(cmd).result(v, () => describeVersion(dataset, v));
     });
 
@@ -131,18 +118,11 @@ export function dataCommand(context: CliContext): Command {
     .argument('<from>', 'older version')
     .argument('[to]', 'newer version', 'latest')
     .action(async (dataset: string, from: string, to: string, _options: unknown, cmd: Command) => {
-      const diff = await client().get<{
-        from: { seq: number; id: string; classCounts: VersionView['classCounts'] };
-        to: { seq: number; id: string; classCounts: VersionView['classCounts'] };
-        rowsAdded: number;
-        rowsRemoved: number;
-        rowsMovedBetweenSplits: number;
-      }>(
-        `/datasets/${encodeURIComponent(dataset)}/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
-      );
+      const query = new URLSearchParams({ from, to });
+      const diff = await client().get(`${path(dataset)}/diff?${query}`, { schema: datasetDiffSchema });
       printer(cmd).result(diff, () => {
         const labels = Object.keys({ ...diff.from.classCounts.train, ...diff.to.classCounts.train });
-        const total = (c: VersionView['classCounts'], l: string) => (c.train[l] ?? 0) + (c.test[l] ?? 0);
+        const total = (c: ClassCounts, l: string) => (c.train[l] ?? 0) + (c.test[l] ?? 0);
         return [
           `${dataset} v${diff.from.seq} (${short(diff.from.id)}) -> v${diff.to.seq} (${short(diff.to.id)})`,
           `rows added: ${diff.rowsAdded}, removed: ${diff.rowsRemoved}, moved between splits: ${diff.rowsMovedBetweenSplits}`,
@@ -166,7 +146,7 @@ export function dataCommand(context: CliContext): Command {
       }
       const query = options.split ? `?split=${options.split}` : '';
       const csv = await client().text(
-        `/datasets/${encodeURIComponent(dataset)}/versions/${encodeURIComponent(version)}/export.csv${query}`,
+        `${path(dataset)}/versions/${encodeURIComponent(version)}/export.csv${query}`,
       );
       if (options.output) await writeFile(options.output, csv);
       else process.stdout.write(csv);
@@ -177,9 +157,9 @@ export function dataCommand(context: CliContext): Command {
     .description('Commit every pending feedback sample into a new child version of the latest version.')
     .argument('<dataset>')
     .action(async (dataset: string, _options: unknown, cmd: Command) => {
-      const result = await client().post<{ feedbackRows: number; version: VersionView }>(
-        `/datasets/${encodeURIComponent(dataset)}/feedback/commit`,
-      );
+      const result = await client().post(`${path(dataset)}/feedback/commit`, undefined, {
+        schema: commitFeedbackResponseSchema,
+      });
       printer(cmd).result(
         result,
         () =>

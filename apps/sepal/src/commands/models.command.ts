@@ -1,6 +1,13 @@
 import { Command } from 'commander';
-import type { AliasAuditEntry, ModelPage, ModelVersionView, ModelView } from '@sepal/contracts';
-import { ServiceClient } from '../client/http-client';
+import type {
+  AliasAuditEntry,
+  AliasMoveView,
+  LineageView,
+  ModelPage,
+  ModelVersionView,
+  ModelView,
+} from '@sepal/contracts';
+import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
 
@@ -15,8 +22,7 @@ const aliasText = (aliases: Record<string, number>) =>
 
 export function modelsCommand(context: CliContext): Command {
   const models = new Command('models').description('Registered models, versions, aliases and promotion.');
-  const client = () =>
-    new ServiceClient({ baseUrl: context.urls.registry, apiKey: context.apiKey, service: 'registry' });
+  const client = () => serviceClient(context, 'registry');
   const printer = (cmd: Command) => new Printer(Boolean(cmd.optsWithGlobals().json));
   const path = (name: string) => `/models/${encodeURIComponent(name)}`;
 
@@ -51,14 +57,7 @@ export function modelsCommand(context: CliContext): Command {
           ? Number(version)
           : (await client().get<ModelVersionView>(`${path(name)}/aliases/${encodeURIComponent(version)}`))
               .version;
-        const lineage = await client().get<{
-          version: number;
-          sha256: string;
-          run: { id: string; name: string | null; status: string } | null;
-          parentRun: { id: string; name: string | null } | null;
-          dataset: string | null;
-          datasetVersion: string | null;
-        }>(`${path(name)}/versions/${number}/lineage`);
+        const lineage = await client().get<LineageView>(`${path(name)}/versions/${number}/lineage`);
         const details = await client().get<ModelVersionView>(`${path(name)}/versions/${number}`);
         out.result({ ...details, lineage }, () =>
           [
@@ -118,15 +117,14 @@ export function modelsCommand(context: CliContext): Command {
         if (!/^\d+$/.test(version) || Number(version) < 1) {
           throw new Error(`version must be a positive whole number, not '${version}'`);
         }
-        const move = await client().request<{
-          alias: string;
-          version: number;
-          previousVersion: number | null;
-        }>('PUT', `${path(name)}/aliases/${encodeURIComponent(options.alias)}`, {
-          version: Number(version),
-          reason: options.reason,
-          by: options.by,
-        });
+        const move = await client().put<AliasMoveView>(
+          `${path(name)}/aliases/${encodeURIComponent(options.alias)}`,
+          {
+            version: Number(version),
+            reason: options.reason,
+            by: options.by,
+          },
+        );
         printer(cmd).result(
           move,
           () =>

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { PredictResponse } from '@sepal/contracts';
-import { ServiceClient } from '../client/http-client';
+import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
 
@@ -68,12 +68,7 @@ export function predictCommand(context: CliContext): Command {
       const body = options.features
         ? { features: parseFeatureArg(options.features) }
         : { instances: parseCsvRows(await readFile(options.file as string, 'utf8')) };
-      const client = new ServiceClient({
-        baseUrl: context.urls.inference,
-        apiKey: context.apiKey,
-        service: 'inference',
-      });
-      const answer = await client.post<PredictResponse>('/predict', body);
+      const answer = await serviceClient(context, 'inference').post<PredictResponse>('/predict', body);
       const printer = new Printer(Boolean(cmd.optsWithGlobals().json));
       const classes = answer.predictions.length ? Object.keys(answer.predictions[0].probabilities) : [];
       printer.line(

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { RunPage, RunView } from '@sepal/contracts';
-import { ServiceClient } from '../client/http-client';
+import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
 
@@ -28,8 +28,7 @@ function describeRun(run: RunView): string {
 
 export function runsCommand(context: CliContext): Command {
   const runs = new Command('runs').description('Search and inspect training runs (the registry).');
-  const client = () =>
-    new ServiceClient({ baseUrl: context.urls.registry, apiKey: context.apiKey, service: 'registry' });
+  const client = () => serviceClient(context, 'registry');
   const printer = (cmd: Command) => new Printer(Boolean(cmd.optsWithGlobals().json));
 
   runs

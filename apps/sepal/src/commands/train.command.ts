@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { TrainAcceptedResponse } from '@sepal/contracts';
 import { parseGridArg } from '@sepal/ml';
-import { ServiceClient } from '../client/http-client';
+import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { follow, summary } from '../train/follow-training';
 import { CliContext } from './cli-context';
@@ -53,16 +53,8 @@ export function trainCommand(context: CliContext): Command {
     .option('--timeout <seconds>', 'stop following after this long', '1800')
     .action(async (options: TrainOptions, cmd: Command) => {
       const printer = new Printer(Boolean(cmd.optsWithGlobals().json));
-      const trainer = new ServiceClient({
-        baseUrl: context.urls.trainer,
-        apiKey: context.apiKey,
-        service: 'trainer',
-      });
-      const registry = new ServiceClient({
-        baseUrl: context.urls.registry,
-        apiKey: context.apiKey,
-        service: 'registry',
-      });
+      const trainer = serviceClient(context, 'trainer');
+      const registry = serviceClient(context, 'registry');
       const params = options.params
         ? Object.fromEntries(
             Object.entries(parseAssignments(options.params, 'params')).map(([k, [v]]) => [k, v]),

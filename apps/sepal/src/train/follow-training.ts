@@ -1,6 +1,6 @@
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
 import type { RunPage, RunView } from '@sepal/contracts';
-import { ServiceClient } from '../client/http-client';
+import { ServiceClient } from '@sepal/http-client';
 import { formatTable } from '../output/table';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,8 +3,10 @@ import { DataConfig, startDataApp } from '../../../data/src';
 import { InferenceConfig, startInferenceApp } from '../../../inference/src';
 import { RegistryConfig, startRegistryApp } from '../../../registry/src';
 import { startTrainerApp, TrainerConfig } from '../../../trainer/src';
+import { datasetVersionSchema, importDatasetResponseSchema } from '@sepal/contracts';
+import { ServiceCallError, ServiceClient } from '@sepal/http-client';
 import { useProcessWideServiceName } from '@sepal/observability';
-import { ServiceClient, ServiceError } from '../client/http-client';
+import { serviceClient } from '../client/service-client';
 import { follow, summary } from '../train/follow-training';
 
 export interface LaunchedApp {
@@ -70,14 +72,11 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
       app: await startInferenceApp(InferenceConfig.load(wiring)),
     });
     const urls = Object.fromEntries(apps.map((a) => [a.name, a.url])) as Record<LaunchedApp['name'], string>;
-    await ensureDatasetImported(
-      new ServiceClient({ baseUrl: urls.data, service: 'data', apiKey: env.SEPAL_API_KEY }),
-      log,
-    );
+    await ensureDatasetImported(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'data'), log);
     if (options.trainIfNoChampion !== false) {
       await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
     }
-    await waitUntilServing(urls.inference, 120_000);
+    await waitUntilServing(serviceClient({ urls }, 'inference'), 120_000);
   } catch (error) {
     await close();
     throw error;
@@ -87,15 +86,15 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
 
 async function ensureDatasetImported(data: ServiceClient, log: (line: string) => void): Promise<void> {
   try {
-    await data.get('/datasets/iris/versions/latest');
+    await data.get('/datasets/iris/versions/latest', { schema: datasetVersionSchema });
     return;
   } catch (error) {
-    if (!(error instanceof ServiceError) || error.status !== 404) throw error;
+    if (!(error instanceof ServiceCallError) || error.status !== 404) throw error;
   }
   log('Importing the shipped Iris dataset (data/iris/iris.data)...');
-  const { version } = await data.post<{
-    version: { id: string; rowCount: number; trainRows: number; testRows: number };
-  }>('/datasets/iris/import');
+  const { version } = await data.post('/datasets/iris/import', undefined, {
+    schema: importDatasetResponseSchema,
+  });
   log(
     `  version ${version.id.slice(0, 12)}: ${version.rowCount} rows (train ${version.trainRows}, test ${version.testRows})`,
   );
@@ -107,7 +106,7 @@ async function ensureChampion(
   apiKey: string | undefined,
   options: LaunchOptions,
 ): Promise<void> {
-  const registry = new ServiceClient({ baseUrl: urls.registry, service: 'registry', apiKey });
+  const registry = serviceClient({ urls, apiKey }, 'registry');
   try {
     const champion = await registry.get<{ version: number }>(
       `/models/${encodeURIComponent(modelName)}/aliases/champion`,
@@ -115,10 +114,10 @@ async function ensureChampion(
     options.log(`Serving ${modelName} v${champion.version} (the champion).`);
     return;
   } catch (error) {
-    if (!(error instanceof ServiceError) || error.status !== 404) throw error;
+    if (!(error instanceof ServiceCallError) || error.status !== 404) throw error;
   }
   options.log(`No champion of ${modelName} yet: training on Iris with the default grid...`);
-  const trainer = new ServiceClient({ baseUrl: urls.trainer, service: 'trainer', apiKey });
+  const trainer = serviceClient({ urls, apiKey }, 'trainer');
   const accepted = await trainer.post<{ correlationId: string }>('/train', {
     dataset: 'iris',
     modelName,
@@ -134,19 +133,17 @@ async function ensureChampion(
     throw new Error(`the first training failed: ${parent?.error ?? 'unknown reason'}`);
 }
 
-async function waitUntilServing(inferenceUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await fetch(`${inferenceUrl}/health/ready`).then(
-      (r) => r.status,
-      () => 0,
+/** Polls the gateway's readiness (503 until its models are loaded) until it answers 200. */
+async function waitUntilServing(inference: ServiceClient, timeoutMs: number): Promise<void> {
+  try {
+    await inference.text('/health/ready', {
+      timeoutMs: 5_000,
+      retry: { forMs: timeoutMs, initialDelayMs: 250, maxDelayMs: 1_000 },
+    });
+  } catch (error) {
+    if (!(error instanceof ServiceCallError)) throw error;
+    throw new Error(
+      `the gateway at ${inference.url('/')} is not ready after ${timeoutMs / 1000} s (${error.message})`,
     );
-    if (status === 200) return;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `the gateway at ${inferenceUrl} is not ready after ${timeoutMs / 1000} s (GET /health/ready)`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -1,12 +1,13 @@
-import { RowPageResponse } from '@sepal/contracts';
-import { callJson, ServiceCallError, withRetry } from './http-json';
+import {
+  DatasetVersionView,
+  datasetVersionSchema,
+  RowPageResponse,
+  rowPageResponseSchema,
+} from '@sepal/contracts';
+import { RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
 
-export interface DatasetVersionInfo {
-  id: string;
-  seq: number;
-  schema: { features: string[]; target: string; labels: string[] };
-  rowCount: number;
-}
+/** A dataset version as the data service serves it (the contract in libs/contracts). */
+export type DatasetVersionInfo = DatasetVersionView;
 
 export interface SplitRows {
   features: number[][];
@@ -15,45 +16,55 @@ export interface SplitRows {
 
 const PAGE_SIZE = 5000;
 
-/** The data service's REST API: version metadata and the rows of a split, paged. */
+/**
+ * The data service's REST API: version metadata and the rows of a split, paged. Every call retries while the data
+ * service is unreachable or failing, for a bounded time; every answer is checked against its contract.
+ */
 export class DataClient {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly retryForMs: number,
-    private readonly apiKey?: string,
-  ) {}
+  private readonly http: ServiceClient;
+  private readonly retry: RetryOptions;
+
+  constructor(baseUrl: string, retryForMs: number, apiKey?: string) {
+    this.http = new ServiceClient({
+      service: 'data',
+      baseUrl,
+      apiKey,
+      unreachableHint: 'Start the data service or point DATA_URL at it.',
+    });
+    this.retry = { forMs: retryForMs };
+  }
 
   /** A version by ref ('latest', 'v2', id or prefix); a missing dataset/version is a ServiceCallError 404. */
   version(dataset: string, ref = 'latest'): Promise<DatasetVersionInfo> {
-    return this.get<DatasetVersionInfo>(`/datasets/${enc(dataset)}/versions/${enc(ref)}`);
+    return this.http.get(`/datasets/${enc(dataset)}/versions/${enc(ref)}`, {
+      schema: datasetVersionSchema,
+      retry: this.retry,
+    });
   }
 
   async rows(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitRows> {
     const result: SplitRows = { features: [], labels: [] };
     let cursor: number | null = -1;
     while (cursor !== null) {
-      const page: RowPageResponse = await this.get<RowPageResponse>(
-        `/datasets/${enc(dataset)}/versions/${enc(version)}/rows?split=${split}&cursor=${cursor}&limit=${PAGE_SIZE}`,
-      );
+      const path = `/datasets/${enc(dataset)}/versions/${enc(version)}/rows?split=${split}&cursor=${cursor}&limit=${PAGE_SIZE}`;
+      const page: RowPageResponse = await this.http.get(path, {
+        schema: rowPageResponseSchema,
+        retry: this.retry,
+      });
       result.features.push(...page.features);
       result.labels.push(...page.labels);
       if (page.nextCursor !== null && page.nextCursor <= cursor) {
         throw new ServiceCallError(
           'data',
-          `rows cursor did not advance (${cursor} -> ${page.nextCursor})`,
+          'GET',
+          this.http.url(path),
           502,
+          `rows cursor did not advance (${cursor} -> ${page.nextCursor})`,
         );
       }
       cursor = page.nextCursor;
     }
     return result;
-  }
-
-  private get<T>(path: string): Promise<T> {
-    const headers: Record<string, string> = this.apiKey ? { 'x-api-key': this.apiKey } : {};
-    return withRetry(() => callJson<T>('data service', `${this.baseUrl}${path}`, { headers }), {
-      forMs: this.retryForMs,
-    });
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ArtifactView, ModelVersionView, RunPage } from '@sepal/contracts';
-import { callJson, ServiceCallError, withRetry } from './http-json';
+import { isTransient, RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
 
 export type ChampionView = ModelVersionView & { alias: string };
 
@@ -9,18 +9,27 @@ export type ChampionView = ModelVersionView & { alias: string };
  * registry is unreachable, for a bounded time, then throws.
  */
 export class RegistryClient {
+  private readonly http: ServiceClient;
+
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private readonly retryForMs: number,
-    private readonly apiKey?: string,
+    apiKey?: string,
     private readonly onRetry?: (message: string) => void,
-  ) {}
+  ) {
+    this.http = new ServiceClient({
+      service: 'registry',
+      baseUrl,
+      apiKey,
+      unreachableHint: 'Start the registry or point REGISTRY_URL at it.',
+    });
+  }
 
   uploadArtifact(bytes: Uint8Array, sha256: string): Promise<ArtifactView> {
-    return this.call<ArtifactView>('/artifacts', {
-      method: 'POST',
+    return this.http.post<ArtifactView>('/artifacts', undefined, {
       raw: bytes,
       headers: { 'x-content-sha256': sha256 },
+      retry: this.retry(),
     });
   }
 
@@ -38,37 +47,38 @@ export class RegistryClient {
       description?: string;
     },
   ): Promise<ModelVersionView> {
-    return this.call<ModelVersionView>(
-      `/models/${enc(model)}/versions`,
-      { method: 'POST', body },
-      (error) => error instanceof ServiceCallError && (error.transient || error.status === 404),
-    );
+    return this.http.post<ModelVersionView>(`/models/${enc(model)}/versions`, body, {
+      retry: this.retry(
+        (error) => isTransient(error) || (error instanceof ServiceCallError && error.status === 404),
+      ),
+    });
   }
 
   /** The champion, or null when the model or the alias does not exist. */
   async champion(model: string): Promise<ChampionView | null> {
     try {
-      return await this.call<ChampionView>(`/models/${enc(model)}/aliases/champion`);
+      return await this.http.get<ChampionView>(`/models/${enc(model)}/aliases/champion`, {
+        retry: this.retry(),
+      });
     } catch (error) {
       if (error instanceof ServiceCallError && error.status === 404) return null;
       throw error;
     }
   }
 
-  /** An artifact's bytes, refused unless they hash to the SHA-256 they were asked by. */
+  /** An artifact's bytes, refused unless they hash to the SHA-256 they were asked by; a single attempt. */
   async downloadArtifact(sha256: string): Promise<Uint8Array> {
-    const response = await fetch(`${this.baseUrl}/artifacts/${enc(sha256)}`, {
-      headers: this.headers(),
-    }).catch((error: Error) => {
-      throw new ServiceCallError('registry', `cannot download artifact ${sha256}: ${error.message}`, null);
-    });
-    if (!response.ok) {
-      throw new ServiceCallError('registry', `artifact ${sha256}: HTTP ${response.status}`, response.status);
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const path = `/artifacts/${enc(sha256)}`;
+    const bytes = await this.http.bytes(path);
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== sha256) {
-      throw new ServiceCallError('registry', `artifact ${sha256} arrived with SHA-256 ${actual}`, null);
+      throw new ServiceCallError(
+        'registry',
+        'GET',
+        this.http.url(path),
+        null,
+        `artifact ${sha256} arrived with SHA-256 ${actual}`,
+      );
     }
     return bytes;
   }
@@ -78,7 +88,7 @@ export class RegistryClient {
     alias: string,
     body: { version: number; reason: string; by: string },
   ): Promise<unknown> {
-    return this.call(`/models/${enc(model)}/aliases/${enc(alias)}`, { method: 'PUT', body });
+    return this.http.put(`/models/${enc(model)}/aliases/${enc(alias)}`, body, { retry: this.retry() });
   }
 
   /** One page of a run search, e.g. `tags.job_id = '…' AND status = 'running'`; a single attempt. */
@@ -87,31 +97,16 @@ export class RegistryClient {
     if (query.filter) params.set('filter', query.filter);
     if (query.parentRunId) params.set('parentRunId', query.parentRunId);
     params.set('limit', String(query.limit ?? 1000));
-    return callJson<RunPage>('registry', `${this.baseUrl}/runs?${params}`, { headers: this.headers() });
+    return this.http.get<RunPage>(`/runs?${params}`);
   }
 
-  private call<T>(
-    path: string,
-    request: { method?: string; body?: unknown; raw?: Uint8Array; headers?: Record<string, string> } = {},
-    retryable?: (error: unknown) => boolean,
-  ): Promise<T> {
-    return withRetry(
-      () =>
-        callJson<T>('registry', `${this.baseUrl}${path}`, {
-          ...request,
-          headers: { ...this.headers(), ...request.headers },
-        }),
-      {
-        forMs: this.retryForMs,
-        retryable,
-        onRetry: (error, attempt, delay) =>
-          this.onRetry?.(`${(error as Error).message}; attempt ${attempt}, retrying in ${delay} ms`),
-      },
-    );
-  }
-
-  private headers(): Record<string, string> {
-    return this.apiKey ? { 'x-api-key': this.apiKey } : {};
+  private retry(retryable?: (error: unknown) => boolean): RetryOptions {
+    return {
+      forMs: this.retryForMs,
+      retryable,
+      onRetry: (error, attempt, delay) =>
+        this.onRetry?.(`${(error as Error).message}; attempt ${attempt}, retrying in ${delay} ms`),
+    };
   }
 }
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEnvelope, EventNames, TrainRequested } from '@sepal/contracts';
+import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient, type DatasetVersionInfo } from '../clients/data-client';
-import { ServiceCallError } from '../clients/http-json';
 import { RegistryClient } from '../clients/registry-client';
 import { TrainerMetrics } from '../observability/trainer-metrics';
 import { planJob, type JobPlan } from '../sweep/job-plan';

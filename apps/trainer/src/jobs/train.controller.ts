@@ -13,9 +13,9 @@ import {
   UnprocessableError,
 } from '@sepal/contracts';
 import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
-import { ServiceCallError } from '../clients/http-json';
 import { planJob } from '../sweep/job-plan';
 import { TrainerConfig, TrainerConfigValues, trainingLimits } from '../trainer.config';
 import { errorMessage } from './job-errors';

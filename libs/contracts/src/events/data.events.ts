@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { featureValues, isoTimestamp, nonEmptyName, sha256Hex } from './common';
 
+/** Why a dataset version was made. */
+export const datasetVersionReason = z.enum(['import', 'feedback', 'manual']);
+
 export const datasetVersionedSchema = z.object({
   dataset: nonEmptyName,
   version: sha256Hex,
@@ -9,7 +12,7 @@ export const datasetVersionedSchema = z.object({
   trainRows: z.number().int().nonnegative(),
   testRows: z.number().int().nonnegative(),
   classCounts: z.record(z.string(), z.number().int().nonnegative()),
-  reason: z.enum(['import', 'feedback', 'manual']),
+  reason: datasetVersionReason,
   createdAt: isoTimestamp,
 });
 export type DatasetVersioned = z.infer<typeof datasetVersionedSchema>;

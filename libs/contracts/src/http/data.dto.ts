@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { featureValues, nonEmptyName } from '../events/common';
+import { featureValues, isoTimestamp, nonEmptyName, sha256Hex } from '../events/common';
+import { datasetVersionReason } from '../events/data.events';
 
 export const importDatasetRequestSchema = z
   .object({
@@ -48,12 +49,136 @@ export const feedbackListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const count = z.number().int().nonnegative();
+const split = z.enum(['train', 'test']);
+
+/** What every version records about its columns: feature order, target, task and the label map (index = class). */
+export const datasetSchemaSchema = z.object({
+  features: z.array(z.string()).min(1),
+  target: z.string(),
+  task: z.literal('classification'),
+  labels: z.array(z.string()),
+});
+export type DatasetSchema = z.infer<typeof datasetSchemaSchema>;
+
+/** Rows per class name in each split. */
+export const classCountsSchema = z.object({
+  train: z.record(z.string(), count),
+  test: z.record(z.string(), count),
+});
+export type ClassCounts = z.infer<typeof classCountsSchema>;
+
+/** A documented correction a version applied to its raw file (e.g. the Iris errata). */
+export const appliedCleaningRuleSchema = z.object({
+  id: z.string(),
+  row: z.number().int().positive(),
+  changes: z.array(z.object({ feature: z.string(), from: z.number(), to: z.number() })),
+  reference: z.string(),
+});
+export type AppliedCleaningRule = z.infer<typeof appliedCleaningRuleSchema>;
+
+/** One immutable dataset version (GET /datasets/:name/versions/:ref), named by the SHA-256 of its content. */
+export const datasetVersionSchema = z.object({
+  id: sha256Hex,
+  dataset: nonEmptyName,
+  /** 1, 2, … per dataset: `v2` in refs and listings. */
+  seq: z.number().int().positive(),
+  parentId: sha256Hex.nullable(),
+  reason: datasetVersionReason,
+  schema: datasetSchemaSchema,
+  rowCount: count,
+  trainRows: count,
+  testRows: count,
+  classCounts: classCountsSchema,
+  cleaningRules: z.array(appliedCleaningRuleSchema),
+  splitPolicy: z.object({ testFraction: z.number(), seed: z.number(), method: z.string() }),
+  source: z.record(z.string(), z.unknown()),
+  createdAt: isoTimestamp,
+});
+export type DatasetVersionView = z.infer<typeof datasetVersionSchema>;
+
+/** GET /datasets/:name/versions: oldest first. */
+export const datasetVersionListSchema = z.array(datasetVersionSchema);
+
+/** POST /datasets/:name/import: `created` is false (and the status 200) when identical content already existed. */
+export const importDatasetResponseSchema = z.object({ created: z.boolean(), version: datasetVersionSchema });
+export type ImportDatasetResponse = z.infer<typeof importDatasetResponseSchema>;
+
+/** POST /datasets/:name/feedback/commit. */
+export const commitFeedbackResponseSchema = importDatasetResponseSchema.extend({ feedbackRows: count });
+export type CommitFeedbackResponse = z.infer<typeof commitFeedbackResponseSchema>;
+
+/** One entry of GET /datasets: a catalog dataset and what has been imported of it. */
+export const datasetSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  file: z.string(),
+  features: z.array(z.string()),
+  target: z.string(),
+  imported: z.boolean(),
+  versionCount: count,
+  latestVersion: sha256Hex.nullable(),
+});
+export type DatasetSummaryView = z.infer<typeof datasetSummarySchema>;
+export const datasetListSchema = z.array(datasetSummarySchema);
+
+const diffEnd = datasetVersionSchema.pick({ id: true, seq: true, rowCount: true, classCounts: true });
+const diffRow = z.object({
+  key: z.string(),
+  features: z.array(z.number()),
+  /** The class name. */
+  label: z.string(),
+  split,
+  origin: z.string(),
+});
+
+/** GET /datasets/:name/diff: counts of the change, and at most 1000 of the rows added and removed. */
+export const datasetDiffSchema = z.object({
+  dataset: z.string(),
+  from: diffEnd,
+  to: diffEnd,
+  rowsAdded: count,
+  rowsRemoved: count,
+  rowsMovedBetweenSplits: count,
+  added: z.array(diffRow),
+  removed: z.array(diffRow),
+});
+export type DatasetDiffView = z.infer<typeof datasetDiffSchema>;
+
 /** One page of a split: features in the dataset's feature order and class indices; follow `nextCursor`. */
-export interface RowPageResponse {
-  dataset: string;
-  version: string;
-  split: 'train' | 'test' | 'all';
-  features: number[][];
-  labels: number[];
-  nextCursor: number | null;
-}
+export const rowPageResponseSchema = z.object({
+  dataset: z.string(),
+  version: sha256Hex,
+  split: z.enum(['train', 'test', 'all']),
+  features: z.array(z.array(z.number())),
+  labels: z.array(z.number().int().nonnegative()),
+  nextCursor: z.number().int().nullable(),
+});
+export type RowPageResponse = z.infer<typeof rowPageResponseSchema>;
+
+/** A stored feedback sample (GET /datasets/:name/feedback). */
+export const feedbackSampleSchema = z.object({
+  id: z.string(),
+  dataset: z.string(),
+  features: z.array(z.number()),
+  label: z.number().int().nonnegative(),
+  className: z.string(),
+  /** Why the sample looks suspicious (e.g. far outside the training range); it is stored anyway. */
+  flags: z.array(z.string()),
+  source: z.string().nullable(),
+  receivedAt: isoTimestamp,
+  committedVersion: sha256Hex.nullable(),
+});
+export type FeedbackSampleView = z.infer<typeof feedbackSampleSchema>;
+
+/** POST /datasets/:name/feedback (202). */
+export const feedbackReceiptSchema = z.object({
+  id: z.string(),
+  dataset: z.string(),
+  label: z.string(),
+  flags: z.array(z.string()),
+  pending: count,
+  /** Set when this sample triggered the every-N commit policy. */
+  committedVersion: sha256Hex.optional(),
+});
+export type FeedbackReceipt = z.infer<typeof feedbackReceiptSchema>;

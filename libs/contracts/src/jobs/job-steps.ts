@@ -37,6 +37,9 @@ export const JOB_STEP_TITLES: Record<JobStepId, string> = {
 export const jobStepState = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']);
 export type JobStepState = z.infer<typeof jobStepState>;
 
+/** The states in which a step has ended (it does no more work in its attempt). */
+export const ENDED_JOB_STEP_STATES: readonly JobStepState[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+
 /** A job's state. `cancelling`: cancel asked, the trainer has not stopped yet. */
 export const jobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelling', 'cancelled']);
 export type JobStateName = z.infer<typeof jobState>;

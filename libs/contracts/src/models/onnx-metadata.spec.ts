@@ -68,13 +68,25 @@ describe('ONNX metadata contract', () => {
 
   it.each([
     ['label_map', '{"0":"a","2":"b"}', "the ONNX metadata 'label_map': must number the classes 0..k-1"],
-    ['label_map', '{"x":"a"}', "the ONNX metadata 'label_map': bad class index 'x' (classes are numbered 0..k-1)"],
+    [
+      'label_map',
+      '{"x":"a"}',
+      "the ONNX metadata 'label_map': bad class index 'x' (classes are numbered 0..k-1)",
+    ],
     ['label_map', '["a","a"]', "the ONNX metadata 'label_map': class names must be unique"],
     ['feature_names', 'petal_length', "the ONNX metadata 'feature_names': is not JSON"],
     ['feature_names', '[]', "the ONNX metadata 'feature_names': must name at least one feature"],
-    ['feature_names', '["a", 3]', "the ONNX metadata 'feature_names' [1]: Invalid input: expected string, received number"],
+    [
+      'feature_names',
+      '["a", 3]',
+      "the ONNX metadata 'feature_names' [1]: Invalid input: expected string, received number",
+    ],
     ['run_id', 'run-1', "the ONNX metadata 'run_id': must be a registry run id (a UUID)"],
-    ['dataset_version', 'v1', "the ONNX metadata 'dataset_version': must be a lowercase hex SHA-256 (64 characters)"],
+    [
+      'dataset_version',
+      'v1',
+      "the ONNX metadata 'dataset_version': must be a lowercase hex SHA-256 (64 characters)",
+    ],
     [
       'feature_reference',
       JSON.stringify(reference.slice(1)),

@@ -74,7 +74,10 @@ export const psiReferenceSchema = z
   .object({
     edges: z
       .array(finite)
-      .refine((edges) => edges.every((edge, k) => k === 0 || edge > edges[k - 1]), 'must be strictly increasing'),
+      .refine(
+        (edges) => edges.every((edge, k) => k === 0 || edge > edges[k - 1]),
+        'must be strictly increasing',
+      ),
     proportions: z
       .array(finite.refine((p) => p >= 0, 'must not be negative'))
       .refine((ps) => Math.abs(ps.reduce((sum, p) => sum + p, 0) - 1) <= 1e-6, 'must sum to 1'),
@@ -138,7 +141,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: Readonly<Record<string, str
     return new OnnxMetadataError(key, `the ONNX metadata has no '${key}'`);
   }
   const where = rest.map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('');
-  return new OnnxMetadataError(key, `the ONNX metadata '${key}'${where ? ` ${where}` : ''}: ${issue.message}`);
+  return new OnnxMetadataError(
+    key,
+    `the ONNX metadata '${key}'${where ? ` ${where}` : ''}: ${issue.message}`,
+  );
 }
 
 /** Checks and decodes an artifact's metadata; throws OnnxMetadataError naming the first bad or missing key. */

@@ -1,20 +1,20 @@
+import type { AppliedCleaningRule } from '@sepal/contracts';
 import { CleaningRule, DatasetDefinition } from '../../catalog/dataset-definition';
 import { DatasetFormatError } from './dataset-format-error';
 import { RawRow } from './parse-delimited';
 
-export interface AppliedCleaningRule {
-  id: string;
-  row: number;
-  changes: { feature: string; from: number; to: number }[];
-  reference: string;
-}
+export type { AppliedCleaningRule };
 
 export interface CleaningResult {
   rows: RawRow[];
   applied: AppliedCleaningRule[];
 }
 
-function applyRule(rows: RawRow[], rule: CleaningRule, definition: DatasetDefinition): AppliedCleaningRule | null {
+function applyRule(
+  rows: RawRow[],
+  rule: CleaningRule,
+  definition: DatasetDefinition,
+): AppliedCleaningRule | null {
   const target = rows[rule.row - 1];
   if (!target) return null;
   const column = (feature: string) => {
@@ -22,7 +22,9 @@ function applyRule(rows: RawRow[], rule: CleaningRule, definition: DatasetDefini
     if (i < 0) throw new Error(`cleaning rule ${rule.id} names unknown feature '${feature}'`);
     return i;
   };
-  const matches = Object.entries(rule.expect).every(([feature, value]) => target.features[column(feature)] === value);
+  const matches = Object.entries(rule.expect).every(
+    ([feature, value]) => target.features[column(feature)] === value,
+  );
   if (!matches) return null;
   const changes = Object.entries(rule.set).map(([feature, to]) => {
     const i = column(feature);

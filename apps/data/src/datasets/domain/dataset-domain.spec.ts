@@ -1,22 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findDefinition, IRIS } from '../../catalog/catalog';
-import { applyCleaningRules } from './cleaning';
 import { DatasetFormatError } from './dataset-format-error';
 import { buildLabelMap } from './label-map';
 import { parseDelimited } from './parse-delimited';
-import { buildVersionContent, DatasetSchema, importedRowKeys, VersionRowInput } from './version-content';
+import { readImport } from './read-import';
+import { buildVersionContent } from './version-content';
 
 const irisText = readFileSync(join(__dirname, '../../../../../data/iris/iris.data'), 'utf8');
 
 function irisVersion(text = irisText) {
-  const { rows, applied } = applyCleaningRules(parseDelimited(text, IRIS), IRIS);
-  const labels = buildLabelMap(IRIS, rows.map((r) => r.className));
-  const schema: DatasetSchema = { features: IRIS.features, target: IRIS.target, task: 'classification', labels };
-  const encoded = rows.map((r) => ({ features: r.features, label: labels.indexOf(r.className) }));
-  const keys = importedRowKeys(encoded, 'iris');
-  const inputs: VersionRowInput[] = encoded.map((r, i) => ({ ...r, key: keys[i], origin: `iris.data:${rows[i].line}` }));
-  return { applied, content: buildVersionContent(schema, inputs, { testFraction: 0.2, seed: 42 }) };
+  const { schema, rows, applied } = readImport(text, IRIS, 'iris.data');
+  return { applied, content: buildVersionContent(schema, rows, { testFraction: 0.2, seed: 42 }) };
 }
 
 describe('Iris import domain', () => {
@@ -82,10 +77,17 @@ describe('Wine Quality import domain', () => {
     const rows = parseDelimited(text, red);
     expect(rows).toHaveLength(1599);
     expect(rows[0].features).toHaveLength(11);
-    expect(buildLabelMap(red, rows.map((r) => r.className))).toEqual(['3', '4', '5', '6', '7', '8']);
+    expect(
+      buildLabelMap(
+        red,
+        rows.map((r) => r.className),
+      ),
+    ).toEqual(['3', '4', '5', '6', '7', '8']);
   });
 
   it('refuses a file whose header is not the declared one, naming it', () => {
-    expect(() => parseDelimited(text.replace('"alcohol"', '"ethanol"'), red)).toThrow(/line 1: header must be/);
+    expect(() => parseDelimited(text.replace('"alcohol"', '"ethanol"'), red)).toThrow(
+      /line 1: header must be/,
+    );
   });
 });

@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { ClassCounts, DatasetSchema } from '@sepal/contracts';
 import { SplitName, stableStratifiedSplit } from '@sepal/ml';
 
-export interface DatasetSchema {
-  features: string[];
-  target: string;
-  task: 'classification';
-  labels: string[];
-}
+export type { ClassCounts, DatasetSchema };
 
 export interface VersionRowInput {
   key: string;
@@ -17,11 +13,6 @@ export interface VersionRowInput {
 
 export interface VersionRow extends VersionRowInput {
   split: SplitName;
-}
-
-export interface ClassCounts {
-  train: Record<string, number>;
-  test: Record<string, number>;
 }
 
 export interface VersionContent {
@@ -54,7 +45,9 @@ export function canonicalText(schema: DatasetSchema, rows: readonly VersionRow[]
     task: schema.task,
     labels: schema.labels,
   });
-  const body = rows.map((r) => `${r.key}\t${r.features.map(String).join(',')}\t${r.label}\t${r.split}`).join('\n');
+  const body = rows
+    .map((r) => `${r.key}\t${r.features.map(String).join(',')}\t${r.label}\t${r.split}`)
+    .join('\n');
   return `sepal-dataset-v1\n${header}\n${body}\n`;
 }
 

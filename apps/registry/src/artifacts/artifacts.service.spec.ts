@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { text } from 'node:stream/consumers';
+import { InvalidInputError, NotFoundError } from '@sepal/contracts';
+import { registryOnFakes } from '../../test/fakes/registry-fakes';
+
+const sha = (content: Buffer) => createHash('sha256').update(content).digest('hex');
+const content = Buffer.from('onnx bytes');
+
+describe('ArtifactsService', () => {
+  it('stores verified content once, under its SHA-256, and serves it back', async () => {
+    const { artifacts, store } = registryOnFakes();
+    const first = await artifacts.upload(content, ` ${sha(content).toUpperCase()} `);
+    expect(first).toEqual({
+      created: true,
+      artifact: { sha256: sha(content), size: content.length, url: `/artifacts/${sha(content)}` },
+    });
+    expect((await artifacts.upload(content, sha(content))).created).toBe(false);
+    expect([...store.files.keys()]).toEqual([`${sha(content).slice(0, 2)}/${sha(content)}`]);
+
+    const { artifact, stream } = await artifacts.open(sha(content));
+    expect(artifact).toMatchObject({ sha256: sha(content), size: content.length });
+    expect(await text(stream)).toBe('onnx bytes');
+  });
+
+  it.each([
+    ['no body', undefined, sha(content), /non-empty body sent as Content-Type: application\/octet-stream/],
+    ['an empty body', Buffer.alloc(0), sha(Buffer.alloc(0)), /non-empty body/],
+    ['a JSON body', { bytes: 'x' }, sha(content), /non-empty body/],
+    ['no hash', content, undefined, /X-Content-SHA256 header must carry the hex SHA-256/],
+    ['a hash that is not hex', content, 'z'.repeat(64), /X-Content-SHA256 header/],
+  ])('refuses an upload with %s (400)', async (_case, body, stated, message) => {
+    const { artifacts, store, artifactsRepository } = registryOnFakes();
+    const error = await artifacts.upload(body, stated).catch((e) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toMatch(message);
+    expect(store.files.size).toBe(0);
+    expect(await artifactsRepository.find(sha(content))).toBeNull();
+  });
+
+  it('refuses content that does not hash to the stated SHA-256, storing nothing', async () => {
+    const { artifacts, store } = registryOnFakes();
+    const other = Buffer.from('something else');
+    await expect(artifacts.upload(other, sha(content))).rejects.toThrow(
+      `SHA-256 mismatch: the header says ${sha(content)}, the body hashes to ${sha(other)}; nothing was stored`,
+    );
+    expect(store.files.size).toBe(0);
+  });
+
+  it('finds nothing for a malformed hash, and answers 404 for an unknown or vanished artifact', async () => {
+    const { artifacts, store } = registryOnFakes();
+    expect(await artifacts.find('../../etc/passwd')).toBeNull();
+    await expect(artifacts.open(sha(content))).rejects.toThrow(NotFoundError);
+    await artifacts.upload(content, sha(content));
+    store.files.clear();
+    await expect(artifacts.open(sha(content))).rejects.toThrow(`unknown artifact '${sha(content)}'`);
+  });
+});

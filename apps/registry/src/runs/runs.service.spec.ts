@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  RunFinished,
+  TrainingStarted,
+} from '@sepal/contracts';
+import { registryOnFakes } from '../../test/fakes/registry-fakes';
+
+const DATASET_VERSION = 'd'.repeat(64);
+
+function setup() {
+  const fakes = registryOnFakes();
+  const started = (runId: string, overrides: Partial<TrainingStarted> = {}): TrainingStarted => ({
+    runId,
+    parentRunId: null,
+    experiment: 'events',
+    dataset: 'iris',
+    datasetVersion: DATASET_VERSION,
+    params: { units: 8 },
+    tags: {},
+    backend: 'cpu',
+    startedAt: '2025-02-01T00:00:00.000Z',
+    ...overrides,
+  });
+  const finished = (runId: string, overrides: Partial<RunFinished> = {}): RunFinished => ({
+    runId,
+    status: 'finished',
+    metrics: {},
+    tags: {},
+    endedAt: '2025-02-01T01:00:00.000Z',
+    ...overrides,
+  });
+  const progress = (runId: string, step: number, metrics: Record<string, number>) => ({
+    runId,
+    step,
+    metrics,
+    timestamp: new Date(Date.UTC(2025, 1, 1, 0, step)).toISOString(),
+  });
+  return { ...fakes, started, finished, progress };
+}
+
+describe('RunsService', () => {
+  describe('experiments', () => {
+    it('creates an experiment once; the same name again is a conflict', async () => {
+      const { runs } = setup();
+      const created = await runs.createExperiment('iris', { team: 'ml' });
+      await expect(runs.createExperiment('iris')).rejects.toThrow(ConflictError);
+      expect(await runs.getExperiment('iris')).toEqual(created);
+      expect(await runs.getExperiment(created.id)).toEqual(created);
+      expect((await runs.listExperiments(10)).experiments).toEqual([created]);
+    });
+
+    it('answers an unknown experiment with a 404 that says where to look', async () => {
+      const { runs } = setup();
+      await expect(runs.getExperiment('nope')).rejects.toThrow(
+        new NotFoundError("unknown experiment 'nope'", 'GET /experiments lists them.'),
+      );
+    });
+  });
+
+  describe('runs', () => {
+    it('creates a run and its experiment, in one transaction', async () => {
+      const { runs, transactions } = setup();
+      const { run, created } = await runs.createRun({
+        experiment: 'new',
+        status: 'running',
+        params: { lr: 0.01 },
+      });
+      expect(created).toBe(true);
+      expect(run).toMatchObject({
+        experiment: 'new',
+        status: 'running',
+        params: { lr: 0.01 },
+        endTime: null,
+      });
+      expect(transactions.committed).toBe(1);
+    });
+
+    it('returns the existing run unchanged when a client-chosen runId is created again', async () => {
+      const { runs } = setup();
+      const runId = randomUUID();
+      await runs.createRun({ experiment: 'x', runId, status: 'running', params: { a: 1 } });
+      const again = await runs.createRun({ experiment: 'x', runId, status: 'running', params: { a: 2 } });
+      expect(again.created).toBe(false);
+      expect(again.run.params).toEqual({ a: 1 });
+    });
+
+    it('refuses an unknown parent run and rolls back the experiment it had created', async () => {
+      const { runs, transactions } = setup();
+      const parentRunId = randomUUID();
+      await expect(runs.createRun({ experiment: 'orphans', parentRunId, status: 'running' })).rejects.toThrow(
+        `unknown parent run '${parentRunId}'`,
+      );
+      expect(transactions.rolledBack).toBe(1);
+      await expect(runs.getExperiment('orphans')).rejects.toThrow(NotFoundError);
+    });
+
+    it('answers 404 for an id that is not a UUID or not a run', async () => {
+      const { runs } = setup();
+      await expect(runs.getRun('42')).rejects.toThrow(NotFoundError);
+      await expect(runs.getRun(randomUUID())).rejects.toThrow(NotFoundError);
+      await expect(runs.updateRun(randomUUID(), { status: 'finished' })).rejects.toThrow(NotFoundError);
+      await expect(runs.logMetrics('42', [{ key: 'loss', value: 1, step: 0 }])).rejects.toThrow(
+        NotFoundError,
+      );
+      await expect(runs.metricHistory(randomUUID(), 'loss')).rejects.toThrow(NotFoundError);
+    });
+
+    it('merges tags and ends the run when its status becomes final', async () => {
+      const { runs } = setup();
+      const { run } = await runs.createRun({ experiment: 'x', status: 'running', tags: { a: '1' } });
+      const running = await runs.updateRun(run.id, { tags: { b: '2' } });
+      expect(running).toMatchObject({ status: 'running', tags: { a: '1', b: '2' }, endTime: null });
+      const done = await runs.updateRun(run.id, { status: 'failed', error: 'out of memory' });
+      expect(done).toMatchObject({ status: 'failed', error: 'out of memory', tags: { a: '1', b: '2' } });
+      expect(done.endTime).not.toBeNull();
+    });
+
+    it('shows the latest value of each metric, and its history by step', async () => {
+      const { runs } = setup();
+      const { run } = await runs.createRun({ experiment: 'x', status: 'running' });
+      const logged = await runs.logMetrics(run.id, [
+        { key: 'loss', value: 0.5, step: 2 },
+        { key: 'loss', value: 0.9, step: 1 },
+        { key: 'f1', value: 0.7, step: 1 },
+      ]);
+      expect(logged).toEqual({ runId: run.id, logged: 3 });
+      expect((await runs.getRun(run.id)).metrics).toEqual({ loss: 0.5, f1: 0.7 });
+      expect((await runs.metricHistory(run.id, 'loss')).map((p) => [p.step, p.value])).toEqual([
+        [1, 0.9],
+        [2, 0.5],
+      ]);
+    });
+  });
+
+  describe('searchRuns', () => {
+    it('hands the repository the type-checked filter and order, and pages its rows', async () => {
+      const { runs, runsRepository } = setup();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++)
+        ids.push((await runs.createRun({ experiment: 's', status: 'running' })).run.id);
+      await runs.createRun({ experiment: 'elsewhere', status: 'running' });
+
+      const query = { experiment: 's', limit: 2, filter: "params.epochs >= 10 AND status IN ('running')" };
+      const first = await runs.searchRuns({ ...query, orderBy: 'metrics.f1 DESC' });
+      expect(first.runs.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+      const rest = await runs.searchRuns({ ...query, pageToken: first.nextPageToken! });
+      expect(rest).toEqual({ runs: [expect.objectContaining({ id: ids[0] })], nextPageToken: null });
+
+      const [search] = runsRepository.searches;
+      expect(search.experimentId).toBe((await runs.getExperiment('s')).id);
+      expect(search.filter).toEqual([
+        expect.objectContaining({ entity: expect.objectContaining({ kind: 'param' }), compareAs: 'number' }),
+        expect.objectContaining({ operator: 'IN', compareAs: 'text', values: ['running'] }),
+      ]);
+      expect(search.orderBy).toEqual([expect.objectContaining({ direction: 'DESC' })]);
+      expect([search.offset, search.limit, runsRepository.searches[1].offset]).toEqual([0, 2, 2]);
+    });
+
+    it('refuses an ill-typed filter with a 400 naming the comparison, before any query', async () => {
+      const { runs, runsRepository } = setup();
+      const error = await runs.searchRuns({ limit: 10, filter: 'attributes.status = 1' }).catch((e) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toBe(
+        "ill-typed filter: attributes.status = 1: the run status is text: quote the value, e.g. attributes.status = 'finished' at character 20",
+      );
+      expect(error.details).toEqual({
+        position: 20,
+        input: 'attributes.status = 1',
+        key: 'attributes.status',
+        operator: '=',
+        value: '1',
+      });
+      expect(runsRepository.searches).toEqual([]);
+    });
+
+    it('refuses a malformed filter or order with its position', async () => {
+      const { runs } = setup();
+      const filter = await runs.searchRuns({ limit: 10, filter: 'metrics.f1 >' }).catch((e) => e);
+      expect(filter).toBeInstanceOf(InvalidInputError);
+      expect(filter.message).toMatch(/^malformed filter: expected a number or a quoted string/);
+      expect(filter.details).toEqual({ position: 12, input: 'metrics.f1 >' });
+      const order = await runs.searchRuns({ limit: 10, orderBy: 'metrics.f1 SIDEWAYS' }).catch((e) => e);
+      expect(order.message).toMatch(/^malformed orderBy: expected ASC, DESC/);
+    });
+
+    it('answers 404 for an unknown experiment', async () => {
+      const { runs } = setup();
+      await expect(runs.searchRuns({ limit: 10, experiment: 'nope' })).rejects.toThrow(NotFoundError);
+    });
+  });
+
+  describe('training events', () => {
+    it('training.started creates the run as running, once per message', async () => {
+      const { runs, started } = setup();
+      const runId = randomUUID();
+      await runs.onTrainingStarted(started(runId, { runName: 'mlp' }), 'm-1', 'corr-1');
+      await runs.onTrainingStarted(started(runId, { params: { units: 99 } }), 'm-1', 'corr-2');
+      expect(await runs.getRun(runId)).toMatchObject({
+        experiment: 'events',
+        name: 'mlp',
+        status: 'running',
+        params: { units: 8 },
+        correlationId: 'corr-1',
+        datasetVersion: DATASET_VERSION,
+      });
+    });
+
+    it('training.started brings a scheduled run to running and keeps what it knew; a finished run stays finished', async () => {
+      const { runs, started } = setup();
+      const { run } = await runs.createRun({
+        experiment: 'events',
+        status: 'scheduled',
+        name: 'planned',
+        params: { lr: 0.1 },
+      });
+      await runs.onTrainingStarted(started(run.id, { runName: 'other' }), 'm-1', 'corr');
+      expect(await runs.getRun(run.id)).toMatchObject({
+        status: 'running',
+        name: 'planned',
+        params: { lr: 0.1, units: 8 },
+        backend: 'cpu',
+      });
+      await runs.updateRun(run.id, { status: 'finished' });
+      await runs.onTrainingStarted(started(run.id), 'm-2', 'corr');
+      expect((await runs.getRun(run.id)).status).toBe('finished');
+    });
+
+    it('training.progress logs each point once, even when redelivered', async () => {
+      const { runs, started, progress } = setup();
+      const runId = randomUUID();
+      await runs.onTrainingStarted(started(runId), 'start', 'corr');
+      for (const step of [1, 2]) {
+        await runs.onTrainingProgress(progress(runId, step, { loss: 1 / step }), `p-${step}`);
+        await runs.onTrainingProgress(progress(runId, step, { loss: 1 / step }), `p-${step}`);
+      }
+      expect((await runs.metricHistory(runId, 'loss')).map((p) => p.value)).toEqual([1, 0.5]);
+    });
+
+    it('training.progress for an unknown run fails and leaves the message unclaimed, so a retry applies it', async () => {
+      const { runs, started, progress, transactions } = setup();
+      const runId = randomUUID();
+      await expect(runs.onTrainingProgress(progress(runId, 1, { loss: 0.3 }), 'early')).rejects.toThrow(
+        `unknown run '${runId}'`,
+      );
+      expect(transactions.rolledBack).toBe(1);
+      await runs.onTrainingStarted(started(runId), 'start', 'corr');
+      await runs.onTrainingProgress(progress(runId, 1, { loss: 0.3 }), 'early');
+      expect((await runs.getRun(runId)).metrics).toEqual({ loss: 0.3 });
+    });
+
+    it('run.finished records the final status, tags and metrics at the last step', async () => {
+      const { runs, started, progress, finished } = setup();
+      const runId = randomUUID();
+      await runs.onTrainingStarted(started(runId), 'start', 'corr');
+      await runs.onTrainingProgress(progress(runId, 3, { loss: 0.2 }), 'p-3');
+      await runs.onRunFinished(
+        finished(runId, { metrics: { accuracy: 0.97 }, tags: { selected: 'true' } }),
+        'done',
+      );
+      const run = await runs.getRun(runId);
+      expect(run).toMatchObject({
+        status: 'finished',
+        endTime: '2025-02-01T01:00:00.000Z',
+        tags: { selected: 'true' },
+        metrics: { loss: 0.2, accuracy: 0.97 },
+      });
+      expect((await runs.metricHistory(runId, 'accuracy')).map((p) => p.step)).toEqual([3]);
+      await expect(runs.onRunFinished(finished(randomUUID()), 'other')).rejects.toThrow(NotFoundError);
+    });
+  });
+});
