@@ -3,6 +3,7 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# The image's npm 10 ignores package.json's allowScripts: skip onnxruntime-node's CUDA download this way.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund

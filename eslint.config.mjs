@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import sepalRules from './eslint-rules/app-boundaries.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.sepal/**', 'coverage/**', 'jest.config.js', 'bin/**'] },
@@ -13,20 +14,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['apps/*/src/**/*.ts'],
-    ignores: ['apps/sepal/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/apps/*', '../../*/src/*'],
-              message: 'An app never imports another app; share code through libs/.',
-            },
-          ],
-        },
-      ],
-    },
+    // Every file, tests and benchmarks included: see eslint-rules/app-boundaries.mjs.
+    plugins: { sepal: sepalRules },
+    rules: { 'sepal/app-boundaries': 'error' },
   },
 );

@@ -11,8 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
-import { InferenceConfig, startInferenceApp } from '../apps/inference/src';
-import { ModelHolder } from '../apps/inference/src/model/model-holder';
+import { InferenceConfig, ModelHolder, startInferenceApp } from '../apps/inference/src';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const MODEL = 'IrisModel';

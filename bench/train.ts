@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createRng, DEFAULT_GRID, DEFAULT_TRAINING_PARAMS, expandGrid, type TrainingParams } from '@sepal/ml';
-import { trainDenseClassifier } from '../apps/trainer/src/training/dense-classifier';
 import {
+  carveStratifiedHoldout,
   loadTensorFlow,
+  trainDenseClassifier,
   type BackendPreference,
   type TensorFlowHandle,
-} from '../apps/trainer/src/training/tf-backend';
-import { carveStratifiedHoldout } from '../apps/trainer/src/training/validation-split';
+} from '../apps/trainer/src';
 
 const SEED = 42;
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Debian packages some tests run: promtool (package prometheus) and the reference onnx.checker (python3-onnx).
+# Debian packages the tests and benchmarks run: Prometheus and promtool (prometheus), the reference onnx.checker
+# (python3-onnx) and scikit-learn (python3-sklearn) for /usr/bin/python3, the wrk load generator and a headless
+# Chromium (chromium).
 set -euo pipefail
 
 missing=()
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || missing+=(python3-onnx)
+/usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1 || missing+=(python3-sklearn)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian's packages..."
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "promtool and onnx.checker are available."
+echo "prometheus, promtool, python3 with onnx and sklearn, wrk and chromium are available."

@@ -157,8 +157,9 @@ const PAGE_SCRIPT = `
 })();
 `;
 
-function asset(path: string): string {
-  return readFileSync(require.resolve(path), 'utf8');
+/** uPlot's files, inlined so the page opens offline. */
+function asset(resolvedPath: string): string {
+  return readFileSync(resolvedPath, 'utf8');
 }
 
 /** The HTML page of a dashboard; open it in a browser or screenshot it (./screenshot.ts). */
@@ -174,9 +175,9 @@ export function dashboardHtml(spec: DashboardPageSpec): string {
 <head>
 <meta charset="utf-8">
 <title>${escapeHtml(spec.title)}</title>
-<style>${asset('uplot/dist/uPlot.min.css')}</style>
+<style>${asset(require.resolve('uplot/dist/uPlot.min.css'))}</style>
 <style>${PAGE_CSS}</style>
-<script>${asset('uplot/dist/uPlot.iife.min.js')}</script>
+<script>${asset(require.resolve('uplot/dist/uPlot.iife.min.js'))}</script>
 </head>
 <body>
 <header><h1>${escapeHtml(spec.title)}</h1><p>${escapeHtml(spec.subtitle)}</p></header>

@@ -5,15 +5,12 @@
  * through Prometheus's HTTP API: each must parse, and each dashboard query must return data.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DataSource } from 'typeorm';
-import { EventBus } from '@sepal/messaging';
-import { watchDeadLetters } from '@sepal/messaging/dead-letter-metrics';
 import { exportDenseClassifierToOnnx, fitPsiReference } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
@@ -28,10 +25,13 @@ import {
   PrometheusUnreachableError,
   PromQueryError,
 } from '../../scripts/dashboards/prometheus-query';
+import { DataConfig, startDataApp } from '../../apps/data/src';
+import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
+import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
+import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
 import {
   alertRules,
   AppName,
-  appsRead,
   dashboards,
   expectData,
   findBinary,
@@ -43,32 +43,14 @@ import {
   startPrometheus,
 } from './monitoring-files';
 
-type StartApp = (config: unknown, options?: { listen?: boolean }) => Promise<NestFastifyApplication>;
-interface AppEntry {
-  start: StartApp;
-  load: (env: NodeJS.ProcessEnv) => unknown;
-}
-
-/** An app takes part if its start function exists (some were still being written when this test was). */
-function appEntry(name: AppName, startName: string, configName: string): AppEntry | null {
-  if (!existsSync(join(ROOT, `apps/${name}/src/index.ts`))) return null;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const module = require(join(ROOT, `apps/${name}/src`)) as Record<string, unknown>;
-  const start = module[startName] as StartApp | undefined;
-  const config = module[configName] as { load?: (env: NodeJS.ProcessEnv) => unknown } | undefined;
-  return start && config?.load ? { start, load: config.load.bind(config) } : null;
-}
-
-const ENTRIES: Record<AppName, AppEntry | null> = {
-  data: appEntry('data', 'startDataApp', 'DataConfig'),
-  registry: appEntry('registry', 'startRegistryApp', 'RegistryConfig'),
-  inference: appEntry('inference', 'startInferenceApp', 'InferenceConfig'),
-  trainer: appEntry('trainer', 'startTrainerApp', 'TrainerConfig'),
-};
-const present = (Object.keys(ENTRIES) as AppName[]).filter((name) => ENTRIES[name] !== null);
-const missing = (Object.keys(ENTRIES) as AppName[]).filter((name) => ENTRIES[name] === null);
-/** The gateway needs the registry for its model; without either, model metrics cannot have data. */
-const canServeModel = ENTRIES.registry !== null && ENTRIES.inference !== null;
+/** Every app, started in this order (the gateway loads its champion from the registry, the trainer reads data). */
+const APPS: { name: AppName; start: (env: NodeJS.ProcessEnv) => Promise<NestFastifyApplication> }[] = [
+  { name: 'data', start: (env) => startDataApp(DataConfig.load(env)) },
+  { name: 'registry', start: (env) => startRegistryApp(RegistryConfig.load(env)) },
+  { name: 'inference', start: (env) => startInferenceApp(InferenceConfig.load(env)) },
+  { name: 'trainer', start: (env) => startTrainerApp(TrainerConfig.load(env)) },
+];
+const APP_NAMES = APPS.map((app) => app.name);
 
 const prometheusBinary = findBinary('prometheus');
 if (!prometheusBinary && process.env.CI !== 'true') {
@@ -121,16 +103,6 @@ function irisOnnx(): Uint8Array {
   );
 }
 
-/** What an expression must do here: return data, or (its app is missing) only parse. */
-function requirement(expr: string): { mustHaveData: boolean; why: string } {
-  const absent = appsRead(expr).filter(
-    (app) => !present.includes(app) || (app === 'inference' && !canServeModel),
-  );
-  return absent.length === 0
-    ? { mustHaveData: true, why: '' }
-    : { mustHaveData: false, why: ` [parse only: apps/${absent.join(', apps/')} not available]` };
-}
-
 const dashboardQueries = dashboards().flatMap(({ dashboard }) => panelQueries(dashboard));
 const rules = alertRules();
 
@@ -172,71 +144,42 @@ describeLive('dashboards and alert rules against a real Prometheus scraping the 
     const namespace = uniqueNamespace('monitoring');
     modelsDir = await mkdtemp(join(tmpdir(), 'sepal-monitoring-models-'));
     const ports = Object.fromEntries(
-      await Promise.all(present.map(async (name) => [name, await freePort()] as const)),
+      await Promise.all(APP_NAMES.map(async (name) => [name, await freePort()] as const)),
     );
-    for (const name of present) urls.set(name, `http://127.0.0.1:${ports[name]}`);
+    for (const name of APP_NAMES) urls.set(name, `http://127.0.0.1:${ports[name]}`);
     const env: NodeJS.ProcessEnv = {
       SEPAL_HOME: `memory://${namespace}`,
       SEPAL_NAMESPACE: namespace,
       LOG_LEVEL: process.env.MONITORING_LOG_LEVEL ?? 'error',
-      DATA_PORT: String(ports.data ?? ''),
+      DATA_PORT: String(ports.data),
       DATA_HOST: '127.0.0.1',
       DATA_DIR: join(ROOT, 'data'),
       FEEDBACK_COMMIT_EVERY: '0',
-      REGISTRY_PORT: String(ports.registry ?? ''),
+      REGISTRY_PORT: String(ports.registry),
       REGISTRY_HOST: '127.0.0.1',
       MODELS_DIR: modelsDir,
-      REGISTRY_PUBLIC_URL: urls.get('registry') ?? 'http://127.0.0.1:1',
-      INFERENCE_PORT: String(ports.inference ?? ''),
+      REGISTRY_PUBLIC_URL: urls.get('registry'),
+      INFERENCE_PORT: String(ports.inference),
       INFERENCE_HOST: '127.0.0.1',
-      REGISTRY_URL: urls.get('registry') ?? 'http://127.0.0.1:1',
+      REGISTRY_URL: urls.get('registry'),
       MODEL_NAME: 'IrisModel',
       MODEL_RETRY_INTERVAL_MS: '250',
       // sepal_feature_drift_psi appears once the window holds this many rows (the traffic below sends 33).
       DRIFT_MIN_ROWS: '20',
-      TRAINER_PORT: String(ports.trainer ?? ''),
+      TRAINER_PORT: String(ports.trainer),
       TRAINER_HOST: '127.0.0.1',
-      DATA_URL: urls.get('data') ?? 'http://127.0.0.1:1',
+      DATA_URL: urls.get('data'),
       TF_BACKEND: 'cpu',
       RETRAIN_ON_FEEDBACK: 'false',
       RETRAIN_ON_DRIFT: 'false',
     };
-    for (const name of ['data', 'registry', 'inference', 'trainer'] as const) {
-      const entry = ENTRIES[name];
-      if (!entry) continue;
-      const app = await entry.start(entry.load(env));
-      apps.set(name, app);
-    }
+    for (const { name, start } of APPS) apps.set(name, await start(env));
 
-    // Metrics whose wiring into the app modules the lead adds: registered here too (idempotent), so the test
-    // covers them either way.
-    const deadLetterQueues: Record<AppName, string[]> = {
-      data: ['data.feedback'],
-      registry: ['registry.training'],
-      inference: ['inference.model-promoted'],
-      trainer: ['trainer.jobs', 'trainer.retrain-policy'],
-    };
-    for (const [name, app] of apps) stops.push(watchDeadLetters(app.get(EventBus), deadLetterQueues[name]));
-    const data = apps.get('data');
-    if (data) {
-      const { DataMetrics, DataMetricsRepository, registerDataMetricsSource } =
-        await import('../../apps/data/src/metrics');
-      let wired = true;
-      try {
-        data.get(DataMetrics);
-      } catch {
-        wired = false;
-      }
-      if (!wired) stops.push(registerDataMetricsSource(new DataMetricsRepository(data.get(DataSource))));
-    }
-
-    const jobs = present
-      .map(
-        (name) => `  - job_name: ${name}
+    const jobs = APP_NAMES.map(
+      (name) => `  - job_name: ${name}
     static_configs:
       - targets: ['127.0.0.1:${ports[name]}']`,
-      )
-      .join('\n');
+    ).join('\n');
     prometheus = await startPrometheus(
       prometheusBinary,
       `global:
@@ -255,73 +198,65 @@ ${jobs}
     );
 
     // Drive the platform: a dataset and feedback, a served model and predictions, a training job.
-    if (data) {
-      await expectOk(call('data', 'POST', '/datasets/iris/import', {}), 'importing iris');
-      for (const [features, label] of [
-        [[5.0, 3.4, 1.5, 0.2], 'Iris-setosa'],
-        [[6.1, 2.9, 4.7, 1.4], 'Iris-versicolor'],
-      ] as const) {
-        await expectOk(
-          call('data', 'POST', '/datasets/iris/feedback', { features, label }),
-          'sending feedback',
-        );
-      }
-    }
-    if (canServeModel) {
-      const bytes = irisOnnx();
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await expectOk(call('data', 'POST', '/datasets/iris/import', {}), 'importing iris');
+    for (const [features, label] of [
+      [[5.0, 3.4, 1.5, 0.2], 'Iris-setosa'],
+      [[6.1, 2.9, 4.7, 1.4], 'Iris-versicolor'],
+    ] as const) {
       await expectOk(
-        call('registry', 'POST', '/artifacts', bytes, {
-          'content-type': 'application/octet-stream',
-          'x-content-sha256': sha256,
-        }),
-        'uploading the model',
-      );
-      const run = await expectOk(
-        call('registry', 'POST', '/runs', { experiment: 'monitoring', dataset: 'iris' }),
-        'creating a run',
-      );
-      const version = await expectOk(
-        call('registry', 'POST', '/models/IrisModel/versions', { runId: run.id, sha256 }),
-        'registering the model',
-      );
-      await expectOk(
-        call('registry', 'PUT', '/models/IrisModel/aliases/champion', {
-          version: version.version,
-          reason: 'monitoring test',
-        }),
-        'promoting the model',
-      );
-      await waitFor(async () => (await call('inference', 'GET', '/model')).json().served === true, {
-        timeoutMs: 15_000,
-        description: 'the gateway to serve the champion',
-      });
-      const rows = IRIS_ROWS;
-      for (let i = 0; i < 30; i++) {
-        await expectOk(call('inference', 'POST', '/predict', { features: rows[i % 3] }), 'predicting');
-      }
-      await expectOk(call('inference', 'POST', '/predict', { instances: rows }), 'predicting a batch');
-      expect(
-        (await call('inference', 'POST', '/predict', { features: [1, 2] })).status,
-      ).toBeGreaterThanOrEqual(400);
-    }
-    if (apps.has('trainer') && data) {
-      await expectOk(
-        call('trainer', 'POST', '/train', {
-          dataset: 'iris',
-          grid: { hiddenUnits: [4, 8] },
-          params: { epochs: 5 },
-        }),
-        'requesting a training job',
+        call('data', 'POST', '/datasets/iris/feedback', { features, label }),
+        'sending feedback',
       );
     }
+    const bytes = irisOnnx();
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await expectOk(
+      call('registry', 'POST', '/artifacts', bytes, {
+        'content-type': 'application/octet-stream',
+        'x-content-sha256': sha256,
+      }),
+      'uploading the model',
+    );
+    const run = await expectOk(
+      call('registry', 'POST', '/runs', { experiment: 'monitoring', dataset: 'iris' }),
+      'creating a run',
+    );
+    const version = await expectOk(
+      call('registry', 'POST', '/models/IrisModel/versions', { runId: run.id, sha256 }),
+      'registering the model',
+    );
+    await expectOk(
+      call('registry', 'PUT', '/models/IrisModel/aliases/champion', {
+        version: version.version,
+        reason: 'monitoring test',
+      }),
+      'promoting the model',
+    );
+    await waitFor(async () => (await call('inference', 'GET', '/model')).json().served === true, {
+      timeoutMs: 15_000,
+      description: 'the gateway to serve the champion',
+    });
+    const rows = IRIS_ROWS;
+    for (let i = 0; i < 30; i++) {
+      await expectOk(call('inference', 'POST', '/predict', { features: rows[i % 3] }), 'predicting');
+    }
+    await expectOk(call('inference', 'POST', '/predict', { instances: rows }), 'predicting a batch');
+    expect((await call('inference', 'POST', '/predict', { features: [1, 2] })).status).toBeGreaterThanOrEqual(
+      400,
+    );
+    await expectOk(
+      call('trainer', 'POST', '/train', {
+        dataset: 'iris',
+        grid: { hiddenUnits: [4, 8] },
+        params: { epochs: 5 },
+      }),
+      'requesting a training job',
+    );
 
     // Wait until Prometheus holds what every dashboard query needs (the counters appear at the first scrape after
     // the traffic; rate() needs two samples; the training job takes a few seconds).
     const client = prometheus.client;
-    const needed = dashboardQueries
-      .filter((q) => requirement(q.expr).mustHaveData)
-      .map((q) => substituteGrafanaVariables(q.expr, VARIABLES));
+    const needed = dashboardQueries.map((q) => substituteGrafanaVariables(q.expr, VARIABLES));
     let lacking: string[] = needed;
     await waitFor(
       async () => {
@@ -348,11 +283,10 @@ ${jobs}
     if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
   }, 30_000);
 
-  it('scrapes every app that exists', async () => {
+  it('scrapes every app', async () => {
     const series = await expectData(prometheus!.client, 'up');
     const up = Object.fromEntries(series.map((s) => [s.metric.job, s.values[0][1]]));
-    expect(up).toEqual(Object.fromEntries(present.map((name) => [name, '1'])));
-    if (missing.length) console.warn(`apps not available to this test: ${missing.join(', ')}`);
+    expect(up).toEqual(Object.fromEntries(APP_NAMES.map((name) => [name, '1'])));
   });
 
   it('loads every alert rule and evaluates it without error', async () => {
@@ -377,20 +311,15 @@ ${jobs}
     },
   );
 
-  it.each(
-    dashboardQueries.map((q) => [`${q.panelTitle} (${q.refId})${requirement(q.expr).why}`, q.expr] as const),
-  )('dashboard query "%s" parses and returns data', async (_name, expr) => {
-    const promql = substituteGrafanaVariables(expr, VARIABLES);
-    if (requirement(expr).mustHaveData) {
-      const series = await expectData(prometheus!.client, promql);
+  it.each(dashboardQueries.map((q) => [`${q.panelTitle} (${q.refId})`, q.expr] as const))(
+    'dashboard query "%s" parses and returns data',
+    async (_name, expr) => {
+      const series = await expectData(prometheus!.client, substituteGrafanaVariables(expr, VARIABLES));
       expect(series.length).toBeGreaterThan(0);
-    } else {
-      await expect(prometheus!.client.query(promql)).resolves.toBeDefined();
-    }
-  });
+    },
+  );
 
   it('shows the served model and the predicted classes', async () => {
-    if (!canServeModel) return;
     const info = await expectData(prometheus!.client, 'sepal_model_info{job="inference"} == 1');
     expect(info[0].metric).toMatchObject({ model: 'IrisModel', version: expect.stringMatching(/^\d+$/) });
     const classes = await expectData(
@@ -401,7 +330,6 @@ ${jobs}
   });
 
   it('shows the dataset rows of the latest version and the feedback counts from the database', async () => {
-    if (!apps.has('data')) return;
     const rows = await expectData(prometheus!.client, 'sepal_dataset_rows{job="data", dataset="iris"}');
     expect(Object.fromEntries(rows.map((s) => [s.metric.split, Number(s.values[0][1])]))).toEqual({
       train: 120,
@@ -439,15 +367,13 @@ ${jobs}
         for (const png of [screenshot, ...panels.map((p) => p.file)])
           expect(readFileSync(png).subarray(1, 4).toString('ascii')).toBe('PNG');
         expect(readFileSync(html, 'utf8')).toContain(`<title>${dashboard.title}</title>`);
-        // A panel whose queries return data draws lines: the same requirement as the query tests above.
+        // Every query returns data (the query tests above), so every panel draws at least one series.
         for (const panel of queryPanels(dashboard)) {
-          const mustHaveData = (panel.targets ?? []).some((t) => requirement(t.expr ?? '').mustHaveData);
           const drawn = panels.find((p) => p.panelId === panel.id)!;
-          if (mustHaveData)
-            expect({ panel: panel.title, hasSeries: drawn.series > 0 }).toEqual({
-              panel: panel.title,
-              hasSeries: true,
-            });
+          expect({ panel: panel.title, hasSeries: drawn.series > 0 }).toEqual({
+            panel: panel.title,
+            hasSeries: true,
+          });
         }
       }
     } finally {

@@ -70,18 +70,6 @@ export function provisionedDatasourceUid(): string {
   return prometheus[0].uid;
 }
 
-/** Which app exports a metric, by name prefix; anything else (http_*, up, process_*) every app has. */
-const METRIC_OWNERS: [RegExp, AppName][] = [
-  [/\bsepal_(training_|sweep_)[a-z_]+/, 'trainer'],
-  [/\bsepal_(predictions|inference|model|prediction)_[a-z_]+/, 'inference'],
-  [/\bsepal_(dataset|feedback)_[a-z_]+/, 'data'],
-];
-
-/** The apps whose metrics an expression reads. */
-export function appsRead(expr: string): AppName[] {
-  return METRIC_OWNERS.filter(([pattern]) => pattern.test(expr)).map(([, app]) => app);
-}
-
 // ---------------------------------------------------------------- a real Prometheus
 
 export function findBinary(name: string): string | null {

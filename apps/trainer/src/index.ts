@@ -3,3 +3,10 @@ export { startTrainerApp } from './bootstrap';
 export { TrainerConfig } from './trainer.config';
 export type { TrainerConfigValues } from './trainer.config';
 export { decidePromotion } from './promotion/promotion-gate';
+/** The run id a job's first attempt gets from its train.requested messageId (tests find a job's runs by it). */
+export { firstAttemptRunId } from './jobs/run-ids';
+/** The training core, for the training benchmark (bench/train.ts). */
+export { trainDenseClassifier } from './training/dense-classifier';
+export { loadTensorFlow } from './training/tf-backend';
+export type { BackendPreference, TensorFlowHandle } from './training/tf-backend';
+export { carveStratifiedHoldout } from './training/validation-split';

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { z } from 'zod';
 import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config';
 import { DEFAULT_TRAINING_LIMITS, type TrainingLimits } from '@sepal/ml';
@@ -45,6 +46,11 @@ export const trainerConfigSchema = baseConfigSchema.extend({
   RETRAIN_ON_DRIFT: booleanVar(true),
   /** Dataset of a drifting model, as `model=dataset,...`; by default IrisModel → iris. */
   DRIFT_DATASETS: z.string().default(''),
+  /** This replica's name in job records (the worker of a step). */
+  TRAINER_REPLICA_ID: z
+    .string()
+    .regex(/^\S{1,200}$/, 'must be 1 to 200 characters without spaces')
+    .default(`${os.hostname()}:${process.pid}`),
   /** Worker threads that train trials (default: cores − 1, at least 1). */
   TRAINER_WORKERS: z.coerce.number().int().min(1).max(64).default(defaultWorkerCount()),
   /** Tensor memory one trial may hold, in MiB (its worker's heap is capped at this plus an allowance). */

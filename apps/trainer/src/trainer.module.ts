@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EventBus, MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
-import { HealthRegistry, ObservabilityModule } from '@sepal/observability';
+import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
+import { ObservabilityModule } from '@sepal/observability';
 import { DataClient } from './clients/data-client';
 import { RegistryClient } from './clients/registry-client';
 import { JobRunner } from './jobs/job-runner';
@@ -8,6 +8,10 @@ import { JobStatusStore } from './jobs/job-status.store';
 import { TrainJobConsumer } from './jobs/train-job.consumer';
 import { TrainController } from './jobs/train.controller';
 import { TrainerMetrics } from './observability/trainer-metrics';
+import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
+import { JobCancelConsumer } from './jobs/job-cancel.consumer';
+import { RunningJobs } from './jobs/running-jobs';
+import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer';
 import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
 import { TrainSchedule } from './triggers/train-schedule';
 import { TrainerConfig, TrainerConfigValues } from './trainer.config';
@@ -35,7 +39,7 @@ export class TrainerModule {
         ObservabilityModule.forRoot(),
         DeadLetterMetricsModule.forQueues(['trainer.jobs', 'trainer.retrain-policy']),
       ],
-      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer],
+      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer, JobCancelConsumer],
       providers: [
         {
           provide: DataClient,
@@ -47,19 +51,12 @@ export class TrainerModule {
             new RegistryClient(config.REGISTRY_URL, config.REGISTRY_RETRY_MS, config.SEPAL_API_KEY),
         },
         JobStatusStore,
+        RunningJobs,
+        { provide: TrialTrainer, useClass: PooledTrialTrainer },
+        { provide: JobPipeline, useClass: TrainingPipeline },
         JobRunner,
         TrainerMetrics,
         TrainSchedule,
-        {
-          provide: 'TRAINER_HEALTH',
-          useFactory: (health: HealthRegistry, bus: EventBus) => {
-            health.register('broker', () => {
-              if (!bus.isConnected()) throw new Error('not connected to the broker');
-            });
-            return true;
-          },
-          inject: [HealthRegistry, EventBus],
-        },
       ],
     };
   }

@@ -8,7 +8,7 @@ export * from './create-event-bus';
 export * from './amqp/amqp-event-bus';
 export * from './in-process/in-process-broker';
 export * from './in-process/in-process-event-bus';
-export * from './nest/on-event.decorator';
+export * from './nest/consume-event.decorator';
 export * from './nest/event-context';
 export * from './nest/event-handler-error.filter';
 export * from './nest/event-transport';

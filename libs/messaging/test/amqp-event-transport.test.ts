@@ -10,7 +10,7 @@ import {
   EventTransport,
   MessagingModule,
   MessagingOptions,
-  OnEvent,
+  ConsumeEvent,
   SepalHeaders,
   Topology,
 } from '@sepal/messaging';
@@ -65,24 +65,24 @@ abstract class Recording {
 
 @Controller()
 class PipelineConsumers extends Recording {
-  @OnEvent(EventNames.TrainRequested, { queue: 'trainer.jobs' })
+  @ConsumeEvent(EventNames.TrainRequested, { queue: 'trainer.jobs' })
   async train(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     this.record('train', envelope, context);
     await sleep(5);
   }
 
-  @OnEvent(EventNames.ModelPromoted, { queue: 'inference.models', broadcast: true })
+  @ConsumeEvent(EventNames.ModelPromoted, { queue: 'inference.models', broadcast: true })
   async promoted(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     this.record('promoted', envelope, context);
   }
 
-  @OnEvent(EventNames.DriftDetected, { queue: 'flaky', maxRetries: 2 })
+  @ConsumeEvent(EventNames.DriftDetected, { queue: 'flaky', maxRetries: 2 })
   async drift(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     this.record('drift', envelope, context);
     throw new Error('retraining budget exhausted');
   }
 
-  @OnEvent(EventNames.ModelRegistered, { queue: 'strict' })
+  @ConsumeEvent(EventNames.ModelRegistered, { queue: 'strict' })
   async registered(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     this.record('registered', envelope, context);
   }
@@ -90,7 +90,7 @@ class PipelineConsumers extends Recording {
 
 @Controller()
 class SlowConsumer extends Recording {
-  @OnEvent(EventNames.RunFinished, { queue: 'slow' })
+  @ConsumeEvent(EventNames.RunFinished, { queue: 'slow' })
   async finished(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     this.record('slow', envelope, context);
     if (this.appName === 'C') await new Promise<void>((resolve) => (releaseSlowHandler = resolve));
@@ -99,7 +99,7 @@ class SlowConsumer extends Recording {
 
 @Controller()
 class FeedbackConsumer extends Recording {
-  @OnEvent(EventNames.FeedbackReceived, { queue: 'reconnect' })
+  @ConsumeEvent(EventNames.FeedbackReceived, { queue: 'reconnect' })
   async feedback(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     this.record('feedback', envelope, context);
   }

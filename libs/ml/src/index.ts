@@ -29,15 +29,18 @@ export {
   type TrainingParamGrid,
 } from './tuning/grid';
 export { parseGridArg, type RawGrid } from './tuning/parse-grid-arg';
+export { exportDenseClassifierToOnnx } from './onnx/export-dense-classifier';
 export {
-  exportDenseClassifierToOnnx,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_LABEL_OUTPUT,
+  ONNX_ML_DOMAIN,
+  ONNX_ML_OPSET_VERSION,
   ONNX_OPSET_VERSION,
   ONNX_PROBABILITIES_OUTPUT,
   ONNX_PRODUCER_NAME,
-} from './onnx/export-dense-classifier';
+  ONNX_VALUE_OUTPUT,
+} from './onnx/onnx-model';
 export { readOnnxMetadata } from './onnx/read-metadata';
 export {
   DEFAULT_PSI_BINS,
@@ -51,7 +54,7 @@ export {
   type PsiOptions,
   type PsiReference,
 } from './drift/psi';
-export { createRng } from './util/random';
+export { createRng, deriveSeed } from './util/random';
 export type { ValidationResult } from './util/result';
 export {
   splitRank,
@@ -69,3 +72,43 @@ export {
   type DataShape,
   type TrainingLimits,
 } from './tuning/training-limits';
+export type {
+  BoostingRoundMetrics,
+  DecisionTree,
+  GradientBoostingModel,
+  RandomForestModel,
+  TreeEnsembleModel,
+} from './trees/tree-model';
+export {
+  defaultGradientBoostingParams,
+  defaultRandomForestParams,
+  featuresPerSplit,
+  gradientBoostingParamProblems,
+  MAX_ENSEMBLE_TREES,
+  MAX_TREE_BINS,
+  MAX_TREE_DEPTH,
+  randomForestParamProblems,
+  resolveGradientBoostingParams,
+  resolveRandomForestParams,
+  type FeatureFraction,
+  type GradientBoostingParams,
+  type GradientBoostingParamsInput,
+  type RandomForestParams,
+  type RandomForestParamsInput,
+  type TreeTask,
+} from './trees/tree-params';
+export {
+  mergeRandomForests,
+  partitionTreeIndices,
+  trainRandomForest,
+  type RandomForestOptions,
+} from './trees/random-forest';
+export { trainGradientBoosting, type GradientBoostingOptions } from './trees/gradient-boosting';
+export type { LabelledRows } from './trees/tree-data';
+export { predictTreeProbabilities, predictTreeValues, treeFeatureImportance } from './trees/predict-trees';
+export { assertValidTreeEnsemble, treeEnsembleProblems } from './trees/validate-tree-model';
+export {
+  exportTreeEnsembleClassifierToOnnx,
+  exportTreeEnsembleRegressorToOnnx,
+  exportTreeEnsembleToOnnx,
+} from './onnx/export-tree-ensemble';

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
-import { OnEvent } from '@sepal/messaging';
+import { ConsumeEvent } from '@sepal/messaging';
 import { FeedbackService } from './feedback.service';
 
 /** feedback.received from the gateway: stored idempotently (by message id); invalid samples are dead-lettered. */
@@ -9,7 +9,7 @@ import { FeedbackService } from './feedback.service';
 export class FeedbackConsumer {
   constructor(private readonly feedback: FeedbackService) {}
 
-  @OnEvent(EventNames.FeedbackReceived, { queue: 'data.feedback' })
+  @ConsumeEvent(EventNames.FeedbackReceived, { queue: 'data.feedback' })
   async onFeedback(@Payload() envelope: EventEnvelope<typeof EventNames.FeedbackReceived>): Promise<void> {
     const { payload } = envelope;
     await this.feedback.receive(

@@ -1,5 +1,4 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { inboxTableSql, outboxTableSql } from '@sepal/messaging';
 
 export class CreateDataSchema1732400000000 implements MigrationInterface {
   name = 'CreateDataSchema1732400000000';
@@ -59,8 +58,28 @@ export class CreateDataSchema1732400000000 implements MigrationInterface {
     await runner.query(
       `CREATE INDEX feedback_pending ON data.feedback (dataset, received_at) WHERE committed_version IS NULL`,
     );
-    await runner.query(outboxTableSql('data'));
-    await runner.query(inboxTableSql('data'));
+    // The outbox and inbox of libs/messaging, as its outboxTableSql/inboxTableSql wrote them when this was released:
+    // literal SQL, so a change in the library never changes this migration.
+    await runner.query(`
+      CREATE TABLE IF NOT EXISTS "data".outbox (
+        id uuid PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        message_id text NOT NULL UNIQUE,
+        type text NOT NULL,
+        correlation_id text NOT NULL,
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz NULL,
+        attempts int NOT NULL DEFAULT 0,
+        last_error text NULL
+      )`);
+    await runner.query(`
+      CREATE TABLE IF NOT EXISTS "data".inbox (
+        message_id text NOT NULL,
+        consumer text NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (message_id, consumer)
+      )`);
   }
 
   async down(runner: QueryRunner): Promise<void> {

@@ -1,7 +1,7 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
-import { OnEvent } from '@sepal/messaging';
+import { ConsumeEvent } from '@sepal/messaging';
 import { ModelManager } from './model-manager.service';
 
 export const MODEL_PROMOTED_QUEUE = 'inference.model-promoted';
@@ -16,7 +16,7 @@ export class ModelPromotedConsumer {
 
   constructor(private readonly manager: ModelManager) {}
 
-  @OnEvent(EventNames.ModelPromoted, { queue: MODEL_PROMOTED_QUEUE, broadcast: true })
+  @ConsumeEvent(EventNames.ModelPromoted, { queue: MODEL_PROMOTED_QUEUE, broadcast: true })
   async onPromoted(@Payload() envelope: EventEnvelope<typeof EventNames.ModelPromoted>): Promise<void> {
     const outcome = await this.manager.onPromoted(envelope.payload);
     this.logger.log(

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
-import { OnEvent } from '@sepal/messaging';
+import { ConsumeEvent } from '@sepal/messaging';
 import { ModelsService } from '../models/models.service';
 import { RunsService } from '../runs/runs.service';
 
@@ -18,22 +18,22 @@ export class TrainingConsumer {
     private readonly models: ModelsService,
   ) {}
 
-  @OnEvent(EventNames.TrainingStarted, { queue: TRAINING_QUEUE })
+  @ConsumeEvent(EventNames.TrainingStarted, { queue: TRAINING_QUEUE })
   async onStarted(@Payload() envelope: EventEnvelope<typeof EventNames.TrainingStarted>): Promise<void> {
     await this.runs.onTrainingStarted(envelope.payload, envelope.messageId, envelope.correlationId);
   }
 
-  @OnEvent(EventNames.TrainingProgress, { queue: TRAINING_QUEUE })
+  @ConsumeEvent(EventNames.TrainingProgress, { queue: TRAINING_QUEUE })
   async onProgress(@Payload() envelope: EventEnvelope<typeof EventNames.TrainingProgress>): Promise<void> {
     await this.runs.onTrainingProgress(envelope.payload, envelope.messageId);
   }
 
-  @OnEvent(EventNames.RunFinished, { queue: TRAINING_QUEUE })
+  @ConsumeEvent(EventNames.RunFinished, { queue: TRAINING_QUEUE })
   async onFinished(@Payload() envelope: EventEnvelope<typeof EventNames.RunFinished>): Promise<void> {
     await this.runs.onRunFinished(envelope.payload, envelope.messageId);
   }
 
-  @OnEvent(EventNames.ModelRegistered, { queue: TRAINING_QUEUE })
+  @ConsumeEvent(EventNames.ModelRegistered, { queue: TRAINING_QUEUE })
   async onModelRegistered(
     @Payload() envelope: EventEnvelope<typeof EventNames.ModelRegistered>,
   ): Promise<void> {

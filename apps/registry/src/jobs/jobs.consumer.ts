@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
-import { OnEvent } from '@sepal/messaging';
+import { ConsumeEvent } from '@sepal/messaging';
 import { JobsService } from './jobs.service';
 
 /** The work queue of job records: every registry replica competes for it; any of them may apply any report. */
@@ -15,19 +15,19 @@ export const JOBS_QUEUE = 'registry.jobs';
 export class JobsConsumer {
   constructor(private readonly jobs: JobsService) {}
 
-  @OnEvent(EventNames.TrainRequested, { queue: JOBS_QUEUE })
+  @ConsumeEvent(EventNames.TrainRequested, { queue: JOBS_QUEUE })
   async onTrainRequested(
     @Payload() envelope: EventEnvelope<typeof EventNames.TrainRequested>,
   ): Promise<void> {
     await this.jobs.onTrainRequested(envelope.payload, envelope.messageId, envelope.correlationId);
   }
 
-  @OnEvent(EventNames.JobStepChanged, { queue: JOBS_QUEUE })
+  @ConsumeEvent(EventNames.JobStepChanged, { queue: JOBS_QUEUE })
   async onStepChanged(@Payload() envelope: EventEnvelope<typeof EventNames.JobStepChanged>): Promise<void> {
     await this.jobs.onStepChanged(envelope.payload, envelope.correlationId);
   }
 
-  @OnEvent(EventNames.ModelServed, { queue: JOBS_QUEUE })
+  @ConsumeEvent(EventNames.ModelServed, { queue: JOBS_QUEUE })
   async onModelServed(@Payload() envelope: EventEnvelope<typeof EventNames.ModelServed>): Promise<void> {
     await this.jobs.onModelServed(envelope.payload);
   }

@@ -1,5 +1,4 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { inboxTableSql, outboxTableSql } from '@sepal/messaging';
 
 export class CreateRegistrySchema1732500000000 implements MigrationInterface {
   name = 'CreateRegistrySchema1732500000000';
@@ -92,8 +91,28 @@ export class CreateRegistrySchema1732500000000 implements MigrationInterface {
         at timestamptz NOT NULL DEFAULT clock_timestamp()
       )`);
     await runner.query(`CREATE INDEX alias_audit_model ON registry.alias_audit (model_name, id)`);
-    await runner.query(outboxTableSql('registry'));
-    await runner.query(inboxTableSql('registry'));
+    // The outbox and inbox of libs/messaging, as its outboxTableSql/inboxTableSql wrote them when this was released:
+    // literal SQL, so a change in the library never changes this migration.
+    await runner.query(`
+      CREATE TABLE IF NOT EXISTS "registry".outbox (
+        id uuid PRIMARY KEY,
+        seq bigint GENERATED ALWAYS AS IDENTITY,
+        message_id text NOT NULL UNIQUE,
+        type text NOT NULL,
+        correlation_id text NOT NULL,
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz NULL,
+        attempts int NOT NULL DEFAULT 0,
+        last_error text NULL
+      )`);
+    await runner.query(`
+      CREATE TABLE IF NOT EXISTS "registry".inbox (
+        message_id text NOT NULL,
+        consumer text NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (message_id, consumer)
+      )`);
   }
 
   async down(runner: QueryRunner): Promise<void> {

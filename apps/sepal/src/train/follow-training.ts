@@ -7,21 +7,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (value: number | undefined) => (value === undefined ? '' : value.toFixed(4));
 
 /**
+ * A bar's format, its name written in: cli-progress fills in no payload (such as a `{name}`) for a bar it creates on a
+ * stream that is not a terminal, yet still draws the bar once when it stops.
+ */
+const barFormat = (name: string) => `${name} [{bar}] {value}/{total} {info}`;
+
+/**
  * Follows a training job by polling the registry for the runs of its correlation id (this works whichever trainer
- * replica runs the job), with progress bars when `bars` is set; resolves with the runs once the parent run ended.
+ * replica runs the job), with progress bars on `stream` when `bars` is set; resolves with the runs once the parent
+ * run ended.
  */
 export async function follow(
-  registry: ServiceClient,
+  registry: Pick<ServiceClient, 'get'>,
   correlationId: string,
   timeoutMs: number,
   bars: boolean,
+  stream: NodeJS.WritableStream = process.stderr,
 ) {
   const filter = encodeURIComponent(`correlation_id = '${correlationId}'`);
   const multibar = bars
-    ? new MultiBar(
-        { format: '{name} [{bar}] {value}/{total} {info}', hideCursor: true, clearOnComplete: false },
-        Presets.shades_classic,
-      )
+    ? new MultiBar({ hideCursor: true, clearOnComplete: false, stream }, Presets.shades_classic)
     : undefined;
   let trialBar: SingleBar | undefined;
   let epochBar: SingleBar | undefined;
@@ -33,8 +38,8 @@ export async function follow(
       const trials = runs.filter((run) => run.parentRunId !== null);
       if (multibar && parent) {
         const total = Number(parent.params.trials) || 1;
-        trialBar ??= multibar.create(total, 0, { name: 'trials', info: '' });
-        epochBar ??= multibar.create(1, 0, { name: 'epoch ', info: '' });
+        trialBar ??= multibar.create(total, 0, { info: '' }, { format: barFormat('trials') });
+        epochBar ??= multibar.create(1, 0, { info: '' }, { format: barFormat('epoch ') });
         const done = trials.filter((run) => run.status !== 'running').length;
         trialBar.setTotal(total);
         trialBar.update(done, { info: `best val_accuracy ${fmt(parent.metrics.best_val_accuracy)}` });
@@ -46,6 +51,8 @@ export async function follow(
           epochBar.update(current.metrics.epoch ?? 0, {
             info: `trial ${current.tags.trial}/${total} val_accuracy ${fmt(current.metrics.val_accuracy)}`,
           });
+        } else {
+          epochBar.update(0, { info: 'waiting for the first trial' });
         }
       }
       if (parent && parent.status !== 'running') return runs;

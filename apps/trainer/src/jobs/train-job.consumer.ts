@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
-import { EventContext, OnEvent } from '@sepal/messaging';
+import { EventContext, ConsumeEvent } from '@sepal/messaging';
 import { JobRunner } from './job-runner';
 
 export const JOBS_QUEUE = 'trainer.jobs';
@@ -17,7 +17,7 @@ export const JOBS_QUEUE = 'trainer.jobs';
 export class TrainJobConsumer {
   constructor(private readonly runner: JobRunner) {}
 
-  @OnEvent(EventNames.TrainRequested, { queue: JOBS_QUEUE, maxRetries: 0 })
+  @ConsumeEvent(EventNames.TrainRequested, { queue: JOBS_QUEUE, maxRetries: 0 })
   async onTrainRequested(
     @Payload() envelope: EventEnvelope<typeof EventNames.TrainRequested>,
     @Ctx() context: EventContext,

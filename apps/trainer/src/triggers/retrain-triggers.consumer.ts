@@ -1,7 +1,7 @@
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
-import { EventBus, OnEvent } from '@sepal/messaging';
+import { EventBus, ConsumeEvent } from '@sepal/messaging';
 import { datasetOfDefaultModel } from '../jobs/model-naming';
 import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
 
@@ -29,7 +29,7 @@ export class RetrainTriggersConsumer {
     @Inject(TrainerConfig) private readonly config: TrainerConfigValues,
   ) {}
 
-  @OnEvent(EventNames.DatasetVersioned, { queue: RETRAIN_POLICY_QUEUE })
+  @ConsumeEvent(EventNames.DatasetVersioned, { queue: RETRAIN_POLICY_QUEUE })
   async onDatasetVersioned(
     @Payload() envelope: EventEnvelope<typeof EventNames.DatasetVersioned>,
   ): Promise<void> {
@@ -50,7 +50,7 @@ export class RetrainTriggersConsumer {
     );
   }
 
-  @OnEvent(EventNames.DriftDetected, { queue: RETRAIN_POLICY_QUEUE })
+  @ConsumeEvent(EventNames.DriftDetected, { queue: RETRAIN_POLICY_QUEUE })
   async onDriftDetected(@Payload() envelope: EventEnvelope<typeof EventNames.DriftDetected>): Promise<void> {
     if (!this.config.RETRAIN_ON_DRIFT) return;
     const dataset = datasetOfModel(envelope.payload.modelName, this.config.DRIFT_DATASETS);

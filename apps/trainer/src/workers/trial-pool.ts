@@ -70,6 +70,14 @@ export class TrialPool {
     return this.backendName;
   }
 
+  /** Starts a worker if none is running and answers the backend the workers train on. */
+  async warm(): Promise<BackendName> {
+    if (this.backendName !== null) return this.backendName;
+    const worker = await this.acquire();
+    this.release(worker);
+    return worker.ready;
+  }
+
   async run({ task, onEpoch, signal }: TrialRun): Promise<TrialOutput> {
     signal?.throwIfAborted();
     const worker = await this.acquire();

@@ -10,13 +10,13 @@ import { InProcessEventBus } from '../in-process/in-process-event-bus';
 import { EventContext } from './event-context';
 import { EventTransport } from './event-transport';
 import { MessagingModule } from './messaging.module';
-import { OnEvent } from './on-event.decorator';
+import { ConsumeEvent } from './consume-event.decorator';
 
 const calls: { handler: string; envelope: EventEnvelope; attempt: number }[] = [];
 
 @Controller()
 class TestConsumers {
-  @OnEvent(EventNames.TrainRequested, { queue: 'trainer.jobs' })
+  @ConsumeEvent(EventNames.TrainRequested, { queue: 'trainer.jobs' })
   async train(
     @Payload() envelope: EventEnvelope<'train.requested'>,
     @Ctx() context: EventContext,
@@ -24,18 +24,18 @@ class TestConsumers {
     calls.push({ handler: 'train', envelope, attempt: context.getAttempt() });
   }
 
-  @OnEvent(EventNames.TrainRequested, { queue: 'audit' })
+  @ConsumeEvent(EventNames.TrainRequested, { queue: 'audit' })
   auditTrain(@Payload() envelope: EventEnvelope): Observable<void> {
     // An observable result is awaited like a promise.
     return timer(5).pipe(map(() => void calls.push({ handler: 'audit', envelope, attempt: 1 })));
   }
 
-  @OnEvent('training.*', { queue: 'audit' })
+  @ConsumeEvent('training.*', { queue: 'audit' })
   async auditTraining(@Payload() envelope: EventEnvelope): Promise<void> {
     calls.push({ handler: 'audit-training', envelope, attempt: 1 });
   }
 
-  @OnEvent(EventNames.DriftDetected, { queue: 'drift', maxRetries: 1 })
+  @ConsumeEvent(EventNames.DriftDetected, { queue: 'drift', maxRetries: 1 })
   async drift(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
     calls.push({ handler: 'drift', envelope, attempt: context.getAttempt() });
     throw new Error(`cannot handle drift of ${(envelope.payload as { modelName: string }).modelName}`);

@@ -6,7 +6,7 @@ import { lastValueFrom } from 'rxjs';
 import { DeliveryInfo, EventBus, Subscription, SubscriptionSpec } from '../event-bus';
 import { matchesTopic } from '../topic-matcher';
 import { EventContext } from './event-context';
-import { OnEventOptions } from './on-event.decorator';
+import { ConsumeEventOptions } from './consume-event.decorator';
 
 type TransportStatus = 'listening' | 'closed';
 type TransportEvents = { error: (error: unknown) => void };
@@ -22,7 +22,7 @@ interface QueueRoutes {
 }
 
 /**
- * Nest microservice transport over the EventBus: every `@OnEvent` handler becomes a consumer of its queue.
+ * Nest microservice transport over the EventBus: every `@ConsumeEvent` handler becomes a consumer of its queue.
  * Usage: `app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true })`.
  */
 export class EventTransport
@@ -74,7 +74,7 @@ export class EventTransport
     const queues = new Map<string, QueueRoutes>();
     for (const [pattern, head] of this.getHandlers()) {
       for (const handler of detachChain(head)) {
-        const options = readOnEventOptions(pattern, handler);
+        const options = readConsumeEventOptions(pattern, handler);
         const key = `${options.broadcast ? 'broadcast' : 'work'}:${options.queue}`;
         const entry = queues.get(key) ?? {
           spec: { queue: options.queue, patterns: [], broadcast: options.broadcast ?? false },
@@ -123,11 +123,11 @@ function detachChain(head: MessageHandler): MessageHandler[] {
   return handlers;
 }
 
-function readOnEventOptions(pattern: string, handler: MessageHandler): OnEventOptions {
-  const extras = handler.extras as Partial<OnEventOptions> | undefined;
+function readConsumeEventOptions(pattern: string, handler: MessageHandler): ConsumeEventOptions {
+  const extras = handler.extras as Partial<ConsumeEventOptions> | undefined;
   if (!handler.isEventHandler || typeof extras?.queue !== 'string') {
     throw new Error(
-      `EventTransport: handler for '${pattern}' must be declared with @OnEvent(name, { queue })`,
+      `EventTransport: handler for '${pattern}' must be declared with @ConsumeEvent(name, { queue })`,
     );
   }
   return { queue: extras.queue, broadcast: extras.broadcast === true, maxRetries: extras.maxRetries };

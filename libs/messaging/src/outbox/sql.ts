@@ -12,6 +12,11 @@ export function inboxTable(schema: string): string {
   return `${quoteIdentifier(schema)}.inbox`;
 }
 
+/*
+ * The DDL of the outbox and inbox tables. An app's migration copies it as literal SQL (a released migration is frozen),
+ * so a change here needs a new migration in every app that has the table; the library's tests create them from here.
+ */
+
 /**
  * Events waiting to be published, written in the same transaction as the state change they announce. `seq` gives
  * the relay a strict creation order (rows of one transaction share `created_at`).

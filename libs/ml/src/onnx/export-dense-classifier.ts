@@ -1,18 +1,15 @@
 import type { Activation, DenseClassifierSpec } from '../model/dense-spec';
 import { assertValidDenseClassifierSpec } from '../model/validate-dense-spec';
-import { floatTensor, graphNode, intAttribute, tensorValueInfo } from './onnx-builders';
-import type { GraphMessage, ModelMessage, NodeMessage, TensorMessage } from './onnx-messages';
-import { modelProtoType, TensorElementType } from './onnx-proto';
-
-/** IR version 8 is what ONNX 1.10-1.12 checkers accept; opset 17 has every operator used here. */
-export const ONNX_IR_VERSION = 8;
-export const ONNX_OPSET_VERSION = 17;
-export const ONNX_PRODUCER_NAME = 'sepal';
-
-export const ONNX_INPUT_NAME = 'features';
-export const ONNX_PROBABILITIES_OUTPUT = 'probabilities';
-export const ONNX_LABEL_OUTPUT = 'label';
-const BATCH_DIMENSION = 'N';
+import { floatTensor, graphNode, intAttribute } from './onnx-builders';
+import type { GraphMessage, NodeMessage, TensorMessage } from './onnx-messages';
+import {
+  classifierOutputs,
+  encodeOnnxModel,
+  featuresInput,
+  labelFromProbabilitiesNode,
+  ONNX_INPUT_NAME,
+  ONNX_PROBABILITIES_OUTPUT,
+} from './onnx-model';
 
 const ACTIVATION_OPERATORS: Record<Exclude<Activation, 'linear'>, string> = {
   relu: 'Relu',
@@ -31,19 +28,7 @@ export function exportDenseClassifierToOnnx(
   metadata: Record<string, string>,
 ): Uint8Array {
   assertValidDenseClassifierSpec(spec);
-  const model: ModelMessage = {
-    ir_version: ONNX_IR_VERSION,
-    opset_import: [{ domain: '', version: ONNX_OPSET_VERSION }],
-    producer_name: ONNX_PRODUCER_NAME,
-    graph: buildGraph(spec),
-    metadata_props: metadataEntries(metadata),
-  };
-  const ModelProto = modelProtoType();
-  const problem = ModelProto.verify(model);
-  if (problem !== null) {
-    throw new Error(`exportDenseClassifierToOnnx: the model does not match the ONNX schema: ${problem}`);
-  }
-  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+  return encodeOnnxModel(buildGraph(spec), metadata, 'exportDenseClassifierToOnnx');
 }
 
 function buildGraph(spec: DenseClassifierSpec): GraphMessage {
@@ -74,35 +59,12 @@ function buildGraph(spec: DenseClassifierSpec): GraphMessage {
       current = activated;
     }
   });
-  // The label is taken from the probabilities the client sees, so the two outputs can never disagree.
-  nodes.push(
-    graphNode(
-      'ArgMax',
-      [ONNX_PROBABILITIES_OUTPUT],
-      [ONNX_LABEL_OUTPUT],
-      [intAttribute('axis', 1), intAttribute('keepdims', 0)],
-    ),
-  );
-  const classCount = spec.labels.length;
+  nodes.push(labelFromProbabilitiesNode());
   return {
     name: 'sepal_dense_classifier',
     node: nodes,
     initializer: initializers,
-    input: [tensorValueInfo(ONNX_INPUT_NAME, TensorElementType.FLOAT, [BATCH_DIMENSION, featureCount])],
-    output: [
-      tensorValueInfo(ONNX_PROBABILITIES_OUTPUT, TensorElementType.FLOAT, [BATCH_DIMENSION, classCount]),
-      tensorValueInfo(ONNX_LABEL_OUTPUT, TensorElementType.INT64, [BATCH_DIMENSION]),
-    ],
+    input: [featuresInput(featureCount)],
+    output: classifierOutputs(spec.labels.length),
   };
-}
-
-function metadataEntries(metadata: Record<string, string>): { key: string; value: string }[] {
-  return Object.entries(metadata).map(([key, value]) => {
-    if (key === '' || typeof value !== 'string') {
-      throw new Error(
-        `exportDenseClassifierToOnnx: metadata "${key}" must have a non-empty key and a string value`,
-      );
-    }
-    return { key, value };
-  });
 }

@@ -27,17 +27,47 @@ export function intAttribute(name: string, value: number): AttributeMessage {
   return { name, type: AttributeType.INT, i: value };
 }
 
+export function intsAttribute(name: string, values: number[]): AttributeMessage {
+  return { name, type: AttributeType.INTS, ints: values };
+}
+
+/** Stored as float32, as the FLOATS attribute type is. */
+export function floatsAttribute(name: string, values: number[]): AttributeMessage {
+  return { name, type: AttributeType.FLOATS, floats: values };
+}
+
+export function stringAttribute(name: string, value: string): AttributeMessage {
+  return { name, type: AttributeType.STRING, s: utf8(value) };
+}
+
+export function stringsAttribute(name: string, values: string[]): AttributeMessage {
+  const encoded = new Map<string, Uint8Array>();
+  // Repeated values (a tree's node modes) share one encoding.
+  const strings = values.map((value) => {
+    let bytes = encoded.get(value);
+    if (bytes === undefined) encoded.set(value, (bytes = utf8(value)));
+    return bytes;
+  });
+  return { name, type: AttributeType.STRINGS, strings };
+}
+
 export function graphNode(
   opType: string,
   inputs: string[],
   outputs: string[],
   attributes: AttributeMessage[] = [],
+  domain?: string,
 ): NodeMessage {
   return {
     name: `${outputs[0]}_${opType}`,
     op_type: opType,
+    ...(domain === undefined ? {} : { domain }),
     input: inputs,
     output: outputs,
     attribute: attributes,
   };
+}
+
+function utf8(value: string): Uint8Array {
+  return new TextEncoder().encode(value);
 }

@@ -13,11 +13,18 @@ export interface AttributeMessage {
   type: number;
   i?: number;
   f?: number;
+  /** UTF-8 bytes (protobufjs would read a JS string in a bytes field as base64). */
+  s?: Uint8Array;
+  ints?: number[];
+  floats?: number[];
+  strings?: Uint8Array[];
 }
 
 export interface NodeMessage {
   name: string;
   op_type: string;
+  /** The operator set of op_type; the default ONNX domain when absent. */
+  domain?: string;
   input: string[];
   output: string[];
   attribute: AttributeMessage[];

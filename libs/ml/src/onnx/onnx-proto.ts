@@ -165,11 +165,11 @@ message ModelMetadataView {
 `;
 
 /** TensorProto.DataType values used by the exporter. */
-export const TensorElementType = { FLOAT: 1, INT64: 7 } as const;
+export const TensorElementType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
 export type TensorElementType = (typeof TensorElementType)[keyof typeof TensorElementType];
 
 /** AttributeProto.AttributeType values used by the exporter. */
-export const AttributeType = { FLOAT: 1, INT: 2 } as const;
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 
 let root: Root | undefined;
 

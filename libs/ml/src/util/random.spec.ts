@@ -1,4 +1,4 @@
-import { createRng } from './random';
+import { createRng, deriveSeed } from './random';
 
 describe('createRng', () => {
   it('repeats the same sequence for the same seed', () => {
@@ -35,5 +35,20 @@ describe('createRng', () => {
 
   it('rejects a seed that is not a finite number', () => {
     expect(() => createRng(Number.NaN)).toThrow(/finite/);
+  });
+});
+
+describe('deriveSeed', () => {
+  it('gives each stream of a seed its own stable seed', () => {
+    const seeds = Array.from({ length: 1000 }, (_, stream) => deriveSeed(42, stream));
+    expect(new Set(seeds).size).toBe(1000);
+    expect(deriveSeed(42, 7)).toBe(seeds[7]);
+    expect(deriveSeed(43, 7)).not.toBe(seeds[7]);
+    seeds.forEach((seed) => expect(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32).toBe(true));
+  });
+
+  it('rejects a seed that is not finite and a stream that is not an index', () => {
+    expect(() => deriveSeed(Number.NaN, 0)).toThrow(/finite seed/);
+    expect(() => deriveSeed(1, -1)).toThrow(/stream index >= 0/);
   });
 });

@@ -14,3 +14,17 @@ export function createRng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A seed for an independent stream `stream` of the generator seeded with `seed` (e.g. one per tree), so that any
+ * subset of streams can be drawn on its own, in any order, with the same result. Hashes both with murmur3's finaliser.
+ */
+export function deriveSeed(seed: number, stream: number): number {
+  if (!Number.isFinite(seed) || !Number.isInteger(stream) || stream < 0) {
+    throw new Error(`deriveSeed: expected a finite seed and a stream index >= 0, got ${seed} and ${stream}`);
+  }
+  let hash = (Math.trunc(seed) >>> 0) ^ Math.imul(stream + 1, 0x9e3779b1);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EventNames, JobStatusView, ModelView, RunView } from '@sepal/contracts';
 import { createEventBus, EventBus } from '@sepal/messaging';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { firstAttemptRunId } from '../src/jobs/run-ids';
+import { firstAttemptRunId } from '../../apps/trainer/src';
 import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
 
 jest.setTimeout(150_000);

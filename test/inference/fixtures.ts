@@ -7,8 +7,8 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { encodeOnnxMetadata } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '@sepal/testing';
-import { RegistryConfig, startRegistryApp } from '../../registry/src';
-import { InferenceConfig, startInferenceApp } from '../src';
+import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
+import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { exportDenseClassifierToOnnx, type PsiReference } from '@sepal/ml';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];

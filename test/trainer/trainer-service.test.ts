@@ -4,9 +4,7 @@ import { EventNames, JobStatusView, ModelVersionView, RunView } from '@sepal/con
 import { EventBus } from '@sepal/messaging';
 import { readOnnxMetadata } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { startTrainerApp } from '../src';
-import { firstAttemptRunId } from '../src/jobs/run-ids';
-import { TrainerConfig } from '../src/trainer.config';
+import { firstAttemptRunId, startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
 import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
 
 jest.setTimeout(120_000);
@@ -65,6 +63,12 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
   afterAll(async () => {
     await trainer?.close();
     await services?.close();
+  });
+
+  it('reports the broker connection in its readiness check', async () => {
+    const ready = await http('GET', '/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks).toEqual({ broker: { status: 'up' } });
   });
 
   let first: { jobId: string; correlationId: string };

@@ -4,12 +4,9 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunPage, RunView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase } from '../../../../libs/testing/src/test-database';
-import { deleteNamespace } from '@sepal/testing';
-import { startDataApp } from '../../../data/src';
-import { DataConfig } from '../../../data/src/data.config';
-import { startRegistryApp } from '../../../registry/src';
-import { RegistryConfig } from '../../../registry/src/registry.config';
+import { createTestDatabase, deleteNamespace, TestDatabase } from '@sepal/testing';
+import { DataConfig, startDataApp } from '../../../apps/data/src';
+import { RegistryConfig, startRegistryApp } from '../../../apps/registry/src';
 
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const QUEUES = [
@@ -44,7 +41,7 @@ export async function startServices(namespace: string, options: { real: boolean 
       ...common,
       DATA_PORT: '0',
       DATA_HOST: '127.0.0.1',
-      DATA_DIR: join(__dirname, '../../../../data'),
+      DATA_DIR: join(__dirname, '../../../data'),
       FEEDBACK_COMMIT_EVERY: '0',
     }),
   );

@@ -4,13 +4,12 @@
 const path = require('node:path');
 const { existsSync } = require('node:fs');
 
-const root = path.resolve(__dirname, '../../../..');
-const entry = path.join(root, 'dist/apps/trainer/src/index.js');
+const entry = path.resolve(__dirname, '../../../dist/apps/trainer/src/index.js');
 if (!existsSync(entry)) {
   process.stderr.write(`${entry} is missing: run \`npm run build\` first (npm test does).\n`);
   process.exit(1);
 }
-const { startTrainerApp, TrainerConfig } = require(entry);
+const { startTrainerApp, TrainerConfig } = require('../../../dist/apps/trainer/src/index.js');
 startTrainerApp(TrainerConfig.load(process.env))
   .then((app) => app.getUrl())
   .then((url) => process.stdout.write(`READY ${url.replace('[::1]', '127.0.0.1')}\n`))

@@ -4,7 +4,7 @@ import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
 import { createRng, fitPsiReference } from '@sepal/ml';
 import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
-import { MODEL_PROMOTED_QUEUE } from '../src/model/model-promoted.consumer';
+import { MODEL_PROMOTED_QUEUE } from '../../apps/inference/src';
 import {
   IRIS_FEATURES,
   IRIS_RUN_ID,

@@ -1,0 +1,77 @@
+import { InMemoryRegistry, serviceError } from '../test/fakes';
+import { GateStep, type GateInput } from './gate.step';
+
+const SPLIT_A = 'a'.repeat(64);
+const SPLIT_B = 'b'.repeat(64);
+const candidate = (testAccuracy: number): GateInput => ({
+  modelName: 'IrisModel',
+  version: 2,
+  testAccuracy,
+  datasetVersion: SPLIT_B,
+  test: { features: [[1, 2, 3, 4]], labels: [0] },
+});
+
+/** A registry whose champion v1 recorded `testAccuracy` on SPLIT_A and whose artifact cannot be downloaded. */
+async function registryWithChampion(testAccuracy: number): Promise<InMemoryRegistry> {
+  const registry = new InMemoryRegistry();
+  await registry.registerVersion('IrisModel', {
+    runId: 'r1',
+    sha256: 'f'.repeat(64),
+    signature: { datasetVersion: SPLIT_A },
+    metrics: { test_accuracy: testAccuracy },
+  });
+  await registry.setAlias('IrisModel', 'champion', { version: 1, reason: 'first', by: 'test' });
+  registry.failures.downloadArtifact = serviceError('registry', 404, 'artifact ffff: HTTP 404');
+  return registry;
+}
+
+function gate(registry: InMemoryRegistry, logs: string[] = []) {
+  return new GateStep({
+    registry,
+    policy: { minImprovement: 0, minAccuracy: 0.9 },
+    log: (message) => logs.push(message),
+  });
+}
+
+describe('GateStep', () => {
+  it('makes the first version that clears the floor the champion', async () => {
+    const outcome = await gate(new InMemoryRegistry()).run(candidate(0.95));
+    expect(outcome).toEqual({
+      decision: expect.objectContaining({ promote: true, alias: 'champion' }),
+      championVersion: null,
+    });
+    expect(outcome.decision.reason).toMatch(/^no champion yet/);
+  });
+
+  it('keeps a first version below the floor a challenger', async () => {
+    const step = gate(new InMemoryRegistry());
+    const outcome = await step.run(candidate(0.5));
+    expect(outcome.decision).toMatchObject({ promote: false, alias: 'challenger' });
+    expect(step.summarize(outcome)).toEqual({
+      alias: 'challenger',
+      champion_version: null,
+      reason: 'test_accuracy 0.5000 is below the floor 0.9000',
+    });
+  });
+
+  it("falls back on the champion's recorded metrics when its artifact cannot be had, and says so", async () => {
+    const logs: string[] = [];
+    const outcome = await gate(await registryWithChampion(0.97), logs).run(candidate(0.95));
+    expect(outcome.championVersion).toBe(1);
+    expect(outcome.decision).toMatchObject({ promote: false, alias: 'challenger' });
+    expect(outcome.decision.reason).toMatch(/does not beat the champion: .* on recorded metrics/);
+    expect(logs).toEqual([
+      expect.stringMatching(
+        /^champion v1 not re-evaluated \(registry: .* 404: artifact ffff: HTTP 404\); using its recorded/,
+      ),
+    ]);
+  });
+
+  it('promotes a version that beats the champion', async () => {
+    const outcome = await gate(await registryWithChampion(0.9)).run(candidate(0.96));
+    expect(outcome.decision).toMatchObject({ promote: true, alias: 'champion' });
+    expect(outcome.decision.reason).toMatch(
+      /^beats the champion: test_accuracy 0.9600 vs champion v1 0.9000/,
+    );
+  });
+});

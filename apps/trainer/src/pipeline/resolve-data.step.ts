@@ -1,0 +1,148 @@
+import type { TrainRequested } from '@sepal/contracts';
+import { ServiceCallError } from '@sepal/http-client';
+import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
+import { JobRejectedError } from '../jobs/job-errors';
+import type { RunReporter } from '../jobs/run-reporter';
+import type { SweepData } from '../sweep/grid-search';
+import { planJob, type JobPlan } from '../sweep/job-plan';
+import { trainingLimitProblems } from '@sepal/ml';
+import { carveStratifiedHoldout } from '../training/validation-split';
+import { trainingLimits, type TrainerConfigValues } from '../trainer.config';
+import type { TrialTrainer } from '../workers/trial-trainer';
+import type { BackendName } from '../training/tf-backend';
+import type { DatasetReader, RunOpener, TrackJob } from './pipeline-ports';
+import type { PipelineStep, StepSummary } from './step-runner';
+
+export interface ResolveDataInput {
+  job: TrainRequested;
+  seed: number;
+}
+
+export interface ResolvedData {
+  plan: JobPlan;
+  version: DatasetVersionInfo;
+  /** The TensorFlow.js backend the trials train on. */
+  backend: BackendName;
+  /** Publishes the events of the job's parent run, opened by this step, and of its trials. */
+  run: RunReporter;
+  train: SplitRows;
+  test: SplitRows;
+  /** The train split cut into fit and validation rows, with the labels and feature names. */
+  sweep: SweepData;
+}
+
+export interface ResolveDataDeps {
+  config: TrainerConfigValues;
+  trainer: Pick<TrialTrainer, 'backend'>;
+  data: DatasetReader;
+  openRun: RunOpener;
+  track: TrackJob;
+  log(message: string): void;
+}
+
+/**
+ * Plans the trials, resolves the dataset version, loads TensorFlow.js and opens the job's run, then reads the splits
+ * and carves the validation rows from train. A job that can never run as asked (invalid grid, missing dataset or
+ * version, splits too small) is rejected, and the refusal is recorded on the run, opened first for that.
+ */
+export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedData> {
+  readonly id = 'resolve-data';
+
+  constructor(private readonly deps: ResolveDataDeps) {}
+
+  async run({ job, seed }: ResolveDataInput): Promise<ResolvedData> {
+    let plan: JobPlan | undefined;
+    let version: DatasetVersionInfo | undefined;
+    let refusal: unknown;
+    try {
+      plan = planJob(job.grid, job.params, trainingLimits(this.deps.config));
+      version = await resolveVersion(this.deps.data, job);
+    } catch (error) {
+      refusal = error;
+    }
+    const backend = await this.deps.trainer.backend();
+    const run = await this.deps.openRun.open({ plan, version, backend });
+    this.deps.track((s) => Object.assign(s, { backend, datasetVersion: version?.id ?? null }));
+    if (plan === undefined || version === undefined) throw refusal;
+
+    const [train, test] = await Promise.all([
+      this.deps.data.rows(job.dataset, version.id, 'train'),
+      this.deps.data.rows(job.dataset, version.id, 'test'),
+    ]);
+    const sweep = carveValidation(train, test, version.schema, this.deps.config, seed);
+    // Now that the data's shape is known: the full parameter count and rows × epochs of every trial.
+    const shape = {
+      features: sweep.featureNames.length,
+      classes: sweep.labels.length,
+      rows: sweep.yFit.length,
+    };
+    const overLimits = trainingLimitProblems(plan.trials, trainingLimits(this.deps.config), shape);
+    if (overLimits.length > 0) throw new JobRejectedError(`invalid training job: ${overLimits.join('; ')}`);
+    return { plan, version, backend, run, train, test, sweep };
+  }
+
+  summarize({ version, sweep, test, plan, backend }: ResolvedData): StepSummary {
+    return {
+      datasetVersion: version.id,
+      version: `v${version.seq}`,
+      fit_rows: sweep.yFit.length,
+      validation_rows: sweep.yVal.length,
+      test_rows: test.labels.length,
+      trials: plan.trials.length,
+      backend,
+    };
+  }
+}
+
+/** A missing dataset or version is permanent; the data service being unreachable is not. */
+async function resolveVersion(data: DatasetReader, job: TrainRequested): Promise<DatasetVersionInfo> {
+  try {
+    return await data.version(job.dataset, job.version ?? 'latest');
+  } catch (error) {
+    if (error instanceof ServiceCallError && (error.status === 404 || error.status === 400)) {
+      const what = job.version
+        ? `version ${job.version} of dataset '${job.dataset}'`
+        : `dataset '${job.dataset}'`;
+      throw new JobRejectedError(`${what} not found (${error.message})`);
+    }
+    throw error;
+  }
+}
+
+/** The validation rows are carved from train (stratified, seeded); a split too small for that rejects the job. */
+function carveValidation(
+  train: SplitRows,
+  test: SplitRows,
+  schema: DatasetVersionInfo['schema'],
+  config: ResolveDataDeps['config'],
+  seed: number,
+): SweepData {
+  const problems: string[] = [];
+  if (train.labels.length < config.MIN_TRAIN_ROWS) {
+    problems.push(
+      `the training split has ${train.labels.length} rows, at least ${config.MIN_TRAIN_ROWS} are needed`,
+    );
+  }
+  if (test.labels.length === 0) problems.push('the test split is empty');
+  const present = new Set(train.labels);
+  if (present.size < 2)
+    problems.push(`the training split has ${present.size} class(es), at least 2 are needed`);
+  const { fit, holdout } = carveStratifiedHoldout(train.labels, config.VALIDATION_FRACTION, seed);
+  const fitClasses = new Set(fit.map((row) => train.labels[row]));
+  if (problems.length === 0 && (holdout.length === 0 || fitClasses.size < present.size)) {
+    problems.push(
+      `the training split (${train.labels.length} rows) is too small to hold out ${config.VALIDATION_FRACTION} ` +
+        'of each class for validation',
+    );
+  }
+  if (problems.length > 0)
+    throw new JobRejectedError(`dataset too small for the split: ${problems.join('; ')}`);
+  return {
+    xFit: fit.map((row) => train.features[row]),
+    yFit: fit.map((row) => train.labels[row]),
+    xVal: holdout.map((row) => train.features[row]),
+    yVal: holdout.map((row) => train.labels[row]),
+    labels: schema.labels,
+    featureNames: schema.features,
+  };
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { TrainingParams } from '@sepal/ml';
+import type { EpochMetrics } from '../training/training-input';
+import { errorMessage } from '../jobs/job-errors';
+import type { RunReporter } from '../jobs/run-reporter';
+import type { TrainerMetrics } from '../observability/trainer-metrics';
+import { runGridSearch, type SweepData, type SweepOutcome, type TrialResult } from '../sweep/grid-search';
+import { describeTrial, type JobPlan } from '../sweep/job-plan';
+import type { TrialTrainer } from '../workers/trial-trainer';
+import type { TrackJob } from './pipeline-ports';
+import type { PipelineStep, StepSummary } from './step-runner';
+
+export interface TrainTrialsInput {
+  jobId: string;
+  parentRunId: string;
+  dataset: string;
+  seed: number;
+  plan: JobPlan;
+  sweep: SweepData;
+  /** The test rows: each trial returns their probabilities, so the selected one is evaluated without retraining. */
+  testRows: number[][];
+  run: RunReporter;
+  signal?: AbortSignal;
+}
+
+export interface TrainTrialsDeps {
+  metrics: Pick<TrainerMetrics, 'trials'>;
+  track: TrackJob;
+  trainer: TrialTrainer;
+}
+
+/**
+ * Trains every trial of the grid on the fit rows and scores it on the validation rows. Each trial is a child run
+ * (params, per-epoch metrics, final validation metrics); the parent run counts the trials done and the best
+ * validation accuracy so far, and the job's status follows each trial's epochs.
+ */
+export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutcome> {
+  readonly id = 'train-trials';
+
+  constructor(private readonly deps: TrainTrialsDeps) {}
+
+  async run(input: TrainTrialsInput): Promise<SweepOutcome> {
+    const { jobId, parentRunId, dataset, seed, plan, run } = input;
+    const { track } = this.deps;
+    track((s) => {
+      s.trials = plan.trials.map((params, index) => ({
+        index,
+        runId: '',
+        params: trialParams(params),
+        status: 'pending',
+        epoch: 0,
+        epochs: params.epochs,
+        valAccuracy: null,
+        valLoss: null,
+        bestEpoch: null,
+      }));
+    });
+    this.deps.metrics.trials.set({ dataset }, plan.trials.length);
+
+    // Trials run side by side (one per worker): each has its own child run.
+    const children = new Map<number, string>();
+    let bestSoFar = 0;
+    let done = 0;
+    const hooks = {
+      signal: input.signal,
+      onTrialStart: async (index: number, params: TrainingParams) => {
+        const runId = randomUUID();
+        children.set(index, runId);
+        await run.started({
+          runId,
+          parentRunId,
+          runName: `trial ${index + 1}/${plan.trials.length}: ${describeTrial(params, plan.grid)}`,
+          params: { ...trialParams(params), seed },
+          tags: { job_id: jobId, role: 'trial', trial: String(index + 1) },
+        });
+        track((s) => Object.assign(s.trials[index], { runId, status: 'running' }));
+      },
+      onEpoch: async (index: number, m: EpochMetrics) => {
+        const runId = children.get(index);
+        if (runId === undefined) return;
+        await run.progress(runId, m.epoch, {
+          epoch: m.epoch,
+          loss: m.loss,
+          accuracy: m.accuracy,
+          val_loss: m.valLoss,
+          val_accuracy: m.valAccuracy,
+        });
+        track((s) =>
+          Object.assign(s.trials[index], { epoch: m.epoch, valAccuracy: m.valAccuracy, valLoss: m.valLoss }),
+        );
+      },
+      onTrialEnd: async (result: TrialResult) => {
+        const runId = children.get(result.index);
+        children.delete(result.index);
+        if (runId === undefined) return;
+        await run.finished(runId, {
+          status: result.status,
+          metrics: trialMetrics(result),
+          tags: { stopped_early: String(result.stoppedEarly) },
+          ...(result.error !== undefined ? { error: result.error } : {}),
+        });
+        if (result.status === 'finished') bestSoFar = Math.max(bestSoFar, result.valAccuracy);
+        done++;
+        await run.progress(parentRunId, done, {
+          trials_done: done,
+          best_val_accuracy: bestSoFar,
+        });
+        const finished = result.status === 'finished';
+        track((s) =>
+          Object.assign(s.trials[result.index], {
+            status: result.status,
+            epoch: result.epochsRun,
+            valAccuracy: finished ? result.valAccuracy : null,
+            valLoss: finished ? result.valLoss : null,
+            bestEpoch: finished ? result.bestEpoch : null,
+          }),
+        );
+      },
+    };
+    return runGridSearch(plan.trials, input.sweep, seed, this.deps.trainer, hooks, input.testRows).catch(
+      async (error: unknown) => {
+        // Trials in progress when the sweep stopped: killed when it was cancelled, else failed; the parent run is
+        // the job's to close.
+        const status = input.signal?.aborted ? 'killed' : 'failed';
+        for (const runId of children.values())
+          await run.finished(runId, { status, error: errorMessage(error) });
+        throw error;
+      },
+    );
+  }
+
+  summarize({ trials, best }: SweepOutcome): StepSummary {
+    const finished = trials.filter((trial) => trial.status === 'finished').length;
+    return {
+      trials: trials.length,
+      finished,
+      failed: trials.length - finished,
+      best_val_accuracy: best?.valAccuracy ?? null,
+    };
+  }
+}
+
+/** A trial's parameters as run params and status fields. */
+export function trialParams(params: TrainingParams): Record<string, string | number | boolean> {
+  return { ...params };
+}
+
+function trialMetrics(result: TrialResult): Record<string, number> {
+  return result.status === 'finished'
+    ? {
+        val_accuracy: result.valAccuracy,
+        val_loss: result.valLoss,
+        best_epoch: result.bestEpoch,
+        epochs_run: result.epochsRun,
+        seconds: result.seconds,
+      }
+    : { seconds: result.seconds };
+}

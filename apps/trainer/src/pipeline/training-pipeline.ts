@@ -1,0 +1,152 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TrainRequested } from '@sepal/contracts';
+import { DataClient } from '../clients/data-client';
+import { RegistryClient } from '../clients/registry-client';
+import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
+import { EvaluateStep } from './evaluate.step';
+import { ExportStep } from './export.step';
+import { GateStep } from './gate.step';
+import { ParityStep } from './parity.step';
+import type { DatasetReader, ModelRegistry, RunOpener, TrackJob } from './pipeline-ports';
+import { PromoteStep } from './promote.step';
+import { RegisterStep } from './register.step';
+import { ResolveDataStep } from './resolve-data.step';
+import { SelectStep } from './select.step';
+import { StepRunner, type StepObserver } from './step-runner';
+import { TrainTrialsStep } from './train-trials.step';
+import { TrialTrainer } from '../workers/trial-trainer';
+
+/** Who the job is: fixed for its life. */
+export interface PipelineJob {
+  job: TrainRequested;
+  /** The train.requested message id. */
+  jobId: string;
+  parentRunId: string;
+  seed: number;
+}
+
+/** Where one job's pipeline reports: its steps, its parent run, its status view, its log. */
+export interface PipelineHooks {
+  observer: StepObserver;
+  /** Aborted when the job is cancelled or the trainer stops: the running trials stop and the job fails there. */
+  signal?: AbortSignal;
+  openRun: RunOpener;
+  track: TrackJob;
+  log(message: string): void;
+}
+
+/**
+ * A training job from its request to a registered, gated model, as the steps of TRAINER_STEPS. Resolves with a
+ * one-line summary once the parent run is closed as finished; throws the failing step's error (JobRejectedError when
+ * the job can never succeed as asked), and the caller records the failure. The job runner's port, so its rules can
+ * be tested without training.
+ */
+export abstract class JobPipeline {
+  abstract run(job: PipelineJob, hooks: PipelineHooks): Promise<string>;
+}
+
+@Injectable()
+export class TrainingPipeline extends JobPipeline {
+  constructor(
+    @Inject(TrainerConfig) private readonly config: TrainerConfigValues,
+    @Inject(DataClient) private readonly data: DatasetReader,
+    @Inject(RegistryClient) private readonly registry: ModelRegistry,
+    private readonly metrics: TrainerMetrics,
+    private readonly trainer: TrialTrainer,
+  ) {
+    super();
+  }
+
+  async run({ job, jobId, parentRunId, seed }: PipelineJob, hooks: PipelineHooks): Promise<string> {
+    const { config, data, registry, metrics, trainer } = this;
+    const { track, log } = hooks;
+    const steps = new StepRunner(hooks.observer, undefined, hooks.signal);
+    const { dataset } = job;
+
+    const resolved = await steps.run(
+      new ResolveDataStep({ config, data, trainer, openRun: hooks.openRun, track, log }),
+      { job, seed },
+    );
+    const { plan, version, run, test } = resolved;
+    const outcome = await steps.run(new TrainTrialsStep({ metrics, track, trainer }), {
+      jobId,
+      parentRunId,
+      dataset,
+      seed,
+      ...resolved,
+      testRows: test.features,
+      signal: hooks.signal,
+    });
+    const selected = await steps.run(new SelectStep({ metrics, track }), { dataset, plan, outcome });
+    try {
+      const { model } = selected;
+      const labels = version.schema.labels;
+      const { probabilities, evaluation } = await steps.run(new EvaluateStep({ metrics, track }), {
+        dataset,
+        model,
+        test,
+        labels,
+      });
+      const exported = await steps.run(new ExportStep(), {
+        job,
+        parentRunId,
+        version,
+        model,
+        train: resolved.train,
+      });
+      const trialCount = plan.trials.length;
+      const parity = await steps.run(new ParityStep({ tolerance: config.PARITY_TOLERANCE }), {
+        parentRunId,
+        run,
+        trialCount,
+        bytes: exported.bytes,
+        test,
+        probabilities,
+      });
+      const registered = await steps.run(new RegisterStep({ registry }), {
+        jobId,
+        parentRunId,
+        dataset,
+        run,
+        version,
+        trialCount,
+        selected,
+        metrics: { ...evaluation.metrics, ...parity.metrics },
+        exported,
+      });
+      const testAccuracy = evaluation.report.accuracy;
+      const { decision } = await steps.run(
+        new GateStep({
+          registry,
+          policy: { minImprovement: config.GATE_MIN_IMPROVEMENT, minAccuracy: config.GATE_MIN_ACCURACY },
+          log,
+        }),
+        {
+          modelName: registered.modelName,
+          version: registered.version,
+          testAccuracy,
+          datasetVersion: version.id,
+          test,
+        },
+      );
+      const promoted = await steps.run(new PromoteStep({ registry, track }), {
+        parentRunId,
+        run,
+        modelName: registered.modelName,
+        version: registered.version,
+        sha256: registered.sha256,
+        decision,
+        metrics: registered.metrics,
+        evaluationTags: evaluation.tags,
+        selectedParams: selected.trial.params,
+      });
+      return (
+        `${promoted.modelName} v${promoted.version} ${promoted.gateDecision} (test_accuracy ` +
+        `${testAccuracy.toFixed(4)}, parity ${parity.report.maxAbsDifference.toExponential(2)}): ${decision.reason}`
+      );
+    } finally {
+      selected.model.dispose();
+    }
+  }
+}

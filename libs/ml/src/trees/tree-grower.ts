@@ -1,0 +1,428 @@
+import type { BinnedMatrix, FeatureBins } from './binning';
+import type { DecisionTree } from './tree-model';
+
+/**
+ * What a tree fits, per row: a sum added to one channel, and a denominator. Gini: the row's weight in its class's
+ * channel, and the weight again; variance: w*y and w; Newton boosting: -gradient and hessian (one channel). A node's
+ * score is the sum over channels of S^2 / (D + l2), and a split's gain is the children's scores minus the parent's.
+ */
+export interface GrowTargets {
+  /** The channel of each row's sum: its class, or 0 with a single channel. */
+  channelOf: Int32Array;
+  sums: Float64Array;
+  denominators: Float64Array;
+}
+
+export interface GrowLimits {
+  /** Deepest split level; Infinity for none. */
+  maxDepth: number;
+  maxLeaves: number;
+  /** Fewest rows in a leaf. */
+  minSamplesLeaf: number;
+  /** Smallest denominator sum (weight or hessian) in a leaf. */
+  minDenominator: number;
+  l2: number;
+  featuresPerSplit: number;
+}
+
+export interface GrownTree {
+  /** Leaf values are S / (D + l2) per channel: class probabilities, a mean, or a Newton step. */
+  tree: DecisionTree;
+  /** With `recordLeaves`, the leaf each sampled row ended in, indexed by row (-1 for rows outside the sample). */
+  leafOfRow: Int32Array | null;
+}
+
+const RELATIVE_GAIN_TOLERANCE = 1e-10;
+const INSERTION_SORT_LIMIT = 48;
+/** scanFeature's outcomes. */
+const CONSTANT = -1;
+const NO_BETTER_SPLIT = 0;
+const BETTER_SPLIT = 1;
+
+/**
+ * Grows trees on one binned training matrix with histograms: at each node, per candidate feature, one pass over the
+ * node's rows fills the bins it occupies, then a scan of those bins in order finds the best boundary. Nodes are split
+ * best gain first, so a leaf limit keeps the most useful splits. All per-node state lives in typed arrays allocated
+ * once for every tree grown on the matrix (a tree has at most 2 x rows - 1 nodes).
+ */
+export class TreeGrower {
+  private readonly stride: number;
+  private readonly denominatorAt: number;
+  private readonly countAt: number;
+  private readonly histogram: Float64Array;
+  private readonly occupied = new Uint8Array(256);
+  private readonly leftSums: Float64Array;
+  private readonly featureOrder: Int32Array;
+  // Per node, by id.
+  private readonly start: Int32Array;
+  private readonly end: Int32Array;
+  private readonly depth: Int32Array;
+  /** stride values per node: the channel sums, the denominator sum, the row count. */
+  private readonly totals: Float64Array;
+  private readonly splitFeature: Int32Array;
+  private readonly splitBin: Int32Array;
+  private readonly splitGain: Float64Array;
+  private readonly leftTotals: Float64Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  /** Max-heap of node ids awaiting their split, by gain. */
+  private readonly heap: Int32Array;
+  private heapSize = 0;
+  private nodeCount = 0;
+  // The feature scan's best boundary so far within the current node.
+  private bestScore = 0;
+  private bestBin = -1;
+  private bestBoundary = -1;
+
+  constructor(
+    private readonly binned: BinnedMatrix,
+    private readonly bins: FeatureBins,
+    private readonly channels: number,
+    private readonly limits: GrowLimits,
+  ) {
+    this.stride = channels + 2;
+    this.denominatorAt = channels;
+    this.countAt = channels + 1;
+    this.histogram = new Float64Array(256 * this.stride);
+    this.leftSums = new Float64Array(channels);
+    this.featureOrder = Int32Array.from({ length: binned.featureCount }, (_, i) => i);
+    const capacity = Math.max(1, 2 * binned.rowCount - 1);
+    this.start = new Int32Array(capacity);
+    this.end = new Int32Array(capacity);
+    this.depth = new Int32Array(capacity);
+    this.totals = new Float64Array(capacity * this.stride);
+    this.splitFeature = new Int32Array(capacity);
+    this.splitBin = new Int32Array(capacity);
+    this.splitGain = new Float64Array(capacity);
+    this.leftTotals = new Float64Array(capacity * this.stride);
+    this.left = new Int32Array(capacity);
+    this.right = new Int32Array(capacity);
+    this.heap = new Int32Array(capacity);
+  }
+
+  /**
+   * Grows one tree on `rows` (distinct row indices, reordered in place) with `rng` drawing the split features;
+   * `recordLeaves` also returns the leaf of every row (boosting updates its scores with it).
+   */
+  grow(rows: Uint32Array, targets: GrowTargets, rng: () => number, recordLeaves = false): GrownTree {
+    const gain = new Array<number>(this.binned.featureCount).fill(0);
+    this.nodeCount = 0;
+    this.heapSize = 0;
+    // A tree depends only on its rows, targets and rng: not on the trees grown before it.
+    this.featureOrder.forEach((_, i, order) => (order[i] = i));
+    this.sumRows(rows, targets);
+    this.addNode(rows, targets, rng, 0, rows.length, 0);
+    let leaves = 1;
+    while (leaves < this.limits.maxLeaves && this.heapSize > 0) {
+      const node = this.popBest();
+      const feature = this.splitFeature[node];
+      const middle = this.partition(rows, node, feature, this.splitBin[node]);
+      const { stride } = this;
+      const leftId = this.nodeCount;
+      // The left child's totals were kept by the split search; the right child's are the rest of the parent's.
+      for (let c = 0; c < stride; c++) {
+        this.totals[leftId * stride + c] = this.leftTotals[node * stride + c];
+        this.totals[(leftId + 1) * stride + c] =
+          this.totals[node * stride + c] - this.leftTotals[node * stride + c];
+      }
+      this.left[node] = leftId;
+      this.right[node] = leftId + 1;
+      gain[feature] += this.splitGain[node];
+      leaves++;
+      this.addNode(rows, targets, rng, this.start[node], middle, this.depth[node] + 1);
+      this.addNode(rows, targets, rng, middle, this.end[node], this.depth[node] + 1);
+    }
+    return { tree: this.finishTree(gain), leafOfRow: recordLeaves ? this.leafOfRow(rows) : null };
+  }
+
+  /** Registers the next node (its totals already in place) and queues it if it has a worthwhile split. */
+  private addNode(
+    rows: Uint32Array,
+    targets: GrowTargets,
+    rng: () => number,
+    start: number,
+    end: number,
+    depth: number,
+  ): void {
+    const id = this.nodeCount++;
+    this.start[id] = start;
+    this.end[id] = end;
+    this.depth[id] = depth;
+    this.left[id] = -1;
+    this.right[id] = -1;
+    this.splitFeature[id] = -1;
+    if (depth < this.limits.maxDepth && end - start >= 2 * this.limits.minSamplesLeaf) {
+      this.findSplit(rows, targets, rng, id);
+      if (this.splitFeature[id] >= 0) this.pushHeap(id);
+    }
+  }
+
+  /** The root's totals: sums over every sampled row. */
+  private sumRows(rows: Uint32Array, targets: GrowTargets): void {
+    const { totals, denominatorAt, countAt } = this;
+    totals.fill(0, 0, this.stride);
+    const { channelOf, sums, denominators } = targets;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      totals[channelOf[row]] += sums[row];
+      totals[denominatorAt] += denominators[row];
+    }
+    totals[countAt] = rows.length;
+  }
+
+  private nodeScore(node: number): number {
+    const base = node * this.stride;
+    let score = 0;
+    const scale = 1 / (this.totals[base + this.denominatorAt] + this.limits.l2);
+    for (let c = 0; c < this.channels; c++) score += this.totals[base + c] * this.totals[base + c] * scale;
+    return score;
+  }
+
+  private findSplit(rows: Uint32Array, targets: GrowTargets, rng: () => number, node: number): void {
+    // Several channels are classes, whose sums are weights: a node of one class has nothing to split.
+    if (this.channels > 1 && this.isPure(node)) return;
+    const parentScore = this.nodeScore(node);
+    this.bestScore = parentScore + RELATIVE_GAIN_TOLERANCE * Math.abs(parentScore);
+    const order = this.featureOrder;
+    const featureCount = order.length;
+    let informative = 0;
+    for (let k = 0; k < featureCount && informative < this.limits.featuresPerSplit; k++) {
+      // A partial Fisher-Yates shuffle: the features examined so far are a uniform draw without replacement.
+      const pick = k + Math.floor(rng() * (featureCount - k));
+      const feature = order[pick];
+      order[pick] = order[k];
+      order[k] = feature;
+      const outcome = this.scanFeature(rows, targets, node, feature);
+      if (outcome === CONSTANT) continue;
+      informative++;
+      if (outcome === BETTER_SPLIT) {
+        this.splitFeature[node] = feature;
+        this.splitBin[node] = this.bestBin;
+        this.splitGain[node] = this.bestScore - parentScore;
+      }
+    }
+  }
+
+  private isPure(node: number): boolean {
+    let present = 0;
+    for (let c = 0; c < this.channels; c++) if (this.totals[node * this.stride + c] > 0) present++;
+    return present <= 1;
+  }
+
+  /**
+   * Fills the histogram of `feature` over the node's rows and scans its boundaries for a score above bestScore;
+   * on success updates bestScore and bestBin and keeps the left side's totals in leftTotals.
+   */
+  private scanFeature(rows: Uint32Array, targets: GrowTargets, node: number, feature: number): number {
+    const occupiedCount = this.fillHistogram(rows, targets, node, feature);
+    if (occupiedCount < 2) {
+      this.clearHistogram(occupiedCount);
+      return CONSTANT;
+    }
+    sortBins(this.occupied, occupiedCount, this.histogram, this.stride, this.countAt);
+    const outcome = this.scanBoundaries(node, occupiedCount);
+    if (outcome === BETTER_SPLIT) this.keepLeftTotals(node);
+    this.clearHistogram(occupiedCount);
+    return outcome;
+  }
+
+  /** Adds the node's rows into the histogram of `feature`; returns how many bins they occupy (listed in occupied). */
+  private fillHistogram(rows: Uint32Array, targets: GrowTargets, node: number, feature: number): number {
+    const { histogram, occupied, stride, denominatorAt, countAt } = this;
+    const { channelOf, sums, denominators } = targets;
+    const codes = this.binned.codes;
+    const offset = feature * this.binned.rowCount;
+    const end = this.end[node];
+    let occupiedCount = 0;
+    for (let i = this.start[node]; i < end; i++) {
+      const row = rows[i];
+      const bin = codes[offset + row];
+      const base = bin * stride;
+      if (histogram[base + countAt] === 0) occupied[occupiedCount++] = bin;
+      histogram[base + channelOf[row]] += sums[row];
+      histogram[base + denominatorAt] += denominators[row];
+      histogram[base + countAt] += 1;
+    }
+    return occupiedCount;
+  }
+
+  private scanBoundaries(node: number, occupiedCount: number): number {
+    const { histogram, occupied, stride, channels, denominatorAt, countAt, totals, leftSums } = this;
+    const { minSamplesLeaf, minDenominator, l2 } = this.limits;
+    const nodeBase = node * stride;
+    const totalCount = totals[nodeBase + countAt];
+    const totalDenominator = totals[nodeBase + denominatorAt];
+    leftSums.fill(0);
+    let leftCount = 0;
+    let leftDenominator = 0;
+    let outcome = NO_BETTER_SPLIT;
+    for (let j = 0; j + 1 < occupiedCount; j++) {
+      const base = occupied[j] * stride;
+      for (let c = 0; c < channels; c++) leftSums[c] += histogram[base + c];
+      leftDenominator += histogram[base + denominatorAt];
+      leftCount += histogram[base + countAt];
+      if (leftCount < minSamplesLeaf) continue;
+      if (totalCount - leftCount < minSamplesLeaf) break;
+      const rightDenominator = totalDenominator - leftDenominator;
+      if (leftDenominator < minDenominator || rightDenominator < minDenominator) continue;
+      const leftScale = 1 / (leftDenominator + l2);
+      const rightScale = 1 / (rightDenominator + l2);
+      let score = 0;
+      for (let c = 0; c < channels; c++) {
+        const leftSum = leftSums[c];
+        const rightSum = totals[nodeBase + c] - leftSum;
+        score += leftSum * leftSum * leftScale + rightSum * rightSum * rightScale;
+      }
+      if (score > this.bestScore) {
+        this.bestScore = score;
+        this.bestBoundary = j;
+        // Any boundary between this occupied bin and the next splits the node's rows alike: take the middle one.
+        this.bestBin = (occupied[j] + occupied[j + 1] - 1) >>> 1;
+        outcome = BETTER_SPLIT;
+      }
+    }
+    return outcome;
+  }
+
+  /** Sums the histogram up to the best boundary into the node's leftTotals. */
+  private keepLeftTotals(node: number): void {
+    const { histogram, occupied, stride, leftTotals } = this;
+    const base = node * stride;
+    leftTotals.fill(0, base, base + stride);
+    for (let j = 0; j <= this.bestBoundary; j++) {
+      const binBase = occupied[j] * stride;
+      for (let c = 0; c < stride; c++) leftTotals[base + c] += histogram[binBase + c];
+    }
+  }
+
+  private clearHistogram(occupiedCount: number): void {
+    const { histogram, occupied, stride } = this;
+    for (let j = 0; j < occupiedCount; j++) {
+      const base = occupied[j] * stride;
+      for (let c = 0; c < stride; c++) histogram[base + c] = 0;
+    }
+  }
+
+  /** Moves the node's rows with a code <= bin to the front of its range; returns where the right child starts. */
+  private partition(rows: Uint32Array, node: number, feature: number, bin: number): number {
+    const codes = this.binned.codes;
+    const offset = feature * this.binned.rowCount;
+    let low = this.start[node];
+    let high = this.end[node] - 1;
+    while (low <= high) {
+      if (codes[offset + rows[low]] <= bin) {
+        low++;
+      } else {
+        const swap = rows[low];
+        rows[low] = rows[high];
+        rows[high] = swap;
+        high--;
+      }
+    }
+    return low;
+  }
+
+  private finishTree(gain: number[]): DecisionTree {
+    const count = this.nodeCount;
+    const { channels, stride, totals } = this;
+    const tree: DecisionTree = {
+      feature: new Array<number>(count),
+      threshold: new Array<number>(count),
+      left: Array.from(this.left.subarray(0, count)),
+      right: Array.from(this.right.subarray(0, count)),
+      value: new Array<number>(count * channels).fill(0),
+      gain,
+    };
+    for (let node = 0; node < count; node++) {
+      const isSplit = this.left[node] >= 0;
+      const feature = isSplit ? this.splitFeature[node] : -1;
+      tree.feature[node] = feature;
+      tree.threshold[node] = isSplit ? this.bins.thresholds[feature][this.splitBin[node]] : 0;
+      if (isSplit) continue;
+      const denominator = totals[node * stride + this.denominatorAt] + this.limits.l2;
+      for (let c = 0; c < channels; c++) {
+        tree.value[node * channels + c] = denominator > 0 ? totals[node * stride + c] / denominator : 0;
+      }
+    }
+    return tree;
+  }
+
+  private leafOfRow(rows: Uint32Array): Int32Array {
+    const leafOfRow = new Int32Array(this.binned.rowCount).fill(-1);
+    for (let node = 0; node < this.nodeCount; node++) {
+      if (this.left[node] >= 0) continue;
+      for (let i = this.start[node]; i < this.end[node]; i++) leafOfRow[rows[i]] = node;
+    }
+    return leafOfRow;
+  }
+
+  private pushHeap(node: number): void {
+    const heap = this.heap;
+    let i = this.heapSize++;
+    heap[i] = node;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.splitsBefore(heap[i], heap[parent])) break;
+      this.swapHeap(i, parent);
+      i = parent;
+    }
+  }
+
+  private popBest(): number {
+    const heap = this.heap;
+    const top = heap[0];
+    heap[0] = heap[--this.heapSize];
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let first = i;
+      if (left < this.heapSize && this.splitsBefore(heap[left], heap[first])) first = left;
+      if (right < this.heapSize && this.splitsBefore(heap[right], heap[first])) first = right;
+      if (first === i) break;
+      this.swapHeap(i, first);
+      i = first;
+    }
+    return top;
+  }
+
+  /** Higher gain first; equal gains in creation order, so growth never depends on the heap's layout. */
+  private splitsBefore(a: number, b: number): boolean {
+    const gainA = this.splitGain[a];
+    const gainB = this.splitGain[b];
+    return gainA > gainB || (gainA === gainB && a < b);
+  }
+
+  private swapHeap(i: number, j: number): void {
+    const swap = this.heap[i];
+    this.heap[i] = this.heap[j];
+    this.heap[j] = swap;
+  }
+}
+
+/**
+ * Sorts occupied[0, count) ascending: by insertion for the many small nodes; for large ones, by walking every bin
+ * and keeping those with rows (count > 0 in the histogram), cheaper than a comparison sort of up to 256 bins.
+ */
+function sortBins(
+  occupied: Uint8Array,
+  count: number,
+  histogram: Float64Array,
+  stride: number,
+  countAt: number,
+): void {
+  if (count > INSERTION_SORT_LIMIT) {
+    let next = 0;
+    for (let bin = 0; next < count; bin++) if (histogram[bin * stride + countAt] > 0) occupied[next++] = bin;
+    return;
+  }
+  for (let i = 1; i < count; i++) {
+    const bin = occupied[i];
+    let j = i - 1;
+    while (j >= 0 && occupied[j] > bin) {
+      occupied[j + 1] = occupied[j];
+      j--;
+    }
+    occupied[j + 1] = bin;
+  }
+}
