@@ -3,6 +3,7 @@ import { ServiceCallError } from '@sepal/http-client';
 import { describeServiceError } from './client/service-client';
 import { cliContextFromEnv } from './commands/cli-context';
 import { dataCommand } from './commands/data.command';
+import { jobsCommand } from './commands/jobs.command';
 import { modelsCommand } from './commands/models.command';
 import { predictCommand } from './commands/predict.command';
 import { runsCommand } from './commands/runs.command';
@@ -22,6 +23,7 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .addCommand(upCommand())
     .addCommand(dataCommand(context))
     .addCommand(trainCommand(context))
+    .addCommand(jobsCommand(context))
     .addCommand(runsCommand(context))
     .addCommand(modelsCommand(context))
     .addCommand(predictCommand(context));

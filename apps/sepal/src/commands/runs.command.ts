@@ -1,15 +1,11 @@
 import { Command } from 'commander';
 import type { RunPage, RunView } from '@sepal/contracts';
 import { serviceClient } from '../client/service-client';
+import { pairs } from '../output/format';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
 
 const short = (id: string | null) => (id ? id.slice(0, 8) : '-');
-const formatNumber = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(4));
-const pairs = (record: Record<string, unknown>) =>
-  Object.entries(record)
-    .map(([key, value]) => `${key}=${typeof value === 'number' ? formatNumber(value) : String(value)}`)
-    .join(' ');
 
 function describeRun(run: RunView): string {
   return [

@@ -3,7 +3,7 @@ import type { TrainAcceptedResponse } from '@sepal/contracts';
 import { parseGridArg } from '@sepal/ml';
 import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
-import { follow, summary } from '../train/follow-training';
+import { follow, summary, trainingFailure } from '../train/follow-training';
 import { CliContext } from './cli-context';
 
 interface TrainOptions {
@@ -30,9 +30,9 @@ function parseAssignments(text: string, what: 'grid' | 'params'): Record<string,
 }
 
 /**
- * `sepal train --dataset iris [--grid ...]`: POST /train on the trainer, then follows the job by polling the registry
- * for the runs of its correlation id (this works whichever trainer replica runs the job; GET /jobs/:id only knows the
- * replica's own jobs), with progress bars, and prints the summary table of the trials.
+ * `sepal train --dataset iris [--grid ...]`: POST /train on the trainer, then follows the job in the registry: a line
+ * per step as it changes, progress bars of the trials from the runs of its correlation id (whichever trainer replica
+ * runs it), and at the end the summary table of the trials and the job's final state.
  */
 export function trainCommand(context: CliContext): Command {
   return new Command('train')
@@ -71,21 +71,17 @@ export function trainCommand(context: CliContext): Command {
       });
       printer.line(`Job ${accepted.jobId} requested (correlation id ${accepted.correlationId}).`);
       if (!options.follow) {
-        printer.result(accepted, () => '');
+        printer.result(accepted, () => `Follow it: sepal jobs show ${accepted.jobId}`);
         return;
       }
-      const runs = await follow(
-        registry,
-        accepted.correlationId,
-        Number(options.timeout) * 1000,
-        !printer.json,
-      );
-      const parent = runs.find((run) => run.parentRunId === null);
-      const trials = runs
-        .filter((run) => run.parentRunId !== null)
-        .sort((a, b) => Number(a.tags.trial) - Number(b.tags.trial));
-      printer.result({ job: accepted, parent, trials }, () => summary(parent, trials));
-      if (parent?.status !== 'finished')
-        throw new Error(`training failed: ${parent?.error ?? 'unknown reason'}`);
+      const followed = await follow(registry, accepted, {
+        timeoutMs: Number(options.timeout) * 1000,
+        bars: !printer.json,
+        log: printer.json ? undefined : (line) => printer.line(line),
+      });
+      const { job, parent, trials } = followed;
+      printer.result({ job: accepted, jobRecord: job, parent, trials }, () => summary(followed));
+      const failure = trainingFailure(followed);
+      if (failure) throw new Error(failure);
     });
 }

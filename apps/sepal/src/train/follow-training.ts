@@ -1,10 +1,37 @@
 import { MultiBar, Presets, SingleBar } from 'cli-progress';
-import type { RunPage, RunView } from '@sepal/contracts';
+import { TERMINAL_JOB_STATES, type JobView, type RunPage, type RunView } from '@sepal/contracts';
 import { ServiceClient } from '@sepal/http-client';
+import { findJob } from '../jobs/job-client';
+import { jobOutcome } from '../jobs/job-format';
 import { formatTable } from '../output/table';
+import { FollowLimits, followVerdict, StepChanges } from './job-progress';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (value: number | undefined) => (value === undefined ? '' : value.toFixed(4));
+
+export interface FollowOptions extends Partial<FollowLimits> {
+  timeoutMs: number;
+  /** Progress bars of the trials and the current trial's epochs (people), on `stream` (standard error). */
+  bars: boolean;
+  stream?: NodeJS.WritableStream;
+  /** Where a line goes each time a step of the job changes; nothing is printed without it (--json). */
+  log?: (line: string) => void;
+  pollMs?: number;
+}
+
+export interface FollowResult {
+  /** The job's record when the registry keeps one (null: an older registry). */
+  job: JobView | null;
+  /** The sweep's parent run, and its trials in order. */
+  parent: RunView | undefined;
+  trials: RunView[];
+}
+
+/**
+ * Time for the registry to record the job from train.requested (then an older registry is assumed and the runs alone
+ * followed), and for a job and its parent run to end one after the other.
+ */
+const DEFAULT_LIMITS: FollowLimits = { jobWaitMs: 15_000, settleMs: 15_000 };
 
 /**
  * A bar's format, its name written in: cli-progress fills in no payload (such as a `{name}`) for a bar it creates on a
@@ -13,29 +40,51 @@ const fmt = (value: number | undefined) => (value === undefined ? '' : value.toF
 const barFormat = (name: string) => `${name} [{bar}] {value}/{total} {info}`;
 
 /**
- * Follows a training job by polling the registry for the runs of its correlation id (this works whichever trainer
- * replica runs the job), with progress bars on `stream` when `bars` is set; resolves with the runs once the parent
- * run ended.
+ * Follows a training job: its record in the registry (GET /jobs/:id, a line per step as it changes) until it ends,
+ * and the runs of its correlation id (the progress bars of the trials, on `stream`). The registry records the job a
+ * moment after the trainer accepted it (a 404 meanwhile is expected); an older registry never does, and then the job
+ * ends with its parent run, as before jobs were recorded.
  */
 export async function follow(
   registry: Pick<ServiceClient, 'get'>,
-  correlationId: string,
-  timeoutMs: number,
-  bars: boolean,
-  stream: NodeJS.WritableStream = process.stderr,
-) {
-  const filter = encodeURIComponent(`correlation_id = '${correlationId}'`);
-  const multibar = bars
-    ? new MultiBar({ hideCursor: true, clearOnComplete: false, stream }, Presets.shades_classic)
+  accepted: { jobId: string; correlationId: string },
+  options: FollowOptions,
+): Promise<FollowResult> {
+  const limits: FollowLimits = {
+    jobWaitMs: options.jobWaitMs ?? DEFAULT_LIMITS.jobWaitMs,
+    settleMs: options.settleMs ?? DEFAULT_LIMITS.settleMs,
+  };
+  const filter = encodeURIComponent(`correlation_id = '${accepted.correlationId}'`);
+  const stream = options.stream ?? process.stderr;
+  const multibar = options.bars
+    ? new MultiBar(
+        // forceRedraw: a line logged above the bars overwrites them; unchanged bars are otherwise not drawn again.
+        { hideCursor: true, clearOnComplete: false, forceRedraw: true, stream },
+        Presets.shades_classic,
+      )
     : undefined;
+  // Above the bars while they are drawn (a terminal), else straight out.
+  const say = (line: string) => (multibar?.isActive ? multibar.log(`${line}\n`) : options.log?.(line));
+  const changes = new StepChanges();
   let trialBar: SingleBar | undefined;
   let epochBar: SingleBar | undefined;
-  const deadline = Date.now() + timeoutMs;
+  let job: JobView | null = null;
+  let parentEndedAt: number | null = null;
+  let jobEndedAt: number | null = null;
+  const start = Date.now();
   try {
     for (;;) {
-      const { runs } = await registry.get<RunPage>(`/runs?limit=1000&filter=${filter}`);
-      const parent = runs.find((run) => run.parentRunId === null);
-      const trials = runs.filter((run) => run.parentRunId !== null);
+      const [{ runs }, latest] = await Promise.all([
+        registry.get<RunPage>(`/runs?limit=1000&filter=${filter}`),
+        findJob(registry, accepted.jobId),
+      ]);
+      job = latest ?? job;
+      const parents = runs.filter((run) => run.parentRunId === null);
+      // A retried job has a parent run per attempt: the job names the current one.
+      const parent = parents.find((run) => run.id === job?.parentRunId) ?? parents[0];
+      const trials = runs
+        .filter((run) => parent && run.parentRunId === parent.id)
+        .sort((a, b) => Number(a.tags.trial) - Number(b.tags.trial));
       if (multibar && parent) {
         const total = Number(parent.params.trials) || 1;
         trialBar ??= multibar.create(total, 0, { info: '' }, { format: barFormat('trials') });
@@ -55,18 +104,59 @@ export async function follow(
           epochBar.update(0, { info: 'waiting for the first trial' });
         }
       }
-      if (parent && parent.status !== 'running') return runs;
-      if (Date.now() > deadline)
-        throw new Error(`still running after ${timeoutMs / 1000} s; follow it in the registry`);
-      await sleep(500);
+      // After the bars are drawn (once the sweep has a run), so that the lines go above them.
+      if (job && options.log) changes.lines(job).forEach(say);
+      const now = Date.now();
+      if (parent && parent.status !== 'running') parentEndedAt ??= now;
+      if (job && TERMINAL_JOB_STATES.includes(job.state)) jobEndedAt ??= now;
+      const since = (time: number | null) => (time === null ? null : now - time);
+      const verdict = followVerdict(
+        {
+          job,
+          parentRunning: parent?.status === 'running',
+          parentEndedForMs: since(parentEndedAt),
+          jobEndedForMs: since(jobEndedAt),
+          elapsedMs: now - start,
+        },
+        limits,
+      );
+      if (verdict) return { job, parent, trials };
+      if (now - start > options.timeoutMs) {
+        throw new Error(
+          `still running after ${options.timeoutMs / 1000} s; follow it with: sepal jobs show ${accepted.jobId}`,
+        );
+      }
+      await sleep(options.pollMs ?? 500);
     }
   } finally {
+    if (multibar?.isActive) multibar.update(); // writes the lines still waiting above the bars
     multibar?.stop();
   }
 }
 
-/** The summary table of a sweep's trials, then the selected model's test metrics and the gate's decision. */
-export function summary(parent: RunView | undefined, trials: RunView[]): string {
+/**
+ * The summary of a followed job: the table of its sweep's trials, the selected model's test metrics and the gate's
+ * decision, then the job's final state and the error of its failed step, if any.
+ */
+export function summary({ job, parent, trials }: FollowResult, now = Date.now()): string {
+  const outcome = job ? jobOutcome(job, now) : undefined;
+  const sweep = sweepSummary(parent, trials);
+  return outcome ? `${sweep}\n\n${outcome}` : sweep;
+}
+
+/**
+ * What to say when a followed job did not succeed, or null when it did: from its record when it ended there (a job that failed
+ * before its sweep started has no run), else from its parent run.
+ */
+export function trainingFailure({ job, parent }: FollowResult): string | null {
+  if (job && TERMINAL_JOB_STATES.includes(job.state)) {
+    if (job.state === 'succeeded') return null;
+    return `training job ${job.id} ${job.state}${job.error ? `: ${job.error}` : ''}`;
+  }
+  return parent?.status === 'finished' ? null : `training failed: ${parent?.error ?? 'unknown reason'}`;
+}
+
+function sweepSummary(parent: RunView | undefined, trials: RunView[]): string {
   if (!parent) return '(no run recorded)';
   const selected = Number(parent.metrics.selected_trial);
   const grid = Object.keys(JSON.parse(String(parent.params.grid ?? '{}')) as object);

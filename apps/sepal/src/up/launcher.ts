@@ -7,7 +7,7 @@ import { datasetVersionSchema, importDatasetResponseSchema } from '@sepal/contra
 import { ServiceCallError, ServiceClient } from '@sepal/http-client';
 import { useProcessWideServiceName } from '@sepal/observability';
 import { serviceClient } from '../client/service-client';
-import { follow, summary } from '../train/follow-training';
+import { follow, summary, trainingFailure } from '../train/follow-training';
 
 export interface LaunchedApp {
   name: 'data' | 'registry' | 'trainer' | 'inference';
@@ -118,19 +118,19 @@ async function ensureChampion(
   }
   options.log(`No champion of ${modelName} yet: training on Iris with the default grid...`);
   const trainer = serviceClient({ urls, apiKey }, 'trainer');
-  const accepted = await trainer.post<{ correlationId: string }>('/train', {
+  const accepted = await trainer.post<{ jobId: string; correlationId: string }>('/train', {
     dataset: 'iris',
     modelName,
     requestedBy: 'sepal up',
   });
-  const runs = await follow(registry, accepted.correlationId, 30 * 60_000, options.progressBars);
-  const parent = runs.find((run) => run.parentRunId === null);
-  const trials = runs
-    .filter((run) => run.parentRunId !== null)
-    .sort((a, b) => Number(a.tags.trial) - Number(b.tags.trial));
-  options.log(summary(parent, trials));
-  if (parent?.status !== 'finished')
-    throw new Error(`the first training failed: ${parent?.error ?? 'unknown reason'}`);
+  const followed = await follow(registry, accepted, {
+    timeoutMs: 30 * 60_000,
+    bars: options.progressBars,
+    log: options.log,
+  });
+  options.log(summary(followed));
+  const failure = trainingFailure(followed);
+  if (failure) throw new Error(`the first start's ${failure}`);
 }
 
 /** Polls the gateway's readiness (503 until its models are loaded) until it answers 200. */
