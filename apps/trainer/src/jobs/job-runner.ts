@@ -59,7 +59,7 @@ export class JobRunner {
     const parentRunId = retried ? randomUUID() : firstAttemptRunId(jobId);
     track((s) => Object.assign(s, { state: 'running', parentRunId, error: null }));
     this.metrics.jobsInProgress.inc();
-    let status: 'finished' | 'failed' | 'rejected' = 'failed';
+    let status: 'finished' | 'failed' | 'rejected' | 'cancelled' = 'failed';
     const seed = job.seed ?? this.config.TRAIN_SEED;
     const run = new ParentRun(this.bus, envelope, delivery, parentRunId, {
       seed,
@@ -99,6 +99,11 @@ export class JobRunner {
       this.logger.warn(
         `${jobId}: ${status}${step ? ` at step '${JOB_STEP_TITLES[step]}'` : ''}: ${failure.message}`,
       );
+      if (cancel.signal.aborted) {
+        // Asked for: the job is done (its record says cancelled), so the message is acked, not dead-lettered.
+        status = 'cancelled';
+        return;
+      }
       throw failure;
     } finally {
       this.running.end(jobId);
