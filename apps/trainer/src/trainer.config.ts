@@ -1,10 +1,15 @@
+import * as os from 'node:os';
 import { z } from 'zod';
 import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config';
+import { DEFAULT_TRAINING_LIMITS, type TrainingLimits } from '@sepal/ml';
+import { defaultWorkerCount } from './workers/trial-pool';
 
 const httpUrl = z
   .string()
   .url()
   .transform((url) => url.replace(/\/+$/, ''));
+
+const limitVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const trainerConfigSchema = baseConfigSchema.extend({
   TRAINER_PORT: portVar(3003),
@@ -41,6 +46,24 @@ export const trainerConfigSchema = baseConfigSchema.extend({
   RETRAIN_ON_DRIFT: booleanVar(true),
   /** Dataset of a drifting model, as `model=dataset,...`; by default IrisModel → iris. */
   DRIFT_DATASETS: z.string().default(''),
+  /** This replica's name in job records (the worker of a step). */
+  TRAINER_REPLICA_ID: z
+    .string()
+    .regex(/^\S{1,200}$/, 'must be 1 to 200 characters without spaces')
+    .default(`${os.hostname()}:${process.pid}`),
+  /** Worker threads that train trials (default: cores − 1, at least 1). */
+  TRAINER_WORKERS: z.coerce.number().int().min(1).max(64).default(defaultWorkerCount()),
+  /** Tensor memory one trial may hold, in MiB (its worker's heap is capped at this plus an allowance). */
+  TRIAL_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(1024),
+  /** Wall-clock limit of one trial, in seconds. */
+  TRIAL_TIMEOUT_S: z.coerce.number().int().min(1).max(86_400).default(600),
+  TRAIN_MAX_HIDDEN_UNITS: limitVar(DEFAULT_TRAINING_LIMITS.maxHiddenUnits),
+  TRAIN_MAX_HIDDEN_LAYERS: limitVar(DEFAULT_TRAINING_LIMITS.maxHiddenLayers),
+  TRAIN_MAX_EPOCHS: limitVar(DEFAULT_TRAINING_LIMITS.maxEpochs),
+  TRAIN_MAX_BATCH_SIZE: limitVar(DEFAULT_TRAINING_LIMITS.maxBatchSize),
+  TRAIN_MAX_PARAMETERS: limitVar(DEFAULT_TRAINING_LIMITS.maxParameters),
+  TRAIN_MAX_TRIALS: limitVar(DEFAULT_TRAINING_LIMITS.maxTrials),
+  TRAIN_MAX_ROW_EPOCHS: limitVar(DEFAULT_TRAINING_LIMITS.maxRowEpochs),
 });
 
 export type TrainerConfigValues = z.output<typeof trainerConfigSchema>;
@@ -50,4 +73,17 @@ export abstract class TrainerConfig {
   static load(env: NodeJS.ProcessEnv = process.env): TrainerConfigValues {
     return loadConfig(trainerConfigSchema, env);
   }
+}
+
+/** The training limits a configuration sets. */
+export function trainingLimits(config: TrainerConfigValues): TrainingLimits {
+  return {
+    maxHiddenUnits: config.TRAIN_MAX_HIDDEN_UNITS,
+    maxHiddenLayers: config.TRAIN_MAX_HIDDEN_LAYERS,
+    maxEpochs: config.TRAIN_MAX_EPOCHS,
+    maxBatchSize: config.TRAIN_MAX_BATCH_SIZE,
+    maxParameters: config.TRAIN_MAX_PARAMETERS,
+    maxTrials: config.TRAIN_MAX_TRIALS,
+    maxRowEpochs: config.TRAIN_MAX_ROW_EPOCHS,
+  };
 }

@@ -9,6 +9,9 @@ import { TrainJobConsumer } from './jobs/train-job.consumer';
 import { TrainController } from './jobs/train.controller';
 import { TrainerMetrics } from './observability/trainer-metrics';
 import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
+import { JobCancelConsumer } from './jobs/job-cancel.consumer';
+import { RunningJobs } from './jobs/running-jobs';
+import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer';
 import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
 import { TrainSchedule } from './triggers/train-schedule';
 import { TrainerConfig, TrainerConfigValues } from './trainer.config';
@@ -36,7 +39,7 @@ export class TrainerModule {
         ObservabilityModule.forRoot(),
         DeadLetterMetricsModule.forQueues(['trainer.jobs', 'trainer.retrain-policy']),
       ],
-      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer],
+      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer, JobCancelConsumer],
       providers: [
         {
           provide: DataClient,
@@ -48,6 +51,8 @@ export class TrainerModule {
             new RegistryClient(config.REGISTRY_URL, config.REGISTRY_RETRY_MS, config.SEPAL_API_KEY),
         },
         JobStatusStore,
+        RunningJobs,
+        { provide: TrialTrainer, useClass: PooledTrialTrainer },
         { provide: JobPipeline, useClass: TrainingPipeline },
         JobRunner,
         TrainerMetrics,

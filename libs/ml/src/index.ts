@@ -63,6 +63,15 @@ export {
   type SplitName,
   type SplitOptions,
 } from './split/stable-stratified-split';
+export {
+  DEFAULT_TRAINING_LIMITS,
+  denseParameterCount,
+  overLimitMessage,
+  TRAINING_LIMIT_VARIABLES,
+  trainingLimitProblems,
+  type DataShape,
+  type TrainingLimits,
+} from './tuning/training-limits';
 export type {
   BoostingRoundMetrics,
   DecisionTree,

@@ -1,3 +1,4 @@
+import { RunningJobs } from './running-jobs';
 import { randomUUID } from 'node:crypto';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { EventNames, type TrainRequested } from '@sepal/contracts';
@@ -52,7 +53,8 @@ function setUp(script: (hooks: PipelineHooks) => Promise<string>, job: Partial<T
   const registry = new InMemoryRegistry();
   const status = new JobStatusStore();
   const pipeline = new ScriptedPipeline(script);
-  const runner = new JobRunner(TrainerConfig.load({}), bus, registry, status, metrics, pipeline);
+  const running = new RunningJobs();
+  const runner = new JobRunner(TrainerConfig.load({}), bus, registry, status, metrics, pipeline, running);
   const envelope = createEnvelope(EventNames.TrainRequested, { dataset: 'iris', ...job });
   const run = (delivery = { redelivered: false, attempt: 1 }) => runner.run(envelope, delivery);
   const finished = () => bus.of(EventNames.RunFinished).map((e) => e.payload);
@@ -177,7 +179,14 @@ describe('JobRunner', () => {
       message: 'No TensorFlow.js backend could start',
       permanent: false,
     });
-    expect(job.bus.envelopes).toEqual([]);
+    // No run events: only the job record's step reports (resolve-data started, then failed with the reason).
+    expect(job.bus.envelopes.filter((e) => e.type !== EventNames.JobStepChanged)).toEqual([]);
+    expect(
+      job.bus.of(EventNames.JobStepChanged).map((e) => [e.payload.step, e.payload.state, e.payload.error]),
+    ).toEqual([
+      ['resolve-data', 'running', undefined],
+      ['resolve-data', 'failed', 'No TensorFlow.js backend could start'],
+    ]);
     expect(job.view()).toMatchObject({ state: 'failed', error: 'No TensorFlow.js backend could start' });
   });
 

@@ -5,7 +5,10 @@ import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { RegistryClient } from '../clients/registry-client';
 import { TrainerMetrics } from '../observability/trainer-metrics';
+import { CompositeStepObserver } from '../pipeline/composite-step-observer';
+import { JobStepReporter } from '../pipeline/job-step-reporter';
 import { LoggingStepObserver } from '../pipeline/logging-step-observer';
+import { RunningJobs } from './running-jobs';
 import { JobPipeline } from '../pipeline/training-pipeline';
 import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
 import { errorMessage, JobFailedError, JobRejectedError } from './job-errors';
@@ -37,12 +40,14 @@ export class JobRunner {
     private readonly status: JobStatusStore,
     private readonly metrics: TrainerMetrics,
     private readonly pipeline: JobPipeline,
+    private readonly running: RunningJobs,
   ) {}
 
   async run(envelope: TrainRequestedEnvelope, delivery: DeliveryFacts): Promise<void> {
     const started = performance.now();
     const job = envelope.payload;
-    const jobId = envelope.messageId;
+    // A retry (POST /jobs/:id/retry on the registry) is a new message for the same job.
+    const jobId = job.jobId ?? envelope.messageId;
     const track = (change: Parameters<JobStatusStore['update']>[2]) =>
       this.status.update(jobId, { correlationId: envelope.correlationId, dataset: job.dataset }, change);
     const retried = delivery.redelivered || delivery.attempt > 1;
@@ -54,17 +59,34 @@ export class JobRunner {
     const parentRunId = retried ? randomUUID() : firstAttemptRunId(jobId);
     track((s) => Object.assign(s, { state: 'running', parentRunId, error: null }));
     this.metrics.jobsInProgress.inc();
-    let status: 'finished' | 'failed' | 'rejected' = 'failed';
+    let status: 'finished' | 'failed' | 'rejected' | 'cancelled' = 'failed';
     const seed = job.seed ?? this.config.TRAIN_SEED;
     const run = new ParentRun(this.bus, envelope, delivery, parentRunId, {
       seed,
       validationFraction: this.config.VALIDATION_FRACTION,
     });
-    const observer = new LoggingStepObserver(this.logger, jobId);
+    const logged = new LoggingStepObserver(this.logger, jobId);
+    const recorded = new JobStepReporter(this.bus, {
+      jobId,
+      attempt: job.attempt,
+      correlationId: envelope.correlationId,
+      worker: this.config.TRAINER_REPLICA_ID,
+      parentRunId,
+      isCancellation: () => cancel.signal.aborted,
+      warn: (message) => this.logger.warn(message),
+    });
+    const observer = new CompositeStepObserver([logged, recorded]);
+    const cancel = this.running.start(jobId);
     try {
       const summary = await this.pipeline.run(
         { job, jobId, parentRunId, seed },
-        { observer, openRun: run, track, log: (message) => this.logger.log(`${jobId}: ${message}`) },
+        {
+          observer,
+          signal: cancel.signal,
+          openRun: run,
+          track,
+          log: (message) => this.logger.log(`${jobId}: ${message}`),
+        },
       );
       status = 'finished';
       track((s) => (s.state = 'finished'));
@@ -73,12 +95,18 @@ export class JobRunner {
       const failure = await recordFailure(run, error);
       status = failure.permanent ? 'rejected' : 'failed';
       track((s) => Object.assign(s, { state: 'failed', error: failure.message }));
-      const step = observer.failedStep;
+      const step = logged.failedStep;
       this.logger.warn(
         `${jobId}: ${status}${step ? ` at step '${JOB_STEP_TITLES[step]}'` : ''}: ${failure.message}`,
       );
+      if (cancel.signal.aborted) {
+        // Asked for: the job is done (its record says cancelled), so the message is acked, not dead-lettered.
+        status = 'cancelled';
+        return;
+      }
       throw failure;
     } finally {
+      this.running.end(jobId);
       this.metrics.jobsInProgress.dec();
       this.metrics.runs.inc({ status });
       this.metrics.duration.observe({ status }, (performance.now() - started) / 1000);

@@ -17,7 +17,7 @@ import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
 import { planJob } from '../sweep/job-plan';
-import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
+import { TrainerConfig, TrainerConfigValues, trainingLimits } from '../trainer.config';
 import { errorMessage } from './job-errors';
 import { JobStatusStore } from './job-status.store';
 
@@ -60,7 +60,7 @@ export class TrainController {
     @Body(new ZodValidationPipe(trainRequestSchema, 'training request')) body: TrainRequest,
   ): Promise<TrainAcceptedResponse> {
     try {
-      planJob(body.grid, body.params);
+      planJob(body.grid, body.params, trainingLimits(this.config));
     } catch (error) {
       throw new InvalidInputError(
         errorMessage(error),

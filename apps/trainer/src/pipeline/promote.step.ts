@@ -66,6 +66,6 @@ export class PromoteStep implements PipelineStep<PromoteInput, Promoted> {
   }
 
   summarize({ modelName, version, alias }: Promoted): StepSummary {
-    return { model_name: modelName, version, alias };
+    return { modelName, modelVersion: version, alias };
   }
 }

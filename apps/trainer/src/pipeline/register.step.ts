@@ -87,6 +87,6 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
   }
 
   summarize({ modelName, version, sha256 }: Registered): StepSummary {
-    return { model_name: modelName, version, sha256 };
+    return { modelName, modelVersion: version, sha256 };
   }
 }

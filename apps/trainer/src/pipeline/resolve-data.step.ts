@@ -5,9 +5,11 @@ import { JobRejectedError } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { SweepData } from '../sweep/grid-search';
 import { planJob, type JobPlan } from '../sweep/job-plan';
-import { loadTensorFlow, type TensorFlowHandle } from '../training/tf-backend';
+import { trainingLimitProblems } from '@sepal/ml';
 import { carveStratifiedHoldout } from '../training/validation-split';
-import type { TrainerConfigValues } from '../trainer.config';
+import { trainingLimits, type TrainerConfigValues } from '../trainer.config';
+import type { TrialTrainer } from '../workers/trial-trainer';
+import type { BackendName } from '../training/tf-backend';
 import type { DatasetReader, RunOpener, TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
 
@@ -19,7 +21,8 @@ export interface ResolveDataInput {
 export interface ResolvedData {
   plan: JobPlan;
   version: DatasetVersionInfo;
-  handle: TensorFlowHandle;
+  /** The TensorFlow.js backend the trials train on. */
+  backend: BackendName;
   /** Publishes the events of the job's parent run, opened by this step, and of its trials. */
   run: RunReporter;
   train: SplitRows;
@@ -29,7 +32,8 @@ export interface ResolvedData {
 }
 
 export interface ResolveDataDeps {
-  config: Pick<TrainerConfigValues, 'TF_BACKEND' | 'MIN_TRAIN_ROWS' | 'VALIDATION_FRACTION'>;
+  config: TrainerConfigValues;
+  trainer: Pick<TrialTrainer, 'backend'>;
   data: DatasetReader;
   openRun: RunOpener;
   track: TrackJob;
@@ -51,16 +55,14 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
     let version: DatasetVersionInfo | undefined;
     let refusal: unknown;
     try {
-      plan = planJob(job.grid, job.params);
+      plan = planJob(job.grid, job.params, trainingLimits(this.deps.config));
       version = await resolveVersion(this.deps.data, job);
     } catch (error) {
       refusal = error;
     }
-    const handle = await loadTensorFlow(this.deps.config.TF_BACKEND, this.deps.log);
-    const run = await this.deps.openRun.open({ plan, version, backend: handle.backend });
-    this.deps.track((s) =>
-      Object.assign(s, { backend: handle.backend, datasetVersion: version?.id ?? null }),
-    );
+    const backend = await this.deps.trainer.backend();
+    const run = await this.deps.openRun.open({ plan, version, backend });
+    this.deps.track((s) => Object.assign(s, { backend, datasetVersion: version?.id ?? null }));
     if (plan === undefined || version === undefined) throw refusal;
 
     const [train, test] = await Promise.all([
@@ -68,18 +70,26 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       this.deps.data.rows(job.dataset, version.id, 'test'),
     ]);
     const sweep = carveValidation(train, test, version.schema, this.deps.config, seed);
-    return { plan, version, handle, run, train, test, sweep };
+    // Now that the data's shape is known: the full parameter count and rows × epochs of every trial.
+    const shape = {
+      features: sweep.featureNames.length,
+      classes: sweep.labels.length,
+      rows: sweep.yFit.length,
+    };
+    const overLimits = trainingLimitProblems(plan.trials, trainingLimits(this.deps.config), shape);
+    if (overLimits.length > 0) throw new JobRejectedError(`invalid training job: ${overLimits.join('; ')}`);
+    return { plan, version, backend, run, train, test, sweep };
   }
 
-  summarize({ version, sweep, test, plan, handle }: ResolvedData): StepSummary {
+  summarize({ version, sweep, test, plan, backend }: ResolvedData): StepSummary {
     return {
-      dataset_version: version.id,
+      datasetVersion: version.id,
       version: `v${version.seq}`,
       fit_rows: sweep.yFit.length,
       validation_rows: sweep.yVal.length,
       test_rows: test.labels.length,
       trials: plan.trials.length,
-      backend: handle.backend,
+      backend,
     };
   }
 }

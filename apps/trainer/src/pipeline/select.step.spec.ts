@@ -1,4 +1,4 @@
-import type { TrainingParams } from '@sepal/ml';
+import { DEFAULT_TRAINING_LIMITS, type TrainingParams } from '@sepal/ml';
 import { JobStatusStore } from '../jobs/job-status.store';
 import { JobRejectedError } from '../jobs/job-errors';
 import { TrainerMetrics } from '../observability/trainer-metrics';
@@ -7,7 +7,7 @@ import { planJob } from '../sweep/job-plan';
 import type { TrainedDenseClassifier } from '../training/dense-classifier';
 import { SelectStep } from './select.step';
 
-const plan = planJob({ learningRate: [0.01, 0.1] }, { epochs: 5 });
+const plan = planJob({ learningRate: [0.01, 0.1] }, { epochs: 5 }, DEFAULT_TRAINING_LIMITS);
 
 function trial(index: number, fields: Partial<TrialResult>): TrialResult {
   return {

@@ -36,6 +36,7 @@ export class StepRunner {
   constructor(
     private readonly observer: StepObserver,
     private readonly order: readonly JobStepId[] = TRAINER_STEPS,
+    private readonly signal?: AbortSignal,
   ) {}
 
   async run<I, O>(step: PipelineStep<I, O>, input: I): Promise<O> {
@@ -44,6 +45,8 @@ export class StepRunner {
     await this.observer.stepStarted(step.id);
     let output: O;
     try {
+      // A cancelled job stops at the next step boundary (the trials themselves stop at once).
+      this.signal?.throwIfAborted();
       output = await step.run(input);
     } catch (error) {
       this.failed = step.id;

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { TrainingParams } from '@sepal/ml';
+import type { EpochMetrics } from '../training/training-input';
 import { errorMessage } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
 import { runGridSearch, type SweepData, type SweepOutcome, type TrialResult } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
-import type { TensorFlowHandle } from '../training/tf-backend';
+import type { TrialTrainer } from '../workers/trial-trainer';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
 
@@ -16,13 +17,16 @@ export interface TrainTrialsInput {
   seed: number;
   plan: JobPlan;
   sweep: SweepData;
-  handle: TensorFlowHandle;
+  /** The test rows: each trial returns their probabilities, so the selected one is evaluated without retraining. */
+  testRows: number[][];
   run: RunReporter;
+  signal?: AbortSignal;
 }
 
 export interface TrainTrialsDeps {
   metrics: Pick<TrainerMetrics, 'trials'>;
   track: TrackJob;
+  trainer: TrialTrainer;
 }
 
 /**
@@ -53,12 +57,15 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
     });
     this.deps.metrics.trials.set({ dataset }, plan.trials.length);
 
-    let currentChild: string | null = null;
+    // Trials run side by side (one per worker): each has its own child run.
+    const children = new Map<number, string>();
     let bestSoFar = 0;
-    return runGridSearch(plan.trials, input.sweep, seed, input.handle, {
-      onTrialStart: async (index, params) => {
-        currentChild = randomUUID();
-        const runId = currentChild;
+    let done = 0;
+    const hooks = {
+      signal: input.signal,
+      onTrialStart: async (index: number, params: TrainingParams) => {
+        const runId = randomUUID();
+        children.set(index, runId);
         await run.started({
           runId,
           parentRunId,
@@ -68,9 +75,10 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
         });
         track((s) => Object.assign(s.trials[index], { runId, status: 'running' }));
       },
-      onEpoch: async (index, m) => {
-        if (currentChild === null) return;
-        await run.progress(currentChild, m.epoch, {
+      onEpoch: async (index: number, m: EpochMetrics) => {
+        const runId = children.get(index);
+        if (runId === undefined) return;
+        await run.progress(runId, m.epoch, {
           epoch: m.epoch,
           loss: m.loss,
           accuracy: m.accuracy,
@@ -81,10 +89,10 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
           Object.assign(s.trials[index], { epoch: m.epoch, valAccuracy: m.valAccuracy, valLoss: m.valLoss }),
         );
       },
-      onTrialEnd: async (result) => {
-        const runId = currentChild;
-        currentChild = null;
-        if (runId === null) return;
+      onTrialEnd: async (result: TrialResult) => {
+        const runId = children.get(result.index);
+        children.delete(result.index);
+        if (runId === undefined) return;
         await run.finished(runId, {
           status: result.status,
           metrics: trialMetrics(result),
@@ -92,8 +100,9 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
           ...(result.error !== undefined ? { error: result.error } : {}),
         });
         if (result.status === 'finished') bestSoFar = Math.max(bestSoFar, result.valAccuracy);
-        await run.progress(parentRunId, result.index + 1, {
-          trials_done: result.index + 1,
+        done++;
+        await run.progress(parentRunId, done, {
+          trials_done: done,
           best_val_accuracy: bestSoFar,
         });
         const finished = result.status === 'finished';
@@ -107,12 +116,17 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
           }),
         );
       },
-    }).catch(async (error: unknown) => {
-      // The trial in progress when the sweep stopped is recorded as failed; the parent run is the job's to close.
-      if (currentChild !== null)
-        await run.finished(currentChild, { status: 'failed', error: errorMessage(error) });
-      throw error;
-    });
+    };
+    return runGridSearch(plan.trials, input.sweep, seed, this.deps.trainer, hooks, input.testRows).catch(
+      async (error: unknown) => {
+        // Trials in progress when the sweep stopped: killed when it was cancelled, else failed; the parent run is
+        // the job's to close.
+        const status = input.signal?.aborted ? 'killed' : 'failed';
+        for (const runId of children.values())
+          await run.finished(runId, { status, error: errorMessage(error) });
+        throw error;
+      },
+    );
   }
 
   summarize({ trials, best }: SweepOutcome): StepSummary {

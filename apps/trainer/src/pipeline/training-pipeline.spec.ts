@@ -21,6 +21,7 @@ import { carveStratifiedHoldout } from '../training/validation-split';
 import { TrainerConfig } from '../trainer.config';
 import { ParityStep } from './parity.step';
 import { TRAINER_STEPS } from './step-runner';
+import { InProcessTrialTrainer } from '../workers/trial-trainer';
 import { TrainingPipeline } from './training-pipeline';
 
 jest.setTimeout(60_000);
@@ -73,6 +74,7 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
       new InMemoryDatasets(datasets),
       registry,
       new TrainerMetrics(),
+      new InProcessTrialTrainer(),
     );
     const result = pipeline
       .run(
@@ -111,7 +113,7 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
       expect(first.observer.steps('started')).toEqual([...TRAINER_STEPS]);
       expect(first.observer.steps('succeeded')).toEqual([...TRAINER_STEPS]);
       expect(first.observer.summaryOf('resolve-data')).toEqual({
-        dataset_version: iris.version.id,
+        datasetVersion: iris.version.id,
         version: 'v1',
         fit_rows: 96,
         validation_rows: 24,
@@ -127,8 +129,8 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
       });
       expect(first.observer.summaryOf('gate')).toMatchObject({ alias: 'champion', champion_version: null });
       expect(first.observer.summaryOf('promote')).toEqual({
-        model_name: 'IrisModel',
-        version: 1,
+        modelName: 'IrisModel',
+        modelVersion: 1,
         alias: 'champion',
       });
       expect(first.summary).toMatch(
@@ -196,8 +198,8 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
       expect(registry.aliases.get('IrisModel:challenger')).toBe(2);
       expect(second.observer.summaryOf('gate')).toMatchObject({ alias: 'challenger', champion_version: 1 });
       expect(second.observer.summaryOf('promote')).toEqual({
-        model_name: 'IrisModel',
-        version: 2,
+        modelName: 'IrisModel',
+        modelVersion: 2,
         alias: 'challenger',
       });
       expect(second.view.gateDecision).toBe('challenger');

@@ -15,6 +15,7 @@ import { ResolveDataStep } from './resolve-data.step';
 import { SelectStep } from './select.step';
 import { StepRunner, type StepObserver } from './step-runner';
 import { TrainTrialsStep } from './train-trials.step';
+import { TrialTrainer } from '../workers/trial-trainer';
 
 /** Who the job is: fixed for its life. */
 export interface PipelineJob {
@@ -28,6 +29,8 @@ export interface PipelineJob {
 /** Where one job's pipeline reports: its steps, its parent run, its status view, its log. */
 export interface PipelineHooks {
   observer: StepObserver;
+  /** Aborted when the job is cancelled or the trainer stops: the running trials stop and the job fails there. */
+  signal?: AbortSignal;
   openRun: RunOpener;
   track: TrackJob;
   log(message: string): void;
@@ -50,27 +53,30 @@ export class TrainingPipeline extends JobPipeline {
     @Inject(DataClient) private readonly data: DatasetReader,
     @Inject(RegistryClient) private readonly registry: ModelRegistry,
     private readonly metrics: TrainerMetrics,
+    private readonly trainer: TrialTrainer,
   ) {
     super();
   }
 
   async run({ job, jobId, parentRunId, seed }: PipelineJob, hooks: PipelineHooks): Promise<string> {
-    const { config, data, registry, metrics } = this;
+    const { config, data, registry, metrics, trainer } = this;
     const { track, log } = hooks;
-    const steps = new StepRunner(hooks.observer);
+    const steps = new StepRunner(hooks.observer, undefined, hooks.signal);
     const { dataset } = job;
 
     const resolved = await steps.run(
-      new ResolveDataStep({ config, data, openRun: hooks.openRun, track, log }),
+      new ResolveDataStep({ config, data, trainer, openRun: hooks.openRun, track, log }),
       { job, seed },
     );
     const { plan, version, run, test } = resolved;
-    const outcome = await steps.run(new TrainTrialsStep({ metrics, track }), {
+    const outcome = await steps.run(new TrainTrialsStep({ metrics, track, trainer }), {
       jobId,
       parentRunId,
       dataset,
       seed,
       ...resolved,
+      testRows: test.features,
+      signal: hooks.signal,
     });
     const selected = await steps.run(new SelectStep({ metrics, track }), { dataset, plan, outcome });
     try {

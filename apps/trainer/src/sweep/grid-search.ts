@@ -1,10 +1,6 @@
 import type { TrainingParams } from '@sepal/ml';
-import {
-  trainDenseClassifier,
-  type EpochMetrics,
-  type TrainedDenseClassifier,
-} from '../training/dense-classifier';
-import type { TensorFlowHandle } from '../training/tf-backend';
+import type { EpochMetrics } from '../training/training-input';
+import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
 
 export interface SweepData {
   xFit: number[][];
@@ -43,7 +39,7 @@ export interface SweepOutcome {
   /** The selected trial (see isBetterTrial); null if all failed. */
   best: TrialResult | null;
   /** The selected trial's model: the caller owns it and must dispose it. */
-  model: TrainedDenseClassifier | null;
+  model: TrainedTrial | null;
 }
 
 /**
@@ -64,87 +60,113 @@ export function isBetterTrial(candidate: TrialResult, incumbent: TrialResult | n
 }
 
 /**
- * Trains one model per parameter set, all with the same seed, and keeps the best on the validation rows only; the
- * test split is not seen here. A trial that fails (e.g. diverges) is reported and the sweep goes on.
+ * Trains one model per parameter set, all with the same seed, as many at once as the trainer allows, and keeps the
+ * best on the validation rows only (chosen in trial order, so the outcome does not depend on which trial finished
+ * first); the test split is only scored, for the selected model's evaluation. A trial that fails (e.g. diverges, or
+ * exceeds a limit) is reported and the sweep goes on; an aborted signal stops the sweep.
  */
 export async function runGridSearch(
   trials: TrainingParams[],
   data: SweepData,
   seed: number,
-  handle: TensorFlowHandle,
+  trainer: TrialTrainer,
   hooks: SweepHooks = {},
+  predictRows: number[][] = [],
 ): Promise<SweepOutcome> {
-  const results: TrialResult[] = [];
-  let best: TrialResult | null = null;
-  let model: TrainedDenseClassifier | null = null;
-  try {
-    for (const [index, params] of trials.entries()) {
+  const results: TrialResult[] = new Array(trials.length);
+  const models: (TrainedTrial | null)[] = new Array(trials.length).fill(null);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < trials.length) {
+      const index = next++;
       hooks.signal?.throwIfAborted();
-      await hooks.onTrialStart?.(index, params);
-      const started = performance.now();
-      let result: TrialResult;
-      let trained: TrainedDenseClassifier | null = null;
-      try {
-        trained = await trainDenseClassifier(
-          {
-            xTrain: data.xFit,
-            yTrain: data.yFit,
-            xVal: data.xVal,
-            yVal: data.yVal,
-            labels: data.labels,
-            featureNames: data.featureNames,
-            params,
-            seed,
-            signal: hooks.signal,
-            onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
-          },
-          handle,
-        );
-        const kept = trained.history[trained.bestEpoch - 1];
-        result = {
-          index,
-          params,
-          status: 'finished',
-          valAccuracy: kept.valAccuracy,
-          valLoss: kept.valLoss,
-          bestEpoch: trained.bestEpoch,
-          epochsRun: trained.history.length,
-          parameterCount: trained.spec.layers.reduce(
-            (sum, layer) => sum + layer.kernel.length + layer.bias.length,
-            0,
-          ),
-          stoppedEarly: trained.stoppedEarly,
-          seconds: (performance.now() - started) / 1000,
-        };
-      } catch (error) {
-        if (hooks.signal?.aborted) throw error;
-        result = {
-          index,
-          params,
-          status: 'failed',
-          valAccuracy: 0,
-          valLoss: Number.POSITIVE_INFINITY,
-          bestEpoch: 0,
-          epochsRun: 0,
-          parameterCount: 0,
-          stoppedEarly: false,
-          seconds: (performance.now() - started) / 1000,
-          error: error instanceof Error ? error.message : String(error),
-        };
-      }
-      results.push(result);
-      if (trained !== null && isBetterTrial(result, best)) {
-        model?.dispose();
-        model = trained;
-        best = result;
-      } else {
-        trained?.dispose();
-      }
+      const { result, trained } = await runTrial(
+        index,
+        trials[index],
+        data,
+        seed,
+        trainer,
+        hooks,
+        predictRows,
+      );
+      results[index] = result;
+      models[index] = trained;
       await hooks.onTrialEnd?.(result);
     }
+  };
+  try {
+    const lanes = Array.from({ length: Math.min(trainer.concurrency, trials.length) }, lane);
+    const settled = await Promise.allSettled(lanes);
+    const failure = settled.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+    if (failure) throw failure.reason;
+    let best: TrialResult | null = null;
+    for (const result of results) if (isBetterTrial(result, best)) best = result;
+    const model = best === null ? null : models[best.index];
+    models.forEach((trained, index) => index !== best?.index && trained?.dispose());
     return { trials: results, best, model };
   } catch (error) {
-    model?.dispose();
+    models.forEach((trained) => trained?.dispose());
     throw error;
+  }
+}
+
+async function runTrial(
+  index: number,
+  params: TrainingParams,
+  data: SweepData,
+  seed: number,
+  trainer: TrialTrainer,
+  hooks: SweepHooks,
+  predictRows: number[][],
+): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
+  await hooks.onTrialStart?.(index, params);
+  const started = performance.now();
+  try {
+    const trained = await trainer.train({
+      xTrain: data.xFit,
+      yTrain: data.yFit,
+      xVal: data.xVal,
+      yVal: data.yVal,
+      labels: data.labels,
+      featureNames: data.featureNames,
+      params,
+      seed,
+      predictRows,
+      signal: hooks.signal,
+      onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
+    });
+    const kept = trained.history[trained.bestEpoch - 1];
+    const result: TrialResult = {
+      index,
+      params,
+      status: 'finished',
+      valAccuracy: kept.valAccuracy,
+      valLoss: kept.valLoss,
+      bestEpoch: trained.bestEpoch,
+      epochsRun: trained.history.length,
+      parameterCount: trained.spec.layers.reduce(
+        (sum, layer) => sum + layer.kernel.length + layer.bias.length,
+        0,
+      ),
+      stoppedEarly: trained.stoppedEarly,
+      seconds: (performance.now() - started) / 1000,
+    };
+    return { result, trained };
+  } catch (error) {
+    if (hooks.signal?.aborted) throw error;
+    const result: TrialResult = {
+      index,
+      params,
+      status: 'failed',
+      valAccuracy: 0,
+      valLoss: Number.POSITIVE_INFINITY,
+      bestEpoch: 0,
+      epochsRun: 0,
+      parameterCount: 0,
+      stoppedEarly: false,
+      seconds: (performance.now() - started) / 1000,
+      error: error instanceof Error ? error.message : String(error),
+    };
+    return { result, trained: null };
   }
 }

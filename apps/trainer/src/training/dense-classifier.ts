@@ -76,7 +76,7 @@ async function trainWithEarlyStopping(
   tf: TensorFlow,
   model: LayersModel,
   data: DataTensors,
-  { params, signal, onEpoch }: DenseClassifierTrainingInput,
+  { params, signal, onEpoch, onBatchEnd }: DenseClassifierTrainingInput,
   random: () => number,
 ): Promise<TrainingOutcome> {
   const earlyStopping = new EarlyStopping(params.earlyStoppingPatience);
@@ -90,6 +90,7 @@ async function trainWithEarlyStopping(
         batchSize: params.batchSize,
         random,
         signal,
+        onBatchEnd,
       });
       history.push(metrics);
       const verdict = earlyStopping.observe(epoch, metrics.valLoss);
@@ -152,7 +153,12 @@ async function fitOneEpoch(
   model: LayersModel,
   data: DataTensors,
   epoch: number,
-  { batchSize, random, signal }: { batchSize: number; random: () => number; signal?: AbortSignal },
+  {
+    batchSize,
+    random,
+    signal,
+    onBatchEnd,
+  }: { batchSize: number; random: () => number; signal?: AbortSignal; onBatchEnd?: () => void },
 ): Promise<EpochMetrics> {
   const order = seededPermutation(data.xTrain.shape[0], random);
   const [x, y] = tf.tidy(() => {
@@ -168,6 +174,7 @@ async function fitOneEpoch(
       verbose: 0,
       callbacks: {
         onBatchEnd: async () => {
+          onBatchEnd?.();
           if (signal?.aborted) model.stopTraining = true;
         },
       },

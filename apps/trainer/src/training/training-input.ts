@@ -24,6 +24,8 @@ export interface DenseClassifierTrainingInput {
   onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
   /** Aborting rejects the training with the signal's reason, within a batch or so. */
   signal?: AbortSignal;
+  /** Called after every batch, before the signal is checked (e.g. a memory guard that aborts it). */
+  onBatchEnd?: () => void;
 }
 
 /** Throws one error listing every problem, before any tensor is allocated. */

@@ -11,7 +11,8 @@ import {
 /** Candidate values per parameter; parameters left out keep their default. */
 export type TrainingParamGrid = { readonly [K in TrainingParamName]?: readonly TrainingParams[K][] };
 
-export const MAX_GRID_COMBINATIONS = 256;
+/** An absolute ceiling, before any grid is expanded in memory; the trainer's TRAIN_MAX_TRIALS is the working limit. */
+export const MAX_GRID_COMBINATIONS = 10_000;
 
 export const DEFAULT_GRID: TrainingParamGrid = Object.freeze({
   learningRate: [0.001, 0.01, 0.05],

@@ -1,0 +1,89 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { trainDenseClassifier, type TrainedDenseClassifier } from '../training/dense-classifier';
+import { loadTensorFlow, type BackendName, type BackendPreference } from '../training/tf-backend';
+import type { EpochMetrics } from '../training/training-input';
+import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
+import type { TrialTask } from './trial-protocol';
+import { TrialPool } from './trial-pool';
+
+export interface TrialRequest extends TrialTask {
+  onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** A trained trial: its weights and history, and the TensorFlow.js probabilities of the rows it was asked for. */
+export type TrainedTrial = TrainedDenseClassifier;
+
+/** Where trials are trained: worker threads in production, the calling thread in unit specs. */
+export abstract class TrialTrainer {
+  /** Trials that may train at once. */
+  abstract readonly concurrency: number;
+  /** The TensorFlow.js backend the trials run on (starts a worker if none has). */
+  abstract backend(): Promise<BackendName>;
+  abstract train(request: TrialRequest): Promise<TrainedTrial>;
+}
+
+/** Trials in the trainer's worker threads (TRAINER_WORKERS, TRIAL_MEMORY_MB, TRIAL_TIMEOUT_S). */
+@Injectable()
+export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy {
+  private readonly pool: TrialPool;
+  private readonly logger = new Logger('TrialPool');
+
+  constructor(@Inject(TrainerConfig) config: TrainerConfigValues) {
+    super();
+    this.pool = new TrialPool({
+      workers: config.TRAINER_WORKERS,
+      backend: config.TF_BACKEND,
+      memoryMb: config.TRIAL_MEMORY_MB,
+      trialTimeoutS: config.TRIAL_TIMEOUT_S,
+      log: (message) => this.logger.log(message),
+    });
+  }
+
+  get concurrency(): number {
+    return this.pool.size;
+  }
+
+  backend(): Promise<BackendName> {
+    return this.pool.warm();
+  }
+
+  async train({ onEpoch, signal, ...task }: TrialRequest): Promise<TrainedTrial> {
+    const output = await this.pool.run({ task, signal, onEpoch: (metrics) => void onEpoch?.(metrics) });
+    return {
+      spec: output.spec,
+      history: output.history,
+      stoppedEarly: output.stoppedEarly,
+      bestEpoch: output.bestEpoch,
+      // The worker scored the rows it was given (the test split) before its tensors were freed.
+      predictProba: async (rows) => {
+        if (rows !== task.predictRows) {
+          throw new Error('a pooled trial has the probabilities of its predictRows only');
+        }
+        return output.predictions;
+      },
+      dispose: () => undefined,
+    };
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** Trials on the calling thread: for specs and tools, never in a process that serves requests. */
+export class InProcessTrialTrainer extends TrialTrainer {
+  readonly concurrency = 1;
+
+  constructor(private readonly preference: BackendPreference = 'auto') {
+    super();
+  }
+
+  async backend(): Promise<BackendName> {
+    return (await loadTensorFlow(this.preference)).backend;
+  }
+
+  async train({ predictRows: _rows, ...input }: TrialRequest): Promise<TrainedTrial> {
+    return trainDenseClassifier(input, await loadTensorFlow(this.preference));
+  }
+}

@@ -1,0 +1,81 @@
+import { DEFAULT_TRAINING_PARAMS, type TrainingParams } from '@sepal/ml';
+import { splitIris } from '../src/training/test/iris';
+import type { EpochMetrics } from '../src/training/training-input';
+import type { TrialTask } from '../src/workers/trial-protocol';
+import { TrialFailedError, TrialPool } from '../src/workers/trial-pool';
+
+/* Trials in worker threads (the built worker script, as in production: `npm test` builds first). */
+const iris = splitIris(7);
+const task = (params: Partial<TrainingParams> = {}): TrialTask => ({
+  xTrain: iris.train.x,
+  yTrain: iris.train.y,
+  xVal: iris.validation.x,
+  yVal: iris.validation.y,
+  labels: iris.labels,
+  featureNames: iris.featureNames,
+  params: { ...DEFAULT_TRAINING_PARAMS, epochs: 30, ...params },
+  seed: 42,
+  predictRows: iris.test.x,
+});
+
+describe('TrialPool', () => {
+  let pool: TrialPool;
+  afterEach(() => pool?.close());
+
+  it('trains a trial in a worker thread and returns weights, history and test probabilities', async () => {
+    pool = new TrialPool({ workers: 1, backend: 'auto', memoryMb: 512, trialTimeoutS: 120 });
+    const epochs: EpochMetrics[] = [];
+    const output = await pool.run({ task: task(), onEpoch: (metrics) => epochs.push(metrics) });
+    expect(output.history.length).toBeGreaterThan(0);
+    expect(epochs.map((m) => m.epoch)).toEqual(output.history.map((m) => m.epoch));
+    expect(output.predictions).toHaveLength(iris.test.x.length);
+    const correct = output.predictions.filter((p, i) => p.indexOf(Math.max(...p)) === iris.test.y[i]).length;
+    expect(correct / iris.test.y.length).toBeGreaterThanOrEqual(0.9);
+    expect(output.spec.layers.length).toBe(2);
+    expect(pool.backend).toBe(output.backend);
+  });
+
+  it('gives the same model for the same seed in two workers at once', async () => {
+    pool = new TrialPool({ workers: 2, backend: 'auto', memoryMb: 512, trialTimeoutS: 120 });
+    const [a, b] = await Promise.all([pool.run({ task: task() }), pool.run({ task: task() })]);
+    expect(a.history).toEqual(b.history);
+    expect(a.predictions).toEqual(b.predictions);
+  });
+
+  it('fails a trial over its time limit, naming it, and the next trial still runs', async () => {
+    pool = new TrialPool({ workers: 1, backend: 'auto', memoryMb: 512, trialTimeoutS: 3 });
+    await expect(
+      pool.run({ task: task({ epochs: 100_000, earlyStoppingPatience: 0, batchSize: 1 }) }),
+    ).rejects.toThrow('the trial exceeded its time limit: TRIAL_TIMEOUT_S=3');
+    const quick = await pool.run({ task: task({ epochs: 1 }) });
+    expect(quick.history).toHaveLength(1);
+  });
+
+  it('fails a trial over its memory cap alone: the other trials complete', async () => {
+    pool = new TrialPool({ workers: 1, backend: 'auto', memoryMb: 32, trialTimeoutS: 120 });
+    const results = await Promise.allSettled([
+      pool.run({ task: task({ epochs: 2 }) }),
+      // 2 layers of 4,096 units: 64 MiB of kernel alone, over the 32 MiB cap before the optimizer's state.
+      pool.run({ task: task({ epochs: 2, hiddenUnits: 4096, hiddenLayers: 2 }) }),
+      pool.run({ task: task({ epochs: 2 }) }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(
+      /exceeded its memory cap.*TRIAL_MEMORY_MB=32/,
+    );
+  });
+
+  it('stops a cancelled trial at once and reports it as cancelled', async () => {
+    pool = new TrialPool({ workers: 1, backend: 'auto', memoryMb: 512, trialTimeoutS: 120 });
+    const controller = new AbortController();
+    const running = pool.run({
+      task: task({ epochs: 100_000, earlyStoppingPatience: 0 }),
+      signal: controller.signal,
+      onEpoch: (metrics) => metrics.epoch === 3 && controller.abort(new Error('cancelled by test')),
+    });
+    const error = (await running.catch((e: unknown) => e)) as TrialFailedError;
+    expect(error).toBeInstanceOf(TrialFailedError);
+    expect(error.cancelled).toBe(true);
+    expect(error.message).toBe('the trial was cancelled: cancelled by test');
+  });
+});
