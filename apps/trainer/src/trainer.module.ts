@@ -8,6 +8,12 @@ import { JobStatusStore } from './jobs/job-status.store';
 import { TrainJobConsumer } from './jobs/train-job.consumer';
 import { TrainController } from './jobs/train.controller';
 import { TrainerMetrics } from './observability/trainer-metrics';
+import {
+  ChampionLookup,
+  DatasetVersions,
+  DataServiceVersions,
+  RegistryChampionLookup,
+} from './triggers/retrain-evidence';
 import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
 import { TrainSchedule } from './triggers/train-schedule';
 import { TrainerConfig, TrainerConfigValues } from './trainer.config';
@@ -50,6 +56,8 @@ export class TrainerModule {
         JobRunner,
         TrainerMetrics,
         TrainSchedule,
+        { provide: ChampionLookup, useClass: RegistryChampionLookup },
+        { provide: DatasetVersions, useClass: DataServiceVersions },
         {
           provide: 'TRAINER_HEALTH',
           useFactory: (health: HealthRegistry, bus: EventBus) => {
