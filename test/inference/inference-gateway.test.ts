@@ -40,7 +40,9 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
   let namespace: string;
   let bus: EventBus;
   let feedbackSubscription: Subscription;
+  let servedSubscription: Subscription;
   const feedbackEvents: EventEnvelope[] = [];
+  const servedEvents: EventEnvelope<typeof EventNames.ModelServed>[] = [];
   const versions: PublishedVersion[] = [];
 
   const http = (method: 'GET' | 'POST', url: string, payload?: unknown, headers?: Record<string, string>) =>
@@ -65,13 +67,20 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     app = await startTestGateway(
       registry.url,
       { amqpUrl, namespace },
-      { MAX_BATCH_ROWS: '50', MAX_BODY_BYTES: '8192' },
+      { MAX_BATCH_ROWS: '50', MAX_BODY_BYTES: '8192', INFERENCE_REPLICA_ID: 'gateway-it-1' },
     );
     bus = app.get(EventBus);
     feedbackSubscription = await bus.subscribe(
       { queue: 'test.feedback', patterns: [EventNames.FeedbackReceived] },
       async (envelope) => {
         feedbackEvents.push(envelope);
+      },
+    );
+    // A queue of its own next to the registry's: every model.served the gateway publishes reaches both.
+    servedSubscription = await bus.subscribe(
+      { queue: 'test.served', patterns: [EventNames.ModelServed] },
+      async (envelope) => {
+        servedEvents.push(envelope as EventEnvelope<typeof EventNames.ModelServed>);
       },
     );
     // Versions 1..5 of one run differ in their decision boundaries, so their probabilities differ.
@@ -83,13 +92,16 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
 
   afterAll(async () => {
     await feedbackSubscription?.close();
+    await servedSubscription?.close();
     await app?.close();
     await registry?.stop();
     if (mode === 'real services')
       await deleteNamespace(AMQP_URL, namespace, [
         MODEL_PROMOTED_QUEUE,
         'test.feedback',
+        'test.served',
         'registry.training',
+        'registry.jobs',
       ]);
   });
 
@@ -272,6 +284,21 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     expect(metrics).toContain(
       `sepal_model_info{model="${MODEL}",version="2",sha256="${versions[1].sha256}"} 1`,
     );
+    // The swap is announced to the platform (the registry completes the job's `served` step with it).
+    await waitFor(() => servedEvents.some((e) => e.payload.version === 2), {
+      timeoutMs: 10_000,
+      description: 'model.served for v2',
+    });
+    const announced = servedEvents.filter((e) => e.payload.version === 2);
+    expect(announced).toHaveLength(1);
+    expect(announced[0].payload).toEqual({
+      modelName: MODEL,
+      version: 2,
+      sha256: versions[1].sha256,
+      replica: 'gateway-it-1',
+      at: expect.any(String),
+    });
+    expect(servedEvents.map((e) => e.payload.version)).toEqual([1, 2]);
     expect(metrics).not.toContain(`sepal_model_info{model="${MODEL}",version="1"`);
     expect(metrics).toMatch(
       new RegExp(`sepal_predictions_total\\{model="${MODEL}",version="1",class="Iris-setosa"\\} \\d+`),
@@ -407,6 +434,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
       'sepal_inference_duration_seconds_count',
       'sepal_prediction_rows_bucket',
       'sepal_model_reloads_total{result="success"}',
+      'sepal_model_served_reports_total{result="success"}',
       `sepal_model_info{model="${MODEL}",version="2"`,
     ]) {
       expect(scrape).toContain(name);

@@ -1,9 +1,21 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config';
 
 export const inferenceConfigSchema = baseConfigSchema.extend({
   INFERENCE_PORT: portVar(3000),
   INFERENCE_HOST: z.string().default('0.0.0.0'),
+  /**
+   * This replica's name in model.served (the registry completes a job's `served` step with it); unset:
+   * `<hostname>:<INFERENCE_PORT>`. Give each replica its own.
+   */
+  INFERENCE_REPLICA_ID: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
   /** The registered model whose `champion` this gateway serves. */
   MODEL_NAME: z.string().trim().min(1).max(200).default('IrisModel'),
   REGISTRY_URL: z
@@ -52,11 +64,21 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   DRIFT_COOLDOWN_MS: z.coerce.number().int().min(0).default(3_600_000),
 });
 
-export type InferenceConfigValues = z.output<typeof inferenceConfigSchema>;
+export type InferenceConfigValues = z.output<typeof inferenceConfigSchema> & { INFERENCE_REPLICA_ID: string };
+
+/** `<hostname>:<port>`, within the 200 characters model.served allows. */
+export function defaultReplicaId(port: number, host: string = hostname()): string {
+  const suffix = `:${port}`;
+  return `${host.slice(0, 200 - suffix.length)}${suffix}`;
+}
 
 /** The gateway's configuration, read and validated once at start; inject it by this class. */
 export abstract class InferenceConfig {
   static load(env: NodeJS.ProcessEnv = process.env): InferenceConfigValues {
-    return loadConfig(inferenceConfigSchema, env);
+    const values = loadConfig(inferenceConfigSchema, env);
+    return {
+      ...values,
+      INFERENCE_REPLICA_ID: values.INFERENCE_REPLICA_ID ?? defaultReplicaId(values.INFERENCE_PORT),
+    };
   }
 }

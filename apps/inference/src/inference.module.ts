@@ -13,6 +13,8 @@ import { ModelManager } from './model/model-manager.service';
 import { ModelPromotedConsumer } from './model/model-promoted.consumer';
 import { ModelRegistry } from './model/model-registry';
 import { OnnxSessions, OrtSessions } from './model/onnx-sessions';
+import { BusServedPublisher, ServedPublisher } from './model/served-publisher';
+import { ServedReporter } from './model/served-reporter.service';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
 import { PredictService } from './predict/predict.service';
@@ -51,6 +53,8 @@ export class InferenceModule {
         ModelHolder,
         { provide: ModelRegistry, useClass: HttpModelRegistry },
         { provide: OnnxSessions, useClass: OrtSessions },
+        { provide: ServedPublisher, useClass: BusServedPublisher },
+        ServedReporter,
         ModelLoader,
         ModelManager,
         PredictService,

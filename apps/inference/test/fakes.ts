@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { encodeOnnxMetadata, type ModelPromoted } from '@sepal/contracts';
+import { encodeOnnxMetadata, type ModelPromoted, type ModelServed } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import type { Counter } from 'prom-client';
 import { HealthRegistry } from '@sepal/observability';
 import { DriftMonitors } from '../src/drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../src/inference.config';
-import { InferenceMetrics, ReloadResult } from '../src/metrics/inference-metrics';
+import { InferenceMetrics, ReloadResult, ServedReportResult } from '../src/metrics/inference-metrics';
 import { ModelHolder } from '../src/model/model-holder';
 import { ModelLoader } from '../src/model/model-loader.service';
 import { ModelManager } from '../src/model/model-manager.service';
 import { ModelRegistry, ModelSource } from '../src/model/model-registry';
 import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
+import { ServedPublisher } from '../src/model/served-publisher';
+import { ServedReporter } from '../src/model/served-reporter.service';
 import { PredictService } from '../src/predict/predict.service';
 
 /** In-memory stand-ins for the gateway's ports, for the services' unit specs. */
@@ -140,6 +143,24 @@ export class FakeOnnxSessions extends OnnxSessions {
   }
 }
 
+/**
+ * The bus as the served reporter sees it: `attempts` records every model.served with its message id, `published`
+ * those accepted; `failure` makes publications fail (broker unreachable); `gate` holds them until it resolves.
+ */
+export class FakeServedPublisher extends ServedPublisher {
+  readonly attempts: (ModelServed & { messageId: string })[] = [];
+  readonly published: (ModelServed & { messageId: string })[] = [];
+  failure: Error | null = null;
+  gate: Promise<void> | null = null;
+
+  async publish(served: ModelServed, messageId: string): Promise<void> {
+    this.attempts.push({ ...served, messageId });
+    if (this.gate) await this.gate;
+    if (this.failure) throw this.failure;
+    this.published.push({ ...served, messageId });
+  }
+}
+
 /** The gateway's model services wired on the fakes (no Nest, no network, no onnxruntime session). */
 export function fakeGateway(env: Record<string, string> = {}) {
   const config: InferenceConfigValues = InferenceConfig.load({
@@ -148,6 +169,7 @@ export function fakeGateway(env: Record<string, string> = {}) {
     MODEL_SYNC_INTERVAL_MS: '0',
     MODEL_RETRY_INTERVAL_MS: '10',
     PREDICT_COALESCE: 'false',
+    INFERENCE_REPLICA_ID: 'gw-test:3000',
     ...env,
   });
   const registry = new FakeModelRegistry();
@@ -163,9 +185,23 @@ export function fakeGateway(env: Record<string, string> = {}) {
     metrics,
     new DriftMonitors(config, metrics, bus),
   );
-  const manager = new ModelManager(config, loader, holder, metrics, health);
+  const publisher = new FakeServedPublisher();
+  const reporter = new ServedReporter(config, publisher, metrics);
+  const manager = new ModelManager(config, loader, holder, metrics, health, reporter);
   const predictions = new PredictService(config, manager, metrics);
-  return { config, registry, sessions, metrics, health, holder, loader, manager, predictions };
+  return {
+    config,
+    registry,
+    sessions,
+    metrics,
+    health,
+    holder,
+    loader,
+    publisher,
+    reporter,
+    manager,
+    predictions,
+  };
 }
 
 /** The model.promoted the registry announces when `source` becomes the champion at `promotedAt`. */
@@ -188,8 +224,15 @@ export function promoted(
   };
 }
 
-/** sepal_model_reloads_total{result} now (the counter is process-wide: compare before and after). */
-export async function reloads(metrics: InferenceMetrics, result: ReloadResult): Promise<number> {
-  const { values } = await metrics.reloads.get();
+async function countOf(counter: Counter<'result'>, result: string): Promise<number> {
+  const { values } = await counter.get();
   return values.find((value) => value.labels.result === result)?.value ?? 0;
 }
+
+/** sepal_model_reloads_total{result} now (the counter is process-wide: compare before and after). */
+export const reloads = (metrics: InferenceMetrics, result: ReloadResult): Promise<number> =>
+  countOf(metrics.reloads, result);
+
+/** sepal_model_served_reports_total{result} now (process-wide too). */
+export const servedReports = (metrics: InferenceMetrics, result: ServedReportResult): Promise<number> =>
+  countOf(metrics.servedReports, result);

@@ -12,6 +12,12 @@ import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
 import { JobCancelConsumer } from './jobs/job-cancel.consumer';
 import { RunningJobs } from './jobs/running-jobs';
 import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer';
+import {
+  ChampionLookup,
+  DatasetVersions,
+  DataServiceVersions,
+  RegistryChampionLookup,
+} from './triggers/retrain-evidence';
 import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
 import { TrainSchedule } from './triggers/train-schedule';
 import { TrainerConfig, TrainerConfigValues } from './trainer.config';
@@ -57,6 +63,8 @@ export class TrainerModule {
         JobRunner,
         TrainerMetrics,
         TrainSchedule,
+        { provide: ChampionLookup, useClass: RegistryChampionLookup },
+        { provide: DatasetVersions, useClass: DataServiceVersions },
       ],
     };
   }

@@ -5,6 +5,7 @@ import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loaded-model';
 
 export type ReloadResult = 'success' | 'failure' | 'skipped';
+export type ServedReportResult = 'success' | 'failure';
 
 /**
  * Per-class prediction counts of one served model, tallied in a typed array on the hot path and added to
@@ -90,9 +91,15 @@ export class InferenceMetrics implements RunObserver {
     help: 'Model loads by result: success (swapped in), failure (old model kept), skipped (older or same version).',
     labelNames: ['result'] as const,
   });
+  readonly servedReports = counter({
+    name: 'sepal_model_served_reports_total',
+    help: 'model.served publications by result: success (the broker confirmed it), failure (logged; retried at the next champion check).',
+    labelNames: ['result'] as const,
+  });
 
   constructor() {
     for (const result of ['success', 'failure', 'skipped'] as const) this.reloads.inc({ result }, 0);
+    for (const result of ['success', 'failure'] as const) this.servedReports.inc({ result }, 0);
   }
 
   onRun(seconds: number): void {
@@ -134,5 +141,9 @@ export class InferenceMetrics implements RunObserver {
 
   reload(result: ReloadResult): void {
     this.reloads.inc({ result });
+  }
+
+  servedReport(result: ServedReportResult): void {
+    this.servedReports.inc({ result });
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { UnavailableError } from '@sepal/contracts';
 import { waitFor } from '@sepal/testing/wait-for';
-import { artifact, fakeGateway, FEATURES, MODEL, promoted, reloads } from '../../test/fakes';
+import { artifact, fakeGateway, FEATURES, MODEL, promoted, reloads, servedReports } from '../../test/fakes';
 
 const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 12, minutes));
 
@@ -203,6 +203,63 @@ describe('ModelManager', () => {
     expect(outcome.result === 'failure' && outcome.reason).toMatch(
       /^cannot look up the champion of IrisModel: registry: .*ECONNREFUSED/,
     );
+  });
+
+  describe('model.served', () => {
+    const announced = () => gateway.publisher.published.map((event) => event.version);
+
+    it('announces each version swapped in, whatever brought it: start, promotion, reload, catch-up', async () => {
+      const { registry, manager, reporter, publisher } = gateway;
+      registry.promote(registry.add(1));
+      manager.onApplicationBootstrap();
+      await waitFor(() => served() === 1, { description: 'the champion to be served' });
+      await manager.onPromoted(promoted(registry.add(2), at(1)));
+      registry.promote(registry.add(3));
+      await manager.reloadChampion();
+      registry.promote(registry.add(4));
+      await manager.syncWithRegistry();
+      // Loads that change nothing announce nothing.
+      await manager.reloadChampion();
+      await manager.syncWithRegistry();
+      await reporter.settled();
+      expect(announced()).toEqual([1, 2, 3, 4]);
+      expect(publisher.published[3]).toMatchObject({
+        modelName: MODEL,
+        version: 4,
+        sha256: registry.championOf.get(MODEL)!.sha256,
+        replica: 'gw-test:3000',
+      });
+    });
+
+    it('never holds up or fails a swap: a broker that hangs, then refuses, leaves the new version serving', async () => {
+      const { registry, manager, publisher, reporter, metrics } = gateway;
+      let release!: () => void;
+      publisher.gate = new Promise<void>((resolve) => (release = resolve));
+      publisher.failure = new Error(
+        'publishing model.served was not confirmed by the broker within 10000 ms',
+      );
+      const failuresBefore = await servedReports(metrics, 'failure');
+
+      const outcome = await manager.onPromoted(promoted(registry.add(1), at(1)));
+      expect(outcome).toMatchObject({ result: 'success', model: { version: 1 } });
+      expect(publisher.attempts).toHaveLength(1);
+      const answer = await gateway.predictions.predict({ features: [1, 0] });
+      expect(answer.model.version).toBe(1);
+
+      release();
+      await reporter.settled();
+      expect(await servedReports(metrics, 'failure')).toBe(failuresBefore + 1);
+      expect(served()).toBe(1);
+      expect(announced()).toEqual([]);
+
+      // The next champion check (here: in step with the registry) sends it again once the broker is back.
+      publisher.gate = null;
+      publisher.failure = null;
+      registry.promote(registry.add(1));
+      expect(await manager.syncWithRegistry()).toMatchObject({ result: 'skipped' });
+      await reporter.settled();
+      expect(announced()).toEqual([1]);
+    });
   });
 
   it('catches up with a champion whose model.promoted was missed', async () => {

@@ -7,6 +7,7 @@ import { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelHolder } from './model-holder';
 import { ModelLoader } from './model-loader.service';
 import { ModelSource } from './model-registry';
+import { ServedReporter } from './served-reporter.service';
 
 export type ReloadOutcome =
   | { result: 'success'; model: ModelInfo; previous: ModelInfo | null }
@@ -18,6 +19,7 @@ export type ReloadOutcome =
  * Reloads run one at a time and follow promotions in the order they were made (promotedAt), whatever the version
  * numbers: a rollback to an older version is served, and an event older than the latest promotion seen is skipped,
  * so two promotions in quick succession end with the later one served. A failure leaves the current model serving.
+ * Each version swapped in is announced with model.served, in the background (see ServedReporter).
  */
 @Injectable()
 export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -36,6 +38,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly holder: ModelHolder,
     private readonly metrics: InferenceMetrics,
     private readonly health: HealthRegistry,
+    private readonly served: ServedReporter,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -102,6 +105,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** POST /admin/reload: asks the registry for the champion now and loads it unless it is already served. */
   reloadChampion(): Promise<ReloadOutcome> {
+    this.served.retryUnannounced();
     return this.enqueue(async () => {
       const source = await this.loader.champion().catch((error: Error) => error);
       if (source instanceof Error || source === null) {
@@ -119,6 +123,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
    */
   async syncWithRegistry(): Promise<ReloadOutcome | null> {
     if (this.stopped || !this.holder.model) return null;
+    this.served.retryUnannounced();
     return this.enqueue(async () => {
       const current = this.holder.model?.info ?? null;
       const source = await this.loader.champion().catch(() => null);
@@ -183,6 +188,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     const previous = this.holder.swap(next)?.info ?? null;
     this.metrics.served(next.info, previous);
     this.metrics.reload('success');
+    this.served.report(next.info);
     this.logger.log(
       `serving ${next.info.name} v${next.info.version} (${next.info.sha256.slice(0, 12)}, ${trigger}) after ${Date.now() - started} ms` +
         (previous ? `; v${previous.version} retired` : ''),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ArtifactView, ModelVersionView, RunPage } from '@sepal/contracts';
+import { ArtifactView, LineageView, ModelVersionView, RunPage } from '@sepal/contracts';
 import { isTransient, RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
 
 export type ChampionView = ModelVersionView & { alias: string };
@@ -64,6 +64,13 @@ export class RegistryClient {
       if (error instanceof ServiceCallError && error.status === 404) return null;
       throw error;
     }
+  }
+
+  /** Where a version comes from: its run, the run's sweep and the dataset version they trained on. */
+  lineage(model: string, version: number): Promise<LineageView> {
+    return this.http.get<LineageView>(`/models/${enc(model)}/versions/${version}/lineage`, {
+      retry: this.retry(),
+    });
   }
 
   /** An artifact's bytes, refused unless they hash to the SHA-256 they were asked by; a single attempt. */

@@ -39,4 +39,10 @@ export class TrainerMetrics {
     name: 'sepal_training_jobs_in_progress',
     help: 'Jobs this process is running',
   });
+
+  readonly driftAlerts = counter({
+    name: 'sepal_drift_alerts_total',
+    help: "drift.detected alerts by model and what the trainer did: retrain (requested) or skipped (no dataset version newer than the champion's, or RETRAIN_ON_DRIFT=false)",
+    labelNames: ['model', 'action'],
+  });
 }
