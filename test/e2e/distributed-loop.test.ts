@@ -14,6 +14,7 @@ import { freePort, ROOT, ServiceProcess } from './service-process';
 const QUEUES = [
   'data.feedback',
   'registry.training',
+  'registry.jobs',
   'trainer.jobs',
   'trainer.retrain-policy',
   'inference.model-promoted',

@@ -122,7 +122,12 @@ describe.each(['real services', 'embedded adapters'] as const)(
       await app?.close();
       await registry?.stop();
       if (mode === 'real services')
-        await deleteNamespace(AMQP_URL, namespace, [MODEL_PROMOTED_QUEUE, DRIFT_QUEUE, 'registry.training']);
+        await deleteNamespace(AMQP_URL, namespace, [
+          MODEL_PROMOTED_QUEUE,
+          DRIFT_QUEUE,
+          'registry.training',
+          'registry.jobs',
+        ]);
     });
 
     it('reports no PSI until the window holds DRIFT_MIN_ROWS rows, then a low PSI for rows like the training data', async () => {

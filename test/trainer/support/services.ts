@@ -13,6 +13,7 @@ export const QUEUES = [
   'trainer.jobs',
   'trainer.retrain-policy',
   'registry.training',
+  'registry.jobs',
   'data.feedback',
   'test.observer',
 ];
