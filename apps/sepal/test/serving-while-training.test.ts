@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobView } from '@sepal/contracts';
+import { JOB_STEPS, type JobView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
@@ -103,17 +103,7 @@ describe('the embedded system while it trains', () => {
     expect(statuses.get(200)).toBeGreaterThan(0);
     expect(job!.state).toBe('succeeded');
     const states = Object.fromEntries(job!.steps.map((s) => [s.step, s.state]));
-    for (const step of [
-      'resolve-data',
-      'train-trials',
-      'select',
-      'evaluate',
-      'export',
-      'parity',
-      'register',
-      'gate',
-      'promote',
-    ]) {
+    for (const step of JOB_STEPS.filter((id) => id !== 'served')) {
       expect({ step, state: states[step] }).toEqual({ step, state: 'succeeded' });
     }
     expect(job!.steps.find((s) => s.step === 'train-trials')!.summary).toMatchObject({

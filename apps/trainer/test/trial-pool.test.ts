@@ -1,5 +1,5 @@
 import { DEFAULT_TRAINING_PARAMS, type TrainingParams } from '@sepal/ml';
-import { splitIris } from '../src/training/test/iris';
+import { irisTrainingInput, splitIris } from '../src/training/test/iris';
 import type { EpochMetrics } from '../src/training/training-input';
 import type { TrialTask } from '../src/workers/trial-protocol';
 import { TrialFailedError, TrialPool } from '../src/workers/trial-pool';
@@ -7,14 +7,7 @@ import { TrialFailedError, TrialPool } from '../src/workers/trial-pool';
 /* Trials in worker threads (the built worker script, as in production: `npm test` builds first). */
 const iris = splitIris(7);
 const task = (params: Partial<TrainingParams> = {}): TrialTask => ({
-  xTrain: iris.train.x,
-  yTrain: iris.train.y,
-  xVal: iris.validation.x,
-  yVal: iris.validation.y,
-  labels: iris.labels,
-  featureNames: iris.featureNames,
-  params: { ...DEFAULT_TRAINING_PARAMS, epochs: 30, ...params },
-  seed: 42,
+  ...irisTrainingInput(iris, { ...DEFAULT_TRAINING_PARAMS, epochs: 30, ...params }, 42),
   predictRows: iris.test.x,
 });
 

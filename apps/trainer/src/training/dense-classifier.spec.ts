@@ -5,23 +5,13 @@ import {
   type EpochMetrics,
 } from './dense-classifier';
 import { loadTensorFlow, type TensorFlowHandle } from './tf-backend';
-import { splitIris, type LabelledRows } from './test/iris';
+import { irisTrainingInput, splitIris, type LabelledRows } from './test/iris';
 
 const iris = splitIris(2024);
 const PARAMS: TrainingParams = { ...DEFAULT_TRAINING_PARAMS, epochs: 60 };
 
 function irisInput(overrides: Partial<DenseClassifierTrainingInput> = {}): DenseClassifierTrainingInput {
-  return {
-    xTrain: iris.train.x,
-    yTrain: iris.train.y,
-    xVal: iris.validation.x,
-    yVal: iris.validation.y,
-    labels: iris.labels,
-    featureNames: iris.featureNames,
-    params: PARAMS,
-    seed: 7,
-    ...overrides,
-  };
+  return { ...irisTrainingInput(iris, PARAMS, 7), ...overrides };
 }
 
 function argmax(row: number[]): number {

@@ -1,20 +1,12 @@
-import type { DenseClassifierSpec, TrainingParams } from '@sepal/ml';
-import type { EpochMetrics } from '../training/training-input';
+import type { DenseClassifierSpec } from '@sepal/ml';
+import type { DenseClassifierTrainingInput, EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 
 /** What a worker thread needs to train one trial: plain data, so it crosses the thread boundary by structured clone. */
-export interface TrialTask {
-  xTrain: number[][];
-  yTrain: number[];
-  xVal: number[][];
-  yVal: number[];
-  labels: string[];
-  featureNames: string[];
-  params: TrainingParams;
-  seed: number;
+export type TrialTask = Omit<DenseClassifierTrainingInput, 'onEpoch' | 'signal' | 'onBatchEnd'> & {
   /** Rows whose TensorFlow.js probabilities come back with the model (the test split, for evaluation and parity). */
   predictRows: number[][];
-}
+};
 
 /** The worker's answer: the model as pure weights, its history and the probabilities of `predictRows`. */
 export interface TrialOutput {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TrainingParams } from '@sepal/ml';
+import type { DenseClassifierTrainingInput } from '../training-input';
 import { carveStratifiedHoldout } from '../validation-split';
 
 export interface LabelledRows {
@@ -52,5 +54,23 @@ export function splitIris(seed: number): IrisSplits {
     train: pick(carved.fit.map((position) => trainAndValidation[position])),
     validation: pick(carved.holdout.map((position) => trainAndValidation[position])),
     test: pick(test),
+  };
+}
+
+/** A training input on these splits (train → fit rows, validation → validation rows). */
+export function irisTrainingInput(
+  splits: IrisSplits,
+  params: TrainingParams,
+  seed: number,
+): Omit<DenseClassifierTrainingInput, 'onEpoch' | 'signal' | 'onBatchEnd'> {
+  return {
+    xTrain: splits.train.x,
+    yTrain: splits.train.y,
+    xVal: splits.validation.x,
+    yVal: splits.validation.y,
+    labels: splits.labels,
+    featureNames: splits.featureNames,
+    params,
+    seed,
   };
 }
