@@ -3,6 +3,8 @@
  * tests. Every error names the Prometheus URL it called, and the HTTP status when there was an answer.
  */
 
+import { ServiceCallError, ServiceClient } from '@sepal/http-client';
+
 export interface PromSeries {
   metric: Record<string, string>;
   /** [unix seconds, value as text] pairs. */
@@ -33,58 +35,61 @@ export class PromQueryError extends Error {
 export class PrometheusUnreachableError extends Error {
   constructor(
     readonly url: string,
-    cause: unknown,
+    cause: string,
   ) {
     super(
-      `Prometheus at ${url} did not answer (${cause instanceof Error ? cause.message : String(cause)}): ` +
+      `Prometheus at ${url} did not answer (${cause}): ` +
         'start it (docker compose up -d prometheus) or set PROMETHEUS_URL.',
     );
     this.name = 'PrometheusUnreachableError';
   }
 }
 
+/** Prometheus's HTTP API through the project's one service client (timeouts, errors naming the URL and status). */
 export class PrometheusHttp {
   readonly baseUrl: string;
+  private readonly client: ServiceClient;
 
-  constructor(
-    baseUrl: string,
-    private readonly timeoutMs = 10_000,
-  ) {
+  constructor(baseUrl: string, timeoutMs = 10_000) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.client = new ServiceClient({ service: 'prometheus', baseUrl: this.baseUrl, timeoutMs });
   }
 
   /** Whether Prometheus answers its readiness endpoint. */
   async ready(): Promise<boolean> {
-    return fetch(`${this.baseUrl}/-/ready`, { signal: AbortSignal.timeout(this.timeoutMs) }).then(
-      (response) => response.ok,
+    return this.client.text('/-/ready').then(
+      () => true,
       () => false,
     );
   }
 
   private async call(path: string, params: Record<string, string>): Promise<unknown> {
-    const url = `${this.baseUrl}${path}`;
+    const url = this.client.url(path);
     const expr = params.query ?? '';
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(params).toString(),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw new PrometheusUnreachableError(url, error);
-    }
     let body: { status?: string; data?: unknown; errorType?: string; error?: string };
     try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new PromQueryError(url, response.status, expr, 'not_json', text.slice(0, 200));
+      body = await this.client.get(`${path}?${new URLSearchParams(params).toString()}`);
+    } catch (error) {
+      if (!(error instanceof ServiceCallError)) throw error;
+      if (error.status === null) throw new PrometheusUnreachableError(url, error.detail);
+      // Prometheus refuses a query with a 4xx/5xx and {"status":"error","errorType":…,"error":…}.
+      const refusal = parseJson(error.detail) as typeof body | undefined;
+      throw new PromQueryError(
+        url,
+        error.status,
+        expr,
+        refusal?.errorType ?? 'error',
+        refusal?.error ?? error.detail,
+      );
     }
-    if (body.status !== 'success') {
-      throw new PromQueryError(url, response.status, expr, body.errorType ?? 'error', body.error ?? text);
+    if (body?.status !== 'success') {
+      throw new PromQueryError(
+        url,
+        200,
+        expr,
+        body?.errorType ?? 'error',
+        body?.error ?? JSON.stringify(body),
+      );
     }
     return body.data;
   }
@@ -126,4 +131,12 @@ export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text.trim());
   if (!match) throw new Error(`'${text}' is not a duration like 30m, 6h or 1d`);
   return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

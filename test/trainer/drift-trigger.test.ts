@@ -132,7 +132,11 @@ describe.each(['real services', 'embedded adapters'] as const)('drift alerts on 
       modelName: 'IrisModel',
       reason: 'drift',
     });
-    expect(await alerts('retrain')).toBe(1);
+    // The alert is counted once its train.requested is published: wait for the count, not just the event.
+    await waitFor(async () => (await alerts('retrain')) === 1, {
+      timeoutMs: 10_000,
+      description: 'the retrain count',
+    });
     expect(await alerts('skipped')).toBe(1);
   });
 });
