@@ -93,17 +93,14 @@ export class JobRunner {
       this.logger.log(`${jobId}: ${summary}`);
     } catch (error) {
       const failure = await recordFailure(run, error);
-      status = failure.permanent ? 'rejected' : 'failed';
+      status = cancel.signal.aborted ? 'cancelled' : failure.permanent ? 'rejected' : 'failed';
       track((s) => Object.assign(s, { state: 'failed', error: failure.message }));
       const step = logged.failedStep;
       this.logger.warn(
         `${jobId}: ${status}${step ? ` at step '${JOB_STEP_TITLES[step]}'` : ''}: ${failure.message}`,
       );
-      if (cancel.signal.aborted) {
-        // Asked for: the job is done (its record says cancelled), so the message is acked, not dead-lettered.
-        status = 'cancelled';
-        return;
-      }
+      // Asked for: the job is done (its record says cancelled), so the message is acked, not dead-lettered.
+      if (status === 'cancelled') return;
       throw failure;
     } finally {
       this.running.end(jobId);
