@@ -49,7 +49,18 @@ export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy 
   }
 
   async train({ onEpoch, signal, ...task }: TrialRequest): Promise<TrainedTrial> {
-    const output = await this.pool.run({ task, signal, onEpoch: (metrics) => void onEpoch?.(metrics) });
+    // Epoch reports arrive from the worker as messages: published one after another, and a failed report fails the
+    // trial once it ends (as it would on the calling thread), never as an unhandled rejection.
+    let reported: Promise<void> = Promise.resolve();
+    const output = await this.pool.run({
+      task,
+      signal,
+      onEpoch: (metrics) => {
+        reported = reported.then(() => onEpoch?.(metrics));
+        reported.catch(() => undefined);
+      },
+    });
+    await reported;
     return {
       spec: output.spec,
       history: output.history,
