@@ -4,7 +4,7 @@ import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
 import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { AMQP_URL, Services, startServices } from './support/services';
+import { AMQP_URL, inject, Services, startServices } from './support/services';
 
 jest.setTimeout(60_000);
 
@@ -27,10 +27,7 @@ describe.each(['real services', 'embedded adapters'] as const)('drift alerts on 
     payload?: unknown,
     headers?: Record<string, string>,
   ) => {
-    const response = await app
-      .getHttpAdapter()
-      .getInstance()
-      .inject({ method, url, payload: payload as object, headers });
+    const response = await inject(app, method, url, payload, headers);
     if (response.statusCode >= 300)
       throw new Error(`${method} ${url} answered ${response.statusCode}: ${response.body}`);
     return response;

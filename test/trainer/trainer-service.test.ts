@@ -5,7 +5,7 @@ import { EventBus } from '@sepal/messaging';
 import { readOnnxMetadata } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { firstAttemptRunId, startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
+import { AMQP_URL, getJson, inject, runsOf, Services, startServices } from './support/services';
 
 jest.setTimeout(120_000);
 
@@ -24,10 +24,7 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
   let namespace: string;
 
   const http = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-    trainer
-      .getHttpAdapter()
-      .getInstance()
-      .inject({ method, url, payload: payload as object });
+    inject(trainer, method, url, payload);
 
   const waitForJob = async (jobId: string, state: JobStatusView['state']) => {
     await waitFor(async () => (await http('GET', `/jobs/${jobId}`)).json().state === state, {

@@ -67,6 +67,20 @@ export async function startServices(namespace: string, options: { real: boolean 
   };
 }
 
+/** A request to an app in this process, through Fastify's inject (no socket). */
+export function inject(
+  app: NestFastifyApplication,
+  method: 'GET' | 'POST' | 'PUT',
+  url: string,
+  payload?: unknown,
+  headers?: Record<string, string>,
+) {
+  return app
+    .getHttpAdapter()
+    .getInstance()
+    .inject({ method, url, payload: payload as object, headers });
+}
+
 export async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
