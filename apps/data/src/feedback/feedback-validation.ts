@@ -1,4 +1,4 @@
-import { FeatureValues, UnprocessableError } from '@sepal/contracts';
+import { DatasetFeatureValues, UnprocessableError } from '@sepal/contracts';
 import { DatasetSchema } from '../datasets/domain/version-content';
 
 export interface ValidatedFeedback {
@@ -8,14 +8,14 @@ export interface ValidatedFeedback {
 }
 
 /** Orders named features by the schema, or checks an array's length; names every missing or extra feature. */
-export function featureVector(schema: DatasetSchema, features: FeatureValues): number[] {
+export function featureVector(schema: DatasetSchema, features: DatasetFeatureValues): number[] {
   if (Array.isArray(features)) {
     if (features.length !== schema.features.length) {
       throw new UnprocessableError(
         `expected ${schema.features.length} feature values (${schema.features.join(', ')}), got ${features.length}`,
       );
     }
-    return features;
+    return numeric(schema, features);
   }
   const missing = schema.features.filter((name) => !(name in features));
   const extra = Object.keys(features).filter((name) => !schema.features.includes(name));
@@ -26,7 +26,21 @@ export function featureVector(schema: DatasetSchema, features: FeatureValues): n
     ].filter(Boolean);
     throw new UnprocessableError(parts.join('; '), `Expected exactly: ${schema.features.join(', ')}.`);
   }
-  return schema.features.map((name) => features[name]);
+  return numeric(
+    schema,
+    schema.features.map((name) => features[name]),
+  );
+}
+
+function numeric(schema: DatasetSchema, cells: (number | string | null)[]): number[] {
+  cells.forEach((cell, i) => {
+    if (typeof cell !== 'number') {
+      throw new UnprocessableError(
+        `feature '${schema.features[i]}' must be a number, got ${JSON.stringify(cell)}`,
+      );
+    }
+  });
+  return cells as number[];
 }
 
 /**
@@ -35,12 +49,12 @@ export function featureVector(schema: DatasetSchema, features: FeatureValues): n
  */
 export function validateFeedback(
   schema: DatasetSchema,
-  features: FeatureValues,
-  label: string,
+  features: DatasetFeatureValues,
+  label: string | number,
   trainRanges: { min: number; max: number }[],
 ): ValidatedFeedback {
   const vector = featureVector(schema, features);
-  const labelIndex = schema.labels.indexOf(label);
+  const labelIndex = schema.labels.indexOf(String(label));
   if (labelIndex < 0) {
     throw new UnprocessableError(`unknown class '${label}'`, `Known classes: ${schema.labels.join(', ')}.`);
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { FeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
+import { DatasetFeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -9,8 +9,8 @@ import { validateFeedback } from './feedback-validation';
 
 export interface FeedbackInput {
   dataset: string;
-  features: FeatureValues;
-  label: string;
+  features: DatasetFeatureValues;
+  label: string | number;
   source?: string;
   feedbackId?: string;
 }
@@ -44,7 +44,7 @@ export class FeedbackService {
         dataset: input.dataset,
         features: valid.features,
         label: valid.label,
-        className: input.label,
+        className: String(input.label),
         flags: valid.flags,
         source: input.source ?? null,
       },
@@ -86,7 +86,7 @@ export class FeedbackService {
           }
           return committed.map((f) => ({
             key: `feedback:${f.id}`,
-            features: f.features,
+            features: f.features as number[],
             label: f.label,
             origin: `feedback:${f.id}`,
           }));
