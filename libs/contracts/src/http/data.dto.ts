@@ -180,7 +180,13 @@ export type DatasetVersionView = z.infer<typeof datasetVersionSchema>;
 export const datasetVersionListSchema = z.array(datasetVersionSchema);
 
 /** POST /datasets/:name/import: `created` is false (and the status 200) when identical content already existed. */
-export const importDatasetResponseSchema = z.object({ created: z.boolean(), version: datasetVersionSchema });
+export const importDatasetResponseSchema = z.object({
+  created: z.boolean(),
+  version: datasetVersionSchema,
+  /** Rows this version wrote to storage (only what changed), and rows of its parent it marked removed. */
+  rowsWritten: count.optional(),
+  rowsRemoved: count.optional(),
+});
 export type ImportDatasetResponse = z.infer<typeof importDatasetResponseSchema>;
 
 /** POST /datasets/:name/feedback/commit. */
