@@ -225,7 +225,10 @@ export const modelGateSchema = z
   .object({
     metric: z
       .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_]{0,99}$/, 'a metric name starts with a letter: letters, digits and _ only'),
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_]{0,99}$/,
+        'a metric name starts with a letter: letters, digits and _ only',
+      ),
     direction: z.enum(['up', 'down']),
     floor: z.number().finite().nullable().default(null),
     margin: z.number().finite().min(-1e9).max(1e9).default(0),
