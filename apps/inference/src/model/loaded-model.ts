@@ -146,6 +146,26 @@ export class LoadedModel {
     return { probabilities, labels };
   }
 
+  /**
+   * One run on a row of zeros (empty strings for categorical features, i.e. unseen: all zeros in the graph), checking
+   * the outputs match the signature: k probabilities per row, or one value per row for a regressor.
+   */
+  async warmUp(): Promise<void> {
+    const { numericCount, categoricalCount, labels, task } = this.signature;
+    const categorical = categoricalCount > 0 ? new Array<string>(categoricalCount).fill('') : undefined;
+    const warm = await this.runSession(new Float32Array(numericCount), 1, categorical);
+    if (task === 'regression') {
+      if (warm.values?.length !== 1)
+        throw new Error(`it returns ${warm.values?.length ?? 0} values per row, not 1`);
+      return;
+    }
+    if (warm.probabilities.length !== labels.length) {
+      throw new Error(
+        `it returns ${warm.probabilities.length} probabilities per row for ${labels.length} classes`,
+      );
+    }
+  }
+
   private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
