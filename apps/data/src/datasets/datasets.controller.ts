@@ -86,7 +86,10 @@ export class DatasetsController {
         declaredBytes: stream ? Number(request.headers['content-length'] ?? NaN) || undefined : undefined,
         query,
       });
-      if ('dryRun' in outcome) return outcome;
+      if ('dryRun' in outcome) {
+        void reply.status(200);
+        return outcome;
+      }
       void reply.status(outcome.created ? 201 : 200);
       return {
         created: outcome.created,
