@@ -19,7 +19,7 @@ import {
   splitQuerySchema,
 } from '@sepal/contracts';
 import { ChangesState, ZodValidationPipe } from '@sepal/http';
-import { VersionRecord } from './datasets.repository';
+import { versionView } from './version-view';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
@@ -165,13 +165,6 @@ export class DatasetsController {
   ): Promise<DatasetDiffView> {
     return this.datasets.diff(name, query.from, query.to);
   }
-}
-
-/** The REST view of a version: what the contract names (not the stored digest sum and stats). */
-function versionView(version: VersionRecord): DatasetVersionView {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { contentSum, stats, ...view } = version;
-  return view;
 }
 
 /** A JSON body `{"content": "..."}` (the former import request): its text, as a one-chunk stream. */

@@ -10,6 +10,7 @@ import {
   feedbackRequestSchema,
 } from '@sepal/contracts';
 import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { versionView } from '../datasets/version-view';
 import { FeedbackService } from './feedback.service';
 
 @ApiTags('feedback')
@@ -57,6 +58,12 @@ export class FeedbackController {
   })
   async commit(@Param('name') name: string): Promise<CommitFeedbackResponse> {
     const outcome = await this.feedback.commit(name);
-    return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
+    return {
+      created: outcome.created,
+      feedbackRows: outcome.feedbackRows,
+      version: versionView(outcome.version),
+      rowsWritten: outcome.rowsWritten,
+      rowsRemoved: outcome.rowsRemoved,
+    };
   }
 }
