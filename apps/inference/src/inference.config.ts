@@ -4,7 +4,8 @@ import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config
 
 export const inferenceConfigSchema = baseConfigSchema.extend({
   INFERENCE_PORT: portVar(3000),
-  INFERENCE_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  INFERENCE_HOST: z.string().min(1).optional(),
   /**
    * This replica's name in model.served (the registry completes a job's `served` step with it); unset:
    * `<hostname>:<INFERENCE_PORT>`. Give each replica its own.

@@ -55,7 +55,7 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     for (const { app } of [...apps].reverse()) await app.close();
   };
   try {
-    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(data) });
+    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(DataConfig.load(wiring)) });
     apps.push({
       name: 'registry',
       url: local(registry.REGISTRY_PORT),

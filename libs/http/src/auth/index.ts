@@ -1,0 +1,4 @@
+export * from './scopes.decorators';
+export * from './key-verifier';
+export * from './scope.guard';
+export * from './listen-policy';
