@@ -15,7 +15,7 @@ import {
   rowsQuerySchema,
   splitQuerySchema,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
@@ -24,6 +24,7 @@ export class DatasetsController {
   constructor(private readonly datasets: DatasetsService) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.',
   })
@@ -42,7 +43,7 @@ export class DatasetsController {
   }
 
   @Post(':name/import')
-  @ChangesState()
+  @RequireScope('data:write')
   @ApiOperation({
     summary: 'Import the shipped raw file (empty body) or the raw file text given in `content`.',
     description:
@@ -60,12 +61,14 @@ export class DatasetsController {
   }
 
   @Get(':name/versions')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
   versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
     return this.datasets.listVersions(name);
   }
 
   @Get(':name/versions/:ref')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
@@ -75,6 +78,7 @@ export class DatasetsController {
   }
 
   @Get(':name/versions/:ref/rows')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).',
   })
@@ -96,6 +100,7 @@ export class DatasetsController {
   }
 
   @Get(':name/versions/:ref/export.csv')
+  @RequireScope('read')
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @ApiOperation({ summary: 'A version, or one split of it (?split=train|test), as CSV with class names.' })
   async export(
@@ -114,6 +119,7 @@ export class DatasetsController {
   }
 
   @Get(':name/diff')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Rows added/removed and class counts between two versions (?from=v1&to=latest).' })
   diff(
     @Param('name') name: string,

@@ -9,7 +9,7 @@ import {
   feedbackRequestExamples,
   feedbackRequestSchema,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { FeedbackService } from './feedback.service';
 
 @ApiTags('feedback')
@@ -18,8 +18,8 @@ export class FeedbackController {
   constructor(private readonly feedback: FeedbackService) {}
 
   @Post()
+  @RequireScope('feedback')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary: 'A labelled sample: stored at once, committed into a new version on demand or every N samples.',
   })
@@ -41,6 +41,7 @@ export class FeedbackController {
   }
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Feedback samples (?state=pending|committed|all).' })
   list(
     @Param('name') name: string,
@@ -51,7 +52,7 @@ export class FeedbackController {
   }
 
   @Post('commit')
-  @ChangesState()
+  @RequireScope('data:write')
   @ApiOperation({
     summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.',
   })

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters } from '@
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NotFoundError, OipInferResponse, oipInferRequestSchema, OipModelMetadata } from '@sepal/contracts';
-import { openApiSchema } from '@sepal/http';
+import { openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelHolder } from '../model/model-holder';
@@ -23,18 +23,21 @@ export class OipController {
   ) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Server metadata.' })
   server() {
     return { name: 'sepal-inference', version: '0.1.0', extensions: [] };
   }
 
   @Get('health/live')
+  @Public()
   @ApiOperation({ summary: 'Server liveness.' })
   live() {
     return { live: true };
   }
 
   @Get('health/ready')
+  @Public()
   @ApiOperation({ summary: 'Server readiness: a model is loaded (503 otherwise).' })
   ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const ready = this.holder.model !== null;
@@ -43,6 +46,7 @@ export class OipController {
   }
 
   @Get('models/:name')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Model metadata: versions, input and output tensors.' })
   metadata(@Param('name') name: string): OipModelMetadata {
     const model = this.served(name);
@@ -50,6 +54,7 @@ export class OipController {
   }
 
   @Get('models/:name/ready')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Model readiness (503 until it is loaded).' })
   modelReady(@Param('name') name: string, @Res({ passthrough: true }) reply: FastifyReply) {
     this.checkName(name);
@@ -59,6 +64,7 @@ export class OipController {
   }
 
   @Post('models/:name/infer')
+  @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({
     summary:

@@ -121,7 +121,6 @@ async function ensureChampion(
   const accepted = await trainer.post<{ jobId: string; correlationId: string }>('/train', {
     dataset: 'iris',
     modelName,
-    requestedBy: 'sepal up',
   });
   const followed = await follow(registry, accepted, {
     timeoutMs: 30 * 60_000,

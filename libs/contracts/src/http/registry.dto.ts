@@ -87,7 +87,7 @@ export const setAliasRequestSchema = z
   .object({
     version: z.coerce.number().int().positive(),
     reason: z.string().max(2000).optional(),
-    by: z.string().max(200).optional(),
+    // No `by`: the audit records the calling key's name; a body naming someone is refused (strict).
   })
   .strict();
 export type SetAliasRequest = z.infer<typeof setAliasRequestSchema>;

@@ -11,7 +11,8 @@ import { Reflector } from '@nestjs/core';
 import { hasScope } from '@sepal/contracts';
 import type { FastifyRequest } from 'fastify';
 import { KeyVerifier, presentedSecret } from './key-verifier';
-import { ANONYMOUS, PUBLIC_ROUTE, REQUIRED_SCOPE, RequestWithKey, RouteRequirement } from './scopes.decorators';
+import { PUBLIC_ROUTE } from '@sepal/observability';
+import { ANONYMOUS, REQUIRED_SCOPE, RequestWithKey, RouteRequirement } from './scopes.decorators';
 
 export interface ScopeGuardOptions {
   /** false: no keys are configured (loopback, or SEPAL_INSECURE): every caller is the anonymous admin. */

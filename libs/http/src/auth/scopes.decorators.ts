@@ -3,7 +3,6 @@ import { ApiSecurity } from '@nestjs/swagger';
 import type { KeyIdentity, Scope } from '@sepal/contracts';
 
 export const REQUIRED_SCOPE = 'sepal:required-scope';
-export const PUBLIC_ROUTE = 'sepal:public';
 
 /** What a route needs: a scope, or `authenticated` (any valid key, whatever its scopes). */
 export type RouteRequirement = Scope | 'authenticated';
@@ -24,8 +23,7 @@ export const RequireScope = (scope: RouteRequirement): MethodDecorator & ClassDe
 /** Any valid key may call the route (e.g. GET /keys/self). */
 export const Authenticated = () => RequireScope('authenticated');
 
-/** Open on purpose, with no key: health probes, discovery, key verification. Keep the list short. */
-export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
+export { Public, PUBLIC_ROUTE } from '@sepal/observability';
 
 /** The anonymous caller when keys are off (loopback without SEPAL_API_KEY, or SEPAL_INSECURE=true). */
 export const ANONYMOUS: KeyIdentity = { name: 'anonymous', scopes: ['admin'] };
