@@ -6,21 +6,12 @@ import { ArtifactsModule } from './artifacts/artifacts.module';
 import { TrainingEventsModule } from './events/training-events.module';
 import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
-import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
-import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
 import { KeysModule } from './keys/keys.module';
-import { CreateApiKeys1733700000000 } from './migrations/1733700000000-create-api-keys';
+import { REGISTRY_MIGRATIONS } from './registry.migrations';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
 import { RunsModule } from './runs/runs.module';
-
-/** The registry's migrations, oldest first (also run by `sepal keys create --admin` against the database). */
-export const REGISTRY_MIGRATIONS = [
-  CreateRegistrySchema1732500000000,
-  CreateJobs1733100000000,
-  CreateApiKeys1733700000000,
-];
 
 /**
  * The registry: experiments, runs, metrics, artifacts, models, versions, aliases and training jobs with their steps,

@@ -39,7 +39,10 @@ export async function createHttpApp(
   installHttpMetrics(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   app.useGlobalGuards(
-    new ScopeGuard(app.get(Reflector), { enabled: options.auth.enabled, verifier: options.auth.verifier(app) }),
+    new ScopeGuard(app.get(Reflector), {
+      enabled: options.auth.enabled,
+      verifier: options.auth.verifier(app),
+    }),
   );
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

@@ -37,7 +37,11 @@ export async function startSepalApp(
     keysConfigured,
     insecure: config.SEPAL_INSECURE,
   });
-  const logger = new JsonLogger({ service: options.service, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const logger = new JsonLogger({
+    service: options.service,
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
   if (warning) logger.warn(warning, 'Auth');
   else if (!keysConfigured) {
     logger.log(`keys are off (no SEPAL_API_KEY): only this machine can reach ${options.host}`, 'Auth');

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NotFoundError, OipInferResponse, oipInferRequestSchema, OipModelMetadata } from '@sepal/contracts';
@@ -8,6 +8,7 @@ import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelHolder } from '../model/model-holder';
 import { LoadedModel } from '../model/loaded-model';
 import { PredictService } from '../predict/predict.service';
+import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip-mapping';
 import { OipExceptionFilter } from './oip-exception.filter';
 
@@ -64,6 +65,7 @@ export class OipController {
   }
 
   @Post('models/:name/infer')
+  @UseGuards(PredictRateLimitGuard)
   @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({

@@ -1,6 +1,7 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
+import { PredictRateLimitGuard } from './predict-rate-limit.guard';
 import { openApiSchema, RequireScope } from '@sepal/http';
 import { PredictService } from './predict.service';
 
@@ -12,6 +13,7 @@ export class PredictController {
   constructor(private readonly predictions: PredictService) {}
 
   @Post('predict')
+  @UseGuards(PredictRateLimitGuard)
   @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({

@@ -27,18 +27,27 @@ export class KeysController {
 
   @Post()
   @RequireScope('admin')
-  @ApiOperation({ summary: 'Create a key with scopes; the answer holds its secret, shown this once (409 if the name is taken).' })
+  @ApiOperation({
+    summary:
+      'Create a key with scopes; the answer holds its secret, shown this once (409 if the name is taken).',
+  })
   @ApiBody({
     schema: openApiSchema(createKeyRequestSchema),
     examples: { client: { value: { name: 'shop-frontend', scopes: ['predict', 'feedback'] } } },
   })
-  create(@Body(new ZodValidationPipe(createKeyRequestSchema, 'key')) body: CreateKeyRequest, @Actor() actor: string) {
+  create(
+    @Body(new ZodValidationPipe(createKeyRequestSchema, 'key')) body: CreateKeyRequest,
+    @Actor() actor: string,
+  ) {
     return this.keys.create(body, actor);
   }
 
   @Get()
   @RequireScope('admin')
-  @ApiOperation({ summary: 'The keys: name, scopes, when made and by whom, last use (never a secret). ?all=true adds revoked keys.' })
+  @ApiOperation({
+    summary:
+      'The keys: name, scopes, when made and by whom, last use (never a secret). ?all=true adds revoked keys.',
+  })
   list(@Query('all') all?: string) {
     return this.keys.list(all === 'true');
   }
@@ -53,7 +62,10 @@ export class KeysController {
   @Delete(':name')
   @RequireScope('admin')
   @ApiOperation({ summary: 'Revoke a key: every app refuses it within SEPAL_KEY_CACHE_MS (at most 5 s).' })
-  revoke(@Param('name', new ZodValidationPipe(keyNameSchema, 'key name')) name: string, @Actor() actor: string) {
+  revoke(
+    @Param('name', new ZodValidationPipe(keyNameSchema, 'key name')) name: string,
+    @Actor() actor: string,
+  ) {
     return this.keys.revoke(name, actor);
   }
 

@@ -45,18 +45,32 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
     await this.flushUses();
   }
 
-  async create(request: CreateKeyRequest, createdBy: string | null, source: StoredKey['source'] = 'api'): Promise<CreatedKey> {
+  async create(
+    request: CreateKeyRequest,
+    createdBy: string | null,
+    source: StoredKey['source'] = 'api',
+  ): Promise<CreatedKey> {
     const { keyId, secret } = generateSecret();
     const { salt, hash } = await newSaltedHash(secret);
     const scopes = [...new Set(request.scopes)];
-    const inserted = await this.repository.insert({ keyId, name: request.name, scopes, source, salt, hash, createdBy });
+    const inserted = await this.repository.insert({
+      keyId,
+      name: request.name,
+      scopes,
+      source,
+      salt,
+      hash,
+      createdBy,
+    });
     if (!inserted) {
       throw new ConflictError(
         `a key named "${request.name}" already exists`,
         `Pick another name, or revoke it first (sepal keys revoke ${request.name}).`,
       );
     }
-    this.logger.log(`key ${request.name} created with scopes ${scopes.join(',')} by ${createdBy ?? '(database)'}`);
+    this.logger.log(
+      `key ${request.name} created with scopes ${scopes.join(',')} by ${createdBy ?? '(database)'}`,
+    );
     return { name: request.name, scopes, secret };
   }
 
@@ -98,7 +112,9 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
       await this.repository.recordUse(batch);
     } catch (error) {
       for (const [id, at] of batch) if (!this.uses.has(id)) this.uses.set(id, at);
-      this.logger.warn(`cannot record key use yet: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `cannot record key use yet: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -127,7 +143,15 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
       return;
     }
     const scopes: Scope[] = ['admin'];
-    await this.repository.insert({ keyId: `env-${name}-${randomBytes(6).toString('hex')}`, name, scopes, source: 'env', salt, hash, createdBy: 'SEPAL_API_KEY' });
+    await this.repository.insert({
+      keyId: `env-${name}-${randomBytes(6).toString('hex')}`,
+      name,
+      scopes,
+      source: 'env',
+      salt,
+      hash,
+      createdBy: 'SEPAL_API_KEY',
+    });
     this.logger.log(`bootstrap key ${name} (admin) stored from SEPAL_API_KEY`);
   }
 }

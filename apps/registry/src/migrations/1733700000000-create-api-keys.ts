@@ -23,7 +23,9 @@ export class CreateApiKeys1733700000000 implements MigrationInterface {
         revoked_at timestamptz NULL,
         revoked_by text NULL
       )`);
-    await runner.query(`CREATE UNIQUE INDEX api_keys_active_name ON registry.api_keys (name) WHERE revoked_at IS NULL`);
+    await runner.query(
+      `CREATE UNIQUE INDEX api_keys_active_name ON registry.api_keys (name) WHERE revoked_at IS NULL`,
+    );
   }
 
   async down(runner: QueryRunner): Promise<void> {

@@ -76,7 +76,7 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     if (options.trainIfNoChampion !== false) {
       await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
     }
-    await waitUntilServing(serviceClient({ urls }, 'inference'), 120_000);
+    await waitUntilServing(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'inference'), 120_000);
   } catch (error) {
     await close();
     throw error;

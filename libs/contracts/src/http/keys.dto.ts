@@ -10,7 +10,10 @@ export type Scope = z.infer<typeof scopeSchema>;
 
 export const keyNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a key name is 1-63 lowercase letters, digits, ., _ and -, starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    'a key name is 1-63 lowercase letters, digits, ., _ and -, starting with a letter or digit',
+  );
 
 /** POST /keys (admin): a new key; the answer carries its secret, shown this once. */
 export const createKeyRequestSchema = z

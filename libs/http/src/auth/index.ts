@@ -2,3 +2,4 @@ export * from './scopes.decorators';
 export * from './key-verifier';
 export * from './scope.guard';
 export * from './listen-policy';
+export * from './rate-limit';
