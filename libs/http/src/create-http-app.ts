@@ -3,7 +3,7 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { installHttpMetrics } from '@sepal/observability';
-import { KeyVerifier, ScopeGuard } from './auth';
+import { KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
 import { serveSwaggerUi } from './swagger-ui';
 
@@ -36,6 +36,7 @@ export async function createHttpApp(
     logger: options.logger,
     abortOnError: false,
   });
+  recordRoutes(app.getHttpAdapter().getInstance());
   installHttpMetrics(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   app.useGlobalGuards(

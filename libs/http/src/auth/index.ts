@@ -3,3 +3,4 @@ export * from './key-verifier';
 export * from './scope.guard';
 export * from './listen-policy';
 export * from './rate-limit';
+export * from './route-table';
