@@ -102,7 +102,8 @@ export class KeysRepository {
 
   /** Revokes the active key of this name; its view, or null if there is none. */
   async revoke(name: string, by: string): Promise<KeyView | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    // TypeORM answers an UPDATE on PostgreSQL with [rows, count].
+    const [rows]: [Record<string, unknown>[], number] = await this.dataSource.query(
       `UPDATE registry.api_keys SET revoked_at = clock_timestamp(), revoked_by = $2
        WHERE name = $1 AND revoked_at IS NULL
        RETURNING name, scopes, created_at, created_by, last_used_at, revoked_at`,
