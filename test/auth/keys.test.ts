@@ -154,6 +154,7 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
       ['shop', ['predict']],
       ['reader', ['read']],
       ['promoter', ['promote', 'train']],
+      ['loader', ['data:write']],
     ] as const) {
       const created = await call('registry', 'POST', '/keys', 'admin', { name, scopes }, true);
       expect(created.status).toBe(201);
@@ -177,7 +178,7 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
     expect((await call('trainer', 'POST', '/train', 'shop', { dataset: 'iris' })).status).toBe(403);
   });
 
-  it('records the key’s name as the actor of a promotion and a training request, and refuses a claimed one', async () => {
+  it('records the key’s name as the actor of a promotion, an import, a feedback commit and a training request, and refuses a claimed one', async () => {
     const run = await call('registry', 'POST', '/runs', 'admin', { experiment: 'keys' });
     expect(run.status).toBe(201);
     const artifact = Buffer.from(`model ${namespace}`);

@@ -3,6 +3,7 @@ import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import {
+  DataAuditEntry,
   DatasetDiffView,
   DatasetSummaryView,
   DatasetVersionView,
@@ -15,13 +16,17 @@ import {
   rowsQuerySchema,
   splitQuerySchema,
 } from '@sepal/contracts';
-import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { DataAuditService } from '../audit/data-audit.service';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
 @Controller('datasets')
 export class DatasetsController {
-  constructor(private readonly datasets: DatasetsService) {}
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly audit: DataAuditService,
+  ) {}
 
   @Get()
   @RequireScope('read')
@@ -54,8 +59,16 @@ export class DatasetsController {
     @Param('name') name: string,
     @Body(new ZodValidationPipe(importDatasetRequestSchema, 'import request')) body: ImportDatasetRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: string,
   ): Promise<ImportDatasetResponse> {
     const outcome = await this.datasets.importDataset({ dataset: name, ...body });
+    await this.audit.record({
+      dataset: name,
+      action: 'import',
+      version: outcome.version.id,
+      created: outcome.created,
+      actor,
+    });
     void reply.status(outcome.created ? 201 : 200);
     return { created: outcome.created, version: outcome.version };
   }
@@ -116,6 +129,15 @@ export class DatasetsController {
       .header('X-Dataset-Version', version.id)
       .type('text/csv; charset=utf-8')
       .send(Readable.from(this.datasets.exportCsv(version, query.split)));
+  }
+
+  @Get(':name/audit')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Who imported data or committed feedback into this dataset (the key names), oldest first.',
+  })
+  auditLog(@Param('name') name: string): Promise<DataAuditEntry[]> {
+    return this.audit.list(name);
   }
 
   @Get(':name/diff')

@@ -9,13 +9,17 @@ import {
   feedbackRequestExamples,
   feedbackRequestSchema,
 } from '@sepal/contracts';
-import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { DataAuditService } from '../audit/data-audit.service';
 import { FeedbackService } from './feedback.service';
 
 @ApiTags('feedback')
 @Controller('datasets/:name/feedback')
 export class FeedbackController {
-  constructor(private readonly feedback: FeedbackService) {}
+  constructor(
+    private readonly feedback: FeedbackService,
+    private readonly audit: DataAuditService,
+  ) {}
 
   @Post()
   @RequireScope('feedback')
@@ -56,8 +60,15 @@ export class FeedbackController {
   @ApiOperation({
     summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.',
   })
-  async commit(@Param('name') name: string): Promise<CommitFeedbackResponse> {
+  async commit(@Param('name') name: string, @Actor() actor: string): Promise<CommitFeedbackResponse> {
     const outcome = await this.feedback.commit(name);
+    await this.audit.record({
+      dataset: name,
+      action: 'feedback-commit',
+      version: outcome.version?.id ?? null,
+      created: outcome.created,
+      actor,
+    });
     return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
   }
 }
