@@ -55,10 +55,14 @@ describe('docker-compose.yml', () => {
       expect(new URL(env.AMQP_URL).username).toBe(`sepal_${name}`);
       const upper = name.toUpperCase();
       expect(new URL(env.AMQP_URL).password).toBe(exampleEnv[`SEPAL_${upper}_AMQP_PASSWORD`]);
-      expect(serviceEnv(compose.services.rabbitmq, exampleEnv)).toHaveProperty(`SEPAL_${upper}_AMQP_PASSWORD`);
+      expect(serviceEnv(compose.services.rabbitmq, exampleEnv)).toHaveProperty(
+        `SEPAL_${upper}_AMQP_PASSWORD`,
+      );
       if (name === 'data' || name === 'registry') {
         expect(new URL(env.DATABASE_URL).username).toBe(`sepal_${name}`);
-        expect(serviceEnv(compose.services.postgres, exampleEnv)).toHaveProperty(`SEPAL_${upper}_DB_PASSWORD`);
+        expect(serviceEnv(compose.services.postgres, exampleEnv)).toHaveProperty(
+          `SEPAL_${upper}_DB_PASSWORD`,
+        );
       } else {
         // No database role at all for an app that keeps no state.
         expect(env.DATABASE_URL).toBeUndefined();
