@@ -58,7 +58,10 @@ const ODD_STRINGS = [
 ];
 
 const longString = fc
-  .tuple(fc.constantFrom(1_000, 1_000, 10_000, 10_000, 100_000), fc.constantFrom('a', 'é', '😀', '\u0000', ' ', '9'))
+  .tuple(
+    fc.constantFrom(1_000, 1_000, 10_000, 10_000, 100_000),
+    fc.constantFrom('a', 'é', '😀', '\u0000', ' ', '9'),
+  )
   .map(([n, c]) => c.repeat(n));
 
 const wrongType = fc.oneof(
