@@ -24,6 +24,8 @@ if [ -n "${RABBITMQ_API_URL:-}" ]; then
   curl -fsS -u "${RABBITMQ_ADMIN_USER:?set RABBITMQ_ADMIN_USER}:${RABBITMQ_ADMIN_PASS:?set RABBITMQ_ADMIN_PASS}" \
     -H 'content-type: application/json' --data-binary "@$definitions" "$RABBITMQ_API_URL/api/definitions"
 else
+  # rabbitmqctl may run as the broker's user (the Debian wrapper switches to it): let that user, only, read the file.
+  chown rabbitmq "$definitions" 2>/dev/null || true
   rabbitmqctl -q import_definitions "$definitions"
 fi
 echo "rabbitmq: users ${SEPAL_USER_PREFIX:-sepal_}{data,registry,trainer,inference} in vhost ${SEPAL_AMQP_VHOST:-/}"
