@@ -46,7 +46,12 @@ export const feedbackRequestExamples = {
 export const splitQuerySchema = z.object({ split: z.enum(['train', 'test']).optional() });
 
 export const rowsQuerySchema = splitQuerySchema.extend({
-  cursor: z.coerce.number().int().min(-1).default(-1),
+  cursor: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(2_147_483_647, 'must be at most 2147483647 (a row ordinal)')
+    .default(-1),
   limit: z.coerce.number().int().min(1).max(10000).default(1000),
 });
 export type RowsQuery = z.infer<typeof rowsQuerySchema>;
