@@ -8,6 +8,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
 import { KeysModule } from './keys/keys.module';
 import { REGISTRY_MIGRATIONS } from './registry.migrations';
+import { GatesModule } from './gates/gates.module';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
@@ -48,6 +49,7 @@ export class RegistryModule {
         RunsModule,
         ArtifactsModule,
         ModelsModule,
+        GatesModule,
         TrainingEventsModule,
         JobsModule,
         KeysModule,

@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { installHttpMetrics } from '@sepal/observability';
 import { KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { refuseNulCharacters } from './refuse-nul-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
 export interface HttpAppOptions {
@@ -38,6 +39,7 @@ export async function createHttpApp(
   });
   recordRoutes(app.getHttpAdapter().getInstance());
   installHttpMetrics(app.getHttpAdapter().getInstance());
+  refuseNulCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   app.useGlobalGuards(
     new ScopeGuard(app.get(Reflector), {
