@@ -1,4 +1,5 @@
 import {
+  type FeatureCell,
   DatasetVersionView,
   datasetVersionSchema,
   RowPageResponse,
@@ -10,7 +11,9 @@ import { RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-clien
 export type DatasetVersionInfo = DatasetVersionView;
 
 export interface SplitRows {
-  features: number[][];
+  /** Raw cells in the dataset's feature order: numbers, strings (categorical columns), null (missing). */
+  features: FeatureCell[][];
+  /** Class indices (classification) or target values (regression). */
   labels: number[];
 }
 
@@ -51,9 +54,7 @@ export class DataClient {
         schema: rowPageResponseSchema,
         retry: this.retry,
       });
-      result.features.push(
-        ...page.features.map((row, i) => numericRow(row, dataset, result.features.length + i)),
-      );
+      result.features.push(...page.features);
       result.labels.push(...page.labels);
       if (page.nextCursor !== null && page.nextCursor <= cursor) {
         throw new ServiceCallError(
@@ -71,16 +72,3 @@ export class DataClient {
 }
 
 const enc = encodeURIComponent;
-
-/** This trainer trains on numbers only: a categorical (string) or missing (null) cell is refused, naming the row. */
-function numericRow(row: readonly (number | string | null)[], dataset: string, index: number): number[] {
-  for (let j = 0; j < row.length; j++) {
-    if (typeof row[j] !== 'number') {
-      throw new Error(
-        `dataset '${dataset}' row ${index + 1}, feature ${j + 1}: ${row[j] === null ? 'a missing value' : `the category '${String(row[j])}'`} ` +
-          'cannot be trained on yet: this trainer handles numeric features without missing values only.',
-      );
-    }
-  }
-  return row as number[];
-}
