@@ -11,7 +11,7 @@ import {
   UnavailableError,
 } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelHolder } from '../model/model-holder';
 import { writeRow } from '../predict/parse-input';
@@ -27,8 +27,8 @@ export class FeedbackController {
   ) {}
 
   @Post()
+  @RequireScope('feedback')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary:
       'Features and the true class; forwarded to the data service (feedback.received). 202 with the id.',

@@ -46,7 +46,12 @@ export const feedbackRequestExamples = {
 export const splitQuerySchema = z.object({ split: z.enum(['train', 'test']).optional() });
 
 export const rowsQuerySchema = splitQuerySchema.extend({
-  cursor: z.coerce.number().int().min(-1).default(-1),
+  cursor: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(2_147_483_647, 'must be at most 2147483647 (a row ordinal)')
+    .default(-1),
   limit: z.coerce.number().int().min(1).max(10000).default(1000),
 });
 export type RowsQuery = z.infer<typeof rowsQuerySchema>;
@@ -273,3 +278,16 @@ export const feedbackReceiptSchema = z.object({
   committedVersion: sha256Hex.optional(),
 });
 export type FeedbackReceipt = z.infer<typeof feedbackReceiptSchema>;
+
+/** One change of a dataset as GET /datasets/:name/audit lists it: who (the calling key's name) did what. */
+export interface DataAuditEntry {
+  id: number;
+  dataset: string;
+  action: 'import' | 'feedback-commit';
+  /** The version the change produced or found (null when a commit had nothing pending). */
+  version: string | null;
+  /** false when identical content returned an existing version. */
+  created: boolean;
+  actor: string;
+  at: string;
+}

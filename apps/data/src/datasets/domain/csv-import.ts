@@ -66,12 +66,11 @@ export function sniffDelimiter(text: string): string {
   return best;
 }
 
-/** A first record is a header when its cells are distinct names, none a number, that do not occur below it. */
+/** A first record is a header when none of its cells is a number and none occurs below it (in a text column). */
 export function looksLikeHeader(records: CsvRecord[]): boolean {
   const [first, ...rest] = records;
   if (!first) return false;
-  if (first.cells.some((c) => c === '' || isNumber(c))) return false;
-  if (new Set(first.cells).size !== first.cells.length) return false;
+  if (first.cells.some(isNumber) || first.cells.every((c) => c === '')) return false;
   if (rest.length === 0) return true;
   return first.cells.every((name, j) => {
     const below = rest.map((r) => r.cells[j]).filter((c) => c !== undefined);
@@ -121,15 +120,18 @@ export function planImport(delimiter: string, sample: CsvRecord[], options: Impo
     columnNames = Array.from({ length: width }, (_, j) => `column${j + 1}`);
   }
   const headerLine = header ? sample[0].line : null;
-  const data = header ? sample.slice(1) : sample;
-  const ragged = data.find((r) => r.cells.length !== columnNames.length);
-  if (ragged) {
-    throw new DatasetFormatError(
-      ragged.line,
-      `expected ${columnNames.length} columns separated by ${show(delimiter)}, found ${ragged.cells.length}`,
-    );
+  // Rows of another width are left to the row reader, which names their line.
+  const data = (header ? sample.slice(1) : sample).filter((r) => r.cells.length === columnNames.length);
+  if (existing) {
+    for (const name of [...existing.features, existing.target]) {
+      if (!columnNames.includes(name)) {
+        throw new DatasetFormatError(
+          headerLine,
+          `column '${name}' of the dataset's schema is missing from the file (${NEW_SCHEMA_HINT})`,
+        );
+      }
+    }
   }
-
   const target = options.target ?? existing?.target;
   if (!target) {
     throw new DatasetFormatError(
