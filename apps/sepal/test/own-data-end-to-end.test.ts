@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { JobView, ModelVersionView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createRng } from '@sepal/ml';
@@ -65,15 +66,30 @@ describe('own data, classification and regression, end to end (embedded)', () =>
       body: JSON.stringify({ dataset, grid: { learningRate: [0.01] }, params }),
     });
     const { jobId } = await json<{ jobId: string }>(accepted, 202);
-    for (;;) {
+    const deadline = Date.now() + 180_000;
+    let last = '';
+    while (Date.now() < deadline) {
       const response = await fetch(`${url('registry')}/jobs/${jobId}`);
+      const text = await response.text();
+      last = `${response.status} ${text.slice(0, 2000)}`;
       if (response.status === 200) {
-        const job = (await response.json()) as JobView;
+        const job = JSON.parse(text) as JobView;
         if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    throw new Error(`job ${jobId} of ${dataset} did not end in 180 s; last answer: ${last}`);
   }
+
+  /** The CSV through the data app's own HTTP stack (Fastify inject), as the data service's tests send it. */
+  const injectCsv = async (path: string, csv: string) => {
+    const data = system.apps.find((a) => a.name === 'data')!.app as NestFastifyApplication;
+    const response = await data
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'POST', url: path, payload: csv, headers: { 'content-type': 'text/csv' } });
+    return new Response(response.body, { status: response.statusCode });
+  };
 
   const latest = async (model: string) => {
     const view = await json<{ versions: ModelVersionView[] }>(
@@ -123,9 +139,9 @@ describe('own data, classification and regression, end to end (embedded)', () =>
       ['prices', 'price', 'regression'],
       ['grades', 'grade', 'classification'],
     ] as const) {
-      const imported = await fetch(
-        `${url('data')}/datasets/${name}/import?target=${target}&task=${task}&features=size,colour,weight`,
-        { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv },
+      const imported = await injectCsv(
+        `/datasets/${name}/import?target=${target}&task=${task}&features=size,colour,weight`,
+        csv,
       );
       const { version } = await json<{ version: { schema: { task: string; columns?: { type: string }[] } } }>(
         imported,
