@@ -38,7 +38,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function refuseNulCharacters(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
-    const where = ENCODED_NUL.test(request.url) ? 'the URL' : findNulCharacter(request.body);
+    const path = request.url.split('?')[0];
+    const where =
+      (ENCODED_NUL.test(path) ? 'the path' : undefined) ??
+      findNulCharacter(request.query, 'query') ??
+      (ENCODED_NUL.test(request.url) ? 'the query' : undefined) ??
+      findNulCharacter(request.body);
     if (!where) return;
     const body: ErrorBody = {
       statusCode: 400,
