@@ -286,7 +286,7 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
     expect(list.json).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'admin', scopes: ['admin'], createdBy: 'SEPAL_API_KEY' }),
-        expect.objectContaining({ name: 'reader', revokedAt: expect.any(String) }),
+        expect.objectContaining({ name: 'reader', revokedAt: expect.any(String), revokedBy: 'admin' }),
         expect.objectContaining({ name: 'shop', createdBy: 'admin', revokedAt: null }),
       ]),
     );
