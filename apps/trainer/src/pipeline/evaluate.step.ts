@@ -1,19 +1,19 @@
 import type { SplitRows } from '../clients/data-client';
 import { evaluateOnTest, type TestEvaluation } from '../evaluation/evaluation';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
-import type { TrainedDenseClassifier } from '../training/dense-classifier';
+import type { TrainedTrial } from '../workers/trial-trainer';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
 
 export interface EvaluateInput {
   dataset: string;
-  model: Pick<TrainedDenseClassifier, 'predictProba'>;
+  model: Pick<TrainedTrial, 'predictProba'>;
   test: SplitRows;
   labels: string[];
 }
 
 export interface Evaluated {
-  /** The model's TensorFlow.js probabilities of the test rows: the reference the ONNX export is checked against. */
+  /** The model's probabilities of the test rows (TensorFlow.js, or the tree learner's): the parity reference. */
   probabilities: number[][];
   evaluation: TestEvaluation;
 }

@@ -1,16 +1,24 @@
 import { createHash } from 'node:crypto';
 import { encodeOnnxMetadata, type TrainRequested } from '@sepal/contracts';
-import { exportDenseClassifierToOnnx, fitPsiReference, type PsiReference } from '@sepal/ml';
+import {
+  exportDenseClassifierToOnnx,
+  exportTreeEnsembleToOnnx,
+  fitPsiReference,
+  type DenseClassifierSpec,
+  type PsiReference,
+  type TreeEnsembleModel,
+} from '@sepal/ml';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { defaultModelName } from '../jobs/model-naming';
-import type { TrainedDenseClassifier } from '../training/dense-classifier';
 import type { PipelineStep, StepSummary } from './step-runner';
 
 export interface ExportInput {
   job: Pick<TrainRequested, 'dataset' | 'modelName'>;
   parentRunId: string;
   version: DatasetVersionInfo;
-  model: Pick<TrainedDenseClassifier, 'spec'>;
+  /** The selected model: a dense network's weights, or a tree ensemble. */
+  model:
+    { family: 'dense'; spec: DenseClassifierSpec } | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel };
   /** The raw training split, for the drift reference of each feature. */
   train: SplitRows;
 }
@@ -31,19 +39,21 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
   async run({ job, parentRunId, version, model, train }: ExportInput): Promise<Exported> {
     const modelName = job.modelName ?? defaultModelName(job.dataset);
     const { features, labels } = version.schema;
-    const bytes = exportDenseClassifierToOnnx(
-      model.spec,
-      encodeOnnxMetadata({
-        modelName,
-        labels,
-        featureNames: features,
-        dataset: job.dataset,
-        datasetVersion: version.id,
-        runId: parentRunId,
-        // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
-        featureReference: featureReferences(train, features.length),
-      }),
-    );
+    const metadata = encodeOnnxMetadata({
+      modelName,
+      labels,
+      featureNames: features,
+      dataset: job.dataset,
+      datasetVersion: version.id,
+      runId: parentRunId,
+      // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
+      featureReference: featureReferences(train, features.length),
+    });
+    // Trees take the raw features (no standardisation) through ai.onnx.ml's TreeEnsembleClassifier.
+    const bytes =
+      model.family === 'dense'
+        ? exportDenseClassifierToOnnx(model.spec, metadata)
+        : exportTreeEnsembleToOnnx(model.model, metadata);
     return { modelName, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 

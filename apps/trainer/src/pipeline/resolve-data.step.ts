@@ -5,9 +5,9 @@ import { JobRejectedError } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { SweepData } from '../sweep/grid-search';
 import { planJob, type JobPlan } from '../sweep/job-plan';
-import { trainingLimitProblems } from '@sepal/ml';
+import { trialLimitProblems } from '@sepal/ml';
 import { carveStratifiedHoldout } from '../training/validation-split';
-import { trainingLimits, type TrainerConfigValues } from '../trainer.config';
+import { planLimits, type TrainerConfigValues } from '../trainer.config';
 import type { TrialTrainer } from '../workers/trial-trainer';
 import type { BackendName } from '../training/tf-backend';
 import type { DatasetReader, RunOpener, TrackJob } from './pipeline-ports';
@@ -54,9 +54,18 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
     let plan: JobPlan | undefined;
     let version: DatasetVersionInfo | undefined;
     let refusal: unknown;
+    const limits = planLimits(this.deps.config);
     try {
-      plan = planJob(job.grid, job.params, trainingLimits(this.deps.config));
+      planJob(job.grid, job.params, limits, job.budgetSeconds);
       version = await resolveVersion(this.deps.data, job);
+      // Planned with the version's size: the default grid keeps the families that fit the budget.
+      const fitRows = Math.floor(version.trainRows * (1 - this.deps.config.VALIDATION_FRACTION));
+      const estimated = {
+        features: version.schema.features.length,
+        classes: version.schema.labels.length,
+        rows: fitRows,
+      };
+      plan = planJob(job.grid, job.params, limits, job.budgetSeconds, estimated);
     } catch (error) {
       refusal = error;
     }
@@ -70,13 +79,13 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       this.deps.data.rows(job.dataset, version.id, 'test'),
     ]);
     const sweep = carveValidation(train, test, version.schema, this.deps.config, seed);
-    // Now that the data's shape is known: the full parameter count and rows × epochs of every trial.
+    // Now that the data's shape is known: the full parameter count, rows × epochs and rows × trees of every trial.
     const shape = {
       features: sweep.featureNames.length,
       classes: sweep.labels.length,
       rows: sweep.yFit.length,
     };
-    const overLimits = trainingLimitProblems(plan.trials, trainingLimits(this.deps.config), shape);
+    const overLimits = trialLimitProblems(plan.trials, { ...limits, maxTrials: Infinity }, shape);
     if (overLimits.length > 0) throw new JobRejectedError(`invalid training job: ${overLimits.join('; ')}`);
     return { plan, version, backend, run, train, test, sweep };
   }

@@ -1,9 +1,9 @@
-import { DEFAULT_TRAINING_PARAMS } from '@sepal/ml';
+import { DEFAULT_FOREST_PARAMS, DEFAULT_TRAINING_PARAMS } from '@sepal/ml';
 import { isBetterTrial, TrialResult } from './grid-search';
 
 const trial = (index: number, valAccuracy: number, parameterCount: number, valLoss: number): TrialResult => ({
   index,
-  params: DEFAULT_TRAINING_PARAMS,
+  params: { model: 'dense', ...DEFAULT_TRAINING_PARAMS },
   status: 'finished',
   valAccuracy,
   valLoss,
@@ -31,5 +31,27 @@ describe('isBetterTrial', () => {
 
   it('never selects a failed trial', () => {
     expect(isBetterTrial({ ...trial(1, 1, 10, 0), status: 'failed' }, null)).toBe(false);
+  });
+});
+
+describe('isBetterTrial across families', () => {
+  const of = (
+    model: 'forest' | 'dense',
+    valAccuracy: number,
+    size: number,
+    valLoss: number,
+  ): TrialResult => ({
+    ...trial(0, valAccuracy, size, valLoss),
+    params: model === 'dense' ? { model, ...DEFAULT_TRAINING_PARAMS } : { model, ...DEFAULT_FOREST_PARAMS },
+  });
+
+  it('selects on validation accuracy whatever the family', () => {
+    expect(isBetterTrial(of('forest', 0.7, 90_000, 0.9), of('dense', 0.6, 300, 0.8))).toBe(true);
+    expect(isBetterTrial(of('dense', 0.7, 300, 0.9), of('forest', 0.6, 90_000, 0.8))).toBe(true);
+  });
+
+  it('breaks an accuracy tie across families on the validation loss, not on the size', () => {
+    expect(isBetterTrial(of('forest', 0.7, 90_000, 0.5), of('dense', 0.7, 300, 0.6))).toBe(true);
+    expect(isBetterTrial(of('forest', 0.7, 90_000, 0.7), of('dense', 0.7, 300, 0.6))).toBe(false);
   });
 });
