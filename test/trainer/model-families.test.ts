@@ -107,7 +107,7 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
 
   const predict = async () => {
     const response = await inject(gateway as NestFastifyApplication, 'POST', '/predict', {
-      features: [
+      instances: [
         [5.1, 3.5, 1.4, 0.2],
         [6.7, 3.0, 5.2, 2.3],
       ],
