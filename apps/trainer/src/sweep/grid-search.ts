@@ -107,8 +107,9 @@ export async function runGridSearch(
       const index = next++;
       hooks.signal?.throwIfAborted();
       const spent = (performance.now() - started) / 1000;
+      // The first trial always starts, so a sweep trains at least one model.
       const { result, trained } =
-        spent > budgetSeconds
+        index > 0 && spent > budgetSeconds
           ? await skipTrial(index, trials[index], hooks, budgetSeconds)
           : await runTrial(index, trials[index], data, seed, trainer, hooks, predictRows);
       results[index] = result;
