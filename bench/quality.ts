@@ -48,8 +48,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** fetch, again after a reset connection (a kept-alive socket the server closed meanwhile). */
+async function fetchRetry(url: string, init?: RequestInit, attempts = 3): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
+}
+
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(url, init);
+  const response = await fetchRetry(url, init);
   if (!response.ok)
     throw new Error(`${init?.method ?? 'GET'} ${url}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
@@ -76,7 +88,7 @@ async function trainJob(
   const { jobId } = await post<{ jobId: string }>(`${urls.trainer}/train`, body);
   let job: JobView;
   for (;;) {
-    const response = await fetch(`${urls.registry}/jobs/${jobId}`);
+    const response = await fetchRetry(`${urls.registry}/jobs/${jobId}`);
     if (response.ok) {
       job = (await response.json()) as JobView;
       if (job.state === 'succeeded') break;
@@ -246,12 +258,12 @@ async function main(): Promise<void> {
     );
     if (!withSklearn) console.log(`(${SYSTEM_PYTHON} has no scikit-learn: apt-get install python3-sklearn)`);
     for (const dataset of DATASETS) {
-      const imported = await fetch(`${urls.data}/datasets/${dataset}/import`, {
+      const imported = await fetchRetry(`${urls.data}/datasets/${dataset}/import`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{}',
       });
-      if (!imported.ok && imported.status !== 200) throw new Error(`import ${dataset}: ${imported.status}`);
+      if (!imported.ok) throw new Error(`import ${dataset}: ${imported.status} ${await imported.text()}`);
       const version = await json<{ id: string; trainRows: number; testRows: number }>(
         `${urls.data}/datasets/${dataset}/versions/latest`,
       );

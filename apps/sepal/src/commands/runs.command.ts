@@ -24,7 +24,7 @@ function describeRun(run: RunView): string {
 }
 
 /** A tree model's feature importance (share of the split gain), largest first, as a bar chart. */
-function importanceLines(run: RunView): string[] {
+export function importanceLines(run: Pick<RunView, 'featureImportance'>): string[] {
   const importance = run.featureImportance ?? [];
   if (importance.length === 0) return [];
   const width = Math.max(...importance.map(({ feature }) => feature.length));
