@@ -54,6 +54,16 @@ export class TrainController {
           params: { epochs: 60 },
         },
       },
+      families: {
+        value: {
+          dataset: 'wine-quality-white',
+          grid: [
+            { model: ['forest'], trees: [300] },
+            { model: ['gbdt'], learningRate: [0.05, 0.1] },
+          ],
+          budgetSeconds: 120,
+        },
+      },
     },
   })
   async train(
