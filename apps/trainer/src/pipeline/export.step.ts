@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import { encodeOnnxMetadata, type TrainRequested } from '@sepal/contracts';
+import { encodeOnnxMetadata, type OnnxFeatureColumn, type TrainRequested } from '@sepal/contracts';
 import {
   exportDenseClassifierToOnnx,
+  exportDenseRegressorToOnnx,
   exportTreeEnsembleToOnnx,
   fitPsiReference,
-  type DenseClassifierSpec,
+  type FeaturePreprocessing,
   type PsiReference,
   type TreeEnsembleModel,
 } from '@sepal/ml';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { defaultModelName } from '../jobs/model-naming';
+import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { PipelineStep, StepSummary } from './step-runner';
 
 export interface ExportInput {
@@ -17,8 +19,7 @@ export interface ExportInput {
   parentRunId: string;
   version: DatasetVersionInfo;
   /** The selected model: a dense network's weights, or a tree ensemble. */
-  model:
-    { family: 'dense'; spec: DenseClassifierSpec } | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel };
+  model: { family: 'dense'; spec: DenseTrialSpec } | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel };
   /** The raw training split, for the drift reference of each feature. */
   train: SplitRows;
 }
@@ -39,21 +40,29 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
   async run({ job, parentRunId, version, model, train }: ExportInput): Promise<Exported> {
     const modelName = job.modelName ?? defaultModelName(job.dataset);
     const { features, labels } = version.schema;
+    const spec = model.family === 'dense' ? model.spec : null;
+    const regression = spec !== null && 'task' in spec && spec.task === 'regression';
+    const references = featureReferences(train, features.length);
     const metadata = encodeOnnxMetadata({
       modelName,
-      labels,
+      labels: regression ? [] : labels,
       featureNames: features,
       dataset: job.dataset,
       datasetVersion: version.id,
       runId: parentRunId,
-      // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
-      featureReference: featureReferences(train, features.length),
+      ...(regression ? { task: 'regression' as const } : {}),
+      ...(spec?.preprocessing ? { featureColumns: metadataColumns(spec.preprocessing) } : {}),
+      // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift
+      // (numeric features only: a model with a categorical feature has no reference yet).
+      ...(references ? { featureReference: references } : {}),
     });
-    // Trees take the raw features (no standardisation) through ai.onnx.ml's TreeEnsembleClassifier.
+    // Trees take the raw numeric features (they need no standardisation) through ai.onnx.ml's TreeEnsembleClassifier.
     const bytes =
-      model.family === 'dense'
-        ? exportDenseClassifierToOnnx(model.spec, metadata)
-        : exportTreeEnsembleToOnnx(model.model, metadata);
+      model.family !== 'dense'
+        ? exportTreeEnsembleToOnnx(model.model, metadata)
+        : 'task' in model.spec
+          ? exportDenseRegressorToOnnx(model.spec, metadata)
+          : exportDenseClassifierToOnnx(model.spec, metadata);
     return { modelName, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
@@ -64,12 +73,32 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
 
 const PSI_REFERENCE_BINS = 10;
 
-/** PSI reference bins of each raw feature column of the training split (train only: the test split stays unseen). */
-export function featureReferences(train: SplitRows, width: number): PsiReference[] {
-  return Array.from({ length: width }, (_, column) =>
-    fitPsiReference(
-      train.features.map((row) => row[column]),
-      PSI_REFERENCE_BINS,
-    ),
-  );
+/**
+ * PSI reference bins of each raw feature column of the training split (train only: the test split stays unseen),
+ * on the present values; undefined when a column is not numeric or has no value at all.
+ */
+export function featureReferences(train: SplitRows, width: number): PsiReference[] | undefined {
+  const columns: number[][] = [];
+  for (let column = 0; column < width; column++) {
+    const values: number[] = [];
+    for (const row of train.features) {
+      const cell = row[column];
+      if (typeof cell === 'string') return undefined;
+      if (typeof cell === 'number') values.push(cell);
+    }
+    if (values.length === 0) return undefined;
+    columns.push(values);
+  }
+  return columns.map((values) => fitPsiReference(values, PSI_REFERENCE_BINS));
+}
+
+/** The feature_columns metadata: each column's type, the value a missing number takes, a column's categories. */
+export function metadataColumns(preprocessing: FeaturePreprocessing): OnnxFeatureColumn[] {
+  let numeric = 0;
+  let categorical = 0;
+  return preprocessing.columns.map(({ name, type }): OnnxFeatureColumn => {
+    if (type === 'categorical') return { name, type, categories: preprocessing.categories[categorical++] };
+    const imputed = preprocessing.medians?.[numeric++];
+    return { name, type, ...(imputed !== undefined ? { imputed } : {}) };
+  });
 }

@@ -68,6 +68,7 @@ describe('runGridSearch with tree families', () => {
     yVal: iris.validation.y,
     labels: iris.labels,
     featureNames: iris.featureNames,
+    raw: { xFit: iris.train.x, xVal: iris.validation.x, test: iris.test.x },
   };
 
   /** Trees on the calling thread, `concurrency` at once: forests are grown in that many parts. */
@@ -117,5 +118,13 @@ describe('runGridSearch with tree families', () => {
     expect(outcome.trials[1]).toMatchObject({ status: 'failed' });
     expect(outcome.trials[1].error).toMatch(/^not started: the sweep spent its training budget of 0 s/);
     expect(outcome.best?.index).toBe(0);
+  });
+
+  it('fails a tree trial on data the tree families do not train yet, naming the way out', async () => {
+    const { raw: _raw, ...encodedOnly } = data;
+    const outcome = await runGridSearch([forest], encodedOnly, 42, new TreeTrainer(1), {}, iris.test.x);
+    expect(outcome.trials[0].error).toMatch(
+      /model forest trains classification datasets with numeric features.*use model dense/,
+    );
   });
 });

@@ -5,6 +5,7 @@ import {
   partitionTreeIndices,
   treeFeatureImportance,
   type BoostingRoundMetrics,
+  type FeaturePreprocessing,
   type ForestTrial,
   type RandomForestModel,
   type TrialParams,
@@ -20,11 +21,23 @@ import {
 } from '../workers/trial-trainer';
 
 export interface SweepData {
+  /** 'classification' when absent. */
+  task?: 'classification' | 'regression';
+  /** How the raw cells were encoded into the x rows; the trials' specs carry it so the export takes raw cells. */
+  preprocessing?: FeaturePreprocessing;
+  /**
+   * The raw rows when every feature is a number (no categorical or missing cell): the tree families train on them and
+   * score `test`, since their export takes the raw features.
+   */
+  raw?: { xFit: number[][]; xVal: number[][]; test: number[][] };
   xFit: number[][];
+  /** Class indices, or target values for regression. */
   yFit: number[];
   xVal: number[][];
   yVal: number[];
+  /** Class names; empty for regression. */
   labels: string[];
+  /** The encoded columns' names (a one-hot position is `column=category`). */
   featureNames: string[];
 }
 
@@ -33,9 +46,11 @@ export interface TrialResult {
   /** The trial's family (`model`) and that family's parameters. */
   params: TrialParams;
   status: 'finished' | 'failed';
-  /** Validation metrics of the kept (best-epoch) weights. */
+  /** Validation metrics of the kept (best-epoch) weights (accuracy 0 for a regressor). */
   valAccuracy: number;
   valLoss: number;
+  /** Regression only: the validation RMSE in the target's units; selection minimises it. */
+  valRmse?: number;
   bestEpoch: number;
   epochsRun: number;
   /** Trainable weights and biases of a network, or nodes of a tree ensemble (0 for a failed trial). */
@@ -74,6 +89,11 @@ export interface SweepOutcome {
 export function isBetterTrial(candidate: TrialResult, incumbent: TrialResult | null): boolean {
   if (candidate.status !== 'finished') return false;
   if (incumbent === null) return true;
+  // A regressor's trials: the lower validation RMSE wins, then the smaller network.
+  if (candidate.valRmse !== undefined && incumbent.valRmse !== undefined) {
+    if (candidate.valRmse !== incumbent.valRmse) return candidate.valRmse < incumbent.valRmse;
+    return candidate.parameterCount < incumbent.parameterCount;
+  }
   if (candidate.valAccuracy !== incumbent.valAccuracy) return candidate.valAccuracy > incumbent.valAccuracy;
   // Weights and tree nodes do not compare: across families, an accuracy tie goes to the lower validation loss.
   const sameFamily = candidate.params.model === incumbent.params.model;
@@ -193,6 +213,8 @@ async function runTrial(
       const { model: _model, ...dense } = params;
       const trained = await trainer.train({
         ...common,
+        ...(data.task ? { task: data.task } : {}),
+        ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
         family: 'dense',
         params: dense,
         signal: hooks.signal,
@@ -207,6 +229,7 @@ async function runTrial(
         status: 'finished',
         valAccuracy: kept.valAccuracy,
         valLoss: kept.valLoss,
+        ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
         bestEpoch: trained.bestEpoch,
         epochsRun: trained.history.length,
         parameterCount: trained.spec.layers.reduce(
@@ -218,11 +241,23 @@ async function runTrial(
       };
       return { result, trained };
     }
+    if (data.task === 'regression' || data.raw === undefined) {
+      throw new Error(
+        `model ${params.model} trains classification datasets with numeric features (no categorical or missing ` +
+          'cells) for now; use model dense for this dataset',
+      );
+    }
+    const rawRows: TrialData = {
+      ...common,
+      xTrain: data.raw.xFit,
+      xVal: data.raw.xVal,
+      predictRows: data.raw.test,
+    };
     const trained =
       params.model === 'forest'
-        ? await trainForest(params, common, trainer, hooks.signal)
+        ? await trainForest(params, rawRows, trainer, hooks.signal)
         : await trainer.train({
-            ...common,
+            ...rawRows,
             family: 'gbdt',
             params: stripModel(params),
             signal: hooks.signal,

@@ -28,6 +28,12 @@ describe('planJob', () => {
     expect(tight.budgetSeconds).toBe(5);
   });
 
+  it('keeps the dense default grid alone for a dataset the tree families do not train (regression, categorical)', () => {
+    const plan = planJob(undefined, undefined, limits, 300, wineWhite, false);
+    expect(new Set(plan.trials.map((t) => t.model))).toEqual(new Set(['dense']));
+    expect(plan.trials).toHaveLength(9);
+  });
+
   it('keeps a dense grid without `model` as it was', () => {
     const plan = planJob({ optimizer: ['sgd', 'adam'] }, { epochs: 5 }, limits);
     expect(plan.trials).toEqual([

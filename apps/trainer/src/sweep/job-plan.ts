@@ -45,6 +45,8 @@ export function planJob(
   limits: PlanLimits,
   budgetSeconds?: number,
   shape?: DataShape,
+  /** False when the dataset is not for trees (regression, categorical features): the default grid is dense only. */
+  treeFamilies = true,
 ): JobPlan {
   const problems: string[] = [];
   const budget = budgetSeconds ?? limits.defaultBudgetSeconds;
@@ -59,7 +61,7 @@ export function planJob(
   problems.push(...fixed.problems);
   const defaultGrid = grid === undefined;
   const validation = validateModelGrid(
-    defaultGrid ? defaultModelGrid(shape, budget) : grid,
+    defaultGrid ? defaultModelGrid(shape, budget, treeFamilies) : grid,
     fixed.defaultFamily,
   );
   if (!validation.ok) problems.push(...validation.errors.map((error) => `grid: ${error}`));

@@ -1,15 +1,9 @@
-import type {
-  DenseClassifierSpec,
-  ForestTrialParams,
-  GbdtTrialParams,
-  ModelFamily,
-  TrainingParams,
-  TreeEnsembleModel,
-} from '@sepal/ml';
-import type { EpochMetrics } from '../training/training-input';
+import type { ForestTrialParams, GbdtTrialParams, ModelFamily, TreeEnsembleModel } from '@sepal/ml';
+import type { DenseTrialSpec } from '../training/dense-classifier';
+import type { DenseClassifierTrainingInput, EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 
-/** The rows and labels every trial trains on: plain data, so any transport (structured clone, JSON) carries it. */
+/** The rows and labels a tree trial trains on (numeric features, classes): plain data, for any transport. */
 export interface TrialData {
   xTrain: number[][];
   /** Class indices into `labels`. */
@@ -23,7 +17,12 @@ export interface TrialData {
   predictRows: number[][];
 }
 
-export type DenseTrialTask = TrialData & { family: 'dense'; params: TrainingParams };
+/** A dense trial: the network's input (its rows possibly encoded by a preprocessing, its task) and params. */
+export type DenseTrialTask = Omit<DenseClassifierTrainingInput, 'onEpoch' | 'signal' | 'onBatchEnd'> & {
+  family: 'dense';
+  /** Rows whose TensorFlow.js outputs come back with the model (the test split, for evaluation and parity). */
+  predictRows: number[][];
+};
 export type ForestTrialTask = TrialData & {
   family: 'forest';
   params: ForestTrialParams;
@@ -35,10 +34,10 @@ export type GbdtTrialTask = TrialData & { family: 'gbdt'; params: GbdtTrialParam
 /** What a worker needs to train one trial, by model family: a plain, serialisable object. */
 export type TrialTask = DenseTrialTask | ForestTrialTask | GbdtTrialTask;
 
-/** A dense trial's answer: the model as pure weights, its history and the probabilities of `predictRows`. */
+/** A dense trial's answer: the model as pure weights, its history and the outputs of `predictRows`. */
 export interface DenseTrialOutput {
   family: 'dense';
-  spec: DenseClassifierSpec;
+  spec: DenseTrialSpec;
   history: EpochMetrics[];
   stoppedEarly: boolean;
   bestEpoch: number;

@@ -510,14 +510,17 @@ export const DEFAULT_TRAIN_BUDGET_S = 300;
 
 /**
  * The default grids, best families on tabular data first: a 300-tree forest, boosting at two learning rates, then
- * the dense network over learning rate × hidden units. With the data's shape and a budget, the grids whose estimated
- * time no longer fits are left out (the forest always stays, so a job trains at least one model).
+ * the dense network over learning rate × hidden units (the dense grid alone when `trees` is false: a dataset the tree
+ * families do not train yet). With the data's shape and a budget, the grids whose estimated time no longer fits are
+ * left out (the first always stays, so a job trains at least one model).
  */
-export function defaultModelGrid(shape?: DataShape, budgetSeconds?: number): FamilyGrid[] {
+export function defaultModelGrid(shape?: DataShape, budgetSeconds?: number, trees = true): FamilyGrid[] {
+  const dense: FamilyGrid = { model: ['dense'], learningRate: [0.001, 0.01, 0.05], hiddenUnits: [8, 16, 32] };
+  if (!trees) return [dense];
   const candidates: FamilyGrid[] = [
     { model: ['forest'], trees: [300] },
     { model: ['gbdt'], learningRate: [0.05, 0.1] },
-    { model: ['dense'], learningRate: [0.001, 0.01, 0.05], hiddenUnits: [8, 16, 32] },
+    dense,
   ];
   if (shape === undefined || budgetSeconds === undefined) return candidates;
   const kept: FamilyGrid[] = [];
