@@ -174,7 +174,10 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
     );
     const served = await predict();
     expect(served.model).toMatchObject({ name: 'IrisTrees', version: 1, sha256: version.sha256 });
-    expect(served.predictions.map((row) => row.class)).toEqual(['Iris-setosa', 'Iris-virginica']);
+    expect(served.predictions.map((row) => ('class' in row ? row.class : null))).toEqual([
+      'Iris-setosa',
+      'Iris-virginica',
+    ]);
   });
 
   it('trains a gradient-boosted model with its metrics per round, and the gateway swaps to it', async () => {
@@ -215,7 +218,10 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
     });
     const served = await predict();
     expect(served.model.sha256).toBe(version.sha256);
-    expect(served.predictions.map((row) => row.class)).toEqual(['Iris-setosa', 'Iris-virginica']);
+    expect(served.predictions.map((row) => ('class' in row ? row.class : null))).toEqual([
+      'Iris-setosa',
+      'Iris-virginica',
+    ]);
   });
 
   it('searches a grid across the three families and selects on the validation rows', async () => {

@@ -12,7 +12,7 @@ import {
   UnavailableError,
   UnprocessableError,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
@@ -34,8 +34,8 @@ export class TrainController {
   ) {}
 
   @Post('train')
+  @RequireScope('train')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary: 'Request a training job: publishes train.requested and answers {jobId, correlationId} at once.',
     description:
@@ -68,6 +68,7 @@ export class TrainController {
   })
   async train(
     @Body(new ZodValidationPipe(trainRequestSchema, 'training request')) body: TrainRequest,
+    @Actor() actor: string,
   ): Promise<TrainAcceptedResponse> {
     try {
       planJob(body.grid, body.params, planLimits(this.config), body.budgetSeconds);
@@ -91,7 +92,7 @@ export class TrainController {
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
         ...(body.budgetSeconds !== undefined ? { budgetSeconds: body.budgetSeconds } : {}),
         reason: 'manual',
-        requestedBy: body.requestedBy ?? 'api',
+        requestedBy: actor,
       },
       { correlationId },
     );
@@ -104,6 +105,7 @@ export class TrainController {
   }
 
   @Get('jobs/:id')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       'A job this replica accepted or ran: state, trials with epoch and validation accuracy, test metrics.',

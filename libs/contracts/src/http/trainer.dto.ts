@@ -26,7 +26,7 @@ export const trainRequestSchema = z
     seed: z.number().int().optional(),
     /** Seconds the sweep may spend (default TRAIN_BUDGET_S): fits the default grid, and no trial starts after it. */
     budgetSeconds: z.number().positive().optional(),
-    requestedBy: z.string().max(200).optional(),
+    // No `requestedBy`: the job records the calling key's name.
   })
   .strict();
 export type TrainRequest = z.infer<typeof trainRequestSchema>;
