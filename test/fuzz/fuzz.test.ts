@@ -67,6 +67,12 @@ async function replay(stack: FuzzStack, request: FuzzRequest, attempt = 1): Prom
       const what = `${request.app} ${request.method} ${request.url.split('?')[0].slice(0, 50)} ${request.mutation}`;
       timings.push([what.slice(0, 150), Date.now() - started]);
     }
+    if (process.env.FUZZ_TRACE) {
+      appendFileSync(
+        process.env.FUZZ_TRACE,
+        `${JSON.stringify({ answered: answer.status, url: request.url })}\n`,
+      );
+    }
     return { request, status: answer.status, text: answer.text };
   } catch (error) {
     // A kept-alive connection the server closed as the client reused it (a race of HTTP keep-alive, likelier on a
@@ -190,7 +196,8 @@ describe('fuzzing every app of the embedded stack', () => {
         app === 'registry' &&
         method === 'PUT' &&
         segments[0] === 'models' &&
-        segments[1] === stack.world.modelName
+        segments[1] === stack.world.modelName &&
+        segments[2] === 'aliases'
       ) {
         acceptedMoves++;
         const moves = aliasMoves.get(segments[3]) ?? new Set<number>();
