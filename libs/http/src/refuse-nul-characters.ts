@@ -49,7 +49,8 @@ export function refuseNulCharacters(fastify: FastifyInstance): void {
     const path = request.url.split('?')[0];
     const where =
       (ENCODED_NUL.test(path) ? 'the path' : undefined) ??
-      findNulCharacter(request.query, 'query') ??
+      // The query parser's object has a prototype of its own: copied into a plain one.
+      findNulCharacter({ ...(request.query as object) }, 'query') ??
       (ENCODED_NUL.test(request.url) ? 'the query' : undefined) ??
       findNulCharacter(request.body);
     if (!where) return;
