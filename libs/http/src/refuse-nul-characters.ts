@@ -30,13 +30,6 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
   return undefined;
 }
 
-/** A parsed JSON object; not a stream body (a CSV import hands its request stream over), a buffer or a class. */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
 /**
  * Only what JSON.parse makes is walked: a body a route takes as a stream (a CSV upload) or a Buffer is an object graph
  * of sockets and servers, with cycles, not data.
