@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
-import { InferenceConfig, ModelHolder, startInferenceApp } from '../apps/inference/src';
+import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const MODEL = 'IrisModel';
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       SEPAL_NAMESPACE: process.env.AMQP_URL ? `bench_${Date.now().toString(36)}` : undefined,
     }),
   );
-  const holder = app.get(ModelHolder);
+  const holder = app.get(ModelManager).defaultModel.champion;
   while (!holder.model) await new Promise((resolve) => setTimeout(resolve, 50));
   const predictUrl = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/predict`;
   console.log(

@@ -6,7 +6,6 @@ import { DriftMonitors } from './drift/drift-monitors.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceMetrics } from './metrics/inference-metrics';
-import { ModelHolder } from './model/model-holder';
 import { HttpModelRegistry } from './model/http-model-registry';
 import { ModelLoader } from './model/model-loader.service';
 import { ModelManager } from './model/model-manager.service';
@@ -38,7 +37,7 @@ export class InferenceModule {
           serviceName: 'inference',
         }),
         ObservabilityModule.forRoot(),
-        DeadLetterMetricsModule.forQueues(['inference.model-promoted']),
+        DeadLetterMetricsModule.forQueues(['inference.model-promoted', 'inference.model-traffic']),
       ],
       controllers: [
         PredictController,
@@ -50,7 +49,6 @@ export class InferenceModule {
       providers: [
         InferenceMetrics,
         DriftMonitors,
-        ModelHolder,
         { provide: ModelRegistry, useClass: HttpModelRegistry },
         { provide: OnnxSessions, useClass: OrtSessions },
         { provide: ServedPublisher, useClass: BusServedPublisher },
@@ -59,7 +57,7 @@ export class InferenceModule {
         ModelManager,
         PredictService,
       ],
-      exports: [ModelManager, ModelHolder],
+      exports: [ModelManager],
     };
   }
 }

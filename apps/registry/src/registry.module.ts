@@ -8,10 +8,12 @@ import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
 import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
 import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
+import { CreateTrafficSplits1734400000000 } from './migrations/1734400000000-create-traffic-splits';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
 import { RunsModule } from './runs/runs.module';
+import { TrafficModule } from './traffic/traffic.module';
 
 /**
  * The registry: experiments, runs, metrics, artifacts, models, versions, aliases and training jobs with their steps,
@@ -33,7 +35,11 @@ export class RegistryModule {
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: REGISTRY_SCHEMA,
           entities: [],
-          migrations: [CreateRegistrySchema1732500000000, CreateJobs1733100000000],
+          migrations: [
+            CreateRegistrySchema1732500000000,
+            CreateJobs1733100000000,
+            CreateTrafficSplits1734400000000,
+          ],
           applicationName: 'sepal-registry',
         }),
         MessagingModule.forRoot({
@@ -50,6 +56,7 @@ export class RegistryModule {
         ModelsModule,
         TrainingEventsModule,
         JobsModule,
+        TrafficModule,
       ],
     };
   }

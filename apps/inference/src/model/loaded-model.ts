@@ -33,7 +33,7 @@ export interface ClassTally {
 
 export interface RunObserver {
   /** One ONNX run of `rows` rows took `seconds`. */
-  onRun(seconds: number, rows: number): void;
+  onRun(seconds: number, rows: number, info: ModelInfo): void;
   tally(info: ModelInfo, classes: readonly string[]): ClassTally;
   dropTally(tally: ClassTally): void;
 }
@@ -110,7 +110,7 @@ export class LoadedModel {
     const raw = results[LABEL_OUTPUT].data as BigInt64Array;
     const labels = new Int32Array(rows);
     for (let i = 0; i < rows; i++) labels[i] = Number(raw[i]);
-    this.observer.onRun((performance.now() - started) / 1000, rows);
+    this.observer.onRun((performance.now() - started) / 1000, rows, this.info);
     return { probabilities, labels };
   }
 

@@ -108,13 +108,15 @@ describe('ModelManager', () => {
     expect(registry.downloads).toEqual([v2.artifactUrl]);
   });
 
-  it('skips the promotion of another model or alias', async () => {
-    const { registry, manager } = gateway;
-    const v1 = registry.add(1);
-    expect(await manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
+  it('skips the promotion of a model outside SERVE_MODELS, or of another alias', async () => {
+    const listed = fakeGateway({ SERVE_MODELS: MODEL });
+    const v1 = listed.registry.add(1, undefined, 'Other');
+    expect(await listed.manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
       result: 'skipped',
-      reason: `not the champion of ${MODEL}`,
+      reason: 'Other is not in SERVE_MODELS',
     });
+    expect(listed.registry.downloads).toEqual([]);
+    const { registry, manager } = gateway;
     expect(await manager.onPromoted(promoted(v1, at(1), { alias: 'challenger' }))).toMatchObject({
       result: 'skipped',
     });

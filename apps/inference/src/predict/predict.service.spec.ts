@@ -17,7 +17,7 @@ describe('PredictService', () => {
 
   async function serve(version: number) {
     const source = gateway.registry.add(version);
-    gateway.holder.swap(await gateway.loader.load(source));
+    gateway.holder.swap(await gateway.loader.load(MODEL, source));
     return source;
   }
 
