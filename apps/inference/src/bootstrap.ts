@@ -1,6 +1,8 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
+import { FastPredictPath } from './http/fast-predict';
+import { PredictService } from './predict/predict.service';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceModule } from './inference.module';
 
@@ -9,7 +11,8 @@ export async function startInferenceApp(
   config: InferenceConfigValues = InferenceConfig.load(),
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
-  return startSepalApp(InferenceModule.forRoot(config), {
+  const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH && !config.SEPAL_API_KEY);
+  const app = await startSepalApp(InferenceModule.forRoot(config), {
     service: 'inference',
     title: 'Sepal inference gateway',
     description:
@@ -19,6 +22,10 @@ export async function startInferenceApp(
     host: config.INFERENCE_HOST,
     bodyLimitBytes: config.MAX_BODY_BYTES,
     configureFastify: (fastify) => installBodyHandling(fastify, config.MAX_BODY_BYTES),
+    serverFactory: fast.serverFactory,
     listen: options.listen,
   });
+  const predictions = app.get(PredictService);
+  fast.attach((body, model) => predictions.predict(body, model), app.getHttpAdapter().getInstance());
+  return app;
 }

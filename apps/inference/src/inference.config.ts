@@ -67,6 +67,12 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
    * idle model runs at once). Off: one run per request.
    */
   PREDICT_COALESCE: booleanVar(true),
+  /**
+   * The lean body path for POST /predict and /predict/{model}: a node:http handler in front of Fastify answers
+   * successful predictions itself and replays every other request through Fastify (identical validation and errors).
+   * Used only while no API key is configured: with SEPAL_API_KEY set every request runs through Nest's guards.
+   */
+  PREDICT_FAST_PATH: booleanVar(true),
   /** With coalescing, how long a request reaching an idle model waits for company (microseconds); 0 = not at all. */
   PREDICT_BATCH_WINDOW_US: z.coerce.number().int().min(0).max(1_000_000).default(0),
   /** Pause between attempts to load the champion while none is served yet. */

@@ -2,6 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
 import { ApiKeyGuard, ApiKeyOptions } from './api-key.guard';
 import { DomainExceptionFilter } from './domain-exception.filter';
@@ -13,6 +14,8 @@ export interface HttpAppOptions {
   logger: LoggerService;
   apiKey: ApiKeyOptions;
   bodyLimitBytes?: number;
+  /** Fastify's serverFactory: the node:http server Fastify runs on (e.g. with a lean path for hot routes). */
+  serverFactory?: FastifyServerOptions['serverFactory'];
 }
 
 /** A Sepal HTTP app: Fastify, JSON errors, API-key guard, HTTP metrics and OpenAPI docs at /docs. */
@@ -20,7 +23,10 @@ export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 1024 * 1024 });
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     logger: options.logger,
     abortOnError: false,

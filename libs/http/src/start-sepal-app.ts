@@ -15,6 +15,8 @@ export interface SepalAppOptions {
   bodyLimitBytes?: number;
   /** Fastify set-up the app needs before it starts (content-type parsers, body error handling). */
   configureFastify?: (fastify: FastifyInstance) => void;
+  /** Fastify's serverFactory (see createHttpApp). */
+  serverFactory?: Parameters<typeof createHttpApp>[1]['serverFactory'];
   /** false: initialise without listening (tests drive it with fastify.inject). */
   listen?: boolean;
 }
@@ -31,6 +33,7 @@ export async function startSepalApp(
     logger: new JsonLogger({ service: options.service, level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     apiKey: { apiKey: config.SEPAL_API_KEY, readRequiresKey: config.SEPAL_READ_REQUIRES_KEY },
     bodyLimitBytes: options.bodyLimitBytes,
+    serverFactory: options.serverFactory,
   });
   options.configureFastify?.(app.getHttpAdapter().getInstance());
   app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
