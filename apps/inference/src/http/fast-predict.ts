@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, register } from 'prom-client';
+import { counter } from '@sepal/observability';
 import type { PredictResponse } from '@sepal/contracts';
 
 /** What the lean path calls: PredictService.predict. */
@@ -43,6 +44,10 @@ export class FastPredictPath {
   private requests: Counter<'method' | 'route' | 'status'> | null = null;
   private duration: Histogram<'method' | 'route' | 'status'> | null = null;
   private readonly children = new Map<string, { inc(): void; observe(value: number): void }>();
+  private readonly answered = counter({
+    name: 'sepal_predict_fast_path_total',
+    help: 'Predictions answered by the lean body path (the others, and every error, are answered by Fastify).',
+  });
 
   constructor(
     private readonly limitBytes: number,
@@ -166,6 +171,7 @@ export class FastPredictPath {
       this.children.set(route, child);
     }
     child.inc();
+    this.answered.inc();
     child.observe((performance.now() - started) / 1000);
   }
 }
