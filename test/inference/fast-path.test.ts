@@ -133,6 +133,7 @@ describe.each(['real services', 'embedded adapters'] as const)('lean /predict pa
     ['malformed JSON', '/predict', '{"features": [1, 2,', json],
     ['an empty body', '/predict', '', json],
     ['a prototype key', '/predict', '{"__proto__": {"x": 1}, "features": [1, 2, 3, 4]}', json],
+    ['a NUL character', '/predict', '{"features": {"sepal_length\\u0000": 1}}', json],
     [
       'a body over MAX_BODY_BYTES',
       '/predict',

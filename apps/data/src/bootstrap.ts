@@ -18,5 +18,12 @@ export async function startDataApp(
     host: config.DATA_HOST,
     bodyLimitBytes: config.DATA_MAX_UPLOAD_BYTES,
     listen: options.listen,
+    // A CSV body reaches the import as the request's stream (never buffered whole); the import counts its bytes
+    // against DATA_MAX_IMPORT_BYTES itself.
+    configureFastify: (fastify) =>
+      fastify.addContentTypeParser(
+        ['text/csv', 'text/plain', 'application/octet-stream'],
+        (_request, payload, done) => done(null, payload),
+      ),
   });
 }

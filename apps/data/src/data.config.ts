@@ -10,6 +10,12 @@ export const dataConfigSchema = baseConfigSchema.extend({
   SPLIT_SEED: z.coerce.number().int().default(42),
   /** Commit pending feedback into a new version once this many rows wait; 0 = only on demand. */
   FEEDBACK_COMMIT_EVERY: z.coerce.number().int().min(0).default(25),
+  /** Largest CSV body POST /datasets/:name/import accepts (streamed, so memory does not grow with it); 413 beyond. */
+  DATA_MAX_IMPORT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
   DATA_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()

@@ -7,6 +7,7 @@ import { DataMetricsModule } from './metrics';
 import { DatasetsModule } from './datasets/datasets.module';
 import { FeedbackModule } from './feedback/feedback.module';
 import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create-data-schema';
+import { DeltaVersions1764500000000 } from './migrations/1764500000000-delta-versions';
 
 export const DATA_SCHEMA = 'data';
 
@@ -27,7 +28,7 @@ export class DataModule {
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: DATA_SCHEMA,
           entities: [],
-          migrations: [CreateDataSchema1732400000000],
+          migrations: [CreateDataSchema1732400000000, DeltaVersions1764500000000],
           applicationName: 'sepal-data',
         }),
         MessagingModule.forRoot({

@@ -8,6 +8,8 @@ import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
 import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
 import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
+import { ModelGates1733500000000 } from './migrations/1733500000000-model-gates';
+import { GatesModule } from './gates/gates.module';
 import { CreateTrafficSplits1734400000000 } from './migrations/1734400000000-create-traffic-splits';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
@@ -38,6 +40,7 @@ export class RegistryModule {
           migrations: [
             CreateRegistrySchema1732500000000,
             CreateJobs1733100000000,
+            ModelGates1733500000000,
             CreateTrafficSplits1734400000000,
           ],
           applicationName: 'sepal-registry',
@@ -54,6 +57,7 @@ export class RegistryModule {
         RunsModule,
         ArtifactsModule,
         ModelsModule,
+        GatesModule,
         TrainingEventsModule,
         JobsModule,
         TrafficModule,

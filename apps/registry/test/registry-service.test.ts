@@ -515,6 +515,58 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     expect(lineage.parentRun.id).toBe(sweep.id);
   });
 
+  it("sets a model's promotion gate per model, audits every change and refuses a bad one naming the field", async () => {
+    expect((await http('POST', '/models', { name: 'wine-gate' })).statusCode).toBe(201);
+    const unset = await http('GET', '/models/wine-gate/gate');
+    expect(unset.statusCode).toBe(200);
+    expect(unset.json()).toEqual({ model: 'wine-gate', gate: null, updatedAt: null, updatedBy: null });
+
+    const set = await http('PUT', '/models/wine-gate/gate', {
+      metric: 'test_accuracy',
+      direction: 'up',
+      floor: 0.5,
+      reason: 'wine quality tops out near 0.6',
+      by: 'alice',
+    });
+    expect(set.statusCode).toBe(200);
+    expect(set.json()).toMatchObject({
+      gate: { metric: 'test_accuracy', direction: 'up', floor: 0.5, margin: 0 },
+      updatedBy: 'alice',
+    });
+    await http('PUT', '/models/wine-gate/gate', {
+      metric: 'test_rmse',
+      direction: 'down',
+      floor: null,
+      margin: 0.01,
+    });
+    expect((await http('GET', '/models/wine-gate/gate')).json()).toMatchObject({
+      gate: { metric: 'test_rmse', direction: 'down', floor: null, margin: 0.01 },
+      updatedBy: 'api',
+    });
+    const history = (await http('GET', '/models/wine-gate/gate/history')).json() as {
+      by: string;
+      reason: string;
+    }[];
+    expect(history.map(({ by, reason }) => [by, reason])).toEqual([
+      ['alice', 'wine quality tops out near 0.6'],
+      ['api', ''],
+    ]);
+
+    const bad = await http('PUT', '/models/wine-gate/gate', {
+      metric: 'test accuracy',
+      direction: 'sideways',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toMatch(/metric/);
+    expect(bad.body).toMatch(/direction/);
+    const unknown = await http('PUT', '/models/no-such-model/gate', {
+      metric: 'test_rmse',
+      direction: 'down',
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.body).toMatch(/unknown model 'no-such-model'/);
+  });
+
   it('serialises concurrent moves of one alias: each is audited and none is lost', async () => {
     const moves = await Promise.all(
       [1, 2, 1, 2, 1, 2].map((version, i) =>

@@ -6,6 +6,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
 import { ApiKeyGuard, ApiKeyOptions } from './api-key.guard';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { refuseNulCharacters } from './refuse-nul-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
 export interface HttpAppOptions {
@@ -32,6 +33,7 @@ export async function createHttpApp(
     abortOnError: false,
   });
   installHttpMetrics(app.getHttpAdapter().getInstance());
+  refuseNulCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   app.useGlobalGuards(new ApiKeyGuard(app.get(Reflector), options.apiKey));
   app.enableShutdownHooks();

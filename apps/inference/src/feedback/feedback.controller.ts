@@ -80,7 +80,7 @@ export class FeedbackController {
         new Float32Array(model.signature.featureNames.length),
         0,
       );
-      if (!model.signature.labels.includes(body.label)) {
+      if (!model.signature.labels.includes(String(body.label))) {
         throw new InvalidInputError(
           `label: unknown class '${body.label}'`,
           `The model knows ${model.signature.labels.join(', ')}.`,
@@ -107,6 +107,6 @@ export class FeedbackController {
         'The message broker is unreachable; send it again later (the same id is stored once).',
       );
     }
-    return { id, dataset, label: body.label, status: 'forwarded' };
+    return { id, dataset, label: String(body.label), status: 'forwarded' };
   }
 }

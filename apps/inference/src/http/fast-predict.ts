@@ -34,7 +34,7 @@ function isJson(contentType: string | undefined): boolean {
  * Only successful answers are produced here. Everything else goes to Fastify unchanged, so validation, limits and
  * error answers are identical by construction: a request that is not plainly a JSON prediction (other content type,
  * a Content-Length over the limit, a query string) is handed to Fastify before its body is read; a request that fails
- * once read (malformed JSON, a body that grew over the limit, a key Fastify's secure parser refuses, a validation
+ * once read (malformed JSON, a body that grew over the limit, a key Fastify's secure parser refuses, a NUL character, a validation
  * error, an unknown model, no model loaded) is replayed through Fastify (inject) with the bytes received, which
  * answers it exactly as it would have. With an API key configured the lean path is off (the guards run in Nest).
  */
@@ -111,8 +111,15 @@ export class FastPredictPath {
       if (over) return this.replay(request, response, body);
       const text = body.toString('utf8');
       let parsed: unknown;
-      // Fastify's secure-json-parse refuses these keys: such a body is answered by Fastify.
-      if (text.length === 0 || text.includes('__proto__') || text.includes('constructor')) {
+      // Fastify's secure-json-parse refuses these keys, and a preValidation hook refuses NUL characters: such a
+      // body is answered by Fastify.
+      if (
+        text.length === 0 ||
+        text.includes('__proto__') ||
+        text.includes('constructor') ||
+        text.includes('\\u0000') ||
+        text.includes('\u0000')
+      ) {
         return this.replay(request, response, body);
       }
       try {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   aliasNameSchema,
@@ -6,6 +6,7 @@ import {
   createModelRequestSchema,
   CreateModelVersionRequest,
   createModelVersionRequestSchema,
+  modelVersionNumberSchema,
   pagingQuerySchema,
   SetAliasRequest,
   setAliasRequestSchema,
@@ -13,7 +14,7 @@ import {
 import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
 import { ModelsService } from './models.service';
 
-const versionPipe = new ParseIntPipe({ errorHttpStatusCode: 400 });
+const versionPipe = new ZodValidationPipe(modelVersionNumberSchema, 'version number');
 
 @ApiTags('models')
 @Controller('models')

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ArtifactView, LineageView, ModelVersionView, RunPage } from '@sepal/contracts';
+import {
+  ArtifactView,
+  LineageView,
+  ModelGate,
+  ModelGateView,
+  ModelVersionView,
+  RunPage,
+} from '@sepal/contracts';
 import { isTransient, RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
 
 export type ChampionView = ModelVersionView & { alias: string };
@@ -60,6 +67,17 @@ export class RegistryClient {
       return await this.http.get<ChampionView>(`/models/${enc(model)}/aliases/champion`, {
         retry: this.retry(),
       });
+    } catch (error) {
+      if (error instanceof ServiceCallError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** The model's own promotion gate, or null when it sets none (or does not exist): the task's defaults apply. */
+  async gate(model: string): Promise<ModelGate | null> {
+    try {
+      const view = await this.http.get<ModelGateView>(`/models/${enc(model)}/gate`, { retry: this.retry() });
+      return view.gate;
     } catch (error) {
       if (error instanceof ServiceCallError && error.status === 404) return null;
       throw error;

@@ -5,6 +5,7 @@ import type {
   ModelVersionView,
   RunPage,
   RunView,
+  ModelGate,
 } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus, type DeadLetter, type Subscription } from '@sepal/messaging';
@@ -120,6 +121,12 @@ export class InMemoryRegistry implements ModelRegistry, RunSearch {
   readonly aliasChanges: { model: string; alias: string; version: number; reason: string; by: string }[] = [];
   readonly runs: RunView[] = [];
   readonly failures: Partial<Record<RegistryMethod, Error>> = {};
+  /** Per model, its own promotion gate (absent: the task's defaults). */
+  readonly gates = new Map<string, ModelGate>();
+
+  async gate(model: string): Promise<ModelGate | null> {
+    return this.gates.get(model) ?? null;
+  }
 
   async uploadArtifact(bytes: Uint8Array, sha256: string): Promise<ArtifactView> {
     this.failIfAsked('uploadArtifact');
