@@ -191,7 +191,6 @@ export function parseOnnxMetadata(raw: Readonly<Record<string, string>>): OnnxMo
 export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels' | 'featureNames'> &
   Partial<Omit<OnnxModelMetadata, 'labels' | 'featureNames'>>;
 
-
 /**
  * The metadata_props of an artifact, encoded as the contract says and checked the way the gateway will check it,
  * so a producer cannot register an artifact the gateway would refuse.
