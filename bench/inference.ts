@@ -1,5 +1,6 @@
 /**
- * Inference benchmark: `npm run bench:inference` (env BENCH_SECONDS per run, default 5; BENCH_MODELS, default 20).
+ * Inference benchmark: `npm run bench:inference` (env BENCH_SECONDS per run, default 3; BENCH_ROUNDS, default 3;
+ * BENCH_MODELS, default 20).
  *
  * The load generator is wrk (/usr/bin/wrk), a separate process, one thread. In one run, each at c=1, 16 and 64:
  *   - a bare node:http server reading, parsing and answering the same JSON body (the baseline),
@@ -8,7 +9,7 @@
  *   - Sepal's POST /predict/{model} with BENCH_MODELS models loaded, requests spread over them by a wrk Lua script,
  * then Sepal's /predict through Fastify (PREDICT_FAST_PATH=false) at c=64 to show what the lean body path saves, and
  * a 512-row batch request in rows/s. Printed: req/s, p50, p99, errors, and the ratios to bare node:http.
- * Each server runs alone while it is measured.
+ * Every server stays up; each is measured alone, round after round, and the median round is reported.
  */
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +21,8 @@ import Fastify from 'fastify';
 import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
 import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, WrkFigures, wrkScript } from './inference-support';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const MODELS = Number(process.env.BENCH_MODELS ?? 20);
 const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 const BODY = JSON.stringify({ features: ROW });
@@ -105,72 +107,68 @@ async function main(): Promise<void> {
     (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, 3),
   );
   const registry = await miniRegistry(models);
-  console.log(
-    `wrk (1 thread, separate process), ${SECONDS} s per run, node ${process.version}, ${MODELS} models in the mix, body ${BODY.length} bytes`,
-  );
-  const results = new Map<string, WrkFigures>();
-  const measure = async (
-    key: string,
-    label: string,
-    url: string,
-    script: string,
-    c: number,
-    base?: string,
-  ) => {
-    await runWrk(url, script, Math.min(c, 16), 1); // warm-up
-    const figures = await runWrk(url, script, c, SECONDS);
-    results.set(key, figures);
-    print(label, figures, base ? results.get(base) : undefined);
-    return figures;
-  };
 
+  // Every server is up for the whole run; each is measured alone, in rounds, so that a noisy moment of a shared
+  // machine does not fall on one of them only: the median of the rounds is reported.
   const bare = bareNodeServer();
   const bareUrl = await listen(bare);
-  for (const c of CONCURRENCY)
-    await measure(`bare-${c}`, `bare node:http JSON echo c=${c}`, bareUrl, single, c);
-  bare.close();
-
   const fastify = Fastify({ logger: false });
   fastify.post('/', async (request) => request.body);
   await fastify.listen({ port: 0, host: '127.0.0.1' });
   const fastifyUrl = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`;
-  for (const c of CONCURRENCY)
-    await measure(`fastify-${c}`, `bare Fastify JSON echo c=${c}`, fastifyUrl, single, c, `bare-${c}`);
-  await fastify.close();
-
-  let app = await gateway(registry.url, { SERVE_MODELS: 'model-01' });
-  let url = `${await appUrl(app)}/predict`;
-  for (const c of CONCURRENCY)
-    await measure(`one-${c}`, `Sepal /predict, 1 model c=${c}`, url, single, c, `bare-${c}`);
-  const rows = await measure('batch', `Sepal /predict, ${BATCH_ROWS}-row batch c=4`, url, batch, 4);
-  console.log(`  batch path: ${(rows.rps * BATCH_ROWS).toFixed(0)} rows/s (target >= 500,000)`);
-  await app.close();
-
-  app = await gateway(registry.url, { SERVE_MODELS: 'model-01', PREDICT_FAST_PATH: 'false' });
-  url = `${await appUrl(app)}/predict`;
-  await measure(
-    'fastify-path-64',
-    'Sepal /predict via Fastify (no lean path) c=64',
-    url,
-    single,
-    64,
-    'bare-64',
+  const one = await gateway(registry.url, { SERVE_MODELS: 'model-01' });
+  const viaFastify = await gateway(registry.url, { SERVE_MODELS: 'model-01', PREDICT_FAST_PATH: 'false' });
+  const many = await gateway(registry.url, { SERVE_MODELS: '*' });
+  const loaded = [...many.get(ModelManager).models()].filter((entry) => entry.champion.model).length;
+  const targets = [
+    { key: 'bare', label: 'bare node:http JSON echo', url: bareUrl, script: single },
+    { key: 'fastify', label: 'bare Fastify JSON echo', url: fastifyUrl, script: single },
+    { key: 'one', label: 'Sepal /predict, 1 model', url: `${await appUrl(one)}/predict`, script: single },
+    {
+      key: 'many',
+      label: `Sepal /predict/{model}, ${loaded} models`,
+      url: await appUrl(many),
+      script: spread,
+    },
+  ];
+  console.log(
+    `wrk (1 thread, separate process), ${ROUNDS} rounds of ${SECONDS} s per figure (median shown), node ${process.version}, body ${BODY.length} bytes`,
   );
-  await app.close();
-
-  app = await gateway(registry.url, { SERVE_MODELS: '*' });
-  url = await appUrl(app);
-  for (const c of CONCURRENCY)
-    await measure(
-      `many-${c}`,
-      `Sepal /predict/{model}, ${MODELS} models c=${c}`,
-      url,
-      spread,
-      c,
-      `bare-${c}`,
-    );
-  const loaded = [...app.get(ModelManager).models()].filter((entry) => entry.champion.model).length;
-  await app.close();
+  for (const target of targets) await runWrk(target.url, target.script, 16, 1); // warm-up
+  const results = new Map<string, WrkFigures>();
+  const measure = async (key: string, url: string, script: string, c: number): Promise<WrkFigures> => {
+    const rounds: WrkFigures[] = [];
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await runWrk(url, script, c, SECONDS));
+    const figures = medianOf(rounds);
+    results.set(key, figures);
+    return figures;
+  };
+  for (const c of CONCURRENCY) {
+    const rounds = new Map<string, WrkFigures[]>(targets.map((t) => [t.key, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of targets)
+        rounds.get(target.key)!.push(await runWrk(target.url, target.script, c, SECONDS));
+    }
+    for (const target of targets) {
+      results.set(`${target.key}-${c}`, medianOf(rounds.get(target.key)!));
+      print(
+        `${target.label} c=${c}`,
+        results.get(`${target.key}-${c}`)!,
+        target.key === 'bare' ? undefined : results.get(`bare-${c}`),
+      );
+    }
+  }
+  print(
+    'Sepal /predict via Fastify (no lean path) c=64',
+    await measure('fastify-path-64', `${await appUrl(viaFastify)}/predict`, single, 64),
+    results.get('bare-64'),
+  );
+  const rows = await measure('batch', `${await appUrl(one)}/predict`, batch, 4);
+  print(`Sepal /predict, ${BATCH_ROWS}-row batch c=4`, rows);
+  console.log(`  batch path: ${(rows.rps * BATCH_ROWS).toFixed(0)} rows/s (target >= 500,000)`);
+  for (const app of [one, viaFastify, many]) await app.close();
+  await fastify.close();
+  bare.close();
   registry.server.close();
 
   const at64 = (key: string) => results.get(`${key}-64`)!;
@@ -182,12 +180,25 @@ async function main(): Promise<void> {
     `c=64: Sepal/bare node:http ${ratio.toFixed(2)} (target >= 0.45); p99 x${p99.toFixed(2)} (target <= 2)`,
   );
   console.log(`c=64: ${loaded}-model mix / one model ${mix.toFixed(2)} (target >= 0.90)`);
-  console.log(`c=64: bare Fastify/bare node:http ${(at64('fastify').rps / at64('bare').rps).toFixed(2)}`);
+  console.log(
+    `c=64: bare Fastify/bare node:http ${(at64('fastify').rps / at64('bare').rps).toFixed(2)}; Sepal lean path/Sepal via Fastify ${(at64('one').rps / results.get('fastify-path-64')!.rps).toFixed(2)}`,
+  );
   const errors = [...results.values()].reduce((sum, f) => sum + f.errors + f.non2xx, 0);
   if (errors > 0) {
     console.log(`${errors} errors or non-2xx answers`);
     process.exitCode = 1;
   }
+}
+
+/** The round with the median throughput (its latencies with it). */
+function medianOf(rounds: WrkFigures[]): WrkFigures {
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return {
+    ...median,
+    errors: rounds.reduce((sum, f) => sum + f.errors, 0),
+    non2xx: rounds.reduce((sum, f) => sum + f.non2xx, 0),
+  };
 }
 
 main().catch((error) => {
