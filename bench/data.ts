@@ -146,7 +146,7 @@ async function main(): Promise<void> {
         SEPAL_API_KEY: '',
         LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
     });
     await waitReady(url, child);
     const rssBefore = peakRssMb(child.pid!);

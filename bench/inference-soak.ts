@@ -41,6 +41,9 @@ async function main(): Promise<void> {
       MODEL_NAME: 'model-01',
       MODEL_SYNC_INTERVAL_MS: '0',
       LOG_LEVEL: 'warn',
+      // One client address: the per-caller prediction rate limit would measure itself.
+      PREDICT_RATE_PER_KEY: '1000000',
+      PREDICT_BURST_PER_KEY: '10000000',
       AMQP_URL: undefined,
       SEPAL_NAMESPACE: `soak_${process.pid}`,
     }),

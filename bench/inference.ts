@@ -64,6 +64,9 @@ async function gateway(registryUrl: string, env: Record<string, string>): Promis
       MODEL_RETRY_INTERVAL_MS: '100',
       MODEL_SYNC_INTERVAL_MS: '0',
       LOG_LEVEL: 'warn',
+      // One client address: the per-caller prediction rate limit would measure itself.
+      PREDICT_RATE_PER_KEY: '1000000',
+      PREDICT_BURST_PER_KEY: '10000000',
       AMQP_URL: undefined,
       SEPAL_NAMESPACE: `bench_${process.pid}_${Date.now().toString(36)}`,
       ...env,

@@ -3,7 +3,14 @@ import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
 
 export const dataConfigSchema = baseConfigSchema.extend({
   DATA_PORT: portVar(3001),
-  DATA_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  DATA_HOST: z.string().min(1).optional(),
+  /** The registry, which checks API keys for this app. */
+  REGISTRY_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:/.test(value), { message: 'must start with http:// or https://' })
+    .default('http://127.0.0.1:3002'),
   /** Where the shipped raw datasets live (data/iris/iris.data, ...). */
   DATA_DIR: z.string().default('data'),
   SPLIT_TEST_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),

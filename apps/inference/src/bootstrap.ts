@@ -2,6 +2,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { FastPredictPath } from './http/fast-predict';
+import { PredictRateLimits } from './predict/predict-rate-limit.guard';
 import { PredictService } from './predict/predict.service';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceModule } from './inference.module';
@@ -19,13 +20,19 @@ export async function startInferenceApp(
       'Predictions from the champion model (REST and Open Inference Protocol v2), hot reload on promotion, feedback intake and metrics.',
     config,
     port: config.INFERENCE_PORT,
-    host: config.INFERENCE_HOST,
+    host: config.INFERENCE_HOST ?? config.HOST,
+    registryUrl: config.REGISTRY_URL,
     bodyLimitBytes: config.MAX_BODY_BYTES,
     configureFastify: (fastify) => installBodyHandling(fastify, config.MAX_BODY_BYTES),
     serverFactory: fast.serverFactory,
     listen: options.listen,
   });
   const predictions = app.get(PredictService);
-  fast.attach((body, model) => predictions.predict(body, model), app.getHttpAdapter().getInstance());
+  const limits = app.get(PredictRateLimits).buckets;
+  fast.attach(
+    (body, model) => predictions.predict(body, model),
+    app.getHttpAdapter().getInstance(),
+    (caller) => limits.take(caller),
+  );
   return app;
 }

@@ -16,6 +16,7 @@ import { BusServedPublisher, ServedPublisher } from './model/served-publisher';
 import { ServedReporter } from './model/served-reporter.service';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
+import { PredictRateLimits } from './predict/predict-rate-limit.guard';
 import { PredictService } from './predict/predict.service';
 
 /** The inference gateway: serves the champion over REST and KServe v2, hot-reloads on model.promoted. */
@@ -56,6 +57,7 @@ export class InferenceModule {
         ModelLoader,
         ModelManager,
         PredictService,
+        PredictRateLimits,
       ],
       exports: [ModelManager],
     };

@@ -6,11 +6,9 @@ import { ArtifactsModule } from './artifacts/artifacts.module';
 import { TrainingEventsModule } from './events/training-events.module';
 import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
-import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
-import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
-import { ModelGates1733500000000 } from './migrations/1733500000000-model-gates';
+import { KeysModule } from './keys/keys.module';
+import { REGISTRY_MIGRATIONS } from './registry.migrations';
 import { GatesModule } from './gates/gates.module';
-import { CreateTrafficSplits1734400000000 } from './migrations/1734400000000-create-traffic-splits';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
@@ -37,12 +35,7 @@ export class RegistryModule {
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: REGISTRY_SCHEMA,
           entities: [],
-          migrations: [
-            CreateRegistrySchema1732500000000,
-            CreateJobs1733100000000,
-            ModelGates1733500000000,
-            CreateTrafficSplits1734400000000,
-          ],
+          migrations: REGISTRY_MIGRATIONS,
           applicationName: 'sepal-registry',
         }),
         MessagingModule.forRoot({
@@ -60,6 +53,7 @@ export class RegistryModule {
         GatesModule,
         TrainingEventsModule,
         JobsModule,
+        KeysModule,
         TrafficModule,
       ],
     };

@@ -13,7 +13,8 @@ const limitVar = (fallback: number) => z.coerce.number().int().positive().defaul
 
 export const trainerConfigSchema = baseConfigSchema.extend({
   TRAINER_PORT: portVar(3003),
-  TRAINER_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  TRAINER_HOST: z.string().min(1).optional(),
   DATA_URL: httpUrl.default('http://127.0.0.1:3001'),
   REGISTRY_URL: httpUrl.default('http://127.0.0.1:3002'),
   /** auto: tfjs-node if installed, else WASM, else CPU. */

@@ -11,3 +11,4 @@ export * from './http/trainer.dto';
 export * from './jobs';
 export * from './models/onnx-metadata';
 export * from './models/traffic';
+export * from './http/keys.dto';

@@ -31,7 +31,12 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
  */
 export function refuseNulCharacters(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
-    const where = ENCODED_NUL.test(request.url) ? 'the URL' : findNulCharacter(request.body);
+    const path = request.url.split('?')[0];
+    const where =
+      (ENCODED_NUL.test(path) ? 'the path' : undefined) ??
+      findNulCharacter(request.query, 'query') ??
+      (ENCODED_NUL.test(request.url) ? 'the query' : undefined) ??
+      findNulCharacter(request.body);
     if (!where) return;
     const body: ErrorBody = {
       statusCode: 400,

@@ -3,6 +3,7 @@ import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import {
+  DataAuditEntry,
   DatasetDiffView,
   DatasetSummaryView,
   DatasetVersionView,
@@ -18,16 +19,21 @@ import {
   rowsQuerySchema,
   splitQuerySchema,
 } from '@sepal/contracts';
-import { ChangesState, ZodValidationPipe } from '@sepal/http';
-import { VersionRecord } from './datasets.repository';
+import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { DataAuditService } from '../audit/data-audit.service';
+import { versionView } from './version-view';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
 @Controller('datasets')
 export class DatasetsController {
-  constructor(private readonly datasets: DatasetsService) {}
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly audit: DataAuditService,
+  ) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.',
   })
@@ -59,7 +65,7 @@ export class DatasetsController {
   }
 
   @Post(':name/import')
-  @ChangesState()
+  @RequireScope('data:write')
   @ApiOperation({
     summary:
       'Import a CSV (the body, Content-Type text/csv, streamed) or, with no body, a built-in dataset’s shipped file.',
@@ -77,6 +83,7 @@ export class DatasetsController {
     @Query(new ZodValidationPipe(importQuerySchema, 'query')) query: ImportQuery,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: string,
   ): Promise<ImportDatasetResponse | ImportDryRunResponse> {
     const stream = request.body instanceof Readable ? request.body : undefined;
     try {
@@ -90,6 +97,13 @@ export class DatasetsController {
         void reply.status(200);
         return outcome;
       }
+      await this.audit.record({
+        dataset: name,
+        action: 'import',
+        version: outcome.version.id,
+        created: outcome.created,
+        actor,
+      });
       void reply.status(outcome.created ? 201 : 200);
       return {
         created: outcome.created,
@@ -104,12 +118,14 @@ export class DatasetsController {
   }
 
   @Get(':name/versions')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
   async versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
     return (await this.datasets.listVersions(name)).map(versionView);
   }
 
   @Get(':name/versions/:ref')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
@@ -119,6 +135,7 @@ export class DatasetsController {
   }
 
   @Get(':name/versions/:ref/rows')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).',
   })
@@ -140,6 +157,7 @@ export class DatasetsController {
   }
 
   @Get(':name/versions/:ref/export.csv')
+  @RequireScope('read')
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @ApiOperation({ summary: 'A version, or one split of it (?split=train|test), as CSV with class names.' })
   async export(
@@ -157,7 +175,17 @@ export class DatasetsController {
       .send(Readable.from(this.datasets.exportCsv(version, query.split)));
   }
 
+  @Get(':name/audit')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Who imported data or committed feedback into this dataset (the key names), oldest first.',
+  })
+  auditLog(@Param('name') name: string): Promise<DataAuditEntry[]> {
+    return this.audit.list(name);
+  }
+
   @Get(':name/diff')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Rows added/removed and class counts between two versions (?from=v1&to=latest).' })
   diff(
     @Param('name') name: string,
@@ -165,13 +193,6 @@ export class DatasetsController {
   ): Promise<DatasetDiffView> {
     return this.datasets.diff(name, query.from, query.to);
   }
-}
-
-/** The REST view of a version: what the contract names (not the stored digest sum and stats). */
-function versionView(version: VersionRecord): DatasetVersionView {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { contentSum, stats, ...view } = version;
-  return view;
 }
 
 /** A JSON body `{"content": "..."}` (the former import request): its text, as a one-chunk stream. */

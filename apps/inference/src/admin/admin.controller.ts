@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ChangesState } from '@sepal/http';
+import { RequireScope } from '@sepal/http';
 import { ModelManager, ReloadOutcome } from '../model/model-manager.service';
 
 @ApiTags('admin')
@@ -9,8 +9,8 @@ export class AdminController {
   constructor(private readonly manager: ModelManager) {}
 
   @Post('admin/reload')
+  @RequireScope('admin')
   @HttpCode(200)
-  @ChangesState()
   @ApiOperation({
     summary:
       'Load the current champion from the registry now (also a rollback to an older version). result: success, skipped (already served) or failure (the old model keeps serving).',
@@ -20,14 +20,15 @@ export class AdminController {
   }
 
   @Post('admin/reload/:model')
+  @RequireScope('admin')
   @HttpCode(200)
-  @ChangesState()
   @ApiOperation({ summary: 'The same as POST /admin/reload, for the named model.' })
   reloadModel(@Param('model') model: string): Promise<ReloadOutcome> {
     return this.manager.reloadChampion(model);
   }
 
   @Get('models')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       'Every model this gateway serves: champion, traffic split, shadow, versions loaded and why a model is not served.',
@@ -50,6 +51,7 @@ export class AdminController {
   }
 
   @Get('model')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'The model served: name, version, SHA-256, run, dataset version, features and classes.',
   })

@@ -11,7 +11,7 @@ import {
   UnavailableError,
 } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelManager } from '../model/model-manager.service';
 import { ServedModel } from '../model/served-model';
@@ -31,8 +31,8 @@ export class FeedbackController {
   ) {}
 
   @Post()
+  @RequireScope('feedback')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary:
       'Features and the true class; forwarded to the data service (feedback.received). 202 with the id.',
@@ -48,8 +48,8 @@ export class FeedbackController {
   }
 
   @Post(':model')
+  @RequireScope('feedback')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary:
       'Features and the true class for the named model; forwarded to the dataset its served version was trained on. 404 for an unknown model.',
@@ -77,10 +77,17 @@ export class FeedbackController {
         body.features,
         'features',
         model.signature,
-        new Float32Array(model.signature.featureNames.length),
+        new Float32Array(model.signature.numericCount),
         0,
+        new Array<string>(model.signature.categoricalCount),
       );
-      if (!model.signature.labels.includes(String(body.label))) {
+      if (model.signature.task === 'regression') {
+        if (typeof body.label !== 'number') {
+          throw new InvalidInputError(
+            `label: a regressor's feedback label is the true value, a number (got '${body.label}')`,
+          );
+        }
+      } else if (!model.signature.labels.includes(String(body.label))) {
         throw new InvalidInputError(
           `label: unknown class '${body.label}'`,
           `The model knows ${model.signature.labels.join(', ')}.`,

@@ -6,8 +6,15 @@ import type { PredictResponse } from '@sepal/contracts';
 
 /** What the lean path calls: PredictService.predict. */
 export type Predict = (body: unknown, modelName?: string) => Promise<PredictResponse>;
+/** The prediction routes' rate limit: 0 to go ahead, else the seconds to wait (see PredictRateLimits). */
+export type RateLimit = (caller: string) => number;
 
 type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+interface ServerTimeouts {
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  connectionTimeout?: number;
+}
 
 const PREDICT = '/predict';
 const PREDICT_PREFIX = '/predict/';
@@ -36,10 +43,12 @@ function isJson(contentType: string | undefined): boolean {
  * a Content-Length over the limit, a query string) is handed to Fastify before its body is read; a request that fails
  * once read (malformed JSON, a body that grew over the limit, a key Fastify's secure parser refuses, a NUL character, a validation
  * error, an unknown model, no model loaded) is replayed through Fastify (inject) with the bytes received, which
- * answers it exactly as it would have. With an API key configured the lean path is off (the guards run in Nest).
+ * answers it exactly as it would have; so is a request over the caller's rate limit (the same token buckets as
+ * PredictRateLimitGuard). With keys configured the lean path is off: every request runs through Nest's guards.
  */
 export class FastPredictPath {
   private predict: Predict | null = null;
+  private rateLimit: RateLimit = () => 0;
   private fastify: FastifyInstance | null = null;
   private requests: Counter<'method' | 'route' | 'status'> | null = null;
   private duration: Histogram<'method' | 'route' | 'status'> | null = null;
@@ -54,17 +63,26 @@ export class FastPredictPath {
     private readonly enabled: boolean,
   ) {}
 
-  /** Fastify's serverFactory: a node:http server that gives prediction requests to the lean path. */
-  readonly serverFactory = (handler: RequestHandler): Server =>
-    createServer((request, response) => {
+  /**
+   * Fastify's serverFactory: a node:http server that gives prediction requests to the lean path, with the timeouts
+   * Fastify would set on a server of its own (requestTimeout, keepAliveTimeout, connectionTimeout).
+   */
+  readonly serverFactory = (handler: RequestHandler, options?: ServerTimeouts): Server => {
+    const server = createServer((request, response) => {
       if (this.predict !== null && request.method === 'POST' && this.take(request, response)) return;
       handler(request, response);
     });
+    if (options?.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options?.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    if (options?.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+    return server;
+  };
 
   /** Turns the lean path on once the app is initialised (until then every request goes to Fastify). */
-  attach(predict: Predict, fastify: FastifyInstance): void {
+  attach(predict: Predict, fastify: FastifyInstance, rateLimit: RateLimit): void {
     if (!this.enabled) return;
     this.predict = predict;
+    this.rateLimit = rateLimit;
     this.fastify = fastify;
     this.requests =
       (register.getSingleMetric('http_requests_total') as Counter<'method' | 'route' | 'status'>) ?? null;
@@ -125,6 +143,11 @@ export class FastPredictPath {
       try {
         parsed = JSON.parse(text);
       } catch {
+        return this.replay(request, response, body);
+      }
+      // Over the caller's rate: Fastify answers the 429 (with Retry-After) as the guard does. Without keys (the only
+      // case the lean path runs) the caller is its address, as for the guard.
+      if (this.rateLimit(`ip:${request.socket.remoteAddress ?? ''}`) !== 0) {
         return this.replay(request, response, body);
       }
       this.predict!(parsed, model).then(

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
@@ -8,12 +8,13 @@ import {
   OipModelMetadata,
   UnavailableError,
 } from '@sepal/contracts';
-import { openApiSchema } from '@sepal/http';
+import { openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { LoadedModel } from '../model/loaded-model';
 import { ModelManager, parseVersion, RepositoryEntry } from '../model/model-manager.service';
 import { PredictService } from '../predict/predict.service';
+import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip-mapping';
 import { OipExceptionFilter } from './oip-exception.filter';
 
@@ -29,18 +30,21 @@ export class OipController {
   ) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Server metadata.' })
   server() {
     return { name: 'sepal-inference', version: '0.1.0', extensions: [] };
   }
 
   @Get('health/live')
+  @Public()
   @ApiOperation({ summary: 'Server liveness.' })
   live() {
     return { live: true };
   }
 
   @Get('health/ready')
+  @Public()
   @ApiOperation({ summary: 'Server readiness: a model is loaded (503 otherwise).' })
   ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const ready = this.models.defaultModel.champion.model !== null;
@@ -49,6 +53,7 @@ export class OipController {
   }
 
   @Get('models/:name')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Model metadata: versions, input and output tensors.' })
   metadata(@Param('name') name: string): OipModelMetadata {
     const model = this.served(name);
@@ -58,6 +63,7 @@ export class OipController {
   }
 
   @Get('models/:name/versions/:version')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Metadata of one version of a model (loaded on demand; 404 if it is not registered).',
   })
@@ -71,6 +77,7 @@ export class OipController {
   }
 
   @Post('repository/index')
+  @RequireScope('read')
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -95,6 +102,7 @@ export class OipController {
   }
 
   @Get('models/:name/ready')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Model readiness (503 until it is loaded).' })
   modelReady(@Param('name') name: string, @Res({ passthrough: true }) reply: FastifyReply) {
     const ready = this.models.find(name).champion.model !== null;
@@ -103,6 +111,8 @@ export class OipController {
   }
 
   @Post('models/:name/infer')
+  @UseGuards(PredictRateLimitGuard)
+  @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -137,6 +147,8 @@ export class OipController {
   }
 
   @Post('models/:name/versions/:version/infer')
+  @UseGuards(PredictRateLimitGuard)
+  @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({
     summary:

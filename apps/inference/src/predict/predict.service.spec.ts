@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { InvalidInputError, UnavailableError } from '@sepal/contracts';
+import { InvalidInputError, UnavailableError, type ClassPredictionRow } from '@sepal/contracts';
 import { DATASET_VERSION, fakeGateway, LABELS, MODEL, RUN_ID } from '../../test/fakes';
 import { PredictInputError } from './parse-input';
 
@@ -33,11 +33,12 @@ describe('PredictService', () => {
       runId: RUN_ID,
       datasetVersion: DATASET_VERSION,
     });
-    expect(answer.predictions.map((p) => [p.class, p.classIndex])).toEqual([
+    const rows = answer.predictions as ClassPredictionRow[];
+    expect(rows.map((p) => [p.class, p.classIndex])).toEqual([
       [LABELS[1], 1],
       [LABELS[2], 2],
     ]);
-    expect(answer.predictions[0].probabilities).toEqual({
+    expect(rows[0].probabilities).toEqual({
       [LABELS[0]]: expect.closeTo(0.1, 6),
       [LABELS[1]]: expect.closeTo(0.8, 6),
       [LABELS[2]]: expect.closeTo(0.1, 6),
@@ -93,7 +94,7 @@ describe('PredictService', () => {
     await serve(1);
     const flat = await gateway.predictions.predict({ petal_length: 2, petal_width: 0 });
     expect(flat.class_name).toBe(LABELS[2]);
-    expect(flat.predictions[0].class).toBe(LABELS[2]);
+    expect(flat.predictions[0]).toMatchObject({ class: LABELS[2] });
     const wrapped = await gateway.predictions.predict({ features: { petal_length: 2, petal_width: 0 } });
     expect(wrapped).not.toHaveProperty('class_name');
   });
@@ -145,7 +146,7 @@ describe('PredictService', () => {
 
     jest.spyOn(entry.shadow!, 'infer').mockRejectedValue(new Error('shadow broke'));
     const still = await gateway.predictions.predict({ features: [1, 0] });
-    expect(still.predictions[0].class).toBe(LABELS[1]);
+    expect(still.predictions[0]).toMatchObject({ class: LABELS[1] });
     await new Promise((resolve) => setImmediate(resolve));
     tally.flush({
       shadowRows: { inc: () => undefined },

@@ -71,12 +71,12 @@ export class PredictService {
 
   /** Runs parsed rows and records the rows and per-class counts; starts the shadow run, if any, without waiting. */
   async score(model: LoadedModel, parsed: ParsedRows): Promise<RunOutput> {
-    const output = await model.infer(parsed.data, parsed.rows);
+    const output = await model.infer(parsed.data, parsed.rows, parsed.categorical);
     // A copy of the rows into the drift window; its PSI is computed off the request path.
     model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
     for (let i = 0; i < parsed.rows; i++) model.tally.add(output.labels[i]);
-    const shadow = this.models.shadowOf(model);
+    const shadow = model.signature.task === 'regression' ? null : this.models.shadowOf(model);
     if (shadow) this.shadow(model, shadow.model, shadow.entry.shadowTally, parsed, output);
     return output;
   }
@@ -96,7 +96,7 @@ export class PredictService {
     this.shadowPending++;
     shadow.acquire();
     shadow
-      .infer(parsed.data, parsed.rows)
+      .infer(parsed.data, parsed.rows, parsed.categorical)
       .then(
         (result) =>
           tally?.compare(
@@ -131,10 +131,12 @@ export class PredictService {
 export function addCompatibilityFields(response: PredictResponse, row: PredictionRow): void {
   const value = (row as { value?: unknown }).value;
   if (typeof value === 'number') response.value = value;
-  else response.class_name = row.class;
+  else if ('class' in row) response.class_name = row.class;
 }
 
 export function toPredictions(signature: ModelSignature, rows: number, output: RunOutput): PredictionRow[] {
+  // A regressor answers {"value": 5.87} per row.
+  if (output.values) return Array.from(output.values.subarray(0, rows), (value) => ({ value }));
   const { labels } = signature;
   const classes = labels.length;
   const predictions: PredictionRow[] = new Array(rows);

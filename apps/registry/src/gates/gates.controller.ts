@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SetModelGateRequest, setModelGateRequestSchema } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { GatesService } from './gates.service';
 
 @ApiTags('models')
@@ -10,6 +10,7 @@ export class GatesController {
   constructor(private readonly gates: GatesService) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({
     summary: "The model's promotion gate ({gate: null}: the trainer's defaults for its task).",
   })
@@ -18,9 +19,10 @@ export class GatesController {
   }
 
   @Put()
-  @ChangesState()
+  @RequireScope('promote')
   @ApiOperation({
-    summary: 'Set the metric, direction, floor and margin that decide promotions of this model (audited).',
+    summary:
+      'Set the metric, direction, floor and margin that decide promotions of this model (audited with the key).',
     description:
       'direction up: higher is better and floor is a minimum; down: lower is better and floor is a maximum. margin 0: ' +
       'strictly better than the champion; negative: tolerate that much worse.',
@@ -37,11 +39,13 @@ export class GatesController {
   set(
     @Param('name') name: string,
     @Body(new ZodValidationPipe(setModelGateRequestSchema, 'gate')) body: SetModelGateRequest,
+    @Actor() actor: string,
   ) {
-    return this.gates.set(name, body);
+    return this.gates.set(name, body, actor);
   }
 
   @Get('history')
+  @RequireScope('read')
   @ApiOperation({ summary: "Every change of the model's gate, oldest first, with who and why." })
   history(@Param('name') name: string) {
     return this.gates.history(name);

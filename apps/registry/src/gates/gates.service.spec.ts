@@ -30,16 +30,19 @@ describe('GatesService', () => {
 
   it('sets the gate with defaults for floor and margin, keeps every change with who and why', async () => {
     const { service } = await setup();
-    const first = await service.set('wine', {
-      metric: 'test_accuracy',
-      direction: 'up',
-      floor: 0.5,
-      margin: 0,
-      by: 'alice',
-      reason: 'reachable floor',
-    });
+    const first = await service.set(
+      'wine',
+      {
+        metric: 'test_accuracy',
+        direction: 'up',
+        floor: 0.5,
+        margin: 0,
+        reason: 'reachable floor',
+      },
+      'alice',
+    );
     expect(first).toMatchObject({ gate: { metric: 'test_accuracy', floor: 0.5 }, updatedBy: 'alice' });
-    await service.set('wine', { metric: 'test_rmse', direction: 'down', floor: null, margin: 0.02 });
+    await service.set('wine', { metric: 'test_rmse', direction: 'down', floor: null, margin: 0.02 }, 'bob');
     expect((await service.get('wine')).gate).toEqual({
       metric: 'test_rmse',
       direction: 'down',
@@ -48,14 +51,14 @@ describe('GatesService', () => {
     });
     expect((await service.history('wine')).map((row) => [row.by, row.reason, row.gate.metric])).toEqual([
       ['alice', 'reachable floor', 'test_accuracy'],
-      ['api', '', 'test_rmse'],
+      ['bob', '', 'test_rmse'],
     ]);
   });
 
   it('refuses an unknown model with 404, writing nothing', async () => {
     const { service, gates } = await setup();
     await expect(
-      service.set('nope', { metric: 'test_rmse', direction: 'down', floor: null, margin: 0 }),
+      service.set('nope', { metric: 'test_rmse', direction: 'down', floor: null, margin: 0 }, 'bob'),
     ).rejects.toThrow(NotFoundError);
     await expect(service.get('nope')).rejects.toThrow(/unknown model 'nope'/);
     expect(gates.rows).toEqual([]);

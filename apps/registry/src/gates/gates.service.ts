@@ -24,8 +24,8 @@ export class GatesService {
   }
 
   /** Sets the model's gate; the model's row lock orders concurrent changes. */
-  async set(model: string, request: SetModelGateRequest): Promise<ModelGateView> {
-    const { reason = '', by = 'api', ...gate } = request;
+  async set(model: string, request: SetModelGateRequest, by: string): Promise<ModelGateView> {
+    const { reason = '', ...gate } = request;
     const record = await this.transactions.run(async (tx) => {
       if (!(await this.models.lockModel(tx, model))) throw unknownModel(model);
       return this.gates.insert(tx, { model, gate, by, reason });

@@ -108,11 +108,7 @@ export class RegistryClient {
     return bytes;
   }
 
-  setAlias(
-    model: string,
-    alias: string,
-    body: { version: number; reason: string; by: string },
-  ): Promise<unknown> {
+  setAlias(model: string, alias: string, body: { version: number; reason: string }): Promise<unknown> {
     return this.http.put(`/models/${enc(model)}/aliases/${enc(alias)}`, body, { retry: this.retry() });
   }
 

@@ -20,7 +20,7 @@ async function registryWithChampion(testAccuracy: number): Promise<InMemoryRegis
     signature: { datasetVersion: SPLIT_A },
     metrics: { test_accuracy: testAccuracy },
   });
-  await registry.setAlias('IrisModel', 'champion', { version: 1, reason: 'first', by: 'test' });
+  await registry.setAlias('IrisModel', 'champion', { version: 1, reason: 'first' });
   registry.failures.downloadArtifact = serviceError('registry', 404, 'artifact ffff: HTTP 404');
   return registry;
 }

@@ -278,3 +278,16 @@ export const feedbackReceiptSchema = z.object({
   committedVersion: sha256Hex.optional(),
 });
 export type FeedbackReceipt = z.infer<typeof feedbackReceiptSchema>;
+
+/** One change of a dataset as GET /datasets/:name/audit lists it: who (the calling key's name) did what. */
+export interface DataAuditEntry {
+  id: number;
+  dataset: string;
+  action: 'import' | 'feedback-commit';
+  /** The version the change produced or found (null when a commit had nothing pending). */
+  version: string | null;
+  /** false when identical content returned an existing version. */
+  created: boolean;
+  actor: string;
+  at: string;
+}

@@ -101,7 +101,7 @@ export const setAliasRequestSchema = z
   .object({
     version: modelVersionNumberSchema,
     reason: z.string().max(2000).optional(),
-    by: z.string().max(200).optional(),
+    // No `by`: the audit records the calling key's name; a body naming someone is refused (strict).
   })
   .strict();
 export type SetAliasRequest = z.infer<typeof setAliasRequestSchema>;
@@ -239,7 +239,10 @@ export const modelGateSchema = z
   .object({
     metric: z
       .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_]{0,99}$/, 'a metric name starts with a letter: letters, digits and _ only'),
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_]{0,99}$/,
+        'a metric name starts with a letter: letters, digits and _ only',
+      ),
     direction: z.enum(['up', 'down']),
     floor: z.number().finite().nullable().default(null),
     margin: z.number().finite().min(-1e9).max(1e9).default(0),
@@ -247,9 +250,9 @@ export const modelGateSchema = z
   .strict();
 export type ModelGate = z.infer<typeof modelGateSchema>;
 
-/** PUT /models/:name/gate: the gate, and who set it and why (audited). */
+/** PUT /models/:name/gate: the gate and why (audited with the calling key's name; a `by` is refused). */
 export const setModelGateRequestSchema = modelGateSchema
-  .extend({ reason: z.string().max(2000).optional(), by: z.string().max(200).optional() })
+  .extend({ reason: z.string().max(2000).optional() })
   .strict();
 export type SetModelGateRequest = z.infer<typeof setModelGateRequestSchema>;
 
