@@ -165,7 +165,7 @@ describe.each(['real services', 'embedded adapters'] as const)('multi-model gate
     expect(unknown.statusCode).toBe(400);
     expect(JSON.stringify(unknown.body)).toMatch(/has no version 9/);
 
-    const set = await registry.traffic(IRIS, { weights: { '1': 90, '2': 10 }, reason: 'canary', by: 'test' });
+    const set = await registry.traffic(IRIS, { weights: { '1': 90, '2': 10 }, reason: 'canary' });
     expect(set.statusCode).toBe(200);
     await waitFor(() => manager().find(IRIS).split !== null, {
       timeoutMs: 20_000,

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SetTrafficRequest, setTrafficRequestSchema } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { TrafficService } from './traffic.service';
 
 @ApiTags('models')
@@ -10,7 +10,7 @@ export class TrafficController {
   constructor(private readonly traffic: TrafficService) {}
 
   @Put(':name/traffic')
-  @ChangesState()
+  @RequireScope('promote')
   @ApiOperation({
     summary:
       "Split a model's requests between versions by weights (canary) and name a shadow version; audited.",
@@ -22,24 +22,27 @@ export class TrafficController {
   @ApiBody({
     schema: openApiSchema(setTrafficRequestSchema),
     examples: {
-      canary: { value: { weights: { '3': 90, '4': 10 }, reason: 'try v4 on 10%', by: 'alice' } },
+      canary: { value: { weights: { '3': 90, '4': 10 }, reason: 'try v4 on 10%' } },
       shadow: { value: { weights: { '3': 100 }, shadow: 5, reason: 'compare v5 off the response path' } },
     },
   })
   set(
     @Param('name') name: string,
     @Body(new ZodValidationPipe(setTrafficRequestSchema, 'traffic split')) body: SetTrafficRequest,
+    @Actor() actor: string,
   ) {
-    return this.traffic.set(name, body);
+    return this.traffic.set(name, body, actor);
   }
 
   @Get(':name/traffic')
+  @RequireScope('read')
   @ApiOperation({ summary: 'The split in force (404 when there is none: all requests go to the champion).' })
   get(@Param('name') name: string) {
     return this.traffic.get(name);
   }
 
   @Get(':name/traffic/audit')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Every change of the split, oldest first, with who and why.' })
   audit(@Param('name') name: string) {
     return this.traffic.audit(name);

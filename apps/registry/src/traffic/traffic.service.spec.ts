@@ -76,12 +76,15 @@ function setup() {
 describe('TrafficService', () => {
   it('stores a split, audits it and announces it through the outbox with what a gateway needs to load it', async () => {
     const { repository, service, flushes } = setup();
-    const split = await service.set('iris', {
-      weights: { '2': 10, '1': 90 },
-      shadow: 3,
-      reason: 'canary',
-      by: 'alice',
-    });
+    const split = await service.set(
+      'iris',
+      {
+        weights: { '2': 10, '1': 90 },
+        shadow: 3,
+        reason: 'canary',
+      },
+      'alice',
+    );
     expect(split).toMatchObject({
       modelName: 'iris',
       weights: [
@@ -100,14 +103,14 @@ describe('TrafficService', () => {
 
   it('refuses an unknown model (404) and unknown versions (400 naming them), writing nothing', async () => {
     const { repository, service } = setup();
-    await expect(service.set('wine', { weights: { '1': 100 } })).rejects.toThrow(NotFoundError);
-    await expect(service.set('iris', { weights: { '1': 90, '7': 10 } })).rejects.toThrow(
+    await expect(service.set('wine', { weights: { '1': 100 } }, 'test')).rejects.toThrow(NotFoundError);
+    await expect(service.set('iris', { weights: { '1': 90, '7': 10 } }, 'test')).rejects.toThrow(
       new InvalidInputError(`weights: model 'iris' has no version 7`),
     );
-    await expect(service.set('iris', { weights: { '1': 100 }, shadow: 9 })).rejects.toThrow(
+    await expect(service.set('iris', { weights: { '1': 100 }, shadow: 9 }, 'test')).rejects.toThrow(
       /^shadow: model 'iris' has no version 9$/,
     );
-    await expect(service.set('iris', { weights: { '1': 90, '2': 10 }, shadow: 2 })).rejects.toThrow(
+    await expect(service.set('iris', { weights: { '1': 90, '2': 10 }, shadow: 2 }, 'test')).rejects.toThrow(
       /^shadow: v2 already takes 10% of the traffic$/,
     );
     expect(repository.outbox).toEqual([]);

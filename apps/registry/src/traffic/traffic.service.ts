@@ -22,7 +22,7 @@ export class TrafficService {
   ) {}
 
   /** Sets a model's split: 404 for an unknown model, 400 naming a version the model does not have. */
-  async set(name: string, request: SetTrafficRequest): Promise<TrafficSplit> {
+  async set(name: string, request: SetTrafficRequest, by: string): Promise<TrafficSplit> {
     const weights = Object.entries(request.weights)
       .map(([version, weight]) => ({ version: Number(version), weight }))
       .sort((a, b) => b.weight - a.weight || a.version - b.version);
@@ -51,7 +51,7 @@ export class TrafficService {
         weights,
         shadowVersion: shadow,
         reason: request.reason ?? '',
-        changedBy: request.by ?? 'api',
+        changedBy: by,
       });
       const view = this.view(record, digests);
       await this.repository.enqueueTraffic(tx, view);

@@ -197,15 +197,9 @@ export function modelsCommand(context: CliContext): Command {
     .argument('<name>')
     .argument('[weights...]', 'version=weight pairs, e.g. 3=90 4=10 (omit to show the split in force)')
     .option('-s, --shadow <version>', 'a version scoring the same rows off the response path')
-    .option('-r, --reason <text>', 'why (kept in the audit log)')
-    .option('--by <who>', 'who (kept in the audit log)', process.env.USER ?? 'cli')
+    .option('-r, --reason <text>', 'why (kept in the audit log, with the name of the key used)')
     .action(
-      async (
-        name: string,
-        pairs: string[],
-        options: { shadow?: string; reason?: string; by: string },
-        cmd: Command,
-      ) => {
+      async (name: string, pairs: string[], options: { shadow?: string; reason?: string }, cmd: Command) => {
         let split: TrafficSplit;
         if (pairs.length === 0 && options.shadow === undefined) {
           split = await client().get<TrafficSplit>(`${path(name)}/traffic`);
@@ -223,7 +217,6 @@ export function modelsCommand(context: CliContext): Command {
             weights,
             shadow: options.shadow === undefined ? null : Number(options.shadow),
             reason: options.reason,
-            by: options.by,
           });
         }
         printer(cmd).result(

@@ -27,7 +27,7 @@ export const setTrafficRequestSchema = z
       }),
     shadow: z.number().int().positive().nullable().optional(),
     reason: z.string().max(2000).optional(),
-    by: z.string().max(200).optional(),
+    // No `by`: the audit records the calling key's name (as for alias moves).
   })
   .strict();
 export type SetTrafficRequest = z.infer<typeof setTrafficRequestSchema>;
