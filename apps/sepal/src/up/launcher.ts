@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { ConsoleConfig, startConsoleApp } from '../../../console/src';
 import { DataConfig, startDataApp } from '../../../data/src';
 import { InferenceConfig, startInferenceApp } from '../../../inference/src';
 import { RegistryConfig, startRegistryApp } from '../../../registry/src';
@@ -10,7 +11,7 @@ import { serviceClient } from '../client/service-client';
 import { follow, summary, trainingFailure } from '../train/follow-training';
 
 export interface LaunchedApp {
-  name: 'data' | 'registry' | 'trainer' | 'inference';
+  name: 'data' | 'registry' | 'trainer' | 'inference' | 'console';
   url: string;
   app: INestApplication;
 }
@@ -43,11 +44,14 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
   const registry = RegistryConfig.load(env);
   const trainer = TrainerConfig.load(env);
   const inference = InferenceConfig.load(env);
+  const consoleApp = ConsoleConfig.load(env);
   // Every app reaches the others on this machine unless told otherwise.
   const wiring: NodeJS.ProcessEnv = {
     DATA_URL: local(data.DATA_PORT),
     REGISTRY_URL: local(registry.REGISTRY_PORT),
     REGISTRY_PUBLIC_URL: local(registry.REGISTRY_PORT),
+    TRAINER_URL: local(trainer.TRAINER_PORT),
+    INFERENCE_URL: local(inference.INFERENCE_PORT),
     ...env,
   };
   const apps: LaunchedApp[] = [];
@@ -71,6 +75,13 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
       url: local(inference.INFERENCE_PORT),
       app: await startInferenceApp(InferenceConfig.load(wiring)),
     });
+    // The web console (its own port, 8080 by default): open it to watch the first start's training too.
+    apps.push({
+      name: 'console',
+      url: local(consoleApp.CONSOLE_PORT),
+      app: await startConsoleApp(ConsoleConfig.load(wiring)),
+    });
+    log(`Console at ${local(consoleApp.CONSOLE_PORT).replace('127.0.0.1', 'localhost')}`);
     const urls = Object.fromEntries(apps.map((a) => [a.name, a.url])) as Record<LaunchedApp['name'], string>;
     await ensureDatasetImported(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'data'), log);
     if (options.trainIfNoChampion !== false) {
