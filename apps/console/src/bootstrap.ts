@@ -15,7 +15,8 @@ export async function startConsoleApp(
 ): Promise<NestFastifyApplication> {
   const app = await createHttpApp(ConsoleModule.forRoot(config), {
     title: 'Sepal console',
-    description: 'The web console: its single-page app, a proxy to the services under /api/<service>/, traffic and job streams.',
+    description:
+      'The web console: its single-page app, a proxy to the services under /api/<service>/, traffic and job streams.',
     logger: new JsonLogger({ service: 'console', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     // The services check keys; the console forwards them.
     apiKey: { readRequiresKey: false },

@@ -39,14 +39,22 @@ export function installConsoleRoutes(fastify: FastifyInstance, deps: ConsoleRout
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return problem(reply, 413, `body: larger than the limit of ${limit} bytes (CONSOLE_MAX_BODY_BYTES)`);
       }
-      return problem(reply, error.statusCode && error.statusCode < 500 ? error.statusCode : 500, error.message);
+      return problem(
+        reply,
+        error.statusCode && error.statusCode < 500 ? error.statusCode : 500,
+        error.message,
+      );
     });
 
     scope.get('/api/console/jobs/events', (request, reply) => {
       const raw = (request.query as Record<string, string | undefined>).maxResults ?? '50';
       const maxResults = Number(raw);
       if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_STREAM_JOBS) {
-        return problem(reply, 400, `maxResults: must be an integer from 1 to ${MAX_STREAM_JOBS}, got '${raw}'`);
+        return problem(
+          reply,
+          400,
+          `maxResults: must be an integer from 1 to ${MAX_STREAM_JOBS}, got '${raw}'`,
+        );
       }
       if (!deps.jobs.hasRoom()) {
         return problem(

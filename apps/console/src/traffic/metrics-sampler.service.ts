@@ -44,7 +44,12 @@ export class MetricsSampler implements OnModuleInit, OnModuleDestroy {
       });
       if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
       const text = await response.text();
-      this.samples.push(toTrafficSample(now, parsePrometheusText(text, (name) => KEPT.has(name))));
+      this.samples.push(
+        toTrafficSample(
+          now,
+          parsePrometheusText(text, (name) => KEPT.has(name)),
+        ),
+      );
       const oldest = now - this.config.CONSOLE_METRICS_WINDOW_MS;
       while (this.samples.length > 2 && this.samples[1].at <= oldest) this.samples.shift();
       if (this.lastError) this.logger.log('the gateway metrics answer again');

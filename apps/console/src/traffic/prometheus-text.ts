@@ -19,7 +19,10 @@ function parseValue(text: string): number {
 }
 
 /** The samples of the metrics whose name passes `keep`; comments and malformed lines are skipped. */
-export function parsePrometheusText(text: string, keep: (name: string) => boolean = () => true): PromSample[] {
+export function parsePrometheusText(
+  text: string,
+  keep: (name: string) => boolean = () => true,
+): PromSample[] {
   const samples: PromSample[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.trim();

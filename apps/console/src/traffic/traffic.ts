@@ -1,7 +1,8 @@
 import { PromSample } from './prometheus-text';
 
 /** Routes of the gateway that score rows: REST /predict (with or without a model) and OIP infer. */
-export const isPredictionRoute = (route: string) => /^\/predict(\/|$)|^\/v2\/models\/[^/]+\/infer$/.test(route);
+export const isPredictionRoute = (route: string) =>
+  /^\/predict(\/|$)|^\/v2\/models\/[^/]+\/infer$/.test(route);
 
 /** What one /metrics scrape keeps: counters by a flat key. */
 export interface TrafficSample {
@@ -39,7 +40,14 @@ export interface TrafficView {
 }
 
 export function toTrafficSample(at: number, samples: PromSample[]): TrafficSample {
-  const sample: TrafficSample = { at, predictions: {}, versions: {}, requests: 0, errors: 0, latencyBuckets: {} };
+  const sample: TrafficSample = {
+    at,
+    predictions: {},
+    versions: {},
+    requests: 0,
+    errors: 0,
+    latencyBuckets: {},
+  };
   for (const { name, labels, value } of samples) {
     if (name === 'sepal_predictions_total') {
       const model = labels.model ?? 'unknown';
@@ -103,7 +111,10 @@ function sampleAtOrBefore(samples: TrafficSample[], at: number): TrafficSample |
  * Traffic over the samples kept: rates over the last `rateWindowMs`, counts over the whole window (the first sample
  * is the baseline, so a window shorter than an hour covers what the console has seen since it started).
  */
-export function summariseTraffic(samples: TrafficSample[], rateWindowMs = 60_000): Omit<TrafficView, 'available' | 'error'> {
+export function summariseTraffic(
+  samples: TrafficSample[],
+  rateWindowMs = 60_000,
+): Omit<TrafficView, 'available' | 'error'> {
   const latest = samples.at(-1);
   const first = samples[0];
   if (!latest || !first) {
@@ -144,11 +155,18 @@ export function summariseTraffic(samples: TrafficSample[], rateWindowMs = 60_000
     if (!models.some((m) => m.model === model))
       models.push({ model, version, predictionsPerClass: {}, rowsPerSecond: 0 });
   }
-  const p99 = histogramQuantile(0.99, latest.latencyBuckets, recent === latest ? undefined : recent.latencyBuckets);
+  const p99 = histogramQuantile(
+    0.99,
+    latest.latencyBuckets,
+    recent === latest ? undefined : recent.latencyBuckets,
+  );
   const history = samples.slice(1).map((sample, i) => {
     const previous = samples[i];
     const dt = (sample.at - previous.at) / 1000;
-    return { at: sample.at, requestsPerSecond: dt > 0 ? increase(sample.requests, previous.requests) / dt : 0 };
+    return {
+      at: sample.at,
+      requestsPerSecond: dt > 0 ? increase(sample.requests, previous.requests) / dt : 0,
+    };
   });
   return {
     sampledAt: new Date(latest.at).toISOString(),

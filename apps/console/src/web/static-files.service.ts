@@ -57,7 +57,12 @@ export class StaticFilesService {
     try {
       path = decodeURIComponent(urlPath.split('?')[0]);
     } catch {
-      return { status: 400, type: 'text/plain; charset=utf-8', cacheControl: 'no-store', body: 'bad URL encoding' };
+      return {
+        status: 400,
+        type: 'text/plain; charset=utf-8',
+        cacheControl: 'no-store',
+        body: 'bad URL encoding',
+      };
     }
     const file = resolve(this.root, `.${normalize(`/${path}`)}`);
     const inside = file.startsWith(this.root + sep);
@@ -71,7 +76,12 @@ export class StaticFilesService {
       };
     }
     if (extname(path) && path.startsWith('/assets/')) {
-      return { status: 404, type: 'text/plain; charset=utf-8', cacheControl: 'no-store', body: `no asset ${path}` };
+      return {
+        status: 404,
+        type: 'text/plain; charset=utf-8',
+        cacheControl: 'no-store',
+        body: `no asset ${path}`,
+      };
     }
     return {
       status: 200,

@@ -34,9 +34,7 @@ function route(path: string, query: URLSearchParams) {
         const ids = (query.get('ids') ?? '').split(',').filter(Boolean);
         return { title: 'Compare runs', page: <Compare ids={ids} /> };
       }
-      return parts[1]
-        ? { title: 'Run', page: <RunPage id={parts[1]} /> }
-        : { title: 'Runs', page: <Runs /> };
+      return parts[1] ? { title: 'Run', page: <RunPage id={parts[1]} /> } : { title: 'Runs', page: <Runs /> };
     case 'models':
       return parts[1]
         ? { title: `Model ${parts[1]}`, page: <ModelPage name={parts[1]} /> }

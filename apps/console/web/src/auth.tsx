@@ -93,8 +93,8 @@ function KeyDialog({ onSave, onCancel }: { onSave: (key: string) => void; onCanc
       <div role="dialog" aria-modal="true" aria-labelledby="key-title" className="dialog">
         <h2 id="key-title">API key needed</h2>
         <p>
-          The services answered 401: this action needs an API key. It is kept in this browser only and sent
-          in the X-API-Key header.
+          The services answered 401: this action needs an API key. It is kept in this browser only and sent in
+          the X-API-Key header.
         </p>
         <form onSubmit={submit}>
           <label htmlFor="api-key">API key</label>

@@ -2,7 +2,18 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-export const PALETTE = ['#1f5fa8', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#be185d', '#4d7c0f', '#334155'];
+export const PALETTE = [
+  '#1f5fa8',
+  '#c2410c',
+  '#15803d',
+  '#7e22ce',
+  '#b91c1c',
+  '#0e7490',
+  '#a16207',
+  '#be185d',
+  '#4d7c0f',
+  '#334155',
+];
 
 export interface LineSeries {
   label: string;
@@ -26,7 +37,9 @@ function useUPlot(make: (el: HTMLDivElement, width: number) => uPlot, deps: unkn
     const el = ref.current;
     if (!el) return;
     const plot = make(el, Math.max(240, el.clientWidth || 480));
-    const observer = new ResizeObserver(() => plot.setSize({ width: Math.max(240, el.clientWidth), height: plot.height }));
+    const observer = new ResizeObserver(() =>
+      plot.setSize({ width: Math.max(240, el.clientWidth), height: plot.height }),
+    );
     observer.observe(el);
     return () => {
       observer.disconnect();
@@ -61,7 +74,12 @@ export function LineChart({
           axes: [{ label: xLabel }, {}],
           series: [
             { label: xLabel },
-            ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true })),
+            ...series.map((s, i) => ({
+              label: s.label,
+              stroke: PALETTE[i % PALETTE.length],
+              width: 2,
+              spanGaps: true,
+            })),
           ],
           legend: { show: true },
         },
@@ -99,8 +117,17 @@ export function BarChart({
         {
           width,
           height,
-          scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, max ?? Math.max(1, ...values) * 1.1] } },
-          axes: [{ values: (_u, splits) => splits.map((v) => labels[v] ?? ''), splits: () => labels.map((_, i) => i) }, {}],
+          scales: {
+            x: { time: false, range: [-0.5, labels.length - 0.5] },
+            y: { range: [0, max ?? Math.max(1, ...values) * 1.1] },
+          },
+          axes: [
+            {
+              values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
+              splits: () => labels.map((_, i) => i),
+            },
+            {},
+          ],
           series: [
             {},
             {
@@ -122,7 +149,11 @@ export function BarChart({
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <div ref={ref} role="img" aria-label={`${title}: ${labels.map((l, i) => `${l} ${values[i]}`).join(', ')}`} />
+      <div
+        ref={ref}
+        role="img"
+        aria-label={`${title}: ${labels.map((l, i) => `${l} ${values[i]}`).join(', ')}`}
+      />
     </figure>
   );
 }

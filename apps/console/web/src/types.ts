@@ -99,7 +99,12 @@ export interface DatasetVersion {
   trainRows: number;
   testRows: number;
   classCounts: { train: Record<string, number>; test: Record<string, number> };
-  cleaningRules: { id: string; row: number; changes: { feature: string; from: unknown; to: unknown }[]; reference: string }[];
+  cleaningRules: {
+    id: string;
+    row: number;
+    changes: { feature: string; from: unknown; to: unknown }[];
+    reference: string;
+  }[];
   createdAt: string;
 }
 export interface TrafficView {
@@ -111,7 +116,12 @@ export interface TrafficView {
   p99Ms: number | null;
   requests: number;
   errors: number;
-  models: { model: string; version: string | null; predictionsPerClass: Record<string, number>; rowsPerSecond: number }[];
+  models: {
+    model: string;
+    version: string | null;
+    predictionsPerClass: Record<string, number>;
+    rowsPerSecond: number;
+  }[];
   history: { at: number; requestsPerSecond: number }[];
 }
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'];

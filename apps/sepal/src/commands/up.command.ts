@@ -31,7 +31,9 @@ export function upCommand(): Command {
       const url = (name: string) =>
         system.apps.find((a) => a.name === name)?.url.replace('127.0.0.1', 'localhost');
       log(`\nSepal is up in ${((Date.now() - started) / 1000).toFixed(1)} s, serving ${system.modelName}:`);
-      log(`  console    ${url('console')}        (the web console: overview, datasets, runs, models, jobs, predict)`);
+      log(
+        `  console    ${url('console')}        (the web console: overview, datasets, runs, models, jobs, predict)`,
+      );
       log(`  gateway    ${url('inference')}        (API docs ${url('inference')}/docs)`);
       log(`  data       ${url('data')}/docs`);
       log(`  registry   ${url('registry')}/docs`);

@@ -84,10 +84,17 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     log(`Console at ${local(consoleApp.CONSOLE_PORT).replace('127.0.0.1', 'localhost')}`);
     const urls = Object.fromEntries(apps.map((a) => [a.name, a.url])) as Record<LaunchedApp['name'], string>;
     await ensureDatasetImported(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'data'), log);
+    const champion =
+      options.trainIfNoChampion !== false ||
+      (await hasChampion(
+        serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'registry'),
+        inference.MODEL_NAME,
+      ));
     if (options.trainIfNoChampion !== false) {
       await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
     }
-    await waitUntilServing(serviceClient({ urls }, 'inference'), 120_000);
+    // With --no-train and no champion yet there is nothing to wait for: the gateway loads one when it is promoted.
+    if (champion) await waitUntilServing(serviceClient({ urls }, 'inference'), 120_000);
   } catch (error) {
     await close();
     throw error;
@@ -142,6 +149,16 @@ async function ensureChampion(
   options.log(summary(followed));
   const failure = trainingFailure(followed);
   if (failure) throw new Error(`the first start's ${failure}`);
+}
+
+async function hasChampion(registry: ServiceClient, modelName: string): Promise<boolean> {
+  try {
+    await registry.get(`/models/${encodeURIComponent(modelName)}/aliases/champion`);
+    return true;
+  } catch (error) {
+    if (error instanceof ServiceCallError && error.status === 404) return false;
+    throw error;
+  }
 }
 
 /** Polls the gateway's readiness (503 until its models are loaded) until it answers 200. */

@@ -9,15 +9,12 @@ import { curves, MetricPoint, toSeries } from './curves';
 
 export function Compare({ ids }: { ids: string[] }) {
   const valid = ids.length >= 2 && ids.length <= 10;
-  const runs = useLoad(
-    async () => {
-      if (!valid) return [];
-      const loaded = await Promise.all(ids.map((id) => api<RunView>('registry', `/runs/${enc(id)}`)));
-      const histories = await Promise.all(loaded.map((r) => curves(r.id, Object.keys(r.metrics))));
-      return loaded.map((run, i) => ({ run, history: histories[i] }));
-    },
-    [ids.join(',')],
-  );
+  const runs = useLoad(async () => {
+    if (!valid) return [];
+    const loaded = await Promise.all(ids.map((id) => api<RunView>('registry', `/runs/${enc(id)}`)));
+    const histories = await Promise.all(loaded.map((r) => curves(r.id, Object.keys(r.metrics))));
+    return loaded.map((run, i) => ({ run, history: histories[i] }));
+  }, [ids.join(',')]);
   const data = runs.data ?? [];
   const curveKeys = [...new Set(data.flatMap((d) => Object.keys(d.history)))].sort();
   const [chosen, setChosen] = useState<string>('');
@@ -82,7 +79,11 @@ export function Compare({ ids }: { ids: string[] }) {
                   <tr key={k}>
                     <th scope="row">{k}</th>
                     {data.map((d) => (
-                      <td key={d.run.id} className="num" style={{ fontWeight: d.run.metrics[k] === top ? 700 : 400 }}>
+                      <td
+                        key={d.run.id}
+                        className="num"
+                        style={{ fontWeight: d.run.metrics[k] === top ? 700 : 400 }}
+                      >
                         {fmt(d.run.metrics[k])}
                       </td>
                     ))}

@@ -9,7 +9,12 @@ export interface MetricPoint {
 /** Per-step histories of a run's metrics (only those with more than one step are curves). */
 export async function curves(runId: string, keys: string[]): Promise<Record<string, MetricPoint[]>> {
   const entries = await Promise.all(
-    keys.slice(0, 12).map(async (key) => [key, await api<MetricPoint[]>('registry', `/runs/${enc(runId)}/metrics/${enc(key)}`)] as const),
+    keys
+      .slice(0, 12)
+      .map(
+        async (key) =>
+          [key, await api<MetricPoint[]>('registry', `/runs/${enc(runId)}/metrics/${enc(key)}`)] as const,
+      ),
   );
   return Object.fromEntries(entries.filter(([, points]) => points.length > 1));
 }

@@ -85,11 +85,15 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
     setBusy(true);
     setMessage(null);
     try {
-      const answer = await api<DryRun & { version?: DatasetVersion; created?: boolean }>('data', query(dryRun), {
-        method: 'POST',
-        body: await file.text(),
-        contentType: 'text/csv',
-      });
+      const answer = await api<DryRun & { version?: DatasetVersion; created?: boolean }>(
+        'data',
+        query(dryRun),
+        {
+          method: 'POST',
+          body: await file.text(),
+          contentType: 'text/csv',
+        },
+      );
       if (dryRun) {
         if (!answer || answer.dryRun !== true || !answer.schema) {
           setMessage({
@@ -125,11 +129,21 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
       <div className="row">
         <div className="field">
           <label htmlFor="ds-name">Dataset name</label>
-          <input id="ds-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. penguins" />
+          <input
+            id="ds-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="e.g. penguins"
+          />
         </div>
         <div className="field">
           <label htmlFor="ds-target">Target column (optional)</label>
-          <input id="ds-target" value={target} onChange={(e) => setTarget(e.target.value)} placeholder="last column" />
+          <input
+            id="ds-target"
+            value={target}
+            onChange={(e) => setTarget(e.target.value)}
+            placeholder="last column"
+          />
         </div>
         <div className="field">
           <label htmlFor="ds-file">CSV file</label>
@@ -171,7 +185,12 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
               </ul>
             </>
           )}
-          <button type="button" disabled={busy || !can('data:write')} title={why('data:write')} onClick={() => void send(false)}>
+          <button
+            type="button"
+            disabled={busy || !can('data:write')}
+            title={why('data:write')}
+            onClick={() => void send(false)}
+          >
             Import {name}
           </button>
         </div>
@@ -187,10 +206,13 @@ function Versions({ name }: { name: string }) {
   const diff = useLoad(
     () =>
       from && to
-        ? api<{ rowsAdded: number; rowsRemoved: number; rowsMovedBetweenSplits: number; from: { classCounts: DatasetVersion['classCounts'] }; to: { classCounts: DatasetVersion['classCounts'] } }>(
-            'data',
-            `/datasets/${enc(name)}/diff?from=${enc(from)}&to=${enc(to)}`,
-          )
+        ? api<{
+            rowsAdded: number;
+            rowsRemoved: number;
+            rowsMovedBetweenSplits: number;
+            from: { classCounts: DatasetVersion['classCounts'] };
+            to: { classCounts: DatasetVersion['classCounts'] };
+          }>('data', `/datasets/${enc(name)}/diff?from=${enc(from)}&to=${enc(to)}`)
         : Promise.resolve(undefined),
     [name, from, to],
   );
@@ -240,7 +262,8 @@ function Versions({ name }: { name: string }) {
                   ? '—'
                   : v.cleaningRules.map((r) => (
                       <div key={r.id + r.row} title={r.reference}>
-                        {r.id} row {r.row}: {r.changes.map((c) => `${c.feature} ${String(c.from)}→${String(c.to)}`).join(', ')}
+                        {r.id} row {r.row}:{' '}
+                        {r.changes.map((c) => `${c.feature} ${String(c.from)}→${String(c.to)}`).join(', ')}
                       </div>
                     ))}
               </td>
@@ -250,9 +273,10 @@ function Versions({ name }: { name: string }) {
                   type="button"
                   className="secondary small"
                   onClick={() =>
-                    void download(`/datasets/${enc(name)}/versions/${v.id}/export.csv`, `${name}-v${v.seq}.csv`).catch(
-                      setDownloadError,
-                    )
+                    void download(
+                      `/datasets/${enc(name)}/versions/${v.id}/export.csv`,
+                      `${name}-v${v.seq}.csv`,
+                    ).catch(setDownloadError)
                   }
                 >
                   CSV<span className="sr-only"> of v{v.seq}</span>
@@ -291,8 +315,8 @@ function Versions({ name }: { name: string }) {
       {diff.data && (
         <div>
           <p>
-            {diff.data.rowsAdded} rows added, {diff.data.rowsRemoved} removed, {diff.data.rowsMovedBetweenSplits}{' '}
-            moved between splits.
+            {diff.data.rowsAdded} rows added, {diff.data.rowsRemoved} removed,{' '}
+            {diff.data.rowsMovedBetweenSplits} moved between splits.
           </p>
           <table aria-label="Class counts of both versions">
             <thead>
@@ -303,17 +327,19 @@ function Versions({ name }: { name: string }) {
               </tr>
             </thead>
             <tbody>
-              {Object.keys({ ...diff.data.from.classCounts.train, ...diff.data.to.classCounts.train }).map((c) => (
-                <tr key={c}>
-                  <td>{c}</td>
-                  <td className="num">
-                    {diff.data!.from.classCounts.train[c] ?? 0} → {diff.data!.to.classCounts.train[c] ?? 0}
-                  </td>
-                  <td className="num">
-                    {diff.data!.from.classCounts.test[c] ?? 0} → {diff.data!.to.classCounts.test[c] ?? 0}
-                  </td>
-                </tr>
-              ))}
+              {Object.keys({ ...diff.data.from.classCounts.train, ...diff.data.to.classCounts.train }).map(
+                (c) => (
+                  <tr key={c}>
+                    <td>{c}</td>
+                    <td className="num">
+                      {diff.data!.from.classCounts.train[c] ?? 0} → {diff.data!.to.classCounts.train[c] ?? 0}
+                    </td>
+                    <td className="num">
+                      {diff.data!.from.classCounts.test[c] ?? 0} → {diff.data!.to.classCounts.test[c] ?? 0}
+                    </td>
+                  </tr>
+                ),
+              )}
             </tbody>
           </table>
         </div>

@@ -121,7 +121,12 @@ function StartTraining() {
         </div>
         <div className="field">
           <label htmlFor="train-model">Model name (optional)</label>
-          <input id="train-model" value={modelName} onChange={(e) => setModelName(e.target.value)} placeholder="default" />
+          <input
+            id="train-model"
+            value={modelName}
+            onChange={(e) => setModelName(e.target.value)}
+            placeholder="default"
+          />
         </div>
         <div className="field">
           <label htmlFor="train-lr">learningRate values</label>
@@ -133,7 +138,13 @@ function StartTraining() {
         </div>
         <div className="field">
           <label htmlFor="train-epochs">epochs</label>
-          <input id="train-epochs" type="number" min={1} value={epochs} onChange={(e) => setEpochs(e.target.value)} />
+          <input
+            id="train-epochs"
+            type="number"
+            min={1}
+            value={epochs}
+            onChange={(e) => setEpochs(e.target.value)}
+          />
         </div>
         <button type="submit" disabled={!can('train')} title={why('train')}>
           Start {trials} trial{trials === 1 ? '' : 's'}
@@ -204,7 +215,12 @@ export function Jobs() {
                       className={`state state-${s.state}`}
                       data-step={s.step}
                       data-state={s.state}
-                      title={s.error ?? Object.entries(s.summary).map(([k, v]) => `${k}: ${String(v)}`).join(', ')}
+                      title={
+                        s.error ??
+                        Object.entries(s.summary)
+                          .map(([k, v]) => `${k}: ${String(v)}`)
+                          .join(', ')
+                      }
                     >
                       {s.title}
                     </span>
@@ -215,12 +231,24 @@ export function Jobs() {
               <td>{when(job.createdAt)}</td>
               <td>
                 {!TERMINAL.includes(job.state) && (
-                  <button type="button" className="secondary small" disabled={!can('train')} title={why('train')} onClick={() => act(job, 'cancel')}>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    disabled={!can('train')}
+                    title={why('train')}
+                    onClick={() => act(job, 'cancel')}
+                  >
                     Cancel<span className="sr-only"> job {short(job.id)}</span>
                   </button>
                 )}
                 {(job.state === 'failed' || job.state === 'cancelled') && (
-                  <button type="button" className="secondary small" disabled={!can('train')} title={why('train')} onClick={() => act(job, 'retry')}>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    disabled={!can('train')}
+                    title={why('train')}
+                    onClick={() => act(job, 'retry')}
+                  >
                     Retry<span className="sr-only"> job {short(job.id)}</span>
                   </button>
                 )}

@@ -9,7 +9,11 @@ import { ErrorBox, fmt, Page, short, when } from '../ui';
 /** version → run → sweep → dataset version, as boxes and arrows. */
 function LineageGraph({ lineage }: { lineage: LineageView }) {
   const nodes = [
-    { title: `${lineage.model} v${lineage.version}`, detail: `sha256 ${short(lineage.sha256, 12)}`, to: undefined },
+    {
+      title: `${lineage.model} v${lineage.version}`,
+      detail: `sha256 ${short(lineage.sha256, 12)}`,
+      to: undefined,
+    },
     lineage.run && {
       title: `run ${lineage.run.name ?? short(lineage.run.id)}`,
       detail: Object.entries(lineage.run.params)
@@ -33,13 +37,8 @@ function LineageGraph({ lineage }: { lineage: LineageView }) {
   const gap = 50;
   const width = nodes.length * w + (nodes.length - 1) * gap + 10;
   return (
-    <svg
-      className="lineage"
-      width={width}
-      height={80}
-      role="img"
-      aria-label={`Lineage: ${nodes.map((n) => `${n.title} (${n.detail})`).join(' from ')}`}
-    >
+    <svg className="lineage" width={width} height={80} aria-labelledby="lineage-title">
+      <title id="lineage-title">{`Lineage: ${nodes.map((n) => `${n.title} (${n.detail})`).join(' from ')}`}</title>
       <defs>
         <marker id="arrow" markerWidth="10" markerHeight="10" refX="9" refY="5" orient="auto">
           <path d="M0,0 L10,5 L0,10 z" fill="#1e40af" />
@@ -57,7 +56,15 @@ function LineageGraph({ lineage }: { lineage: LineageView }) {
               {node.detail.slice(0, 32)}
             </text>
             {i < nodes.length - 1 && (
-              <line x1={x + w} y1={38} x2={x + w + gap - 2} y2={38} stroke="#1e40af" strokeWidth={2} markerEnd="url(#arrow)" />
+              <line
+                x1={x + w}
+                y1={38}
+                x2={x + w + gap - 2}
+                y2={38}
+                stroke="#1e40af"
+                strokeWidth={2}
+                markerEnd="url(#arrow)"
+              />
             )}
           </g>
         );
@@ -87,9 +94,15 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
       const move = await api<{ version: number; previousVersion: number | null }>(
         'registry',
         `/models/${enc(model.name)}/aliases/${enc(alias)}`,
-        { method: 'PUT', json: { version: Number(version), reason: reason.trim(), by: by.trim() || 'console' } },
+        {
+          method: 'PUT',
+          json: { version: Number(version), reason: reason.trim(), by: by.trim() || 'console' },
+        },
       );
-      setMessage({ ok: true, text: `${alias} → v${move.version} (was ${move.previousVersion ? `v${move.previousVersion}` : 'unset'}).` });
+      setMessage({
+        ok: true,
+        text: `${alias} → v${move.version} (was ${move.previousVersion ? `v${move.previousVersion}` : 'unset'}).`,
+      });
       setReason('');
       onDone();
     } catch (error) {
@@ -151,10 +164,15 @@ export function ModelPage({ name }: { name: string }) {
   const m = model.data;
   const shown = selected ?? m?.aliases.champion ?? m?.versions.at(-1)?.version ?? null;
   const lineage = useLoad(
-    () => (shown ? api<LineageView>('registry', `/models/${enc(name)}/versions/${shown}/lineage`) : Promise.resolve(undefined)),
+    () =>
+      shown
+        ? api<LineageView>('registry', `/models/${enc(name)}/versions/${shown}/lineage`)
+        : Promise.resolve(undefined),
     [name, shown],
   );
-  const metricKeys = [...new Set((m?.versions ?? []).flatMap((v) => Object.keys(v.metrics)))].sort().slice(0, 6);
+  const metricKeys = [...new Set((m?.versions ?? []).flatMap((v) => Object.keys(v.metrics)))]
+    .sort()
+    .slice(0, 6);
   const reload = () => {
     model.reload();
     audit.reload();

@@ -7,7 +7,11 @@ import { ErrorBox, fmt, Page, short, State, when } from '../ui';
 const LIVE_MS = 5_000;
 
 export function Overview() {
-  const models = useLoad(() => api<{ models: ModelSummaryView[] }>('registry', '/models?limit=100'), [], LIVE_MS);
+  const models = useLoad(
+    () => api<{ models: ModelSummaryView[] }>('registry', '/models?limit=100'),
+    [],
+    LIVE_MS,
+  );
   const traffic = useLoad(() => api<TrafficView>('console', '/traffic'), [], LIVE_MS);
   const jobs = useLoad(
     async () => {
@@ -45,9 +49,11 @@ export function Overview() {
         <ErrorBox error={models.error} what="list the models" />
         {t && (
           <p className="muted">
-            Gateway traffic over the last {t.windowSeconds >= 3600 ? 'hour' : `${Math.round(t.windowSeconds / 60)} min`}
-            {t.sampledAt ? ` (sampled ${new Date(t.sampledAt).toLocaleTimeString()})` : ''}: {fmt(t.requestsPerSecond, 3)} req/s,
-            p99 {t.p99Ms === null ? '—' : `${fmt(t.p99Ms, 3)} ms`}, {t.errors} errors of {t.requests} requests.
+            Gateway traffic over the last{' '}
+            {t.windowSeconds >= 3600 ? 'hour' : `${Math.round(t.windowSeconds / 60)} min`}
+            {t.sampledAt ? ` (sampled ${new Date(t.sampledAt).toLocaleTimeString()})` : ''}:{' '}
+            {fmt(t.requestsPerSecond, 3)} req/s, p99 {t.p99Ms === null ? '—' : `${fmt(t.p99Ms, 3)} ms`},{' '}
+            {t.errors} errors of {t.requests} requests.
             {t.error ? ` ${t.error}` : ''}
           </p>
         )}

@@ -34,7 +34,8 @@ function parseCsv(text: string): { header: string[]; rows: string[][] } {
   return { header: split(lines[0] ?? ''), rows: lines.slice(1).map(split) };
 }
 
-const csvCell = (v: string | number) => (typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));
+const csvCell = (v: string | number) =>
+  typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v);
 
 export function Predict() {
   const { can, why } = useKey();
@@ -45,8 +46,10 @@ export function Predict() {
   const [batch, setBatch] = useState<{ url: string; name: string; rows: number } | null>(null);
   const [batchError, setBatchError] = useState<string | null>(null);
   const m = model.data;
-  const features = m?.features ?? (m?.featureNames ?? []).map((name) => ({ name, type: 'numeric', categories: undefined }));
-  const categorical = (f: (typeof features)[number]) => Array.isArray(f.categories) && f.categories.length > 0;
+  const features =
+    m?.features ?? (m?.featureNames ?? []).map((name) => ({ name, type: 'numeric', categories: undefined }));
+  const categorical = (f: (typeof features)[number]) =>
+    Array.isArray(f.categories) && f.categories.length > 0;
 
   const toRow = (get: (name: string) => string) =>
     Object.fromEntries(features.map((f) => [f.name, categorical(f) ? get(f.name) : Number(get(f.name))]));
@@ -56,7 +59,10 @@ export function Predict() {
     setError(undefined);
     try {
       setAnswer(
-        await api<PredictAnswer>('inference', '/predict', { method: 'POST', json: { features: toRow((n) => values[n] ?? '') } }),
+        await api<PredictAnswer>('inference', '/predict', {
+          method: 'POST',
+          json: { features: toRow((n) => values[n] ?? '') },
+        }),
       );
     } catch (e) {
       setError(e as Error);
@@ -71,15 +77,23 @@ export function Predict() {
     try {
       const { header, rows } = parseCsv(await file.text());
       const missing = features.map((f) => f.name).filter((n) => !header.includes(n));
-      if (missing.length) throw new Error(`the CSV has no column ${missing.join(', ')} (its header must name every feature)`);
+      if (missing.length)
+        throw new Error(`the CSV has no column ${missing.join(', ')} (its header must name every feature)`);
       const labels = m?.labels ?? [];
       const out: string[] = [[...header, 'predicted', ...labels.map((l) => `p_${l}`)].map(csvCell).join(',')];
       for (let i = 0; i < rows.length; i += BATCH) {
         const chunk = rows.slice(i, i + BATCH);
         const instances = chunk.map((row) => toRow((n) => row[header.indexOf(n)] ?? ''));
-        const scored = await api<PredictAnswer>('inference', '/predict', { method: 'POST', json: { instances } });
+        const scored = await api<PredictAnswer>('inference', '/predict', {
+          method: 'POST',
+          json: { instances },
+        });
         scored.predictions.forEach((p, j) =>
-          out.push([...chunk[j], p.class, ...labels.map((l) => fmt(p.probabilities[l] ?? 0, 6))].map(csvCell).join(',')),
+          out.push(
+            [...chunk[j], p.class, ...labels.map((l) => fmt(p.probabilities[l] ?? 0, 6))]
+              .map(csvCell)
+              .join(','),
+          ),
         );
       }
       const url = URL.createObjectURL(new Blob([out.join('\n') + '\n'], { type: 'text/csv' }));
@@ -93,7 +107,9 @@ export function Predict() {
   return (
     <Page title="Predict">
       <ErrorBox error={model.error} what="read the served model" />
-      {m && !m.served && <p className="notice">The gateway serves no model yet: train and promote one first.</p>}
+      {m && !m.served && (
+        <p className="notice">The gateway serves no model yet: train and promote one first.</p>
+      )}
       {m?.served && (
         <>
           <p>
@@ -149,9 +165,17 @@ export function Predict() {
           </form>
           <section className="card" aria-labelledby="batch-h">
             <h2 id="batch-h">Batch scoring</h2>
-            <p className="muted">A CSV whose header names the features ({features.map((f) => f.name).join(', ')}).</p>
+            <p className="muted">
+              A CSV whose header names the features ({features.map((f) => f.name).join(', ')}).
+            </p>
             <label htmlFor="batch-file">CSV to score</label>
-            <input id="batch-file" type="file" accept=".csv,text/csv" disabled={!can('predict')} onChange={(e) => void scoreFile(e)} />
+            <input
+              id="batch-file"
+              type="file"
+              accept=".csv,text/csv"
+              disabled={!can('predict')}
+              onChange={(e) => void scoreFile(e)}
+            />
             {batchError && (
               <p className="error" role="alert">
                 {batchError}

@@ -14,7 +14,10 @@ function ConfusionMatrix({ json }: { json: string }) {
     return null;
   }
   return (
-    <table className="matrix" aria-label="Confusion matrix: rows are the true class, columns the predicted class">
+    <table
+      className="matrix"
+      aria-label="Confusion matrix: rows are the true class, columns the predicted class"
+    >
       <thead>
         <tr>
           <th>true \ predicted</th>
@@ -42,7 +45,8 @@ function ConfusionMatrix({ json }: { json: string }) {
 export function RunPage({ id }: { id: string }) {
   const run = useLoad(() => api<RunView>('registry', `/runs/${enc(id)}`), [id]);
   const history = useLoad(
-    (): Promise<Record<string, MetricPoint[]>> => (run.data ? curves(id, Object.keys(run.data.metrics)) : Promise.resolve({})),
+    (): Promise<Record<string, MetricPoint[]>> =>
+      run.data ? curves(id, Object.keys(run.data.metrics)) : Promise.resolve({}),
     [id, run.data?.id],
   );
   const children = useLoad(
@@ -64,8 +68,9 @@ export function RunPage({ id }: { id: string }) {
       {r && (
         <>
           <p>
-            <State state={r.status} /> {r.experiment} · started {when(r.startTime)} · ended {when(r.endTime)} ·
-            dataset {r.dataset ?? '—'} {r.datasetVersion ? <code>{short(r.datasetVersion, 12)}</code> : null}
+            <State state={r.status} /> {r.experiment} · started {when(r.startTime)} · ended {when(r.endTime)}{' '}
+            · dataset {r.dataset ?? '—'}{' '}
+            {r.datasetVersion ? <code>{short(r.datasetVersion, 12)}</code> : null}
             {r.parentRunId && (
               <>
                 {' '}
@@ -110,7 +115,9 @@ export function RunPage({ id }: { id: string }) {
           </div>
           <h2>Curves per epoch</h2>
           <ErrorBox error={history.error} what="load the metric histories" />
-          {groups.size === 0 && !history.loading && <p className="muted">This run logged no per-epoch metric.</p>}
+          {groups.size === 0 && !history.loading && (
+            <p className="muted">This run logged no per-epoch metric.</p>
+          )}
           <div className="charts">
             {[...groups.entries()].map(([base, keys]) => (
               <LineChart
@@ -142,14 +149,27 @@ export function RunPage({ id }: { id: string }) {
                       <td>
                         <State state={c.status} />
                       </td>
-                      <td>{Object.entries(c.params).map(([k, v]) => `${k}=${fmt(v)}`).join(', ')}</td>
-                      <td>{Object.entries(c.metrics).map(([k, v]) => `${k}=${fmt(v)}`).join(', ')}</td>
+                      <td>
+                        {Object.entries(c.params)
+                          .map(([k, v]) => `${k}=${fmt(v)}`)
+                          .join(', ')}
+                      </td>
+                      <td>
+                        {Object.entries(c.metrics)
+                          .map(([k, v]) => `${k}=${fmt(v)}`)
+                          .join(', ')}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
               </table>
               <p>
-                <Link to={`/runs/compare?ids=${children.data!.slice(0, 10).map((c) => c.id).join(',')}`}>
+                <Link
+                  to={`/runs/compare?ids=${children
+                    .data!.slice(0, 10)
+                    .map((c) => c.id)
+                    .join(',')}`}
+                >
                   Compare these trials
                 </Link>
               </p>

@@ -31,7 +31,10 @@ export function Runs() {
   const [filter, setFilter] = useState(query.get('filter') ?? '');
   const [orderBy, setOrderBy] = useState(query.get('orderBy') ?? 'start_time DESC');
   const [applied, setApplied] = useState({ filter, orderBy });
-  const runs = useLoad(() => searchRuns(applied.filter, applied.orderBy, MAX_ROWS), [applied.filter, applied.orderBy]);
+  const runs = useLoad(
+    () => searchRuns(applied.filter, applied.orderBy, MAX_ROWS),
+    [applied.filter, applied.orderBy],
+  );
   const [columns, setColumns] = useState<string[] | null>(null);
   const [selected, setSelected] = useState<string[]>([]);
   const [scrollTop, setScrollTop] = useState(0);
@@ -45,7 +48,11 @@ export function Runs() {
     }
     return [...[...params].sort(), ...[...metrics].sort()];
   }, [runs.data]);
-  const shown = columns ?? keys.filter((k) => /^metrics\.(accuracy|val_accuracy|f1|loss)$|^params\.(learningRate|hiddenUnits)$/.test(k));
+  const shown =
+    columns ??
+    keys.filter((k) =>
+      /^metrics\.(accuracy|val_accuracy|f1|loss)$|^params\.(learningRate|hiddenUnits)$/.test(k),
+    );
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -84,7 +91,9 @@ export function Runs() {
     >
       <form className="inline" onSubmit={submit}>
         <div className="field" style={{ flex: 2 }}>
-          <label htmlFor="run-filter">Filter (e.g. metrics.accuracy &gt; 0.9 AND params.hiddenUnits = '16')</label>
+          <label htmlFor="run-filter">
+            Filter (e.g. metrics.accuracy &gt; 0.9 AND params.hiddenUnits = '16')
+          </label>
           <input id="run-filter" value={filter} onChange={(e) => setFilter(e.target.value)} />
         </div>
         <div className="field" style={{ flex: 1 }}>
@@ -95,7 +104,9 @@ export function Runs() {
       </form>
       <ErrorBox error={runs.error} what="search the runs" />
       <details>
-        <summary>Columns ({shown.length} of {keys.length})</summary>
+        <summary>
+          Columns ({shown.length} of {keys.length})
+        </summary>
         <fieldset className="columns">
           <legend className="sr-only">Param and metric columns</legend>
           {keys.map((k) => (
@@ -111,7 +122,9 @@ export function Runs() {
         </fieldset>
       </details>
       <p className="muted">
-        {runs.loading ? 'Loading…' : `${all.length} runs${all.length >= MAX_ROWS ? ` (the first ${MAX_ROWS})` : ''}`}
+        {runs.loading
+          ? 'Loading…'
+          : `${all.length} runs${all.length >= MAX_ROWS ? ` (the first ${MAX_ROWS})` : ''}`}
       </p>
       <div
         className="scroll"
@@ -163,7 +176,13 @@ export function Runs() {
                 </td>
                 <td>{run.experiment}</td>
                 <td>{when(run.startTime)}</td>
-                <td>{run.parentRunId ? <Link to={`/runs/${run.parentRunId}`}>{short(run.parentRunId)}</Link> : '—'}</td>
+                <td>
+                  {run.parentRunId ? (
+                    <Link to={`/runs/${run.parentRunId}`}>{short(run.parentRunId)}</Link>
+                  ) : (
+                    '—'
+                  )}
+                </td>
                 {shown.map((k) => (
                   <td key={k} className="num">
                     {fmt(value(run, k))}
