@@ -274,9 +274,9 @@ describe('the web console in a real browser', () => {
     );
     expect(model.versions.length).toBeGreaterThanOrEqual(2);
     const better = [...model.versions].sort(
-      (a, b) => (b.metrics.accuracy ?? 0) - (a.metrics.accuracy ?? 0) || b.version - a.version,
+      (a, b) => (b.metrics.test_accuracy ?? 0) - (a.metrics.test_accuracy ?? 0) || b.version - a.version,
     )[0];
-    const reason = `best test accuracy (${better.metrics.accuracy}) in the console journey`;
+    const reason = `best test accuracy (${better.metrics.test_accuracy}) in the console journey`;
     await open(`/models/${MODEL}`, '#promote-version');
     await page.waitForSelector('svg.lineage', { timeout: 20_000 });
     await page.select('#promote-version', String(better.version));

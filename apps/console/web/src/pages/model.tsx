@@ -170,9 +170,12 @@ export function ModelPage({ name }: { name: string }) {
         : Promise.resolve(undefined),
     [name, shown],
   );
+  const rank = (k: string) =>
+    k === 'test_accuracy' ? 0 : k.startsWith('test_') ? 1 : k.includes('val_accuracy') ? 2 : 3;
   const metricKeys = [...new Set((m?.versions ?? []).flatMap((v) => Object.keys(v.metrics)))]
-    .sort()
-    .slice(0, 6);
+    .filter((k) => !/parity|selected_trial/.test(k))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .slice(0, 5);
   const reload = () => {
     model.reload();
     audit.reload();
