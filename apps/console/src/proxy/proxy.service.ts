@@ -70,7 +70,7 @@ export class ProxyService {
         signal: AbortSignal.timeout(this.config.CONSOLE_PROXY_TIMEOUT_MS),
       });
     } catch (error) {
-      const name = error instanceof Error ? error.name : '';
+      const name = (error as { name?: unknown } | null)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') {
         return problem(
           504,
