@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect } from 'react';
+import { lazy, ReactNode, Suspense, useEffect } from 'react';
 import { KeyProvider, useKey } from './auth';
 import { Link, useLocation } from './router';
 import { Overview } from './pages/overview';
@@ -70,6 +70,12 @@ function KeyButton() {
   );
 }
 
+/** The page remounts (and loads again) when the key changes, e.g. after the key prompt. */
+function Main({ children }: { children: ReactNode }) {
+  const { key } = useKey();
+  return <main key={key ?? 'no key'}>{children}</main>;
+}
+
 export function App() {
   const location = useLocation();
   const { title, page } = route(location.pathname, location.searchParams);
@@ -92,9 +98,9 @@ export function App() {
         </nav>
         <KeyButton />
       </header>
-      <main>
+      <Main>
         <Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense>
-      </main>
+      </Main>
     </KeyProvider>
   );
 }
