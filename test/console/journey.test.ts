@@ -306,4 +306,28 @@ describe('the web console in a real browser', () => {
     );
     await check('predict');
   }, 60_000);
+
+  it('shows the served model with its predictions per class on the overview, live', async () => {
+    // A fresh load (no cache) of the production build from the console on localhost, until the services' data shows.
+    await page.setCacheEnabled(false);
+    const started = Date.now();
+    await page.goto(consoleUrl, { waitUntil: 'load' });
+    const loaded = Date.now() - started;
+    await page.waitForSelector(`a[href="/models/${MODEL}"]`, { timeout: 20_000 });
+    const withData = Date.now() - started;
+    const timing = (await page.evaluate(
+      `(() => { const nav = performance.getEntriesByType('navigation')[0]; return { load: nav.loadEventEnd }; })()`,
+    )) as { load: number };
+    console.log(
+      `console overview load without cache (production build, localhost, stack idle): load event ` +
+        `${timing.load.toFixed(0)} ms, ${loaded} ms to 'load' as puppeteer sees it, ${withData} ms until the models show`,
+    );
+    await page.setCacheEnabled(true);
+    // The prediction of the previous step reaches the overview through the console's sampling of the gateway /metrics.
+    await page.waitForFunction(`document.querySelector('main table').textContent.includes('Iris-')`, {
+      timeout: 20_000,
+      polling: 500,
+    });
+    await check('overview-live');
+  }, 60_000);
 });
