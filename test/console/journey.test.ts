@@ -304,6 +304,22 @@ describe('the web console in a real browser', () => {
     expect(await textOf('[data-testid="prediction"]')).toMatch(
       /Predicted Iris-(virginica|versicolor|setosa) by IrisModel v\d/,
     );
+    // Batch scoring: a CSV upload, scored in the browser's batches, offered as a download.
+    const batch = join(modelsDir, 'to-score.csv');
+    writeFileSync(
+      batch,
+      'sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.3,3.3,6.0,2.5\n5.9,3.0,4.2,1.5\n',
+    );
+    await (await page.$('#batch-file'))!.uploadFile(batch);
+    await page.waitForSelector('#batch-h ~ p.ok a[download]', { timeout: 20_000 });
+    expect(await textOf('#batch-h ~ p.ok')).toMatch(/Scored 3 rows: download to-score-scored\.csv/);
+    const scored = (await page.$eval('#batch-h ~ p.ok a[download]', (a) =>
+      fetch(a.getAttribute('href')!).then((r) => r.text()),
+    )) as string;
+    const lines = scored.trim().split('\n');
+    expect(lines[0]).toMatch(/^sepal_length,sepal_width,petal_length,petal_width,predicted,p_Iris-setosa,/);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/,Iris-setosa,/);
     await check('predict');
   }, 60_000);
 

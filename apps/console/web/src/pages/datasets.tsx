@@ -28,8 +28,13 @@ async function download(path: string, fallbackName: string) {
 }
 
 function SchemaView({ schema }: { schema: Record<string, unknown> }) {
-  const features = Array.isArray(schema.features) ? (schema.features as unknown[]) : [];
-  const rest = Object.entries(schema).filter(([k]) => k !== 'features');
+  // `columns` (name, type, encoding) where the data service gives feature types, else the feature names.
+  const features = Array.isArray(schema.columns)
+    ? (schema.columns as unknown[])
+    : Array.isArray(schema.features)
+      ? (schema.features as unknown[])
+      : [];
+  const rest = Object.entries(schema).filter(([k]) => k !== 'features' && k !== 'columns');
   return (
     <div>
       <table aria-label="Inferred schema">

@@ -157,6 +157,121 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
   );
 }
 
+interface GatewayModel {
+  name: string;
+  served: boolean;
+  champion: { version: number } | null;
+  problem: string | null;
+  traffic: { version: number; weight: number }[] | null;
+  shadow: number | null;
+}
+
+interface TrafficSplit {
+  weights: { version: number; weight: number }[];
+  shadow: { version: number } | null;
+  reason: string;
+  changedBy: string;
+  changedAt: string;
+}
+
+/**
+ * The registry's traffic split of a model (canary weights summing to 100, a shadow version), where it has one
+ * (GET/PUT /models/{name}/traffic); absent otherwise.
+ */
+function Traffic({ model }: { model: ModelView }) {
+  const { can, why } = useKey();
+  const path = `/models/${enc(model.name)}/traffic`;
+  const split = useLoad(async () => {
+    try {
+      return { split: await api<TrafficSplit>('registry', path, { quiet: true }), available: true };
+    } catch (error) {
+      const e = error as ApiError;
+      // Nest's "Cannot GET ..." is a route this registry does not have; another 404 is "no split set".
+      const available = e.status === 404 && !/^Cannot GET/.test(e.message);
+      return { split: null, available };
+    }
+  }, [model.name]);
+  const [weights, setWeights] = useState('');
+  const [shadow, setShadow] = useState('');
+  const [reason, setReason] = useState('');
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  if (!split.data?.available) return null;
+  const current = split.data.split;
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setMessage(null);
+    const parsed: Record<string, number> = {};
+    for (const part of weights
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [version, weight] = part
+        .replace(/^v/, '')
+        .split(':')
+        .map((x) => x.trim());
+      parsed[version] = Number(weight);
+    }
+    try {
+      await api('registry', path, {
+        method: 'PUT',
+        json: {
+          weights: parsed,
+          shadow: shadow ? Number(shadow) : null,
+          reason: reason.trim(),
+          by: 'console',
+        },
+      });
+      setMessage({ ok: true, text: 'Traffic split changed.' });
+      split.reload();
+    } catch (error) {
+      setMessage({ ok: false, text: `Refused (${(error as ApiError).status}): ${(error as Error).message}` });
+    }
+  };
+  return (
+    <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby="traffic-h">
+      <h2 id="traffic-h">Traffic split and shadow</h2>
+      <p>
+        {current
+          ? `Now: ${current.weights.map((w) => `v${w.version} ${w.weight}%`).join(' / ')}${current.shadow ? `, shadow v${current.shadow.version}` : ''} (by ${current.changedBy}, ${when(current.changedAt)})`
+          : 'No split: the champion takes every request.'}
+      </p>
+      <div className="row">
+        <div className="field">
+          <label htmlFor="traffic-weights">Weights (version:percent, summing to 100)</label>
+          <input
+            id="traffic-weights"
+            value={weights}
+            onChange={(e) => setWeights(e.target.value)}
+            placeholder="1:90, 2:10"
+          />
+        </div>
+        <div className="field">
+          <label htmlFor="traffic-shadow">Shadow version (optional)</label>
+          <input
+            id="traffic-shadow"
+            type="number"
+            min={1}
+            value={shadow}
+            onChange={(e) => setShadow(e.target.value)}
+          />
+        </div>
+        <div className="field" style={{ flex: 1, minWidth: 200 }}>
+          <label htmlFor="traffic-reason">Reason</label>
+          <input id="traffic-reason" value={reason} onChange={(e) => setReason(e.target.value)} />
+        </div>
+        <button type="submit" disabled={!can('promote') || !weights.trim()} title={why('promote')}>
+          Set split
+        </button>
+      </div>
+      {message && (
+        <p className={message.ok ? 'ok' : 'error'} role="status">
+          {message.text}
+        </p>
+      )}
+    </form>
+  );
+}
+
 export function ModelPage({ name }: { name: string }) {
   const model = useLoad(() => api<ModelView>('registry', `/models/${enc(name)}`), [name]);
   const audit = useLoad(() => api<AuditEntry[]>('registry', `/models/${enc(name)}/audit`), [name]);
@@ -172,6 +287,15 @@ export function ModelPage({ name }: { name: string }) {
   );
   const rank = (k: string) =>
     k === 'test_accuracy' ? 0 : k.startsWith('test_') ? 1 : k.includes('val_accuracy') ? 2 : 3;
+  // Where the gateway serves several models (GET /models): what it serves of this one, its traffic split and shadow.
+  const gateway = useLoad(async () => {
+    try {
+      const list = await api<GatewayModel[]>('inference', '/models', { quiet: true });
+      return Array.isArray(list) ? (list.find((g) => g.name === name) ?? null) : null;
+    } catch {
+      return null;
+    }
+  }, [name]);
   const metricKeys = [...new Set((m?.versions ?? []).flatMap((v) => Object.keys(v.metrics)))]
     .filter((k) => !/parity|selected_trial/.test(k))
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
@@ -191,6 +315,18 @@ export function ModelPage({ name }: { name: string }) {
               .map(([a, v]) => `${a} → v${v}`)
               .join(', ') || 'none'}
           </p>
+          {gateway.data && (
+            <p>
+              Gateway:{' '}
+              {gateway.data.served && gateway.data.champion
+                ? `serving v${gateway.data.champion.version}`
+                : `not serving (${gateway.data.problem ?? 'no champion'})`}
+              {gateway.data.traffic
+                ? `; traffic split ${gateway.data.traffic.map((t) => `v${t.version} ${t.weight}%`).join(' / ')}`
+                : ''}
+              {gateway.data.shadow ? `; shadow v${gateway.data.shadow}` : ''}
+            </p>
+          )}
           <h2>Versions</h2>
           <table>
             <thead>
@@ -237,6 +373,7 @@ export function ModelPage({ name }: { name: string }) {
           <ErrorBox error={lineage.error} what="load the lineage" />
           {lineage.data && <LineageGraph lineage={lineage.data} />}
           <Promote model={m} onDone={reload} />
+          <Traffic model={m} />
         </>
       )}
       <h2>Audit log</h2>

@@ -37,17 +37,70 @@ function parseCsv(text: string): { header: string[]; rows: string[][] } {
 const csvCell = (v: string | number) =>
   typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v);
 
+interface Signature {
+  name: string;
+  version?: number;
+  sha256?: string;
+  features: { name: string; type?: string; categories?: string[] }[];
+  labels: string[];
+  /** POST path: the gateway's default model at /predict, any other at /predict/{model}. */
+  path: string;
+}
+
+const asFeature = (f: unknown) =>
+  typeof f === 'string' ? { name: f } : (f as { name: string; type?: string; categories?: string[] });
+
 export function Predict() {
   const { can, why } = useKey();
-  const model = useLoad(() => api<ServedModel>('inference', '/model'), []);
+  // The default model (GET /model) and, where the gateway serves several, the others (GET /models).
+  const model = useLoad(async () => {
+    const one = await api<ServedModel>('inference', '/model');
+    let names = one.served && one.name ? [one.name] : [];
+    try {
+      const list = await api<{ name: string; served: boolean }[]>('inference', '/models', { quiet: true });
+      if (Array.isArray(list))
+        names = [...new Set([...names, ...list.filter((m) => m.served).map((m) => m.name)])];
+    } catch {
+      // A gateway serving one model has no /models.
+    }
+    return { one, names };
+  }, []);
+  const [chosen, setChosen] = useState('');
+  const name = chosen || model.data?.one.name || model.data?.names[0] || '';
+  const signature = useLoad(async (): Promise<Signature | undefined> => {
+    const one = model.data?.one;
+    if (!name) return undefined;
+    if (one?.served && one.name === name) {
+      return {
+        name,
+        version: one.version,
+        sha256: one.sha256,
+        features: one.features ?? (one.featureNames ?? []).map((n) => ({ name: n })),
+        labels: one.labels ?? [],
+        path: '/predict',
+      };
+    }
+    const champion = await api<{
+      version: number;
+      sha256: string;
+      signature: { features?: unknown[]; labels?: string[] } | null;
+    }>('registry', `/models/${encodeURIComponent(name)}/aliases/champion`);
+    return {
+      name,
+      version: champion.version,
+      sha256: champion.sha256,
+      features: (champion.signature?.features ?? []).map(asFeature),
+      labels: champion.signature?.labels ?? [],
+      path: `/predict/${encodeURIComponent(name)}`,
+    };
+  }, [name, model.data]);
   const [values, setValues] = useState<Record<string, string>>({});
   const [answer, setAnswer] = useState<PredictAnswer>();
   const [error, setError] = useState<Error>();
   const [batch, setBatch] = useState<{ url: string; name: string; rows: number } | null>(null);
   const [batchError, setBatchError] = useState<string | null>(null);
-  const m = model.data;
-  const features =
-    m?.features ?? (m?.featureNames ?? []).map((name) => ({ name, type: 'numeric', categories: undefined }));
+  const sig = signature.data;
+  const features = sig?.features ?? [];
   const categorical = (f: (typeof features)[number]) =>
     Array.isArray(f.categories) && f.categories.length > 0;
 
@@ -79,7 +132,7 @@ export function Predict() {
       const missing = features.map((f) => f.name).filter((n) => !header.includes(n));
       if (missing.length)
         throw new Error(`the CSV has no column ${missing.join(', ')} (its header must name every feature)`);
-      const labels = m?.labels ?? [];
+      const labels = sig?.labels ?? [];
       const out: string[] = [[...header, 'predicted', ...labels.map((l) => `p_${l}`)].map(csvCell).join(',')];
       for (let i = 0; i < rows.length; i += BATCH) {
         const chunk = rows.slice(i, i + BATCH);
@@ -107,14 +160,34 @@ export function Predict() {
   return (
     <Page title="Predict">
       <ErrorBox error={model.error} what="read the served model" />
-      {m && !m.served && (
+      <ErrorBox error={signature.error} what="read the model's signature" />
+      {model.data && model.data.names.length === 0 && (
         <p className="notice">The gateway serves no model yet: train and promote one first.</p>
       )}
-      {m?.served && (
+      {sig && (
         <>
-          <p>
-            Served: <strong>{m.name}</strong> v{m.version} <code>{short(m.sha256, 12)}</code>
-          </p>
+          <div className="row">
+            {(model.data?.names.length ?? 0) > 1 && (
+              <div className="field">
+                <label htmlFor="predict-model">Model</label>
+                <select
+                  id="predict-model"
+                  value={name}
+                  onChange={(e) => {
+                    setChosen(e.target.value);
+                    setAnswer(undefined);
+                  }}
+                >
+                  {model.data!.names.map((n) => (
+                    <option key={n}>{n}</option>
+                  ))}
+                </select>
+              </div>
+            )}
+            <p>
+              Served: <strong>{sig.name}</strong> v{sig.version} <code>{short(sig.sha256, 12)}</code>
+            </p>
+          </div>
           <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby="one-h">
             <h2 id="one-h">One row</h2>
             <div className="row">
