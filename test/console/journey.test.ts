@@ -183,6 +183,7 @@ describe('the web console in a real browser', () => {
     writeFileSync(csv, `sepal_length,sepal_width,petal_length,petal_width,species\n${rows.join('\n')}\n`);
     await open('/datasets', '#ds-file');
     await page.type('#ds-name', 'petals');
+    await page.type('#ds-target', 'species');
     const input = await page.$('#ds-file');
     await input!.uploadFile(csv);
     await page.click('#import-h ~ .row button');
