@@ -1,6 +1,7 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createHttpApp } from '@sepal/http';
-import { JsonLogger } from '@sepal/observability';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DomainExceptionFilter } from '@sepal/http';
+import { installHttpMetrics, JsonLogger } from '@sepal/observability';
 import { ConsoleConfig, ConsoleConfigValues } from './console.config';
 import { ConsoleModule } from './console.module';
 import { installConsoleRoutes } from './console.routes';
@@ -13,15 +14,19 @@ export async function startConsoleApp(
   config: ConsoleConfigValues = ConsoleConfig.load(),
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
-  const app = await createHttpApp(ConsoleModule.forRoot(config), {
-    title: 'Sepal console',
-    description:
-      'The web console: its single-page app, a proxy to the services under /api/<service>/, traffic and job streams.',
-    logger: new JsonLogger({ service: 'console', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
-    // The services check keys; the console forwards them.
-    apiKey: { readRequiresKey: false },
-    bodyLimitBytes: config.CONSOLE_MAX_BODY_BYTES,
-  });
+  // Not createHttpApp: the console checks no key itself (it holds none); each service checks the caller's key, which
+  // the proxy forwards. Its own routes only read: the app, the sampled traffic, the job stream.
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ConsoleModule.forRoot(config),
+    new FastifyAdapter({ bodyLimit: config.CONSOLE_MAX_BODY_BYTES }),
+    {
+      logger: new JsonLogger({ service: 'console', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
+      abortOnError: false,
+    },
+  );
+  installHttpMetrics(app.getHttpAdapter().getInstance());
+  app.useGlobalFilters(new DomainExceptionFilter());
+  app.enableShutdownHooks();
   installConsoleRoutes(app.getHttpAdapter().getInstance(), {
     config,
     proxy: app.get(ProxyService),

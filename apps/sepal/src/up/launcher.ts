@@ -52,6 +52,8 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     REGISTRY_PUBLIC_URL: local(registry.REGISTRY_PORT),
     TRAINER_URL: local(trainer.TRAINER_PORT),
     INFERENCE_URL: local(inference.INFERENCE_PORT),
+    // The embedded mode listens on loopback (set CONSOLE_HOST to open the console to the network).
+    CONSOLE_HOST: '127.0.0.1',
     ...env,
   };
   const apps: LaunchedApp[] = [];
