@@ -188,6 +188,12 @@ describe('the console server', () => {
     );
   });
 
+  it('refuses to listen beyond loopback when the deployment has no keys (its proxy would open the services)', async () => {
+    await expect(
+      startConsoleApp(ConsoleConfig.load({ HOST: '0.0.0.0', CONSOLE_PORT: '0', LOG_LEVEL: 'error' })),
+    ).rejects.toThrow(/HOST="0.0.0.0": console would listen beyond loopback with no API key/);
+  });
+
   it('refuses a bad configuration naming the variable', () => {
     expect(() => ConsoleConfig.load({ CONSOLE_PORT: 'eighty', REGISTRY_URL: 'ftp://x' })).toThrow(
       ConfigError,

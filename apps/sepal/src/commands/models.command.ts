@@ -106,14 +106,8 @@ export function modelsCommand(context: CliContext): Command {
     .argument('<version>', 'version number')
     .option('-a, --alias <alias>', 'alias to move', 'champion')
     .option('-r, --reason <text>', 'why (kept in the audit log)')
-    .option('--by <who>', 'who (kept in the audit log)', process.env.USER ?? 'cli')
     .action(
-      async (
-        name: string,
-        version: string,
-        options: { alias: string; reason?: string; by: string },
-        cmd: Command,
-      ) => {
+      async (name: string, version: string, options: { alias: string; reason?: string }, cmd: Command) => {
         if (!/^\d+$/.test(version) || Number(version) < 1) {
           throw new Error(`version must be a positive whole number, not '${version}'`);
         }
@@ -122,7 +116,6 @@ export function modelsCommand(context: CliContext): Command {
           {
             version: Number(version),
             reason: options.reason,
-            by: options.by,
           },
         );
         printer(cmd).result(

@@ -52,8 +52,6 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     REGISTRY_PUBLIC_URL: local(registry.REGISTRY_PORT),
     TRAINER_URL: local(trainer.TRAINER_PORT),
     INFERENCE_URL: local(inference.INFERENCE_PORT),
-    // The embedded mode listens on loopback (set CONSOLE_HOST to open the console to the network).
-    CONSOLE_HOST: '127.0.0.1',
     ...env,
   };
   const apps: LaunchedApp[] = [];
@@ -61,7 +59,7 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     for (const { app } of [...apps].reverse()) await app.close();
   };
   try {
-    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(data) });
+    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(DataConfig.load(wiring)) });
     apps.push({
       name: 'registry',
       url: local(registry.REGISTRY_PORT),
@@ -96,7 +94,8 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
       await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
     }
     // With --no-train and no champion yet there is nothing to wait for: the gateway loads one when it is promoted.
-    if (champion) await waitUntilServing(serviceClient({ urls }, 'inference'), 120_000);
+    if (champion)
+      await waitUntilServing(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'inference'), 120_000);
   } catch (error) {
     await close();
     throw error;
@@ -141,7 +140,6 @@ async function ensureChampion(
   const accepted = await trainer.post<{ jobId: string; correlationId: string }>('/train', {
     dataset: 'iris',
     modelName,
-    requestedBy: 'sepal up',
   });
   const followed = await follow(registry, accepted, {
     timeoutMs: 30 * 60_000,

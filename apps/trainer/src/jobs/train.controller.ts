@@ -12,7 +12,7 @@ import {
   UnavailableError,
   UnprocessableError,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
@@ -34,8 +34,8 @@ export class TrainController {
   ) {}
 
   @Post('train')
+  @RequireScope('train')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary: 'Request a training job: publishes train.requested and answers {jobId, correlationId} at once.',
     description:
@@ -58,6 +58,7 @@ export class TrainController {
   })
   async train(
     @Body(new ZodValidationPipe(trainRequestSchema, 'training request')) body: TrainRequest,
+    @Actor() actor: string,
   ): Promise<TrainAcceptedResponse> {
     try {
       planJob(body.grid, body.params, trainingLimits(this.config));
@@ -80,7 +81,7 @@ export class TrainController {
         ...(body.params ? { params: body.params } : {}),
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
         reason: 'manual',
-        requestedBy: body.requestedBy ?? 'api',
+        requestedBy: actor,
       },
       { correlationId },
     );
@@ -93,6 +94,7 @@ export class TrainController {
   }
 
   @Get('jobs/:id')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       'A job this replica accepted or ran: state, trials with epoch and validation accuracy, test metrics.',

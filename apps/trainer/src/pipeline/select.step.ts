@@ -40,12 +40,16 @@ export class SelectStep implements PipelineStep<SelectInput, Selected> {
       const reasons = [...new Set(outcome.trials.map((trial) => trial.error))].join('; ');
       throw new JobRejectedError(`every trial failed: ${reasons}`);
     }
-    this.deps.metrics.bestValAccuracy.set({ dataset }, best.valAccuracy);
+    if (best.valRmse === undefined) this.deps.metrics.bestValAccuracy.set({ dataset }, best.valAccuracy);
     this.deps.track((s) => (s.selectedTrial = best.index));
     return { trial: best, model, description: describeTrial(best.params, plan.grid) };
   }
 
   summarize({ trial, description }: Selected): StepSummary {
-    return { selected_trial: trial.index + 1, params: description, val_accuracy: trial.valAccuracy };
+    return {
+      selected_trial: trial.index + 1,
+      params: description,
+      ...(trial.valRmse !== undefined ? { val_rmse: trial.valRmse } : { val_accuracy: trial.valAccuracy }),
+    };
   }
 }

@@ -68,25 +68,29 @@ export class TrainingPipeline extends JobPipeline {
       new ResolveDataStep({ config, data, trainer, openRun: hooks.openRun, track, log }),
       { job, seed },
     );
-    const { plan, version, run, test } = resolved;
+    const { plan, version, run, test, sweep } = resolved;
+    const task = sweep.task;
     const outcome = await steps.run(new TrainTrialsStep({ metrics, track, trainer }), {
       jobId,
       parentRunId,
       dataset,
       seed,
       ...resolved,
-      testRows: test.features,
+      testRows: resolved.testEncoded,
       signal: hooks.signal,
     });
     const selected = await steps.run(new SelectStep({ metrics, track }), { dataset, plan, outcome });
     try {
       const { model } = selected;
       const labels = version.schema.labels;
-      const { probabilities, evaluation } = await steps.run(new EvaluateStep({ metrics, track }), {
+      const { probabilities, evaluation, headline } = await steps.run(new EvaluateStep({ metrics, track }), {
         dataset,
         model,
         test,
+        testRows: resolved.testEncoded,
         labels,
+        task,
+        tolerance: config.REGRESSION_TOLERANCE,
       });
       const exported = await steps.run(new ExportStep(), {
         job,
@@ -103,6 +107,7 @@ export class TrainingPipeline extends JobPipeline {
         bytes: exported.bytes,
         test,
         probabilities,
+        task,
       });
       const registered = await steps.run(new RegisterStep({ registry }), {
         jobId,
@@ -115,7 +120,7 @@ export class TrainingPipeline extends JobPipeline {
         metrics: { ...evaluation.metrics, ...parity.metrics },
         exported,
       });
-      const testAccuracy = evaluation.report.accuracy;
+      const testAccuracy = evaluation.metrics.test_accuracy ?? 0;
       const { decision } = await steps.run(
         new GateStep({
           registry,
@@ -128,6 +133,9 @@ export class TrainingPipeline extends JobPipeline {
           testAccuracy,
           datasetVersion: version.id,
           test,
+          task,
+          metrics: registered.metrics,
+          tolerance: config.REGRESSION_TOLERANCE,
         },
       );
       const promoted = await steps.run(new PromoteStep({ registry, track }), {
@@ -142,8 +150,8 @@ export class TrainingPipeline extends JobPipeline {
         selectedParams: selected.trial.params,
       });
       return (
-        `${promoted.modelName} v${promoted.version} ${promoted.gateDecision} (test_accuracy ` +
-        `${testAccuracy.toFixed(4)}, parity ${parity.report.maxAbsDifference.toExponential(2)}): ${decision.reason}`
+        `${promoted.modelName} v${promoted.version} ${promoted.gateDecision} (${headline.metric} ` +
+        `${headline.value.toFixed(4)}, parity ${parity.report.maxAbsDifference.toExponential(2)}): ${decision.reason}`
       );
     } finally {
       selected.model.dispose();
