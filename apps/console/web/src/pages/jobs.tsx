@@ -96,7 +96,6 @@ function StartTraining() {
           ...(modelName.trim() ? { modelName: modelName.trim() } : {}),
           grid,
           ...(epochs.trim() ? { params: { epochs: Number(epochs) } } : {}),
-          requestedBy: 'console',
         },
       });
       setMessage({ ok: true, text: `Job ${short(accepted.jobId)} queued.` });
@@ -165,7 +164,8 @@ export function Jobs() {
   const [actionError, setActionError] = useState<Error>();
   const act = (job: JobView, action: 'cancel' | 'retry') => {
     setActionError(undefined);
-    const path = action === 'cancel' ? `/jobs/${job.id}?by=console` : `/jobs/${job.id}/retry?by=console`;
+    // Who asked is the caller's key (the registry records its name).
+    const path = action === 'cancel' ? `/jobs/${job.id}` : `/jobs/${job.id}/retry`;
     api('registry', path, { method: action === 'cancel' ? 'DELETE' : 'POST' }).catch(setActionError);
   };
   return (

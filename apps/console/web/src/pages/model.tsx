@@ -85,7 +85,6 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
   const [version, setVersion] = useState(String(model.versions.at(-1)?.version ?? ''));
   const [alias, setAlias] = useState('champion');
   const [reason, setReason] = useState('');
-  const [by, setBy] = useState('');
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -96,7 +95,8 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
         `/models/${enc(model.name)}/aliases/${enc(alias)}`,
         {
           method: 'PUT',
-          json: { version: Number(version), reason: reason.trim(), by: by.trim() || 'console' },
+          // The audit log records the calling key's name as who did it.
+          json: { version: Number(version), reason: reason.trim() },
         },
       );
       setMessage({
@@ -138,10 +138,6 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
         <div className="field" style={{ flex: 1, minWidth: 260 }}>
           <label htmlFor="promote-reason">Reason (recorded in the audit log)</label>
           <input id="promote-reason" required value={reason} onChange={(e) => setReason(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="promote-by">By</label>
-          <input id="promote-by" value={by} onChange={(e) => setBy(e.target.value)} placeholder="console" />
         </div>
         <button type="submit" disabled={disabled || !reason.trim()} title={why('promote')}>
           Move {alias} to v{version}
@@ -218,7 +214,6 @@ function Traffic({ model }: { model: ModelView }) {
           weights: parsed,
           shadow: shadow ? Number(shadow) : null,
           reason: reason.trim(),
-          by: 'console',
         },
       });
       setMessage({ ok: true, text: 'Traffic split changed.' });
