@@ -21,7 +21,21 @@ import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
 import { ROOT } from './compose-file';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Runs a command; a missing one (rabbitmqctl, psql) fails with what is needed rather than ENOENT. */
+async function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+  try {
+    return await execFileAsync(command, args, options);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') {
+      throw new Error(
+        `${command} is not installed: this test provisions a vhost and users with rabbitmqctl and roles with psql, ` +
+          'on the machine of the broker (as root or the rabbitmq user); see DEVELOPERS.md',
+      );
+    }
+    throw error;
+  }
+}
 const APPS = ['data', 'registry', 'trainer', 'inference'] as const;
 type App = (typeof APPS)[number];
 const AMQP_HOST = process.env.TEST_AMQP_HOST ?? '127.0.0.1:5672';

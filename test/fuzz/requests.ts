@@ -196,6 +196,9 @@ function mutatedBody(valid: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
       )
       .map((text) => ({ text, mutation: `malformed JSON ${JSON.stringify(text)}` })),
     fc
+      .constantFrom(1.5, 3)
+      .map((mb) => ({ text: `"${'x'.repeat(mb * 1024 * 1024)}"`, mutation: `body of ${mb} MB` })),
+    fc
       .constantFrom('{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}')
       .map((text) => ({ text, mutation: 'prototype pollution attempt' })),
   );

@@ -4,8 +4,10 @@ import { RequestMethod } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import fc from 'fast-check';
 import type { z } from 'zod';
+import { TRAINING_PARAM_NAMES } from '@sepal/ml';
 import {
   createExperimentRequestSchema,
+  createKeyRequestSchema,
   createModelRequestSchema,
   createModelVersionRequestSchema,
   createRunRequestSchema,
@@ -25,6 +27,7 @@ import {
   splitQuerySchema,
   trainRequestSchema,
   updateRunRequestSchema,
+  verifyKeyRequestSchema,
 } from '@sepal/contracts';
 
 export type AppName = 'data' | 'registry' | 'trainer' | 'inference';
@@ -85,6 +88,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'data GET /datasets/:name/versions/:ref/rows': { query: rowsQuerySchema },
   'data GET /datasets/:name/versions/:ref/export.csv': { query: splitQuerySchema },
   'data GET /datasets/:name/diff': { query: diffQuerySchema },
+  'data GET /datasets/:name/audit': {},
   'data POST /datasets/:name/feedback': {
     body: feedbackRequestSchema,
     realistic: (world) =>
@@ -126,12 +130,38 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       ),
   },
   'registry GET /models/:name/audit': {},
+  'registry POST /keys': { body: createKeyRequestSchema },
+  'registry GET /keys': {},
+  'registry GET /keys/self': {},
+  'registry DELETE /keys/:name': {},
+  'registry POST /keys/verify': { body: verifyKeyRequestSchema },
   'registry GET /jobs': { query: jobListQuerySchema },
   'registry GET /jobs/:id': {},
   'registry DELETE /jobs/:id': { query: jobActionQuerySchema },
   'registry POST /jobs/:id/retry': { query: jobActionQuerySchema },
   // trainer
-  'trainer POST /train': { body: trainRequestSchema },
+  'trainer POST /train': {
+    body: trainRequestSchema,
+    // Real parameter names with small, odd or out-of-limit values: most are refused, the rest train a few epochs.
+    realistic: (world) => {
+      const value = fc.oneof(
+        fc.integer({ min: -2, max: 4 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom(1e9, 2 ** 31, 1.5, 'relu', '', true),
+      );
+      const names = fc.constantFrom(...TRAINING_PARAM_NAMES);
+      return fc.record(
+        {
+          dataset: fc.constantFrom(world.dataset, world.dataset, 'unknown'),
+          version: fc.constantFrom('latest', 'v1', 'v999999999999', 'zzzzzz'),
+          params: fc.dictionary(names, value, { maxKeys: 3 }),
+          grid: fc.dictionary(names, fc.array(value, { maxLength: 2 }), { maxKeys: 2 }),
+          seed: fc.integer(),
+        },
+        { requiredKeys: ['dataset'] },
+      );
+    },
+  },
   'trainer GET /jobs/:id': {},
   // inference
   'inference POST /predict': {

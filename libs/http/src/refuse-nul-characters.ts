@@ -15,7 +15,7 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
       if (current.includes('\u0000')) return path;
     } else if (Array.isArray(current)) {
       current.forEach((item, index) => pending.push([item, `${path}.${index}`]));
-    } else if (current !== null && typeof current === 'object' && !Buffer.isBuffer(current)) {
+    } else if (isPlainObject(current)) {
       for (const [key, item] of Object.entries(current)) {
         if (key.includes('\u0000')) return `${path} (a key)`;
         pending.push([item, `${path}.${key}`]);
@@ -25,13 +25,25 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
   return undefined;
 }
 
+/** A parsed JSON object; not a stream body (a CSV import hands its request stream over), a buffer or a class. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
 /**
  * Refuses a request whose URL or JSON body holds a NUL character with a 400 naming where it is. No field of Sepal
  * means anything with one, and PostgreSQL's text cannot store it: it would otherwise fail deep in a query, as a 500.
  */
 export function refuseNulCharacters(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', async (request: FastifyRequest, reply: FastifyReply) => {
-    const where = ENCODED_NUL.test(request.url) ? 'the URL' : findNulCharacter(request.body);
+    const path = request.url.split('?')[0];
+    const where =
+      (ENCODED_NUL.test(path) ? 'the path' : undefined) ??
+      findNulCharacter(request.query, 'query') ??
+      (ENCODED_NUL.test(request.url) ? 'the query' : undefined) ??
+      findNulCharacter(request.body);
     if (!where) return;
     const body: ErrorBody = {
       statusCode: 400,

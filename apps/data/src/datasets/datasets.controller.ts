@@ -19,9 +19,9 @@ import {
   rowsQuerySchema,
   splitQuerySchema,
 } from '@sepal/contracts';
-import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
-import { VersionRecord } from './datasets.repository';
+import { versionView } from './version-view';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
@@ -193,13 +193,6 @@ export class DatasetsController {
   ): Promise<DatasetDiffView> {
     return this.datasets.diff(name, query.from, query.to);
   }
-}
-
-/** The REST view of a version: what the contract names (not the stored digest sum and stats). */
-function versionView(version: VersionRecord): DatasetVersionView {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { contentSum, stats, ...view } = version;
-  return view;
 }
 
 /** A JSON body `{"content": "..."}` (the former import request): its text, as a one-chunk stream. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import {
   ClassCounts,
@@ -103,6 +104,13 @@ const STRATUM = (label: string) =>
          WHEN cardinality($edges::double precision[]) = 0 THEN 0
          ELSE width_bucket(${label}, $edges::double precision[]) END)`;
 
+/** Staged rows keyed by content hash and occurrence, labels encoded (class index or target value). */
+const KEYED_STAGE = `SELECT ord, 'import:' || left(h, 32) || CASE WHEN n > 0 THEN ':' || n ELSE '' END AS row_key, features,
+         CASE WHEN $task::text = 'regression' THEN target
+              ELSE (array_position($labels::text[], class) - 1)::float8 END AS label,
+         origin
+  FROM (SELECT s.*, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n FROM import_stage s) x`;
+
 /** Binds named parameters ($task, $edges, ...) to positional ones. */
 function bind(sql: string, params: Record<string, unknown>): [string, unknown[]] {
   const names = Object.keys(params);
@@ -115,6 +123,7 @@ function bind(sql: string, params: Record<string, unknown>): [string, unknown[]]
 }
 
 const STAGE_BATCH_CHECK = 100_000;
+const ANALYZE_AFTER_ROWS = 10_000;
 
 /**
  * Every SQL statement of the datasets feature. A row lives once in data.rows with the sequence numbers of the
@@ -125,8 +134,24 @@ const STAGE_BATCH_CHECK = 100_000;
 export class DatasetsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** Staging tables of open transactions: their unique suffix. */
+  private readonly stages = new WeakMap<object, string>();
+
+  /**
+   * The manager of a transaction. Inside a transaction that staged rows, the staging tables' names in SQL
+   * (import_stage, import_new, import_fresh) are that transaction's own unlogged tables in the data schema.
+   */
   private m(tx?: Transaction): EntityManager {
-    return managerOf(tx, this.dataSource);
+    const manager = managerOf(tx, this.dataSource);
+    const suffix = tx ? this.stages.get(tx) : undefined;
+    if (!suffix) return manager;
+    return new Proxy(manager, {
+      get: (target, property, receiver) =>
+        property === 'query'
+          ? (sql: string, params?: unknown[]) =>
+              target.query(sql.replace(/\bimport_(stage|new|fresh)\b/g, `data.import_$1_${suffix}`), params)
+          : Reflect.get(target, property, receiver),
+    });
   }
 
   private q(tx: Transaction | undefined, sql: string, params: Record<string, unknown>) {
@@ -221,17 +246,28 @@ export class DatasetsRepository {
 
   // ---- staging: the new content, in temporary tables of the version's transaction ----
 
-  /** Temporary tables of one write, dropped when its transaction ends (committed or rolled back). */
+  /**
+   * Staging tables of one write: unlogged tables of the data schema (the app's role owns it, and may not create
+   * temporary tables), named for this transaction, created and dropped inside it, so a failed write leaves none.
+   */
   async createStage(tx: Transaction): Promise<void> {
+    this.stages.set(tx, randomBytes(8).toString('hex'));
     const m = this.m(tx);
-    await m.query(`CREATE TEMP TABLE import_stage (ord int, h text, features jsonb, class text, target float8,
-      origin text) ON COMMIT DROP`);
-    await m.query(`CREATE TEMP TABLE import_new (ord int, row_key text, features jsonb, label float8,
-      origin text) ON COMMIT DROP`);
-    await m.query(`CREATE TEMP TABLE import_fresh (ord int, row_key text, features jsonb, label float8,
-      origin text, stratum int, rank bytea) ON COMMIT DROP`);
-    await m.query(`CREATE TEMP TABLE import_split (ord int, row_key text, features jsonb, label float8,
-      origin text, stratum int, split text, digest bytea) ON COMMIT DROP`);
+    // The staged content is sorted (occurrences, hash ranks, file order): in memory, not in spill files.
+    await m.query(`SET LOCAL work_mem = '256MB'`);
+    await m.query(`CREATE UNLOGGED TABLE import_stage (ord int, h text, features jsonb, class text, target float8,
+      origin text)`);
+    await m.query(`CREATE UNLOGGED TABLE import_new (ord int, row_key text, features jsonb, label float8,
+      origin text)`);
+    await m.query(`CREATE UNLOGGED TABLE import_fresh (ord int, row_key text, features jsonb, label float8,
+      origin text, stratum int, rank bytea)`);
+  }
+
+  /** Drops the staging tables once the version is written (a rolled-back write never created them). */
+  async dropStage(tx: Transaction): Promise<void> {
+    if (!this.stages.has(tx)) return;
+    await this.m(tx).query(`DROP TABLE import_stage, import_new, import_fresh`);
+    this.stages.delete(tx);
   }
 
   /** Stages a batch of parsed rows (one statement, one JSON parameter). */
@@ -253,16 +289,36 @@ export class DatasetsRepository {
 
   /** Keys the staged rows (content hash + occurrence among identical rows) and encodes their labels. */
   async keyStagedRows(tx: Transaction, task: string, labels: string[]): Promise<void> {
+    await this.q(tx, `INSERT INTO import_new (ord, row_key, features, label, origin) ${KEYED_STAGE}`, {
+      task,
+      labels,
+    });
+  }
+
+  /**
+   * When nothing is inherited every staged row is fresh: keys, labels, strata and hash ranks in one pass from the
+   * stage. Returns the fresh rows per stratum.
+   */
+  async freshFromStage(
+    tx: Transaction,
+    options: { task: string; labels: string[]; seed: number; edges: number[] },
+  ): Promise<Record<string, number>> {
     await this.q(
       tx,
-      `INSERT INTO import_new (ord, row_key, features, label, origin)
-       SELECT ord, 'import:' || left(h, 32) || CASE WHEN n > 0 THEN ':' || n ELSE '' END, features,
-              CASE WHEN $task::text = 'regression' THEN target
-                   ELSE (array_position($labels::text[], class) - 1)::float8 END,
-              origin
-       FROM (SELECT s.*, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n FROM import_stage s) x`,
-      { task, labels },
+      `INSERT INTO import_fresh (ord, row_key, features, label, origin, stratum, rank)
+       SELECT k.ord, k.row_key, k.features, k.label, k.origin, ${STRATUM('k.label')},
+              sha256(convert_to($seed::text || ':' || k.row_key, 'UTF8'))
+       FROM (${KEYED_STAGE}) k`,
+      { task: options.task, labels: options.labels, seed: String(options.seed), edges: options.edges },
     );
+    return this.freshCounts(tx);
+  }
+
+  private async freshCounts(tx: Transaction): Promise<Record<string, number>> {
+    const rows: Record<string, unknown>[] = await this.m(tx).query(
+      `SELECT stratum, count(*)::int AS n FROM import_fresh GROUP BY stratum`,
+    );
+    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n as number]));
   }
 
   /** Stages rows that already have their key and encoded label (feedback). */
@@ -282,17 +338,12 @@ export class DatasetsRepository {
     );
   }
 
-  async stagedCount(tx: Transaction): Promise<number> {
-    const [row] = await this.m(tx).query(`SELECT count(*)::int AS n FROM import_new`);
-    return row.n;
-  }
-
-  /** Quantile edges of the staged targets (regression), deduplicated. */
+  /** Quantile edges of the staged targets (regression import), deduplicated. */
   async quantileEdges(tx: Transaction, bins: number): Promise<number[]> {
     if (bins <= 1) return [];
     const fractions = Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins);
     const [row] = await this.m(tx).query(
-      `SELECT percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY label) AS edges FROM import_new`,
+      `SELECT percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY target) AS edges FROM import_stage`,
       [fractions],
     );
     const edges = ((row.edges as (number | string)[] | null) ?? []).map(Number);
@@ -351,51 +402,71 @@ export class DatasetsRepository {
         ...(options.inherit ? { dataset: options.dataset } : {}),
       },
     );
-    const rows: Record<string, unknown>[] = await this.m(tx).query(
-      `SELECT stratum, count(*)::int AS n FROM import_fresh GROUP BY stratum`,
-    );
-    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n as number]));
+    return this.freshCounts(tx);
   }
 
   /**
-   * Splits the fresh rows: in each stratum the first `quota` rows in hash order go to test. Returns the split counts
-   * and the digest sum of the fresh rows.
+   * Writes the fresh rows under sequence number `seq`, in file order, split in one pass: in each stratum the first
+   * `quota` rows in hash-rank order go to test. Returns the split counts per stratum and the digest sum of the rows.
    */
-  async splitFresh(
+  async insertFresh(
     tx: Transaction,
-    quotas: Record<string, number>,
+    options: { dataset: string; seq: number; quotas: Record<string, number>; task: string; edges: number[] },
   ): Promise<{ strata: StrataCounts; addedSum: bigint; added: number }> {
-    const strata = Object.keys(quotas).map(Number);
-    await this.m(tx).query(
-      `INSERT INTO import_split (ord, row_key, features, label, origin, stratum, split, digest)
-       SELECT ord, row_key, features, label, origin, stratum, split, ${ROW_DIGEST()}
-       FROM (SELECT f.ord, f.row_key, f.features, f.label, f.origin, f.stratum,
-                    CASE WHEN row_number() OVER (PARTITION BY f.stratum ORDER BY f.rank) <= coalesce(q.quota, 0)
-                         THEN 'test' ELSE 'train' END AS split
-             FROM import_fresh f
-             LEFT JOIN unnest($1::int[], $2::int[]) AS q(stratum, quota) ON q.stratum = f.stratum) x`,
-      [strata, strata.map((s) => quotas[String(s)])],
-    );
-    const counts: Record<string, unknown>[] = await this.m(tx).query(
-      `SELECT stratum, split, count(*)::int AS n FROM import_split GROUP BY 1, 2`,
+    const strata = Object.keys(options.quotas).map(Number);
+    const groups: Record<string, unknown>[] = await this.q(
+      tx,
+      `WITH added AS (
+         INSERT INTO data.rows (dataset, row_key, features, label, split, origin, digest, added_seq)
+         SELECT $dataset, row_key, features, label, split, origin, ${ROW_DIGEST()}, $seq
+         FROM (SELECT f.ord, f.row_key, f.features, f.label, f.origin,
+                      CASE WHEN row_number() OVER (PARTITION BY f.stratum ORDER BY f.rank) <= coalesce(q.quota, 0)
+                           THEN 'test' ELSE 'train' END AS split
+               FROM import_fresh f
+               LEFT JOIN unnest($strata::int[], $quotas::int[]) AS q(stratum, quota) ON q.stratum = f.stratum) x
+         ORDER BY ord
+         RETURNING label, split, digest)
+       SELECT ${STRATUM('label')} AS stratum, split, count(*)::int AS n, ${WORD_SUMS} FROM added GROUP BY 1, 2`,
+      {
+        dataset: options.dataset,
+        seq: options.seq,
+        strata,
+        quotas: strata.map((s) => options.quotas[String(s)]),
+        task: options.task,
+        edges: options.edges,
+      },
     );
     const result: StrataCounts = {};
-    for (const c of counts) {
-      const s = (result[String(c.stratum)] ??= { train: 0, test: 0 });
-      s[c.split as SplitName] += c.n as number;
+    let addedSum = 0n;
+    let added = 0;
+    for (const g of groups) {
+      const s = (result[String(g.stratum)] ??= { train: 0, test: 0 });
+      s[g.split as SplitName] += g.n as number;
+      added += g.n as number;
+      addedSum += sumOf(g);
     }
-    const [sums] = await this.m(tx).query(`SELECT count(*)::int AS n, ${WORD_SUMS} FROM import_split`);
-    return { strata: result, addedSum: sumOf(sums), added: sums.n };
+    // Fresh statistics after a large write, or the planner may read pages by sorting the whole dataset each time.
+    if (added >= ANALYZE_AFTER_ROWS) await this.m(tx).query(`ANALYZE data.rows`);
+    return { strata: result, addedSum, added };
   }
 
-  /** Writes a version, the rows it adds (in file order) and marks the parent rows it drops; returns them counted. */
-  async insertVersion(
-    tx: Transaction,
-    version: NewVersion,
-    options: { inherit: boolean; append: boolean },
-  ): Promise<{ version: VersionRecord; rowsWritten: number; rowsRemoved: number }> {
-    const m = this.m(tx);
-    const [inserted] = await m.query(
+  /** Marks the parent's rows the new content drops (all of them, unless rows are inherited by key). */
+  async markRemoved(tx: Transaction, dataset: string, seq: number, inherit: boolean): Promise<number> {
+    const removed = await this.m(tx).query(
+      `WITH gone AS (
+         UPDATE data.rows r SET removed_seq = $2
+         WHERE r.dataset = $1 AND r.removed_seq IS NULL AND r.added_seq < $2
+           ${inherit ? 'AND NOT EXISTS (SELECT 1 FROM import_new n WHERE n.row_key = r.row_key)' : ''}
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [dataset, seq],
+    );
+    return removed[0].n;
+  }
+
+  /** Writes a version's record (its rows are written by insertFresh). */
+  async insertVersion(tx: Transaction, version: NewVersion): Promise<VersionRecord> {
+    const [inserted] = await this.m(tx).query(
       `INSERT INTO data.dataset_versions
          (id, dataset, seq, parent_id, reason, schema, row_count, train_rows, test_rows, class_counts, cleaning_rules,
           split_policy, source, content_sum, stats)
@@ -418,28 +489,7 @@ export class DatasetsRepository {
         JSON.stringify(version.stats),
       ],
     );
-    let rowsRemoved = 0;
-    if (!options.append) {
-      const removed = await m.query(
-        `WITH gone AS (
-           UPDATE data.rows r SET removed_seq = $2
-           WHERE r.dataset = $1 AND r.removed_seq IS NULL
-             ${options.inherit ? 'AND NOT EXISTS (SELECT 1 FROM import_new n WHERE n.row_key = r.row_key)' : ''}
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-        [version.dataset, version.seq],
-      );
-      rowsRemoved = removed[0].n;
-    }
-    const written = await m.query(
-      `WITH added AS (
-         INSERT INTO data.rows (dataset, row_key, features, label, split, origin, digest, added_seq)
-         SELECT $1, row_key, features, label, split, origin, digest, $2 FROM import_split ORDER BY ord
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM added`,
-      [version.dataset, version.seq],
-    );
-    return { version: toVersion(inserted), rowsWritten: written[0].n, rowsRemoved };
+    return toVersion(inserted);
   }
 
   /** Queues dataset.versioned in the outbox, in the transaction that wrote the version. */

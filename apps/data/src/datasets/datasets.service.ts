@@ -74,7 +74,16 @@ const SAFE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const STAGE_BATCH = 5000;
 const MAX_PROBLEMS = 100;
 
+/** Thrown inside a version's transaction when its content already is a version: rolls the write back. */
+class IdenticalContent extends Error {
+  constructor(readonly existing: VersionRecord) {
+    super(`identical content is version ${existing.id}`);
+  }
+}
+
 interface NewContent {
+  /** Rows staged (the new content of an import, the rows appended by a commit). */
+  stagedRows: number;
   dataset: string;
   parent: VersionRecord | null;
   schema: DatasetSchema;
@@ -224,10 +233,10 @@ export class DatasetsService {
       const labels =
         task === 'classification' ? labelMap(plan.classes, existing?.labels ?? [], converter.classes) : [];
       const schema: DatasetSchema = { ...plan.schema, labels };
-      await this.repository.keyStagedRows(tx, task, labels);
       return this.finishVersion(
         tx,
         {
+          stagedRows: rows,
           dataset: name,
           parent,
           schema,
@@ -245,7 +254,15 @@ export class DatasetsService {
 
   /** Runs a version's write in one transaction, then relays its dataset.versioned event. */
   private async flushed(work: (tx: Transaction) => Promise<VersionOutcome>): Promise<VersionOutcome> {
-    const outcome = await this.transactions.run(work);
+    let outcome: VersionOutcome;
+    try {
+      outcome = await this.transactions.run(work);
+    } catch (error) {
+      if (error instanceof IdenticalContent) {
+        return { version: error.existing, created: false, rowsWritten: 0, rowsRemoved: 0 };
+      }
+      throw error;
+    }
     if (outcome.created) void this.outbox.flush();
     return outcome;
   }
@@ -317,6 +334,7 @@ export class DatasetsService {
       return this.finishVersion(
         tx,
         {
+          stagedRows: rows.length,
           dataset,
           parent,
           schema: parent.schema,
@@ -348,68 +366,86 @@ export class DatasetsService {
     const seed = this.config.SPLIT_SEED;
     const parentStats =
       parent && inherit ? (parent.stats ?? (await this.repository.computeStats(parent, tx))) : null;
-    const staged = await this.repository.stagedCount(tx);
     let edges: number[] = [];
     if (schema.task === 'regression') {
       edges =
         inherit && parentStats?.edges
           ? parentStats.edges
-          : await this.repository.quantileEdges(tx, binCount(staged, testFraction));
+          : await this.repository.quantileEdges(tx, binCount(content.stagedRows, testFraction));
     }
     let inherited: StrataCounts = {};
     let removedSum = 0n;
-    if (append && parentStats) {
-      inherited = parentStats.strata;
+    let fresh: Record<string, number>;
+    if (append) {
+      inherited = parentStats?.strata ?? {};
+      fresh = await this.repository.selectFresh(tx, {
+        dataset,
+        inherit: false,
+        seed,
+        task: schema.task,
+        edges,
+      });
     } else if (inherit) {
+      await this.repository.keyStagedRows(tx, schema.task, schema.labels);
       const kept = await this.repository.inheritedRows(tx, dataset, { task: schema.task, edges });
       inherited = kept.strata;
       removedSum = kept.removedSum;
+      fresh = await this.repository.selectFresh(tx, {
+        dataset,
+        inherit: true,
+        seed,
+        task: schema.task,
+        edges,
+      });
+    } else {
+      fresh = await this.repository.freshFromStage(tx, {
+        task: schema.task,
+        labels: schema.labels,
+        seed,
+        edges,
+      });
     }
-    const fresh = await this.repository.selectFresh(tx, {
+    const seq = await this.repository.nextSeq(tx, dataset);
+    const split = await this.repository.insertFresh(tx, {
       dataset,
-      inherit: inherit && !append,
-      seed,
+      seq,
+      quotas: testQuotas(inherited, fresh, testFraction),
       task: schema.task,
       edges,
     });
-    const split = await this.repository.splitFresh(tx, testQuotas(inherited, fresh, testFraction));
     const strata = mergeStrata(inherited, split.strata);
     const contentSum = inherit
       ? addSums(parent?.contentSum ?? null, split.addedSum, removedSum)
       : addSums(null, split.addedSum, 0n);
     const id = versionId(schema, contentSum);
     const existing = await this.repository.versionById(id, tx);
-    if (existing) return { version: existing, created: false, rowsWritten: 0, rowsRemoved: 0 };
+    // Identical content is one version: undo the rows just written (the whole transaction) and answer it.
+    if (existing) throw new IdenticalContent(existing);
+    const rowsRemoved = append ? 0 : await this.repository.markRemoved(tx, dataset, seq, inherit);
 
     const trainRows = Object.values(strata).reduce((n, s) => n + s.train, 0);
     const testRows = Object.values(strata).reduce((n, s) => n + s.test, 0);
-    const seq = await this.repository.nextSeq(tx, dataset);
-    const written = await this.repository.insertVersion(
-      tx,
-      {
-        id,
-        dataset,
-        seq,
-        parentId: parent?.id ?? null,
-        reason: content.reason,
-        schema,
-        rowCount: trainRows + testRows,
-        trainRows,
-        testRows,
-        classCounts: classCountsOf(schema, strata),
-        cleaningRules: content.cleaningRules,
-        splitPolicy: {
-          testFraction,
-          seed,
-          method: schema.task === 'regression' ? 'quantile-stratified-hash-stable' : 'stratified-hash-stable',
-        },
-        source: content.source,
-        contentSum,
-        stats: { strata, ranges: content.ranges, ...(schema.task === 'regression' ? { edges } : {}) },
+    const version = await this.repository.insertVersion(tx, {
+      id,
+      dataset,
+      seq,
+      parentId: parent?.id ?? null,
+      reason: content.reason,
+      schema,
+      rowCount: trainRows + testRows,
+      trainRows,
+      testRows,
+      classCounts: classCountsOf(schema, strata),
+      cleaningRules: content.cleaningRules,
+      splitPolicy: {
+        testFraction,
+        seed,
+        method: schema.task === 'regression' ? 'quantile-stratified-hash-stable' : 'stratified-hash-stable',
       },
-      { inherit, append },
-    );
-    const version = written.version;
+      source: content.source,
+      contentSum,
+      stats: { strata, ranges: content.ranges, ...(schema.task === 'regression' ? { edges } : {}) },
+    });
     await this.repository.setDatasetSchema(tx, dataset, schema);
     await content.afterInsert?.(tx, version);
     await this.repository.announceVersion(
@@ -427,10 +463,11 @@ export class DatasetsService {
       },
       correlationId,
     );
+    await this.repository.dropStage(tx);
     this.logger.log(
-      `dataset ${dataset} v${version.seq} ${version.id.slice(0, 12)} (${version.reason}, ${version.rowCount} rows, ${written.rowsWritten} written, ${written.rowsRemoved} removed)`,
+      `dataset ${dataset} v${version.seq} ${version.id.slice(0, 12)} (${version.reason}, ${version.rowCount} rows, ${split.added} written, ${rowsRemoved} removed)`,
     );
-    return { version, created: true, rowsWritten: written.rowsWritten, rowsRemoved: written.rowsRemoved };
+    return { version, created: true, rowsWritten: split.added, rowsRemoved };
   }
 
   async listDatasets() {

@@ -11,6 +11,7 @@ import {
 } from '@sepal/contracts';
 import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
+import { versionView } from '../datasets/version-view';
 import { FeedbackService } from './feedback.service';
 
 @ApiTags('feedback')
@@ -69,6 +70,12 @@ export class FeedbackController {
       created: outcome.created,
       actor,
     });
-    return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
+    return {
+      created: outcome.created,
+      feedbackRows: outcome.feedbackRows,
+      version: versionView(outcome.version),
+      rowsWritten: outcome.rowsWritten,
+      rowsRemoved: outcome.rowsRemoved,
+    };
   }
 }

@@ -47,10 +47,17 @@ export class FeedbackController {
         body.features,
         'features',
         model.signature,
-        new Float32Array(model.signature.featureNames.length),
+        new Float32Array(model.signature.numericCount),
         0,
+        new Array<string>(model.signature.categoricalCount),
       );
-      if (!model.signature.labels.includes(String(body.label))) {
+      if (model.signature.task === 'regression') {
+        if (typeof body.label !== 'number') {
+          throw new InvalidInputError(
+            `label: a regressor's feedback label is the true value, a number (got '${body.label}')`,
+          );
+        }
+      } else if (!model.signature.labels.includes(String(body.label))) {
         throw new InvalidInputError(
           `label: unknown class '${body.label}'`,
           `The model knows ${model.signature.labels.join(', ')}.`,
