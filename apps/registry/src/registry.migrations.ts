@@ -2,6 +2,7 @@ import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-cr
 import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
 import { ModelGates1733500000000 } from './migrations/1733500000000-model-gates';
 import { CreateApiKeys1733700000000 } from './migrations/1733700000000-create-api-keys';
+import { CreateTrafficSplits1734400000000 } from './migrations/1734400000000-create-traffic-splits';
 
 /** The registry's migrations, oldest first (run by the app and by `sepal keys create --admin`). */
 export const REGISTRY_MIGRATIONS = [
@@ -9,4 +10,5 @@ export const REGISTRY_MIGRATIONS = [
   CreateJobs1733100000000,
   ModelGates1733500000000,
   CreateApiKeys1733700000000,
+  CreateTrafficSplits1734400000000,
 ];

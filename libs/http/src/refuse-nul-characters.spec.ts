@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { findNulCharacter } from './refuse-nul-characters';
 
 describe('findNulCharacter', () => {
@@ -12,6 +13,16 @@ describe('findNulCharacter', () => {
     expect(findNulCharacter({ name: 'iris', n: 0, nothing: null, list: [true, 'é😀'] })).toBeUndefined();
     expect(findNulCharacter(Buffer.from([0, 0, 0]))).toBeUndefined();
     expect(findNulCharacter(undefined)).toBeUndefined();
+  });
+
+  it('does not look into a streamed body: an object graph with cycles, not JSON (walking it exhausted memory)', () => {
+    const stream = Readable.from(['a\u0000b']);
+    const cyclic: Record<string, unknown> = { name: 'ok' };
+    cyclic.self = cyclic;
+    expect(findNulCharacter(stream)).toBeUndefined();
+    expect(findNulCharacter({ upload: stream })).toBeUndefined();
+    expect(findNulCharacter(cyclic)).toBeUndefined();
+    expect(findNulCharacter(Object.assign(Object.create(null) as object, { k: '\u0000' }))).toBe('body.k');
   });
 
   it('walks a body nested deeper than the call stack without overflowing', () => {

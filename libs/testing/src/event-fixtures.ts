@@ -83,6 +83,17 @@ const samples: SamplePayloads = {
     replica: 'gateway-1',
     at: new Date().toISOString(),
   }),
+  [EventNames.ModelTraffic]: () => ({
+    modelName: 'iris-classifier',
+    weights: [
+      { version: 2, weight: 90, sha256: SHA_B, artifactUrl: `/artifacts/${SHA_B}` },
+      { version: 3, weight: 10, sha256: SHA_A, artifactUrl: `/artifacts/${SHA_A}` },
+    ],
+    shadow: null,
+    reason: 'canary',
+    changedBy: 'alice',
+    changedAt: new Date().toISOString(),
+  }),
 };
 
 /** A valid payload of each event, fresh on every call (new ids and timestamps). */

@@ -100,7 +100,9 @@ export async function follow(
           trials.find((run) => run.status === 'running') ??
           [...trials].sort((a, b) => Number(b.tags.trial) - Number(a.tags.trial))[0];
         if (current) {
-          epochBar.setTotal(Number(current.params.epochs) || 1);
+          epochBar.setTotal(
+            Number(current.params.epochs ?? current.params.rounds ?? current.params.trees) || 1,
+          );
           epochBar.update(current.metrics.epoch ?? 0, {
             info:
               current.metrics.val_rmse !== undefined

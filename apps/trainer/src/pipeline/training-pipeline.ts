@@ -14,7 +14,7 @@ import { RegisterStep } from './register.step';
 import { ResolveDataStep } from './resolve-data.step';
 import { SelectStep } from './select.step';
 import { StepRunner, type StepObserver } from './step-runner';
-import { TrainTrialsStep } from './train-trials.step';
+import { importanceMetrics, TrainTrialsStep } from './train-trials.step';
 import { TrialTrainer } from '../workers/trial-trainer';
 
 /** Who the job is: fixed for its life. */
@@ -87,7 +87,8 @@ export class TrainingPipeline extends JobPipeline {
         dataset,
         model,
         test,
-        testRows: resolved.testEncoded,
+        // A tree model scores the raw rows (its export takes them as they are); a network the encoded ones.
+        testRows: model.family === 'dense' ? resolved.testEncoded : (resolved.sweep.raw?.test ?? []),
         labels,
         task,
         tolerance: config.REGRESSION_TOLERANCE,
@@ -117,7 +118,12 @@ export class TrainingPipeline extends JobPipeline {
         version,
         trialCount,
         selected,
-        metrics: { ...evaluation.metrics, ...parity.metrics },
+        metrics: {
+          ...evaluation.metrics,
+          ...parity.metrics,
+          // A tree model's feature importance, shown by the run view and `sepal runs show`.
+          ...importanceMetrics(selected.trial.featureImportance, version.schema.features),
+        },
         exported,
       });
       const testAccuracy = evaluation.metrics.test_accuracy ?? 0;

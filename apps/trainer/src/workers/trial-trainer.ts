@@ -1,18 +1,54 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { TreeEnsembleModel } from '@sepal/ml';
 import { trainDenseClassifier, type TrainedDenseClassifier } from '../training/dense-classifier';
+import { trainTreeTrial } from '../training/tree-trial';
 import { loadTensorFlow, type BackendName, type BackendPreference } from '../training/tf-backend';
 import type { EpochMetrics } from '../training/training-input';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
-import type { TrialTask } from './trial-protocol';
+import type { TreeTrialOutput, TrialTask } from './trial-protocol';
 import { TrialPool } from './trial-pool';
 
-export interface TrialRequest extends TrialTask {
+export type TrialRequest = TrialTask & {
   onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
   signal?: AbortSignal;
+};
+
+/** A trained dense trial: its weights and history, and the TensorFlow.js probabilities of the rows it was asked for. */
+export type TrainedDenseTrial = TrainedDenseClassifier & { family: 'dense' };
+
+/**
+ * A trained tree trial (or part of a forest): the ensemble, and the scores of the validation rows and of the rows it
+ * was asked for (see TreeTrialOutput); predictProba answers the probabilities of those rows.
+ */
+export interface TrainedTreeTrial {
+  family: TreeTrialOutput['family'];
+  model: TreeEnsembleModel;
+  valScores: number[][];
+  predictScores: number[][];
+  predictProba(rows: number[][]): Promise<number[][]>;
+  dispose(): void;
 }
 
-/** A trained trial: its weights and history, and the TensorFlow.js probabilities of the rows it was asked for. */
-export type TrainedTrial = TrainedDenseClassifier;
+export type TrainedTrial = TrainedDenseTrial | TrainedTreeTrial;
+
+/** A tree output as a trained trial; predictProba answers for `predictRows` only (the rows the worker scored). */
+export function treeTrial(
+  output: Omit<TreeTrialOutput, 'backend'>,
+  predictRows: number[][],
+): TrainedTreeTrial {
+  const scale = output.family === 'forest' ? 1 / output.model.trees.length : 1;
+  return {
+    family: output.family,
+    model: output.model,
+    valScores: output.valScores,
+    predictScores: output.predictScores,
+    predictProba: async (rows) => {
+      if (rows !== predictRows) throw new Error('a tree trial has the probabilities of its predictRows only');
+      return output.predictScores.map((row) => row.map((value) => value * scale));
+    },
+    dispose: () => undefined,
+  };
+}
 
 /** Where trials are trained: worker threads in production, the calling thread in unit specs. */
 export abstract class TrialTrainer {
@@ -48,7 +84,8 @@ export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy 
     return this.pool.warm();
   }
 
-  async train({ onEpoch, signal, ...task }: TrialRequest): Promise<TrainedTrial> {
+  async train(request: TrialRequest): Promise<TrainedTrial> {
+    const { onEpoch, signal, ...task } = request;
     // Epoch reports arrive from the worker as messages: published one after another, and a failed report fails the
     // trial once it ends (as it would on the calling thread), never as an unhandled rejection.
     let reported: Promise<void> = Promise.resolve();
@@ -61,7 +98,9 @@ export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy 
       },
     });
     await reported;
+    if (output.family !== 'dense') return treeTrial(output, task.predictRows);
     return {
+      family: 'dense',
       spec: output.spec,
       history: output.history,
       stoppedEarly: output.stoppedEarly,
@@ -94,7 +133,13 @@ export class InProcessTrialTrainer extends TrialTrainer {
     return (await loadTensorFlow(this.preference)).backend;
   }
 
-  async train({ predictRows: _rows, ...input }: TrialRequest): Promise<TrainedTrial> {
-    return trainDenseClassifier(input, await loadTensorFlow(this.preference));
+  async train(request: TrialRequest): Promise<TrainedTrial> {
+    if (request.family !== 'dense') {
+      request.signal?.throwIfAborted();
+      return treeTrial(trainTreeTrial(request), request.predictRows);
+    }
+    const { predictRows: _rows, family: _family, ...input } = request;
+    const trained = await trainDenseClassifier(input, await loadTensorFlow(this.preference));
+    return Object.assign(trained, { family: 'dense' as const });
   }
 }

@@ -10,6 +10,7 @@ import {
   trainingStartedSchema,
   trainRequestedSchema,
 } from './training.events';
+import { trafficSplitSchema } from '../models/traffic';
 import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
 
 /** The payload schema of every event: the single source of truth for what may travel on the bus. */
@@ -26,6 +27,7 @@ export const eventPayloadSchemas = {
   [EventNames.JobStepChanged]: jobStepChangedSchema,
   [EventNames.JobCancelRequested]: jobCancelRequestedSchema,
   [EventNames.ModelServed]: modelServedSchema,
+  [EventNames.ModelTraffic]: trafficSplitSchema,
 } as const satisfies Record<EventName, z.ZodType>;
 
 export type EventPayload<N extends EventName> = z.output<(typeof eventPayloadSchemas)[N]>;

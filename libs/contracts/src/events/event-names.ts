@@ -12,6 +12,8 @@ export const EventNames = {
   JobStepChanged: 'job.step-changed',
   JobCancelRequested: 'job.cancel-requested',
   ModelServed: 'model.served',
+  /** A model's traffic split (canary weights, shadow version) changed in the registry. */
+  ModelTraffic: 'model.traffic',
 } as const;
 
 export type EventName = (typeof EventNames)[keyof typeof EventNames];
