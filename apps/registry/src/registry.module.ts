@@ -8,6 +8,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
 import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
 import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
+import { EarlyRunEvents1733300000000 } from './migrations/1733300000000-early-run-events';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
@@ -33,7 +34,11 @@ export class RegistryModule {
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: REGISTRY_SCHEMA,
           entities: [],
-          migrations: [CreateRegistrySchema1732500000000, CreateJobs1733100000000],
+          migrations: [
+            CreateRegistrySchema1732500000000,
+            CreateJobs1733100000000,
+            EarlyRunEvents1733300000000,
+          ],
           applicationName: 'sepal-registry',
         }),
         MessagingModule.forRoot({
