@@ -11,6 +11,7 @@ import { TrainerMetrics } from './observability/trainer-metrics';
 import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
 import { JobCancelConsumer } from './jobs/job-cancel.consumer';
 import { RunningJobs } from './jobs/running-jobs';
+import { GracefulStop } from './jobs/graceful-stop';
 import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer';
 import {
   ChampionLookup,
@@ -58,6 +59,7 @@ export class TrainerModule {
         },
         JobStatusStore,
         RunningJobs,
+        GracefulStop,
         { provide: TrialTrainer, useClass: PooledTrialTrainer },
         { provide: JobPipeline, useClass: TrainingPipeline },
         JobRunner,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ArtifactView, LineageView, ModelVersionView, RunPage } from '@sepal/contracts';
+import { ArtifactView, JobView, LineageView, ModelVersionView, RunPage } from '@sepal/contracts';
 import { isTransient, RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
 
 export type ChampionView = ModelVersionView & { alias: string };
@@ -64,6 +64,11 @@ export class RegistryClient {
       if (error instanceof ServiceCallError && error.status === 404) return null;
       throw error;
     }
+  }
+
+  /** The durable record of a training job and its steps (one attempt: a job view is not worth waiting for). */
+  job(id: string): Promise<JobView> {
+    return this.http.get<JobView>(`/jobs/${enc(id)}`);
   }
 
   /** Where a version comes from: its run, the run's sweep and the dataset version they trained on. */

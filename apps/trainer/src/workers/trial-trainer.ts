@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { trainDenseClassifier, type TrainedDenseClassifier } from '../training/dense-classifier';
 import { loadTensorFlow, type BackendName, type BackendPreference } from '../training/tf-backend';
 import type { EpochMetrics } from '../training/training-input';
@@ -25,7 +25,7 @@ export abstract class TrialTrainer {
 
 /** Trials in the trainer's worker threads (TRAINER_WORKERS, TRIAL_MEMORY_MB, TRIAL_TIMEOUT_S). */
 @Injectable()
-export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy {
+export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShutdown {
   private readonly pool: TrialPool;
   private readonly logger = new Logger('TrialPool');
 
@@ -77,7 +77,8 @@ export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy 
     };
   }
 
-  onModuleDestroy(): Promise<void> {
+  /** Last: the running jobs were stopped (and handed back) by GracefulStop first. */
+  onApplicationShutdown(): Promise<void> {
     return this.pool.close();
   }
 }
