@@ -41,7 +41,7 @@ export function resumePoint({ job, steps }: JobWithSteps): JobResume {
   }
   const reused = { fromAttempt, datasetVersion, selectedTrialSha256 };
   const register = byStep.get('register');
-  if (at(stopped) >= at('gate') && done(register)) {
+  if (register && at(stopped) >= at('gate') && done(register)) {
     const modelName = text(register, 'modelName');
     const version = register.summary.modelVersion;
     const sha256 = text(register, 'sha256');
