@@ -48,7 +48,7 @@ export function resumePoint({ job, steps }: JobWithSteps): JobResume {
     if (modelName && typeof version === 'number' && sha256 && SHA256.test(sha256)) {
       return {
         fromStep: 'gate',
-        reason: `${where}: ${modelName} v${version} registered by attempt ${fromAttempt} is reused; gate and promote run again`,
+        reason: `${where}: ${modelName} v${version} registered by attempt ${fromAttempt} is reused (not registered again); gate and promote run again`,
         ...reused,
         registered: { modelName, version, sha256 },
       };

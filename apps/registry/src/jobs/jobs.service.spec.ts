@@ -456,7 +456,7 @@ describe('JobsService', () => {
         fromStep: 'gate',
         registered: { modelName: 'iris-classifier', version: 4, sha256: ONNX },
         reason:
-          "the job stopped at 'gate': iris-classifier v4 registered by attempt 1 is reused; gate and promote run again",
+          "the job stopped at 'gate': iris-classifier v4 registered by attempt 1 is reused (not registered again); gate and promote run again",
       });
     });
 

@@ -45,9 +45,9 @@ export class JobStepReporter implements StepObserver {
     return this.report(step, state, {}, errorMessage(error));
   }
 
-  /** A step the pipeline did not need (e.g. promote after a gate that kept the champion). */
-  stepSkipped(step: JobStepId, why: string): Promise<void> {
-    return this.report(step, 'skipped', { why });
+  /** A step the pipeline did not run (a resumed attempt reuses its result; the summary says which). */
+  stepSkipped(step: JobStepId, summary: StepSummary): Promise<void> {
+    return this.report(step, 'skipped', summary);
   }
 
   private async report(
