@@ -12,6 +12,8 @@ export interface SubscriptionSpec {
   broadcast?: boolean;
   /** Overrides the bus-wide maxRetries for this queue. */
   maxRetries?: number;
+  /** Overrides the bus-wide prefetch for this consumer (e.g. as many trials as it has worker threads). */
+  prefetch?: number;
 }
 
 export interface DeliveryInfo {

@@ -46,7 +46,7 @@ export class KeptTrials {
   async keep(kept: KeptTrial): Promise<string> {
     // Weights are Float32Arrays: written as plain numbers (each float32 is exactly a double) and read back as floats.
     const json = JSON.stringify({ format: FORMAT, ...kept }, (_key, value: unknown) =>
-      value instanceof Float32Array ? Array.from(value) : value,
+      ArrayBuffer.isView(value) ? Array.from(value as Float32Array) : value,
     );
     const bytes = new TextEncoder().encode(json);
     const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -63,6 +63,7 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
     let done = 0;
     const hooks = {
       signal: input.signal,
+      jobId,
       onTrialStart: async (index: number, params: TrainingParams) => {
         const runId = randomUUID();
         children.set(index, runId);
@@ -96,7 +97,10 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
         await run.finished(runId, {
           status: result.status,
           metrics: trialMetrics(result),
-          tags: { stopped_early: String(result.stoppedEarly) },
+          tags: {
+            stopped_early: String(result.stoppedEarly),
+            ...(result.worker !== undefined ? { trainer_replica: result.worker } : {}),
+          },
           ...(result.error !== undefined ? { error: result.error } : {}),
         });
         if (result.status === 'finished') bestSoFar = Math.max(bestSoFar, result.valAccuracy);

@@ -25,6 +25,8 @@ export interface TrialResult {
   stoppedEarly: boolean;
   seconds: number;
   error?: string;
+  /** The trainer replica that trained it, when known. */
+  worker?: string;
 }
 
 export interface SweepHooks {
@@ -32,6 +34,8 @@ export interface SweepHooks {
   onEpoch?(index: number, metrics: EpochMetrics): Promise<void>;
   onTrialEnd?(result: TrialResult): Promise<void>;
   signal?: AbortSignal;
+  /** The job the trials belong to (a queued trial carries it). */
+  jobId?: string;
 }
 
 export interface SweepOutcome {
@@ -134,6 +138,7 @@ async function runTrial(
       predictRows,
       signal: hooks.signal,
       onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
+      ...(hooks.jobId !== undefined ? { trial: { jobId: hooks.jobId, index } } : {}),
     });
     const kept = trained.history[trained.bestEpoch - 1];
     const result: TrialResult = {
@@ -150,6 +155,7 @@ async function runTrial(
       ),
       stoppedEarly: trained.stoppedEarly,
       seconds: (performance.now() - started) / 1000,
+      ...(trained.worker !== undefined ? { worker: trained.worker } : {}),
     };
     return { result, trained };
   } catch (error) {

@@ -11,6 +11,7 @@ import {
   trainRequestedSchema,
 } from './training.events';
 import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
+import { trialFinishedSchema, trialProgressSchema, trialRequestedSchema } from '../jobs/trial.events';
 
 /** The payload schema of every event: the single source of truth for what may travel on the bus. */
 export const eventPayloadSchemas = {
@@ -26,6 +27,9 @@ export const eventPayloadSchemas = {
   [EventNames.JobStepChanged]: jobStepChangedSchema,
   [EventNames.JobCancelRequested]: jobCancelRequestedSchema,
   [EventNames.ModelServed]: modelServedSchema,
+  [EventNames.TrialRequested]: trialRequestedSchema,
+  [EventNames.TrialProgress]: trialProgressSchema,
+  [EventNames.TrialFinished]: trialFinishedSchema,
 } as const satisfies Record<EventName, z.ZodType>;
 
 export type EventPayload<N extends EventName> = z.output<(typeof eventPayloadSchemas)[N]>;

@@ -12,6 +12,9 @@ export const EventNames = {
   JobStepChanged: 'job.step-changed',
   JobCancelRequested: 'job.cancel-requested',
   ModelServed: 'model.served',
+  TrialRequested: 'trial.requested',
+  TrialProgress: 'trial.progress',
+  TrialFinished: 'trial.finished',
 } as const;
 
 export type EventName = (typeof EventNames)[keyof typeof EventNames];

@@ -87,7 +87,7 @@ export class AmqpSubscription implements Subscription {
     try {
       await assertExchanges(channel, this.deps.topology);
       await assertSubscriptionQueues(channel, this.deps.topology, this.spec, this.queueName);
-      await channel.prefetch(this.deps.options.prefetch);
+      await channel.prefetch(this.spec.prefetch ?? this.deps.options.prefetch);
       const { consumerTag } = await channel.consume(
         this.queueName,
         (message) => {

@@ -70,7 +70,7 @@ export class InProcessEventBus extends EventBus {
       },
     };
     const consumer = broker.consume(queueName, (message) => deliver(message, settings), {
-      prefetch: this.options.prefetch,
+      prefetch: spec.prefetch ?? this.options.prefetch,
     });
     const subscription: Subscription = {
       queueName,
