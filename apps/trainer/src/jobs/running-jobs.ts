@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setMaxListeners } from 'node:events';
 import { TrainerStoppingError } from './job-errors';
 
 /** The jobs this replica is running, each with the controller that cancels it (or hands it back when stopping). */
@@ -12,6 +13,8 @@ export class RunningJobs {
   /** A job that starts while the trainer stops is aborted at once, so it goes back to the queue. */
   start(jobId: string): AbortController {
     const controller = new AbortController();
+    // Every trial of the sweep (up to TRAIN_MAX_TRIALS, all queued at once with TRAINER_TRIALS=queue) listens to it.
+    setMaxListeners(1000, controller.signal);
     if (this.stopping) controller.abort(this.stopping);
     this.jobs.set(jobId, controller);
     return controller;
