@@ -6,6 +6,7 @@ export const ROOT = join(__dirname, '../..');
 
 export interface ComposeService {
   image?: string;
+  entrypoint?: string[] | string;
   build?: unknown;
   environment?: Record<string, string | number>;
   ports?: string[];

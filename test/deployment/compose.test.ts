@@ -48,6 +48,37 @@ describe('docker-compose.yml', () => {
     },
   );
 
+  it.each(appNames)(
+    '%s connects with its own PostgreSQL role and RabbitMQ user, provisioned by the postgres and rabbitmq services',
+    (name) => {
+      const env = serviceEnv(compose.services[name], exampleEnv);
+      expect(new URL(env.AMQP_URL).username).toBe(`sepal_${name}`);
+      const upper = name.toUpperCase();
+      expect(new URL(env.AMQP_URL).password).toBe(exampleEnv[`SEPAL_${upper}_AMQP_PASSWORD`]);
+      expect(serviceEnv(compose.services.rabbitmq, exampleEnv)).toHaveProperty(
+        `SEPAL_${upper}_AMQP_PASSWORD`,
+      );
+      if (name === 'data' || name === 'registry') {
+        expect(new URL(env.DATABASE_URL).username).toBe(`sepal_${name}`);
+        expect(serviceEnv(compose.services.postgres, exampleEnv)).toHaveProperty(
+          `SEPAL_${upper}_DB_PASSWORD`,
+        );
+      } else {
+        // No database role at all for an app that keeps no state.
+        expect(env.DATABASE_URL).toBeUndefined();
+      }
+    },
+  );
+
+  it('provisions the roles and users from the scripts in scripts/provision', () => {
+    expect(compose.services.postgres.volumes).toContain(
+      './scripts/provision/postgres-roles.sh:/docker-entrypoint-initdb.d/10-sepal-roles.sh:ro',
+    );
+    expect(compose.services.postgres.volumes).toContain('./scripts/provision:/sepal/provision:ro');
+    expect(compose.services.rabbitmq.volumes).toContain('./scripts/provision:/sepal/provision:ro');
+    expect(compose.services.rabbitmq.entrypoint).toEqual(['sh', '/sepal/provision/rabbitmq-start.sh']);
+  });
+
   it('runs two trainer replicas and publishes no host port that would clash between them', () => {
     expect(compose.services.trainer.deploy?.replicas).toBe(2);
     expect(compose.services.trainer.ports ?? []).toEqual([]);
@@ -66,6 +97,12 @@ describe('docker-compose.yml', () => {
       'RABBITMQ_DEFAULT_PASS',
       'SEPAL_API_KEY',
       'GRAFANA_ADMIN_PASSWORD',
+      'SEPAL_DATA_DB_PASSWORD',
+      'SEPAL_REGISTRY_DB_PASSWORD',
+      'SEPAL_DATA_AMQP_PASSWORD',
+      'SEPAL_REGISTRY_AMQP_PASSWORD',
+      'SEPAL_TRAINER_AMQP_PASSWORD',
+      'SEPAL_INFERENCE_AMQP_PASSWORD',
     ]) {
       const { [secret]: _omitted, ...withoutSecret } = exampleEnv;
       const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');

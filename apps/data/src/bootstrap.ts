@@ -15,8 +15,16 @@ export async function startDataApp(
       'Dataset import, cleaning, label maps, stratified splits, content-hashed versions and feedback.',
     config,
     port: config.DATA_PORT,
-    host: config.DATA_HOST,
+    host: config.DATA_HOST ?? config.HOST,
+    registryUrl: config.REGISTRY_URL,
     bodyLimitBytes: config.DATA_MAX_UPLOAD_BYTES,
     listen: options.listen,
+    // A CSV body reaches the import as the request's stream (never buffered whole); the import counts its bytes
+    // against DATA_MAX_IMPORT_BYTES itself.
+    configureFastify: (fastify) =>
+      fastify.addContentTypeParser(
+        ['text/csv', 'text/plain', 'application/octet-stream'],
+        (_request, payload, done) => done(null, payload),
+      ),
   });
 }

@@ -3,13 +3,26 @@ import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
 
 export const dataConfigSchema = baseConfigSchema.extend({
   DATA_PORT: portVar(3001),
-  DATA_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  DATA_HOST: z.string().min(1).optional(),
+  /** The registry, which checks API keys for this app. */
+  REGISTRY_URL: z
+    .string()
+    .url()
+    .refine((value) => /^https?:/.test(value), { message: 'must start with http:// or https://' })
+    .default('http://127.0.0.1:3002'),
   /** Where the shipped raw datasets live (data/iris/iris.data, ...). */
   DATA_DIR: z.string().default('data'),
   SPLIT_TEST_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
   SPLIT_SEED: z.coerce.number().int().default(42),
   /** Commit pending feedback into a new version once this many rows wait; 0 = only on demand. */
   FEEDBACK_COMMIT_EVERY: z.coerce.number().int().min(0).default(25),
+  /** Largest CSV body POST /datasets/:name/import accepts (streamed, so memory does not grow with it); 413 beyond. */
+  DATA_MAX_IMPORT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
   DATA_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()

@@ -26,6 +26,12 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
       .getInstance()
       .inject({ method, url, payload: payload as object });
 
+  const csv = (url: string, body: string | Buffer) =>
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'text/csv' } });
+
   beforeAll(async () => {
     namespace = uniqueNamespace('data');
     db = mode === 'real services' ? await createTestDatabase() : undefined;
@@ -86,11 +92,12 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
     const page = rows.json();
     expect(page.features[34]).toEqual([4.9, 3.1, 1.5, 0.2]);
     expect(page.features[37]).toEqual([4.9, 3.6, 1.4, 0.1]);
-    expect(page.nextCursor).toBe(39);
+    expect(page.features).toHaveLength(40);
+    expect(page.nextCursor).toEqual(expect.any(Number));
   });
 
   it('returns the existing version when the same file is imported again', async () => {
-    const response = await http('POST', '/datasets/iris/import', { content: irisText });
+    const response = await csv('/datasets/iris/import', irisText);
     expect(response.statusCode).toBe(200);
     expect(response.json().version.id).toBe(firstVersion);
     expect((await http('GET', '/datasets/iris/versions')).json()).toHaveLength(1);
@@ -98,10 +105,10 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
 
   it('writes nothing for a malformed file and names the line and the problem', async () => {
     const broken = irisText.replace('4.6,3.1,1.5,0.2,Iris-setosa', '4.6,3.1,abc,0.2,Iris-setosa');
-    const response = await http('POST', '/datasets/iris/import', { content: broken });
+    const response = await csv('/datasets/iris/import', broken);
     expect(response.statusCode).toBe(400);
-    expect(response.json().message).toBe("line 4: column 'petal_length': 'abc' is not a finite number");
-    const empty = await http('POST', '/datasets/iris/import', { content: '' });
+    expect(response.json().message).toMatch(/^line 4: column 'petal_length': 'abc' is not a number/);
+    const empty = await csv('/datasets/iris/import', '');
     expect(empty.statusCode).toBe(400);
     expect(empty.json().message).toMatch(/empty/);
     expect((await http('GET', '/datasets/iris/versions')).json()).toHaveLength(1);
@@ -164,7 +171,10 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
       features: [1, 2, 3, 'x'],
       label: 'Iris-setosa',
     });
-    expect(notFinite.statusCode).toBe(400);
+    expect(notFinite.statusCode).toBe(422);
+    expect(notFinite.json().message).toMatch(
+      /feature 'petal_width' is numeric in the dataset schema; "x" is not a number/,
+    );
     expect((await http('GET', '/datasets/iris/feedback?state=pending')).json()).toHaveLength(0);
   });
 

@@ -4,7 +4,8 @@ import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config
 
 export const inferenceConfigSchema = baseConfigSchema.extend({
   INFERENCE_PORT: portVar(3000),
-  INFERENCE_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  INFERENCE_HOST: z.string().min(1).optional(),
   /**
    * This replica's name in model.served (the registry completes a job's `served` step with it); unset:
    * `<hostname>:<INFERENCE_PORT>`. Give each replica its own.
@@ -25,6 +26,10 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
     .default('http://127.0.0.1:3002'),
   /** Dataset that POST /feedback samples are forwarded to (feedback.received). */
   FEEDBACK_DATASET: z.string().trim().min(1).max(200).default('iris'),
+  /** Predictions per second each key may make (POST /predict and the OIP infer route); 429 with Retry-After beyond. */
+  PREDICT_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(1_000),
+  /** How many predictions a key may make at once before the per-second rate applies. */
+  PREDICT_BURST_PER_KEY: z.coerce.number().int().positive().max(10_000_000).default(2_000),
   MAX_BATCH_ROWS: z.coerce.number().int().positive().max(1_000_000).default(1000),
   MAX_BODY_BYTES: z.coerce
     .number()

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startSepalApp } from '@sepal/http';
+import { KeysService } from './keys/keys.service';
 import { registerOctetStreamParser } from './artifacts/octet-stream';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { RegistryModule } from './registry.module';
@@ -18,7 +19,8 @@ export async function startRegistryApp(
       'and their steps (cancel, retry).',
     config,
     port: config.REGISTRY_PORT,
-    host: config.REGISTRY_HOST,
+    host: config.REGISTRY_HOST ?? config.HOST,
+    keyVerifier: (app) => app.get(KeysService).cached,
     configureFastify: (fastify) => registerOctetStreamParser(fastify, config.REGISTRY_MAX_ARTIFACT_BYTES),
     listen: options.listen,
   });

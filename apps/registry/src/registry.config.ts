@@ -3,7 +3,8 @@ import { baseConfigSchema, loadConfig, portVar } from '@sepal/config';
 
 export const registryConfigSchema = baseConfigSchema.extend({
   REGISTRY_PORT: portVar(3002),
-  REGISTRY_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  REGISTRY_HOST: z.string().min(1).optional(),
   /** Root of the content-addressed artifact store. */
   MODELS_DIR: z.string().default('models'),
   /** Base of the absolute artifact URLs announced in model.promoted. */
@@ -17,6 +18,8 @@ export const registryConfigSchema = baseConfigSchema.extend({
     .int()
     .positive()
     .default(200 * 1024 * 1024),
+  /** How often the last-used times of keys are written (one statement per batch, not one per request). */
+  REGISTRY_KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /** How often the outbox relay looks for unpublished events. */
   REGISTRY_OUTBOX_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   /** How long a publish waits for the broker's confirm before the relay retries on its next round. */

@@ -6,9 +6,9 @@ import { ArtifactsModule } from './artifacts/artifacts.module';
 import { TrainingEventsModule } from './events/training-events.module';
 import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
-import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
-import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
-import { EarlyRunEvents1733300000000 } from './migrations/1733300000000-early-run-events';
+import { KeysModule } from './keys/keys.module';
+import { REGISTRY_MIGRATIONS } from './registry.migrations';
+import { GatesModule } from './gates/gates.module';
 import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
@@ -34,11 +34,7 @@ export class RegistryModule {
           target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
           schema: REGISTRY_SCHEMA,
           entities: [],
-          migrations: [
-            CreateRegistrySchema1732500000000,
-            CreateJobs1733100000000,
-            EarlyRunEvents1733300000000,
-          ],
+          migrations: REGISTRY_MIGRATIONS,
           applicationName: 'sepal-registry',
         }),
         MessagingModule.forRoot({
@@ -53,8 +49,10 @@ export class RegistryModule {
         RunsModule,
         ArtifactsModule,
         ModelsModule,
+        GatesModule,
         TrainingEventsModule,
         JobsModule,
+        KeysModule,
       ],
     };
   }

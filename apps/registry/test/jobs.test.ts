@@ -20,7 +20,7 @@ import { startRegistryApp } from '../src/bootstrap';
 import { RegistryConfig } from '../src/registry.config';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const API_KEY = 'jobs-test-key';
+const API_KEY = 'jobs-test-admin-key';
 const PARENT_RUN = randomUUID();
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
 const at = (second: number) => new Date(T0 + second * 1000).toISOString();
@@ -75,7 +75,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
     replica: 0 | 1,
     method: 'GET' | 'POST' | 'DELETE',
     url: string,
-    headers: Record<string, string> = method === 'GET' ? {} : { 'x-api-key': API_KEY },
+    headers: Record<string, string> = { 'x-api-key': API_KEY },
   ) => apps[replica].getHttpAdapter().getInstance().inject({ method, url, headers });
   const job = async (id: string, replica: 0 | 1 = 1) =>
     (await http(replica, 'GET', `/jobs/${id}`)).json() as JobView;
@@ -107,6 +107,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
       SEPAL_HOME: `memory://registry-${namespace}`,
       SEPAL_NAMESPACE: namespace,
       SEPAL_API_KEY: API_KEY,
+      SEPAL_API_KEY_NAME: 'jobs-admin',
       MODELS_DIR: modelsDir,
       REGISTRY_OUTBOX_INTERVAL_MS: '200',
       LOG_LEVEL: 'error',
@@ -219,7 +220,9 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
     );
 
     expect((await http(0, 'DELETE', `/jobs/${queued}`, {})).statusCode).toBe(401);
-    const cancelled = await http(0, 'DELETE', `/jobs/${queued}?by=bob`);
+    // Who cancels is the calling key (the bootstrap admin), never a name the request gives.
+    expect((await http(0, 'DELETE', `/jobs/${queued}?by=bob`)).statusCode).toBe(400);
+    const cancelled = await http(0, 'DELETE', `/jobs/${queued}`);
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json()).toMatchObject({ state: 'cancelled', cancelRequested: true });
     const cancelling = await http(0, 'DELETE', `/jobs/${running}`);
@@ -236,7 +239,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
     );
     expect(heardOf(EventNames.JobCancelRequested, queued)[0]).toMatchObject({
       correlationId: `corr-${queued}`,
-      payload: { jobId: queued, requestedBy: 'bob' },
+      payload: { jobId: queued, requestedBy: 'jobs-admin' },
     });
 
     // The trainer stops the running step.

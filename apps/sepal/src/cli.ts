@@ -4,6 +4,7 @@ import { describeServiceError } from './client/service-client';
 import { cliContextFromEnv } from './commands/cli-context';
 import { dataCommand } from './commands/data.command';
 import { jobsCommand } from './commands/jobs.command';
+import { keysCommand } from './commands/keys.command';
 import { modelsCommand } from './commands/models.command';
 import { predictCommand } from './commands/predict.command';
 import { runsCommand } from './commands/runs.command';
@@ -26,7 +27,8 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .addCommand(jobsCommand(context))
     .addCommand(runsCommand(context))
     .addCommand(modelsCommand(context))
-    .addCommand(predictCommand(context));
+    .addCommand(predictCommand(context))
+    .addCommand(keysCommand(context, env));
 }
 
 export async function runCli(argv: string[]): Promise<number> {

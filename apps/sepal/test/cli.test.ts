@@ -388,7 +388,7 @@ describe('the sepal CLI against running services (embedded adapters)', () => {
     });
 
     it('cancels a job no trainer started at once, then retries it as its next attempt', async () => {
-      const cancelled = await sepal(['jobs', 'cancel', queued.jobId.slice(0, 8), '--by', 'alice']);
+      const cancelled = await sepal(['jobs', 'cancel', queued.jobId.slice(0, 8)]);
       expect(cancelled.code).toBe(ExitCode.ok);
       expect(cancelled.out).toBe(`job ${queued.jobId}: cancelled\n`);
       const retried = await sepal(['--json', 'jobs', 'retry', queued.jobId]);

@@ -16,7 +16,8 @@ export async function startTrainerApp(
       'evaluation on the test split, ONNX export checked with onnxruntime, registration and the promotion gate.',
     config,
     port: config.TRAINER_PORT,
-    host: config.TRAINER_HOST,
+    host: config.TRAINER_HOST ?? config.HOST,
+    registryUrl: config.REGISTRY_URL,
     listen: options.listen,
   });
 }

@@ -13,7 +13,8 @@ const limitVar = (fallback: number) => z.coerce.number().int().positive().defaul
 
 export const trainerConfigSchema = baseConfigSchema.extend({
   TRAINER_PORT: portVar(3003),
-  TRAINER_HOST: z.string().default('0.0.0.0'),
+  /** Overrides HOST for this app. */
+  TRAINER_HOST: z.string().min(1).optional(),
   DATA_URL: httpUrl.default('http://127.0.0.1:3001'),
   REGISTRY_URL: httpUrl.default('http://127.0.0.1:3002'),
   /** auto: tfjs-node if installed, else WASM, else CPU. */
@@ -29,8 +30,13 @@ export const trainerConfigSchema = baseConfigSchema.extend({
    * by at least this margin: 0 = strictly better, 0.02 = two points better, -1 = always (when the floor is cleared).
    */
   GATE_MIN_IMPROVEMENT: z.coerce.number().min(-1).max(1).default(0),
-  /** ...and reaches this absolute test accuracy. */
+  /**
+   * ...and reaches this absolute test accuracy. Both are the defaults of a classifier whose model sets no gate of its
+   * own (PUT /models/{name}/gate); a regressor's default gate is test_rmse down, no ceiling, margin 0.
+   */
   GATE_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.9),
+  /** A regressor's test_within_tolerance counts predictions within this distance of the truth. */
+  REGRESSION_TOLERANCE: z.coerce.number().min(0).max(1e9).default(0.5),
   /** max |ONNX - TensorFlow.js| of any probability on the test split. */
   PARITY_TOLERANCE: z.coerce.number().positive().default(1e-5),
   /** How long artifact upload, registration and promotion keep retrying while the registry is unreachable. */

@@ -10,11 +10,27 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, _ and - only')
     .optional(),
-  SEPAL_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
-  SEPAL_READ_REQUIRES_KEY: z
+  /**
+   * The bootstrap admin key, and the key this app sends when it calls the others. Setting it turns key checking on;
+   * more keys, with scopes, are made with `sepal keys create`.
+   */
+  SEPAL_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The name the audit log records for SEPAL_API_KEY. */
+  SEPAL_API_KEY_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, ., _ and - only (max 63)')
+    .default('admin'),
+  /** Interface every app listens on unless its own <APP>_HOST says otherwise: loopback by default. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** true: serve beyond loopback without keys (every caller is admin). Logged as a warning at start. */
+  SEPAL_INSECURE: z
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** How long an app trusts a verified key before asking again: the bound on how late a revocation takes effect. */
+  SEPAL_KEY_CACHE_MS: z.coerce.number().int().min(0).max(5_000).default(4_000),
+  /** Longest a request may take, body upload included, before the connection is answered 408 / closed. */
+  SEPAL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });

@@ -10,3 +10,4 @@ export * from './http/inference.dto';
 export * from './http/trainer.dto';
 export * from './jobs';
 export * from './models/onnx-metadata';
+export * from './http/keys.dto';

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { ZodType } from 'zod';
 import { ServiceCallError } from './service-call-error';
 import { RetryOptions, withRetry } from './with-retry';
@@ -21,6 +22,8 @@ export interface CallOptions<T> {
   body?: unknown;
   /** Raw bytes, sent as application/octet-stream. */
   raw?: Uint8Array;
+  /** A streamed body (e.g. a large file), sent as it is read, with its content type. */
+  upload?: { body: AsyncIterable<Uint8Array>; contentType: string };
   headers?: Record<string, string>;
   timeoutMs?: number;
   /** Validates the JSON answer (a contract from libs/contracts); a mismatch is an error naming the URL. */
@@ -46,7 +49,11 @@ export class ServiceClient {
   }
 
   post<T>(path: string, body?: unknown, options: Omit<CallOptions<T>, 'method' | 'body'> = {}): Promise<T> {
-    return this.json<T>(path, { ...options, method: 'POST', body: options.raw ? undefined : (body ?? {}) });
+    return this.json<T>(path, {
+      ...options,
+      method: 'POST',
+      body: options.raw || options.upload ? undefined : (body ?? {}),
+    });
   }
 
   put<T>(path: string, body?: unknown, options: Omit<CallOptions<T>, 'method' | 'body'> = {}): Promise<T> {
@@ -118,7 +125,7 @@ export class ServiceClient {
 
   private async sendOnce<T>(
     path: string,
-    { method = 'GET', body, raw, headers = {}, timeoutMs }: CallOptions<T>,
+    { method = 'GET', body, raw, upload, headers = {}, timeoutMs }: CallOptions<T>,
   ): Promise<{ response: Response; method: string; url: string }> {
     const url = this.url(path);
     let response: Response;
@@ -128,11 +135,21 @@ export class ServiceClient {
         headers: {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(raw !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
+          ...(upload !== undefined ? { 'content-type': upload.contentType } : {}),
           ...(this.options.apiKey ? { 'x-api-key': this.options.apiKey } : {}),
           ...this.options.headers,
           ...headers,
         },
-        body: raw !== undefined ? Buffer.from(raw) : body !== undefined ? JSON.stringify(body) : undefined,
+        body:
+          upload !== undefined
+            ? (Readable.toWeb(Readable.from(upload.body)) as ReadableStream<Uint8Array>)
+            : raw !== undefined
+              ? Buffer.from(raw)
+              : body !== undefined
+                ? JSON.stringify(body)
+                : undefined,
+        // A streamed body needs half-duplex (Node's fetch); harmless otherwise.
+        ...(upload !== undefined ? { duplex: 'half' } : {}),
         signal: AbortSignal.timeout(timeoutMs ?? this.options.timeoutMs ?? 30_000),
       });
     } catch (error) {

@@ -3,31 +3,50 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { installHttpMetrics } from '@sepal/observability';
-import { ApiKeyGuard, ApiKeyOptions } from './api-key.guard';
+import { KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { refuseNulCharacters } from './refuse-nul-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
 export interface HttpAppOptions {
   title: string;
   description: string;
   logger: LoggerService;
-  apiKey: ApiKeyOptions;
+  auth: {
+    /** false: no keys configured (loopback or SEPAL_INSECURE): every caller is the anonymous admin. */
+    enabled: boolean;
+    /** Who checks a key: the registry's own store in the registry, the registry over HTTP (cached) elsewhere. */
+    verifier: (app: NestFastifyApplication) => KeyVerifier;
+  };
+  /** Largest request body on every route (Fastify answers 413 beyond it); default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Longest a request may take to arrive (Node answers 408 beyond it); default 120 s. */
+  requestTimeoutMs?: number;
 }
 
-/** A Sepal HTTP app: Fastify, JSON errors, API-key guard, HTTP metrics and OpenAPI docs at /docs. */
+/** A Sepal HTTP app: Fastify with body and time limits, JSON errors, the scope guard, HTTP metrics and OpenAPI docs at /docs. */
 export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
   options: HttpAppOptions,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 1024 * 1024 });
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    requestTimeout: options.requestTimeoutMs ?? 120_000,
+  });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     logger: options.logger,
     abortOnError: false,
   });
+  recordRoutes(app.getHttpAdapter().getInstance());
   installHttpMetrics(app.getHttpAdapter().getInstance());
+  refuseNulCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
-  app.useGlobalGuards(new ApiKeyGuard(app.get(Reflector), options.apiKey));
+  app.useGlobalGuards(
+    new ScopeGuard(app.get(Reflector), {
+      enabled: options.auth.enabled,
+      verifier: options.auth.verifier(app),
+    }),
+  );
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

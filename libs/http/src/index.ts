@@ -1,4 +1,5 @@
-export * from './api-key.guard';
+export * from './auth';
+export * from './changes-state';
 export * from './domain-exception.filter';
 export * from './zod-validation.pipe';
 export * from './openapi';

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { BaseConfig } from '@sepal/config';
 import { EventTransport } from '@sepal/messaging';
 import { JsonLogger } from '@sepal/observability';
+import { CachedKeyVerifier, checkListenPolicy, KeyVerifier, RegistryKeyVerifier } from './auth';
 import { createHttpApp } from './create-http-app';
 
 export interface SepalAppOptions {
@@ -13,6 +14,10 @@ export interface SepalAppOptions {
   port: number;
   host: string;
   bodyLimitBytes?: number;
+  /** Where keys are checked: the registry's URL (every app but the registry), or `keyVerifier`. */
+  registryUrl?: string;
+  /** The registry checks keys against its own store (and caches them itself). */
+  keyVerifier?: (app: NestFastifyApplication) => KeyVerifier;
   /** Fastify set-up the app needs before it starts (content-type parsers, body error handling). */
   configureFastify?: (fastify: FastifyInstance) => void;
   /** false: initialise without listening (tests drive it with fastify.inject). */
@@ -25,12 +30,37 @@ export async function startSepalApp(
   options: SepalAppOptions,
 ): Promise<NestFastifyApplication> {
   const { config } = options;
+  const keysConfigured = Boolean(config.SEPAL_API_KEY);
+  const warning = checkListenPolicy({
+    service: options.service,
+    host: options.host,
+    keysConfigured,
+    insecure: config.SEPAL_INSECURE,
+  });
+  const logger = new JsonLogger({
+    service: options.service,
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
+  if (warning) logger.warn(warning, 'Auth');
+  else if (!keysConfigured) {
+    logger.log(`keys are off (no SEPAL_API_KEY): only this machine can reach ${options.host}`, 'Auth');
+  }
   const app = await createHttpApp(rootModule, {
     title: options.title,
     description: options.description,
-    logger: new JsonLogger({ service: options.service, level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
-    apiKey: { apiKey: config.SEPAL_API_KEY, readRequiresKey: config.SEPAL_READ_REQUIRES_KEY },
+    logger,
+    auth: {
+      enabled: keysConfigured,
+      verifier: (nest) =>
+        options.keyVerifier?.(nest) ??
+        new CachedKeyVerifier(
+          new RegistryKeyVerifier(options.registryUrl ?? 'http://127.0.0.1:3002'),
+          config.SEPAL_KEY_CACHE_MS,
+        ),
+    },
     bodyLimitBytes: options.bodyLimitBytes,
+    requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,
   });
   options.configureFastify?.(app.getHttpAdapter().getInstance());
   app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });

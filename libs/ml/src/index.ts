@@ -1,8 +1,20 @@
-export type { Activation, DenseClassifierSpec, DenseLayerSpec, StandardizerSpec } from './model/dense-spec';
+export type {
+  Activation,
+  DenseClassifierSpec,
+  DenseLayerSpec,
+  DenseRegressorSpec,
+  StandardizerSpec,
+} from './model/dense-spec';
 export { fitStandardizer, standardize } from './preprocessing/standardizer';
-export { argmax, predictProba } from './model/forward';
+export { argmax, predictProba, predictValues } from './model/forward';
 export { applyActivation, sigmoid, softmax } from './model/activations';
-export { assertValidDenseClassifierSpec, denseClassifierSpecProblems } from './model/validate-dense-spec';
+export {
+  assertValidDenseClassifierSpec,
+  assertValidDenseRegressorSpec,
+  denseClassifierSpecProblems,
+  denseInputPreprocessing,
+  denseRegressorSpecProblems,
+} from './model/validate-dense-spec';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
@@ -31,6 +43,7 @@ export {
 export { parseGridArg, type RawGrid } from './tuning/parse-grid-arg';
 export { exportDenseClassifierToOnnx } from './onnx/export-dense-classifier';
 export {
+  ONNX_CATEGORICAL_INPUT,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_LABEL_OUTPUT,
@@ -112,3 +125,22 @@ export {
   exportTreeEnsembleRegressorToOnnx,
   exportTreeEnsembleToOnnx,
 } from './onnx/export-tree-ensemble';
+export { exportDenseRegressorToOnnx } from './onnx/export-dense-classifier';
+export { buildPreprocessingGraph, type PreprocessingGraph } from './onnx/preprocessing-graph';
+export {
+  columnsByType,
+  encodedFeatureNames,
+  encodedWidth,
+  encodeFeatureRows,
+  featurePreprocessingProblems,
+  featureTensorValues,
+  fitFeaturePreprocessing,
+  isMissingCell,
+  numericPreprocessing,
+  type FeatureCell,
+  type FeatureColumn,
+  type FeatureColumnType,
+  type FeaturePreprocessing,
+  type FitPreprocessingOptions,
+} from './preprocessing/feature-preprocessing';
+export { DEFAULT_REGRESSION_TOLERANCE, regressionReport, type RegressionReport } from './metrics/regression';

@@ -2,6 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { HealthReport, HealthRegistry } from './health.registry';
+import { Public } from './public-route';
 
 @ApiTags('health')
 @Controller('health')
@@ -9,12 +10,14 @@ export class HealthController {
   constructor(private readonly registry: HealthRegistry) {}
 
   @Get('live')
+  @Public()
   @ApiOperation({ summary: 'Liveness: the process answers.' })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @Public()
   @ApiOperation({
     summary: 'Readiness: every dependency check passes (503 otherwise, with the failing checks).',
   })

@@ -5,3 +5,4 @@ export * from './health.controller';
 export * from './json-logger';
 export * from './observability.module';
 export * from './lint-default-metrics';
+export * from './public-route';

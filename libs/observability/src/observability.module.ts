@@ -3,6 +3,7 @@ import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health.registry';
+import { MetricsController } from './metrics.controller';
 import { removeLintFailingDefaultMetrics } from './lint-default-metrics';
 
 @Module({})
@@ -15,7 +16,11 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       global: true,
       imports: [
-        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: collectDefaults } }),
+        PrometheusModule.register({
+          path: '/metrics',
+          controller: MetricsController,
+          defaultMetrics: { enabled: collectDefaults },
+        }),
       ],
       controllers: [HealthController],
       providers: [HealthRegistry],

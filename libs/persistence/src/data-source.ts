@@ -35,11 +35,21 @@ export async function createAppDataSource(options: AppDataSourceOptions): Promis
   const dataSource = new DataSource(await connectionOptions(options));
   await dataSource.initialize();
   try {
-    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+    await ensureSchema(dataSource, options.schema);
     await dataSource.runMigrations({ transaction: 'each' });
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
   return dataSource;
+}
+
+/**
+ * Creates the app's schema unless it exists. In the distributed mode the schema is provisioned beforehand, owned by
+ * the app's role, and that role may not create schemas (`CREATE SCHEMA IF NOT EXISTS` checks the database's CREATE
+ * privilege even when the schema exists), so the existence check comes first.
+ */
+async function ensureSchema(dataSource: DataSource, schema: string): Promise<void> {
+  const rows: unknown[] = await dataSource.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (rows.length === 0) await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
 }

@@ -1,80 +1,141 @@
-import { Body, Controller, Get, Header, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Header, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import {
+  DataAuditEntry,
   DatasetDiffView,
   DatasetSummaryView,
   DatasetVersionView,
   diffQuerySchema,
-  ImportDatasetRequest,
   importDatasetRequestSchema,
   ImportDatasetResponse,
+  ImportDryRunResponse,
+  ImportQuery,
+  importQuerySchema,
+  InvalidInputError,
   RowPageResponse,
   RowsQuery,
   rowsQuerySchema,
   splitQuerySchema,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { DataAuditService } from '../audit/data-audit.service';
+import { versionView } from './version-view';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
 @Controller('datasets')
 export class DatasetsController {
-  constructor(private readonly datasets: DatasetsService) {}
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly audit: DataAuditService,
+  ) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Datasets known to Sepal: the catalog of importable ones and what has been imported.',
   })
   async list(): Promise<DatasetSummaryView[]> {
     const imported = new Map((await this.datasets.listDatasets()).map((d) => [d.name, d]));
-    return this.datasets.catalog().map((definition) => ({
+    const builtIn = this.datasets.catalog().map((definition) => ({
       name: definition.name,
       description: definition.description,
       file: definition.file,
-      features: definition.features,
-      target: definition.target,
+      features: imported.get(definition.name)?.schema.features ?? definition.features,
+      target: imported.get(definition.name)?.schema.target ?? definition.target,
       imported: imported.has(definition.name),
       versionCount: imported.get(definition.name)?.versionCount ?? 0,
       latestVersion: imported.get(definition.name)?.latestVersion ?? null,
     }));
+    const own = [...imported.values()]
+      .filter((d) => !builtIn.some((b) => b.name === d.name))
+      .map((d) => ({
+        name: d.name,
+        description: d.description,
+        file: '',
+        features: d.schema.features,
+        target: d.schema.target,
+        imported: true,
+        versionCount: d.versionCount,
+        latestVersion: d.latestVersion,
+      }));
+    return [...builtIn, ...own];
   }
 
   @Post(':name/import')
-  @ChangesState()
+  @RequireScope('data:write')
   @ApiOperation({
-    summary: 'Import the shipped raw file (empty body) or the raw file text given in `content`.',
+    summary:
+      'Import a CSV (the body, Content-Type text/csv, streamed) or, with no body, a built-in dataset’s shipped file.',
     description:
-      'Identical content returns the existing version (200) instead of creating a duplicate (201).',
+      'Options are query parameters: target, task (classification|regression), features (a,b), categorical (c,d), ' +
+      'delimiter (, ; tab), header (true|false), dryRun, newSchema. The first import infers the schema; later ' +
+      'ones must fit it (400 naming the column) unless newSchema=true. dryRun=true answers the inferred schema, ' +
+      'the row count and the problems found, and writes nothing. Identical content returns the existing version ' +
+      '(200) instead of creating a duplicate (201). A body over DATA_MAX_IMPORT_BYTES is refused with 413.',
   })
-  @ApiBody({ schema: openApiSchema(importDatasetRequestSchema), examples: { shipped: { value: {} } } })
+  @ApiConsumes('text/csv', 'application/json')
+  @ApiBody({ schema: { type: 'string', format: 'binary' }, required: false })
   async import(
     @Param('name') name: string,
-    @Body(new ZodValidationPipe(importDatasetRequestSchema, 'import request')) body: ImportDatasetRequest,
+    @Query(new ZodValidationPipe(importQuerySchema, 'query')) query: ImportQuery,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ImportDatasetResponse> {
-    const outcome = await this.datasets.importDataset({ dataset: name, ...body });
-    void reply.status(outcome.created ? 201 : 200);
-    return { created: outcome.created, version: outcome.version };
+    @Actor() actor: string,
+  ): Promise<ImportDatasetResponse | ImportDryRunResponse> {
+    const stream = request.body instanceof Readable ? request.body : undefined;
+    try {
+      const outcome = await this.datasets.importDataset({
+        dataset: name,
+        body: stream ?? legacyContent(request.body),
+        declaredBytes: stream ? Number(request.headers['content-length'] ?? NaN) || undefined : undefined,
+        query,
+      });
+      if ('dryRun' in outcome) {
+        void reply.status(200);
+        return outcome;
+      }
+      await this.audit.record({
+        dataset: name,
+        action: 'import',
+        version: outcome.version.id,
+        created: outcome.created,
+        actor,
+      });
+      void reply.status(outcome.created ? 201 : 200);
+      return {
+        created: outcome.created,
+        version: versionView(outcome.version),
+        rowsWritten: outcome.rowsWritten,
+        rowsRemoved: outcome.rowsRemoved,
+      };
+    } finally {
+      // A refused upload is read to its end and discarded, so the client gets the answer rather than a reset.
+      if (stream && !stream.readableEnded) stream.resume();
+    }
   }
 
   @Get(':name/versions')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
-  versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
-    return this.datasets.listVersions(name);
+  async versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
+    return (await this.datasets.listVersions(name)).map(versionView);
   }
 
   @Get(':name/versions/:ref')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
   })
-  version(@Param('name') name: string, @Param('ref') ref: string): Promise<DatasetVersionView> {
-    return this.datasets.resolveVersion(name, ref);
+  async version(@Param('name') name: string, @Param('ref') ref: string): Promise<DatasetVersionView> {
+    return versionView(await this.datasets.resolveVersion(name, ref));
   }
 
   @Get(':name/versions/:ref/rows')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Rows of a version or split, a page at a time (follow nextCursor until it is null).',
   })
@@ -96,6 +157,7 @@ export class DatasetsController {
   }
 
   @Get(':name/versions/:ref/export.csv')
+  @RequireScope('read')
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @ApiOperation({ summary: 'A version, or one split of it (?split=train|test), as CSV with class names.' })
   async export(
@@ -113,7 +175,17 @@ export class DatasetsController {
       .send(Readable.from(this.datasets.exportCsv(version, query.split)));
   }
 
+  @Get(':name/audit')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Who imported data or committed feedback into this dataset (the key names), oldest first.',
+  })
+  auditLog(@Param('name') name: string): Promise<DataAuditEntry[]> {
+    return this.audit.list(name);
+  }
+
   @Get(':name/diff')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Rows added/removed and class counts between two versions (?from=v1&to=latest).' })
   diff(
     @Param('name') name: string,
@@ -121,4 +193,17 @@ export class DatasetsController {
   ): Promise<DatasetDiffView> {
     return this.datasets.diff(name, query.from, query.to);
   }
+}
+
+/** A JSON body `{"content": "..."}` (the former import request): its text, as a one-chunk stream. */
+function legacyContent(body: unknown): Readable | undefined {
+  if (body === undefined || body === null) return undefined;
+  const parsed = importDatasetRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      'the import body must be the CSV itself (Content-Type: text/csv)',
+      'Send the file as the request body with Content-Type: text/csv; options go in the query string.',
+    );
+  }
+  return parsed.data.content === undefined ? undefined : Readable.from([parsed.data.content]);
 }

@@ -1,12 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { DatasetVersioned, DatasetVersionView, EventNames } from '@sepal/contracts';
+import { DataSource, EntityManager } from 'typeorm';
+import {
+  ClassCounts,
+  DatasetSchema,
+  DatasetVersioned,
+  DatasetVersionView,
+  EventNames,
+  FeatureCell,
+} from '@sepal/contracts';
 import { enqueueEvent } from '@sepal/messaging';
 import { SplitName } from '@sepal/ml';
 import { managerOf, Transaction } from '@sepal/persistence';
-import { ClassCounts, DatasetSchema, VersionRow } from './domain/version-content';
 import { AppliedCleaningRule } from './domain/cleaning';
+import { wordSumsToBigInt } from './domain/content-hash';
+import { StrataCounts, VersionStats } from './domain/version-stats';
 
 export interface DatasetRecord {
   name: string;
@@ -18,21 +26,39 @@ export interface DatasetRecord {
   latestVersion: string | null;
 }
 
-/** A version as stored and as served: the data service's REST contract. */
-export type VersionRecord = DatasetVersionView;
+/** A version as stored: the REST view plus what makes its child cheap (row-digest sum, stats). */
+export interface VersionRecord extends DatasetVersionView {
+  contentSum: string | null;
+  stats: VersionStats | null;
+}
 
-/** What the service computes for a new version; the repository numbers it and stamps its time. */
-export type NewVersion = Omit<VersionRecord, 'createdAt' | 'seq'>;
+/** What the service computes for a new version; the repository stamps its time. */
+export type NewVersion = Omit<VersionRecord, 'createdAt'>;
 
 export interface RowPage {
-  features: number[][];
+  features: FeatureCell[][];
   labels: number[];
   keys: string[];
   splits: SplitName[];
   nextCursor: number | null;
 }
 
-const INSERT_BATCH = 1000;
+export interface StoredRow {
+  key: string;
+  features: FeatureCell[];
+  label: number;
+  split: SplitName;
+  origin: string;
+}
+
+/** A row to stage: its content hash (import) or its key (feedback), cells as JSON, class name or number. */
+export interface StagedRow {
+  ord: number;
+  hash: string;
+  featuresJson: string;
+  label: string | number;
+  origin: string;
+}
 
 const toVersion = (r: Record<string, unknown>): VersionRecord => ({
   id: String(r.id).trim(),
@@ -49,25 +75,88 @@ const toVersion = (r: Record<string, unknown>): VersionRecord => ({
   splitPolicy: r.split_policy as VersionRecord['splitPolicy'],
   source: r.source as Record<string, unknown>,
   createdAt: new Date(r.created_at as string).toISOString(),
+  contentSum: r.content_sum ? String(r.content_sum).trim() : null,
+  stats: (r.stats as VersionStats | null) ?? null,
 });
 
-/** Every SQL statement of the datasets feature; versions and their rows are written once and never updated. */
+/** A version's rows: added at or before its sequence number and not removed at or before it. */
+const LIVE_AT = (ds: string, seq: string) =>
+  `dataset = ${ds} AND added_seq <= ${seq} AND (removed_seq IS NULL OR removed_seq > ${seq})`;
+
+/** The canonical digest of a row, computed by the database so every writer agrees on it. */
+const ROW_DIGEST = (p = '') =>
+  `sha256(convert_to(${p}row_key || E'\\t' || ${p}features::text || E'\\t' || ${p}label::text || E'\\t' || ${p}split, 'UTF8'))`;
+
+const WORD_SUMS = [0, 1, 2, 3, 4, 5, 6, 7]
+  .map(
+    (w) =>
+      `coalesce(sum(('x' || encode(substring(digest from ${w * 4 + 1} for 4), 'hex'))::bit(32)::bigint), 0)::text AS w${w}`,
+  )
+  .join(', ');
+
+const sumOf = (row: Record<string, unknown>) =>
+  wordSumsToBigInt([0, 1, 2, 3, 4, 5, 6, 7].map((w) => String(row[`w${w}`])));
+
+/** The stratum of a row: its class index, or the quantile bin of its regression target. */
+const STRATUM = (label: string) =>
+  `(CASE WHEN $task::text <> 'regression' THEN ${label}::int
+         WHEN cardinality($edges::double precision[]) = 0 THEN 0
+         ELSE width_bucket(${label}, $edges::double precision[]) END)`;
+
+/** Staged rows keyed by content hash and occurrence, labels encoded (class index or target value). */
+const KEYED_STAGE = `SELECT ord, 'import:' || left(h, 32) || CASE WHEN n > 0 THEN ':' || n ELSE '' END AS row_key, features,
+         CASE WHEN $task::text = 'regression' THEN target
+              ELSE (array_position($labels::text[], class) - 1)::float8 END AS label,
+         origin
+  FROM (SELECT s.*, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n FROM import_stage s) x`;
+
+/** Binds named parameters ($task, $edges, ...) to positional ones. */
+function bind(sql: string, params: Record<string, unknown>): [string, unknown[]] {
+  const names = Object.keys(params);
+  const text = sql.replace(/\$([a-z][a-zA-Z]*)/g, (_, name: string) => {
+    const index = names.indexOf(name);
+    if (index < 0) throw new Error(`unbound SQL parameter $${name}`);
+    return `$${index + 1}`;
+  });
+  return [text, names.map((n) => params[n])];
+}
+
+const STAGE_BATCH_CHECK = 100_000;
+
+/**
+ * Every SQL statement of the datasets feature. A row lives once in data.rows with the sequence numbers of the
+ * version that added it and the one that removed it; a version writes only the rows it adds (and marks the rows
+ * it removes), and reads are one indexed query whatever the depth of the chain.
+ */
 @Injectable()
 export class DatasetsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  private m(tx?: Transaction): EntityManager {
+    return managerOf(tx, this.dataSource);
+  }
+
+  private q(tx: Transaction | undefined, sql: string, params: Record<string, unknown>) {
+    const [text, values] = bind(sql, params);
+    return this.m(tx).query(text, values);
+  }
+
   /** Creates the dataset row on first use, then locks it: concurrent writers of one dataset take turns. */
-  async ensureDatasetLocked(
-    tx: Transaction,
-    dataset: { name: string; description: string; task: string; schema: DatasetSchema },
-  ): Promise<void> {
-    const manager = managerOf(tx, this.dataSource);
-    await manager.query(
-      `INSERT INTO data.datasets (name, description, task, schema) VALUES ($1, $2, $3, $4)
+  async ensureDatasetLocked(tx: Transaction, dataset: { name: string; description: string }): Promise<void> {
+    await this.m(tx).query(
+      `INSERT INTO data.datasets (name, description, task, schema) VALUES ($1, $2, '', '{}')
        ON CONFLICT (name) DO NOTHING`,
-      [dataset.name, dataset.description, dataset.task, JSON.stringify(dataset.schema)],
+      [dataset.name, dataset.description],
     );
-    await manager.query(`SELECT name FROM data.datasets WHERE name = $1 FOR UPDATE`, [dataset.name]);
+    await this.m(tx).query(`SELECT name FROM data.datasets WHERE name = $1 FOR UPDATE`, [dataset.name]);
+  }
+
+  async setDatasetSchema(tx: Transaction, name: string, schema: DatasetSchema): Promise<void> {
+    await this.m(tx).query(`UPDATE data.datasets SET schema = $2, task = $3 WHERE name = $1`, [
+      name,
+      JSON.stringify(schema),
+      schema.task,
+    ]);
   }
 
   async listDatasets(): Promise<DatasetRecord[]> {
@@ -76,15 +165,22 @@ export class DatasetsRepository {
               (SELECT v.id FROM data.dataset_versions v WHERE v.dataset = d.name ORDER BY v.seq DESC LIMIT 1) AS latest
        FROM data.datasets d ORDER BY d.name`,
     );
-    return rows.map((r) => ({
-      name: r.name as string,
-      description: r.description as string,
-      task: r.task as string,
-      schema: r.schema as DatasetSchema,
-      createdAt: new Date(r.created_at as string),
-      versionCount: r.version_count as number,
-      latestVersion: r.latest ? String(r.latest).trim() : null,
-    }));
+    return rows
+      .filter((r) => (r.version_count as number) > 0)
+      .map((r) => ({
+        name: r.name as string,
+        description: r.description as string,
+        task: r.task as string,
+        schema: r.schema as DatasetSchema,
+        createdAt: new Date(r.created_at as string),
+        versionCount: r.version_count as number,
+        latestVersion: r.latest ? String(r.latest).trim() : null,
+      }));
+  }
+
+  async datasetExists(name: string): Promise<boolean> {
+    const rows = await this.dataSource.query(`SELECT 1 FROM data.datasets WHERE name = $1`, [name]);
+    return rows.length > 0;
   }
 
   async listVersions(dataset: string): Promise<VersionRecord[]> {
@@ -96,7 +192,7 @@ export class DatasetsRepository {
   }
 
   async latestVersion(dataset: string, tx?: Transaction): Promise<VersionRecord | null> {
-    const rows = await managerOf(tx, this.dataSource).query(
+    const rows = await this.m(tx).query(
       `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq DESC LIMIT 1`,
       [dataset],
     );
@@ -118,29 +214,236 @@ export class DatasetsRepository {
   }
 
   async versionById(id: string, tx?: Transaction): Promise<VersionRecord | null> {
-    const rows = await managerOf(tx, this.dataSource).query(
-      `SELECT * FROM data.dataset_versions WHERE id = $1`,
-      [id],
-    );
+    const rows = await this.m(tx).query(`SELECT * FROM data.dataset_versions WHERE id = $1`, [id]);
     return rows.length ? toVersion(rows[0]) : null;
   }
 
-  /** Writes a version and its rows, numbered next in its dataset; run it inside the dataset's lock. */
-  async insertVersion(tx: Transaction, version: NewVersion, rows: VersionRow[]): Promise<VersionRecord> {
-    const manager = managerOf(tx, this.dataSource);
-    const [{ seq }] = await manager.query(
+  async nextSeq(tx: Transaction, dataset: string): Promise<number> {
+    const [{ seq }] = await this.m(tx).query(
       `SELECT coalesce(max(seq), 0) + 1 AS seq FROM data.dataset_versions WHERE dataset = $1`,
-      [version.dataset],
+      [dataset],
     );
-    const [inserted] = await manager.query(
+    return Number(seq);
+  }
+
+  // ---- staging: the new content, in temporary tables of the version's transaction ----
+
+  /** Temporary tables of one write, dropped when its transaction ends (committed or rolled back). */
+  async createStage(tx: Transaction): Promise<void> {
+    const m = this.m(tx);
+    // The staged content is sorted (occurrences, hash ranks, file order): in memory, not in spill files.
+    await m.query(`SET LOCAL work_mem = '256MB'`);
+    await m.query(`CREATE TEMP TABLE import_stage (ord int, h text, features jsonb, class text, target float8,
+      origin text) ON COMMIT DROP`);
+    await m.query(`CREATE TEMP TABLE import_new (ord int, row_key text, features jsonb, label float8,
+      origin text) ON COMMIT DROP`);
+    await m.query(`CREATE TEMP TABLE import_fresh (ord int, row_key text, features jsonb, label float8,
+      origin text, stratum int, rank bytea) ON COMMIT DROP`);
+  }
+
+  /** Stages a batch of parsed rows (one statement, one JSON parameter). */
+  async stageRows(tx: Transaction, rows: StagedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (rows.length > STAGE_BATCH_CHECK) throw new Error('stage batches must stay small');
+    const json = `[${rows
+      .map(
+        (r) =>
+          `[${r.ord},"${r.hash}",${r.featuresJson},${typeof r.label === 'string' ? JSON.stringify(r.label) : 'null'},${typeof r.label === 'number' ? r.label : 'null'},${JSON.stringify(r.origin)}]`,
+      )
+      .join(',')}]`;
+    await this.m(tx).query(
+      `INSERT INTO import_stage (ord, h, features, class, target, origin)
+       SELECT (e->>0)::int, e->>1, e->2, e->>3, (e->>4)::float8, e->>5 FROM jsonb_array_elements($1::jsonb) e`,
+      [json],
+    );
+  }
+
+  /** Keys the staged rows (content hash + occurrence among identical rows) and encodes their labels. */
+  async keyStagedRows(tx: Transaction, task: string, labels: string[]): Promise<void> {
+    await this.q(tx, `INSERT INTO import_new (ord, row_key, features, label, origin) ${KEYED_STAGE}`, {
+      task,
+      labels,
+    });
+  }
+
+  /**
+   * When nothing is inherited every staged row is fresh: keys, labels, strata and hash ranks in one pass from the
+   * stage. Returns the fresh rows per stratum.
+   */
+  async freshFromStage(
+    tx: Transaction,
+    options: { task: string; labels: string[]; seed: number; edges: number[] },
+  ): Promise<Record<string, number>> {
+    await this.q(
+      tx,
+      `INSERT INTO import_fresh (ord, row_key, features, label, origin, stratum, rank)
+       SELECT k.ord, k.row_key, k.features, k.label, k.origin, ${STRATUM('k.label')},
+              sha256(convert_to($seed::text || ':' || k.row_key, 'UTF8'))
+       FROM (${KEYED_STAGE}) k`,
+      { task: options.task, labels: options.labels, seed: String(options.seed), edges: options.edges },
+    );
+    return this.freshCounts(tx);
+  }
+
+  private async freshCounts(tx: Transaction): Promise<Record<string, number>> {
+    const rows: Record<string, unknown>[] = await this.m(tx).query(
+      `SELECT stratum, count(*)::int AS n FROM import_fresh GROUP BY stratum`,
+    );
+    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n as number]));
+  }
+
+  /** Stages rows that already have their key and encoded label (feedback). */
+  async stageKeyedRows(
+    tx: Transaction,
+    rows: { key: string; featuresJson: string; label: number; origin: string }[],
+  ): Promise<void> {
+    const json = `[${rows
+      .map(
+        (r, i) => `[${i},${JSON.stringify(r.key)},${r.featuresJson},${r.label},${JSON.stringify(r.origin)}]`,
+      )
+      .join(',')}]`;
+    await this.m(tx).query(
+      `INSERT INTO import_new (ord, row_key, features, label, origin)
+       SELECT (e->>0)::int, e->>1, e->2, (e->>3)::float8, e->>4 FROM jsonb_array_elements($1::jsonb) e`,
+      [json],
+    );
+  }
+
+  /** Quantile edges of the staged targets (regression import), deduplicated. */
+  async quantileEdges(tx: Transaction, bins: number): Promise<number[]> {
+    if (bins <= 1) return [];
+    const fractions = Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins);
+    const [row] = await this.m(tx).query(
+      `SELECT percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY target) AS edges FROM import_stage`,
+      [fractions],
+    );
+    const edges = ((row.edges as (number | string)[] | null) ?? []).map(Number);
+    return [...new Set(edges)].sort((a, b) => a - b);
+  }
+
+  /** Strata counts of the parent's rows the new content keeps (same key), and the digest sum of those it drops. */
+  async inheritedRows(
+    tx: Transaction,
+    dataset: string,
+    stratum: { task: string; edges: number[] },
+  ): Promise<{ strata: StrataCounts; removedSum: bigint; removed: number }> {
+    const counts: Record<string, unknown>[] = await this.q(
+      tx,
+      `SELECT ${STRATUM('r.label')} AS stratum, r.split, count(*)::int AS n FROM data.rows r
+       WHERE r.dataset = $dataset AND r.removed_seq IS NULL
+         AND EXISTS (SELECT 1 FROM import_new n WHERE n.row_key = r.row_key)
+       GROUP BY 1, 2`,
+      { dataset, task: stratum.task, edges: stratum.edges },
+    );
+    const strata: StrataCounts = {};
+    for (const c of counts) {
+      const s = (strata[String(c.stratum)] ??= { train: 0, test: 0 });
+      s[c.split as SplitName] += c.n as number;
+    }
+    const [sums] = await this.m(tx).query(
+      `SELECT count(*)::int AS n, ${WORD_SUMS} FROM data.rows r
+       WHERE r.dataset = $1 AND r.removed_seq IS NULL
+         AND NOT EXISTS (SELECT 1 FROM import_new n WHERE n.row_key = r.row_key)`,
+      [dataset],
+    );
+    return { strata, removedSum: sumOf(sums), removed: sums.n };
+  }
+
+  /** Moves the staged rows not in the parent (or all, when nothing is inherited) to import_fresh with their rank. */
+  async selectFresh(
+    tx: Transaction,
+    options: { dataset: string; inherit: boolean; seed: number; task: string; edges: number[] },
+  ): Promise<Record<string, number>> {
+    await this.q(
+      tx,
+      `INSERT INTO import_fresh (ord, row_key, features, label, origin, stratum, rank)
+       SELECT n.ord, n.row_key, n.features, n.label, n.origin, ${STRATUM('n.label')},
+              sha256(convert_to($seed::text || ':' || n.row_key, 'UTF8'))
+       FROM import_new n
+       ${
+         options.inherit
+           ? `WHERE NOT EXISTS (SELECT 1 FROM data.rows r
+                WHERE r.dataset = $dataset AND r.removed_seq IS NULL AND r.row_key = n.row_key)`
+           : ''
+       }`,
+      {
+        task: options.task,
+        edges: options.edges,
+        seed: String(options.seed),
+        ...(options.inherit ? { dataset: options.dataset } : {}),
+      },
+    );
+    return this.freshCounts(tx);
+  }
+
+  /**
+   * Writes the fresh rows under sequence number `seq`, in file order, split in one pass: in each stratum the first
+   * `quota` rows in hash-rank order go to test. Returns the split counts per stratum and the digest sum of the rows.
+   */
+  async insertFresh(
+    tx: Transaction,
+    options: { dataset: string; seq: number; quotas: Record<string, number>; task: string; edges: number[] },
+  ): Promise<{ strata: StrataCounts; addedSum: bigint; added: number }> {
+    const strata = Object.keys(options.quotas).map(Number);
+    const groups: Record<string, unknown>[] = await this.q(
+      tx,
+      `WITH added AS (
+         INSERT INTO data.rows (dataset, row_key, features, label, split, origin, digest, added_seq)
+         SELECT $dataset, row_key, features, label, split, origin, ${ROW_DIGEST()}, $seq
+         FROM (SELECT f.ord, f.row_key, f.features, f.label, f.origin,
+                      CASE WHEN row_number() OVER (PARTITION BY f.stratum ORDER BY f.rank) <= coalesce(q.quota, 0)
+                           THEN 'test' ELSE 'train' END AS split
+               FROM import_fresh f
+               LEFT JOIN unnest($strata::int[], $quotas::int[]) AS q(stratum, quota) ON q.stratum = f.stratum) x
+         ORDER BY ord
+         RETURNING label, split, digest)
+       SELECT ${STRATUM('label')} AS stratum, split, count(*)::int AS n, ${WORD_SUMS} FROM added GROUP BY 1, 2`,
+      {
+        dataset: options.dataset,
+        seq: options.seq,
+        strata,
+        quotas: strata.map((s) => options.quotas[String(s)]),
+        task: options.task,
+        edges: options.edges,
+      },
+    );
+    const result: StrataCounts = {};
+    let addedSum = 0n;
+    let added = 0;
+    for (const g of groups) {
+      const s = (result[String(g.stratum)] ??= { train: 0, test: 0 });
+      s[g.split as SplitName] += g.n as number;
+      added += g.n as number;
+      addedSum += sumOf(g);
+    }
+    return { strata: result, addedSum, added };
+  }
+
+  /** Marks the parent's rows the new content drops (all of them, unless rows are inherited by key). */
+  async markRemoved(tx: Transaction, dataset: string, seq: number, inherit: boolean): Promise<number> {
+    const removed = await this.m(tx).query(
+      `WITH gone AS (
+         UPDATE data.rows r SET removed_seq = $2
+         WHERE r.dataset = $1 AND r.removed_seq IS NULL AND r.added_seq < $2
+           ${inherit ? 'AND NOT EXISTS (SELECT 1 FROM import_new n WHERE n.row_key = r.row_key)' : ''}
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [dataset, seq],
+    );
+    return removed[0].n;
+  }
+
+  /** Writes a version's record (its rows are written by insertFresh). */
+  async insertVersion(tx: Transaction, version: NewVersion): Promise<VersionRecord> {
+    const [inserted] = await this.m(tx).query(
       `INSERT INTO data.dataset_versions
          (id, dataset, seq, parent_id, reason, schema, row_count, train_rows, test_rows, class_counts, cleaning_rules,
-          split_policy, source)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+          split_policy, source, content_sum, stats)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *`,
       [
         version.id,
         version.dataset,
-        seq,
+        version.seq,
         version.parentId,
         version.reason,
         JSON.stringify(version.schema),
@@ -151,81 +454,137 @@ export class DatasetsRepository {
         JSON.stringify(version.cleaningRules),
         JSON.stringify(version.splitPolicy),
         JSON.stringify(version.source),
+        version.contentSum,
+        JSON.stringify(version.stats),
       ],
     );
-    for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-      const batch = rows.slice(start, start + INSERT_BATCH);
-      const params: unknown[] = [];
-      const values = batch.map((row, i) => {
-        params.push(version.id, start + i, row.key, row.features, row.label, row.split, row.origin);
-        const p = i * 7;
-        return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}::double precision[], $${p + 5}, $${p + 6}, $${p + 7})`;
-      });
-      await manager.query(
-        `INSERT INTO data.dataset_rows (version_id, ordinal, row_key, features, label, split, origin) VALUES ${values.join(',')}`,
-        params,
-      );
-    }
     return toVersion(inserted);
   }
 
   /** Queues dataset.versioned in the outbox, in the transaction that wrote the version. */
   async announceVersion(tx: Transaction, event: DatasetVersioned, correlationId?: string): Promise<void> {
-    await enqueueEvent(managerOf(tx, this.dataSource), 'data', EventNames.DatasetVersioned, event, {
-      correlationId,
-    });
+    await enqueueEvent(this.m(tx), 'data', EventNames.DatasetVersioned, event, { correlationId });
   }
 
-  async allRows(versionId: string, tx?: Transaction): Promise<VersionRow[]> {
-    const rows: Record<string, unknown>[] = await managerOf(tx, this.dataSource).query(
-      `SELECT row_key, features, label, split, origin FROM data.dataset_rows WHERE version_id = $1 ORDER BY ordinal`,
-      [versionId],
-    );
-    return rows.map((r) => ({
-      key: r.row_key as string,
-      features: (r.features as (number | string)[]).map(Number),
-      label: r.label as number,
-      split: r.split as SplitName,
-      origin: r.origin as string,
-    }));
-  }
+  // ---- reading ----
 
-  /** Keyset pagination by ordinal, so a 100,000-row split is read in bounded pages. */
+  /** Keyset pagination by row id over the version's rows, so any split of any version is read in bounded pages. */
   async rowPage(
-    versionId: string,
+    version: { dataset: string; seq: number },
     split: SplitName | undefined,
     after: number,
     limit: number,
   ): Promise<RowPage> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ordinal, row_key, features, label, split FROM data.dataset_rows
-       WHERE version_id = $1 AND ordinal > $2 AND ($3::text IS NULL OR split = $3)
-       ORDER BY ordinal LIMIT $4`,
-      [versionId, after, split ?? null, limit + 1],
+      `SELECT row_id, row_key, features, label, split FROM data.rows
+       WHERE ${LIVE_AT('$1', '$2')} AND row_id > $3 AND ($4::text IS NULL OR split = $4)
+       ORDER BY row_id LIMIT $5`,
+      [version.dataset, version.seq, after, split ?? null, limit + 1],
     );
     const page = rows.slice(0, limit);
     return {
-      features: page.map((r) => (r.features as (number | string)[]).map(Number)),
-      labels: page.map((r) => r.label as number),
+      features: page.map((r) => parseCells(r.features)),
+      labels: page.map((r) => Number(r.label)),
       keys: page.map((r) => r.row_key as string),
       splits: page.map((r) => r.split as SplitName),
-      nextCursor: rows.length > limit ? (page[page.length - 1].ordinal as number) : null,
+      nextCursor: rows.length > limit ? Number(page[page.length - 1].row_id) : null,
     };
   }
 
-  /** Min and max of every feature over the train split (used to flag out-of-range feedback). */
-  async trainRanges(versionId: string, featureCount: number): Promise<{ min: number; max: number }[]> {
-    const columns = Array.from(
-      { length: featureCount },
-      (_, i) => `min(features[${i + 1}]) AS min${i}, max(features[${i + 1}]) AS max${i}`,
-    ).join(', ');
-    const [row] = await this.dataSource.query(
-      `SELECT ${columns} FROM data.dataset_rows WHERE version_id = $1 AND split = 'train'`,
-      [versionId],
+  /** Rows in `to` and not in `from` (added), and the reverse (removed): counts and the first `limit` of each. */
+  async diffRows(
+    dataset: string,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<{
+    added: StoredRow[];
+    removed: StoredRow[];
+    addedCount: number;
+    removedCount: number;
+    moved: number;
+  }> {
+    const only = (p: string, a: string, b: string) =>
+      `${p}dataset = $1 AND ${p}added_seq <= ${a} AND (${p}removed_seq IS NULL OR ${p}removed_seq > ${a})
+       AND NOT (${p}added_seq <= ${b} AND (${p}removed_seq IS NULL OR ${p}removed_seq > ${b}))`;
+    const pick = async (a: string, b: string) => {
+      const rows: Record<string, unknown>[] = await this.dataSource.query(
+        `SELECT row_key, features, label, split, origin FROM data.rows WHERE ${only('', a, b)}
+         ORDER BY row_id LIMIT $4`,
+        [dataset, from, to, limit],
+      );
+      const [count] = await this.dataSource.query(
+        `SELECT count(*)::int AS n FROM data.rows WHERE ${only('', a, b)}`,
+        [dataset, from, to],
+      );
+      return { rows: rows.map(toStoredRow), count: count.n as number };
+    };
+    const added = await pick('$3', '$2');
+    const removed = await pick('$2', '$3');
+    const [moved] = await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM data.rows a
+       JOIN data.rows b ON b.dataset = a.dataset AND b.row_key = a.row_key AND b.split <> a.split
+       WHERE ${only('a.', '$3', '$2')} AND ${only('b.', '$2', '$3')}`,
+      [dataset, from, to],
     );
-    return Array.from({ length: featureCount }, (_, i) => ({
-      min: Number(row[`min${i}`]),
-      max: Number(row[`max${i}`]),
-    }));
+    return {
+      added: added.rows,
+      removed: removed.rows,
+      addedCount: added.count,
+      removedCount: removed.count,
+      moved: moved.n,
+    };
   }
+
+  /** Strata counts and feature ranges of a version written before versions kept them (computed once, stored). */
+  async computeStats(version: VersionRecord, tx?: Transaction): Promise<VersionStats> {
+    const counts: Record<string, unknown>[] = await this.m(tx).query(
+      `SELECT label::int AS stratum, split, count(*)::int AS n FROM data.rows WHERE ${LIVE_AT('$1', '$2')}
+       GROUP BY 1, 2`,
+      [version.dataset, version.seq],
+    );
+    const strata: StrataCounts = {};
+    for (const c of counts) {
+      const s = (strata[String(c.stratum)] ??= { train: 0, test: 0 });
+      s[c.split as SplitName] += c.n as number;
+    }
+    const columns = version.schema.features
+      .map((_, i) => `min((features->>${i})::float8) AS min${i}, max((features->>${i})::float8) AS max${i}`)
+      .join(', ');
+    const [row] = await this.m(tx).query(`SELECT ${columns} FROM data.rows WHERE ${LIVE_AT('$1', '$2')}`, [
+      version.dataset,
+      version.seq,
+    ]);
+    const ranges = version.schema.features.map((_, i) =>
+      row[`min${i}`] === null ? null : { min: Number(row[`min${i}`]), max: Number(row[`max${i}`]) },
+    );
+    const stats: VersionStats = { strata, ranges };
+    await this.m(tx).query(`UPDATE data.dataset_versions SET stats = $2 WHERE id = $1`, [
+      version.id,
+      JSON.stringify(stats),
+    ]);
+    return stats;
+  }
+
+  /** Rows of the data.rows table for a dataset (all versions): what the storage holds. */
+  async storedRowCount(dataset: string): Promise<number> {
+    const [row] = await this.dataSource.query(`SELECT count(*)::int AS n FROM data.rows WHERE dataset = $1`, [
+      dataset,
+    ]);
+    return row.n;
+  }
+}
+
+function parseCells(value: unknown): FeatureCell[] {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as FeatureCell[];
+}
+
+function toStoredRow(r: Record<string, unknown>): StoredRow {
+  return {
+    key: r.row_key as string,
+    features: parseCells(r.features),
+    label: Number(r.label),
+    split: r.split as SplitName,
+    origin: r.origin as string,
+  };
 }

@@ -1,36 +1,98 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { DatasetDiffView, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import {
+  DatasetDiffView,
+  DatasetSchema,
+  FeatureCell,
+  featureColumnsOf,
+  ImportDryRunResponse,
+  ImportQuery,
+  InvalidInputError,
+  NotFoundError,
+  UnprocessableError,
+} from '@sepal/contracts';
 import { OutboxRelay } from '@sepal/messaging';
 import { Transaction, TransactionRunner } from '@sepal/persistence';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
 import { AppliedCleaningRule } from './domain/cleaning';
-import { readImport } from './domain/read-import';
-import { buildVersionContent, DatasetSchema, VersionRow, VersionRowInput } from './domain/version-content';
-import { DatasetsRepository, VersionRecord } from './datasets.repository';
+import { addSums, importedRowHash, versionId } from './domain/content-hash';
+import { ImportOptions, labelMap, planImport, RowConverter } from './domain/csv-import';
+import { CsvRecord } from './domain/csv-records';
+import { BodyTooLargeError, openCsv } from './domain/csv-stream';
+import { DatasetFormatError } from './domain/dataset-format-error';
+import {
+  binCount,
+  classCountsOf,
+  mergeRanges,
+  mergeStrata,
+  StrataCounts,
+  testQuotas,
+  VersionStats,
+} from './domain/version-stats';
+import { DatasetsRepository, StagedRow, StoredRow, VersionRecord } from './datasets.repository';
 import { parseVersionRef } from './version-ref';
 
 export interface ImportRequest {
   dataset: string;
-  /** Raw file text; when absent the shipped file of the dataset is imported. */
-  content?: string;
-  fileName?: string;
+  /** The CSV, streamed; absent for a built-in dataset's shipped file. */
+  body?: AsyncIterable<Buffer | string>;
+  /** The declared size of the body (Content-Length), refused at once when over the limit. */
+  declaredBytes?: number;
+  query: ImportQuery;
 }
 
 export interface VersionOutcome {
   version: VersionRecord;
   created: boolean;
+  /** Rows this version wrote to storage, and rows of its parent it marked removed. */
+  rowsWritten: number;
+  rowsRemoved: number;
 }
 
-export interface NewRows {
+/** A row a feedback commit appends to the latest version. */
+export interface AppendedRow {
+  key: string;
+  features: FeatureCell[];
+  label: number;
+  origin: string;
+}
+
+export interface AppendChange {
   /** Read inside the version's transaction, after the dataset lock, so concurrent writers never share rows. */
-  rows: (tx: Transaction) => Promise<VersionRowInput[]>;
+  rows: (tx: Transaction) => Promise<AppendedRow[]>;
   reason: VersionRecord['reason'];
   source: Record<string, unknown>;
   /** Runs in the version's transaction once the version is written (e.g. marks feedback committed). */
+  afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
+}
+
+/** Dataset names: what is safe in a URL, a file name and a log line. */
+const SAFE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const STAGE_BATCH = 5000;
+const MAX_PROBLEMS = 100;
+
+/** Thrown inside a version's transaction when its content already is a version: rolls the write back. */
+class IdenticalContent extends Error {
+  constructor(readonly existing: VersionRecord) {
+    super(`identical content is version ${existing.id}`);
+  }
+}
+
+interface NewContent {
+  /** Rows staged (the new content of an import, the rows appended by a commit). */
+  stagedRows: number;
+  dataset: string;
+  parent: VersionRecord | null;
+  schema: DatasetSchema;
+  append: boolean;
+  inherit: boolean;
+  reason: VersionRecord['reason'];
+  source: Record<string, unknown>;
+  cleaningRules: AppliedCleaningRule[];
+  ranges: VersionStats['ranges'];
   afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
 }
 
@@ -49,108 +111,362 @@ export class DatasetsService {
     return DATASET_CATALOG;
   }
 
-  definition(name: string): DatasetDefinition {
-    const definition = findDefinition(name);
-    if (!definition) {
-      throw new NotFoundError(
-        `unknown dataset '${name}'`,
-        `Known datasets: ${DATASET_CATALOG.map((d) => d.name).join(', ')}.`,
+  /** Refuses a name that is not a safe identifier (400). */
+  checkName(name: string): string {
+    if (!SAFE_NAME.test(name)) {
+      throw new InvalidInputError(
+        `dataset name '${name.slice(0, 80)}' is not a safe identifier`,
+        'Use 1-63 characters: a lowercase letter, then lowercase letters, digits, - or _.',
       );
     }
-    return definition;
+    return name;
   }
 
-  /** Parses, cleans and encodes a raw file; nothing is written unless all of it is valid. */
-  async importDataset(request: ImportRequest, correlationId?: string): Promise<VersionOutcome> {
-    const definition = this.definition(request.dataset);
-    const fileName = request.fileName ?? definition.file;
-    const text = request.content ?? (await readFile(join(this.config.DATA_DIR, definition.file), 'utf8'));
-    const { schema, rows, applied } = readImport(text, definition, fileName);
-    return this.writeVersion(
-      definition,
-      schema,
-      { rows: async () => rows, reason: 'import', source: { file: fileName, rows: rows.length } },
-      applied,
-      correlationId,
-      false,
+  /** A dataset that exists (built in, or imported); 404 naming the known ones otherwise. */
+  async requireDataset(name: string): Promise<void> {
+    this.checkName(name);
+    if (findDefinition(name) || (await this.repository.datasetExists(name))) return;
+    const imported = (await this.repository.listDatasets()).map((d) => d.name);
+    const known = [...new Set([...DATASET_CATALOG.map((d) => d.name), ...imported])];
+    throw new NotFoundError(
+      `unknown dataset '${name}'`,
+      `Known datasets: ${known.join(', ')}. Import a CSV: POST /datasets/${name}/import with Content-Type text/csv.`,
     );
   }
 
-  /**
-   * Writes a new version built from `newRows` (import) or from the latest version plus `newRows` (feedback).
-   * Identical content returns the existing version; the dataset row lock serialises concurrent writers.
-   */
-  async writeVersion(
-    definition: DatasetDefinition,
-    schema: DatasetSchema,
-    change: NewRows,
-    cleaningRules: AppliedCleaningRule[],
-    correlationId: string | undefined,
-    appendToLatest: boolean,
-  ): Promise<VersionOutcome> {
-    const outcome = await this.transactions.run(async (tx) => {
-      await this.repository.ensureDatasetLocked(tx, { ...definition, schema });
-      const parent = await this.repository.latestVersion(definition.name, tx);
-      if (appendToLatest && !parent) {
-        throw new UnprocessableError(
-          `dataset '${definition.name}' has no version yet`,
-          `Import it first: POST /datasets/${definition.name}/import.`,
-        );
-      }
-      const parentRows: VersionRow[] = parent ? await this.repository.allRows(parent.id, tx) : [];
-      const inherited = new Map(parentRows.map((row) => [row.key, row.split]));
-      const newRows = await change.rows(tx);
-      const rows = appendToLatest ? [...parentRows, ...newRows] : newRows;
-      const policy = { testFraction: this.config.SPLIT_TEST_FRACTION, seed: this.config.SPLIT_SEED };
-      const content = buildVersionContent(appendToLatest && parent ? parent.schema : schema, rows, {
-        ...policy,
-        inherited,
-      });
-      const existing = await this.repository.versionById(content.id, tx);
-      if (existing) return { version: existing, created: false };
-      const version = await this.repository.insertVersion(
-        tx,
-        {
-          id: content.id,
-          dataset: definition.name,
-          parentId: parent?.id ?? null,
-          reason: change.reason,
-          schema: content.schema,
-          rowCount: content.rows.length,
-          trainRows: content.trainRows,
-          testRows: content.testRows,
-          classCounts: content.classCounts,
-          cleaningRules: appendToLatest && parent ? parent.cleaningRules : cleaningRules,
-          splitPolicy: { ...policy, method: 'stratified-hash-stable' },
-          source: change.source,
-        },
-        content.rows,
+  private importOptions(
+    definition: DatasetDefinition | undefined,
+    query: ImportQuery,
+    existing: DatasetSchema | undefined,
+  ): ImportOptions {
+    const task = query.task ?? (existing ? undefined : definition?.task);
+    return {
+      target: query.target ?? definition?.target,
+      task,
+      features: query.features ?? (existing ? undefined : definition?.features),
+      categorical: query.categorical,
+      delimiter: query.delimiter ?? definition?.format.delimiter,
+      header: query.header ?? definition?.format.header,
+      columnNames:
+        definition && !definition.format.header ? [...definition.features, definition.target] : undefined,
+      classes: (task ?? existing?.task) === 'regression' ? undefined : definition?.classes,
+      cleaningRules: definition?.cleaningRules,
+      existing,
+    };
+  }
+
+  private source(request: ImportRequest, definition: DatasetDefinition | undefined) {
+    if (request.body) return { stream: request.body, fileName: request.query.fileName ?? 'upload.csv' };
+    if (!definition) {
+      throw new InvalidInputError(
+        `there is no CSV to import: '${request.dataset}' is not a built-in dataset and the request has no body`,
+        `Send the CSV as the body with Content-Type: text/csv (CLI: sepal data import ${request.dataset} --file data.csv --target <column>). Built-in: ${DATASET_CATALOG.map((d) => d.name).join(', ')}.`,
       );
-      await change.afterInsert?.(tx, version);
-      await this.repository.announceVersion(
+    }
+    return {
+      stream: createReadStream(join(this.config.DATA_DIR, definition.file)),
+      fileName: request.query.fileName ?? definition.file,
+    };
+  }
+
+  private async open(request: ImportRequest, stream: AsyncIterable<Buffer | string>, delimiter?: string) {
+    const max = this.config.DATA_MAX_IMPORT_BYTES;
+    if (request.declaredBytes !== undefined && request.declaredBytes > max) {
+      throw new BodyTooLargeError(max, 'DATA_MAX_IMPORT_BYTES');
+    }
+    return openCsv(stream, { maxBytes: max, limitSetting: 'DATA_MAX_IMPORT_BYTES', delimiter });
+  }
+
+  /**
+   * Imports a CSV (streamed) or a built-in dataset's shipped file: the schema is inferred on the first import and
+   * checked on later ones; rows are staged and the version written in one transaction, so a refused or broken
+   * stream leaves nothing behind. Identical content answers the existing version.
+   */
+  async importDataset(
+    request: ImportRequest,
+    correlationId?: string,
+  ): Promise<VersionOutcome | ImportDryRunResponse> {
+    const name = this.checkName(request.dataset);
+    const definition = findDefinition(name);
+    const { stream, fileName } = this.source(request, definition);
+    if (request.query.dryRun) return this.dryRun(request, definition, stream);
+    return this.flushed(async (tx) => {
+      await this.repository.ensureDatasetLocked(tx, {
+        name,
+        description: definition?.description ?? `Imported from ${fileName}.`,
+      });
+      const parent = await this.repository.latestVersion(name, tx);
+      const existing = request.query.newSchema ? undefined : parent?.schema;
+      const options = this.importOptions(definition, request.query, existing);
+      const opened = await this.open(request, stream, options.delimiter);
+      const plan = planImport(opened.delimiter, opened.sample, options);
+      const converter = new RowConverter(plan, options.cleaningRules);
+      await this.repository.createStage(tx);
+      const task = plan.schema.task;
+      let batch: StagedRow[] = [];
+      let rows = 0;
+      const take = (records: CsvRecord[], first: boolean) => {
+        records.forEach((record, i) => {
+          if (converter.isHeader(record, first && i === 0)) return;
+          const row = converter.convert(record);
+          const featuresJson = JSON.stringify(row.features);
+          batch.push({
+            ord: rows++,
+            hash: importedRowHash(name, task, featuresJson, row.label),
+            featuresJson,
+            label: row.label,
+            origin: `${fileName}:${row.line}`,
+          });
+        });
+      };
+      take(opened.sample, true);
+      for await (const records of opened.rest) {
+        take(records, false);
+        if (batch.length >= STAGE_BATCH) {
+          await this.repository.stageRows(tx, batch);
+          batch = [];
+        }
+      }
+      await this.repository.stageRows(tx, batch);
+      batch = [];
+      if (rows === 0) throw new DatasetFormatError(null, 'the file has no data rows');
+      const labels =
+        task === 'classification' ? labelMap(plan.classes, existing?.labels ?? [], converter.classes) : [];
+      const schema: DatasetSchema = { ...plan.schema, labels };
+      return this.finishVersion(
         tx,
         {
-          dataset: version.dataset,
-          version: version.id,
-          parentVersion: version.parentId,
-          rowCount: version.rowCount,
-          trainRows: version.trainRows,
-          testRows: version.testRows,
-          classCounts: sumCounts(version),
-          reason: version.reason,
-          createdAt: version.createdAt,
+          stagedRows: rows,
+          dataset: name,
+          parent,
+          schema,
+          append: false,
+          inherit: parent !== null && sameBase(parent.schema, schema),
+          reason: 'import',
+          source: { file: fileName, rows, bytes: opened.bytes() },
+          cleaningRules: converter.applied,
+          ranges: converter.ranges.map((r) => (r.min <= r.max ? r : null)),
         },
         correlationId,
       );
-      return { version, created: true };
     });
-    if (outcome.created) {
-      this.logger.log(
-        `dataset ${outcome.version.dataset} v${outcome.version.seq} ${outcome.version.id.slice(0, 12)} (${outcome.version.reason}, ${outcome.version.rowCount} rows)`,
-      );
-      void this.outbox.flush();
+  }
+
+  /** Runs a version's write in one transaction, then relays its dataset.versioned event. */
+  private async flushed(work: (tx: Transaction) => Promise<VersionOutcome>): Promise<VersionOutcome> {
+    let outcome: VersionOutcome;
+    try {
+      outcome = await this.transactions.run(work);
+    } catch (error) {
+      if (error instanceof IdenticalContent) {
+        return { version: error.existing, created: false, rowsWritten: 0, rowsRemoved: 0 };
+      }
+      throw error;
     }
+    if (outcome.created) void this.outbox.flush();
     return outcome;
+  }
+
+  /** Reads the whole file as an import would and reports the schema, the row count and every problem; writes nothing. */
+  private async dryRun(
+    request: ImportRequest,
+    definition: DatasetDefinition | undefined,
+    stream: AsyncIterable<Buffer | string>,
+  ): Promise<ImportDryRunResponse> {
+    const parent = await this.repository.latestVersion(request.dataset);
+    const existing = request.query.newSchema ? undefined : parent?.schema;
+    const options = this.importOptions(definition, request.query, existing);
+    const opened = await this.open(request, stream, options.delimiter);
+    const plan = planImport(opened.delimiter, opened.sample, options);
+    const converter = new RowConverter(plan, options.cleaningRules);
+    const problems: string[] = [];
+    let rowCount = 0;
+    const take = (records: CsvRecord[], first: boolean) => {
+      records.forEach((record, i) => {
+        if (converter.isHeader(record, first && i === 0)) return;
+        try {
+          converter.convert(record);
+          rowCount += 1;
+        } catch (error) {
+          if (!(error instanceof DatasetFormatError)) throw error;
+          if (problems.length < MAX_PROBLEMS) problems.push(error.message);
+        }
+      });
+    };
+    take(opened.sample, true);
+    for await (const records of opened.rest) take(records, false);
+    if (rowCount === 0 && problems.length === 0) problems.push('the file has no data rows');
+    const labels =
+      plan.schema.task === 'classification'
+        ? labelMap(plan.classes, existing?.labels ?? [], converter.classes)
+        : [];
+    return { dryRun: true, schema: { ...plan.schema, labels }, rowCount, problems };
+  }
+
+  /** Appends rows (committed feedback) to the latest version: the child writes only those rows. */
+  async appendRows(dataset: string, change: AppendChange, correlationId?: string): Promise<VersionOutcome> {
+    await this.requireDataset(dataset);
+    return this.flushed(async (tx) => {
+      await this.repository.ensureDatasetLocked(tx, { name: dataset, description: '' });
+      const parent = await this.repository.latestVersion(dataset, tx);
+      if (!parent) {
+        throw new UnprocessableError(
+          `dataset '${dataset}' has no version yet`,
+          `Import it first: POST /datasets/${dataset}/import.`,
+        );
+      }
+      const rows = await change.rows(tx);
+      await this.repository.createStage(tx);
+      await this.repository.stageKeyedRows(
+        tx,
+        rows.map((r) => ({
+          key: r.key,
+          featuresJson: JSON.stringify(r.features),
+          label: r.label,
+          origin: r.origin,
+        })),
+      );
+      const ranges = parent.schema.features.map((_, i) => {
+        const values = rows.map((r) => r.features[i]).filter((v): v is number => typeof v === 'number');
+        return values.length ? { min: Math.min(...values), max: Math.max(...values) } : null;
+      });
+      const parentStats = parent.stats ?? (await this.repository.computeStats(parent, tx));
+      return this.finishVersion(
+        tx,
+        {
+          stagedRows: rows.length,
+          dataset,
+          parent,
+          schema: parent.schema,
+          append: true,
+          inherit: true,
+          reason: change.reason,
+          source: change.source,
+          cleaningRules: parent.cleaningRules,
+          ranges: mergeRanges(parentStats.ranges, ranges),
+          afterInsert: change.afterInsert,
+        },
+        correlationId,
+      );
+    });
+  }
+
+  /**
+   * Splits the staged content's fresh rows (stratified, seeded, hash-ranked; inherited rows keep their split),
+   * names the version by the canonical hash of its whole content (computed incrementally from the parent's),
+   * and writes it unless identical content already is a version.
+   */
+  private async finishVersion(
+    tx: Transaction,
+    content: NewContent,
+    correlationId?: string,
+  ): Promise<VersionOutcome> {
+    const { parent, schema, append, inherit, dataset } = content;
+    const testFraction = this.config.SPLIT_TEST_FRACTION;
+    const seed = this.config.SPLIT_SEED;
+    const parentStats =
+      parent && inherit ? (parent.stats ?? (await this.repository.computeStats(parent, tx))) : null;
+    let edges: number[] = [];
+    if (schema.task === 'regression') {
+      edges =
+        inherit && parentStats?.edges
+          ? parentStats.edges
+          : await this.repository.quantileEdges(tx, binCount(content.stagedRows, testFraction));
+    }
+    let inherited: StrataCounts = {};
+    let removedSum = 0n;
+    let fresh: Record<string, number>;
+    if (append) {
+      inherited = parentStats?.strata ?? {};
+      fresh = await this.repository.selectFresh(tx, {
+        dataset,
+        inherit: false,
+        seed,
+        task: schema.task,
+        edges,
+      });
+    } else if (inherit) {
+      await this.repository.keyStagedRows(tx, schema.task, schema.labels);
+      const kept = await this.repository.inheritedRows(tx, dataset, { task: schema.task, edges });
+      inherited = kept.strata;
+      removedSum = kept.removedSum;
+      fresh = await this.repository.selectFresh(tx, {
+        dataset,
+        inherit: true,
+        seed,
+        task: schema.task,
+        edges,
+      });
+    } else {
+      fresh = await this.repository.freshFromStage(tx, {
+        task: schema.task,
+        labels: schema.labels,
+        seed,
+        edges,
+      });
+    }
+    const seq = await this.repository.nextSeq(tx, dataset);
+    const split = await this.repository.insertFresh(tx, {
+      dataset,
+      seq,
+      quotas: testQuotas(inherited, fresh, testFraction),
+      task: schema.task,
+      edges,
+    });
+    const strata = mergeStrata(inherited, split.strata);
+    const contentSum = inherit
+      ? addSums(parent?.contentSum ?? null, split.addedSum, removedSum)
+      : addSums(null, split.addedSum, 0n);
+    const id = versionId(schema, contentSum);
+    const existing = await this.repository.versionById(id, tx);
+    // Identical content is one version: undo the rows just written (the whole transaction) and answer it.
+    if (existing) throw new IdenticalContent(existing);
+    const rowsRemoved = append ? 0 : await this.repository.markRemoved(tx, dataset, seq, inherit);
+
+    const trainRows = Object.values(strata).reduce((n, s) => n + s.train, 0);
+    const testRows = Object.values(strata).reduce((n, s) => n + s.test, 0);
+    const version = await this.repository.insertVersion(tx, {
+      id,
+      dataset,
+      seq,
+      parentId: parent?.id ?? null,
+      reason: content.reason,
+      schema,
+      rowCount: trainRows + testRows,
+      trainRows,
+      testRows,
+      classCounts: classCountsOf(schema, strata),
+      cleaningRules: content.cleaningRules,
+      splitPolicy: {
+        testFraction,
+        seed,
+        method: schema.task === 'regression' ? 'quantile-stratified-hash-stable' : 'stratified-hash-stable',
+      },
+      source: content.source,
+      contentSum,
+      stats: { strata, ranges: content.ranges, ...(schema.task === 'regression' ? { edges } : {}) },
+    });
+    await this.repository.setDatasetSchema(tx, dataset, schema);
+    await content.afterInsert?.(tx, version);
+    await this.repository.announceVersion(
+      tx,
+      {
+        dataset: version.dataset,
+        version: version.id,
+        parentVersion: version.parentId,
+        rowCount: version.rowCount,
+        trainRows: version.trainRows,
+        testRows: version.testRows,
+        classCounts: sumCounts(version),
+        reason: version.reason,
+        createdAt: version.createdAt,
+      },
+      correlationId,
+    );
+    this.logger.log(
+      `dataset ${dataset} v${version.seq} ${version.id.slice(0, 12)} (${version.reason}, ${version.rowCount} rows, ${split.added} written, ${rowsRemoved} removed)`,
+    );
+    return { version, created: true, rowsWritten: split.added, rowsRemoved };
   }
 
   async listDatasets() {
@@ -158,12 +474,12 @@ export class DatasetsService {
   }
 
   async listVersions(dataset: string): Promise<VersionRecord[]> {
-    this.definition(dataset);
+    await this.requireDataset(dataset);
     return this.repository.listVersions(dataset);
   }
 
   async resolveVersion(dataset: string, refText: string): Promise<VersionRecord> {
-    this.definition(dataset);
+    await this.requireDataset(dataset);
     const ref = parseVersionRef(refText);
     if (ref.kind === 'latest') {
       const latest = await this.repository.latestVersion(dataset);
@@ -195,55 +511,74 @@ export class DatasetsService {
   }
 
   async diff(dataset: string, fromRef: string, toRef: string): Promise<DatasetDiffView> {
-    const [from, to] = [
-      await this.resolveVersion(dataset, fromRef),
-      await this.resolveVersion(dataset, toRef),
-    ];
-    const [fromRows, toRows] = [await this.repository.allRows(from.id), await this.repository.allRows(to.id)];
-    const fromSplit = new Map(fromRows.map((r) => [r.key, r.split]));
-    const toKeys = new Set(toRows.map((r) => r.key));
-    const labels = to.schema.labels;
-    const describe = (r: VersionRow) => ({
+    const from = await this.resolveVersion(dataset, fromRef);
+    const to = await this.resolveVersion(dataset, toRef);
+    const d = await this.repository.diffRows(dataset, from.seq, to.seq, 1000);
+    const describe = (r: StoredRow) => ({
       key: r.key,
       features: r.features,
-      label: labels[r.label] ?? String(r.label),
+      label: labelText(to.schema, r.label),
       split: r.split,
       origin: r.origin,
     });
-    const added = toRows.filter((r) => !fromSplit.has(r.key)).map(describe);
-    const removed = fromRows.filter((r) => !toKeys.has(r.key)).map(describe);
-    const moved = toRows.filter((r) => fromSplit.has(r.key) && fromSplit.get(r.key) !== r.split).length;
     return {
       dataset,
       from: { id: from.id, seq: from.seq, rowCount: from.rowCount, classCounts: from.classCounts },
       to: { id: to.id, seq: to.seq, rowCount: to.rowCount, classCounts: to.classCounts },
-      rowsAdded: added.length,
-      rowsRemoved: removed.length,
-      rowsMovedBetweenSplits: moved,
-      added: added.slice(0, 1000),
-      removed: removed.slice(0, 1000),
+      rowsAdded: d.addedCount,
+      rowsRemoved: d.removedCount,
+      rowsMovedBetweenSplits: d.moved,
+      added: d.added.map(describe),
+      removed: d.removed.map(describe),
     };
   }
 
   rowPage(version: VersionRecord, split: 'train' | 'test' | undefined, cursor: number, limit: number) {
-    return this.repository.rowPage(version.id, split, cursor, limit);
+    return this.repository.rowPage(version, split, cursor, limit);
+  }
+
+  /** Rows the storage holds for a dataset, over all its versions. */
+  storedRowCount(dataset: string): Promise<number> {
+    return this.repository.storedRowCount(dataset);
   }
 
   /** CSV text of a version or one split, header first, class names decoded; written page by page. */
   async *exportCsv(version: VersionRecord, split?: 'train' | 'test'): AsyncGenerator<string> {
-    const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const cell = (v: FeatureCell) => (v === null ? '' : typeof v === 'number' ? String(v) : quote(v));
     yield `${[...version.schema.features, version.schema.target, 'split'].map(quote).join(',')}\n`;
     let cursor = -1;
     for (;;) {
-      const page = await this.repository.rowPage(version.id, split, cursor, 5000);
+      const page = await this.repository.rowPage(version, split, cursor, 5000);
       yield page.features
-        .map((f, i) => `${f.join(',')},${quote(version.schema.labels[page.labels[i]])},${page.splits[i]}`)
+        .map(
+          (f, i) =>
+            `${f.map(cell).join(',')},${quote(String(labelText(version.schema, page.labels[i])))},${page.splits[i]}`,
+        )
         .join('\n')
         .concat(page.features.length ? '\n' : '');
       if (page.nextCursor === null) return;
       cursor = page.nextCursor;
     }
   }
+}
+
+/** The class name (classification) or the target value (regression) of a stored label. */
+export function labelText(schema: DatasetSchema, label: number): string | number {
+  return schema.task === 'regression' ? label : (schema.labels[label] ?? String(label));
+}
+
+/** A schema whose rows a parent's rows can be kept under: same columns, target and task, labels only appended. */
+function sameBase(parent: DatasetSchema, next: DatasetSchema): boolean {
+  const a = featureColumnsOf(parent);
+  const b = featureColumnsOf(next);
+  return (
+    parent.target === next.target &&
+    parent.task === next.task &&
+    a.length === b.length &&
+    a.every((c, i) => c.name === b[i].name && c.type === b[i].type) &&
+    parent.labels.every((label, i) => next.labels[i] === label)
+  );
 }
 
 function sumCounts(version: VersionRecord): Record<string, number> {

@@ -9,17 +9,22 @@ import {
   feedbackRequestExamples,
   feedbackRequestSchema,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import { DataAuditService } from '../audit/data-audit.service';
+import { versionView } from '../datasets/version-view';
 import { FeedbackService } from './feedback.service';
 
 @ApiTags('feedback')
 @Controller('datasets/:name/feedback')
 export class FeedbackController {
-  constructor(private readonly feedback: FeedbackService) {}
+  constructor(
+    private readonly feedback: FeedbackService,
+    private readonly audit: DataAuditService,
+  ) {}
 
   @Post()
+  @RequireScope('feedback')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary: 'A labelled sample: stored at once, committed into a new version on demand or every N samples.',
   })
@@ -41,6 +46,7 @@ export class FeedbackController {
   }
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Feedback samples (?state=pending|committed|all).' })
   list(
     @Param('name') name: string,
@@ -51,12 +57,25 @@ export class FeedbackController {
   }
 
   @Post('commit')
-  @ChangesState()
+  @RequireScope('data:write')
   @ApiOperation({
     summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.',
   })
-  async commit(@Param('name') name: string): Promise<CommitFeedbackResponse> {
+  async commit(@Param('name') name: string, @Actor() actor: string): Promise<CommitFeedbackResponse> {
     const outcome = await this.feedback.commit(name);
-    return { created: outcome.created, feedbackRows: outcome.feedbackRows, version: outcome.version };
+    await this.audit.record({
+      dataset: name,
+      action: 'feedback-commit',
+      version: outcome.version?.id ?? null,
+      created: outcome.created,
+      actor,
+    });
+    return {
+      created: outcome.created,
+      feedbackRows: outcome.feedbackRows,
+      version: versionView(outcome.version),
+      rowsWritten: outcome.rowsWritten,
+      rowsRemoved: outcome.rowsRemoved,
+    };
   }
 }

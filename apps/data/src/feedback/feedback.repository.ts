@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { FeedbackSampleView } from '@sepal/contracts';
+import { FeatureCell, FeedbackSampleView } from '@sepal/contracts';
 import { managerOf, Transaction } from '@sepal/persistence';
 
 /** A stored sample, as stored and as served. */
@@ -10,8 +10,8 @@ export type FeedbackRecord = FeedbackSampleView;
 const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
   id: r.id as string,
   dataset: r.dataset as string,
-  features: (r.features as (number | string)[]).map(Number),
-  label: r.label as number,
+  features: (typeof r.features === 'string' ? JSON.parse(r.features) : r.features) as FeatureCell[],
+  label: Number(r.label),
   className: r.class_name as string,
   flags: r.flags as string[],
   source: (r.source as string | null) ?? null,
@@ -30,12 +30,12 @@ export class FeedbackRepository {
   ): Promise<FeedbackRecord> {
     const rows = await this.dataSource.query(
       `INSERT INTO data.feedback (id, dataset, features, label, class_name, flags, source, message_id)
-       VALUES ($1, $2, $3::double precision[], $4, $5, $6, $7, $8)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)
        ON CONFLICT DO NOTHING RETURNING *`,
       [
         record.id,
         record.dataset,
-        record.features,
+        JSON.stringify(record.features),
         record.label,
         record.className,
         JSON.stringify(record.flags),

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { FeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
+import { DatasetFeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -9,8 +9,8 @@ import { validateFeedback } from './feedback-validation';
 
 export interface FeedbackInput {
   dataset: string;
-  features: FeatureValues;
-  label: string;
+  features: DatasetFeatureValues;
+  label: string | number;
   source?: string;
   feedbackId?: string;
 }
@@ -28,7 +28,7 @@ export class FeedbackService {
   ) {}
 
   async receive(input: FeedbackInput, messageId?: string, correlationId?: string): Promise<FeedbackReceipt> {
-    this.datasets.definition(input.dataset);
+    await this.datasets.requireDataset(input.dataset);
     const latest = await this.datasetsRepository.latestVersion(input.dataset);
     if (!latest) {
       throw new UnprocessableError(
@@ -36,15 +36,15 @@ export class FeedbackService {
         `Import it first: POST /datasets/${input.dataset}/import.`,
       );
     }
-    const ranges = await this.datasetsRepository.trainRanges(latest.id, latest.schema.features.length);
-    const valid = validateFeedback(latest.schema, input.features, input.label, ranges);
+    const stats = latest.stats ?? (await this.datasetsRepository.computeStats(latest));
+    const valid = validateFeedback(latest.schema, input.features, input.label, stats.ranges);
     const stored = await this.feedback.insert(
       {
         id: input.feedbackId ?? randomUUID(),
         dataset: input.dataset,
         features: valid.features,
         label: valid.label,
-        className: input.label,
+        className: valid.className,
         flags: valid.flags,
         source: input.source ?? null,
       },
@@ -68,11 +68,9 @@ export class FeedbackService {
 
   /** Creates a child of the latest version holding every pending sample, and emits dataset.versioned. */
   async commit(dataset: string, correlationId?: string): Promise<VersionOutcome & { feedbackRows: number }> {
-    const definition = this.datasets.definition(dataset);
     let committed: FeedbackRecord[] = [];
-    const outcome = await this.datasets.writeVersion(
-      definition,
-      { features: definition.features, target: definition.target, task: definition.task, labels: [] },
+    const outcome = await this.datasets.appendRows(
+      dataset,
       {
         reason: 'feedback',
         source: { feedback: 'pending samples' },
@@ -98,9 +96,7 @@ export class FeedbackService {
             version.id,
           ),
       },
-      [],
       correlationId,
-      true,
     );
     this.logger.log(
       `committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)}`,
@@ -113,7 +109,7 @@ export class FeedbackService {
     state: 'pending' | 'committed' | 'all',
     limit: number,
   ): Promise<FeedbackRecord[]> {
-    this.datasets.definition(dataset);
+    await this.datasets.requireDataset(dataset);
     return this.feedback.list(dataset, state, limit);
   }
 }

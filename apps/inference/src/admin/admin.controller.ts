@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ChangesState } from '@sepal/http';
+import { RequireScope } from '@sepal/http';
 import { ModelHolder } from '../model/model-holder';
 import { ModelManager, ReloadOutcome } from '../model/model-manager.service';
 
@@ -13,8 +13,8 @@ export class AdminController {
   ) {}
 
   @Post('admin/reload')
+  @RequireScope('admin')
   @HttpCode(200)
-  @ChangesState()
   @ApiOperation({
     summary:
       'Load the current champion from the registry now (also a rollback to an older version). result: success, skipped (already served) or failure (the old model keeps serving).',
@@ -24,6 +24,7 @@ export class AdminController {
   }
 
   @Get('model')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'The model served: name, version, SHA-256, run, dataset version, features and classes.',
   })

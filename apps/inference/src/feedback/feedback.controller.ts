@@ -11,7 +11,7 @@ import {
   UnavailableError,
 } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelHolder } from '../model/model-holder';
 import { writeRow } from '../predict/parse-input';
@@ -27,8 +27,8 @@ export class FeedbackController {
   ) {}
 
   @Post()
+  @RequireScope('feedback')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary:
       'Features and the true class; forwarded to the data service (feedback.received). 202 with the id.',
@@ -47,10 +47,17 @@ export class FeedbackController {
         body.features,
         'features',
         model.signature,
-        new Float32Array(model.signature.featureNames.length),
+        new Float32Array(model.signature.numericCount),
         0,
+        new Array<string>(model.signature.categoricalCount),
       );
-      if (!model.signature.labels.includes(body.label)) {
+      if (model.signature.task === 'regression') {
+        if (typeof body.label !== 'number') {
+          throw new InvalidInputError(
+            `label: a regressor's feedback label is the true value, a number (got '${body.label}')`,
+          );
+        }
+      } else if (!model.signature.labels.includes(String(body.label))) {
         throw new InvalidInputError(
           `label: unknown class '${body.label}'`,
           `The model knows ${model.signature.labels.join(', ')}.`,
@@ -77,6 +84,6 @@ export class FeedbackController {
         'The message broker is unreachable; send it again later (the same id is stored once).',
       );
     }
-    return { id, dataset: this.config.FEEDBACK_DATASET, label: body.label, status: 'forwarded' };
+    return { id, dataset: this.config.FEEDBACK_DATASET, label: String(body.label), status: 'forwarded' };
   }
 }

@@ -15,6 +15,8 @@ export class HttpModelRegistry extends ModelRegistry {
       service: 'registry',
       baseUrl: config.REGISTRY_URL,
       timeoutMs: config.REGISTRY_TIMEOUT_MS,
+      // This gateway's own key (needs `read`): the registry records its use like any other caller's.
+      apiKey: config.SEPAL_API_KEY,
       unreachableHint: 'Check REGISTRY_URL and that the registry is running.',
     });
   }

@@ -5,9 +5,17 @@ import { BatchCoalescer } from './batch-coalescer';
 import type { OnnxSession } from './onnx-sessions';
 
 export const INPUT_NAME = 'features';
+/** The raw categorical cells of a model with categorical columns, string [N, categorical]. */
+export const CATEGORICAL_INPUT = 'categorical';
 export const PROBABILITIES_OUTPUT = 'probabilities';
 export const LABEL_OUTPUT = 'label';
+/** A regressor's output, float32 [N, 1]. */
+export const VALUE_OUTPUT = 'value';
 const FETCHES = [PROBABILITIES_OUTPUT, LABEL_OUTPUT];
+const REGRESSION_FETCHES = [VALUE_OUTPUT];
+
+/** A regressor has no classes to count. */
+const NO_TALLY: ClassTally = { add: () => undefined };
 
 /** Where a served model comes from: the response carries it so every prediction can be traced. */
 export interface ModelInfo {
@@ -20,10 +28,14 @@ export interface ModelInfo {
   loadedAt: string;
 }
 
-/** Class probabilities (row-major [rows, k]) and the predicted class index of each row. */
+/**
+ * Class probabilities (row-major [rows, k]) and the predicted class index of each row; a regressor's run has none of
+ * those (empty arrays) and its predicted value per row in `values`.
+ */
 export interface RunOutput {
   probabilities: Float32Array;
   labels: Int32Array;
+  values?: Float32Array;
 }
 
 /** Per-class prediction counter of one model (see InferenceMetrics). */
@@ -63,13 +75,16 @@ export class LoadedModel {
     /** Feature drift of this version (null: its artifact has no training reference). */
     readonly drift: DriftMonitor | null = null,
   ) {
-    this.tally = observer.tally(info, signature.labels);
-    this.coalescer = batching.coalesce
-      ? new BatchCoalescer(signature.featureNames.length, (data, rows) => this.runSession(data, rows), {
-          windowUs: batching.windowUs,
-          maxRows: Math.max(batching.maxRows, 1),
-        })
-      : null;
+    this.tally = signature.task === 'regression' ? NO_TALLY : observer.tally(info, signature.labels);
+    // Coalescing concatenates numeric rows and splits class outputs: models with string inputs or values run alone.
+    const plain = signature.task === 'classification' && signature.categoricalCount === 0;
+    this.coalescer =
+      batching.coalesce && plain
+        ? new BatchCoalescer(signature.featureNames.length, (data, rows) => this.runSession(data, rows), {
+            windowUs: batching.windowUs,
+            maxRows: Math.max(batching.maxRows, 1),
+          })
+        : null;
   }
 
   get inUse(): number {
@@ -97,21 +112,58 @@ export class LoadedModel {
     if (this.users === 0) void this.close();
   }
 
-  /** Scores `rows` rows (row-major float32 [rows, F]); concurrent calls may share one ONNX run. */
-  infer(data: Float32Array, rows: number): Promise<RunOutput> {
-    return this.coalescer ? this.coalescer.submit(data, rows) : this.runSession(data, rows);
+  /**
+   * Scores `rows` rows (row-major float32 [rows, F], and the categorical cells of a model that has categorical
+   * columns); concurrent calls may share one ONNX run.
+   */
+  infer(data: Float32Array, rows: number, categorical?: string[]): Promise<RunOutput> {
+    return this.coalescer ? this.coalescer.submit(data, rows) : this.runSession(data, rows, categorical);
   }
 
-  async runSession(data: Float32Array, rows: number): Promise<RunOutput> {
+  async runSession(data: Float32Array, rows: number, categorical?: string[]): Promise<RunOutput> {
     const started = performance.now();
-    const input = new Tensor('float32', data, [rows, this.signature.featureNames.length]);
-    const results = await this.session.run({ [INPUT_NAME]: input }, FETCHES);
+    const { numericCount, categoricalCount, task } = this.signature;
+    const feeds: Record<string, Tensor> = {};
+    if (numericCount > 0) feeds[INPUT_NAME] = new Tensor('float32', data, [rows, numericCount]);
+    if (categoricalCount > 0) {
+      if (categorical === undefined || categorical.length !== rows * categoricalCount) {
+        throw new Error(`the model needs ${categoricalCount} categorical value(s) per row`);
+      }
+      feeds[CATEGORICAL_INPUT] = new Tensor('string', categorical, [rows, categoricalCount]);
+    }
+    if (task === 'regression') {
+      const results = await this.session.run(feeds, REGRESSION_FETCHES);
+      const values = results[VALUE_OUTPUT].data as Float32Array;
+      this.observer.onRun((performance.now() - started) / 1000, rows);
+      return { probabilities: new Float32Array(0), labels: new Int32Array(0), values };
+    }
+    const results = await this.session.run(feeds, FETCHES);
     const probabilities = results[PROBABILITIES_OUTPUT].data as Float32Array;
     const raw = results[LABEL_OUTPUT].data as BigInt64Array;
     const labels = new Int32Array(rows);
     for (let i = 0; i < rows; i++) labels[i] = Number(raw[i]);
     this.observer.onRun((performance.now() - started) / 1000, rows);
     return { probabilities, labels };
+  }
+
+  /**
+   * One run on a row of zeros (empty strings for categorical features, i.e. unseen: all zeros in the graph), checking
+   * the outputs match the signature: k probabilities per row, or one value per row for a regressor.
+   */
+  async warmUp(): Promise<void> {
+    const { numericCount, categoricalCount, labels, task } = this.signature;
+    const categorical = categoricalCount > 0 ? new Array<string>(categoricalCount).fill('') : undefined;
+    const warm = await this.runSession(new Float32Array(numericCount), 1, categorical);
+    if (task === 'regression') {
+      if (warm.values?.length !== 1)
+        throw new Error(`it returns ${warm.values?.length ?? 0} values per row, not 1`);
+      return;
+    }
+    if (warm.probabilities.length !== labels.length) {
+      throw new Error(
+        `it returns ${warm.probabilities.length} probabilities per row for ${labels.length} classes`,
+      );
+    }
   }
 
   private async close(): Promise<void> {

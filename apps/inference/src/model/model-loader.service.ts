@@ -91,12 +91,7 @@ export class ModelLoader {
       ),
     );
     try {
-      const warm = await model.runSession(new Float32Array(signature.featureNames.length), 1);
-      if (warm.probabilities.length !== signature.labels.length) {
-        throw new Error(
-          `it returns ${warm.probabilities.length} probabilities per row for ${signature.labels.length} classes`,
-        );
-      }
+      await model.warmUp();
     } catch (error) {
       model.retire();
       throw new ModelLoadError(`version ${source.version}: the warm-up run failed (${messageOf(error)})`);

@@ -19,7 +19,10 @@ export interface ArtifactMetadata {
 export function readArtifactMetadata(bytes: Uint8Array): ArtifactMetadata {
   const metadata = parseOnnxMetadata(readOnnxMetadata(bytes));
   return {
-    signature: createSignature(metadata.featureNames, metadata.labels),
+    signature: createSignature(metadata.featureNames, metadata.labels, {
+      task: metadata.task,
+      columns: metadata.featureColumns,
+    }),
     modelName: metadata.modelName,
     runId: metadata.runId,
     datasetVersion: metadata.datasetVersion,

@@ -1,13 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { NotFoundError, OipInferResponse, oipInferRequestSchema, OipModelMetadata } from '@sepal/contracts';
-import { openApiSchema } from '@sepal/http';
+import { openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelHolder } from '../model/model-holder';
 import { LoadedModel } from '../model/loaded-model';
 import { PredictService } from '../predict/predict.service';
+import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip-mapping';
 import { OipExceptionFilter } from './oip-exception.filter';
 
@@ -23,18 +24,21 @@ export class OipController {
   ) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Server metadata.' })
   server() {
     return { name: 'sepal-inference', version: '0.1.0', extensions: [] };
   }
 
   @Get('health/live')
+  @Public()
   @ApiOperation({ summary: 'Server liveness.' })
   live() {
     return { live: true };
   }
 
   @Get('health/ready')
+  @Public()
   @ApiOperation({ summary: 'Server readiness: a model is loaded (503 otherwise).' })
   ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const ready = this.holder.model !== null;
@@ -43,6 +47,7 @@ export class OipController {
   }
 
   @Get('models/:name')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Model metadata: versions, input and output tensors.' })
   metadata(@Param('name') name: string): OipModelMetadata {
     const model = this.served(name);
@@ -50,6 +55,7 @@ export class OipController {
   }
 
   @Get('models/:name/ready')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Model readiness (503 until it is loaded).' })
   modelReady(@Param('name') name: string, @Res({ passthrough: true }) reply: FastifyReply) {
     this.checkName(name);
@@ -59,6 +65,8 @@ export class OipController {
   }
 
   @Post('models/:name/infer')
+  @UseGuards(PredictRateLimitGuard)
+  @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({
     summary:

@@ -1,11 +1,19 @@
 import { InvalidInputError } from '@sepal/contracts';
-import { ModelSignature } from './model-signature';
+import { ModelSignature, SignatureColumn } from './model-signature';
 
-/** Rows to score, row-major in the model's feature order, ready to be an ONNX float32 [rows, F] tensor. */
+/**
+ * Rows to score, row-major in the model's feature order, ready to be an ONNX float32 [rows, F] tensor; for a model
+ * with typed columns, `data` holds its numeric features ([rows, numeric], NaN where missing) and `categorical` its
+ * categorical ones ([rows, categorical], '' where missing).
+ */
 export interface ParsedRows {
   rows: number;
   data: Float32Array;
+  categorical?: string[];
 }
+
+/** The longest category string a request may send (characters). */
+export const MAX_CATEGORY_LENGTH = 1000;
 
 /** A request the gateway cannot score; the message names the field and the problem (HTTP 400). */
 export class PredictInputError extends InvalidInputError {
@@ -44,14 +52,19 @@ function store(value: unknown, out: Float32Array, at: number, path: () => string
 
 const isRow = (value: unknown): boolean => typeof value === 'object' && value !== null;
 
-/** Writes one row (named object or array in model order) at row `row` of `out`. */
+/** Writes one row (named object or array in model order) at row `row` of `out` (and of `categorical`). */
 export function writeRow(
   value: unknown,
   path: string,
   signature: ModelSignature,
   out: Float32Array,
   row: number,
+  categorical?: string[],
 ): void {
+  if (signature.columns !== null) {
+    writeTypedRow(value, path, signature, signature.columns, out, row, categorical ?? []);
+    return;
+  }
   const width = signature.featureNames.length;
   const base = row * width;
   if (Array.isArray(value)) {
@@ -111,9 +124,11 @@ export function parseRowList(
       'Split the batch into several requests.',
     );
   }
-  const data = new Float32Array(rows * signature.featureNames.length);
-  for (let i = 0; i < rows; i++) writeRow(list[i], `${path}[${i}]`, signature, data, i);
-  return { rows, data };
+  const data = new Float32Array(rows * signature.numericCount);
+  const categorical =
+    signature.categoricalCount > 0 ? new Array<string>(rows * signature.categoricalCount) : undefined;
+  for (let i = 0; i < rows; i++) writeRow(list[i], `${path}[${i}]`, signature, data, i, categorical);
+  return categorical ? { rows, data, categorical } : { rows, data };
 }
 
 /**
@@ -168,7 +183,88 @@ export function parsePredictBody(body: unknown, signature: ModelSignature, maxRo
 }
 
 function single(row: unknown, path: string, signature: ModelSignature): ParsedRows {
-  const data = new Float32Array(signature.featureNames.length);
-  writeRow(row, path, signature, data, 0);
-  return { rows: 1, data };
+  const data = new Float32Array(signature.numericCount);
+  const categorical =
+    signature.categoricalCount > 0 ? new Array<string>(signature.categoricalCount) : undefined;
+  writeRow(row, path, signature, data, 0, categorical);
+  return categorical ? { rows: 1, data, categorical } : { rows: 1, data };
+}
+
+/**
+ * A row of a model with typed columns: a numeric feature takes a number, or null when the model imputes it (NaN in
+ * the tensor: the graph's Imputer replaces it with the training median); a categorical feature takes a string (or a
+ * number, as its text), or null: a category the model never saw, and null, encode as all zeros in the graph. In a
+ * named row, a feature the model can do without (nullable) may be left out.
+ */
+function writeTypedRow(
+  value: unknown,
+  path: string,
+  signature: ModelSignature,
+  columns: readonly SignatureColumn[],
+  out: Float32Array,
+  row: number,
+  categorical: string[],
+): void {
+  const numericBase = row * signature.numericCount;
+  const categoricalBase = row * signature.categoricalCount;
+  const put = (column: SignatureColumn, cell: unknown, at: () => string) => {
+    if (column.type === 'categorical') {
+      let text: string;
+      if (cell === null) text = '';
+      else if (typeof cell === 'string') text = cell;
+      else if (typeof cell === 'number' && Number.isFinite(cell)) text = String(cell);
+      else
+        throw new PredictInputError(
+          at(),
+          `must be a category (a string) or null, got ${describeValue(cell)}`,
+        );
+      if (text.length > MAX_CATEGORY_LENGTH) {
+        throw new PredictInputError(
+          at(),
+          `is longer than ${MAX_CATEGORY_LENGTH} characters (MAX_CATEGORY_LENGTH)`,
+        );
+      }
+      categorical[categoricalBase + column.slot] = text;
+      return;
+    }
+    if (cell === null) {
+      if (!column.nullable)
+        throw new PredictInputError(at(), 'must be a number: this model imputes no missing value');
+      out[numericBase + column.slot] = Number.NaN;
+      return;
+    }
+    store(cell, out, numericBase + column.slot, at);
+  };
+  const width = columns.length;
+  if (Array.isArray(value)) {
+    if (value.length !== width) {
+      throw new PredictInputError(
+        path,
+        `expected ${width} values in model order (${signature.featureList}), got ${value.length}`,
+      );
+    }
+    for (let j = 0; j < width; j++) put(columns[j], value[j], () => `${path}[${j}] (${columns[j].name})`);
+    return;
+  }
+  if (!isRow(value)) {
+    throw new PredictInputError(
+      path,
+      `expected an object of named features or an array of ${width} values, got ${describeValue(value)}`,
+    );
+  }
+  const record = value as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((key) => !signature.featureIndex.has(key));
+  const missing = columns.filter(
+    (column) => !column.nullable && !Object.prototype.hasOwnProperty.call(record, column.name),
+  );
+  if (unknown.length > 0 || missing.length > 0) {
+    const parts: string[] = [];
+    if (missing.length) parts.push(`missing feature(s) ${missing.map((c) => c.name).join(', ')}`);
+    if (unknown.length) parts.push(`unknown feature(s) ${unknown.join(', ')}`);
+    throw new PredictInputError(path, `${parts.join('; ')} (the model takes ${signature.featureList})`);
+  }
+  for (const column of columns) {
+    const cell = Object.prototype.hasOwnProperty.call(record, column.name) ? record[column.name] : null;
+    put(column, cell, () => (path ? `${path}.${column.name}` : column.name));
+  }
 }

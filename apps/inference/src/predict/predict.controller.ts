@@ -1,7 +1,8 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
-import { openApiSchema } from '@sepal/http';
+import { PredictRateLimitGuard } from './predict-rate-limit.guard';
+import { openApiSchema, RequireScope } from '@sepal/http';
 import { PredictService } from './predict.service';
 
 const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
@@ -12,6 +13,8 @@ export class PredictController {
   constructor(private readonly predictions: PredictService) {}
 
   @Post('predict')
+  @UseGuards(PredictRateLimitGuard)
+  @RequireScope('predict')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Class, class index and probabilities per row, with the model name, version and SHA-256 used.',

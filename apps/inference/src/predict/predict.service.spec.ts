@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { InvalidInputError, UnavailableError } from '@sepal/contracts';
+import { InvalidInputError, UnavailableError, type ClassPredictionRow } from '@sepal/contracts';
 import { DATASET_VERSION, fakeGateway, LABELS, MODEL, RUN_ID } from '../../test/fakes';
 import { PredictInputError } from './parse-input';
 
@@ -33,11 +33,12 @@ describe('PredictService', () => {
       runId: RUN_ID,
       datasetVersion: DATASET_VERSION,
     });
-    expect(answer.predictions.map((p) => [p.class, p.classIndex])).toEqual([
+    const rows = answer.predictions as ClassPredictionRow[];
+    expect(rows.map((p) => [p.class, p.classIndex])).toEqual([
       [LABELS[1], 1],
       [LABELS[2], 2],
     ]);
-    expect(answer.predictions[0].probabilities).toEqual({
+    expect(rows[0].probabilities).toEqual({
       [LABELS[0]]: expect.closeTo(0.1, 6),
       [LABELS[1]]: expect.closeTo(0.8, 6),
       [LABELS[2]]: expect.closeTo(0.1, 6),

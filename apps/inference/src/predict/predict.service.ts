@@ -40,7 +40,7 @@ export class PredictService {
 
   /** Runs parsed rows and records the rows and per-class counts. */
   async score(model: LoadedModel, parsed: ParsedRows): Promise<RunOutput> {
-    const output = await model.infer(parsed.data, parsed.rows);
+    const output = await model.infer(parsed.data, parsed.rows, parsed.categorical);
     // A copy of the rows into the drift window; its PSI is computed off the request path.
     model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
@@ -58,6 +58,8 @@ export class PredictService {
 }
 
 export function toPredictions(signature: ModelSignature, rows: number, output: RunOutput): PredictionRow[] {
+  // A regressor answers {"value": 5.87} per row.
+  if (output.values) return Array.from(output.values.subarray(0, rows), (value) => ({ value }));
   const { labels } = signature;
   const classes = labels.length;
   const predictions: PredictionRow[] = new Array(rows);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ChangesState } from '@sepal/http';
+import { RequireScope } from '@sepal/http';
 import { ArtifactsService } from './artifacts.service';
 
 @ApiTags('artifacts')
@@ -10,7 +10,7 @@ export class ArtifactsController {
   constructor(private readonly artifacts: ArtifactsService) {}
 
   @Post()
-  @ChangesState()
+  @RequireScope('train')
   @ApiConsumes('application/octet-stream')
   @ApiHeader({ name: 'X-Content-SHA256', required: true, description: 'hex SHA-256 of the body' })
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
@@ -29,6 +29,7 @@ export class ArtifactsController {
   }
 
   @Get(':sha256')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Download an artifact; verify the bytes against the X-Content-SHA256 header.' })
   async download(@Param('sha256') sha256: string, @Res() reply: FastifyReply): Promise<void> {
     const { artifact, stream } = await this.artifacts.open(sha256);

@@ -10,10 +10,8 @@ import {
   jobState,
   JobView,
 } from '@sepal/contracts';
-import { ChangesState, ZodValidationPipe } from '@sepal/http';
+import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { JobsService } from './jobs.service';
-
-const byQuery = ApiQuery({ name: 'by', required: false, description: 'Who asks (carried in the event).' });
 
 @ApiTags('jobs')
 @Controller('jobs')
@@ -21,6 +19,7 @@ export class JobsController {
   constructor(private readonly jobs: JobsService) {}
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Training jobs with their steps, newest first.',
     description:
@@ -35,6 +34,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       'One job: its request, attempt, state, and each step (state, attempt, times, worker, summary, error).',
@@ -45,41 +45,41 @@ export class JobsController {
   }
 
   @Delete(':id')
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({
     summary: 'Cancel a job.',
     description:
       'A job no trainer has started is cancelled at once (200); a running one is `cancelling` (202) until its ' +
       'trainer stops it. Emits job.cancel-requested through the outbox; asking again announces it again.',
   })
-  @byQuery
   @ApiResponse({ status: 202, description: 'Cancel requested: the job is cancelling.' })
   @ApiResponse({ status: 409, description: 'The job has already ended.' })
   async cancel(
     @Param('id') id: string,
-    @Query(new ZodValidationPipe(jobActionQuerySchema, 'query')) query: JobActionQuery,
+    @Query(new ZodValidationPipe(jobActionQuerySchema, 'query')) _query: JobActionQuery,
+    @Actor() actor: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<JobView> {
-    const job = await this.jobs.cancelJob(id, query.by);
+    const job = await this.jobs.cancelJob(id, actor);
     void reply.status(job.state === 'cancelled' ? 200 : 202);
     return job;
   }
 
   @Post(':id/retry')
+  @RequireScope('train')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary: 'Run a failed or cancelled job again, as its next attempt.',
     description:
       'The steps that did not succeed are pending again; emits train.requested (the original request, the same ' +
       'jobId, the next attempt) through the outbox.',
   })
-  @byQuery
   @ApiResponse({ status: 409, description: 'The job is neither failed nor cancelled.' })
   retry(
     @Param('id') id: string,
-    @Query(new ZodValidationPipe(jobActionQuerySchema, 'query')) query: JobActionQuery,
+    @Query(new ZodValidationPipe(jobActionQuerySchema, 'query')) _query: JobActionQuery,
+    @Actor() actor: string,
   ): Promise<JobView> {
-    return this.jobs.retryJob(id, query.by);
+    return this.jobs.retryJob(id, actor);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   aliasNameSchema,
@@ -6,14 +6,15 @@ import {
   createModelRequestSchema,
   CreateModelVersionRequest,
   createModelVersionRequestSchema,
+  modelVersionNumberSchema,
   pagingQuerySchema,
   SetAliasRequest,
   setAliasRequestSchema,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { ModelsService } from './models.service';
 
-const versionPipe = new ParseIntPipe({ errorHttpStatusCode: 400 });
+const versionPipe = new ZodValidationPipe(modelVersionNumberSchema, 'version number');
 
 @ApiTags('models')
 @Controller('models')
@@ -21,7 +22,7 @@ export class ModelsController {
   constructor(private readonly models: ModelsService) {}
 
   @Post()
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({ summary: 'Register a model name (409 if taken).' })
   @ApiBody({
     schema: openApiSchema(createModelRequestSchema),
@@ -32,6 +33,7 @@ export class ModelsController {
   }
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Registered models with their latest version and aliases (?limit=&pageToken=).' })
   list(
     @Query(new ZodValidationPipe(pagingQuerySchema, 'query')) query: { limit: number; pageToken?: string },
@@ -40,13 +42,14 @@ export class ModelsController {
   }
 
   @Get(':name')
+  @RequireScope('read')
   @ApiOperation({ summary: 'A model, all its versions and its aliases ({champion: 3, ...}).' })
   get(@Param('name') name: string) {
     return this.models.getModel(name);
   }
 
   @Post(':name/versions')
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({
     summary:
       'Register the next version from a run and an uploaded artifact (the model is created if missing).',
@@ -63,12 +66,14 @@ export class ModelsController {
   }
 
   @Get(':name/versions/:version')
+  @RequireScope('read')
   @ApiOperation({ summary: 'One version of a model.' })
   version(@Param('name') name: string, @Param('version', versionPipe) version: number) {
     return this.models.getVersion(name, version);
   }
 
   @Get(':name/versions/:version/lineage')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Where a version comes from: its run, the run’s parent sweep, the dataset version.',
   })
@@ -77,31 +82,34 @@ export class ModelsController {
   }
 
   @Get(':name/aliases/:alias')
+  @RequireScope('read')
   @ApiOperation({ summary: 'The version an alias points to (404 if the alias is not set).' })
   alias(@Param('name') name: string, @Param('alias') alias: string) {
     return this.models.getAlias(name, alias);
   }
 
   @Put(':name/aliases/:alias')
-  @ChangesState()
+  @RequireScope('promote')
   @ApiOperation({
-    summary: 'Point an alias at a version (promotion); every move is audited.',
+    summary: 'Point an alias at a version (promotion); every move is audited with the calling key’s name.',
     description:
       'Moving `champion` emits model.promoted (through the outbox, so it is delivered even after a broker outage).',
   })
   @ApiBody({
     schema: openApiSchema(setAliasRequestSchema),
-    examples: { promote: { value: { version: 2, reason: 'beats v1 on the test split', by: 'alice' } } },
+    examples: { promote: { value: { version: 2, reason: 'beats v1 on the test split' } } },
   })
   setAlias(
     @Param('name') name: string,
     @Param('alias', new ZodValidationPipe(aliasNameSchema, 'alias')) alias: string,
     @Body(new ZodValidationPipe(setAliasRequestSchema, 'alias move')) body: SetAliasRequest,
+    @Actor() actor: string,
   ) {
-    return this.models.setAlias(name, alias, body);
+    return this.models.setAlias(name, alias, body, actor);
   }
 
   @Get(':name/audit')
+  @RequireScope('read')
   @ApiOperation({ summary: 'Every alias move of a model, oldest first (?alias= to narrow).' })
   audit(@Param('name') name: string, @Query('alias') alias?: string) {
     return this.models.audit(name, alias || undefined);

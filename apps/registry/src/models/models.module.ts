@@ -10,6 +10,6 @@ import { ModelsService } from './models.service';
   imports: [RunsModule, ArtifactsModule, InboxModule],
   controllers: [ModelsController],
   providers: [ModelsRepository, ModelsService],
-  exports: [ModelsService],
+  exports: [ModelsService, ModelsRepository],
 })
 export class ModelsModule {}

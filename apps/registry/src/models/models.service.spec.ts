@@ -94,21 +94,17 @@ describe('ModelsService', () => {
 
     it('moves the champion, audits each move and writes one model.promoted per change to the outbox', async () => {
       const { models, modelsRepository, outbox, shaV2 } = await withTwoVersions();
-      expect(await models.setAlias('iris', 'champion', { version: 1, by: 'alice', reason: 'first' })).toEqual(
-        {
-          alias: 'champion',
-          version: 1,
-          previousVersion: null,
-        },
-      );
-      expect(
-        await models.setAlias('iris', 'champion', { version: 2, by: 'bob', reason: 'better f1' }),
-      ).toEqual({
+      expect(await models.setAlias('iris', 'champion', { version: 1, reason: 'first' }, 'alice')).toEqual({
+        alias: 'champion',
+        version: 1,
+        previousVersion: null,
+      });
+      expect(await models.setAlias('iris', 'champion', { version: 2, reason: 'better f1' }, 'bob')).toEqual({
         alias: 'champion',
         version: 2,
         previousVersion: 1,
       });
-      await models.setAlias('iris', 'champion', { version: 2, by: 'carol', reason: 'again' });
+      await models.setAlias('iris', 'champion', { version: 2, reason: 'again' }, 'carol');
 
       expect(
         modelsRepository.auditLog.map((a) => [a.alias, a.fromVersion, a.toVersion, a.by, a.reason]),
@@ -139,9 +135,9 @@ describe('ModelsService', () => {
 
     it('audits other aliases without announcing them', async () => {
       const { models, modelsRepository, outbox } = await withTwoVersions();
-      await models.setAlias('iris', 'challenger', { version: 2 });
+      await models.setAlias('iris', 'challenger', { version: 2 }, 'tester');
       expect(modelsRepository.auditLog).toEqual([
-        expect.objectContaining({ alias: 'challenger', toVersion: 2, by: 'api', reason: '' }),
+        expect.objectContaining({ alias: 'challenger', toVersion: 2, by: 'tester', reason: '' }),
       ]);
       expect(modelsRepository.outbox).toEqual([]);
       expect(outbox.flushes).toBe(0);
@@ -150,10 +146,10 @@ describe('ModelsService', () => {
 
     it('refuses an unknown model or version with a 404, moving and auditing nothing', async () => {
       const { models, modelsRepository } = await withTwoVersions();
-      await expect(models.setAlias('nope', 'champion', { version: 1 })).rejects.toThrow(
+      await expect(models.setAlias('nope', 'champion', { version: 1 }, 'tester')).rejects.toThrow(
         "unknown model 'nope'",
       );
-      await expect(models.setAlias('iris', 'champion', { version: 9 })).rejects.toThrow(
+      await expect(models.setAlias('iris', 'champion', { version: 9 }, 'tester')).rejects.toThrow(
         "model 'iris' has no version 9",
       );
       expect(modelsRepository.auditLog).toEqual([]);
@@ -166,13 +162,13 @@ describe('ModelsService', () => {
     it('refuses to make champion a version whose artifact was never uploaded (422), and rolls back', async () => {
       const { models, modelsRepository, registered, transactions } = await setup();
       await models.onModelRegistered(registered({ sha256: 'f'.repeat(64) }), 'm-1');
-      await expect(models.setAlias('from-events', 'champion', { version: 1 })).rejects.toThrow(
+      await expect(models.setAlias('from-events', 'champion', { version: 1 }, 'tester')).rejects.toThrow(
         UnprocessableError,
       );
       expect(transactions.rolledBack).toBe(1);
       expect(await modelsRepository.aliases('from-events')).toEqual({});
       expect(modelsRepository.outbox).toEqual([]);
-      await models.setAlias('from-events', 'challenger', { version: 1 });
+      await models.setAlias('from-events', 'challenger', { version: 1 }, 'tester');
       expect(await modelsRepository.aliases('from-events')).toEqual({ challenger: 1 });
     });
   });

@@ -155,8 +155,7 @@ export class ModelsService {
    * Points an alias at a version. The model row lock serialises concurrent moves, each is audited; moving the
    * champion also writes model.promoted to the outbox in the same transaction (published by the relay, with confirms).
    */
-  async setAlias(name: string, alias: string, request: SetAliasRequest): Promise<AliasMoveView> {
-    const by = request.by ?? 'api';
+  async setAlias(name: string, alias: string, request: SetAliasRequest, by: string): Promise<AliasMoveView> {
     const reason = request.reason ?? '';
     const move = await this.transactions.run(async (tx) => {
       if (!(await this.repository.lockModel(tx, name))) throw new NotFoundError(`unknown model '${name}'`);

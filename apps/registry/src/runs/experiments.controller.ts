@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CreateExperimentRequest, createExperimentRequestSchema, pagingQuerySchema } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { RunsService } from './runs.service';
 
 @ApiTags('experiments')
@@ -10,7 +10,7 @@ export class ExperimentsController {
   constructor(private readonly runs: RunsService) {}
 
   @Post()
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({ summary: 'Create an experiment (409 if the name is taken).' })
   @ApiBody({
     schema: openApiSchema(createExperimentRequestSchema),
@@ -23,6 +23,7 @@ export class ExperimentsController {
   }
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({ summary: 'Experiments, oldest first (?limit=&pageToken=).' })
   list(
     @Query(new ZodValidationPipe(pagingQuerySchema, 'query')) query: { limit: number; pageToken?: string },
@@ -31,6 +32,7 @@ export class ExperimentsController {
   }
 
   @Get(':idOrName')
+  @RequireScope('read')
   @ApiOperation({ summary: 'One experiment, by id or name.' })
   get(@Param('idOrName') idOrName: string) {
     return this.runs.getExperiment(idOrName);

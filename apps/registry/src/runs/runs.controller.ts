@@ -12,7 +12,7 @@ import {
   UpdateRunRequest,
   updateRunRequestSchema,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { RunsService } from './runs.service';
 
 @ApiTags('runs')
@@ -21,7 +21,7 @@ export class RunsController {
   constructor(private readonly runs: RunsService) {}
 
   @Post()
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({
     summary: 'Create a run; its experiment (by name) is created if missing.',
     description:
@@ -41,6 +41,7 @@ export class RunsController {
   }
 
   @Get()
+  @RequireScope('read')
   @ApiOperation({
     summary: 'Search runs.',
     description:
@@ -58,6 +59,7 @@ export class RunsController {
   }
 
   @Get(':id')
+  @RequireScope('read')
   @ApiOperation({
     summary: 'One run: params, tags, the latest value of each metric, and how many child runs it has.',
   })
@@ -66,7 +68,7 @@ export class RunsController {
   }
 
   @Patch(':id')
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({
     summary: 'Update status, tags (merged), end time or error; a final status sets the end time.',
   })
@@ -82,7 +84,7 @@ export class RunsController {
   }
 
   @Post(':id/metrics')
-  @ChangesState()
+  @RequireScope('train')
   @ApiOperation({ summary: 'Log metric points (key, finite value, step, timestamp); many per key.' })
   @ApiBody({
     schema: openApiSchema(logMetricsRequestSchema),
@@ -96,6 +98,7 @@ export class RunsController {
   }
 
   @Get(':id/metrics/:key')
+  @RequireScope('read')
   @ApiOperation({ summary: 'The history of one metric of a run, by step.' })
   history(@Param('id') id: string, @Param('key') key: string) {
     return this.runs.metricHistory(id, key);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   ClassCounts,
@@ -9,7 +10,10 @@ import {
   DatasetVersionView,
   datasetVersionListSchema,
   datasetVersionSchema,
+  featureColumnsOf,
+  ImportDryRunResponse,
   importDatasetResponseSchema,
+  importDryRunResponseSchema,
 } from '@sepal/contracts';
 import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
@@ -17,14 +21,47 @@ import { CliContext } from './cli-context';
 
 const short = (id: string | null) => (id ? id.slice(0, 12) : '-');
 
+interface ImportCliOptions {
+  file?: string;
+  target?: string;
+  task?: string;
+  features?: string;
+  categorical?: string;
+  delimiter?: string;
+  header?: boolean;
+  dryRun?: boolean;
+  newSchema?: boolean;
+}
+
+function describeColumns(schema: DatasetVersionView['schema']): string {
+  return featureColumnsOf(schema)
+    .map((c) => (c.type === 'categorical' ? `${c.name} (categorical)` : c.name))
+    .join(', ');
+}
+
+function describeDryRun(dataset: string, r: ImportDryRunResponse): string {
+  return [
+    `Dry run of ${dataset}: nothing was written.`,
+    `task:     ${r.schema.task}    target: ${r.schema.target}`,
+    `features: ${describeColumns(r.schema)}`,
+    ...(r.schema.task === 'classification' ? [`classes:  ${r.schema.labels.join(', ')}`] : []),
+    `rows:     ${r.rowCount}`,
+    r.problems.length ? `problems (${r.problems.length}):` : 'problems: none',
+    ...r.problems.map((p) => `  ${p}`),
+  ].join('\n');
+}
+
 function describeVersion(dataset: string, v: DatasetVersionView): string {
   const lines = [
     `${dataset} v${v.seq}  ${v.id}`,
     `parent:   ${v.parentId ?? '(none)'}`,
     `reason:   ${v.reason}    created: ${v.createdAt}`,
     `rows:     ${v.rowCount} (train ${v.trainRows}, test ${v.testRows})`,
-    `features: ${v.schema.features.join(', ')}    target: ${v.schema.target}`,
-    'labels:   ' + v.schema.labels.map((label, i) => `${i}=${label}`).join(', '),
+    `task:     ${v.schema.task}    target: ${v.schema.target}`,
+    `features: ${describeColumns(v.schema)}`,
+    ...(v.schema.task === 'classification'
+      ? ['labels:   ' + v.schema.labels.map((label, i) => `${i}=${label}`).join(', ')]
+      : []),
     'class counts (train / test):',
     ...v.schema.labels.map(
       (l) => `  ${l.padEnd(20)} ${v.classCounts.train[l] ?? 0} / ${v.classCounts.test[l] ?? 0}`,
@@ -50,21 +87,53 @@ export function dataCommand(context: CliContext): Command {
 
   data
     .command('import')
-    .description('Import the shipped raw file of a dataset, or your own file in the same format (--file).')
-    .argument('<dataset>', 'dataset name, e.g. iris')
-    .option('-f, --file <path>', 'a raw file in the dataset’s declared format')
-    .action(async (dataset: string, options: { file?: string }, cmd: Command) => {
-      const body = options.file
-        ? { content: await readFile(options.file, 'utf8'), fileName: basename(options.file) }
-        : {};
-      const result = await client().post(`${path(dataset)}/import`, body, {
-        schema: importDatasetResponseSchema,
-      });
+    .description(
+      'Import a CSV (--file, streamed) or a built-in dataset’s shipped file; the first import infers the schema.',
+    )
+    .argument('<dataset>', 'dataset name (lowercase letters, digits, - and _), e.g. iris or house-prices')
+    .option('-f, --file <path>', 'a CSV file (UTF-8; delimiter , ; or tab; header detected)')
+    .option('-t, --target <column>', 'the column to predict')
+    .option('--task <task>', 'classification or regression (default: guessed from the target)')
+    .option('--features <columns>', 'feature columns in order, comma-separated (default: all but the target)')
+    .option('--categorical <columns>', 'columns to treat as categories even if they look numeric')
+    .option('--delimiter <char>', "',', ';' or 'tab' (default: detected)")
+    .option('--no-header', 'the first line is data, not column names')
+    .option('--dry-run', 'print the inferred schema, the row count and the problems found; write nothing')
+    .option('--new-schema', 'replace the stored schema instead of refusing a file that does not fit it')
+    .action(async (dataset: string, options: ImportCliOptions, cmd: Command) => {
+      if (options.task && !['classification', 'regression'].includes(options.task)) {
+        throw new Error(`--task must be classification or regression, not '${options.task}'`);
+      }
+      const query = new URLSearchParams();
+      if (options.target) query.set('target', options.target);
+      if (options.task) query.set('task', options.task);
+      if (options.features) query.set('features', options.features);
+      if (options.categorical) query.set('categorical', options.categorical);
+      if (options.delimiter) query.set('delimiter', options.delimiter);
+      if (options.header === false) query.set('header', 'false');
+      if (options.dryRun) query.set('dryRun', 'true');
+      if (options.newSchema) query.set('newSchema', 'true');
+      if (options.file) query.set('fileName', basename(options.file));
+      const url = `${path(dataset)}/import${query.size ? `?${query}` : ''}`;
+      if (options.file)
+        await access(options.file).catch(() => {
+          throw new Error(`cannot read --file ${options.file}: no such file`);
+        });
+      const upload = options.file
+        ? { body: createReadStream(options.file), contentType: 'text/csv' }
+        : undefined;
+      if (options.dryRun) {
+        const result = await client().post(url, undefined, { schema: importDryRunResponseSchema, upload });
+        printer(cmd).result(result, () => describeDryRun(dataset, result));
+        return;
+      }
+      const result = await client().post(url, undefined, { schema: importDatasetResponseSchema, upload });
       printer(cmd).result(
         result,
         () =>
-          `${result.created ? 'Created' : 'Unchanged, existing'} version v${result.version.seq} ${result.version.id}\n` +
-          describeVersion(dataset, result.version),
+          `${result.created ? 'Created' : 'Unchanged, existing'} version v${result.version.seq} ${result.version.id}` +
+          (result.rowsWritten !== undefined ? ` (${result.rowsWritten} rows written)` : '') +
+          `\n${describeVersion(dataset, result.version)}`,
       );
     });
 

@@ -30,8 +30,6 @@ export function jobsCommand(context: CliContext): Command {
   );
   const client = () => serviceClient(context, 'registry');
   const printer = (cmd: Command) => new Printer(Boolean(cmd.optsWithGlobals().json));
-  const byOption = () =>
-    new Option('--by <who>', 'who asks (carried in the event it emits)').default(process.env.USER ?? 'cli');
 
   jobs
     .command('ls')
@@ -77,13 +75,12 @@ export function jobsCommand(context: CliContext): Command {
       .command(name)
       .description(description)
       .argument('<id>', 'a job id, or its start as `sepal jobs ls` shows it')
-      .addOption(byOption())
-      .action(async (id: string, options: { by: string }, cmd: Command) => {
+      .action(async (id: string, _options: unknown, cmd: Command) => {
         const registry = client();
         const { id: jobId } = await withCliHints(resolveJob(registry, id));
-        const by = new URLSearchParams({ by: options.by });
+        // Who asks is the key the CLI sends (SEPAL_API_KEY): the registry records its name.
         const job = await withCliHints(
-          send(registry, `${jobPath(jobId)}${name === 'retry' ? '/retry' : ''}?${by}`),
+          send(registry, `${jobPath(jobId)}${name === 'retry' ? '/retry' : ''}`),
         );
         printer(cmd).result(job, () => describeAction(job, name));
       });

@@ -3,6 +3,7 @@ import type {
   AliasAuditEntry,
   AliasMoveView,
   LineageView,
+  ModelGateView,
   ModelPage,
   ModelVersionView,
   ModelView,
@@ -106,14 +107,8 @@ export function modelsCommand(context: CliContext): Command {
     .argument('<version>', 'version number')
     .option('-a, --alias <alias>', 'alias to move', 'champion')
     .option('-r, --reason <text>', 'why (kept in the audit log)')
-    .option('--by <who>', 'who (kept in the audit log)', process.env.USER ?? 'cli')
     .action(
-      async (
-        name: string,
-        version: string,
-        options: { alias: string; reason?: string; by: string },
-        cmd: Command,
-      ) => {
+      async (name: string, version: string, options: { alias: string; reason?: string }, cmd: Command) => {
         if (!/^\d+$/.test(version) || Number(version) < 1) {
           throw new Error(`version must be a positive whole number, not '${version}'`);
         }
@@ -122,7 +117,6 @@ export function modelsCommand(context: CliContext): Command {
           {
             version: Number(version),
             reason: options.reason,
-            by: options.by,
           },
         );
         printer(cmd).result(
@@ -130,6 +124,67 @@ export function modelsCommand(context: CliContext): Command {
           () =>
             `${name}: ${move.alias} ${move.previousVersion ? `v${move.previousVersion}` : '(unset)'} -> v${move.version}`,
         );
+      },
+    );
+
+  models
+    .command('gate')
+    .description(
+      "Show a model's promotion gate, or set it: the metric that decides (e.g. test_accuracy up, test_rmse down), " +
+        'its floor (a ceiling for down) and the margin over the champion. Unset: the defaults for the task.',
+    )
+    .argument('<name>')
+    .option('--metric <metric>', 'a parent-run metric, e.g. test_accuracy, test_macro_f1, test_rmse, test_r2')
+    .option('--direction <direction>', "'up' (higher is better) or 'down' (lower is better)")
+    .option('--floor <value>', "the worst acceptable value, or 'none'", 'none')
+    .option(
+      '--margin <value>',
+      'how much better than the champion (0: strictly better; negative: tolerate)',
+      '0',
+    )
+    .option('-r, --reason <text>', 'why (kept in the audit log)')
+    .option('--by <who>', 'who (kept in the audit log)', process.env.USER ?? 'cli')
+    .action(
+      async (
+        name: string,
+        options: {
+          metric?: string;
+          direction?: string;
+          floor: string;
+          margin: string;
+          reason?: string;
+          by: string;
+        },
+        cmd: Command,
+      ) => {
+        const show = (view: ModelGateView) =>
+          view.gate
+            ? `${name}: ${view.gate.metric} ${view.gate.direction}, ${view.gate.direction === 'up' ? 'floor' : 'ceiling'} ` +
+              `${view.gate.floor ?? 'none'}, margin ${view.gate.margin} (set by ${view.updatedBy} at ${view.updatedAt})`
+            : `${name}: no gate of its own (the trainer's defaults: test_accuracy up for a classifier, test_rmse down for a regressor)`;
+        if (options.metric === undefined && options.direction === undefined) {
+          const view = await client().get<ModelGateView>(`${path(name)}/gate`);
+          printer(cmd).result(view, () => show(view));
+          return;
+        }
+        if (options.metric === undefined || options.direction === undefined) {
+          throw new Error('setting a gate needs both --metric and --direction (up or down)');
+        }
+        const number = (flag: string, value: string) => {
+          const parsed = Number(value);
+          if (value.trim() === '' || !Number.isFinite(parsed))
+            throw new Error(`${flag} must be a number, not '${value}'`);
+          return parsed;
+        };
+        const view = await client().put<ModelGateView>(`${path(name)}/gate`, {
+          metric: options.metric,
+          direction: options.direction,
+          floor: options.floor === 'none' ? null : number('--floor', options.floor),
+          margin: number('--margin', options.margin),
+          reason: options.reason,
+          by: options.by,
+        });
+        printer(cmd).result(view, () => show(view));
       },
     );
 

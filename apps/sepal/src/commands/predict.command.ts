@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import type { PredictResponse } from '@sepal/contracts';
+import type { ClassPredictionRow, PredictResponse } from '@sepal/contracts';
 import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
@@ -70,18 +70,25 @@ export function predictCommand(context: CliContext): Command {
         : { instances: parseCsvRows(await readFile(options.file as string, 'utf8')) };
       const answer = await serviceClient(context, 'inference').post<PredictResponse>('/predict', body);
       const printer = new Printer(Boolean(cmd.optsWithGlobals().json));
-      const classes = answer.predictions.length ? Object.keys(answer.predictions[0].probabilities) : [];
       printer.line(
         `${answer.model.name} v${answer.model.version} (sha256 ${answer.model.sha256.slice(0, 12)})`,
       );
+      const first = answer.predictions[0];
+      if (first !== undefined && 'value' in first) {
+        // A regressor: one value per row.
+        printer.table(
+          answer,
+          ['ROW', 'VALUE'],
+          answer.predictions.map((p, i) => [i + 1, 'value' in p ? p.value.toFixed(4) : '-']),
+        );
+        return;
+      }
+      const rows = answer.predictions.filter((p): p is ClassPredictionRow => 'class' in p);
+      const classes = rows.length ? Object.keys(rows[0].probabilities) : [];
       printer.table(
         answer,
         ['ROW', 'CLASS', ...classes.map((name) => `P(${name})`)],
-        answer.predictions.map((p, i) => [
-          i + 1,
-          p.class,
-          ...classes.map((name) => p.probabilities[name].toFixed(4)),
-        ]),
+        rows.map((p, i) => [i + 1, p.class, ...classes.map((name) => p.probabilities[name].toFixed(4))]),
       );
     });
 }

@@ -67,7 +67,6 @@ export function trainCommand(context: CliContext): Command {
         ...(params ? { params } : {}),
         ...(options.model ? { modelName: options.model } : {}),
         ...(options.seed !== undefined ? { seed: Number(options.seed) } : {}),
-        requestedBy: 'cli',
       });
       printer.line(`Job ${accepted.jobId} requested (correlation id ${accepted.correlationId}).`);
       if (!options.follow) {

@@ -55,7 +55,7 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     for (const { app } of [...apps].reverse()) await app.close();
   };
   try {
-    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(data) });
+    apps.push({ name: 'data', url: local(data.DATA_PORT), app: await startDataApp(DataConfig.load(wiring)) });
     apps.push({
       name: 'registry',
       url: local(registry.REGISTRY_PORT),
@@ -76,7 +76,7 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
     if (options.trainIfNoChampion !== false) {
       await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
     }
-    await waitUntilServing(serviceClient({ urls }, 'inference'), 120_000);
+    await waitUntilServing(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'inference'), 120_000);
   } catch (error) {
     await close();
     throw error;
@@ -121,7 +121,6 @@ async function ensureChampion(
   const accepted = await trainer.post<{ jobId: string; correlationId: string }>('/train', {
     dataset: 'iris',
     modelName,
-    requestedBy: 'sepal up',
   });
   const followed = await follow(registry, accepted, {
     timeoutMs: 30 * 60_000,

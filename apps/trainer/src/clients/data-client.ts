@@ -1,4 +1,5 @@
 import {
+  type FeatureCell,
   DatasetVersionView,
   datasetVersionSchema,
   RowPageResponse,
@@ -10,7 +11,9 @@ import { RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-clien
 export type DatasetVersionInfo = DatasetVersionView;
 
 export interface SplitRows {
-  features: number[][];
+  /** Raw cells in the dataset's feature order: numbers, strings (categorical columns), null (missing). */
+  features: FeatureCell[][];
+  /** Class indices (classification) or target values (regression). */
   labels: number[];
 }
 

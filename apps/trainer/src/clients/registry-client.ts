@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { ArtifactView, JobView, LineageView, ModelVersionView, RunPage } from '@sepal/contracts';
+import {
+  ArtifactView,
+  JobView,
+  LineageView,
+  ModelGate,
+  ModelGateView,
+  ModelVersionView,
+  RunPage,
+} from '@sepal/contracts';
 import { isTransient, RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
 
 export type ChampionView = ModelVersionView & { alias: string };
@@ -71,6 +79,17 @@ export class RegistryClient {
     return this.http.get<JobView>(`/jobs/${enc(id)}`);
   }
 
+  /** The model's own promotion gate, or null when it sets none (or does not exist): the task's defaults apply. */
+  async gate(model: string): Promise<ModelGate | null> {
+    try {
+      const view = await this.http.get<ModelGateView>(`/models/${enc(model)}/gate`, { retry: this.retry() });
+      return view.gate;
+    } catch (error) {
+      if (error instanceof ServiceCallError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
   /** Where a version comes from: its run, the run's sweep and the dataset version they trained on. */
   lineage(model: string, version: number): Promise<LineageView> {
     return this.http.get<LineageView>(`/models/${enc(model)}/versions/${version}/lineage`, {
@@ -95,11 +114,7 @@ export class RegistryClient {
     return bytes;
   }
 
-  setAlias(
-    model: string,
-    alias: string,
-    body: { version: number; reason: string; by: string },
-  ): Promise<unknown> {
+  setAlias(model: string, alias: string, body: { version: number; reason: string }): Promise<unknown> {
     return this.http.put(`/models/${enc(model)}/aliases/${enc(alias)}`, body, { retry: this.retry() });
   }
 

@@ -1,4 +1,10 @@
-import { argmax, classificationReport, type ClassificationReport } from '@sepal/ml';
+import {
+  argmax,
+  classificationReport,
+  regressionReport,
+  type ClassificationReport,
+  type RegressionReport,
+} from '@sepal/ml';
 
 export interface TestEvaluation {
   report: ClassificationReport;
@@ -32,5 +38,32 @@ export function evaluateOnTest(probabilities: number[][], yTrue: number[], label
     report,
     metrics,
     tags: { confusion_matrix: JSON.stringify({ labels, matrix: report.confusionMatrix }) },
+  };
+}
+
+export interface RegressionEvaluation {
+  report: RegressionReport;
+  /** Flat parent-run metrics: test_rmse, test_mae, test_r2, test_within_tolerance, test_rows. */
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+/** Evaluates a regressor's predicted values on the test split; called once per job, for the selected model. */
+export function evaluateRegressionOnTest(
+  values: number[],
+  yTrue: number[],
+  tolerance: number,
+): RegressionEvaluation {
+  const report = regressionReport(yTrue, values, tolerance);
+  return {
+    report,
+    metrics: {
+      test_rmse: report.rmse,
+      test_mae: report.mae,
+      test_r2: report.r2,
+      test_within_tolerance: report.withinTolerance,
+      test_rows: yTrue.length,
+    },
+    tags: { within_tolerance: String(tolerance) },
   };
 }

@@ -1,5 +1,5 @@
-import { argmax } from '@sepal/ml';
-import { runOnnxClassifier } from './run-onnx';
+import { argmax, type FeatureCell, type FeatureColumn } from '@sepal/ml';
+import { runOnnxClassifier, runOnnxRegressor } from './run-onnx';
 
 export interface ParityReport {
   rows: number;
@@ -13,17 +13,19 @@ export interface ParityReport {
 
 /**
  * Loads the exported bytes in onnxruntime-node and compares them with the TensorFlow.js probabilities of the same
- * raw rows: every probability within `tolerance` and identical labels.
+ * raw rows: every probability within `tolerance` and identical labels. The export reads the raw cells (its
+ * preprocessing is in the graph), TensorFlow.js read them encoded by the trainer: the check covers both.
  */
 export async function checkOnnxParity(
   bytes: Uint8Array,
-  rows: number[][],
+  rows: readonly (readonly FeatureCell[])[],
   expected: number[][],
   tolerance: number,
+  columns?: readonly FeatureColumn[] | null,
 ): Promise<ParityReport> {
   if (rows.length === 0)
     return { rows: 0, maxAbsDifference: 0, labelMismatches: 0, passed: false, reason: 'no rows' };
-  const { probabilities, labels } = await runOnnxClassifier(bytes, rows);
+  const { probabilities, labels } = await runOnnxClassifier(bytes, rows, columns);
   const classes = expected[0].length;
   if (probabilities.length !== rows.length * classes || labels.length !== rows.length) {
     return {
@@ -56,5 +58,48 @@ export async function checkOnnxParity(
     labelMismatches,
     passed: problems.length === 0,
     ...(problems.length ? { reason: `ONNX parity check failed: ${problems.join('; ')}` } : {}),
+  };
+}
+
+/**
+ * A regressor's parity: every ONNX value within `tolerance` of TensorFlow.js's, relative to max(1, |value|)
+ * (`maxAbsDifference` reports that relative difference; there are no labels).
+ */
+export async function checkOnnxRegressorParity(
+  bytes: Uint8Array,
+  rows: readonly (readonly FeatureCell[])[],
+  expected: number[][],
+  tolerance: number,
+  columns?: readonly FeatureColumn[] | null,
+): Promise<ParityReport> {
+  if (rows.length === 0)
+    return { rows: 0, maxAbsDifference: 0, labelMismatches: 0, passed: false, reason: 'no rows' };
+  const values = await runOnnxRegressor(bytes, rows, columns);
+  if (values.length !== rows.length) {
+    return {
+      rows: rows.length,
+      maxAbsDifference: Number.POSITIVE_INFINITY,
+      labelMismatches: 0,
+      passed: false,
+      reason: `ONNX outputs have the wrong size (${values.length} values for ${rows.length} rows)`,
+    };
+  }
+  let maxAbsDifference = 0;
+  expected.forEach(([value], i) => {
+    const difference = Math.abs(value - values[i]) / Math.max(1, Math.abs(value));
+    maxAbsDifference =
+      difference > maxAbsDifference || Number.isNaN(difference) ? difference : maxAbsDifference;
+  });
+  const passed = maxAbsDifference < tolerance;
+  return {
+    rows: rows.length,
+    maxAbsDifference,
+    labelMismatches: 0,
+    passed,
+    ...(passed
+      ? {}
+      : {
+          reason: `ONNX parity check failed: max |ONNX - tf| / max(1, |tf|) = ${maxAbsDifference} is not below ${tolerance}`,
+        }),
   };
 }

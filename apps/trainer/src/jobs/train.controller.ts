@@ -12,7 +12,7 @@ import {
   UnavailableError,
   UnprocessableError,
 } from '@sepal/contracts';
-import { ChangesState, openApiSchema, ZodValidationPipe } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
@@ -36,8 +36,8 @@ export class TrainController {
   ) {}
 
   @Post('train')
+  @RequireScope('train')
   @HttpCode(202)
-  @ChangesState()
   @ApiOperation({
     summary: 'Request a training job: publishes train.requested and answers {jobId, correlationId} at once.',
     description:
@@ -60,6 +60,7 @@ export class TrainController {
   })
   async train(
     @Body(new ZodValidationPipe(trainRequestSchema, 'training request')) body: TrainRequest,
+    @Actor() actor: string,
   ): Promise<TrainAcceptedResponse> {
     try {
       planJob(body.grid, body.params, trainingLimits(this.config));
@@ -82,7 +83,7 @@ export class TrainController {
         ...(body.params ? { params: body.params } : {}),
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
         reason: 'manual',
-        requestedBy: body.requestedBy ?? 'api',
+        requestedBy: actor,
       },
       { correlationId },
     );
@@ -95,6 +96,7 @@ export class TrainController {
   }
 
   @Get('jobs/:id')
+  @RequireScope('read')
   @ApiOperation({
     summary:
       "The job's durable record from the registry (GET /jobs/:id there): the same answer from every replica.",

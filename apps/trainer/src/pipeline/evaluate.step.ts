@@ -1,5 +1,10 @@
 import type { SplitRows } from '../clients/data-client';
-import { evaluateOnTest, type TestEvaluation } from '../evaluation/evaluation';
+import {
+  evaluateOnTest,
+  evaluateRegressionOnTest,
+  type RegressionEvaluation,
+  type TestEvaluation,
+} from '../evaluation/evaluation';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
 import type { TrainedDenseClassifier } from '../training/dense-classifier';
 import type { TrackJob } from './pipeline-ports';
@@ -9,13 +14,20 @@ export interface EvaluateInput {
   dataset: string;
   model: Pick<TrainedDenseClassifier, 'predictProba'>;
   test: SplitRows;
+  /** The test rows as the model reads them (encoded by the sweep's preprocessing). */
+  testRows: number[][];
   labels: string[];
+  task?: 'classification' | 'regression';
+  /** A regressor's tolerance for test_within_tolerance. */
+  tolerance: number;
 }
 
 export interface Evaluated {
-  /** The model's TensorFlow.js probabilities of the test rows: the reference the ONNX export is checked against. */
+  /** The model's TensorFlow.js probabilities of the test rows (a regressor: one column, the value): the reference the ONNX export is checked against. */
   probabilities: number[][];
-  evaluation: TestEvaluation;
+  evaluation: TestEvaluation | RegressionEvaluation;
+  /** The metric the gate compares: test_accuracy (classification) or test_rmse (regression), and its value. */
+  headline: { metric: string; value: number };
 }
 
 export interface EvaluateDeps {
@@ -29,15 +41,38 @@ export class EvaluateStep implements PipelineStep<EvaluateInput, Evaluated> {
 
   constructor(private readonly deps: EvaluateDeps) {}
 
-  async run({ dataset, model, test, labels }: EvaluateInput): Promise<Evaluated> {
-    const probabilities = await model.predictProba(test.features);
+  async run({ dataset, model, test, testRows, labels, task, tolerance }: EvaluateInput): Promise<Evaluated> {
+    const probabilities = await model.predictProba(testRows);
+    if (task === 'regression') {
+      const evaluation = evaluateRegressionOnTest(
+        probabilities.map(([value]) => value),
+        test.labels,
+        tolerance,
+      );
+      this.deps.track((s) => (s.testMetrics = evaluation.metrics));
+      return { probabilities, evaluation, headline: { metric: 'test_rmse', value: evaluation.report.rmse } };
+    }
     const evaluation = evaluateOnTest(probabilities, test.labels, labels);
     this.deps.metrics.testAccuracy.set({ dataset }, evaluation.report.accuracy);
     this.deps.track((s) => (s.testMetrics = evaluation.metrics));
-    return { probabilities, evaluation };
+    return {
+      probabilities,
+      evaluation,
+      headline: { metric: 'test_accuracy', value: evaluation.report.accuracy },
+    };
   }
 
   summarize({ evaluation, probabilities }: Evaluated): StepSummary {
+    if ('rmse' in evaluation.report) {
+      const { rmse, mae, r2, withinTolerance } = evaluation.report;
+      return {
+        test_rmse: rmse,
+        test_mae: mae,
+        test_r2: r2,
+        test_within_tolerance: withinTolerance,
+        test_rows: probabilities.length,
+      };
+    }
     const { accuracy, macroF1 } = evaluation.report;
     return { test_accuracy: accuracy, test_macro_f1: macroF1, test_rows: probabilities.length };
   }

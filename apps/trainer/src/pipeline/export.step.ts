@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
-import { encodeOnnxMetadata, type TrainRequested } from '@sepal/contracts';
-import { exportDenseClassifierToOnnx, fitPsiReference, type PsiReference } from '@sepal/ml';
+import { encodeOnnxMetadata, type OnnxFeatureColumn, type TrainRequested } from '@sepal/contracts';
+import {
+  exportDenseClassifierToOnnx,
+  exportDenseRegressorToOnnx,
+  fitPsiReference,
+  type FeaturePreprocessing,
+  type PsiReference,
+} from '@sepal/ml';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { defaultModelName } from '../jobs/model-naming';
 import type { TrainedDenseClassifier } from '../training/dense-classifier';
@@ -31,19 +37,26 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
   async run({ job, parentRunId, version, model, train }: ExportInput): Promise<Exported> {
     const modelName = job.modelName ?? defaultModelName(job.dataset);
     const { features, labels } = version.schema;
-    const bytes = exportDenseClassifierToOnnx(
-      model.spec,
-      encodeOnnxMetadata({
-        modelName,
-        labels,
-        featureNames: features,
-        dataset: job.dataset,
-        datasetVersion: version.id,
-        runId: parentRunId,
-        // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift.
-        featureReference: featureReferences(train, features.length),
-      }),
-    );
+    const { spec } = model;
+    const regression = 'task' in spec && spec.task === 'regression';
+    const references = featureReferences(train, features.length);
+    const metadata = encodeOnnxMetadata({
+      modelName,
+      labels: regression ? [] : labels,
+      featureNames: features,
+      dataset: job.dataset,
+      datasetVersion: version.id,
+      runId: parentRunId,
+      ...(regression ? { task: 'regression' as const } : {}),
+      ...(spec.preprocessing ? { featureColumns: metadataColumns(spec.preprocessing) } : {}),
+      // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift
+      // (numeric features only: a model with a categorical feature has no reference yet).
+      ...(references ? { featureReference: references } : {}),
+    });
+    const bytes =
+      'task' in spec
+        ? exportDenseRegressorToOnnx(spec, metadata)
+        : exportDenseClassifierToOnnx(spec, metadata);
     return { modelName, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
@@ -54,12 +67,32 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
 
 const PSI_REFERENCE_BINS = 10;
 
-/** PSI reference bins of each raw feature column of the training split (train only: the test split stays unseen). */
-export function featureReferences(train: SplitRows, width: number): PsiReference[] {
-  return Array.from({ length: width }, (_, column) =>
-    fitPsiReference(
-      train.features.map((row) => row[column]),
-      PSI_REFERENCE_BINS,
-    ),
-  );
+/**
+ * PSI reference bins of each raw feature column of the training split (train only: the test split stays unseen),
+ * on the present values; undefined when a column is not numeric or has no value at all.
+ */
+export function featureReferences(train: SplitRows, width: number): PsiReference[] | undefined {
+  const columns: number[][] = [];
+  for (let column = 0; column < width; column++) {
+    const values: number[] = [];
+    for (const row of train.features) {
+      const cell = row[column];
+      if (typeof cell === 'string') return undefined;
+      if (typeof cell === 'number') values.push(cell);
+    }
+    if (values.length === 0) return undefined;
+    columns.push(values);
+  }
+  return columns.map((values) => fitPsiReference(values, PSI_REFERENCE_BINS));
+}
+
+/** The feature_columns metadata: each column's type, the value a missing number takes, a column's categories. */
+export function metadataColumns(preprocessing: FeaturePreprocessing): OnnxFeatureColumn[] {
+  let numeric = 0;
+  let categorical = 0;
+  return preprocessing.columns.map(({ name, type }): OnnxFeatureColumn => {
+    if (type === 'categorical') return { name, type, categories: preprocessing.categories[categorical++] };
+    const imputed = preprocessing.medians?.[numeric++];
+    return { name, type, ...(imputed !== undefined ? { imputed } : {}) };
+  });
 }

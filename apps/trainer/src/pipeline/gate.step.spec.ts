@@ -20,7 +20,7 @@ async function registryWithChampion(testAccuracy: number): Promise<InMemoryRegis
     signature: { datasetVersion: SPLIT_A },
     metrics: { test_accuracy: testAccuracy },
   });
-  await registry.setAlias('IrisModel', 'champion', { version: 1, reason: 'first', by: 'test' });
+  await registry.setAlias('IrisModel', 'champion', { version: 1, reason: 'first' });
   registry.failures.downloadArtifact = serviceError('registry', 404, 'artifact ffff: HTTP 404');
   return registry;
 }
@@ -39,6 +39,7 @@ describe('GateStep', () => {
     expect(outcome).toEqual({
       decision: expect.objectContaining({ promote: true, alias: 'champion' }),
       championVersion: null,
+      gate: { metric: 'test_accuracy', direction: 'up', floor: 0.9, margin: 0, source: 'default' },
     });
     expect(outcome.decision.reason).toMatch(/^no champion yet/);
   });
@@ -51,6 +52,9 @@ describe('GateStep', () => {
       alias: 'challenger',
       champion_version: null,
       reason: 'test_accuracy 0.5000 is below the floor 0.9000',
+      metric: 'test_accuracy',
+      direction: 'up',
+      gate: 'default',
     });
   });
 
@@ -73,5 +77,42 @@ describe('GateStep', () => {
     expect(outcome.decision.reason).toMatch(
       /^beats the champion: test_accuracy 0.9600 vs champion v1 0.9000/,
     );
+  });
+
+  it("decides on the model's own gate: a 0.5 floor lets a 0.56 classifier be promoted", async () => {
+    const registry = new InMemoryRegistry();
+    registry.gates.set('IrisModel', { metric: 'test_accuracy', direction: 'up', floor: 0.5, margin: 0 });
+    const outcome = await gate(registry).run(candidate(0.56));
+    expect(outcome.decision).toMatchObject({ promote: true, alias: 'champion' });
+    expect(outcome.gate).toMatchObject({ floor: 0.5, source: 'model' });
+  });
+
+  it('gates a regressor on test_rmse down by default, and on a ceiling when its model sets one', async () => {
+    const registry = await registryWithChampion(0);
+    registry.versions[0].metrics = { test_rmse: 0.8 };
+    const regressor = (rmse: number): GateInput => ({
+      ...candidate(0),
+      task: 'regression',
+      metrics: { test_rmse: rmse, test_r2: 0.3 },
+    });
+    const better = await gate(registry).run(regressor(0.7));
+    expect(better.decision).toMatchObject({ promote: true, alias: 'champion' });
+    expect(better.decision.reason).toMatch(/^beats the champion: test_rmse 0.7000 vs champion v1 0.8000/);
+    expect((await gate(registry).run(regressor(0.9))).decision.promote).toBe(false);
+
+    registry.gates.set('IrisModel', { metric: 'test_rmse', direction: 'down', floor: 0.6, margin: 0 });
+    const capped = await gate(registry).run(regressor(0.7));
+    expect(capped.decision).toMatchObject({
+      promote: false,
+      reason: 'test_rmse 0.7000 is above the ceiling 0.6000',
+    });
+  });
+
+  it('keeps a candidate whose run lacks the gate metric a challenger, naming the metric', async () => {
+    const registry = new InMemoryRegistry();
+    registry.gates.set('IrisModel', { metric: 'test_macro_f1', direction: 'up', floor: null, margin: 0 });
+    const outcome = await gate(registry).run({ ...candidate(0.95), metrics: { test_accuracy: 0.95 } });
+    expect(outcome.decision).toMatchObject({ promote: false });
+    expect(outcome.decision.reason).toMatch(/recorded no test_macro_f1/);
   });
 });

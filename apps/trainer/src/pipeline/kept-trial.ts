@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { assertValidDenseClassifierSpec, type DenseClassifierSpec } from '@sepal/ml';
+import {
+  assertValidDenseClassifierSpec,
+  assertValidDenseRegressorSpec,
+  type DenseClassifierSpec,
+} from '@sepal/ml';
+import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { TrialResult } from '../sweep/grid-search';
 import type { ModelRegistry } from './pipeline-ports';
 
@@ -13,7 +18,7 @@ const FORMAT = 'sepal.kept-trial/1';
 export interface KeptTrial {
   trial: TrialResult;
   description: string;
-  spec: DenseClassifierSpec;
+  spec: DenseTrialSpec;
   testProbabilities: number[][];
 }
 
@@ -63,8 +68,8 @@ export class KeptTrials {
         `artifact ${sha256} is not a kept trial (${FORMAT}): ${parsed.error.issues[0]?.message}`,
       );
     }
-    const stored = parsed.data.spec as DenseClassifierSpec;
-    const spec: DenseClassifierSpec = {
+    const stored = parsed.data.spec as DenseTrialSpec;
+    const spec: DenseTrialSpec = {
       ...stored,
       layers: (Array.isArray(stored?.layers) ? stored.layers : []).map((layer) => ({
         ...layer,
@@ -72,7 +77,8 @@ export class KeptTrials {
         bias: Float32Array.from(layer.bias ?? []),
       })),
     };
-    assertValidDenseClassifierSpec(spec);
+    if ('task' in spec && spec.task === 'regression') assertValidDenseRegressorSpec(spec);
+    else assertValidDenseClassifierSpec(spec as DenseClassifierSpec);
     const { trial, description, testProbabilities } = parsed.data;
     return { trial: trial as unknown as TrialResult, description, spec, testProbabilities };
   }

@@ -1,5 +1,6 @@
 import type { SplitRows } from '../clients/data-client';
-import { checkOnnxParity, type ParityReport } from '../evaluation/onnx-parity';
+import { artifactColumns } from '../evaluation/onnx-accuracy';
+import { checkOnnxParity, checkOnnxRegressorParity, type ParityReport } from '../evaluation/onnx-parity';
 import { JobRejectedError } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { PipelineStep, StepSummary } from './step-runner';
@@ -11,8 +12,9 @@ export interface ParityInput {
   trialCount: number;
   bytes: Uint8Array;
   test: SplitRows;
-  /** TensorFlow.js probabilities of the same test rows. */
+  /** TensorFlow.js probabilities of the same test rows (a regressor: one column, the value). */
   probabilities: number[][];
+  task?: 'classification' | 'regression';
 }
 
 export interface ParityChecked {
@@ -35,11 +37,13 @@ export class ParityStep implements PipelineStep<ParityInput, ParityChecked> {
   constructor(private readonly deps: ParityDeps) {}
 
   async run(input: ParityInput): Promise<ParityChecked> {
-    const report = await checkOnnxParity(
+    const check = input.task === 'regression' ? checkOnnxRegressorParity : checkOnnxParity;
+    const report = await check(
       input.bytes,
       input.test.features,
       input.probabilities,
       this.deps.tolerance,
+      artifactColumns(input.bytes),
     );
     const metrics = {
       onnx_parity_max_abs_diff: report.maxAbsDifference,

@@ -11,7 +11,7 @@ export type DatasetReader = Pick<DataClient, 'version' | 'rows'>;
 /** What the steps ask of the registry (RegistryClient in the app, an in-memory fake in specs). */
 export type ModelRegistry = Pick<
   RegistryClient,
-  'uploadArtifact' | 'registerVersion' | 'champion' | 'downloadArtifact' | 'setAlias'
+  'uploadArtifact' | 'registerVersion' | 'champion' | 'downloadArtifact' | 'setAlias' | 'gate'
 >;
 
 /** Applies a change to the job's status view (GET /jobs/:id). */

@@ -44,8 +44,8 @@ export class PromoteStep implements PipelineStep<PromoteInput, Promoted> {
     const { modelName, version, decision } = input;
     await this.deps.registry.setAlias(modelName, decision.alias, {
       version,
+      // The audit records the trainer's key as the actor; the reason says it was the gate.
       reason: decision.reason,
-      by: 'trainer-gate',
     });
     const gateDecision = decision.promote ? 'promoted' : 'challenger';
     this.deps.track((s) => Object.assign(s, { modelName, modelVersion: version, gateDecision }));

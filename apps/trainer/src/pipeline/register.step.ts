@@ -44,6 +44,7 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
     const { parentRunId, run, version, trialCount, selected, exported } = input;
     const { modelName, sha256 } = exported;
     const { features, labels } = version.schema;
+    const regression = selected.trial.valRmse !== undefined;
     const metrics = finalRunMetrics(input.metrics, selected.trial, trialCount);
     // Recorded before the registry is involved: if it stays down, the run still shows what was trained.
     await run.progress(parentRunId, trialCount, metrics);
@@ -54,12 +55,16 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
       sha256,
       signature: {
         inputs: [{ name: 'features', dtype: 'float32', shape: [-1, features.length] }],
-        outputs: [
-          { name: 'probabilities', dtype: 'float32', shape: [-1, labels.length] },
-          { name: 'label', dtype: 'int64', shape: [-1] },
-        ],
+        outputs: regression
+          ? [{ name: 'value', dtype: 'float32', shape: [-1, 1] }]
+          : [
+              { name: 'probabilities', dtype: 'float32', shape: [-1, labels.length] },
+              { name: 'label', dtype: 'int64', shape: [-1] },
+            ],
+        task: regression ? 'regression' : 'classification',
         features,
-        labels,
+        ...(version.schema.columns ? { columns: version.schema.columns } : {}),
+        labels: regression ? [] : labels,
         dataset: input.dataset,
         datasetVersion: version.id,
       },
@@ -88,14 +93,16 @@ export function finalRunMetrics(
   trial: TrialResult,
   trialCount: number,
 ): Record<string, number> {
+  const { valRmse } = trial;
+  const regression = valRmse !== undefined;
   return {
     ...metrics,
-    val_accuracy: trial.valAccuracy,
+    ...(regression ? { val_rmse: valRmse } : { val_accuracy: trial.valAccuracy }),
     val_loss: trial.valLoss,
     selected_trial: trial.index + 1,
     // Final values of the sweep's progress metrics: the registry copies the run's metrics into the version, and
     // progress events still in flight must not leave an earlier value there.
     trials_done: trialCount,
-    best_val_accuracy: trial.valAccuracy,
+    ...(regression ? { best_val_rmse: valRmse } : { best_val_accuracy: trial.valAccuracy }),
   };
 }

@@ -1,11 +1,17 @@
-import type { TrainRequested } from '@sepal/contracts';
+import { featureColumnsOf, type TrainRequested } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { JobRejectedError } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { SweepData } from '../sweep/grid-search';
 import { planJob, type JobPlan } from '../sweep/job-plan';
-import { trainingLimitProblems } from '@sepal/ml';
+import {
+  encodedFeatureNames,
+  encodeFeatureRows,
+  fitFeaturePreprocessing,
+  trainingLimitProblems,
+  type FeatureColumn,
+} from '@sepal/ml';
 import { carveStratifiedHoldout } from '../training/validation-split';
 import { trainingLimits, type TrainerConfigValues } from '../trainer.config';
 import type { TrialTrainer } from '../workers/trial-trainer';
@@ -27,9 +33,14 @@ export interface ResolvedData {
   run: RunReporter;
   train: SplitRows;
   test: SplitRows;
-  /** The train split cut into fit and validation rows, with the labels and feature names. */
-  sweep: SweepData;
+  /** The test rows encoded by the sweep's preprocessing: what the trials' TensorFlow.js models read. */
+  testEncoded: number[][];
+  /** The train split cut into fit and validation rows, encoded, with the labels, feature names and preprocessing. */
+  sweep: ResolvedSweep;
 }
+
+/** The sweep's data with its task and the preprocessing fitted on the fit rows. */
+export type ResolvedSweep = SweepData & Required<Pick<SweepData, 'task' | 'preprocessing'>>;
 
 export interface ResolveDataDeps {
   config: TrainerConfigValues;
@@ -70,15 +81,16 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       this.deps.data.rows(job.dataset, version.id, 'test'),
     ]);
     const sweep = carveValidation(train, test, version.schema, this.deps.config, seed);
+    const testEncoded = encodeFeatureRows(sweep.preprocessing, test.features);
     // Now that the data's shape is known: the full parameter count and rows × epochs of every trial.
     const shape = {
       features: sweep.featureNames.length,
-      classes: sweep.labels.length,
+      classes: sweep.task === 'regression' ? 1 : sweep.labels.length,
       rows: sweep.yFit.length,
     };
     const overLimits = trainingLimitProblems(plan.trials, trainingLimits(this.deps.config), shape);
     if (overLimits.length > 0) throw new JobRejectedError(`invalid training job: ${overLimits.join('; ')}`);
-    return { plan, version, backend, run, train, test, sweep };
+    return { plan, version, backend, run, train, test, testEncoded, sweep };
   }
 
   summarize({ version, sweep, test, plan, backend }: ResolvedData): StepSummary {
@@ -109,14 +121,21 @@ async function resolveVersion(data: DatasetReader, job: TrainRequested): Promise
   }
 }
 
-/** The validation rows are carved from train (stratified, seeded); a split too small for that rejects the job. */
+/** Regression targets are stratified by this many quantile bins when the validation rows are carved. */
+const TARGET_BINS = 5;
+
+/**
+ * The validation rows are carved from train (stratified by class, or by quantile bin of a regression target; seeded);
+ * a split too small for that rejects the job. The preprocessing (medians, standardisation, categories) is fitted on
+ * the fit rows only, and every split is encoded with it.
+ */
 function carveValidation(
   train: SplitRows,
   test: SplitRows,
   schema: DatasetVersionInfo['schema'],
   config: ResolveDataDeps['config'],
   seed: number,
-): SweepData {
+): ResolvedSweep {
   const problems: string[] = [];
   if (train.labels.length < config.MIN_TRAIN_ROWS) {
     problems.push(
@@ -124,11 +143,18 @@ function carveValidation(
     );
   }
   if (test.labels.length === 0) problems.push('the test split is empty');
-  const present = new Set(train.labels);
-  if (present.size < 2)
-    problems.push(`the training split has ${present.size} class(es), at least 2 are needed`);
-  const { fit, holdout } = carveStratifiedHoldout(train.labels, config.VALIDATION_FRACTION, seed);
-  const fitClasses = new Set(fit.map((row) => train.labels[row]));
+  const regression = schema.task === 'regression';
+  const strata = regression ? quantileBins(train.labels, TARGET_BINS) : train.labels;
+  const present = new Set(strata);
+  if (present.size < 2) {
+    problems.push(
+      regression
+        ? 'the training split has a constant target: a regressor needs at least 2 distinct values'
+        : `the training split has ${present.size} class(es), at least 2 are needed`,
+    );
+  }
+  const { fit, holdout } = carveStratifiedHoldout(strata, config.VALIDATION_FRACTION, seed);
+  const fitClasses = new Set(fit.map((row) => strata[row]));
   if (problems.length === 0 && (holdout.length === 0 || fitClasses.size < present.size)) {
     problems.push(
       `the training split (${train.labels.length} rows) is too small to hold out ${config.VALIDATION_FRACTION} ` +
@@ -137,12 +163,37 @@ function carveValidation(
   }
   if (problems.length > 0)
     throw new JobRejectedError(`dataset too small for the split: ${problems.join('; ')}`);
+  const columns: FeatureColumn[] = featureColumnsOf(schema).map(({ name, type }) => ({ name, type }));
+  const fitRows = fit.map((row) => train.features[row]);
+  let preprocessing;
+  try {
+    preprocessing = fitFeaturePreprocessing(columns, fitRows, { standardize: true });
+  } catch (error) {
+    throw new JobRejectedError(
+      `the dataset's rows do not fit its schema: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   return {
-    xFit: fit.map((row) => train.features[row]),
+    task: schema.task,
+    preprocessing,
+    xFit: encodeFeatureRows(preprocessing, fitRows),
     yFit: fit.map((row) => train.labels[row]),
-    xVal: holdout.map((row) => train.features[row]),
+    xVal: encodeFeatureRows(
+      preprocessing,
+      holdout.map((row) => train.features[row]),
+    ),
     yVal: holdout.map((row) => train.labels[row]),
-    labels: schema.labels,
-    featureNames: schema.features,
+    labels: regression ? [] : schema.labels,
+    featureNames: encodedFeatureNames(preprocessing),
   };
+}
+
+/** Each value's quantile bin (0..bins-1) among `values`: equal-count bins, ties kept together. */
+export function quantileBins(values: readonly number[], bins: number): number[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const edges = Array.from(
+    { length: bins - 1 },
+    (_, k) => sorted[Math.floor(((k + 1) * sorted.length) / bins)],
+  );
+  return values.map((value) => edges.filter((edge) => value >= edge).length);
 }

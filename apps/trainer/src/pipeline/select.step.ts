@@ -52,7 +52,7 @@ export class SelectStep implements PipelineStep<SelectInput, Selected> {
       const reasons = [...new Set(outcome.trials.map((trial) => trial.error))].join('; ');
       throw new JobRejectedError(`every trial failed: ${reasons}`);
     }
-    this.deps.metrics.bestValAccuracy.set({ dataset }, best.valAccuracy);
+    if (best.valRmse === undefined) this.deps.metrics.bestValAccuracy.set({ dataset }, best.valAccuracy);
     this.deps.track((s) => (s.selectedTrial = best.index));
     const selected: Selected = { trial: best, model, description: describeTrial(best.params, plan.grid) };
     if (!testRows || !this.deps.keep) return selected;
@@ -73,7 +73,7 @@ export function selectionSummary({
   return {
     selected_trial: trial.index + 1,
     params: description,
-    val_accuracy: trial.valAccuracy,
+    ...(trial.valRmse !== undefined ? { val_rmse: trial.valRmse } : { val_accuracy: trial.valAccuracy }),
     ...(keptSha256 ? { selected_trial_sha256: keptSha256 } : {}),
     ...(reusedFromAttempt !== undefined ? { reused_from_attempt: reusedFromAttempt } : {}),
   };

@@ -60,6 +60,7 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
     // Trials run side by side (one per worker): each has its own child run.
     const children = new Map<number, string>();
     let bestSoFar = 0;
+    let bestRmse = Number.POSITIVE_INFINITY;
     let done = 0;
     const hooks = {
       signal: input.signal,
@@ -79,13 +80,19 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
       onEpoch: async (index: number, m: EpochMetrics) => {
         const runId = children.get(index);
         if (runId === undefined) return;
-        await run.progress(runId, m.epoch, {
-          epoch: m.epoch,
-          loss: m.loss,
-          accuracy: m.accuracy,
-          val_loss: m.valLoss,
-          val_accuracy: m.valAccuracy,
-        });
+        await run.progress(
+          runId,
+          m.epoch,
+          m.valRmse !== undefined
+            ? { epoch: m.epoch, loss: m.loss, val_loss: m.valLoss, val_rmse: m.valRmse }
+            : {
+                epoch: m.epoch,
+                loss: m.loss,
+                accuracy: m.accuracy,
+                val_loss: m.valLoss,
+                val_accuracy: m.valAccuracy,
+              },
+        );
         track((s) =>
           Object.assign(s.trials[index], { epoch: m.epoch, valAccuracy: m.valAccuracy, valLoss: m.valLoss }),
         );
@@ -103,12 +110,20 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
           },
           ...(result.error !== undefined ? { error: result.error } : {}),
         });
-        if (result.status === 'finished') bestSoFar = Math.max(bestSoFar, result.valAccuracy);
         done++;
-        await run.progress(parentRunId, done, {
-          trials_done: done,
-          best_val_accuracy: bestSoFar,
-        });
+        if (result.valRmse !== undefined) {
+          if (result.status === 'finished') bestRmse = Math.min(bestRmse, result.valRmse);
+          await run.progress(parentRunId, done, {
+            trials_done: done,
+            ...(Number.isFinite(bestRmse) ? { best_val_rmse: bestRmse } : {}),
+          });
+        } else {
+          if (result.status === 'finished') bestSoFar = Math.max(bestSoFar, result.valAccuracy);
+          await run.progress(parentRunId, done, {
+            trials_done: done,
+            best_val_accuracy: bestSoFar,
+          });
+        }
         const finished = result.status === 'finished';
         track((s) =>
           Object.assign(s.trials[result.index], {
@@ -139,7 +154,9 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
       trials: trials.length,
       finished,
       failed: trials.length - finished,
-      best_val_accuracy: best?.valAccuracy ?? null,
+      ...(best?.valRmse !== undefined
+        ? { best_val_rmse: best.valRmse }
+        : { best_val_accuracy: best?.valAccuracy ?? null }),
     };
   }
 }
@@ -150,6 +167,15 @@ export function trialParams(params: TrainingParams): Record<string, string | num
 }
 
 function trialMetrics(result: TrialResult): Record<string, number> {
+  if (result.status === 'finished' && result.valRmse !== undefined) {
+    return {
+      val_rmse: result.valRmse,
+      val_loss: result.valLoss,
+      best_epoch: result.bestEpoch,
+      epochs_run: result.epochsRun,
+      seconds: result.seconds,
+    };
+  }
   return result.status === 'finished'
     ? {
         val_accuracy: result.valAccuracy,

@@ -149,7 +149,6 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
         model: 'IrisModel',
         alias: 'champion',
         version: 1,
-        by: 'trainer-gate',
       });
     });
 

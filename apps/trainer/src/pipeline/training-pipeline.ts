@@ -73,7 +73,8 @@ export class TrainingPipeline extends JobPipeline {
       new ResolveDataStep({ config, data, trainer, openRun: hooks.openRun, track, log }),
       { job: resume?.datasetVersion ? { ...job, version: resume.datasetVersion } : job, seed },
     );
-    const { plan, version, run, test } = resolved;
+    const { plan, version, run, test, sweep } = resolved;
+    const task = sweep.task;
     let selected: Selected;
     if (resume?.selectedTrialSha256) {
       const reused = { reused_from_attempt: resume.fromAttempt };
@@ -89,7 +90,7 @@ export class TrainingPipeline extends JobPipeline {
         dataset,
         seed,
         ...resolved,
-        testRows: test.features,
+        testRows: resolved.testEncoded,
         signal: hooks.signal,
       });
       const keep = async (chosen: Selected, rows: number[][]) => {
@@ -108,17 +109,20 @@ export class TrainingPipeline extends JobPipeline {
         dataset,
         plan,
         outcome,
-        testRows: test.features,
+        testRows: resolved.testEncoded,
       });
     }
     try {
       const { model } = selected;
       const labels = version.schema.labels;
-      const { probabilities, evaluation } = await steps.run(new EvaluateStep({ metrics, track }), {
+      const { probabilities, evaluation, headline } = await steps.run(new EvaluateStep({ metrics, track }), {
         dataset,
         model,
         test,
+        testRows: resolved.testEncoded,
         labels,
+        task,
+        tolerance: config.REGRESSION_TOLERANCE,
       });
       const exported = await steps.run(new ExportStep(), {
         job,
@@ -135,6 +139,7 @@ export class TrainingPipeline extends JobPipeline {
         bytes: exported.bytes,
         test,
         probabilities,
+        task,
       });
       const figures = { ...evaluation.metrics, ...parity.metrics };
       let registered: Registered;
@@ -167,7 +172,7 @@ export class TrainingPipeline extends JobPipeline {
           exported,
         });
       }
-      const testAccuracy = evaluation.report.accuracy;
+      const testAccuracy = evaluation.metrics.test_accuracy ?? 0;
       const { decision } = await steps.run(
         new GateStep({
           registry,
@@ -180,6 +185,9 @@ export class TrainingPipeline extends JobPipeline {
           testAccuracy,
           datasetVersion: version.id,
           test,
+          task,
+          metrics: registered.metrics,
+          tolerance: config.REGRESSION_TOLERANCE,
         },
       );
       const promoted = await steps.run(new PromoteStep({ registry, track }), {
@@ -194,8 +202,8 @@ export class TrainingPipeline extends JobPipeline {
         selectedParams: selected.trial.params,
       });
       return (
-        `${promoted.modelName} v${promoted.version} ${promoted.gateDecision} (test_accuracy ` +
-        `${testAccuracy.toFixed(4)}, parity ${parity.report.maxAbsDifference.toExponential(2)}): ${decision.reason}`
+        `${promoted.modelName} v${promoted.version} ${promoted.gateDecision} (${headline.metric} ` +
+        `${headline.value.toFixed(4)}, parity ${parity.report.maxAbsDifference.toExponential(2)}): ${decision.reason}`
       );
     } finally {
       selected.model.dispose();

@@ -35,37 +35,95 @@ const EPSILON = 1e-9;
 
 const fmt = (value: number) => value.toFixed(4);
 
+/** The gate of one model (set per model in the registry, or the defaults for its task). */
+export interface ModelGatePolicy {
+  metric: string;
+  /** 'up': higher is better (accuracy); 'down': lower is better (RMSE). */
+  direction: 'up' | 'down';
+  /** The worst acceptable value (a minimum for 'up', a maximum for 'down'); null: none. */
+  floor: number | null;
+  /** See GatePolicy.minImprovement, in the metric's own units and direction. */
+  margin: number;
+}
+
+export interface MetricCandidate {
+  version: number;
+  /** The candidate's value of the gate's metric; undefined if its run did not record it. */
+  value: number | undefined;
+  datasetVersion: string;
+}
+
+export interface MetricChampion {
+  version: number;
+  value: number | undefined;
+  datasetVersion: string | undefined;
+}
+
+/** The gate of a classifier from the trainer's GATE_MIN_ACCURACY and GATE_MIN_IMPROVEMENT. */
+export function accuracyGate(policy: GatePolicy): ModelGatePolicy {
+  return {
+    metric: 'test_accuracy',
+    direction: 'up',
+    floor: policy.minAccuracy,
+    margin: policy.minImprovement,
+  };
+}
+
+/** A regressor's default gate: lower test RMSE than the champion, no ceiling. */
+export const DEFAULT_REGRESSION_GATE: ModelGatePolicy = {
+  metric: 'test_rmse',
+  direction: 'down',
+  floor: null,
+  margin: 0,
+};
+
 /**
  * Promote when the candidate clears the floor and either there is no champion or its test accuracy beats the
- * champion's by the margin (see GatePolicy.minImprovement; with the default 0, ties keep the champion). Champions evaluated on another dataset version
- * are compared on their recorded metrics (no re-evaluation), and the reason says so.
+ * champion's by the margin (see GatePolicy.minImprovement; with the default 0, ties keep the champion). Champions
+ * evaluated on another dataset version are compared on their recorded metrics (no re-evaluation), and the reason says
+ * so.
  */
 export function decidePromotion(
   candidate: GateCandidate,
   champion: GateChampion | null,
   policy: GatePolicy,
 ): GateDecision {
-  const accuracy = candidate.testAccuracy;
-  if (accuracy + EPSILON < policy.minAccuracy) {
-    return {
-      promote: false,
-      alias: 'challenger',
-      reason: `test_accuracy ${fmt(accuracy)} is below the floor ${fmt(policy.minAccuracy)}`,
-    };
+  return decideByGate(
+    { version: candidate.version, value: candidate.testAccuracy, datasetVersion: candidate.datasetVersion },
+    champion && {
+      version: champion.version,
+      value: champion.testAccuracy,
+      datasetVersion: champion.datasetVersion,
+    },
+    accuracyGate(policy),
+  );
+}
+
+/**
+ * The gate on any metric: the candidate must clear the floor ('up': value >= floor; 'down': value <= floor), then beat
+ * the champion by the margin in the metric's direction (margin 0: strictly better, ties keep the champion).
+ */
+export function decideByGate(
+  candidate: MetricCandidate,
+  champion: MetricChampion | null,
+  gate: ModelGatePolicy,
+): GateDecision {
+  const { metric, direction, floor, margin } = gate;
+  const value = candidate.value;
+  const keep = (reason: string): GateDecision => ({ promote: false, alias: 'challenger', reason });
+  const promote = (reason: string): GateDecision => ({ promote: true, alias: 'champion', reason });
+  if (value === undefined || !Number.isFinite(value)) {
+    return keep(`the run recorded no ${metric}, the metric this model's gate decides on`);
   }
-  if (champion === null) {
-    return {
-      promote: true,
-      alias: 'champion',
-      reason: `no champion yet; test_accuracy ${fmt(accuracy)} clears the floor ${fmt(policy.minAccuracy)}`,
-    };
+  const up = direction === 'up';
+  const floorText = floor === null ? 'no floor' : `the ${up ? 'floor' : 'ceiling'} ${fmt(floor)}`;
+  if (floor !== null && (up ? value + EPSILON < floor : value - EPSILON > floor)) {
+    return keep(`${metric} ${fmt(value)} is ${up ? 'below the floor' : 'above the ceiling'} ${fmt(floor)}`);
   }
-  if (champion.testAccuracy === undefined) {
-    return {
-      promote: true,
-      alias: 'champion',
-      reason: `champion v${champion.version} has no recorded test_accuracy; test_accuracy ${fmt(accuracy)} clears the floor`,
-    };
+  const clears = floor === null ? `${metric} ${fmt(value)}` : `${metric} ${fmt(value)} clears ${floorText}`;
+  if (champion === null) return promote(`no champion yet; ${clears}`);
+  if (champion.value === undefined) {
+    return promote(`champion v${champion.version} has no recorded ${metric}; ${clears}`);
   }
   const note =
     champion.datasetVersion !== undefined && champion.datasetVersion === candidate.datasetVersion
@@ -73,17 +131,16 @@ export function decidePromotion(
       : `on recorded metrics: champion v${champion.version} was evaluated on dataset version ` +
         `${champion.datasetVersion?.slice(0, 12) ?? 'unknown'}, this one on ${candidate.datasetVersion.slice(0, 12)} ` +
         '(not re-evaluated)';
-  const improvement = accuracy - champion.testAccuracy;
+  const change = value - champion.value;
+  // How much better, in the metric's direction.
+  const improvement = up ? change : -change;
   const comparison =
-    `test_accuracy ${fmt(accuracy)} vs champion v${champion.version} ${fmt(champion.testAccuracy)} ` +
-    `(${improvement >= 0 ? '+' : ''}${fmt(improvement)}, margin ${fmt(policy.minImprovement)}) ${note}`;
-  const beats =
-    policy.minImprovement === 0 ? improvement > EPSILON : improvement + EPSILON >= policy.minImprovement;
+    `${metric} ${fmt(value)} vs champion v${champion.version} ${fmt(champion.value)} ` +
+    `(${change >= 0 ? '+' : ''}${fmt(change)}, margin ${fmt(margin)}) ${note}`;
+  const beats = margin === 0 ? improvement > EPSILON : improvement + EPSILON >= margin;
   return beats
-    ? { promote: true, alias: 'champion', reason: `beats the champion: ${comparison}` }
-    : {
-        promote: false,
-        alias: 'challenger',
-        reason: `${policy.minImprovement > 0 && improvement > EPSILON ? 'does not beat the champion by the margin' : 'does not beat the champion'}: ${comparison}`,
-      };
+    ? promote(`beats the champion: ${comparison}`)
+    : keep(
+        `${margin > 0 && improvement > EPSILON ? 'does not beat the champion by the margin' : 'does not beat the champion'}: ${comparison}`,
+      );
 }

@@ -1,13 +1,20 @@
-import type { TrainingParams } from '@sepal/ml';
+import type { FeaturePreprocessing, TrainingParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
 import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
 
 export interface SweepData {
+  /** 'classification' when absent. */
+  task?: 'classification' | 'regression';
+  /** How the raw cells were encoded into the x rows; the trials' specs carry it so the export takes raw cells. */
+  preprocessing?: FeaturePreprocessing;
   xFit: number[][];
+  /** Class indices, or target values for regression. */
   yFit: number[];
   xVal: number[][];
   yVal: number[];
+  /** Class names; empty for regression. */
   labels: string[];
+  /** The encoded columns' names (a one-hot position is `column=category`). */
   featureNames: string[];
 }
 
@@ -15,9 +22,11 @@ export interface TrialResult {
   index: number;
   params: TrainingParams;
   status: 'finished' | 'failed';
-  /** Validation metrics of the kept (best-epoch) weights. */
+  /** Validation metrics of the kept (best-epoch) weights (accuracy 0 for a regressor). */
   valAccuracy: number;
   valLoss: number;
+  /** Regression only: the validation RMSE in the target's units; selection minimises it. */
+  valRmse?: number;
   bestEpoch: number;
   epochsRun: number;
   /** Trainable weights and biases of the network (0 for a failed trial). */
@@ -56,6 +65,11 @@ export interface SweepOutcome {
 export function isBetterTrial(candidate: TrialResult, incumbent: TrialResult | null): boolean {
   if (candidate.status !== 'finished') return false;
   if (incumbent === null) return true;
+  // A regressor's trials: the lower validation RMSE wins, then the smaller network.
+  if (candidate.valRmse !== undefined && incumbent.valRmse !== undefined) {
+    if (candidate.valRmse !== incumbent.valRmse) return candidate.valRmse < incumbent.valRmse;
+    return candidate.parameterCount < incumbent.parameterCount;
+  }
   if (candidate.valAccuracy !== incumbent.valAccuracy) return candidate.valAccuracy > incumbent.valAccuracy;
   if (candidate.parameterCount !== incumbent.parameterCount) {
     return candidate.parameterCount < incumbent.parameterCount;
@@ -127,6 +141,8 @@ async function runTrial(
   const started = performance.now();
   try {
     const trained = await trainer.train({
+      ...(data.task ? { task: data.task } : {}),
+      ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
       xTrain: data.xFit,
       yTrain: data.yFit,
       xVal: data.xVal,
@@ -147,6 +163,7 @@ async function runTrial(
       status: 'finished',
       valAccuracy: kept.valAccuracy,
       valLoss: kept.valLoss,
+      ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
       bestEpoch: trained.bestEpoch,
       epochsRun: trained.history.length,
       parameterCount: trained.spec.layers.reduce(

@@ -5,6 +5,7 @@ import type {
   ModelVersionView,
   RunPage,
   RunView,
+  ModelGate,
 } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus, type DeadLetter, type Subscription } from '@sepal/messaging';
@@ -117,9 +118,15 @@ export class InMemoryRegistry implements ModelRegistry, RunSearch {
   readonly artifacts = new Map<string, Uint8Array>();
   readonly versions: ModelVersionView[] = [];
   readonly aliases = new Map<string, number>();
-  readonly aliasChanges: { model: string; alias: string; version: number; reason: string; by: string }[] = [];
+  readonly aliasChanges: { model: string; alias: string; version: number; reason: string }[] = [];
   readonly runs: RunView[] = [];
   readonly failures: Partial<Record<RegistryMethod, Error>> = {};
+  /** Per model, its own promotion gate (absent: the task's defaults). */
+  readonly gates = new Map<string, ModelGate>();
+
+  async gate(model: string): Promise<ModelGate | null> {
+    return this.gates.get(model) ?? null;
+  }
 
   async uploadArtifact(bytes: Uint8Array, sha256: string): Promise<ArtifactView> {
     this.failIfAsked('uploadArtifact');
@@ -163,11 +170,7 @@ export class InMemoryRegistry implements ModelRegistry, RunSearch {
     return bytes;
   }
 
-  async setAlias(
-    model: string,
-    alias: string,
-    body: { version: number; reason: string; by: string },
-  ): Promise<unknown> {
+  async setAlias(model: string, alias: string, body: { version: number; reason: string }): Promise<unknown> {
     this.failIfAsked('setAlias');
     this.aliases.set(`${model}:${alias}`, body.version);
     this.aliasChanges.push({ model, alias, ...body });

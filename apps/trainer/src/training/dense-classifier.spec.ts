@@ -1,4 +1,9 @@
-import { DEFAULT_TRAINING_PARAMS, predictProba, type TrainingParams } from '@sepal/ml';
+import {
+  DEFAULT_TRAINING_PARAMS,
+  predictProba,
+  type DenseClassifierSpec,
+  type TrainingParams,
+} from '@sepal/ml';
 import {
   trainDenseClassifier,
   type DenseClassifierTrainingInput,
@@ -80,7 +85,7 @@ describe('trainDenseClassifier', () => {
 
   it('extracts weights that the reference forward pass turns into the same probabilities as tf', async () => {
     const rows = [...iris.test.x, ...iris.train.x];
-    const reference = predictProba(first.spec, rows);
+    const reference = predictProba(first.spec as DenseClassifierSpec, rows);
     const fromTf = await first.predictProba(rows);
     expect(maxAbsDifference(reference, fromTf)).toBeLessThan(1e-5);
     expect(first.spec).toMatchObject({ labels: iris.labels, featureNames: iris.featureNames });

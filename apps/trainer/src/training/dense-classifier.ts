@@ -2,8 +2,11 @@ import type { LayersModel, Tensor, Tensor2D } from '@tensorflow/tfjs';
 import {
   createRng,
   fitStandardizer,
+  numericPreprocessing,
   standardize,
   type DenseClassifierSpec,
+  type DenseLayerSpec,
+  type DenseRegressorSpec,
   type StandardizerSpec,
 } from '@sepal/ml';
 import { buildDenseModel, type CompiledDenseModel } from './dense-model';
@@ -19,13 +22,25 @@ import {
 
 export type { DenseClassifierTrainingInput, EpochMetrics } from './training-input';
 
+/** What a dense trial is as plain numbers: a classifier, or a regressor (task 'regression'). */
+export type DenseTrialSpec = DenseClassifierSpec | DenseRegressorSpec;
+
+/** The target's mean and deviation: a regressor trains on the standardised target, and its export undoes it. */
+interface TargetScale {
+  mean: number;
+  std: number;
+}
+
 export interface TrainedDenseClassifier {
   /** Weights of the best epoch (lowest validation loss). */
-  spec: DenseClassifierSpec;
+  spec: DenseTrialSpec;
   history: EpochMetrics[];
   stoppedEarly: boolean;
   bestEpoch: number;
-  /** TensorFlow.js probabilities for raw (unstandardised) rows, to check an export against. */
+  /**
+   * TensorFlow.js probabilities for raw (unstandardised) rows, to check an export against; a regressor answers one
+   * column, the predicted value. Rows are encoded ones when the input had a preprocessing.
+   */
   predictProba(rows: number[][]): Promise<number[][]>;
   /** Frees the model's tensors; predictProba fails afterwards. */
   dispose(): void;
@@ -48,21 +63,40 @@ export async function trainDenseClassifier(
   { tf }: TensorFlowHandle,
 ): Promise<TrainedDenseClassifier> {
   assertValidTrainingInput(input);
-  const standardizer = fitStandardizer(input.xTrain);
-  const data = toTensors(tf, input, standardizer);
+  const width = input.featureNames.length;
+  // Rows already encoded by a preprocessing are standardised there: the trial passes them through unchanged.
+  const standardizer = input.preprocessing
+    ? { mean: new Array<number>(width).fill(0), std: new Array<number>(width).fill(1) }
+    : fitStandardizer(input.xTrain);
+  const regression = input.task === 'regression';
+  const target = regression ? fitTargetScale(input.yTrain) : undefined;
+  const data = toTensors(tf, input, standardizer, target);
   let compiled: CompiledDenseModel | undefined;
   try {
     const random = createRng(input.seed);
-    const shape = { inputs: input.featureNames.length, classes: input.labels.length, params: input.params };
+    const shape = { inputs: width, classes: input.labels.length, params: input.params, regression };
     compiled = buildDenseModel(tf, shape, random);
-    const outcome = await trainWithEarlyStopping(tf, compiled.model, data, input, random);
-    const spec: DenseClassifierSpec = {
-      featureNames: [...input.featureNames],
-      labels: [...input.labels],
-      standardizer,
-      layers: extractDenseLayers(compiled.model),
-    };
-    return { spec, ...outcome, ...servingFunctions(tf, compiled, standardizer) };
+    const outcome = await trainWithEarlyStopping(tf, compiled.model, data, input, random, target);
+    const layers = extractDenseLayers(compiled.model);
+    const spec: DenseTrialSpec = target
+      ? {
+          task: 'regression',
+          featureNames: input.preprocessing
+            ? input.preprocessing.columns.map((column) => column.name)
+            : [...input.featureNames],
+          preprocessing: input.preprocessing ?? numericPreprocessing(input.featureNames, standardizer),
+          layers: unscaleOutput(layers, target),
+        }
+      : {
+          featureNames: input.preprocessing
+            ? input.preprocessing.columns.map((column) => column.name)
+            : [...input.featureNames],
+          labels: [...input.labels],
+          standardizer,
+          layers,
+          ...(input.preprocessing ? { preprocessing: input.preprocessing } : {}),
+        };
+    return { spec, ...outcome, ...servingFunctions(tf, compiled, standardizer, target) };
   } catch (error) {
     if (compiled) disposeCompiled(compiled);
     throw error;
@@ -78,6 +112,7 @@ async function trainWithEarlyStopping(
   data: DataTensors,
   { params, signal, onEpoch, onBatchEnd }: DenseClassifierTrainingInput,
   random: () => number,
+  target: TargetScale | undefined,
 ): Promise<TrainingOutcome> {
   const earlyStopping = new EarlyStopping(params.earlyStoppingPatience);
   const history: EpochMetrics[] = [];
@@ -91,6 +126,7 @@ async function trainWithEarlyStopping(
         random,
         signal,
         onBatchEnd,
+        target,
       });
       history.push(metrics);
       const verdict = earlyStopping.observe(epoch, metrics.valLoss);
@@ -112,12 +148,14 @@ function servingFunctions(
   tf: TensorFlow,
   compiled: CompiledDenseModel,
   standardizer: StandardizerSpec,
+  target: TargetScale | undefined,
 ): Pick<TrainedDenseClassifier, 'predictProba' | 'dispose'> {
   let disposed = false;
   return {
     predictProba: async (rows) => {
       if (disposed) throw new Error('predictProba: the classifier has been disposed');
-      return predictWithModel(tf, compiled.model, standardizer, rows);
+      const outputs = await predictWithModel(tf, compiled.model, standardizer, rows);
+      return target ? outputs.map(([value]) => [value * target.std + target.mean]) : outputs;
     },
     dispose: () => {
       if (!disposed) disposeCompiled(compiled);
@@ -136,9 +174,17 @@ function toTensors(
   tf: TensorFlow,
   input: DenseClassifierTrainingInput,
   standardizer: StandardizerSpec,
+  target: TargetScale | undefined,
 ): DataTensors {
   const classes = input.labels.length;
-  const oneHot = (labels: number[]) => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as Tensor2D;
+  const oneHot = (labels: number[]) =>
+    target
+      ? tf.tensor2d(
+          labels.map((y) => [(y - target.mean) / target.std]),
+          undefined,
+          'float32',
+        )
+      : (tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as Tensor2D);
   return tf.tidy(() => ({
     xTrain: tf.tensor2d(standardize(standardizer, input.xTrain), undefined, 'float32'),
     yTrain: oneHot(input.yTrain),
@@ -158,7 +204,14 @@ async function fitOneEpoch(
     random,
     signal,
     onBatchEnd,
-  }: { batchSize: number; random: () => number; signal?: AbortSignal; onBatchEnd?: () => void },
+    target,
+  }: {
+    batchSize: number;
+    random: () => number;
+    signal?: AbortSignal;
+    onBatchEnd?: () => void;
+    target?: TargetScale;
+  },
 ): Promise<EpochMetrics> {
   const order = seededPermutation(data.xTrain.shape[0], random);
   const [x, y] = tf.tidy(() => {
@@ -180,13 +233,24 @@ async function fitOneEpoch(
       },
     });
     signal?.throwIfAborted();
-    const metrics: EpochMetrics = {
-      epoch,
-      loss: lastValue(history, 'loss'),
-      accuracy: lastValue(history, 'acc'),
-      valLoss: lastValue(history, 'val_loss'),
-      valAccuracy: lastValue(history, 'val_acc'),
-    };
+    const valLoss = lastValue(history, 'val_loss');
+    const metrics: EpochMetrics = target
+      ? {
+          epoch,
+          loss: lastValue(history, 'loss'),
+          accuracy: 0,
+          valLoss,
+          valAccuracy: 0,
+          // The loss is the MSE of the standardised target (plus any L2 penalty): close to, not exactly, the RMSE.
+          valRmse: Math.sqrt(Math.max(0, valLoss)) * target.std,
+        }
+      : {
+          epoch,
+          loss: lastValue(history, 'loss'),
+          accuracy: lastValue(history, 'acc'),
+          valLoss,
+          valAccuracy: lastValue(history, 'val_acc'),
+        };
     // tf clips probabilities inside the loss, so NaN weights can still report a finite loss: check both.
     if (!Number.isFinite(metrics.loss) || !Number.isFinite(metrics.valLoss) || !hasFiniteWeights(tf, model)) {
       throw new Error(
@@ -233,4 +297,24 @@ async function predictWithModel(
   } finally {
     probabilities.dispose();
   }
+}
+
+/** Mean and population deviation of the training target (1 for a constant target). */
+function fitTargetScale(y: readonly number[]): TargetScale {
+  const mean = y.reduce((sum, value) => sum + value, 0) / y.length;
+  const variance = y.reduce((sum, value) => sum + (value - mean) ** 2, 0) / y.length;
+  return { mean, std: variance > 0 ? Math.sqrt(variance) : 1 };
+}
+
+/** Folds the target's standardisation into the output layer, so the exported model answers in the target's units. */
+function unscaleOutput(layers: DenseLayerSpec[], { mean, std }: TargetScale): DenseLayerSpec[] {
+  const output = layers[layers.length - 1];
+  return [
+    ...layers.slice(0, -1),
+    {
+      ...output,
+      kernel: Float32Array.from(output.kernel, (weight) => weight * std),
+      bias: Float32Array.from(output.bias, (bias) => bias * std + mean),
+    },
+  ];
 }

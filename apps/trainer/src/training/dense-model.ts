@@ -4,8 +4,10 @@ import type { TensorFlow } from './tf-backend';
 
 export interface DenseModelShape {
   inputs: number;
+  /** Output units: the classes (softmax), or 1 for regression (linear, squared-error loss). */
   classes: number;
   params: TrainingParams;
+  regression?: boolean;
 }
 
 export interface CompiledDenseModel {
@@ -15,12 +17,13 @@ export interface CompiledDenseModel {
 }
 
 /**
- * hiddenLayers x Dense(hiddenUnits, activation) then Dense(classes, softmax), compiled for one-hot labels.
+ * hiddenLayers x Dense(hiddenUnits, activation) then Dense(classes, softmax), compiled for one-hot labels; or, for
+ * regression, Dense(1, linear) compiled with the mean squared error (on the standardised target).
  * Every kernel gets its own seed from `random`, so the same seed gives the same initial weights.
  */
 export function buildDenseModel(
   tf: TensorFlow,
-  { inputs, classes, params }: DenseModelShape,
+  { inputs, classes, params, regression = false }: DenseModelShape,
   random: () => number,
 ): CompiledDenseModel {
   const model = tf.sequential();
@@ -40,14 +43,18 @@ export function buildDenseModel(
   model.add(
     tf.layers.dense({
       ...(params.hiddenLayers === 0 ? { inputShape: [inputs] } : {}),
-      units: classes,
-      activation: 'softmax',
+      units: regression ? 1 : classes,
+      activation: regression ? 'linear' : 'softmax',
       kernelInitializer: initializer(),
       kernelRegularizer,
     }),
   );
   const optimizer = createOptimizer(tf, params);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile(
+    regression
+      ? { optimizer, loss: 'meanSquaredError' }
+      : { optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] },
+  );
   return { model, optimizer };
 }
 

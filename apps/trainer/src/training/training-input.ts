@@ -1,4 +1,9 @@
-import { paramValueProblem, TRAINING_PARAM_NAMES, type TrainingParams } from '@sepal/ml';
+import {
+  paramValueProblem,
+  TRAINING_PARAM_NAMES,
+  type FeaturePreprocessing,
+  type TrainingParams,
+} from '@sepal/ml';
 
 export interface EpochMetrics {
   /** 1 for the first epoch. */
@@ -8,11 +13,20 @@ export interface EpochMetrics {
   accuracy: number;
   valLoss: number;
   valAccuracy: number;
+  /** Regression only: the validation RMSE in the target's units (the accuracies are then 0). */
+  valRmse?: number;
 }
 
 export interface DenseClassifierTrainingInput {
+  /** 'classification' (the default): softmax over `labels`; 'regression': one linear output, squared-error loss. */
+  task?: 'classification' | 'regression';
+  /**
+   * The preprocessing the rows were already encoded with (imputation, standardisation, one-hot): the trial then
+   * standardises nothing more and its spec carries this preprocessing, so the export takes raw cells.
+   */
+  preprocessing?: FeaturePreprocessing;
   xTrain: number[][];
-  /** Class indices into `labels`. */
+  /** Class indices into `labels` (classification) or target values (regression). */
   yTrain: number[];
   xVal: number[][];
   yVal: number[];
@@ -32,7 +46,8 @@ export interface DenseClassifierTrainingInput {
 export function assertValidTrainingInput(input: DenseClassifierTrainingInput): void {
   const { xTrain, yTrain, xVal, yVal, labels, featureNames, params } = input;
   const problems: string[] = [];
-  if (labels.length < 2) problems.push(`at least 2 labels are needed, got ${labels.length}`);
+  const regression = input.task === 'regression';
+  if (!regression && labels.length < 2) problems.push(`at least 2 labels are needed, got ${labels.length}`);
   if (xTrain.length === 0) problems.push('xTrain is empty');
   if (xVal.length === 0) problems.push('xVal is empty: early stopping and model selection need it');
   if (xTrain.length !== yTrain.length)
@@ -51,6 +66,11 @@ export function assertValidTrainingInput(input: DenseClassifierTrainingInput): v
     ['yTrain', yTrain],
     ['yVal', yVal],
   ] as const) {
+    if (regression) {
+      const row = targets.findIndex((y) => !Number.isFinite(y));
+      if (row >= 0) problems.push(`${name}[${row}] = ${targets[row]} is not a finite target value`);
+      continue;
+    }
     const row = targets.findIndex((y) => !Number.isInteger(y) || y < 0 || y >= labels.length);
     if (row >= 0)
       problems.push(`${name}[${row}] = ${targets[row]} is not a class index below ${labels.length}`);

@@ -1,4 +1,4 @@
-import type { DenseClassifierSpec } from '@sepal/ml';
+import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { DenseClassifierTrainingInput, EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 
@@ -10,7 +10,7 @@ export type TrialTask = Omit<DenseClassifierTrainingInput, 'onEpoch' | 'signal' 
 
 /** The worker's answer: the model as pure weights, its history and the probabilities of `predictRows`. */
 export interface TrialOutput {
-  spec: DenseClassifierSpec;
+  spec: DenseTrialSpec;
   history: EpochMetrics[];
   stoppedEarly: boolean;
   bestEpoch: number;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { featureValues, isoTimestamp, nonEmptyName, sha256Hex } from './common';
+import { datasetFeatureValues, isoTimestamp, nonEmptyName, sampleLabel, sha256Hex } from './common';
 
 /** Why a dataset version was made. */
 export const datasetVersionReason = z.enum(['import', 'feedback', 'manual']);
@@ -20,8 +20,9 @@ export type DatasetVersioned = z.infer<typeof datasetVersionedSchema>;
 export const feedbackReceivedSchema = z.object({
   feedbackId: z.string().uuid().optional(),
   dataset: nonEmptyName.default('iris'),
-  features: featureValues,
-  label: nonEmptyName,
+  features: datasetFeatureValues,
+  /** The class name (classification) or the target value (regression). */
+  label: sampleLabel,
   source: z.string().max(200).optional(),
   modelName: z.string().optional(),
   modelVersion: z.number().int().positive().optional(),

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { featureValues, isoTimestamp, nonEmptyName, sha256Hex } from '../events/common';
+import {
+  datasetFeatureValues,
+  featureCell,
+  isoTimestamp,
+  nonEmptyName,
+  sampleLabel,
+  sha256Hex,
+} from '../events/common';
 import { datasetVersionReason } from '../events/data.events';
 
 export const importDatasetRequestSchema = z
@@ -16,8 +23,10 @@ export type ImportDatasetRequest = z.infer<typeof importDatasetRequestSchema>;
 export const feedbackRequestSchema = z
   .object({
     id: z.string().uuid().optional(),
-    features: featureValues,
-    label: nonEmptyName,
+    /** Numbers for numeric columns, strings for categorical ones, null for a missing value. */
+    features: datasetFeatureValues,
+    /** The class name (classification) or the target value (regression). */
+    label: sampleLabel,
     source: z.string().max(200).optional(),
   })
   .strict();
@@ -37,7 +46,12 @@ export const feedbackRequestExamples = {
 export const splitQuerySchema = z.object({ split: z.enum(['train', 'test']).optional() });
 
 export const rowsQuerySchema = splitQuerySchema.extend({
-  cursor: z.coerce.number().int().min(-1).default(-1),
+  cursor: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(2_147_483_647, 'must be at most 2147483647 (a row ordinal)')
+    .default(-1),
   limit: z.coerce.number().int().min(1).max(10000).default(1000),
 });
 export type RowsQuery = z.infer<typeof rowsQuerySchema>;
@@ -52,14 +66,84 @@ export const feedbackListQuerySchema = z.object({
 const count = z.number().int().nonnegative();
 const split = z.enum(['train', 'test']);
 
-/** What every version records about its columns: feature order, target, task and the label map (index = class). */
+export const datasetTask = z.enum(['classification', 'regression']);
+export type DatasetTask = z.infer<typeof datasetTask>;
+
+/** One feature column: numeric (numbers, null if missing) or categorical (strings, encoded one-hot by the model). */
+export const featureColumnSchema = z.object({
+  name: z.string(),
+  type: z.enum(['numeric', 'categorical']),
+  encoding: z.literal('one-hot').optional(),
+});
+export type FeatureColumn = z.infer<typeof featureColumnSchema>;
+
+/**
+ * What every version records about its columns: feature order, target, task and the label map (index = class;
+ * empty for regression). `columns` gives each feature's type in `features` order; versions written before it
+ * existed have none, which means every feature is numeric (read it through featureColumnsOf).
+ */
 export const datasetSchemaSchema = z.object({
   features: z.array(z.string()).min(1),
   target: z.string(),
-  task: z.literal('classification'),
+  task: datasetTask,
   labels: z.array(z.string()),
+  columns: z.array(featureColumnSchema).optional(),
 });
 export type DatasetSchema = z.infer<typeof datasetSchemaSchema>;
+
+/** The type of every feature in `features` order; a schema without `columns` is all numeric. */
+export function featureColumnsOf(schema: Pick<DatasetSchema, 'features' | 'columns'>): FeatureColumn[] {
+  return schema.columns ?? schema.features.map((name) => ({ name, type: 'numeric' as const }));
+}
+
+const booleanQuery = z
+  .enum(['true', 'false', '1', '0', ''])
+  .transform((v) => v === 'true' || v === '1' || v === '');
+const columnList = z
+  .string()
+  .max(10_000)
+  .transform((v) =>
+    v
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
+  );
+
+/**
+ * Query parameters of POST /datasets/:name/import (the body is the CSV, `text/csv`; no body imports a built-in
+ * dataset's shipped file). Everything not given is inferred on the first import, or taken from the stored schema.
+ */
+export const importQuerySchema = z
+  .object({
+    target: z.string().min(1).max(200).optional(),
+    task: datasetTask.optional(),
+    /** Feature columns, in order (default: every column but the target). */
+    features: columnList.optional(),
+    /** Columns to treat as categorical even if they look numeric. */
+    categorical: columnList.optional(),
+    /** `,`, `;`, a tab character or the word `tab` (default: detected). */
+    delimiter: z
+      .enum([',', ';', '\t', 'tab'])
+      .transform((d) => (d === 'tab' ? '\t' : d))
+      .optional(),
+    header: booleanQuery.optional(),
+    dryRun: booleanQuery.optional(),
+    /** Replace the stored schema instead of refusing a file that does not fit it. */
+    newSchema: booleanQuery.optional(),
+    fileName: z.string().max(300).optional(),
+  })
+  .strict();
+export type ImportQuery = z.infer<typeof importQuerySchema>;
+
+/** POST /datasets/:name/import?dryRun=true: what an import would make of the file; nothing is written. */
+export const importDryRunResponseSchema = z.object({
+  dryRun: z.literal(true),
+  schema: datasetSchemaSchema,
+  rowCount: z.number().int().nonnegative(),
+  /** Every problem found (line, column, what is wrong), at most 100; an import of this file would refuse the first. */
+  problems: z.array(z.string()),
+});
+export type ImportDryRunResponse = z.infer<typeof importDryRunResponseSchema>;
 
 /** Rows per class name in each split. */
 export const classCountsSchema = z.object({
@@ -101,7 +185,13 @@ export type DatasetVersionView = z.infer<typeof datasetVersionSchema>;
 export const datasetVersionListSchema = z.array(datasetVersionSchema);
 
 /** POST /datasets/:name/import: `created` is false (and the status 200) when identical content already existed. */
-export const importDatasetResponseSchema = z.object({ created: z.boolean(), version: datasetVersionSchema });
+export const importDatasetResponseSchema = z.object({
+  created: z.boolean(),
+  version: datasetVersionSchema,
+  /** Rows this version wrote to storage (only what changed), and rows of its parent it marked removed. */
+  rowsWritten: count.optional(),
+  rowsRemoved: count.optional(),
+});
 export type ImportDatasetResponse = z.infer<typeof importDatasetResponseSchema>;
 
 /** POST /datasets/:name/feedback/commit. */
@@ -125,9 +215,9 @@ export const datasetListSchema = z.array(datasetSummarySchema);
 const diffEnd = datasetVersionSchema.pick({ id: true, seq: true, rowCount: true, classCounts: true });
 const diffRow = z.object({
   key: z.string(),
-  features: z.array(z.number()),
-  /** The class name. */
-  label: z.string(),
+  features: z.array(featureCell),
+  /** The class name (classification) or the target value (regression). */
+  label: z.union([z.string(), z.number()]),
   split,
   origin: z.string(),
 });
@@ -145,13 +235,17 @@ export const datasetDiffSchema = z.object({
 });
 export type DatasetDiffView = z.infer<typeof datasetDiffSchema>;
 
-/** One page of a split: features in the dataset's feature order and class indices; follow `nextCursor`. */
+/**
+ * One page of a split: features in the dataset's feature order (numbers, strings for categorical columns, null for
+ * missing values) and labels (the class index for classification, the target value for regression); follow
+ * `nextCursor`.
+ */
 export const rowPageResponseSchema = z.object({
   dataset: z.string(),
   version: sha256Hex,
   split: z.enum(['train', 'test', 'all']),
-  features: z.array(z.array(z.number())),
-  labels: z.array(z.number().int().nonnegative()),
+  features: z.array(z.array(featureCell)),
+  labels: z.array(z.number()),
   nextCursor: z.number().int().nullable(),
 });
 export type RowPageResponse = z.infer<typeof rowPageResponseSchema>;
@@ -160,8 +254,10 @@ export type RowPageResponse = z.infer<typeof rowPageResponseSchema>;
 export const feedbackSampleSchema = z.object({
   id: z.string(),
   dataset: z.string(),
-  features: z.array(z.number()),
-  label: z.number().int().nonnegative(),
+  features: z.array(featureCell),
+  /** The class index (classification) or the target value (regression). */
+  label: z.number(),
+  /** The class name, or the target value as text (regression). */
   className: z.string(),
   /** Why the sample looks suspicious (e.g. far outside the training range); it is stored anyway. */
   flags: z.array(z.string()),
@@ -182,3 +278,16 @@ export const feedbackReceiptSchema = z.object({
   committedVersion: sha256Hex.optional(),
 });
 export type FeedbackReceipt = z.infer<typeof feedbackReceiptSchema>;
+
+/** One change of a dataset as GET /datasets/:name/audit lists it: who (the calling key's name) did what. */
+export interface DataAuditEntry {
+  id: number;
+  dataset: string;
+  action: 'import' | 'feedback-commit';
+  /** The version the change produced or found (null when a commit had nothing pending). */
+  version: string | null;
+  /** false when identical content returned an existing version. */
+  created: boolean;
+  actor: string;
+  at: string;
+}

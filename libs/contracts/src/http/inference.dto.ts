@@ -23,13 +23,21 @@ export interface ServedModelRef {
   datasetVersion: string | null;
 }
 
-export interface PredictionRow {
+export interface ClassPredictionRow {
   /** Predicted class name. */
   class: string;
   classIndex: number;
   /** Probability of each class, by class name. */
   probabilities: Record<string, number>;
 }
+
+/** A regressor's answer for one row: the predicted target value. */
+export interface ValuePredictionRow {
+  value: number;
+}
+
+/** One row's prediction: a class with its probabilities (classifier) or a value (regressor). */
+export type PredictionRow = ClassPredictionRow | ValuePredictionRow;
 
 export interface PredictResponse {
   model: ServedModelRef;

@@ -45,7 +45,12 @@ export const metricPointSchema = z
   .object({
     key: z.string().min(1).max(250),
     value: metricValue,
-    step: z.number().int().nonnegative().default(0),
+    step: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(Number.MAX_SAFE_INTEGER, `must be at most ${Number.MAX_SAFE_INTEGER}`)
+      .default(0),
     timestamp: timestamp.optional(),
   })
   .strict();
@@ -83,11 +88,20 @@ export const createModelVersionRequestSchema = z
   .strict();
 export type CreateModelVersionRequest = z.infer<typeof createModelVersionRequestSchema>;
 
+/** The largest model version number (PostgreSQL integer). */
+export const MAX_MODEL_VERSION = 2_147_483_647;
+/** A model version number, in a path (`/models/m/versions/3`) or a body. */
+export const modelVersionNumberSchema = z.coerce
+  .number()
+  .int('must be a whole number')
+  .positive('must be 1 or more')
+  .max(MAX_MODEL_VERSION, `must be at most ${MAX_MODEL_VERSION}`);
+
 export const setAliasRequestSchema = z
   .object({
-    version: z.coerce.number().int().positive(),
+    version: modelVersionNumberSchema,
     reason: z.string().max(2000).optional(),
-    by: z.string().max(200).optional(),
+    // No `by`: the audit records the calling key's name; a body naming someone is refused (strict).
   })
   .strict();
 export type SetAliasRequest = z.infer<typeof setAliasRequestSchema>;
@@ -215,3 +229,38 @@ export const modelVersionViewSchema = z.object({
 /** GET /models/:name/aliases/:alias: the version the alias points to. */
 export const aliasedModelVersionViewSchema = modelVersionViewSchema.extend({ alias: z.string() });
 export type AliasedModelVersionView = z.infer<typeof aliasedModelVersionViewSchema>;
+
+/**
+ * The promotion gate of one registered model: the parent-run metric that decides (e.g. `test_accuracy` up,
+ * `test_rmse` down), an absolute floor (a ceiling for `down`; null: none) and the margin by which a challenger must
+ * beat the champion (0: strictly better; negative: tolerate that much worse).
+ */
+export const modelGateSchema = z
+  .object({
+    metric: z
+      .string()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_]{0,99}$/,
+        'a metric name starts with a letter: letters, digits and _ only',
+      ),
+    direction: z.enum(['up', 'down']),
+    floor: z.number().finite().nullable().default(null),
+    margin: z.number().finite().min(-1e9).max(1e9).default(0),
+  })
+  .strict();
+export type ModelGate = z.infer<typeof modelGateSchema>;
+
+/** PUT /models/:name/gate: the gate and why (audited with the calling key's name; a `by` is refused). */
+export const setModelGateRequestSchema = modelGateSchema
+  .extend({ reason: z.string().max(2000).optional() })
+  .strict();
+export type SetModelGateRequest = z.infer<typeof setModelGateRequestSchema>;
+
+/** GET/PUT /models/:name/gate: `gate` null means the trainer's defaults for the model's task. */
+export const modelGateViewSchema = z.object({
+  model: z.string(),
+  gate: modelGateSchema.nullable(),
+  updatedAt: z.string().nullable(),
+  updatedBy: z.string().nullable(),
+});
+export type ModelGateView = z.infer<typeof modelGateViewSchema>;

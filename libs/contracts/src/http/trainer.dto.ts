@@ -16,7 +16,7 @@ export const trainRequestSchema = z
     /** Fixed parameters applied under the grid, e.g. {"epochs": 50}. */
     params: z.record(z.string(), paramValue).optional(),
     seed: z.number().int().optional(),
-    requestedBy: z.string().max(200).optional(),
+    // No `requestedBy`: the job records the calling key's name.
   })
   .strict();
 export type TrainRequest = z.infer<typeof trainRequestSchema>;

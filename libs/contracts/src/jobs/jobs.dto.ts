@@ -52,10 +52,9 @@ export const jobListQuerySchema = z
   .strict();
 export type JobListQuery = z.infer<typeof jobListQuerySchema>;
 
-/** DELETE /jobs/:id and POST /jobs/:id/retry query: who asks (carried in the event it emits). */
-export const jobActionQuerySchema = z
-  .object({
-    by: z.string().trim().min(1).max(200).optional(),
-  })
-  .strict();
+/**
+ * DELETE /jobs/:id and POST /jobs/:id/retry query: nothing. Who asks is the calling key's name (carried in the event
+ * it emits); a `by` is refused.
+ */
+export const jobActionQuerySchema = z.object({}).strict();
 export type JobActionQuery = z.infer<typeof jobActionQuerySchema>;

@@ -37,6 +37,8 @@ describe('ONNX metadata contract', () => {
       datasetVersion: 'd'.repeat(64),
       runId: RUN_ID,
       featureReference: reference,
+      task: 'classification',
+      featureColumns: null,
     });
   });
 
@@ -55,6 +57,8 @@ describe('ONNX metadata contract', () => {
       datasetVersion: null,
       runId: null,
       featureReference: null,
+      task: 'classification',
+      featureColumns: null,
     });
   });
 
@@ -123,5 +127,35 @@ describe('ONNX metadata contract', () => {
     expect(() => encodeOnnxMetadata({ ...decoded, featureNames: ['x', 'x'] })).toThrow(
       "the ONNX metadata 'feature_names': feature names must be unique",
     );
+  });
+
+  it('round-trips a regressor without a label map, with typed feature columns', () => {
+    const raw = encodeOnnxMetadata({
+      labels: [],
+      featureNames: ['alcohol', 'colour'],
+      task: 'regression',
+      featureColumns: [
+        { name: 'alcohol', type: 'numeric', imputed: 10.4 },
+        { name: 'colour', type: 'categorical', categories: ['red', 'white'] },
+      ],
+    });
+    expect(raw).not.toHaveProperty('label_map');
+    expect(raw.task).toBe('regression');
+    expect(parseOnnxMetadata(raw)).toMatchObject({
+      task: 'regression',
+      labels: [],
+      featureColumns: [
+        { name: 'alcohol', imputed: 10.4 },
+        { name: 'colour', categories: ['red', 'white'] },
+      ],
+    });
+  });
+
+  it('refuses a classifier without a label map and feature columns that do not name the features', () => {
+    expect(refusal({ feature_names: '["x"]' }).message).toBe("the ONNX metadata has no 'label_map'");
+    const columns = JSON.stringify([{ name: 'y', type: 'numeric' }]);
+    expect(
+      refusal({ ...good, feature_names: '["x"]', feature_reference: '[]', feature_columns: columns }).key,
+    ).toBe('feature_columns');
   });
 });

@@ -20,6 +20,15 @@ export const OnnxMetadataKeys = {
   runId: 'run_id',
   /** Per feature, in feature order, PSI bins of the raw training split (JSON array of {edges, proportions}). */
   featureReference: 'feature_reference',
+  /** 'classification' (the default when absent) or 'regression' (then the graph's output is `value` [N, 1]). */
+  task: 'task',
+  /**
+   * Per feature, in feature order, its type and what the graph does with it: a JSON array of
+   * {name, type: 'numeric', imputed} (a missing value becomes `imputed`, the training median) or
+   * {name, type: 'categorical', categories} (one-hot over `categories`; an unseen one encodes as all zeros).
+   * Absent: every feature is numeric and must be present (models exported before columns existed).
+   */
+  featureColumns: 'feature_columns',
 } as const;
 export type OnnxMetadataKey = (typeof OnnxMetadataKeys)[keyof typeof OnnxMetadataKeys];
 
@@ -88,11 +97,20 @@ export const psiReferenceSchema = z
   });
 export type PsiReferenceValue = z.infer<typeof psiReferenceSchema>;
 
+/** One entry of feature_columns. */
+export const onnxFeatureColumnSchema = z.discriminatedUnion('type', [
+  z.object({ name: z.string().min(1), type: z.literal('numeric'), imputed: finite.optional() }),
+  z.object({ name: z.string().min(1), type: z.literal('categorical'), categories: z.array(z.string()) }),
+]);
+export type OnnxFeatureColumn = z.infer<typeof onnxFeatureColumnSchema>;
+
 /** The string-to-string metadata of an artifact, checked and decoded; unknown keys are ignored. */
 export const onnxModelMetadataSchema = z
   .object({
     [K.modelName]: nonEmptyName.optional(),
-    [K.labels]: jsonValue(labelMap),
+    [K.task]: z.enum(['classification', 'regression']).optional(),
+    [K.featureColumns]: jsonValue(z.array(onnxFeatureColumnSchema)).optional(),
+    [K.labels]: jsonValue(labelMap).optional(),
     [K.featureNames]: jsonValue(uniqueNames('feature')),
     [K.dataset]: nonEmptyName.optional(),
     [K.datasetVersion]: sha256Hex.optional(),
@@ -100,6 +118,17 @@ export const onnxModelMetadataSchema = z
     [K.featureReference]: jsonValue(z.array(psiReferenceSchema)).optional(),
   })
   .superRefine((metadata, ctx) => {
+    if ((metadata[K.task] ?? 'classification') === 'classification' && metadata[K.labels] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [K.labels], message: 'is required for a classifier' });
+    }
+    const columns = metadata[K.featureColumns];
+    if (columns && columns.map((c) => c.name).join('\u0000') !== metadata[K.featureNames].join('\u0000')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [K.featureColumns],
+        message: 'must name the features of feature_names, in the same order',
+      });
+    }
     const references = metadata[K.featureReference];
     const features = metadata[K.featureNames].length;
     if (references && references.length !== features) {
@@ -112,7 +141,11 @@ export const onnxModelMetadataSchema = z
   })
   .transform((metadata) => ({
     modelName: metadata[K.modelName] ?? null,
-    labels: metadata[K.labels],
+    task: metadata[K.task] ?? ('classification' as const),
+    /** null: every feature numeric and required (an artifact exported before feature columns existed). */
+    featureColumns: metadata[K.featureColumns] ?? null,
+    /** Class names by index; empty for a regressor. */
+    labels: metadata[K.labels] ?? [],
     featureNames: metadata[K.featureNames],
     dataset: metadata[K.dataset] ?? null,
     datasetVersion: metadata[K.datasetVersion] ?? null,
@@ -165,7 +198,9 @@ export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels' | 'feature
 export function encodeOnnxMetadata(metadata: OnnxModelMetadataInput): Record<string, string> {
   const entries: [string, string | null | undefined][] = [
     [K.modelName, metadata.modelName],
-    [K.labels, JSON.stringify(metadata.labels)],
+    [K.task, metadata.task === 'regression' ? 'regression' : undefined],
+    [K.featureColumns, metadata.featureColumns ? JSON.stringify(metadata.featureColumns) : undefined],
+    [K.labels, metadata.task === 'regression' ? undefined : JSON.stringify(metadata.labels)],
     [K.featureNames, JSON.stringify(metadata.featureNames)],
     [K.dataset, metadata.dataset],
     [K.datasetVersion, metadata.datasetVersion],

@@ -1,17 +1,35 @@
-import type { DenseClassifierSpec, DenseLayerSpec } from './dense-spec';
+import type { DenseClassifierSpec, DenseLayerSpec, DenseRegressorSpec } from './dense-spec';
 import { applyActivation } from './activations';
-import { assertValidDenseClassifierSpec } from './validate-dense-spec';
+import {
+  assertValidDenseClassifierSpec,
+  assertValidDenseRegressorSpec,
+  denseInputPreprocessing,
+} from './validate-dense-spec';
+import { encodeFeatureRows, type FeatureCell } from '../preprocessing/feature-preprocessing';
 import { standardize } from '../preprocessing/standardizer';
-import type { Matrix } from '../util/matrix';
+
+type Rows = readonly (readonly FeatureCell[])[];
 
 /**
- * Reference forward pass in float64: standardise, then each dense layer with its activation.
- * Returns one probability row per input row; the ONNX export must agree with it.
+ * Reference forward pass in float64: preprocess (impute, standardise, one-hot), then each dense layer with its
+ * activation. Returns one probability row per input row; the ONNX export must agree with it.
  */
-export function predictProba(spec: DenseClassifierSpec, rows: Matrix): number[][] {
+export function predictProba(spec: DenseClassifierSpec, rows: Rows): number[][] {
   assertValidDenseClassifierSpec(spec);
-  return standardize(spec.standardizer, rows).map((row) =>
+  // The legacy all-numeric spec keeps standardize's checks (finite numbers only).
+  const encoded = spec.preprocessing
+    ? encodeFeatureRows(spec.preprocessing, rows)
+    : standardize(denseInputPreprocessing(spec).standardizer!, rows as readonly (readonly number[])[]);
+  return encoded.map((row) =>
     spec.layers.reduce((activations, layer) => applyDenseLayer(layer, activations), row),
+  );
+}
+
+/** Reference forward pass of a regressor in float64: one predicted value per row. */
+export function predictValues(spec: DenseRegressorSpec, rows: Rows): number[] {
+  assertValidDenseRegressorSpec(spec);
+  return encodeFeatureRows(spec.preprocessing, rows).map(
+    (row) => spec.layers.reduce((activations, layer) => applyDenseLayer(layer, activations), row)[0],
   );
 }
 

@@ -1,39 +1,77 @@
-import type { DenseClassifierSpec, DenseLayerSpec } from './dense-spec';
+import {
+  encodedWidth,
+  featurePreprocessingProblems,
+  numericPreprocessing,
+  type FeaturePreprocessing,
+} from '../preprocessing/feature-preprocessing';
+import type { DenseClassifierSpec, DenseLayerSpec, DenseRegressorSpec } from './dense-spec';
 
 const ACTIVATIONS = new Set(['relu', 'tanh', 'sigmoid', 'linear', 'softmax']);
 
 /** Lists every inconsistency in a classifier spec (shapes, non-finite numbers, missing softmax output). */
 export function denseClassifierSpecProblems(spec: DenseClassifierSpec): string[] {
-  const problems: string[] = [];
-  const featureCount = spec.featureNames.length;
   const classCount = spec.labels.length;
-  if (featureCount === 0) problems.push('featureNames is empty');
+  const problems: string[] = [];
   if (classCount < 2) problems.push(`labels has ${classCount} class(es), at least 2 are needed`);
-  const { mean, std } = spec.standardizer;
-  if (mean.length !== featureCount || std.length !== featureCount) {
-    problems.push(
-      `standardizer has ${mean.length} means and ${std.length} deviations for ${featureCount} features`,
-    );
+  problems.push(...inputProblems(spec.featureNames, denseInputPreprocessing(spec)));
+  problems.push(...layersProblems(spec.layers, denseInputWidth(spec), 'softmax', classCount, 'labels'));
+  return problems;
+}
+
+/** Lists every inconsistency in a regressor spec (shapes, non-finite numbers, an output that is not 1 linear unit). */
+export function denseRegressorSpecProblems(spec: DenseRegressorSpec): string[] {
+  return [
+    ...inputProblems(spec.featureNames, spec.preprocessing),
+    ...layersProblems(spec.layers, encodedWidth(spec.preprocessing), 'linear', 1, 'target'),
+  ];
+}
+
+/** The preprocessing a dense spec applies to its raw features: its own, or the legacy all-numeric standardizer. */
+export function denseInputPreprocessing(
+  spec: DenseClassifierSpec | DenseRegressorSpec,
+): FeaturePreprocessing {
+  if (spec.preprocessing) return spec.preprocessing;
+  return numericPreprocessing(spec.featureNames, (spec as DenseClassifierSpec).standardizer);
+}
+
+function denseInputWidth(spec: DenseClassifierSpec): number {
+  return encodedWidth(denseInputPreprocessing(spec));
+}
+
+function inputProblems(featureNames: readonly string[], preprocessing: FeaturePreprocessing): string[] {
+  const problems: string[] = [];
+  if (featureNames.length === 0) problems.push('featureNames is empty');
+  const columns = preprocessing.columns.map((column) => column.name);
+  if (columns.join('\u0000') !== featureNames.join('\u0000')) {
+    problems.push(`the preprocessing's columns [${columns.join(', ')}] are not featureNames`);
   }
-  if (!mean.every(Number.isFinite)) problems.push('standardizer.mean has a non-finite value');
-  if (!std.every((value) => Number.isFinite(value) && value > 0)) {
-    problems.push('standardizer.std must be finite and > 0');
-  }
-  if (spec.layers.length === 0) {
+  problems.push(...featurePreprocessingProblems(preprocessing));
+  return problems;
+}
+
+function layersProblems(
+  layers: readonly DenseLayerSpec[],
+  inputWidth: number,
+  outputActivation: 'softmax' | 'linear',
+  outputUnits: number,
+  outputWhat: string,
+): string[] {
+  const problems: string[] = [];
+  if (layers.length === 0) {
     problems.push('there are no layers');
     return problems;
   }
-  let expectedInputs = featureCount;
-  spec.layers.forEach((layer, index) => {
+  let expectedInputs = inputWidth;
+  layers.forEach((layer, index) => {
     problems.push(...layerProblems(layer, index, expectedInputs));
     expectedInputs = layer.units;
   });
-  const output = spec.layers[spec.layers.length - 1];
-  if (output.activation !== 'softmax') {
-    problems.push(`the output layer's activation is '${output.activation}', expected 'softmax'`);
+  const output = layers[layers.length - 1];
+  if (output.activation !== outputActivation) {
+    problems.push(`the output layer's activation is '${output.activation}', expected '${outputActivation}'`);
   }
-  if (output.units !== classCount) {
-    problems.push(`the output layer has ${output.units} units for ${classCount} labels`);
+  if (output.units !== outputUnits) {
+    problems.push(`the output layer has ${output.units} units for ${outputUnits} ${outputWhat}`);
   }
   return problems;
 }
@@ -65,5 +103,12 @@ export function assertValidDenseClassifierSpec(spec: DenseClassifierSpec): void 
   const problems = denseClassifierSpecProblems(spec);
   if (problems.length > 0) {
     throw new Error(`Invalid dense classifier spec: ${problems.join('; ')}`);
+  }
+}
+
+export function assertValidDenseRegressorSpec(spec: DenseRegressorSpec): void {
+  const problems = denseRegressorSpecProblems(spec);
+  if (problems.length > 0) {
+    throw new Error(`Invalid dense regressor spec: ${problems.join('; ')}`);
   }
 }

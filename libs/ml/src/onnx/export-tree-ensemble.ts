@@ -7,20 +7,19 @@ import {
   intsAttribute,
   stringAttribute,
   stringsAttribute,
-  tensorValueInfo,
 } from './onnx-builders';
 import type { AttributeMessage, GraphMessage, NodeMessage, ValueInfoMessage } from './onnx-messages';
 import {
-  BATCH_DIMENSION,
   classifierOutputs,
   encodeOnnxModel,
-  featuresInput,
   labelFromProbabilitiesNode,
-  ONNX_INPUT_NAME,
   ONNX_ML_DOMAIN,
   ONNX_PROBABILITIES_OUTPUT,
   ONNX_VALUE_OUTPUT,
+  regressorOutputs,
 } from './onnx-model';
+import { buildPreprocessingGraph } from './preprocessing-graph';
+import { numericPreprocessing, type FeaturePreprocessing } from '../preprocessing/feature-preprocessing';
 import { TensorElementType } from './onnx-proto';
 
 /** The features as float64: onnxruntime then sums the leaves in float64 (its accumulator follows the input type). */
@@ -32,10 +31,11 @@ const ENSEMBLE_LABEL = 'ensemble_label';
 export function exportTreeEnsembleToOnnx(
   model: TreeEnsembleModel,
   metadata: Record<string, string>,
+  preprocessing?: FeaturePreprocessing,
 ): Uint8Array {
   return model.task === 'classification'
-    ? exportTreeEnsembleClassifierToOnnx(model, metadata)
-    : exportTreeEnsembleRegressorToOnnx(model, metadata);
+    ? exportTreeEnsembleClassifierToOnnx(model, metadata, preprocessing)
+    : exportTreeEnsembleRegressorToOnnx(model, metadata, preprocessing);
 }
 
 /**
@@ -46,8 +46,9 @@ export function exportTreeEnsembleToOnnx(
 export function exportTreeEnsembleClassifierToOnnx(
   model: TreeEnsembleModel,
   metadata: Record<string, string>,
+  preprocessing?: FeaturePreprocessing,
 ): Uint8Array {
-  return encodeEnsemble(model, metadata, {
+  return encodeEnsemble(model, metadata, preprocessing, {
     what: 'exportTreeEnsembleClassifierToOnnx',
     task: 'classification',
     operator: 'TreeEnsembleClassifier',
@@ -73,9 +74,10 @@ export function exportTreeEnsembleClassifierToOnnx(
 export function exportTreeEnsembleRegressorToOnnx(
   model: TreeEnsembleModel,
   metadata: Record<string, string>,
+  preprocessing?: FeaturePreprocessing,
 ): Uint8Array {
   const boosted = model.kind === 'gradient_boosting';
-  return encodeEnsemble(model, metadata, {
+  return encodeEnsemble(model, metadata, preprocessing, {
     what: 'exportTreeEnsembleRegressorToOnnx',
     task: 'regression',
     operator: 'TreeEnsembleRegressor',
@@ -87,7 +89,7 @@ export function exportTreeEnsembleRegressorToOnnx(
       ...(boosted ? [floatsAttribute('base_values', model.baseScore)] : []),
     ],
     after: [],
-    graphOutputs: [tensorValueInfo(ONNX_VALUE_OUTPUT, TensorElementType.FLOAT, [BATCH_DIMENSION, 1])],
+    graphOutputs: regressorOutputs(),
   });
 }
 
@@ -103,33 +105,43 @@ interface EnsembleGraph {
   graphOutputs: ValueInfoMessage[];
 }
 
-/** features -> Cast to float64 -> the ensemble operator -> `after`, as a model with both opsets. */
+/**
+ * The preprocessing (none: the raw "features" as they are) -> Cast to float64 -> the ensemble operator -> `after`,
+ * as a model with both opsets. With a preprocessing, the trees split the encoded columns (imputed numeric columns on
+ * their raw scale, then the one-hot blocks).
+ */
 function encodeEnsemble(
   model: TreeEnsembleModel,
   metadata: Record<string, string>,
+  preprocessing: FeaturePreprocessing | undefined,
   spec: EnsembleGraph,
 ): Uint8Array {
   assertValidTreeEnsemble(model, spec.what);
   if (model.task !== spec.task) throw new Error(`${spec.what}: the model is a ${model.task} model`);
+  const front = buildPreprocessingGraph(
+    preprocessing ??
+      numericPreprocessing(Array.from({ length: model.featureCount }, (_, i) => `feature_${i}`)),
+  );
+  if (front.width !== model.featureCount) {
+    throw new Error(
+      `${spec.what}: the preprocessing encodes ${front.width} columns, the trees read ${model.featureCount}`,
+    );
+  }
   const attributes = [...nodeAttributes(model.trees), ...spec.attributes()];
   const ensemble = graphNode(spec.operator, [DOUBLE_FEATURES], spec.outputs, attributes, ONNX_ML_DOMAIN);
   const graph: GraphMessage = {
     name: `sepal_${model.kind}_${spec.task === 'classification' ? 'classifier' : 'regressor'}`,
-    node: [castToDouble(), ensemble, ...spec.after],
-    initializer: [],
-    input: [featuresInput(model.featureCount)],
+    node: [...front.nodes, castToDouble(front.output), ensemble, ...spec.after],
+    initializer: front.initializers,
+    input: front.inputs,
     output: spec.graphOutputs,
+    ...(front.valueInfo.length > 0 ? { value_info: front.valueInfo } : {}),
   };
   return encodeOnnxModel(graph, metadata, spec.what, { withMlOpset: true });
 }
 
-function castToDouble() {
-  return graphNode(
-    'Cast',
-    [ONNX_INPUT_NAME],
-    [DOUBLE_FEATURES],
-    [intAttribute('to', TensorElementType.DOUBLE)],
-  );
+function castToDouble(input: string) {
+  return graphNode('Cast', [input], [DOUBLE_FEATURES], [intAttribute('to', TensorElementType.DOUBLE)]);
 }
 
 /** The nodes_* attributes: every node of every tree, a split going to its true (left) child when x <= threshold. */

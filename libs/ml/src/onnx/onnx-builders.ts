@@ -13,6 +13,22 @@ export function floatTensor(name: string, dims: number[], values: ArrayLike<numb
   return { name, dims, data_type: TensorElementType.FLOAT, raw_data: bytes };
 }
 
+/** An int64 initializer (e.g. Gather indices); dims [] makes a scalar. raw_data is little-endian. */
+export function int64Tensor(name: string, dims: number[], values: ArrayLike<number>): TensorMessage {
+  const expected = dims.reduce((product, dim) => product * dim, 1);
+  if (values.length !== expected) {
+    throw new Error(`int64Tensor ${name}: ${values.length} values for dims [${dims.join(', ')}]`);
+  }
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i]), true);
+  return { name, dims, data_type: TensorElementType.INT64, raw_data: bytes };
+}
+
+export function floatAttribute(name: string, value: number): AttributeMessage {
+  return { name, type: AttributeType.FLOAT, f: value };
+}
+
 /** A tensor input or output; a string dimension is symbolic (e.g. the batch size "N"). */
 export function tensorValueInfo(
   name: string,

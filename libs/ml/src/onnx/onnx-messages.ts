@@ -43,6 +43,8 @@ export interface GraphMessage {
   initializer: TensorMessage[];
   input: ValueInfoMessage[];
   output: ValueInfoMessage[];
+  /** Types of intermediate tensors that shape inference cannot derive (e.g. ai.onnx.ml Imputer's output). */
+  value_info?: ValueInfoMessage[];
 }
 
 export interface ModelMessage {

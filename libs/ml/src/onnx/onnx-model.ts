@@ -12,6 +12,8 @@ export const ONNX_PRODUCER_NAME = 'sepal';
 
 /** The names every exported model shares, so the gateway reads any of them alike. */
 export const ONNX_INPUT_NAME = 'features';
+/** The raw categorical cells, string [N, categorical columns]: an input only of models with categorical columns. */
+export const ONNX_CATEGORICAL_INPUT = 'categorical';
 export const ONNX_PROBABILITIES_OUTPUT = 'probabilities';
 export const ONNX_LABEL_OUTPUT = 'label';
 export const ONNX_VALUE_OUTPUT = 'value';
@@ -28,6 +30,11 @@ export function classifierOutputs(classCount: number): ValueInfoMessage[] {
     tensorValueInfo(ONNX_PROBABILITIES_OUTPUT, TensorElementType.FLOAT, [BATCH_DIMENSION, classCount]),
     tensorValueInfo(ONNX_LABEL_OUTPUT, TensorElementType.INT64, [BATCH_DIMENSION]),
   ];
+}
+
+/** A regressor's output: value float32 [N, 1]. */
+export function regressorOutputs(): ValueInfoMessage[] {
+  return [tensorValueInfo(ONNX_VALUE_OUTPUT, TensorElementType.FLOAT, [BATCH_DIMENSION, 1])];
 }
 
 /** The label is taken from the probabilities the client sees, so the two outputs can never disagree. */

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { ModelGate } from '@sepal/contracts';
+import { managerOf, Transaction } from '@sepal/persistence';
+import { iso } from '../paging';
+
+/** One change of a model's gate, as recorded (the latest is the model's gate). */
+export interface GateRecord {
+  model: string;
+  gate: ModelGate;
+  by: string;
+  reason: string;
+  at: string;
+}
+
+const toRecord = (r: Record<string, unknown>): GateRecord => ({
+  model: r.model_name as string,
+  gate: {
+    metric: r.metric as string,
+    direction: r.direction as ModelGate['direction'],
+    floor: r.floor === null ? null : Number(r.floor),
+    margin: Number(r.margin),
+  },
+  by: r.actor as string,
+  reason: r.reason as string,
+  at: iso(r.at),
+});
+
+/** Every SQL statement about models' promotion gates (registry.model_gates, append-only). */
+@Injectable()
+export class GatesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async insert(tx: Transaction, record: Omit<GateRecord, 'at'>): Promise<GateRecord> {
+    const { gate } = record;
+    const rows = await managerOf(tx, this.dataSource).query(
+      `INSERT INTO registry.model_gates (model_name, metric, direction, floor, margin, actor, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [record.model, gate.metric, gate.direction, gate.floor, gate.margin, record.by, record.reason],
+    );
+    return toRecord(rows[0]);
+  }
+
+  async latest(model: string): Promise<GateRecord | null> {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM registry.model_gates WHERE model_name = $1 ORDER BY id DESC LIMIT 1`,
+      [model],
+    );
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  async history(model: string): Promise<GateRecord[]> {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM registry.model_gates WHERE model_name = $1 ORDER BY id`,
+      [model],
+    );
+    return rows.map(toRecord);
+  }
+}

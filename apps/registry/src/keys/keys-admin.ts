@@ -1,0 +1,48 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { CreatedKey, CreateKeyRequest } from '@sepal/contracts';
+import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
+import { RegistryConfig, RegistryConfigValues } from '../registry.config';
+import { REGISTRY_MIGRATIONS } from '../registry.migrations';
+import { REGISTRY_SCHEMA } from '../registry.schema';
+import { KeysModule } from './keys.module';
+import { KeysService } from './keys.service';
+
+/**
+ * `sepal keys create --admin`: makes a key straight in the registry's database (migrated first), with no service
+ * running and no key yet: how the first admin key is made when SEPAL_API_KEY is not the bootstrap.
+ */
+export async function createKeyInDatabase(
+  config: RegistryConfigValues,
+  request: CreateKeyRequest,
+): Promise<CreatedKey> {
+  @Module({})
+  class KeysAdminModule {}
+  const context = await NestFactory.createApplicationContext(
+    {
+      module: KeysAdminModule,
+      imports: [
+        {
+          module: class RegistryConfigModule {},
+          global: true,
+          providers: [{ provide: RegistryConfig, useValue: config }],
+          exports: [RegistryConfig],
+        },
+        PersistenceModule.forRoot({
+          target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
+          schema: REGISTRY_SCHEMA,
+          entities: [],
+          migrations: REGISTRY_MIGRATIONS,
+          applicationName: 'sepal-keys',
+        }),
+        KeysModule,
+      ],
+    },
+    { logger: false },
+  );
+  try {
+    return await context.get(KeysService).create(request, null, 'cli');
+  } finally {
+    await context.close();
+  }
+}

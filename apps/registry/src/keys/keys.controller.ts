@@ -1,0 +1,85 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  CreateKeyRequest,
+  createKeyRequestSchema,
+  KeyIdentity,
+  keyNameSchema,
+  VerifyKeyRequest,
+  verifyKeyRequestSchema,
+} from '@sepal/contracts';
+import {
+  Actor,
+  Authenticated,
+  CallerKey,
+  openApiSchema,
+  Public,
+  RequireScope,
+  ZodValidationPipe,
+} from '@sepal/http';
+import { UnauthorizedException } from '@nestjs/common';
+import { KeysService } from './keys.service';
+
+@ApiTags('keys')
+@Controller('keys')
+export class KeysController {
+  constructor(private readonly keys: KeysService) {}
+
+  @Post()
+  @RequireScope('admin')
+  @ApiOperation({
+    summary:
+      'Create a key with scopes; the answer holds its secret, shown this once (409 if the name is taken).',
+  })
+  @ApiBody({
+    schema: openApiSchema(createKeyRequestSchema),
+    examples: { client: { value: { name: 'shop-frontend', scopes: ['predict', 'feedback'] } } },
+  })
+  create(
+    @Body(new ZodValidationPipe(createKeyRequestSchema, 'key')) body: CreateKeyRequest,
+    @Actor() actor: string,
+  ) {
+    return this.keys.create(body, actor);
+  }
+
+  @Get()
+  @RequireScope('admin')
+  @ApiOperation({
+    summary:
+      'The keys: name, scopes, when made and by whom, last use (never a secret). ?all=true adds revoked keys.',
+  })
+  list(@Query('all') all?: string) {
+    return this.keys.list(all === 'true');
+  }
+
+  @Get('self')
+  @Authenticated()
+  @ApiOperation({ summary: 'The calling key: its name and scopes (a console disables what it may not do).' })
+  self(@CallerKey() key: KeyIdentity): KeyIdentity {
+    return { name: key.name, scopes: key.scopes };
+  }
+
+  @Delete(':name')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Revoke a key: every app refuses it within SEPAL_KEY_CACHE_MS (at most 5 s).' })
+  revoke(
+    @Param('name', new ZodValidationPipe(keyNameSchema, 'key name')) name: string,
+    @Actor() actor: string,
+  ) {
+    return this.keys.revoke(name, actor);
+  }
+
+  /**
+   * How the other apps check a key they were sent (and cache the answer). Open: it answers only who holds a secret
+   * the caller already has; unknown secrets get 401.
+   */
+  @Post('verify')
+  @Public()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Who a secret belongs to ({name, scopes}); 401 for an unknown or revoked key.' })
+  async verify(@Body(new ZodValidationPipe(verifyKeyRequestSchema, 'key check')) body: VerifyKeyRequest) {
+    const identity = await this.keys.cached.verify(body.secret);
+    if (!identity) throw new UnauthorizedException('unknown or revoked key');
+    return identity;
+  }
+}

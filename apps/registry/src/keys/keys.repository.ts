@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { KeyView, Scope } from '@sepal/contracts';
+import { iso } from '../paging';
+
+export interface StoredKey {
+  keyId: string;
+  name: string;
+  scopes: Scope[];
+  source: 'api' | 'env' | 'cli';
+  salt: Buffer;
+  hash: Buffer;
+  revokedAt: string | null;
+}
+
+export interface NewKey {
+  keyId: string;
+  name: string;
+  scopes: Scope[];
+  source: StoredKey['source'];
+  salt: Buffer;
+  hash: Buffer;
+  createdBy: string | null;
+}
+
+const toStored = (r: Record<string, unknown>): StoredKey => ({
+  keyId: r.key_id as string,
+  name: r.name as string,
+  scopes: r.scopes as Scope[],
+  source: r.source as StoredKey['source'],
+  salt: Buffer.from(r.salt as Uint8Array),
+  hash: Buffer.from(r.hash as Uint8Array),
+  revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
+});
+
+const toView = (r: Record<string, unknown>): KeyView => ({
+  name: r.name as string,
+  scopes: r.scopes as Scope[],
+  createdAt: iso(r.created_at),
+  createdBy: (r.created_by as string | null) ?? null,
+  lastUsedAt: r.last_used_at ? iso(r.last_used_at) : null,
+  revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
+});
+
+/** Every SQL statement about API keys. */
+@Injectable()
+export class KeysRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Inserts a key; false if an active key already has the name. */
+  async insert(key: NewKey): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `INSERT INTO registry.api_keys (key_id, name, scopes, source, salt, hash, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING RETURNING key_id`,
+      [key.keyId, key.name, key.scopes, key.source, key.salt, key.hash, key.createdBy],
+    );
+    return rows.length === 1;
+  }
+
+  async findActiveById(keyId: string): Promise<StoredKey | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT * FROM registry.api_keys WHERE key_id = $1 AND revoked_at IS NULL`,
+      [keyId],
+    );
+    return rows.length ? toStored(rows[0]) : null;
+  }
+
+  /** The active keys from SEPAL_API_KEY (a secret of free form, checked against these few). */
+  async activeEnvKeys(): Promise<StoredKey[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT * FROM registry.api_keys WHERE source = 'env' AND revoked_at IS NULL ORDER BY created_at`,
+    );
+    return rows.map(toStored);
+  }
+
+  async findActiveByName(name: string): Promise<StoredKey | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT * FROM registry.api_keys WHERE name = $1 AND revoked_at IS NULL`,
+      [name],
+    );
+    return rows.length ? toStored(rows[0]) : null;
+  }
+
+  async replaceSecret(keyId: string, salt: Buffer, hash: Buffer): Promise<void> {
+    await this.dataSource.query(`UPDATE registry.api_keys SET salt = $2, hash = $3 WHERE key_id = $1`, [
+      keyId,
+      salt,
+      hash,
+    ]);
+  }
+
+  async list(includeRevoked: boolean): Promise<KeyView[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT name, scopes, created_at, created_by, last_used_at, revoked_at FROM registry.api_keys
+       WHERE $1 OR revoked_at IS NULL ORDER BY name, created_at`,
+      [includeRevoked],
+    );
+    return rows.map(toView);
+  }
+
+  /** Revokes the active key of this name; its view, or null if there is none. */
+  async revoke(name: string, by: string): Promise<KeyView | null> {
+    // TypeORM answers an UPDATE on PostgreSQL with [rows, count].
+    const [rows]: [Record<string, unknown>[], number] = await this.dataSource.query(
+      `UPDATE registry.api_keys SET revoked_at = clock_timestamp(), revoked_by = $2
+       WHERE name = $1 AND revoked_at IS NULL
+       RETURNING name, scopes, created_at, created_by, last_used_at, revoked_at`,
+      [name, by],
+    );
+    return rows.length ? toView(rows[0]) : null;
+  }
+
+  /** One statement for a batch of uses: key id → when it was last used. */
+  async recordUse(uses: Map<string, Date>): Promise<void> {
+    if (uses.size === 0) return;
+    const ids = [...uses.keys()];
+    const times = ids.map((id) => uses.get(id)!.toISOString());
+    await this.dataSource.query(
+      `UPDATE registry.api_keys k SET last_used_at = GREATEST(k.last_used_at, u.at)
+       FROM unnest($1::text[], $2::timestamptz[]) AS u(key_id, at) WHERE k.key_id = u.key_id`,
+      [ids, times],
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import { ConflictError, NotFoundError } from '@sepal/contracts';
+import { FakeKeysRepository } from '../../test/fakes/keys-fakes';
+import { RegistryConfig, RegistryConfigValues } from '../registry.config';
+import { KeysRepository } from './keys.repository';
+import { KeysService } from './keys.service';
+
+const config = (env: Record<string, string> = {}): RegistryConfigValues =>
+  RegistryConfig.load({ SEPAL_KEY_CACHE_MS: '0', ...env });
+
+describe('KeysService', () => {
+  const make = (env?: Record<string, string>) => {
+    const repository = new FakeKeysRepository();
+    return { repository, keys: new KeysService(repository as unknown as KeysRepository, config(env)) };
+  };
+
+  it('makes a key whose secret is returned once and stored only as a salted scrypt hash', async () => {
+    const { repository, keys } = make();
+    const created = await keys.create({ name: 'shop', scopes: ['predict', 'feedback', 'predict'] }, 'root');
+    expect(created).toEqual({
+      name: 'shop',
+      scopes: ['predict', 'feedback'],
+      secret: expect.stringMatching(/^sepal_/),
+    });
+    const [row] = repository.rows;
+    expect(JSON.stringify(row)).not.toContain(created.secret.split('_').pop());
+    expect(row.hash).toHaveLength(32);
+    expect(row.salt).toHaveLength(16);
+    expect(row.createdBy).toBe('root');
+    const other = await keys.create({ name: 'other', scopes: ['read'] }, 'root');
+    expect(repository.rows[1].salt.equals(row.salt)).toBe(false);
+    expect(await keys.verify(other.secret)).toEqual({ name: 'other', scopes: ['read'] });
+    await expect(keys.create({ name: 'shop', scopes: ['read'] }, 'root')).rejects.toThrow(ConflictError);
+  });
+
+  it('knows a secret, not a near one, and forgets a revoked key', async () => {
+    const { keys } = make();
+    const { secret } = await keys.create({ name: 'shop', scopes: ['predict'] }, 'root');
+    expect(await keys.verify(secret)).toEqual({ name: 'shop', scopes: ['predict'] });
+    expect(await keys.verify(`${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`)).toBeNull();
+    expect(await keys.verify('sepal_nope')).toBeNull();
+    expect((await keys.revoke('shop', 'root')).revokedAt).not.toBeNull();
+    expect(await keys.verify(secret)).toBeNull();
+    await expect(keys.revoke('shop', 'root')).rejects.toThrow(NotFoundError);
+    // The name is free again once revoked.
+    await keys.create({ name: 'shop', scopes: ['read'] }, 'root');
+  });
+
+  it('records uses in one batch, not one write per check', async () => {
+    const { repository, keys } = make();
+    const { secret } = await keys.create({ name: 'shop', scopes: ['predict'] }, 'root');
+    for (let i = 0; i < 5; i++) await keys.verify(secret);
+    expect(repository.rows[0].lastUsedAt).toBeNull();
+    await keys.flushUses();
+    await keys.flushUses();
+    expect(repository.useBatches).toBe(1);
+    expect(repository.rows[0].lastUsedAt).not.toBeNull();
+  });
+
+  it('stores SEPAL_API_KEY as the bootstrap admin, once, and replaces its hash when it changes', async () => {
+    const { repository, keys } = make({
+      SEPAL_API_KEY: 'first-bootstrap-secret',
+      SEPAL_API_KEY_NAME: 'boot',
+    });
+    await keys.onApplicationBootstrap();
+    await keys.onModuleDestroy();
+    expect(await keys.verify('first-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
+    const again = new KeysService(
+      repository as unknown as KeysRepository,
+      config({ SEPAL_API_KEY: 'second-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' }),
+    );
+    await again.onApplicationBootstrap();
+    await again.onModuleDestroy();
+    expect(repository.rows).toHaveLength(1);
+    expect(await again.verify('first-bootstrap-secret')).toBeNull();
+    expect(await again.verify('second-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
+  });
+});

@@ -1,0 +1,157 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  ConflictError,
+  CreatedKey,
+  CreateKeyRequest,
+  KeyIdentity,
+  KeyView,
+  NotFoundError,
+  Scope,
+} from '@sepal/contracts';
+import { CachedKeyVerifier, type KeyVerifier } from '@sepal/http';
+import { randomBytes } from 'node:crypto';
+import { RegistryConfig, RegistryConfigValues } from '../registry.config';
+import { generateSecret, keyIdOf, newSaltedHash, secretMatches } from './key-secrets';
+import { KeysRepository, StoredKey } from './keys.repository';
+
+/**
+ * API keys: identities with scopes, stored hashed. Creates, lists and revokes them, checks a secret (the registry's
+ * own guard and, over POST /keys/verify, every other app's), records when each was last used in batches, and on start
+ * turns SEPAL_API_KEY into the bootstrap admin key.
+ */
+@Injectable()
+export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Keys');
+  private uses = new Map<string, Date>();
+  private timer?: NodeJS.Timeout;
+  /** What the registry's guard and POST /keys/verify use: a revocation clears it, so the registry refuses at once. */
+  readonly cached: CachedKeyVerifier;
+
+  constructor(
+    private readonly repository: KeysRepository,
+    @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
+  ) {
+    this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bootstrapFromEnv();
+    this.timer = setInterval(() => void this.flushUses(), this.values.REGISTRY_KEY_USAGE_FLUSH_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flushUses();
+  }
+
+  async create(
+    request: CreateKeyRequest,
+    createdBy: string | null,
+    source: StoredKey['source'] = 'api',
+  ): Promise<CreatedKey> {
+    const { keyId, secret } = generateSecret();
+    const { salt, hash } = await newSaltedHash(secret);
+    const scopes = [...new Set(request.scopes)];
+    const inserted = await this.repository.insert({
+      keyId,
+      name: request.name,
+      scopes,
+      source,
+      salt,
+      hash,
+      createdBy,
+    });
+    if (!inserted) {
+      throw new ConflictError(
+        `a key named "${request.name}" already exists`,
+        `Pick another name, or revoke it first (sepal keys revoke ${request.name}).`,
+      );
+    }
+    this.logger.log(
+      `key ${request.name} created with scopes ${scopes.join(',')} by ${createdBy ?? '(database)'}`,
+    );
+    return { name: request.name, scopes, secret };
+  }
+
+  list(includeRevoked: boolean): Promise<KeyView[]> {
+    return this.repository.list(includeRevoked);
+  }
+
+  async revoke(name: string, by: string): Promise<KeyView> {
+    const revoked = await this.repository.revoke(name, by);
+    if (!revoked) {
+      throw new NotFoundError(`no active key named "${name}"`, 'List the keys with `sepal keys ls`.');
+    }
+    this.cached.clear();
+    this.logger.log(`key ${name} revoked by ${by}`);
+    return revoked;
+  }
+
+  /** Who a secret belongs to, or null. One scrypt per check: callers cache the answer (CachedKeyVerifier). */
+  async verify(secret: string): Promise<KeyIdentity | null> {
+    const keyId = keyIdOf(secret);
+    const candidates = keyId
+      ? [await this.repository.findActiveById(keyId)].filter((k): k is StoredKey => k !== null)
+      : await this.repository.activeEnvKeys();
+    for (const key of candidates) {
+      if (await secretMatches(secret, key.salt, key.hash)) {
+        this.uses.set(key.keyId, new Date());
+        return { name: key.name, scopes: key.scopes };
+      }
+    }
+    return null;
+  }
+
+  /** Writes the batch of last-used times in one statement. */
+  async flushUses(): Promise<void> {
+    if (this.uses.size === 0) return;
+    const batch = this.uses;
+    this.uses = new Map();
+    try {
+      await this.repository.recordUse(batch);
+    } catch (error) {
+      for (const [id, at] of batch) if (!this.uses.has(id)) this.uses.set(id, at);
+      this.logger.warn(
+        `cannot record key use yet: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  /**
+   * SEPAL_API_KEY is the bootstrap admin: stored (hashed) as the admin key SEPAL_API_KEY_NAME names, its hash replaced
+   * when the variable changes (rotation). A key made by `sepal keys create` may be given instead: nothing to store.
+   */
+  private async bootstrapFromEnv(): Promise<void> {
+    const secret = this.values.SEPAL_API_KEY;
+    if (!secret || keyIdOf(secret)) return;
+    const name = this.values.SEPAL_API_KEY_NAME;
+    const existing = await this.repository.findActiveByName(name);
+    if (existing && existing.source !== 'env') {
+      this.logger.error(
+        `SEPAL_API_KEY_NAME=${name} is the name of a key made with sepal keys create: SEPAL_API_KEY is not stored. ` +
+          'Set SEPAL_API_KEY_NAME to another name.',
+      );
+      return;
+    }
+    if (existing && (await secretMatches(secret, existing.salt, existing.hash))) return;
+    const { salt, hash } = await newSaltedHash(secret);
+    if (existing) {
+      await this.repository.replaceSecret(existing.keyId, salt, hash);
+      this.cached.clear();
+      this.logger.log(`bootstrap key ${name}: SEPAL_API_KEY changed, the old secret no longer works`);
+      return;
+    }
+    const scopes: Scope[] = ['admin'];
+    await this.repository.insert({
+      keyId: `env-${name}-${randomBytes(6).toString('hex')}`,
+      name,
+      scopes,
+      source: 'env',
+      salt,
+      hash,
+      createdBy: 'SEPAL_API_KEY',
+    });
+    this.logger.log(`bootstrap key ${name} (admin) stored from SEPAL_API_KEY`);
+  }
+}

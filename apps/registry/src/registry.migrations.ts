@@ -1,0 +1,14 @@
+import { CreateRegistrySchema1732500000000 } from './migrations/1732500000000-create-registry-schema';
+import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs';
+import { ModelGates1733500000000 } from './migrations/1733500000000-model-gates';
+import { CreateApiKeys1733700000000 } from './migrations/1733700000000-create-api-keys';
+import { EarlyRunEvents1733900000000 } from './migrations/1733900000000-early-run-events';
+
+/** The registry's migrations, oldest first (run by the app and by `sepal keys create --admin`). */
+export const REGISTRY_MIGRATIONS = [
+  CreateRegistrySchema1732500000000,
+  CreateJobs1733100000000,
+  ModelGates1733500000000,
+  CreateApiKeys1733700000000,
+  EarlyRunEvents1733900000000,
+];

@@ -1,0 +1,6 @@
+export * from './scopes.decorators';
+export * from './key-verifier';
+export * from './scope.guard';
+export * from './listen-policy';
+export * from './rate-limit';
+export * from './route-table';

@@ -1,0 +1,14 @@
+import { TokenBuckets } from './rate-limit';
+
+describe('TokenBuckets', () => {
+  it('lets a burst through, then the rate, and says how long to wait', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(2, 3, 100, () => now);
+    expect([1, 2, 3].map(() => buckets.take('shop'))).toEqual([0, 0, 0]);
+    expect(buckets.take('shop')).toBe(1);
+    expect(buckets.take('other')).toBe(0);
+    now = 500;
+    expect(buckets.take('shop')).toBe(0);
+    expect(buckets.take('shop')).toBeGreaterThanOrEqual(1);
+  });
+});

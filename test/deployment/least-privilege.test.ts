@@ -1,0 +1,287 @@
+/** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+/*
+ * Least privilege in the distributed mode, on the real PostgreSQL and RabbitMQ: the provisioning scripts that
+ * docker-compose runs (scripts/provision) create one role and one broker user per app, in a fresh database and a
+ * dedicated virtual host; every app then starts under its own identity (its migrations run, its queues are declared),
+ * and neither a role nor a user can reach what belongs to another app.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { connect, type ChannelModel } from 'amqplib';
+import { Client } from 'pg';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { createTestDatabase, TestDatabase, uniqueNamespace, waitFor } from '@sepal/testing';
+import { DataConfig, startDataApp } from '../../apps/data/src';
+import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
+import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
+import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
+import { ROOT } from './compose-file';
+
+const execFileAsync = promisify(execFile);
+/** Runs a command; a missing one (rabbitmqctl, psql) fails with what is needed rather than ENOENT. */
+async function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}) {
+  try {
+    return await execFileAsync(command, args, options);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') {
+      throw new Error(
+        `${command} is not installed: this test provisions a vhost and users with rabbitmqctl and roles with psql, ` +
+          'on the machine of the broker (as root or the rabbitmq user); see DEVELOPERS.md',
+      );
+    }
+    throw error;
+  }
+}
+const APPS = ['data', 'registry', 'trainer', 'inference'] as const;
+type App = (typeof APPS)[number];
+const AMQP_HOST = process.env.TEST_AMQP_HOST ?? '127.0.0.1:5672';
+
+/** A PostgreSQL error's SQLSTATE (42501 is insufficient_privilege). */
+async function sqlState(client: Client, sql: string): Promise<string | undefined> {
+  try {
+    await client.query(sql);
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+}
+
+describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
+  const prefix = `${uniqueNamespace('lp')}_`;
+  const vhost = uniqueNamespace('sepal_lp');
+  const passwords = Object.fromEntries(APPS.map((app) => [app, `pw-${app}-${prefix}`])) as Record<
+    App,
+    string
+  >;
+  const role = (app: App) => `${prefix}${app}`;
+  const apps: NestFastifyApplication[] = [];
+  const connections: ChannelModel[] = [];
+  let database: TestDatabase;
+  let modelsDir: string;
+
+  const dbUrl = (app: App) => {
+    const url = new URL(database.url);
+    url.username = role(app);
+    url.password = passwords[app];
+    return url.toString();
+  };
+  const amqpUrl = (app: App) =>
+    `amqp://${role(app)}:${passwords[app]}@${AMQP_HOST}/${encodeURIComponent(vhost)}`;
+  const asRole = async (app: App) => {
+    const client = new Client({ connectionString: dbUrl(app) });
+    await client.connect();
+    return client;
+  };
+  const amqpAs = async (app: App) => {
+    const connection = await connect(amqpUrl(app));
+    connection.on('error', () => undefined);
+    connections.push(connection);
+    return connection;
+  };
+  /** Consumes `queue` as `app`'s user; resolves with the broker's refusal code, or undefined if it was allowed. */
+  const consumeAs = async (app: App, queue: string): Promise<number | undefined> => {
+    const channel = await (await amqpAs(app)).createChannel();
+    channel.on('error', () => undefined);
+    try {
+      const { consumerTag } = await channel.consume(queue, () => undefined);
+      await channel.cancel(consumerTag);
+      await channel.close();
+      return undefined;
+    } catch (error) {
+      return (error as { code?: number }).code;
+    }
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase('sepal_lp');
+    const admin = new URL(database.url);
+    const provisionEnv = {
+      ...process.env,
+      PGHOST: admin.hostname,
+      PGPORT: admin.port || '5432',
+      PGUSER: decodeURIComponent(admin.username) || 'postgres',
+      PGPASSWORD: decodeURIComponent(admin.password),
+      PGDATABASE: database.name,
+      SEPAL_DATABASE: database.name,
+      SEPAL_ROLE_PREFIX: prefix,
+      SEPAL_USER_PREFIX: prefix,
+      SEPAL_AMQP_VHOST: vhost,
+      SEPAL_DATA_DB_PASSWORD: passwords.data,
+      SEPAL_REGISTRY_DB_PASSWORD: passwords.registry,
+      SEPAL_DATA_AMQP_PASSWORD: passwords.data,
+      SEPAL_REGISTRY_AMQP_PASSWORD: passwords.registry,
+      SEPAL_TRAINER_AMQP_PASSWORD: passwords.trainer,
+      SEPAL_INFERENCE_AMQP_PASSWORD: passwords.inference,
+    };
+    // The scripts docker-compose runs: the postgres init script and the broker's definitions.
+    await run('sh', [join(ROOT, 'scripts/provision/postgres-roles.sh')], { env: provisionEnv });
+    const { stdout: definitions } = await run(
+      'sh',
+      [join(ROOT, 'scripts/provision/rabbitmq-definitions.sh')],
+      {
+        env: provisionEnv,
+      },
+    );
+    modelsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-'));
+    // rabbitmqctl may run as the broker's user (the Debian wrapper switches to it): let it read the file.
+    const definitionsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-definitions-'));
+    const definitionsFile = join(definitionsDir, 'definitions.json');
+    await writeFile(definitionsFile, definitions, { mode: 0o644 });
+    await chmod(definitionsDir, 0o755);
+    try {
+      await run('rabbitmqctl', ['-q', 'import_definitions', definitionsFile]);
+    } finally {
+      await rm(definitionsDir, { recursive: true, force: true });
+    }
+    // The import is asynchronous: wait until every user has its permissions in the vhost.
+    await waitFor(
+      async () => {
+        const { stdout } = await run('rabbitmqctl', ['-q', 'list_permissions', '-p', vhost]);
+        return APPS.every((app) => stdout.includes(role(app)));
+      },
+      { timeoutMs: 15_000, intervalMs: 250, description: 'the RabbitMQ definitions to be imported' },
+    );
+
+    const env: NodeJS.ProcessEnv = {
+      LOG_LEVEL: 'error',
+      DATA_PORT: '0',
+      DATA_HOST: '127.0.0.1',
+      DATA_DIR: join(ROOT, 'data'),
+      FEEDBACK_COMMIT_EVERY: '0',
+      REGISTRY_PORT: '0',
+      REGISTRY_HOST: '127.0.0.1',
+      MODELS_DIR: modelsDir,
+      INFERENCE_PORT: '0',
+      INFERENCE_HOST: '127.0.0.1',
+      REGISTRY_URL: 'http://127.0.0.1:9',
+      MODEL_NAME: 'IrisModel',
+      TRAINER_PORT: '0',
+      TRAINER_HOST: '127.0.0.1',
+      DATA_URL: 'http://127.0.0.1:9',
+      TF_BACKEND: 'cpu',
+      RETRAIN_ON_FEEDBACK: 'false',
+      RETRAIN_ON_DRIFT: 'false',
+    };
+    const own = (app: App) => ({
+      ...env,
+      AMQP_URL: amqpUrl(app),
+      ...(app === 'data' || app === 'registry' ? { DATABASE_URL: dbUrl(app) } : {}),
+    });
+    apps.push(await startDataApp(DataConfig.load(own('data'))));
+    apps.push(await startRegistryApp(RegistryConfig.load(own('registry'))));
+    apps.push(await startTrainerApp(TrainerConfig.load(own('trainer'))));
+    const registryUrl = (await apps[1].getUrl()).replace('[::1]', '127.0.0.1');
+    apps.push(
+      await startInferenceApp(InferenceConfig.load({ ...own('inference'), REGISTRY_URL: registryUrl })),
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const connection of connections) await connection.close().catch(() => undefined);
+    for (const app of apps.reverse()) await app.close().catch(() => undefined);
+    await closeEmbeddedDatabases();
+    await database?.drop();
+    const admin = new Client({ connectionString: database.url.replace(`/${database.name}`, '/postgres') });
+    await admin.connect();
+    for (const app of APPS) await admin.query(`DROP ROLE IF EXISTS "${role(app)}"`);
+    await admin.end();
+    for (const app of APPS) await run('rabbitmqctl', ['-q', 'delete_user', role(app)]).catch(() => undefined);
+    await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
+    if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('runs each app with a database under its own role: the migrations created its schema, owned by it', async () => {
+    const client = await asRole('data');
+    try {
+      const { rows } = await client.query<{ schema: string; owner: string; tables: string; foreign: string }>(
+        `SELECT n.nspname AS schema, pg_get_userbyid(n.nspowner) AS owner,
+                count(c.oid) AS tables,
+                count(c.oid) FILTER (WHERE pg_get_userbyid(c.relowner) <> pg_get_userbyid(n.nspowner)) AS foreign
+           FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind = 'r'
+          WHERE n.nspname IN ('data', 'registry') GROUP BY n.nspname, n.nspowner ORDER BY n.nspname`,
+      );
+      expect(rows.map(({ schema, owner }) => [schema, owner])).toEqual([
+        ['data', role('data')],
+        ['registry', role('registry')],
+      ]);
+      for (const row of rows) {
+        expect(Number(row.tables)).toBeGreaterThan(2); // the migrations ran, as the owner
+        expect(Number(row.foreign)).toBe(0);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("refuses the registry's role every access to data's schema, and lets it use its own", async () => {
+    const registry = await asRole('registry');
+    try {
+      expect(await sqlState(registry, 'SELECT count(*) FROM data.datasets')).toBe('42501');
+      expect(await sqlState(registry, 'INSERT INTO data.feedback DEFAULT VALUES')).toBe('42501');
+      expect(await sqlState(registry, 'DELETE FROM data.dataset_versions')).toBe('42501');
+      expect(await sqlState(registry, 'CREATE TABLE data.intruder (id int)')).toBe('42501');
+      expect(await sqlState(registry, 'DROP TABLE data.datasets')).toBe('42501');
+      // Nor anything outside its schema: no new schema, nothing in public.
+      expect(await sqlState(registry, 'CREATE SCHEMA intruder')).toBe('42501');
+      expect(await sqlState(registry, 'CREATE TABLE public.intruder (id int)')).toBe('42501');
+
+      expect(await sqlState(registry, 'SELECT count(*) FROM registry.models')).toBeUndefined();
+      expect(await sqlState(registry, 'CREATE TABLE registry.scratch (id int)')).toBeUndefined();
+      expect(await sqlState(registry, 'INSERT INTO registry.scratch VALUES (1)')).toBeUndefined();
+      expect(await sqlState(registry, 'DROP TABLE registry.scratch')).toBeUndefined();
+    } finally {
+      await registry.end();
+    }
+  });
+
+  it("refuses the data role the registry's schema (the audit log cannot be rewritten from there)", async () => {
+    const data = await asRole('data');
+    try {
+      expect(await sqlState(data, 'SELECT count(*) FROM registry.alias_audit')).toBe('42501');
+      expect(await sqlState(data, 'UPDATE registry.aliases SET version = 1')).toBe('42501');
+      expect(await sqlState(data, 'SELECT count(*) FROM data.datasets')).toBeUndefined();
+    } finally {
+      await data.end();
+    }
+  });
+
+  it("refuses one app's RabbitMQ user another app's queue (ACCESS_REFUSED) and lets it consume its own", async () => {
+    const ACCESS_REFUSED = 403;
+    // The queues the running apps declared under their own users.
+    expect(await consumeAs('registry', 'trainer.jobs')).toBe(ACCESS_REFUSED);
+    expect(await consumeAs('inference', 'registry.training')).toBe(ACCESS_REFUSED);
+    expect(await consumeAs('trainer', 'data.feedback')).toBe(ACCESS_REFUSED);
+    expect(await consumeAs('data', 'inference.model-promoted.dlq')).toBe(ACCESS_REFUSED);
+    expect(await consumeAs('trainer', 'registry.jobs.dlq')).toBe(ACCESS_REFUSED);
+
+    expect(await consumeAs('trainer', 'trainer.jobs.dlq')).toBeUndefined();
+    expect(await consumeAs('registry', 'registry.training.dlq')).toBeUndefined();
+    expect(await consumeAs('data', 'data.feedback.dlq')).toBeUndefined();
+    expect(await consumeAs('inference', 'inference.model-promoted.dlq')).toBeUndefined();
+  });
+
+  it("refuses a user to declare or bind a queue in another app's name, or to create exchanges", async () => {
+    const connection = await amqpAs('inference');
+    const attempt = async (
+      action: (channel: Awaited<ReturnType<ChannelModel['createChannel']>>) => Promise<unknown>,
+    ) => {
+      const channel = await connection.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        await action(channel);
+        await channel.close();
+        return undefined;
+      } catch (error) {
+        return (error as { code?: number }).code;
+      }
+    };
+    expect(await attempt((c) => c.assertQueue('trainer.stolen', { durable: true }))).toBe(403);
+    expect(await attempt((c) => c.assertExchange('intruder.events', 'topic'))).toBe(403);
+    expect(await attempt((c) => c.bindQueue('trainer.jobs', 'sepal.events', '#'))).toBe(403);
+    expect(await attempt((c) => c.assertQueue('inference.scratch', { autoDelete: true }))).toBeUndefined();
+  });
+});

@@ -1,0 +1,120 @@
+import type { FuzzRequest } from './requests';
+import type { World } from './routes';
+
+type Regression = Omit<FuzzRequest, 'mutation'> & { found: string; status: number };
+
+const json = 'application/json';
+
+/**
+ * Requests the fuzzer once answered with a 5xx, as they were sent (with the names and ids of the stack they hit);
+ * the suite replays every one before the generated requests. Each says what was wrong and what answers now.
+ */
+export function regressions(world: World): (FuzzRequest & { status: number })[] {
+  const [run] = world.runIds;
+  const list: Regression[] = [
+    // An error from a route that answers text/csv was sent as an object under that type: fastify refused to
+    // serialize it (500 "Attempted to send payload of invalid type 'object'"). Errors are always JSON now.
+    {
+      app: 'data',
+      method: 'GET',
+      url: '/datasets/unknown/versions/v1/export.csv',
+      found: 'export of an unknown dataset',
+      status: 404,
+    },
+    {
+      app: 'data',
+      method: 'GET',
+      url: '/datasets/iris/versions/latest/export.csv?split=1.5',
+      found: 'bad split',
+      status: 400,
+    },
+    {
+      app: 'data',
+      method: 'GET',
+      url: '/datasets/iris/versions/%F0%96%A5%92/export.csv',
+      found: 'not a version reference',
+      status: 400,
+    },
+    // Integers beyond PostgreSQL's integer reached a query (500 "out of range for type integer"): 400 naming the max.
+    {
+      app: 'registry',
+      method: 'GET',
+      url: '/models/iris/versions/99999999999999999999/lineage',
+      found: 'version beyond int4 in a path',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'GET',
+      url: `/models/${world.modelName}/versions/2147483648`,
+      found: 'version 2^31',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'PUT',
+      url: `/models/${world.modelName}/aliases/challenger`,
+      contentType: json,
+      body: '{"version":99999999999999999999}',
+      found: 'alias move to a version beyond int4 (the same bound, in a body)',
+      status: 400,
+    },
+    {
+      app: 'data',
+      method: 'GET',
+      url: '/datasets/iris/versions/latest/rows?cursor=8164883057470031&limit=7946',
+      found: 'rows cursor beyond int4',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'POST',
+      url: `/runs/${run}/metrics`,
+      contentType: json,
+      body: '{"metrics":[{"key":"loss","value":1,"step":100000000000000000000}]}',
+      found: 'metric step beyond int8 (the same kind of bound, added with the fix)',
+      status: 400,
+    },
+    // A NUL character reached PostgreSQL (500 "invalid byte sequence for encoding UTF8: 0x00"): 400 naming where.
+    { app: 'registry', method: 'GET', url: '/models/%00/versions/1', found: 'NUL in a path', status: 400 },
+    {
+      app: 'registry',
+      method: 'GET',
+      url: '/runs?filter=%00',
+      found: 'NUL in a query (refused with the rest)',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/experiments',
+      contentType: json,
+      body: '{"name":"a\\u0000b"}',
+      found: 'NUL in a body string',
+      status: 400,
+    },
+    {
+      app: 'data',
+      method: 'POST',
+      url: '/datasets/iris/feedback',
+      contentType: json,
+      body: JSON.stringify({
+        features: world.features.map(() => 5),
+        label: world.labels[0],
+        source: 'x\u0000',
+      }),
+      found: 'NUL in feedback',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/runs',
+      contentType: json,
+      body: '{"experiment":"fuzz","tags":{"k\\u0000":"v"}}',
+      found: 'NUL in a key',
+      status: 400,
+    },
+  ];
+  return list.map(({ found, ...request }) => ({ ...request, mutation: `regression: ${found}` }));
+}

@@ -1,0 +1,399 @@
+import fc from 'fast-check';
+import { arbitraryFromSchema, jsonSchemaOf } from './schema-arbitrary';
+import { AppName, Route, RouteSpec, specOf, World } from './routes';
+
+/** One HTTP request, replayable: what the suite sends and what a regression example records. */
+export interface FuzzRequest {
+  app: AppName;
+  method: string;
+  /** Path and query, already encoded as sent (it may hold malformed escapes on purpose). */
+  url: string;
+  contentType?: string;
+  body?: string;
+  /** What was done to it, for the failure report. */
+  mutation: string;
+}
+
+// ---- nasty values ------------------------------------------------------------------------------------------------
+
+const HUGE_AND_NEGATIVE = [
+  1e308,
+  -1e308,
+  Number.MAX_SAFE_INTEGER + 2,
+  -Number.MAX_SAFE_INTEGER - 2,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 64,
+  1e21,
+  5e-324,
+  -1,
+  0,
+  -0.5,
+  1.5,
+];
+
+const ODD_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '\u202eevil',
+  '\ufeff',
+  'İstanbul',
+  '𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+  '😀👍🏽',
+  'NaN',
+  'Infinity',
+  '-1',
+  '1e400',
+  'true',
+  'null',
+  '../../etc/passwd',
+  "'; DROP TABLE x; --",
+  '%s%n%x',
+  '${jndi:x}',
+  '<script>alert(1)</script>',
+  '\r\nX-Injected: 1',
+];
+
+const longString = fc
+  .tuple(
+    fc.constantFrom(1_000, 1_000, 10_000, 10_000, 100_000),
+    fc.constantFrom('a', 'é', '😀', '\u0000', ' ', '9'),
+  )
+  .map(([n, c]) => c.repeat(n));
+
+const wrongType = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.string({ maxLength: 10 }),
+  fc.constant([]),
+  fc.constant({}),
+  fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
+);
+
+const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: wrongType },
+  { weight: 2, arbitrary: fc.constantFrom(...HUGE_AND_NEGATIVE) },
+  { weight: 2, arbitrary: fc.constantFrom(...ODD_STRINGS) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
+  { weight: 1, arbitrary: longString },
+);
+
+/** A JSON text nested `depth` levels deep (built as text: JSON.stringify would overflow the stack). */
+const deepJson = (depth: number, kind: 'array' | 'object') =>
+  kind === 'array'
+    ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+const DEEP = '"\u0001deep\u0001"';
+
+// ---- body mutations ----------------------------------------------------------------------------------------------
+
+type Path = (string | number)[];
+
+function pathsOf(value: unknown, prefix: Path = [], depth = 0): Path[] {
+  if (depth > 3 || value === null || typeof value !== 'object') return [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  return entries.flatMap(([key, child]) => [
+    [...prefix, key],
+    ...pathsOf(child, [...prefix, key], depth + 1),
+  ]);
+}
+
+function withAt(
+  value: unknown,
+  path: Path,
+  replace: (parent: Record<string | number, unknown>, key: string | number) => void,
+): unknown {
+  const copy = structuredClone(value) as Record<string | number, unknown>;
+  let parent = copy;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  replace(parent, path[path.length - 1]);
+  return copy;
+}
+
+interface Body {
+  text: string;
+  mutation: string;
+}
+
+const json = (value: unknown, mutation: string): Body => ({
+  text: JSON.stringify(value) ?? 'null',
+  mutation,
+});
+
+/** A valid body broken in one place: a field's type or value, a missing or extra field, or the whole document. */
+function mutatedBody(valid: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
+  const atField = fc
+    .tuple(
+      valid,
+      fc.nat(),
+      nastyValue,
+      fc.constantFrom('replace', 'delete', 'extra', 'deep'),
+      fc.integer({ min: 2, max: 5_000 }),
+    )
+    .map(([value, index, nasty, kind, depth]): Body => {
+      const paths = pathsOf(value);
+      if (paths.length === 0) return json({ unexpected: nasty }, 'extra field on an empty body');
+      const path = paths[index % paths.length];
+      const where = path.join('.');
+      switch (kind) {
+        case 'delete':
+          return json(
+            withAt(value, path, (parent, key) => {
+              if (Array.isArray(parent)) parent.splice(Number(key), 1);
+              else delete parent[key];
+            }),
+            `without ${where}`,
+          );
+        case 'extra':
+          return json(
+            withAt(value, path, (parent) => {
+              if (!Array.isArray(parent)) parent[`extra_${index % 7}`] = nasty;
+            }),
+            `extra field beside ${where}`,
+          );
+        case 'deep':
+          return {
+            text: JSON.stringify(
+              withAt(value, path, (parent, key) => (parent[key] = DEEP.slice(1, -1))),
+            ).replace(DEEP, deepJson(depth, depth % 2 ? 'array' : 'object')),
+            mutation: `${where} nested ${depth} levels deep`,
+          };
+        default:
+          return json(
+            withAt(value, path, (parent, key) => (parent[key] = nasty)),
+            `${where} = ${describe(nasty)}`,
+          );
+      }
+    });
+  const whole = fc.oneof(
+    nastyValue.map((v) => json(v, `whole body = ${describe(v)}`)),
+    fc.jsonValue({ maxDepth: 3 }).map((v) => json(v, 'whole body = random JSON')),
+    fc
+      .integer({ min: 1_000, max: 100_000 })
+      .map((d) => ({ text: deepJson(d, 'array'), mutation: `body nested ${d} deep` })),
+    fc
+      .integer({ min: 1_000, max: 100_000 })
+      .map((d) => ({ text: deepJson(d, 'object'), mutation: `object nested ${d} deep` })),
+    fc
+      .constantFrom(
+        '{',
+        '{"a":1',
+        '[1,]',
+        'NaN',
+        "{'a':1}",
+        '',
+        ' ',
+        '\u0000',
+        `1${'0'.repeat(400)}`,
+        '{"a":1}{"b":2}',
+      )
+      .map((text) => ({ text, mutation: `malformed JSON ${JSON.stringify(text)}` })),
+    fc
+      .constantFrom(1.5, 3)
+      .map((mb) => ({ text: `"${'x'.repeat(mb * 1024 * 1024)}"`, mutation: `body of ${mb} MB` })),
+    fc
+      .constantFrom('{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}')
+      .map((text) => ({ text, mutation: 'prototype pollution attempt' })),
+  );
+  return fc.oneof({ weight: 4, arbitrary: atField }, { weight: 1, arbitrary: whole });
+}
+
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value));
+  return text.length > 60 ? `${text.slice(0, 40)}… (${text.length} chars)` : text;
+}
+
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/xml',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=xyz',
+  'application/octet-stream',
+  'application/json; charset=utf-16',
+  'application/json; charset=latin1',
+  'image/png',
+  'application/json, text/plain',
+  ';;;',
+];
+
+// ---- path and query ----------------------------------------------------------------------------------------------
+
+const NASTY_SEGMENTS = [
+  '-1',
+  '0',
+  '1.5',
+  '99999999999999999999',
+  '1e400',
+  'NaN',
+  'null',
+  'undefined',
+  '%00',
+  '%ZZ',
+  '%',
+  '%2e%2e',
+  '%2F',
+  '..',
+  '.',
+  '%20',
+  '%E2%80%AE',
+  '%F0%9F%98%80',
+  '%C0%AF',
+  'a'.repeat(5000),
+  '__proto__',
+  'constructor',
+  "'",
+  '%22',
+];
+
+function realisticSegment(name: string, world: World): string[] {
+  switch (name) {
+    case 'name':
+      return [world.dataset, world.modelName, 'unknown'];
+    case 'version':
+      return world.versions.map(String);
+    case 'alias':
+      return ['champion', 'challenger', 'canary'];
+    case 'ref':
+      return ['latest', 'v1', 'v2', 'v0', 'v-1', 'v99999999999', 'v1.5'];
+    case 'id':
+    case 'idOrName':
+      return [...world.runIds, '00000000-0000-0000-0000-000000000000', 'fuzz'];
+    case 'sha256':
+      return [world.modelSha256, '0'.repeat(64)];
+    case 'key':
+      return ['accuracy', 'loss'];
+    default:
+      return ['x'];
+  }
+}
+
+const segment = (name: string, world: World): fc.Arbitrary<string> =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...realisticSegment(name, world)) },
+    { weight: 2, arbitrary: fc.constantFrom(...NASTY_SEGMENTS) },
+    { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }).map(encodeURIComponent) },
+  );
+
+function pathArbitrary(route: Route, world: World): fc.Arbitrary<string> {
+  const parts = route.path.split('/').slice(1);
+  return fc
+    .tuple(...parts.map((part) => (part.startsWith(':') ? segment(part.slice(1), world) : fc.constant(part))))
+    .map((values) => `/${values.join('/')}`);
+}
+
+/** `s` with lone surrogates replaced (they have no UTF-8 form, so no URL can carry them). */
+const wellFormed = (s: string) =>
+  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+
+const queryValue = (value: unknown) =>
+  typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
+
+function queryArbitrary(spec: RouteSpec): fc.Arbitrary<{ query: string; mutation?: string }> {
+  const valid = spec.query ? arbitraryFromSchema(jsonSchemaOf(spec.query)) : fc.constant({});
+  const encoded = (pairs: [string, string][]) =>
+    pairs
+      .map(([k, v]) => `${encodeURIComponent(wellFormed(k))}=${encodeURIComponent(wellFormed(v))}`)
+      .join('&');
+  const base = valid.map((q) =>
+    Object.entries((q ?? {}) as Record<string, unknown>).map(
+      ([k, v]) => [k, queryValue(v)] as [string, string],
+    ),
+  );
+  return fc.oneof(
+    { weight: 3, arbitrary: base.map((pairs) => ({ query: encoded(pairs) })) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(base, fc.nat(), nastyValue).map(([pairs, index, nasty]) => {
+        const keys = pairs.length ? pairs.map(([k]) => k) : ['limit'];
+        const key = keys[index % keys.length];
+        const value = typeof nasty === 'string' ? nasty : (JSON.stringify(nasty) ?? '');
+        const rest = pairs.filter(([k]) => k !== key);
+        return { query: encoded([...rest, [key, value]]), mutation: `query ${key}=${describe(nasty)}` };
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(
+          'limit=1&limit=2',
+          'limit[]=1',
+          'limit=-1',
+          'limit=1e400',
+          'limit=0x10',
+          'cursor=99999999999999999999',
+          'maxResults=-5',
+          '__proto__=1',
+          'a=%ZZ',
+          '&&&==',
+          `filter=${'('.repeat(2000)}`,
+          'filter=metrics.accuracy%20%3E%20%27x%27',
+          'orderBy=metrics.f1%20desc;%20DROP',
+          'state=ALL',
+          'split=validation',
+        )
+        .map((query) => ({ query, mutation: `query ${query.slice(0, 40)}` })),
+    },
+  );
+}
+
+// ---- whole requests ----------------------------------------------------------------------------------------------
+
+/** Requests to one route: valid ones from its schema, and each broken in one way. */
+export function requestArbitrary(route: Route, world: World): fc.Arbitrary<FuzzRequest> {
+  const spec = specOf(route) ?? { body: undefined };
+  const generic = specOf(route) === undefined;
+  const takesBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method);
+  const validBody: fc.Arbitrary<unknown> = spec.body
+    ? fc.oneof(
+        arbitraryFromSchema(jsonSchemaOf(spec.body)),
+        ...(spec.realistic ? [spec.realistic(world), spec.realistic(world)] : []),
+      )
+    : fc.jsonValue({ maxDepth: 2 });
+
+  const body: fc.Arbitrary<Body & { contentType?: string }> = !takesBody
+    ? fc.constant({ text: '', mutation: '' })
+    : spec.rawBody
+      ? fc.oneof(
+          fc.uint8Array({ maxLength: 200 }).map((bytes) => ({
+            text: Buffer.from(bytes).toString('latin1'),
+            contentType: 'application/octet-stream',
+            mutation: 'random bytes',
+          })),
+          mutatedBody(fc.jsonValue()).map((b) => ({ ...b, contentType: 'application/json' })),
+        )
+      : fc.oneof(
+          { weight: 2, arbitrary: validBody.map((v) => json(v, 'valid')) },
+          { weight: 6, arbitrary: mutatedBody(validBody) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(validBody, fc.constantFrom(...CONTENT_TYPES))
+              .map(([v, contentType]) => ({ ...json(v, `content-type ${contentType}`), contentType })),
+          },
+          {
+            weight: 1,
+            arbitrary: validBody.map((v) => ({ ...json(v, 'no content-type'), contentType: '' })),
+          },
+        );
+
+  return fc
+    .tuple(pathArbitrary(route, world), queryArbitrary(spec), body)
+    .map(([path, query, b]): FuzzRequest => {
+      const mutations = [generic ? 'generic' : '', b.mutation, query.mutation ?? ''].filter(Boolean);
+      return {
+        app: route.app,
+        method: route.method,
+        url: query.query ? `${path}?${query.query}` : path,
+        contentType: takesBody ? (b.contentType ?? 'application/json') : undefined,
+        body: takesBody && b.text !== '' ? b.text : takesBody && b.mutation ? b.text : undefined,
+        mutation: mutations.join('; ') || 'valid',
+      };
+    });
+}

@@ -1,0 +1,242 @@
+import type { INestApplication } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { RequestMethod } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import fc from 'fast-check';
+import type { z } from 'zod';
+import { TRAINING_PARAM_NAMES } from '@sepal/ml';
+import {
+  createExperimentRequestSchema,
+  createModelRequestSchema,
+  createModelVersionRequestSchema,
+  createRunRequestSchema,
+  diffQuerySchema,
+  feedbackListQuerySchema,
+  feedbackRequestSchema,
+  importDatasetRequestSchema,
+  jobActionQuerySchema,
+  jobListQuerySchema,
+  logMetricsRequestSchema,
+  oipInferRequestSchema,
+  pagingQuerySchema,
+  predictRequestSchema,
+  rowsQuerySchema,
+  searchRunsQuerySchema,
+  setAliasRequestSchema,
+  splitQuerySchema,
+  trainRequestSchema,
+  updateRunRequestSchema,
+} from '@sepal/contracts';
+
+export type AppName = 'data' | 'registry' | 'trainer' | 'inference';
+
+/** One route of one app, as Nest registered it (e.g. `PUT /models/:name/aliases/:alias`). */
+export interface Route {
+  app: AppName;
+  method: string;
+  path: string;
+}
+
+export const routeKey = (route: Route) => `${route.app} ${route.method} ${route.path}`;
+
+/** What the fuzzer knows about a route: the contract schemas of its body and query, and realistic valid bodies. */
+export interface RouteSpec {
+  body?: z.ZodType;
+  /** A raw (non-JSON) body, e.g. an artifact upload. */
+  rawBody?: true;
+  query?: z.ZodType;
+  /** Valid bodies that reach past validation into the services (the schema alone rarely names a real feature). */
+  realistic?: (world: World) => fc.Arbitrary<unknown>;
+}
+
+/** What the stack holds once set up: the names and ids that make a request reach real rows. */
+export interface World {
+  dataset: string;
+  features: string[];
+  labels: string[];
+  modelName: string;
+  modelSha256: string;
+  runIds: string[];
+  versions: number[];
+}
+
+const irisRow = (world: World) =>
+  fc.array(fc.double({ min: 0, max: 10, noNaN: true }), {
+    minLength: world.features.length,
+    maxLength: world.features.length,
+  });
+const namedRow = (world: World) =>
+  irisRow(world).map((values) => Object.fromEntries(world.features.map((name, i) => [name, values[i]])));
+const anyRow = (world: World) => fc.oneof(irisRow(world), namedRow(world));
+
+/** Every route the apps serve today, keyed by `routeKey`. A route missing here is still fuzzed, generically. */
+export const ROUTE_SPECS: Record<string, RouteSpec> = {
+  // data
+  'data GET /datasets': {},
+  'data POST /datasets/:name/import': {
+    body: importDatasetRequestSchema,
+    realistic: () =>
+      fc.oneof(
+        fc.constant({}),
+        fc.record({ content: fc.constantFrom('a,b\n1,2\n', '5.1,3.5,1.4,0.2,Iris-setosa\n', '', '\n\n') }),
+      ),
+  },
+  'data GET /datasets/:name/versions': {},
+  'data GET /datasets/:name/versions/:ref': {},
+  'data GET /datasets/:name/versions/:ref/rows': { query: rowsQuerySchema },
+  'data GET /datasets/:name/versions/:ref/export.csv': { query: splitQuerySchema },
+  'data GET /datasets/:name/diff': { query: diffQuerySchema },
+  'data POST /datasets/:name/feedback': {
+    body: feedbackRequestSchema,
+    realistic: (world) =>
+      fc.record({ features: anyRow(world), label: fc.constantFrom(...world.labels) }, { requiredKeys: [] }),
+  },
+  'data GET /datasets/:name/feedback': { query: feedbackListQuerySchema },
+  'data POST /datasets/:name/feedback/commit': {},
+  // registry
+  'registry POST /experiments': { body: createExperimentRequestSchema },
+  'registry GET /experiments': { query: pagingQuerySchema },
+  'registry GET /experiments/:idOrName': {},
+  'registry POST /runs': { body: createRunRequestSchema },
+  'registry GET /runs': {
+    query: searchRunsQuerySchema,
+  },
+  'registry GET /runs/:id': {},
+  'registry PATCH /runs/:id': { body: updateRunRequestSchema },
+  'registry POST /runs/:id/metrics': { body: logMetricsRequestSchema },
+  'registry GET /runs/:id/metrics/:key': {},
+  'registry POST /artifacts': { rawBody: true },
+  'registry GET /artifacts/:sha256': {},
+  'registry POST /models': { body: createModelRequestSchema },
+  'registry GET /models': { query: pagingQuerySchema },
+  'registry GET /models/:name': {},
+  'registry POST /models/:name/versions': {
+    body: createModelVersionRequestSchema,
+    realistic: (world) =>
+      fc.record({ runId: fc.constantFrom(...world.runIds), sha256: fc.constant(world.modelSha256) }),
+  },
+  'registry GET /models/:name/versions/:version': {},
+  'registry GET /models/:name/versions/:version/lineage': {},
+  'registry GET /models/:name/aliases/:alias': {},
+  'registry PUT /models/:name/aliases/:alias': {
+    body: setAliasRequestSchema,
+    realistic: (world) =>
+      fc.record(
+        { version: fc.constantFrom(...world.versions, 0, -1, 999_999), reason: fc.string({ maxLength: 30 }) },
+        { requiredKeys: ['version'] },
+      ),
+  },
+  'registry GET /models/:name/audit': {},
+  'registry GET /jobs': { query: jobListQuerySchema },
+  'registry GET /jobs/:id': {},
+  'registry DELETE /jobs/:id': { query: jobActionQuerySchema },
+  'registry POST /jobs/:id/retry': { query: jobActionQuerySchema },
+  // trainer
+  'trainer POST /train': {
+    body: trainRequestSchema,
+    // Real parameter names with small, odd or out-of-limit values: most are refused, the rest train a few epochs.
+    realistic: (world) => {
+      const value = fc.oneof(
+        fc.integer({ min: -2, max: 4 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom(1e9, 2 ** 31, 1.5, 'relu', '', true),
+      );
+      const names = fc.constantFrom(...TRAINING_PARAM_NAMES);
+      return fc.record(
+        {
+          dataset: fc.constantFrom(world.dataset, world.dataset, 'unknown'),
+          version: fc.constantFrom('latest', 'v1', 'v999999999999', 'zzzzzz'),
+          params: fc.dictionary(names, value, { maxKeys: 3 }),
+          grid: fc.dictionary(names, fc.array(value, { maxLength: 2 }), { maxKeys: 2 }),
+          seed: fc.integer(),
+        },
+        { requiredKeys: ['dataset'] },
+      );
+    },
+  },
+  'trainer GET /jobs/:id': {},
+  // inference
+  'inference POST /predict': {
+    body: predictRequestSchema,
+    realistic: (world) =>
+      fc.oneof(
+        fc.record({ features: anyRow(world) }),
+        fc.record({ instances: fc.array(anyRow(world), { minLength: 1, maxLength: 4 }) }),
+      ),
+  },
+  'inference POST /feedback': {
+    body: feedbackRequestSchema,
+    realistic: (world) => fc.record({ features: anyRow(world), label: fc.constantFrom(...world.labels) }),
+  },
+  'inference POST /admin/reload': {},
+  'inference GET /model': {},
+  'inference GET /v2': {},
+  'inference GET /v2/health/live': {},
+  'inference GET /v2/health/ready': {},
+  'inference GET /v2/models/:name': {},
+  'inference GET /v2/models/:name/ready': {},
+  'inference POST /v2/models/:name/infer': {
+    body: oipInferRequestSchema,
+    realistic: (world) =>
+      fc.integer({ min: 1, max: 3 }).chain((rows) =>
+        fc.record({
+          inputs: fc.tuple(
+            fc.record({
+              name: fc.constant('input'),
+              shape: fc.constant([rows, world.features.length]),
+              datatype: fc.constantFrom('FP32', 'FP64', 'INT64', 'BYTES', 'BOOL'),
+              data: fc.array(fc.double({ min: 0, max: 10, noNaN: true }), {
+                minLength: rows * world.features.length,
+                maxLength: rows * world.features.length,
+              }),
+            }),
+          ),
+        }),
+      ),
+  },
+};
+
+/** Health, readiness and metrics are served by every app (libs/observability); they take no input. */
+const COMMON_PATHS = /^\/(health(\/|$)|metrics$)/;
+
+export function specOf(route: Route): RouteSpec | undefined {
+  if (COMMON_PATHS.test(route.path)) return {};
+  return ROUTE_SPECS[routeKey(route)];
+}
+
+/** Every route of an app, read from Nest's controllers (so a new endpoint is fuzzed without being listed). */
+export function routesOf(app: AppName, nest: INestApplication): Route[] {
+  const routes: Route[] = [];
+  for (const module of nest.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const type = wrapper.metatype as (new (...args: never[]) => object) | undefined;
+      if (!type?.prototype) continue;
+      const prefixes = asArray(Reflect.getMetadata(PATH_METADATA, type) as string | string[] | undefined);
+      for (const name of Object.getOwnPropertyNames(type.prototype)) {
+        const handler = (type.prototype as Record<string, unknown>)[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const paths = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (paths === undefined || method === undefined) continue;
+        for (const prefix of prefixes.length ? prefixes : ['']) {
+          for (const path of asArray(paths)) {
+            routes.push({ app, method: RequestMethod[method], path: joinPath(prefix, path) });
+          }
+        }
+      }
+    }
+  }
+  const unique = new Map(routes.map((route) => [routeKey(route), route]));
+  return [...unique.values()];
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+function joinPath(prefix: string, path: string): string {
+  const joined = `/${[prefix, path]
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean)
+    .join('/')}`;
+  return joined;
+}
