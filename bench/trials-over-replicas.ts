@@ -89,7 +89,22 @@ async function startTrainer(
   throw new Error(`trainer ${name} did not become ready`);
 }
 
-async function timeJob(trainerUrl: string, registryUrl: string): Promise<{ trials: number; job: number }> {
+/** How many of the job's trials each replica trained (the trainer_replica tag of its trial runs). */
+async function trainedBy(registryUrl: string, jobId: string): Promise<string> {
+  const filter = encodeURIComponent(`tags.job_id = '${jobId}' AND tags.role = 'trial'`);
+  const page = (await (await fetch(`${registryUrl}/runs?limit=100&filter=${filter}`)).json()) as {
+    runs: { tags: Record<string, string> }[];
+  };
+  const counts = new Map<string, number>();
+  for (const run of page.runs)
+    counts.set(run.tags.trainer_replica, (counts.get(run.tags.trainer_replica) ?? 0) + 1);
+  return [...counts].map(([replica, count]) => `${replica} ${count}`).join(', ');
+}
+
+async function timeJob(
+  trainerUrl: string,
+  registryUrl: string,
+): Promise<{ trials: number; job: number; by: string }> {
   const accepted = await fetch(`${trainerUrl}/train`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -109,7 +124,9 @@ async function timeJob(trainerUrl: string, registryUrl: string): Promise<{ trial
       const step = job.steps?.find((s) => s.step === 'train-trials');
       const trials =
         step?.startedAt && step.endedAt ? Date.parse(step.endedAt) - Date.parse(step.startedAt) : NaN;
-      return { trials: trials / 1000, job: (performance.now() - started) / 1000 };
+      const seconds = (performance.now() - started) / 1000;
+      await sleep(1000); // the trial runs' last events
+      return { trials: trials / 1000, job: seconds, by: await trainedBy(registryUrl, jobId) };
     }
     await sleep(100);
   }
@@ -176,8 +193,12 @@ async function main(): Promise<void> {
       `trials over replicas (TRAINER_TRIALS=queue, TRAINER_WORKERS=1 per process, real RabbitMQ): ` +
         `16-trial Iris grid, ${PARAMS.epochs} epochs each`,
     );
-    console.log(`1 trainer process : train-trials ${one.trials.toFixed(1)} s, job ${one.job.toFixed(1)} s`);
-    console.log(`2 trainer processes: train-trials ${two.trials.toFixed(1)} s, job ${two.job.toFixed(1)} s`);
+    console.log(
+      `1 trainer process : train-trials ${one.trials.toFixed(1)} s, job ${one.job.toFixed(1)} s (trials: ${one.by})`,
+    );
+    console.log(
+      `2 trainer processes: train-trials ${two.trials.toFixed(1)} s, job ${two.job.toFixed(1)} s (trials: ${two.by})`,
+    );
     console.log(
       `speed-up ${(one.trials / two.trials).toFixed(2)}x on train-trials, ${(one.job / two.job).toFixed(2)}x on the job`,
     );
