@@ -104,6 +104,8 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
       TRAINER_PORT: '0',
       INFERENCE_PORT: '0',
       FEEDBACK_COMMIT_EVERY: '0',
+      PREDICT_RATE_PER_KEY: '0.5',
+      PREDICT_BURST_PER_KEY: '3',
       DATA_DIR: join(__dirname, '../../data'),
     };
     const local = async (app: NestFastifyApplication) => (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -227,6 +229,23 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
     expect((await call('registry', 'GET', `/jobs/${jobId}`, 'reader')).json.requestedBy).toBe('promoter');
   });
 
+  it('limits predictions per key: 429 with Retry-After beyond the burst, other keys unaffected', async () => {
+    const row = { features: [5.1, 3.5, 1.4, 0.2] };
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await call('inference', 'POST', '/predict', 'shop', row)).status);
+    expect(statuses).not.toContain(429);
+    const limited = await fetch(`${urls.inference}/predict`, {
+      method: 'POST',
+      headers: { 'x-api-key': secrets.shop, 'content-type': 'application/json' },
+      body: JSON.stringify(row),
+    });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await limited.json()) as { message: string }).message).toMatch(/PREDICT_RATE_PER_KEY/);
+    expect((await call('inference', 'POST', '/predict', 'admin', row)).status).not.toBe(429);
+  });
+
   it('refuses a revoked key on every app within 5 s, and records when each key was last used', async () => {
     const reads: Record<AppName, string> = {
       data: '/datasets',
@@ -267,7 +286,7 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
     expect(list.json).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'admin', scopes: ['admin'], createdBy: 'SEPAL_API_KEY' }),
-        expect.objectContaining({ name: 'reader', revokedAt: expect.any(String) }),
+        expect.objectContaining({ name: 'reader', revokedAt: expect.any(String), revokedBy: 'admin' }),
         expect.objectContaining({ name: 'shop', createdBy: 'admin', revokedAt: null }),
       ]),
     );

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { TRAINING_PARAM_NAMES } from '@sepal/ml';
 import {
   createExperimentRequestSchema,
+  createKeyRequestSchema,
   createModelRequestSchema,
   createModelVersionRequestSchema,
   createRunRequestSchema,
@@ -26,6 +27,7 @@ import {
   splitQuerySchema,
   trainRequestSchema,
   updateRunRequestSchema,
+  verifyKeyRequestSchema,
 } from '@sepal/contracts';
 
 export type AppName = 'data' | 'registry' | 'trainer' | 'inference';
@@ -86,6 +88,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'data GET /datasets/:name/versions/:ref/rows': { query: rowsQuerySchema },
   'data GET /datasets/:name/versions/:ref/export.csv': { query: splitQuerySchema },
   'data GET /datasets/:name/diff': { query: diffQuerySchema },
+  'data GET /datasets/:name/audit': {},
   'data POST /datasets/:name/feedback': {
     body: feedbackRequestSchema,
     realistic: (world) =>
@@ -127,6 +130,11 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       ),
   },
   'registry GET /models/:name/audit': {},
+  'registry POST /keys': { body: createKeyRequestSchema },
+  'registry GET /keys': {},
+  'registry GET /keys/self': {},
+  'registry DELETE /keys/:name': {},
+  'registry POST /keys/verify': { body: verifyKeyRequestSchema },
   'registry GET /jobs': { query: jobListQuerySchema },
   'registry GET /jobs/:id': {},
   'registry DELETE /jobs/:id': { query: jobActionQuerySchema },

@@ -266,6 +266,13 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
     expect(response.json().message).toBe("line 12002: expected 4 columns separated by ';', found 3");
     expect(await storedRows('broken')).toBe(0);
     expect((await inject('GET', '/datasets/broken/versions')).statusCode).toBe(404);
+    // Neither this failed write nor the ones before left a staging table behind.
+    const [{ n }] = await app
+      .get(DataSource)
+      .query(
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'data' AND tablename LIKE 'import%'`,
+      );
+    expect(n).toBe(0);
   }, 60_000);
 
   it.each([

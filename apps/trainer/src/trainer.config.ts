@@ -1,7 +1,13 @@
 import * as os from 'node:os';
 import { z } from 'zod';
 import { baseConfigSchema, booleanVar, loadConfig, portVar } from '@sepal/config';
-import { DEFAULT_TRAINING_LIMITS, type TrainingLimits } from '@sepal/ml';
+import {
+  DEFAULT_TRAIN_BUDGET_S,
+  DEFAULT_TRAINING_LIMITS,
+  DEFAULT_TREE_LIMITS,
+  type TrainingLimits,
+} from '@sepal/ml';
+import type { PlanLimits } from './sweep/job-plan';
 import { defaultWorkerCount } from './workers/trial-pool';
 
 const httpUrl = z
@@ -82,6 +88,22 @@ export const trainerConfigSchema = baseConfigSchema.extend({
   TRAIN_MAX_PARAMETERS: limitVar(DEFAULT_TRAINING_LIMITS.maxParameters),
   TRAIN_MAX_TRIALS: limitVar(DEFAULT_TRAINING_LIMITS.maxTrials),
   TRAIN_MAX_ROW_EPOCHS: limitVar(DEFAULT_TRAINING_LIMITS.maxRowEpochs),
+  /** Trees of one random forest. */
+  TRAIN_MAX_TREES: limitVar(DEFAULT_TREE_LIMITS.maxTrees),
+  /** Boosting rounds of one gradient-boosted ensemble. */
+  TRAIN_MAX_ROUNDS: limitVar(DEFAULT_TREE_LIMITS.maxRounds),
+  /** maxDepth of a tree (0, grow until pure, is bounded by TRAIN_MAX_TREE_ROWS). */
+  TRAIN_MAX_TREE_DEPTH: limitVar(DEFAULT_TREE_LIMITS.maxTreeDepth),
+  /** maxLeaves of a boosted tree. */
+  TRAIN_MAX_LEAVES: limitVar(DEFAULT_TREE_LIMITS.maxLeaves),
+  /** Training rows × trees grown by one tree trial (a boosted classifier grows one tree per class and round). */
+  TRAIN_MAX_TREE_ROWS: limitVar(DEFAULT_TREE_LIMITS.maxTreeRows),
+  /**
+   * Seconds a sweep may spend: the default grid keeps the families whose estimated time fits, and no trial starts
+   * once it is spent. A request's budgetSeconds overrides it, up to TRAIN_MAX_BUDGET_S.
+   */
+  TRAIN_BUDGET_S: limitVar(DEFAULT_TRAIN_BUDGET_S),
+  TRAIN_MAX_BUDGET_S: limitVar(86_400),
 });
 
 export type TrainerConfigValues = z.output<typeof trainerConfigSchema>;
@@ -103,5 +125,19 @@ export function trainingLimits(config: TrainerConfigValues): TrainingLimits {
     maxParameters: config.TRAIN_MAX_PARAMETERS,
     maxTrials: config.TRAIN_MAX_TRIALS,
     maxRowEpochs: config.TRAIN_MAX_ROW_EPOCHS,
+  };
+}
+
+/** The training limits, tree limits and budget bounds a configuration sets, for planning a job. */
+export function planLimits(config: TrainerConfigValues): PlanLimits {
+  return {
+    ...trainingLimits(config),
+    maxTrees: config.TRAIN_MAX_TREES,
+    maxRounds: config.TRAIN_MAX_ROUNDS,
+    maxTreeDepth: config.TRAIN_MAX_TREE_DEPTH,
+    maxLeaves: config.TRAIN_MAX_LEAVES,
+    maxTreeRows: config.TRAIN_MAX_TREE_ROWS,
+    defaultBudgetSeconds: config.TRAIN_BUDGET_S,
+    maxBudgetSeconds: config.TRAIN_MAX_BUDGET_S,
   };
 }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { findNulCharacter } from './refuse-nul-characters';
 
 describe('findNulCharacter', () => {
@@ -12,6 +13,12 @@ describe('findNulCharacter', () => {
     expect(findNulCharacter({ name: 'iris', n: 0, nothing: null, list: [true, 'é😀'] })).toBeUndefined();
     expect(findNulCharacter(Buffer.from([0, 0, 0]))).toBeUndefined();
     expect(findNulCharacter(undefined)).toBeUndefined();
+  });
+
+  it('does not walk a streamed body (a CSV import): its object graph is the socket and the server, with cycles', () => {
+    const stream = Readable.from(['a,b\n']) as Readable & { self?: unknown };
+    stream.self = stream;
+    expect(findNulCharacter(stream)).toBeUndefined();
   });
 
   it('walks a body nested deeper than the call stack without overflowing', () => {

@@ -15,7 +15,7 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
       if (current.includes('\u0000')) return path;
     } else if (Array.isArray(current)) {
       current.forEach((item, index) => pending.push([item, `${path}.${index}`]));
-    } else if (current !== null && typeof current === 'object' && !Buffer.isBuffer(current)) {
+    } else if (isPlainObject(current)) {
       for (const [key, item] of Object.entries(current)) {
         if (key.includes('\u0000')) return `${path} (a key)`;
         pending.push([item, `${path}.${key}`]);
@@ -23,6 +23,13 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
     }
   }
   return undefined;
+}
+
+/** A parsed JSON object; not a stream body (a CSV import hands its request stream over), a buffer or a class. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunPage, RunView } from '@sepal/contracts';
@@ -17,6 +18,15 @@ export const QUEUES = [
   'data.feedback',
   'test.observer',
 ];
+
+/** A TCP port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 /** The real data service and registry on real PostgreSQL and RabbitMQ, listening on free local ports. */
 export interface Services {
@@ -46,8 +56,16 @@ export async function startServices(namespace: string, options: { real: boolean 
       FEEDBACK_COMMIT_EVERY: '0',
     }),
   );
+  // A known port, so the artifact URLs announced in model.promoted (REGISTRY_PUBLIC_URL) reach this registry.
+  const registryPort = await freePort();
   const registry = await startRegistryApp(
-    RegistryConfig.load({ ...common, REGISTRY_PORT: '0', REGISTRY_HOST: '127.0.0.1', MODELS_DIR: modelsDir }),
+    RegistryConfig.load({
+      ...common,
+      REGISTRY_PORT: String(registryPort),
+      REGISTRY_HOST: '127.0.0.1',
+      REGISTRY_PUBLIC_URL: `http://127.0.0.1:${registryPort}`,
+      MODELS_DIR: modelsDir,
+    }),
   );
   const dataUrl = (await data.getUrl()).replace('[::1]', '127.0.0.1');
   const registryUrl = (await registry.getUrl()).replace('[::1]', '127.0.0.1');

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import {
   ClassCounts,
@@ -122,6 +123,7 @@ function bind(sql: string, params: Record<string, unknown>): [string, unknown[]]
 }
 
 const STAGE_BATCH_CHECK = 100_000;
+const ANALYZE_AFTER_ROWS = 10_000;
 
 /**
  * Every SQL statement of the datasets feature. A row lives once in data.rows with the sequence numbers of the
@@ -132,8 +134,24 @@ const STAGE_BATCH_CHECK = 100_000;
 export class DatasetsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** Staging tables of open transactions: their unique suffix. */
+  private readonly stages = new WeakMap<object, string>();
+
+  /**
+   * The manager of a transaction. Inside a transaction that staged rows, the staging tables' names in SQL
+   * (import_stage, import_new, import_fresh) are that transaction's own unlogged tables in the data schema.
+   */
   private m(tx?: Transaction): EntityManager {
-    return managerOf(tx, this.dataSource);
+    const manager = managerOf(tx, this.dataSource);
+    const suffix = tx ? this.stages.get(tx) : undefined;
+    if (!suffix) return manager;
+    return new Proxy(manager, {
+      get: (target, property, receiver) =>
+        property === 'query'
+          ? (sql: string, params?: unknown[]) =>
+              target.query(sql.replace(/\bimport_(stage|new|fresh)\b/g, `data.import_$1_${suffix}`), params)
+          : Reflect.get(target, property, receiver),
+    });
   }
 
   private q(tx: Transaction | undefined, sql: string, params: Record<string, unknown>) {
@@ -228,17 +246,28 @@ export class DatasetsRepository {
 
   // ---- staging: the new content, in temporary tables of the version's transaction ----
 
-  /** Temporary tables of one write, dropped when its transaction ends (committed or rolled back). */
+  /**
+   * Staging tables of one write: unlogged tables of the data schema (the app's role owns it, and may not create
+   * temporary tables), named for this transaction, created and dropped inside it, so a failed write leaves none.
+   */
   async createStage(tx: Transaction): Promise<void> {
+    this.stages.set(tx, randomBytes(8).toString('hex'));
     const m = this.m(tx);
     // The staged content is sorted (occurrences, hash ranks, file order): in memory, not in spill files.
     await m.query(`SET LOCAL work_mem = '256MB'`);
-    await m.query(`CREATE TEMP TABLE import_stage (ord int, h text, features jsonb, class text, target float8,
-      origin text) ON COMMIT DROP`);
-    await m.query(`CREATE TEMP TABLE import_new (ord int, row_key text, features jsonb, label float8,
-      origin text) ON COMMIT DROP`);
-    await m.query(`CREATE TEMP TABLE import_fresh (ord int, row_key text, features jsonb, label float8,
-      origin text, stratum int, rank bytea) ON COMMIT DROP`);
+    await m.query(`CREATE UNLOGGED TABLE import_stage (ord int, h text, features jsonb, class text, target float8,
+      origin text)`);
+    await m.query(`CREATE UNLOGGED TABLE import_new (ord int, row_key text, features jsonb, label float8,
+      origin text)`);
+    await m.query(`CREATE UNLOGGED TABLE import_fresh (ord int, row_key text, features jsonb, label float8,
+      origin text, stratum int, rank bytea)`);
+  }
+
+  /** Drops the staging tables once the version is written (a rolled-back write never created them). */
+  async dropStage(tx: Transaction): Promise<void> {
+    if (!this.stages.has(tx)) return;
+    await this.m(tx).query(`DROP TABLE import_stage, import_new, import_fresh`);
+    this.stages.delete(tx);
   }
 
   /** Stages a batch of parsed rows (one statement, one JSON parameter). */
@@ -416,6 +445,8 @@ export class DatasetsRepository {
       added += g.n as number;
       addedSum += sumOf(g);
     }
+    // Fresh statistics after a large write, or the planner may read pages by sorting the whole dataset each time.
+    if (added >= ANALYZE_AFTER_ROWS) await this.m(tx).query(`ANALYZE data.rows`);
     return { strata: result, addedSum, added };
   }
 

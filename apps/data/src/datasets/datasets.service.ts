@@ -463,6 +463,7 @@ export class DatasetsService {
       },
       correlationId,
     );
+    await this.repository.dropStage(tx);
     this.logger.log(
       `dataset ${dataset} v${version.seq} ${version.id.slice(0, 12)} (${version.reason}, ${version.rowCount} rows, ${split.added} written, ${rowsRemoved} removed)`,
     );

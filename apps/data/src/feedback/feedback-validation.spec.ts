@@ -17,8 +17,29 @@ describe('validateFeedback', () => {
     expect(validateFeedback(schema, { b: 1.5, a: 3 }, 'z', ranges)).toEqual({
       features: [3, 1.5],
       label: 1,
+      className: 'z',
       flags: [],
     });
+  });
+
+  it('takes strings for categorical columns and null for missing values, and a number for a regression target', () => {
+    const typed = {
+      ...schema,
+      task: 'regression' as const,
+      labels: [],
+      columns: [
+        { name: 'a', type: 'numeric' as const },
+        { name: 'b', type: 'categorical' as const, encoding: 'one-hot' as const },
+      ],
+    };
+    expect(validateFeedback(typed, { a: null, b: 'red' }, 4.5, [null, null])).toEqual({
+      features: [null, 'red'],
+      label: 4.5,
+      className: '4.5',
+      flags: [],
+    });
+    expect(() => validateFeedback(typed, ['1', 'red'], 4.5, [])).toThrow(/feature 'a' is numeric/);
+    expect(() => validateFeedback(typed, [1, 'red'], 'high', [])).toThrow(/'high' is not a number/);
   });
 
   it('accepts but flags values far outside the training range', () => {

@@ -41,6 +41,7 @@ const toView = (r: Record<string, unknown>): KeyView => ({
   createdBy: (r.created_by as string | null) ?? null,
   lastUsedAt: r.last_used_at ? iso(r.last_used_at) : null,
   revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
+  revokedBy: (r.revoked_by as string | null) ?? null,
 });
 
 /** Every SQL statement about API keys. */
@@ -93,7 +94,7 @@ export class KeysRepository {
 
   async list(includeRevoked: boolean): Promise<KeyView[]> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT name, scopes, created_at, created_by, last_used_at, revoked_at FROM registry.api_keys
+      `SELECT name, scopes, created_at, created_by, last_used_at, revoked_at, revoked_by FROM registry.api_keys
        WHERE $1 OR revoked_at IS NULL ORDER BY name, created_at`,
       [includeRevoked],
     );
@@ -106,7 +107,7 @@ export class KeysRepository {
     const [rows]: [Record<string, unknown>[], number] = await this.dataSource.query(
       `UPDATE registry.api_keys SET revoked_at = clock_timestamp(), revoked_by = $2
        WHERE name = $1 AND revoked_at IS NULL
-       RETURNING name, scopes, created_at, created_by, last_used_at, revoked_at`,
+       RETURNING name, scopes, created_at, created_by, last_used_at, revoked_at, revoked_by`,
       [name, by],
     );
     return rows.length ? toView(rows[0]) : null;

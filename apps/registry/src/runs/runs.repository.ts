@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { managerOf, Transaction } from '@sepal/persistence';
-import { ExperimentView, RunStatus, RunView } from '@sepal/contracts';
+import { ExperimentView, featureImportanceOf, RunStatus, RunView } from '@sepal/contracts';
 import { iso, isoOrNull } from '../paging';
 import { Condition, OrderTerm } from '../search/run-filter';
 import { filterSql, orderBySql, SqlParams } from './run-filter.sql';
@@ -78,13 +78,21 @@ const toRun = (r: Record<string, unknown>): RunView => ({
   backend: (r.backend as string | null) ?? null,
   correlationId: (r.correlation_id as string | null) ?? null,
   error: (r.error as string | null) ?? null,
-  metrics: Object.fromEntries(
-    Object.entries((r.latest_metrics as Record<string, number | string> | null) ?? {}).map(([k, v]) => [
-      k,
-      Number(v),
-    ]),
+  ...withImportance(
+    Object.fromEntries(
+      Object.entries((r.latest_metrics as Record<string, number | string> | null) ?? {}).map(([k, v]) => [
+        k,
+        Number(v),
+      ]),
+    ),
   ),
   childrenCount: Number(r.children_count ?? 0),
+});
+
+/** The run's metrics, and the feature importance among them (a tree model's `importance_<feature>`). */
+const withImportance = (metrics: Record<string, number>) => ({
+  metrics,
+  featureImportance: featureImportanceOf(metrics),
 });
 
 /** The parameters $1..$12 of an insert into registry.runs, in column order. */

@@ -71,6 +71,7 @@ export class FakeKeysRepository implements Pick<KeysRepository, keyof KeysReposi
       createdBy: r.createdBy,
       lastUsedAt: r.lastUsedAt,
       revokedAt: r.revokedAt,
+      revokedBy: r.revokedBy,
     };
   }
 }

@@ -13,6 +13,7 @@ import {
   EventNames,
   EventPayloadInput,
   ExperimentView,
+  featureImportanceOf,
   ModelPromoted,
   modelPromotedSchema,
   RunView,
@@ -345,6 +346,7 @@ export class FakeRunsRepository extends TransactionalStore<RunsState> implements
       correlationId: run.correlationId,
       error: run.error,
       metrics: Object.fromEntries(latest.map((m) => [m.key, m.value])),
+      featureImportance: featureImportanceOf(Object.fromEntries(latest.map((m) => [m.key, m.value]))),
       childrenCount: this.state.runs.filter((r) => r.parentRunId === run.id).length,
     };
   }

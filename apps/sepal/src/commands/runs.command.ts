@@ -19,7 +19,21 @@ function describeRun(run: RunView): string {
     `metrics:    ${pairs(run.metrics) || '-'}`,
     `tags:       ${pairs(run.tags) || '-'}`,
     ...(run.error ? [`error:      ${run.error}`] : []),
+    ...importanceLines(run),
   ].join('\n');
+}
+
+/** A tree model's feature importance (share of the split gain), largest first, as a bar chart. */
+export function importanceLines(run: Pick<RunView, 'featureImportance'>): string[] {
+  const importance = run.featureImportance ?? [];
+  if (importance.length === 0) return [];
+  const width = Math.max(...importance.map(({ feature }) => feature.length));
+  return [
+    'feature importance (gain):',
+    ...importance.map(({ feature, gain }) =>
+      `  ${feature.padEnd(width)}  ${gain.toFixed(3)}  ${'#'.repeat(Math.round(gain * 40))}`.trimEnd(),
+    ),
+  ];
 }
 
 export function runsCommand(context: CliContext): Command {
@@ -81,7 +95,8 @@ export function runsCommand(context: CliContext): Command {
   runs
     .command('show')
     .description(
-      'Show one run: status, timings, params, latest metrics, tags, dataset version, parent sweep.',
+      'Show one run: status, timings, params, latest metrics, tags, dataset version, parent sweep, and a tree ' +
+        "model's feature importance.",
     )
     .argument('<runId>')
     .action(async (runId: string, _options: unknown, cmd: Command) => {

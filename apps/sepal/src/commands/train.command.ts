@@ -13,6 +13,7 @@ interface TrainOptions {
   params?: string;
   model?: string;
   seed?: string;
+  budget?: string;
   follow: boolean;
   timeout: string;
 }
@@ -29,6 +30,14 @@ function parseAssignments(text: string, what: 'grid' | 'params'): Record<string,
   return parsed.value;
 }
 
+/** Grids separated by `|` (e.g. one per model family) become a list of grids; a single one stays an object. */
+function parseGrids(
+  text: string,
+): Record<string, (number | string)[]> | Record<string, (number | string)[]>[] {
+  const grids = text.split('|').map((part) => parseAssignments(part, 'grid'));
+  return grids.length === 1 ? grids[0] : grids;
+}
+
 /**
  * `sepal train --dataset iris [--grid ...]`: POST /train on the trainer, then follows the job in the registry: a line
  * per step as it changes, progress bars of the trials from the runs of its correlation id (whichever trainer replica
@@ -41,8 +50,10 @@ export function trainCommand(context: CliContext): Command {
     .option('-v, --version <ref>', "dataset version: 'latest' (default), v2, an id or a prefix")
     .option(
       '-g, --grid <grid>',
-      'e.g. "learningRate=0.001,0.01;hiddenUnits=8,16" (default: the built-in grid)',
+      'e.g. "learningRate=0.001,0.01;hiddenUnits=8,16"; families: "model=forest;trees=100,300 | ' +
+        'model=gbdt;learningRate=0.05,0.1" (default: the built-in grids, fitted to the budget)',
     )
+    .option('--budget <seconds>', "training-time budget of the sweep (default: the trainer's TRAIN_BUDGET_S)")
     .option('-p, --params <params>', 'fixed parameters, e.g. "epochs=50;optimizer=sgd"')
     .option(
       '-m, --model <name>',
@@ -63,7 +74,8 @@ export function trainCommand(context: CliContext): Command {
       const accepted = await trainer.post<TrainAcceptedResponse>('/train', {
         dataset: options.dataset,
         ...(options.version ? { version: options.version } : {}),
-        ...(options.grid ? { grid: parseAssignments(options.grid, 'grid') } : {}),
+        ...(options.grid ? { grid: parseGrids(options.grid) } : {}),
+        ...(options.budget !== undefined ? { budgetSeconds: Number(options.budget) } : {}),
         ...(params ? { params } : {}),
         ...(options.model ? { modelName: options.model } : {}),
         ...(options.seed !== undefined ? { seed: Number(options.seed) } : {}),

@@ -91,14 +91,23 @@ export async function follow(
         epochBar ??= multibar.create(1, 0, { info: '' }, { format: barFormat('epoch ') });
         const done = trials.filter((run) => run.status !== 'running').length;
         trialBar.setTotal(total);
-        trialBar.update(done, { info: `best val_accuracy ${fmt(parent.metrics.best_val_accuracy)}` });
+        const best =
+          parent.metrics.best_val_rmse !== undefined
+            ? `best val_rmse ${fmt(parent.metrics.best_val_rmse)}`
+            : `best val_accuracy ${fmt(parent.metrics.best_val_accuracy)}`;
+        trialBar.update(done, { info: best });
         const current =
           trials.find((run) => run.status === 'running') ??
           [...trials].sort((a, b) => Number(b.tags.trial) - Number(a.tags.trial))[0];
         if (current) {
-          epochBar.setTotal(Number(current.params.epochs) || 1);
+          epochBar.setTotal(
+            Number(current.params.epochs ?? current.params.rounds ?? current.params.trees) || 1,
+          );
           epochBar.update(current.metrics.epoch ?? 0, {
-            info: `trial ${current.tags.trial}/${total} val_accuracy ${fmt(current.metrics.val_accuracy)}`,
+            info:
+              current.metrics.val_rmse !== undefined
+                ? `trial ${current.tags.trial}/${total} val_rmse ${fmt(current.metrics.val_rmse)}`
+                : `trial ${current.tags.trial}/${total} val_accuracy ${fmt(current.metrics.val_accuracy)}`,
           });
         } else {
           epochBar.update(0, { info: 'waiting for the first trial' });
@@ -160,24 +169,31 @@ function sweepSummary(parent: RunView | undefined, trials: RunView[]): string {
   if (!parent) return '(no run recorded)';
   const selected = Number(parent.metrics.selected_trial);
   const grid = Object.keys(JSON.parse(String(parent.params.grid ?? '{}')) as object);
+  // A regression sweep records val_rmse where a classification records val_accuracy.
+  const regression = trials.some((run) => run.metrics.val_rmse !== undefined);
+  const score = regression ? 'val_rmse' : 'val_accuracy';
   const table = formatTable(
-    ['trial', ...grid, 'status', 'epochs', 'best epoch', 'val_accuracy', 'val_loss', ''],
+    ['trial', ...grid, 'status', 'epochs', 'best epoch', score, 'val_loss', ''],
     trials.map((run) => [
       run.tags.trial,
       ...grid.map((name) => String(run.params[name] ?? '')),
       run.status,
       run.metrics.epochs_run,
       run.metrics.best_epoch,
-      fmt(run.metrics.val_accuracy),
+      fmt(run.metrics[score]),
       fmt(run.metrics.val_loss),
       Number(run.tags.trial) === selected ? '<- selected' : '',
     ]),
   );
   const lines = [table, '', `run ${parent.id}  status ${parent.status}  backend ${parent.backend ?? '?'}`];
   if (parent.status === 'finished') {
+    const m = parent.metrics;
     lines.push(
-      `test: accuracy ${fmt(parent.metrics.test_accuracy)}  macro-F1 ${fmt(parent.metrics.test_macro_f1)}  ` +
-        `log loss ${fmt(parent.metrics.test_log_loss)}  ONNX parity max |diff| ${parent.metrics.onnx_parity_max_abs_diff}`,
+      m.test_rmse !== undefined
+        ? `test: RMSE ${fmt(m.test_rmse)}  MAE ${fmt(m.test_mae)}  R² ${fmt(m.test_r2)}  ` +
+            `within tolerance ${fmt(m.test_within_tolerance)}  ONNX parity max |diff| ${m.onnx_parity_max_abs_diff}`
+        : `test: accuracy ${fmt(m.test_accuracy)}  macro-F1 ${fmt(m.test_macro_f1)}  ` +
+            `log loss ${fmt(m.test_log_loss)}  ONNX parity max |diff| ${m.onnx_parity_max_abs_diff}`,
       `model ${parent.tags.model_name} v${parent.tags.model_version}: ${parent.tags.gate_decision} (${parent.tags.gate_reason})`,
     );
   } else if (parent.error) {

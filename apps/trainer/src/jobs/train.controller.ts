@@ -18,7 +18,7 @@ import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
 import { RegistryClient } from '../clients/registry-client';
 import { planJob } from '../sweep/job-plan';
-import { TrainerConfig, TrainerConfigValues, trainingLimits } from '../trainer.config';
+import { planLimits, TrainerConfig, TrainerConfigValues } from '../trainer.config';
 import { errorMessage } from './job-errors';
 import { JobStatusStore } from './job-status.store';
 
@@ -56,6 +56,16 @@ export class TrainController {
           params: { epochs: 60 },
         },
       },
+      families: {
+        value: {
+          dataset: 'wine-quality-white',
+          grid: [
+            { model: ['forest'], trees: [300] },
+            { model: ['gbdt'], learningRate: [0.05, 0.1] },
+          ],
+          budgetSeconds: 120,
+        },
+      },
     },
   })
   async train(
@@ -63,11 +73,11 @@ export class TrainController {
     @Actor() actor: string,
   ): Promise<TrainAcceptedResponse> {
     try {
-      planJob(body.grid, body.params, trainingLimits(this.config));
+      planJob(body.grid, body.params, planLimits(this.config), body.budgetSeconds);
     } catch (error) {
       throw new InvalidInputError(
         errorMessage(error),
-        'Known parameters and their types: see libs/ml TRAINING_PARAM_DEFINITIONS.',
+        'Families (grid key model): dense, forest, gbdt; their parameters and limits: see README "Model families".',
       );
     }
     const version = body.version ? await this.resolveVersion(body.dataset, body.version) : undefined;
@@ -82,6 +92,7 @@ export class TrainController {
         ...(body.grid ? { grid: body.grid } : {}),
         ...(body.params ? { params: body.params } : {}),
         ...(body.seed !== undefined ? { seed: body.seed } : {}),
+        ...(body.budgetSeconds !== undefined ? { budgetSeconds: body.budgetSeconds } : {}),
         reason: 'manual',
         requestedBy: actor,
       },

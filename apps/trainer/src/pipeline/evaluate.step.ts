@@ -6,13 +6,13 @@ import {
   type TestEvaluation,
 } from '../evaluation/evaluation';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
-import type { TrainedDenseClassifier } from '../training/dense-classifier';
+import type { TrainedTrial } from '../workers/trial-trainer';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
 
 export interface EvaluateInput {
   dataset: string;
-  model: Pick<TrainedDenseClassifier, 'predictProba'>;
+  model: Pick<TrainedTrial, 'predictProba'>;
   test: SplitRows;
   /** The test rows as the model reads them (encoded by the sweep's preprocessing). */
   testRows: number[][];
@@ -23,7 +23,10 @@ export interface EvaluateInput {
 }
 
 export interface Evaluated {
-  /** The model's TensorFlow.js probabilities of the test rows (a regressor: one column, the value): the reference the ONNX export is checked against. */
+  /**
+   * The model's probabilities of the test rows (TensorFlow.js, or the tree learner's; a regressor: one column, the
+   * value): the reference the ONNX export is checked against.
+   */
   probabilities: number[][];
   evaluation: TestEvaluation | RegressionEvaluation;
   /** The metric the gate compares: test_accuracy (classification) or test_rmse (regression), and its value. */

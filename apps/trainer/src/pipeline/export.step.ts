@@ -3,20 +3,23 @@ import { encodeOnnxMetadata, type OnnxFeatureColumn, type TrainRequested } from 
 import {
   exportDenseClassifierToOnnx,
   exportDenseRegressorToOnnx,
+  exportTreeEnsembleToOnnx,
   fitPsiReference,
   type FeaturePreprocessing,
   type PsiReference,
+  type TreeEnsembleModel,
 } from '@sepal/ml';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { defaultModelName } from '../jobs/model-naming';
-import type { TrainedDenseClassifier } from '../training/dense-classifier';
+import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { PipelineStep, StepSummary } from './step-runner';
 
 export interface ExportInput {
   job: Pick<TrainRequested, 'dataset' | 'modelName'>;
   parentRunId: string;
   version: DatasetVersionInfo;
-  model: Pick<TrainedDenseClassifier, 'spec'>;
+  /** The selected model: a dense network's weights, or a tree ensemble. */
+  model: { family: 'dense'; spec: DenseTrialSpec } | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel };
   /** The raw training split, for the drift reference of each feature. */
   train: SplitRows;
 }
@@ -37,8 +40,8 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
   async run({ job, parentRunId, version, model, train }: ExportInput): Promise<Exported> {
     const modelName = job.modelName ?? defaultModelName(job.dataset);
     const { features, labels } = version.schema;
-    const { spec } = model;
-    const regression = 'task' in spec && spec.task === 'regression';
+    const spec = model.family === 'dense' ? model.spec : null;
+    const regression = spec !== null && 'task' in spec && spec.task === 'regression';
     const references = featureReferences(train, features.length);
     const metadata = encodeOnnxMetadata({
       modelName,
@@ -48,15 +51,18 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
       datasetVersion: version.id,
       runId: parentRunId,
       ...(regression ? { task: 'regression' as const } : {}),
-      ...(spec.preprocessing ? { featureColumns: metadataColumns(spec.preprocessing) } : {}),
+      ...(spec?.preprocessing ? { featureColumns: metadataColumns(spec.preprocessing) } : {}),
       // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift
       // (numeric features only: a model with a categorical feature has no reference yet).
       ...(references ? { featureReference: references } : {}),
     });
+    // Trees take the raw numeric features (they need no standardisation) through ai.onnx.ml's TreeEnsembleClassifier.
     const bytes =
-      'task' in spec
-        ? exportDenseRegressorToOnnx(spec, metadata)
-        : exportDenseClassifierToOnnx(spec, metadata);
+      model.family !== 'dense'
+        ? exportTreeEnsembleToOnnx(model.model, metadata)
+        : 'task' in model.spec
+          ? exportDenseRegressorToOnnx(model.spec, metadata)
+          : exportDenseClassifierToOnnx(model.spec, metadata);
     return { modelName, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 

@@ -1,4 +1,4 @@
-import type { TrainingParams } from '@sepal/ml';
+import type { TrialParams } from '@sepal/ml';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { GateDecision } from '../promotion/promotion-gate';
 import type { ModelRegistry, TrackJob } from './pipeline-ports';
@@ -16,7 +16,7 @@ export interface PromoteInput {
   metrics: Record<string, number>;
   /** The test evaluation's tags (the confusion matrix). */
   evaluationTags: Record<string, string>;
-  selectedParams: TrainingParams;
+  selectedParams: TrialParams;
 }
 
 export interface Promoted {

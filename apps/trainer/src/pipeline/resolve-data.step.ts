@@ -9,11 +9,12 @@ import {
   encodedFeatureNames,
   encodeFeatureRows,
   fitFeaturePreprocessing,
-  trainingLimitProblems,
+  trialLimitProblems,
+  type FeatureCell,
   type FeatureColumn,
 } from '@sepal/ml';
 import { carveStratifiedHoldout } from '../training/validation-split';
-import { trainingLimits, type TrainerConfigValues } from '../trainer.config';
+import { planLimits, type TrainerConfigValues } from '../trainer.config';
 import type { TrialTrainer } from '../workers/trial-trainer';
 import type { BackendName } from '../training/tf-backend';
 import type { DatasetReader, RunOpener, TrackJob } from './pipeline-ports';
@@ -65,9 +66,22 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
     let plan: JobPlan | undefined;
     let version: DatasetVersionInfo | undefined;
     let refusal: unknown;
+    const limits = planLimits(this.deps.config);
     try {
-      plan = planJob(job.grid, job.params, trainingLimits(this.deps.config));
+      planJob(job.grid, job.params, limits, job.budgetSeconds);
       version = await resolveVersion(this.deps.data, job);
+      // Planned with the version's size: the default grid keeps the families that fit the budget.
+      const fitRows = Math.floor(version.trainRows * (1 - this.deps.config.VALIDATION_FRACTION));
+      const estimated = {
+        features: version.schema.features.length,
+        classes: version.schema.labels.length,
+        rows: fitRows,
+      };
+      // The tree families train classifiers on numeric features: on other datasets the default grid is dense only.
+      const treesFit =
+        version.schema.task !== 'regression' &&
+        featureColumnsOf(version.schema).every((column) => column.type === 'numeric');
+      plan = planJob(job.grid, job.params, limits, job.budgetSeconds, estimated, treesFit);
     } catch (error) {
       refusal = error;
     }
@@ -82,13 +96,13 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
     ]);
     const sweep = carveValidation(train, test, version.schema, this.deps.config, seed);
     const testEncoded = encodeFeatureRows(sweep.preprocessing, test.features);
-    // Now that the data's shape is known: the full parameter count and rows × epochs of every trial.
+    // Now that the data's shape is known: the full parameter count, rows × epochs and rows × trees of every trial.
     const shape = {
       features: sweep.featureNames.length,
       classes: sweep.task === 'regression' ? 1 : sweep.labels.length,
       rows: sweep.yFit.length,
     };
-    const overLimits = trainingLimitProblems(plan.trials, trainingLimits(this.deps.config), shape);
+    const overLimits = trialLimitProblems(plan.trials, { ...limits, maxTrials: Infinity }, shape);
     if (overLimits.length > 0) throw new JobRejectedError(`invalid training job: ${overLimits.join('; ')}`);
     return { plan, version, backend, run, train, test, testEncoded, sweep };
   }
@@ -173,19 +187,30 @@ function carveValidation(
       `the dataset's rows do not fit its schema: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+  const holdoutRows = holdout.map((row) => train.features[row]);
   return {
     task: schema.task,
     preprocessing,
+    ...(regression ? {} : rawNumericRows(fitRows, holdoutRows, test.features)),
     xFit: encodeFeatureRows(preprocessing, fitRows),
     yFit: fit.map((row) => train.labels[row]),
-    xVal: encodeFeatureRows(
-      preprocessing,
-      holdout.map((row) => train.features[row]),
-    ),
+    xVal: encodeFeatureRows(preprocessing, holdoutRows),
     yVal: holdout.map((row) => train.labels[row]),
     labels: regression ? [] : schema.labels,
     featureNames: encodedFeatureNames(preprocessing),
   };
+}
+
+/** The raw rows, for the tree families, when every cell is a number (no categorical or missing cell). */
+function rawNumericRows(
+  fit: FeatureCell[][],
+  holdout: FeatureCell[][],
+  test: FeatureCell[][],
+): Pick<SweepData, 'raw'> {
+  const numeric = (rows: FeatureCell[][]): rows is number[][] =>
+    rows.every((row) => row.every((cell) => typeof cell === 'number' && Number.isFinite(cell)));
+  if (!numeric(fit) || !numeric(holdout) || !numeric(test)) return {};
+  return { raw: { xFit: fit, xVal: holdout, test } };
 }
 
 /** Each value's quantile bin (0..bins-1) among `values`: equal-count bins, ties kept together. */

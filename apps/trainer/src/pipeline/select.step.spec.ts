@@ -1,18 +1,17 @@
-import { DEFAULT_TRAINING_LIMITS, type TrainingParams } from '@sepal/ml';
 import { JobStatusStore } from '../jobs/job-status.store';
 import { JobRejectedError } from '../jobs/job-errors';
 import { TrainerMetrics } from '../observability/trainer-metrics';
 import type { TrialResult } from '../sweep/grid-search';
-import { planJob } from '../sweep/job-plan';
-import type { TrainedDenseClassifier } from '../training/dense-classifier';
+import { DEFAULT_PLAN_LIMITS, planJob } from '../sweep/job-plan';
+import type { TrainedTrial } from '../workers/trial-trainer';
 import { SelectStep } from './select.step';
 
-const plan = planJob({ learningRate: [0.01, 0.1] }, { epochs: 5 }, DEFAULT_TRAINING_LIMITS);
+const plan = planJob({ learningRate: [0.01, 0.1] }, { epochs: 5 }, DEFAULT_PLAN_LIMITS);
 
 function trial(index: number, fields: Partial<TrialResult>): TrialResult {
   return {
     index,
-    params: plan.trials[index] as TrainingParams,
+    params: plan.trials[index],
     status: 'finished',
     valAccuracy: 0.9,
     valLoss: 0.3,
@@ -35,7 +34,7 @@ function step() {
 describe('SelectStep', () => {
   it("keeps the sweep's best trial and its model, and shows it selected", async () => {
     const { status, select } = step();
-    const model = { dispose: () => undefined } as TrainedDenseClassifier;
+    const model = { dispose: () => undefined } as TrainedTrial;
     const best = trial(1, { valAccuracy: 0.9583 });
     const selected = await select.run({
       dataset: 'iris',

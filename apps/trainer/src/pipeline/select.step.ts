@@ -2,7 +2,7 @@ import { JobRejectedError } from '../jobs/job-errors';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
 import type { SweepOutcome, TrialResult } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
-import type { TrainedDenseClassifier } from '../training/dense-classifier';
+import type { TrainedTrial } from '../workers/trial-trainer';
 import type { KeptTrials } from './kept-trial';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
@@ -18,7 +18,7 @@ export interface SelectInput {
 export interface Selected {
   trial: TrialResult;
   /** The selected trial's model; the pipeline disposes it when the job is done with it. */
-  model: TrainedDenseClassifier;
+  model: TrainedTrial;
   /** The parameters the grid varies, as the trial's name shows them (e.g. `learningRate=0.01 hiddenUnits=8`). */
   description: string;
   /** The SHA-256 of the trial kept in the artifact store for a retry, if it could be kept. */
@@ -102,6 +102,7 @@ export class ReuseSelectedStep implements PipelineStep<ReuseSelectedInput, Selec
       keptSha256: sha256,
       reusedFromAttempt: fromAttempt,
       model: {
+        family: 'dense',
         spec,
         history: [],
         stoppedEarly: trial.stoppedEarly,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TrainingParams } from '@sepal/ml';
+import { FEATURE_IMPORTANCE_PREFIX } from '@sepal/contracts';
+import type { BoostingRoundMetrics, TrialParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
 import { errorMessage } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
@@ -49,7 +50,7 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
         params: trialParams(params),
         status: 'pending',
         epoch: 0,
-        epochs: params.epochs,
+        epochs: plannedSteps(params),
         valAccuracy: null,
         valLoss: null,
         bestEpoch: null,
@@ -65,7 +66,7 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
     const hooks = {
       signal: input.signal,
       jobId,
-      onTrialStart: async (index: number, params: TrainingParams) => {
+      onTrialStart: async (index: number, params: TrialParams) => {
         const runId = randomUUID();
         children.set(index, runId);
         await run.started({
@@ -101,9 +102,16 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
         const runId = children.get(result.index);
         children.delete(result.index);
         if (runId === undefined) return;
+        // A boosted ensemble's validation metrics per round, at step = round (TensorFlow.js trials report epochs live).
+        for (const round of result.rounds ?? []) {
+          await run.progress(runId, round.round, roundMetrics(round));
+        }
         await run.finished(runId, {
           status: result.status,
-          metrics: trialMetrics(result),
+          metrics: {
+            ...trialMetrics(result),
+            ...importanceMetrics(result.featureImportance, input.sweep.featureNames),
+          },
           tags: {
             stopped_early: String(result.stoppedEarly),
             ...(result.worker !== undefined ? { trainer_replica: result.worker } : {}),
@@ -136,16 +144,22 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
         );
       },
     };
-    return runGridSearch(plan.trials, input.sweep, seed, this.deps.trainer, hooks, input.testRows).catch(
-      async (error: unknown) => {
-        // Trials in progress when the sweep stopped: killed when it was cancelled, else failed; the parent run is
-        // the job's to close.
-        const status = input.signal?.aborted ? 'killed' : 'failed';
-        for (const runId of children.values())
-          await run.finished(runId, { status, error: errorMessage(error) });
-        throw error;
-      },
-    );
+    return runGridSearch(
+      plan.trials,
+      input.sweep,
+      seed,
+      this.deps.trainer,
+      hooks,
+      input.testRows,
+      plan.budgetSeconds,
+    ).catch(async (error: unknown) => {
+      // Trials in progress when the sweep stopped: killed when it was cancelled, else failed; the parent run is
+      // the job's to close.
+      const status = input.signal?.aborted ? 'killed' : 'failed';
+      for (const runId of children.values())
+        await run.finished(runId, { status, error: errorMessage(error) });
+      throw error;
+    });
   }
 
   summarize({ trials, best }: SweepOutcome): StepSummary {
@@ -161,9 +175,33 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
   }
 }
 
-/** A trial's parameters as run params and status fields. */
-export function trialParams(params: TrainingParams): Record<string, string | number | boolean> {
+/** A trial's parameters (its family as `model`) as run params and status fields. */
+export function trialParams(params: TrialParams): Record<string, string | number | boolean> {
   return { ...params };
+}
+
+/** Epochs of a dense trial, rounds of a boosted one, trees of a forest: the steps its progress counts. */
+function plannedSteps(params: TrialParams): number {
+  if (params.model === 'dense') return params.epochs;
+  return params.model === 'gbdt' ? params.rounds : params.trees;
+}
+
+function roundMetrics(round: BoostingRoundMetrics): Record<string, number> {
+  const metrics: Record<string, number> = { round: round.round, loss: round.trainLoss };
+  if (round.validationLoss !== undefined) metrics.val_loss = round.validationLoss;
+  if (round.validationAccuracy !== undefined) metrics.val_accuracy = round.validationAccuracy;
+  return metrics;
+}
+
+/** Feature importance (share of the split gain) as one metric per feature: `importance_<feature>`. */
+export function importanceMetrics(
+  importance: number[] | undefined,
+  featureNames: string[],
+): Record<string, number> {
+  if (importance === undefined) return {};
+  return Object.fromEntries(
+    featureNames.map((name, index) => [`${FEATURE_IMPORTANCE_PREFIX}${name}`, importance[index] ?? 0]),
+  );
 }
 
 function trialMetrics(result: TrialResult): Record<string, number> {
@@ -183,6 +221,9 @@ function trialMetrics(result: TrialResult): Record<string, number> {
         best_epoch: result.bestEpoch,
         epochs_run: result.epochsRun,
         seconds: result.seconds,
+        ...(result.params.model === 'dense'
+          ? {}
+          : { training_seconds: result.seconds, nodes: result.parameterCount }),
       }
     : { seconds: result.seconds };
 }

@@ -16,7 +16,7 @@ import { errorMessage } from '../jobs/job-errors';
 import { ResolveDataStep } from './resolve-data.step';
 import { ReuseSelectedStep, SelectStep, type Selected } from './select.step';
 import { StepRunner, type StepObserver } from './step-runner';
-import { TrainTrialsStep } from './train-trials.step';
+import { importanceMetrics, TrainTrialsStep } from './train-trials.step';
 import { TrialTrainer } from '../workers/trial-trainer';
 
 /** Who the job is: fixed for its life. */
@@ -95,6 +95,8 @@ export class TrainingPipeline extends JobPipeline {
       });
       const keep = async (chosen: Selected, rows: number[][]) => {
         try {
+          // Dense models only for now: a tree ensemble is retrained by a retry.
+          if (chosen.model.family !== 'dense') return null;
           const testProbabilities = await chosen.model.predictProba(rows);
           const { trial, description } = chosen;
           return await kept.keep({ trial, description, spec: chosen.model.spec, testProbabilities });
@@ -119,7 +121,8 @@ export class TrainingPipeline extends JobPipeline {
         dataset,
         model,
         test,
-        testRows: resolved.testEncoded,
+        // A tree model scores the raw rows (its export takes them as they are); a network the encoded ones.
+        testRows: model.family === 'dense' ? resolved.testEncoded : (resolved.sweep.raw?.test ?? []),
         labels,
         task,
         tolerance: config.REGRESSION_TOLERANCE,
@@ -141,7 +144,12 @@ export class TrainingPipeline extends JobPipeline {
         probabilities,
         task,
       });
-      const figures = { ...evaluation.metrics, ...parity.metrics };
+      const figures = {
+        ...evaluation.metrics,
+        ...parity.metrics,
+        // A tree model's feature importance, shown by the run view and `sepal runs show`.
+        ...importanceMetrics(selected.trial.featureImportance, version.schema.features),
+      };
       let registered: Registered;
       if (resume?.registered) {
         // Registered by the failed attempt: registering again would add a second version of the same model.

@@ -1,9 +1,12 @@
-import { DEFAULT_TRAINING_PARAMS } from '@sepal/ml';
-import { isBetterTrial, TrialResult } from './grid-search';
+import { DEFAULT_FOREST_PARAMS, DEFAULT_GBDT_PARAMS, DEFAULT_TRAINING_PARAMS } from '@sepal/ml';
+import { splitIris } from '../training/test/iris';
+import { trainTreeTrial } from '../training/tree-trial';
+import { TrialTrainer, treeTrial, type TrainedTrial, type TrialRequest } from '../workers/trial-trainer';
+import { isBetterTrial, runGridSearch, type SweepData, type TrialResult } from './grid-search';
 
 const trial = (index: number, valAccuracy: number, parameterCount: number, valLoss: number): TrialResult => ({
   index,
-  params: DEFAULT_TRAINING_PARAMS,
+  params: { model: 'dense', ...DEFAULT_TRAINING_PARAMS },
   status: 'finished',
   valAccuracy,
   valLoss,
@@ -31,5 +34,97 @@ describe('isBetterTrial', () => {
 
   it('never selects a failed trial', () => {
     expect(isBetterTrial({ ...trial(1, 1, 10, 0), status: 'failed' }, null)).toBe(false);
+  });
+});
+
+describe('isBetterTrial across families', () => {
+  const of = (
+    model: 'forest' | 'dense',
+    valAccuracy: number,
+    size: number,
+    valLoss: number,
+  ): TrialResult => ({
+    ...trial(0, valAccuracy, size, valLoss),
+    params: model === 'dense' ? { model, ...DEFAULT_TRAINING_PARAMS } : { model, ...DEFAULT_FOREST_PARAMS },
+  });
+
+  it('selects on validation accuracy whatever the family', () => {
+    expect(isBetterTrial(of('forest', 0.7, 90_000, 0.9), of('dense', 0.6, 300, 0.8))).toBe(true);
+    expect(isBetterTrial(of('dense', 0.7, 300, 0.9), of('forest', 0.6, 90_000, 0.8))).toBe(true);
+  });
+
+  it('breaks an accuracy tie across families on the validation loss, not on the size', () => {
+    expect(isBetterTrial(of('forest', 0.7, 90_000, 0.5), of('dense', 0.7, 300, 0.6))).toBe(true);
+    expect(isBetterTrial(of('forest', 0.7, 90_000, 0.7), of('dense', 0.7, 300, 0.6))).toBe(false);
+  });
+});
+
+describe('runGridSearch with tree families', () => {
+  const iris = splitIris(3);
+  const data: SweepData = {
+    xFit: iris.train.x,
+    yFit: iris.train.y,
+    xVal: iris.validation.x,
+    yVal: iris.validation.y,
+    labels: iris.labels,
+    featureNames: iris.featureNames,
+    raw: { xFit: iris.train.x, xVal: iris.validation.x, test: iris.test.x },
+  };
+
+  /** Trees on the calling thread, `concurrency` at once: forests are grown in that many parts. */
+  class TreeTrainer extends TrialTrainer {
+    readonly requests: TrialRequest[] = [];
+    constructor(readonly concurrency: number) {
+      super();
+    }
+    async backend(): Promise<'cpu'> {
+      return 'cpu';
+    }
+    async train(request: TrialRequest): Promise<TrainedTrial> {
+      this.requests.push(request);
+      if (request.family === 'dense') throw new Error('no dense trials here');
+      return treeTrial(trainTreeTrial(request), request.predictRows);
+    }
+  }
+
+  const forest = { model: 'forest' as const, ...DEFAULT_FOREST_PARAMS, trees: 40 };
+  const gbdt = { model: 'gbdt' as const, ...DEFAULT_GBDT_PARAMS };
+
+  it('grows a forest in parts across workers, equal to the forest grown at once', async () => {
+    const split = new TreeTrainer(3);
+    const whole = new TreeTrainer(1);
+    const [a, b] = await Promise.all([
+      runGridSearch([forest], data, 42, split, {}, iris.test.x),
+      runGridSearch([forest], data, 42, whole, {}, iris.test.x),
+    ]);
+    expect(split.requests.map((r) => (r.family === 'forest' ? r.treeIndices?.length : 0))).toEqual([
+      13, 13, 14,
+    ]);
+    expect(whole.requests.map((r) => (r.family === 'forest' ? r.treeIndices : null))).toEqual([undefined]);
+    expect(a.best?.valAccuracy).toBe(b.best?.valAccuracy);
+    expect(a.best?.valLoss).toBeCloseTo(b.best?.valLoss ?? NaN, 12);
+    const [pa, pb] = await Promise.all([
+      a.model!.predictProba(iris.test.x),
+      b.model!.predictProba(iris.test.x),
+    ]);
+    pa.forEach((row, r) => row.forEach((p, k) => expect(p).toBeCloseTo(pb[r][k], 12)));
+    expect(a.best?.featureImportance?.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('records a boosted trial’s rounds, and skips the trials left once the budget is spent', async () => {
+    const outcome = await runGridSearch([gbdt, forest], data, 42, new TreeTrainer(1), {}, iris.test.x, 0);
+    expect(outcome.trials[0].status).toBe('finished');
+    expect(outcome.trials[0].rounds?.length).toBe(outcome.trials[0].epochsRun);
+    expect(outcome.trials[1]).toMatchObject({ status: 'failed' });
+    expect(outcome.trials[1].error).toMatch(/^not started: the sweep spent its training budget of 0 s/);
+    expect(outcome.best?.index).toBe(0);
+  });
+
+  it('fails a tree trial on data the tree families do not train yet, naming the way out', async () => {
+    const { raw: _raw, ...encodedOnly } = data;
+    const outcome = await runGridSearch([forest], encodedOnly, 42, new TreeTrainer(1), {}, iris.test.x);
+    expect(outcome.trials[0].error).toMatch(
+      /model forest trains classification datasets with numeric features.*use model dense/,
+    );
   });
 });

@@ -1,12 +1,35 @@
-import type { FeaturePreprocessing, TrainingParams } from '@sepal/ml';
+import {
+  argmax,
+  logLoss,
+  mergeRandomForests,
+  partitionTreeIndices,
+  treeFeatureImportance,
+  type BoostingRoundMetrics,
+  type FeaturePreprocessing,
+  type ForestTrial,
+  type RandomForestModel,
+  type TrialParams,
+} from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
-import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
+import type { TrialData } from '../workers/trial-protocol';
+import {
+  treeTrial,
+  type TrainedTrial,
+  type TrainedTreeTrial,
+  type TrialRequest,
+  type TrialTrainer,
+} from '../workers/trial-trainer';
 
 export interface SweepData {
   /** 'classification' when absent. */
   task?: 'classification' | 'regression';
   /** How the raw cells were encoded into the x rows; the trials' specs carry it so the export takes raw cells. */
   preprocessing?: FeaturePreprocessing;
+  /**
+   * The raw rows when every feature is a number (no categorical or missing cell): the tree families train on them and
+   * score `test`, since their export takes the raw features.
+   */
+  raw?: { xFit: number[][]; xVal: number[][]; test: number[][] };
   xFit: number[][];
   /** Class indices, or target values for regression. */
   yFit: number[];
@@ -20,7 +43,8 @@ export interface SweepData {
 
 export interface TrialResult {
   index: number;
-  params: TrainingParams;
+  /** The trial's family (`model`) and that family's parameters. */
+  params: TrialParams;
   status: 'finished' | 'failed';
   /** Validation metrics of the kept (best-epoch) weights (accuracy 0 for a regressor). */
   valAccuracy: number;
@@ -29,17 +53,21 @@ export interface TrialResult {
   valRmse?: number;
   bestEpoch: number;
   epochsRun: number;
-  /** Trainable weights and biases of the network (0 for a failed trial). */
+  /** Trainable weights and biases of a network, or nodes of a tree ensemble (0 for a failed trial). */
   parameterCount: number;
   stoppedEarly: boolean;
   seconds: number;
   error?: string;
+  /** A boosted ensemble's metrics per round (its `bestEpoch` is the round kept). */
+  rounds?: BoostingRoundMetrics[];
+  /** A tree ensemble's feature importance: each feature's share of the total split gain, in feature order. */
+  featureImportance?: number[];
   /** The trainer replica that trained it, when known. */
   worker?: string;
 }
 
 export interface SweepHooks {
-  onTrialStart?(index: number, params: TrainingParams): Promise<void>;
+  onTrialStart?(index: number, params: TrialParams): Promise<void>;
   onEpoch?(index: number, metrics: EpochMetrics): Promise<void>;
   onTrialEnd?(result: TrialResult): Promise<void>;
   signal?: AbortSignal;
@@ -71,7 +99,9 @@ export function isBetterTrial(candidate: TrialResult, incumbent: TrialResult | n
     return candidate.parameterCount < incumbent.parameterCount;
   }
   if (candidate.valAccuracy !== incumbent.valAccuracy) return candidate.valAccuracy > incumbent.valAccuracy;
-  if (candidate.parameterCount !== incumbent.parameterCount) {
+  // Weights and tree nodes do not compare: across families, an accuracy tie goes to the lower validation loss.
+  const sameFamily = candidate.params.model === incumbent.params.model;
+  if (sameFamily && candidate.parameterCount !== incumbent.parameterCount) {
     return candidate.parameterCount < incumbent.parameterCount;
   }
   return candidate.valLoss < incumbent.valLoss;
@@ -84,29 +114,28 @@ export function isBetterTrial(candidate: TrialResult, incumbent: TrialResult | n
  * exceeds a limit) is reported and the sweep goes on; an aborted signal stops the sweep.
  */
 export async function runGridSearch(
-  trials: TrainingParams[],
+  trials: TrialParams[],
   data: SweepData,
   seed: number,
   trainer: TrialTrainer,
   hooks: SweepHooks = {},
   predictRows: number[][] = [],
+  budgetSeconds = Number.POSITIVE_INFINITY,
 ): Promise<SweepOutcome> {
   const results: TrialResult[] = new Array(trials.length);
   const models: (TrainedTrial | null)[] = new Array(trials.length).fill(null);
+  const started = performance.now();
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < trials.length) {
       const index = next++;
       hooks.signal?.throwIfAborted();
-      const { result, trained } = await runTrial(
-        index,
-        trials[index],
-        data,
-        seed,
-        trainer,
-        hooks,
-        predictRows,
-      );
+      const spent = (performance.now() - started) / 1000;
+      // The first trial always starts, so a sweep trains at least one model.
+      const { result, trained } =
+        index > 0 && spent > budgetSeconds
+          ? await skipTrial(index, trials[index], hooks, budgetSeconds)
+          : await runTrial(index, trials[index], data, seed, trainer, hooks, predictRows);
       results[index] = result;
       models[index] = trained;
       await hooks.onTrialEnd?.(result);
@@ -128,9 +157,43 @@ export async function runGridSearch(
   }
 }
 
+/** A trial not started because the sweep spent its budget: recorded as failed, naming the budget. */
+async function skipTrial(
+  index: number,
+  params: TrialParams,
+  hooks: SweepHooks,
+  budgetSeconds: number,
+): Promise<{ result: TrialResult; trained: null }> {
+  await hooks.onTrialStart?.(index, params);
+  return {
+    result: {
+      ...failedResult(index, params, 0),
+      error:
+        `not started: the sweep spent its training budget of ${budgetSeconds} s ` +
+        '(raise budgetSeconds in the request or TRAIN_BUDGET_S, or ask for fewer trials)',
+    },
+    trained: null,
+  };
+}
+
+function failedResult(index: number, params: TrialParams, seconds: number): TrialResult {
+  return {
+    index,
+    params,
+    status: 'failed',
+    valAccuracy: 0,
+    valLoss: Number.POSITIVE_INFINITY,
+    bestEpoch: 0,
+    epochsRun: 0,
+    parameterCount: 0,
+    stoppedEarly: false,
+    seconds,
+  };
+}
+
 async function runTrial(
   index: number,
-  params: TrainingParams,
+  params: TrialParams,
   data: SweepData,
   seed: number,
   trainer: TrialTrainer,
@@ -139,57 +202,154 @@ async function runTrial(
 ): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
   await hooks.onTrialStart?.(index, params);
   const started = performance.now();
+  const common: TrialData = {
+    xTrain: data.xFit,
+    yTrain: data.yFit,
+    xVal: data.xVal,
+    yVal: data.yVal,
+    labels: data.labels,
+    featureNames: data.featureNames,
+    seed,
+    predictRows,
+  };
   try {
-    const trained = await trainer.train({
-      ...(data.task ? { task: data.task } : {}),
-      ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
-      xTrain: data.xFit,
-      yTrain: data.yFit,
-      xVal: data.xVal,
-      yVal: data.yVal,
-      labels: data.labels,
-      featureNames: data.featureNames,
-      params,
-      seed,
-      predictRows,
-      signal: hooks.signal,
-      onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
-      ...(hooks.jobId !== undefined ? { trial: { jobId: hooks.jobId, index } } : {}),
-    });
-    const kept = trained.history[trained.bestEpoch - 1];
-    const result: TrialResult = {
-      index,
-      params,
-      status: 'finished',
-      valAccuracy: kept.valAccuracy,
-      valLoss: kept.valLoss,
-      ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
-      bestEpoch: trained.bestEpoch,
-      epochsRun: trained.history.length,
-      parameterCount: trained.spec.layers.reduce(
-        (sum, layer) => sum + layer.kernel.length + layer.bias.length,
-        0,
-      ),
-      stoppedEarly: trained.stoppedEarly,
-      seconds: (performance.now() - started) / 1000,
-      ...(trained.worker !== undefined ? { worker: trained.worker } : {}),
+    if (params.model === 'dense') {
+      const { model: _model, ...dense } = params;
+      const trained = await trainer.train({
+        ...common,
+        ...(data.task ? { task: data.task } : {}),
+        ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
+        family: 'dense',
+        params: dense,
+        signal: hooks.signal,
+        onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
+        ...(hooks.jobId !== undefined ? { trial: { jobId: hooks.jobId, index } } : {}),
+      });
+      if (trained.family !== 'dense')
+        throw new Error('the trial trainer answered a tree model for a dense trial');
+      const kept = trained.history[trained.bestEpoch - 1];
+      const result: TrialResult = {
+        index,
+        params,
+        status: 'finished',
+        valAccuracy: kept.valAccuracy,
+        valLoss: kept.valLoss,
+        ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
+        bestEpoch: trained.bestEpoch,
+        epochsRun: trained.history.length,
+        parameterCount: trained.spec.layers.reduce(
+          (sum, layer) => sum + layer.kernel.length + layer.bias.length,
+          0,
+        ),
+        stoppedEarly: trained.stoppedEarly,
+        seconds: (performance.now() - started) / 1000,
+        ...(trained.worker !== undefined ? { worker: trained.worker } : {}),
+      };
+      return { result, trained };
+    }
+    if (data.task === 'regression' || data.raw === undefined) {
+      throw new Error(
+        `model ${params.model} trains classification datasets with numeric features (no categorical or missing ` +
+          'cells) for now; use model dense for this dataset',
+      );
+    }
+    const rawRows: TrialData = {
+      ...common,
+      xTrain: data.raw.xFit,
+      xVal: data.raw.xVal,
+      predictRows: data.raw.test,
     };
-    return { result, trained };
+    const trained =
+      params.model === 'forest'
+        ? await trainForest(params, rawRows, trainer, hooks.signal)
+        : await trainer.train({
+            ...rawRows,
+            family: 'gbdt',
+            params: stripModel(params),
+            signal: hooks.signal,
+          });
+    if (trained.family === 'dense')
+      throw new Error('the trial trainer answered a dense model for a tree trial');
+    return { result: treeResult(index, params, trained, data, started), trained };
   } catch (error) {
     if (hooks.signal?.aborted) throw error;
     const result: TrialResult = {
-      index,
-      params,
-      status: 'failed',
-      valAccuracy: 0,
-      valLoss: Number.POSITIVE_INFINITY,
-      bestEpoch: 0,
-      epochsRun: 0,
-      parameterCount: 0,
-      stoppedEarly: false,
-      seconds: (performance.now() - started) / 1000,
+      ...failedResult(index, params, (performance.now() - started) / 1000),
       error: error instanceof Error ? error.message : String(error),
     };
     return { result, trained: null };
   }
+}
+
+function stripModel<P extends { model: string }>(params: P): Omit<P, 'model'> {
+  const { model: _model, ...rest } = params;
+  return rest;
+}
+
+/**
+ * A forest's trees are independent: with several workers the forest is grown in parts, one per worker, and merged;
+ * the parts' scores (sums of leaf distributions) add up to the whole forest's.
+ */
+async function trainForest(
+  params: ForestTrial,
+  common: TrialData,
+  trainer: TrialTrainer,
+  signal: AbortSignal | undefined,
+): Promise<TrainedTrial> {
+  const request = (treeIndices?: number[]): TrialRequest => ({
+    ...common,
+    family: 'forest',
+    params: stripModel(params),
+    ...(treeIndices ? { treeIndices } : {}),
+    signal,
+  });
+  if (trainer.concurrency <= 1 || params.trees < 2) return trainer.train(request());
+  const parts = await Promise.all(
+    partitionTreeIndices(params.trees, trainer.concurrency).map((indices) => trainer.train(request(indices))),
+  );
+  const trees = parts.filter((part): part is TrainedTreeTrial => part.family === 'forest');
+  if (trees.length !== parts.length)
+    throw new Error('the trial trainer answered another family for a forest part');
+  const add = (select: (part: TrainedTreeTrial) => number[][]) =>
+    select(trees[0]).map((row, r) =>
+      row.map((_, k) => trees.reduce((sum, part) => sum + select(part)[r][k], 0)),
+    );
+  return treeTrial(
+    {
+      family: 'forest',
+      model: mergeRandomForests(trees.map((part) => part.model as RandomForestModel)),
+      valScores: add((part) => part.valScores),
+      predictScores: add((part) => part.predictScores),
+    },
+    common.predictRows,
+  );
+}
+
+/** Validation metrics of a tree trial from its validation scores; a boosted one keeps its rounds' history. */
+function treeResult(
+  index: number,
+  params: TrialParams,
+  trained: TrainedTreeTrial,
+  data: SweepData,
+  started: number,
+): TrialResult {
+  const { model } = trained;
+  const scale = model.kind === 'random_forest' ? 1 / model.trees.length : 1;
+  const probabilities = trained.valScores.map((row) => row.map((value) => value * scale));
+  const correct = probabilities.filter((row, r) => argmax(row) === data.yVal[r]).length;
+  const boosted = model.kind === 'gradient_boosting';
+  return {
+    index,
+    params,
+    status: 'finished',
+    valAccuracy: correct / Math.max(1, data.yVal.length),
+    valLoss: logLoss(data.yVal, probabilities),
+    bestEpoch: boosted ? model.rounds : model.trees.length,
+    epochsRun: boosted ? model.history.length : model.trees.length,
+    parameterCount: model.trees.reduce((sum, tree) => sum + tree.feature.length, 0),
+    stoppedEarly: boosted && model.history.length < model.params.rounds,
+    seconds: (performance.now() - started) / 1000,
+    ...(boosted ? { rounds: model.history } : {}),
+    featureImportance: treeFeatureImportance(model),
+  };
 }

@@ -198,13 +198,14 @@ function toJson(output: TrialOutput): Record<string, unknown> {
   ) as Record<string, unknown>;
 }
 
-/** The reverse of toJson: the dense model's weights as Float32Arrays again. */
+/** The reverse of toJson: a dense model's weights as Float32Arrays again (a tree ensemble is plain JSON). */
 function fromJson(json: Record<string, unknown>): TrialOutput {
   const output = json as unknown as TrialOutput;
+  if (output.family !== 'dense') return output;
   const layers = output.spec.layers.map((layer) => ({
     ...layer,
     kernel: Float32Array.from(layer.kernel as unknown as number[]),
     bias: Float32Array.from(layer.bias as unknown as number[]),
   }));
-  return { ...output, spec: { ...output.spec, layers } };
+  return { ...output, spec: { ...output.spec, layers } } as TrialOutput;
 }

@@ -1,15 +1,42 @@
+import type { ForestTrialParams, GbdtTrialParams, ModelFamily, TreeEnsembleModel } from '@sepal/ml';
 import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { DenseClassifierTrainingInput, EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 
-/** What a worker thread needs to train one trial: plain data, so it crosses the thread boundary by structured clone. */
-export type TrialTask = Omit<DenseClassifierTrainingInput, 'onEpoch' | 'signal' | 'onBatchEnd'> & {
-  /** Rows whose TensorFlow.js probabilities come back with the model (the test split, for evaluation and parity). */
+/** The rows and labels a tree trial trains on (numeric features, classes): plain data, for any transport. */
+export interface TrialData {
+  xTrain: number[][];
+  /** Class indices into `labels`. */
+  yTrain: number[];
+  xVal: number[][];
+  yVal: number[];
+  labels: string[];
+  featureNames: string[];
+  seed: number;
+  /** Rows whose probabilities come back with the model (the test split, for evaluation and parity). */
+  predictRows: number[][];
+}
+
+/** A dense trial: the network's input (its rows possibly encoded by a preprocessing, its task) and params. */
+export type DenseTrialTask = Omit<DenseClassifierTrainingInput, 'onEpoch' | 'signal' | 'onBatchEnd'> & {
+  family: 'dense';
+  /** Rows whose TensorFlow.js outputs come back with the model (the test split, for evaluation and parity). */
   predictRows: number[][];
 };
+export type ForestTrialTask = TrialData & {
+  family: 'forest';
+  params: ForestTrialParams;
+  /** Grow only these trees of the forest (a part of it, built beside the others on other workers). */
+  treeIndices?: number[];
+};
+export type GbdtTrialTask = TrialData & { family: 'gbdt'; params: GbdtTrialParams };
 
-/** The worker's answer: the model as pure weights, its history and the probabilities of `predictRows`. */
-export interface TrialOutput {
+/** What a worker needs to train one trial, by model family: a plain, serialisable object. */
+export type TrialTask = DenseTrialTask | ForestTrialTask | GbdtTrialTask;
+
+/** A dense trial's answer: the model as pure weights, its history and the outputs of `predictRows`. */
+export interface DenseTrialOutput {
+  family: 'dense';
   spec: DenseTrialSpec;
   history: EpochMetrics[];
   stoppedEarly: boolean;
@@ -17,6 +44,21 @@ export interface TrialOutput {
   predictions: number[][];
   backend: BackendName;
 }
+
+/**
+ * A tree trial's answer: the ensemble (or the part of a forest asked for), and per row of the validation split and of
+ * `predictRows` the sum of its trees' outputs (a forest's leaf distributions, whose mean over all trees is the
+ * probability, so parts add up) or, boosted, the probabilities.
+ */
+export interface TreeTrialOutput {
+  family: Exclude<ModelFamily, 'dense'>;
+  model: TreeEnsembleModel;
+  valScores: number[][];
+  predictScores: number[][];
+  backend: BackendName;
+}
+
+export type TrialOutput = DenseTrialOutput | TreeTrialOutput;
 
 /** Parent → worker. */
 export type ToWorker = { type: 'train'; id: number; task: TrialTask };

@@ -1,23 +1,59 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { TreeEnsembleModel } from '@sepal/ml';
 import { trainDenseClassifier, type TrainedDenseClassifier } from '../training/dense-classifier';
+import { trainTreeTrial } from '../training/tree-trial';
 import { loadTensorFlow, type BackendName, type BackendPreference } from '../training/tf-backend';
 import type { EpochMetrics } from '../training/training-input';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
-import type { TrialOutput, TrialTask } from './trial-protocol';
+import type { TreeTrialOutput, TrialOutput, TrialTask } from './trial-protocol';
 import { TrialPool } from './trial-pool';
 
-export interface TrialRequest extends TrialTask {
+export type TrialRequest = TrialTask & {
   onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
   signal?: AbortSignal;
   /** Which job and grid index the trial belongs to (a queued trial carries it; a local one ignores it). */
   trial?: { jobId: string; index: number };
-}
+};
 
 /**
- * A trained trial: its weights and history, the TensorFlow.js probabilities of the rows it was asked for, and the
- * trainer replica that trained it.
+ * A trained dense trial: its weights and history, the TensorFlow.js probabilities of the rows it was asked for, and
+ * the trainer replica that trained it (when it was queued).
  */
-export type TrainedTrial = TrainedDenseClassifier & { worker?: string };
+export type TrainedDenseTrial = TrainedDenseClassifier & { family: 'dense'; worker?: string };
+
+/**
+ * A trained tree trial (or part of a forest): the ensemble, and the scores of the validation rows and of the rows it
+ * was asked for (see TreeTrialOutput); predictProba answers the probabilities of those rows.
+ */
+export interface TrainedTreeTrial {
+  family: TreeTrialOutput['family'];
+  model: TreeEnsembleModel;
+  valScores: number[][];
+  predictScores: number[][];
+  predictProba(rows: number[][]): Promise<number[][]>;
+  dispose(): void;
+}
+
+export type TrainedTrial = TrainedDenseTrial | TrainedTreeTrial;
+
+/** A tree output as a trained trial; predictProba answers for `predictRows` only (the rows the worker scored). */
+export function treeTrial(
+  output: Omit<TreeTrialOutput, 'backend'>,
+  predictRows: number[][],
+): TrainedTreeTrial {
+  const scale = output.family === 'forest' ? 1 / output.model.trees.length : 1;
+  return {
+    family: output.family,
+    model: output.model,
+    valScores: output.valScores,
+    predictScores: output.predictScores,
+    predictProba: async (rows) => {
+      if (rows !== predictRows) throw new Error('a tree trial has the probabilities of its predictRows only');
+      return output.predictScores.map((row) => row.map((value) => value * scale));
+    },
+    dispose: () => undefined,
+  };
+}
 
 /** Where trials are trained: worker threads in production, the calling thread in unit specs. */
 export abstract class TrialTrainer {
@@ -33,11 +69,9 @@ export abstract class TrialTrainer {
 export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShutdown {
   private readonly pool: TrialPool;
   private readonly logger = new Logger('TrialPool');
-  private readonly replica: string;
 
   constructor(@Inject(TrainerConfig) config: TrainerConfigValues) {
     super();
-    this.replica = config.TRAINER_REPLICA_ID;
     this.pool = new TrialPool({
       workers: config.TRAINER_WORKERS,
       backend: config.TF_BACKEND,
@@ -64,12 +98,13 @@ export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShu
     return this.pool.run({ task, onEpoch, signal });
   }
 
-  async train({ onEpoch, signal, trial: _trial, ...task }: TrialRequest): Promise<TrainedTrial> {
+  async train(request: TrialRequest): Promise<TrainedTrial> {
+    const { onEpoch, signal, trial: _trial, ...task } = request;
     // Epoch reports arrive from the worker as messages: published one after another, and a failed report fails the
     // trial once it ends (as it would on the calling thread), never as an unhandled rejection.
     let reported: Promise<void> = Promise.resolve();
     const output = await this.pool.run({
-      task,
+      task: task as TrialTask,
       signal,
       onEpoch: (metrics) => {
         reported = reported.then(() => onEpoch?.(metrics));
@@ -77,7 +112,7 @@ export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShu
       },
     });
     await reported;
-    return trainedFromOutput(output, task.predictRows, this.replica);
+    return trainedFromOutput(output, task.predictRows);
   }
 
   /** Last: the running jobs were stopped (and handed back) by GracefulStop first. */
@@ -86,19 +121,20 @@ export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShu
   }
 }
 
-/** A worker's output as a trained trial: the probabilities of its predictRows are all it can score. */
+/** A worker's output as a trained trial; it scored its predictRows only (the test split) before freeing its tensors. */
 export function trainedFromOutput(
   output: TrialOutput,
   predictRows: number[][],
-  worker: string,
+  worker?: string,
 ): TrainedTrial {
+  if (output.family !== 'dense') return treeTrial(output, predictRows);
   return {
-    worker,
+    family: 'dense',
+    ...(worker !== undefined ? { worker } : {}),
     spec: output.spec,
     history: output.history,
     stoppedEarly: output.stoppedEarly,
     bestEpoch: output.bestEpoch,
-    // The worker scored the rows it was given (the test split) before its tensors were freed.
     predictProba: async (rows) => {
       if (rows !== predictRows) {
         throw new Error('a trial trained in a worker has the probabilities of its predictRows only');
@@ -121,7 +157,13 @@ export class InProcessTrialTrainer extends TrialTrainer {
     return (await loadTensorFlow(this.preference)).backend;
   }
 
-  async train({ predictRows: _rows, trial: _trial, ...input }: TrialRequest): Promise<TrainedTrial> {
-    return trainDenseClassifier(input, await loadTensorFlow(this.preference));
+  async train(request: TrialRequest): Promise<TrainedTrial> {
+    if (request.family !== 'dense') {
+      request.signal?.throwIfAborted();
+      return treeTrial(trainTreeTrial(request), request.predictRows);
+    }
+    const { predictRows: _rows, family: _family, ...input } = request;
+    const trained = await trainDenseClassifier(input, await loadTensorFlow(this.preference));
+    return Object.assign(trained, { family: 'dense' as const });
   }
 }

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { trainDenseClassifier } from '../training/dense-classifier';
 import { loadTensorFlow, type TensorFlowHandle } from '../training/tf-backend';
+import { trainTreeTrial } from '../training/tree-trial';
 import type { FromWorker, ToWorker, TrialTask, TrialWorkerData } from './trial-protocol';
 
 const port = parentPort;
@@ -13,11 +14,21 @@ const { backend, tensorBytesLimit } = workerData as TrialWorkerData;
 const send = (message: FromWorker) => port.postMessage(message);
 
 async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Promise<void> {
+  if (task.family !== 'dense') {
+    // Tree learners are synchronous: a cancelled or overdue tree trial is stopped by terminating the worker.
+    try {
+      send({ type: 'done', id, output: { ...trainTreeTrial(task), backend: handle.backend } });
+    } catch (error) {
+      send({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) });
+    }
+    return;
+  }
   const controller = new AbortController();
   try {
+    const { family: _family, ...dense } = task;
     const trained = await trainDenseClassifier(
       {
-        ...task,
+        ...dense,
         signal: controller.signal,
         onBatchEnd: () => checkMemory(handle, controller),
         onEpoch: (metrics) => {
@@ -33,7 +44,15 @@ async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Pro
       send({
         type: 'done',
         id,
-        output: { spec, history, stoppedEarly, bestEpoch, predictions, backend: handle.backend },
+        output: {
+          family: 'dense',
+          spec,
+          history,
+          stoppedEarly,
+          bestEpoch,
+          predictions,
+          backend: handle.backend,
+        },
       });
     } finally {
       trained.dispose();

@@ -29,9 +29,15 @@ export const trainRequestedSchema = z.object({
   version: sha256Hex.optional(),
   modelName: nonEmptyName.optional(),
   experiment: nonEmptyName.optional(),
-  grid: z.record(z.string(), z.array(paramValue)).optional(),
+  grid: z
+    .union([
+      z.record(z.string(), z.array(paramValue)),
+      z.array(z.record(z.string(), z.array(paramValue))).max(16),
+    ])
+    .optional(),
   params: z.record(z.string(), paramValue).optional(),
   seed: z.number().int().optional(),
+  budgetSeconds: z.number().positive().optional(),
   reason: z.enum(['manual', 'schedule', 'feedback', 'drift', 'startup']).default('manual'),
   requestedBy: z.string().max(200).optional(),
   /** The durable job this request runs; absent: the message id (a first attempt). */

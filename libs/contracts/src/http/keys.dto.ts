@@ -40,6 +40,8 @@ export const keyViewSchema = keyIdentitySchema.extend({
   createdBy: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  /** The key that revoked it. */
+  revokedBy: z.string().nullable(),
 });
 export type KeyView = z.infer<typeof keyViewSchema>;
 

@@ -136,6 +136,27 @@ export interface RunView {
   /** The latest value (highest step) of each metric. */
   metrics: Record<string, number>;
   childrenCount: number;
+  /**
+   * A tree model's feature importance (each feature's share of the total split gain), largest first: the run's
+   * `importance_<feature>` metrics. Empty for a run without them (e.g. a dense network).
+   */
+  featureImportance?: FeatureImportance[];
+}
+
+export interface FeatureImportance {
+  feature: string;
+  gain: number;
+}
+
+/** Metric name prefix of a feature's importance: `importance_<feature>`. */
+export const FEATURE_IMPORTANCE_PREFIX = 'importance_';
+
+/** The `importance_<feature>` metrics of a run, largest share first. */
+export function featureImportanceOf(metrics: Record<string, number>): FeatureImportance[] {
+  return Object.entries(metrics)
+    .filter(([key]) => key.startsWith(FEATURE_IMPORTANCE_PREFIX))
+    .map(([key, gain]) => ({ feature: key.slice(FEATURE_IMPORTANCE_PREFIX.length), gain }))
+    .sort((a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature));
 }
 
 export interface RunPage {

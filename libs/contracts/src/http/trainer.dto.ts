@@ -11,11 +11,21 @@ export const trainRequestSchema = z
     version: z.string().trim().min(1).max(200).optional(),
     modelName: nonEmptyName.optional(),
     experiment: nonEmptyName.optional(),
-    /** Parameter name → candidate values, e.g. {"learningRate": [0.001, 0.01], "hiddenUnits": [8, 16]}. */
-    grid: z.record(z.string(), z.array(paramValue)).optional(),
+    /**
+     * Parameter name → candidate values, e.g. {"learningRate": [0.001, 0.01], "hiddenUnits": [8, 16]}; `model` lists
+     * the families (dense, forest, gbdt). A list of such grids searches each (e.g. one per family) in one sweep.
+     */
+    grid: z
+      .union([
+        z.record(z.string(), z.array(paramValue)),
+        z.array(z.record(z.string(), z.array(paramValue))).max(16),
+      ])
+      .optional(),
     /** Fixed parameters applied under the grid, e.g. {"epochs": 50}. */
     params: z.record(z.string(), paramValue).optional(),
     seed: z.number().int().optional(),
+    /** Seconds the sweep may spend (default TRAIN_BUDGET_S): fits the default grid, and no trial starts after it. */
+    budgetSeconds: z.number().positive().optional(),
     // No `requestedBy`: the job records the calling key's name.
   })
   .strict();

@@ -54,7 +54,8 @@ export function routeTable(app: INestApplication): RouteRow[] {
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
         if (path === undefined || method === undefined) continue;
         const isPublic =
-          Reflect.getMetadata(PUBLIC_ROUTE, handler) === true || Reflect.getMetadata(PUBLIC_ROUTE, controller) === true;
+          Reflect.getMetadata(PUBLIC_ROUTE, handler) === true ||
+          Reflect.getMetadata(PUBLIC_ROUTE, controller) === true;
         const scope =
           (Reflect.getMetadata(REQUIRED_SCOPE, handler) as string | undefined) ??
           (Reflect.getMetadata(REQUIRED_SCOPE, controller) as string | undefined);
@@ -66,7 +67,8 @@ export function routeTable(app: INestApplication): RouteRow[] {
   }
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   const routes = registered.get(fastify);
-  if (!routes) throw new Error('routeTable: this app was not made by createHttpApp (its routes were not recorded)');
+  if (!routes)
+    throw new Error('routeTable: this app was not made by createHttpApp (its routes were not recorded)');
   return routes.map(({ method, url }) => {
     const path = url.length > 1 ? url.replace(/\/+$/, '') : url;
     const access = nest.get(`${method} ${path}`) ?? (OPEN_ON_PURPOSE.test(path) ? 'open' : 'UNGUARDED');

@@ -1,0 +1,206 @@
+/** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { JobView, ModelVersionView } from '@sepal/contracts';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { createRng } from '@sepal/ml';
+import { uniqueNamespace } from '@sepal/testing';
+import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A CSV of our own: a categorical column, empty and NA cells, a numeric target and a class target. */
+function ownCsv(): string {
+  const rng = createRng(9);
+  const lines = ['size,colour,weight,price,grade'];
+  for (let i = 0; i < 300; i++) {
+    const size = 10 * rng();
+    const colour = ['red', 'green', 'blue'][Math.floor(rng() * 3)];
+    const weight = 5 * rng();
+    const price = 3 + 0.5 * size + (colour === 'red' ? 2 : 0) + 0.2 * rng();
+    const grade = colour === 'red' ? 'premium' : size > 5 ? 'large' : 'small';
+    const cell = (text: string, missing: string) => (rng() < 0.08 ? missing : text);
+    lines.push(
+      [
+        cell(size.toFixed(3), ''),
+        cell(colour, ''),
+        cell(weight.toFixed(3), 'NA'),
+        price.toFixed(3),
+        grade,
+      ].join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/*
+ * Your own data through the embedded system (`sepal up`): a CSV with a categorical column and missing cells is imported
+ * twice (as a regression on `price`, as a classification on `grade`), trained, exported with its preprocessing in the
+ * graph and scored from raw strings and nulls; Wine Quality white is imported as a regression, trained, promoted and
+ * served by the gateway, which answers {"value": x} per row.
+ */
+describe('own data, classification and regression, end to end (embedded)', () => {
+  let system: LaunchedSystem;
+  let modelsDir: string;
+  const url = (name: string) => system.apps.find((a) => a.name === name)!.url;
+  const json = async <T>(response: Response, status: number): Promise<T> => {
+    const text = await response.text();
+    expect({ status: response.status, text }).toMatchObject({ status });
+    return JSON.parse(text) as T;
+  };
+
+  async function train(dataset: string, params: Record<string, unknown>): Promise<JobView> {
+    const accepted = await fetch(`${url('trainer')}/train`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset, grid: { learningRate: [0.01] }, params }),
+    });
+    const { jobId } = await json<{ jobId: string }>(accepted, 202);
+    for (;;) {
+      const response = await fetch(`${url('registry')}/jobs/${jobId}`);
+      if (response.status === 200) {
+        const job = (await response.json()) as JobView;
+        if (['succeeded', 'failed', 'cancelled'].includes(job.state)) return job;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  const latest = async (model: string) => {
+    const view = await json<{ versions: ModelVersionView[] }>(
+      await fetch(`${url('registry')}/models/${model}`),
+      200,
+    );
+    return view.versions.at(-1)!;
+  };
+
+  beforeAll(async () => {
+    const namespace = uniqueNamespace('owndata');
+    modelsDir = mkdtempSync(join(tmpdir(), 'sepal-own-data-'));
+    const [data, registry, trainer, inference] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    system = await launchSystem({
+      env: {
+        SEPAL_HOME: `memory://${namespace}`,
+        SEPAL_NAMESPACE: namespace,
+        LOG_LEVEL: 'error',
+        DATA_PORT: String(data),
+        REGISTRY_PORT: String(registry),
+        TRAINER_PORT: String(trainer),
+        INFERENCE_PORT: String(inference),
+        DATA_DIR: join(__dirname, '../../../data'),
+        MODELS_DIR: modelsDir,
+        MODEL_NAME: 'WineQualityWhiteModel',
+        TRAINER_WORKERS: '1',
+      },
+      log: () => undefined,
+      progressBars: false,
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await system?.close();
+    await closeEmbeddedDatabases();
+    rmSync(modelsDir, { recursive: true, force: true });
+  });
+
+  it('imports a CSV with a categorical column and missing cells, trains it as regression and classification, and the exports score raw cells', async () => {
+    const csv = ownCsv();
+    for (const [name, target, task] of [
+      ['prices', 'price', 'regression'],
+      ['grades', 'grade', 'classification'],
+    ] as const) {
+      const imported = await fetch(
+        `${url('data')}/datasets/${name}/import?target=${target}&task=${task}&features=size,colour,weight`,
+        { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv },
+      );
+      const { version } = await json<{ version: { schema: { task: string; columns?: { type: string }[] } } }>(
+        imported,
+        201,
+      );
+      expect(version.schema.task).toBe(task);
+      expect(version.schema.columns?.map((c) => c.type)).toEqual(['numeric', 'categorical', 'numeric']);
+      const job = await train(name, { epochs: 60 });
+      expect(job.state).toBe('succeeded');
+    }
+
+    const prices = await latest('PricesModel');
+    expect(prices.metrics.test_r2).toBeGreaterThan(0.5);
+    expect(prices.metrics).toHaveProperty('test_within_tolerance');
+    const grades = await latest('GradesModel');
+    expect(grades.metrics.test_accuracy).toBeGreaterThan(0.7);
+
+    const rows: [number, string, number][] = [
+      [2, 'red', 1],
+      [Number.NaN, 'green', 2],
+      [8, 'purple', Number.NaN],
+    ];
+    for (const version of [prices, grades]) {
+      const bytes = new Uint8Array(await (await fetch(version.artifactUrl)).arrayBuffer());
+      const session = await InferenceSession.create(bytes);
+      try {
+        expect(session.inputNames).toEqual(['features', 'categorical']);
+        const outputs = await session.run({
+          features: new Tensor('float32', Float32Array.from(rows.flatMap(([a, , c]) => [a, c])), [3, 2]),
+          categorical: new Tensor(
+            'string',
+            rows.map(([, b]) => b),
+            [3, 1],
+          ),
+        });
+        const first = version === prices ? outputs.value : outputs.probabilities;
+        expect(Array.from(first.data as Float32Array).every(Number.isFinite)).toBe(true);
+      } finally {
+        await session.release();
+      }
+    }
+  }, 300_000);
+
+  it('trains Wine Quality white as a regression and serves {"value": x} per row, a null feature imputed', async () => {
+    const imported = await fetch(`${url('data')}/datasets/wine-quality-white/import?task=regression`, {
+      method: 'POST',
+    });
+    const { version } = await json<{ version: { schema: { task: string; labels: string[] } } }>(
+      imported,
+      201,
+    );
+    expect(version.schema).toMatchObject({ task: 'regression', labels: [] });
+    const job = await train('wine-quality-white', { epochs: 30 });
+    expect(job.state).toBe('succeeded');
+    const registered = await latest('WineQualityWhiteModel');
+    for (const key of ['test_rmse', 'test_mae', 'test_r2', 'test_within_tolerance', 'val_rmse']) {
+      expect(Number.isFinite(registered.metrics[key])).toBe(true);
+    }
+    expect(registered.metrics.test_rmse).toBeLessThan(0.9);
+
+    let answer: { predictions: { value: number }[] } | undefined;
+    const row = [7, 0.27, 0.36, 20.7, 0.045, 45, 170, 1.001, 3, 0.45, null];
+    for (let attempt = 0; attempt < 100 && answer === undefined; attempt++) {
+      const response = await fetch(`${url('inference')}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [row, row.map((v) => (v === null ? 10 : v))] }),
+      });
+      if (response.status === 200) answer = (await response.json()) as typeof answer;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(answer?.predictions).toHaveLength(2);
+    for (const { value } of answer!.predictions) {
+      expect(value).toBeGreaterThan(3);
+      expect(value).toBeLessThan(9);
+    }
+  }, 300_000);
+});

@@ -1,0 +1,366 @@
+/**
+ * Model quality benchmark: `npm run bench:quality` (env BENCH_SECONDS for wrk, default 8; BENCH_DATASETS to choose,
+ * default iris,wine-quality-red,wine-quality-white).
+ *
+ * Starts the embedded system (`sepal up`: every app in this process, trials in worker threads) and, per dataset, trains
+ * each model family through the trainer's REST API on Sepal's own splits (the data service's stable 80/20 split, the
+ * validation rows carved from train): the dense default grid, a 300-tree random forest, gradient-boosted trees. It
+ * prints the test accuracy of the selected model, the training seconds (the family's trials, from their runs) and the
+ * ONNX size. Where /usr/bin/python3 has scikit-learn, it trains RandomForest(300), HistGradientBoosting and an MLP (32)
+ * on the same exported train split in the same run and prints them beside. Last, single-row POST /predict through the
+ * gateway with wrk (its own process) for a forest against the dense model on Iris, and their ratio.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { JobView, ModelVersionView, RunPage, RunView } from '@sepal/contracts';
+import { launchSystem } from '../apps/sepal/src';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const DATASETS = (process.env.BENCH_DATASETS ?? 'iris,wine-quality-red,wine-quality-white').split(',');
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+const FAMILIES: { family: string; grid: unknown; note: string }[] = [
+  {
+    family: 'dense',
+    grid: { model: ['dense'], learningRate: [0.001, 0.01, 0.05], hiddenUnits: [8, 16, 32] },
+    note: '9 trials',
+  },
+  { family: 'forest', grid: { model: ['forest'], trees: [300] }, note: '300 trees' },
+  { family: 'gbdt', grid: { model: ['gbdt'], learningRate: [0.1] }, note: 'early stopping' },
+];
+
+interface Row {
+  model: string;
+  accuracy: number;
+  seconds: number;
+  bytes: number | null;
+  note: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+/** fetch, again after a reset connection (a kept-alive socket the server closed meanwhile). */
+async function fetchRetry(url: string, init?: RequestInit, attempts = 3): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  }
+}
+
+async function json<T>(url: string, init?: RequestInit): Promise<T> {
+  const response = await fetchRetry(url, init);
+  if (!response.ok)
+    throw new Error(`${init?.method ?? 'GET'} ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+const post = <T>(url: string, body: unknown) =>
+  json<T>(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+interface Urls {
+  data: string;
+  registry: string;
+  trainer: string;
+}
+
+/** Trains a job through the trainer and waits for it in the registry; answers its parent run and trial runs. */
+async function trainJob(
+  urls: Urls,
+  body: Record<string, unknown>,
+): Promise<{ parent: RunView; trials: RunView[] }> {
+  const { jobId } = await post<{ jobId: string }>(`${urls.trainer}/train`, body);
+  let job: JobView;
+  for (;;) {
+    const response = await fetchRetry(`${urls.registry}/jobs/${jobId}`);
+    if (response.ok) {
+      job = (await response.json()) as JobView;
+      if (job.state === 'succeeded') break;
+      if (job.state === 'failed' || job.state === 'cancelled') {
+        throw new Error(`job ${jobId} ${job.state}: ${job.error}`);
+      }
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  const filter = encodeURIComponent(`correlation_id = '${job.correlationId}'`);
+  for (;;) {
+    const { runs } = await json<RunPage>(`${urls.registry}/runs?limit=1000&filter=${filter}`);
+    const parent = runs.find((run) => run.parentRunId === null);
+    if (parent?.status === 'finished' && parent.metrics.test_accuracy !== undefined) {
+      return { parent, trials: runs.filter((run) => run.parentRunId === parent.id) };
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+interface Split {
+  features: number[][];
+  labels: number[];
+}
+
+async function splitRows(
+  urls: Urls,
+  dataset: string,
+  version: string,
+  split: 'train' | 'test',
+): Promise<Split> {
+  const result: Split = { features: [], labels: [] };
+  let cursor: number | null = -1;
+  while (cursor !== null) {
+    const page: Split & { nextCursor: number | null } = await json(
+      `${urls.data}/datasets/${dataset}/versions/${version}/rows?split=${split}&cursor=${cursor}&limit=1000`,
+    );
+    result.features.push(...page.features);
+    result.labels.push(...page.labels);
+    cursor = page.nextCursor;
+  }
+  return result;
+}
+
+function sklearnAvailable(): boolean {
+  return spawnSync(SYSTEM_PYTHON, ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
+}
+
+const SKLEARN_SCRIPT = `
+import csv, json, pickle, sys, time
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+def load(path):
+    rows = np.loadtxt(path, delimiter=',', ndmin=2)
+    return rows[:, :-1], rows[:, -1].astype(int)
+
+x_train, y_train = load(sys.argv[1])
+x_test, y_test = load(sys.argv[2])
+models = [
+    ('sklearn RandomForest(300)', RandomForestClassifier(n_estimators=300, random_state=42, n_jobs=1)),
+    ('sklearn HistGradientBoosting', HistGradientBoostingClassifier(random_state=42)),
+    ('sklearn MLP (32), standardised', make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), max_iter=1000, random_state=42))),
+]
+out = []
+for name, model in models:
+    start = time.perf_counter()
+    model.fit(x_train, y_train)
+    seconds = time.perf_counter() - start
+    out.append({'model': name, 'accuracy': float((model.predict(x_test) == y_test).mean()), 'seconds': seconds, 'bytes': len(pickle.dumps(model))})
+print(json.dumps(out))
+`;
+
+function sklearnRows(directory: string, train: Split, test: Split): Row[] {
+  const write = (name: string, split: Split) => {
+    const file = join(directory, name);
+    writeFileSync(
+      file,
+      split.features.map((row, i) => [...row, split.labels[i]].join(',')).join('\n') + '\n',
+    );
+    return file;
+  };
+  const output = execFileSync(
+    SYSTEM_PYTHON,
+    ['-c', SKLEARN_SCRIPT, write('train.csv', train), write('test.csv', test)],
+    // One thread, as Sepal's learners use one core each: OpenMP spinning on a busy 2-core machine slowed
+    // HistGradientBoosting down a hundredfold.
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } },
+  );
+  return (JSON.parse(output) as Omit<Row, 'note'>[]).map((row) => ({
+    ...row,
+    note: 'same train split, no validation carve',
+  }));
+}
+
+interface WrkResult {
+  requestsPerSecond: number;
+  p99Ms: number;
+  non2xx: number;
+}
+
+function wrk(url: string, script: string, seconds = SECONDS): Promise<WrkResult> {
+  return new Promise((done, fail) => {
+    const child = spawn('wrk', ['-t2', '-c16', `-d${seconds}s`, '--latency', '-s', script, url]);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', fail);
+    child.on('close', () => {
+      const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+      const scale = p99 ? { us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'] : 0;
+      done({
+        requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+        p99Ms: p99 ? Number(p99[1]) * scale : NaN,
+        non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+      });
+    });
+  });
+}
+
+const table = (rows: Row[]) =>
+  rows
+    .map(
+      (row) =>
+        `  ${row.model.padEnd(32)} ${row.accuracy.toFixed(3).padStart(8)} ${row.seconds.toFixed(2).padStart(9)} ` +
+        `${(row.bytes === null ? '-' : `${(row.bytes / 1024).toFixed(0)} KiB`).padStart(10)}  ${row.note}`,
+    )
+    .join('\n');
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'sepal-bench-quality-'));
+  const [data, registry, trainer, inference] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const system = await launchSystem({
+    env: {
+      ...process.env,
+      SEPAL_HOME: join(home, 'state'),
+      MODELS_DIR: join(home, 'models'),
+      DATA_DIR: resolve(__dirname, '../../data'),
+      LOG_LEVEL: 'warn',
+      DATA_PORT: String(data),
+      REGISTRY_PORT: String(registry),
+      TRAINER_PORT: String(trainer),
+      INFERENCE_PORT: String(inference),
+      // Every version is promoted, so the gateway serves the model just trained.
+      GATE_MIN_IMPROVEMENT: '-1',
+      GATE_MIN_ACCURACY: '0',
+      TRAIN_BUDGET_S: '3600',
+    },
+    log: () => undefined,
+    progressBars: false,
+  });
+  const urls: Urls = {
+    data: `http://127.0.0.1:${data}`,
+    registry: `http://127.0.0.1:${registry}`,
+    trainer: `http://127.0.0.1:${trainer}`,
+  };
+  const withSklearn = sklearnAvailable();
+  try {
+    console.log(
+      `Model families on Sepal's splits (embedded mode, ${system.apps.length} apps in one process; ` +
+        `test accuracy of the model selected on validation, training seconds of the family's trials, ONNX size)`,
+    );
+    if (!withSklearn) console.log(`(${SYSTEM_PYTHON} has no scikit-learn: apt-get install python3-sklearn)`);
+    for (const dataset of DATASETS) {
+      const imported = await fetchRetry(`${urls.data}/datasets/${dataset}/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      if (!imported.ok) throw new Error(`import ${dataset}: ${imported.status} ${await imported.text()}`);
+      const version = await json<{ id: string; trainRows: number; testRows: number }>(
+        `${urls.data}/datasets/${dataset}/versions/latest`,
+      );
+      const rows: Row[] = [];
+      for (const { family, grid, note } of FAMILIES) {
+        const { parent, trials } = await trainJob(urls, {
+          dataset,
+          modelName: `Bench-${dataset}-${family}`,
+          grid,
+        });
+        const model = await json<ModelVersionView>(
+          `${urls.registry}/models/Bench-${dataset}-${family}/versions/${parent.tags.model_version}`,
+        );
+        rows.push({
+          model: `Sepal ${family}`,
+          accuracy: parent.metrics.test_accuracy,
+          seconds: trials.reduce((sum, trial) => sum + (trial.metrics.seconds ?? 0), 0),
+          bytes: model.size,
+          note,
+        });
+      }
+      if (withSklearn) {
+        const [train, test] = await Promise.all([
+          splitRows(urls, dataset, version.id, 'train'),
+          splitRows(urls, dataset, version.id, 'test'),
+        ]);
+        rows.push(...sklearnRows(home, train, test));
+      }
+      console.log(`\n${dataset}: ${version.trainRows} train / ${version.testRows} test rows`);
+      console.log(
+        `  ${'model'.padEnd(32)} ${'accuracy'.padStart(8)} ${'seconds'.padStart(9)} ${'size'.padStart(10)}`,
+      );
+      console.log(table(rows));
+      const best = rows
+        .filter((row) => row.model.startsWith('Sepal'))
+        .sort((a, b) => b.accuracy - a.accuracy)[0];
+      const forest = rows.find((row) => row.model.startsWith('sklearn RandomForest'));
+      if (forest) {
+        console.log(
+          `  best Sepal family ${best.model} ${best.accuracy.toFixed(3)} vs scikit-learn RandomForest ` +
+            `${forest.accuracy.toFixed(3)}: ${((best.accuracy - forest.accuracy) * 100).toFixed(1)} points`,
+        );
+      }
+    }
+
+    // Single-row prediction through the gateway: the dense model, then a 300-tree forest, on Iris.
+    const script = join(home, 'predict.lua');
+    writeFileSync(
+      script,
+      `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n` +
+        `wrk.body = '{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}}'\n`,
+    );
+    const predictUrl = `http://127.0.0.1:${inference}/predict`;
+    const served = async (
+      family: string,
+      grid: unknown,
+    ): Promise<WrkResult & { version: number; bytes: number }> => {
+      const { parent } = await trainJob(urls, { dataset: 'iris', modelName: 'IrisModel', grid });
+      const version = Number(parent.tags.model_version);
+      for (;;) {
+        const answer = await post<{ model: { version: number } }>(predictUrl, {
+          features: [5.1, 3.5, 1.4, 0.2],
+        }).catch(() => null);
+        if (answer?.model.version === version) break;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      const model = await json<ModelVersionView>(`${urls.registry}/models/IrisModel/versions/${version}`);
+      await wrk(predictUrl, script, 2); // warm-up
+      const result = await wrk(predictUrl, script);
+      console.log(
+        `  ${family.padEnd(28)} v${version} ${(model.size ?? 0).toString().padStart(8)} B ` +
+          `${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${result.p99Ms.toFixed(1)} ms  non-2xx ${result.non2xx}`,
+      );
+      return { ...result, version, bytes: model.size ?? 0 };
+    };
+    console.log(
+      `\nPOST /predict, one row, wrk -t2 -c16 for ${SECONDS} s (its own process), embedded gateway:`,
+    );
+    const dense = await served('dense (default dense grid)', FAMILIES[0].grid);
+    const forest = await served('forest (300 trees)', FAMILIES[1].grid);
+    const boosted = await served('gbdt', FAMILIES[2].grid);
+    console.log(
+      `  ratio forest/dense ${(forest.requestsPerSecond / dense.requestsPerSecond).toFixed(2)}, ` +
+        `gbdt/dense ${(boosted.requestsPerSecond / dense.requestsPerSecond).toFixed(2)} (target ≥ 0.8)`,
+    );
+  } finally {
+    await system.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,258 @@
+/** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { JobStatusView, ModelVersionView, PredictResponse, RunView } from '@sepal/contracts';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
+import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
+import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
+import { AMQP_URL, getJson, inject, runsOf, Services, startServices } from './support/services';
+
+jest.setTimeout(240_000);
+
+/** Debian's interpreter, with python3-onnx (scripts/ensure-test-tools.sh installs it). */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/** onnx.checker.check_model(full_check=True) on the bytes; answers the operators of the graph. */
+function checkWithOnnx(bytes: Uint8Array): string[] {
+  const directory = mkdtempSync(join(tmpdir(), 'sepal-families-onnx-'));
+  try {
+    const file = join(directory, 'model.onnx');
+    writeFileSync(file, bytes);
+    const script = [
+      'import json, onnx, sys',
+      'model = onnx.load(sys.argv[1])',
+      'onnx.checker.check_model(model, full_check=True)',
+      'print(json.dumps([n.op_type for n in model.graph.node]))',
+    ].join('\n');
+    const output = execFileSync(SYSTEM_PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    return JSON.parse(output) as string[];
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/*
+ * Tree families through the whole pipeline, on the real services and on the embedded adapters: a random forest and a
+ * gradient-boosted ensemble are trained in the trainer's worker threads (the forest in parts across two workers),
+ * exported with ai.onnx.ml operators, checked by the reference checker, registered, promoted and served by the
+ * gateway; and a grid spanning the three families selects its model on the validation rows.
+ */
+describe.each(['real services', 'embedded adapters'] as const)('model families on %s', (mode) => {
+  const real = mode === 'real services';
+  let services: Services;
+  let trainer: NestFastifyApplication;
+  let gateway: NestFastifyApplication | undefined;
+  let namespace: string;
+
+  const train = async (body: Record<string, unknown>): Promise<JobStatusView & { correlationId: string }> => {
+    const response = await inject(trainer, 'POST', '/train', body);
+    expect(response.statusCode).toBe(202);
+    const { jobId } = response.json() as { jobId: string };
+    let job: JobStatusView | undefined;
+    await waitFor(
+      async () => {
+        job = (await inject(trainer, 'GET', `/jobs/${jobId}`)).json() as JobStatusView;
+        return job.state === 'finished' || job.state === 'failed';
+      },
+      { timeoutMs: 200_000, intervalMs: 250, description: `job ${jobId} done` },
+    );
+    expect(job?.error ?? null).toBeNull();
+    expect(job?.state).toBe('finished');
+    return job as JobStatusView & { correlationId: string };
+  };
+
+  const runsOfJob = async (correlationId: string, count: number): Promise<RunView[]> => {
+    let runs: RunView[] = [];
+    await waitFor(
+      async () => {
+        runs = await runsOf(services.registryUrl, `correlation_id = '${correlationId}'`);
+        return runs.length === count && runs.every((run) => run.status !== 'running');
+      },
+      { timeoutMs: 30_000, description: `${count} runs recorded` },
+    );
+    return runs;
+  };
+
+  beforeAll(async () => {
+    namespace = uniqueNamespace('families');
+    services = await startServices(namespace, { real });
+    for (const dataset of ['iris', 'wine-quality-red']) {
+      const imported = await inject(services.data, 'POST', `/datasets/${dataset}/import`, {});
+      expect(imported.statusCode).toBe(201);
+    }
+    trainer = await startTrainerApp(
+      TrainerConfig.load({
+        AMQP_URL: real ? AMQP_URL : undefined,
+        SEPAL_NAMESPACE: namespace,
+        DATA_URL: services.dataUrl,
+        REGISTRY_URL: services.registryUrl,
+        LOG_LEVEL: 'warn',
+        TRAINER_WORKERS: '2',
+        // Every new version that clears the floor is promoted: the boosted model replaces the forest.
+        GATE_MIN_IMPROVEMENT: '-1',
+        GATE_MIN_ACCURACY: '0.8',
+      }),
+      { listen: false },
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await trainer?.close();
+    await services?.close();
+  });
+
+  const predict = async () => {
+    const response = await inject(gateway as NestFastifyApplication, 'POST', '/predict', {
+      instances: [
+        [5.1, 3.5, 1.4, 0.2],
+        [6.7, 3.0, 5.2, 2.3],
+      ],
+    });
+    expect(response.statusCode).toBe(200);
+    return response.json() as PredictResponse;
+  };
+
+  it('trains, exports, checks, registers, promotes and serves a random forest, with its feature importance', async () => {
+    const job = await train({
+      dataset: 'iris',
+      modelName: 'IrisTrees',
+      grid: { model: ['forest'], trees: [60] },
+    });
+    expect(job.trials).toHaveLength(1);
+    expect(job.gateDecision).toBe('promoted');
+    const runs = await runsOfJob(job.correlationId, 2);
+    const parent = runs.find((run) => run.parentRunId === null) as RunView;
+    const child = runs.find((run) => run.parentRunId !== null) as RunView;
+    expect(child.params).toMatchObject({ model: 'forest', trees: 60, featureFraction: 'sqrt' });
+    expect(child.metrics.training_seconds).toBeGreaterThan(0);
+    expect(child.metrics.val_accuracy).toBeGreaterThan(0.8);
+    expect(parent.metrics.test_accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(parent.metrics.onnx_parity_max_abs_diff).toBeLessThan(1e-5);
+    expect(parent.metrics.onnx_parity_label_mismatches).toBe(0);
+    // The run view lists the importance, largest first, summing to 1; on Iris the petals carry the split gain.
+    for (const run of [child, await getJson<RunView>(`${services.registryUrl}/runs/${parent.id}`)]) {
+      const importance = run.featureImportance ?? [];
+      expect(importance.map((entry) => entry.feature).sort()).toEqual([
+        'petal_length',
+        'petal_width',
+        'sepal_length',
+        'sepal_width',
+      ]);
+      expect(importance.reduce((sum, entry) => sum + entry.gain, 0)).toBeCloseTo(1, 6);
+      expect(importance[0].feature).toMatch(/^petal_/);
+    }
+
+    const version = await getJson<ModelVersionView>(
+      `${services.registryUrl}/models/IrisTrees/aliases/champion`,
+    );
+    expect(version.version).toBe(1);
+    const bytes = new Uint8Array(
+      await (await fetch(`${services.registryUrl}/artifacts/${version.sha256}`)).arrayBuffer(),
+    );
+    expect(checkWithOnnx(bytes)).toEqual(['Cast', 'TreeEnsembleClassifier', 'ArgMax']);
+
+    gateway = await startInferenceApp(
+      InferenceConfig.load({
+        AMQP_URL: real ? AMQP_URL : undefined,
+        SEPAL_NAMESPACE: namespace,
+        REGISTRY_URL: services.registryUrl,
+        MODEL_NAME: 'IrisTrees',
+        MODEL_RETRY_INTERVAL_MS: '100',
+        MODEL_SYNC_INTERVAL_MS: '0',
+        LOG_LEVEL: 'error',
+      }),
+      { listen: false },
+    );
+    await waitFor(
+      async () =>
+        (await inject(gateway!, 'POST', '/predict', { features: [5.1, 3.5, 1.4, 0.2] })).statusCode === 200,
+      { timeoutMs: 30_000, description: 'the gateway to load the forest' },
+    );
+    const served = await predict();
+    expect(served.model).toMatchObject({ name: 'IrisTrees', version: 1, sha256: version.sha256 });
+    expect(served.predictions.map((row) => ('class' in row ? row.class : null))).toEqual([
+      'Iris-setosa',
+      'Iris-virginica',
+    ]);
+  });
+
+  it('trains a gradient-boosted model with its metrics per round, and the gateway swaps to it', async () => {
+    const job = await train({
+      dataset: 'iris',
+      modelName: 'IrisTrees',
+      grid: { model: ['gbdt'], learningRate: [0.1] },
+      params: { rounds: 200, minSamplesLeaf: 5 },
+    });
+    expect(job.gateDecision).toBe('promoted');
+    expect(job.modelVersion).toBe(2);
+    const runs = await runsOfJob(job.correlationId, 2);
+    const parent = runs.find((run) => run.parentRunId === null) as RunView;
+    const child = runs.find((run) => run.parentRunId !== null) as RunView;
+    expect(child.params).toMatchObject({ model: 'gbdt', rounds: 200, learningRate: 0.1 });
+    expect(parent.metrics.onnx_parity_max_abs_diff).toBeLessThan(1e-5);
+    expect(parent.metrics.onnx_parity_label_mismatches).toBe(0);
+    // One validation point per boosting round trained, at step = round; early stopping ends before 200.
+    const history = await getJson<{ step: number; value: number }[]>(
+      `${services.registryUrl}/runs/${child.id}/metrics/val_loss`,
+    );
+    // (the run's final metrics, the kept round's, are logged again at its last step)
+    expect([...new Set(history.map((point) => point.step))]).toEqual(
+      Array.from({ length: child.metrics.epochs_run }, (_, i) => i + 1),
+    );
+    expect(child.metrics.epochs_run).toBeLessThan(200);
+    expect(child.metrics.best_epoch).toBeLessThanOrEqual(child.metrics.epochs_run);
+    expect((child.featureImportance ?? []).length).toBe(4);
+
+    const version = await getJson<ModelVersionView>(`${services.registryUrl}/models/IrisTrees/versions/2`);
+    const bytes = new Uint8Array(
+      await (await fetch(`${services.registryUrl}/artifacts/${version.sha256}`)).arrayBuffer(),
+    );
+    expect(checkWithOnnx(bytes)).toEqual(['Cast', 'TreeEnsembleClassifier', 'ArgMax']);
+    await waitFor(async () => (await predict()).model.version === 2, {
+      timeoutMs: 30_000,
+      description: 'the gateway to serve the boosted model',
+    });
+    const served = await predict();
+    expect(served.model.sha256).toBe(version.sha256);
+    expect(served.predictions.map((row) => ('class' in row ? row.class : null))).toEqual([
+      'Iris-setosa',
+      'Iris-virginica',
+    ]);
+  });
+
+  it('searches a grid across the three families and selects on the validation rows', async () => {
+    const job = await train({
+      dataset: 'wine-quality-red',
+      modelName: 'WineRedMixed',
+      grid: [
+        { model: ['dense'], hiddenUnits: [8] },
+        { model: ['forest'], trees: [100] },
+        { model: ['gbdt'], learningRate: [0.1] },
+      ],
+      params: { epochs: 30 },
+    });
+    expect(job.trials.map((trial) => trial.params.model)).toEqual(['dense', 'forest', 'gbdt']);
+    expect(job.trials.every((trial) => trial.status === 'finished')).toBe(true);
+    const runs = await runsOfJob(job.correlationId, 4);
+    const children = runs
+      .filter((run) => run.parentRunId !== null)
+      .sort((a, b) => Number(a.tags.trial) - Number(b.tags.trial));
+    const parent = runs.find((run) => run.parentRunId === null) as RunView;
+    const best = Math.max(...children.map((child) => child.metrics.val_accuracy));
+    const selected = children[job.selectedTrial as number];
+    // The selected trial is the best on validation; the test split is scored once, for it alone.
+    expect(selected.metrics.val_accuracy).toBe(best);
+    expect(parent.metrics.val_accuracy).toBe(best);
+    expect(JSON.parse(parent.tags.selected_params)).toMatchObject({ model: selected.params.model });
+    expect(children.filter((child) => child.metrics.test_accuracy !== undefined)).toHaveLength(0);
+    console.log(
+      `[${mode}] wine red, validation accuracy by family: ` +
+        children.map((child) => `${child.params.model} ${child.metrics.val_accuracy.toFixed(3)}`).join(', ') +
+        `; selected ${selected.params.model}, test accuracy ${parent.metrics.test_accuracy.toFixed(3)}`,
+    );
+  });
+});
