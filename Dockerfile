@@ -26,5 +26,5 @@ RUN mkdir -p /app/models /app/.sepal && chown -R node:node /app/models /app/.sep
 USER node
 ENV SEPAL_APP=inference
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \
-  CMD node -e "const p={data:3001,registry:3002,trainer:3003,inference:3000}[process.env.SEPAL_APP];fetch('http://127.0.0.1:'+p+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "const p={data:3001,registry:3002,trainer:3003,inference:3000,console:8080}[process.env.SEPAL_APP];fetch('http://127.0.0.1:'+p+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["sh", "-c", "exec node dist/apps/${SEPAL_APP}/src/main.js"]

@@ -1,90 +1,49 @@
 /**
- * Inference benchmark: `npm run bench:inference` (env BENCH_SECONDS, default 5; AMQP_URL to use RabbitMQ for the
- * promotions, else the in-process bus; PREDICT_BATCH_WINDOW_US to try request coalescing).
- * Drives POST /predict with autocannon at concurrency 1, 16 and 64, compares c=64 with a bare node:http JSON echo,
- * then repeats c=64 while a promotion happens every 2 seconds and reports non-2xx answers and event-to-served time.
+ * Inference benchmark: `npm run bench:inference` (env BENCH_SECONDS per run, default 3; BENCH_ROUNDS, default 3;
+ * BENCH_MODELS, default 20).
+ *
+ * The load generator is wrk (/usr/bin/wrk), a separate process, one thread. In one run, each at c=1, 16 and 64:
+ *   - a bare node:http server reading, parsing and answering the same JSON body (the baseline),
+ *   - a bare Fastify POST route doing the same,
+ *   - Sepal's POST /predict with one model loaded,
+ *   - Sepal's POST /predict/{model} with BENCH_MODELS models loaded, requests spread over them by a wrk Lua script,
+ * then Sepal's /predict through Fastify (PREDICT_FAST_PATH=false) at c=64 to show what the lean body path saves, and
+ * a 512-row batch request in rows/s. Printed: req/s, p50, p99, errors, and the ratios to bare node:http.
+ * Every server stays up; each is measured alone, round after round, and the median round is reported.
  */
-import autocannon from 'autocannon';
-import { createHash } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventNames } from '@sepal/contracts';
-import { EventBus } from '@sepal/messaging';
-import { exportDenseClassifierToOnnx } from '@sepal/ml';
-import { InferenceConfig, ModelHolder, startInferenceApp } from '../apps/inference/src';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Fastify from 'fastify';
+import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
+import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, WrkFigures, wrkScript } from './inference-support';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const MODEL = 'IrisModel';
-const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
-const LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
-const BODY = JSON.stringify({
-  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MODELS = Number(process.env.BENCH_MODELS ?? 20);
+const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
+const BODY = JSON.stringify({ features: ROW });
+const BATCH_ROWS = 512;
+const BATCH = JSON.stringify({
+  instances: Array.from({ length: BATCH_ROWS }, (_, i) => [
+    4.3 + (i % 36) / 10,
+    3.0,
+    1 + (i % 60) / 10,
+    0.1 + (i % 25) / 10,
+  ]),
 });
+const CONCURRENCY = [1, 16, 64];
 
-function model(shift: number): Uint8Array {
-  return exportDenseClassifierToOnnx(
-    {
-      featureNames: FEATURES,
-      labels: LABELS,
-      standardizer: { mean: [5.8, 3.0, 3.8, 1.2], std: [0.8, 0.4, 1.8, 0.8] },
-      layers: [
-        {
-          kernel: new Float32Array([0.1, 0.2, -0.1, -0.2, 0.1, 0.3, -3, 0, 3, -1, 0, 1]),
-          bias: new Float32Array([shift, 1, -shift]),
-          inputs: 4,
-          units: 3,
-          activation: 'softmax',
-        },
-      ],
-    },
-    {
-      model_name: MODEL,
-      label_map: JSON.stringify(LABELS),
-      feature_names: JSON.stringify(FEATURES),
-      dataset_version: '0'.repeat(64),
-      run_id: '00000000-0000-4000-8000-000000000000',
-    },
-  );
-}
-
-interface Version {
-  version: number;
-  sha256: string;
-  bytes: Uint8Array;
-}
-
-/** The two registry endpoints the gateway reads. */
-async function miniRegistry(
-  versions: Version[],
-  champion: () => number,
-): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    const artifact = /^\/artifacts\/([0-9a-f]{64})$/.exec(request.url ?? '');
-    const found = artifact && versions.find((v) => v.sha256 === artifact[1]);
-    if (found) {
-      response.writeHead(200, { 'x-content-sha256': found.sha256 }).end(Buffer.from(found.bytes));
-      return;
-    }
-    if (request.url === `/models/${MODEL}/aliases/champion`) {
-      const v = versions.find((item) => item.version === champion())!;
-      response.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          name: MODEL,
-          version: v.version,
-          sha256: v.sha256,
-          artifactUrl: `/artifacts/${v.sha256}`,
-        }),
-      );
-      return;
-    }
-    response.writeHead(404).end();
-  });
+const listen = async (server: Server): Promise<string> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
 
-async function echoServer(): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
+function bareNodeServer(): Server {
+  return createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -92,122 +51,157 @@ async function echoServer(): Promise<{ server: Server; url: string }> {
       response.writeHead(200, { 'content-type': 'application/json' }).end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-interface Figures {
-  label: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-async function drive(label: string, url: string, connections: number, seconds = SECONDS): Promise<Figures> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: BODY,
-    connections,
-    duration: seconds,
-    workers: 1,
-  });
-  return {
-    label,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
-}
-
-const print = (f: Figures) =>
-  console.log(
-    `${f.label.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99
-      .toFixed(2)
-      .padStart(6)} ms   errors ${f.errors}   non-2xx ${f.non2xx}`,
-  );
-
-async function main(): Promise<void> {
-  const versions: Version[] = [];
-  for (let i = 1; i <= 40; i++) {
-    const bytes = model((i % 5) * 0.3);
-    versions.push({ version: i, bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
-  }
-  const registry = await miniRegistry(versions, () => 1);
+async function gateway(registryUrl: string, env: Record<string, string>): Promise<NestFastifyApplication> {
   const app = await startInferenceApp(
     InferenceConfig.load({
       ...process.env,
       INFERENCE_PORT: '0',
       INFERENCE_HOST: '127.0.0.1',
-      REGISTRY_URL: registry.url,
-      MODEL_NAME: MODEL,
+      REGISTRY_URL: registryUrl,
+      MODEL_NAME: 'model-01',
       MODEL_RETRY_INTERVAL_MS: '100',
+      MODEL_SYNC_INTERVAL_MS: '0',
       LOG_LEVEL: 'warn',
-      SEPAL_NAMESPACE: process.env.AMQP_URL ? `bench_${Date.now().toString(36)}` : undefined,
+      // One client address: the per-caller prediction rate limit would measure itself.
+      PREDICT_RATE_PER_KEY: '1000000',
+      PREDICT_BURST_PER_KEY: '10000000',
+      AMQP_URL: undefined,
+      SEPAL_NAMESPACE: `bench_${process.pid}_${Date.now().toString(36)}`,
+      ...env,
     }),
   );
-  const holder = app.get(ModelHolder);
-  while (!holder.model) await new Promise((resolve) => setTimeout(resolve, 50));
-  const predictUrl = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/predict`;
-  console.log(
-    `POST /predict, ${SECONDS} s per run, node ${process.version}, PREDICT_COALESCE=${process.env.PREDICT_COALESCE ?? true}, PREDICT_BATCH_WINDOW_US=${process.env.PREDICT_BATCH_WINDOW_US ?? 0}, bus: ${process.env.AMQP_URL ? 'RabbitMQ' : 'in-process'}`,
-  );
-  await drive('warm-up', predictUrl, 16, 1);
-  const runs: Figures[] = [];
-  for (const c of [1, 16, 64]) {
-    runs.push(await drive(`gateway c=${c}`, predictUrl, c));
-    print(runs.at(-1)!);
+  const manager = app.get(ModelManager);
+  const wanted = env.SERVE_MODELS === '*' ? MODELS : 1;
+  for (;;) {
+    const served = [...manager.models()].filter((entry) => entry.champion.model !== null).length;
+    if (served >= wanted) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const echo = await echoServer();
-  const baseline = await drive('bare node:http JSON echo c=64', echo.url, 64);
-  print(baseline);
-  echo.server.close();
-  console.log(`ratio gateway/echo at c=64: ${(runs[2].rps / baseline.rps).toFixed(2)} (target >= 0.40)`);
+  return app;
+}
 
-  // c=64 while a promotion happens every 2 s.
-  const bus = app.get(EventBus);
-  const eventToServed: number[] = [];
-  let next = 2;
-  let stop = false;
-  const promoter = (async () => {
-    while (!stop && next <= versions.length) {
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      if (stop) break;
-      const v = versions[next - 1];
-      const started = performance.now();
-      await bus.publish(EventNames.ModelPromoted, {
-        modelName: MODEL,
-        alias: 'champion',
-        version: v.version,
-        sha256: v.sha256,
-        artifactUrl: `${registry.url}/artifacts/${v.sha256}`,
-        previousVersion: v.version - 1,
-        reason: 'bench',
-        promotedBy: 'bench',
-        promotedAt: new Date().toISOString(),
-      });
-      while (holder.model?.info.version !== v.version) await new Promise((resolve) => setTimeout(resolve, 1));
-      eventToServed.push(performance.now() - started);
-      next++;
-    }
-  })();
-  const reloading = await drive('gateway c=64, promotion every 2 s', predictUrl, 64, Math.max(SECONDS, 7));
-  stop = true;
-  await promoter;
-  print(reloading);
-  const sorted = [...eventToServed].sort((a, b) => a - b);
+const appUrl = async (app: NestFastifyApplication) => (await app.getUrl()).replace('[::1]', '127.0.0.1');
+
+function print(label: string, f: WrkFigures, base?: WrkFigures): void {
+  const ratio = base
+    ? `   x${(f.rps / base.rps).toFixed(2)} req/s, p99 x${(f.p99 / base.p99).toFixed(2)}`
+    : '';
   console.log(
-    `promotions: ${eventToServed.length}, served v${holder.model?.info.version}; event-to-served ms: ` +
-      `median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)}, max ${sorted.at(-1)?.toFixed(1)}; non-2xx during reloads: ${reloading.non2xx}`,
+    `${label.padEnd(44)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99
+      .toFixed(2)
+      .padStart(6)} ms   errors ${f.errors}   non-2xx ${f.non2xx}${ratio}`,
   );
-  await app.close();
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sepal-bench-'));
+  const single = wrkScript(dir, 'single', BODY);
+  const spread = wrkScript(
+    dir,
+    'spread',
+    BODY,
+    Array.from({ length: MODELS }, (_, i) => `/predict/${BenchModel.nameOf(i + 1)}`),
+  );
+  const batch = wrkScript(dir, 'batch', BATCH);
+  const models = Array.from(
+    { length: MODELS },
+    (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, 3),
+  );
+  const registry = await miniRegistry(models);
+
+  // Every server is up for the whole run; each is measured alone, in rounds, so that a noisy moment of a shared
+  // machine does not fall on one of them only: the median of the rounds is reported.
+  const bare = bareNodeServer();
+  const bareUrl = await listen(bare);
+  const fastify = Fastify({ logger: false });
+  fastify.post('/', async (request) => request.body);
+  await fastify.listen({ port: 0, host: '127.0.0.1' });
+  const fastifyUrl = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`;
+  const one = await gateway(registry.url, { SERVE_MODELS: 'model-01' });
+  const viaFastify = await gateway(registry.url, { SERVE_MODELS: 'model-01', PREDICT_FAST_PATH: 'false' });
+  const many = await gateway(registry.url, { SERVE_MODELS: '*' });
+  const loaded = [...many.get(ModelManager).models()].filter((entry) => entry.champion.model).length;
+  const targets = [
+    { key: 'bare', label: 'bare node:http JSON echo', url: bareUrl, script: single },
+    { key: 'fastify', label: 'bare Fastify JSON echo', url: fastifyUrl, script: single },
+    { key: 'one', label: 'Sepal /predict, 1 model', url: `${await appUrl(one)}/predict`, script: single },
+    {
+      key: 'many',
+      label: `Sepal /predict/{model}, ${loaded} models`,
+      url: await appUrl(many),
+      script: spread,
+    },
+  ];
+  console.log(
+    `wrk (1 thread, separate process), ${ROUNDS} rounds of ${SECONDS} s per figure (median shown), node ${process.version}, body ${BODY.length} bytes`,
+  );
+  for (const target of targets) await runWrk(target.url, target.script, 16, 1); // warm-up
+  const results = new Map<string, WrkFigures>();
+  const measure = async (key: string, url: string, script: string, c: number): Promise<WrkFigures> => {
+    const rounds: WrkFigures[] = [];
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await runWrk(url, script, c, SECONDS));
+    const figures = medianOf(rounds);
+    results.set(key, figures);
+    return figures;
+  };
+  for (const c of CONCURRENCY) {
+    const rounds = new Map<string, WrkFigures[]>(targets.map((t) => [t.key, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of targets)
+        rounds.get(target.key)!.push(await runWrk(target.url, target.script, c, SECONDS));
+    }
+    for (const target of targets) {
+      results.set(`${target.key}-${c}`, medianOf(rounds.get(target.key)!));
+      print(
+        `${target.label} c=${c}`,
+        results.get(`${target.key}-${c}`)!,
+        target.key === 'bare' ? undefined : results.get(`bare-${c}`),
+      );
+    }
+  }
+  print(
+    'Sepal /predict via Fastify (no lean path) c=64',
+    await measure('fastify-path-64', `${await appUrl(viaFastify)}/predict`, single, 64),
+    results.get('bare-64'),
+  );
+  const rows = await measure('batch', `${await appUrl(one)}/predict`, batch, 4);
+  print(`Sepal /predict, ${BATCH_ROWS}-row batch c=4`, rows);
+  console.log(`  batch path: ${(rows.rps * BATCH_ROWS).toFixed(0)} rows/s (target >= 500,000)`);
+  for (const app of [one, viaFastify, many]) await app.close();
+  await fastify.close();
+  bare.close();
   registry.server.close();
-  if (reloading.non2xx > 0 || reloading.errors > 0) process.exitCode = 1;
+
+  const at64 = (key: string) => results.get(`${key}-64`)!;
+  const ratio = at64('one').rps / at64('bare').rps;
+  const p99 = at64('one').p99 / at64('bare').p99;
+  const mix = at64('many').rps / at64('one').rps;
+  console.log('');
+  console.log(
+    `c=64: Sepal/bare node:http ${ratio.toFixed(2)} (target >= 0.45); p99 x${p99.toFixed(2)} (target <= 2)`,
+  );
+  console.log(`c=64: ${loaded}-model mix / one model ${mix.toFixed(2)} (target >= 0.90)`);
+  console.log(
+    `c=64: bare Fastify/bare node:http ${(at64('fastify').rps / at64('bare').rps).toFixed(2)}; Sepal lean path/Sepal via Fastify ${(at64('one').rps / results.get('fastify-path-64')!.rps).toFixed(2)}`,
+  );
+  const errors = [...results.values()].reduce((sum, f) => sum + f.errors + f.non2xx, 0);
+  if (errors > 0) {
+    console.log(`${errors} errors or non-2xx answers`);
+    process.exitCode = 1;
+  }
+}
+
+/** The round with the median throughput (its latencies with it). */
+function medianOf(rounds: WrkFigures[]): WrkFigures {
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return {
+    ...median,
+    errors: rounds.reduce((sum, f) => sum + f.errors, 0),
+    non2xx: rounds.reduce((sum, f) => sum + f.non2xx, 0),
+  };
 }
 
 main().catch((error) => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConsoleConfig } from '../../apps/console/src';
 import { DataConfig } from '../../apps/data/src';
 import { InferenceConfig } from '../../apps/inference/src';
 import { RegistryConfig } from '../../apps/registry/src';
@@ -47,6 +48,22 @@ describe('docker-compose.yml', () => {
       if (name === 'data' || name === 'registry') expect(config.DATABASE_URL).toMatch(/@postgres:5432\//);
     },
   );
+
+  it('runs the web console on 8080, proxying to every service by its compose name', () => {
+    const service = compose.services.console;
+    expect(service.healthcheck?.test).toBeDefined();
+    const env = serviceEnv(service, exampleEnv);
+    expect(env.SEPAL_APP).toBe('console');
+    const config = ConsoleConfig.load(env);
+    expect(config.CONSOLE_PORT).toBe(8080);
+    expect(service.ports).toEqual(['8080:8080']);
+    expect([config.DATA_URL, config.REGISTRY_URL, config.TRAINER_URL, config.INFERENCE_URL]).toEqual([
+      'http://data:3001',
+      'http://registry:3002',
+      'http://trainer:3003',
+      'http://inference:3000',
+    ]);
+  });
 
   it.each(appNames)(
     '%s connects with its own PostgreSQL role and RabbitMQ user, provisioned by the postgres and rabbitmq services',

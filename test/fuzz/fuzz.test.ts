@@ -9,6 +9,7 @@
  *
  * FUZZ_REQUESTS sets the count (CI=true: at least 10,000; locally 2,000 by default); FUZZ_SEED replays a run.
  */
+import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { FuzzRequest, requestArbitrary } from './requests';
 import { regressions } from './regressions';
@@ -48,6 +49,13 @@ let resent = 0;
 async function replay(stack: FuzzStack, request: FuzzRequest, attempt = 1): Promise<Outcome> {
   const body = request.body === undefined ? undefined : Buffer.from(request.body, 'utf8');
   const started = Date.now();
+  // FUZZ_TRACE=<file>: each request is appended before it is sent, so a crash of the process shows what was in flight.
+  if (process.env.FUZZ_TRACE) {
+    appendFileSync(
+      process.env.FUZZ_TRACE,
+      `${JSON.stringify({ ...request, body: request.body?.slice(0, 2000), bodyLength: request.body?.length })}\n`,
+    );
+  }
   try {
     const answer = await send(
       `${stack.urls.get(request.app)}${request.url}`,
@@ -58,6 +66,12 @@ async function replay(stack: FuzzStack, request: FuzzRequest, attempt = 1): Prom
     if (process.env.FUZZ_PROFILE) {
       const what = `${request.app} ${request.method} ${request.url.split('?')[0].slice(0, 50)} ${request.mutation}`;
       timings.push([what.slice(0, 150), Date.now() - started]);
+    }
+    if (process.env.FUZZ_TRACE) {
+      appendFileSync(
+        process.env.FUZZ_TRACE,
+        `${JSON.stringify({ answered: answer.status, url: request.url })}\n`,
+      );
     }
     return { request, status: answer.status, text: answer.text };
   } catch (error) {
@@ -182,7 +196,8 @@ describe('fuzzing every app of the embedded stack', () => {
         app === 'registry' &&
         method === 'PUT' &&
         segments[0] === 'models' &&
-        segments[1] === stack.world.modelName
+        segments[1] === stack.world.modelName &&
+        segments[2] === 'aliases'
       ) {
         acceptedMoves++;
         const moves = aliasMoves.get(segments[3]) ?? new Set<number>();

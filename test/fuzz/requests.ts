@@ -307,6 +307,9 @@ function queryArbitrary(spec: RouteSpec): fc.Arbitrary<{ query: string; mutation
     ),
   );
   return fc.oneof(
+    ...(spec.realisticQuery
+      ? [{ weight: 3, arbitrary: spec.realisticQuery.map((query) => ({ query })) }]
+      : []),
     { weight: 3, arbitrary: base.map((pairs) => ({ query: encoded(pairs) })) },
     {
       weight: 2,
@@ -343,6 +346,47 @@ function queryArbitrary(spec: RouteSpec): fc.Arbitrary<{ query: string; mutation
   );
 }
 
+// ---- CSV uploads -------------------------------------------------------------------------------------------------
+
+const csvCell = fc.oneof(
+  { weight: 4, arbitrary: fc.double({ min: -1e3, max: 1e3, noNaN: true }).map(String) },
+  { weight: 2, arbitrary: fc.constantFrom('a', 'b', 'c', 'Iris-setosa', 'x y') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      'NA',
+      '?',
+      '"quoted, cell"',
+      '"unclosed',
+      'a""b',
+      '"a"b',
+      '1e400',
+      '-0',
+      '\u202e',
+      ' ',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+);
+
+/** A delimited file: a header (mostly) of f0..fn and `label`, rows of numbers, classes and odd cells. */
+const csvText: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom(',', ';', '\t'),
+    fc.integer({ min: 1, max: 5 }),
+    fc.boolean(),
+    fc.constantFrom('\n', '\r\n'),
+  )
+  .chain(([delimiter, columns, header, newline]) =>
+    fc
+      .array(fc.array(csvCell, { minLength: columns, maxLength: columns + (columns % 2) }), { maxLength: 40 })
+      .map((rows) => {
+        const names = [...Array.from({ length: columns - 1 }, (_, i) => `f${i}`), 'label'];
+        return [...(header ? [names] : []), ...rows].map((row) => row.join(delimiter)).join(newline);
+      }),
+  );
+
 // ---- whole requests ----------------------------------------------------------------------------------------------
 
 /** Requests to one route: valid ones from its schema, and each broken in one way. */
@@ -359,29 +403,46 @@ export function requestArbitrary(route: Route, world: World): fc.Arbitrary<FuzzR
 
   const body: fc.Arbitrary<Body & { contentType?: string }> = !takesBody
     ? fc.constant({ text: '', mutation: '' })
-    : spec.rawBody
+    : spec.csv
       ? fc.oneof(
-          fc.uint8Array({ maxLength: 200 }).map((bytes) => ({
-            text: Buffer.from(bytes).toString('latin1'),
-            contentType: 'application/octet-stream',
-            mutation: 'random bytes',
-          })),
-          mutatedBody(fc.jsonValue()).map((b) => ({ ...b, contentType: 'application/json' })),
-        )
-      : fc.oneof(
-          { weight: 2, arbitrary: validBody.map((v) => json(v, 'valid')) },
-          { weight: 6, arbitrary: mutatedBody(validBody) },
+          {
+            weight: 3,
+            arbitrary: csvText.map((text) => ({ text, contentType: 'text/csv', mutation: 'CSV' })),
+          },
           {
             weight: 1,
             arbitrary: fc
-              .tuple(validBody, fc.constantFrom(...CONTENT_TYPES))
-              .map(([v, contentType]) => ({ ...json(v, `content-type ${contentType}`), contentType })),
+              .tuple(
+                csvText,
+                fc.constantFrom('text/plain', 'application/octet-stream', 'text/csv; charset=latin1'),
+              )
+              .map(([text, contentType]) => ({ text, contentType, mutation: `CSV as ${contentType}` })),
           },
-          {
-            weight: 1,
-            arbitrary: validBody.map((v) => ({ ...json(v, 'no content-type'), contentType: '' })),
-          },
-        );
+          { weight: 1, arbitrary: mutatedBody(validBody) },
+        )
+      : spec.rawBody
+        ? fc.oneof(
+            fc.uint8Array({ maxLength: 200 }).map((bytes) => ({
+              text: Buffer.from(bytes).toString('latin1'),
+              contentType: 'application/octet-stream',
+              mutation: 'random bytes',
+            })),
+            mutatedBody(fc.jsonValue()).map((b) => ({ ...b, contentType: 'application/json' })),
+          )
+        : fc.oneof(
+            { weight: 2, arbitrary: validBody.map((v) => json(v, 'valid')) },
+            { weight: 6, arbitrary: mutatedBody(validBody) },
+            {
+              weight: 1,
+              arbitrary: fc
+                .tuple(validBody, fc.constantFrom(...CONTENT_TYPES))
+                .map(([v, contentType]) => ({ ...json(v, `content-type ${contentType}`), contentType })),
+            },
+            {
+              weight: 1,
+              arbitrary: validBody.map((v) => ({ ...json(v, 'no content-type'), contentType: '' })),
+            },
+          );
 
   return fc
     .tuple(pathArbitrary(route, world), queryArbitrary(spec), body)

@@ -15,6 +15,7 @@ import {
   feedbackListQuerySchema,
   feedbackRequestSchema,
   importDatasetRequestSchema,
+  importQuerySchema,
   jobActionQuerySchema,
   jobListQuerySchema,
   logMetricsRequestSchema,
@@ -24,6 +25,7 @@ import {
   rowsQuerySchema,
   searchRunsQuerySchema,
   setAliasRequestSchema,
+  setModelGateRequestSchema,
   splitQuerySchema,
   trainRequestSchema,
   updateRunRequestSchema,
@@ -46,6 +48,10 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** A raw (non-JSON) body, e.g. an artifact upload. */
   rawBody?: true;
+  /** A CSV upload (text/csv), as the data import takes it. */
+  csv?: true;
+  /** Realistic query strings, beside those generated from `query`. */
+  realisticQuery?: fc.Arbitrary<string>;
   query?: z.ZodType;
   /** Valid bodies that reach past validation into the services (the schema alone rarely names a real feature). */
   realistic?: (world: World) => fc.Arbitrary<unknown>;
@@ -76,6 +82,22 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   // data
   'data GET /datasets': {},
   'data POST /datasets/:name/import': {
+    csv: true,
+    query: importQuerySchema,
+    realisticQuery: fc
+      .tuple(
+        fc.constantFrom('label', 'f0', 'missing'),
+        fc.constantFrom('classification', 'regression'),
+        fc.constantFrom(
+          '',
+          '&dryRun=true',
+          '&newSchema=true',
+          '&header=false',
+          '&delimiter=tab',
+          '&categorical=f0',
+        ),
+      )
+      .map(([target, task, extra]) => `target=${target}&task=${task}${extra}`),
     body: importDatasetRequestSchema,
     realistic: () =>
       fc.oneof(
@@ -88,7 +110,6 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'data GET /datasets/:name/versions/:ref/rows': { query: rowsQuerySchema },
   'data GET /datasets/:name/versions/:ref/export.csv': { query: splitQuerySchema },
   'data GET /datasets/:name/diff': { query: diffQuerySchema },
-  'data GET /datasets/:name/audit': {},
   'data POST /datasets/:name/feedback': {
     body: feedbackRequestSchema,
     realistic: (world) =>
@@ -130,11 +151,16 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
       ),
   },
   'registry GET /models/:name/audit': {},
+  'registry GET /models/:name/gate': {},
+  'registry PUT /models/:name/gate': { body: setModelGateRequestSchema },
+  'registry GET /models/:name/gate/history': {},
   'registry POST /keys': { body: createKeyRequestSchema },
   'registry GET /keys': {},
   'registry GET /keys/self': {},
+  // Never the suite's own key (named admin): revoking it would leave the rest of the run unauthorised.
   'registry DELETE /keys/:name': {},
   'registry POST /keys/verify': { body: verifyKeyRequestSchema },
+  'data GET /datasets/:name/audit': {},
   'registry GET /jobs': { query: jobListQuerySchema },
   'registry GET /jobs/:id': {},
   'registry DELETE /jobs/:id': { query: jobActionQuerySchema },

@@ -53,6 +53,58 @@ export function irisOnnx(
   );
 }
 
+export const WINE_FEATURES = [
+  'fixed_acidity',
+  'volatile_acidity',
+  'citric_acid',
+  'residual_sugar',
+  'chlorides',
+  'free_sulfur_dioxide',
+  'total_sulfur_dioxide',
+  'density',
+  'pH',
+  'sulphates',
+  'alcohol',
+];
+export const WINE_LABELS = ['low', 'medium', 'high'];
+export const WINE_RUN_ID = '7d1f0c4e-2b3a-4c5d-8e9f-0a1b2c3d4e5f';
+
+/** A small wine quality classifier (one softmax layer on alcohol and volatile acidity) as ONNX bytes. */
+export function wineOnnx(options: { shift?: number } = {}): Uint8Array {
+  const shift = options.shift ?? 0;
+  const kernel = new Float32Array(WINE_FEATURES.length * 3);
+  // volatile acidity lowers the quality, alcohol raises it (rows: features, columns: low, medium, high)
+  kernel.set([1, 0, -1], 1 * 3);
+  kernel.set([-2, 0, 2], 10 * 3);
+  return exportDenseClassifierToOnnx(
+    {
+      featureNames: WINE_FEATURES,
+      labels: WINE_LABELS,
+      standardizer: {
+        mean: [8.3, 0.53, 0.27, 2.5, 0.087, 15.9, 46.5, 0.997, 3.31, 0.66, 10.4],
+        std: [1.7, 0.18, 0.19, 1.4, 0.047, 10.5, 32.9, 0.0019, 0.15, 0.17, 1.07],
+      },
+      layers: [
+        {
+          kernel,
+          bias: new Float32Array([shift, 0.5, -shift]),
+          inputs: WINE_FEATURES.length,
+          units: 3,
+          activation: 'softmax',
+        },
+      ],
+    },
+    encodeOnnxMetadata({
+      modelName: 'WineQuality',
+      labels: WINE_LABELS,
+      featureNames: WINE_FEATURES,
+      datasetVersion: 'e'.repeat(64),
+      runId: WINE_RUN_ID,
+      featureReference: null,
+    }),
+  );
+}
+
 export interface PublishedVersion {
   version: number;
   sha256: string;
@@ -121,11 +173,11 @@ export class TestRegistry {
   }
 
   /** POST /runs with a client-chosen id (idempotent). */
-  async createRun(runId: string, experiment = 'iris'): Promise<void> {
+  async createRun(runId: string, experiment = 'iris', dataset = 'iris'): Promise<void> {
     await this.call('POST', '/runs', {
       experiment,
       runId,
-      dataset: 'iris',
+      dataset,
       datasetVersion: IRIS_DATASET_VERSION,
     });
   }
@@ -151,6 +203,15 @@ export class TestRegistry {
     reason = 'test',
   ): Promise<{ alias: string; version: number; previousVersion: number | null }> {
     return this.call('PUT', `/models/${encodeURIComponent(name)}/aliases/champion`, { version, reason });
+  }
+
+  /** PUT /models/:name/traffic: the split as the registry answers it, or the error for a refused one. */
+  async traffic(name: string, body: unknown): Promise<{ statusCode: number; body: Record<string, unknown> }> {
+    const response = await this.app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'PUT', url: `/models/${encodeURIComponent(name)}/traffic`, payload: body as object });
+    return { statusCode: response.statusCode, body: response.json() };
   }
 
   /** Where the registry keeps an artifact's bytes (content-addressed under MODELS_DIR). */

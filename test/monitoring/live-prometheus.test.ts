@@ -70,8 +70,11 @@ const IRIS_ROWS = [
   [7.2, 3.2, 6.0, 1.8],
 ];
 
-/** A one-layer classifier on petal length, as the trainer would export it (with its drift reference). */
-function irisOnnx(): Uint8Array {
+/**
+ * A one-layer classifier on petal length, as the trainer would export it (with its drift reference); `shift` moves
+ * its decision boundaries (another version).
+ */
+function irisOnnx(shift = 0): Uint8Array {
   return exportDenseClassifierToOnnx(
     {
       featureNames: IRIS_FEATURES,
@@ -80,7 +83,7 @@ function irisOnnx(): Uint8Array {
       layers: [
         {
           kernel: new Float32Array([0, 0, 0, 0, 0, 0, -3, 0, 3, -1, 0, 1]),
-          bias: new Float32Array([0, 1, 0]),
+          bias: new Float32Array([shift, 1, -shift]),
           inputs: 4,
           units: 3,
           activation: 'softmax',
@@ -236,6 +239,35 @@ ${jobs}
       timeoutMs: 15_000,
       description: 'the gateway to serve the champion',
     });
+    // A second version scores the same rows as a shadow (the dashboard's shadow agreement panel).
+    const shadowBytes = irisOnnx(2);
+    const shadowSha = createHash('sha256').update(shadowBytes).digest('hex');
+    await expectOk(
+      call('registry', 'POST', '/artifacts', shadowBytes, {
+        'content-type': 'application/octet-stream',
+        'x-content-sha256': shadowSha,
+      }),
+      'uploading the shadow version',
+    );
+    const shadow = await expectOk(
+      call('registry', 'POST', '/models/IrisModel/versions', { runId: run.id, sha256: shadowSha }),
+      'registering the shadow version',
+    );
+    await expectOk(
+      call('registry', 'PUT', '/models/IrisModel/traffic', {
+        weights: { [String(version.version)]: 100 },
+        shadow: shadow.version,
+        reason: 'monitoring test',
+      }),
+      'setting a shadow version',
+    );
+    await waitFor(
+      async () =>
+        (JSON.parse((await call('inference', 'GET', '/models')).text) as { shadow: number | null }[]).some(
+          (model) => model.shadow !== null,
+        ),
+      { timeoutMs: 15_000, description: 'the gateway to load the shadow version' },
+    );
     const rows = IRIS_ROWS;
     for (let i = 0; i < 30; i++) {
       await expectOk(call('inference', 'POST', '/predict', { features: rows[i % 3] }), 'predicting');

@@ -32,6 +32,7 @@ const EXPECTED_ALERTS = [
   'SepalDeadLetterQueueGrowing',
   'SepalAppDown',
   'SepalFeatureDrift',
+  'SepalShadowDisagreement',
 ];
 
 describe('prometheus.yml', () => {

@@ -1,6 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
+import { FastPredictPath } from './http/fast-predict';
+import { PredictRateLimits } from './predict/predict-rate-limit.guard';
+import { PredictService } from './predict/predict.service';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceModule } from './inference.module';
 
@@ -9,7 +12,8 @@ export async function startInferenceApp(
   config: InferenceConfigValues = InferenceConfig.load(),
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
-  return startSepalApp(InferenceModule.forRoot(config), {
+  const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH && !config.SEPAL_API_KEY);
+  const app = await startSepalApp(InferenceModule.forRoot(config), {
     service: 'inference',
     title: 'Sepal inference gateway',
     description:
@@ -20,6 +24,15 @@ export async function startInferenceApp(
     registryUrl: config.REGISTRY_URL,
     bodyLimitBytes: config.MAX_BODY_BYTES,
     configureFastify: (fastify) => installBodyHandling(fastify, config.MAX_BODY_BYTES),
+    serverFactory: fast.serverFactory,
     listen: options.listen,
   });
+  const predictions = app.get(PredictService);
+  const limits = app.get(PredictRateLimits).buckets;
+  fast.attach(
+    (body, model) => predictions.predict(body, model),
+    app.getHttpAdapter().getInstance(),
+    (caller) => limits.take(caller),
+  );
+  return app;
 }

@@ -17,14 +17,45 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
     .max(200)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .optional(),
-  /** The registered model whose `champion` this gateway serves. */
+  /** The default model: the one `POST /predict` (without a model name) and `POST /feedback` use. */
   MODEL_NAME: z.string().trim().min(1).max(200).default('IrisModel'),
+  /**
+   * The registered models whose champions this gateway serves: `*` (every registered model, and any model promoted
+   * for the first time later) or a comma-separated list of names.
+   */
+  SERVE_MODELS: z
+    .string()
+    .trim()
+    .default('*')
+    .transform((value, ctx) => {
+      if (value === '*' || value === '') return '*' as const;
+      const names = value.split(',').map((name) => name.trim());
+      if (names.some((name) => name.length === 0 || name.length > 200)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a comma-separated list of model names (1-200 characters each), or *',
+        });
+        return z.NEVER;
+      }
+      return names;
+    }),
+  /**
+   * At most this many model versions are loaded at once (champions, canary and shadow versions, and versions loaded
+   * on demand by /v2/models/{name}/versions/{version}/infer); beyond it the least recently used version loaded on
+   * demand is unloaded. Champions and versions in a traffic split are never unloaded.
+   */
+  MAX_LOADED_MODELS: z.coerce.number().int().positive().max(10_000).default(50),
+  /** At most this many shadow runs wait at once; a row arriving beyond it is not shadowed (counted as skipped). */
+  SHADOW_MAX_PENDING: z.coerce.number().int().min(0).max(1_000_000).default(256),
   REGISTRY_URL: z
     .string()
     .url()
     .refine((value) => /^https?:/.test(value), { message: 'must start with http:// or https://' })
     .default('http://127.0.0.1:3002'),
-  /** Dataset that POST /feedback samples are forwarded to (feedback.received). */
+  /**
+   * Dataset that POST /feedback samples of the default model are forwarded to (feedback.received); another model's
+   * feedback goes to the dataset its served version was trained on (from the registry's lineage).
+   */
   FEEDBACK_DATASET: z.string().trim().min(1).max(200).default('iris'),
   /** Predictions per second each key may make (POST /predict and the OIP infer route); 429 with Retry-After beyond. */
   PREDICT_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(1_000),
@@ -41,6 +72,12 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
    * idle model runs at once). Off: one run per request.
    */
   PREDICT_COALESCE: booleanVar(true),
+  /**
+   * The lean body path for POST /predict and /predict/{model}: a node:http handler in front of Fastify answers
+   * successful predictions itself and replays every other request through Fastify (identical validation and errors).
+   * Used only while no API key is configured: with SEPAL_API_KEY set every request runs through Nest's guards.
+   */
+  PREDICT_FAST_PATH: booleanVar(true),
   /** With coalescing, how long a request reaching an idle model waits for company (microseconds); 0 = not at all. */
   PREDICT_BATCH_WINDOW_US: z.coerce.number().int().min(0).max(1_000_000).default(0),
   /** Pause between attempts to load the champion while none is served yet. */

@@ -6,7 +6,6 @@ import { DriftMonitors } from './drift/drift-monitors.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceMetrics } from './metrics/inference-metrics';
-import { ModelHolder } from './model/model-holder';
 import { HttpModelRegistry } from './model/http-model-registry';
 import { ModelLoader } from './model/model-loader.service';
 import { ModelManager } from './model/model-manager.service';
@@ -17,6 +16,7 @@ import { BusServedPublisher, ServedPublisher } from './model/served-publisher';
 import { ServedReporter } from './model/served-reporter.service';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
+import { PredictRateLimits } from './predict/predict-rate-limit.guard';
 import { PredictService } from './predict/predict.service';
 
 /** The inference gateway: serves the champion over REST and KServe v2, hot-reloads on model.promoted. */
@@ -38,7 +38,7 @@ export class InferenceModule {
           serviceName: 'inference',
         }),
         ObservabilityModule.forRoot(),
-        DeadLetterMetricsModule.forQueues(['inference.model-promoted']),
+        DeadLetterMetricsModule.forQueues(['inference.model-promoted', 'inference.model-traffic']),
       ],
       controllers: [
         PredictController,
@@ -50,7 +50,6 @@ export class InferenceModule {
       providers: [
         InferenceMetrics,
         DriftMonitors,
-        ModelHolder,
         { provide: ModelRegistry, useClass: HttpModelRegistry },
         { provide: OnnxSessions, useClass: OrtSessions },
         { provide: ServedPublisher, useClass: BusServedPublisher },
@@ -58,8 +57,9 @@ export class InferenceModule {
         ModelLoader,
         ModelManager,
         PredictService,
+        PredictRateLimits,
       ],
-      exports: [ModelManager, ModelHolder],
+      exports: [ModelManager],
     };
   }
 }

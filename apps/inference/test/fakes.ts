@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { encodeOnnxMetadata, type ModelPromoted, type ModelServed } from '@sepal/contracts';
+import {
+  encodeOnnxMetadata,
+  type ModelPromoted,
+  type ModelServed,
+  type TrafficSplit,
+} from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import type { Counter } from 'prom-client';
@@ -7,10 +12,9 @@ import { HealthRegistry } from '@sepal/observability';
 import { DriftMonitors } from '../src/drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../src/inference.config';
 import { InferenceMetrics, ReloadResult, ServedReportResult } from '../src/metrics/inference-metrics';
-import { ModelHolder } from '../src/model/model-holder';
 import { ModelLoader } from '../src/model/model-loader.service';
 import { ModelManager } from '../src/model/model-manager.service';
-import { ModelRegistry, ModelSource } from '../src/model/model-registry';
+import { ModelRegistry, ModelSource, RegisteredModel } from '../src/model/model-registry';
 import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
 import { ServedPublisher } from '../src/model/served-publisher';
 import { ServedReporter } from '../src/model/served-reporter.service';
@@ -62,15 +66,42 @@ export function artifact(options: { metadata?: Record<string, string>; tag?: num
 export class FakeModelRegistry extends ModelRegistry {
   readonly artifacts = new Map<string, Uint8Array>();
   championOf = new Map<string, ModelSource>();
+  /** Every version added, by model name and version. */
+  readonly versions = new Map<string, Map<number, ModelSource>>();
+  trafficOf = new Map<string, TrafficSplit>();
+  datasetOf = new Map<string, string>();
   unreachable = false;
   downloads: string[] = [];
 
   /** Stores an artifact as version `version` (content-addressed, like the registry) and returns its source. */
-  add(version: number, bytes: Uint8Array = artifact({ tag: version })): ModelSource {
+  add(version: number, bytes: Uint8Array = artifact({ tag: version }), model = MODEL): ModelSource {
     const digest = sha256(bytes);
     const source = { version, sha256: digest, artifactUrl: `/artifacts/${digest}`, runId: RUN_ID };
     this.artifacts.set(source.artifactUrl, bytes);
+    if (!this.versions.has(model)) this.versions.set(model, new Map());
+    this.versions.get(model)!.set(version, source);
     return source;
+  }
+
+  async models(): Promise<RegisteredModel[]> {
+    this.check();
+    const names = new Set([...this.versions.keys(), ...this.championOf.keys()]);
+    return [...names].map((name) => ({ name, champion: this.championOf.get(name)?.version ?? null }));
+  }
+
+  async version(modelName: string, version: number): Promise<ModelSource | null> {
+    this.check();
+    return this.versions.get(modelName)?.get(version) ?? null;
+  }
+
+  async traffic(modelName: string): Promise<TrafficSplit | null> {
+    this.check();
+    return this.trafficOf.get(modelName) ?? null;
+  }
+
+  async dataset(modelName: string): Promise<string | null> {
+    this.check();
+    return this.datasetOf.get(modelName) ?? null;
   }
 
   promote(source: ModelSource, model = MODEL): void {
@@ -177,7 +208,6 @@ export function fakeGateway(env: Record<string, string> = {}) {
   const metrics = new InferenceMetrics();
   const bus = { publish: async () => 'id' } as unknown as EventBus;
   const health = new HealthRegistry();
-  const holder = new ModelHolder();
   const loader = new ModelLoader(
     config,
     registry,
@@ -187,7 +217,9 @@ export function fakeGateway(env: Record<string, string> = {}) {
   );
   const publisher = new FakeServedPublisher();
   const reporter = new ServedReporter(config, publisher, metrics);
-  const manager = new ModelManager(config, loader, holder, metrics, health, reporter);
+  const manager = new ModelManager(config, loader, registry, metrics, health, reporter);
+  /** The default model's champion slot. */
+  const holder = manager.defaultModel.champion;
   const predictions = new PredictService(config, manager, metrics);
   return {
     config,

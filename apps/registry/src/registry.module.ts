@@ -13,6 +13,7 @@ import { ModelsModule } from './models/models.module';
 import { RegistryConfig, RegistryConfigValues } from './registry.config';
 import { REGISTRY_SCHEMA } from './registry.schema';
 import { RunsModule } from './runs/runs.module';
+import { TrafficModule } from './traffic/traffic.module';
 
 /**
  * The registry: experiments, runs, metrics, artifacts, models, versions, aliases and training jobs with their steps,
@@ -53,6 +54,7 @@ export class RegistryModule {
         TrainingEventsModule,
         JobsModule,
         KeysModule,
+        TrafficModule,
       ],
     };
   }

@@ -10,4 +10,5 @@ export * from './http/inference.dto';
 export * from './http/trainer.dto';
 export * from './jobs';
 export * from './models/onnx-metadata';
+export * from './models/traffic';
 export * from './http/keys.dto';

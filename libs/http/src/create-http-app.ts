@@ -2,6 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
 import { KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
@@ -20,6 +21,8 @@ export interface HttpAppOptions {
   };
   /** Largest request body on every route (Fastify answers 413 beyond it); default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Fastify's serverFactory: the node:http server Fastify runs on (e.g. with a lean path for hot routes). */
+  serverFactory?: FastifyServerOptions['serverFactory'];
   /** Longest a request may take to arrive (Node answers 408 beyond it); default 120 s. */
   requestTimeoutMs?: number;
 }
@@ -31,6 +34,7 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     requestTimeout: options.requestTimeoutMs ?? 120_000,
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {

@@ -15,10 +15,14 @@ describe('findNulCharacter', () => {
     expect(findNulCharacter(undefined)).toBeUndefined();
   });
 
-  it('does not walk a streamed body (a CSV import): its object graph is the socket and the server, with cycles', () => {
-    const stream = Readable.from(['a,b\n']) as Readable & { self?: unknown };
-    stream.self = stream;
+  it('does not look into a streamed body: an object graph with cycles, not JSON (walking it exhausted memory)', () => {
+    const stream = Readable.from(['a\u0000b']);
+    const cyclic: Record<string, unknown> = { name: 'ok' };
+    cyclic.self = cyclic;
     expect(findNulCharacter(stream)).toBeUndefined();
+    expect(findNulCharacter({ upload: stream })).toBeUndefined();
+    expect(findNulCharacter(cyclic)).toBeUndefined();
+    expect(findNulCharacter(Object.assign(Object.create(null) as object, { k: '\u0000' }))).toBe('body.k');
   });
 
   it('walks a body nested deeper than the call stack without overflowing', () => {

@@ -4,13 +4,18 @@ import type { ErrorBody } from './domain-exception.filter';
 const ENCODED_NUL = /%00/i;
 
 /**
- * Where `value` (a parsed JSON body) holds a NUL character (U+0000), in a string or a key, e.g. `body.features.a`;
+ * Where `value` (a parsed JSON body; any other kind of body is not looked into) holds a NUL character (U+0000), in a string or a key, e.g. `body.features.a`;
  * undefined if nowhere. Iterative: a body may be nested deeper than the call stack.
  */
 export function findNulCharacter(value: unknown, root = 'body'): string | undefined {
   const pending: [unknown, string][] = [[value, root]];
+  const seen = new WeakSet<object>();
   while (pending.length > 0) {
     const [current, path] = pending.pop()!;
+    if (typeof current === 'object' && current !== null) {
+      if (seen.has(current)) continue;
+      seen.add(current);
+    }
     if (typeof current === 'string') {
       if (current.includes('\u0000')) return path;
     } else if (Array.isArray(current)) {
@@ -25,7 +30,10 @@ export function findNulCharacter(value: unknown, root = 'body'): string | undefi
   return undefined;
 }
 
-/** A parsed JSON object; not a stream body (a CSV import hands its request stream over), a buffer or a class. */
+/**
+ * Only what JSON.parse makes is walked: a body a route takes as a stream (a CSV upload) or a Buffer is an object graph
+ * of sockets and servers, with cycles, not data.
+ */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const prototype: unknown = Object.getPrototypeOf(value);
@@ -41,7 +49,8 @@ export function refuseNulCharacters(fastify: FastifyInstance): void {
     const path = request.url.split('?')[0];
     const where =
       (ENCODED_NUL.test(path) ? 'the path' : undefined) ??
-      findNulCharacter(request.query, 'query') ??
+      // The query parser's object has a prototype of its own: copied into a plain one.
+      findNulCharacter({ ...(request.query as object) }, 'query') ??
       (ENCODED_NUL.test(request.url) ? 'the query' : undefined) ??
       findNulCharacter(request.body);
     if (!where) return;

@@ -20,6 +20,8 @@ export interface SepalAppOptions {
   keyVerifier?: (app: NestFastifyApplication) => KeyVerifier;
   /** Fastify set-up the app needs before it starts (content-type parsers, body error handling). */
   configureFastify?: (fastify: FastifyInstance) => void;
+  /** Fastify's serverFactory (see createHttpApp). */
+  serverFactory?: Parameters<typeof createHttpApp>[1]['serverFactory'];
   /** false: initialise without listening (tests drive it with fastify.inject). */
   listen?: boolean;
 }
@@ -60,6 +62,7 @@ export async function startSepalApp(
         ),
     },
     bodyLimitBytes: options.bodyLimitBytes,
+    serverFactory: options.serverFactory,
     requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,
   });
   options.configureFastify?.(app.getHttpAdapter().getInstance());

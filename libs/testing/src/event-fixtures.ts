@@ -83,6 +83,17 @@ const samples: SamplePayloads = {
     replica: 'gateway-1',
     at: new Date().toISOString(),
   }),
+  [EventNames.ModelTraffic]: () => ({
+    modelName: 'iris-classifier',
+    weights: [
+      { version: 2, weight: 90, sha256: SHA_B, artifactUrl: `/artifacts/${SHA_B}` },
+      { version: 3, weight: 10, sha256: SHA_A, artifactUrl: `/artifacts/${SHA_A}` },
+    ],
+    shadow: null,
+    reason: 'canary',
+    changedBy: 'alice',
+    changedAt: new Date().toISOString(),
+  }),
   [EventNames.TrialRequested]: () => ({
     jobId: 'job-1',
     trialId: '6b2c0f43-2d0c-4c5e-9a39-1f6f1f1c2b3a',

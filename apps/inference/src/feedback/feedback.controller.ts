@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import {
@@ -13,16 +13,20 @@ import {
 import { EventBus } from '@sepal/messaging';
 import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { ModelHolder } from '../model/model-holder';
+import { ModelManager } from '../model/model-manager.service';
+import { ServedModel } from '../model/served-model';
 import { writeRow } from '../predict/parse-input';
 
-/** POST /feedback: a labelled sample forwarded to the data service as feedback.received. */
+/**
+ * POST /feedback (default model) and POST /feedback/{model}: a labelled sample forwarded to the data service as
+ * feedback.received, to that model's dataset.
+ */
 @ApiTags('feedback')
 @Controller('feedback')
 export class FeedbackController {
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
-    private readonly holder: ModelHolder,
+    private readonly models: ModelManager,
     private readonly bus: EventBus,
   ) {}
 
@@ -37,10 +41,36 @@ export class FeedbackController {
     schema: openApiSchema(feedbackRequestSchema),
     examples: feedbackRequestExamples,
   })
-  async receive(
+  receive(
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
   ): Promise<FeedbackAccepted> {
-    const model = this.holder.model;
+    return this.forward(this.models.defaultModel, body);
+  }
+
+  @Post(':model')
+  @RequireScope('feedback')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Features and the true class for the named model; forwarded to the dataset its served version was trained on. 404 for an unknown model.',
+  })
+  @ApiBody({ schema: openApiSchema(feedbackRequestSchema), examples: feedbackRequestExamples })
+  receiveFor(
+    @Param('model') modelName: string,
+    @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
+  ): Promise<FeedbackAccepted> {
+    return this.forward(this.models.find(modelName), body);
+  }
+
+  private async forward(entry: ServedModel, body: FeedbackRequest): Promise<FeedbackAccepted> {
+    const model = entry.champion.model;
+    const dataset = entry === this.models.defaultModel ? this.config.FEEDBACK_DATASET : entry.dataset;
+    if (dataset === null) {
+      throw new UnavailableError(
+        `the dataset of model '${entry.name}' is not known yet: ${model ? 'the registry has no lineage for its served version' : entry.problem}`,
+        'Feedback is accepted once the model is served and its version traces back to a dataset.',
+      );
+    }
     if (model) {
       // Checked against the served model when there is one; the data service validates against the dataset.
       writeRow(
@@ -70,7 +100,7 @@ export class FeedbackController {
         EventNames.FeedbackReceived,
         {
           feedbackId: id,
-          dataset: this.config.FEEDBACK_DATASET,
+          dataset,
           features: body.features,
           label: body.label,
           source: body.source ?? 'inference',
@@ -84,6 +114,6 @@ export class FeedbackController {
         'The message broker is unreachable; send it again later (the same id is stored once).',
       );
     }
-    return { id, dataset: this.config.FEEDBACK_DATASET, label: String(body.label), status: 'forwarded' };
+    return { id, dataset, label: String(body.label), status: 'forwarded' };
   }
 }

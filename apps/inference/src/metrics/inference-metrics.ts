@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { counter, gauge, histogram } from '@sepal/observability';
 import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loaded-model';
+import type { ServedModel } from '../model/served-model';
 
 export type ReloadResult = 'success' | 'failure' | 'skipped';
 export type ServedReportResult = 'success' | 'failure';
@@ -15,9 +16,11 @@ export class PredictionTally implements ClassTally {
   private readonly counts: Float64Array;
 
   constructor(
-    private readonly model: string,
-    private readonly version: string,
+    readonly model: string,
+    readonly version: string,
     private readonly classes: readonly string[],
+    /** The artifact's size: sepal_loaded_model_bytes. */
+    readonly bytes: number = 0,
   ) {
     this.counts = new Float64Array(classes.length);
   }
@@ -36,7 +39,78 @@ export class PredictionTally implements ClassTally {
   }
 }
 
+/** One per open ONNX session (created with the session, dropped when it is released): the loaded versions. */
 const tallies = new Set<PredictionTally>();
+
+/**
+ * How often a shadow version agrees with the version that served the same rows, tallied off the response path and
+ * added to the counters when Prometheus scrapes.
+ */
+export class ShadowTally {
+  rows = 0;
+  agreements = 0;
+  failures = 0;
+  skipped = 0;
+  /** Rows counted since the last scrape, and disagreements by "served\0shadow" class pair. */
+  private pendingRows = 0;
+  private pendingAgreements = 0;
+  private pendingFailures = 0;
+  private pendingSkipped = 0;
+  private readonly pairs = new Map<string, number>();
+
+  constructor(
+    readonly model: string,
+    readonly version: string,
+  ) {}
+
+  /** Compares the classes of `rows` rows as served and as the shadow scored them. */
+  compare(
+    servedLabels: Int32Array,
+    servedClasses: readonly string[],
+    shadowLabels: Int32Array,
+    shadowClasses: readonly string[],
+    rows: number,
+  ): void {
+    for (let i = 0; i < rows; i++) {
+      const served = servedClasses[servedLabels[i]];
+      const shadow = shadowClasses[shadowLabels[i]];
+      if (served === shadow) this.pendingAgreements++;
+      else {
+        const key = `${served}\0${shadow}`;
+        this.pairs.set(key, (this.pairs.get(key) ?? 0) + 1);
+      }
+    }
+    this.pendingRows += rows;
+  }
+
+  failed(): void {
+    this.pendingFailures++;
+  }
+
+  skip(): void {
+    this.pendingSkipped++;
+  }
+
+  flush(metrics: ShadowCounters): void {
+    const labels = { model: this.model, version: this.version };
+    this.rows += this.pendingRows;
+    this.agreements += this.pendingAgreements;
+    this.failures += this.pendingFailures;
+    this.skipped += this.pendingSkipped;
+    metrics.shadowRows.inc(labels, this.pendingRows);
+    metrics.shadowFailures.inc(labels, this.pendingFailures);
+    metrics.shadowSkipped.inc(labels, this.pendingSkipped);
+    for (const [key, count] of this.pairs) {
+      const [served, shadow] = key.split('\0');
+      metrics.shadowDisagreements.inc({ ...labels, served_class: served, shadow_class: shadow }, count);
+    }
+    this.pairs.clear();
+    this.pendingRows = this.pendingAgreements = this.pendingFailures = this.pendingSkipped = 0;
+  }
+}
+
+const shadowTallies = new Map<string, ShadowTally>();
+let catalog: (() => Iterable<ServedModel>) | null = null;
 /** Drift monitors of the models loaded in this process (the current one, and one still loading). */
 const driftMonitors = new Set<DriftMonitor>();
 
@@ -44,6 +118,12 @@ const INFERENCE_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
 const ROW_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
+
+type ShadowCounters = Pick<
+  InferenceMetrics,
+  'shadowRows' | 'shadowFailures' | 'shadowSkipped' | 'shadowDisagreements'
+>;
+let shadowCounters: ShadowCounters | null = null;
 
 /** The gateway's Prometheus metrics (process-wide, like prom-client's registry). */
 @Injectable()
@@ -58,8 +138,86 @@ export class InferenceMetrics implements RunObserver {
   });
   readonly inferenceDuration = histogram({
     name: 'sepal_inference_duration_seconds',
-    help: 'Time of one ONNX Runtime run (one request, or several coalesced ones).',
+    help: 'Time of one ONNX Runtime run (one request, or several coalesced ones), by model and version.',
+    labelNames: ['model', 'version'] as const,
     buckets: INFERENCE_BUCKETS,
+  });
+  readonly loadedModels = gauge({
+    name: 'sepal_loaded_models',
+    help: 'Model versions loaded in this gateway (champions, canary and shadow versions, versions loaded on demand, and retired ones still finishing requests).',
+    collect() {
+      this.set(tallies.size);
+    },
+  });
+  readonly loadedBytes = gauge({
+    name: 'sepal_loaded_model_bytes',
+    help: 'Size of the ONNX artifact of each loaded model version.',
+    labelNames: ['model', 'version'] as const,
+    collect() {
+      this.reset();
+      for (const tally of tallies) this.inc({ model: tally.model, version: tally.version }, tally.bytes);
+    },
+  });
+  readonly unloads = counter({
+    name: 'sepal_model_unloads_total',
+    help: 'Versions loaded on demand that were unloaded to stay within MAX_LOADED_MODELS (least recently used first).',
+  });
+  readonly trafficWeight = gauge({
+    name: 'sepal_model_traffic_weight',
+    help: "Share of a model's requests (percent) each version receives; the champion has 100 without a split.",
+    labelNames: ['model', 'version'] as const,
+    collect() {
+      if (!catalog) return;
+      this.reset();
+      for (const entry of catalog()) {
+        const champion = entry.champion.model;
+        if (entry.split === null) {
+          if (champion) this.set({ model: entry.name, version: String(champion.info.version) }, 100);
+          continue;
+        }
+        let from = 0;
+        for (const part of entry.split) {
+          this.set({ model: entry.name, version: String(part.version) }, part.upTo - from);
+          from = part.upTo;
+        }
+      }
+    },
+  });
+  readonly shadowRows = counter({
+    name: 'sepal_shadow_rows_total',
+    help: 'Rows scored by a shadow version (off the response path), by model and shadow version.',
+    labelNames: ['model', 'version'] as const,
+    collect() {
+      for (const tally of shadowTallies.values()) tally.flush(shadowCounters!);
+    },
+  });
+  readonly shadowDisagreements = counter({
+    name: 'sepal_shadow_disagreements_total',
+    help: 'Rows where the shadow version predicted another class than the version that served them, by class pair.',
+    labelNames: ['model', 'version', 'served_class', 'shadow_class'] as const,
+  });
+  readonly shadowFailures = counter({
+    name: 'sepal_shadow_failures_total',
+    help: 'Shadow runs that failed (the served answers were not affected).',
+    labelNames: ['model', 'version'] as const,
+  });
+  readonly shadowSkipped = counter({
+    name: 'sepal_shadow_skipped_total',
+    help: 'Requests not shadowed because SHADOW_MAX_PENDING shadow runs were already waiting.',
+    labelNames: ['model', 'version'] as const,
+  });
+  readonly shadowAgreement = gauge({
+    name: 'sepal_shadow_agreement_ratio',
+    help: 'Share of the rows scored by a shadow version where it predicted the same class as the served version.',
+    labelNames: ['model', 'version'] as const,
+    collect() {
+      this.reset();
+      for (const tally of shadowTallies.values()) {
+        tally.flush(shadowCounters!);
+        if (tally.rows > 0)
+          this.set({ model: tally.model, version: tally.version }, tally.agreements / tally.rows);
+      }
+    },
   });
   readonly predictionRows = histogram({
     name: 'sepal_prediction_rows',
@@ -98,16 +256,54 @@ export class InferenceMetrics implements RunObserver {
   });
 
   constructor() {
+    shadowCounters = {
+      shadowRows: this.shadowRows,
+      shadowFailures: this.shadowFailures,
+      shadowSkipped: this.shadowSkipped,
+      shadowDisagreements: this.shadowDisagreements,
+    };
     for (const result of ['success', 'failure', 'skipped'] as const) this.reloads.inc({ result }, 0);
     for (const result of ['success', 'failure'] as const) this.servedReports.inc({ result }, 0);
   }
 
-  onRun(seconds: number): void {
-    this.inferenceDuration.observe(seconds);
+  /** A histogram child per model version (a label lookup once per version, not per run). */
+  private readonly durations = new WeakMap<ModelInfo, { observe(value: number): void }>();
+
+  onRun(seconds: number, _rows: number, info: ModelInfo): void {
+    let child = this.durations.get(info);
+    if (!child) {
+      child = this.inferenceDuration.labels({ model: info.name, version: String(info.version) });
+      this.durations.set(info, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** Reports the models in the catalog (traffic weights) when Prometheus scrapes. */
+  watchCatalog(models: () => Iterable<ServedModel>): void {
+    catalog = models;
+  }
+
+  unloaded(): void {
+    this.unloads.inc();
+  }
+
+  /** Starts a shadow agreement tally for a model's shadow version (one per model; a new shadow replaces it). */
+  shadowTally(model: string, version: number): ShadowTally {
+    const existing = shadowTallies.get(model);
+    existing?.flush(this);
+    const tally = new ShadowTally(model, String(version));
+    shadowTallies.set(model, tally);
+    return tally;
+  }
+
+  /** A model has no shadow any more: its tally is flushed and no longer reported. */
+  dropShadow(model: string): void {
+    shadowTallies.get(model)?.flush(this);
+    shadowTallies.delete(model);
   }
 
   tally(info: ModelInfo, classes: readonly string[]): PredictionTally {
-    const tally = new PredictionTally(info.name, String(info.version), classes);
+    const tally = new PredictionTally(info.name, String(info.version), classes, info.size);
     tallies.add(tally);
     return tally;
   }

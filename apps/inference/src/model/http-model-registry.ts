@@ -1,10 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { aliasedModelVersionViewSchema } from '@sepal/contracts';
+import { z } from 'zod';
+import {
+  aliasedModelVersionViewSchema,
+  modelVersionViewSchema,
+  TrafficSplit,
+  trafficSplitSchema,
+} from '@sepal/contracts';
 import { ServiceCallError, ServiceClient } from '@sepal/http-client';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { ModelRegistry, ModelSource } from './model-registry';
+import { ModelRegistry, ModelSource, RegisteredModel } from './model-registry';
 
-/** The registry over HTTP: the champion alias (validated against the registry contract) and artifact downloads. */
+const modelPageSchema = z.object({
+  models: z.array(z.object({ name: z.string(), aliases: z.record(z.string(), z.number()) })),
+  nextPageToken: z.string().nullable(),
+});
+const lineageSchema = z.object({ dataset: z.string().nullable() });
+/** At most this many pages of GET /models are read per listing (100 models each). */
+const MAX_MODEL_PAGES = 100;
+
+const notFound = (error: unknown): boolean => error instanceof ServiceCallError && error.status === 404;
+
+/** The registry over HTTP (answers validated against the registry contract) and artifact downloads. */
 @Injectable()
 export class HttpModelRegistry extends ModelRegistry {
   private readonly client: ServiceClient;
@@ -21,6 +37,20 @@ export class HttpModelRegistry extends ModelRegistry {
     });
   }
 
+  async models(): Promise<RegisteredModel[]> {
+    const models: RegisteredModel[] = [];
+    let token: string | null = null;
+    for (let page = 0; page < MAX_MODEL_PAGES; page++) {
+      const query: string = `/models?limit=100${token ? `&pageToken=${encodeURIComponent(token)}` : ''}`;
+      const answer = await this.client.get(query, { schema: modelPageSchema });
+      for (const model of answer.models)
+        models.push({ name: model.name, champion: model.aliases.champion ?? null });
+      token = answer.nextPageToken;
+      if (!token) break;
+    }
+    return models;
+  }
+
   async champion(modelName: string): Promise<ModelSource | null> {
     try {
       const view = await this.client.get(`/models/${encodeURIComponent(modelName)}/aliases/champion`, {
@@ -28,7 +58,43 @@ export class HttpModelRegistry extends ModelRegistry {
       });
       return { version: view.version, sha256: view.sha256, artifactUrl: view.artifactUrl, runId: view.runId };
     } catch (error) {
-      if (error instanceof ServiceCallError && error.status === 404) return null;
+      if (notFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async version(modelName: string, version: number): Promise<ModelSource | null> {
+    try {
+      const view = await this.client.get(`/models/${encodeURIComponent(modelName)}/versions/${version}`, {
+        schema: modelVersionViewSchema,
+      });
+      return { version: view.version, sha256: view.sha256, artifactUrl: view.artifactUrl, runId: view.runId };
+    } catch (error) {
+      if (notFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async traffic(modelName: string): Promise<TrafficSplit | null> {
+    try {
+      return await this.client.get(`/models/${encodeURIComponent(modelName)}/traffic`, {
+        schema: trafficSplitSchema,
+      });
+    } catch (error) {
+      if (notFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async dataset(modelName: string, version: number): Promise<string | null> {
+    try {
+      const lineage = await this.client.get(
+        `/models/${encodeURIComponent(modelName)}/versions/${version}/lineage`,
+        { schema: lineageSchema },
+      );
+      return lineage.dataset;
+    } catch (error) {
+      if (notFound(error)) return null;
       throw error;
     }
   }

@@ -45,7 +45,7 @@ export interface ClassTally {
 
 export interface RunObserver {
   /** One ONNX run of `rows` rows took `seconds`. */
-  onRun(seconds: number, rows: number): void;
+  onRun(seconds: number, rows: number, info: ModelInfo): void;
   tally(info: ModelInfo, classes: readonly string[]): ClassTally;
   dropTally(tally: ClassTally): void;
 }
@@ -134,7 +134,7 @@ export class LoadedModel {
     if (task === 'regression') {
       const results = await this.session.run(feeds, REGRESSION_FETCHES);
       const values = results[VALUE_OUTPUT].data as Float32Array;
-      this.observer.onRun((performance.now() - started) / 1000, rows);
+      this.observer.onRun((performance.now() - started) / 1000, rows, this.info);
       return { probabilities: new Float32Array(0), labels: new Int32Array(0), values };
     }
     const results = await this.session.run(feeds, FETCHES);
@@ -142,7 +142,7 @@ export class LoadedModel {
     const raw = results[LABEL_OUTPUT].data as BigInt64Array;
     const labels = new Int32Array(rows);
     for (let i = 0; i < rows; i++) labels[i] = Number(raw[i]);
-    this.observer.onRun((performance.now() - started) / 1000, rows);
+    this.observer.onRun((performance.now() - started) / 1000, rows, this.info);
     return { probabilities, labels };
   }
 

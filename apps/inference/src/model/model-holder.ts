@@ -1,11 +1,9 @@
-import { Injectable } from '@nestjs/common';
 import { LoadedModel } from './loaded-model';
 
 /**
- * The model being served. Swapping is one assignment (atomic for the event loop); a request acquires the current
+ * The champion of one model (see ServedModel). Swapping is one assignment (atomic for the event loop); a request acquires the current
  * model and releases it when done, and the previous model's session is released once its last request finishes.
  */
-@Injectable()
 export class ModelHolder {
   private current: LoadedModel | null = null;
 
@@ -25,6 +23,11 @@ export class ModelHolder {
     this.current = next;
     previous?.retire();
     return previous;
+  }
+
+  /** Serves `next` from now on; the previous model stays loaded (the caller keeps it, e.g. for a split). */
+  replace(next: LoadedModel): void {
+    this.current = next;
   }
 
   clear(): void {

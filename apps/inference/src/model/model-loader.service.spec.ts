@@ -15,7 +15,7 @@ describe('ModelLoader', () => {
   it('loads a verified artifact, traced to its run and dataset version, warmed with one run', async () => {
     const { registry, loader, sessions } = gateway;
     const source = registry.add(4);
-    const model = await loader.load(source);
+    const model = await loader.load(MODEL, source);
     try {
       expect(model.info).toMatchObject({
         name: MODEL,
@@ -45,7 +45,7 @@ describe('ModelLoader', () => {
       }),
     });
     const otherRun = '0f8e1d2c-3b4a-4596-8877-665544332211';
-    const model = await loader.load({ ...registry.add(5, bytes), runId: otherRun });
+    const model = await loader.load(MODEL, { ...registry.add(5, bytes), runId: otherRun });
     try {
       expect(model.info).toMatchObject({ runId: otherRun, datasetVersion: null });
       expect(model.drift).not.toBeNull();
@@ -59,7 +59,7 @@ describe('ModelLoader', () => {
     const source = registry.add(6);
     const served = artifact({ tag: 60 });
     registry.artifacts.set(source.artifactUrl, served);
-    await expect(loader.load(source)).rejects.toThrow(
+    await expect(loader.load(MODEL, source)).rejects.toThrow(
       `SHA-256 mismatch for version 6: expected ${source.sha256}, downloaded `,
     );
     expect(sessions.created).toHaveLength(0);
@@ -71,19 +71,19 @@ describe('ModelLoader', () => {
       7,
       artifact({ metadata: { feature_names: '["x","y"]', label_map: '"setosa"' } }),
     );
-    await expect(loader.load(source)).rejects.toThrow(/^version 7: the ONNX metadata 'label_map': /);
+    await expect(loader.load(MODEL, source)).rejects.toThrow(/^version 7: the ONNX metadata 'label_map': /);
     expect(sessions.created).toHaveLength(0);
   });
 
   it("looks up the served model's champion: null when there is none, the registry's problem when it fails", async () => {
     const { registry, loader } = gateway;
-    expect(await loader.champion()).toBeNull();
+    expect(await loader.champion(MODEL)).toBeNull();
     const source = registry.add(1);
     registry.promote(source);
     registry.promote(registry.add(2), 'Other');
-    expect(await loader.champion()).toEqual(source);
+    expect(await loader.champion(MODEL)).toEqual(source);
     registry.unreachable = true;
-    await expect(loader.champion()).rejects.toThrow(
+    await expect(loader.champion(MODEL)).rejects.toThrow(
       /^cannot look up the champion of IrisModel: registry: GET http:\/\/registry\.test failed/,
     );
   });

@@ -28,14 +28,12 @@ export class ModelLoader {
     private readonly driftMonitors: DriftMonitors,
   ) {}
 
-  /** The version aliased `champion` of the served model, or null when the registry has none. */
-  async champion(): Promise<ModelSource | null> {
+  /** The version aliased `champion` of a model, or null when the registry has none. */
+  async champion(modelName: string): Promise<ModelSource | null> {
     try {
-      return await this.registry.champion(this.config.MODEL_NAME);
+      return await this.registry.champion(modelName);
     } catch (error) {
-      throw new ModelLoadError(
-        `cannot look up the champion of ${this.config.MODEL_NAME}: ${messageOf(error)}`,
-      );
+      throw new ModelLoadError(`cannot look up the champion of ${modelName}: ${messageOf(error)}`);
     }
   }
 
@@ -52,7 +50,7 @@ export class ModelLoader {
   }
 
   /** Download, verify, read metadata, create the session and warm it with one run. */
-  async load(source: ModelSource): Promise<LoadedModel> {
+  async load(modelName: string, source: ModelSource): Promise<LoadedModel> {
     const bytes = await this.download(source);
     let metadata: ArtifactMetadata;
     try {
@@ -70,7 +68,7 @@ export class ModelLoader {
     const model = new LoadedModel(
       session,
       {
-        name: this.config.MODEL_NAME,
+        name: modelName,
         version: source.version,
         sha256: source.sha256,
         runId: metadata.runId ?? source.runId ?? null,
@@ -86,7 +84,7 @@ export class ModelLoader {
         maxRows: this.config.MAX_BATCH_ROWS,
       },
       this.driftMonitors.create(
-        { name: this.config.MODEL_NAME, version: source.version, featureNames: signature.featureNames },
+        { name: modelName, version: source.version, featureNames: signature.featureNames },
         metadata.featureReference,
       ),
     );

@@ -108,13 +108,15 @@ describe('ModelManager', () => {
     expect(registry.downloads).toEqual([v2.artifactUrl]);
   });
 
-  it('skips the promotion of another model or alias', async () => {
-    const { registry, manager } = gateway;
-    const v1 = registry.add(1);
-    expect(await manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
+  it('skips the promotion of a model outside SERVE_MODELS, or of another alias', async () => {
+    const listed = fakeGateway({ SERVE_MODELS: MODEL });
+    const v1 = listed.registry.add(1, undefined, 'Other');
+    expect(await listed.manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
       result: 'skipped',
-      reason: `not the champion of ${MODEL}`,
+      reason: 'Other is not in SERVE_MODELS',
     });
+    expect(listed.registry.downloads).toEqual([]);
+    const { registry, manager } = gateway;
     expect(await manager.onPromoted(promoted(v1, at(1), { alias: 'challenger' }))).toMatchObject({
       result: 'skipped',
     });
@@ -273,5 +275,121 @@ describe('ModelManager', () => {
     registry.promote(registry.add(2));
     expect(await manager.syncWithRegistry()).toMatchObject({ result: 'success', model: { version: 2 } });
     expect(served()).toBe(2);
+  });
+
+  describe('many models', () => {
+    const OTHER = 'OtherModel';
+    const split = (
+      weights: [number, number, string][],
+      shadow: [number, string] | null,
+      changedAt: Date,
+    ) => ({
+      modelName: MODEL,
+      weights: weights.map(([version, weight, sha256]) => ({
+        version,
+        weight,
+        sha256,
+        artifactUrl: `/artifacts/${sha256}`,
+      })),
+      shadow: shadow
+        ? { version: shadow[0], sha256: shadow[1], artifactUrl: `/artifacts/${shadow[1]}` }
+        : null,
+      reason: 'test',
+      changedBy: 'test',
+      changedAt: changedAt.toISOString(),
+    });
+
+    it('serves a model promoted for the first time, and reloads only the model promoted', async () => {
+      const { registry, manager } = gateway;
+      const v1 = registry.add(1);
+      await manager.onPromoted(promoted(v1, at(1)));
+      const irisModel = gateway.holder.model;
+      const o1 = registry.add(1, artifact({ tag: 11 }), OTHER);
+      expect(await manager.onPromoted(promoted(o1, at(2), { modelName: OTHER }))).toMatchObject({
+        result: 'success',
+        model: { name: OTHER, version: 1 },
+      });
+      const o2 = registry.add(2, artifact({ tag: 12 }), OTHER);
+      await manager.onPromoted(promoted(o2, at(3), { modelName: OTHER }));
+      expect(manager.find(OTHER).champion.model?.info.version).toBe(2);
+      expect(gateway.holder.model).toBe(irisModel);
+      const held = manager.requireModel(OTHER);
+      expect(held.info).toMatchObject({ name: OTHER, version: 2 });
+      held.release();
+      expect(() => manager.requireModel('Nope')).toThrow(/unknown model 'Nope'/);
+    });
+
+    it('splits requests by weight, keeps split versions loaded and promotes the canary with its warmed session', async () => {
+      const { registry, manager, sessions } = gateway;
+      const [v1, v2] = [registry.add(1), registry.add(2)];
+      await manager.onPromoted(promoted(v1, at(1)));
+      expect(
+        await manager.onTraffic(
+          split(
+            [
+              [1, 90, v1.sha256],
+              [2, 10, v2.sha256],
+            ],
+            null,
+            at(2),
+          ),
+        ),
+      ).toMatchObject({ result: 'success' });
+      const counts = new Map<number, number>();
+      for (let i = 0; i < 4000; i++) {
+        const model = manager.requireModel();
+        counts.set(model.info.version, (counts.get(model.info.version) ?? 0) + 1);
+        model.release();
+      }
+      expect(counts.get(2)).toBeGreaterThan(280);
+      expect(counts.get(2)).toBeLessThan(520);
+      const created = sessions.created.length;
+      await manager.onPromoted(promoted(v2, at(3)));
+      expect(sessions.created.length).toBe(created);
+      expect(served()).toBe(2);
+      // v1 is still named by the split: it keeps serving its share instead of being retired.
+      expect(manager.find(MODEL).loaded(1)?.isReleased).toBe(false);
+    });
+
+    it('leaves the previous split in force when a version of the new one cannot load', async () => {
+      const { registry, manager } = gateway;
+      const v1 = registry.add(1);
+      await manager.onPromoted(promoted(v1, at(1)));
+      const missing = 'f'.repeat(64);
+      expect(
+        await manager.onTraffic(
+          split(
+            [
+              [1, 50, v1.sha256],
+              [7, 50, missing],
+            ],
+            null,
+            at(2),
+          ),
+        ),
+      ).toMatchObject({
+        result: 'failure',
+        reason: expect.stringMatching(/cannot load v7/),
+      });
+      expect(manager.find(MODEL).split).toBeNull();
+    });
+
+    it('unloads the least recently used on-demand version beyond MAX_LOADED_MODELS, never a champion', async () => {
+      const small = fakeGateway({ MAX_LOADED_MODELS: '3' });
+      try {
+        const { registry, manager } = small;
+        const sources = [1, 2, 3, 4].map((v) => registry.add(v));
+        await manager.onPromoted(promoted(sources[0], at(1)));
+        for (const version of [2, 3]) (await manager.requireVersion(MODEL, version)).release();
+        (await manager.requireVersion(MODEL, 2)).release(); // v3 is now the least recently used
+        (await manager.requireVersion(MODEL, 4)).release();
+        const entry = manager.find(MODEL);
+        expect([...entry.others.keys()].sort()).toEqual([2, 4]);
+        expect(entry.champion.model?.info.version).toBe(1);
+        await expect(manager.requireVersion(MODEL, 9)).rejects.toThrow(/model 'IrisModel' has no version 9/);
+      } finally {
+        await small.manager.onApplicationShutdown();
+      }
+    });
   });
 });

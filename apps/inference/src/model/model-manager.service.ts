@@ -1,12 +1,18 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ModelPromoted, UnavailableError } from '@sepal/contracts';
+import {
+  InvalidInputError,
+  ModelPromoted,
+  NotFoundError,
+  TrafficSplit,
+  UnavailableError,
+} from '@sepal/contracts';
 import { HealthRegistry } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
 import { LoadedModel, ModelInfo } from './loaded-model';
-import { ModelHolder } from './model-holder';
 import { ModelLoader } from './model-loader.service';
-import { ModelSource } from './model-registry';
+import { ModelRegistry, ModelSource, RegisteredModel } from './model-registry';
+import { ServedModel, SplitEntry } from './served-model';
 import { ServedReporter } from './served-reporter.service';
 
 export type ReloadOutcome =
@@ -14,38 +20,62 @@ export type ReloadOutcome =
   | { result: 'skipped'; reason: string; model: ModelInfo | null }
   | { result: 'failure'; reason: string; model: ModelInfo | null };
 
+type Trigger = 'startup' | 'event' | 'admin' | 'sync';
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** One entry of POST /v2/repository/index. */
+export interface RepositoryEntry {
+  name: string;
+  version: string;
+  state: 'READY' | 'UNAVAILABLE';
+  reason: string;
+}
+
 /**
- * Loads the champion at start (retrying in the background until there is one) and on every model.promoted.
- * Reloads run one at a time and follow promotions in the order they were made (promotedAt), whatever the version
- * numbers: a rollback to an older version is served, and an event older than the latest promotion seen is skipped,
- * so two promotions in quick succession end with the later one served. A failure leaves the current model serving.
- * Each version swapped in is announced with model.served, in the background (see ServedReporter).
+ * Serves the champion of every registered model (SERVE_MODELS=*) or of a listed set. At start it lists the
+ * registry's models and loads their champions (retrying in the background while the default model has none); on
+ * every model.promoted it reloads that model only. Each model's reloads run one at a time and follow promotions in
+ * the order they were made (promotedAt): a rollback to an older version is served, an event older than the latest
+ * promotion seen is skipped. A failure leaves that model's current version serving. Each swap is announced with
+ * model.served (ServedReporter). Versions other than the champions (canary, shadow, on demand) are loaded too, at
+ * most MAX_LOADED_MODELS in all: the least recently used on-demand version is unloaded first.
  */
 @Injectable()
 export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ModelManager');
-  private queue: Promise<unknown> = Promise.resolve();
-  /** When the latest promotion seen by an event was made (ms since the epoch). */
-  private newestPromotionAt = 0;
+  private readonly entries = new Map<string, ServedModel>();
+  /** On-demand versions, least recently used first (key `name\0version`). */
+  private readonly lru = new Map<string, { entry: ServedModel; version: number }>();
   private retryTimer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private lastProblem = 'no champion loaded yet';
+  /** The default model's entry (POST /predict): the hot path reads it without a lookup. */
+  readonly defaultModel: ServedModel;
 
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly loader: ModelLoader,
-    private readonly holder: ModelHolder,
+    private readonly registry: ModelRegistry,
     private readonly metrics: InferenceMetrics,
     private readonly health: HealthRegistry,
     private readonly served: ServedReporter,
-  ) {}
+  ) {
+    this.defaultModel = new ServedModel(config.MODEL_NAME);
+    this.entries.set(config.MODEL_NAME, this.defaultModel);
+    if (config.SERVE_MODELS !== '*') for (const name of config.SERVE_MODELS) this.entry(name);
+    metrics.watchCatalog(() => this.entries.values());
+  }
 
   onApplicationBootstrap(): void {
     this.health.register('model', () => {
-      const model = this.holder.model;
-      if (!model) throw new Error(this.lastProblem);
-      return `${model.info.name} v${model.info.version} (${model.info.sha256.slice(0, 12)})`;
+      const model = this.defaultModel.champion.model;
+      if (!model) throw new Error(this.defaultModel.problem);
+      const others = [...this.entries.values()].filter((e) => e !== this.defaultModel && e.champion.model);
+      return (
+        `${model.info.name} v${model.info.version} (${model.info.sha256.slice(0, 12)})` +
+        (others.length ? ` and ${others.length} other model(s)` : '')
+      );
     });
     void this.tryInitialLoad();
     if (this.config.MODEL_SYNC_INTERVAL_MS > 0) {
@@ -58,134 +88,442 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.syncTimer) clearInterval(this.syncTimer);
-    await this.queue.catch(() => undefined);
-    this.holder.clear();
+    await Promise.all([...this.entries.values()].map((entry) => entry.queue.catch(() => undefined)));
+    for (const entry of this.entries.values()) {
+      entry.champion.clear();
+      for (const model of entry.others.values()) model.retire();
+      entry.others.clear();
+    }
   }
 
-  /** The model in service, or a 503 saying why there is none. */
-  requireModel(): LoadedModel {
-    const model = this.holder.acquire();
+  /** Whether this gateway serves `name` (SERVE_MODELS). */
+  serves(name: string): boolean {
+    return (
+      this.config.SERVE_MODELS === '*' ||
+      this.config.SERVE_MODELS.includes(name) ||
+      name === this.config.MODEL_NAME
+    );
+  }
+
+  /** The models this gateway knows, by name. */
+  models(): IterableIterator<ServedModel> {
+    return this.entries.values();
+  }
+
+  /** The entry of a served model, or 404 naming it. */
+  find(name: string): ServedModel {
+    const entry = this.entries.get(name);
+    if (entry) return entry;
+    const served = [...this.entries.keys()].join(', ');
+    throw new NotFoundError(
+      `unknown model '${name}'; this gateway serves ${served ? `'${served.split(', ').join("', '")}'` : 'no model yet'}`,
+      this.config.SERVE_MODELS === '*'
+        ? 'Register the model in the registry and promote a version; the gateway serves it at once.'
+        : 'Add it to SERVE_MODELS.',
+    );
+  }
+
+  /** The version serving one request of `name` (default model when omitted), held; 404 or 503 saying why not. */
+  requireModel(name?: string): LoadedModel {
+    const entry = name === undefined ? this.defaultModel : this.find(name);
+    const model = entry.acquireServing();
     if (!model) {
       throw new UnavailableError(
-        `no model is being served yet: ${this.lastProblem}`,
-        `The gateway loads the champion of '${this.config.MODEL_NAME}' from ${this.config.REGISTRY_URL} as soon as there is one; promote a version or retry shortly.`,
+        `no model is being served yet: ${entry.problem}`,
+        `The gateway loads the champion of '${entry.name}' from ${this.config.REGISTRY_URL} as soon as there is one; promote a version or retry shortly.`,
       );
     }
     return model;
   }
 
-  /** Handles model.promoted: queued behind any reload in progress. */
-  onPromoted(event: ModelPromoted): Promise<ReloadOutcome> {
-    if (event.modelName !== this.config.MODEL_NAME || event.alias !== 'champion') {
-      return Promise.resolve({
-        result: 'skipped',
-        reason: `not the champion of ${this.config.MODEL_NAME}`,
-        model: this.holder.model?.info ?? null,
-      });
+  /** The shadow of the model that `served` belongs to, if any (constant time). */
+  shadowOf(served: LoadedModel): { model: LoadedModel; entry: ServedModel } | null {
+    const entry = this.entries.get(served.info.name);
+    const shadow = entry?.shadow;
+    return shadow && shadow !== served && entry ? { model: shadow, entry } : null;
+  }
+
+  /**
+   * A given version of a model, held for the caller: the champion or another loaded version, else loaded now from
+   * the registry (verified and warmed like a champion). 404 for an unknown model or version, 503 if it cannot load.
+   */
+  async requireVersion(name: string, version: number): Promise<LoadedModel> {
+    const entry = this.find(name);
+    const loaded = entry.loaded(version);
+    if (loaded) {
+      this.touch(entry, version);
+      return loaded.acquire();
     }
-    const promotedAt = Date.parse(event.promotedAt);
-    if (promotedAt < this.newestPromotionAt) {
-      return Promise.resolve(
-        this.skipped(`the promotion of v${event.version} was superseded by a later one`),
+    let loading = entry.loading.get(version);
+    if (!loading) {
+      loading = this.loadOnDemand(entry, version);
+      entry.loading.set(version, loading);
+      void loading.finally(() => entry.loading.delete(version)).catch(() => undefined);
+    }
+    const model = await loading;
+    if (model.isReleased) return this.requireVersion(name, version);
+    return model.acquire();
+  }
+
+  private async loadOnDemand(entry: ServedModel, version: number): Promise<LoadedModel> {
+    let source: ModelSource | null;
+    try {
+      source = await this.registry.version(entry.name, version);
+    } catch (error) {
+      throw new UnavailableError(
+        `cannot look up ${entry.name} v${version} in the registry: ${messageOf(error)}`,
+        'Retry shortly.',
       );
     }
-    this.newestPromotionAt = promotedAt;
-    return this.enqueue(() => {
-      if (promotedAt < this.newestPromotionAt) {
+    if (!source) {
+      throw new NotFoundError(
+        `model '${entry.name}' has no version ${version}`,
+        `GET /v2/models/${entry.name} lists the served one.`,
+      );
+    }
+    let model: LoadedModel;
+    try {
+      model = await this.loader.load(entry.name, source);
+    } catch (error) {
+      this.metrics.reload('failure');
+      throw new UnavailableError(
+        `cannot load ${entry.name} v${version}: ${messageOf(error)}`,
+        'Retry shortly.',
+      );
+    }
+    const raced = entry.loaded(version);
+    if (raced) {
+      model.retire();
+      return raced;
+    }
+    entry.others.set(version, model);
+    this.touch(entry, version);
+    this.logger.log(`loaded ${entry.name} v${version} on demand`);
+    this.evict();
+    return model;
+  }
+
+  /** Marks an on-demand version as just used (most recently used last). */
+  private touch(entry: ServedModel, version: number): void {
+    if (entry.champion.model?.info.version === version || entry.pinned.has(version)) return;
+    const key = `${entry.name}\0${version}`;
+    this.lru.delete(key);
+    this.lru.set(key, { entry, version });
+  }
+
+  /** Unloads on-demand versions, least recently used first, while more than MAX_LOADED_MODELS are loaded. */
+  private evict(): void {
+    let loaded = 0;
+    for (const entry of this.entries.values()) loaded += (entry.champion.model ? 1 : 0) + entry.others.size;
+    for (const [key, { entry, version }] of this.lru) {
+      if (loaded <= this.config.MAX_LOADED_MODELS) break;
+      this.lru.delete(key);
+      if (entry.pinned.has(version) || entry.champion.model?.info.version === version) continue;
+      const model = entry.others.get(version);
+      if (!model) continue;
+      entry.others.delete(version);
+      model.retire();
+      loaded--;
+      this.metrics.unloaded();
+      this.logger.log(
+        `unloaded ${entry.name} v${version} (least recently used; MAX_LOADED_MODELS=${this.config.MAX_LOADED_MODELS})`,
+      );
+    }
+    if (loaded > this.config.MAX_LOADED_MODELS) {
+      this.logger.warn(
+        `${loaded} versions loaded, more than MAX_LOADED_MODELS=${this.config.MAX_LOADED_MODELS}: champions and split versions are never unloaded`,
+      );
+    }
+  }
+
+  /** The model repository index (OIP): every model's served versions and their state. */
+  repositoryIndex(): RepositoryEntry[] {
+    const index: RepositoryEntry[] = [];
+    for (const entry of this.entries.values()) {
+      const champion = entry.champion.model;
+      if (champion)
+        index.push({
+          name: entry.name,
+          version: String(champion.info.version),
+          state: 'READY',
+          reason: 'champion',
+        });
+      else index.push({ name: entry.name, version: '', state: 'UNAVAILABLE', reason: entry.problem });
+      for (const [version] of entry.others) {
+        const role =
+          entry.shadow?.info.version === version
+            ? 'shadow'
+            : entry.pinned.has(version)
+              ? 'canary'
+              : 'loaded on demand';
+        index.push({ name: entry.name, version: String(version), state: 'READY', reason: role });
+      }
+    }
+    return index;
+  }
+
+  /** Handles model.promoted: queued behind any reload of the same model in progress. */
+  onPromoted(event: ModelPromoted): Promise<ReloadOutcome> {
+    if (event.alias !== 'champion' || !this.serves(event.modelName)) {
+      return Promise.resolve({
+        result: 'skipped',
+        reason:
+          event.alias !== 'champion' ? `not a champion move` : `${event.modelName} is not in SERVE_MODELS`,
+        model: this.entries.get(event.modelName)?.champion.model?.info ?? null,
+      });
+    }
+    const entry = this.entry(event.modelName);
+    const promotedAt = Date.parse(event.promotedAt);
+    if (promotedAt < entry.newestPromotionAt) {
+      return Promise.resolve(
+        this.skipped(entry, `the promotion of v${event.version} was superseded by a later one`),
+      );
+    }
+    entry.newestPromotionAt = promotedAt;
+    return this.enqueue(entry, () => {
+      if (promotedAt < entry.newestPromotionAt) {
         return Promise.resolve(
-          this.skipped(`the promotion of v${event.version} was superseded by a later one`),
+          this.skipped(entry, `the promotion of v${event.version} was superseded by a later one`),
         );
       }
       return this.load(
+        entry,
         { version: event.version, sha256: event.sha256, artifactUrl: event.artifactUrl },
         'event',
       );
     });
   }
 
-  /** POST /admin/reload: asks the registry for the champion now and loads it unless it is already served. */
-  reloadChampion(): Promise<ReloadOutcome> {
-    this.served.retryUnannounced();
-    return this.enqueue(async () => {
-      const source = await this.loader.champion().catch((error: Error) => error);
-      if (source instanceof Error || source === null) {
-        const reason =
-          source === null ? `the registry has no champion for ${this.config.MODEL_NAME}` : source.message;
-        return this.failed(reason);
+  /**
+   * Handles model.traffic (and the split read at start): loads every version the split names (verified and warmed),
+   * then switches the split in one assignment. A version that cannot load leaves the previous split in force.
+   */
+  onTraffic(split: TrafficSplit): Promise<ReloadOutcome> {
+    if (!this.serves(split.modelName)) {
+      return Promise.resolve({
+        result: 'skipped',
+        reason: `${split.modelName} is not in SERVE_MODELS`,
+        model: null,
+      });
+    }
+    const entry = this.entry(split.modelName);
+    return this.enqueue(entry, () => this.applyTraffic(entry, split));
+  }
+
+  private async applyTraffic(entry: ServedModel, split: TrafficSplit): Promise<ReloadOutcome> {
+    const current = entry.champion.model?.info ?? null;
+    if (entry.traffic && Date.parse(entry.traffic.changedAt) >= Date.parse(split.changedAt)) {
+      return { result: 'skipped', reason: 'this traffic split is already in force', model: current };
+    }
+    const wanted = [...split.weights.filter((w) => w.weight > 0), ...(split.shadow ? [split.shadow] : [])];
+    const fresh: LoadedModel[] = [];
+    for (const version of wanted) {
+      if (entry.loaded(version.version)) continue;
+      try {
+        const model = await this.loader.load(entry.name, version);
+        fresh.push(model);
+        entry.others.set(version.version, model);
+      } catch (error) {
+        for (const model of fresh) {
+          entry.others.delete(model.info.version);
+          model.retire();
+        }
+        return this.failed(
+          entry,
+          `traffic split of ${entry.name} not applied: cannot load v${version.version}: ${messageOf(error)}`,
+        );
       }
-      return this.load(source, 'admin');
+    }
+    const champion = entry.champion.model;
+    let shadow: LoadedModel | null = split.shadow ? entry.loaded(split.shadow.version) : null;
+    if (shadow && champion && shadow.signature.featureList !== champion.signature.featureList) {
+      this.logger.warn(
+        `${entry.name} v${shadow.info.version} takes other features than the champion (${shadow.signature.featureList}); it is not used as a shadow`,
+      );
+      shadow = null;
+    }
+    const onlyChampion =
+      split.weights.filter((w) => w.weight > 0).length === 1 &&
+      split.weights.find((w) => w.weight > 0)?.version === champion?.info.version;
+    let upTo = 0;
+    const entries: SplitEntry[] = [];
+    for (const weight of split.weights) {
+      if (weight.weight === 0) continue;
+      upTo += weight.weight;
+      entries.push({ version: weight.version, upTo });
+    }
+    const previouslyPinned = entry.pinned;
+    entry.pinned = new Set(wanted.map((w) => w.version));
+    entry.split = onlyChampion || entries.length === 0 ? null : entries;
+    entry.traffic = split;
+    if (entry.shadow !== shadow) {
+      entry.shadow = shadow;
+      entry.shadowTally = shadow ? this.metrics.shadowTally(entry.name, shadow.info.version) : null;
+      if (!shadow) this.metrics.dropShadow(entry.name);
+    }
+    // Versions no longer named stay loaded, as on-demand versions the catalog may unload.
+    for (const version of previouslyPinned) if (!entry.pinned.has(version)) this.touch(entry, version);
+    this.evict();
+    this.logger.log(
+      `${entry.name} traffic: ${split.weights.map((w) => `v${w.version} ${w.weight}%`).join(', ')}` +
+        (shadow ? `; shadow v${shadow.info.version}` : ''),
+    );
+    return {
+      result: 'success',
+      model: champion?.info ?? current ?? (shadow?.info as ModelInfo),
+      previous: current,
+    };
+  }
+
+  /** POST /admin/reload: asks the registry for a model's champion now and loads it unless it is already served. */
+  reloadChampion(name: string = this.config.MODEL_NAME): Promise<ReloadOutcome> {
+    this.served.retryUnannounced();
+    const entry = this.find(name);
+    return this.enqueue(entry, async () => {
+      const source = await this.loader.champion(entry.name).catch((error: Error) => error);
+      if (source instanceof Error || source === null) {
+        const reason = source === null ? `the registry has no champion for ${entry.name}` : source.message;
+        return this.failed(entry, reason);
+      }
+      return this.load(entry, source, 'admin');
     });
   }
 
   /**
-   * Loads the registry's champion when it differs from the model served (a model.promoted missed while the broker
-   * was unreachable, for example); silent while both agree or the registry cannot be asked.
+   * Loads every registry champion that differs from the version served (a model.promoted missed while the broker
+   * was unreachable, or a model promoted before this replica subscribed), and the traffic splits; silent while all
+   * agree or the registry cannot be asked.
    */
   async syncWithRegistry(): Promise<ReloadOutcome | null> {
-    if (this.stopped || !this.holder.model) return null;
+    if (this.stopped) return null;
     this.served.retryUnannounced();
-    return this.enqueue(async () => {
-      const current = this.holder.model?.info ?? null;
-      const source = await this.loader.champion().catch(() => null);
-      if (!source || !current || (source.version === current.version && source.sha256 === current.sha256)) {
-        return { result: 'skipped', reason: 'in step with the registry', model: current };
-      }
-      this.logger.warn(
-        `the registry's champion is v${source.version} while v${current.version} is served (a missed model.promoted?); loading it`,
-      );
-      return this.load(source, 'sync');
-    });
+    const outcomes = await this.refresh('sync');
+    return outcomes.get(this.defaultModel.name) ?? null;
   }
 
-  private enqueue(task: () => Promise<ReloadOutcome>): Promise<ReloadOutcome> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
+  private entry(name: string): ServedModel {
+    let entry = this.entries.get(name);
+    if (!entry) {
+      entry = new ServedModel(name);
+      this.entries.set(name, entry);
+    }
+    return entry;
+  }
+
+  private enqueue(entry: ServedModel, task: () => Promise<ReloadOutcome>): Promise<ReloadOutcome> {
+    const run = entry.queue.then(task, task);
+    entry.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async tryInitialLoad(): Promise<void> {
-    if (this.stopped || this.holder.model) return;
-    const outcome = await this.enqueue(async () => {
-      if (this.holder.model) return this.skipped('a model is already served');
-      const source = await this.loader.champion().catch((error: Error) => error);
-      if (source instanceof Error) return this.failed(source.message);
-      if (source === null) {
-        this.lastProblem = `the registry at ${this.config.REGISTRY_URL} has no champion for ${this.config.MODEL_NAME} yet`;
-        return { result: 'skipped' as const, reason: this.lastProblem, model: null };
+  /** Lists the registry's models and loads each served model's champion (and split) where it differs. */
+  private async refresh(trigger: 'startup' | 'sync'): Promise<Map<string, ReloadOutcome>> {
+    const outcomes = new Map<string, ReloadOutcome>();
+    let registered: RegisteredModel[];
+    try {
+      registered = await this.registry.models();
+    } catch (error) {
+      for (const entry of this.entries.values()) {
+        if (!entry.champion.model)
+          entry.problem = `cannot look up the champion of ${entry.name}: ${messageOf(error)}`;
       }
-      return this.load(source, 'startup');
-    });
-    if (!this.holder.model && !this.stopped) {
+      if (trigger === 'startup') this.metrics.reload('failure');
+      return outcomes;
+    }
+    const byName = new Map(registered.map((model) => [model.name, model]));
+    if (this.config.SERVE_MODELS === '*') for (const model of registered) this.entry(model.name);
+    await Promise.all(
+      [...this.entries.values()].map(async (entry) => {
+        const champion = byName.get(entry.name)?.champion ?? null;
+        if (champion === null) {
+          if (!entry.champion.model)
+            entry.problem = `the registry at ${this.config.REGISTRY_URL} has no champion for ${entry.name} yet`;
+          return;
+        }
+        const current = entry.champion.model?.info ?? null;
+        if (current?.version === champion) {
+          outcomes.set(entry.name, {
+            result: 'skipped',
+            reason: 'in step with the registry',
+            model: current,
+          });
+        } else {
+          const outcome = await this.enqueue(entry, async () => {
+            const now = entry.champion.model?.info ?? null;
+            const source = await this.loader.champion(entry.name).catch((error: Error) => error);
+            if (source instanceof Error) return this.failed(entry, source.message);
+            if (source === null || (now && now.version === source.version && now.sha256 === source.sha256)) {
+              return { result: 'skipped', reason: 'in step with the registry', model: now };
+            }
+            if (trigger === 'sync' && now) {
+              this.logger.warn(
+                `the registry's champion of ${entry.name} is v${source.version} while v${now.version} is served (a missed model.promoted?); loading it`,
+              );
+            }
+            return this.load(entry, source, trigger);
+          });
+          outcomes.set(entry.name, outcome);
+        }
+        const split = await this.registry.traffic(entry.name).catch(() => null);
+        if (split && (!entry.traffic || entry.traffic.changedAt !== split.changedAt))
+          await this.onTraffic(split);
+      }),
+    );
+    return outcomes;
+  }
+
+  /** At start, and again every MODEL_RETRY_INTERVAL_MS while the default model (or a listed one) has no champion. */
+  private async tryInitialLoad(): Promise<void> {
+    if (this.stopped) return;
+    await this.refresh('startup');
+    const waiting = [...this.entries.values()].filter(
+      (entry) => !entry.champion.model && (entry === this.defaultModel || this.config.SERVE_MODELS !== '*'),
+    );
+    if (waiting.length > 0 && !this.stopped) {
       this.logger.warn(
-        `${outcome.result === 'failure' ? outcome.reason : this.lastProblem}; retrying in ${this.config.MODEL_RETRY_INTERVAL_MS} ms`,
+        `${waiting.map((entry) => entry.problem).join('; ')}; retrying in ${this.config.MODEL_RETRY_INTERVAL_MS} ms`,
       );
       this.retryTimer = setTimeout(() => void this.tryInitialLoad(), this.config.MODEL_RETRY_INTERVAL_MS);
       this.retryTimer.unref();
     }
   }
 
-  private async load(
-    source: ModelSource,
-    trigger: 'startup' | 'event' | 'admin' | 'sync',
-  ): Promise<ReloadOutcome> {
-    const current = this.holder.model?.info ?? null;
+  private async load(entry: ServedModel, source: ModelSource, trigger: Trigger): Promise<ReloadOutcome> {
+    const current = entry.champion.model?.info ?? null;
     if (current && source.version === current.version && source.sha256 === current.sha256) {
-      return this.skipped(`version ${source.version} is already served`);
+      return this.skipped(entry, `version ${source.version} is already served`);
     }
     const started = Date.now();
     let next: LoadedModel;
-    try {
-      next = await this.loader.load(source);
-    } catch (error) {
-      return this.failed(
-        `cannot load ${this.config.MODEL_NAME} v${source.version}: ${(error as Error).message}`,
-      );
+    const other = entry.others.get(source.version);
+    if (other && other.info.sha256 === source.sha256) {
+      // Promoting the canary: its warmed session becomes the champion.
+      entry.others.delete(source.version);
+      this.lru.delete(`${entry.name}\0${source.version}`);
+      next = other;
+    } else {
+      try {
+        next = await this.loader.load(entry.name, source);
+      } catch (error) {
+        return this.failed(entry, `cannot load ${entry.name} v${source.version}: ${messageOf(error)}`);
+      }
     }
     if (this.stopped) {
       next.retire();
-      return this.skipped('the gateway is shutting down');
+      return this.skipped(entry, 'the gateway is shutting down');
     }
-    const previous = this.holder.swap(next)?.info ?? null;
+    const previousModel = entry.champion.model;
+    if (previousModel && entry.pinned.has(previousModel.info.version)) {
+      // The split still names the previous champion: it keeps serving its share.
+      entry.others.set(previousModel.info.version, previousModel);
+      entry.champion.replace(next);
+    } else {
+      entry.champion.swap(next);
+    }
+    const previous = previousModel?.info ?? null;
+    if (entry.dataset === null) {
+      entry.dataset = await this.registry.dataset(entry.name, next.info.version).catch(() => null);
+    }
     this.metrics.served(next.info, previous);
     this.metrics.reload('success');
     this.served.report(next.info);
@@ -193,21 +531,31 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
       `serving ${next.info.name} v${next.info.version} (${next.info.sha256.slice(0, 12)}, ${trigger}) after ${Date.now() - started} ms` +
         (previous ? `; v${previous.version} retired` : ''),
     );
+    this.evict();
     return { result: 'success', model: next.info, previous };
   }
 
-  private skipped(reason: string): ReloadOutcome {
+  private skipped(entry: ServedModel, reason: string): ReloadOutcome {
     this.metrics.reload('skipped');
-    this.logger.log(`reload skipped: ${reason}`);
-    return { result: 'skipped', reason, model: this.holder.model?.info ?? null };
+    this.logger.log(`reload of ${entry.name} skipped: ${reason}`);
+    return { result: 'skipped', reason, model: entry.champion.model?.info ?? null };
   }
 
-  private failed(reason: string): ReloadOutcome {
+  private failed(entry: ServedModel, reason: string): ReloadOutcome {
     this.metrics.reload('failure');
-    if (!this.holder.model) this.lastProblem = reason;
+    if (!entry.champion.model) entry.problem = reason;
     this.logger.error(
-      `reload failed, ${this.holder.model ? 'the current model keeps serving' : 'no model served'}: ${reason}`,
+      `reload of ${entry.name} failed, ${entry.champion.model ? 'the current version keeps serving' : 'no version served'}: ${reason}`,
     );
-    return { result: 'failure', reason, model: this.holder.model?.info ?? null };
+    return { result: 'failure', reason, model: entry.champion.model?.info ?? null };
   }
+}
+
+/** Parses a version path parameter: a positive integer, else 400 naming it. */
+export function parseVersion(value: string): number {
+  const version = /^[1-9][0-9]{0,8}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(version)) {
+    throw new InvalidInputError(`version: must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return version;
 }

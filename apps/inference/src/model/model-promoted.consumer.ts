@@ -5,6 +5,7 @@ import { ConsumeEvent } from '@sepal/messaging';
 import { ModelManager } from './model-manager.service';
 
 export const MODEL_PROMOTED_QUEUE = 'inference.model-promoted';
+export const MODEL_TRAFFIC_QUEUE = 'inference.model-traffic';
 
 /**
  * model.promoted on this replica's own exclusive, auto-delete queue (broadcast), so every replica reloads. A failed
@@ -22,5 +23,12 @@ export class ModelPromotedConsumer {
     this.logger.log(
       `model.promoted ${envelope.payload.modelName} v${envelope.payload.version} (${envelope.messageId}): ${outcome.result}`,
     );
+  }
+
+  /** model.traffic, broadcast the same way: every replica applies the new split. */
+  @ConsumeEvent(EventNames.ModelTraffic, { queue: MODEL_TRAFFIC_QUEUE, broadcast: true })
+  async onTraffic(@Payload() envelope: EventEnvelope<typeof EventNames.ModelTraffic>): Promise<void> {
+    const outcome = await this.manager.onTraffic(envelope.payload);
+    this.logger.log(`model.traffic ${envelope.payload.modelName} (${envelope.messageId}): ${outcome.result}`);
   }
 }

@@ -1,4 +1,6 @@
-/** A model version to load: from the registry's champion alias or a model.promoted event. */
+import type { TrafficSplit } from '@sepal/contracts';
+
+/** A model version to load: from the registry's champion alias, a model.promoted event or a traffic split. */
 export interface ModelSource {
   version: number;
   sha256: string;
@@ -6,10 +8,28 @@ export interface ModelSource {
   runId?: string | null;
 }
 
+/** A registered model and the version its `champion` alias points to (null: none yet). */
+export interface RegisteredModel {
+  name: string;
+  champion: number | null;
+}
+
 /** The registry as the gateway sees it (port; HttpModelRegistry talks to the real one). */
 export abstract class ModelRegistry {
+  /** Every registered model with its champion version. */
+  abstract models(): Promise<RegisteredModel[]>;
+
   /** The version aliased `champion` of `modelName`, or null when the registry has none. */
   abstract champion(modelName: string): Promise<ModelSource | null>;
+
+  /** One registered version, or null when the model or the version is unknown. */
+  abstract version(modelName: string, version: number): Promise<ModelSource | null>;
+
+  /** The model's traffic split, or null when it has none (all traffic to the champion). */
+  abstract traffic(modelName: string): Promise<TrafficSplit | null>;
+
+  /** The dataset a version was trained on (its lineage), or null when the registry does not know it. */
+  abstract dataset(modelName: string, version: number): Promise<string | null>;
 
   /** The artifact's bytes as served (the caller verifies them against the expected SHA-256). */
   abstract download(artifactUrl: string): Promise<Uint8Array>;

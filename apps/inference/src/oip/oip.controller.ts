@@ -1,12 +1,18 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { NotFoundError, OipInferResponse, oipInferRequestSchema, OipModelMetadata } from '@sepal/contracts';
+import {
+  InvalidInputError,
+  OipInferResponse,
+  oipInferRequestSchema,
+  OipModelMetadata,
+  UnavailableError,
+} from '@sepal/contracts';
 import { openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { ModelHolder } from '../model/model-holder';
 import { LoadedModel } from '../model/loaded-model';
+import { ModelManager, parseVersion, RepositoryEntry } from '../model/model-manager.service';
 import { PredictService } from '../predict/predict.service';
 import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip-mapping';
@@ -19,7 +25,7 @@ import { OipExceptionFilter } from './oip-exception.filter';
 export class OipController {
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
-    private readonly holder: ModelHolder,
+    private readonly models: ModelManager,
     private readonly predictions: PredictService,
   ) {}
 
@@ -41,7 +47,7 @@ export class OipController {
   @Public()
   @ApiOperation({ summary: 'Server readiness: a model is loaded (503 otherwise).' })
   ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    const ready = this.holder.model !== null;
+    const ready = this.models.defaultModel.champion.model !== null;
     void reply.status(ready ? 200 : 503);
     return { ready };
   }
@@ -51,15 +57,55 @@ export class OipController {
   @ApiOperation({ summary: 'Model metadata: versions, input and output tensors.' })
   metadata(@Param('name') name: string): OipModelMetadata {
     const model = this.served(name);
-    return modelMetadata(model.info, model.signature);
+    const metadata = modelMetadata(model.info, model.signature);
+    const others = [...this.models.find(name).others.keys()].map(String);
+    return { ...metadata, versions: [...metadata.versions, ...others] };
+  }
+
+  @Get('models/:name/versions/:version')
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Metadata of one version of a model (loaded on demand; 404 if it is not registered).',
+  })
+  async versionMetadata(
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ): Promise<OipModelMetadata> {
+    return this.predictions.withVersion(name, parseVersion(version), async (model) =>
+      modelMetadata(model.info, model.signature),
+    );
+  }
+
+  @Post('repository/index')
+  @RequireScope('read')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'The model repository index: every model this gateway serves and its state (READY, or UNAVAILABLE with the reason); {"ready": true} lists only the ready ones.',
+  })
+  repositoryIndex(@Body() body: unknown): RepositoryEntry[] {
+    let readyOnly = false;
+    if (body !== undefined && body !== null) {
+      if (typeof body !== 'object' || Array.isArray(body)) {
+        throw new InvalidInputError('body: expected a JSON object such as {"ready": true}');
+      }
+      const { ready, ...rest } = body as Record<string, unknown>;
+      const unknown = Object.keys(rest);
+      if (unknown.length) throw new InvalidInputError(`${unknown[0]}: unknown field (expected only 'ready')`);
+      if (ready !== undefined && typeof ready !== 'boolean') {
+        throw new InvalidInputError('ready: must be true or false');
+      }
+      readyOnly = ready === true;
+    }
+    const index = this.models.repositoryIndex();
+    return readyOnly ? index.filter((entry) => entry.state === 'READY') : index;
   }
 
   @Get('models/:name/ready')
   @RequireScope('read')
   @ApiOperation({ summary: 'Model readiness (503 until it is loaded).' })
   modelReady(@Param('name') name: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    this.checkName(name);
-    const ready = this.holder.model !== null;
+    const ready = this.models.find(name).champion.model !== null;
     void reply.status(ready ? 200 : 503);
     return { name, ready };
   }
@@ -97,24 +143,37 @@ export class OipController {
     },
   })
   infer(@Param('name') name: string, @Body() body: unknown): Promise<OipInferResponse> {
-    this.checkName(name);
-    return this.predictions.withModel(async (model) => {
-      const request = parseInferRequest(body, model.signature, this.config.MAX_BATCH_ROWS);
-      const output = await this.predictions.score(model, request);
-      return inferResponse(model.info, model.signature, request, output);
-    });
+    return this.predictions.withModel((model) => this.run(model, body), name);
   }
 
-  private checkName(name: string): void {
-    if (name !== this.config.MODEL_NAME) {
-      throw new NotFoundError(`unknown model '${name}'; this gateway serves '${this.config.MODEL_NAME}'`);
-    }
+  @Post('models/:name/versions/:version/infer')
+  @UseGuards(PredictRateLimitGuard)
+  @RequireScope('predict')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Inference on one registered version of the model (loaded on demand, verified and warmed; unloaded least recently used first beyond MAX_LOADED_MODELS).',
+  })
+  @ApiBody({ schema: openApiSchema(oipInferRequestSchema) })
+  inferVersion(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body() body: unknown,
+  ): Promise<OipInferResponse> {
+    return this.predictions.withVersion(name, parseVersion(version), (model) => this.run(model, body));
+  }
+
+  private async run(model: LoadedModel, body: unknown): Promise<OipInferResponse> {
+    const request = parseInferRequest(body, model.signature, this.config.MAX_BATCH_ROWS);
+    const output = await this.predictions.score(model, request);
+    return inferResponse(model.info, model.signature, request, output);
   }
 
   private served(name: string): LoadedModel {
-    this.checkName(name);
-    const model = this.holder.model;
-    if (!model) throw new NotFoundError(`model '${name}' is not loaded yet`);
+    const entry = this.models.find(name);
+    const model = entry.champion.model;
+    if (!model)
+      throw new UnavailableError(`model '${name}' is not loaded: ${entry.problem}`, 'Retry shortly.');
     return model;
   }
 }

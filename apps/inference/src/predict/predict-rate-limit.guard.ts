@@ -4,6 +4,19 @@ import { RequestWithKey, TokenBuckets } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 
 /**
+ * The token buckets of the prediction routes, one set per gateway: the guard below and the lean body path of
+ * POST /predict (http/fast-predict.ts) take from the same buckets.
+ */
+@Injectable()
+export class PredictRateLimits {
+  readonly buckets: TokenBuckets;
+
+  constructor(@Inject(InferenceConfig) config: InferenceConfigValues) {
+    this.buckets = new TokenBuckets(config.PREDICT_RATE_PER_KEY, config.PREDICT_BURST_PER_KEY);
+  }
+}
+
+/**
  * The per-key rate limit of the prediction routes (PREDICT_RATE_PER_KEY per second, PREDICT_BURST_PER_KEY at once):
  * 429 with Retry-After beyond it. Without keys the caller's address is the bucket.
  */
@@ -11,8 +24,8 @@ import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 export class PredictRateLimitGuard implements CanActivate {
   private readonly buckets: TokenBuckets;
 
-  constructor(@Inject(InferenceConfig) config: InferenceConfigValues) {
-    this.buckets = new TokenBuckets(config.PREDICT_RATE_PER_KEY, config.PREDICT_BURST_PER_KEY);
+  constructor(limits: PredictRateLimits) {
+    this.buckets = limits.buckets;
   }
 
   canActivate(context: ExecutionContext): boolean {

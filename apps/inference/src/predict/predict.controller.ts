@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
 import { PredictRateLimitGuard } from './predict-rate-limit.guard';
@@ -20,13 +20,16 @@ export class PredictController {
     summary: 'Class, class index and probabilities per row, with the model name, version and SHA-256 used.',
     description:
       'Features as named values (names from the model metadata) or as an array in model order; one row in ' +
-      '`features`, a batch in `instances` (at most MAX_BATCH_ROWS rows). 400 names the bad field; 503 while no model is loaded.',
+      '`features`, a batch in `instances` (at most MAX_BATCH_ROWS rows). 400 names the bad field; 503 while no model is loaded. ' +
+      'Compatibility form: a flat object of named features (`{"sepal_length": 5.1, ...}`) is also answered with ' +
+      '`class_name` (or `value` for a regression) at the top level, as the classic Iris services answer.',
   })
   @ApiBody({
     schema: openApiSchema(predictRequestSchema),
     examples: {
       named: { summary: 'one row, named features', value: { features: IRIS_ROW } },
       array: { summary: 'one row, model order', value: { features: [6.7, 3.0, 5.2, 2.3] } },
+      compatibility: { summary: 'compatibility form (answers class_name too)', value: IRIS_ROW },
       batch: {
         summary: 'a batch, mixed forms',
         value: { instances: [IRIS_ROW, [5.9, 3.0, 4.2, 1.5], [6.7, 3.0, 5.2, 2.3]] },
@@ -43,5 +46,25 @@ export class PredictController {
   @ApiResponse({ status: 503, description: 'No model is loaded yet.' })
   predict(@Body() body: unknown): Promise<PredictResponse> {
     return this.predictions.predict(body);
+  }
+
+  @Post('predict/:model')
+  @UseGuards(PredictRateLimitGuard)
+  @RequireScope('predict')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'The same as POST /predict, on the named model (its champion, or a version of its traffic split).',
+    description:
+      '404 names an unknown model; 503 gives the reason while the model has no version loaded (e.g. its load failed).',
+  })
+  @ApiBody({ schema: openApiSchema(predictRequestSchema) })
+  @ApiResponse({
+    status: 200,
+    description: 'One prediction per row; `model.version` says which version served it.',
+  })
+  @ApiResponse({ status: 404, description: 'No model of that name is served.' })
+  predictModel(@Param('model') model: string, @Body() body: unknown): Promise<PredictResponse> {
+    return this.predictions.predict(body, model);
   }
 }

@@ -17,7 +17,7 @@ describe('PredictService', () => {
 
   async function serve(version: number) {
     const source = gateway.registry.add(version);
-    gateway.holder.swap(await gateway.loader.load(source));
+    gateway.holder.swap(await gateway.loader.load(MODEL, source));
     return source;
   }
 
@@ -88,5 +88,72 @@ describe('PredictService', () => {
     const error = await gateway.predictions.predict({ features: [1, 2] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnavailableError);
     expect((error as Error).message).toMatch(/^no model is being served yet/);
+  });
+
+  it('answers the compatibility form (a flat object of named features) with class_name at the top level', async () => {
+    await serve(1);
+    const flat = await gateway.predictions.predict({ petal_length: 2, petal_width: 0 });
+    expect(flat.class_name).toBe(LABELS[2]);
+    expect(flat.predictions[0]).toMatchObject({ class: LABELS[2] });
+    const wrapped = await gateway.predictions.predict({ features: { petal_length: 2, petal_width: 0 } });
+    expect(wrapped).not.toHaveProperty('class_name');
+  });
+
+  it('scores the rows on the shadow off the response path, and a failing shadow leaves the answer intact', async () => {
+    const [v1, v2] = [gateway.registry.add(1), gateway.registry.add(2)];
+    await gateway.manager.onPromoted({
+      modelName: MODEL,
+      alias: 'champion',
+      version: 1,
+      sha256: v1.sha256,
+      artifactUrl: v1.artifactUrl,
+      previousVersion: null,
+      reason: 'test',
+      promotedBy: 'test',
+      promotedAt: new Date().toISOString(),
+    });
+    await gateway.manager.onTraffic({
+      modelName: MODEL,
+      weights: [{ version: 1, weight: 100, sha256: v1.sha256, artifactUrl: v1.artifactUrl }],
+      shadow: { version: 2, sha256: v2.sha256, artifactUrl: v2.artifactUrl },
+      reason: 'test',
+      changedBy: 'test',
+      changedAt: new Date().toISOString(),
+    });
+    const entry = gateway.manager.find(MODEL);
+    const shadowSession = gateway.sessions.created[1];
+    let open!: () => void;
+    shadowSession.gate = new Promise((resolve) => (open = resolve));
+    // The shadow's run is held: the answer does not wait for it.
+    const answer = await gateway.predictions.predict({
+      instances: [
+        [1, 0],
+        [2, 0],
+      ],
+    });
+    expect(answer.model.version).toBe(1);
+    expect(shadowSession.runs).toEqual([1, 2]); // the warm-up run, then the two rows
+    open();
+    await new Promise((resolve) => setImmediate(resolve));
+    const tally = entry.shadowTally!;
+    tally.flush({
+      shadowRows: { inc: () => undefined },
+      shadowFailures: { inc: () => undefined },
+      shadowSkipped: { inc: () => undefined },
+      shadowDisagreements: { inc: () => undefined },
+    } as never);
+    expect([tally.rows, tally.agreements, tally.failures]).toEqual([2, 2, 0]);
+
+    jest.spyOn(entry.shadow!, 'infer').mockRejectedValue(new Error('shadow broke'));
+    const still = await gateway.predictions.predict({ features: [1, 0] });
+    expect(still.predictions[0]).toMatchObject({ class: LABELS[1] });
+    await new Promise((resolve) => setImmediate(resolve));
+    tally.flush({
+      shadowRows: { inc: () => undefined },
+      shadowFailures: { inc: () => undefined },
+      shadowSkipped: { inc: () => undefined },
+      shadowDisagreements: { inc: () => undefined },
+    } as never);
+    expect(tally.failures).toBe(1);
   });
 });

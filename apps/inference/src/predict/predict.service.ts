@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
 import { LoadedModel, RunOutput } from '../model/loaded-model';
 import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';
@@ -19,18 +19,35 @@ function modelRef(model: LoadedModel): ServedModelRef {
   return ref;
 }
 
-/** Scores rows on the served model; the model is held for the request so a swap never cuts it short. */
+/**
+ * The compatibility form: a body that is one flat object of named features (no `features`/`instances` envelope),
+ * as the classic Iris services take it; it is answered with `class_name` (or `value`) at the top level too.
+ */
+export function isCompatibilityForm(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  return (
+    !Object.prototype.hasOwnProperty.call(body, 'features') &&
+    !Object.prototype.hasOwnProperty.call(body, 'instances')
+  );
+}
+
+/**
+ * Scores rows on a served model (the default one, or one by name); the version is held for the request so a swap
+ * never cuts it short. With a shadow version, the same rows are scored again off the response path.
+ */
 @Injectable()
 export class PredictService {
+  private shadowPending = 0;
+
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly models: ModelManager,
     private readonly metrics: InferenceMetrics,
   ) {}
 
-  /** Holds the served model while `work` runs on it. */
-  async withModel<T>(work: (model: LoadedModel) => Promise<T>): Promise<T> {
-    const model = this.models.requireModel();
+  /** Holds the version serving this request of `modelName` (default model when omitted) while `work` runs on it. */
+  async withModel<T>(work: (model: LoadedModel) => Promise<T>, modelName?: string): Promise<T> {
+    const model = this.models.requireModel(modelName);
     try {
       return await work(model);
     } finally {
@@ -38,23 +55,83 @@ export class PredictService {
     }
   }
 
-  /** Runs parsed rows and records the rows and per-class counts. */
+  /** Holds a given version of a model (loaded on demand) while `work` runs on it. */
+  async withVersion<T>(
+    modelName: string,
+    version: number,
+    work: (model: LoadedModel) => Promise<T>,
+  ): Promise<T> {
+    const model = await this.models.requireVersion(modelName, version);
+    try {
+      return await work(model);
+    } finally {
+      model.release();
+    }
+  }
+
+  /** Runs parsed rows and records the rows and per-class counts; starts the shadow run, if any, without waiting. */
   async score(model: LoadedModel, parsed: ParsedRows): Promise<RunOutput> {
     const output = await model.infer(parsed.data, parsed.rows, parsed.categorical);
     // A copy of the rows into the drift window; its PSI is computed off the request path.
     model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
     for (let i = 0; i < parsed.rows; i++) model.tally.add(output.labels[i]);
+    const shadow = model.signature.task === 'regression' ? null : this.models.shadowOf(model);
+    if (shadow) this.shadow(model, shadow.model, shadow.entry.shadowTally, parsed, output);
     return output;
   }
 
-  predict(body: unknown): Promise<PredictResponse> {
+  /** Scores the same rows on the shadow version and tallies the agreement; never throws, never awaited. */
+  private shadow(
+    served: LoadedModel,
+    shadow: LoadedModel,
+    tally: ShadowTally | null,
+    parsed: ParsedRows,
+    output: RunOutput,
+  ): void {
+    if (this.shadowPending >= this.config.SHADOW_MAX_PENDING) {
+      tally?.skip();
+      return;
+    }
+    this.shadowPending++;
+    shadow.acquire();
+    shadow
+      .infer(parsed.data, parsed.rows, parsed.categorical)
+      .then(
+        (result) =>
+          tally?.compare(
+            output.labels,
+            served.signature.labels,
+            result.labels,
+            shadow.signature.labels,
+            parsed.rows,
+          ),
+        () => tally?.failed(),
+      )
+      .catch(() => tally?.failed())
+      .finally(() => {
+        this.shadowPending--;
+        shadow.release();
+      });
+  }
+
+  predict(body: unknown, modelName?: string): Promise<PredictResponse> {
     return this.withModel(async (model) => {
       const parsed = parsePredictBody(body, model.signature, this.config.MAX_BATCH_ROWS);
       const output = await this.score(model, parsed);
-      return { model: modelRef(model), predictions: toPredictions(model.signature, parsed.rows, output) };
-    });
+      const predictions = toPredictions(model.signature, parsed.rows, output);
+      const response: PredictResponse = { model: modelRef(model), predictions };
+      if (isCompatibilityForm(body)) addCompatibilityFields(response, predictions[0]);
+      return response;
+    }, modelName);
   }
+}
+
+/** `class_name` (classification) or `value` (regression) of the only row, at the top level of the answer. */
+export function addCompatibilityFields(response: PredictResponse, row: PredictionRow): void {
+  const value = (row as { value?: unknown }).value;
+  if (typeof value === 'number') response.value = value;
+  else if ('class' in row) response.class_name = row.class;
 }
 
 export function toPredictions(signature: ModelSignature, rows: number, output: RunOutput): PredictionRow[] {

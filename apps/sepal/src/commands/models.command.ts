@@ -7,6 +7,7 @@ import type {
   ModelPage,
   ModelVersionView,
   ModelView,
+  TrafficSplit,
 } from '@sepal/contracts';
 import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
@@ -185,6 +186,45 @@ export function modelsCommand(context: CliContext): Command {
           by: options.by,
         });
         printer(cmd).result(view, () => show(view));
+      },
+    );
+
+  models
+    .command('traffic')
+    .description(
+      "Show a model's traffic split, or set one: weights by version summing to 100 (canary) and a shadow version.",
+    )
+    .argument('<name>')
+    .argument('[weights...]', 'version=weight pairs, e.g. 3=90 4=10 (omit to show the split in force)')
+    .option('-s, --shadow <version>', 'a version scoring the same rows off the response path')
+    .option('-r, --reason <text>', 'why (kept in the audit log, with the name of the key used)')
+    .action(
+      async (name: string, pairs: string[], options: { shadow?: string; reason?: string }, cmd: Command) => {
+        let split: TrafficSplit;
+        if (pairs.length === 0 && options.shadow === undefined) {
+          split = await client().get<TrafficSplit>(`${path(name)}/traffic`);
+        } else {
+          const weights: Record<string, number> = {};
+          for (const pair of pairs) {
+            const match = /^(\d+)=(\d+)$/.exec(pair);
+            if (!match) throw new Error(`expected version=weight (e.g. 3=90), not '${pair}'`);
+            weights[String(Number(match[1]))] = Number(match[2]);
+          }
+          if (options.shadow !== undefined && !/^\d+$/.test(options.shadow)) {
+            throw new Error(`--shadow must be a version number, not '${options.shadow}'`);
+          }
+          split = await client().put<TrafficSplit>(`${path(name)}/traffic`, {
+            weights,
+            shadow: options.shadow === undefined ? null : Number(options.shadow),
+            reason: options.reason,
+          });
+        }
+        printer(cmd).result(
+          split,
+          () =>
+            `${name}: ${split.weights.map((w) => `v${w.version} ${w.weight}%`).join(', ')}` +
+            `${split.shadow ? `; shadow v${split.shadow.version}` : ''}  (by ${split.changedBy} at ${split.changedAt}${split.reason ? `: ${split.reason}` : ''})`,
+        );
       },
     );
 

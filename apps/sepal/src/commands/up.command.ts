@@ -11,7 +11,7 @@ export function upCommand(): Command {
     .option('--no-train', 'do not train a first model when there is no champion')
     .addHelpText(
       'after',
-      '\nPorts: INFERENCE_PORT (3000), DATA_PORT (3001), REGISTRY_PORT (3002), TRAINER_PORT (3003).\n' +
+      '\nPorts: INFERENCE_PORT (3000), DATA_PORT (3001), REGISTRY_PORT (3002), TRAINER_PORT (3003), CONSOLE_PORT (8080).\n' +
         'Every other setting is an environment variable too; see README.md.',
     )
     .action(async (options: { train: boolean }) => {
@@ -31,6 +31,9 @@ export function upCommand(): Command {
       const url = (name: string) =>
         system.apps.find((a) => a.name === name)?.url.replace('127.0.0.1', 'localhost');
       log(`\nSepal is up in ${((Date.now() - started) / 1000).toFixed(1)} s, serving ${system.modelName}:`);
+      log(
+        `  console    ${url('console')}        (the web console: overview, datasets, runs, models, jobs, predict)`,
+      );
       log(`  gateway    ${url('inference')}        (API docs ${url('inference')}/docs)`);
       log(`  data       ${url('data')}/docs`);
       log(`  registry   ${url('registry')}/docs`);

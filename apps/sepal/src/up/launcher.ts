@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import { ConsoleConfig, startConsoleApp } from '../../../console/src';
 import { DataConfig, startDataApp } from '../../../data/src';
 import { InferenceConfig, startInferenceApp } from '../../../inference/src';
 import { RegistryConfig, startRegistryApp } from '../../../registry/src';
@@ -10,7 +11,7 @@ import { serviceClient } from '../client/service-client';
 import { follow, summary, trainingFailure } from '../train/follow-training';
 
 export interface LaunchedApp {
-  name: 'data' | 'registry' | 'trainer' | 'inference';
+  name: 'data' | 'registry' | 'trainer' | 'inference' | 'console';
   url: string;
   app: INestApplication;
 }
@@ -43,11 +44,14 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
   const registry = RegistryConfig.load(env);
   const trainer = TrainerConfig.load(env);
   const inference = InferenceConfig.load(env);
+  const consoleApp = ConsoleConfig.load(env);
   // Every app reaches the others on this machine unless told otherwise.
   const wiring: NodeJS.ProcessEnv = {
     DATA_URL: local(data.DATA_PORT),
     REGISTRY_URL: local(registry.REGISTRY_PORT),
     REGISTRY_PUBLIC_URL: local(registry.REGISTRY_PORT),
+    TRAINER_URL: local(trainer.TRAINER_PORT),
+    INFERENCE_URL: local(inference.INFERENCE_PORT),
     ...env,
   };
   const apps: LaunchedApp[] = [];
@@ -71,12 +75,27 @@ export async function launchSystem(options: LaunchOptions): Promise<LaunchedSyst
       url: local(inference.INFERENCE_PORT),
       app: await startInferenceApp(InferenceConfig.load(wiring)),
     });
+    // The web console (its own port, 8080 by default): open it to watch the first start's training too.
+    apps.push({
+      name: 'console',
+      url: local(consoleApp.CONSOLE_PORT),
+      app: await startConsoleApp(ConsoleConfig.load(wiring)),
+    });
+    log(`Console at ${local(consoleApp.CONSOLE_PORT).replace('127.0.0.1', 'localhost')}`);
     const urls = Object.fromEntries(apps.map((a) => [a.name, a.url])) as Record<LaunchedApp['name'], string>;
     await ensureDatasetImported(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'data'), log);
+    const champion =
+      options.trainIfNoChampion !== false ||
+      (await hasChampion(
+        serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'registry'),
+        inference.MODEL_NAME,
+      ));
     if (options.trainIfNoChampion !== false) {
       await ensureChampion(urls, inference.MODEL_NAME, env.SEPAL_API_KEY, options);
     }
-    await waitUntilServing(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'inference'), 120_000);
+    // With --no-train and no champion yet there is nothing to wait for: the gateway loads one when it is promoted.
+    if (champion)
+      await waitUntilServing(serviceClient({ urls, apiKey: env.SEPAL_API_KEY }, 'inference'), 120_000);
   } catch (error) {
     await close();
     throw error;
@@ -130,6 +149,16 @@ async function ensureChampion(
   options.log(summary(followed));
   const failure = trainingFailure(followed);
   if (failure) throw new Error(`the first start's ${failure}`);
+}
+
+async function hasChampion(registry: ServiceClient, modelName: string): Promise<boolean> {
+  try {
+    await registry.get(`/models/${encodeURIComponent(modelName)}/aliases/champion`);
+    return true;
+  } catch (error) {
+    if (error instanceof ServiceCallError && error.status === 404) return false;
+    throw error;
+  }
 }
 
 /** Polls the gateway's readiness (503 until its models are loaded) until it answers 200. */

@@ -10,6 +10,7 @@ import {
   trainingStartedSchema,
   trainRequestedSchema,
 } from './training.events';
+import { trafficSplitSchema } from '../models/traffic';
 import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
 import { trialFinishedSchema, trialProgressSchema, trialRequestedSchema } from '../jobs/trial.events';
 
@@ -27,6 +28,7 @@ export const eventPayloadSchemas = {
   [EventNames.JobStepChanged]: jobStepChangedSchema,
   [EventNames.JobCancelRequested]: jobCancelRequestedSchema,
   [EventNames.ModelServed]: modelServedSchema,
+  [EventNames.ModelTraffic]: trafficSplitSchema,
   [EventNames.TrialRequested]: trialRequestedSchema,
   [EventNames.TrialProgress]: trialProgressSchema,
   [EventNames.TrialFinished]: trialFinishedSchema,

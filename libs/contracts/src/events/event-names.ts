@@ -12,6 +12,8 @@ export const EventNames = {
   JobStepChanged: 'job.step-changed',
   JobCancelRequested: 'job.cancel-requested',
   ModelServed: 'model.served',
+  /** A model's traffic split (canary weights, shadow version) changed in the registry. */
+  ModelTraffic: 'model.traffic',
   TrialRequested: 'trial.requested',
   TrialProgress: 'trial.progress',
   TrialFinished: 'trial.finished',

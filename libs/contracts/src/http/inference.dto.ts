@@ -42,6 +42,13 @@ export type PredictionRow = ClassPredictionRow | ValuePredictionRow;
 export interface PredictResponse {
   model: ServedModelRef;
   predictions: PredictionRow[];
+  /**
+   * The compatibility form: a body that is one flat object of named features (`{"sepal_length": 5.1, ...}`), as the
+   * classic Iris services take, is also answered with the predicted class at the top level, as they answer it.
+   */
+  class_name?: string;
+  /** The compatibility form of a regression model: the predicted value at the top level. */
+  value?: number;
 }
 
 export interface FeedbackAccepted {

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `training.started` waits in `early_run_events` until the run exists, and a trial's `training.started` may arrive
  * before its parent's, so a run's parent is no longer a foreign key (REST still checks that it exists).
  */
-export class EarlyRunEvents1733900000000 implements MigrationInterface {
-  name = 'EarlyRunEvents1733900000000';
+export class EarlyRunEvents1734500000000 implements MigrationInterface {
+  name = 'EarlyRunEvents1734500000000';
 
   async up(runner: QueryRunner): Promise<void> {
     await runner.query(`ALTER TABLE registry.runs DROP CONSTRAINT IF EXISTS runs_parent_run_id_fkey`);

@@ -1,0 +1,4 @@
+import { runService } from '@sepal/http';
+import { startConsoleApp } from './bootstrap';
+
+void runService('console', () => startConsoleApp());

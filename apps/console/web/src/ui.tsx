@@ -1,0 +1,54 @@
+import { ReactNode } from 'react';
+import { ApiError } from './api';
+
+export function ErrorBox({ error, what }: { error: Error | undefined; what: string }) {
+  if (!error) return null;
+  const status = error instanceof ApiError ? ` (${error.status})` : '';
+  return (
+    <p className="error" role="alert">
+      Could not {what}
+      {status}: {error.message}
+    </p>
+  );
+}
+
+export function Loading({ when, children }: { when: boolean; children?: ReactNode }) {
+  return when ? <p className="muted">Loading…</p> : <>{children}</>;
+}
+
+export function State({ state }: { state: string }) {
+  return <span className={`state state-${state}`}>{state}</span>;
+}
+
+export const short = (id: string | null | undefined, n = 8) => (id ? id.slice(0, n) : '—');
+
+export function fmt(value: unknown, digits = 4): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return String(value);
+    return Number(value.toPrecision(digits)).toString();
+  }
+  return String(value);
+}
+
+export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+
+export function Page({
+  title,
+  children,
+  actions,
+}: {
+  title: string;
+  children: ReactNode;
+  actions?: ReactNode;
+}) {
+  return (
+    <>
+      <div className="page-head">
+        <h1>{title}</h1>
+        {actions}
+      </div>
+      {children}
+    </>
+  );
+}

@@ -1,0 +1,207 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, register } from 'prom-client';
+import { counter } from '@sepal/observability';
+import type { PredictResponse } from '@sepal/contracts';
+
+/** What the lean path calls: PredictService.predict. */
+export type Predict = (body: unknown, modelName?: string) => Promise<PredictResponse>;
+/** The prediction routes' rate limit: 0 to go ahead, else the seconds to wait (see PredictRateLimits). */
+export type RateLimit = (caller: string) => number;
+
+type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+interface ServerTimeouts {
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  connectionTimeout?: number;
+}
+
+const PREDICT = '/predict';
+const PREDICT_PREFIX = '/predict/';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** `application/json`, optionally with parameters (`; charset=utf-8`), as Fastify's JSON parser takes it. */
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType.length < 16) return false;
+  const head = contentType.slice(0, 16).toLowerCase();
+  if (head !== 'application/json') return false;
+  const next = contentType.charCodeAt(16);
+  return Number.isNaN(next) || next === 59 /* ; */ || next === 32; /* space */
+}
+
+/**
+ * The lean body path of the hot prediction routes (`POST /predict`, `POST /predict/{model}`).
+ *
+ * Fastify's request pipeline (routing, hooks, the content-type parser's stream handling, Nest's interceptors and
+ * reply serialisation) costs about as much as the prediction itself at high concurrency (see the README's benchmark
+ * section). This handler sits in front of Fastify (its `serverFactory`): for a prediction request it reads the body
+ * with a plain `data`/`end` loop under MAX_BODY_BYTES, parses it with JSON.parse, calls the same PredictService as
+ * the controller and writes the answer in one `end()`, counting it in the same HTTP metrics.
+ *
+ * Only successful answers are produced here. Everything else goes to Fastify unchanged, so validation, limits and
+ * error answers are identical by construction: a request that is not plainly a JSON prediction (other content type,
+ * a Content-Length over the limit, a query string) is handed to Fastify before its body is read; a request that fails
+ * once read (malformed JSON, a body that grew over the limit, a key Fastify's secure parser refuses, a NUL character, a validation
+ * error, an unknown model, no model loaded) is replayed through Fastify (inject) with the bytes received, which
+ * answers it exactly as it would have; so is a request over the caller's rate limit (the same token buckets as
+ * PredictRateLimitGuard). With keys configured the lean path is off: every request runs through Nest's guards.
+ */
+export class FastPredictPath {
+  private predict: Predict | null = null;
+  private rateLimit: RateLimit = () => 0;
+  private fastify: FastifyInstance | null = null;
+  private requests: Counter<'method' | 'route' | 'status'> | null = null;
+  private duration: Histogram<'method' | 'route' | 'status'> | null = null;
+  private readonly children = new Map<string, { inc(): void; observe(value: number): void }>();
+  private readonly answered = counter({
+    name: 'sepal_predict_fast_path_total',
+    help: 'Predictions answered by the lean body path (the others, and every error, are answered by Fastify).',
+  });
+
+  constructor(
+    private readonly limitBytes: number,
+    private readonly enabled: boolean,
+  ) {}
+
+  /**
+   * Fastify's serverFactory: a node:http server that gives prediction requests to the lean path, with the timeouts
+   * Fastify would set on a server of its own (requestTimeout, keepAliveTimeout, connectionTimeout).
+   */
+  readonly serverFactory = (handler: RequestHandler, options?: ServerTimeouts): Server => {
+    const server = createServer((request, response) => {
+      if (this.predict !== null && request.method === 'POST' && this.take(request, response)) return;
+      handler(request, response);
+    });
+    if (options?.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options?.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    if (options?.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+    return server;
+  };
+
+  /** Turns the lean path on once the app is initialised (until then every request goes to Fastify). */
+  attach(predict: Predict, fastify: FastifyInstance, rateLimit: RateLimit): void {
+    if (!this.enabled) return;
+    this.predict = predict;
+    this.rateLimit = rateLimit;
+    this.fastify = fastify;
+    this.requests =
+      (register.getSingleMetric('http_requests_total') as Counter<'method' | 'route' | 'status'>) ?? null;
+    this.duration =
+      (register.getSingleMetric('http_request_duration_seconds') as Histogram<
+        'method' | 'route' | 'status'
+      >) ?? null;
+  }
+
+  /** Starts handling `request` if it is a prediction; false leaves it to Fastify untouched. */
+  private take(request: IncomingMessage, response: ServerResponse): boolean {
+    const url = request.url ?? '';
+    let model: string | undefined;
+    if (url === PREDICT) model = undefined;
+    else if (url.startsWith(PREDICT_PREFIX) && url.length > PREDICT_PREFIX.length) {
+      const raw = url.slice(PREDICT_PREFIX.length);
+      if (raw.includes('/') || raw.includes('?') || raw.includes('%')) return false;
+      model = raw;
+    } else return false;
+    if (!isJson(request.headers['content-type'])) return false;
+    const declared = request.headers['content-length'];
+    if (declared !== undefined && !(Number(declared) <= this.limitBytes)) return false;
+    this.read(request, response, model);
+    return true;
+  }
+
+  private read(request: IncomingMessage, response: ServerResponse, model: string | undefined): void {
+    const started = performance.now();
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let over = false;
+    const onData = (chunk: Buffer): void => {
+      length += chunk.length;
+      if (length > this.limitBytes) {
+        over = true;
+        request.removeListener('data', onData);
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.on('error', () => response.destroy());
+    request.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+      if (over) return this.replay(request, response, body);
+      const text = body.toString('utf8');
+      let parsed: unknown;
+      // Fastify's secure-json-parse refuses these keys, and a preValidation hook refuses NUL characters: such a
+      // body is answered by Fastify.
+      if (
+        text.length === 0 ||
+        text.includes('__proto__') ||
+        text.includes('constructor') ||
+        text.includes('\\u0000') ||
+        text.includes('\u0000')
+      ) {
+        return this.replay(request, response, body);
+      }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return this.replay(request, response, body);
+      }
+      // Over the caller's rate: Fastify answers the 429 (with Retry-After) as the guard does. Without keys (the only
+      // case the lean path runs) the caller is its address, as for the guard.
+      if (this.rateLimit(`ip:${request.socket.remoteAddress ?? ''}`) !== 0) {
+        return this.replay(request, response, body);
+      }
+      this.predict!(parsed, model).then(
+        (answer) => {
+          const json = JSON.stringify(answer);
+          response.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
+          response.end(json);
+          this.count(model === undefined ? PREDICT : '/predict/:model', started);
+        },
+        () => this.replay(request, response, body),
+      );
+    });
+  }
+
+  /** Answers a request through Fastify (routing, validation, error shapes, metrics) with the body received. */
+  private replay(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+    const headers = { ...request.headers };
+    delete headers['content-length'];
+    delete headers['transfer-encoding'];
+    this.fastify!.inject({
+      method: 'POST',
+      url: request.url ?? PREDICT,
+      headers,
+      payload: body,
+      remoteAddress: request.socket.remoteAddress,
+    }).then(
+      (answer) => {
+        const out: Record<string, string | string[] | number> = {};
+        for (const [name, value] of Object.entries(answer.headers)) {
+          if (value !== undefined && name !== 'connection' && name !== 'transfer-encoding' && name !== 'date')
+            out[name] = value as string | string[] | number;
+        }
+        response.writeHead(answer.statusCode, out);
+        response.end(answer.rawPayload);
+      },
+      () => response.destroy(),
+    );
+  }
+
+  /** http_requests_total and http_request_duration_seconds, as Fastify's onResponse hook counts them. */
+  private count(route: string, started: number): void {
+    let child = this.children.get(route);
+    if (!child) {
+      const labels = { method: 'POST', route, status: '200' };
+      const requests = this.requests?.labels(labels);
+      const duration = this.duration?.labels(labels);
+      child = {
+        inc: () => requests?.inc(),
+        observe: (value: number) => duration?.observe(value),
+      };
+      this.children.set(route, child);
+    }
+    child.inc();
+    this.answered.inc();
+    child.observe((performance.now() - started) / 1000);
+  }
+}

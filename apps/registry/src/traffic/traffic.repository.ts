@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { EventNames, EventPayloadInput } from '@sepal/contracts';
+import { enqueueEvent } from '@sepal/messaging';
+import { managerOf, Transaction } from '@sepal/persistence';
+import { iso } from '../paging';
+import { REGISTRY_SCHEMA } from '../registry.schema';
+
+/** A split as stored: weights by version, the shadow version, who changed it, when and why. */
+export interface TrafficRecord {
+  modelName: string;
+  weights: { version: number; weight: number }[];
+  shadowVersion: number | null;
+  reason: string;
+  changedBy: string;
+  changedAt: string;
+}
+
+const toRecord = (r: Record<string, unknown>): TrafficRecord => ({
+  modelName: r.model_name as string,
+  weights: r.weights as { version: number; weight: number }[],
+  shadowVersion: r.shadow_version === null ? null : Number(r.shadow_version),
+  reason: r.reason as string,
+  changedBy: r.changed_by as string,
+  changedAt: iso(r.changed_at),
+});
+
+/** Every SQL statement about traffic splits and their audit log. */
+@Injectable()
+export class TrafficRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private manager(tx?: Transaction): EntityManager {
+    return managerOf(tx, this.dataSource);
+  }
+
+  /** Locks the model's row (the same lock alias moves take), false if the model is unknown. */
+  async lockModel(tx: Transaction, name: string): Promise<boolean> {
+    const rows = await this.manager(tx).query(`SELECT name FROM registry.models WHERE name = $1 FOR UPDATE`, [
+      name,
+    ]);
+    return rows.length > 0;
+  }
+
+  async modelExists(name: string): Promise<boolean> {
+    const rows = await this.dataSource.query(`SELECT 1 FROM registry.models WHERE name = $1`, [name]);
+    return rows.length > 0;
+  }
+
+  /** The SHA-256 of each of the given versions that exists. */
+  async versionDigests(name: string, versions: number[], tx?: Transaction): Promise<Map<number, string>> {
+    if (versions.length === 0) return new Map();
+    const rows: { version: number; sha256: string }[] = await this.manager(tx).query(
+      `SELECT version, sha256 FROM registry.model_versions WHERE model_name = $1 AND version = ANY($2::int[])`,
+      [name, versions],
+    );
+    return new Map(rows.map((row) => [Number(row.version), String(row.sha256).trim()]));
+  }
+
+  /** Writes the split (replacing the previous one) and its audit entry; answers the stored split. */
+  async save(tx: Transaction, split: Omit<TrafficRecord, 'changedAt'>): Promise<TrafficRecord> {
+    const [row] = await this.manager(tx).query(
+      `INSERT INTO registry.traffic_splits (model_name, weights, shadow_version, reason, changed_by)
+       VALUES ($1, $2::jsonb, $3, $4, $5)
+       ON CONFLICT (model_name) DO UPDATE SET weights = EXCLUDED.weights, shadow_version = EXCLUDED.shadow_version,
+         reason = EXCLUDED.reason, changed_by = EXCLUDED.changed_by, changed_at = clock_timestamp()
+       RETURNING *`,
+      [split.modelName, JSON.stringify(split.weights), split.shadowVersion, split.reason, split.changedBy],
+    );
+    await this.manager(tx).query(
+      `INSERT INTO registry.traffic_audit (model_name, weights, shadow_version, reason, changed_by, changed_at)
+       VALUES ($1, $2::jsonb, $3, $4, $5, $6)`,
+      [
+        split.modelName,
+        JSON.stringify(split.weights),
+        split.shadowVersion,
+        split.reason,
+        split.changedBy,
+        row.changed_at,
+      ],
+    );
+    return toRecord(row);
+  }
+
+  async find(name: string): Promise<TrafficRecord | null> {
+    const rows = await this.dataSource.query(`SELECT * FROM registry.traffic_splits WHERE model_name = $1`, [
+      name,
+    ]);
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  /** Every change of a model's split, oldest first. */
+  async audit(name: string): Promise<TrafficRecord[]> {
+    const rows = await this.dataSource.query(
+      `SELECT * FROM registry.traffic_audit WHERE model_name = $1 ORDER BY id`,
+      [name],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** model.traffic into the outbox, in the transaction that changed the split. */
+  async enqueueTraffic(
+    tx: Transaction,
+    event: EventPayloadInput<typeof EventNames.ModelTraffic>,
+  ): Promise<void> {
+    await enqueueEvent(this.manager(tx), REGISTRY_SCHEMA, EventNames.ModelTraffic, event);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Soak benchmark: `npm run bench:soak` (env SOAK_SECONDS, default 300; BENCH_MODELS, default 20).
+ *
+ * wrk (its own process) drives POST /predict/{model} at c=64 over BENCH_MODELS models for SOAK_SECONDS while a
+ * promotion happens every 10 s on one of several models in turn (model.promoted on the bus, the registry's champion
+ * moved too). Reported: non-2xx answers and errors (target 0), resident memory growth after warm-up (target <= 10%),
+ * the event loop's delay p99 (target <= 20 ms), and the promotions served.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { EventNames } from '@sepal/contracts';
+import { EventBus } from '@sepal/messaging';
+import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
+import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, wrkScript } from './inference-support';
+
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
+const MODELS = Number(process.env.BENCH_MODELS ?? 20);
+const PROMOTED_MODELS = 4;
+const PROMOTION_EVERY_MS = 10_000;
+const BODY = JSON.stringify({
+  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+async function main(): Promise<void> {
+  const models = Array.from(
+    { length: MODELS },
+    (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, i < PROMOTED_MODELS ? 4 : 1),
+  );
+  const registry = await miniRegistry(models);
+  const app = await startInferenceApp(
+    InferenceConfig.load({
+      ...process.env,
+      INFERENCE_PORT: '0',
+      INFERENCE_HOST: '127.0.0.1',
+      REGISTRY_URL: registry.url,
+      MODEL_NAME: 'model-01',
+      MODEL_SYNC_INTERVAL_MS: '0',
+      LOG_LEVEL: 'warn',
+      // One client address: the per-caller prediction rate limit would measure itself.
+      PREDICT_RATE_PER_KEY: '1000000',
+      PREDICT_BURST_PER_KEY: '10000000',
+      AMQP_URL: undefined,
+      SEPAL_NAMESPACE: `soak_${process.pid}`,
+    }),
+  );
+  const manager = app.get(ModelManager);
+  while ([...manager.models()].filter((entry) => entry.champion.model).length < MODELS) await sleep(50);
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const dir = mkdtempSync(join(tmpdir(), 'sepal-soak-'));
+  const script = wrkScript(
+    dir,
+    'spread',
+    BODY,
+    models.map((m) => `/predict/${m.name}`),
+  );
+  console.log(
+    `soak: wrk c=64 for ${SECONDS} s over ${MODELS} models, a promotion every ${PROMOTION_EVERY_MS / 1000} s on ${PROMOTED_MODELS} of them, node ${process.version}`,
+  );
+
+  const bus = app.get(EventBus);
+  let stop = false;
+  let promotions = 0;
+  let served = 0;
+  const promoter = (async () => {
+    for (let round = 0; !stop; round++) {
+      await sleep(PROMOTION_EVERY_MS);
+      if (stop) break;
+      const model = models[round % PROMOTED_MODELS];
+      const previous = model.champion;
+      model.champion = (model.champion % model.versions.length) + 1;
+      const v = model.versions[model.champion - 1];
+      promotions++;
+      await bus.publish(EventNames.ModelPromoted, {
+        modelName: model.name,
+        alias: 'champion',
+        version: v.version,
+        sha256: v.sha256,
+        artifactUrl: `${registry.url}/artifacts/${v.sha256}`,
+        previousVersion: previous,
+        reason: 'soak',
+        promotedBy: 'bench',
+        promotedAt: new Date().toISOString(),
+      });
+      const deadline = Date.now() + 5000;
+      while (manager.find(model.name).champion.model?.info.version !== v.version && Date.now() < deadline)
+        await sleep(5);
+      if (manager.find(model.name).champion.model?.info.version === v.version) served++;
+    }
+  })();
+
+  const warmUpSeconds = Math.min(30, Math.max(5, Math.floor(SECONDS / 10)));
+  const rss: { at: number; bytes: number }[] = [];
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const started = Date.now();
+  let measuring = false;
+  const sampler = setInterval(() => {
+    const at = (Date.now() - started) / 1000;
+    rss.push({ at, bytes: process.memoryUsage().rss });
+    if (at >= warmUpSeconds && !measuring) {
+      measuring = true;
+      delay.enable();
+    }
+  }, 1000);
+  const figures = await runWrk(url, script, 64, SECONDS);
+  clearInterval(sampler);
+  delay.disable();
+  stop = true;
+  await promoter;
+
+  const after = rss.filter((s) => s.at >= warmUpSeconds);
+  const first = median(after.slice(0, 10).map((s) => s.bytes));
+  const last = median(after.slice(-10).map((s) => s.bytes));
+  const growth = first ? (last - first) / first : 0;
+  const loopP99 = delay.percentile(99) / 1e6;
+  console.log(
+    `requests ${figures.requests} (${figures.rps.toFixed(0)} req/s), p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms`,
+  );
+  console.log(`non-2xx ${figures.non2xx}, errors ${figures.errors} (target 0)`);
+  console.log(`promotions ${promotions}, served within 5 s ${served}`);
+  console.log(
+    `RSS after ${warmUpSeconds} s warm-up ${(first / 2 ** 20).toFixed(0)} MiB -> end ${(last / 2 ** 20).toFixed(0)} MiB: ${(growth * 100).toFixed(1)}% (target <= 10%)`,
+  );
+  console.log(`event-loop delay p99 ${loopP99.toFixed(1)} ms (target <= 20 ms)`);
+  await app.close();
+  registry.server.close();
+  if (figures.non2xx > 0 || figures.errors > 0 || served < promotions) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,197 @@
+/** What the inference benchmarks share: ONNX models, a minimal registry, wrk scripts and wrk runs. */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { encodeOnnxMetadata } from '@sepal/contracts';
+import { exportDenseClassifierToOnnx } from '@sepal/ml';
+
+export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
+const RUN_ID = '00000000-0000-4000-8000-000000000000';
+
+export interface BenchVersion {
+  version: number;
+  sha256: string;
+  bytes: Uint8Array;
+}
+
+/** A registered model of the benchmark: versions 1..n of a small softmax classifier; `champion` is served. */
+export class BenchModel {
+  readonly versions: BenchVersion[] = [];
+  champion = 1;
+
+  static nameOf(index: number): string {
+    return `model-${String(index).padStart(2, '0')}`;
+  }
+
+  constructor(
+    readonly name: string,
+    features: readonly string[],
+    versions: number,
+  ) {
+    for (let v = 1; v <= versions; v++) {
+      const bytes = exportDenseClassifierToOnnx(
+        {
+          featureNames: [...features],
+          labels: LABELS,
+          standardizer: { mean: [5.8, 3.0, 3.8, 1.2], std: [0.8, 0.4, 1.8, 0.8] },
+          layers: [
+            {
+              kernel: new Float32Array([0.1, 0.2, -0.1, -0.2, 0.1, 0.3, -3, 0, 3, -1, 0, 1]),
+              bias: new Float32Array([(v % 5) * 0.3, 1, -(v % 5) * 0.3]),
+              inputs: 4,
+              units: 3,
+              activation: 'softmax',
+            },
+          ],
+        },
+        encodeOnnxMetadata({
+          modelName: name,
+          labels: LABELS,
+          featureNames: [...features],
+          datasetVersion: '0'.repeat(64),
+          runId: RUN_ID,
+          featureReference: null,
+        }),
+      );
+      this.versions.push({ version: v, bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
+    }
+  }
+}
+
+/** The registry endpoints the gateway reads: model list, champion alias, versions, artifacts (no splits). */
+export async function miniRegistry(models: BenchModel[]): Promise<{ server: Server; url: string }> {
+  const byName = new Map(models.map((model) => [model.name, model]));
+  const bySha = new Map(models.flatMap((model) => model.versions.map((v) => [v.sha256, v] as const)));
+  let url = '';
+  const view = (model: BenchModel, v: BenchVersion) => ({
+    name: model.name,
+    version: v.version,
+    runId: RUN_ID,
+    sha256: v.sha256,
+    size: v.bytes.length,
+    artifactUrl: `${url}/artifacts/${v.sha256}`,
+    signature: null,
+    metrics: {},
+    description: null,
+    createdAt: new Date(0).toISOString(),
+  });
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '').split('?')[0];
+    const json = (status: number, body: unknown) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const artifact = /^\/artifacts\/([0-9a-f]{64})$/.exec(path);
+    if (artifact && bySha.has(artifact[1])) {
+      response.writeHead(200).end(Buffer.from(bySha.get(artifact[1])!.bytes));
+      return;
+    }
+    if (path === '/models') {
+      json(200, {
+        models: models.map((m) => ({ name: m.name, aliases: { champion: m.champion } })),
+        nextPageToken: null,
+      });
+      return;
+    }
+    const alias = /^\/models\/([^/]+)\/aliases\/champion$/.exec(path);
+    const model = alias && byName.get(decodeURIComponent(alias[1]));
+    if (model) {
+      json(200, { ...view(model, model.versions[model.champion - 1]), alias: 'champion' });
+      return;
+    }
+    const version = /^\/models\/([^/]+)\/versions\/(\d+)$/.exec(path);
+    const versioned = version && byName.get(decodeURIComponent(version[1]));
+    if (versioned && versioned.versions[Number(version[2]) - 1]) {
+      json(200, view(versioned, versioned.versions[Number(version[2]) - 1]));
+      return;
+    }
+    json(404, { message: 'not found' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { server, url };
+}
+
+/**
+ * A wrk Lua script POSTing `body` as JSON (to each of `paths` in turn when given, else to the URL's path) and
+ * printing a JSON summary line at the end.
+ */
+export function wrkScript(dir: string, name: string, body: string, paths: string[] = []): string {
+  const file = join(dir, `${name}.lua`);
+  const lua = [
+    `wrk.method = "POST"`,
+    `wrk.body = ${JSON.stringify(body)}`,
+    `wrk.headers["Content-Type"] = "application/json"`,
+    ...(paths.length
+      ? [
+          `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}`,
+          `local i = 0`,
+          `request = function()`,
+          `  i = i + 1`,
+          `  return wrk.format(nil, paths[(i % #paths) + 1])`,
+          `end`,
+        ]
+      : []),
+    `done = function(summary, latency, requests)`,
+    `  local e = summary.errors`,
+    `  io.write(string.format("WRKJSON {\\"requests\\":%d,\\"duration\\":%d,\\"p50\\":%d,\\"p99\\":%d,\\"errors\\":%d,\\"non2xx\\":%d}\\n",`,
+    `    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),`,
+    `    e.connect + e.read + e.write + e.timeout, e.status))`,
+    `end`,
+  ].join('\n');
+  writeFileSync(file, lua);
+  return file;
+}
+
+export interface WrkFigures {
+  rps: number;
+  /** milliseconds */
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+}
+
+/** Runs wrk (one thread, its own process) against `url` with `connections` for `seconds`. */
+export function runWrk(
+  url: string,
+  script: string,
+  connections: number,
+  seconds: number,
+): Promise<WrkFigures> {
+  const wrk = process.env.WRK ?? '/usr/bin/wrk';
+  return new Promise((resolve, reject) => {
+    const child = spawn(wrk, [
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      url,
+    ]);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', (error) =>
+      reject(new Error(`cannot run ${wrk} (apt-get install wrk): ${error.message}`)),
+    );
+    child.on('close', () => {
+      const line = /WRKJSON (\{.*\})/.exec(out);
+      if (!line) return reject(new Error(`wrk printed no summary:\n${out}`));
+      const s = JSON.parse(line[1]) as Record<string, number>;
+      resolve({
+        rps: s.requests / (s.duration / 1e6),
+        p50: s.p50 / 1000,
+        p99: s.p99 / 1000,
+        errors: s.errors,
+        non2xx: s.non2xx,
+        requests: s.requests,
+      });
+    });
+  });
+}
