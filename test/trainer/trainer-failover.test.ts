@@ -1,103 +1,59 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { EventNames, JobStatusView, ModelView, RunView } from '@sepal/contracts';
+import { EventNames, JobView, ModelView, RunView } from '@sepal/contracts';
 import { createEventBus, EventBus } from '@sepal/messaging';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { firstAttemptRunId } from '../../apps/trainer/src';
 import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
+import { startTrainerProcess, TrainerProcess } from './support/trainer-process';
 
-jest.setTimeout(150_000);
+jest.setTimeout(200_000);
 
-interface Worker {
-  process: ChildProcess;
-  url: string;
-}
-
-/** Two trainer processes on one queue (real RabbitMQ); the one running the job is SIGKILLed mid-training. */
-describe('two trainer processes, one killed mid-job', () => {
+/**
+ * Two trainer processes on one queue (real RabbitMQ and PostgreSQL); the one running the job is SIGKILLed, or
+ * SIGTERMed, mid-training, and the other finishes the job, once.
+ */
+describe('two trainer processes, one stopped mid-job', () => {
   let services: Services;
   let namespace: string;
   let bus: EventBus;
-  const workers: Worker[] = [];
+  const workers: TrainerProcess[] = [];
 
-  const startWorker = (name: string) =>
-    new Promise<Worker>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(__dirname, 'support/trainer-worker.js')], {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          AMQP_URL,
-          SEPAL_NAMESPACE: namespace,
-          DATA_URL: services.dataUrl,
-          REGISTRY_URL: services.registryUrl,
-          TRAINER_PORT: '0',
-          TRAINER_HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-          TF_BACKEND: 'cpu',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const ready = /READY (\S+)/.exec(output);
-        if (ready) resolve({ process: child, url: ready[1] });
-      });
-      child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`));
-      child.once('exit', (code) =>
-        reject(new Error(`${name} exited with ${code} before it was ready: ${output}`)),
-      );
-    });
+  const jobOf = (jobId: string) => getJson<JobView>(`${services.registryUrl}/jobs/${jobId}`);
 
-  beforeAll(async () => {
-    namespace = uniqueNamespace('trainer_failover');
-    services = await startServices(namespace, { real: true });
-    await services.data
-      .getHttpAdapter()
-      .getInstance()
-      .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
-    bus = createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'failover-test' });
-    workers.push(...(await Promise.all([startWorker('worker-a'), startWorker('worker-b')])));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const worker of workers) worker.process.kill('SIGKILL');
-    await bus?.close();
-    await services?.close();
-  });
-
-  it('redelivers the job to the surviving worker, marks the lost attempt failed and registers one version', async () => {
+  /** Publishes a two-trial job and answers it once a replica is a few epochs into it, with that replica. */
+  async function jobInTraining(modelName: string, pool: TrainerProcess[]) {
     const jobId = await bus.publish(EventNames.TrainRequested, {
       dataset: 'iris',
-      modelName: 'failover-classifier',
+      modelName,
       grid: { learningRate: [0.01, 0.05] },
-      params: { epochs: 40, earlyStoppingPatience: 0 },
+      params: { epochs: 60, earlyStoppingPatience: 0 },
     });
-    // Whoever took the job reports it running; kill it once it is a few epochs in.
-    let victim: Worker | undefined;
+    let victim: TrainerProcess | undefined;
     await waitFor(
       async () => {
-        for (const worker of workers) {
-          const response = await fetch(`${worker.url}/jobs/${jobId}`);
-          if (!response.ok) continue;
-          const job = (await response.json()) as JobStatusView;
-          if (job.trials.some((trial) => trial.epoch >= 3)) victim = worker;
-        }
+        const job = await jobOf(jobId).catch(() => undefined);
+        const training = job?.steps.find((step) => step.step === 'train-trials');
+        if (training?.state !== 'running') return false;
+        const trials = await runsOf(services.registryUrl, `tags.job_id = '${jobId}' AND tags.role = 'trial'`);
+        if (!trials.some((trial) => (trial.metrics.epoch ?? 0) >= 3)) return false;
+        victim = pool.find((worker) => worker.name === training.worker);
         return victim !== undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 50, description: 'a worker a few epochs into the job' },
+      { timeoutMs: 60_000, intervalMs: 100, description: 'a worker a few epochs into the job' },
     );
-    const killed = victim as Worker;
-    killed.process.kill('SIGKILL');
-    const survivor = workers.find((worker) => worker !== killed) as Worker;
+    const stopped = victim as TrainerProcess;
+    return { jobId, victim: stopped, survivor: pool.find((worker) => worker !== stopped) as TrainerProcess };
+  }
 
-    await waitFor(
-      async () => {
-        const response = await fetch(`${survivor.url}/jobs/${jobId}`);
-        return response.ok && ((await response.json()) as JobStatusView).state === 'finished';
-      },
-      { timeoutMs: 90_000, intervalMs: 250, description: 'the surviving worker to finish the job' },
-    );
+  /** The job succeeded on `survivor`, the lost attempt's runs are failed, and exactly one version was registered. */
+  async function expectFinishedOnceBy(jobId: string, modelName: string, survivor: TrainerProcess) {
+    await waitFor(async () => (await jobOf(jobId)).state === 'succeeded', {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      description: 'the surviving worker to finish the job',
+    });
+    const job = await jobOf(jobId);
+    expect(job.steps.find((step) => step.step === 'promote')?.worker).toBe(survivor.name);
+    expect(job.attempt).toBe(1);
 
     const lostRunId = firstAttemptRunId(jobId);
     await waitFor(
@@ -118,9 +74,62 @@ describe('two trainer processes, one killed mid-job', () => {
       return lostChildren.runs.every((run) => run.status !== 'running');
     });
     const model = await getJson<ModelView & { versions: unknown[] }>(
-      `${services.registryUrl}/models/failover-classifier`,
+      `${services.registryUrl}/models/${modelName}`,
     );
     expect(model.versions).toHaveLength(1);
     expect(await bus.deadLetterCount('trainer.jobs')).toBe(0);
+  }
+
+  beforeAll(async () => {
+    namespace = uniqueNamespace('trainer_failover');
+    services = await startServices(namespace, { real: true });
+    await services.data
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
+    bus = createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'failover-test' });
+  }, 120_000);
+
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) {
+      worker.process.kill('SIGKILL');
+      await worker.exited;
+    }
+  });
+
+  afterAll(async () => {
+    await bus?.close();
+    await services?.close();
+  });
+
+  it('redelivers the job of a SIGKILLed worker to the survivor, marks the lost attempt failed and registers one version', async () => {
+    workers.push(
+      ...(await Promise.all([
+        startTrainerProcess('kill-a', services, namespace),
+        startTrainerProcess('kill-b', services, namespace),
+      ])),
+    );
+    const { jobId, victim, survivor } = await jobInTraining('failover-classifier', workers);
+    victim.process.kill('SIGKILL');
+    await expectFinishedOnceBy(jobId, 'failover-classifier', survivor);
+  });
+
+  it('SIGTERM mid-training: the worker exits within 10 s, its job goes back to the queue and the other finishes it', async () => {
+    workers.push(
+      ...(await Promise.all([
+        startTrainerProcess('term-a', services, namespace),
+        startTrainerProcess('term-b', services, namespace),
+      ])),
+    );
+    const { jobId, victim, survivor } = await jobInTraining('graceful-classifier', workers);
+    const signalled = Date.now();
+    victim.process.kill('SIGTERM');
+    await victim.exited;
+    const exitMs = Date.now() - signalled;
+    expect(exitMs).toBeLessThan(10_000);
+    // Handed back at once, not after the broker noticed a dead connection: the survivor is training it already.
+    await expectFinishedOnceBy(jobId, 'graceful-classifier', survivor);
+    const job = await jobOf(jobId);
+    expect(job.steps.find((step) => step.step === 'train-trials')?.worker).toBe(survivor.name);
   });
 });

@@ -3,6 +3,7 @@ import { CreateJobs1733100000000 } from './migrations/1733100000000-create-jobs'
 import { ModelGates1733500000000 } from './migrations/1733500000000-model-gates';
 import { CreateApiKeys1733700000000 } from './migrations/1733700000000-create-api-keys';
 import { CreateTrafficSplits1734400000000 } from './migrations/1734400000000-create-traffic-splits';
+import { EarlyRunEvents1734500000000 } from './migrations/1734500000000-early-run-events';
 
 /** The registry's migrations, oldest first (run by the app and by `sepal keys create --admin`). */
 export const REGISTRY_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const REGISTRY_MIGRATIONS = [
   ModelGates1733500000000,
   CreateApiKeys1733700000000,
   CreateTrafficSplits1734400000000,
+  EarlyRunEvents1734500000000,
 ];

@@ -65,6 +65,18 @@ export const trainerConfigSchema = baseConfigSchema.extend({
     .default(`${os.hostname()}:${process.pid}`),
   /** Worker threads that train trials (default: cores − 1, at least 1). */
   TRAINER_WORKERS: z.coerce.number().int().min(1).max(64).default(defaultWorkerCount()),
+  /**
+   * Where a sweep's trials train: `pool`, this replica's worker threads; `queue`, the durable work queue
+   * trainer.trials, whose trials every replica's workers share.
+   */
+  TRAINER_TRIALS: z.enum(['pool', 'queue']).default('pool'),
+  /** The largest trial.requested (its task: parameters and rows) a queued trial may be. */
+  TRIAL_MESSAGE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(128 * 2 ** 20)
+    .default(16 * 2 ** 20),
   /** Tensor memory one trial may hold, in MiB (its worker's heap is capped at this plus an allowance). */
   TRIAL_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(1024),
   /** Wall-clock limit of one trial, in seconds. */

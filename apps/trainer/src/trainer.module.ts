@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TRIALS_QUEUE } from '@sepal/contracts';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { DataClient } from './clients/data-client';
@@ -11,7 +12,9 @@ import { TrainerMetrics } from './observability/trainer-metrics';
 import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
 import { JobCancelConsumer } from './jobs/job-cancel.consumer';
 import { RunningJobs } from './jobs/running-jobs';
+import { GracefulStop } from './jobs/graceful-stop';
 import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer';
+import { QueuedTrialTrainer } from './workers/queued-trial-trainer';
 import {
   ChampionLookup,
   DatasetVersions,
@@ -43,7 +46,11 @@ export class TrainerModule {
           prefetch: 1,
         }),
         ObservabilityModule.forRoot(),
-        DeadLetterMetricsModule.forQueues(['trainer.jobs', 'trainer.retrain-policy']),
+        DeadLetterMetricsModule.forQueues([
+          'trainer.jobs',
+          'trainer.retrain-policy',
+          ...(config.TRAINER_TRIALS === 'queue' ? [TRIALS_QUEUE] : []),
+        ]),
       ],
       controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer, JobCancelConsumer],
       providers: [
@@ -58,7 +65,12 @@ export class TrainerModule {
         },
         JobStatusStore,
         RunningJobs,
-        { provide: TrialTrainer, useClass: PooledTrialTrainer },
+        GracefulStop,
+        PooledTrialTrainer,
+        // TRAINER_TRIALS: this replica's worker threads, or the trials queue that every replica's workers share.
+        ...(config.TRAINER_TRIALS === 'queue'
+          ? [QueuedTrialTrainer, { provide: TrialTrainer, useExisting: QueuedTrialTrainer }]
+          : [{ provide: TrialTrainer, useExisting: PooledTrialTrainer }]),
         { provide: JobPipeline, useClass: TrainingPipeline },
         JobRunner,
         TrainerMetrics,

@@ -2,6 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import { abortableDelay } from './abortable-delay';
 import { deadLetterHeaders, MessageHeaders, readAttempt, SepalHeaders } from './dead-letters';
 import { EnvelopeHandler } from './event-bus';
+import { RequeueDelivery } from './requeue-delivery';
 import { processDelivery } from './retry-policy';
 
 export interface Delivery {
@@ -25,7 +26,8 @@ export interface DeliverySettings {
 
 /**
  * Runs the handler and carries out the retry policy. Resolves when the message may be acked: handled, or a retry
- * copy / dead letter has been accepted by the broker. Rejects only if that copy could not be sent.
+ * copy / dead letter has been accepted by the broker. Rejects if that copy could not be sent, or with RequeueDelivery
+ * when the handler gave the message back: either way the message is requeued, not acked.
  */
 export async function deliver(delivery: Delivery, settings: DeliverySettings): Promise<void> {
   const attempt = readAttempt(delivery.headers);
@@ -35,6 +37,9 @@ export async function deliver(delivery: Delivery, settings: DeliverySettings): P
   switch (outcome.kind) {
     case 'handled':
       return;
+    case 'requeue':
+      settings.logger.log(`${settings.logicalQueue}: message handed back to the queue (${outcome.error})`);
+      throw new RequeueDelivery(outcome.error);
     case 'retry':
       settings.logger.warn(
         `${settings.logicalQueue}: attempt ${attempt} failed (${outcome.error}); retrying in ${settings.retryDelayMs} ms`,

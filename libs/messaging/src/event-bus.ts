@@ -12,6 +12,8 @@ export interface SubscriptionSpec {
   broadcast?: boolean;
   /** Overrides the bus-wide maxRetries for this queue. */
   maxRetries?: number;
+  /** Overrides the bus-wide prefetch for this consumer (e.g. as many trials as it has worker threads). */
+  prefetch?: number;
 }
 
 export interface DeliveryInfo {
@@ -29,6 +31,11 @@ export type EnvelopeHandler = (envelope: EventEnvelope, delivery: DeliveryInfo) 
 export interface Subscription {
   /** The queue's name on the broker (namespaced; for a broadcast, the per-subscriber queue). */
   readonly queueName: string;
+  /**
+   * Stops receiving new messages; handlers in flight go on and settle theirs (a graceful stop calls this before it
+   * hands its work back, so a requeued message goes to another consumer).
+   */
+  stopConsuming(): Promise<void>;
   /** Stops consuming, waits for handlers in flight, then releases the queue's consumer. */
   close(): Promise<void>;
 }

@@ -17,3 +17,4 @@ export * from './outbox';
 export * from './nest/outbox.module';
 export * from './nest/broker-health';
 export * from './dead-letter-metrics';
+export * from './requeue-delivery';

@@ -1,10 +1,12 @@
 import { DomainError, EventEnvelope, InvalidEventError, parseEnvelope } from '@sepal/contracts';
 import { describeError } from './describe-error';
+import { RequeueDelivery } from './requeue-delivery';
 
 export type DeliveryOutcome =
   | { kind: 'handled' }
   | { kind: 'retry'; nextAttempt: number; error: string }
-  | { kind: 'dead-letter'; error: string; attempts: number };
+  | { kind: 'dead-letter'; error: string; attempts: number }
+  | { kind: 'requeue'; error: string };
 
 /**
  * The one place that decides what becomes of a delivery, for every bus: an invalid body is dead-lettered at once
@@ -27,6 +29,7 @@ export async function processDelivery(
     return { kind: 'handled' };
   } catch (error) {
     const message = describeError(error);
+    if (error instanceof RequeueDelivery) return { kind: 'requeue', error: message };
     if (isPermanentFailure(error)) return { kind: 'dead-letter', error: message, attempts: attempt };
     return attempt <= maxRetries
       ? { kind: 'retry', nextAttempt: attempt + 1, error: message }

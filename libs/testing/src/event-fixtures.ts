@@ -94,6 +94,28 @@ const samples: SamplePayloads = {
     changedBy: 'alice',
     changedAt: new Date().toISOString(),
   }),
+  [EventNames.TrialRequested]: () => ({
+    jobId: 'job-1',
+    trialId: '6b2c0f43-2d0c-4c5e-9a39-1f6f1f1c2b3a',
+    index: 0,
+    task: { params: { learningRate: 0.01 } },
+    requestedAt: new Date().toISOString(),
+  }),
+  [EventNames.TrialProgress]: () => ({
+    jobId: 'job-1',
+    trialId: '6b2c0f43-2d0c-4c5e-9a39-1f6f1f1c2b3a',
+    index: 0,
+    metrics: { epoch: 1, loss: 0.9 },
+  }),
+  [EventNames.TrialFinished]: () => ({
+    jobId: 'job-1',
+    trialId: '6b2c0f43-2d0c-4c5e-9a39-1f6f1f1c2b3a',
+    index: 0,
+    worker: 'trainer-a',
+    status: 'failed' as const,
+    error: 'the trial exceeded its time limit',
+    seconds: 1.5,
+  }),
 };
 
 /** A valid payload of each event, fresh on every call (new ids and timestamps). */

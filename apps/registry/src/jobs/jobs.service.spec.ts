@@ -412,6 +412,70 @@ describe('JobsService', () => {
       expect(await service.getJob('f')).toMatchObject({ state: 'running', attempt: 2, startedAt: at(5) });
     });
 
+    const VERSION = 'a'.repeat(64);
+    const KEPT = 'b'.repeat(64);
+    const ONNX = 'c'.repeat(64);
+    /** A job whose steps up to `failAt` succeeded (select keeping its trial unless told not to), then `failAt` failed. */
+    async function failedAt(id: string, failAt: JobStepId, options: { kept?: boolean } = {}) {
+      await requested(id);
+      sequence = 0;
+      const summaries: Partial<Record<JobStepId, Record<string, string | number>>> = {
+        'resolve-data': { datasetVersion: VERSION, trials: 2 },
+        select:
+          options.kept === false ? { selected_trial: 1 } : { selected_trial: 1, selected_trial_sha256: KEPT },
+        register: { modelName: 'iris-classifier', modelVersion: 4, sha256: ONNX },
+      };
+      let second = 0;
+      for (const step of JOB_STEPS.slice(0, JOB_STEPS.indexOf(failAt))) {
+        await service.onStepChanged(
+          report(id, step, 'succeeded', ++second, { summary: summaries[step] ?? {} }),
+          'c',
+        );
+      }
+      await service.onStepChanged(report(id, failAt, 'failed', ++second, { error: 'registry down' }), 'c');
+    }
+    const resumeOf = (index: number) => (repository.outbox[index].payload as { resume: unknown }).resume;
+
+    it('resumes from the failed step where the earlier results are kept, and says why in the request', async () => {
+      await failedAt('at-export', 'export');
+      const view = await service.retryJob('at-export');
+      expect(resumeOf(0)).toEqual({
+        fromStep: 'evaluate',
+        fromAttempt: 1,
+        datasetVersion: VERSION,
+        selectedTrialSha256: KEPT,
+        reason:
+          "the job stopped at 'export': the trial selected by attempt 1 is reused (training and selection are skipped)",
+      });
+      expect(view.request).toMatchObject({ attempt: 2, resume: { fromStep: 'evaluate' } });
+      expect(trainRequestedSchema.safeParse(repository.outbox[0].payload).success).toBe(true);
+
+      await failedAt('at-gate', 'gate');
+      await service.retryJob('at-gate');
+      expect(resumeOf(1)).toMatchObject({
+        fromStep: 'gate',
+        registered: { modelName: 'iris-classifier', version: 4, sha256: ONNX },
+        reason:
+          "the job stopped at 'gate': iris-classifier v4 registered by attempt 1 is reused (not registered again); gate and promote run again",
+      });
+    });
+
+    it('runs from the start when the failure came before selection or the selected trial was not kept', async () => {
+      await failedAt('at-trials', 'train-trials');
+      await service.retryJob('at-trials');
+      expect(resumeOf(0)).toMatchObject({
+        fromStep: 'resolve-data',
+        reason: "the job stopped at 'train-trials', before a trial was selected: it runs from the start",
+      });
+      await failedAt('not-kept', 'parity', { kept: false });
+      await service.retryJob('not-kept');
+      expect(resumeOf(1)).toMatchObject({
+        fromStep: 'resolve-data',
+        reason:
+          "the job stopped at 'parity', but its selected trial was not kept in the artifact store: the trials train again",
+      });
+    });
+
     it('retries a cancelled job, and refuses a queued, running or succeeded one with 409', async () => {
       await requested('c');
       await service.cancelJob('c');

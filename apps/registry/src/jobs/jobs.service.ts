@@ -28,6 +28,7 @@ import {
   withRequest,
   withServingReplicas,
 } from './job-record';
+import { resumePoint } from './job-resume';
 import { JobsRepository } from './jobs.repository';
 
 /** Opaque page tokens of GET /jobs: the id of the last job of the previous page (keyset paging). */
@@ -150,8 +151,9 @@ export class JobsService {
   }
 
   /**
-   * Runs a failed or cancelled job again as its next attempt: the steps that did not succeed are pending again and
-   * train.requested (the original request, the same jobId, the new attempt) goes to the outbox in the same transaction.
+   * Runs a failed or cancelled job again as its next attempt, from its failed step where that is safe (see
+   * resumePoint): the steps that did not succeed are pending again and train.requested (the original request, the same
+   * jobId, the new attempt, where to resume and why) goes to the outbox in the same transaction.
    */
   async retryJob(id: string, by?: string): Promise<JobView> {
     const view = await this.transactions.run(async (tx) => {
@@ -176,6 +178,7 @@ export class JobsService {
         ...request,
         jobId: id,
         attempt,
+        resume: resumePoint(current),
         ...(by ? { requestedBy: by } : {}),
       };
       const next = advanceAttempt(current, attempt);
@@ -190,7 +193,10 @@ export class JobsService {
       });
       return toJobView(saved);
     });
-    this.logger.log(`job ${id}: retry as attempt ${view.attempt}${by ? ` by ${by}` : ''}`);
+    const resume = (view.request as TrainRequested).resume;
+    this.logger.log(
+      `job ${id}: retry as attempt ${view.attempt}${by ? ` by ${by}` : ''} from '${resume?.fromStep}': ${resume?.reason}`,
+    );
     this.flushOutbox();
     return view;
   }

@@ -29,6 +29,15 @@ export interface RunPatch {
   error?: string;
 }
 
+/** A run event that arrived before its run's training.started, kept until the run exists. */
+export interface EarlyRunEvent {
+  kind: 'progress' | 'finished';
+  payload: unknown;
+}
+
+/** How long an early event waits for its run (e.g. the run.finished of a run whose start was never published). */
+const EARLY_EVENT_DAYS = 7;
+
 export interface MetricPoint {
   key: string;
   value: number;
@@ -193,6 +202,39 @@ export class RunsRepository {
       [id],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * Serialises the transactions applying one run's events (a transaction-scoped advisory lock on the run id), so an
+   * event parked for a run that does not exist yet and the training.started that creates it cannot miss each other.
+   */
+  async lockRunEvents(tx: Transaction, runId: string): Promise<void> {
+    await this.manager(tx).query(`SELECT pg_advisory_xact_lock(hashtext('registry.run:' || $1))`, [runId]);
+  }
+
+  /** Keeps an event of a run that does not exist yet; drops events that waited longer than EARLY_EVENT_DAYS. */
+  async parkEarlyEvent(tx: Transaction, runId: string, event: EarlyRunEvent): Promise<void> {
+    const manager = this.manager(tx);
+    await manager.query(
+      `DELETE FROM registry.early_run_events WHERE received_at < now() - make_interval(days => $1)`,
+      [EARLY_EVENT_DAYS],
+    );
+    await manager.query(`INSERT INTO registry.early_run_events (run_id, kind, payload) VALUES ($1, $2, $3)`, [
+      runId,
+      event.kind,
+      JSON.stringify(event.payload),
+    ]);
+  }
+
+  /** Removes and answers the events parked for a run, in the order they arrived. */
+  async takeEarlyEvents(tx: Transaction, runId: string): Promise<EarlyRunEvent[]> {
+    // A SELECT over the DELETE: TypeORM answers a bare DELETE … RETURNING with [rows, count].
+    const rows: { kind: EarlyRunEvent['kind']; payload: unknown }[] = await this.manager(tx).query(
+      `WITH taken AS (DELETE FROM registry.early_run_events WHERE run_id = $1 RETURNING id, kind, payload)
+       SELECT kind, payload FROM taken ORDER BY id`,
+      [runId],
+    );
+    return rows.map((row) => ({ kind: row.kind, payload: row.payload }));
   }
 
   async findRun(id: string, tx?: Transaction): Promise<RunView | null> {

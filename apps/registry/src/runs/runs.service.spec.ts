@@ -239,16 +239,34 @@ describe('RunsService', () => {
       expect((await runs.metricHistory(runId, 'loss')).map((p) => p.value)).toEqual([1, 0.5]);
     });
 
-    it('training.progress for an unknown run fails and leaves the message unclaimed, so a retry applies it', async () => {
-      const { runs, started, progress, transactions } = setup();
+    it('applies progress and run.finished that overtake training.started once the run starts, with nothing retried', async () => {
+      const { runs, started, progress, finished, transactions } = setup();
       const runId = randomUUID();
-      await expect(runs.onTrainingProgress(progress(runId, 1, { loss: 0.3 }), 'early')).rejects.toThrow(
-        `unknown run '${runId}'`,
-      );
-      expect(transactions.rolledBack).toBe(1);
+      await runs.onTrainingProgress(progress(runId, 2, { loss: 0.2 }), 'p-2');
+      await runs.onTrainingProgress(progress(runId, 1, { loss: 0.3 }), 'p-1');
+      await runs.onRunFinished(finished(runId, { metrics: { accuracy: 0.9 } }), 'done');
+      await runs.onTrainingProgress(progress(runId, 1, { loss: 0.3 }), 'p-1'); // a redelivery is claimed once
+      expect(transactions.rolledBack).toBe(0);
+      await expect(runs.getRun(runId)).rejects.toThrow(NotFoundError);
       await runs.onTrainingStarted(started(runId), 'start', 'corr');
-      await runs.onTrainingProgress(progress(runId, 1, { loss: 0.3 }), 'early');
-      expect((await runs.getRun(runId)).metrics).toEqual({ loss: 0.3 });
+      expect(await runs.getRun(runId)).toMatchObject({
+        status: 'finished',
+        metrics: { loss: 0.2, accuracy: 0.9 },
+      });
+      expect((await runs.metricHistory(runId, 'loss')).map((p) => p.value)).toEqual([0.3, 0.2]);
+      // The parked events were applied once: a later redelivery of the start adds nothing.
+      await runs.onTrainingStarted(started(runId), 'start', 'corr');
+      expect(await runs.metricHistory(runId, 'loss')).toHaveLength(2);
+    });
+
+    it('a trial may start before its parent run', async () => {
+      const { runs, started } = setup();
+      const parent = randomUUID();
+      const child = randomUUID();
+      await runs.onTrainingStarted(started(child, { parentRunId: parent }), 'child', 'corr');
+      await runs.onTrainingStarted(started(parent), 'parent', 'corr');
+      expect((await runs.getRun(child)).parentRunId).toBe(parent);
+      expect((await runs.getRun(parent)).childrenCount).toBe(1);
     });
 
     it('run.finished records the final status, tags and metrics at the last step', async () => {
@@ -268,7 +286,6 @@ describe('RunsService', () => {
         metrics: { loss: 0.2, accuracy: 0.97 },
       });
       expect((await runs.metricHistory(runId, 'accuracy')).map((p) => p.step)).toEqual([3]);
-      await expect(runs.onRunFinished(finished(randomUUID()), 'other')).rejects.toThrow(NotFoundError);
     });
   });
 });

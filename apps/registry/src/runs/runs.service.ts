@@ -25,7 +25,7 @@ import {
   OrderTerm,
   parseOrderBy,
 } from '../search/run-filter';
-import { MetricPoint, RunsRepository } from './runs.repository';
+import { EarlyRunEvent, MetricPoint, RunsRepository } from './runs.repository';
 
 /** Experiments, runs and metrics: the tracking half of the registry, written over REST and from training events. */
 @Injectable()
@@ -129,10 +129,15 @@ export class RunsService {
     return { runs: page.items, nextPageToken: page.nextPageToken };
   }
 
-  /** training.started: upserts the run as running; a redelivered message is skipped. */
+  /**
+   * training.started: upserts the run as running, then applies the events of the run that arrived before it; a
+   * redelivered message is skipped. Run events are applied in any order (see onTrainingProgress), so the registry may
+   * consume them concurrently and from several replicas.
+   */
   async onTrainingStarted(event: TrainingStarted, messageId: string, correlationId: string): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      await this.repository.lockRunEvents(tx, event.runId);
       const experimentId = await this.ensureExperiment(tx, event.experiment);
       await this.repository.upsertStartedRun(tx, {
         id: event.runId,
@@ -148,48 +153,73 @@ export class RunsService {
         backend: event.backend,
         correlationId,
       });
+      for (const early of await this.repository.takeEarlyEvents(tx, event.runId)) {
+        if (early.kind === 'progress') await this.applyProgress(tx, early.payload as TrainingProgress);
+        else await this.applyFinished(tx, early.payload as RunFinished);
+      }
     });
   }
 
-  /** training.progress: one metric point per key at the event's step (an unknown run is retried, then dead-lettered). */
+  /**
+   * training.progress: one metric point per key at the event's step. Progress that overtakes its run's
+   * training.started (the registry consumes with a prefetch, several replicas may too) waits for it, parked in the
+   * same transaction that claims the message: nothing is retried, nothing is lost.
+   */
   async onTrainingProgress(event: TrainingProgress, messageId: string): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
-      await this.lockRun(tx, event.runId);
-      await this.repository.insertMetrics(
-        tx,
-        event.runId,
-        Object.entries(event.metrics).map(([key, value]) => ({
-          key,
-          value,
-          step: event.step,
-          timestamp: event.timestamp,
-        })),
-      );
+      if (await this.parkedUntilStarted(tx, event.runId, { kind: 'progress', payload: event })) return;
+      await this.applyProgress(tx, event);
     });
   }
 
-  /** run.finished: final status, end time, tags and final metrics (logged at the run's last step). */
+  /** run.finished: final status, end time, tags and final metrics (logged at the run's last step); waits like progress. */
   async onRunFinished(event: RunFinished, messageId: string): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
-      await this.lockRun(tx, event.runId);
-      await this.repository.updateRun(tx, event.runId, {
-        status: event.status,
-        endTime: event.endedAt,
-        tags: event.tags,
-        error: event.error,
-      });
-      const entries = Object.entries(event.metrics);
-      if (entries.length) {
-        const step = await this.repository.maxStep(tx, event.runId);
-        await this.repository.insertMetrics(
-          tx,
-          event.runId,
-          entries.map(([key, value]) => ({ key, value, step, timestamp: event.endedAt })),
-        );
-      }
+      if (await this.parkedUntilStarted(tx, event.runId, { kind: 'finished', payload: event })) return;
+      await this.applyFinished(tx, event);
     });
+  }
+
+  /** True when the run does not exist yet and the event was parked for its training.started. */
+  private async parkedUntilStarted(tx: Transaction, runId: string, event: EarlyRunEvent): Promise<boolean> {
+    if (!isUuid(runId)) throw new NotFoundError(`unknown run '${runId}'`, 'GET /runs lists runs.');
+    await this.repository.lockRunEvents(tx, runId);
+    if (await this.repository.runExists(tx, runId, true)) return false;
+    await this.repository.parkEarlyEvent(tx, runId, event);
+    return true;
+  }
+
+  private async applyProgress(tx: Transaction, event: TrainingProgress): Promise<void> {
+    await this.repository.insertMetrics(
+      tx,
+      event.runId,
+      Object.entries(event.metrics).map(([key, value]) => ({
+        key,
+        value,
+        step: event.step,
+        timestamp: event.timestamp,
+      })),
+    );
+  }
+
+  private async applyFinished(tx: Transaction, event: RunFinished): Promise<void> {
+    await this.repository.updateRun(tx, event.runId, {
+      status: event.status,
+      endTime: event.endedAt,
+      tags: event.tags,
+      error: event.error,
+    });
+    const entries = Object.entries(event.metrics);
+    if (entries.length) {
+      const step = await this.repository.maxStep(tx, event.runId);
+      await this.repository.insertMetrics(
+        tx,
+        event.runId,
+        entries.map(([key, value]) => ({ key, value, step, timestamp: event.endedAt })),
+      );
+    }
   }
 
   private async lockRun(tx: Transaction, id: string): Promise<void> {

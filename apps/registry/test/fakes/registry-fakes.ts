@@ -32,7 +32,14 @@ import {
 } from '../../src/models/models.repository';
 import { ModelsService } from '../../src/models/models.service';
 import { RegistryConfig } from '../../src/registry.config';
-import { MetricPoint, NewRun, RunPatch, RunSearch, RunsRepository } from '../../src/runs/runs.repository';
+import {
+  EarlyRunEvent,
+  MetricPoint,
+  NewRun,
+  RunPatch,
+  RunSearch,
+  RunsRepository,
+} from '../../src/runs/runs.repository';
 import { RunsService } from '../../src/runs/runs.service';
 
 /** The public surface of a class (what a service can call), without its private fields. */
@@ -158,6 +165,7 @@ interface RunsState {
   experiments: ExperimentView[];
   runs: StoredRun[];
   metrics: StoredMetric[];
+  early: { runId: string; event: EarlyRunEvent }[];
 }
 
 const FINAL_STATUSES = ['finished', 'failed', 'killed'];
@@ -174,7 +182,7 @@ export class FakeRunsRepository extends TransactionalStore<RunsState> implements
     transactions: FakeTransactions,
     private readonly clock: FakeClock,
   ) {
-    super({ experiments: [], runs: [], metrics: [] }, transactions);
+    super({ experiments: [], runs: [], metrics: [], early: [] }, transactions);
   }
 
   async insertExperiment(
@@ -230,6 +238,23 @@ export class FakeRunsRepository extends TransactionalStore<RunsState> implements
       backend: run.backend,
       correlationId: existing.correlationId ?? run.correlationId,
     });
+  }
+
+  /** Transactions run one at a time here, so there is nothing to serialise. */
+  async lockRunEvents(tx: Transaction): Promise<void> {
+    this.transactions.write(tx);
+  }
+
+  async parkEarlyEvent(tx: Transaction, runId: string, event: EarlyRunEvent): Promise<void> {
+    this.transactions.write(tx);
+    this.state.early.push({ runId, event: structuredClone(event) });
+  }
+
+  async takeEarlyEvents(tx: Transaction, runId: string): Promise<EarlyRunEvent[]> {
+    this.transactions.write(tx);
+    const taken = this.state.early.filter((e) => e.runId === runId).map((e) => e.event);
+    this.state.early = this.state.early.filter((e) => e.runId !== runId);
+    return taken;
   }
 
   async runExists(tx: Transaction, id: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   ArtifactView,
+  JobView,
   LineageView,
   ModelGate,
   ModelGateView,
@@ -71,6 +72,11 @@ export class RegistryClient {
       if (error instanceof ServiceCallError && error.status === 404) return null;
       throw error;
     }
+  }
+
+  /** The durable record of a training job and its steps (one attempt: a job view is not worth waiting for). */
+  job(id: string): Promise<JobView> {
+    return this.http.get<JobView>(`/jobs/${enc(id)}`);
   }
 
   /** The model's own promotion gate, or null when it sets none (or does not exist): the task's defaults apply. */

@@ -23,3 +23,19 @@ export class JobFailedError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The trainer is stopping (SIGTERM): the job's trials are terminated and its message goes back to the queue unacked,
+ * for another replica; nothing is recorded as failed or cancelled.
+ */
+export class TrainerStoppingError extends Error {
+  constructor(message = 'the trainer is stopping; the job goes back to the queue for another replica') {
+    super(message);
+    this.name = 'TrainerStoppingError';
+  }
+}
+
+/** True when `signal` was aborted because the trainer is stopping. */
+export function isTrainerStopping(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && signal.reason instanceof TrainerStoppingError;
+}

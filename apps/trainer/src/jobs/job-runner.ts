@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEnvelope, EventNames, JOB_STEP_TITLES } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
-import { EventBus } from '@sepal/messaging';
+import { EventBus, RequeueDelivery } from '@sepal/messaging';
 import { RegistryClient } from '../clients/registry-client';
 import { TrainerMetrics } from '../observability/trainer-metrics';
 import { CompositeStepObserver } from '../pipeline/composite-step-observer';
@@ -11,7 +11,7 @@ import { LoggingStepObserver } from '../pipeline/logging-step-observer';
 import { RunningJobs } from './running-jobs';
 import { JobPipeline } from '../pipeline/training-pipeline';
 import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
-import { errorMessage, JobFailedError, JobRejectedError } from './job-errors';
+import { errorMessage, isTrainerStopping, JobFailedError, JobRejectedError } from './job-errors';
 import { JobStatusStore } from './job-status.store';
 import { ParentRun, UNRESOLVED_VERSION, type DeliveryFacts } from './parent-run';
 import { firstAttemptRunId } from './run-ids';
@@ -59,7 +59,7 @@ export class JobRunner {
     const parentRunId = retried ? randomUUID() : firstAttemptRunId(jobId);
     track((s) => Object.assign(s, { state: 'running', parentRunId, error: null }));
     this.metrics.jobsInProgress.inc();
-    let status: 'finished' | 'failed' | 'rejected' | 'cancelled' = 'failed';
+    let status: 'finished' | 'failed' | 'rejected' | 'cancelled' | 'handed_back' = 'failed';
     const seed = job.seed ?? this.config.TRAIN_SEED;
     const run = new ParentRun(this.bus, envelope, delivery, parentRunId, {
       seed,
@@ -73,6 +73,7 @@ export class JobRunner {
       worker: this.config.TRAINER_REPLICA_ID,
       parentRunId,
       isCancellation: () => cancel.signal.aborted,
+      isHandedBack: () => isTrainerStopping(cancel.signal),
       warn: (message) => this.logger.warn(message),
     });
     const observer = new CompositeStepObserver([logged, recorded]);
@@ -92,6 +93,13 @@ export class JobRunner {
       track((s) => (s.state = 'finished'));
       this.logger.log(`${jobId}: ${summary}`);
     } catch (error) {
+      if (isTrainerStopping(cancel.signal)) {
+        // Not a failure of the job: its message goes back to the queue unacked and another replica runs it (which
+        // marks this attempt's runs failed as "worker lost mid-job", as after a crash).
+        status = 'handed_back';
+        this.logger.warn(`${jobId}: the trainer is stopping; the job goes back to the queue`);
+        throw new RequeueDelivery(`job ${jobId}: the trainer ${this.config.TRAINER_REPLICA_ID} is stopping`);
+      }
       const failure = await recordFailure(run, error);
       status = cancel.signal.aborted ? 'cancelled' : failure.permanent ? 'rejected' : 'failed';
       track((s) => Object.assign(s, { state: 'failed', error: failure.message }));

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import {
   EventNames,
   InvalidInputError,
-  JobStatusView,
+  JobView,
   NotFoundError,
   TrainAcceptedResponse,
   TrainRequest,
@@ -16,6 +16,7 @@ import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/ht
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
+import { RegistryClient } from '../clients/registry-client';
 import { planJob } from '../sweep/job-plan';
 import { planLimits, TrainerConfig, TrainerConfigValues } from '../trainer.config';
 import { errorMessage } from './job-errors';
@@ -29,6 +30,7 @@ export class TrainController {
   constructor(
     private readonly bus: EventBus,
     private readonly data: DataClient,
+    private readonly registry: RegistryClient,
     private readonly status: JobStatusStore,
     @Inject(TrainerConfig) private readonly config: TrainerConfigValues,
   ) {}
@@ -40,8 +42,8 @@ export class TrainController {
     summary: 'Request a training job: publishes train.requested and answers {jobId, correlationId} at once.',
     description:
       'The grid is checked here (400 naming every problem) and again by the worker. A version ref (v2, prefix) is ' +
-      'resolved to its full id through the data service. Follow the job with GET /jobs/:id or, across replicas, ' +
-      "the registry: GET /runs?filter=correlation_id = '<correlationId>'.",
+      "resolved to its full id through the data service. Follow the job's durable record with GET /jobs/:id (here " +
+      'or on the registry).',
   })
   @ApiBody({
     schema: openApiSchema(trainRequestSchema),
@@ -108,17 +110,23 @@ export class TrainController {
   @RequireScope('read')
   @ApiOperation({
     summary:
-      'A job this replica accepted or ran: state, trials with epoch and validation accuracy, test metrics.',
+      "The job's durable record from the registry (GET /jobs/:id there): the same answer from every replica.",
+    description:
+      'State, attempt, each step with its state, times, worker replica, figures and error. The registry is the ' +
+      'source of truth; this is a convenience for clients that only know the trainer.',
   })
-  job(@Param('id') id: string): JobStatusView {
-    const job = this.status.get(id);
-    if (!job) {
-      throw new NotFoundError(
-        `job '${id}' is unknown to this trainer`,
-        "Another replica may run it: GET /runs?filter=correlation_id = '<correlationId>' on the registry.",
-      );
+  async job(@Param('id') id: string): Promise<JobView> {
+    try {
+      return await this.registry.job(id);
+    } catch (error) {
+      if (error instanceof ServiceCallError && error.status === 404) {
+        throw new NotFoundError(
+          `job '${id}' is unknown to the registry`,
+          'A job just requested is recorded once the registry consumes its train.requested: try again shortly.',
+        );
+      }
+      throw new UnavailableError(`cannot read job '${id}' from the registry: ${errorMessage(error)}`);
     }
-    return job;
   }
 
   private async resolveVersion(dataset: string, ref: string): Promise<string> {

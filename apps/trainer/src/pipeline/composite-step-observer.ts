@@ -16,4 +16,8 @@ export class CompositeStepObserver implements StepObserver {
   async stepFailed(step: JobStepId, error: unknown): Promise<void> {
     for (const observer of this.observers) await observer.stepFailed(step, error);
   }
+
+  async stepSkipped(step: JobStepId, summary: StepSummary): Promise<void> {
+    for (const observer of this.observers) await observer.stepSkipped?.(step, summary);
+  }
 }

@@ -12,6 +12,8 @@ export interface JobStepReporterOptions {
   parentRunId: string;
   /** True when the error means the job was cancelled (its steps end `cancelled`, not `failed`). */
   isCancellation: (error: unknown) => boolean;
+  /** True when the job goes back to the queue (the trainer is stopping): the step's end is the next replica's to report. */
+  isHandedBack?: (error: unknown) => boolean;
   warn: (message: string) => void;
 }
 
@@ -37,14 +39,15 @@ export class JobStepReporter implements StepObserver {
     return this.report(step, 'succeeded', summary);
   }
 
-  stepFailed(step: JobStepId, error: unknown): Promise<void> {
+  async stepFailed(step: JobStepId, error: unknown): Promise<void> {
+    if (this.options.isHandedBack?.(error)) return;
     const state = this.options.isCancellation(error) ? 'cancelled' : 'failed';
     return this.report(step, state, {}, errorMessage(error));
   }
 
-  /** A step the pipeline did not need (e.g. promote after a gate that kept the champion). */
-  stepSkipped(step: JobStepId, why: string): Promise<void> {
-    return this.report(step, 'skipped', { why });
+  /** A step the pipeline did not run (a resumed attempt reuses its result; the summary says which). */
+  stepSkipped(step: JobStepId, summary: StepSummary): Promise<void> {
+    return this.report(step, 'skipped', summary);
   }
 
   private async report(

@@ -32,6 +32,10 @@ export class LoggingStepObserver implements StepObserver {
     this.logger.log(`${this.jobId}: ${JOB_STEP_TITLES[step]}: ${formatSummary(summary)}`);
   }
 
+  stepSkipped(step: JobStepId, summary: StepSummary): void {
+    this.logger.log(`${this.jobId}: ${JOB_STEP_TITLES[step]} skipped: ${formatSummary(summary)}`);
+  }
+
   stepFailed(step: JobStepId, error: unknown): void {
     this.failed = step;
     this.logger.debug(`${this.jobId}: ${JOB_STEP_TITLES[step]} failed: ${errorMessage(error)}`);

@@ -44,18 +44,8 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
     const { parentRunId, run, version, trialCount, selected, exported } = input;
     const { modelName, sha256 } = exported;
     const { features, labels } = version.schema;
-    const { valRmse } = selected.trial;
-    const regression = valRmse !== undefined;
-    const metrics = {
-      ...input.metrics,
-      ...(regression ? { val_rmse: valRmse } : { val_accuracy: selected.trial.valAccuracy }),
-      val_loss: selected.trial.valLoss,
-      selected_trial: selected.trial.index + 1,
-      // Final values of the sweep's progress metrics: the registry copies the run's metrics into the version, and
-      // progress events still in flight must not leave an earlier value there.
-      trials_done: trialCount,
-      ...(regression ? { best_val_rmse: valRmse } : { best_val_accuracy: selected.trial.valAccuracy }),
-    };
+    const regression = selected.trial.valRmse !== undefined;
+    const metrics = finalRunMetrics(input.metrics, selected.trial, trialCount);
     // Recorded before the registry is involved: if it stays down, the run still shows what was trained.
     await run.progress(parentRunId, trialCount, metrics);
 
@@ -95,4 +85,24 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
   summarize({ modelName, version, sha256 }: Registered): StepSummary {
     return { modelName, modelVersion: version, sha256 };
   }
+}
+
+/** The parent run's final metrics: the test and parity figures with the selected trial's. */
+export function finalRunMetrics(
+  metrics: Record<string, number>,
+  trial: TrialResult,
+  trialCount: number,
+): Record<string, number> {
+  const { valRmse } = trial;
+  const regression = valRmse !== undefined;
+  return {
+    ...metrics,
+    ...(regression ? { val_rmse: valRmse } : { val_accuracy: trial.valAccuracy }),
+    val_loss: trial.valLoss,
+    selected_trial: trial.index + 1,
+    // Final values of the sweep's progress metrics: the registry copies the run's metrics into the version, and
+    // progress events still in flight must not leave an earlier value there.
+    trials_done: trialCount,
+    ...(regression ? { best_val_rmse: valRmse } : { best_val_accuracy: trial.valAccuracy }),
+  };
 }

@@ -22,6 +22,8 @@ export interface StepObserver {
   stepSucceeded(step: JobStepId, summary: StepSummary): Promise<void> | void;
   /** The step threw `error`; the runner rethrows it unchanged after this returns. */
   stepFailed(step: JobStepId, error: unknown): Promise<void> | void;
+  /** The step was not run: a resumed attempt reuses its result (the summary names what it reused). */
+  stepSkipped?(step: JobStepId, summary: StepSummary): Promise<void> | void;
 }
 
 /**
@@ -55,6 +57,13 @@ export class StepRunner {
     }
     await this.observer.stepSucceeded(step.id, step.summarize(output));
     return output;
+  }
+
+  /** Passes over a step in its turn without running it (a resumed attempt reuses its result). */
+  async skip(id: JobStepId, summary: StepSummary): Promise<void> {
+    this.checkTurn(id);
+    this.next++;
+    await this.observer.stepSkipped?.(id, summary);
   }
 
   private checkTurn(id: JobStepId): void {

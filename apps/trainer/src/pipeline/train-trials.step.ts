@@ -65,6 +65,7 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
     let done = 0;
     const hooks = {
       signal: input.signal,
+      jobId,
       onTrialStart: async (index: number, params: TrialParams) => {
         const runId = randomUUID();
         children.set(index, runId);
@@ -111,7 +112,10 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
             ...trialMetrics(result),
             ...importanceMetrics(result.featureImportance, input.sweep.featureNames),
           },
-          tags: { stopped_early: String(result.stoppedEarly) },
+          tags: {
+            stopped_early: String(result.stoppedEarly),
+            ...(result.worker !== undefined ? { trainer_replica: result.worker } : {}),
+          },
           ...(result.error !== undefined ? { error: result.error } : {}),
         });
         done++;

@@ -259,6 +259,78 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
     expect(job.view.modelVersion).toBeNull();
   });
 
+  describe('a retry that resumes after selection', () => {
+    const registry = new InMemoryRegistry();
+    const job = { ...SMALL_JOB, grid: { learningRate: [0.1] } };
+    let failed: Awaited<ReturnType<typeof runJob>>;
+
+    beforeAll(async () => {
+      registry.failures.registerVersion = serviceError('registry', null, 'connect ECONNREFUSED');
+      failed = await runJob(job, registry);
+      delete registry.failures.registerVersion;
+    });
+
+    it('keeps the selected trial in the artifact store and names it in the select summary', () => {
+      expect(failed.observer.steps('failed')).toEqual(['register']);
+      const kept = failed.observer.summaryOf('select')?.selected_trial_sha256;
+      expect(kept).toMatch(/^[0-9a-f]{64}$/);
+      expect(registry.artifacts.has(kept as string)).toBe(true);
+    });
+
+    it('from evaluate: no trial trains again, and the reused model is evaluated, exported and registered', async () => {
+      const sha = failed.observer.summaryOf('select')?.selected_trial_sha256 as string;
+      const resumed = await runJob(
+        {
+          ...job,
+          attempt: 2,
+          resume: {
+            fromStep: 'evaluate',
+            reason: 'test',
+            fromAttempt: 1,
+            datasetVersion: iris.version.id,
+            selectedTrialSha256: sha,
+          },
+        },
+        registry,
+      );
+      expect(resumed.error).toBeUndefined();
+      expect(resumed.observer.steps('skipped')).toEqual(['train-trials']);
+      expect(resumed.observer.summaryOf('select')).toMatchObject({
+        reused_from_attempt: 1,
+        selected_trial_sha256: sha,
+        params: failed.observer.summaryOf('select')?.params,
+      });
+      // Only the parent run started: no child run, no trial trained.
+      expect(resumed.bus.of(EventNames.TrainingStarted)).toHaveLength(1);
+      expect(resumed.observer.summaryOf('evaluate')).toEqual(failed.observer.summaryOf('evaluate'));
+      expect(registry.versions.map((v) => v.version)).toEqual([1]);
+    });
+
+    it('from gate: the registered version is reused, not registered again', async () => {
+      const sha = failed.observer.summaryOf('select')?.selected_trial_sha256 as string;
+      const [v1] = registry.versions;
+      const resumed = await runJob(
+        {
+          ...job,
+          attempt: 3,
+          resume: {
+            fromStep: 'gate',
+            reason: 'test',
+            fromAttempt: 2,
+            datasetVersion: iris.version.id,
+            selectedTrialSha256: sha,
+            registered: { modelName: v1.name, version: v1.version, sha256: v1.sha256 },
+          },
+        },
+        registry,
+      );
+      expect(resumed.error).toBeUndefined();
+      expect(resumed.observer.steps('skipped')).toEqual(['train-trials', 'register']);
+      expect(resumed.observer.steps('succeeded')).toContain('promote');
+      expect(registry.versions).toHaveLength(1);
+    });
+  });
+
   it('rejects a split too small at resolve data, after opening the run so the refusal is recorded on it', async () => {
     const tiny = {
       ...iris,

@@ -10,9 +10,11 @@ import { GateStep } from './gate.step';
 import { ParityStep } from './parity.step';
 import type { DatasetReader, ModelRegistry, RunOpener, TrackJob } from './pipeline-ports';
 import { PromoteStep } from './promote.step';
-import { RegisterStep } from './register.step';
+import { finalRunMetrics, RegisterStep, type Registered } from './register.step';
+import { KeptTrials } from './kept-trial';
+import { errorMessage } from '../jobs/job-errors';
 import { ResolveDataStep } from './resolve-data.step';
-import { SelectStep } from './select.step';
+import { ReuseSelectedStep, SelectStep, type Selected } from './select.step';
 import { StepRunner, type StepObserver } from './step-runner';
 import { importanceMetrics, TrainTrialsStep } from './train-trials.step';
 import { TrialTrainer } from '../workers/trial-trainer';
@@ -64,22 +66,54 @@ export class TrainingPipeline extends JobPipeline {
     const steps = new StepRunner(hooks.observer, undefined, hooks.signal);
     const { dataset } = job;
 
+    // A retry resumes after selection when its failed attempt kept the selected trial (see the registry's retry).
+    const resume = job.resume?.fromStep !== 'resolve-data' ? job.resume : undefined;
+    const kept = new KeptTrials(registry);
     const resolved = await steps.run(
       new ResolveDataStep({ config, data, trainer, openRun: hooks.openRun, track, log }),
-      { job, seed },
+      { job: resume?.datasetVersion ? { ...job, version: resume.datasetVersion } : job, seed },
     );
     const { plan, version, run, test, sweep } = resolved;
     const task = sweep.task;
-    const outcome = await steps.run(new TrainTrialsStep({ metrics, track, trainer }), {
-      jobId,
-      parentRunId,
-      dataset,
-      seed,
-      ...resolved,
-      testRows: resolved.testEncoded,
-      signal: hooks.signal,
-    });
-    const selected = await steps.run(new SelectStep({ metrics, track }), { dataset, plan, outcome });
+    let selected: Selected;
+    if (resume?.selectedTrialSha256) {
+      const reused = { reused_from_attempt: resume.fromAttempt };
+      await steps.skip('train-trials', { ...reused, trials: plan.trials.length });
+      selected = await steps.run(new ReuseSelectedStep(kept), {
+        sha256: resume.selectedTrialSha256,
+        fromAttempt: resume.fromAttempt,
+      });
+    } else {
+      const outcome = await steps.run(new TrainTrialsStep({ metrics, track, trainer }), {
+        jobId,
+        parentRunId,
+        dataset,
+        seed,
+        ...resolved,
+        testRows: resolved.testEncoded,
+        signal: hooks.signal,
+      });
+      const keep = async (chosen: Selected, rows: number[][]) => {
+        try {
+          // Dense models only for now: a tree ensemble is retrained by a retry.
+          if (chosen.model.family !== 'dense') return null;
+          const testProbabilities = await chosen.model.predictProba(rows);
+          const { trial, description } = chosen;
+          return await kept.keep({ trial, description, spec: chosen.model.spec, testProbabilities });
+        } catch (error) {
+          log(
+            `the selected trial could not be kept for a retry (${errorMessage(error)}); a retry trains again`,
+          );
+          return null;
+        }
+      };
+      selected = await steps.run(new SelectStep({ metrics, track, keep }), {
+        dataset,
+        plan,
+        outcome,
+        testRows: resolved.testEncoded,
+      });
+    }
     try {
       const { model } = selected;
       const labels = version.schema.labels;
@@ -110,22 +144,42 @@ export class TrainingPipeline extends JobPipeline {
         probabilities,
         task,
       });
-      const registered = await steps.run(new RegisterStep({ registry }), {
-        jobId,
-        parentRunId,
-        dataset,
-        run,
-        version,
-        trialCount,
-        selected,
-        metrics: {
-          ...evaluation.metrics,
-          ...parity.metrics,
-          // A tree model's feature importance, shown by the run view and `sepal runs show`.
-          ...importanceMetrics(selected.trial.featureImportance, version.schema.features),
-        },
-        exported,
-      });
+      const figures = {
+        ...evaluation.metrics,
+        ...parity.metrics,
+        // A tree model's feature importance, shown by the run view and `sepal runs show`.
+        ...importanceMetrics(selected.trial.featureImportance, version.schema.features),
+      };
+      let registered: Registered;
+      if (resume?.registered) {
+        // Registered by the failed attempt: registering again would add a second version of the same model.
+        const { modelName, version: modelVersion, sha256 } = resume.registered;
+        registered = {
+          modelName,
+          version: modelVersion,
+          sha256,
+          artifactUrl: '',
+          metrics: finalRunMetrics(figures, selected.trial, trialCount),
+        };
+        await steps.skip('register', {
+          modelName,
+          modelVersion,
+          sha256,
+          reused_from_attempt: resume.fromAttempt,
+        });
+      } else {
+        registered = await steps.run(new RegisterStep({ registry }), {
+          jobId,
+          parentRunId,
+          dataset,
+          run,
+          version,
+          trialCount,
+          selected,
+          metrics: figures,
+          exported,
+        });
+      }
       const testAccuracy = evaluation.metrics.test_accuracy ?? 0;
       const { decision } = await steps.run(
         new GateStep({

@@ -62,6 +62,8 @@ export interface TrialResult {
   rounds?: BoostingRoundMetrics[];
   /** A tree ensemble's feature importance: each feature's share of the total split gain, in feature order. */
   featureImportance?: number[];
+  /** The trainer replica that trained it, when known. */
+  worker?: string;
 }
 
 export interface SweepHooks {
@@ -69,6 +71,8 @@ export interface SweepHooks {
   onEpoch?(index: number, metrics: EpochMetrics): Promise<void>;
   onTrialEnd?(result: TrialResult): Promise<void>;
   signal?: AbortSignal;
+  /** The job the trials belong to (a queued trial carries it). */
+  jobId?: string;
 }
 
 export interface SweepOutcome {
@@ -219,6 +223,7 @@ async function runTrial(
         params: dense,
         signal: hooks.signal,
         onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
+        ...(hooks.jobId !== undefined ? { trial: { jobId: hooks.jobId, index } } : {}),
       });
       if (trained.family !== 'dense')
         throw new Error('the trial trainer answered a tree model for a dense trial');
@@ -238,6 +243,7 @@ async function runTrial(
         ),
         stoppedEarly: trained.stoppedEarly,
         seconds: (performance.now() - started) / 1000,
+        ...(trained.worker !== undefined ? { worker: trained.worker } : {}),
       };
       return { result, trained };
     }

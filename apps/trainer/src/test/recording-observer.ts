@@ -3,7 +3,7 @@ import type { StepObserver, StepSummary } from '../pipeline/step-runner';
 
 export interface ObservedStep {
   step: JobStepId;
-  outcome: 'started' | 'succeeded' | 'failed';
+  outcome: 'started' | 'succeeded' | 'failed' | 'skipped';
   summary?: StepSummary;
   error?: unknown;
 }
@@ -22,6 +22,10 @@ export class RecordingObserver implements StepObserver {
 
   stepFailed(step: JobStepId, error: unknown): void {
     this.events.push({ step, outcome: 'failed', error });
+  }
+
+  stepSkipped(step: JobStepId, summary: StepSummary): void {
+    this.events.push({ step, outcome: 'skipped', summary });
   }
 
   /** The steps that ended with `outcome`, in order. */

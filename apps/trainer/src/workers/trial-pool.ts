@@ -80,7 +80,7 @@ export class TrialPool {
 
   async run({ task, onEpoch, signal }: TrialRun): Promise<TrialOutput> {
     signal?.throwIfAborted();
-    const worker = await this.acquire();
+    const worker = await this.acquire(signal);
     const id = this.nextId++;
     try {
       return await new Promise<TrialOutput>((resolve, reject) => {
@@ -125,12 +125,31 @@ export class TrialPool {
     await Promise.all([...this.all].map((worker) => worker.kill()));
   }
 
-  private async acquire(): Promise<PoolWorker> {
+  /** An idle worker, a new one, or the next to be released; a trial cancelled while it waits stops waiting. */
+  private async acquire(signal?: AbortSignal): Promise<PoolWorker> {
     if (this.closed) throw new Error('the trial pool is closed');
     const ready = this.idle.pop();
     if (ready) return ready;
     if (this.all.size < this.options.workers) return this.spawn();
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index !== -1) this.waiting.splice(index, 1);
+        reject(new TrialFailedError(`the trial was cancelled: ${describe(signal?.reason)}`, true));
+      };
+      const waiter = {
+        resolve: (worker: PoolWorker) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(worker);
+        },
+        reject: (error: Error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
   }
 
   private release(worker: PoolWorker): void {

@@ -1,20 +1,25 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { TreeEnsembleModel } from '@sepal/ml';
 import { trainDenseClassifier, type TrainedDenseClassifier } from '../training/dense-classifier';
 import { trainTreeTrial } from '../training/tree-trial';
 import { loadTensorFlow, type BackendName, type BackendPreference } from '../training/tf-backend';
 import type { EpochMetrics } from '../training/training-input';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
-import type { TreeTrialOutput, TrialTask } from './trial-protocol';
+import type { TreeTrialOutput, TrialOutput, TrialTask } from './trial-protocol';
 import { TrialPool } from './trial-pool';
 
 export type TrialRequest = TrialTask & {
   onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
   signal?: AbortSignal;
+  /** Which job and grid index the trial belongs to (a queued trial carries it; a local one ignores it). */
+  trial?: { jobId: string; index: number };
 };
 
-/** A trained dense trial: its weights and history, and the TensorFlow.js probabilities of the rows it was asked for. */
-export type TrainedDenseTrial = TrainedDenseClassifier & { family: 'dense' };
+/**
+ * A trained dense trial: its weights and history, the TensorFlow.js probabilities of the rows it was asked for, and
+ * the trainer replica that trained it (when it was queued).
+ */
+export type TrainedDenseTrial = TrainedDenseClassifier & { family: 'dense'; worker?: string };
 
 /**
  * A trained tree trial (or part of a forest): the ensemble, and the scores of the validation rows and of the rows it
@@ -61,7 +66,7 @@ export abstract class TrialTrainer {
 
 /** Trials in the trainer's worker threads (TRAINER_WORKERS, TRIAL_MEMORY_MB, TRIAL_TIMEOUT_S). */
 @Injectable()
-export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy {
+export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShutdown {
   private readonly pool: TrialPool;
   private readonly logger = new Logger('TrialPool');
 
@@ -84,13 +89,22 @@ export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy 
     return this.pool.warm();
   }
 
+  /** Trains one task in a worker thread and answers the worker's output as it is (for a queued trial's reply). */
+  runTask(
+    task: TrialTask,
+    onEpoch: (metrics: EpochMetrics) => void,
+    signal?: AbortSignal,
+  ): Promise<TrialOutput> {
+    return this.pool.run({ task, onEpoch, signal });
+  }
+
   async train(request: TrialRequest): Promise<TrainedTrial> {
-    const { onEpoch, signal, ...task } = request;
+    const { onEpoch, signal, trial: _trial, ...task } = request;
     // Epoch reports arrive from the worker as messages: published one after another, and a failed report fails the
     // trial once it ends (as it would on the calling thread), never as an unhandled rejection.
     let reported: Promise<void> = Promise.resolve();
     const output = await this.pool.run({
-      task,
+      task: task as TrialTask,
       signal,
       onEpoch: (metrics) => {
         reported = reported.then(() => onEpoch?.(metrics));
@@ -98,27 +112,37 @@ export class PooledTrialTrainer extends TrialTrainer implements OnModuleDestroy 
       },
     });
     await reported;
-    if (output.family !== 'dense') return treeTrial(output, task.predictRows);
-    return {
-      family: 'dense',
-      spec: output.spec,
-      history: output.history,
-      stoppedEarly: output.stoppedEarly,
-      bestEpoch: output.bestEpoch,
-      // The worker scored the rows it was given (the test split) before its tensors were freed.
-      predictProba: async (rows) => {
-        if (rows !== task.predictRows) {
-          throw new Error('a pooled trial has the probabilities of its predictRows only');
-        }
-        return output.predictions;
-      },
-      dispose: () => undefined,
-    };
+    return trainedFromOutput(output, task.predictRows);
   }
 
-  onModuleDestroy(): Promise<void> {
+  /** Last: the running jobs were stopped (and handed back) by GracefulStop first. */
+  onApplicationShutdown(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/** A worker's output as a trained trial; it scored its predictRows only (the test split) before freeing its tensors. */
+export function trainedFromOutput(
+  output: TrialOutput,
+  predictRows: number[][],
+  worker?: string,
+): TrainedTrial {
+  if (output.family !== 'dense') return treeTrial(output, predictRows);
+  return {
+    family: 'dense',
+    ...(worker !== undefined ? { worker } : {}),
+    spec: output.spec,
+    history: output.history,
+    stoppedEarly: output.stoppedEarly,
+    bestEpoch: output.bestEpoch,
+    predictProba: async (rows) => {
+      if (rows !== predictRows) {
+        throw new Error('a trial trained in a worker has the probabilities of its predictRows only');
+      }
+      return output.predictions;
+    },
+    dispose: () => undefined,
+  };
 }
 
 /** Trials on the calling thread: for specs and tools, never in a process that serves requests. */

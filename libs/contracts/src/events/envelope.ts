@@ -12,6 +12,7 @@ import {
 } from './training.events';
 import { trafficSplitSchema } from '../models/traffic';
 import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
+import { trialFinishedSchema, trialProgressSchema, trialRequestedSchema } from '../jobs/trial.events';
 
 /** The payload schema of every event: the single source of truth for what may travel on the bus. */
 export const eventPayloadSchemas = {
@@ -28,6 +29,9 @@ export const eventPayloadSchemas = {
   [EventNames.JobCancelRequested]: jobCancelRequestedSchema,
   [EventNames.ModelServed]: modelServedSchema,
   [EventNames.ModelTraffic]: trafficSplitSchema,
+  [EventNames.TrialRequested]: trialRequestedSchema,
+  [EventNames.TrialProgress]: trialProgressSchema,
+  [EventNames.TrialFinished]: trialFinishedSchema,
 } as const satisfies Record<EventName, z.ZodType>;
 
 export type EventPayload<N extends EventName> = z.output<(typeof eventPayloadSchemas)[N]>;

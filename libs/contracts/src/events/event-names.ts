@@ -14,6 +14,9 @@ export const EventNames = {
   ModelServed: 'model.served',
   /** A model's traffic split (canary weights, shadow version) changed in the registry. */
   ModelTraffic: 'model.traffic',
+  TrialRequested: 'trial.requested',
+  TrialProgress: 'trial.progress',
+  TrialFinished: 'trial.finished',
 } as const;
 
 export type EventName = (typeof EventNames)[keyof typeof EventNames];

@@ -3,6 +3,27 @@ import { finiteNumber, isoTimestamp, nonEmptyName, sha256Hex } from './common';
 
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
 
+/**
+ * Where a retried job starts (POST /jobs/:id/retry decides): `resolve-data` runs everything again; `evaluate` reuses
+ * the selected trial kept in the artifact store (training and selection are skipped); `gate` also reuses the version
+ * the failed attempt registered. `reason` says why this step, for the job record.
+ */
+export const jobResumeSchema = z.object({
+  fromStep: z.enum(['resolve-data', 'evaluate', 'gate']),
+  reason: z.string().min(1).max(1000),
+  /** The attempt whose results are reused. */
+  fromAttempt: z.number().int().positive(),
+  /** The dataset version the reused results were trained on (evaluate, gate). */
+  datasetVersion: sha256Hex.optional(),
+  /** The selected trial (its model and test-split probabilities), an artifact in the registry (evaluate, gate). */
+  selectedTrialSha256: sha256Hex.optional(),
+  /** The version the failed attempt registered (gate). */
+  registered: z
+    .object({ modelName: nonEmptyName, version: z.number().int().positive(), sha256: sha256Hex })
+    .optional(),
+});
+export type JobResume = z.infer<typeof jobResumeSchema>;
+
 export const trainRequestedSchema = z.object({
   dataset: nonEmptyName,
   version: sha256Hex.optional(),
@@ -23,6 +44,8 @@ export const trainRequestedSchema = z.object({
   jobId: z.string().min(1).max(200).optional(),
   /** 1 for the first run of a job; a retry carries the next attempt. */
   attempt: z.number().int().positive().default(1),
+  /** A retry that resumes a failed attempt (absent: from the start). */
+  resume: jobResumeSchema.optional(),
 });
 export type TrainRequested = z.infer<typeof trainRequestedSchema>;
 

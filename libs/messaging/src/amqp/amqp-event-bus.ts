@@ -103,6 +103,7 @@ export class AmqpEventBus extends EventBus {
     this.subscriptions.add(subscription);
     return {
       queueName,
+      stopConsuming: () => subscription.stopConsuming(),
       close: async () => {
         this.subscriptions.delete(subscription);
         await subscription.close();

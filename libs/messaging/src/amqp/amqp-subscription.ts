@@ -2,6 +2,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { LoggerService } from '@nestjs/common';
 import { Delivery, deliver, DeliverySettings } from '../delivery';
+import { RequeueDelivery } from '../requeue-delivery';
 import { EnvelopeHandler, Subscription, SubscriptionSpec } from '../event-bus';
 import { ResolvedMessagingOptions } from '../messaging-options';
 import { describeError } from '../describe-error';
@@ -38,6 +39,7 @@ export class AmqpSubscription implements Subscription {
   private consumer?: { channel: Channel; tag: string };
   private setupError?: unknown;
   private closing?: Promise<void>;
+  private cancelling?: Promise<void>;
 
   constructor(
     readonly queueName: string,
@@ -65,6 +67,17 @@ export class AmqpSubscription implements Subscription {
     }
   }
 
+  stopConsuming(): Promise<void> {
+    this.cancelling ??= this.channel
+      .removeSetup(this.setup, async (channel: Channel) => {
+        if (this.consumer?.channel === channel) await channel.cancel(this.consumer.tag);
+      })
+      .catch((error: unknown) =>
+        this.deps.logger.warn(`cancelling ${this.queueName}: ${describeError(error)}`),
+      );
+    return this.cancelling;
+  }
+
   close(): Promise<void> {
     this.closing ??= this.stop();
     return this.closing;
@@ -74,7 +87,7 @@ export class AmqpSubscription implements Subscription {
     try {
       await assertExchanges(channel, this.deps.topology);
       await assertSubscriptionQueues(channel, this.deps.topology, this.spec, this.queueName);
-      await channel.prefetch(this.deps.options.prefetch);
+      await channel.prefetch(this.spec.prefetch ?? this.deps.options.prefetch);
       const { consumerTag } = await channel.consume(
         this.queueName,
         (message) => {
@@ -105,9 +118,11 @@ export class AmqpSubscription implements Subscription {
       await deliver(delivery, this.deliverySettings);
       settle(() => channel.ack(message));
     } catch (error) {
-      this.deps.logger.error(
-        `${this.queueName}: could not send a retry or dead letter (${describeError(error)})`,
-      );
+      if (!(error instanceof RequeueDelivery)) {
+        this.deps.logger.error(
+          `${this.queueName}: could not send a retry or dead letter (${describeError(error)})`,
+        );
+      }
       settle(() => channel.nack(message, false, true));
     }
   }
@@ -143,13 +158,7 @@ export class AmqpSubscription implements Subscription {
   }
 
   private async stop(): Promise<void> {
-    await this.channel
-      .removeSetup(this.setup, async (channel: Channel) => {
-        if (this.consumer?.channel === channel) await channel.cancel(this.consumer.tag);
-      })
-      .catch((error: unknown) =>
-        this.deps.logger.warn(`cancelling ${this.queueName}: ${describeError(error)}`),
-      );
+    await this.stopConsuming();
     const drained = await settlesWithin([...this.inFlight], DRAIN_TIMEOUT_MS);
     if (!drained) {
       this.deps.logger.warn(

@@ -129,18 +129,34 @@ export class InProcessBroker {
     return true;
   }
 
-  /** Starts consuming; the returned function stops it and resolves once the consumer's messages in flight settle. */
-  consume(queue: string, consume: BrokerConsumer, options: { prefetch: number }): () => Promise<void> {
+  /**
+   * Starts consuming. `detach` stops new deliveries to this consumer at once; `stop` detaches and resolves once the
+   * consumer's messages in flight settle.
+   */
+  consume(
+    queue: string,
+    consume: BrokerConsumer,
+    options: { prefetch: number },
+  ): { detach(): void; stop(): Promise<void> } {
     const target = this.requireQueue(queue);
     const slot: ConsumerSlot = { consume, prefetch: options.prefetch, inFlight: new Set() };
     target.consumers.push(slot);
     target.scheduleDispatch();
-    return async () => {
+    let detached = false;
+    const detach = () => {
+      if (detached) return;
+      detached = true;
       const index = target.consumers.indexOf(slot);
-      if (index === -1) return;
-      target.consumers.splice(index, 1);
-      await Promise.allSettled([...slot.inFlight]);
-      if (target.autoDelete && target.consumers.length === 0) this.deleteQueue(queue);
+      if (index !== -1) target.consumers.splice(index, 1);
+    };
+    return {
+      detach,
+      stop: async () => {
+        if (detached && slot.inFlight.size === 0) return;
+        detach();
+        await Promise.allSettled([...slot.inFlight]);
+        if (target.autoDelete && target.consumers.length === 0) this.deleteQueue(queue);
+      },
     };
   }
 

@@ -69,14 +69,15 @@ export class InProcessEventBus extends EventBus {
         });
       },
     };
-    const cancel = broker.consume(queueName, (message) => deliver(message, settings), {
-      prefetch: this.options.prefetch,
+    const consumer = broker.consume(queueName, (message) => deliver(message, settings), {
+      prefetch: spec.prefetch ?? this.options.prefetch,
     });
     const subscription: Subscription = {
       queueName,
+      stopConsuming: async () => consumer.detach(),
       close: async () => {
         this.subscriptions.delete(subscription);
-        await cancel();
+        await consumer.stop();
       },
     };
     this.subscriptions.add(subscription);

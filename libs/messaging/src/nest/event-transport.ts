@@ -54,6 +54,11 @@ export class EventTransport
     }
   }
 
+  /** Every queue stops receiving new messages; handlers in flight go on (see Subscription.stopConsuming). */
+  async stopConsuming(): Promise<void> {
+    await Promise.all(this.subscriptions.map((subscription) => subscription.stopConsuming()));
+  }
+
   async close(): Promise<void> {
     const subscriptions = this.subscriptions;
     this.subscriptions = [];
