@@ -77,6 +77,16 @@ export const trainerConfigSchema = baseConfigSchema.extend({
     .min(1024)
     .max(128 * 2 ** 20)
     .default(16 * 2 ** 20),
+  /**
+   * How long a job waits for a queued trial's outcome, queueing included; a trial that never comes back (dead-lettered,
+   * or no replica consuming trainer.trials) then fails instead of holding its job forever.
+   */
+  TRIAL_QUEUE_TIMEOUT_S: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(3600),
   /** Tensor memory one trial may hold, in MiB (its worker's heap is capped at this plus an allowance). */
   TRIAL_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(1024),
   /** Wall-clock limit of one trial, in seconds. */

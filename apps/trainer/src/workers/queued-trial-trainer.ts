@@ -96,7 +96,20 @@ export class QueuedTrialTrainer extends TrialTrainer implements OnApplicationBoo
     const trialId = randomUUID();
     let reported: Promise<void> = Promise.resolve();
     const reply = new Promise<TrialFinished>((resolve, reject) => {
+      const timeoutS = this.config.TRIAL_QUEUE_TIMEOUT_S;
+      const deadline = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        this.awaited.delete(trialId);
+        reject(
+          new TrialFailedError(
+            `no replica reported the queued trial within TRIAL_QUEUE_TIMEOUT_S=${timeoutS}: check that trainers ` +
+              `consume ${TRIALS_QUEUE} and its dead-letter queue`,
+          ),
+        );
+      }, timeoutS * 1000);
+      deadline.unref();
       const onAbort = () => {
+        clearTimeout(deadline);
         this.awaited.delete(trialId);
         reject(new TrialFailedError(`the trial was cancelled: ${errorMessage(signal?.reason)}`, true));
       };
@@ -108,6 +121,7 @@ export class QueuedTrialTrainer extends TrialTrainer implements OnApplicationBoo
           reported.catch(() => undefined);
         },
         settle: (finished) => {
+          clearTimeout(deadline);
           signal?.removeEventListener('abort', onAbort);
           this.awaited.delete(trialId);
           resolve(finished);
