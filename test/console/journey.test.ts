@@ -5,27 +5,17 @@
  * (test-output/console/, git-ignored), and axe-core on each page with no serious or critical violation. Needs the
  * build (`npm run build`: the console serves the Vite build in dist/apps/console/web).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { uniqueNamespace } from '@sepal/testing';
+import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../../apps/sepal/src/index';
 
 const ROOT = join(__dirname, '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = join(ROOT, 'test-output/console');
 const MODEL = 'IrisModel';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Violation {
   id: string;
@@ -35,10 +25,10 @@ interface Violation {
 }
 
 describe('the web console in a real browser', () => {
+  let embedded: EmbeddedSystem<LaunchedSystem>;
   let system: LaunchedSystem;
   let browser: Browser;
   let page: Page;
-  let modelsDir: string;
   let consoleUrl: string;
   const url = (name: string) => system.apps.find((a) => a.name === name)!.url;
   const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -97,39 +87,22 @@ describe('the web console in a real browser', () => {
       throw new Error('dist/apps/console/web is missing: run `npm run build` first (npm test does).');
     }
     mkdirSync(OUT, { recursive: true });
-    const namespace = uniqueNamespace('console');
-    modelsDir = mkdtempSync(join(tmpdir(), 'sepal-console-'));
-    const [data, registry, trainer, inference, consolePort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    system = await launchSystem({
+    embedded = await startEmbeddedSystem(launchSystem, {
+      name: 'console',
+      dataDir: join(ROOT, 'data'),
+      withConsole: true,
+      trainIfNoChampion: false,
       env: {
-        SEPAL_HOME: `memory://${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        LOG_LEVEL: 'error',
-        DATA_PORT: String(data),
-        REGISTRY_PORT: String(registry),
-        TRAINER_PORT: String(trainer),
-        INFERENCE_PORT: String(inference),
-        CONSOLE_PORT: String(consolePort),
         CONSOLE_HOST: '127.0.0.1',
         CONSOLE_METRICS_INTERVAL_MS: '1000',
         // Bounded: the CSV step reports a data service that does not answer instead of waiting for it.
         CONSOLE_PROXY_TIMEOUT_MS: '20000',
-        DATA_DIR: join(ROOT, 'data'),
-        MODELS_DIR: modelsDir,
         GATE_MIN_ACCURACY: '0',
         TRAINER_WORKERS: '1',
         MODEL_RETRY_INTERVAL_MS: '500',
       },
-      log: () => undefined,
-      progressBars: false,
-      trainIfNoChampion: false,
     });
+    system = embedded.system;
     consoleUrl = url('console');
     // A first model, trained while the browser starts: the journey's own grid then makes the second version.
     await json('trainer', '/train', {
@@ -151,9 +124,8 @@ describe('the web console in a real browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await system?.close();
+    await embedded?.close();
     await closeEmbeddedDatabases();
-    if (modelsDir) rmSync(modelsDir, { recursive: true, force: true });
   });
 
   it('opens the overview (and measures its first load)', async () => {
@@ -267,7 +239,7 @@ describe('the web console in a real browser', () => {
       /Predicted Iris-(virginica|versicolor|setosa) by IrisModel v\d/,
     );
     // Batch scoring: a CSV upload, scored in the browser's batches, offered as a download.
-    const batch = join(modelsDir, 'to-score.csv');
+    const batch = join(embedded.modelsDir, 'to-score.csv');
     writeFileSync(
       batch,
       'sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.3,3.3,6.0,2.5\n5.9,3.0,4.2,1.5\n',
@@ -315,7 +287,7 @@ describe('the web console in a real browser', () => {
       .split('\n')
       .filter((l) => l.trim())
       .filter((_, i) => i % 2 === 0);
-    const csv = join(modelsDir, 'petals.csv');
+    const csv = join(embedded.modelsDir, 'petals.csv');
     writeFileSync(csv, `sepal_length,sepal_width,petal_length,petal_width,species\n${rows.join('\n')}\n`);
     await open('/datasets', '#ds-file');
     await page.type('#ds-name', 'petals');

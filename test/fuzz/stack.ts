@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { uniqueNamespace, waitFor } from '@sepal/testing';
+import { freePort, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
@@ -35,14 +34,6 @@ export interface FuzzStack {
     headers?: Record<string, string>,
   ): Promise<Answer>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function send(

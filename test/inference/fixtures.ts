@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { encodeOnnxMetadata } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase } from '@sepal/testing';
+import { createTestDatabase, freePort, TestDatabase } from '@sepal/testing';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { exportDenseClassifierToOnnx, type PsiReference } from '@sepal/ml';
@@ -108,18 +107,6 @@ export function wineOnnx(options: { shift?: number } = {}): Uint8Array {
 export interface PublishedVersion {
   version: number;
   sha256: string;
-}
-
-/** A free TCP port on 127.0.0.1 (the registry must know its own URL before it listens, for REGISTRY_PUBLIC_URL). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

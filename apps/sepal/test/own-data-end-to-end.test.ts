@@ -1,23 +1,12 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { JobView, ModelVersionView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createRng } from '@sepal/ml';
-import { uniqueNamespace } from '@sepal/testing';
+import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A CSV of our own: a categorical column, empty and NA cells, a numeric target and a class target. */
 function ownCsv(): string {
@@ -50,8 +39,8 @@ function ownCsv(): string {
  * served by the gateway, which answers {"value": x} per row.
  */
 describe('own data, classification and regression, end to end (embedded)', () => {
+  let embedded: EmbeddedSystem<LaunchedSystem>;
   let system: LaunchedSystem;
-  let modelsDir: string;
   const url = (name: string) => system.apps.find((a) => a.name === name)!.url;
   const json = async <T>(response: Response, status: number): Promise<T> => {
     const text = await response.text();
@@ -100,37 +89,17 @@ describe('own data, classification and regression, end to end (embedded)', () =>
   };
 
   beforeAll(async () => {
-    const namespace = uniqueNamespace('owndata');
-    modelsDir = mkdtempSync(join(tmpdir(), 'sepal-own-data-'));
-    const [data, registry, trainer, inference] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    system = await launchSystem({
-      env: {
-        SEPAL_HOME: `memory://${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        LOG_LEVEL: 'error',
-        DATA_PORT: String(data),
-        REGISTRY_PORT: String(registry),
-        TRAINER_PORT: String(trainer),
-        INFERENCE_PORT: String(inference),
-        DATA_DIR: join(__dirname, '../../../data'),
-        MODELS_DIR: modelsDir,
-        MODEL_NAME: 'WineQualityWhiteModel',
-        TRAINER_WORKERS: '1',
-      },
-      log: () => undefined,
-      progressBars: false,
+    embedded = await startEmbeddedSystem(launchSystem, {
+      name: 'owndata',
+      dataDir: join(__dirname, '../../../data'),
+      env: { MODEL_NAME: 'WineQualityWhiteModel', TRAINER_WORKERS: '1' },
     });
+    system = embedded.system;
   }, 240_000);
 
   afterAll(async () => {
-    await system?.close();
+    await embedded?.close();
     await closeEmbeddedDatabases();
-    rmSync(modelsDir, { recursive: true, force: true });
   });
 
   it('imports a CSV with a categorical column and missing cells, trains it as regression and classification, and the exports score raw cells', async () => {

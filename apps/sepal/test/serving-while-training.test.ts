@@ -1,21 +1,9 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOB_STEPS, type JobView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { uniqueNamespace } from '@sepal/testing';
+import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /*
  * The embedded mode (`sepal up`: every app in one process) keeps serving predictions while it trains: trials run in
@@ -23,42 +11,22 @@ async function freePort(): Promise<number> {
  * `npm run bench:train`'s job.
  */
 describe('the embedded system while it trains', () => {
+  let embedded: EmbeddedSystem<LaunchedSystem>;
   let system: LaunchedSystem;
-  let modelsDir: string;
   const url = (name: string) => system.apps.find((a) => a.name === name)!.url;
 
   beforeAll(async () => {
-    const namespace = uniqueNamespace('serving');
-    modelsDir = mkdtempSync(join(tmpdir(), 'sepal-serving-'));
-    const [data, registry, trainer, inference] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    system = await launchSystem({
-      env: {
-        SEPAL_HOME: `memory://${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        LOG_LEVEL: 'error',
-        DATA_PORT: String(data),
-        REGISTRY_PORT: String(registry),
-        TRAINER_PORT: String(trainer),
-        INFERENCE_PORT: String(inference),
-        DATA_DIR: join(__dirname, '../../../data'),
-        MODELS_DIR: modelsDir,
-        GATE_MIN_ACCURACY: '0',
-        TRAINER_WORKERS: '1',
-      },
-      log: () => undefined,
-      progressBars: false,
+    embedded = await startEmbeddedSystem(launchSystem, {
+      name: 'serving',
+      dataDir: join(__dirname, '../../../data'),
+      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1' },
     });
+    system = embedded.system;
   }, 240_000);
 
   afterAll(async () => {
-    await system?.close();
+    await embedded?.close();
     await closeEmbeddedDatabases();
-    rmSync(modelsDir, { recursive: true, force: true });
   });
 
   it('answers every prediction while a grid trains, and records the job step by step', async () => {

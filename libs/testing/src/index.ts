@@ -4,3 +4,5 @@ export * from './tcp-proxy';
 export * from './amqp-test-helpers';
 export * from './event-fixtures';
 export * from './test-database';
+export * from './free-port';
+export * from './embedded-system';

@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunPage, RunView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, deleteNamespace, TestDatabase } from '@sepal/testing';
+import { createTestDatabase, deleteNamespace, freePort, TestDatabase } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../../apps/data/src';
 import { RegistryConfig, startRegistryApp } from '../../../apps/registry/src';
 
@@ -18,15 +17,6 @@ export const QUEUES = [
   'data.feedback',
   'test.observer',
 ];
-
-/** A TCP port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The real data service and registry on real PostgreSQL and RabbitMQ, listening on free local ports. */
 export interface Services {
