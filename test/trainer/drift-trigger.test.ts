@@ -3,8 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
 import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
-import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { AMQP_URL, inject, Services, startServices } from './support/services';
+import { inject, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(60_000);
 
@@ -74,19 +73,12 @@ describe.each(['real services', 'embedded adapters'] as const)('drift alerts on 
     ).json();
     await call(services.registry, 'PUT', '/models/IrisModel/aliases/champion', { version, reason: 'test' });
 
-    trainer = await startTrainerApp(
-      TrainerConfig.load({
-        AMQP_URL: real ? AMQP_URL : undefined,
-        SEPAL_NAMESPACE: namespace,
-        DATA_URL: services.dataUrl,
-        REGISTRY_URL: services.registryUrl,
-        LOG_LEVEL: 'error',
-        RETRAIN_ON_FEEDBACK: 'false',
-        // The retrain this test asks for stops at once (too few rows): only the request matters here.
-        MIN_TRAIN_ROWS: '1000000',
-      }),
-      { listen: false },
-    );
+    trainer = await startTrainer(services, {
+      LOG_LEVEL: 'error',
+      RETRAIN_ON_FEEDBACK: 'false',
+      // The retrain this test asks for stops at once (too few rows): only the request matters here.
+      MIN_TRAIN_ROWS: '1000000',
+    });
     bus = trainer.get(EventBus);
     baseline.retrain = await counted('retrain');
     baseline.skipped = await counted('skipped');

@@ -7,8 +7,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { JobStatusView, ModelVersionView, PredictResponse, RunView } from '@sepal/contracts';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
-import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { AMQP_URL, getJson, inject, runsOf, Services, startServices } from './support/services';
+import { AMQP_URL, getJson, inject, runsOf, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(240_000);
 
@@ -83,20 +82,12 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
       const imported = await inject(services.data, 'POST', `/datasets/${dataset}/import`, {});
       expect(imported.statusCode).toBe(201);
     }
-    trainer = await startTrainerApp(
-      TrainerConfig.load({
-        AMQP_URL: real ? AMQP_URL : undefined,
-        SEPAL_NAMESPACE: namespace,
-        DATA_URL: services.dataUrl,
-        REGISTRY_URL: services.registryUrl,
-        LOG_LEVEL: 'warn',
-        TRAINER_WORKERS: '2',
-        // Every new version that clears the floor is promoted: the boosted model replaces the forest.
-        GATE_MIN_IMPROVEMENT: '-1',
-        GATE_MIN_ACCURACY: '0.8',
-      }),
-      { listen: false },
-    );
+    trainer = await startTrainer(services, {
+      TRAINER_WORKERS: '2',
+      // Every new version that clears the floor is promoted: the boosted model replaces the forest.
+      GATE_MIN_IMPROVEMENT: '-1',
+      GATE_MIN_ACCURACY: '0.8',
+    });
   }, 120_000);
 
   afterAll(async () => {

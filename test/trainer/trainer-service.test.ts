@@ -4,8 +4,8 @@ import { EventNames, JobStepId, JobView, ModelVersionView, RunView } from '@sepa
 import { EventBus } from '@sepal/messaging';
 import { readOnnxMetadata } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { firstAttemptRunId, startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { AMQP_URL, getJson, inject, runsOf, Services, startServices } from './support/services';
+import { firstAttemptRunId } from '../../apps/trainer/src';
+import { getJson, inject, runsOf, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(120_000);
 
@@ -48,17 +48,9 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
       .getInstance()
       .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
     expect(imported.statusCode).toBe(201);
-    trainer = await startTrainerApp(
-      TrainerConfig.load({
-        AMQP_URL: real ? AMQP_URL : undefined,
-        SEPAL_NAMESPACE: namespace,
-        DATA_URL: services.dataUrl,
-        REGISTRY_URL: services.registryUrl,
-        LOG_LEVEL: 'warn',
-        REGISTRY_RETRY_MS: '20000',
-      }),
-      { listen: false },
-    );
+    trainer = await startTrainer(services, {
+      REGISTRY_RETRY_MS: '20000',
+    });
     bus = trainer.get(EventBus);
   }, 90_000);
 

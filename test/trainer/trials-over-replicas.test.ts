@@ -3,8 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventNames, JobView } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
-import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
+import { AMQP_URL, getJson, runsOf, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(180_000);
 
@@ -27,20 +26,12 @@ describe.each(['real services', 'embedded adapters'] as const)('trials over repl
       .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
     for (const replica of ['replica-a', 'replica-b']) {
       trainers.push(
-        await startTrainerApp(
-          TrainerConfig.load({
-            AMQP_URL: real ? AMQP_URL : undefined,
-            SEPAL_NAMESPACE: namespace,
-            DATA_URL: services.dataUrl,
-            REGISTRY_URL: services.registryUrl,
-            LOG_LEVEL: 'warn',
-            TF_BACKEND: 'cpu',
-            TRAINER_TRIALS: 'queue',
-            TRAINER_WORKERS: '1',
-            TRAINER_REPLICA_ID: replica,
-          }),
-          { listen: false },
-        ),
+        await startTrainer(services, {
+          TF_BACKEND: 'cpu',
+          TRAINER_TRIALS: 'queue',
+          TRAINER_WORKERS: '1',
+          TRAINER_REPLICA_ID: replica,
+        }),
       );
     }
   }, 120_000);

@@ -7,6 +7,7 @@ import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, deleteNamespace, freePort, TestDatabase } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../../apps/data/src';
 import { RegistryConfig, startRegistryApp } from '../../../apps/registry/src';
+import { startTrainerApp, TrainerConfig } from '../../../apps/trainer/src';
 
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const QUEUES = [
@@ -20,6 +21,9 @@ export const QUEUES = [
 
 /** The real data service and registry on real PostgreSQL and RabbitMQ, listening on free local ports. */
 export interface Services {
+  namespace: string;
+  /** On real PostgreSQL and RabbitMQ (else PGlite in memory and the in-process bus). */
+  real: boolean;
   data: NestFastifyApplication;
   registry: NestFastifyApplication;
   dataUrl: string;
@@ -60,6 +64,8 @@ export async function startServices(namespace: string, options: { real: boolean 
   const dataUrl = (await data.getUrl()).replace('[::1]', '127.0.0.1');
   const registryUrl = (await registry.getUrl()).replace('[::1]', '127.0.0.1');
   return {
+    namespace,
+    real: options.real,
     data,
     registry,
     dataUrl,
@@ -73,6 +79,24 @@ export async function startServices(namespace: string, options: { real: boolean 
       if (options.real) await deleteNamespace(AMQP_URL, namespace, QUEUES);
     },
   };
+}
+
+/** A trainer app (no listener) on these services and their broker; `env` adds to or overrides the shared settings. */
+export function startTrainer(
+  services: Services,
+  env: NodeJS.ProcessEnv = {},
+): Promise<NestFastifyApplication> {
+  return startTrainerApp(
+    TrainerConfig.load({
+      AMQP_URL: services.real ? AMQP_URL : undefined,
+      SEPAL_NAMESPACE: services.namespace,
+      DATA_URL: services.dataUrl,
+      REGISTRY_URL: services.registryUrl,
+      LOG_LEVEL: 'warn',
+      ...env,
+    }),
+    { listen: false },
+  );
 }
 
 /** A request to an app in this process, through Fastify's inject (no socket). */
