@@ -10,13 +10,12 @@
  * on the same exported train split in the same run and prints them beside. Last, single-row POST /predict through the
  * gateway with wrk (its own process) for a forest against the dense model on Iris, and their ratio.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { JobView, ModelVersionView, RunPage, RunView } from '@sepal/contracts';
-import { launchSystem } from '../apps/sepal/src';
+import { launchBenchSystem, runBench, wrk as runWrk, type WrkResult } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const DATASETS = (process.env.BENCH_DATASETS ?? 'iris,wine-quality-red,wine-quality-white').split(',');
@@ -38,14 +37,6 @@ interface Row {
   seconds: number;
   bytes: number | null;
   note: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 /** fetch, again after a reset connection (a kept-alive socket the server closed meanwhile). */
@@ -187,29 +178,8 @@ function sklearnRows(directory: string, train: Split, test: Split): Row[] {
   }));
 }
 
-interface WrkResult {
-  requestsPerSecond: number;
-  p99Ms: number;
-  non2xx: number;
-}
-
-function wrk(url: string, script: string, seconds = SECONDS): Promise<WrkResult> {
-  return new Promise((done, fail) => {
-    const child = spawn('wrk', ['-t2', '-c16', `-d${seconds}s`, '--latency', '-s', script, url]);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', () => {
-      const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
-      const scale = p99 ? { us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'] : 0;
-      done({
-        requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
-        p99Ms: p99 ? Number(p99[1]) * scale : NaN,
-        non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-      });
-    });
-  });
-}
+const wrk = (url: string, script: string, seconds = SECONDS) =>
+  runWrk(url, script, { seconds, connections: 16 });
 
 const table = (rows: Row[]) =>
   rows
@@ -222,30 +192,14 @@ const table = (rows: Row[]) =>
 
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'sepal-bench-quality-'));
-  const [data, registry, trainer, inference] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const system = await launchSystem({
-    env: {
-      ...process.env,
-      SEPAL_HOME: join(home, 'state'),
-      MODELS_DIR: join(home, 'models'),
-      DATA_DIR: resolve(__dirname, '../../data'),
-      LOG_LEVEL: 'warn',
-      DATA_PORT: String(data),
-      REGISTRY_PORT: String(registry),
-      TRAINER_PORT: String(trainer),
-      INFERENCE_PORT: String(inference),
-      // Every version is promoted, so the gateway serves the model just trained.
-      GATE_MIN_IMPROVEMENT: '-1',
-      GATE_MIN_ACCURACY: '0',
-      TRAIN_BUDGET_S: '3600',
-    },
-    log: () => undefined,
-    progressBars: false,
+  const {
+    system,
+    ports: { data, registry, trainer, inference },
+  } = await launchBenchSystem(home, {
+    // Every version is promoted, so the gateway serves the model just trained.
+    GATE_MIN_IMPROVEMENT: '-1',
+    GATE_MIN_ACCURACY: '0',
+    TRAIN_BUDGET_S: '3600',
   });
   const urls: Urls = {
     data: `http://127.0.0.1:${data}`,
@@ -357,10 +311,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, { stack: true });

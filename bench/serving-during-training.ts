@@ -4,64 +4,17 @@
  * then while a retrain of Iris runs, and prints req/s, p99, errors and timeouts of both and their ratio (target ≥ 0.7,
  * with 0 failed or timed-out requests).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { launchSystem } from '../apps/sepal/src';
+import { join } from 'node:path';
+import { launchBenchSystem, runBench, wrk as runWrk, type WrkResult } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 16;
 
-interface WrkResult {
-  requestsPerSecond: number;
-  p99Ms: number;
-  non2xx: number;
-  socketErrors: number;
-  timeouts: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-function wrk(url: string, script: string): Promise<WrkResult> {
-  const args = [
-    '-t2',
-    `-c${CONNECTIONS}`,
-    `-d${SECONDS}s`,
-    '--latency',
-    '--timeout',
-    '2s',
-    '-s',
-    script,
-    url,
-  ];
-  return new Promise((done, fail) => {
-    const child = spawn('wrk', args);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', () => {
-      const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? 0);
-      const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
-      const scale = p99 ? { us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'] : 0;
-      const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      done({
-        requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
-        p99Ms: p99 ? Number(p99[1]) * scale : NaN,
-        non2xx: number(/Non-2xx or 3xx responses: (\d+)/),
-        socketErrors: errors ? Number(errors[1]) + Number(errors[2]) + Number(errors[3]) : 0,
-        timeouts: errors ? Number(errors[4]) : 0,
-      });
-    });
-  });
-}
+const wrk = (url: string, script: string) =>
+  runWrk(url, script, { seconds: SECONDS, connections: CONNECTIONS, timeout: '2s' });
 
 const line = (label: string, r: WrkResult) =>
   `${label.padEnd(22)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s  p99 ${r.p99Ms.toFixed(1).padStart(6)} ms  ` +
@@ -76,28 +29,10 @@ async function main(): Promise<void> {
     }
   }
   const home = mkdtempSync(join(tmpdir(), 'sepal-bench-serving-'));
-  const [data, registry, trainer, inference] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  const system = await launchSystem({
-    env: {
-      ...process.env,
-      SEPAL_HOME: join(home, 'state'),
-      MODELS_DIR: join(home, 'models'),
-      DATA_DIR: resolve(__dirname, '../../data'),
-      LOG_LEVEL: 'warn',
-      DATA_PORT: String(data),
-      REGISTRY_PORT: String(registry),
-      TRAINER_PORT: String(trainer),
-      INFERENCE_PORT: String(inference),
-      DRIFT_PSI_THRESHOLD: '0',
-    },
-    log: () => undefined,
-    progressBars: false,
-  });
+  const {
+    system,
+    ports: { registry, trainer, inference },
+  } = await launchBenchSystem(home, { DRIFT_PSI_THRESHOLD: '0' });
   const script = join(home, 'predict.lua');
   writeFileSync(
     script,
@@ -140,10 +75,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBench(main);

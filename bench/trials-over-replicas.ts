@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JobView } from '@sepal/contracts';
@@ -17,18 +16,11 @@ import { Client } from 'pg';
 import { Topology } from '@sepal/messaging';
 import { DataConfig, startDataApp } from '../apps/data/src';
 import { RegistryConfig, startRegistryApp } from '../apps/registry/src';
+import { freePort, runBench } from './support';
 
 /** 4 x 4 = 16 trials, long enough that training dominates the messaging. */
 const GRID = { learningRate: [0.005, 0.01, 0.02, 0.05], hiddenUnits: [8, 16, 24, 32] };
 const PARAMS = { epochs: Number(process.env.BENCH_TRIAL_EPOCHS ?? 80), earlyStoppingPatience: 0 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -222,10 +214,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runBench(main);
