@@ -11,6 +11,29 @@ export interface ParityReport {
   reason?: string;
 }
 
+const noRows = (): ParityReport => ({
+  rows: 0,
+  maxAbsDifference: 0,
+  labelMismatches: 0,
+  passed: false,
+  reason: 'no rows',
+});
+
+/** The report when onnxruntime answered with the wrong number of outputs (`sizes` says what it gave). */
+function wrongSize(rows: number, labelMismatches: number, sizes: string): ParityReport {
+  return {
+    rows,
+    maxAbsDifference: Number.POSITIVE_INFINITY,
+    labelMismatches,
+    passed: false,
+    reason: `ONNX outputs have the wrong size (${sizes})`,
+  };
+}
+
+/** The larger difference so far; a NaN difference is kept, so that it fails the check. */
+const larger = (max: number, difference: number) =>
+  difference > max || Number.isNaN(difference) ? difference : max;
+
 /**
  * Loads the exported bytes in onnxruntime-node and compares them with the TensorFlow.js probabilities of the same
  * raw rows: every probability within `tolerance` and identical labels. The export reads the raw cells (its
@@ -23,27 +46,21 @@ export async function checkOnnxParity(
   tolerance: number,
   columns?: readonly FeatureColumn[] | null,
 ): Promise<ParityReport> {
-  if (rows.length === 0)
-    return { rows: 0, maxAbsDifference: 0, labelMismatches: 0, passed: false, reason: 'no rows' };
+  if (rows.length === 0) return noRows();
   const { probabilities, labels } = await runOnnxClassifier(bytes, rows, columns);
   const classes = expected[0].length;
   if (probabilities.length !== rows.length * classes || labels.length !== rows.length) {
-    return {
-      rows: rows.length,
-      maxAbsDifference: Number.POSITIVE_INFINITY,
-      labelMismatches: rows.length,
-      passed: false,
-      reason: `ONNX outputs have the wrong size (${probabilities.length} probabilities, ${labels.length} labels)`,
-    };
+    return wrongSize(
+      rows.length,
+      rows.length,
+      `${probabilities.length} probabilities, ${labels.length} labels`,
+    );
   }
   let maxAbsDifference = 0;
   let labelMismatches = 0;
   expected.forEach((row, i) => {
     row.forEach((p, k) => {
-      const difference = Math.abs(p - probabilities[i * classes + k]);
-      // NaN must fail the check, so it is not compared with Math.max.
-      maxAbsDifference =
-        difference > maxAbsDifference || Number.isNaN(difference) ? difference : maxAbsDifference;
+      maxAbsDifference = larger(maxAbsDifference, Math.abs(p - probabilities[i * classes + k]));
     });
     if (Number(labels[i]) !== argmax(row)) labelMismatches++;
   });
@@ -72,23 +89,14 @@ export async function checkOnnxRegressorParity(
   tolerance: number,
   columns?: readonly FeatureColumn[] | null,
 ): Promise<ParityReport> {
-  if (rows.length === 0)
-    return { rows: 0, maxAbsDifference: 0, labelMismatches: 0, passed: false, reason: 'no rows' };
+  if (rows.length === 0) return noRows();
   const values = await runOnnxRegressor(bytes, rows, columns);
   if (values.length !== rows.length) {
-    return {
-      rows: rows.length,
-      maxAbsDifference: Number.POSITIVE_INFINITY,
-      labelMismatches: 0,
-      passed: false,
-      reason: `ONNX outputs have the wrong size (${values.length} values for ${rows.length} rows)`,
-    };
+    return wrongSize(rows.length, 0, `${values.length} values for ${rows.length} rows`);
   }
   let maxAbsDifference = 0;
   expected.forEach(([value], i) => {
-    const difference = Math.abs(value - values[i]) / Math.max(1, Math.abs(value));
-    maxAbsDifference =
-      difference > maxAbsDifference || Number.isNaN(difference) ? difference : maxAbsDifference;
+    maxAbsDifference = larger(maxAbsDifference, Math.abs(value - values[i]) / Math.max(1, Math.abs(value)));
   });
   const passed = maxAbsDifference < tolerance;
   return {
