@@ -52,6 +52,23 @@ function store(value: unknown, out: Float32Array, at: number, path: () => string
 
 const isRow = (value: unknown): boolean => typeof value === 'object' && value !== null;
 
+/** An array row holds one value per feature, in model order. */
+function checkWidth(value: unknown[], path: string, signature: ModelSignature, width: number): void {
+  if (value.length !== width) {
+    throw new PredictInputError(
+      path,
+      `expected ${width} values in model order (${signature.featureList}), got ${value.length}`,
+    );
+  }
+}
+
+/** A row that is neither an object of named features nor an array (`array` says of what). */
+const notARow = (value: unknown, path: string, array: string) =>
+  new PredictInputError(
+    path,
+    `expected an object of named features or an array of ${array}, got ${describeValue(value)}`,
+  );
+
 /** Writes one row (named object or array in model order) at row `row` of `out` (and of `categorical`). */
 export function writeRow(
   value: unknown,
@@ -68,23 +85,13 @@ export function writeRow(
   const width = signature.featureNames.length;
   const base = row * width;
   if (Array.isArray(value)) {
-    if (value.length !== width) {
-      throw new PredictInputError(
-        path,
-        `expected ${width} values in model order (${signature.featureList}), got ${value.length}`,
-      );
-    }
+    checkWidth(value, path, signature, width);
     for (let j = 0; j < width; j++) {
       store(value[j], out, base + j, () => `${path}[${j}] (${signature.featureNames[j]})`);
     }
     return;
   }
-  if (!isRow(value)) {
-    throw new PredictInputError(
-      path,
-      `expected an object of named features or an array of ${width} numbers, got ${describeValue(value)}`,
-    );
-  }
+  if (!isRow(value)) throw notARow(value, path, `${width} numbers`);
   const record = value as Record<string, unknown>;
   let seen = 0;
   let unknown: string[] | undefined;
@@ -237,21 +244,11 @@ function writeTypedRow(
   };
   const width = columns.length;
   if (Array.isArray(value)) {
-    if (value.length !== width) {
-      throw new PredictInputError(
-        path,
-        `expected ${width} values in model order (${signature.featureList}), got ${value.length}`,
-      );
-    }
+    checkWidth(value, path, signature, width);
     for (let j = 0; j < width; j++) put(columns[j], value[j], () => `${path}[${j}] (${columns[j].name})`);
     return;
   }
-  if (!isRow(value)) {
-    throw new PredictInputError(
-      path,
-      `expected an object of named features or an array of ${width} values, got ${describeValue(value)}`,
-    );
-  }
+  if (!isRow(value)) throw notARow(value, path, `${width} values`);
   const record = value as Record<string, unknown>;
   const unknown = Object.keys(record).filter((key) => !signature.featureIndex.has(key));
   const missing = columns.filter(
