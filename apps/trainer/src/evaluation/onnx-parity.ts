@@ -34,18 +34,37 @@ function wrongSize(rows: number, labelMismatches: number, sizes: string): Parity
 const larger = (max: number, difference: number) =>
   difference > max || Number.isNaN(difference) ? difference : max;
 
-/**
- * Loads the exported bytes in onnxruntime-node and compares them with the TensorFlow.js probabilities of the same
- * raw rows: every probability within `tolerance` and identical labels. The export reads the raw cells (its
- * preprocessing is in the graph), TensorFlow.js read them encoded by the trainer: the check covers both.
- */
-export async function checkOnnxParity(
+/** The report: passed when there is no problem, else the problems as its reason. */
+function report(
+  rows: number,
+  maxAbsDifference: number,
+  labelMismatches: number,
+  problems: string[],
+): ParityReport {
+  return {
+    rows,
+    maxAbsDifference,
+    labelMismatches,
+    passed: problems.length === 0,
+    ...(problems.length ? { reason: `ONNX parity check failed: ${problems.join('; ')}` } : {}),
+  };
+}
+
+/** Compares exported bytes with TensorFlow.js's outputs (`expected`, one array per row) on the same raw rows. */
+export type ParityCheck = (
   bytes: Uint8Array,
   rows: readonly (readonly FeatureCell[])[],
   expected: number[][],
   tolerance: number,
   columns?: readonly FeatureColumn[] | null,
-): Promise<ParityReport> {
+) => Promise<ParityReport>;
+
+/**
+ * Loads the exported bytes in onnxruntime-node and compares them with the TensorFlow.js probabilities of the same
+ * raw rows: every probability within `tolerance` and identical labels. The export reads the raw cells (its
+ * preprocessing is in the graph), TensorFlow.js read them encoded by the trainer: the check covers both.
+ */
+export const checkOnnxParity: ParityCheck = async (bytes, rows, expected, tolerance, columns) => {
   if (rows.length === 0) return noRows();
   const { probabilities, labels } = await runOnnxClassifier(bytes, rows, columns);
   const classes = expected[0].length;
@@ -69,26 +88,14 @@ export async function checkOnnxParity(
     ...(withinTolerance ? [] : [`max |ONNX - tf| = ${maxAbsDifference} is not below ${tolerance}`]),
     ...(labelMismatches === 0 ? [] : [`${labelMismatches} of ${rows.length} labels differ`]),
   ];
-  return {
-    rows: rows.length,
-    maxAbsDifference,
-    labelMismatches,
-    passed: problems.length === 0,
-    ...(problems.length ? { reason: `ONNX parity check failed: ${problems.join('; ')}` } : {}),
-  };
-}
+  return report(rows.length, maxAbsDifference, labelMismatches, problems);
+};
 
 /**
  * A regressor's parity: every ONNX value within `tolerance` of TensorFlow.js's, relative to max(1, |value|)
  * (`maxAbsDifference` reports that relative difference; there are no labels).
  */
-export async function checkOnnxRegressorParity(
-  bytes: Uint8Array,
-  rows: readonly (readonly FeatureCell[])[],
-  expected: number[][],
-  tolerance: number,
-  columns?: readonly FeatureColumn[] | null,
-): Promise<ParityReport> {
+export const checkOnnxRegressorParity: ParityCheck = async (bytes, rows, expected, tolerance, columns) => {
   if (rows.length === 0) return noRows();
   const values = await runOnnxRegressor(bytes, rows, columns);
   if (values.length !== rows.length) {
@@ -98,16 +105,9 @@ export async function checkOnnxRegressorParity(
   expected.forEach(([value], i) => {
     maxAbsDifference = larger(maxAbsDifference, Math.abs(value - values[i]) / Math.max(1, Math.abs(value)));
   });
-  const passed = maxAbsDifference < tolerance;
-  return {
-    rows: rows.length,
-    maxAbsDifference,
-    labelMismatches: 0,
-    passed,
-    ...(passed
-      ? {}
-      : {
-          reason: `ONNX parity check failed: max |ONNX - tf| / max(1, |tf|) = ${maxAbsDifference} is not below ${tolerance}`,
-        }),
-  };
-}
+  const problems =
+    maxAbsDifference < tolerance
+      ? []
+      : [`max |ONNX - tf| / max(1, |tf|) = ${maxAbsDifference} is not below ${tolerance}`];
+  return report(rows.length, maxAbsDifference, 0, problems);
+};
