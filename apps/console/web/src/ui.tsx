@@ -52,3 +52,22 @@ export function Page({
     </>
   );
 }
+
+/** A table's header row: one column a label, `{ num: label }` for a right-aligned number column. */
+export function TableHead({ columns }: { columns: (string | { num: string })[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column) =>
+          typeof column === 'string' ? (
+            <th key={column}>{column}</th>
+          ) : (
+            <th key={column.num} className="num">
+              {column.num}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}

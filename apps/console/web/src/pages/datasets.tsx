@@ -4,7 +4,7 @@ import { useKey } from '../auth';
 import { useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import type { DatasetSummary, DatasetVersion } from '../types';
-import { ErrorBox, Page, short, when } from '../ui';
+import { ErrorBox, Page, short, TableHead, when } from '../ui';
 
 interface DryRun {
   dryRun?: boolean;
@@ -38,13 +38,7 @@ function SchemaView({ schema }: { schema: Record<string, unknown> }) {
   return (
     <div>
       <table aria-label="Inferred schema">
-        <thead>
-          <tr>
-            <th>Feature</th>
-            <th>Type</th>
-            <th>Details</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Feature', 'Type', 'Details']} />
         <tbody>
           {features.map((f, i) => {
             const feature = typeof f === 'string' ? { name: f } : (f as Record<string, unknown>);
@@ -230,21 +224,21 @@ function Versions({ name }: { name: string }) {
       <ErrorBox error={versions.error} what="list the versions" />
       <ErrorBox error={downloadError} what="export" />
       <table>
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Id</th>
-            <th>Parent</th>
-            <th>Reason</th>
-            <th className="num">Rows</th>
-            <th className="num">Train</th>
-            <th className="num">Test</th>
-            <th>Classes (train / test)</th>
-            <th>Cleaning rules</th>
-            <th>Created</th>
-            <th>Export</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={[
+            'Version',
+            'Id',
+            'Parent',
+            'Reason',
+            { num: 'Rows' },
+            { num: 'Train' },
+            { num: 'Test' },
+            'Classes (train / test)',
+            'Cleaning rules',
+            'Created',
+            'Export',
+          ]}
+        />
         <tbody>
           {list.map((v) => (
             <tr key={v.id}>
@@ -324,13 +318,7 @@ function Versions({ name }: { name: string }) {
             {diff.data.rowsMovedBetweenSplits} moved between splits.
           </p>
           <table aria-label="Class counts of both versions">
-            <thead>
-              <tr>
-                <th>Class</th>
-                <th className="num">Train (from → to)</th>
-                <th className="num">Test (from → to)</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Class', { num: 'Train (from → to)' }, { num: 'Test (from → to)' }]} />
             <tbody>
               {Object.keys({ ...diff.data.from.classCounts.train, ...diff.data.to.classCounts.train }).map(
                 (c) => (
@@ -359,14 +347,7 @@ export function Datasets({ name }: { name?: string }) {
     <Page title="Datasets">
       <ErrorBox error={datasets.error} what="list the datasets" />
       <table>
-        <thead>
-          <tr>
-            <th>Dataset</th>
-            <th>Description</th>
-            <th className="num">Versions</th>
-            <th>Latest</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Dataset', 'Description', { num: 'Versions' }, 'Latest']} />
         <tbody>
           {(datasets.data ?? []).map((d) => (
             <tr key={d.name} aria-current={d.name === name ? 'true' : undefined}>

@@ -5,7 +5,7 @@ import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { DatasetSummary, JobView } from '../types';
 import { TERMINAL } from '../types';
-import { ErrorBox, Page, short, State, when } from '../ui';
+import { ErrorBox, Page, short, State, TableHead, when } from '../ui';
 
 /** The console's server-sent events of the job list, read with fetch so the API key header goes along. */
 function useJobStream(): { jobs: JobView[] | undefined; problem: string | null; live: boolean } {
@@ -174,17 +174,7 @@ export function Jobs() {
       {problem && <p className="error">Job stream: {problem}</p>}
       <ErrorBox error={actionError} what="change the job" />
       <table aria-label="Jobs">
-        <thead>
-          <tr>
-            <th>Job</th>
-            <th>State</th>
-            <th>Dataset</th>
-            <th>Model</th>
-            <th>Steps</th>
-            <th>Created</th>
-            <th>Actions</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Job', 'State', 'Dataset', 'Model', 'Steps', 'Created', 'Actions']} />
         <tbody>
           {(jobs ?? []).map((job) => (
             <tr key={job.id} data-job={job.id}>

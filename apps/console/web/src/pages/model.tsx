@@ -4,7 +4,7 @@ import { useKey } from '../auth';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { AuditEntry, LineageView, ModelView } from '../types';
-import { ErrorBox, fmt, Page, short, when } from '../ui';
+import { ErrorBox, fmt, Page, short, TableHead, when } from '../ui';
 
 /** version → run → sweep → dataset version, as boxes and arrows. */
 function LineageGraph({ lineage }: { lineage: LineageView }) {
@@ -374,16 +374,7 @@ export function ModelPage({ name }: { name: string }) {
       <h2>Audit log</h2>
       <ErrorBox error={audit.error} what="load the audit log" />
       <table aria-label="Audit log">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Alias</th>
-            <th>From</th>
-            <th>To</th>
-            <th>By</th>
-            <th>Reason</th>
-          </tr>
-        </thead>
+        <TableHead columns={['When', 'Alias', 'From', 'To', 'By', 'Reason']} />
         <tbody>
           {[...(audit.data ?? [])].reverse().map((e) => (
             <tr key={e.id}>

@@ -2,7 +2,7 @@ import { api } from '../api';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { ModelSummaryView } from '../types';
-import { ErrorBox, Page } from '../ui';
+import { ErrorBox, Page, TableHead } from '../ui';
 
 export function Models() {
   const models = useLoad(() => api<{ models: ModelSummaryView[] }>('registry', '/models?limit=1000'), []);
@@ -10,13 +10,7 @@ export function Models() {
     <Page title="Models">
       <ErrorBox error={models.error} what="list the models" />
       <table>
-        <thead>
-          <tr>
-            <th>Model</th>
-            <th className="num">Latest version</th>
-            <th>Aliases</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Model', { num: 'Latest version' }, 'Aliases']} />
         <tbody>
           {(models.data?.models ?? []).map((m) => (
             <tr key={m.name}>

@@ -2,7 +2,7 @@ import { api } from '../api';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { DatasetSummary, DatasetVersion, JobView, ModelSummaryView, TrafficView } from '../types';
-import { ErrorBox, fmt, Page, short, State, when } from '../ui';
+import { ErrorBox, fmt, Page, short, State, TableHead, when } from '../ui';
 
 const LIVE_MS = 5_000;
 
@@ -58,16 +58,16 @@ export function Overview() {
           </p>
         )}
         <table>
-          <thead>
-            <tr>
-              <th>Model</th>
-              <th>Champion</th>
-              <th>Aliases</th>
-              <th className="num">Served version</th>
-              <th className="num">Rows/s</th>
-              <th>Predictions per class (last hour)</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Model',
+              'Champion',
+              'Aliases',
+              { num: 'Served version' },
+              { num: 'Rows/s' },
+              'Predictions per class (last hour)',
+            ]}
+          />
           <tbody>
             {(models.data?.models ?? []).map((m) => {
               const mt = trafficOf(m.name);
@@ -109,15 +109,7 @@ export function Overview() {
         {jobs.data && jobs.data.length === 0 && <p className="muted">No job is running or queued.</p>}
         {jobs.data && jobs.data.length > 0 && (
           <table>
-            <thead>
-              <tr>
-                <th>Job</th>
-                <th>State</th>
-                <th>Dataset</th>
-                <th>Current step</th>
-                <th>Created</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Job', 'State', 'Dataset', 'Current step', 'Created']} />
             <tbody>
               {jobs.data.map((j) => (
                 <tr key={j.id}>
@@ -141,16 +133,16 @@ export function Overview() {
         <h2 id="data-h">Latest dataset versions</h2>
         <ErrorBox error={datasets.error} what="list the datasets" />
         <table>
-          <thead>
-            <tr>
-              <th>Dataset</th>
-              <th className="num">Version</th>
-              <th>Id</th>
-              <th className="num">Rows</th>
-              <th className="num">Train / test</th>
-              <th>Created</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              'Dataset',
+              { num: 'Version' },
+              'Id',
+              { num: 'Rows' },
+              { num: 'Train / test' },
+              'Created',
+            ]}
+          />
           <tbody>
             {(datasets.data ?? []).map((d) => (
               <tr key={d.name}>

@@ -3,7 +3,7 @@ import { LineChart } from '../charts';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { RunPage, RunView } from '../types';
-import { ErrorBox, fmt, Page, short, State, when } from '../ui';
+import { ErrorBox, fmt, Page, short, State, TableHead, when } from '../ui';
 import { curves, MetricPoint, toSeries } from './curves';
 
 function ConfusionMatrix({ json }: { json: string }) {
@@ -132,14 +132,7 @@ export function RunPage({ id }: { id: string }) {
             <>
               <h2>Trials of this sweep</h2>
               <table>
-                <thead>
-                  <tr>
-                    <th>Run</th>
-                    <th>Status</th>
-                    <th>Params</th>
-                    <th>Metrics</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Run', 'Status', 'Params', 'Metrics']} />
                 <tbody>
                   {children.data!.map((c) => (
                     <tr key={c.id}>
