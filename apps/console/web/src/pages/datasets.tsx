@@ -198,6 +198,35 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
   );
 }
 
+/** A choice of one of the dataset's versions, as `v<seq>` (empty until one is chosen). */
+function VersionSelect({
+  id,
+  label,
+  versions,
+  value,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  versions: DatasetVersion[];
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        <option value="">choose…</option>
+        {versions.map((v) => (
+          <option key={v.id} value={`v${v.seq}`}>
+            v{v.seq}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 function Versions({ name }: { name: string }) {
   const versions = useLoad(() => api<DatasetVersion[]>('data', `/datasets/${enc(name)}/versions`), [name]);
   const [from, setFrom] = useState('');
@@ -287,28 +316,8 @@ function Versions({ name }: { name: string }) {
       </table>
       <h3>Diff between two versions</h3>
       <div className="row">
-        <div className="field">
-          <label htmlFor="diff-from">From</label>
-          <select id="diff-from" value={from} onChange={(e) => setFrom(e.target.value)}>
-            <option value="">choose…</option>
-            {list.map((v) => (
-              <option key={v.id} value={`v${v.seq}`}>
-                v{v.seq}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="diff-to">To</label>
-          <select id="diff-to" value={to} onChange={(e) => setTo(e.target.value)}>
-            <option value="">choose…</option>
-            {list.map((v) => (
-              <option key={v.id} value={`v${v.seq}`}>
-                v{v.seq}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VersionSelect id="diff-from" label="From" versions={list} value={from} onChange={setFrom} />
+        <VersionSelect id="diff-to" label="To" versions={list} value={to} onChange={setTo} />
       </div>
       <ErrorBox error={diff.error} what="compute the diff" />
       {diff.data && (
