@@ -3,9 +3,11 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
 import { createRng, fitPsiReference } from '@sepal/ml';
-import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { MODEL_PROMOTED_QUEUE } from '../../apps/inference/src';
 import {
+  AMQP_URL,
+  deleteTestQueues,
   IRIS_FEATURES,
   IRIS_RUN_ID,
   irisOnnx,
@@ -14,7 +16,6 @@ import {
   TestRegistry,
 } from './fixtures';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MODEL = 'IrisModel';
 const DRIFT_QUEUE = 'test.drift';
 
@@ -121,13 +122,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
       await subscription?.close();
       await app?.close();
       await registry?.stop();
-      if (mode === 'real services')
-        await deleteNamespace(AMQP_URL, namespace, [
-          MODEL_PROMOTED_QUEUE,
-          DRIFT_QUEUE,
-          'registry.training',
-          'registry.jobs',
-        ]);
+      if (mode === 'real services') await deleteTestQueues(namespace, [MODEL_PROMOTED_QUEUE, DRIFT_QUEUE]);
     });
 
     it('reports no PSI until the window holds DRIFT_MIN_ROWS rows, then a low PSI for rows like the training data', async () => {

@@ -1,16 +1,15 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
 import { request as httpRequest } from 'node:http';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
 import {
   InferenceConfig,
   MODEL_PROMOTED_QUEUE,
   MODEL_TRAFFIC_QUEUE,
   startInferenceApp,
 } from '../../apps/inference/src';
-import { IRIS_RUN_ID, irisOnnx, TestRegistry } from './fixtures';
+import { AMQP_URL, deleteTestQueues, IRIS_RUN_ID, irisOnnx, TestRegistry } from './fixtures';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
 jest.setTimeout(60_000);
@@ -108,12 +107,7 @@ describe.each(['real services', 'embedded adapters'] as const)('lean /predict pa
     await app?.close();
     await registry?.stop();
     if (mode === 'real services')
-      await deleteNamespace(AMQP_URL, namespace, [
-        MODEL_PROMOTED_QUEUE,
-        MODEL_TRAFFIC_QUEUE,
-        'registry.training',
-        'registry.jobs',
-      ]);
+      await deleteTestQueues(namespace, [MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE]);
   });
 
   const json = { 'content-type': 'application/json' };

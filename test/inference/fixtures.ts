@@ -5,10 +5,17 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { encodeOnnxMetadata } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, freePort, TestDatabase } from '@sepal/testing';
+import { createTestDatabase, deleteNamespace, freePort, TestDatabase } from '@sepal/testing';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { exportDenseClassifierToOnnx, type PsiReference } from '@sepal/ml';
+
+export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Removes a real-services run's queues from the broker: the test's own `queues` and the test registry's. */
+export function deleteTestQueues(namespace: string, queues: string[]): Promise<void> {
+  return deleteNamespace(AMQP_URL, namespace, [...queues, 'registry.training', 'registry.jobs']);
+}
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 export const IRIS_LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];

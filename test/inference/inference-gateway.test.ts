@@ -4,9 +4,11 @@ import { connect } from 'amqplib';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription, Topology } from '@sepal/messaging';
-import { deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
+import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { MODEL_PROMOTED_QUEUE } from '../../apps/inference/src';
 import {
+  AMQP_URL,
+  deleteTestQueues,
   IRIS_LABELS,
   IRIS_RUN_ID,
   irisOnnx,
@@ -16,7 +18,6 @@ import {
 } from './fixtures';
 import { findBinary, INSTALL_HINT } from '../monitoring/monitoring-files';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MODEL = 'IrisModel';
 const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
@@ -96,13 +97,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     await app?.close();
     await registry?.stop();
     if (mode === 'real services')
-      await deleteNamespace(AMQP_URL, namespace, [
-        MODEL_PROMOTED_QUEUE,
-        'test.feedback',
-        'test.served',
-        'registry.training',
-        'registry.jobs',
-      ]);
+      await deleteTestQueues(namespace, [MODEL_PROMOTED_QUEUE, 'test.feedback', 'test.served']);
   });
 
   it('answers 503 and is not ready until a champion exists, then loads it in the background', async () => {

@@ -1,8 +1,10 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE, ModelManager } from '../../apps/inference/src';
 import {
+  AMQP_URL,
+  deleteTestQueues,
   IRIS_LABELS,
   IRIS_RUN_ID,
   irisOnnx,
@@ -15,7 +17,6 @@ import {
   wineOnnx,
 } from './fixtures';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const IRIS = 'IrisModel';
 const WINE = 'WineQuality';
 const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
@@ -69,12 +70,7 @@ describe.each(['real services', 'embedded adapters'] as const)('multi-model gate
     await app?.close();
     await registry?.stop();
     if (mode === 'real services')
-      await deleteNamespace(AMQP_URL, namespace, [
-        MODEL_PROMOTED_QUEUE,
-        MODEL_TRAFFIC_QUEUE,
-        'registry.training',
-        'registry.jobs',
-      ]);
+      await deleteTestQueues(namespace, [MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE]);
   });
 
   it('serves a model promoted for the first time without a restart, each by its own route', async () => {

@@ -15,11 +15,10 @@ import {
   type FeatureColumn,
   type FeaturePreprocessing,
 } from '@sepal/ml';
-import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { MODEL_PROMOTED_QUEUE } from '../../apps/inference/src';
-import { IRIS_RUN_ID, startTestGateway, TestRegistry } from './fixtures';
+import { AMQP_URL, deleteTestQueues, IRIS_RUN_ID, startTestGateway, TestRegistry } from './fixtures';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REGRESSOR = 'WineValue';
 const CLASSIFIER = 'WineColour';
 const COLUMNS: FeatureColumn[] = [
@@ -157,12 +156,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
       await regressorGateway?.close();
       await classifierGateway?.close();
       await registry?.stop();
-      if (amqpUrl)
-        await deleteNamespace(AMQP_URL, namespace, [
-          MODEL_PROMOTED_QUEUE,
-          'registry.training',
-          'registry.jobs',
-        ]);
+      if (amqpUrl) await deleteTestQueues(namespace, [MODEL_PROMOTED_QUEUE]);
     });
 
     it('a regressor answers {"value": x} per row from raw strings, nulls and an unseen category', async () => {
