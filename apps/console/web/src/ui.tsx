@@ -71,3 +71,25 @@ export function TableHead({ columns }: { columns: (string | { num: string })[] }
     </thead>
   );
 }
+
+/** A labelled text input bound to a string state. */
+export function TextField({
+  id,
+  label,
+  value,
+  onChange,
+  placeholder,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder?: string;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} value={value} onChange={(e) => onChange(e.target.value)} placeholder={placeholder} />
+    </div>
+  );
+}

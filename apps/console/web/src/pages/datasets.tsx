@@ -4,7 +4,7 @@ import { useKey } from '../auth';
 import { useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import type { DatasetSummary, DatasetVersion } from '../types';
-import { ErrorBox, Page, short, TableHead, when } from '../ui';
+import { ErrorBox, Page, short, TableHead, TextField, when } from '../ui';
 
 interface DryRun {
   dryRun?: boolean;
@@ -126,24 +126,20 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
       <h2 id="import-h">Import a CSV</h2>
       <p className="muted">The schema is inferred and shown first; nothing is written until you import.</p>
       <div className="row">
-        <div className="field">
-          <label htmlFor="ds-name">Dataset name</label>
-          <input
-            id="ds-name"
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="e.g. penguins"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="ds-target">Target column (optional)</label>
-          <input
-            id="ds-target"
-            value={target}
-            onChange={(e) => setTarget(e.target.value)}
-            placeholder="last column"
-          />
-        </div>
+        <TextField
+          id="ds-name"
+          label="Dataset name"
+          value={name}
+          onChange={setName}
+          placeholder="e.g. penguins"
+        />
+        <TextField
+          id="ds-target"
+          label="Target column (optional)"
+          value={target}
+          onChange={setTarget}
+          placeholder="last column"
+        />
         <div className="field">
           <label htmlFor="ds-file">CSV file</label>
           <input

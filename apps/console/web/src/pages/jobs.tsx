@@ -5,7 +5,7 @@ import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { DatasetSummary, JobView } from '../types';
 import { TERMINAL } from '../types';
-import { ErrorBox, Page, short, State, TableHead, when } from '../ui';
+import { ErrorBox, Page, short, State, TableHead, TextField, when } from '../ui';
 
 /** The console's server-sent events of the job list, read with fetch so the API key header goes along. */
 function useJobStream(): { jobs: JobView[] | undefined; problem: string | null; live: boolean } {
@@ -118,23 +118,25 @@ function StartTraining() {
               ))}
           </select>
         </div>
-        <div className="field">
-          <label htmlFor="train-model">Model name (optional)</label>
-          <input
-            id="train-model"
-            value={modelName}
-            onChange={(e) => setModelName(e.target.value)}
-            placeholder="default"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="train-lr">learningRate values</label>
-          <input id="train-lr" value={learningRate} onChange={(e) => setLearningRate(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="train-hidden">hiddenUnits values</label>
-          <input id="train-hidden" value={hiddenUnits} onChange={(e) => setHiddenUnits(e.target.value)} />
-        </div>
+        <TextField
+          id="train-model"
+          label="Model name (optional)"
+          value={modelName}
+          onChange={setModelName}
+          placeholder="default"
+        />
+        <TextField
+          id="train-lr"
+          label="learningRate values"
+          value={learningRate}
+          onChange={setLearningRate}
+        />
+        <TextField
+          id="train-hidden"
+          label="hiddenUnits values"
+          value={hiddenUnits}
+          onChange={setHiddenUnits}
+        />
         <div className="field">
           <label htmlFor="train-epochs">epochs</label>
           <input

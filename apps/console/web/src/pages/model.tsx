@@ -4,7 +4,7 @@ import { useKey } from '../auth';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { AuditEntry, LineageView, ModelView } from '../types';
-import { ErrorBox, fmt, Page, short, TableHead, when } from '../ui';
+import { ErrorBox, fmt, Page, short, TableHead, TextField, when } from '../ui';
 
 /** version → run → sweep → dataset version, as boxes and arrows. */
 function LineageGraph({ lineage }: { lineage: LineageView }) {
@@ -231,15 +231,13 @@ function Traffic({ model }: { model: ModelView }) {
           : 'No split: the champion takes every request.'}
       </p>
       <div className="row">
-        <div className="field">
-          <label htmlFor="traffic-weights">Weights (version:percent, summing to 100)</label>
-          <input
-            id="traffic-weights"
-            value={weights}
-            onChange={(e) => setWeights(e.target.value)}
-            placeholder="1:90, 2:10"
-          />
-        </div>
+        <TextField
+          id="traffic-weights"
+          label="Weights (version:percent, summing to 100)"
+          value={weights}
+          onChange={setWeights}
+          placeholder="1:90, 2:10"
+        />
         <div className="field">
           <label htmlFor="traffic-shadow">Shadow version (optional)</label>
           <input
