@@ -1,16 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
-import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
 import { ArtifactsModule } from './artifacts/artifacts.module';
 import { TrainingEventsModule } from './events/training-events.module';
 import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
 import { KeysModule } from './keys/keys.module';
-import { REGISTRY_MIGRATIONS } from './registry.migrations';
 import { GatesModule } from './gates/gates.module';
 import { ModelsModule } from './models/models.module';
-import { RegistryConfig, RegistryConfigValues } from './registry.config';
+import { RegistryConfigValues } from './registry.config';
+import { registryConfigModule, registryPersistence } from './registry.imports';
 import { REGISTRY_SCHEMA } from './registry.schema';
 import { RunsModule } from './runs/runs.module';
 import { TrafficModule } from './traffic/traffic.module';
@@ -25,19 +24,8 @@ export class RegistryModule {
     return {
       module: RegistryModule,
       imports: [
-        {
-          module: RegistryConfigModule,
-          global: true,
-          providers: [{ provide: RegistryConfig, useValue: config }],
-          exports: [RegistryConfig],
-        },
-        PersistenceModule.forRoot({
-          target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
-          schema: REGISTRY_SCHEMA,
-          entities: [],
-          migrations: REGISTRY_MIGRATIONS,
-          applicationName: 'sepal-registry',
-        }),
+        registryConfigModule(config),
+        registryPersistence(config, 'sepal-registry'),
         MessagingModule.forRoot({
           amqpUrl: config.AMQP_URL,
           namespace: config.SEPAL_NAMESPACE,
@@ -59,6 +47,3 @@ export class RegistryModule {
     };
   }
 }
-
-@Module({})
-class RegistryConfigModule {}

@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { CreatedKey, CreateKeyRequest } from '@sepal/contracts';
-import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
-import { RegistryConfig, RegistryConfigValues } from '../registry.config';
-import { REGISTRY_MIGRATIONS } from '../registry.migrations';
-import { REGISTRY_SCHEMA } from '../registry.schema';
+import { RegistryConfigValues } from '../registry.config';
+import { registryConfigModule, registryPersistence } from '../registry.imports';
 import { KeysModule } from './keys.module';
 import { KeysService } from './keys.service';
 
@@ -21,22 +19,7 @@ export async function createKeyInDatabase(
   const context = await NestFactory.createApplicationContext(
     {
       module: KeysAdminModule,
-      imports: [
-        {
-          module: class RegistryConfigModule {},
-          global: true,
-          providers: [{ provide: RegistryConfig, useValue: config }],
-          exports: [RegistryConfig],
-        },
-        PersistenceModule.forRoot({
-          target: resolveDatabaseTarget(config.DATABASE_URL, config.SEPAL_HOME),
-          schema: REGISTRY_SCHEMA,
-          entities: [],
-          migrations: REGISTRY_MIGRATIONS,
-          applicationName: 'sepal-keys',
-        }),
-        KeysModule,
-      ],
+      imports: [registryConfigModule(config), registryPersistence(config, 'sepal-keys'), KeysModule],
     },
     { logger: false },
   );
