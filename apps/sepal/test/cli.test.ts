@@ -10,10 +10,11 @@ import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../data/src';
 import { RegistryConfig, startRegistryApp } from '../../registry/src';
-import { ExitCode, runCli } from '../src/cli';
+import { ExitCode } from '../src/cli';
 import { serviceClient } from '../src/client/service-client';
 import { cliContextFromEnv } from '../src/commands/cli-context';
 import { follow } from '../src/train/follow-training';
+import { runCliCaptured } from './support/captured-cli';
 
 const SHA = 'c0ffee00'.repeat(8);
 
@@ -23,25 +24,7 @@ interface AcceptedJob {
 }
 
 /** Runs the CLI in this process against the given services, capturing what it prints. */
-async function sepal(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await runCli(args);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const sepal = runCliCaptured;
 
 describe('the sepal CLI against running services (embedded adapters)', () => {
   let apps: INestApplication[] = [];

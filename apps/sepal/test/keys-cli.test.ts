@@ -5,29 +5,18 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace } from '@sepal/testing';
 import { RegistryConfig, startRegistryApp } from '../../registry/src';
-import { ExitCode, runCli } from '../src/cli';
+import { ExitCode } from '../src/cli';
+import { runCliCaptured } from './support/captured-cli';
 
 jest.setTimeout(90_000);
 
 /** Runs the CLI in this process with these variables, capturing what it prints. */
 async function sepal(env: Record<string, string>, args: string[]) {
-  let out = '';
-  let err = '';
   const saved = { ...process.env };
   Object.assign(process.env, env);
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
   try {
-    return { code: await runCli(args), out, err };
+    return await runCliCaptured(args);
   } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
     process.env = saved;
   }
 }
