@@ -1,4 +1,4 @@
-import { ReactNode } from 'react';
+import { CSSProperties, ReactNode } from 'react';
 import { ApiError } from './api';
 
 export function ErrorBox({ error, what }: { error: Error | undefined; what: string }) {
@@ -72,24 +72,38 @@ export function TableHead({ columns }: { columns: (string | { num: string })[] }
   );
 }
 
-/** A labelled text input bound to a string state. */
+/** A labelled text (or, with `type="number"`, number) input bound to a string state. */
 export function TextField({
   id,
   label,
   value,
   onChange,
   placeholder,
+  type,
+  min,
+  style,
 }: {
   id: string;
   label: string;
   value: string;
   onChange: (value: string) => void;
   placeholder?: string;
+  type?: 'number';
+  min?: number;
+  /** Of the field (label and input), e.g. to let it grow in a row. */
+  style?: CSSProperties;
 }) {
   return (
-    <div className="field">
+    <div className="field" style={style}>
       <label htmlFor={id}>{label}</label>
-      <input id={id} value={value} onChange={(e) => onChange(e.target.value)} placeholder={placeholder} />
+      <input
+        id={id}
+        type={type}
+        min={min}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+      />
     </div>
   );
 }

@@ -137,16 +137,14 @@ function StartTraining() {
           value={hiddenUnits}
           onChange={setHiddenUnits}
         />
-        <div className="field">
-          <label htmlFor="train-epochs">epochs</label>
-          <input
-            id="train-epochs"
-            type="number"
-            min={1}
-            value={epochs}
-            onChange={(e) => setEpochs(e.target.value)}
-          />
-        </div>
+        <TextField
+          id="train-epochs"
+          label="epochs"
+          type="number"
+          min={1}
+          value={epochs}
+          onChange={setEpochs}
+        />
         <button type="submit" disabled={!can('train')} title={why('train')}>
           Start {trials} trial{trials === 1 ? '' : 's'}
         </button>

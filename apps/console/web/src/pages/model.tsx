@@ -238,20 +238,21 @@ function Traffic({ model }: { model: ModelView }) {
           onChange={setWeights}
           placeholder="1:90, 2:10"
         />
-        <div className="field">
-          <label htmlFor="traffic-shadow">Shadow version (optional)</label>
-          <input
-            id="traffic-shadow"
-            type="number"
-            min={1}
-            value={shadow}
-            onChange={(e) => setShadow(e.target.value)}
-          />
-        </div>
-        <div className="field" style={{ flex: 1, minWidth: 200 }}>
-          <label htmlFor="traffic-reason">Reason</label>
-          <input id="traffic-reason" value={reason} onChange={(e) => setReason(e.target.value)} />
-        </div>
+        <TextField
+          id="traffic-shadow"
+          label="Shadow version (optional)"
+          type="number"
+          min={1}
+          value={shadow}
+          onChange={setShadow}
+        />
+        <TextField
+          id="traffic-reason"
+          label="Reason"
+          value={reason}
+          onChange={setReason}
+          style={{ flex: 1, minWidth: 200 }}
+        />
         <button type="submit" disabled={!can('promote') || !weights.trim()} title={why('promote')}>
           Set split
         </button>

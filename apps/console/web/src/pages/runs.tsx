@@ -3,7 +3,7 @@ import { api, enc } from '../api';
 import { useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import type { RunPage, RunView } from '../types';
-import { ErrorBox, fmt, Page, short, State, when } from '../ui';
+import { ErrorBox, fmt, Page, short, State, TextField, when } from '../ui';
 
 const ROW_HEIGHT = 33;
 const VIEW_HEIGHT = 520;
@@ -96,10 +96,13 @@ export function Runs() {
           </label>
           <input id="run-filter" value={filter} onChange={(e) => setFilter(e.target.value)} />
         </div>
-        <div className="field" style={{ flex: 1 }}>
-          <label htmlFor="run-order">Order by (e.g. metrics.accuracy DESC)</label>
-          <input id="run-order" value={orderBy} onChange={(e) => setOrderBy(e.target.value)} />
-        </div>
+        <TextField
+          id="run-order"
+          label="Order by (e.g. metrics.accuracy DESC)"
+          value={orderBy}
+          onChange={setOrderBy}
+          style={{ flex: 1 }}
+        />
         <button type="submit">Search</button>
       </form>
       <ErrorBox error={runs.error} what="search the runs" />
