@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { freePort, uniqueNamespace, waitFor } from '@sepal/testing';
+import { freePort, separateAppsEnv, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
@@ -84,27 +84,15 @@ export async function startFuzzStack(): Promise<FuzzStack> {
   const urls = new Map(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`] as const));
   const modelName = 'FuzzModel';
   const env: NodeJS.ProcessEnv = {
-    SEPAL_HOME: `memory://${namespace}`,
-    SEPAL_NAMESPACE: namespace,
+    ...separateAppsEnv({
+      namespace,
+      ports,
+      dataDir: join(ROOT, 'data'),
+      modelsDir,
+      modelName,
+      logLevel: process.env.FUZZ_LOG_LEVEL ?? 'error',
+    }),
     SEPAL_API_KEY: API_KEY,
-    LOG_LEVEL: process.env.FUZZ_LOG_LEVEL ?? 'error',
-    DATA_PORT: String(ports.data),
-    DATA_HOST: '127.0.0.1',
-    DATA_DIR: join(ROOT, 'data'),
-    FEEDBACK_COMMIT_EVERY: '0',
-    REGISTRY_PORT: String(ports.registry),
-    REGISTRY_HOST: '127.0.0.1',
-    MODELS_DIR: modelsDir,
-    REGISTRY_PUBLIC_URL: urls.get('registry'),
-    INFERENCE_PORT: String(ports.inference),
-    INFERENCE_HOST: '127.0.0.1',
-    REGISTRY_URL: urls.get('registry'),
-    MODEL_NAME: modelName,
-    MODEL_RETRY_INTERVAL_MS: '250',
-    TRAINER_PORT: String(ports.trainer),
-    TRAINER_HOST: '127.0.0.1',
-    DATA_URL: urls.get('data'),
-    TF_BACKEND: 'cpu',
     TRAINER_WORKERS: '1',
     // Fuzzed training requests stay cheap, and the gate never moves an alias (the suite counts alias moves).
     TRAIN_MAX_EPOCHS: '3',
@@ -112,8 +100,6 @@ export async function startFuzzStack(): Promise<FuzzStack> {
     TRAIN_MAX_HIDDEN_UNITS: '8',
     GATE_MIN_ACCURACY: '1',
     GATE_MIN_IMPROVEMENT: '1',
-    RETRAIN_ON_FEEDBACK: 'false',
-    RETRAIN_ON_DRIFT: 'false',
   };
   const apps = new Map<AppName, NestFastifyApplication>();
   const close = async () => {

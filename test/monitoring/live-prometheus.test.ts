@@ -13,7 +13,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { exportDenseClassifierToOnnx, fitPsiReference } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { uniqueNamespace, waitFor } from '@sepal/testing';
+import { separateAppsEnv, uniqueNamespace, waitFor } from '@sepal/testing';
 import { renderDashboards } from '../../scripts/dashboards/dashboard-screenshots';
 import {
   panelQueries,
@@ -151,30 +151,16 @@ describeLive('dashboards and alert rules against a real Prometheus scraping the 
     );
     for (const name of APP_NAMES) urls.set(name, `http://127.0.0.1:${ports[name]}`);
     const env: NodeJS.ProcessEnv = {
-      SEPAL_HOME: `memory://${namespace}`,
-      SEPAL_NAMESPACE: namespace,
-      LOG_LEVEL: process.env.MONITORING_LOG_LEVEL ?? 'error',
-      DATA_PORT: String(ports.data),
-      DATA_HOST: '127.0.0.1',
-      DATA_DIR: join(ROOT, 'data'),
-      FEEDBACK_COMMIT_EVERY: '0',
-      REGISTRY_PORT: String(ports.registry),
-      REGISTRY_HOST: '127.0.0.1',
-      MODELS_DIR: modelsDir,
-      REGISTRY_PUBLIC_URL: urls.get('registry'),
-      INFERENCE_PORT: String(ports.inference),
-      INFERENCE_HOST: '127.0.0.1',
-      REGISTRY_URL: urls.get('registry'),
-      MODEL_NAME: 'IrisModel',
-      MODEL_RETRY_INTERVAL_MS: '250',
+      ...separateAppsEnv({
+        namespace,
+        ports,
+        dataDir: join(ROOT, 'data'),
+        modelsDir,
+        modelName: 'IrisModel',
+        logLevel: process.env.MONITORING_LOG_LEVEL ?? 'error',
+      }),
       // sepal_feature_drift_psi appears once the window holds this many rows (the traffic below sends 33).
       DRIFT_MIN_ROWS: '20',
-      TRAINER_PORT: String(ports.trainer),
-      TRAINER_HOST: '127.0.0.1',
-      DATA_URL: urls.get('data'),
-      TF_BACKEND: 'cpu',
-      RETRAIN_ON_FEEDBACK: 'false',
-      RETRAIN_ON_DRIFT: 'false',
     };
     for (const { name, start } of APPS) apps.set(name, await start(env));
 

@@ -95,3 +95,44 @@ export async function startEmbeddedSystem<S>(
     throw error;
   }
 }
+
+/**
+ * The settings of the four apps started one by one in this process (embedded adapters: PGlite in memory, the
+ * in-process bus), each on its port of `ports` (data, registry, inference, trainer) on 127.0.0.1 and wired to the
+ * others by URL; the gateway serves `modelName`, and no retrain starts on its own. Spread over it what a test changes.
+ */
+export function separateAppsEnv(options: {
+  namespace: string;
+  ports: Readonly<Record<string, number>>;
+  dataDir: string;
+  modelsDir: string;
+  modelName: string;
+  logLevel: string;
+}): NodeJS.ProcessEnv {
+  const { namespace, ports } = options;
+  const url = (app: string) => `http://127.0.0.1:${ports[app]}`;
+  return {
+    SEPAL_HOME: `memory://${namespace}`,
+    SEPAL_NAMESPACE: namespace,
+    LOG_LEVEL: options.logLevel,
+    DATA_PORT: String(ports.data),
+    DATA_HOST: '127.0.0.1',
+    DATA_DIR: options.dataDir,
+    FEEDBACK_COMMIT_EVERY: '0',
+    REGISTRY_PORT: String(ports.registry),
+    REGISTRY_HOST: '127.0.0.1',
+    MODELS_DIR: options.modelsDir,
+    REGISTRY_PUBLIC_URL: url('registry'),
+    INFERENCE_PORT: String(ports.inference),
+    INFERENCE_HOST: '127.0.0.1',
+    REGISTRY_URL: url('registry'),
+    MODEL_NAME: options.modelName,
+    MODEL_RETRY_INTERVAL_MS: '250',
+    TRAINER_PORT: String(ports.trainer),
+    TRAINER_HOST: '127.0.0.1',
+    DATA_URL: url('data'),
+    TF_BACKEND: 'cpu',
+    RETRAIN_ON_FEEDBACK: 'false',
+    RETRAIN_ON_DRIFT: 'false',
+  };
+}
