@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobView, ModelVersionView, RunPage, RunView } from '@sepal/contracts';
-import { launchBenchSystem, runBench, wrk as runWrk, type WrkResult } from './support';
+import { irisPredictScript, launchBenchSystem, runBench, wrk as runWrk, type WrkResult } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const DATASETS = (process.env.BENCH_DATASETS ?? 'iris,wine-quality-red,wine-quality-white').split(',');
@@ -266,12 +266,7 @@ async function main(): Promise<void> {
     }
 
     // Single-row prediction through the gateway: the dense model, then a 300-tree forest, on Iris.
-    const script = join(home, 'predict.lua');
-    writeFileSync(
-      script,
-      `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n` +
-        `wrk.body = '{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}}'\n`,
-    );
+    const script = irisPredictScript(home);
     const predictUrl = `http://127.0.0.1:${inference}/predict`;
     const served = async (
       family: string,

@@ -5,10 +5,10 @@
  * with 0 failed or timed-out requests).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchBenchSystem, runBench, wrk as runWrk, type WrkResult } from './support';
+import { irisPredictScript, launchBenchSystem, runBench, wrk as runWrk, type WrkResult } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 16;
@@ -33,12 +33,7 @@ async function main(): Promise<void> {
     system,
     ports: { registry, trainer, inference },
   } = await launchBenchSystem(home, { DRIFT_PSI_THRESHOLD: '0' });
-  const script = join(home, 'predict.lua');
-  writeFileSync(
-    script,
-    `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n` +
-      `wrk.body = '{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}}'\n`,
-  );
+  const script = irisPredictScript(home);
   const predictUrl = `http://127.0.0.1:${inference}/predict`;
   try {
     await wrk(predictUrl, script); // warm-up

@@ -1,5 +1,6 @@
 /** What the embedded-system benchmarks share: free ports, `sepal up` in this process, wrk runs and the entry point. */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { launchSystem, type LaunchedSystem } from '../apps/sepal/src';
@@ -51,6 +52,17 @@ export async function launchBenchSystem(
     progressBars: false,
   });
   return { system, ports: { data, registry, trainer, inference } };
+}
+
+/** A wrk script in `home` POSTing one Iris row (named features) as JSON: single-row /predict. */
+export function irisPredictScript(home: string): string {
+  const script = join(home, 'predict.lua');
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n` +
+      `wrk.body = '{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}}'\n`,
+  );
+  return script;
 }
 
 export interface WrkResult {
