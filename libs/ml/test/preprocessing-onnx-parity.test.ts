@@ -1,7 +1,4 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
   argmax,
@@ -27,7 +24,12 @@ import {
   type FeaturePreprocessing,
 } from '@sepal/ml';
 import { randomDenseClassifier } from './fixtures/random-dense-classifier';
-import { assertPythonOnnx, itWithPythonOnnx, pythonOnnxAvailable, runPython } from './fixtures/python-onnx';
+import {
+  assertPythonOnnx,
+  checkWithOnnx,
+  itWithPythonOnnx,
+  pythonOnnxAvailable,
+} from './fixtures/python-onnx';
 
 const TOLERANCE = 1e-5;
 const COLUMNS: FeatureColumn[] = [
@@ -215,61 +217,40 @@ describe('ONNX preprocessing graphs against the reference checker (python3-onnx)
 
   itWithOnnx('pass onnx.checker.check_model(full_check=True) with the ai.onnx.ml operators', () => {
     assertPythonOnnx(available);
-    const directory = mkdtempSync(join(tmpdir(), 'sepal-preprocessing-onnx-'));
-    try {
-      const models = [
-        exportDenseClassifierToOnnx(denseClassifier(), metadata),
-        exportDenseRegressorToOnnx(denseRegressor(), metadata),
-        exportTreeEnsembleToOnnx(
-          trainRandomForest(encodedTrain, classes, { task: 'classification', trees: 5 }, 1),
-          metadata,
-          raw,
-        ),
-        exportTreeEnsembleToOnnx(
-          trainGradientBoosting(encodedTrain, values, { task: 'regression', rounds: 5 }, 2),
-          metadata,
-          raw,
-        ),
-      ];
-      const files = models.map((bytes, index) => {
-        const file = join(directory, `model-${index}.onnx`);
-        writeFileSync(file, bytes);
-        return file;
-      });
-      const output = runPython(
-        [
-          'import json, onnx, sys',
-          'result = []',
-          'for path in sys.argv[1:]:',
-          '    model = onnx.load(path)',
-          '    onnx.checker.check_model(model, full_check=True)',
-          '    result.append({',
-          '        "inputs": [i.name for i in model.graph.input],',
-          '        "ops": sorted(set(n.op_type for n in model.graph.node)),',
-          '        "outputs": [o.name for o in model.graph.output],',
-          '    })',
-          'print(json.dumps(result))',
-        ].join('\n'),
-        files,
-      );
-      const inputs = ['features', 'categorical'];
-      const front = ['Concat', 'Gather', 'Imputer', 'OneHotEncoder'];
-      expect(JSON.parse(output)).toEqual([
-        {
-          inputs,
-          ops: [...front, 'ArgMax', 'Div', 'Gemm', 'Softmax', 'Sub', 'Tanh'].sort(),
-          outputs: ['probabilities', 'label'],
-        },
-        { inputs, ops: [...front, 'Div', 'Gemm', 'Relu', 'Sub'].sort(), outputs: ['value'] },
-        {
-          inputs,
-          ops: [...front, 'ArgMax', 'Cast', 'TreeEnsembleClassifier'].sort(),
-          outputs: ['probabilities', 'label'],
-        },
-        { inputs, ops: [...front, 'Cast', 'TreeEnsembleRegressor'].sort(), outputs: ['value'] },
-      ]);
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
+    const models = [
+      exportDenseClassifierToOnnx(denseClassifier(), metadata),
+      exportDenseRegressorToOnnx(denseRegressor(), metadata),
+      exportTreeEnsembleToOnnx(
+        trainRandomForest(encodedTrain, classes, { task: 'classification', trees: 5 }, 1),
+        metadata,
+        raw,
+      ),
+      exportTreeEnsembleToOnnx(
+        trainGradientBoosting(encodedTrain, values, { task: 'regression', rounds: 5 }, 2),
+        metadata,
+        raw,
+      ),
+    ];
+    const checked = checkWithOnnx(models, {
+      inputs: '[i.name for i in model.graph.input]',
+      ops: 'sorted(set(n.op_type for n in model.graph.node))',
+      outputs: '[o.name for o in model.graph.output]',
+    });
+    const inputs = ['features', 'categorical'];
+    const front = ['Concat', 'Gather', 'Imputer', 'OneHotEncoder'];
+    expect(checked).toEqual([
+      {
+        inputs,
+        ops: [...front, 'ArgMax', 'Div', 'Gemm', 'Softmax', 'Sub', 'Tanh'].sort(),
+        outputs: ['probabilities', 'label'],
+      },
+      { inputs, ops: [...front, 'Div', 'Gemm', 'Relu', 'Sub'].sort(), outputs: ['value'] },
+      {
+        inputs,
+        ops: [...front, 'ArgMax', 'Cast', 'TreeEnsembleClassifier'].sort(),
+        outputs: ['probabilities', 'label'],
+      },
+      { inputs, ops: [...front, 'Cast', 'TreeEnsembleRegressor'].sort(), outputs: ['value'] },
+    ]);
   });
 });

@@ -1,7 +1,4 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
   argmax,
@@ -14,7 +11,12 @@ import {
   trainRandomForest,
   type TreeEnsembleModel,
 } from '@sepal/ml';
-import { assertPythonOnnx, itWithPythonOnnx, pythonOnnxAvailable, runPython } from './fixtures/python-onnx';
+import {
+  assertPythonOnnx,
+  checkWithOnnx,
+  itWithPythonOnnx,
+  pythonOnnxAvailable,
+} from './fixtures/python-onnx';
 import { noisyClasses, type Dataset } from './fixtures/tree-data';
 
 const TOLERANCE = 1e-5;
@@ -157,46 +159,28 @@ describe('tree ensemble ONNX export against the reference checker (python3-onnx)
 
   itWithOnnx('passes onnx.checker.check_model(full_check=True) with its opsets and metadata', () => {
     assertPythonOnnx(available);
-    const directory = mkdtempSync(join(tmpdir(), 'sepal-trees-onnx-'));
-    try {
-      const files = [models[0], models[3], models[4], models[5]].map(([, train], index) => {
-        const file = join(directory, `model-${index}.onnx`);
-        const bytes = exportTreeEnsembleToOnnx(train(), metadata);
-        expect(readOnnxMetadata(bytes)).toEqual(metadata);
-        writeFileSync(file, bytes);
-        return file;
-      });
-      const output = runPython(
-        [
-          'import json, onnx, sys',
-          'result = []',
-          'for path in sys.argv[1:]:',
-          '    model = onnx.load(path)',
-          '    onnx.checker.check_model(model, full_check=True)',
-          '    result.append({',
-          '        "opset": sorted([o.domain, o.version] for o in model.opset_import),',
-          '        "ops": [n.op_type for n in model.graph.node],',
-          '        "outputs": [o.name for o in model.graph.output],',
-          '        "metadata": {p.key: p.value for p in model.metadata_props},',
-          '    })',
-          'print(json.dumps(result))',
-        ].join('\n'),
-        files,
-      );
-      const opset = [
-        ['', 17],
-        ['ai.onnx.ml', 3],
-      ];
-      const classifier = ['Cast', 'TreeEnsembleClassifier', 'ArgMax'];
-      const regressor = ['Cast', 'TreeEnsembleRegressor'];
-      expect(JSON.parse(output)).toEqual([
-        { opset, ops: classifier, outputs: ['probabilities', 'label'], metadata },
-        { opset, ops: classifier, outputs: ['probabilities', 'label'], metadata },
-        { opset, ops: regressor, outputs: ['value'], metadata },
-        { opset, ops: regressor, outputs: ['value'], metadata },
-      ]);
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
+    const exported = [models[0], models[3], models[4], models[5]].map(([, train]) => {
+      const bytes = exportTreeEnsembleToOnnx(train(), metadata);
+      expect(readOnnxMetadata(bytes)).toEqual(metadata);
+      return bytes;
+    });
+    const checked = checkWithOnnx(exported, {
+      opset: 'sorted([o.domain, o.version] for o in model.opset_import)',
+      ops: '[n.op_type for n in model.graph.node]',
+      outputs: '[o.name for o in model.graph.output]',
+      metadata: '{p.key: p.value for p in model.metadata_props}',
+    });
+    const opset = [
+      ['', 17],
+      ['ai.onnx.ml', 3],
+    ];
+    const classifier = ['Cast', 'TreeEnsembleClassifier', 'ArgMax'];
+    const regressor = ['Cast', 'TreeEnsembleRegressor'];
+    expect(checked).toEqual([
+      { opset, ops: classifier, outputs: ['probabilities', 'label'], metadata },
+      { opset, ops: classifier, outputs: ['probabilities', 'label'], metadata },
+      { opset, ops: regressor, outputs: ['value'], metadata },
+      { opset, ops: regressor, outputs: ['value'], metadata },
+    ]);
   });
 });
