@@ -107,3 +107,19 @@ export function TextField({
     </div>
   );
 }
+
+/** What a form's last submit came to: done (ok) or why not. */
+export interface OutcomeMessage {
+  ok: boolean;
+  text: string;
+}
+
+/** A form's outcome line, announced to screen readers; nothing before the first submit. */
+export function Outcome({ message }: { message: OutcomeMessage | null }) {
+  if (!message) return null;
+  return (
+    <p className={message.ok ? 'ok' : 'error'} role="status">
+      {message.text}
+    </p>
+  );
+}

@@ -5,7 +5,17 @@ import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { DatasetSummary, JobView } from '../types';
 import { TERMINAL } from '../types';
-import { ErrorBox, Page, short, State, TableHead, TextField, when } from '../ui';
+import {
+  ErrorBox,
+  Outcome,
+  type OutcomeMessage,
+  Page,
+  short,
+  State,
+  TableHead,
+  TextField,
+  when,
+} from '../ui';
 
 /** The console's server-sent events of the job list, read with fetch so the API key header goes along. */
 function useJobStream(): { jobs: JobView[] | undefined; problem: string | null; live: boolean } {
@@ -81,7 +91,7 @@ function StartTraining() {
   const [learningRate, setLearningRate] = useState('0.01, 0.05');
   const [hiddenUnits, setHiddenUnits] = useState('8, 16');
   const [epochs, setEpochs] = useState('60');
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<OutcomeMessage | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setMessage(null);
@@ -149,11 +159,7 @@ function StartTraining() {
           Start {trials} trial{trials === 1 ? '' : 's'}
         </button>
       </div>
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role="status">
-          {message.text}
-        </p>
-      )}
+      <Outcome message={message} />
     </form>
   );
 }

@@ -4,7 +4,7 @@ import { useKey } from '../auth';
 import { useLoad } from '../hooks';
 import { Link } from '../router';
 import type { AuditEntry, LineageView, ModelView } from '../types';
-import { ErrorBox, fmt, Page, short, TableHead, TextField, when } from '../ui';
+import { ErrorBox, fmt, Outcome, type OutcomeMessage, Page, short, TableHead, TextField, when } from '../ui';
 
 /** version → run → sweep → dataset version, as boxes and arrows. */
 function LineageGraph({ lineage }: { lineage: LineageView }) {
@@ -85,7 +85,7 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
   const [version, setVersion] = useState(String(model.versions.at(-1)?.version ?? ''));
   const [alias, setAlias] = useState('champion');
   const [reason, setReason] = useState('');
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<OutcomeMessage | null>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setMessage(null);
@@ -144,11 +144,7 @@ function Promote({ model, onDone }: { model: ModelView; onDone: () => void }) {
         </button>
       </div>
       {disabled && <p className="muted">Your key does not have the promote scope.</p>}
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role="status">
-          {message.text}
-        </p>
-      )}
+      <Outcome message={message} />
     </form>
   );
 }
@@ -190,7 +186,7 @@ function Traffic({ model }: { model: ModelView }) {
   const [weights, setWeights] = useState('');
   const [shadow, setShadow] = useState('');
   const [reason, setReason] = useState('');
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [message, setMessage] = useState<OutcomeMessage | null>(null);
   if (!split.data?.available) return null;
   const current = split.data.split;
   const submit = async (event: FormEvent) => {
@@ -257,11 +253,7 @@ function Traffic({ model }: { model: ModelView }) {
           Set split
         </button>
       </div>
-      {message && (
-        <p className={message.ok ? 'ok' : 'error'} role="status">
-          {message.text}
-        </p>
-      )}
+      <Outcome message={message} />
     </form>
   );
 }
