@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { JobStatusView, ModelVersionView, PredictResponse, RunView } from '@sepal/contracts';
+import type { JobStepId, JobView, ModelVersionView, PredictResponse, RunView } from '@sepal/contracts';
+import { TERMINAL_JOB_STATES } from '@sepal/contracts';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { AMQP_URL, getJson, inject, runsOf, Services, startServices, startTrainer } from './support/services';
@@ -46,22 +47,26 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
   let gateway: NestFastifyApplication | undefined;
   let namespace: string;
 
-  const train = async (body: Record<string, unknown>): Promise<JobStatusView & { correlationId: string }> => {
+  /** Starts a job and waits for its durable record (the registry's, forwarded by the trainer) to end. */
+  const train = async (body: Record<string, unknown>): Promise<JobView> => {
     const response = await inject(trainer, 'POST', '/train', body);
     expect(response.statusCode).toBe(202);
     const { jobId } = response.json() as { jobId: string };
-    let job: JobStatusView | undefined;
+    let job: JobView | undefined;
     await waitFor(
       async () => {
-        job = (await inject(trainer, 'GET', `/jobs/${jobId}`)).json() as JobStatusView;
-        return job.state === 'finished' || job.state === 'failed';
+        const answer = await inject(trainer, 'GET', `/jobs/${jobId}`);
+        if (answer.statusCode !== 200) return false; // not yet recorded by the registry
+        job = answer.json() as JobView;
+        return TERMINAL_JOB_STATES.includes(job.state);
       },
       { timeoutMs: 200_000, intervalMs: 250, description: `job ${jobId} done` },
     );
     expect(job?.error ?? null).toBeNull();
-    expect(job?.state).toBe('finished');
-    return job as JobStatusView & { correlationId: string };
+    expect(job?.state).toBe('succeeded');
+    return job as JobView;
   };
+  const summaryOf = (job: JobView, step: JobStepId) => job.steps.find((s) => s.step === step)?.summary ?? {};
 
   const runsOfJob = async (correlationId: string, count: number): Promise<RunView[]> => {
     let runs: RunView[] = [];
@@ -113,8 +118,8 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
       modelName: 'IrisTrees',
       grid: { model: ['forest'], trees: [60] },
     });
-    expect(job.trials).toHaveLength(1);
-    expect(job.gateDecision).toBe('promoted');
+    expect(summaryOf(job, 'train-trials').trials).toBe(1);
+    expect(summaryOf(job, 'gate').alias).toBe('champion');
     const runs = await runsOfJob(job.correlationId, 2);
     const parent = runs.find((run) => run.parentRunId === null) as RunView;
     const child = runs.find((run) => run.parentRunId !== null) as RunView;
@@ -178,7 +183,7 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
       grid: { model: ['gbdt'], learningRate: [0.1] },
       params: { rounds: 200, minSamplesLeaf: 5 },
     });
-    expect(job.gateDecision).toBe('promoted');
+    expect(summaryOf(job, 'gate').alias).toBe('champion');
     expect(job.modelVersion).toBe(2);
     const runs = await runsOfJob(job.correlationId, 2);
     const parent = runs.find((run) => run.parentRunId === null) as RunView;
@@ -226,15 +231,15 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
       ],
       params: { epochs: 30 },
     });
-    expect(job.trials.map((trial) => trial.params.model)).toEqual(['dense', 'forest', 'gbdt']);
-    expect(job.trials.every((trial) => trial.status === 'finished')).toBe(true);
+    expect(summaryOf(job, 'train-trials')).toMatchObject({ trials: 3, finished: 3 });
     const runs = await runsOfJob(job.correlationId, 4);
     const children = runs
       .filter((run) => run.parentRunId !== null)
       .sort((a, b) => Number(a.tags.trial) - Number(b.tags.trial));
+    expect(children.map((child) => child.params.model)).toEqual(['dense', 'forest', 'gbdt']);
     const parent = runs.find((run) => run.parentRunId === null) as RunView;
     const best = Math.max(...children.map((child) => child.metrics.val_accuracy));
-    const selected = children[job.selectedTrial as number];
+    const selected = children[Number(summaryOf(job, 'select').selected_trial) - 1];
     // The selected trial is the best on validation; the test split is scored once, for it alone.
     expect(selected.metrics.val_accuracy).toBe(best);
     expect(parent.metrics.val_accuracy).toBe(best);
