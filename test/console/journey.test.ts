@@ -90,7 +90,6 @@ describe('the web console in a real browser', () => {
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'console',
       dataDir: join(ROOT, 'data'),
-      withConsole: true,
       trainIfNoChampion: false,
       env: {
         CONSOLE_HOST: '127.0.0.1',

@@ -17,8 +17,7 @@ export interface EmbeddedPorts {
   registry: number;
   trainer: number;
   inference: number;
-  /** Only when the console was asked for. */
-  console?: number;
+  console: number;
 }
 
 export interface EmbeddedSystem<S> {
@@ -35,8 +34,6 @@ export interface EmbeddedSystemOptions {
   name: string;
   /** The repository's data/ folder (DATA_DIR). */
   dataDir: string;
-  /** Also a console on its own port (CONSOLE_PORT). */
-  withConsole?: boolean;
   trainIfNoChampion?: boolean;
   /** More settings, over the defaults (in-memory SEPAL_HOME, LOG_LEVEL=error, the ports, DATA_DIR, MODELS_DIR). */
   env?: NodeJS.ProcessEnv;
@@ -52,14 +49,15 @@ export async function startEmbeddedSystem<S>(
 ): Promise<EmbeddedSystem<S & { close(): Promise<void> }>> {
   const namespace = uniqueNamespace(options.name);
   const modelsDir = await mkdtemp(join(tmpdir(), `sepal-${options.name}-`));
-  const [data, registry, trainer, inference] = await Promise.all([
+  // The launcher always starts the console: on a free port too, or two systems (or a user's console) collide on 8080.
+  const [data, registry, trainer, inference, consolePort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
     freePort(),
   ]);
-  const ports: EmbeddedPorts = { data, registry, trainer, inference };
-  if (options.withConsole) ports.console = await freePort();
+  const ports: EmbeddedPorts = { data, registry, trainer, inference, console: consolePort };
   const removeModels = () => rm(modelsDir, { recursive: true, force: true });
   try {
     const system = await launch({
@@ -71,7 +69,7 @@ export async function startEmbeddedSystem<S>(
         REGISTRY_PORT: String(registry),
         TRAINER_PORT: String(trainer),
         INFERENCE_PORT: String(inference),
-        ...(ports.console === undefined ? {} : { CONSOLE_PORT: String(ports.console) }),
+        CONSOLE_PORT: String(ports.console),
         DATA_DIR: options.dataDir,
         MODELS_DIR: modelsDir,
         ...options.env,
