@@ -29,7 +29,8 @@ export async function launchBenchSystem(
   home: string,
   env: NodeJS.ProcessEnv,
 ): Promise<{ system: LaunchedSystem; ports: BenchPorts }> {
-  const [data, registry, trainer, inference] = await Promise.all([
+  const [data, registry, trainer, inference, consolePort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -46,6 +47,10 @@ export async function launchBenchSystem(
       REGISTRY_PORT: String(registry),
       TRAINER_PORT: String(trainer),
       INFERENCE_PORT: String(inference),
+      CONSOLE_PORT: String(consolePort),
+      // One load generator is one caller: the per-key prediction rate limit would answer it 429s.
+      PREDICT_RATE_PER_KEY: '1000000',
+      PREDICT_BURST_PER_KEY: '10000000',
       ...env,
     },
     log: () => undefined,
