@@ -28,6 +28,15 @@ interface Outcome {
   text: string;
 }
 
+/**
+ * The gateway's deliberate 503 for a model that is registered (the fuzzing itself registers some) but has no champion
+ * to serve yet, as KServe answers ModelNotReady: documented, with the reason, and not a crash.
+ */
+const isModelNotReady = (o: Outcome) =>
+  o.status === 503 &&
+  o.request.app === 'inference' &&
+  (/"error":"[^"]*has no champion for /.test(o.text) || /^\{"name":"[^"]*","ready":false\}$/.test(o.text));
+
 const show = (o: Outcome) =>
   `${o.request.app} ${o.request.method} ${o.request.url.slice(0, 200)} [${o.request.mutation}] -> ${o.status} ${o.text.slice(0, 300)}`;
 
@@ -184,7 +193,7 @@ describe('fuzzing every app of the embedded stack', () => {
     let acceptedMoves = 0;
     await runAll(stack, requests, (o) => {
       statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
-      if (o.status >= 500) failures.push(o);
+      if (o.status >= 500 && !isModelNotReady(o)) failures.push(o);
       if (o.status >= 300) return;
       const { app, method } = o.request;
       const segments = segmentsOf(o.request.url);
