@@ -35,7 +35,8 @@ interface Outcome {
 const isModelNotReady = (o: Outcome) =>
   o.status === 503 &&
   o.request.app === 'inference' &&
-  (/"error":"[^"]*has no champion for /.test(o.text) || /^\{"name":"[^"]*","ready":false\}$/.test(o.text));
+  (/"(error|message)":"[^"]*has no champion for /.test(o.text) ||
+    /^\{"name":"[^"]*","ready":false\}$/.test(o.text));
 
 const show = (o: Outcome) =>
   `${o.request.app} ${o.request.method} ${o.request.url.slice(0, 200)} [${o.request.mutation}] -> ${o.status} ${o.text.slice(0, 300)}`;
