@@ -12,6 +12,17 @@ const json = 'application/json';
 export function regressions(world: World): (FuzzRequest & { status: number })[] {
   const [run] = world.runIds;
   const list: Regression[] = [
+    // The aliases of a model were read into a plain object: an alias named `constructor` found Object's constructor,
+    // which went on to the SQL of the move (PUT) or the version lookup (GET) as a 500. They have no prototype now.
+    {
+      app: 'registry',
+      method: 'PUT',
+      url: `/models/${world.modelName}/aliases/constructor`,
+      contentType: json,
+      body: JSON.stringify({ version: world.versions[0] }),
+      found: 'an alias named like a member of Object.prototype',
+      status: 200,
+    },
     // An error from a route that answers text/csv was sent as an object under that type: fastify refused to
     // serialize it (500 "Attempted to send payload of invalid type 'object'"). Errors are always JSON now.
     {

@@ -165,7 +165,10 @@ export class ModelsRepository {
       `SELECT alias, version FROM registry.aliases WHERE model_name = $1 ORDER BY alias`,
       [name],
     );
-    return Object.fromEntries(rows.map((r) => [r.alias, Number(r.version)]));
+    // No prototype: an alias is any name a user picks, and `constructor` or `__proto__` must not read Object's members.
+    const aliases = Object.create(null) as Record<string, number>;
+    for (const r of rows) aliases[r.alias] = Number(r.version);
+    return aliases;
   }
 
   async setAlias(tx: Transaction, name: string, alias: string, version: number): Promise<void> {
