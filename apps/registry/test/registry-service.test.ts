@@ -322,7 +322,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     }
     const nul = await search("tags.reason = 'a\0'");
     expect(nul.statusCode).toBe(400);
-    // Refused before the filter parser, like a NUL anywhere in any request (libs/http refuse-nul-characters).
+    // Refused before the filter parser, like a NUL anywhere in any request (libs/http refuse-unstorable-characters).
     expect(nul.json().message).toMatch(/^query\.filter contains a NUL character/);
   });
 

@@ -6,7 +6,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
 import { KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
-import { refuseNulCharacters } from './refuse-nul-characters';
+import { refuseUnstorableCharacters } from './refuse-unstorable-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
 export interface HttpAppOptions {
@@ -43,7 +43,7 @@ export async function createHttpApp(
   });
   recordRoutes(app.getHttpAdapter().getInstance());
   installHttpMetrics(app.getHttpAdapter().getInstance());
-  refuseNulCharacters(app.getHttpAdapter().getInstance());
+  refuseUnstorableCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   app.useGlobalGuards(
     new ScopeGuard(app.get(Reflector), {

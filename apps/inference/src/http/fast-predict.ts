@@ -19,6 +19,8 @@ interface ServerTimeouts {
 const PREDICT = '/predict';
 const PREDICT_PREFIX = '/predict/';
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** A JSON escape of a UTF-16 surrogate (\\ud800–\\udfff), which the lean path leaves to Fastify's check. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /** `application/json`, optionally with parameters (`; charset=utf-8`), as Fastify's JSON parser takes it. */
 function isJson(contentType: string | undefined): boolean {
@@ -129,14 +131,15 @@ export class FastPredictPath {
       if (over) return this.replay(request, response, body);
       const text = body.toString('utf8');
       let parsed: unknown;
-      // Fastify's secure-json-parse refuses these keys, and a preValidation hook refuses NUL characters: such a
-      // body is answered by Fastify.
+      // Fastify's secure-json-parse refuses these keys, and a preValidation hook refuses NUL characters and lone
+      // surrogates (any surrogate escape is sent there, paired or not): such a body is answered by Fastify.
       if (
         text.length === 0 ||
         text.includes('__proto__') ||
         text.includes('constructor') ||
         text.includes('\\u0000') ||
-        text.includes('\u0000')
+        text.includes('\u0000') ||
+        SURROGATE_ESCAPE.test(text)
       ) {
         return this.replay(request, response, body);
       }
