@@ -71,7 +71,7 @@ export interface AppendChange {
 
 /** Dataset names: what is safe in a URL, a file name and a log line. */
 const SAFE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
-const STAGE_BATCH = 20_000;
+const STAGE_BATCH = 5000;
 const MAX_PROBLEMS = 100;
 
 /** Thrown inside a version's transaction when its content already is a version: rolls the write back. */
