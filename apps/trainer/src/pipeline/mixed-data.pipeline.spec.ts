@@ -150,8 +150,20 @@ describe('TrainingPipeline on a dataset with a categorical column and missing ce
     expect(summary).toMatch(/promoted \(test_rmse /);
     const { metrics } = registered;
     expect(Object.keys(metrics)).toEqual(
-      expect.arrayContaining(['test_rmse', 'test_mae', 'test_r2', 'test_within_tolerance', 'val_rmse']),
+      expect.arrayContaining([
+        'test_rmse',
+        'test_mae',
+        'test_r2',
+        'test_within_tolerance',
+        'val_rmse',
+        'val_mae',
+        'val_r2',
+        'val_within_tolerance',
+      ]),
     );
+    // The validation figures are of the kept weights: the same RMSE as the history's, and consistent with it.
+    expect(metrics.val_mae).toBeLessThanOrEqual(metrics.val_rmse + 1e-9);
+    expect(metrics.val_r2).toBeLessThanOrEqual(1);
     expect(metrics).not.toHaveProperty('test_accuracy');
     expect(metrics.test_r2).toBeGreaterThan(0.5);
     expect(metrics.onnx_parity_max_abs_diff).toBeLessThan(1e-5);

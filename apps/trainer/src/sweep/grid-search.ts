@@ -54,7 +54,7 @@ export interface TreeRows {
   test: number[][];
 }
 
-/** A regressor's validation figures besides the RMSE (trees score them; a dense trial reports its RMSE only). */
+/** A regressor's validation figures besides the RMSE (of the kept weights or trees, on the validation rows). */
 export interface ValidationRegression {
   mae: number;
   r2: number;
@@ -263,6 +263,14 @@ async function runTrial(
         valAccuracy: kept.valAccuracy,
         valLoss: kept.valLoss,
         ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
+        ...(data.task === 'regression' && trained.valPredictions
+          ? {
+              valRegression: regressionFigures(
+                trained.valPredictions.map(([value]) => value),
+                data,
+              ).valRegression,
+            }
+          : {}),
         bestEpoch: trained.bestEpoch,
         epochsRun: trained.history.length,
         parameterCount: trained.spec.layers.reduce(

@@ -47,6 +47,8 @@ export interface DenseTrialOutput {
   stoppedEarly: boolean;
   bestEpoch: number;
   predictions: number[][];
+  /** A regressor's values of the validation rows (one column), for its val_mae, val_r2 and val_within_tolerance. */
+  valPredictions?: number[][];
   backend: BackendName;
 }
 
