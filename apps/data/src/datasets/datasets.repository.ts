@@ -12,7 +12,8 @@ import {
 } from '@sepal/contracts';
 import { enqueueEvent } from '@sepal/messaging';
 import { SplitName } from '@sepal/ml';
-import { copyClientOf, copyIn, copyText, managerOf, Transaction } from '@sepal/persistence';
+import { copyClientOf, copyIn, managerOf, Transaction } from '@sepal/persistence';
+import { StageBatch, stageBatchOf, StagedRow } from './domain/staged-batch';
 import { AppliedCleaningRule } from './domain/cleaning';
 import { wordSumsToBigInt } from './domain/content-hash';
 import { StrataCounts, VersionStats } from './domain/version-stats';
@@ -52,18 +53,7 @@ export interface StoredRow {
   origin: string;
 }
 
-/**
- * A row to stage: its content hash (hex), its split rank as a first occurrence (hex: SHA-256 of the seed and the
- * row key it has unless the file repeats it), cells as JSON, class name or number.
- */
-export interface StagedRow {
-  ord: number;
-  hash: string;
-  rank: string;
-  featuresJson: string;
-  label: string | number;
-  origin: string;
-}
+export type { StagedRow } from './domain/staged-batch';
 
 const toVersion = (r: Record<string, unknown>): VersionRecord => ({
   id: String(r.id).trim(),
@@ -293,32 +283,34 @@ export class DatasetsRepository {
   async stageRows(tx: Transaction, rows: StagedRow[]): Promise<void> {
     if (rows.length === 0) return;
     if (rows.length > STAGE_BATCH_CHECK) throw new Error('stage batches must stay small');
-    const client = copyClientOf(managerOf(tx, this.dataSource));
-    const suffix = this.stages.get(tx);
-    if (client && suffix) {
-      let text = '';
-      for (const r of rows) {
-        const label = typeof r.label === 'string' ? `${copyText(r.label)}\t\\N` : `\\N\t${r.label}`;
-        text += `${r.ord}\t\\\\x${r.hash}\t\\\\x${r.rank}\t${copyText(r.featuresJson)}\t${label}\t${copyText(r.origin)}\n`;
-      }
+    await this.stageBatch(tx, stageBatchOf(rows, this.canCopy(tx)));
+  }
+
+  /** Whether this transaction's stage takes COPY FROM STDIN (PostgreSQL) rather than a JSON INSERT (PGlite). */
+  canCopy(tx: Transaction): boolean {
+    return copyClientOf(managerOf(tx, this.dataSource)) !== null && this.stages.has(tx);
+  }
+
+  /** Stages a batch already in the storage's format (made off the event loop, by the import worker). */
+  async stageBatch(tx: Transaction, batch: StageBatch): Promise<void> {
+    if (batch.rows === 0) return;
+    if (batch.rows > STAGE_BATCH_CHECK) throw new Error('stage batches must stay small');
+    if (batch.kind === 'copy') {
+      const client = copyClientOf(managerOf(tx, this.dataSource));
+      const suffix = this.stages.get(tx);
+      if (!client || !suffix) throw new Error('a COPY batch for a stage that cannot take COPY');
       await copyIn(
         client,
         `COPY data.import_stage_${suffix} (ord, h, rank, features, class, target, origin) FROM STDIN`,
-        Buffer.from(text, 'utf8'),
+        Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength),
       );
       return;
     }
-    const json = `[${rows
-      .map(
-        (r) =>
-          `[${r.ord},"${r.hash}","${r.rank}",${r.featuresJson},${typeof r.label === 'string' ? JSON.stringify(r.label) : 'null'},${typeof r.label === 'number' ? r.label : 'null'},${JSON.stringify(r.origin)}]`,
-      )
-      .join(',')}]`;
     await this.m(tx).query(
       `INSERT INTO import_stage (ord, h, rank, features, class, target, origin)
        SELECT (e->>0)::int, decode(e->>1, 'hex'), decode(e->>2, 'hex'), e->3, e->>4, (e->>5)::float8, e->>6
        FROM jsonb_array_elements($1::jsonb) e`,
-      [json],
+      [batch.json],
     );
   }
 

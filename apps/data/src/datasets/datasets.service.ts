@@ -18,11 +18,9 @@ import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
 import { AppliedCleaningRule } from './domain/cleaning';
-import { addSums, importedRowHash, importedRowKey, splitRank, versionId } from './domain/content-hash';
-import { ImportOptions, labelMap, planImport, RowConverter } from './domain/csv-import';
-import { CsvRecord } from './domain/csv-records';
-import { BodyTooLargeError, openCsv } from './domain/csv-stream';
-import { DatasetFormatError } from './domain/dataset-format-error';
+import { addSums, versionId } from './domain/content-hash';
+import { ImportOptions } from './domain/csv-import';
+import { BodyTooLargeError } from './domain/csv-stream';
 import {
   binCount,
   classCountsOf,
@@ -32,7 +30,8 @@ import {
   testQuotas,
   VersionStats,
 } from './domain/version-stats';
-import { DatasetsRepository, StagedRow, StoredRow, VersionRecord } from './datasets.repository';
+import { DatasetsRepository, StoredRow, VersionRecord } from './datasets.repository';
+import { runImportWorker } from './import/import-job';
 import { parseVersionRef } from './version-ref';
 
 export interface ImportRequest {
@@ -169,14 +168,6 @@ export class DatasetsService {
     };
   }
 
-  private async open(request: ImportRequest, stream: AsyncIterable<Buffer | string>, delimiter?: string) {
-    const max = this.config.DATA_MAX_IMPORT_BYTES;
-    if (request.declaredBytes !== undefined && request.declaredBytes > max) {
-      throw new BodyTooLargeError(max, 'DATA_MAX_IMPORT_BYTES');
-    }
-    return openCsv(stream, { maxBytes: max, limitSetting: 'DATA_MAX_IMPORT_BYTES', delimiter });
-  }
-
   /**
    * Imports a CSV (streamed) or a built-in dataset's shipped file: the schema is inferred on the first import and
    * checked on later ones; rows are staged and the version written in one transaction, so a refused or broken
@@ -198,60 +189,14 @@ export class DatasetsService {
       const parent = await this.repository.latestVersion(name, tx);
       const existing = request.query.newSchema ? undefined : parent?.schema;
       const options = this.importOptions(definition, request.query, existing);
-      const opened = await this.open(request, stream, options.delimiter);
-      const plan = planImport(opened.delimiter, opened.sample, options);
-      const converter = new RowConverter(plan, options.cleaningRules);
+      this.checkDeclaredBytes(request);
       await this.repository.createStage(tx);
-      const task = plan.schema.task;
-      const seed = String(this.config.SPLIT_SEED);
-      let batch: StagedRow[] = [];
-      let rows = 0;
-      const take = (records: CsvRecord[], first: boolean) => {
-        records.forEach((record, i) => {
-          if (converter.isHeader(record, first && i === 0)) return;
-          const row = converter.convert(record);
-          const featuresJson = JSON.stringify(row.features);
-          const hash = importedRowHash(name, task, featuresJson, row.label);
-          batch.push({
-            ord: rows++,
-            hash,
-            rank: splitRank(seed, importedRowKey(hash)),
-            featuresJson,
-            label: row.label,
-            origin: `${fileName}:${row.line}`,
-          });
-        });
-      };
-      // One batch is written while the next is parsed: the database and this process work at the same time.
-      let writing: Promise<void> = Promise.resolve();
-      const write = async (rowsToStage: StagedRow[]) => {
-        await writing;
-        writing = this.repository.stageRows(tx, rowsToStage);
-        // Handled when awaited; meanwhile a failure must not count as an unhandled rejection.
-        writing.catch(() => undefined);
-      };
-      try {
-        take(opened.sample, true);
-        for await (const records of opened.rest) {
-          take(records, false);
-          if (batch.length >= STAGE_BATCH) {
-            await write(batch);
-            batch = [];
-          }
-        }
-        await write(batch);
-        batch = [];
-        await writing;
-      } catch (error) {
-        // A refused row or a broken stream while a batch is being written: let that write settle before the
-        // transaction rolls back (its own failure, if any, is not the cause).
-        await writing.catch(() => undefined);
-        throw error;
-      }
-      if (rows === 0) throw new DatasetFormatError(null, 'the file has no data rows');
-      const labels =
-        task === 'classification' ? labelMap(plan.classes, existing?.labels ?? [], converter.classes) : [];
-      const schema: DatasetSchema = { ...plan.schema, labels };
+      const { summary } = await runImportWorker(
+        stream,
+        { ...this.workerData(name, fileName, options), dryRun: false, copy: this.repository.canCopy(tx) },
+        (batch) => this.repository.stageBatch(tx, batch),
+      );
+      const { rows, schema } = summary;
       return this.finishVersion(
         tx,
         {
@@ -262,13 +207,36 @@ export class DatasetsService {
           append: false,
           inherit: parent !== null && sameBase(parent.schema, schema),
           reason: 'import',
-          source: { file: fileName, rows, bytes: opened.bytes() },
-          cleaningRules: converter.applied,
-          ranges: converter.ranges.map((r) => (r.min <= r.max ? r : null)),
+          source: { file: fileName, rows, bytes: summary.bytes },
+          cleaningRules: summary.cleaningRules,
+          ranges: summary.ranges,
         },
         correlationId,
       );
     });
+  }
+
+  /** A body declared (Content-Length) over the limit is refused before a byte of it is read. */
+  private checkDeclaredBytes(request: ImportRequest): void {
+    const max = this.config.DATA_MAX_IMPORT_BYTES;
+    if (request.declaredBytes !== undefined && request.declaredBytes > max) {
+      throw new BodyTooLargeError(max, 'DATA_MAX_IMPORT_BYTES');
+    }
+  }
+
+  /** What the import worker needs to read a file (the reading runs off this event loop). */
+  private workerData(dataset: string, fileName: string, options: ImportOptions) {
+    return {
+      options,
+      maxBytes: this.config.DATA_MAX_IMPORT_BYTES,
+      limitSetting: 'DATA_MAX_IMPORT_BYTES',
+      dataset,
+      fileName,
+      seed: String(this.config.SPLIT_SEED),
+      copy: false,
+      batchRows: STAGE_BATCH,
+      maxProblems: MAX_PROBLEMS,
+    };
   }
 
   /** Runs a version's write in one transaction, then relays its dataset.versioned event. */
@@ -295,31 +263,12 @@ export class DatasetsService {
     const parent = await this.repository.latestVersion(request.dataset);
     const existing = request.query.newSchema ? undefined : parent?.schema;
     const options = this.importOptions(definition, request.query, existing);
-    const opened = await this.open(request, stream, options.delimiter);
-    const plan = planImport(opened.delimiter, opened.sample, options);
-    const converter = new RowConverter(plan, options.cleaningRules);
-    const problems: string[] = [];
-    let rowCount = 0;
-    const take = (records: CsvRecord[], first: boolean) => {
-      records.forEach((record, i) => {
-        if (converter.isHeader(record, first && i === 0)) return;
-        try {
-          converter.convert(record);
-          rowCount += 1;
-        } catch (error) {
-          if (!(error instanceof DatasetFormatError)) throw error;
-          if (problems.length < MAX_PROBLEMS) problems.push(error.message);
-        }
-      });
-    };
-    take(opened.sample, true);
-    for await (const records of opened.rest) take(records, false);
-    if (rowCount === 0 && problems.length === 0) problems.push('the file has no data rows');
-    const labels =
-      plan.schema.task === 'classification'
-        ? labelMap(plan.classes, existing?.labels ?? [], converter.classes)
-        : [];
-    return { dryRun: true, schema: { ...plan.schema, labels }, rowCount, problems };
+    this.checkDeclaredBytes(request);
+    const { summary } = await runImportWorker(stream, {
+      ...this.workerData(request.dataset, request.query.fileName ?? 'upload.csv', options),
+      dryRun: true,
+    });
+    return { dryRun: true, ...summary };
   }
 
   /** Appends rows (committed feedback) to the latest version: the child writes only those rows. */

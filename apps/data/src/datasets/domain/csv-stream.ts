@@ -5,7 +5,10 @@ import { DatasetFormatError } from './dataset-format-error';
 /** A body over the configured limit; the HTTP layer answers 413 (it carries the status like Fastify's errors). */
 export class BodyTooLargeError extends Error {
   readonly statusCode = 413;
-  constructor(limit: number, setting: string) {
+  constructor(
+    readonly limit: number,
+    readonly setting: string,
+  ) {
     super(
       `the CSV is larger than the limit of ${limit} bytes (${setting}); nothing was written. Split the file or raise ${setting}.`,
     );
