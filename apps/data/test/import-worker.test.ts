@@ -59,7 +59,6 @@ describe('the CSV import worker', () => {
     const elapsed = performance.now() - started;
     const utilization = performance.eventLoopUtilization(before).utilization;
     clearInterval(timer);
-    // eslint-disable-next-line no-console
     console.log(
       `200,000 rows in ${elapsed.toFixed(0)} ms; this thread's event loop busy ${(utilization * 100).toFixed(0)}% of it, longest timer gap ${longestGap.toFixed(0)} ms (${ticks} ticks)`,
     );
