@@ -6,6 +6,7 @@ import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test
 import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
 import { startDataApp } from '../src/bootstrap';
 import { DataConfig } from '../src/data.config';
+import { DatasetsService } from '../src/datasets/datasets.service';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
@@ -303,6 +304,20 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
         `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'data' AND tablename LIKE 'import%'`,
       );
     expect(n).toBe(0);
+  }, 60_000);
+
+  it('leaves no version and no row behind when the body stream is aborted after batches were staged', async () => {
+    const text = Buffer.from(bigCsv(30_000, 11));
+    async function* aborted() {
+      // Two thirds of the file (several staged batches), then the upload breaks.
+      for (let at = 0; at < (text.length * 2) / 3; at += 16_384) yield text.subarray(at, at + 16_384);
+      throw new Error('the client aborted the upload');
+    }
+    await expect(
+      app.get(DatasetsService).importDataset({ dataset: 'aborted', body: aborted(), query: { target: 'y' } }),
+    ).rejects.toThrow('the client aborted the upload');
+    expect(await storedRows('aborted')).toBe(0);
+    expect(await versionCount('aborted')).toBe(0);
   }, 60_000);
 
   it.each([
