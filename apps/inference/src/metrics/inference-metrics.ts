@@ -39,6 +39,34 @@ export class PredictionTally implements ClassTally {
   }
 }
 
+/** Status classes of sepal_model_requests_total: what a prediction request of a model was answered with. */
+export const REQUEST_CODES = ['2xx', '4xx', '5xx'] as const;
+type Inc = { inc(): void };
+type Observe = { observe(value: number): void };
+
+/**
+ * The request counter and latency histogram of one served model, as prom-client child handles taken once when the
+ * model's entry is created: counting a request is an index into three counters and one observe, whatever the number
+ * of models (no label object, no label hashing per request).
+ */
+export class ModelRequests {
+  constructor(
+    readonly model: string,
+    private readonly ok: Inc,
+    private readonly clientError: Inc,
+    private readonly serverError: Inc,
+    private readonly duration: Observe,
+  ) {}
+
+  /** One answered prediction request: its HTTP status and the time to answer it. */
+  record(status: number, seconds: number): void {
+    if (status >= 500) this.serverError.inc();
+    else if (status >= 400) this.clientError.inc();
+    else this.ok.inc();
+    this.duration.observe(seconds);
+  }
+}
+
 /** One per open ONNX session (created with the session, dropped when it is released): the loaded versions. */
 const tallies = new Set<PredictionTally>();
 
@@ -117,6 +145,10 @@ const driftMonitors = new Set<DriftMonitor>();
 const INFERENCE_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
+/** Time to answer a prediction request: from a tenth of a millisecond (one row on the lean path) to seconds. */
+const REQUEST_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 const ROW_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
 
 type ShadowCounters = Pick<
@@ -141,6 +173,17 @@ export class InferenceMetrics implements RunObserver {
     help: 'Time of one ONNX Runtime run (one request, or several coalesced ones), by model and version.',
     labelNames: ['model', 'version'] as const,
     buckets: INFERENCE_BUCKETS,
+  });
+  readonly modelRequests = counter({
+    name: 'sepal_model_requests_total',
+    help: 'Prediction requests (POST /predict, /predict/{model}, /v2/models/{name}[/versions/{v}]/infer) of a served model, by status class (2xx, 4xx, 5xx). Requests naming a model this gateway does not serve are not counted here (see http_requests_total).',
+    labelNames: ['model', 'code'] as const,
+  });
+  readonly modelRequestDuration = histogram({
+    name: 'sepal_model_request_duration_seconds',
+    help: 'Time to answer a prediction request of a served model (any status), from the request to the answer.',
+    labelNames: ['model'] as const,
+    buckets: REQUEST_BUCKETS,
   });
   readonly loadedModels = gauge({
     name: 'sepal_loaded_models',
@@ -276,6 +319,33 @@ export class InferenceMetrics implements RunObserver {
       this.durations.set(info, child);
     }
     child.observe(seconds);
+  }
+
+  /** Per-model request metrics, one per model name (the gateway's entries: registered or listed models only). */
+  private readonly requestHandles = new Map<string, ModelRequests>();
+
+  /**
+   * The request counters of a served model, created with its entry: its series start at 0 for every status class, so
+   * rates and error ratios exist before the first request or error.
+   */
+  requestsOf(model: string): ModelRequests {
+    let handles = this.requestHandles.get(model);
+    if (!handles) {
+      const [ok, clientError, serverError] = REQUEST_CODES.map((code) => {
+        const child = this.modelRequests.labels({ model, code });
+        child.inc(0);
+        return child;
+      });
+      handles = new ModelRequests(
+        model,
+        ok,
+        clientError,
+        serverError,
+        this.modelRequestDuration.labels({ model }),
+      );
+      this.requestHandles.set(model, handles);
+    }
+    return handles;
   }
 
   /** Reports the models in the catalog (traffic weights) when Prometheus scrapes. */
