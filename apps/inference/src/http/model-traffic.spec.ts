@@ -32,6 +32,26 @@ describe('per-model request metrics', () => {
     expect(await value('sepal_model_request_duration_seconds', { model: 'unit-a' })).toBe(4);
   });
 
+  it('exposes a cumulative histogram, a value on a bound counting in that bucket', async () => {
+    const requests = metrics.requestsOf('unit-h');
+    for (const seconds of [0.001, 0.0009, 0.003, 20]) requests.record(200, seconds);
+    const text = await register.metrics();
+    const bucket = (le: string) =>
+      Number(
+        new RegExp(`sepal_model_request_duration_seconds_bucket\\{model="unit-h",le="${le}"\\} (\\S+)`).exec(
+          text,
+        )?.[1],
+      );
+    expect(text).toContain('# TYPE sepal_model_request_duration_seconds histogram');
+    expect(bucket('0.0005')).toBe(0);
+    expect(bucket('0.001')).toBe(2);
+    expect(bucket('0.005')).toBe(3);
+    expect(bucket('10')).toBe(3);
+    expect(bucket('\\+Inf')).toBe(4);
+    expect(text).toMatch(/sepal_model_request_duration_seconds_sum\{model="unit-h"\} 20\.004/);
+    expect(text).toMatch(/sepal_model_request_duration_seconds_count\{model="unit-h"\} 4/);
+  });
+
   describe('Fastify hook', () => {
     let fastify: FastifyInstance;
     const served = new Map<string, ModelRequests>();

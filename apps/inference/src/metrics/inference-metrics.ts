@@ -4,6 +4,9 @@ import { counter, gauge, histogram } from '@sepal/observability';
 import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loaded-model';
 import type { ServedModel } from '../model/served-model';
+import { ModelRequests, modelRequestHistogram } from './model-requests';
+
+export { ModelRequests } from './model-requests';
 
 export type ReloadResult = 'success' | 'failure' | 'skipped';
 export type ServedReportResult = 'success' | 'failure';
@@ -39,33 +42,8 @@ export class PredictionTally implements ClassTally {
   }
 }
 
-/** Status classes of sepal_model_requests_total: what a prediction request of a model was answered with. */
-export const REQUEST_CODES = ['2xx', '4xx', '5xx'] as const;
-type Inc = { inc(): void };
-type Observe = { observe(value: number): void };
-
-/**
- * The request counter and latency histogram of one served model, as prom-client child handles taken once when the
- * model's entry is created: counting a request is an index into three counters and one observe, whatever the number
- * of models (no label object, no label hashing per request).
- */
-export class ModelRequests {
-  constructor(
-    readonly model: string,
-    private readonly ok: Inc,
-    private readonly clientError: Inc,
-    private readonly serverError: Inc,
-    private readonly duration: Observe,
-  ) {}
-
-  /** One answered prediction request: its HTTP status and the time to answer it. */
-  record(status: number, seconds: number): void {
-    if (status >= 500) this.serverError.inc();
-    else if (status >= 400) this.clientError.inc();
-    else this.ok.inc();
-    this.duration.observe(seconds);
-  }
-}
+/** Per-model request tallies, one per model name (the gateway's entries: registered or listed models only). */
+const modelRequests = new Map<string, ModelRequests>();
 
 /** One per open ONNX session (created with the session, dropped when it is released): the loaded versions. */
 const tallies = new Set<PredictionTally>();
@@ -145,10 +123,6 @@ const driftMonitors = new Set<DriftMonitor>();
 const INFERENCE_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
-/** Time to answer a prediction request: from a tenth of a millisecond (one row on the lean path) to seconds. */
-const REQUEST_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
 const ROW_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
 
 type ShadowCounters = Pick<
@@ -178,12 +152,9 @@ export class InferenceMetrics implements RunObserver {
     name: 'sepal_model_requests_total',
     help: 'Prediction requests (POST /predict, /predict/{model}, /v2/models/{name}[/versions/{v}]/infer) of a served model, by status class (2xx, 4xx, 5xx). Requests naming a model this gateway does not serve are not counted here (see http_requests_total).',
     labelNames: ['model', 'code'] as const,
-  });
-  readonly modelRequestDuration = histogram({
-    name: 'sepal_model_request_duration_seconds',
-    help: 'Time to answer a prediction request of a served model (any status), from the request to the answer.',
-    labelNames: ['model'] as const,
-    buckets: REQUEST_BUCKETS,
+    collect() {
+      for (const requests of modelRequests.values()) requests.flush(this);
+    },
   });
   readonly loadedModels = gauge({
     name: 'sepal_loaded_models',
@@ -299,6 +270,7 @@ export class InferenceMetrics implements RunObserver {
   });
 
   constructor() {
+    modelRequestHistogram(() => modelRequests.values());
     shadowCounters = {
       shadowRows: this.shadowRows,
       shadowFailures: this.shadowFailures,
@@ -321,31 +293,17 @@ export class InferenceMetrics implements RunObserver {
     child.observe(seconds);
   }
 
-  /** Per-model request metrics, one per model name (the gateway's entries: registered or listed models only). */
-  private readonly requestHandles = new Map<string, ModelRequests>();
-
   /**
-   * The request counters of a served model, created with its entry: its series start at 0 for every status class, so
-   * rates and error ratios exist before the first request or error.
+   * The request tally of a served model, created with its entry: its series exist from the next scrape (every status
+   * class at 0), so rates and error ratios exist before the first request or error.
    */
   requestsOf(model: string): ModelRequests {
-    let handles = this.requestHandles.get(model);
-    if (!handles) {
-      const [ok, clientError, serverError] = REQUEST_CODES.map((code) => {
-        const child = this.modelRequests.labels({ model, code });
-        child.inc(0);
-        return child;
-      });
-      handles = new ModelRequests(
-        model,
-        ok,
-        clientError,
-        serverError,
-        this.modelRequestDuration.labels({ model }),
-      );
-      this.requestHandles.set(model, handles);
+    let requests = modelRequests.get(model);
+    if (!requests) {
+      requests = new ModelRequests(model);
+      modelRequests.set(model, requests);
     }
-    return handles;
+    return requests;
   }
 
   /** Reports the models in the catalog (traffic weights) when Prometheus scrapes. */

@@ -40,7 +40,7 @@ export class ServedModel {
 
   constructor(
     readonly name: string,
-    /** sepal_model_requests_total and sepal_model_request_duration_seconds of this model (child handles). */
+    /** This model's request tally (sepal_model_requests_total, sepal_model_request_duration_seconds). */
     readonly requests: ModelRequests | null = null,
   ) {}
 
