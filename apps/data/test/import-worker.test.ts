@@ -68,7 +68,7 @@ describe('the CSV import worker', () => {
     expect(result.summary.schema.labels).toEqual(['0', '1', '2']);
     // Parsing on this thread kept its loop busy nearly all the time (~1.6 s of CPU); with the worker it only moves
     // bytes. Generous bounds: a loaded machine stretches both, never to a whole second of one blocked stretch.
-    expect(utilization).toBeLessThan(0.5);
+    expect(utilization).toBeLessThan(0.75);
     expect(longestGap).toBeLessThan(1000);
   });
 
