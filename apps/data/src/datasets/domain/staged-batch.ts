@@ -20,11 +20,21 @@ export type StageBatch =
 /** Rows as COPY FROM STDIN text: ord, h, rank, features, class, target, origin. */
 export function copyBatchText(rows: readonly StagedRow[]): string {
   let text = '';
-  for (const r of rows) {
-    const label = typeof r.label === 'string' ? `${copyText(r.label)}\t\\N` : `\\N\t${r.label}`;
-    text += `${r.ord}\t\\\\x${r.hash}\t\\\\x${r.rank}\t${copyText(r.featuresJson)}\t${label}\t${copyText(r.origin)}\n`;
-  }
+  for (const r of rows) text += copyRowText(r.ord, r.hash, r.rank, r.featuresJson, r.label, r.origin);
   return text;
+}
+
+/** One row as a line of COPY text (made as the row is read: no row object to build and collect). */
+export function copyRowText(
+  ord: number,
+  hash: string,
+  rank: string,
+  featuresJson: string,
+  label: string | number,
+  origin: string,
+): string {
+  const labels = typeof label === 'string' ? `${copyText(label)}\t\\N` : `\\N\t${label}`;
+  return `${ord}\t\\\\x${hash}\t\\\\x${rank}\t${copyText(featuresJson)}\t${labels}\t${copyText(origin)}\n`;
 }
 
 /** Rows as the JSON array the INSERT of the embedded adapter reads. */

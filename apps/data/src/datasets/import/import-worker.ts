@@ -10,7 +10,7 @@ import { labelMap, planImport, RowConverter } from '../domain/csv-import';
 import { CsvRecord } from '../domain/csv-records';
 import { BodyTooLargeError, openCsv } from '../domain/csv-stream';
 import { DatasetFormatError } from '../domain/dataset-format-error';
-import { stageBatchOf, StagedRow } from '../domain/staged-batch';
+import { copyRowText, StageBatch, stageBatchOf, StagedRow } from '../domain/staged-batch';
 import type { FromImportWorker, ImportWorkerData, ToImportWorker, WorkerError } from './import-protocol';
 
 const port = parentPort;
@@ -20,6 +20,7 @@ const send = (message: FromImportWorker, transfer?: ArrayBuffer[]) => port.postM
 
 /** Batches posted and not yet staged: one being written, one ready; the next waits (memory stays flat). */
 const MAX_UNSTAGED = 2;
+const encoder = new TextEncoder();
 
 const chunks: Buffer[] = [];
 let ended = false;
@@ -56,11 +57,9 @@ async function* body(): AsyncGenerator<Buffer> {
   }
 }
 
-async function post(rows: StagedRow[]): Promise<void> {
-  if (rows.length === 0) return;
+async function post(batch: StageBatch): Promise<void> {
   while (unstaged >= MAX_UNSTAGED) await new Promise<void>((resolve) => (stagedWake = resolve));
   unstaged += 1;
-  const batch = stageBatchOf(rows, job.copy);
   send({ type: 'batch', batch }, batch.kind === 'copy' ? [batch.data.buffer as ArrayBuffer] : undefined);
 }
 
@@ -105,7 +104,10 @@ async function run(): Promise<void> {
     return;
   }
 
+  // COPY text is appended row by row; the embedded adapter's JSON is made from row objects.
   let batch: StagedRow[] = [];
+  let text = '';
+  let batchRows = 0;
   let rows = 0;
   const take = (records: CsvRecord[], first: boolean) => {
     records.forEach((record, i) => {
@@ -113,26 +115,30 @@ async function run(): Promise<void> {
       const row = converter.convert(record);
       const featuresJson = JSON.stringify(row.features);
       const hash = importedRowHash(job.dataset, task, featuresJson, row.label);
-      batch.push({
-        ord: rows++,
-        hash,
-        rank: splitRank(job.seed, importedRowKey(hash)),
-        featuresJson,
-        label: row.label,
-        origin: `${job.fileName}:${row.line}`,
-      });
+      const rank = splitRank(job.seed, importedRowKey(hash));
+      const origin = `${job.fileName}:${row.line}`;
+      if (job.copy) text += copyRowText(rows, hash, rank, featuresJson, row.label, origin);
+      else batch.push({ ord: rows, hash, rank, featuresJson, label: row.label, origin });
+      rows += 1;
+      batchRows += 1;
     });
+  };
+  const flush = async () => {
+    if (batchRows === 0) return;
+    const ready: StageBatch = job.copy
+      ? { kind: 'copy', rows: batchRows, data: encoder.encode(text) }
+      : stageBatchOf(batch, false);
+    batch = [];
+    text = '';
+    batchRows = 0;
+    await post(ready);
   };
   take(opened.sample, true);
   for await (const records of opened.rest) {
     take(records, false);
-    if (batch.length >= job.batchRows) {
-      await post(batch);
-      batch = [];
-    }
+    if (batchRows >= job.batchRows) await flush();
   }
-  await post(batch);
-  batch = [];
+  await flush();
   if (rows === 0) throw new DatasetFormatError(null, 'the file has no data rows');
   send({
     type: 'done',
