@@ -166,6 +166,27 @@ export function regressions(world: World): (FuzzRequest & { status: number })[] 
       found: 'lone surrogate on the lean predict path',
       status: 400,
     },
+    // A version registered under a path name the contract refuses (' ', or over 200 characters) created that model;
+    // the gateway then found it in the registry's list and failed each lookup of it on the contract (a 503 naming
+    // the registry). The path name is checked like POST /models's now.
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/models/%20/versions',
+      contentType: json,
+      body: JSON.stringify({ runId: run, sha256: world.modelSha256 }),
+      found: 'a version under a blank model name (seed 1001)',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'POST',
+      url: `/models/${'a'.repeat(201)}/versions`,
+      contentType: json,
+      body: JSON.stringify({ runId: run, sha256: world.modelSha256 }),
+      found: 'a version under a model name over 200 characters',
+      status: 400,
+    },
   ];
   return list.map(({ found, ...request }) => ({ ...request, mutation: `regression: ${found}` }));
 }
