@@ -256,6 +256,8 @@ function realisticSegment(name: string, world: World): string[] {
   switch (name) {
     case 'name':
       return [world.dataset, world.modelName, 'unknown'];
+    case 'model':
+      return [world.modelName, world.modelName, world.dataset, 'unknown'];
     case 'version':
       return world.versions.map(String);
     case 'alias':
@@ -394,12 +396,11 @@ export function requestArbitrary(route: Route, world: World): fc.Arbitrary<FuzzR
   const spec = specOf(route) ?? { body: undefined };
   const generic = specOf(route) === undefined;
   const takesBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method);
-  const validBody: fc.Arbitrary<unknown> = spec.body
-    ? fc.oneof(
-        arbitraryFromSchema(jsonSchemaOf(spec.body)),
-        ...(spec.realistic ? [spec.realistic(world), spec.realistic(world)] : []),
-      )
-    : fc.jsonValue({ maxDepth: 2 });
+  // A route with realistic bodies but no contract schema (e.g. POST /v2/repository/index) uses them alone.
+  const validBody: fc.Arbitrary<unknown> = fc.oneof(
+    spec.body ? arbitraryFromSchema(jsonSchemaOf(spec.body)) : fc.jsonValue({ maxDepth: 2 }),
+    ...(spec.realistic ? [spec.realistic(world), spec.realistic(world)] : []),
+  );
 
   const body: fc.Arbitrary<Body & { contentType?: string }> = !takesBody
     ? fc.constant({ text: '', mutation: '' })
