@@ -187,6 +187,17 @@ export function regressions(world: World): (FuzzRequest & { status: number })[] 
       found: 'a version under a model name with a trailing space',
       status: 400,
     },
+    // A shadow version beyond PostgreSQL's integer reached the version lookup (500 "out of range for type
+    // integer"): the contract bounds it like every version number now, and the 400 names the bound.
+    {
+      app: 'registry',
+      method: 'PUT',
+      url: `/models/${world.modelName}/traffic`,
+      contentType: json,
+      body: JSON.stringify({ weights: { [world.versions[0]]: 100 }, shadow: 2 ** 31 }),
+      found: 'shadow version 2^31 (targeted seed 2001)',
+      status: 400,
+    },
   ];
   return list.map(({ found, ...request }) => ({ ...request, mutation: `regression: ${found}` }));
 }
