@@ -93,7 +93,8 @@ const inferBody = (world: World) =>
     fc.record({
       inputs: fc.tuple(
         fc.record({
-          name: fc.constant('input'),
+          // The served model's input is 'features'; another name is refused before anything else is looked at.
+          name: fc.constantFrom('features', 'features', 'features', 'input'),
           shape: fc.constant([rows, world.features.length]),
           datatype: fc.constantFrom('FP32', 'FP64', 'INT64', 'BYTES', 'BOOL'),
           data: fc.array(fc.double({ min: 0, max: 10, noNaN: true }), {
