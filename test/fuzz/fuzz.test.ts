@@ -33,16 +33,26 @@ interface Outcome {
 
 /**
  * The gateway's deliberate 503 for a model that is registered (the fuzzing itself registers some) but has no champion
- * to serve yet, as KServe answers ModelNotReady: documented, with the reason, and not a crash.
+ * to serve yet, as KServe answers ModelNotReady: documented, with the reason, and not a crash. Read as JSON: a model
+ * name may hold a quote (a regular expression over the text stopped at its escape).
  */
-const isModelNotReady = (o: Outcome) =>
-  o.status === 503 &&
-  o.request.app === 'inference' &&
-  (/"(error|message)":"[^"]*has no champion for /.test(o.text) ||
-    /^\{"name":"[^"]*","ready":false\}$/.test(o.text));
+function isModelNotReady(o: Pick<Outcome, 'status' | 'text'> & { request: Pick<FuzzRequest, 'app'> }) {
+  if (o.status !== 503 || o.request.app !== 'inference') return false;
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(o.text) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  // The OIP shape puts the reason in `error`; Nest's puts a code there and the reason in `message`.
+  const reasons = [body.error, body.message].filter((r): r is string => typeof r === 'string');
+  if (reasons.length) return reasons.some((reason) => / has no champion for /.test(reason));
+  return typeof body.name === 'string' && body.ready === false && Object.keys(body).length === 2;
+}
 
 const show = (o: Outcome) =>
-  `${o.request.app} ${o.request.method} ${o.request.url.slice(0, 200)} [${o.request.mutation}] -> ${o.status} ${o.text.slice(0, 300)}`;
+  `${o.request.app} ${o.request.method} ${o.request.url.slice(0, 200)} [${o.request.mutation}]` +
+  `${o.request.body === undefined ? '' : ` body ${JSON.stringify(o.request.body.slice(0, 300))}`} -> ${o.status} ${o.text.slice(0, 300)}`;
 
 const timings: [string, number][] = [];
 afterAll(() => {
@@ -145,6 +155,49 @@ const segmentsOf = (url: string) =>
         return s;
       }
     });
+
+describe('the fuzz verdict', () => {
+  const outcome = (status: number, body: unknown, app: FuzzRequest['app'] = 'inference') => ({
+    status,
+    text: JSON.stringify(body),
+    request: { app },
+  });
+
+  it('takes the documented not-ready 503 as an answer, whatever the model is called', () => {
+    const noChampion = (name: string) => `the registry at http://x has no champion for ${name} yet`;
+    expect(
+      isModelNotReady(outcome(503, { error: `model 'iris' is not loaded: ${noChampion('iris')}` })),
+    ).toBe(true);
+    // Seed 1006: the model was named '"', and the escaped quote hid the reason from a regular expression.
+    expect(
+      isModelNotReady(
+        outcome(503, { message: `the dataset of model '"' is not known yet: ${noChampion('"')}` }),
+      ),
+    ).toBe(true);
+    expect(isModelNotReady(outcome(503, { name: 'a"b', ready: false }))).toBe(true);
+    expect(
+      isModelNotReady(
+        outcome(503, {
+          statusCode: 503,
+          error: 'SERVICE_UNAVAILABLE',
+          message: `no model is being served yet: ${noChampion("'")}`,
+        }),
+      ),
+    ).toBe(true);
+  });
+
+  it('counts any other 5xx as a failure', () => {
+    expect(isModelNotReady(outcome(503, { error: 'cannot look up x v1 in the registry: timeout' }))).toBe(
+      false,
+    );
+    expect(isModelNotReady(outcome(500, { message: 'has no champion for x' }))).toBe(false);
+    expect(isModelNotReady(outcome(503, { message: 'has no champion for x' }, 'registry'))).toBe(false);
+    expect(isModelNotReady(outcome(503, { name: 'x', ready: false, extra: 1 }))).toBe(false);
+    expect(
+      isModelNotReady({ status: 503, text: 'has no champion for x', request: { app: 'inference' } }),
+    ).toBe(false);
+  });
+});
 
 describe('fuzzing every app of the embedded stack', () => {
   let stack: FuzzStack;
