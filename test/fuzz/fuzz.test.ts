@@ -22,6 +22,12 @@ const requested = Number(process.env.FUZZ_REQUESTS ?? (process.env.CI === 'true'
 const COUNT = process.env.CI === 'true' ? Math.max(CI_MINIMUM, requested) : requested;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const CONCURRENCY = 8;
+/**
+ * A request unanswered after this long is a failure named with the request (not resent: the server may still be
+ * working on it), rather than the whole test running into jest's timeout with nothing said. The slowest answers took
+ * about a second with 8 in flight and the 2 cores loaded (FUZZ_PROFILE=1, seed 1009), so this leaves a wide margin.
+ */
+const REQUEST_TIMEOUT_MS = 60_000;
 /** FUZZ_ROUTES=<regex>: only the routes whose key (e.g. `registry PUT /models/:name/traffic`) matches, for a targeted run. */
 const ONLY = process.env.FUZZ_ROUTES ? new RegExp(process.env.FUZZ_ROUTES) : undefined;
 
@@ -85,6 +91,7 @@ async function replay(stack: FuzzStack, request: FuzzRequest, attempt = 1): Prom
       request.method,
       body,
       request.contentType,
+      REQUEST_TIMEOUT_MS,
     );
     if (process.env.FUZZ_PROFILE) {
       const what = `${request.app} ${request.method} ${request.url.split('?')[0].slice(0, 50)} ${request.mutation}`;
@@ -98,6 +105,9 @@ async function replay(stack: FuzzStack, request: FuzzRequest, attempt = 1): Prom
     }
     return { request, status: answer.status, text: answer.text };
   } catch (error) {
+    if ((error as Error).name === 'TimeoutError') {
+      return { request, status: 599, text: `no HTTP answer within ${REQUEST_TIMEOUT_MS / 1000} s` };
+    }
     // A kept-alive connection the server closed as the client reused it (a race of HTTP keep-alive, likelier on a
     // loaded machine) fails before any answer: sent once more. Failing twice counts as a failure of the server.
     if (attempt === 1) {
