@@ -52,7 +52,9 @@ function isModelNotReady(o: Pick<Outcome, 'status' | 'text'> & { request: Pick<F
   }
   // The OIP shape puts the reason in `error`; Nest's puts a code there and the reason in `message`.
   const reasons = [body.error, body.message].filter((r): r is string => typeof r === 'string');
-  if (reasons.length) return reasons.some((reason) => / has no champion for /.test(reason));
+  // No champion in the registry yet, or one the gateway has not loaded yet (an alias the fuzzing moved, loading).
+  if (reasons.length)
+    return reasons.some((reason) => / has no champion for |: no champion loaded yet$/.test(reason));
   return typeof body.name === 'string' && body.ready === false && Object.keys(body).length === 2;
 }
 
@@ -194,6 +196,18 @@ describe('the fuzz verdict', () => {
         }),
       ),
     ).toBe(true);
+    // Seeds 1011 and 1012: a model whose champion the fuzzing had just set, asked for before the gateway loaded it.
+    expect(
+      isModelNotReady(outcome(503, { error: "model 'iris' is not loaded: no champion loaded yet" })),
+    ).toBe(true);
+    expect(
+      isModelNotReady(
+        outcome(503, {
+          error: 'SERVICE_UNAVAILABLE',
+          message: "the dataset of model 'unknown' is not known yet: no champion loaded yet",
+        }),
+      ),
+    ).toBe(true);
   });
 
   it('counts any other 5xx as a failure', () => {
@@ -243,7 +257,8 @@ describe('fuzzing every app of the embedded stack', () => {
       expect(JSON.parse(o.text).message).toMatch(/\w+/);
   });
 
-  it(`answers ${COUNT} generated requests below 500, stays healthy and writes nothing it refused`, async () => {
+  // The seed is in the title, so any failure (a timeout too) says how to replay it.
+  it(`answers ${COUNT} generated requests (seed ${SEED}) below 500, stays healthy and writes nothing it refused`, async () => {
     const before = await snapshot(stack);
     const generating = Date.now();
     // Every route equally likely; each route's arbitrary is built once.
