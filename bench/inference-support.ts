@@ -126,11 +126,17 @@ export function wrkScript(dir: string, name: string, body: string, paths: string
     `wrk.headers["Content-Type"] = "application/json"`,
     ...(paths.length
       ? [
+          // Each request is formatted once per thread: formatting it for every request cost wrk (which shares the
+          // machine's cores with the server) about 4 us of CPU per request more than the single-path runs.
           `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}`,
+          `local requests = {}`,
+          `init = function(args)`,
+          `  for k = 1, #paths do requests[k] = wrk.format(nil, paths[k]) end`,
+          `end`,
           `local i = 0`,
           `request = function()`,
           `  i = i + 1`,
-          `  return wrk.format(nil, paths[(i % #paths) + 1])`,
+          `  return requests[(i % #requests) + 1]`,
           `end`,
         ]
       : []),

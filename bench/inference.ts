@@ -9,7 +9,10 @@
  *   - Sepal's POST /predict/{model} with BENCH_MODELS models loaded, requests spread over them by a wrk Lua script,
  * then Sepal's /predict through Fastify (PREDICT_FAST_PATH=false) at c=64 to show what the lean body path saves, and
  * a 512-row batch request in rows/s. Printed: req/s, p50, p99, errors, and the ratios to bare node:http.
- * Every server stays up; each is measured alone, round after round, and the median round is reported.
+ * Every server stays up; each is measured alone, round after round, and the median round is reported. Beside each
+ * figure: the CPU time this process spent per request while wrk ran (all servers live in it, only the measured one
+ * is busy). On a machine shared with other work, req/s swings with the cores the server is given; CPU per request
+ * does not, and the ratio of two servers' CPU per request is what their throughputs' ratio is once CPU-bound.
  */
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +39,16 @@ const BATCH = JSON.stringify({
   ]),
 });
 const CONCURRENCY = [1, 16, 64];
+
+/** wrk's figures and the CPU time this process spent per request (microseconds). */
+type Figures = WrkFigures & { cpuUs: number };
+
+async function measure(url: string, script: string, connections: number, seconds: number): Promise<Figures> {
+  const before = process.cpuUsage();
+  const figures = await runWrk(url, script, connections, seconds);
+  const used = process.cpuUsage(before);
+  return { ...figures, cpuUs: (used.user + used.system) / Math.max(1, figures.requests) };
+}
 
 const listen = async (server: Server): Promise<string> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -84,14 +97,16 @@ async function gateway(registryUrl: string, env: Record<string, string>): Promis
 
 const appUrl = async (app: NestFastifyApplication) => (await app.getUrl()).replace('[::1]', '127.0.0.1');
 
-function print(label: string, f: WrkFigures, base?: WrkFigures): void {
+function print(label: string, f: Figures, base?: Figures): void {
   const ratio = base
     ? `   x${(f.rps / base.rps).toFixed(2)} req/s, p99 x${(f.p99 / base.p99).toFixed(2)}`
     : '';
   console.log(
     `${label.padEnd(44)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99
       .toFixed(2)
-      .padStart(6)} ms   errors ${f.errors}   non-2xx ${f.non2xx}${ratio}`,
+      .padStart(
+        6,
+      )} ms   cpu ${f.cpuUs.toFixed(1).padStart(5)} us/req   errors ${f.errors}   non-2xx ${f.non2xx}${ratio}`,
   );
 }
 
@@ -138,19 +153,19 @@ async function main(): Promise<void> {
     `wrk (1 thread, separate process), ${ROUNDS} rounds of ${SECONDS} s per figure (median shown), node ${process.version}, body ${BODY.length} bytes`,
   );
   for (const target of targets) await runWrk(target.url, target.script, 16, 1); // warm-up
-  const results = new Map<string, WrkFigures>();
-  const measure = async (key: string, url: string, script: string, c: number): Promise<WrkFigures> => {
-    const rounds: WrkFigures[] = [];
-    for (let round = 0; round < ROUNDS; round++) rounds.push(await runWrk(url, script, c, SECONDS));
+  const results = new Map<string, Figures>();
+  const measureRounds = async (key: string, url: string, script: string, c: number): Promise<Figures> => {
+    const rounds: Figures[] = [];
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await measure(url, script, c, SECONDS));
     const figures = medianOf(rounds);
     results.set(key, figures);
     return figures;
   };
   for (const c of CONCURRENCY) {
-    const rounds = new Map<string, WrkFigures[]>(targets.map((t) => [t.key, []]));
+    const rounds = new Map<string, Figures[]>(targets.map((t) => [t.key, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets)
-        rounds.get(target.key)!.push(await runWrk(target.url, target.script, c, SECONDS));
+        rounds.get(target.key)!.push(await measure(target.url, target.script, c, SECONDS));
     }
     for (const target of targets) {
       results.set(`${target.key}-${c}`, medianOf(rounds.get(target.key)!));
@@ -163,10 +178,10 @@ async function main(): Promise<void> {
   }
   print(
     'Sepal /predict via Fastify (no lean path) c=64',
-    await measure('fastify-path-64', `${await appUrl(viaFastify)}/predict`, single, 64),
+    await measureRounds('fastify-path-64', `${await appUrl(viaFastify)}/predict`, single, 64),
     results.get('bare-64'),
   );
-  const rows = await measure('batch', `${await appUrl(one)}/predict`, batch, 4);
+  const rows = await measureRounds('batch', `${await appUrl(one)}/predict`, batch, 4);
   print(`Sepal /predict, ${BATCH_ROWS}-row batch c=4`, rows);
   console.log(`  batch path: ${(rows.rps * BATCH_ROWS).toFixed(0)} rows/s (target >= 500,000)`);
   for (const app of [one, viaFastify, many]) await app.close();
@@ -178,11 +193,17 @@ async function main(): Promise<void> {
   const ratio = at64('one').rps / at64('bare').rps;
   const p99 = at64('one').p99 / at64('bare').p99;
   const mix = at64('many').rps / at64('one').rps;
+  const at16 = (key: string) => results.get(`${key}-16`)!;
   console.log('');
   console.log(
     `c=64: Sepal/bare node:http ${ratio.toFixed(2)} (target >= 0.45); p99 x${p99.toFixed(2)} (target <= 2)`,
   );
-  console.log(`c=64: ${loaded}-model mix / one model ${mix.toFixed(2)} (target >= 0.90)`);
+  console.log(
+    `c=64: ${loaded}-model mix / one model ${mix.toFixed(2)} (target >= 0.90); by CPU per request ${(at64('one').cpuUs / at64('many').cpuUs).toFixed(2)}`,
+  );
+  console.log(
+    `c=16: ${loaded}-model mix / one model ${(at16('many').rps / at16('one').rps).toFixed(2)}; by CPU per request ${(at16('one').cpuUs / at16('many').cpuUs).toFixed(2)}`,
+  );
   console.log(
     `c=64: bare Fastify/bare node:http ${(at64('fastify').rps / at64('bare').rps).toFixed(2)}; Sepal lean path/Sepal via Fastify ${(at64('one').rps / results.get('fastify-path-64')!.rps).toFixed(2)}`,
   );
@@ -194,7 +215,7 @@ async function main(): Promise<void> {
 }
 
 /** The round with the median throughput (its latencies with it). */
-function medianOf(rounds: WrkFigures[]): WrkFigures {
+function medianOf(rounds: Figures[]): Figures {
   const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
   const median = sorted[Math.floor(sorted.length / 2)];
   return {

@@ -1,6 +1,6 @@
 /**
  * Model quality benchmark: `npm run bench:quality` (env BENCH_SECONDS for wrk, default 8; BENCH_DATASETS to choose,
- * default iris,wine-quality-red,wine-quality-white).
+ * default iris,wine-quality-red,wine-quality-white; BENCH_PARTS, default classification,regression,serving).
  *
  * Starts the embedded system (`sepal up`: every app in this process, trials in worker threads) and, per dataset, trains
  * each model family through the trainer's REST API on Sepal's own splits (the data service's stable 80/20 split, the
@@ -9,9 +9,14 @@
  * ONNX size. Where /usr/bin/python3 has scikit-learn, it trains RandomForest(300), HistGradientBoosting and an MLP (32)
  * on the same exported train split in the same run and prints them beside. Last, single-row POST /predict through the
  * gateway with wrk (its own process) for a forest against the dense model on Iris, and their ratio.
+ *
+ * Regression with a categorical column: Wine Quality red and white in one CSV with `colour` as a categorical column,
+ * imported through the data service's CSV route as a regression on `quality`; each family's test RMSE, MAE and R²,
+ * beside scikit-learn's HistGradientBoostingRegressor and RandomForestRegressor(300) on the same train split (colour
+ * one-hot).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobView, ModelVersionView, RunPage, RunView } from '@sepal/contracts';
@@ -20,6 +25,7 @@ import { irisPredictScript, launchBenchSystem, runBench, wrk as runWrk, type Wrk
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const DATASETS = (process.env.BENCH_DATASETS ?? 'iris,wine-quality-red,wine-quality-white').split(',');
 const SYSTEM_PYTHON = '/usr/bin/python3';
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'classification,regression,serving').split(','));
 
 const FAMILIES: { family: string; grid: unknown; note: string }[] = [
   {
@@ -93,7 +99,8 @@ async function trainJob(
   for (;;) {
     const { runs } = await json<RunPage>(`${urls.registry}/runs?limit=1000&filter=${filter}`);
     const parent = runs.find((run) => run.parentRunId === null);
-    if (parent?.status === 'finished' && parent.metrics.test_accuracy !== undefined) {
+    const tested = parent?.metrics.test_accuracy ?? parent?.metrics.test_rmse;
+    if (parent?.status === 'finished' && tested !== undefined) {
       return { parent, trials: runs.filter((run) => run.parentRunId === parent.id) };
     }
     await new Promise((done) => setTimeout(done, 250));
@@ -213,7 +220,7 @@ async function main(): Promise<void> {
         `test accuracy of the model selected on validation, training seconds of the family's trials, ONNX size)`,
     );
     if (!withSklearn) console.log(`(${SYSTEM_PYTHON} has no scikit-learn: apt-get install python3-sklearn)`);
-    for (const dataset of DATASETS) {
+    for (const dataset of PARTS.has('classification') ? DATASETS : []) {
       const imported = await fetchRetry(`${urls.data}/datasets/${dataset}/import`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -265,6 +272,9 @@ async function main(): Promise<void> {
       }
     }
 
+    if (PARTS.has('regression')) await regression(urls, home, withSklearn);
+    if (!PARTS.has('serving')) return;
+
     // Single-row prediction through the gateway: the dense model, then a 300-tree forest, on Iris.
     const script = irisPredictScript(home);
     const predictUrl = `http://127.0.0.1:${inference}/predict`;
@@ -303,6 +313,129 @@ async function main(): Promise<void> {
   } finally {
     await system.close();
     rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Wine Quality red and white as one CSV: the physico-chemical columns, `colour` (categorical) and `quality`. */
+function wineColourCsv(): string {
+  const lines: string[] = [];
+  for (const colour of ['red', 'white']) {
+    const text = readFileSync(join(__dirname, `../../data/wine-quality/winequality-${colour}.csv`), 'utf8');
+    const [header, ...rows] = text.trim().split(/\r?\n/);
+    if (lines.length === 0) {
+      const names = header.split(';').map((name) => name.replace(/"/g, '').replace(/ /g, '_'));
+      lines.push([...names.slice(0, -1), 'colour', names.at(-1)].join(','));
+    }
+    for (const row of rows) {
+      const cells = row.split(';');
+      lines.push([...cells.slice(0, -1), colour, cells.at(-1)].join(','));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const SKLEARN_REGRESSION_SCRIPT = `
+import json, sys, time
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+
+def load(path):
+    rows = np.loadtxt(path, delimiter=',', ndmin=2)
+    return rows[:, :-1], rows[:, -1]
+
+x_train, y_train = load(sys.argv[1])
+x_test, y_test = load(sys.argv[2])
+out = []
+for name, model in [
+    ('sklearn HistGradientBoosting', HistGradientBoostingRegressor(random_state=42)),
+    ('sklearn RandomForest(300)', RandomForestRegressor(n_estimators=300, random_state=42, n_jobs=1)),
+]:
+    start = time.perf_counter()
+    model.fit(x_train, y_train)
+    seconds = time.perf_counter() - start
+    error = model.predict(x_test) - y_test
+    out.append({'model': name, 'rmse': float(np.sqrt((error ** 2).mean())), 'mae': float(np.abs(error).mean()),
+                'r2': float(1 - (error ** 2).sum() / ((y_test - y_test.mean()) ** 2).sum()), 'seconds': seconds})
+print(json.dumps(out))
+`;
+
+interface RegressionRow {
+  model: string;
+  rmse: number;
+  mae: number;
+  r2: number;
+  seconds: number;
+}
+
+/** Each family on the red + white wines as a regression with `colour` categorical, and scikit-learn beside. */
+async function regression(urls: Urls, home: string, withSklearn: boolean): Promise<void> {
+  const dataset = 'wine-quality-colour';
+  const imported = await fetchRetry(
+    `${urls.data}/datasets/${dataset}/import?target=quality&task=regression`,
+    { method: 'POST', headers: { 'content-type': 'text/csv' }, body: wineColourCsv() },
+  );
+  if (!imported.ok) throw new Error(`import ${dataset}: ${imported.status} ${await imported.text()}`);
+  const version = await json<{
+    id: string;
+    trainRows: number;
+    testRows: number;
+    schema: { features: string[] };
+  }>(`${urls.data}/datasets/${dataset}/versions/latest`);
+  const rows: RegressionRow[] = [];
+  for (const { family, grid } of FAMILIES) {
+    const { parent, trials } = await trainJob(urls, {
+      dataset,
+      modelName: `Bench-${dataset}-${family}`,
+      grid,
+    });
+    rows.push({
+      model: `Sepal ${family}`,
+      rmse: parent.metrics.test_rmse,
+      mae: parent.metrics.test_mae,
+      r2: parent.metrics.test_r2,
+      seconds: trials.reduce((sum, trial) => sum + (trial.metrics.seconds ?? 0), 0),
+    });
+  }
+  if (withSklearn) {
+    const [train, test] = await Promise.all([
+      splitRows(urls, dataset, version.id, 'train'),
+      splitRows(urls, dataset, version.id, 'test'),
+    ]);
+    const colour = version.schema.features.indexOf('colour');
+    const write = (name: string, split: Split) => {
+      const file = join(home, name);
+      const numeric = (row: (number | string)[]) =>
+        row.map((cell, i) => (i === colour ? (cell === 'red' ? 1 : 0) : cell));
+      writeFileSync(
+        file,
+        split.features.map((row, i) => [...numeric(row), split.labels[i]].join(',')).join('\n') + '\n',
+      );
+      return file;
+    };
+    const output = execFileSync(
+      SYSTEM_PYTHON,
+      [
+        '-c',
+        SKLEARN_REGRESSION_SCRIPT,
+        write('train-regression.csv', train),
+        write('test-regression.csv', test),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: '1' } },
+    );
+    rows.push(...(JSON.parse(output) as RegressionRow[]));
+  }
+  console.log(
+    `\n${dataset} (red + white, colour categorical), regression on quality: ` +
+      `${version.trainRows} train / ${version.testRows} test rows`,
+  );
+  console.log(
+    `  ${'model'.padEnd(32)} ${'RMSE'.padStart(7)} ${'MAE'.padStart(7)} ${'R²'.padStart(7)} ${'seconds'.padStart(9)}`,
+  );
+  for (const row of rows) {
+    console.log(
+      `  ${row.model.padEnd(32)} ${row.rmse.toFixed(3).padStart(7)} ${row.mae.toFixed(3).padStart(7)} ` +
+        `${row.r2.toFixed(3).padStart(7)} ${row.seconds.toFixed(2).padStart(9)}`,
+    );
   }
 }
 

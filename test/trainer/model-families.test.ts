@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { JobStepId, JobView, ModelVersionView, PredictResponse, RunView } from '@sepal/contracts';
 import { TERMINAL_JOB_STATES } from '@sepal/contracts';
+import { createRng } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { AMQP_URL, getJson, inject, runsOf, Services, startServices, startTrainer } from './support/services';
@@ -34,6 +35,25 @@ function checkWithOnnx(bytes: Uint8Array): string[] {
   }
 }
 
+/** A CSV with a categorical column and empty and NA cells; the price depends on the size and the colour. */
+function pricesCsv(): string {
+  const rng = createRng(11);
+  const lines = ['size,colour,weight,price'];
+  for (let i = 0; i < 300; i++) {
+    const size = 10 * rng();
+    const colour = ['red', 'green', 'blue'][Math.floor(rng() * 3)];
+    const weight = 5 * rng();
+    const price = 3 + 0.5 * size + (colour === 'red' ? 2 : 0) + 0.2 * rng();
+    const cell = (text: string, missing: string) => (rng() < 0.08 ? missing : text);
+    lines.push(
+      [cell(size.toFixed(3), ''), cell(colour, ''), cell(weight.toFixed(3), 'NA'), price.toFixed(3)].join(
+        ',',
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /*
  * Tree families through the whole pipeline, on the real services and on the embedded adapters: a random forest and a
  * gradient-boosted ensemble are trained in the trainer's worker threads (the forest in parts across two workers),
@@ -45,6 +65,7 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
   let services: Services;
   let trainer: NestFastifyApplication;
   let gateway: NestFastifyApplication | undefined;
+  let pricesGateway: NestFastifyApplication | undefined;
   let namespace: string;
 
   /** Starts a job and waits for its durable record (the registry's, forwarded by the trainer) to end. */
@@ -96,6 +117,7 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
   }, 120_000);
 
   afterAll(async () => {
+    await pricesGateway?.close();
     await gateway?.close();
     await trainer?.close();
     await services?.close();
@@ -149,7 +171,8 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
     const bytes = new Uint8Array(
       await (await fetch(`${services.registryUrl}/artifacts/${version.sha256}`)).arrayBuffer(),
     );
-    expect(checkWithOnnx(bytes)).toEqual(['Cast', 'TreeEnsembleClassifier', 'ArgMax']);
+    // The same preprocessing as a dense model's in front (here: missing numbers imputed), on the raw scale.
+    expect(checkWithOnnx(bytes)).toEqual(['Imputer', 'Cast', 'TreeEnsembleClassifier', 'ArgMax']);
 
     gateway = await startInferenceApp(
       InferenceConfig.load({
@@ -207,7 +230,8 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
     const bytes = new Uint8Array(
       await (await fetch(`${services.registryUrl}/artifacts/${version.sha256}`)).arrayBuffer(),
     );
-    expect(checkWithOnnx(bytes)).toEqual(['Cast', 'TreeEnsembleClassifier', 'ArgMax']);
+    // The same preprocessing as a dense model's in front (here: missing numbers imputed), on the raw scale.
+    expect(checkWithOnnx(bytes)).toEqual(['Imputer', 'Cast', 'TreeEnsembleClassifier', 'ArgMax']);
     await waitFor(async () => (await predict()).model.version === 2, {
       timeoutMs: 30_000,
       description: 'the gateway to serve the boosted model',
@@ -250,5 +274,102 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
         children.map((child) => `${child.params.model} ${child.metrics.val_accuracy.toFixed(3)}`).join(', ') +
         `; selected ${selected.params.model}, test accuracy ${parent.metrics.test_accuracy.toFixed(3)}`,
     );
+  });
+
+  it('trains forest and gbdt regressors on a CSV with categorical and missing cells; the gateway answers {"value": x} from raw cells', async () => {
+    const imported = await inject(
+      services.data,
+      'POST',
+      '/datasets/prices/import?target=price&task=regression&features=size,colour,weight',
+      pricesCsv(),
+      { 'content-type': 'text/csv' },
+    );
+    expect(imported.statusCode).toBe(201);
+    const figures: string[] = [];
+    for (const [model, grid] of [
+      ['PricesForest', { model: ['forest'], trees: [60] }],
+      ['PricesGbdt', { model: ['gbdt'], learningRate: [0.1] }],
+    ] as const) {
+      const job = await train({ dataset: 'prices', modelName: model, grid });
+      expect(summaryOf(job, 'gate').alias).toBe('champion');
+      const runs = await runsOfJob(job.correlationId, 2);
+      const parent = runs.find((run) => run.parentRunId === null) as RunView;
+      const child = runs.find((run) => run.parentRunId !== null) as RunView;
+      expect(child.params).toMatchObject({ model: grid.model[0] });
+      // Selection on the validation RMSE, with MAE, R² and the share within the tolerance; the test split once.
+      for (const key of ['val_rmse', 'val_mae', 'val_r2', 'val_within_tolerance']) {
+        expect(Number.isFinite(child.metrics[key])).toBe(true);
+        expect(parent.metrics[key]).toBe(child.metrics[key]);
+      }
+      expect(child.metrics).not.toHaveProperty('val_accuracy');
+      expect(parent.metrics.test_r2).toBeGreaterThan(0.8);
+      expect(parent.metrics.onnx_parity_max_abs_diff).toBeLessThan(1e-5);
+      // Importance per column the client sends: the colour's one-hot block summed.
+      expect(
+        Object.keys(child.metrics)
+          .filter((key) => key.startsWith('importance_'))
+          .sort(),
+      ).toEqual(['importance_colour', 'importance_size', 'importance_weight']);
+      const version = await getJson<ModelVersionView>(
+        `${services.registryUrl}/models/${model}/aliases/champion`,
+      );
+      const bytes = new Uint8Array(
+        await (await fetch(`${services.registryUrl}/artifacts/${version.sha256}`)).arrayBuffer(),
+      );
+      expect(checkWithOnnx(bytes)).toEqual([
+        'Imputer',
+        'Gather',
+        'OneHotEncoder',
+        'Concat',
+        'Cast',
+        'TreeEnsembleRegressor',
+      ]);
+      figures.push(
+        `${grid.model[0]} test RMSE ${parent.metrics.test_rmse.toFixed(3)} (R² ${parent.metrics.test_r2.toFixed(3)})`,
+      );
+    }
+    console.log(`[${mode}] prices (categorical, missing cells): ${figures.join(', ')}`);
+
+    pricesGateway = await startInferenceApp(
+      InferenceConfig.load({
+        AMQP_URL: real ? AMQP_URL : undefined,
+        SEPAL_NAMESPACE: namespace,
+        REGISTRY_URL: services.registryUrl,
+        MODEL_NAME: 'PricesForest',
+        SERVE_MODELS: 'PricesForest,PricesGbdt',
+        MODEL_RETRY_INTERVAL_MS: '100',
+        MODEL_SYNC_INTERVAL_MS: '0',
+        LOG_LEVEL: 'error',
+      }),
+      { listen: false },
+    );
+    // Raw cells as a client sends them: a category string, null for a missing number or category, an unseen colour.
+    const instances = [
+      [2, 'red', 1],
+      [8, 'green', null],
+      [null, 'blue', 3],
+      [5, null, null],
+      [7, 'purple', 2],
+    ];
+    for (const model of ['PricesForest', 'PricesGbdt']) {
+      let answer: PredictResponse | undefined;
+      await waitFor(
+        async () => {
+          const response = await inject(pricesGateway!, 'POST', `/predict/${model}`, { instances });
+          if (response.statusCode === 200) answer = response.json() as PredictResponse;
+          return answer !== undefined;
+        },
+        { timeoutMs: 30_000, description: `the gateway to load ${model}` },
+      );
+      const values = answer!.predictions.map((row) => ('value' in row ? row.value : NaN));
+      expect(answer!.model.name).toBe(model);
+      expect(values).toHaveLength(instances.length);
+      // size 2, red: about 3 + 1 + 2 = 6; size 8, green: about 7.
+      expect(values[0]).toBeGreaterThan(5);
+      expect(values[0]).toBeLessThan(7);
+      expect(values[1]).toBeGreaterThan(6);
+      expect(values[1]).toBeLessThan(8);
+      expect(values.every(Number.isFinite)).toBe(true);
+    }
   });
 });

@@ -166,7 +166,15 @@ describe('own data, classification and regression, end to end (embedded)', () =>
     const job = await train('wine-quality-white', { epochs: 30 });
     expect(job.state).toBe('succeeded');
     const registered = await latest('WineQualityWhiteModel');
-    for (const key of ['test_rmse', 'test_mae', 'test_r2', 'test_within_tolerance', 'val_rmse']) {
+    for (const key of [
+      'test_rmse',
+      'test_mae',
+      'test_r2',
+      'test_within_tolerance',
+      'val_rmse',
+      'val_mae',
+      'val_r2',
+    ]) {
       expect(Number.isFinite(registered.metrics[key])).toBe(true);
     }
     expect(registered.metrics.test_rmse).toBeLessThan(0.9);

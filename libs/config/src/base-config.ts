@@ -29,6 +29,12 @@ export const baseConfigSchema = z.object({
     .transform((v) => v === 'true'),
   /** How long an app trusts a verified key before asking again: the bound on how late a revocation takes effect. */
   SEPAL_KEY_CACHE_MS: z.coerce.number().int().min(0).max(5_000).default(4_000),
+  /**
+   * Failed API-key checks (an unknown or revoked key) each caller address may make per minute, and at once: beyond,
+   * 429 with Retry-After before any check. Each check costs a scrypt, so guessing keys cannot load the machine.
+   */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+  AUTH_FAILURE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Longest a request may take, body upload included, before the connection is answered 408 / closed. */
   SEPAL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -4,7 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
-import { KeyVerifier, recordRoutes, ScopeGuard } from './auth';
+import { FailedKeyChecks, KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
 import { refuseUnstorableCharacters } from './refuse-unstorable-characters';
 import { serveSwaggerUi } from './swagger-ui';
@@ -18,6 +18,8 @@ export interface HttpAppOptions {
     enabled: boolean;
     /** Who checks a key: the registry's own store in the registry, the registry over HTTP (cached) elsewhere. */
     verifier: (app: NestFastifyApplication) => KeyVerifier;
+    /** Failed key checks per caller address (429 beyond); none: unlimited. */
+    failures?: FailedKeyChecks;
   };
   /** Largest request body on every route (Fastify answers 413 beyond it); default 1 MiB. */
   bodyLimitBytes?: number;
@@ -49,6 +51,7 @@ export async function createHttpApp(
     new ScopeGuard(app.get(Reflector), {
       enabled: options.auth.enabled,
       verifier: options.auth.verifier(app),
+      failures: options.auth.failures,
     }),
   );
   app.enableShutdownHooks();

@@ -3,7 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { BaseConfig } from '@sepal/config';
 import { EventTransport } from '@sepal/messaging';
 import { JsonLogger } from '@sepal/observability';
-import { CachedKeyVerifier, checkListenPolicy, KeyVerifier, RegistryKeyVerifier } from './auth';
+import {
+  CachedKeyVerifier,
+  checkListenPolicy,
+  FailedKeyChecks,
+  KeyVerifier,
+  RegistryKeyVerifier,
+} from './auth';
 import { createHttpApp } from './create-http-app';
 
 export interface SepalAppOptions {
@@ -57,9 +63,10 @@ export async function startSepalApp(
       verifier: (nest) =>
         options.keyVerifier?.(nest) ??
         new CachedKeyVerifier(
-          new RegistryKeyVerifier(options.registryUrl ?? 'http://127.0.0.1:3002'),
+          new RegistryKeyVerifier(options.registryUrl ?? 'http://127.0.0.1:3002', config.SEPAL_API_KEY),
           config.SEPAL_KEY_CACHE_MS,
         ),
+      failures: new FailedKeyChecks(config),
     },
     bodyLimitBytes: options.bodyLimitBytes,
     serverFactory: options.serverFactory,

@@ -129,6 +129,7 @@ export {
   countModelGridCombinations,
   DEFAULT_FOREST_PARAMS,
   DEFAULT_GBDT_PARAMS,
+  REGRESSION_FOREST_FEATURE_FRACTION,
   DEFAULT_TRAIN_BUDGET_S,
   DEFAULT_TREE_LIMITS,
   defaultModelGrid,
@@ -164,6 +165,7 @@ export { buildPreprocessingGraph, type PreprocessingGraph } from './onnx/preproc
 export {
   columnsByType,
   encodedFeatureNames,
+  sumByColumn,
   encodedWidth,
   encodeFeatureRows,
   featurePreprocessingProblems,

@@ -195,6 +195,37 @@ describe('ONNX preprocessing parity with the TypeScript reference (onnxruntime-n
     expect(other.value.some((value, i) => Math.abs(value - actual.value[i]) > 0.1)).toBe(true);
   });
 
+  it('random forest regressor on the encoded columns: values within 1e-5 relative, from raw strings and nulls', async () => {
+    const model = trainRandomForest(
+      encodedTrain,
+      values,
+      { task: 'regression', trees: 30, featureFraction: 1 },
+      3,
+    );
+    const expected = predictTreeValues(model, encodeFeatureRows(raw, probe));
+    const bytes = exportTreeEnsembleToOnnx(model, metadata, raw);
+    const actual = await runOnnx(bytes, raw, probe);
+    expect(actual.value).toHaveLength(probe.length);
+    const relative = expected.map(
+      (value, i) => Math.abs(value - actual.value[i]) / Math.max(1, Math.abs(value)),
+    );
+    expect(Math.max(...relative)).toBeLessThan(TOLERANCE);
+    expect(new Set(actual.value).size).toBeGreaterThan(10);
+    // A missing size is imputed with the training median: the same value as sending the median itself.
+    const median = raw.medians![0];
+    const imputed = await runOnnx(bytes, raw, [
+      [null, 'red', 5, 'south', 10],
+      [median, 'red', 5, 'south', 10],
+    ]);
+    expect(imputed.value[0]).toBe(imputed.value[1]);
+    // The colour matters to the model: red against white changes the value.
+    const colours = await runOnnx(bytes, raw, [
+      [10, 'red', 5, 'south', 10],
+      [10, 'white', 5, 'south', 10],
+    ]);
+    expect(Math.abs(colours.value[0] - colours.value[1])).toBeGreaterThan(0.5);
+  });
+
   it('declares "features" float32 and "categorical" string inputs, and "value" [N, 1] for a regressor', async () => {
     const session = await InferenceSession.create(exportDenseRegressorToOnnx(denseRegressor(), metadata));
     try {
@@ -230,6 +261,11 @@ describe('ONNX preprocessing graphs against the reference checker (python3-onnx)
         metadata,
         raw,
       ),
+      exportTreeEnsembleToOnnx(
+        trainRandomForest(encodedTrain, values, { task: 'regression', trees: 5 }, 3),
+        metadata,
+        raw,
+      ),
     ];
     const checked = checkWithOnnx(models, {
       inputs: '[i.name for i in model.graph.input]',
@@ -250,6 +286,7 @@ describe('ONNX preprocessing graphs against the reference checker (python3-onnx)
         ops: [...front, 'ArgMax', 'Cast', 'TreeEnsembleClassifier'].sort(),
         outputs: ['probabilities', 'label'],
       },
+      { inputs, ops: [...front, 'Cast', 'TreeEnsembleRegressor'].sort(), outputs: ['value'] },
       { inputs, ops: [...front, 'Cast', 'TreeEnsembleRegressor'].sort(), outputs: ['value'] },
     ]);
   });

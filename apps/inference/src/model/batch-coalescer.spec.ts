@@ -1,4 +1,4 @@
-import { BatchCoalescer } from './batch-coalescer';
+import { BatchCoalescer, RunRound } from './batch-coalescer';
 import type { RunOutput } from './loaded-model';
 
 /** A fake ONNX run over width-1 rows: probability = the input value, label = its row index in the run. */
@@ -80,5 +80,81 @@ describe('BatchCoalescer', () => {
     await ok;
     await expect(failing[0]).rejects.toThrow('session released');
     await expect(failing[1]).rejects.toThrow('session released');
+  });
+
+  describe('with other models in one round', () => {
+    /** A fake run per model whose completion the test controls, one call at a time. */
+    function controlledRun() {
+      const finish: ((ok: boolean) => void)[] = [];
+      const run = (data: Float32Array, rows: number): Promise<RunOutput> =>
+        new Promise((resolve, reject) => {
+          finish.push((ok) =>
+            ok
+              ? resolve({ probabilities: Float32Array.from(data), labels: new Int32Array(rows) })
+              : reject(new Error('run failed')),
+          );
+        });
+      return { run, complete: (ok = true) => finish.shift()!(ok) };
+    }
+    const options = { windowUs: 0, maxRows: 100 };
+    const settledFlags = (answers: Promise<unknown>[]) => {
+      const flags = answers.map(() => false);
+      answers.forEach(
+        (answer, i) =>
+          void answer.then(
+            () => (flags[i] = true),
+            () => (flags[i] = true),
+          ),
+      );
+      return flags;
+    };
+
+    it('answers the runs that were in flight together only once the last of them is done', async () => {
+      const round = new RunRound();
+      const a = controlledRun();
+      const b = controlledRun();
+      const first = new BatchCoalescer(1, a.run, options, round);
+      const second = new BatchCoalescer(1, b.run, options, round);
+      const done = settledFlags([first.submit(Float32Array.of(1), 1), second.submit(Float32Array.of(2), 1)]);
+      a.complete();
+      await flushPromises();
+      expect(done).toEqual([false, false]);
+      b.complete();
+      await flushPromises();
+      expect(done).toEqual([true, true]);
+    });
+
+    it('does not hold a group for a run started after its first completion', async () => {
+      const round = new RunRound();
+      const a = controlledRun();
+      const b = controlledRun();
+      const c = controlledRun();
+      const answers = [
+        new BatchCoalescer(1, a.run, options, round).submit(Float32Array.of(1), 1),
+        new BatchCoalescer(1, b.run, options, round).submit(Float32Array.of(2), 1),
+      ];
+      a.complete();
+      await flushPromises();
+      const late = new BatchCoalescer(1, c.run, options, round).submit(Float32Array.of(3), 1);
+      const done = settledFlags([...answers, late]);
+      b.complete();
+      await flushPromises();
+      expect(done).toEqual([true, true, false]);
+      c.complete();
+      await flushPromises();
+      expect(done).toEqual([true, true, true]);
+    });
+
+    it('rejects only the requests of the run that failed', async () => {
+      const round = new RunRound();
+      const a = controlledRun();
+      const b = controlledRun();
+      const ok = new BatchCoalescer(1, a.run, options, round).submit(Float32Array.of(1), 1);
+      const failing = new BatchCoalescer(1, b.run, options, round).submit(Float32Array.of(2), 1);
+      b.complete(false);
+      a.complete();
+      await expect(failing).rejects.toThrow('run failed');
+      expect([...(await ok).probabilities]).toEqual([1]);
+    });
   });
 });

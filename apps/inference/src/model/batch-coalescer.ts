@@ -7,6 +7,57 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/**
+ * The ONNX runs of every model that are in flight together hand their answers back together, once the last of them
+ * is done. onnxruntime-node runs each session synchronously in its own setImmediate, so the runs started while the
+ * requests of one turn of the event loop were read all complete in the next check phase: the runs then execute back
+ * to back and the answers are written in one burst afterwards, instead of a socket write (and a wake-up of the
+ * client) between two runs, which halved the throughput of a many-model mix (see the README's gateway benchmark).
+ * A lone run is answered at once. The first completion closes the group: runs started after it form the next group,
+ * so a slow run delays only the runs that were in flight with it, never the ones that come later.
+ */
+export class RunRound {
+  private open: RunGroup | null = null;
+
+  /** Counts `run` in the open group; `settle` gets its outcome once no run of that group is in flight. */
+  track<T>(run: Promise<T>, settle: (ok: boolean, value: T | unknown) => void): void {
+    let group = this.open;
+    if (group === null) {
+      group = { inFlight: 0, settled: [] };
+      this.open = group;
+    }
+    group.inFlight++;
+    const member = group;
+    run.then(
+      (value) => this.done(member, () => settle(true, value)),
+      (error: unknown) => this.done(member, () => settle(false, error)),
+    );
+  }
+
+  private done(group: RunGroup, settle: () => void): void {
+    if (this.open === group) this.open = null;
+    group.settled.push(settle);
+    if (--group.inFlight > 0) return;
+    const settled = group.settled;
+    group.settled = [];
+    for (const each of settled) {
+      try {
+        each();
+      } catch {
+        // A settle callback only resolves or rejects a request's promise; one never keeps the others waiting.
+      }
+    }
+  }
+}
+
+interface RunGroup {
+  inFlight: number;
+  settled: (() => void)[];
+}
+
+/** The round shared by every model of the process. */
+export const sharedRunRound = new RunRound();
+
 export interface CoalescerOptions {
   /** How long a request arriving at an idle model waits for company (microseconds); 0 runs it at once. */
   windowUs: number;
@@ -30,6 +81,7 @@ export class BatchCoalescer {
     private readonly width: number,
     private readonly run: (data: Float32Array, rows: number) => Promise<RunOutput>,
     private readonly options: CoalescerOptions,
+    private readonly round: RunRound = sharedRunRound,
   ) {}
 
   submit(data: Float32Array, rows: number): Promise<RunOutput> {
@@ -72,11 +124,24 @@ export class BatchCoalescer {
     });
   }
 
-  private async execute(batch: Pending[], rows: number): Promise<void> {
+  private execute(batch: Pending[], rows: number): Promise<void> {
+    return new Promise<void>((done) => {
+      const run = this.start(batch, rows);
+      this.round.track(run.output, (ok, value) => {
+        if (ok) run.deliver(value as RunOutput);
+        else for (const item of batch) item.reject(value);
+        done();
+      });
+    });
+  }
+
+  private start(
+    batch: Pending[],
+    rows: number,
+  ): { output: Promise<RunOutput>; deliver: (output: RunOutput) => void } {
     if (batch.length === 1) {
       const only = batch[0];
-      await this.run(only.data, only.rows).then(only.resolve, only.reject);
-      return;
+      return { output: this.run(only.data, only.rows), deliver: only.resolve };
     }
     const data = new Float32Array(rows * this.width);
     let offset = 0;
@@ -84,21 +149,17 @@ export class BatchCoalescer {
       data.set(item.data, offset * this.width);
       offset += item.rows;
     }
-    let output: RunOutput;
-    try {
-      output = await this.run(data, rows);
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    const classes = output.probabilities.length / rows;
-    offset = 0;
-    for (const item of batch) {
-      item.resolve({
-        probabilities: output.probabilities.subarray(offset * classes, (offset + item.rows) * classes),
-        labels: output.labels.subarray(offset, offset + item.rows),
-      });
-      offset += item.rows;
-    }
+    const deliver = (output: RunOutput) => {
+      const classes = output.probabilities.length / rows;
+      let at = 0;
+      for (const item of batch) {
+        item.resolve({
+          probabilities: output.probabilities.subarray(at * classes, (at + item.rows) * classes),
+          labels: output.labels.subarray(at, at + item.rows),
+        });
+        at += item.rows;
+      }
+    };
+    return { output: this.run(data, rows), deliver };
   }
 }

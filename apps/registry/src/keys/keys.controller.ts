@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   CreateKeyRequest,
@@ -15,6 +16,7 @@ import {
   openApiSchema,
   Public,
   RequireScope,
+  presentedSecret,
   ZodValidationPipe,
 } from '@sepal/http';
 import { UnauthorizedException } from '@nestjs/common';
@@ -71,14 +73,20 @@ export class KeysController {
 
   /**
    * How the other apps check a key they were sent (and cache the answer). Open: it answers only who holds a secret
-   * the caller already has; unknown secrets get 401.
+   * the caller already has; unknown secrets get 401, and a caller without a valid key of its own (the apps send
+   * theirs) gets 429 after AUTH_FAILURES_PER_MINUTE of them.
    */
   @Post('verify')
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: 'Who a secret belongs to ({name, scopes}); 401 for an unknown or revoked key.' })
-  async verify(@Body(new ZodValidationPipe(verifyKeyRequestSchema, 'key check')) body: VerifyKeyRequest) {
-    const identity = await this.keys.cached.verify(body.secret);
+  async verify(
+    @Body(new ZodValidationPipe(verifyKeyRequestSchema, 'key check')) body: VerifyKeyRequest,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const caller = { address: request.ip, ownSecret: presentedSecret(request.headers), reply };
+    const identity = await this.keys.verifyFor(body.secret, caller);
     if (!identity) throw new UnauthorizedException('unknown or revoked key');
     return identity;
   }

@@ -8,7 +8,8 @@ import {
   NotFoundError,
   Scope,
 } from '@sepal/contracts';
-import { CachedKeyVerifier, type KeyVerifier } from '@sepal/http';
+import { CachedKeyVerifier, FailedKeyChecks, type KeyVerifier } from '@sepal/http';
+import type { FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 import { generateSecret, keyIdOf, newSaltedHash, secretMatches } from './key-secrets';
@@ -26,12 +27,15 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   private timer?: NodeJS.Timeout;
   /** What the registry's guard and POST /keys/verify use: a revocation clears it, so the registry refuses at once. */
   readonly cached: CachedKeyVerifier;
+  /** Failed checks over POST /keys/verify by callers without a valid key of their own. */
+  private readonly failures: FailedKeyChecks;
 
   constructor(
     private readonly repository: KeysRepository,
     @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
   ) {
     this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
+    this.failures = new FailedKeyChecks(values);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -86,6 +90,33 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
     this.cached.clear();
     this.logger.log(`key ${name} revoked by ${by}`);
     return revoked;
+  }
+
+  /**
+   * POST /keys/verify: who `secret` belongs to, for a caller. An app relays its clients' keys and sends a valid key of
+   * its own: never limited (it limits its clients' failures itself). Any other caller is limited by address, so
+   * guessing keys (a scrypt each) cannot load the registry: 429 beyond AUTH_FAILURES_PER_MINUTE failures.
+   */
+  async verifyFor(
+    secret: string,
+    caller: { address: string; ownSecret?: string; reply?: FastifyReply },
+  ): Promise<KeyIdentity | null> {
+    const trusted = caller.ownSecret !== undefined && (await this.isValidKey(caller.ownSecret, caller));
+    if (!trusted) this.failures.refuseIfBlocked(caller.address, caller.reply);
+    const identity = await this.cached.verify(secret);
+    if (!identity && !trusted) this.failures.record(caller.address);
+    return identity;
+  }
+
+  /** Whether the caller's own key is valid; an invalid one counts as a failure of its address. */
+  private async isValidKey(
+    ownSecret: string,
+    caller: { address: string; reply?: FastifyReply },
+  ): Promise<boolean> {
+    this.failures.refuseIfBlocked(caller.address, caller.reply);
+    if (await this.cached.verify(ownSecret)) return true;
+    this.failures.record(caller.address);
+    return false;
   }
 
   /** Who a secret belongs to, or null. One scrypt per check: callers cache the answer (CachedKeyVerifier). */

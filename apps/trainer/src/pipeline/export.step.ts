@@ -18,8 +18,13 @@ export interface ExportInput {
   job: Pick<TrainRequested, 'dataset' | 'modelName'>;
   parentRunId: string;
   version: DatasetVersionInfo;
-  /** The selected model: a dense network's weights, or a tree ensemble. */
-  model: { family: 'dense'; spec: DenseTrialSpec } | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel };
+  /**
+   * The selected model: a dense network's weights (its spec carries its preprocessing), or a tree ensemble with the
+   * preprocessing its rows were encoded by (imputation and one-hot, no standardisation).
+   */
+  model:
+    | { family: 'dense'; spec: DenseTrialSpec }
+    | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel; preprocessing?: FeaturePreprocessing };
   /** The raw training split, for the drift reference of each feature. */
   train: SplitRows;
 }
@@ -41,7 +46,12 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
     const modelName = job.modelName ?? defaultModelName(job.dataset);
     const { features, labels } = version.schema;
     const spec = model.family === 'dense' ? model.spec : null;
-    const regression = spec !== null && 'task' in spec && spec.task === 'regression';
+    const regression =
+      spec !== null
+        ? 'task' in spec && spec.task === 'regression'
+        : model.family !== 'dense' && model.model.task === 'regression';
+    const preprocessing =
+      spec !== null ? spec.preprocessing : model.family !== 'dense' ? model.preprocessing : undefined;
     const references = featureReferences(train, features.length);
     const metadata = encodeOnnxMetadata({
       modelName,
@@ -51,15 +61,16 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
       datasetVersion: version.id,
       runId: parentRunId,
       ...(regression ? { task: 'regression' as const } : {}),
-      ...(spec?.preprocessing ? { featureColumns: metadataColumns(spec.preprocessing) } : {}),
+      ...(preprocessing ? { featureColumns: metadataColumns(preprocessing) } : {}),
       // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift
       // (numeric features only: a model with a categorical feature has no reference yet).
       ...(references ? { featureReference: references } : {}),
     });
-    // Trees take the raw numeric features (they need no standardisation) through ai.onnx.ml's TreeEnsembleClassifier.
+    // Trees read their preprocessing's encoding (imputed, one-hot, not standardised) through ai.onnx.ml's
+    // TreeEnsembleClassifier or TreeEnsembleRegressor.
     const bytes =
       model.family !== 'dense'
-        ? exportTreeEnsembleToOnnx(model.model, metadata)
+        ? exportTreeEnsembleToOnnx(model.model, metadata, model.preprocessing)
         : 'task' in model.spec
           ? exportDenseRegressorToOnnx(model.spec, metadata)
           : exportDenseClassifierToOnnx(model.spec, metadata);

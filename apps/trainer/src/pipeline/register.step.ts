@@ -1,6 +1,6 @@
 import type { DatasetVersionInfo } from '../clients/data-client';
 import type { RunReporter } from '../jobs/run-reporter';
-import type { TrialResult } from '../sweep/grid-search';
+import { validationRegressionMetrics, type TrialResult } from '../sweep/grid-search';
 import type { Exported } from './export.step';
 import type { ModelRegistry } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
@@ -98,6 +98,7 @@ export function finalRunMetrics(
   return {
     ...metrics,
     ...(regression ? { val_rmse: valRmse } : { val_accuracy: trial.valAccuracy }),
+    ...validationRegressionMetrics(trial),
     val_loss: trial.valLoss,
     selected_trial: trial.index + 1,
     // Final values of the sweep's progress metrics: the registry copies the run's metrics into the version, and

@@ -3,7 +3,7 @@ import { ServiceCallError } from '@sepal/http-client';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { JobRejectedError } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
-import type { SweepData } from '../sweep/grid-search';
+import type { SweepData, TreeRows } from '../sweep/grid-search';
 import { planJob, type JobPlan } from '../sweep/job-plan';
 import {
   encodedFeatureNames,
@@ -77,11 +77,14 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
         classes: version.schema.labels.length,
         rows: fitRows,
       };
-      // The tree families train classifiers on numeric features: on other datasets the default grid is dense only.
-      const treesFit =
-        version.schema.task !== 'regression' &&
-        featureColumnsOf(version.schema).every((column) => column.type === 'numeric');
-      plan = planJob(job.grid, job.params, limits, job.budgetSeconds, estimated, treesFit);
+      plan = planJob(
+        job.grid,
+        job.params,
+        limits,
+        job.budgetSeconds,
+        estimated,
+        version.schema.task ?? 'classification',
+      );
     } catch (error) {
       refusal = error;
     }
@@ -94,7 +97,8 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       this.deps.data.rows(job.dataset, version.id, 'train'),
       this.deps.data.rows(job.dataset, version.id, 'test'),
     ]);
-    const sweep = carveValidation(train, test, version.schema, this.deps.config, seed);
+    const treeTrials = plan.trials.some((trial) => trial.model !== 'dense');
+    const sweep = carveValidation(train, test, version.schema, this.deps.config, seed, treeTrials);
     const testEncoded = encodeFeatureRows(sweep.preprocessing, test.features);
     // Now that the data's shape is known: the full parameter count, rows × epochs and rows × trees of every trial.
     const shape = {
@@ -149,6 +153,8 @@ function carveValidation(
   schema: DatasetVersionInfo['schema'],
   config: ResolveDataDeps['config'],
   seed: number,
+  /** Encode the rows for the tree families too (only when the plan has a tree trial). */
+  treeTrials: boolean,
 ): ResolvedSweep {
   const problems: string[] = [];
   if (train.labels.length < config.MIN_TRAIN_ROWS) {
@@ -191,7 +197,8 @@ function carveValidation(
   return {
     task: schema.task,
     preprocessing,
-    ...(regression ? {} : rawNumericRows(fitRows, holdoutRows, test.features)),
+    ...(treeTrials ? { trees: treeRows(columns, fitRows, holdoutRows, test.features) } : {}),
+    ...(regression ? { tolerance: config.REGRESSION_TOLERANCE } : {}),
     xFit: encodeFeatureRows(preprocessing, fitRows),
     yFit: fit.map((row) => train.labels[row]),
     xVal: encodeFeatureRows(preprocessing, holdoutRows),
@@ -201,16 +208,25 @@ function carveValidation(
   };
 }
 
-/** The raw rows, for the tree families, when every cell is a number (no categorical or missing cell). */
-function rawNumericRows(
+/**
+ * The rows as the tree families read them: the same imputation (fit rows' medians) and one-hot blocks as the dense
+ * models, without standardisation (trees split on the raw scale, so the graph's thresholds compare the clients' own
+ * numbers). Fitted on the fit rows only, like the dense preprocessing; an all-numeric row without missing cells is
+ * encoded as itself.
+ */
+function treeRows(
+  columns: FeatureColumn[],
   fit: FeatureCell[][],
   holdout: FeatureCell[][],
   test: FeatureCell[][],
-): Pick<SweepData, 'raw'> {
-  const numeric = (rows: FeatureCell[][]): rows is number[][] =>
-    rows.every((row) => row.every((cell) => typeof cell === 'number' && Number.isFinite(cell)));
-  if (!numeric(fit) || !numeric(holdout) || !numeric(test)) return {};
-  return { raw: { xFit: fit, xVal: holdout, test } };
+): TreeRows {
+  const preprocessing = fitFeaturePreprocessing(columns, fit, { standardize: false });
+  return {
+    preprocessing,
+    xFit: encodeFeatureRows(preprocessing, fit),
+    xVal: encodeFeatureRows(preprocessing, holdout),
+    test: encodeFeatureRows(preprocessing, test),
+  };
 }
 
 /** Each value's quantile bin (0..bins-1) among `values`: equal-count bins, ties kept together. */

@@ -5,7 +5,13 @@ import type { EpochMetrics } from '../training/training-input';
 import { errorMessage } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
 import type { TrainerMetrics } from '../observability/trainer-metrics';
-import { runGridSearch, type SweepData, type SweepOutcome, type TrialResult } from '../sweep/grid-search';
+import {
+  runGridSearch,
+  validationRegressionMetrics,
+  type SweepData,
+  type SweepOutcome,
+  type TrialResult,
+} from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
 import type { TrialTrainer } from '../workers/trial-trainer';
 import type { TrackJob } from './pipeline-ports';
@@ -110,7 +116,7 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
           status: result.status,
           metrics: {
             ...trialMetrics(result),
-            ...importanceMetrics(result.featureImportance, input.sweep.featureNames),
+            ...importanceMetrics(result.featureImportance, columnNames(input.sweep)),
           },
           tags: {
             stopped_early: String(result.stoppedEarly),
@@ -186,10 +192,15 @@ function plannedSteps(params: TrialParams): number {
   return params.model === 'gbdt' ? params.rounds : params.trees;
 }
 
+/** A boosting round's metrics; a regressor's validation loss is the mean squared error, so its root is val_rmse. */
 function roundMetrics(round: BoostingRoundMetrics): Record<string, number> {
   const metrics: Record<string, number> = { round: round.round, loss: round.trainLoss };
   if (round.validationLoss !== undefined) metrics.val_loss = round.validationLoss;
   if (round.validationAccuracy !== undefined) metrics.val_accuracy = round.validationAccuracy;
+  if (round.validationMae !== undefined) {
+    metrics.val_mae = round.validationMae;
+    if (round.validationLoss !== undefined) metrics.val_rmse = Math.sqrt(round.validationLoss);
+  }
   return metrics;
 }
 
@@ -205,25 +216,23 @@ export function importanceMetrics(
 }
 
 function trialMetrics(result: TrialResult): Record<string, number> {
-  if (result.status === 'finished' && result.valRmse !== undefined) {
-    return {
-      val_rmse: result.valRmse,
-      val_loss: result.valLoss,
-      best_epoch: result.bestEpoch,
-      epochs_run: result.epochsRun,
-      seconds: result.seconds,
-    };
+  if (result.status !== 'finished') return { seconds: result.seconds };
+  const trees: Record<string, number> =
+    result.params.model === 'dense' ? {} : { training_seconds: result.seconds, nodes: result.parameterCount };
+  const common = {
+    val_loss: result.valLoss,
+    best_epoch: result.bestEpoch,
+    epochs_run: result.epochsRun,
+    seconds: result.seconds,
+    ...trees,
+  };
+  if (result.valRmse !== undefined) {
+    return { val_rmse: result.valRmse, ...validationRegressionMetrics(result), ...common };
   }
-  return result.status === 'finished'
-    ? {
-        val_accuracy: result.valAccuracy,
-        val_loss: result.valLoss,
-        best_epoch: result.bestEpoch,
-        epochs_run: result.epochsRun,
-        seconds: result.seconds,
-        ...(result.params.model === 'dense'
-          ? {}
-          : { training_seconds: result.seconds, nodes: result.parameterCount }),
-      }
-    : { seconds: result.seconds };
+  return { val_accuracy: result.valAccuracy, ...common };
+}
+
+/** The raw columns' names, which a tree trial's importance is reported by (the encoded names without trees' rows). */
+function columnNames(sweep: SweepData): string[] {
+  return sweep.trees ? sweep.trees.preprocessing.columns.map((column) => column.name) : sweep.featureNames;
 }

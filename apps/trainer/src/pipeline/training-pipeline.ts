@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TrainRequested } from '@sepal/contracts';
+import type { FeaturePreprocessing } from '@sepal/ml';
 import { DataClient } from '../clients/data-client';
 import { RegistryClient } from '../clients/registry-client';
 import { TrainerMetrics } from '../observability/trainer-metrics';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
 import { EvaluateStep } from './evaluate.step';
-import { ExportStep } from './export.step';
+import { ExportStep, type ExportInput } from './export.step';
 import { GateStep } from './gate.step';
 import { ParityStep } from './parity.step';
 import type { DatasetReader, ModelRegistry, RunOpener, TrackJob } from './pipeline-ports';
@@ -46,6 +47,17 @@ export interface PipelineHooks {
  */
 export abstract class JobPipeline {
   abstract run(job: PipelineJob, hooks: PipelineHooks): Promise<string>;
+}
+
+/** The selected model as the export takes it: a tree ensemble with the preprocessing its rows were encoded by. */
+function exportable(
+  model: Selected['model'],
+  treePreprocessing: FeaturePreprocessing | undefined,
+): ExportInput['model'] {
+  if (model.family === 'dense') return model;
+  if (treePreprocessing === undefined)
+    throw new Error('a tree model was selected without the rows encoded for trees');
+  return { family: model.family, model: model.model, preprocessing: treePreprocessing };
 }
 
 @Injectable()
@@ -121,8 +133,8 @@ export class TrainingPipeline extends JobPipeline {
         dataset,
         model,
         test,
-        // A tree model scores the raw rows (its export takes them as they are); a network the encoded ones.
-        testRows: model.family === 'dense' ? resolved.testEncoded : (resolved.sweep.raw?.test ?? []),
+        // A tree model scores the rows encoded for trees; a network the rows encoded for it.
+        testRows: model.family === 'dense' ? resolved.testEncoded : (resolved.sweep.trees?.test ?? []),
         labels,
         task,
         tolerance: config.REGRESSION_TOLERANCE,
@@ -131,7 +143,7 @@ export class TrainingPipeline extends JobPipeline {
         job,
         parentRunId,
         version,
-        model,
+        model: exportable(model, resolved.sweep.trees?.preprocessing),
         train: resolved.train,
       });
       const trialCount = plan.trials.length;

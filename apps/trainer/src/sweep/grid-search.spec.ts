@@ -1,4 +1,9 @@
-import { DEFAULT_FOREST_PARAMS, DEFAULT_GBDT_PARAMS, DEFAULT_TRAINING_PARAMS } from '@sepal/ml';
+import {
+  DEFAULT_FOREST_PARAMS,
+  DEFAULT_GBDT_PARAMS,
+  DEFAULT_TRAINING_PARAMS,
+  numericPreprocessing,
+} from '@sepal/ml';
 import { splitIris } from '../training/test/iris';
 import { trainTreeTrial } from '../training/tree-trial';
 import { TrialTrainer, treeTrial, type TrainedTrial, type TrialRequest } from '../workers/trial-trainer';
@@ -53,6 +58,17 @@ describe('isBetterTrial across families', () => {
     expect(isBetterTrial(of('dense', 0.7, 300, 0.9), of('forest', 0.6, 90_000, 0.8))).toBe(true);
   });
 
+  it('selects regressors on the validation RMSE whatever the family; a tie across families keeps the earlier', () => {
+    const rmse = (model: 'forest' | 'dense', valRmse: number, size: number) => ({
+      ...of(model, 0, size, 1),
+      valRmse,
+    });
+    expect(isBetterTrial(rmse('forest', 0.5, 90_000), rmse('dense', 0.6, 300))).toBe(true);
+    expect(isBetterTrial(rmse('dense', 0.6, 300), rmse('forest', 0.5, 90_000))).toBe(false);
+    expect(isBetterTrial(rmse('dense', 0.5, 300), rmse('forest', 0.5, 90_000))).toBe(false);
+    expect(isBetterTrial(rmse('forest', 0.5, 800), rmse('forest', 0.5, 900))).toBe(true);
+  });
+
   it('breaks an accuracy tie across families on the validation loss, not on the size', () => {
     expect(isBetterTrial(of('forest', 0.7, 90_000, 0.5), of('dense', 0.7, 300, 0.6))).toBe(true);
     expect(isBetterTrial(of('forest', 0.7, 90_000, 0.7), of('dense', 0.7, 300, 0.6))).toBe(false);
@@ -68,7 +84,12 @@ describe('runGridSearch with tree families', () => {
     yVal: iris.validation.y,
     labels: iris.labels,
     featureNames: iris.featureNames,
-    raw: { xFit: iris.train.x, xVal: iris.validation.x, test: iris.test.x },
+    trees: {
+      preprocessing: numericPreprocessing(iris.featureNames),
+      xFit: iris.train.x,
+      xVal: iris.validation.x,
+      test: iris.test.x,
+    },
   };
 
   /** Trees on the calling thread, `concurrency` at once: forests are grown in that many parts. */
@@ -120,11 +141,56 @@ describe('runGridSearch with tree families', () => {
     expect(outcome.best?.index).toBe(0);
   });
 
-  it('fails a tree trial on data the tree families do not train yet, naming the way out', async () => {
-    const { raw: _raw, ...encodedOnly } = data;
+  it('fails a tree trial on a sweep without the rows encoded for trees', async () => {
+    const { trees: _trees, ...encodedOnly } = data;
     const outcome = await runGridSearch([forest], encodedOnly, 42, new TreeTrainer(1), {}, iris.test.x);
-    expect(outcome.trials[0].error).toMatch(
-      /model forest trains classification datasets with numeric features.*use model dense/,
+    expect(outcome.trials[0].error).toMatch(/model forest needs the rows encoded for trees/);
+  });
+
+  it('trains regression trees, scores their validation RMSE, MAE, R² and tolerance, and selects the lower RMSE', async () => {
+    // Petal width from the other three measurements: a smooth target the trees fit well.
+    const regression = (x: number[][]) => ({ x: x.map((row) => row.slice(0, 3)), y: x.map((row) => row[3]) });
+    const [fit, val, test] = [iris.train.x, iris.validation.x, iris.test.x].map(regression);
+    const names = iris.featureNames.slice(0, 3);
+    const sweep: SweepData = {
+      task: 'regression',
+      tolerance: 0.25,
+      xFit: fit.x,
+      yFit: fit.y,
+      xVal: val.x,
+      yVal: val.y,
+      labels: [],
+      featureNames: names,
+      trees: { preprocessing: numericPreprocessing(names), xFit: fit.x, xVal: val.x, test: test.x },
+    };
+    const split = new TreeTrainer(2);
+    const outcome = await runGridSearch(
+      [{ ...forest, featureFraction: 1 }, gbdt],
+      sweep,
+      42,
+      split,
+      {},
+      test.x,
     );
+    expect(
+      split.requests.every((request) => request.family !== 'dense' && request.task === 'regression'),
+    ).toBe(true);
+    for (const result of outcome.trials) {
+      expect(result.status).toBe('finished');
+      expect(result.valRmse).toBeLessThan(0.3);
+      expect(result.valLoss).toBeCloseTo((result.valRmse ?? NaN) ** 2, 12);
+      expect(result.valRegression?.r2).toBeGreaterThan(0.8);
+      expect(result.valRegression?.mae).toBeLessThanOrEqual(result.valRmse ?? 0);
+      expect(result.valRegression?.withinTolerance).toBeGreaterThan(0.5);
+      expect(result.valAccuracy).toBe(0);
+    }
+    const rmses = outcome.trials.map((result) => result.valRmse as number);
+    expect(outcome.best?.index).toBe(rmses.indexOf(Math.min(...rmses)));
+    // The selected model's values of the test rows (a forest grown in two parts: the mean of all its trees).
+    const values = (await outcome.model!.predictProba(test.x)).map(([value]) => value);
+    const rmse = Math.sqrt(
+      values.reduce((sum, value, r) => sum + (value - test.y[r]) ** 2, 0) / values.length,
+    );
+    expect(rmse).toBeLessThan(0.35);
   });
 });

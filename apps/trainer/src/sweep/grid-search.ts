@@ -3,6 +3,8 @@ import {
   logLoss,
   mergeRandomForests,
   partitionTreeIndices,
+  regressionReport,
+  sumByColumn,
   treeFeatureImportance,
   type BoostingRoundMetrics,
   type FeaturePreprocessing,
@@ -26,10 +28,13 @@ export interface SweepData {
   /** How the raw cells were encoded into the x rows; the trials' specs carry it so the export takes raw cells. */
   preprocessing?: FeaturePreprocessing;
   /**
-   * The raw rows when every feature is a number (no categorical or missing cell): the tree families train on them and
-   * score `test`, since their export takes the raw features.
+   * The rows as the tree families read them: encoded by `preprocessing` (missing numbers imputed with the fit rows'
+   * medians, categories one-hot, no standardisation: trees split on the raw scale), with the test rows they score.
+   * The export puts the same preprocessing in front of the ensemble, so clients send raw cells to trees too.
    */
-  raw?: { xFit: number[][]; xVal: number[][]; test: number[][] };
+  trees?: TreeRows;
+  /** Regression: the tolerance of val_within_tolerance (REGRESSION_TOLERANCE). */
+  tolerance?: number;
   xFit: number[][];
   /** Class indices, or target values for regression. */
   yFit: number[];
@@ -39,6 +44,21 @@ export interface SweepData {
   labels: string[];
   /** The encoded columns' names (a one-hot position is `column=category`). */
   featureNames: string[];
+}
+
+/** The sweep's rows encoded for the tree families (see SweepData.trees). */
+export interface TreeRows {
+  preprocessing: FeaturePreprocessing;
+  xFit: number[][];
+  xVal: number[][];
+  test: number[][];
+}
+
+/** A regressor's validation figures besides the RMSE (of the kept weights or trees, on the validation rows). */
+export interface ValidationRegression {
+  mae: number;
+  r2: number;
+  withinTolerance: number;
 }
 
 export interface TrialResult {
@@ -51,6 +71,8 @@ export interface TrialResult {
   valLoss: number;
   /** Regression only: the validation RMSE in the target's units; selection minimises it. */
   valRmse?: number;
+  /** Regression only, when the trial scored its validation rows: MAE, R² and the share within the tolerance. */
+  valRegression?: ValidationRegression;
   bestEpoch: number;
   epochsRun: number;
   /** Trainable weights and biases of a network, or nodes of a tree ensemble (0 for a failed trial). */
@@ -60,7 +82,10 @@ export interface TrialResult {
   error?: string;
   /** A boosted ensemble's metrics per round (its `bestEpoch` is the round kept). */
   rounds?: BoostingRoundMetrics[];
-  /** A tree ensemble's feature importance: each feature's share of the total split gain, in feature order. */
+  /**
+   * A tree ensemble's feature importance: each raw column's share of the total split gain (a categorical column's
+   * one-hot block summed), in column order.
+   */
   featureImportance?: number[];
   /** The trainer replica that trained it, when known. */
   worker?: string;
@@ -93,10 +118,13 @@ export interface SweepOutcome {
 export function isBetterTrial(candidate: TrialResult, incumbent: TrialResult | null): boolean {
   if (candidate.status !== 'finished') return false;
   if (incumbent === null) return true;
-  // A regressor's trials: the lower validation RMSE wins, then the smaller network.
+  // A regressor's trials, whatever the family: the lower validation RMSE wins, then (within a family) the smaller
+  // model; weights and tree nodes do not compare, so a tie across families keeps the earlier trial.
   if (candidate.valRmse !== undefined && incumbent.valRmse !== undefined) {
     if (candidate.valRmse !== incumbent.valRmse) return candidate.valRmse < incumbent.valRmse;
-    return candidate.parameterCount < incumbent.parameterCount;
+    return (
+      candidate.params.model === incumbent.params.model && candidate.parameterCount < incumbent.parameterCount
+    );
   }
   if (candidate.valAccuracy !== incumbent.valAccuracy) return candidate.valAccuracy > incumbent.valAccuracy;
   // Weights and tree nodes do not compare: across families, an accuracy tie goes to the lower validation loss.
@@ -235,6 +263,14 @@ async function runTrial(
         valAccuracy: kept.valAccuracy,
         valLoss: kept.valLoss,
         ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
+        ...(data.task === 'regression' && trained.valPredictions
+          ? {
+              valRegression: regressionFigures(
+                trained.valPredictions.map(([value]) => value),
+                data,
+              ).valRegression,
+            }
+          : {}),
         bestEpoch: trained.bestEpoch,
         epochsRun: trained.history.length,
         parameterCount: trained.spec.layers.reduce(
@@ -247,17 +283,15 @@ async function runTrial(
       };
       return { result, trained };
     }
-    if (data.task === 'regression' || data.raw === undefined) {
-      throw new Error(
-        `model ${params.model} trains classification datasets with numeric features (no categorical or missing ` +
-          'cells) for now; use model dense for this dataset',
-      );
+    if (data.trees === undefined) {
+      throw new Error(`model ${params.model} needs the rows encoded for trees, and the sweep has none`);
     }
     const rawRows: TrialData = {
       ...common,
-      xTrain: data.raw.xFit,
-      xVal: data.raw.xVal,
-      predictRows: data.raw.test,
+      ...(data.task ? { task: data.task } : {}),
+      xTrain: data.trees.xFit,
+      xVal: data.trees.xVal,
+      predictRows: data.trees.test,
     };
     const trained =
       params.model === 'forest'
@@ -336,20 +370,61 @@ function treeResult(
   const { model } = trained;
   const scale = model.kind === 'random_forest' ? 1 / model.trees.length : 1;
   const probabilities = trained.valScores.map((row) => row.map((value) => value * scale));
-  const correct = probabilities.filter((row, r) => argmax(row) === data.yVal[r]).length;
   const boosted = model.kind === 'gradient_boosting';
   return {
     index,
     params,
     status: 'finished',
-    valAccuracy: correct / Math.max(1, data.yVal.length),
-    valLoss: logLoss(data.yVal, probabilities),
+    ...(model.task === 'regression'
+      ? regressionFigures(
+          probabilities.map(([value]) => value),
+          data,
+        )
+      : classificationFigures(probabilities, data)),
     bestEpoch: boosted ? model.rounds : model.trees.length,
     epochsRun: boosted ? model.history.length : model.trees.length,
     parameterCount: model.trees.reduce((sum, tree) => sum + tree.feature.length, 0),
     stoppedEarly: boosted && model.history.length < model.params.rounds,
     seconds: (performance.now() - started) / 1000,
     ...(boosted ? { rounds: model.history } : {}),
-    featureImportance: treeFeatureImportance(model),
+    // Per raw column (a categorical column's one-hot block summed), so it names the columns clients send.
+    featureImportance: data.trees
+      ? sumByColumn(data.trees.preprocessing, treeFeatureImportance(model))
+      : treeFeatureImportance(model),
+  };
+}
+
+function classificationFigures(
+  probabilities: number[][],
+  data: SweepData,
+): Pick<TrialResult, 'valAccuracy' | 'valLoss'> {
+  const correct = probabilities.filter((row, r) => argmax(row) === data.yVal[r]).length;
+  return {
+    valAccuracy: correct / Math.max(1, data.yVal.length),
+    valLoss: logLoss(data.yVal, probabilities),
+  };
+}
+
+/** A tree regressor's validation figures: the RMSE selection minimises, its square as the loss, MAE, R², tolerance. */
+function regressionFigures(
+  values: number[],
+  data: SweepData,
+): Pick<TrialResult, 'valAccuracy' | 'valLoss' | 'valRmse' | 'valRegression'> {
+  const report = regressionReport(data.yVal, values, data.tolerance);
+  return {
+    valAccuracy: 0,
+    valLoss: report.rmse * report.rmse,
+    valRmse: report.rmse,
+    valRegression: { mae: report.mae, r2: report.r2, withinTolerance: report.withinTolerance },
+  };
+}
+
+/** A regressor's val_mae, val_r2 and val_within_tolerance, when its trial scored them (tree trials do). */
+export function validationRegressionMetrics({ valRegression }: TrialResult): Record<string, number> {
+  if (valRegression === undefined) return {};
+  return {
+    val_mae: valRegression.mae,
+    val_r2: valRegression.r2,
+    val_within_tolerance: valRegression.withinTolerance,
   };
 }

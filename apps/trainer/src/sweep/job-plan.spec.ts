@@ -28,10 +28,18 @@ describe('planJob', () => {
     expect(tight.budgetSeconds).toBe(5);
   });
 
-  it('keeps the dense default grid alone for a dataset the tree families do not train (regression, categorical)', () => {
-    const plan = planJob(undefined, undefined, limits, 300, wineWhite, false);
-    expect(new Set(plan.trials.map((t) => t.model))).toEqual(new Set(['dense']));
-    expect(plan.trials).toHaveLength(9);
+  it('plans the three families for a regression dataset too (its shape has one output)', () => {
+    const plan = planJob(undefined, undefined, limits, 300, { ...wineWhite, classes: 0 }, 'regression');
+    expect([...new Set(plan.trials.map((t) => t.model))]).toEqual(['forest', 'gbdt', 'dense']);
+    expect(plan.trials).toHaveLength(12);
+  });
+
+  it('gives a regression forest every feature at each split unless the job says otherwise', () => {
+    const forest = (params?: Record<string, unknown>, task?: 'regression') =>
+      planJob({ model: ['forest'], trees: [10] }, params, limits, undefined, undefined, task).trials[0];
+    expect(forest()).toMatchObject({ featureFraction: 'sqrt' });
+    expect(forest(undefined, 'regression')).toMatchObject({ featureFraction: 1 });
+    expect(forest({ featureFraction: 0.5 }, 'regression')).toMatchObject({ featureFraction: 0.5 });
   });
 
   it('keeps a dense grid without `model` as it was', () => {

@@ -45,8 +45,8 @@ export function planJob(
   limits: PlanLimits,
   budgetSeconds?: number,
   shape?: DataShape,
-  /** False when the dataset is not for trees (regression, categorical features): the default grid is dense only. */
-  treeFamilies = true,
+  /** The dataset's task when known: a regression forest's default featureFraction is 1. */
+  task?: 'classification' | 'regression',
 ): JobPlan {
   const problems: string[] = [];
   const budget = budgetSeconds ?? limits.defaultBudgetSeconds;
@@ -57,11 +57,11 @@ export function planJob(
       `budgetSeconds ${budget} is over the limit of ${limits.maxBudgetSeconds} (TRAIN_MAX_BUDGET_S)`,
     );
   }
-  const fixed = resolveFixedParams(params);
+  const fixed = resolveFixedParams(params, task);
   problems.push(...fixed.problems);
   const defaultGrid = grid === undefined;
   const validation = validateModelGrid(
-    defaultGrid ? defaultModelGrid(shape, budget, treeFamilies) : grid,
+    defaultGrid ? defaultModelGrid(shape, budget) : grid,
     fixed.defaultFamily,
   );
   if (!validation.ok) problems.push(...validation.errors.map((error) => `grid: ${error}`));

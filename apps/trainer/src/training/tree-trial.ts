@@ -2,6 +2,7 @@ import {
   forestParamsOf,
   gbdtParamsOf,
   predictTreeProbabilities,
+  predictTreeValues,
   trainGradientBoosting,
   trainRandomForest,
   type TreeEnsembleModel,
@@ -14,18 +15,13 @@ import type { ForestTrialTask, GbdtTrialTask, TreeTrialOutput } from '../workers
  * trial worker.
  */
 export function trainTreeTrial(task: ForestTrialTask | GbdtTrialTask): Omit<TreeTrialOutput, 'backend'> {
-  const classCount = task.labels.length;
+  const kind = task.task ?? 'classification';
+  const classCount = kind === 'classification' ? { classCount: task.labels.length } : {};
   if (task.family === 'forest') {
-    const model = trainRandomForest(
-      task.xTrain,
-      task.yTrain,
-      forestParamsOf(task.params, 'classification'),
-      task.seed,
-      {
-        classCount,
-        ...(task.treeIndices ? { treeIndices: task.treeIndices } : {}),
-      },
-    );
+    const model = trainRandomForest(task.xTrain, task.yTrain, forestParamsOf(task.params, kind), task.seed, {
+      ...classCount,
+      ...(task.treeIndices ? { treeIndices: task.treeIndices } : {}),
+    });
     return {
       family: 'forest',
       model,
@@ -33,26 +29,27 @@ export function trainTreeTrial(task: ForestTrialTask | GbdtTrialTask): Omit<Tree
       predictScores: forestSums(model, task.predictRows),
     };
   }
-  const model = trainGradientBoosting(
-    task.xTrain,
-    task.yTrain,
-    gbdtParamsOf(task.params, 'classification'),
-    task.seed,
-    {
-      classCount,
-      validation: { x: task.xVal, y: task.yVal },
-    },
-  );
+  const model = trainGradientBoosting(task.xTrain, task.yTrain, gbdtParamsOf(task.params, kind), task.seed, {
+    ...classCount,
+    validation: { x: task.xVal, y: task.yVal },
+  });
   return {
     family: 'gbdt',
     model,
-    valScores: predictTreeProbabilities(model, task.xVal),
-    predictScores: task.predictRows.length > 0 ? predictTreeProbabilities(model, task.predictRows) : [],
+    valScores: treeOutputs(model, task.xVal),
+    predictScores: treeOutputs(model, task.predictRows),
   };
 }
 
-/** Per row, the sum of the forest's (or the part's) leaf distributions: parts of one forest add up. */
-export function forestSums(model: TreeEnsembleModel, rows: number[][]): number[][] {
+/** A model's probabilities of each row, or a regressor's value as one column. */
+function treeOutputs(model: TreeEnsembleModel, rows: number[][]): number[][] {
   if (rows.length === 0) return [];
-  return predictTreeProbabilities(model, rows).map((row) => row.map((p) => p * model.trees.length));
+  return model.task === 'regression'
+    ? predictTreeValues(model, rows).map((value) => [value])
+    : predictTreeProbabilities(model, rows);
+}
+
+/** Per row, the sum of the forest's (or the part's) leaf distributions or values: parts of one forest add up. */
+export function forestSums(model: TreeEnsembleModel, rows: number[][]): number[][] {
+  return treeOutputs(model, rows).map((row) => row.map((p) => p * model.trees.length));
 }

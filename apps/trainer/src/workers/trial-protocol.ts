@@ -3,17 +3,22 @@ import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { DenseClassifierTrainingInput, EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 
-/** The rows and labels a tree trial trains on (numeric features, classes): plain data, for any transport. */
+/**
+ * The rows a tree trial trains on (encoded for trees: imputed, one-hot, on the raw scale) and their targets: plain
+ * data, for any transport.
+ */
 export interface TrialData {
+  /** 'classification' when absent; a regression's `labels` are empty. */
+  task?: 'classification' | 'regression';
   xTrain: number[][];
-  /** Class indices into `labels`. */
+  /** Class indices into `labels`, or target values (regression). */
   yTrain: number[];
   xVal: number[][];
   yVal: number[];
   labels: string[];
   featureNames: string[];
   seed: number;
-  /** Rows whose probabilities come back with the model (the test split, for evaluation and parity). */
+  /** Rows whose probabilities (a regressor: values) come back with the model (the test split, for evaluation and parity). */
   predictRows: number[][];
 }
 
@@ -42,13 +47,16 @@ export interface DenseTrialOutput {
   stoppedEarly: boolean;
   bestEpoch: number;
   predictions: number[][];
+  /** A regressor's values of the validation rows (one column), for its val_mae, val_r2 and val_within_tolerance. */
+  valPredictions?: number[][];
   backend: BackendName;
 }
 
 /**
  * A tree trial's answer: the ensemble (or the part of a forest asked for), and per row of the validation split and of
- * `predictRows` the sum of its trees' outputs (a forest's leaf distributions, whose mean over all trees is the
- * probability, so parts add up) or, boosted, the probabilities.
+ * `predictRows` the sum of its trees' outputs (a forest's leaf distributions, or its leaf values as one column for a
+ * regressor, whose mean over all trees is the probability or value, so parts add up) or, boosted, the probabilities
+ * (a regressor: its value as one column).
  */
 export interface TreeTrialOutput {
   family: Exclude<ModelFamily, 'dense'>;

@@ -19,7 +19,12 @@ export type TrialRequest = TrialTask & {
  * A trained dense trial: its weights and history, the TensorFlow.js probabilities of the rows it was asked for, and
  * the trainer replica that trained it (when it was queued).
  */
-export type TrainedDenseTrial = TrainedDenseClassifier & { family: 'dense'; worker?: string };
+export type TrainedDenseTrial = TrainedDenseClassifier & {
+  family: 'dense';
+  worker?: string;
+  /** A regressor's values of the validation rows (one column), when the trial scored them. */
+  valPredictions?: number[][];
+};
 
 /**
  * A trained tree trial (or part of a forest): the ensemble, and the scores of the validation rows and of the rows it
@@ -135,6 +140,7 @@ export function trainedFromOutput(
     history: output.history,
     stoppedEarly: output.stoppedEarly,
     bestEpoch: output.bestEpoch,
+    ...(output.valPredictions ? { valPredictions: output.valPredictions } : {}),
     predictProba: async (rows) => {
       if (rows !== predictRows) {
         throw new Error('a trial trained in a worker has the probabilities of its predictRows only');
@@ -164,6 +170,7 @@ export class InProcessTrialTrainer extends TrialTrainer {
     }
     const { predictRows: _rows, family: _family, ...input } = request;
     const trained = await trainDenseClassifier(input, await loadTensorFlow(this.preference));
-    return Object.assign(trained, { family: 'dense' as const });
+    const valPredictions = input.task === 'regression' ? await trained.predictProba(input.xVal) : undefined;
+    return Object.assign(trained, { family: 'dense' as const }, valPredictions ? { valPredictions } : {});
   }
 }

@@ -40,6 +40,7 @@ async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Pro
     );
     try {
       const predictions = await trained.predictProba(task.predictRows);
+      const valPredictions = task.task === 'regression' ? await trained.predictProba(task.xVal) : undefined;
       const { spec, history, stoppedEarly, bestEpoch } = trained;
       send({
         type: 'done',
@@ -51,6 +52,7 @@ async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Pro
           stoppedEarly,
           bestEpoch,
           predictions,
+          ...(valPredictions ? { valPredictions } : {}),
           backend: handle.backend,
         },
       });

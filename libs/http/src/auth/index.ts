@@ -4,3 +4,4 @@ export * from './scope.guard';
 export * from './listen-policy';
 export * from './rate-limit';
 export * from './route-table';
+export * from './failed-key-checks';

@@ -74,15 +74,20 @@ export class CachedKeyVerifier implements KeyVerifier {
   }
 }
 
-/** The apps other than the registry ask the registry (POST /keys/verify); put a CachedKeyVerifier in front. */
+/**
+ * The apps other than the registry ask the registry (POST /keys/verify); put a CachedKeyVerifier in front. Each sends
+ * its own key (SEPAL_API_KEY): the registry limits failed checks by address only for callers without a valid key,
+ * since an app relays the checks of all its clients (and limits their failures itself).
+ */
 export class RegistryKeyVerifier implements KeyVerifier {
   private readonly client: ServiceClient;
 
-  constructor(registryUrl: string, timeoutMs = 5_000) {
+  constructor(registryUrl: string, ownKey?: string, timeoutMs = 5_000) {
     this.client = new ServiceClient({
       service: 'registry',
       baseUrl: registryUrl,
       timeoutMs,
+      apiKey: ownKey,
       unreachableHint: 'Keys are checked by the registry: start it, or point REGISTRY_URL at it.',
     });
   }

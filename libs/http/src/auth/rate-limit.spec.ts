@@ -11,4 +11,17 @@ describe('TokenBuckets', () => {
     expect(buckets.take('shop')).toBe(0);
     expect(buckets.take('shop')).toBeGreaterThanOrEqual(1);
   });
+
+  it('tells how long to wait without taking a token (a limit charged after the fact)', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(1, 2, 100, () => now);
+    expect(buckets.wait('guesser')).toBe(0);
+    buckets.take('guesser');
+    buckets.take('guesser');
+    expect(buckets.wait('guesser')).toBe(1);
+    expect(buckets.wait('guesser')).toBe(1);
+    now = 1_000;
+    expect(buckets.wait('guesser')).toBe(0);
+    expect(buckets.take('guesser')).toBe(0);
+  });
 });

@@ -28,6 +28,17 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond));
   }
 
+  /** Seconds until `caller` may go (0: now), without taking a token: for limits charged only after the fact. */
+  wait(caller: string): number {
+    const bucket = this.buckets.get(caller);
+    if (!bucket) return 0;
+    const tokens = Math.min(
+      this.burst,
+      bucket.tokens + ((this.now() - bucket.at) / 1000) * this.ratePerSecond,
+    );
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerSecond));
+  }
+
   private dropFull(now: number): void {
     for (const [caller, b] of this.buckets) {
       if (b.tokens + ((now - b.at) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(caller);

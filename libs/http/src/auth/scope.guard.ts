@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { hasScope } from '@sepal/contracts';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FailedKeyChecks } from './failed-key-checks';
 import { KeyVerifier, presentedSecret } from './key-verifier';
 import { PUBLIC_ROUTE } from '@sepal/observability';
 import { ANONYMOUS, REQUIRED_SCOPE, RequestWithKey, RouteRequirement } from './scopes.decorators';
@@ -18,6 +19,8 @@ export interface ScopeGuardOptions {
   /** false: no keys are configured (loopback, or SEPAL_INSECURE): every caller is the anonymous admin. */
   enabled: boolean;
   verifier: KeyVerifier;
+  /** Failed checks by caller address: 429 before any check beyond AUTH_FAILURES_PER_MINUTE. */
+  failures?: FailedKeyChecks;
 }
 
 export const HOW_TO_SEND_A_KEY =
@@ -26,7 +29,7 @@ export const HOW_TO_SEND_A_KEY =
 /**
  * The one guard of every app: `@Public()` routes are open; every other route needs a key with the scope its
  * `@RequireScope` names, and `admin` when it names none (safe by default). 401: no key or an unknown/revoked one;
- * 403: a valid key without the scope (the message names it).
+ * 403: a valid key without the scope (the message names it); 429: too many unknown keys from the caller's address.
  */
 @Injectable()
 export class ScopeGuard implements CanActivate {
@@ -49,6 +52,7 @@ export class ScopeGuard implements CanActivate {
     const required = this.reflector.getAllAndOverride<RouteRequirement>(REQUIRED_SCOPE, targets) ?? 'admin';
     const secret = presentedSecret(request.headers);
     if (!secret) throw new UnauthorizedException(`This endpoint needs an API key. ${HOW_TO_SEND_A_KEY}`);
+    this.options.failures?.refuseIfBlocked(request.ip, context.switchToHttp().getResponse<FastifyReply>());
     let identity;
     try {
       identity = await this.options.verifier.verify(secret);
@@ -59,6 +63,7 @@ export class ScopeGuard implements CanActivate {
       );
     }
     if (!identity) {
+      this.options.failures?.record(request.ip);
       throw new UnauthorizedException(`The API key is unknown or revoked. ${HOW_TO_SEND_A_KEY}`);
     }
     request.sepalKey = identity;

@@ -4,7 +4,9 @@ import {
   featurePreprocessingProblems,
   featureTensorValues,
   fitFeaturePreprocessing,
+  sumByColumn,
   type FeatureColumn,
+  type FeaturePreprocessing,
 } from './feature-preprocessing';
 
 const columns: FeatureColumn[] = [
@@ -65,5 +67,22 @@ describe('fitFeaturePreprocessing', () => {
     expect(() =>
       encodeFeatureRows(fitFeaturePreprocessing(columns, rows, { standardize: false }), [[1]]),
     ).toThrow(/row 0 has 1 values, expected 2/);
+  });
+});
+
+describe('sumByColumn', () => {
+  it('sums a categorical column’s one-hot block onto the column, in column order', () => {
+    const preprocessing: FeaturePreprocessing = {
+      columns: [
+        { name: 'a', type: 'numeric' },
+        { name: 'colour', type: 'categorical' },
+        { name: 'b', type: 'numeric' },
+        { name: 'empty', type: 'categorical' },
+      ],
+      categories: [['blue', 'red'], []],
+    };
+    // Encoded: [a, b, colour=blue, colour=red]
+    expect(sumByColumn(preprocessing, [0.1, 0.2, 0.3, 0.4])).toEqual([0.1, 0.3 + 0.4, 0.2, 0]);
+    expect(() => sumByColumn(preprocessing, [1, 2, 3])).toThrow('3 values for 4 encoded columns');
   });
 });

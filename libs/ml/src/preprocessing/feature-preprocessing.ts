@@ -73,6 +73,28 @@ export function encodedFeatureNames(preprocessing: FeaturePreprocessing): string
   ];
 }
 
+/**
+ * Per raw column (column order), the sum of its encoded columns' values: a numeric column's own, a categorical
+ * column's one-hot block (e.g. a tree model's feature importance, reported per column the client sends).
+ */
+export function sumByColumn(preprocessing: FeaturePreprocessing, encoded: readonly number[]): number[] {
+  if (encoded.length !== encodedWidth(preprocessing)) {
+    throw new Error(
+      `sumByColumn: ${encoded.length} values for ${encodedWidth(preprocessing)} encoded columns`,
+    );
+  }
+  let numeric = 0;
+  let categorical = 0;
+  let offset = preprocessing.columns.filter((c) => c.type === 'numeric').length;
+  return preprocessing.columns.map((column) => {
+    if (column.type === 'numeric') return encoded[numeric++];
+    const width = preprocessing.categories[categorical++].length;
+    const block = encoded.slice(offset, offset + width);
+    offset += width;
+    return block.reduce((sum, value) => sum + value, 0);
+  });
+}
+
 /** A numeric cell that counts as missing. */
 export function isMissingCell(cell: FeatureCell | undefined): boolean {
   return cell === null || cell === undefined || (typeof cell === 'number' && Number.isNaN(cell));

@@ -58,6 +58,12 @@ export const DEFAULT_FOREST_PARAMS: Readonly<ForestTrialParams> = Object.freeze(
   maxBins: MAX_TREE_BINS,
 });
 
+/**
+ * A regression forest's default featureFraction: every feature at each split, as scikit-learn's RandomForestRegressor
+ * (`sqrt` decorrelates classifiers' trees, but starves a regressor of its few informative columns).
+ */
+export const REGRESSION_FOREST_FEATURE_FRACTION = 1;
+
 /** scikit-learn's HistGradientBoosting defaults with early stopping on the validation rows, l2 = 1. */
 export const DEFAULT_GBDT_PARAMS: Readonly<GbdtTrialParams> = Object.freeze({
   rounds: 300,
@@ -302,15 +308,22 @@ export function countModelGridCombinations(grids: readonly CheckedGrid[]): numbe
  * Checks a job's fixed parameters: `model` (the family of grids that name none) and any family's parameters, each
  * checked against every family that has it. Answers the bases per family and every problem.
  */
-export function resolveFixedParams(params: Readonly<Record<string, unknown>> | undefined): {
+export function resolveFixedParams(
+  params: Readonly<Record<string, unknown>> | undefined,
+  /** A regression forest considers every feature at each split by default (scikit-learn's regressor default). */
+  task: 'classification' | 'regression' = 'classification',
+): {
   defaultFamily: ModelFamily;
   bases: { [F in ModelFamily]: Record<string, unknown> };
   problems: string[];
 } {
   const problems: string[] = [];
-  const bases = {
+  const bases: { [F in ModelFamily]: Record<string, unknown> } = {
     dense: { ...FAMILY_DEFAULTS.dense },
-    forest: { ...FAMILY_DEFAULTS.forest },
+    forest: {
+      ...FAMILY_DEFAULTS.forest,
+      ...(task === 'regression' ? { featureFraction: REGRESSION_FOREST_FEATURE_FRACTION } : {}),
+    },
     gbdt: { ...FAMILY_DEFAULTS.gbdt },
   };
   let defaultFamily: ModelFamily = 'dense';
@@ -510,13 +523,12 @@ export const DEFAULT_TRAIN_BUDGET_S = 300;
 
 /**
  * The default grids, best families on tabular data first: a 300-tree forest, boosting at two learning rates, then
- * the dense network over learning rate × hidden units (the dense grid alone when `trees` is false: a dataset the tree
- * families do not train yet). With the data's shape and a budget, the grids whose estimated time no longer fits are
- * left out (the first always stays, so a job trains at least one model).
+ * the dense network over learning rate × hidden units, for classification and regression, numeric and categorical
+ * data alike. With the data's shape and a budget, the grids whose estimated time no longer fits are left out (the
+ * first always stays, so a job trains at least one model).
  */
-export function defaultModelGrid(shape?: DataShape, budgetSeconds?: number, trees = true): FamilyGrid[] {
+export function defaultModelGrid(shape?: DataShape, budgetSeconds?: number): FamilyGrid[] {
   const dense: FamilyGrid = { model: ['dense'], learningRate: [0.001, 0.01, 0.05], hiddenUnits: [8, 16, 32] };
-  if (!trees) return [dense];
   const candidates: FamilyGrid[] = [
     { model: ['forest'], trees: [300] },
     { model: ['gbdt'], learningRate: [0.05, 0.1] },
