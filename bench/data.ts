@@ -6,7 +6,15 @@
  * the commit's rows, and the bench's own read of the file against the import.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +99,27 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error('the data service did not become ready in 120 s');
 }
 
+/** CPU seconds (user + system) of a process, from /proc. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** CPU seconds of the PostgreSQL backends serving a database (their process titles name it). */
+function backendCpuSeconds(database: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${database} `))
+        total += cpuSeconds(Number(entry));
+    } catch {
+      // the process ended
+    }
+  }
+  return total;
+}
+
 const peakRssMb = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
@@ -112,6 +141,20 @@ async function main(): Promise<void> {
   const admin = new Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${dbName}"`);
+  // BENCH_PROFILE=1: a CPU profile of the data process (in BENCH_PROFILE_DIR, default the working directory) and every
+  // statement over 50 ms in PostgreSQL's log, to see where an import's time goes.
+  const profile = Boolean(process.env.BENCH_PROFILE);
+  if (profile) {
+    await admin.query(`ALTER DATABASE "${dbName}" SET log_min_duration_statement = 50`);
+    // The plans of statements over a second, with their actual row counts and times.
+    await admin.query(`ALTER DATABASE "${dbName}" SET session_preload_libraries = 'auto_explain'`);
+    await admin.query(`ALTER DATABASE "${dbName}" SET auto_explain.log_min_duration = 1000`);
+    await admin.query(`ALTER DATABASE "${dbName}" SET auto_explain.log_analyze = on`);
+    await admin.query(`ALTER DATABASE "${dbName}" SET auto_explain.log_timing = off`);
+    await admin.query(`ALTER DATABASE "${dbName}" SET auto_explain.log_triggers = on`);
+    // Each statement's CPU time (user and system), which a loaded machine does not inflate as it does the wall time.
+    await admin.query(`ALTER DATABASE "${dbName}" SET log_statement_stats = on`);
+  }
   const dbUrl = new URL(ADMIN_URL);
   dbUrl.pathname = `/${dbName}`;
   let child: ChildProcess | undefined;
@@ -134,7 +177,10 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [join(ROOT, 'dist/apps/data/src/main.js')], {
+    const profileArgs = profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? process.cwd()}`]
+      : [];
+    child = spawn(process.execPath, [...profileArgs, join(ROOT, 'dist/apps/data/src/main.js')], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -151,6 +197,7 @@ async function main(): Promise<void> {
     await waitReady(url, child);
     const rssBefore = peakRssMb(child.pid!);
 
+    const cpuBefore = [cpuSeconds(child.pid!), backendCpuSeconds(dbName)];
     t = performance.now();
     const imported = await upload(`${url}/datasets/bench/import?target=price&fileName=bench.csv`, csv);
     const importSeconds = (performance.now() - t) / 1000;
@@ -161,6 +208,7 @@ async function main(): Promise<void> {
       schema: { task: string };
     };
     const importRss = peakRssMb(child.pid!);
+    const importCpu = [cpuSeconds(child.pid!) - cpuBefore[0], backendCpuSeconds(dbName) - cpuBefore[1]];
     const size1 = await databaseSize(admin, dbName);
 
     for (let i = 0; i < 25; i++) {
@@ -200,6 +248,9 @@ async function main(): Promise<void> {
     console.log(
       `import:   ${v1.rowCount.toLocaleString('en')} rows (${v1.schema.task}) in ${importSeconds.toFixed(1)} s = ${rate(v1.rowCount, importSeconds)} rows/s ` +
         `(target ≥ 50,000); baseline: reading the file alone ${rate(lines, readSeconds)} lines/s (import is ${(importSeconds / readSeconds).toFixed(0)}× slower)`,
+    );
+    console.log(
+      `cpu:      the import took ${importCpu[0].toFixed(1)} s of CPU in the data process and ${importCpu[1].toFixed(1)} s in PostgreSQL (wall ${importSeconds.toFixed(1)} s)`,
     );
     console.log(
       `peak RSS: ${importRss.toFixed(0)} MB after the import (${rssBefore.toFixed(0)} MB at start, file ${(bytes / 1e6).toFixed(0)} MB; target ≤ 500 MB); ${peakRss.toFixed(0)} MB at the end`,

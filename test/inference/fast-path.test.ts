@@ -168,9 +168,15 @@ describe.each(['real services', 'embedded adapters'] as const)('lean /predict pa
       );
     const requests = /http_requests_total\{method="POST",route="\/predict",status="200"\} (\d+)/;
     const lean = /sepal_predict_fast_path_total (\d+)/;
+    const perModel = /sepal_model_requests_total\{model="IrisModel",code="2xx"\} (\d+)/;
+    const timed = /sepal_model_request_duration_seconds_count\{model="IrisModel"\} (\d+)/;
     const [requestsBefore, leanBefore] = [await scrape(requests), await scrape(lean)];
+    const [perModelBefore, timedBefore] = [await scrape(perModel), await scrape(timed)];
     for (let i = 0; i < 5; i++) await overHttp('/predict', JSON.stringify({ features: ROW }), json);
     expect(await scrape(requests)).toBe(requestsBefore + 5);
     expect(await scrape(lean)).toBe(leanBefore + 5);
+    // The per-model series count the lean path's answers as Fastify's hook counts the others.
+    expect(await scrape(perModel)).toBe(perModelBefore + 5);
+    expect(await scrape(timed)).toBe(timedBefore + 5);
   });
 });

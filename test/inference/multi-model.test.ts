@@ -297,6 +297,43 @@ describe.each(['real services', 'embedded adapters'] as const)('multi-model gate
     expect(onNamed.json()).toEqual(onDefault.json());
   });
 
+  it("counts each served model's requests by status class and times them, never an unknown model name", async () => {
+    const count = (text: string, model: string, code: string) =>
+      Number(
+        new RegExp(`sepal_model_requests_total\\{model="${model}",code="${code}"\\} (\\d+)`).exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    const timed = (text: string, model: string) =>
+      Number(
+        new RegExp(`sepal_model_request_duration_seconds_count\\{model="${model}"\\} (\\d+)`).exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    const before = await metrics();
+    expect(await servedVersion(IRIS)).toBeDefined();
+    expect((await http('POST', '/predict', { features: IRIS_ROW })).statusCode).toBe(200);
+    const oip = await http('POST', `/v2/models/${IRIS}/infer`, {
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: Object.values(IRIS_ROW) }],
+    });
+    expect(oip.statusCode).toBe(200);
+    expect((await http('POST', `/predict/${WINE}`, { features: WINE_ROW })).statusCode).toBe(200);
+    const bad = await http('POST', `/predict/${WINE}`, { features: { ...WINE_ROW, alcohol: 'strong' } });
+    expect(bad.statusCode).toBe(400);
+    expect((await http('POST', '/predict/Nope', { features: IRIS_ROW })).statusCode).toBe(404);
+    const after = await metrics();
+
+    expect(count(after, IRIS, '2xx') - count(before, IRIS, '2xx')).toBe(3);
+    expect(count(after, IRIS, '4xx') - count(before, IRIS, '4xx')).toBe(0);
+    expect(count(after, WINE, '2xx') - count(before, WINE, '2xx')).toBe(1);
+    expect(count(after, WINE, '4xx') - count(before, WINE, '4xx')).toBe(1);
+    expect(timed(after, IRIS) - timed(before, IRIS)).toBe(3);
+    expect(timed(after, WINE) - timed(before, WINE)).toBe(2);
+    // Every served model has its three status series from the start; an unknown name never becomes a label.
+    expect(after).toMatch(new RegExp(`sepal_model_requests_total\\{model="${WINE}",code="5xx"\\} \\d+`));
+    expect(after).not.toMatch(/model="Nope"/);
+  });
+
   it('answers 503 with the reason for a model whose load failed', async () => {
     const broken = await registry.register(
       'Broken',

@@ -150,6 +150,15 @@ describe('the overview dashboard', () => {
       'predictions per model, version and class',
       /sum by \(model, version, class\) \(rate\(sepal_predictions_total/,
     ],
+    [
+      'prediction requests per model and status class',
+      /sum by \(model, code\) \(rate\(sepal_model_requests_total/,
+    ],
+    ['the error ratio per model', /sepal_model_requests_total\{job="inference", code="5xx"\}/],
+    [
+      'request latency p99 per model',
+      /histogram_quantile\(0\.99, sum by \(model, le\) \(rate\(sepal_model_request_duration_seconds_bucket/,
+    ],
     ['the traffic share of each version', /by \(model, version\) \(sepal_model_traffic_weight/],
     ['shadow agreement by model and version', /by \(model, version\) \(sepal_shadow_agreement_ratio/],
     ['the loaded model versions and their bytes', /sepal_loaded_model_bytes/],

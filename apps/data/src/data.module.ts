@@ -10,6 +10,7 @@ import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create
 import { CreateDataAudit1764600000000 } from './migrations/1764600000000-create-data-audit';
 import { DataAuditModule } from './audit/data-audit.module';
 import { DeltaVersions1764500000000 } from './migrations/1764500000000-delta-versions';
+import { RowsDatasetCheckPerStatement1764700000000 } from './migrations/1764700000000-rows-dataset-check-per-statement';
 
 export const DATA_SCHEMA = 'data';
 
@@ -34,6 +35,7 @@ export class DataModule {
             CreateDataSchema1732400000000,
             DeltaVersions1764500000000,
             CreateDataAudit1764600000000,
+            RowsDatasetCheckPerStatement1764700000000,
           ],
           applicationName: 'sepal-data',
         }),

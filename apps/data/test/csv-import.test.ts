@@ -142,6 +142,36 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
     expect(exported).toMatch(/^3\.9,,2,cat,(train|test)$/m);
   });
 
+  it('names a version by its content, keys repeated rows by occurrence and splits them as it always has', async () => {
+    // 3,000 rows of 420 distinct ones: each repeat gets its own key (':1', ':2', ...) and its own split rank.
+    const lines = ['x1,x2,city,label'];
+    for (let i = 0; i < 3000; i++) {
+      lines.push(
+        `${i % 7},${i % 5 === 0 ? '' : i % 5},${['a', 'b', 'c', ''][i % 4]},${['setosa', 'virginica', 'versicolor'][i % 3]}`,
+      );
+    }
+    const response = await inject('POST', '/datasets/repeats/import?target=label', `${lines.join('\n')}\n`);
+    expect(response.statusCode).toBe(201);
+    const version = response.json().version;
+    // The id the import wrote before staging moved to COPY and the split to one pass (same seed, fraction, content).
+    expect(version.id).toBe('0845e31379304d1e040a2c42f3ee78391b8e340f01d297f6bb03846f5359959c');
+    expect(version.classCounts.test).toEqual({ setosa: 200, virginica: 200, versicolor: 200 });
+    // Rows in file order (row ids), each repeat keyed by its occurrence.
+    const keys = (
+      await app
+        .get(DataSource)
+        .query(`SELECT row_key FROM data.rows WHERE dataset = 'repeats' ORDER BY row_id LIMIT 841`)
+    ).map((r: { row_key: string }) => r.row_key);
+    expect(keys[420]).toBe(`${keys[0]}:1`);
+    expect(keys[840]).toBe(`${keys[0]}:2`);
+    const page = (await inject('GET', `/datasets/repeats/versions/${version.id}/rows?limit=3`)).json();
+    expect(page.features).toEqual([
+      [0, null, 'a'],
+      [1, 1, 'b'],
+      [2, 2, 'c'],
+    ]);
+  });
+
   it('answers the same version for the same content in another row order', async () => {
     const [header, ...rows] = PETS.split('\n');
     const shuffled = [header, ...rows.reverse()].join('\n');

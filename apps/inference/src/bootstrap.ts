@@ -2,6 +2,8 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { FastPredictPath } from './http/fast-predict';
+import { ModelTrafficHook } from './http/model-traffic';
+import { ModelManager } from './model/model-manager.service';
 import { PredictRateLimits } from './predict/predict-rate-limit.guard';
 import { PredictService } from './predict/predict.service';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
@@ -12,6 +14,7 @@ export async function startInferenceApp(
   config: InferenceConfigValues = InferenceConfig.load(),
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
+  const traffic = new ModelTrafficHook();
   const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH && !config.SEPAL_API_KEY);
   const app = await startSepalApp(InferenceModule.forRoot(config), {
     service: 'inference',
@@ -23,16 +26,23 @@ export async function startInferenceApp(
     host: config.INFERENCE_HOST ?? config.HOST,
     registryUrl: config.REGISTRY_URL,
     bodyLimitBytes: config.MAX_BODY_BYTES,
-    configureFastify: (fastify) => installBodyHandling(fastify, config.MAX_BODY_BYTES),
+    configureFastify: (fastify) => {
+      installBodyHandling(fastify, config.MAX_BODY_BYTES);
+      traffic.install(fastify);
+    },
     serverFactory: fast.serverFactory,
     listen: options.listen,
   });
   const predictions = app.get(PredictService);
   const limits = app.get(PredictRateLimits).buckets;
+  const models = app.get(ModelManager);
+  const requestsOf = (model: string | undefined) => models.requestsOf(model);
+  traffic.attach(requestsOf);
   fast.attach(
     (body, model) => predictions.predict(body, model),
     app.getHttpAdapter().getInstance(),
     (caller) => limits.take(caller),
+    requestsOf,
   );
   return app;
 }

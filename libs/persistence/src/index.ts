@@ -6,3 +6,4 @@ export * from './data-source';
 export * from './persistence.module';
 export * from './database-health';
 export * from './transaction';
+export * from './copy-in';

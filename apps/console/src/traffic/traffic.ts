@@ -15,6 +15,16 @@ export interface TrafficSample {
   errors: number;
   /** upper bound (le) -> cumulative count of prediction requests at or under it. */
   latencyBuckets: Record<string, number>;
+  /** model -> its prediction requests (sepal_model_requests_total, sepal_model_request_duration_seconds). */
+  modelRequests: Record<string, ModelRequestCounts>;
+}
+
+/** One model's cumulative request counters in a scrape. */
+export interface ModelRequestCounts {
+  requests: number;
+  /** Answered 4xx or 5xx. */
+  errors: number;
+  latencyBuckets: Record<string, number>;
 }
 
 export interface ModelTraffic {
@@ -22,6 +32,13 @@ export interface ModelTraffic {
   version: string | null;
   predictionsPerClass: Record<string, number>;
   rowsPerSecond: number;
+  /** Prediction requests of this model per second over the last minute (any status). */
+  requestsPerSecond: number;
+  /** 99th percentile of its request latency over the last minute; null without requests. */
+  p99Ms: number | null;
+  /** Its prediction requests and those answered 4xx/5xx over the window. */
+  requests: number;
+  errors: number;
 }
 
 export interface TrafficView {
@@ -47,7 +64,10 @@ export function toTrafficSample(at: number, samples: PromSample[]): TrafficSampl
     requests: 0,
     errors: 0,
     latencyBuckets: {},
+    modelRequests: {},
   };
+  const requestsOf = (model: string) =>
+    (sample.modelRequests[model] ??= { requests: 0, errors: 0, latencyBuckets: {} });
   for (const { name, labels, value } of samples) {
     if (name === 'sepal_predictions_total') {
       const model = labels.model ?? 'unknown';
@@ -58,6 +78,14 @@ export function toTrafficSample(at: number, samples: PromSample[]): TrafficSampl
         sample.versions[model] = version;
     } else if (name === 'sepal_model_info' && value === 1 && labels.model) {
       sample.versions[labels.model] = labels.version ?? '';
+    } else if (name === 'sepal_model_requests_total' && labels.model) {
+      const counts = requestsOf(labels.model);
+      counts.requests += value;
+      if (labels.code === '4xx' || labels.code === '5xx') counts.errors += value;
+    } else if (name === 'sepal_model_request_duration_seconds_bucket' && labels.model) {
+      const buckets = requestsOf(labels.model).latencyBuckets;
+      const le = labels.le ?? '+Inf';
+      buckets[le] = (buckets[le] ?? 0) + value;
     } else if (name === 'http_requests_total' && isPredictionRoute(labels.route ?? '')) {
       sample.requests += value;
       if (Number(labels.status) >= 400) sample.errors += value;
@@ -132,29 +160,41 @@ export function summariseTraffic(
   const recent = sampleAtOrBefore(samples, latest.at - rateWindowMs) ?? first;
   const seconds = (latest.at - recent.at) / 1000;
   const baseline = samples.length > 1 ? first : undefined;
-  const models = Object.keys(latest.predictions)
-    .sort()
-    .map((model): ModelTraffic => {
-      const now = latest.predictions[model];
-      const then = baseline?.predictions[model] ?? {};
-      const recentThen = recent.predictions[model] ?? {};
-      const perClass: Record<string, number> = {};
-      let recentRows = 0;
-      for (const [label, value] of Object.entries(now)) {
-        perClass[label] = increase(value, then[label]);
-        recentRows += increase(value, recentThen[label]);
-      }
-      return {
-        model,
-        version: latest.versions[model] ?? null,
-        predictionsPerClass: perClass,
-        rowsPerSecond: seconds > 0 ? recentRows / seconds : 0,
-      };
-    });
-  for (const [model, version] of Object.entries(latest.versions)) {
-    if (!models.some((m) => m.model === model))
-      models.push({ model, version, predictionsPerClass: {}, rowsPerSecond: 0 });
-  }
+  const names = new Set([
+    ...Object.keys(latest.predictions),
+    ...Object.keys(latest.versions),
+    ...Object.keys(latest.modelRequests),
+  ]);
+  const models = [...names].sort().map((model): ModelTraffic => {
+    const requestsNow = latest.modelRequests[model];
+    const requestsRecent = recent === latest ? undefined : recent.modelRequests[model];
+    const requestsThen = baseline?.modelRequests[model];
+    const p99 = requestsNow
+      ? histogramQuantile(0.99, requestsNow.latencyBuckets, requestsRecent?.latencyBuckets)
+      : null;
+    const now = latest.predictions[model] ?? {};
+    const then = baseline?.predictions[model] ?? {};
+    const recentThen = recent.predictions[model] ?? {};
+    const perClass: Record<string, number> = {};
+    let recentRows = 0;
+    for (const [label, value] of Object.entries(now)) {
+      perClass[label] = increase(value, then[label]);
+      recentRows += increase(value, recentThen[label]);
+    }
+    return {
+      model,
+      version: latest.versions[model] ?? null,
+      predictionsPerClass: perClass,
+      rowsPerSecond: seconds > 0 ? recentRows / seconds : 0,
+      requestsPerSecond:
+        seconds > 0 && requestsNow
+          ? increase(requestsNow.requests, recent.modelRequests[model]?.requests ?? 0) / seconds
+          : 0,
+      p99Ms: p99 === null ? null : p99 * 1000,
+      requests: requestsNow ? increase(requestsNow.requests, requestsThen?.requests) : 0,
+      errors: requestsNow ? increase(requestsNow.errors, requestsThen?.errors) : 0,
+    };
+  });
   const p99 = histogramQuantile(
     0.99,
     latest.latencyBuckets,

@@ -12,7 +12,7 @@ import {
 } from '@sepal/contracts';
 import { enqueueEvent } from '@sepal/messaging';
 import { SplitName } from '@sepal/ml';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { copyClientOf, copyIn, copyText, managerOf, Transaction } from '@sepal/persistence';
 import { AppliedCleaningRule } from './domain/cleaning';
 import { wordSumsToBigInt } from './domain/content-hash';
 import { StrataCounts, VersionStats } from './domain/version-stats';
@@ -52,10 +52,14 @@ export interface StoredRow {
   origin: string;
 }
 
-/** A row to stage: its content hash (import) or its key (feedback), cells as JSON, class name or number. */
+/**
+ * A row to stage: its content hash (hex), its split rank as a first occurrence (hex: SHA-256 of the seed and the
+ * row key it has unless the file repeats it), cells as JSON, class name or number.
+ */
 export interface StagedRow {
   ord: number;
   hash: string;
+  rank: string;
   featuresJson: string;
   label: string | number;
   origin: string;
@@ -88,11 +92,12 @@ const LIVE_AT = (ds: string, seq: string) =>
 const ROW_DIGEST = (p = '') =>
   `sha256(convert_to(${p}row_key || E'\\t' || ${p}features::text || E'\\t' || ${p}label::text || E'\\t' || ${p}split, 'UTF8'))`;
 
+/** The sums of the digests' eight big-endian 32-bit words (read byte by byte: no text conversion per row). */
 const WORD_SUMS = [0, 1, 2, 3, 4, 5, 6, 7]
-  .map(
-    (w) =>
-      `coalesce(sum(('x' || encode(substring(digest from ${w * 4 + 1} for 4), 'hex'))::bit(32)::bigint), 0)::text AS w${w}`,
-  )
+  .map((w) => {
+    const byte = (i: number) => `get_byte(digest, ${w * 4 + i})::bigint`;
+    return `coalesce(sum((${byte(0)} << 24) | (${byte(1)} << 16) | (${byte(2)} << 8) | ${byte(3)}), 0)::text AS w${w}`;
+  })
   .join(', ');
 
 const sumOf = (row: Record<string, unknown>) =>
@@ -104,12 +109,22 @@ const STRATUM = (label: string) =>
          WHEN cardinality($edges::double precision[]) = 0 THEN 0
          ELSE width_bucket(${label}, $edges::double precision[]) END)`;
 
+/** The key of a staged row: its content hash's first 16 bytes, and its occurrence among identical rows after the first. */
+const STAGED_KEY = (h: string, n: string) =>
+  `'import:' || encode(substring(${h} from 1 for 16), 'hex') || CASE WHEN ${n} > 0 THEN ':' || ${n} ELSE '' END`;
+
+/** A staged row's label: the class index (classification) or the target value (regression). */
+const STAGED_LABEL = `(CASE WHEN $task::text = 'regression' THEN target
+                            ELSE (array_position($labels::text[], class) - 1)::float8 END)`;
+
 /** Staged rows keyed by content hash and occurrence, labels encoded (class index or target value). */
-const KEYED_STAGE = `SELECT ord, 'import:' || left(h, 32) || CASE WHEN n > 0 THEN ':' || n ELSE '' END AS row_key, features,
+const KEYED_STAGE = `SELECT ord, ${STAGED_KEY('h', 'n')} AS row_key, features,
          CASE WHEN $task::text = 'regression' THEN target
               ELSE (array_position($labels::text[], class) - 1)::float8 END AS label,
          origin
-  FROM (SELECT s.*, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n FROM import_stage s) x`;
+  FROM (SELECT s.ord, s.h, s.features, s.class, s.target, s.origin,
+               row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n
+        FROM import_stage s) x`;
 
 /** Binds named parameters ($task, $edges, ...) to positional ones. */
 function bind(sql: string, params: Record<string, unknown>): [string, unknown[]] {
@@ -255,8 +270,9 @@ export class DatasetsRepository {
     const m = this.m(tx);
     // The staged content is sorted (occurrences, hash ranks, file order): in memory, not in spill files.
     await m.query(`SET LOCAL work_mem = '256MB'`);
-    await m.query(`CREATE UNLOGGED TABLE import_stage (ord int, h text, features jsonb, class text, target float8,
-      origin text)`);
+    // h: the row's content hash; rank: its split rank as a first occurrence; n: its occurrence (set for repeats).
+    await m.query(`CREATE UNLOGGED TABLE import_stage (ord int, h bytea, rank bytea, features jsonb, class text,
+      target float8, origin text, n int NOT NULL DEFAULT 0)`);
     await m.query(`CREATE UNLOGGED TABLE import_new (ord int, row_key text, features jsonb, label float8,
       origin text)`);
     await m.query(`CREATE UNLOGGED TABLE import_fresh (ord int, row_key text, features jsonb, label float8,
@@ -270,19 +286,38 @@ export class DatasetsRepository {
     this.stages.delete(tx);
   }
 
-  /** Stages a batch of parsed rows (one statement, one JSON parameter). */
+  /**
+   * Stages a batch of parsed rows: with COPY FROM STDIN on PostgreSQL (one round trip, no per-row SQL), or one
+   * INSERT of a JSON parameter where COPY is not available (the embedded PGlite adapter).
+   */
   async stageRows(tx: Transaction, rows: StagedRow[]): Promise<void> {
     if (rows.length === 0) return;
     if (rows.length > STAGE_BATCH_CHECK) throw new Error('stage batches must stay small');
+    const client = copyClientOf(managerOf(tx, this.dataSource));
+    const suffix = this.stages.get(tx);
+    if (client && suffix) {
+      let text = '';
+      for (const r of rows) {
+        const label = typeof r.label === 'string' ? `${copyText(r.label)}\t\\N` : `\\N\t${r.label}`;
+        text += `${r.ord}\t\\\\x${r.hash}\t\\\\x${r.rank}\t${copyText(r.featuresJson)}\t${label}\t${copyText(r.origin)}\n`;
+      }
+      await copyIn(
+        client,
+        `COPY data.import_stage_${suffix} (ord, h, rank, features, class, target, origin) FROM STDIN`,
+        Buffer.from(text, 'utf8'),
+      );
+      return;
+    }
     const json = `[${rows
       .map(
         (r) =>
-          `[${r.ord},"${r.hash}",${r.featuresJson},${typeof r.label === 'string' ? JSON.stringify(r.label) : 'null'},${typeof r.label === 'number' ? r.label : 'null'},${JSON.stringify(r.origin)}]`,
+          `[${r.ord},"${r.hash}","${r.rank}",${r.featuresJson},${typeof r.label === 'string' ? JSON.stringify(r.label) : 'null'},${typeof r.label === 'number' ? r.label : 'null'},${JSON.stringify(r.origin)}]`,
       )
       .join(',')}]`;
     await this.m(tx).query(
-      `INSERT INTO import_stage (ord, h, features, class, target, origin)
-       SELECT (e->>0)::int, e->>1, e->2, e->>3, (e->>4)::float8, e->>5 FROM jsonb_array_elements($1::jsonb) e`,
+      `INSERT INTO import_stage (ord, h, rank, features, class, target, origin)
+       SELECT (e->>0)::int, decode(e->>1, 'hex'), decode(e->>2, 'hex'), e->3, e->>4, (e->>5)::float8, e->>6
+       FROM jsonb_array_elements($1::jsonb) e`,
       [json],
     );
   }
@@ -296,22 +331,118 @@ export class DatasetsRepository {
   }
 
   /**
-   * When nothing is inherited every staged row is fresh: keys, labels, strata and hash ranks in one pass from the
-   * stage. Returns the fresh rows per stratum.
+   * When nothing is inherited every staged row is fresh. Marks the repeats of a row (identical content after its
+   * first occurrence) with their occurrence and ranks them by their own key (first occurrences were ranked while
+   * parsing), indexes the stage in file order for the write, and returns the rows per stratum.
    */
   async freshFromStage(
     tx: Transaction,
     options: { task: string; labels: string[]; seed: number; edges: number[] },
   ): Promise<Record<string, number>> {
-    await this.q(
-      tx,
-      `INSERT INTO import_fresh (ord, row_key, features, label, origin, stratum, rank)
-       SELECT k.ord, k.row_key, k.features, k.label, k.origin, ${STRATUM('k.label')},
-              sha256(convert_to($seed::text || ':' || k.row_key, 'UTF8'))
-       FROM (${KEYED_STAGE}) k`,
-      { task: options.task, labels: options.labels, seed: String(options.seed), edges: options.edges },
+    const m = this.m(tx);
+    // Most files repeat no row: one hashed count says so, and only files that do pay for numbering the repeats.
+    const [repeated] = await m.query(
+      `SELECT count(*)::int AS n FROM (SELECT h FROM import_stage GROUP BY h HAVING count(*) > 1) r`,
     );
-    return this.freshCounts(tx);
+    if (repeated.n > 0) {
+      await this.q(
+        tx,
+        `UPDATE import_stage s SET n = d.n,
+                rank = sha256(convert_to($seed::text || ':' || ${STAGED_KEY('s.h', 'd.n')}, 'UTF8'))
+         FROM (SELECT ord, n FROM (SELECT ord, row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n
+                                   FROM import_stage) w
+               WHERE n > 0) d
+         WHERE s.ord = d.ord`,
+        { seed: String(options.seed) },
+      );
+    }
+    await m.query(`CREATE INDEX ON import_stage (ord)`);
+    // Statistics of the stage's order column (its rows lie in file order) let the planner read it by that index,
+    // without sorting every row.
+    await m.query(`ANALYZE import_stage (ord)`);
+    const rows: Record<string, unknown>[] = await this.q(
+      tx,
+      `SELECT ${STRATUM(STAGED_LABEL)} AS stratum, count(*)::int AS n FROM import_stage GROUP BY 1`,
+      { task: options.task, labels: options.labels, edges: options.edges },
+    );
+    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n as number]));
+  }
+
+  /**
+   * Writes every staged row under sequence number `seq` (nothing inherited), in file order, in one pass: in each
+   * stratum the first `quota` rows in hash-rank order go to test, found first as the rank of the quota-th row (ranks
+   * are distinct: SHA-256 of distinct keys). Returns the split counts per stratum and the digest sum of the rows.
+   */
+  async insertStaged(
+    tx: Transaction,
+    options: {
+      dataset: string;
+      seq: number;
+      quotas: Record<string, number>;
+      /** Staged rows per stratum (what freshFromStage answered). */
+      counts: Record<string, number>;
+      task: string;
+      labels: string[];
+      edges: number[];
+    },
+  ): Promise<{ strata: StrataCounts; addedSum: bigint; added: number }> {
+    const strata = Object.keys(options.quotas)
+      .map(Number)
+      .filter((s) => Number.isInteger(s) && s >= 0 && options.quotas[String(s)] > 0);
+    const label = { task: options.task, labels: options.labels, edges: options.edges };
+    const quotas = strata.map((s) => options.quotas[String(s)]);
+    // The quota-th rank of each stratum. Ranks are uniform, so the test rows lie below about the test fraction of
+    // the rank range: sorting only the ranks below a margin over it finds the same rows (a prefix of each stratum's
+    // order) unless a stratum has too few there, and then every rank is sorted.
+    const thresholdsBelow = (bound: string | null) =>
+      this.q(
+        tx,
+        `SELECT b.stratum, encode(b.rank, 'hex') AS rank
+         FROM (SELECT stratum, rank, row_number() OVER (PARTITION BY stratum ORDER BY rank) AS r
+               FROM (SELECT ${STRATUM(STAGED_LABEL)} AS stratum, rank FROM import_stage
+                     WHERE $bound::text IS NULL OR rank < decode($bound::text, 'hex')) a) b
+         JOIN unnest($strata::int[], $quotas::int[]) AS q(stratum, quota) ON q.stratum = b.stratum
+         WHERE b.r = q.quota`,
+        { ...label, strata, quotas, bound },
+      ) as Promise<Record<string, unknown>[]>;
+    let found: Record<string, unknown>[] = [];
+    if (strata.length) {
+      const fraction = Math.max(
+        ...strata.map((s, i) => quotas[i] / Math.max(1, options.counts[String(s)] ?? 0)),
+      );
+      const margin = Math.min(1, fraction * 1.25 + 0.02);
+      const bound =
+        margin < 1
+          ? Math.floor(margin * 0xffffffff)
+              .toString(16)
+              .padStart(8, '0')
+          : null;
+      found = await thresholdsBelow(bound);
+      if (bound && found.length < strata.length) found = await thresholdsBelow(null);
+    }
+    // The test threshold of stratum s at index s + 1 (null: no test rows in that stratum).
+    const thresholds: (string | null)[] = Array.from(
+      { length: Math.max(-1, ...found.map((f) => Number(f.stratum))) + 1 },
+      () => null,
+    );
+    for (const f of found) thresholds[Number(f.stratum)] = f.rank as string;
+    const groups: Record<string, unknown>[] = await this.q(
+      tx,
+      `WITH added AS (
+         INSERT INTO data.rows (dataset, row_key, features, label, split, origin, digest, added_seq)
+         SELECT $dataset, row_key, features, label, split, origin, ${ROW_DIGEST()}, $seq
+         FROM (SELECT s.ord, ${STAGED_KEY('s.h', 's.n')} AS row_key, s.features, ${STAGED_LABEL} AS label, s.origin,
+                      CASE WHEN s.rank <= (SELECT array_agg(decode(t, 'hex') ORDER BY i)
+                                           FROM unnest($thresholds::text[]) WITH ORDINALITY AS u(t, i))
+                                          [${STRATUM(STAGED_LABEL)} + 1]
+                           THEN 'test' ELSE 'train' END AS split
+               FROM import_stage s) x
+         ORDER BY ord
+         RETURNING label, split, digest)
+       SELECT ${STRATUM('label')} AS stratum, split, count(*)::int AS n, ${WORD_SUMS} FROM added GROUP BY 1, 2`,
+      { ...label, dataset: options.dataset, seq: options.seq, thresholds },
+    );
+    return this.added(tx, groups);
   }
 
   private async freshCounts(tx: Transaction): Promise<Record<string, number>> {
@@ -436,6 +567,14 @@ export class DatasetsRepository {
         edges: options.edges,
       },
     );
+    return this.added(tx, groups);
+  }
+
+  /** Split counts per stratum and digest sum of the rows a version wrote; fresh statistics after a large write. */
+  private async added(
+    tx: Transaction,
+    groups: Record<string, unknown>[],
+  ): Promise<{ strata: StrataCounts; addedSum: bigint; added: number }> {
     const result: StrataCounts = {};
     let addedSum = 0n;
     let added = 0;
@@ -446,7 +585,10 @@ export class DatasetsRepository {
       addedSum += sumOf(g);
     }
     // Fresh statistics after a large write, or the planner may read pages by sorting the whole dataset each time.
-    if (added >= ANALYZE_AFTER_ROWS) await this.m(tx).query(`ANALYZE data.rows`);
+    // (The columns queries filter and join on: statistics of the cells and digests would only cost time.)
+    if (added >= ANALYZE_AFTER_ROWS) {
+      await this.m(tx).query(`ANALYZE data.rows (dataset, row_id, row_key, split, added_seq, removed_seq)`);
+    }
     return { strata: result, addedSum, added };
   }
 

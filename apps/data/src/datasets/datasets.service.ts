@@ -18,7 +18,7 @@ import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
 import { AppliedCleaningRule } from './domain/cleaning';
-import { addSums, importedRowHash, versionId } from './domain/content-hash';
+import { addSums, importedRowHash, importedRowKey, splitRank, versionId } from './domain/content-hash';
 import { ImportOptions, labelMap, planImport, RowConverter } from './domain/csv-import';
 import { CsvRecord } from './domain/csv-records';
 import { BodyTooLargeError, openCsv } from './domain/csv-stream';
@@ -203,6 +203,7 @@ export class DatasetsService {
       const converter = new RowConverter(plan, options.cleaningRules);
       await this.repository.createStage(tx);
       const task = plan.schema.task;
+      const seed = String(this.config.SPLIT_SEED);
       let batch: StagedRow[] = [];
       let rows = 0;
       const take = (records: CsvRecord[], first: boolean) => {
@@ -210,25 +211,43 @@ export class DatasetsService {
           if (converter.isHeader(record, first && i === 0)) return;
           const row = converter.convert(record);
           const featuresJson = JSON.stringify(row.features);
+          const hash = importedRowHash(name, task, featuresJson, row.label);
           batch.push({
             ord: rows++,
-            hash: importedRowHash(name, task, featuresJson, row.label),
+            hash,
+            rank: splitRank(seed, importedRowKey(hash)),
             featuresJson,
             label: row.label,
             origin: `${fileName}:${row.line}`,
           });
         });
       };
-      take(opened.sample, true);
-      for await (const records of opened.rest) {
-        take(records, false);
-        if (batch.length >= STAGE_BATCH) {
-          await this.repository.stageRows(tx, batch);
-          batch = [];
+      // One batch is written while the next is parsed: the database and this process work at the same time.
+      let writing: Promise<void> = Promise.resolve();
+      const write = async (rowsToStage: StagedRow[]) => {
+        await writing;
+        writing = this.repository.stageRows(tx, rowsToStage);
+        // Handled when awaited; meanwhile a failure must not count as an unhandled rejection.
+        writing.catch(() => undefined);
+      };
+      try {
+        take(opened.sample, true);
+        for await (const records of opened.rest) {
+          take(records, false);
+          if (batch.length >= STAGE_BATCH) {
+            await write(batch);
+            batch = [];
+          }
         }
+        await write(batch);
+        batch = [];
+        await writing;
+      } catch (error) {
+        // A refused row or a broken stream while a batch is being written: let that write settle before the
+        // transaction rolls back (its own failure, if any, is not the cause).
+        await writing.catch(() => undefined);
+        throw error;
       }
-      await this.repository.stageRows(tx, batch);
-      batch = [];
       if (rows === 0) throw new DatasetFormatError(null, 'the file has no data rows');
       const labels =
         task === 'classification' ? labelMap(plan.classes, existing?.labels ?? [], converter.classes) : [];
@@ -376,6 +395,8 @@ export class DatasetsService {
     let inherited: StrataCounts = {};
     let removedSum = 0n;
     let fresh: Record<string, number>;
+    // Nothing inherited: every staged row is written, straight from the stage.
+    const fromStage = !append && !inherit;
     if (append) {
       inherited = parentStats?.strata ?? {};
       fresh = await this.repository.selectFresh(tx, {
@@ -406,13 +427,18 @@ export class DatasetsService {
       });
     }
     const seq = await this.repository.nextSeq(tx, dataset);
-    const split = await this.repository.insertFresh(tx, {
-      dataset,
-      seq,
-      quotas: testQuotas(inherited, fresh, testFraction),
-      task: schema.task,
-      edges,
-    });
+    const quotas = testQuotas(inherited, fresh, testFraction);
+    const split = fromStage
+      ? await this.repository.insertStaged(tx, {
+          dataset,
+          seq,
+          quotas,
+          counts: fresh,
+          task: schema.task,
+          labels: schema.labels,
+          edges,
+        })
+      : await this.repository.insertFresh(tx, { dataset, seq, quotas, task: schema.task, edges });
     const strata = mergeStrata(inherited, split.strata);
     const contentSum = inherit
       ? addSums(parent?.contentSum ?? null, split.addedSum, removedSum)

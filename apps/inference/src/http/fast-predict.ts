@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, register } from 'prom-client';
 import { counter } from '@sepal/observability';
 import type { PredictResponse } from '@sepal/contracts';
+import type { RequestsOf } from './model-traffic';
 
 /** What the lean path calls: PredictService.predict. */
 export type Predict = (body: unknown, modelName?: string) => Promise<PredictResponse>;
@@ -51,6 +52,7 @@ function isJson(contentType: string | undefined): boolean {
 export class FastPredictPath {
   private predict: Predict | null = null;
   private rateLimit: RateLimit = () => 0;
+  private requestsOf: RequestsOf = () => null;
   private fastify: FastifyInstance | null = null;
   private requests: Counter<'method' | 'route' | 'status'> | null = null;
   private duration: Histogram<'method' | 'route' | 'status'> | null = null;
@@ -81,9 +83,10 @@ export class FastPredictPath {
   };
 
   /** Turns the lean path on once the app is initialised (until then every request goes to Fastify). */
-  attach(predict: Predict, fastify: FastifyInstance, rateLimit: RateLimit): void {
+  attach(predict: Predict, fastify: FastifyInstance, rateLimit: RateLimit, requestsOf?: RequestsOf): void {
     if (!this.enabled) return;
     this.predict = predict;
+    if (requestsOf) this.requestsOf = requestsOf;
     this.rateLimit = rateLimit;
     this.fastify = fastify;
     this.requests =
@@ -158,7 +161,7 @@ export class FastPredictPath {
           const json = JSON.stringify(answer);
           response.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
           response.end(json);
-          this.count(model === undefined ? PREDICT : '/predict/:model', started);
+          this.count(model === undefined ? PREDICT : '/predict/:model', started, model);
         },
         () => this.replay(request, response, body),
       );
@@ -190,8 +193,13 @@ export class FastPredictPath {
     );
   }
 
-  /** http_requests_total and http_request_duration_seconds, as Fastify's onResponse hook counts them. */
-  private count(route: string, started: number): void {
+  /**
+   * http_requests_total and http_request_duration_seconds, as Fastify's onResponse hook counts them, and the model's
+   * sepal_model_requests_total and sepal_model_request_duration_seconds, as ModelTrafficHook counts them (the model
+   * exists: it just answered).
+   */
+  private count(route: string, started: number, model: string | undefined): void {
+    const seconds = (performance.now() - started) / 1000;
     let child = this.children.get(route);
     if (!child) {
       const labels = { method: 'POST', route, status: '200' };
@@ -205,6 +213,7 @@ export class FastPredictPath {
     }
     child.inc();
     this.answered.inc();
-    child.observe((performance.now() - started) / 1000);
+    child.observe(seconds);
+    this.requestsOf(model)?.record(200, seconds);
   }
 }

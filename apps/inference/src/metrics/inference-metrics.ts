@@ -4,6 +4,9 @@ import { counter, gauge, histogram } from '@sepal/observability';
 import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loaded-model';
 import type { ServedModel } from '../model/served-model';
+import { ModelRequests, modelRequestHistogram } from './model-requests';
+
+export { ModelRequests } from './model-requests';
 
 export type ReloadResult = 'success' | 'failure' | 'skipped';
 export type ServedReportResult = 'success' | 'failure';
@@ -38,6 +41,9 @@ export class PredictionTally implements ClassTally {
     }
   }
 }
+
+/** Per-model request tallies, one per model name (the gateway's entries: registered or listed models only). */
+const modelRequests = new Map<string, ModelRequests>();
 
 /** One per open ONNX session (created with the session, dropped when it is released): the loaded versions. */
 const tallies = new Set<PredictionTally>();
@@ -141,6 +147,14 @@ export class InferenceMetrics implements RunObserver {
     help: 'Time of one ONNX Runtime run (one request, or several coalesced ones), by model and version.',
     labelNames: ['model', 'version'] as const,
     buckets: INFERENCE_BUCKETS,
+  });
+  readonly modelRequests = counter({
+    name: 'sepal_model_requests_total',
+    help: 'Prediction requests (POST /predict, /predict/{model}, /v2/models/{name}[/versions/{v}]/infer) of a served model, by status class (2xx, 4xx, 5xx). Requests naming a model this gateway does not serve are not counted here (see http_requests_total).',
+    labelNames: ['model', 'code'] as const,
+    collect() {
+      for (const requests of modelRequests.values()) requests.flush(this);
+    },
   });
   readonly loadedModels = gauge({
     name: 'sepal_loaded_models',
@@ -256,6 +270,7 @@ export class InferenceMetrics implements RunObserver {
   });
 
   constructor() {
+    modelRequestHistogram(() => modelRequests.values());
     shadowCounters = {
       shadowRows: this.shadowRows,
       shadowFailures: this.shadowFailures,
@@ -276,6 +291,19 @@ export class InferenceMetrics implements RunObserver {
       this.durations.set(info, child);
     }
     child.observe(seconds);
+  }
+
+  /**
+   * The request tally of a served model, created with its entry: its series exist from the next scrape (every status
+   * class at 0), so rates and error ratios exist before the first request or error.
+   */
+  requestsOf(model: string): ModelRequests {
+    let requests = modelRequests.get(model);
+    if (!requests) {
+      requests = new ModelRequests(model);
+      modelRequests.set(model, requests);
+    }
+    return requests;
   }
 
   /** Reports the models in the catalog (traffic weights) when Prometheus scrapes. */

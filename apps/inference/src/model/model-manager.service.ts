@@ -8,7 +8,7 @@ import {
 } from '@sepal/contracts';
 import { HealthRegistry } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics, ModelRequests } from '../metrics/inference-metrics';
 import { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelLoader } from './model-loader.service';
 import { ModelRegistry, ModelSource, RegisteredModel } from './model-registry';
@@ -61,7 +61,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly health: HealthRegistry,
     private readonly served: ServedReporter,
   ) {
-    this.defaultModel = new ServedModel(config.MODEL_NAME);
+    this.defaultModel = new ServedModel(config.MODEL_NAME, metrics.requestsOf(config.MODEL_NAME));
     this.entries.set(config.MODEL_NAME, this.defaultModel);
     if (config.SERVE_MODELS !== '*') for (const name of config.SERVE_MODELS) this.entry(name);
     metrics.watchCatalog(() => this.entries.values());
@@ -108,6 +108,15 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
   /** The models this gateway knows, by name. */
   models(): IterableIterator<ServedModel> {
     return this.entries.values();
+  }
+
+  /**
+   * The request metrics of a prediction of `name` (the default model when undefined); null for a name this gateway
+   * does not serve, so unknown names never create series. One map lookup.
+   */
+  requestsOf(name: string | undefined): ModelRequests | null {
+    if (name === undefined) return this.defaultModel.requests;
+    return this.entries.get(name)?.requests ?? null;
   }
 
   /** The entry of a served model, or 404 naming it. */
@@ -404,7 +413,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
   private entry(name: string): ServedModel {
     let entry = this.entries.get(name);
     if (!entry) {
-      entry = new ServedModel(name);
+      entry = new ServedModel(name, this.metrics.requestsOf(name));
       this.entries.set(name, entry);
     }
     return entry;

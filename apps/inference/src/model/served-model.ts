@@ -1,5 +1,5 @@
 import type { TrafficSplit } from '@sepal/contracts';
-import type { ShadowTally } from '../metrics/inference-metrics';
+import type { ModelRequests, ShadowTally } from '../metrics/inference-metrics';
 import type { LoadedModel } from './loaded-model';
 import { ModelHolder } from './model-holder';
 
@@ -38,7 +38,11 @@ export class ServedModel {
   /** The dataset feedback for this model goes to (resolved when its champion loads). */
   dataset: string | null = null;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** This model's request tally (sepal_model_requests_total, sepal_model_request_duration_seconds). */
+    readonly requests: ModelRequests | null = null,
+  ) {}
 
   /**
    * The version that serves one request, held for the caller (release() when done): by the split's weights when

@@ -64,6 +64,9 @@ export function Overview() {
               'Champion',
               'Aliases',
               { num: 'Served version' },
+              { num: 'Req/s' },
+              { num: 'p99' },
+              { num: 'Errors' },
               { num: 'Rows/s' },
               'Predictions per class (last hour)',
             ]}
@@ -83,6 +86,14 @@ export function Overview() {
                       .join(', ') || '—'}
                   </td>
                   <td className="num">{mt?.version ? `v${mt.version}` : '—'}</td>
+                  <td className="num">{mt ? fmt(mt.requestsPerSecond, 3) : '—'}</td>
+                  <td className="num">{mt?.p99Ms != null ? `${fmt(mt.p99Ms, 3)} ms` : '—'}</td>
+                  <td
+                    className="num"
+                    title={mt ? `${mt.errors} of ${mt.requests} requests (4xx/5xx)` : undefined}
+                  >
+                    {mt ? mt.errors : '—'}
+                  </td>
                   <td className="num">{mt ? fmt(mt.rowsPerSecond, 3) : '—'}</td>
                   <td>
                     {mt && Object.keys(mt.predictionsPerClass).length
@@ -96,7 +107,7 @@ export function Overview() {
             })}
             {models.data && models.data.models.length === 0 && (
               <tr>
-                <td colSpan={6}>No model registered yet: start a training on the Jobs page.</td>
+                <td colSpan={9}>No model registered yet: start a training on the Jobs page.</td>
               </tr>
             )}
           </tbody>
