@@ -166,6 +166,38 @@ export function regressions(world: World): (FuzzRequest & { status: number })[] 
       found: 'lone surrogate on the lean predict path',
       status: 400,
     },
+    // A version registered under a path name the contract refuses (' ', or over 200 characters) created that model;
+    // the gateway then found it in the registry's list and failed each lookup of it on the contract (a 503 naming
+    // the registry). The path name is checked like POST /models's now.
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/models/%20/versions',
+      contentType: json,
+      body: JSON.stringify({ runId: run, sha256: world.modelSha256 }),
+      found: 'a version under a blank model name (seed 1001)',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/models/iris%20/versions',
+      contentType: json,
+      body: JSON.stringify({ runId: run, sha256: world.modelSha256 }),
+      found: 'a version under a model name with a trailing space',
+      status: 400,
+    },
+    // A shadow version beyond PostgreSQL's integer reached the version lookup (500 "out of range for type
+    // integer"): the contract bounds it like every version number now, and the 400 names the bound.
+    {
+      app: 'registry',
+      method: 'PUT',
+      url: `/models/${world.modelName}/traffic`,
+      contentType: json,
+      body: JSON.stringify({ weights: { [world.versions[0]]: 100 }, shadow: 2 ** 31 }),
+      found: 'shadow version 2^31 (targeted seed 2001)',
+      status: 400,
+    },
   ];
   return list.map(({ found, ...request }) => ({ ...request, mutation: `regression: ${found}` }));
 }

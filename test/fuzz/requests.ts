@@ -92,6 +92,40 @@ const deepJson = (depth: number, kind: 'array' | 'object') =>
 
 const DEEP = '"\u0001deep\u0001"';
 
+/** Number literals JSON allows that no JavaScript number prints as: overflow to Infinity, underflow, 30 digits, -0. */
+const RAW_NUMBERS = [
+  '1e400',
+  '-1e400',
+  '1E-400',
+  '123456789012345678901234567890',
+  '-123456789012345678901234567890.5',
+  '-0',
+  '0.0000000000000000000000000000001',
+  '1.0',
+  '2147483648',
+  '9007199254740993',
+];
+
+/** Object keys that trip naive code: prototype members, half a surrogate pair, NUL, empty, very long. */
+const ODD_KEYS = [
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '__proto__',
+  'prototype',
+  '\ud800',
+  '\udfff',
+  '\u0000',
+  '',
+  ' ',
+  'a.b',
+  'k'.repeat(1_000),
+  '😀',
+];
+
+/** `{"k0":0,…}` with `n` keys, as text (cheap to build, and what a client can send under the body limit). */
+const wideObject = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i % 10}`).join(',')}}`;
+
 // ---- body mutations ----------------------------------------------------------------------------------------------
 
 type Path = (string | number)[];
@@ -134,7 +168,7 @@ function mutatedBody(valid: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
       valid,
       fc.nat(),
       nastyValue,
-      fc.constantFrom('replace', 'delete', 'extra', 'deep'),
+      fc.constantFrom('replace', 'replace', 'delete', 'extra', 'deep', 'raw number', 'odd key', 'wide'),
       fc.integer({ min: 2, max: 5_000 }),
     )
     .map(([value, index, nasty, kind, depth]): Body => {
@@ -158,6 +192,42 @@ function mutatedBody(valid: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
             }),
             `extra field beside ${where}`,
           );
+        case 'raw number': {
+          const raw = RAW_NUMBERS[(index + depth) % RAW_NUMBERS.length];
+          return {
+            text: JSON.stringify(
+              withAt(value, path, (parent, key) => (parent[key] = DEEP.slice(1, -1))),
+            ).replace(DEEP, raw),
+            mutation: `${where} = ${raw} (raw JSON number)`,
+          };
+        }
+        case 'odd key': {
+          const oddKey = ODD_KEYS[(index + depth) % ODD_KEYS.length];
+          return json(
+            withAt(value, path, (parent, key) => {
+              if (Array.isArray(parent)) return;
+              // Defined, not assigned: `__proto__` stays an own key, as JSON.parse would make it.
+              Object.defineProperty(parent, oddKey, {
+                value: parent[key],
+                enumerable: true,
+                configurable: true,
+                writable: true,
+              });
+              if (oddKey !== key) delete parent[key];
+            }),
+            `key ${where} renamed ${describe(oddKey)}`,
+          );
+        }
+        case 'wide': {
+          const n = [1_000, 10_000, 50_000][depth % 3];
+          const wide = depth % 2 ? `[${'7,'.repeat(n - 1)}7]` : wideObject(n);
+          return {
+            text: JSON.stringify(
+              withAt(value, path, (parent, key) => (parent[key] = DEEP.slice(1, -1))),
+            ).replace(DEEP, wide),
+            mutation: `${where} = ${depth % 2 ? 'array' : 'object'} of ${n} ${depth % 2 ? 'items' : 'keys'}`,
+          };
+        }
         case 'deep':
           return {
             text: JSON.stringify(
@@ -195,6 +265,7 @@ function mutatedBody(valid: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
         '{"a":1}{"b":2}',
       )
       .map((text) => ({ text, mutation: `malformed JSON ${JSON.stringify(text)}` })),
+    fc.constantFrom(10_000, 60_000).map((n) => ({ text: wideObject(n), mutation: `object of ${n} keys` })),
     fc
       .constantFrom(1.5, 3)
       .map((mb) => ({ text: `"${'x'.repeat(mb * 1024 * 1024)}"`, mutation: `body of ${mb} MB` })),
@@ -245,6 +316,16 @@ const NASTY_SEGMENTS = [
   '%E2%80%AE',
   '%F0%9F%98%80',
   '%C0%AF',
+  // Half a surrogate pair as UTF-8 would encode it (not valid UTF-8), truncated and out-of-range sequences.
+  '%ED%A0%80',
+  '%ED%BF%BF',
+  '%F0%9F',
+  '%FF',
+  '%F4%90%80%80',
+  '%EF%BF%BF',
+  'e%CC%81',
+  'a'.repeat(100),
+  'a'.repeat(101),
   'a'.repeat(5000),
   '__proto__',
   'constructor',
@@ -256,6 +337,8 @@ function realisticSegment(name: string, world: World): string[] {
   switch (name) {
     case 'name':
       return [world.dataset, world.modelName, 'unknown'];
+    case 'model':
+      return [world.modelName, world.modelName, world.dataset, 'unknown'];
     case 'version':
       return world.versions.map(String);
     case 'alias':
@@ -295,6 +378,21 @@ const wellFormed = (s: string) =>
 const queryValue = (value: unknown) =>
   typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
 
+const QUERY_SHAPES: [string, (key: string, value: string) => string][] = [
+  ['repeated', (k, v) => `${k}=${encodeURIComponent(v)}&${k}=${encodeURIComponent(v)}x`],
+  ['repeated thrice', (k, v) => `${k}=${encodeURIComponent(v)}&${k}=&${k}=1`],
+  ['as array', (k, v) => `${k}[]=${encodeURIComponent(v)}`],
+  ['as object', (k, v) => `${k}[a]=${encodeURIComponent(v)}`],
+  ['without value', (k) => k],
+  ['empty', (k) => `${k}=`],
+  ['half a surrogate pair', (k) => `${k}=%ED%A0%80`],
+  ['truncated UTF-8', (k) => `${k}=%F0%9F`],
+  ['lone surrogate key', () => '%ED%A0%80=1'],
+  ['huge number', (k) => `${k}=${'9'.repeat(400)}`],
+  ['1e308', (k) => `${k}=1e308`],
+  ['long', (k) => `${k}=${'q'.repeat(20_000)}`],
+];
+
 function queryArbitrary(spec: RouteSpec): fc.Arbitrary<{ query: string; mutation?: string }> {
   const valid = spec.query ? arbitraryFromSchema(jsonSchemaOf(spec.query)) : fc.constant({});
   const encoded = (pairs: [string, string][]) =>
@@ -320,6 +418,20 @@ function queryArbitrary(spec: RouteSpec): fc.Arbitrary<{ query: string; mutation
         const rest = pairs.filter(([k]) => k !== key);
         return { query: encoded([...rest, [key, value]]), mutation: `query ${key}=${describe(nasty)}` };
       }),
+    },
+    {
+      // A known parameter in a form a client may send but the schema does not describe: repeated (an array to
+      // Fastify), bracketed, empty, undecodable bytes, a key that is half a surrogate pair, a huge number.
+      weight: 1,
+      arbitrary: fc
+        .tuple(base, fc.nat(), fc.constantFrom(...QUERY_SHAPES))
+        .map(([pairs, index, [shape, form]]) => {
+          const keys = pairs.length ? pairs.map(([k]) => k) : ['limit', 'alias', 'all'];
+          const key = encodeURIComponent(keys[index % keys.length]);
+          const rest = encoded(pairs.filter(([k]) => encodeURIComponent(k) !== key));
+          const odd = form(key, pairs.find(([k]) => encodeURIComponent(k) === key)?.[1] ?? '1');
+          return { query: rest ? `${rest}&${odd}` : odd, mutation: `query ${shape} ${key}` };
+        }),
     },
     {
       weight: 1,
@@ -394,12 +506,11 @@ export function requestArbitrary(route: Route, world: World): fc.Arbitrary<FuzzR
   const spec = specOf(route) ?? { body: undefined };
   const generic = specOf(route) === undefined;
   const takesBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method);
-  const validBody: fc.Arbitrary<unknown> = spec.body
-    ? fc.oneof(
-        arbitraryFromSchema(jsonSchemaOf(spec.body)),
-        ...(spec.realistic ? [spec.realistic(world), spec.realistic(world)] : []),
-      )
-    : fc.jsonValue({ maxDepth: 2 });
+  // A route with realistic bodies but no contract schema (e.g. POST /v2/repository/index) uses them alone.
+  const validBody: fc.Arbitrary<unknown> = fc.oneof(
+    spec.body ? arbitraryFromSchema(jsonSchemaOf(spec.body)) : fc.jsonValue({ maxDepth: 2 }),
+    ...(spec.realistic ? [spec.realistic(world), spec.realistic(world)] : []),
+  );
 
   const body: fc.Arbitrary<Body & { contentType?: string }> = !takesBody
     ? fc.constant({ text: '', mutation: '' })

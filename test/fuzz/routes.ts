@@ -26,6 +26,7 @@ import {
   searchRunsQuerySchema,
   setAliasRequestSchema,
   setModelGateRequestSchema,
+  setTrafficRequestSchema,
   splitQuerySchema,
   trainRequestSchema,
   updateRunRequestSchema,
@@ -76,6 +77,65 @@ const irisRow = (world: World) =>
 const namedRow = (world: World) =>
   irisRow(world).map((values) => Object.fromEntries(world.features.map((name, i) => [name, values[i]])));
 const anyRow = (world: World) => fc.oneof(irisRow(world), namedRow(world));
+
+const predictBody = (world: World) =>
+  fc.oneof(
+    fc.record({ features: anyRow(world) }),
+    fc.record({ instances: fc.array(anyRow(world), { minLength: 1, maxLength: 4 }) }),
+  );
+
+const feedbackBody = (world: World) =>
+  fc.record({ features: anyRow(world), label: fc.constantFrom(...world.labels) });
+
+/** An OIP infer body with the right shape for the model: 1 to 3 rows of the dataset's features. */
+const inferBody = (world: World) =>
+  fc.integer({ min: 1, max: 3 }).chain((rows) =>
+    fc.record({
+      inputs: fc.tuple(
+        fc.record({
+          // The served model's input is 'features'; another name is refused before anything else is looked at.
+          name: fc.constantFrom('features', 'features', 'features', 'input'),
+          shape: fc.constant([rows, world.features.length]),
+          datatype: fc.constantFrom('FP32', 'FP64', 'INT64', 'BYTES', 'BOOL'),
+          data: fc.array(fc.double({ min: 0, max: 10, noNaN: true }), {
+            minLength: rows * world.features.length,
+            maxLength: rows * world.features.length,
+          }),
+        }),
+      ),
+    }),
+  );
+
+/**
+ * A traffic split over the model's versions (mostly real ones, summing to 100), sometimes naming an unknown, zero or
+ * out-of-range version, weights that do not sum to 100, or a shadow that is a real, unknown or huge version.
+ */
+const trafficBody = (world: World) => {
+  const version = fc.constantFrom(...world.versions, ...world.versions, 0, 999_999, 2 ** 31, 999_999_999);
+  const versionKeyText = fc.oneof(
+    { weight: 6, arbitrary: version.map(String) },
+    { weight: 1, arbitrary: fc.constantFrom('01', '-1', '1.5', '1e3', ' 1', '', 'champion', '9999999999') },
+  );
+  const summing = fc
+    .tuple(fc.shuffledSubarray(world.versions, { minLength: 1 }), fc.integer({ min: 0, max: 100 }))
+    .map(([versions, first]) =>
+      Object.fromEntries(
+        versions.map((v, i) => [String(v), versions.length === 1 ? 100 : i === 0 ? first : 100 - first]),
+      ),
+    );
+  const anyWeights = fc.dictionary(versionKeyText, fc.integer({ min: -5, max: 105 }), {
+    minKeys: 0,
+    maxKeys: 12,
+  });
+  return fc.record(
+    {
+      weights: fc.oneof({ weight: 3, arbitrary: summing }, { weight: 1, arbitrary: anyWeights }),
+      shadow: fc.oneof(version, fc.constant(null)),
+      reason: fc.string({ maxLength: 30 }),
+    },
+    { requiredKeys: ['weights'] },
+  );
+};
 
 /** Every route the apps serve today, keyed by `routeKey`. A route missing here is still fuzzed, generically. */
 export const ROUTE_SPECS: Record<string, RouteSpec> = {
@@ -154,6 +214,10 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'registry GET /models/:name/gate': {},
   'registry PUT /models/:name/gate': { body: setModelGateRequestSchema },
   'registry GET /models/:name/gate/history': {},
+  // A split moves no alias and writes no model audit entry (it has its own log), so accepted ones need no counting.
+  'registry PUT /models/:name/traffic': { body: setTrafficRequestSchema, realistic: trafficBody },
+  'registry GET /models/:name/traffic': {},
+  'registry GET /models/:name/traffic/audit': {},
   'registry POST /keys': { body: createKeyRequestSchema },
   'registry GET /keys': {},
   'registry GET /keys/self': {},
@@ -190,43 +254,28 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   },
   'trainer GET /jobs/:id': {},
   // inference
-  'inference POST /predict': {
-    body: predictRequestSchema,
-    realistic: (world) =>
-      fc.oneof(
-        fc.record({ features: anyRow(world) }),
-        fc.record({ instances: fc.array(anyRow(world), { minLength: 1, maxLength: 4 }) }),
-      ),
-  },
-  'inference POST /feedback': {
-    body: feedbackRequestSchema,
-    realistic: (world) => fc.record({ features: anyRow(world), label: fc.constantFrom(...world.labels) }),
-  },
+  'inference POST /predict': { body: predictRequestSchema, realistic: predictBody },
+  'inference POST /predict/:model': { body: predictRequestSchema, realistic: predictBody },
+  'inference POST /feedback': { body: feedbackRequestSchema, realistic: feedbackBody },
+  'inference POST /feedback/:model': { body: feedbackRequestSchema, realistic: feedbackBody },
   'inference POST /admin/reload': {},
+  'inference POST /admin/reload/:model': {},
+  'inference GET /models': {},
   'inference GET /model': {},
   'inference GET /v2': {},
   'inference GET /v2/health/live': {},
   'inference GET /v2/health/ready': {},
   'inference GET /v2/models/:name': {},
   'inference GET /v2/models/:name/ready': {},
-  'inference POST /v2/models/:name/infer': {
+  'inference POST /v2/models/:name/infer': { body: oipInferRequestSchema, realistic: inferBody },
+  'inference GET /v2/models/:name/versions/:version': {},
+  'inference POST /v2/models/:name/versions/:version/infer': {
     body: oipInferRequestSchema,
-    realistic: (world) =>
-      fc.integer({ min: 1, max: 3 }).chain((rows) =>
-        fc.record({
-          inputs: fc.tuple(
-            fc.record({
-              name: fc.constant('input'),
-              shape: fc.constant([rows, world.features.length]),
-              datatype: fc.constantFrom('FP32', 'FP64', 'INT64', 'BYTES', 'BOOL'),
-              data: fc.array(fc.double({ min: 0, max: 10, noNaN: true }), {
-                minLength: rows * world.features.length,
-                maxLength: rows * world.features.length,
-              }),
-            }),
-          ),
-        }),
-      ),
+    realistic: inferBody,
+  },
+  // No contract schema: the controller takes nothing, null or {"ready": boolean}.
+  'inference POST /v2/repository/index': {
+    realistic: () => fc.oneof(fc.constant(null), fc.record({ ready: fc.boolean() }, { requiredKeys: [] })),
   },
 };
 

@@ -41,10 +41,12 @@ export async function send(
   method: string,
   body: Buffer | undefined,
   contentType: string | undefined,
+  timeoutMs?: number,
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'x-api-key': API_KEY };
   if (contentType) headers['content-type'] = contentType;
-  const response = await fetch(url, { method, headers, body });
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const response = await fetch(url, { method, headers, body, signal });
   const text = await response.text();
   return { status: response.status, text, json: <T>() => JSON.parse(text) as T };
 }
@@ -170,8 +172,9 @@ export async function startFuzzStack(): Promise<FuzzStack> {
       }),
       'promoting the model',
     );
+    // Loading and warming the model takes well under a second alone; other suites may share the cores.
     await waitFor(async () => (await call('inference', 'GET', '/model')).json().served === true, {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       description: 'the gateway to serve the champion',
     });
     return {

@@ -56,6 +56,21 @@ describe('ModelManager', () => {
     await waitFor(() => served() === 1, { description: 'the retry to load the new champion' });
   });
 
+  it('serves a champion only once the dataset its feedback goes to is known', async () => {
+    const { registry, manager } = gateway;
+    let answer: (dataset: string) => void = () => undefined;
+    const lookup = jest
+      .spyOn(registry, 'dataset')
+      .mockImplementation(() => new Promise<string>((resolve) => (answer = resolve)));
+    const promotion = manager.onPromoted(promoted(registry.add(1), at(1)));
+    await waitFor(() => lookup.mock.calls.length === 1, { description: 'the lineage lookup' });
+    expect(served()).toBeNull();
+    answer('iris');
+    await promotion;
+    expect(served()).toBe(1);
+    expect(manager.find(MODEL).dataset).toBe('iris');
+  });
+
   it('swaps a newer promotion in atomically: a request in flight finishes on the old session', async () => {
     const { registry, manager, holder, sessions } = gateway;
     const v1 = registry.add(1);

@@ -517,6 +517,11 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
         return this.failed(entry, `cannot load ${entry.name} v${source.version}: ${messageOf(error)}`);
       }
     }
+    // Looked up before the swap: feedback for a served model goes to its dataset, and in the window between a swap
+    // and this answer it was refused with a 503 saying the registry had no lineage (fuzz seed 1014).
+    if (entry.dataset === null) {
+      entry.dataset = await this.registry.dataset(entry.name, next.info.version).catch(() => null);
+    }
     if (this.stopped) {
       next.retire();
       return this.skipped(entry, 'the gateway is shutting down');
@@ -530,9 +535,6 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
       entry.champion.swap(next);
     }
     const previous = previousModel?.info ?? null;
-    if (entry.dataset === null) {
-      entry.dataset = await this.registry.dataset(entry.name, next.info.version).catch(() => null);
-    }
     this.metrics.served(next.info, previous);
     this.metrics.reload('success');
     this.served.report(next.info);

@@ -1,5 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictError, ModelRegistered, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import {
+  ConflictError,
+  InvalidInputError,
+  ModelRegistered,
+  NotFoundError,
+  UnprocessableError,
+} from '@sepal/contracts';
 import { PUBLIC_URL, registryOnFakes } from '../../test/fakes/registry-fakes';
 
 const sha = (content: Buffer) => createHash('sha256').update(content).digest('hex');
@@ -80,6 +86,17 @@ describe('ModelsService', () => {
         NotFoundError,
       );
       expect(await modelsRepository.findModel('iris')).toBeNull();
+    });
+
+    it('refuses a name POST /models would refuse (400), creating no model', async () => {
+      const { models, run, shaV1, modelsRepository } = await setup();
+      for (const name of [' ', '', ' iris', 'iris ', 'a'.repeat(201)]) {
+        await expect(models.createVersion(name, { runId: run.id, sha256: shaV1 })).rejects.toThrow(
+          InvalidInputError,
+        );
+        expect(await modelsRepository.findModel(name)).toBeNull();
+      }
+      expect((await models.createVersion('a'.repeat(200), { runId: run.id, sha256: shaV1 })).version).toBe(1);
     });
   });
 

@@ -5,11 +5,13 @@ import {
   ConflictError,
   CreateModelRequest,
   CreateModelVersionRequest,
+  InvalidInputError,
   LineageView,
   ModelPage,
   ModelRegistered,
   ModelVersionView,
   ModelView,
+  nonEmptyName,
   NotFoundError,
   RunView,
   SetAliasRequest,
@@ -84,6 +86,14 @@ export class ModelsService {
 
   /** Registers the next version of a model (created if missing) from a run and an uploaded artifact. */
   async createVersion(name: string, request: CreateModelVersionRequest): Promise<ModelVersionView> {
+    // The name comes from the path and may create the model: it must be one POST /models and the events accept, or
+    // every reader of the model list (the gateways) would find a model its contract refuses.
+    if (nonEmptyName.safeParse(name).data !== name) {
+      throw new InvalidInputError(
+        `name: a model name is 1 to 200 characters with no leading or trailing space (got '${name.slice(0, 80)}')`,
+        'POST /models registers a name; its versions are then added under it.',
+      );
+    }
     const artifact = await this.artifacts.find(request.sha256);
     if (!artifact) {
       throw new UnprocessableError(

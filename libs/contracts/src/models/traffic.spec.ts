@@ -29,4 +29,12 @@ describe('setTrafficRequestSchema', () => {
     expect(problems({ weights: {} })).toContain('name at least one version');
     expect(problems({ weights: { '3': 100 }, extra: 1 })).not.toEqual([]);
   });
+
+  it('refuses a shadow beyond the largest version number (PostgreSQL integer), naming the bound', () => {
+    expect(problems({ weights: { '3': 100 }, shadow: 2_147_483_647 })).toEqual([]);
+    expect(problems({ weights: { '3': 100 }, shadow: 2_147_483_648 })).toEqual([
+      'must be at most 2147483647',
+    ]);
+    expect(problems({ weights: { '3': 100 }, shadow: Number.MAX_SAFE_INTEGER })).not.toEqual([]);
+  });
 });

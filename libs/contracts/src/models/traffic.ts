@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoTimestamp, nonEmptyName, sha256Hex } from '../events/common';
+import { MAX_MODEL_VERSION } from '../http/registry.dto';
 
 /** At most this many versions share one model's traffic (the champion included). */
 export const MAX_TRAFFIC_VERSIONS = 10;
@@ -25,7 +26,14 @@ export const setTrafficRequestSchema = z
         if (sum !== 100)
           ctx.addIssue({ code: 'custom', message: `the weights must sum to 100 (they sum to ${sum})` });
       }),
-    shadow: z.number().int().positive().nullable().optional(),
+    // Bounded like every version number (PostgreSQL's integer): beyond it the lookup failed as a 500.
+    shadow: z
+      .number()
+      .int('must be a whole number')
+      .positive('must be 1 or more')
+      .max(MAX_MODEL_VERSION, `must be at most ${MAX_MODEL_VERSION}`)
+      .nullable()
+      .optional(),
     reason: z.string().max(2000).optional(),
     // No `by`: the audit records the calling key's name (as for alias moves).
   })
