@@ -287,5 +287,21 @@ describe('RunsService', () => {
       });
       expect((await runs.metricHistory(runId, 'accuracy')).map((p) => p.step)).toEqual([3]);
     });
+
+    it('run.finished with a step keeps its final metrics latest when progress before it is applied after it', async () => {
+      const { runs, started, progress, finished } = setup();
+      const runId = randomUUID();
+      await runs.onTrainingStarted(started(runId), 'start', 'corr');
+      await runs.onTrainingProgress(progress(runId, 1, { val_rmse: 0.5 }), 'round-1');
+      // The finish (best round: 0.5) overtakes the last round's progress (0.6).
+      await runs.onRunFinished({ ...finished(runId, { metrics: { val_rmse: 0.5 } }), step: 3 }, 'done');
+      await runs.onTrainingProgress(progress(runId, 2, { val_rmse: 0.6 }), 'round-2');
+      expect((await runs.getRun(runId)).metrics.val_rmse).toBe(0.5);
+      expect((await runs.metricHistory(runId, 'val_rmse')).map((p) => [p.step, p.value])).toEqual([
+        [1, 0.5],
+        [2, 0.6],
+        [3, 0.5],
+      ]);
+    });
   });
 });

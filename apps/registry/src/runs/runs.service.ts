@@ -173,7 +173,10 @@ export class RunsService {
     });
   }
 
-  /** run.finished: final status, end time, tags and final metrics (logged at the run's last step); waits like progress. */
+  /**
+   * run.finished: final status, end time, tags and final metrics (logged at the step the event names, or the run's last
+   * step); waits like progress.
+   */
   async onRunFinished(event: RunFinished, messageId: string): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
@@ -213,7 +216,8 @@ export class RunsService {
     });
     const entries = Object.entries(event.metrics);
     if (entries.length) {
-      const step = await this.repository.maxStep(tx, event.runId);
+      // At the step the trainer named (after its progress burst, which may be applied after this), else the last.
+      const step = Math.max(await this.repository.maxStep(tx, event.runId), event.step ?? 0);
       await this.repository.insertMetrics(
         tx,
         event.runId,

@@ -45,6 +45,8 @@ export class RunReporter {
       metrics?: Record<string, number>;
       tags?: Record<string, string>;
       error?: string;
+      /** Where the final metrics go (see RunFinished.step). */
+      step?: number;
     },
   ): Promise<string> {
     const metrics = Object.fromEntries(
@@ -57,6 +59,7 @@ export class RunReporter {
       tags: outcome.tags ?? {},
       ...(outcome.error !== undefined ? { error: outcome.error.slice(0, 4000) } : {}),
       endedAt: new Date().toISOString(),
+      ...(outcome.step !== undefined ? { step: outcome.step } : {}),
     });
   }
 

@@ -109,10 +109,15 @@ export class TrainTrialsStep implements PipelineStep<TrainTrialsInput, SweepOutc
         children.delete(result.index);
         if (runId === undefined) return;
         // A boosted ensemble's validation metrics per round, at step = round (TensorFlow.js trials report epochs live).
-        for (const round of result.rounds ?? []) {
+        // Sent in a burst just before run.finished, so the final metrics go one step after the last round: the
+        // registry may apply a round after the finish, and the best round's figures must stay the latest.
+        const rounds = result.rounds ?? [];
+        for (const round of rounds) {
           await run.progress(runId, round.round, roundMetrics(round));
         }
+        const lastRound = rounds.reduce((last, round) => Math.max(last, round.round), 0);
         await run.finished(runId, {
+          ...(rounds.length > 0 ? { step: lastRound + 1 } : {}),
           status: result.status,
           metrics: {
             ...trialMetrics(result),

@@ -81,6 +81,12 @@ export const runFinishedSchema = z.object({
   tags: z.record(z.string(), z.string()).default({}),
   error: z.string().max(4000).optional(),
   endedAt: isoTimestamp,
+  /**
+   * The step the final metrics are logged at, when the sender knows it (after the steps its progress events used):
+   * progress sent just before may be applied after this event, and must not become the metric's latest value.
+   * Without it, the run's last step when the event is applied.
+   */
+  step: z.number().int().nonnegative().max(2_147_483_647).optional(),
 });
 export type RunFinished = z.infer<typeof runFinishedSchema>;
 
