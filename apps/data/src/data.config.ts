@@ -23,6 +23,8 @@ export const dataConfigSchema = baseConfigSchema.extend({
     .int()
     .positive()
     .default(1024 * 1024 * 1024),
+  /** CSV imports (and dry runs) read at once, each in its own worker thread; 429 beyond. */
+  DATA_MAX_CONCURRENT_IMPORTS: z.coerce.number().int().min(1).max(64).default(2),
   DATA_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()

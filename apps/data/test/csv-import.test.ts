@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
+import { TooManyRequestsError } from '@sepal/contracts';
 import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
 import { startDataApp } from '../src/bootstrap';
 import { DataConfig } from '../src/data.config';
@@ -318,6 +319,44 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
     ).rejects.toThrow('the client aborted the upload');
     expect(await storedRows('aborted')).toBe(0);
     expect(await versionCount('aborted')).toBe(0);
+  }, 60_000);
+
+  it('reads at most DATA_MAX_CONCURRENT_IMPORTS (2) files at once: the next is refused with 429 naming it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* held() {
+      yield Buffer.from('a,b,y\n1,2,0\n3,4,1\n');
+      await gate;
+      throw new Error('released by the test');
+    }
+    const service = app.get(DatasetsService);
+    const dryRun = (dataset: string, body: AsyncIterable<Buffer>) =>
+      service.importDataset({ dataset, body, query: { target: 'y', dryRun: true } });
+    const holding = ['held1', 'held2'].map((name) => dryRun(name, held()).catch((error: Error) => error));
+    // Until both hold their slot a third read goes through; once they do, it is refused (never, without a limit).
+    let refused: unknown;
+    const deadline = Date.now() + 20_000;
+    while (!refused && Date.now() < deadline) {
+      refused = await dryRun(
+        'third',
+        (async function* () {
+          yield Buffer.from('a,b,y\n1,2,0\n');
+        })(),
+      ).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
+    expect(refused).toBeInstanceOf(TooManyRequestsError);
+    expect((refused as Error).message).toContain('DATA_MAX_CONCURRENT_IMPORTS=2');
+    release();
+    expect((await Promise.all(holding)).map((e) => (e as Error).message)).toEqual([
+      'released by the test',
+      'released by the test',
+    ]);
+    // The slots are free again.
+    const after = await inject('POST', '/datasets/third/import?target=y&dryRun=true', 'a,b,y\n1,2,0\n');
+    expect(after.statusCode).toBe(200);
   }, 60_000);
 
   it.each([

@@ -8,6 +8,7 @@ const statusByKind: Record<DomainError['kind'], number> = {
   invalid: HttpStatus.BAD_REQUEST,
   unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  too_many: HttpStatus.TOO_MANY_REQUESTS,
 };
 
 export interface ErrorBody {

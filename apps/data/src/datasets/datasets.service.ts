@@ -10,6 +10,7 @@ import {
   ImportQuery,
   InvalidInputError,
   NotFoundError,
+  TooManyRequestsError,
   UnprocessableError,
 } from '@sepal/contracts';
 import { OutboxRelay } from '@sepal/messaging';
@@ -98,6 +99,8 @@ interface NewContent {
 @Injectable()
 export class DatasetsService {
   private readonly logger = new Logger(DatasetsService.name);
+  /** Imports and dry runs reading now (each in a worker thread); at most DATA_MAX_CONCURRENT_IMPORTS. */
+  private importsRunning = 0;
 
   constructor(
     private readonly repository: DatasetsRepository,
@@ -191,10 +194,12 @@ export class DatasetsService {
       const options = this.importOptions(definition, request.query, existing);
       this.checkDeclaredBytes(request);
       await this.repository.createStage(tx);
-      const { summary } = await runImportWorker(
-        stream,
-        { ...this.workerData(name, fileName, options), dryRun: false, copy: this.repository.canCopy(tx) },
-        (batch) => this.repository.stageBatch(tx, batch),
+      const { summary } = await this.inImportSlot(() =>
+        runImportWorker(
+          stream,
+          { ...this.workerData(name, fileName, options), dryRun: false, copy: this.repository.canCopy(tx) },
+          (batch) => this.repository.stageBatch(tx, batch),
+        ),
       );
       const { rows, schema } = summary;
       return this.finishVersion(
@@ -254,6 +259,26 @@ export class DatasetsService {
     return outcome;
   }
 
+  /**
+   * Runs an import's worker in one of DATA_MAX_CONCURRENT_IMPORTS slots: each holds a thread and a transaction, so
+   * a client cannot start more at once; beyond, 429 naming the setting.
+   */
+  private async inImportSlot<T>(work: () => Promise<T>): Promise<T> {
+    const max = this.config.DATA_MAX_CONCURRENT_IMPORTS;
+    if (this.importsRunning >= max) {
+      throw new TooManyRequestsError(
+        `${max} imports are already running (DATA_MAX_CONCURRENT_IMPORTS=${max})`,
+        'Retry when one has finished, or raise DATA_MAX_CONCURRENT_IMPORTS.',
+      );
+    }
+    this.importsRunning += 1;
+    try {
+      return await work();
+    } finally {
+      this.importsRunning -= 1;
+    }
+  }
+
   /** Reads the whole file as an import would and reports the schema, the row count and every problem; writes nothing. */
   private async dryRun(
     request: ImportRequest,
@@ -264,10 +289,12 @@ export class DatasetsService {
     const existing = request.query.newSchema ? undefined : parent?.schema;
     const options = this.importOptions(definition, request.query, existing);
     this.checkDeclaredBytes(request);
-    const { summary } = await runImportWorker(stream, {
-      ...this.workerData(request.dataset, request.query.fileName ?? 'upload.csv', options),
-      dryRun: true,
-    });
+    const { summary } = await this.inImportSlot(() =>
+      runImportWorker(stream, {
+        ...this.workerData(request.dataset, request.query.fileName ?? 'upload.csv', options),
+        dryRun: true,
+      }),
+    );
     return { dryRun: true, ...summary };
   }
 

@@ -8,6 +8,7 @@ const STATUS: Record<DomainError['kind'], number> = {
   invalid: 400,
   unprocessable: 422,
   unavailable: 503,
+  too_many: 429,
 };
 
 /** Open Inference Protocol errors are `{"error": "..."}`, with the status the rest of the gateway would use. */

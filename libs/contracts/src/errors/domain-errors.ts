@@ -3,7 +3,7 @@
  * The message says what happened; `hint` says what to do about it.
  */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'not_found' | 'conflict' | 'invalid' | 'unprocessable' | 'unavailable';
+  abstract readonly kind: 'not_found' | 'conflict' | 'invalid' | 'unprocessable' | 'unavailable' | 'too_many';
 
   constructor(
     message: string,
@@ -35,4 +35,9 @@ export class UnprocessableError extends DomainError {
 
 export class UnavailableError extends DomainError {
   readonly kind = 'unavailable';
+}
+
+/** The service is already doing as much of this work as it is configured to (HTTP 429): retry later. */
+export class TooManyRequestsError extends DomainError {
+  readonly kind = 'too_many';
 }
