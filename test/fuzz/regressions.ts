@@ -4,6 +4,7 @@ import type { World } from './routes';
 type Regression = Omit<FuzzRequest, 'mutation'> & { found: string; status: number };
 
 const json = 'application/json';
+const manyEntries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
 
 /**
  * Requests the fuzzer once answered with a 5xx, as they were sent (with the names and ids of the stack they hit);
@@ -196,6 +197,42 @@ export function regressions(world: World): (FuzzRequest & { status: number })[] 
       contentType: json,
       body: JSON.stringify({ weights: { [world.versions[0]]: 100 }, shadow: 2 ** 31 }),
       found: 'shadow version 2^31 (targeted seed 2001)',
+      status: 400,
+    },
+    // A repeated scalar query parameter arrives as an array: the audit filtered on it and answered 200 [], the key
+    // list read it as false. Each is validated now, and the 400 names the parameter.
+    {
+      app: 'registry',
+      method: 'GET',
+      url: `/models/${world.modelName}/audit?alias=a&alias=b`,
+      found: 'a repeated ?alias= on the audit (200 [])',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'GET',
+      url: '/keys?all=true&all=false',
+      found: 'a repeated ?all= on the key list',
+      status: 400,
+    },
+    // An experiment took 20,000 tags (201): tags and params have configured limits now (REGISTRY_MAX_TAGS,
+    // REGISTRY_MAX_PARAMS), and going over one is a 400 naming it.
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/experiments',
+      contentType: json,
+      body: JSON.stringify({ name: 'fuzz-many-tags', tags: manyEntries(20_000) }),
+      found: 'an experiment with 20,000 tags (201)',
+      status: 400,
+    },
+    {
+      app: 'registry',
+      method: 'POST',
+      url: '/runs',
+      contentType: json,
+      body: JSON.stringify({ experiment: 'fuzz', params: manyEntries(501) }),
+      found: 'a run with one param over REGISTRY_MAX_PARAMS',
       status: 400,
     },
   ];

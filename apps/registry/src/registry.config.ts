@@ -18,6 +18,10 @@ export const registryConfigSchema = baseConfigSchema.extend({
     .int()
     .positive()
     .default(200 * 1024 * 1024),
+  /** Most tags an experiment, a run (after its updates are merged) or a model may carry: 400 naming this beyond. */
+  REGISTRY_MAX_TAGS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Most params a run may carry: 400 naming this beyond. */
+  REGISTRY_MAX_PARAMS: z.coerce.number().int().min(1).max(100_000).default(500),
   /** How often the last-used times of keys are written (one statement per batch, not one per request). */
   REGISTRY_KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /** How often the outbox relay looks for unpublished events. */

@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   CreateKeyRequest,
   createKeyRequestSchema,
   KeyIdentity,
+  KeyListQuery,
+  keyListQuerySchema,
   keyNameSchema,
   VerifyKeyRequest,
   verifyKeyRequestSchema,
@@ -50,8 +52,9 @@ export class KeysController {
     summary:
       'The keys: name, scopes, when made and by whom, last use (never a secret). ?all=true adds revoked keys.',
   })
-  list(@Query('all') all?: string) {
-    return this.keys.list(all === 'true');
+  @ApiQuery({ name: 'all', required: false, enum: ['true', 'false'] })
+  list(@Query(new ZodValidationPipe(keyListQuerySchema, 'query')) query: KeyListQuery) {
+    return this.keys.list(query.all);
   }
 
   @Get('self')

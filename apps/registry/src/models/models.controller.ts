@@ -1,7 +1,9 @@
 import { Body, Controller, Get, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   aliasNameSchema,
+  AuditQuery,
+  auditQuerySchema,
   CreateModelRequest,
   createModelRequestSchema,
   CreateModelVersionRequest,
@@ -111,7 +113,11 @@ export class ModelsController {
   @Get(':name/audit')
   @RequireScope('read')
   @ApiOperation({ summary: 'Every alias move of a model, oldest first (?alias= to narrow).' })
-  audit(@Param('name') name: string, @Query('alias') alias?: string) {
-    return this.models.audit(name, alias || undefined);
+  @ApiQuery({ name: 'alias', required: false })
+  audit(
+    @Param('name') name: string,
+    @Query(new ZodValidationPipe(auditQuerySchema, 'query')) query: AuditQuery,
+  ) {
+    return this.models.audit(name, query.alias || undefined);
   }
 }

@@ -45,6 +45,7 @@ export class ModelsService {
   ) {}
 
   async createModel(request: CreateModelRequest) {
+    this.runs.checkTags(request.tags);
     const created = await this.transactions.run((tx) =>
       this.repository.insertModel(tx, {
         name: request.name,

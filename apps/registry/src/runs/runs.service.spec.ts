@@ -42,6 +42,45 @@ function setup() {
 }
 
 describe('RunsService', () => {
+  describe('limits on tags and params (REGISTRY_MAX_TAGS, REGISTRY_MAX_PARAMS)', () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+
+    it('takes exactly the default limits and refuses one more with a 400 naming the setting', async () => {
+      const { runs } = setup();
+      await runs.createExperiment('at-limit', many(100));
+      await expect(runs.createExperiment('over-limit', many(101))).rejects.toThrow(
+        new InvalidInputError('tags: 101 entries, more than REGISTRY_MAX_TAGS (100)'),
+      );
+      await expect(runs.getExperiment('over-limit')).rejects.toThrow(NotFoundError);
+      await runs.createRun({ experiment: 'at-limit', status: 'running', params: many(500), tags: many(100) });
+      await expect(
+        runs.createRun({ experiment: 'at-limit', status: 'running', params: many(501) }),
+      ).rejects.toThrow(new InvalidInputError('params: 501 entries, more than REGISTRY_MAX_PARAMS (500)'));
+      await expect(
+        runs.createRun({ experiment: 'at-limit', status: 'running', tags: many(101) }),
+      ).rejects.toThrow(/REGISTRY_MAX_TAGS \(100\)/);
+    });
+
+    it("counts a run's tags after an update is merged, not the update alone", async () => {
+      const { runs } = setup();
+      const { run } = await runs.createRun({ experiment: 'merge', status: 'running', tags: many(60) });
+      // Overwriting existing keys does not add to the count.
+      await runs.updateRun(run.id, { tags: many(100) });
+      const extra = Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`x${i}`, 'v']));
+      await expect(runs.updateRun(run.id, { tags: extra })).rejects.toThrow(
+        new InvalidInputError('tags: 141 entries, more than REGISTRY_MAX_TAGS (100)'),
+      );
+      expect(Object.keys((await runs.getRun(run.id)).tags)).toHaveLength(100);
+    });
+
+    it('refuses a model with too many tags', async () => {
+      const { models } = setup();
+      await expect(models.createModel({ name: 'tagged', tags: many(101) })).rejects.toThrow(
+        /REGISTRY_MAX_TAGS/,
+      );
+    });
+  });
+
   describe('experiments', () => {
     it('creates an experiment once; the same name again is a conflict', async () => {
       const { runs } = setup();

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
@@ -16,7 +16,9 @@ import {
 } from '@sepal/contracts';
 import { Transaction, TransactionRunner } from '@sepal/persistence';
 import { InboxRepository, TRAINING_EVENTS } from '../inbox/inbox.repository';
+import { checkEntryCount } from '../limits';
 import { decodePageToken, pageOf } from '../paging';
+import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 import {
   checkFilter,
   Condition,
@@ -34,9 +36,11 @@ export class RunsService {
     private readonly repository: RunsRepository,
     private readonly inbox: InboxRepository,
     private readonly transactions: TransactionRunner,
+    @Inject(RegistryConfig) private readonly config: RegistryConfigValues,
   ) {}
 
   async createExperiment(name: string, tags: Record<string, string> = {}): Promise<ExperimentView> {
+    this.checkTags(tags);
     const created = await this.transactions.run((tx) =>
       this.repository.insertExperiment(tx, { id: randomUUID(), name, tags }),
     );
@@ -60,6 +64,8 @@ export class RunsService {
 
   /** Creates a run (its experiment too, if new); a client-chosen runId that exists returns that run unchanged. */
   async createRun(request: CreateRunRequest): Promise<{ run: RunView; created: boolean }> {
+    this.checkTags(request.tags);
+    checkEntryCount('params', request.params, this.config.REGISTRY_MAX_PARAMS, 'REGISTRY_MAX_PARAMS');
     const runId = request.runId ?? randomUUID();
     const created = await this.transactions.run(async (tx) => {
       const experimentId = await this.ensureExperiment(tx, request.experiment);
@@ -93,9 +99,19 @@ export class RunsService {
   async updateRun(id: string, patch: UpdateRunRequest): Promise<RunView> {
     await this.transactions.run(async (tx) => {
       await this.lockRun(tx, id);
+      if (patch.tags) {
+        // Tags are merged into the run's: the limit is on the run's tags afterwards, not on one update.
+        const run = await this.getRun(id, tx);
+        this.checkTags({ ...run.tags, ...patch.tags });
+      }
       await this.repository.updateRun(tx, id, patch);
     });
     return this.getRun(id);
+  }
+
+  /** Tags sent over REST; training events are the trainer's own and carry a handful (see README, Configuration). */
+  checkTags(tags: Record<string, string> | undefined): void {
+    checkEntryCount('tags', tags, this.config.REGISTRY_MAX_TAGS, 'REGISTRY_MAX_TAGS');
   }
 
   async logMetrics(runId: string, points: MetricPoint[]): Promise<{ runId: string; logged: number }> {

@@ -560,6 +560,7 @@ export function registryOnFakes() {
     runsRepository as unknown as RunsRepository,
     inbox as unknown as InboxRepository,
     transactions,
+    RegistryConfig.load({}),
   );
   const artifacts = new ArtifactsService(
     artifactsRepository as unknown as ArtifactsRepository,

@@ -24,6 +24,15 @@ export const createKeyRequestSchema = z
   .strict();
 export type CreateKeyRequest = z.infer<typeof createKeyRequestSchema>;
 
+/** GET /keys: ?all=true adds revoked keys; anything else but `false` (a repeated ?all= too) is a 400 naming `all`. */
+export const keyListQuerySchema = z.object({
+  all: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((all) => all === 'true'),
+});
+export type KeyListQuery = z.output<typeof keyListQuerySchema>;
+
 /** Who a key is: what the guard attaches to a request and what GET /keys/self answers. */
 export const keyIdentitySchema = z.object({
   name: z.string(),

@@ -72,6 +72,10 @@ export const searchRunsQuerySchema = pagingQuerySchema.extend({
 });
 export type SearchRunsQuery = z.infer<typeof searchRunsQuerySchema>;
 
+/** GET /models/:name/audit: a repeated ?alias= arrives as an array and is refused (400 naming `alias`). */
+export const auditQuerySchema = z.object({ alias: z.string().max(200).optional() });
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
 export const createModelRequestSchema = z
   .object({ name: nonEmptyName, description: z.string().max(5000).optional(), tags: tags.optional() })
   .strict();
