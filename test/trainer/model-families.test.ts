@@ -218,10 +218,11 @@ describe.each(['real services', 'embedded adapters'] as const)('model families o
     const history = await getJson<{ step: number; value: number }[]>(
       `${services.registryUrl}/runs/${child.id}/metrics/val_loss`,
     );
-    // (the run's final metrics, the kept round's, are logged again at its last step)
-    expect([...new Set(history.map((point) => point.step))]).toEqual(
-      Array.from({ length: child.metrics.epochs_run }, (_, i) => i + 1),
-    );
+    // The run's final metrics (the kept round's) are logged one step after the last round, so a round applied after
+    // the finish cannot become the latest value.
+    const rounds = child.metrics.epochs_run;
+    expect(history.map((point) => point.step)).toEqual(Array.from({ length: rounds + 1 }, (_, i) => i + 1));
+    expect(history.at(-1)?.value).toBe(child.metrics.val_loss);
     expect(child.metrics.epochs_run).toBeLessThan(200);
     expect(child.metrics.best_epoch).toBeLessThanOrEqual(child.metrics.epochs_run);
     expect((child.featureImportance ?? []).length).toBe(4);
