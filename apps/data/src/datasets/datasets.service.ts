@@ -182,8 +182,22 @@ export class DatasetsService {
   ): Promise<VersionOutcome | ImportDryRunResponse> {
     const name = this.checkName(request.dataset);
     const definition = findDefinition(name);
-    const { stream, fileName } = this.source(request, definition);
-    if (request.query.dryRun) return this.dryRun(request, definition, stream);
+    // A slot is taken first: a refused import opens no file, holds no connection and waits on no lock.
+    return this.inImportSlot(async () => {
+      const { stream, fileName } = this.source(request, definition);
+      if (request.query.dryRun) return this.dryRun(request, definition, stream);
+      return this.importInTransaction(request, name, definition, stream, fileName, correlationId);
+    });
+  }
+
+  private importInTransaction(
+    request: ImportRequest,
+    name: string,
+    definition: DatasetDefinition | undefined,
+    stream: AsyncIterable<Buffer | string>,
+    fileName: string,
+    correlationId?: string,
+  ): Promise<VersionOutcome> {
     return this.flushed(async (tx) => {
       await this.repository.ensureDatasetLocked(tx, {
         name,
@@ -194,12 +208,10 @@ export class DatasetsService {
       const options = this.importOptions(definition, request.query, existing);
       this.checkDeclaredBytes(request);
       await this.repository.createStage(tx);
-      const { summary } = await this.inImportSlot(() =>
-        runImportWorker(
-          stream,
-          { ...this.workerData(name, fileName, options), dryRun: false, copy: this.repository.canCopy(tx) },
-          (batch) => this.repository.stageBatch(tx, batch),
-        ),
+      const { summary } = await runImportWorker(
+        stream,
+        { ...this.workerData(name, fileName, options), dryRun: false, copy: this.repository.canCopy(tx) },
+        (batch) => this.repository.stageBatch(tx, batch),
       );
       const { rows, schema } = summary;
       return this.finishVersion(
@@ -260,8 +272,8 @@ export class DatasetsService {
   }
 
   /**
-   * Runs an import's worker in one of DATA_MAX_CONCURRENT_IMPORTS slots: each holds a thread and a transaction, so
-   * a client cannot start more at once; beyond, 429 naming the setting.
+   * Runs an import (or a dry run) in one of DATA_MAX_CONCURRENT_IMPORTS slots: each holds a worker thread and a
+   * transaction, so a client cannot start more at once; beyond, 429 naming the setting.
    */
   private async inImportSlot<T>(work: () => Promise<T>): Promise<T> {
     const max = this.config.DATA_MAX_CONCURRENT_IMPORTS;
@@ -289,12 +301,10 @@ export class DatasetsService {
     const existing = request.query.newSchema ? undefined : parent?.schema;
     const options = this.importOptions(definition, request.query, existing);
     this.checkDeclaredBytes(request);
-    const { summary } = await this.inImportSlot(() =>
-      runImportWorker(stream, {
-        ...this.workerData(request.dataset, request.query.fileName ?? 'upload.csv', options),
-        dryRun: true,
-      }),
-    );
+    const { summary } = await runImportWorker(stream, {
+      ...this.workerData(request.dataset, request.query.fileName ?? 'upload.csv', options),
+      dryRun: true,
+    });
     return { dryRun: true, ...summary };
   }
 
