@@ -48,6 +48,16 @@ export interface RegressionEvaluation {
   tags: Record<string, string>;
 }
 
+/** A regression report as the parent run's test metrics: test_rmse, test_mae, test_r2, test_within_tolerance. */
+export function regressionTestMetrics(report: RegressionReport): Record<string, number> {
+  return {
+    test_rmse: report.rmse,
+    test_mae: report.mae,
+    test_r2: report.r2,
+    test_within_tolerance: report.withinTolerance,
+  };
+}
+
 /** Evaluates a regressor's predicted values on the test split; called once per job, for the selected model. */
 export function evaluateRegressionOnTest(
   values: number[],
@@ -57,13 +67,7 @@ export function evaluateRegressionOnTest(
   const report = regressionReport(yTrue, values, tolerance);
   return {
     report,
-    metrics: {
-      test_rmse: report.rmse,
-      test_mae: report.mae,
-      test_r2: report.r2,
-      test_within_tolerance: report.withinTolerance,
-      test_rows: yTrue.length,
-    },
+    metrics: { ...regressionTestMetrics(report), test_rows: yTrue.length },
     tags: { within_tolerance: String(tolerance) },
   };
 }

@@ -1,5 +1,6 @@
 import { readOnnxMetadata, regressionReport, type FeatureCell, type FeatureColumn } from '@sepal/ml';
 import { parseOnnxMetadata } from '@sepal/contracts';
+import { regressionTestMetrics } from './evaluation';
 import { runOnnxClassifier, runOnnxRegressor } from './run-onnx';
 
 /** Accuracy of an ONNX classifier (its `label` output) on raw rows: how the gate scores the champion on new data. */
@@ -22,13 +23,7 @@ export async function onnxRegressionMetrics(
 ): Promise<Record<string, number>> {
   if (rows.length === 0) throw new Error('no rows to evaluate on');
   const values = await runOnnxRegressor(bytes, rows, artifactColumns(bytes));
-  const report = regressionReport(targets, Array.from(values), tolerance);
-  return {
-    test_rmse: report.rmse,
-    test_mae: report.mae,
-    test_r2: report.r2,
-    test_within_tolerance: report.withinTolerance,
-  };
+  return regressionTestMetrics(regressionReport(targets, Array.from(values), tolerance));
 }
 
 /** The feature columns an artifact declares (null: all numeric, as before columns existed). */

@@ -2,6 +2,7 @@ import type { SplitRows } from '../clients/data-client';
 import {
   evaluateOnTest,
   evaluateRegressionOnTest,
+  regressionTestMetrics,
   type RegressionEvaluation,
   type TestEvaluation,
 } from '../evaluation/evaluation';
@@ -67,14 +68,7 @@ export class EvaluateStep implements PipelineStep<EvaluateInput, Evaluated> {
 
   summarize({ evaluation, probabilities }: Evaluated): StepSummary {
     if ('rmse' in evaluation.report) {
-      const { rmse, mae, r2, withinTolerance } = evaluation.report;
-      return {
-        test_rmse: rmse,
-        test_mae: mae,
-        test_r2: r2,
-        test_within_tolerance: withinTolerance,
-        test_rows: probabilities.length,
-      };
+      return { ...regressionTestMetrics(evaluation.report), test_rows: probabilities.length };
     }
     const { accuracy, macroF1 } = evaluation.report;
     return { test_accuracy: accuracy, test_macro_f1: macroF1, test_rows: probabilities.length };

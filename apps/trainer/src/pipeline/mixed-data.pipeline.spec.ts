@@ -119,6 +119,24 @@ const RAW: FeatureCell[][] = [
   [7, 'purple', 2],
 ];
 
+/**
+ * Scores RAW with an exported regressor (as the gateway would) and checks the answers: a finite value per row, and
+ * the first two near the truth (size 2 + red: about 3 + 1 + 2 = 6; size 8 + green: about 7). Returns the metadata.
+ */
+async function expectRegressionAnswers(bytes: Uint8Array) {
+  const metadata = parseOnnxMetadata(readOnnxMetadata(bytes));
+  expect(metadata).toMatchObject({ task: 'regression', labels: [] });
+  const outputs = await runOnnxModel(bytes, RAW, metadata.featureColumns);
+  const values = Array.from(outputs.value as Float32Array);
+  expect(values).toHaveLength(RAW.length);
+  expect(values.every(Number.isFinite)).toBe(true);
+  expect(values[0]).toBeGreaterThan(5);
+  expect(values[0]).toBeLessThan(7);
+  expect(values[1]).toBeGreaterThan(6);
+  expect(values[1]).toBeLessThan(8);
+  return metadata;
+}
+
 describe('TrainingPipeline on a dataset with a categorical column and missing cells', () => {
   it('trains a classifier whose export takes raw strings and nulls, with the columns in its metadata', async () => {
     const registry = new InMemoryRegistry();
@@ -174,17 +192,7 @@ describe('TrainingPipeline on a dataset with a categorical column and missing ce
     });
     expect(registered.signature).toMatchObject({ task: 'regression', outputs: [{ name: 'value' }] });
 
-    const metadata = parseOnnxMetadata(readOnnxMetadata(bytes));
-    expect(metadata).toMatchObject({ task: 'regression', labels: [] });
-    const outputs = await runOnnxModel(bytes, RAW, metadata.featureColumns);
-    const values = Array.from(outputs.value as Float32Array);
-    expect(values).toHaveLength(RAW.length);
-    expect(values.every(Number.isFinite)).toBe(true);
-    // size 2 + red: about 3 + 1 + 2 = 6; size 8 + green: about 7.
-    expect(values[0]).toBeGreaterThan(5);
-    expect(values[0]).toBeLessThan(7);
-    expect(values[1]).toBeGreaterThan(6);
-    expect(values[1]).toBeLessThan(8);
+    await expectRegressionAnswers(bytes);
   });
 
   it.each([
@@ -213,21 +221,12 @@ describe('TrainingPipeline on a dataset with a categorical column and missing ce
       expect(metrics.importance_size).toBeGreaterThan(metrics.importance_weight);
       expect(registered.signature).toMatchObject({ task: 'regression', outputs: [{ name: 'value' }] });
 
-      const metadata = parseOnnxMetadata(readOnnxMetadata(bytes));
-      expect(metadata).toMatchObject({ task: 'regression', labels: [] });
+      const metadata = await expectRegressionAnswers(bytes);
       expect(metadata.featureColumns?.map((column) => column.type)).toEqual([
         'numeric',
         'categorical',
         'numeric',
       ]);
-      const outputs = await runOnnxModel(bytes, RAW, metadata.featureColumns);
-      const values = Array.from(outputs.value as Float32Array);
-      expect(values).toHaveLength(RAW.length);
-      expect(values.every(Number.isFinite)).toBe(true);
-      expect(values[0]).toBeGreaterThan(5);
-      expect(values[0]).toBeLessThan(7);
-      expect(values[1]).toBeGreaterThan(6);
-      expect(values[1]).toBeLessThan(8);
     },
   );
 
