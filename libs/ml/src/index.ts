@@ -49,12 +49,14 @@ export {
   ONNX_LABEL_OUTPUT,
   ONNX_ML_DOMAIN,
   ONNX_ML_OPSET_VERSION,
+  ONNX_MODEL_INDEX_INPUT,
   ONNX_OPSET_VERSION,
   ONNX_PROBABILITIES_OUTPUT,
   ONNX_PRODUCER_NAME,
   ONNX_VALUE_OUTPUT,
 } from './onnx/onnx-model';
 export { readOnnxMetadata } from './onnx/read-metadata';
+export { classifierStackKey, stackClassifiers } from './onnx/stack-classifiers';
 export {
   DEFAULT_PSI_BINS,
   DEFAULT_PSI_EPSILON,

@@ -14,6 +14,8 @@ export const ONNX_PRODUCER_NAME = 'sepal';
 export const ONNX_INPUT_NAME = 'features';
 /** The raw categorical cells, string [N, categorical columns]: an input only of models with categorical columns. */
 export const ONNX_CATEGORICAL_INPUT = 'categorical';
+/** Each row's index into the models of a stacked classifier, int64 [N]: an input only of stacked models. */
+export const ONNX_MODEL_INDEX_INPUT = 'model';
 export const ONNX_PROBABILITIES_OUTPUT = 'probabilities';
 export const ONNX_LABEL_OUTPUT = 'label';
 export const ONNX_VALUE_OUTPUT = 'value';
