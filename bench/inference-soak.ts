@@ -35,7 +35,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const models = Array.from(
     { length: MODELS },
-    (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, i < PROMOTED_MODELS ? 4 : 1),
+    (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, i < PROMOTED_MODELS ? 4 : 1, i),
   );
   const registry = await miniRegistry(models);
   const app = await startInferenceApp(

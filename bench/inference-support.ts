@@ -18,7 +18,10 @@ export interface BenchVersion {
   bytes: Uint8Array;
 }
 
-/** A registered model of the benchmark: versions 1..n of a small softmax classifier; `champion` is served. */
+/**
+ * A registered model of the benchmark: versions 1..n of a small softmax classifier; `champion` is served. `variant`
+ * moves the middle class's bias, so models of one benchmark have weights of their own.
+ */
 export class BenchModel {
   readonly versions: BenchVersion[] = [];
   champion = 1;
@@ -31,6 +34,7 @@ export class BenchModel {
     readonly name: string,
     features: readonly string[],
     versions: number,
+    variant = 0,
   ) {
     for (let v = 1; v <= versions; v++) {
       const bytes = exportDenseClassifierToOnnx(
@@ -41,7 +45,7 @@ export class BenchModel {
           layers: [
             {
               kernel: new Float32Array([0.1, 0.2, -0.1, -0.2, 0.1, 0.3, -3, 0, 3, -1, 0, 1]),
-              bias: new Float32Array([(v % 5) * 0.3, 1, -(v % 5) * 0.3]),
+              bias: new Float32Array([(v % 5) * 0.3, 1 + variant * 0.01, -(v % 5) * 0.3]),
               inputs: 4,
               units: 3,
               activation: 'softmax',

@@ -7,7 +7,8 @@
  *   - a bare Fastify POST route doing the same,
  *   - Sepal's POST /predict with one model loaded,
  *   - Sepal's POST /predict/{model} with BENCH_MODELS models loaded, requests spread over them by a wrk Lua script,
- * then Sepal's /predict through Fastify (PREDICT_FAST_PATH=false) at c=64 to show what the lean body path saves, and
+ * then Sepal's /predict through Fastify (PREDICT_FAST_PATH=false) at c=64 to show what the lean body path saves, the
+ * many-model mix with stacking off (PREDICT_STACKING=false: one ONNX run per model in each batch) at c=64, and
  * a 512-row batch request in rows/s. Printed: req/s, p50, p99, errors, and the ratios to bare node:http.
  * Every server stays up; each is measured alone, round after round, and the median round is reported. Beside each
  * figure: the CPU time this process spent per request while wrk ran (all servers live in it, only the measured one
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Fastify from 'fastify';
-import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
+import { InferenceConfig, ModelManager, ModelStacks, startInferenceApp } from '../apps/inference/src';
 import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, WrkFigures, wrkScript } from './inference-support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   const batch = wrkScript(dir, 'batch', BATCH);
   const models = Array.from(
     { length: MODELS },
-    (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, 3),
+    (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, 3, i),
   );
   const registry = await miniRegistry(models);
 
@@ -137,14 +138,20 @@ async function main(): Promise<void> {
   const one = await gateway(registry.url, { SERVE_MODELS: 'model-01' });
   const viaFastify = await gateway(registry.url, { SERVE_MODELS: 'model-01', PREDICT_FAST_PATH: 'false' });
   const many = await gateway(registry.url, { SERVE_MODELS: '*' });
+  await many.get(ModelStacks).settled();
   const loaded = [...many.get(ModelManager).models()].filter((entry) => entry.champion.model).length;
+  const stacked = many
+    .get(ModelStacks)
+    .current()
+    .reduce((sum, stack) => sum + stack.members.length, 0);
+  const manyAlone = await gateway(registry.url, { SERVE_MODELS: '*', PREDICT_STACKING: 'false' });
   const targets = [
     { key: 'bare', label: 'bare node:http JSON echo', url: bareUrl, script: single },
     { key: 'fastify', label: 'bare Fastify JSON echo', url: fastifyUrl, script: single },
     { key: 'one', label: 'Sepal /predict, 1 model', url: `${await appUrl(one)}/predict`, script: single },
     {
       key: 'many',
-      label: `Sepal /predict/{model}, ${loaded} models`,
+      label: `Sepal /predict/{model}, ${loaded} models (${stacked} stacked)`,
       url: await appUrl(many),
       script: spread,
     },
@@ -181,10 +188,15 @@ async function main(): Promise<void> {
     await measureRounds('fastify-path-64', `${await appUrl(viaFastify)}/predict`, single, 64),
     results.get('bare-64'),
   );
+  print(
+    `Sepal /predict/{model}, ${loaded} models unstacked c=64`,
+    await measureRounds('unstacked-64', await appUrl(manyAlone), spread, 64),
+    results.get('bare-64'),
+  );
   const rows = await measureRounds('batch', `${await appUrl(one)}/predict`, batch, 4);
   print(`Sepal /predict, ${BATCH_ROWS}-row batch c=4`, rows);
   console.log(`  batch path: ${(rows.rps * BATCH_ROWS).toFixed(0)} rows/s (target >= 500,000)`);
-  for (const app of [one, viaFastify, many]) await app.close();
+  for (const app of [one, viaFastify, many, manyAlone]) await app.close();
   await fastify.close();
   bare.close();
   registry.server.close();
@@ -200,6 +212,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `c=64: ${loaded}-model mix / one model ${mix.toFixed(2)} (target >= 0.90); by CPU per request ${(at64('one').cpuUs / at64('many').cpuUs).toFixed(2)}`,
+  );
+  console.log(
+    `c=64: ${loaded}-model mix unstacked (PREDICT_STACKING=false) / one model ${(results.get('unstacked-64')!.rps / at64('one').rps).toFixed(2)}; by CPU per request ${(at64('one').cpuUs / results.get('unstacked-64')!.cpuUs).toFixed(2)}`,
   );
   console.log(
     `c=16: ${loaded}-model mix / one model ${(at16('many').rps / at16('one').rps).toFixed(2)}; by CPU per request ${(at16('one').cpuUs / at16('many').cpuUs).toFixed(2)}`,

@@ -4,6 +4,7 @@ export { InferenceConfig } from './inference.config';
 export type { InferenceConfigValues } from './inference.config';
 /** The models a gateway serves right now (the inference benchmark waits on them across promotions). */
 export { ModelManager } from './model/model-manager.service';
+export { ModelStacks } from './stacking/model-stacks.service';
 /** The gateway's model.promoted and model.traffic queues (tests clean them up and read their dead letters). */
 export { MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE } from './model/model-promoted.consumer';
 /** The gateway's metrics and the per-model request buckets (the per-model request benchmark counts with them). */

@@ -78,6 +78,26 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
    * Used only while no API key is configured: with SEPAL_API_KEY set every request runs through Nest's guards.
    */
   PREDICT_FAST_PATH: booleanVar(true),
+  /**
+   * With coalescing, loaded classifiers of one architecture (same layers, feature and class counts; numeric features
+   * only) are stacked into one ONNX model that scores each row with its own model's weights, so a mix of many models
+   * pays one run per batch instead of one per model. Off: every model runs on its own session.
+   */
+  PREDICT_STACKING: booleanVar(true),
+  /** Most models in one stack; more of one architecture form several stacks. */
+  PREDICT_STACK_MAX_MODELS: z.coerce.number().int().min(2).max(1024).default(64),
+  /**
+   * Largest artifact that is stacked: a stacked run copies each row's weights (Gather), which costs more than a run
+   * of its own once a model has more than some tens of thousands of weights.
+   */
+  PREDICT_STACK_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024)
+    .default(64 * 1024),
+  /** After a model of a stack is loaded or retired, the stacks are rebuilt this much later (one build for a burst). */
+  PREDICT_STACK_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** With coalescing, how long a request reaching an idle model waits for company (microseconds); 0 = not at all. */
   PREDICT_BATCH_WINDOW_US: z.coerce.number().int().min(0).max(1_000_000).default(0),
   /** Pause between attempts to load the champion while none is served yet. */

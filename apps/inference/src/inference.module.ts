@@ -18,6 +18,7 @@ import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
 import { PredictRateLimits } from './predict/predict-rate-limit.guard';
 import { PredictService } from './predict/predict.service';
+import { ModelStacks } from './stacking/model-stacks.service';
 
 /** The inference gateway: serves the champion over REST and KServe v2, hot-reloads on model.promoted. */
 @Module({})
@@ -54,12 +55,13 @@ export class InferenceModule {
         { provide: OnnxSessions, useClass: OrtSessions },
         { provide: ServedPublisher, useClass: BusServedPublisher },
         ServedReporter,
+        ModelStacks,
         ModelLoader,
         ModelManager,
         PredictService,
         PredictRateLimits,
       ],
-      exports: [ModelManager],
+      exports: [ModelManager, ModelStacks],
     };
   }
 }

@@ -17,6 +17,7 @@ import { ModelManager } from '../src/model/model-manager.service';
 import { ModelRegistry, ModelSource, RegisteredModel } from '../src/model/model-registry';
 import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
 import { ServedPublisher } from '../src/model/served-publisher';
+import { ModelStacks } from '../src/stacking/model-stacks.service';
 import { ServedReporter } from '../src/model/served-reporter.service';
 import { PredictService } from '../src/predict/predict.service';
 
@@ -214,6 +215,7 @@ export function fakeGateway(env: Record<string, string> = {}) {
     sessions,
     metrics,
     new DriftMonitors(config, metrics, bus),
+    new ModelStacks(config, sessions, metrics),
   );
   const publisher = new FakeServedPublisher();
   const reporter = new ServedReporter(config, publisher, metrics);

@@ -163,6 +163,10 @@ export class InferenceMetrics implements RunObserver {
       this.set(tallies.size);
     },
   });
+  readonly stackedVersions = gauge({
+    name: 'sepal_stacked_versions',
+    help: 'Loaded model versions scored through a stack: one ONNX run serves the requests of several models of one architecture (PREDICT_STACKING).',
+  });
   readonly loadedBytes = gauge({
     name: 'sepal_loaded_model_bytes',
     help: 'Size of the ONNX artifact of each loaded model version.',

@@ -1,8 +1,13 @@
 import type { RunOutput } from './loaded-model';
 
-interface Pending {
-  data: Float32Array;
+/** One request's rows in a batch, and whose they are (the model of a stack; nothing for a single model). */
+export interface Share<O> {
+  owner: O;
   rows: number;
+}
+
+interface Pending<O> extends Share<O> {
+  data: Float32Array;
   resolve: (output: RunOutput) => void;
   reject: (error: unknown) => void;
 }
@@ -70,8 +75,8 @@ export interface CoalescerOptions {
  * at once (after the optional window); requests arriving while a run is in flight are concatenated into the next run,
  * and each gets its own slice of the outputs. Under load batches grow by themselves; alone, nothing waits.
  */
-export class BatchCoalescer {
-  private pending: Pending[] = [];
+export class BatchCoalescer<O = void> {
+  private pending: Pending<O>[] = [];
   private pendingRows = 0;
   /** Cancels the scheduled flush, if one is. */
   private cancelTimer: (() => void) | null = null;
@@ -79,14 +84,24 @@ export class BatchCoalescer {
 
   constructor(
     private readonly width: number,
-    private readonly run: (data: Float32Array, rows: number) => Promise<RunOutput>,
+    /** Runs `rows` rows; `shares` says whose rows they are, in order. */
+    private readonly run: (
+      data: Float32Array,
+      rows: number,
+      shares: readonly Share<O>[],
+    ) => Promise<RunOutput>,
     private readonly options: CoalescerOptions,
     private readonly round: RunRound = sharedRunRound,
   ) {}
 
-  submit(data: Float32Array, rows: number): Promise<RunOutput> {
+  /** True while no request waits and no run is in flight. */
+  get idle(): boolean {
+    return !this.running && this.pending.length === 0;
+  }
+
+  submit(data: Float32Array, rows: number, owner: O): Promise<RunOutput> {
     return new Promise<RunOutput>((resolve, reject) => {
-      this.pending.push({ data, rows, resolve, reject });
+      this.pending.push({ data, rows, owner, resolve, reject });
       this.pendingRows += rows;
       if (this.pendingRows >= this.options.maxRows) this.flush();
       else if (!this.running && this.cancelTimer === null) {
@@ -124,7 +139,7 @@ export class BatchCoalescer {
     });
   }
 
-  private execute(batch: Pending[], rows: number): Promise<void> {
+  private execute(batch: Pending<O>[], rows: number): Promise<void> {
     return new Promise<void>((done) => {
       const run = this.start(batch, rows);
       this.round.track(run.output, (ok, value) => {
@@ -136,12 +151,12 @@ export class BatchCoalescer {
   }
 
   private start(
-    batch: Pending[],
+    batch: Pending<O>[],
     rows: number,
   ): { output: Promise<RunOutput>; deliver: (output: RunOutput) => void } {
     if (batch.length === 1) {
       const only = batch[0];
-      return { output: this.run(only.data, only.rows), deliver: only.resolve };
+      return { output: this.run(only.data, only.rows, batch), deliver: only.resolve };
     }
     const data = new Float32Array(rows * this.width);
     let offset = 0;
@@ -160,6 +175,6 @@ export class BatchCoalescer {
         at += item.rows;
       }
     };
-    return { output: this.run(data, rows), deliver };
+    return { output: this.run(data, rows, batch), deliver };
   }
 }

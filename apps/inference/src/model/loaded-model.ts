@@ -1,5 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import type { DriftMonitor } from '../drift/drift-monitor';
+import type { ModelStack } from '../stacking/model-stack';
 import { ModelSignature } from '../predict/model-signature';
 import { BatchCoalescer } from './batch-coalescer';
 import type { OnnxSession } from './onnx-sessions';
@@ -13,6 +14,12 @@ export const LABEL_OUTPUT = 'label';
 export const VALUE_OUTPUT = 'value';
 const FETCHES = [PROBABILITIES_OUTPUT, LABEL_OUTPUT];
 const REGRESSION_FETCHES = [VALUE_OUTPUT];
+
+/** What a stack needs of a member: its verified artifact and the key of its architecture. */
+export interface Stackable {
+  key: string;
+  bytes: Uint8Array;
+}
 
 /** A regressor has no classes to count. */
 const NO_TALLY: ClassTally = { add: () => undefined };
@@ -56,6 +63,9 @@ export interface RunObserver {
  */
 export class LoadedModel {
   private users = 0;
+  /** The stack this version's requests are scored through (see ModelStacks); null: its own session. */
+  private stack: ModelStack | null = null;
+  private readonly retiredListeners: (() => void)[] = [];
   private retired = false;
   private closed = false;
   private readonly coalescer: BatchCoalescer | null;
@@ -74,6 +84,8 @@ export class LoadedModel {
     },
     /** Feature drift of this version (null: its artifact has no training reference). */
     readonly drift: DriftMonitor | null = null,
+    /** The artifact and its architecture, for a model that can share runs with others of that architecture. */
+    stackable: Stackable | null = null,
   ) {
     this.tally = signature.task === 'regression' ? NO_TALLY : observer.tally(info, signature.labels);
     // Coalescing concatenates numeric rows and splits class outputs: models with string inputs or values run alone.
@@ -85,6 +97,25 @@ export class LoadedModel {
             maxRows: Math.max(batching.maxRows, 1),
           })
         : null;
+    // A stack coalesces the rows of all its members: a model that is not coalesced is not stacked either.
+    this.stackable = this.coalescer ? stackable : null;
+  }
+
+  /** The artifact and architecture key of a version that may join a stack; null when it runs alone. */
+  readonly stackable: Stackable | null;
+
+  /** From now on this version's requests go through `stack` (null: its own session again). */
+  useStack(stack: ModelStack | null): void {
+    this.stack = this.retired ? null : stack;
+  }
+
+  get stackedIn(): ModelStack | null {
+    return this.stack;
+  }
+
+  /** Called once when this version is retired. */
+  onRetired(listener: () => void): void {
+    this.retiredListeners.push(listener);
   }
 
   get inUse(): number {
@@ -107,7 +138,10 @@ export class LoadedModel {
 
   /** No new users after this; the session is released once the current ones are done. */
   retire(): void {
+    if (this.retired) return;
     this.retired = true;
+    this.stack = null;
+    for (const listener of this.retiredListeners.splice(0)) listener();
     this.drift?.stop();
     if (this.users === 0) void this.close();
   }
@@ -117,6 +151,7 @@ export class LoadedModel {
    * columns); concurrent calls may share one ONNX run.
    */
   infer(data: Float32Array, rows: number, categorical?: string[]): Promise<RunOutput> {
+    if (this.stack !== null) return this.stack.submit(this, data, rows);
     return this.coalescer ? this.coalescer.submit(data, rows) : this.runSession(data, rows, categorical);
   }
 

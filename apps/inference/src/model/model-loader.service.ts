@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { classifierStackKey } from '@sepal/ml';
 import { DriftMonitors } from '../drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
-import { LoadedModel } from './loaded-model';
+import { ModelStacks } from '../stacking/model-stacks.service';
+import { LoadedModel, Stackable } from './loaded-model';
 import { ArtifactMetadata, readArtifactMetadata } from './model-metadata';
 import { ModelRegistry, ModelSource } from './model-registry';
 import { OnnxSession, OnnxSessions } from './onnx-sessions';
@@ -26,6 +28,7 @@ export class ModelLoader {
     private readonly sessions: OnnxSessions,
     private readonly metrics: InferenceMetrics,
     private readonly driftMonitors: DriftMonitors,
+    private readonly stacks: ModelStacks,
   ) {}
 
   /** The version aliased `champion` of a model, or null when the registry has none. */
@@ -87,6 +90,7 @@ export class ModelLoader {
         { name: modelName, version: source.version, featureNames: signature.featureNames },
         metadata.featureReference,
       ),
+      this.stackable(bytes, metadata),
     );
     try {
       await model.warmUp();
@@ -94,6 +98,22 @@ export class ModelLoader {
       model.retire();
       throw new ModelLoadError(`version ${source.version}: the warm-up run failed (${messageOf(error)})`);
     }
+    this.stacks.add(model);
     return model;
+  }
+
+  /** The artifact and its architecture key when the model may share runs with others (PREDICT_STACKING). */
+  private stackable(bytes: Uint8Array, { signature }: ArtifactMetadata): Stackable | null {
+    if (
+      !this.config.PREDICT_STACKING ||
+      !this.config.PREDICT_COALESCE ||
+      signature.task !== 'classification' ||
+      signature.categoricalCount > 0 ||
+      bytes.length > this.config.PREDICT_STACK_MAX_BYTES
+    ) {
+      return null;
+    }
+    const key = classifierStackKey(bytes);
+    return key === null ? null : { key, bytes };
   }
 }

@@ -1,0 +1,154 @@
+/** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
+import {
+  MODEL_PROMOTED_QUEUE,
+  MODEL_TRAFFIC_QUEUE,
+  ModelManager,
+  ModelStacks,
+} from '../../apps/inference/src';
+import {
+  AMQP_URL,
+  deleteTestQueues,
+  IRIS_FEATURES,
+  IRIS_RUN_ID,
+  irisOnnx,
+  startTestGateway,
+  TestRegistry,
+  WINE_FEATURES,
+  WINE_RUN_ID,
+  wineOnnx,
+} from './fixtures';
+
+const IRIS_LIKE = ['TenantA', 'TenantB', 'TenantC'];
+const WINE = 'WineQuality';
+const WINE_ROW = Object.fromEntries(
+  WINE_FEATURES.map((name, i) => [name, [7.4, 0.7, 0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4][i]]),
+);
+
+jest.setTimeout(120_000);
+
+/** A row of Iris features spread over the classes' range, the same for a given seed. */
+function irisRow(seed: number): Record<string, number> {
+  const values = [
+    4.3 + (seed % 36) / 10,
+    2 + (seed % 24) / 10,
+    1 + ((seed * 7) % 60) / 10,
+    0.1 + ((seed * 3) % 25) / 10,
+  ];
+  return Object.fromEntries(IRIS_FEATURES.map((name, i) => [name, values[i]]));
+}
+
+/*
+ * Stacking on the real registry, PostgreSQL and RabbitMQ: three models of one architecture share stacked runs, a
+ * model of another architecture runs alone, and a promotion moves a version out of the stack and its successor in
+ * while requests to all of them keep succeeding.
+ */
+describe('stacked models on real services', () => {
+  let app: NestFastifyApplication;
+  let registry: TestRegistry;
+  let namespace: string;
+
+  const http = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url, payload: payload as string });
+  const stacks = () => app.get(ModelStacks);
+  const champion = (name: string) => app.get(ModelManager).find(name).champion.model!;
+  const members = () =>
+    stacks()
+      .current()
+      .flatMap((stack) => stack.members.map((m) => `${m.info.name} v${m.info.version}`));
+
+  beforeAll(async () => {
+    namespace = uniqueNamespace('stack');
+    registry = await new TestRegistry().start({ amqpUrl: AMQP_URL, namespace });
+    await registry.createRun(IRIS_RUN_ID);
+    await registry.createRun(WINE_RUN_ID, 'wine', 'wine-quality');
+    for (const [i, name] of IRIS_LIKE.entries()) {
+      await registry.register(name, irisOnnx({ shift: i * 1.5 - 1.5, modelName: name }), IRIS_RUN_ID);
+      await registry.promote(name, 1);
+    }
+    await registry.register(WINE, wineOnnx(), WINE_RUN_ID);
+    await registry.promote(WINE, 1);
+    app = await startTestGateway(
+      registry.url,
+      { amqpUrl: AMQP_URL, namespace },
+      { MODEL_NAME: IRIS_LIKE[0], PREDICT_STACK_DELAY_MS: '20' },
+    );
+    await waitFor(async () => members().length === 3, {
+      timeoutMs: 30_000,
+      description: 'a stack of 3 models',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await registry?.stop();
+    await deleteTestQueues(namespace, [MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE]);
+  });
+
+  it("scores the models of one architecture in shared runs, each row with its own model's weights", async () => {
+    expect(members().sort()).toEqual(IRIS_LIKE.map((name) => `${name} v1`));
+    const [stack] = stacks().current();
+    const runsBefore = stack.stackedRuns;
+    const requests = Array.from({ length: 300 }, (_, i) => ({ model: IRIS_LIKE[i % 3], row: irisRow(i) }));
+    const answers = await Promise.all([
+      ...requests.map(({ model, row }) => http('POST', `/predict/${model}`, { features: row })),
+      http('POST', `/predict/${WINE}`, { features: WINE_ROW }),
+    ]);
+    expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 200));
+    expect(stack.stackedRuns).toBeGreaterThan(runsBefore);
+
+    // Each answer is what the row's own model says on its own session.
+    for (const [i, { model, row }] of requests.entries()) {
+      const own = await champion(model).runSession(Float32Array.from(Object.values(row)), 1);
+      const answered = Object.values(
+        answers[i].json().predictions[0].probabilities as Record<string, number>,
+      );
+      answered.forEach((p, c) => expect(Math.abs(p - own.probabilities[c])).toBeLessThan(1e-5));
+      expect(answers[i].json().model).toMatchObject({ name: model, version: 1 });
+    }
+    expect(answers[300].json().model.name).toBe(WINE);
+    expect(champion(WINE).stackedIn).toBeNull();
+    expect((await http('GET', '/metrics')).body).toMatch(/^sepal_stacked_versions 3$/m);
+  });
+
+  it('moves a promoted version into the stack and its predecessor out, failing no request', async () => {
+    const promotedModel = IRIS_LIKE[1];
+    await registry.register(promotedModel, irisOnnx({ shift: 4, modelName: promotedModel }), IRIS_RUN_ID);
+    const old = champion(promotedModel);
+    let stop = false;
+    const failures: string[] = [];
+    const versions = new Set<number>();
+    const load = (async () => {
+      for (let i = 0; !stop; i++) {
+        const burst = await Promise.all(
+          IRIS_LIKE.map((model, m) => http('POST', `/predict/${model}`, { features: irisRow(i * 3 + m) })),
+        );
+        for (const [m, response] of burst.entries()) {
+          if (response.statusCode !== 200) failures.push(`${response.statusCode} ${response.body}`);
+          else if (m === 1) versions.add(response.json().model.version);
+        }
+      }
+    })();
+    await registry.promote(promotedModel, 2);
+    await waitFor(async () => members().includes(`${promotedModel} v2`), {
+      timeoutMs: 30_000,
+      description: `${promotedModel} v2 in the stack`,
+    });
+    stop = true;
+    await load;
+    expect(failures).toEqual([]);
+    expect(versions).toEqual(new Set([1, 2]));
+    expect(members().sort()).toEqual([`${IRIS_LIKE[0]} v1`, `${promotedModel} v2`, `${IRIS_LIKE[2]} v1`]);
+    expect(old.stackedIn).toBeNull();
+    const answer = (await http('POST', `/predict/${promotedModel}`, { features: irisRow(5) })).json();
+    const own = await champion(promotedModel).runSession(Float32Array.from(Object.values(irisRow(5))), 1);
+    expect(answer.model.version).toBe(2);
+    expect(Object.values(answer.predictions[0].probabilities)).toEqual(
+      [...own.probabilities].map((p) => expect.closeTo(p, 5)),
+    );
+  });
+});
