@@ -151,4 +151,35 @@ describe('stacked models on real services', () => {
       [...own.probabilities].map((p) => expect.closeTo(p, 5)),
     );
   });
+
+  it('with PREDICT_STACKING=false every model runs on its own session, with the same answers', async () => {
+    const plain = await startTestGateway(
+      registry.url,
+      { amqpUrl: AMQP_URL, namespace: `${namespace}_plain` },
+      { MODEL_NAME: IRIS_LIKE[0], PREDICT_STACKING: 'false', PREDICT_STACK_DELAY_MS: '0' },
+    );
+    try {
+      const served = () => [...plain.get(ModelManager).models()].filter((e) => e.champion.model).length;
+      await waitFor(async () => served() === 4, { timeoutMs: 20_000, description: '4 models served' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(plain.get(ModelStacks).current()).toEqual([]);
+      const ask = (gateway: NestFastifyApplication) =>
+        Promise.all(
+          IRIS_LIKE.map((model, i) =>
+            gateway
+              .getHttpAdapter()
+              .getInstance()
+              .inject({ method: 'POST', url: `/predict/${model}`, payload: { features: irisRow(i) } })
+              .then((response) => response.json().predictions[0].probabilities as Record<string, number>),
+          ),
+        );
+      const [alone, stacked] = [await ask(plain), await ask(app)];
+      alone.forEach((probabilities, m) =>
+        Object.entries(probabilities).forEach(([label, p]) => expect(stacked[m][label]).toBeCloseTo(p, 5)),
+      );
+    } finally {
+      await plain.close();
+      await deleteTestQueues(`${namespace}_plain`, [MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE]);
+    }
+  });
 });

@@ -119,7 +119,17 @@ export class ModelStacks implements OnApplicationShutdown {
     return chunks;
   }
 
+  /** Holds the members while it builds, so none of their sessions is released under the parity check. */
   private async build(members: LoadedModel[]): Promise<ModelStack | null> {
+    for (const member of members) member.acquire();
+    try {
+      return await this.buildHeld(members);
+    } finally {
+      for (const member of members) member.release();
+    }
+  }
+
+  private async buildHeld(members: LoadedModel[]): Promise<ModelStack | null> {
     const names = members.map((m) => `${m.info.name} v${m.info.version}`).join(', ');
     const started = Date.now();
     let stack: ModelStack;
