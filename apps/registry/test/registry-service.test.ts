@@ -229,6 +229,33 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     }
   });
 
+  it('dead-letters a training.started with more tags than REGISTRY_MAX_TAGS, with the reason, and makes no run', async () => {
+    const runId = randomUUID();
+    const experiment = `over-limit-${namespace}`;
+    const tags = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 'v']));
+    const messageId = await testBus.publish(EventNames.TrainingStarted, {
+      runId,
+      parentRunId: null,
+      experiment,
+      dataset: 'iris',
+      datasetVersion: DATASET_VERSION,
+      params: { units: 8 },
+      tags,
+      backend: 'cpu',
+      startedAt: new Date().toISOString(),
+    });
+    await waitFor(async () => (await appBus.deadLetterCount('registry.training')) === 1, {
+      timeoutMs: 10_000,
+    });
+    const [deadLetter] = await appBus.deadLetters('registry.training');
+    expect(deadLetter.envelope?.messageId).toBe(messageId);
+    expect(deadLetter.error).toContain('tags: 101 entries, more than REGISTRY_MAX_TAGS (100)');
+    // Refused on its first delivery (permanent), and nothing of it written: no run, no experiment.
+    expect(deadLetter.attempts).toBe(1);
+    expect((await http('GET', `/runs/${runId}`)).statusCode).toBe(404);
+    expect((await http('GET', `/experiments/${experiment}`)).statusCode).toBe(404);
+  });
+
   it('searches runs with filters, ordering and paging, and rejects a malformed filter with its position', async () => {
     const experiment = 'search';
     const specs = [

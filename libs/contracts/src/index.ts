@@ -1,5 +1,6 @@
 export * from './events/event-names';
 export * from './events/common';
+export * from './events/tracking-fields';
 export * from './events/data.events';
 export * from './events/training.events';
 export * from './events/envelope';

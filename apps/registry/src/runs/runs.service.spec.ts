@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
@@ -71,6 +72,97 @@ describe('RunsService', () => {
         new InvalidInputError('tags: 141 entries, more than REGISTRY_MAX_TAGS (100)'),
       );
       expect(Object.keys((await runs.getRun(run.id)).tags)).toHaveLength(100);
+    });
+
+    describe('on training events (refused, so dead-lettered with the reason, and nothing written)', () => {
+      it('training.started with too many tags or params: no run, no experiment, the message not claimed', async () => {
+        const { runs, started, transactions } = setup();
+        const runId = randomUUID();
+        await expect(
+          runs.onTrainingStarted(started(runId, { tags: many(101) }), 'm-1', 'corr'),
+        ).rejects.toThrow(new InvalidInputError('tags: 101 entries, more than REGISTRY_MAX_TAGS (100)'));
+        await expect(
+          runs.onTrainingStarted(started(runId, { params: many(501) }), 'm-2', 'corr'),
+        ).rejects.toThrow(new InvalidInputError('params: 501 entries, more than REGISTRY_MAX_PARAMS (500)'));
+        expect(transactions.committed).toBe(0);
+        await expect(runs.getRun(runId)).rejects.toThrow(NotFoundError);
+        await expect(runs.getExperiment('events')).rejects.toThrow(NotFoundError);
+        // The claims were rolled back with the rest: the same messages within the limits are applied.
+        await runs.onTrainingStarted(started(runId, { tags: many(100) }), 'm-1', 'corr');
+        // The second start's params are merged with the first's ({ units: 8 }).
+        await runs.onTrainingStarted(started(runId, { params: many(499) }), 'm-2', 'corr');
+        const run = await runs.getRun(runId);
+        expect([Object.keys(run.tags).length, Object.keys(run.params).length]).toEqual([100, 500]);
+      });
+
+      it("training.started counts a REST-created run's tags and params with the event's", async () => {
+        const { runs, started } = setup();
+        const { run } = await runs.createRun({
+          experiment: 'events',
+          status: 'scheduled',
+          tags: many(100),
+          params: many(500),
+        });
+        await expect(
+          runs.onTrainingStarted(started(run.id, { params: {}, tags: { extra: 'v' } }), 'm-1', 'corr'),
+        ).rejects.toThrow(new InvalidInputError('tags: 101 entries, more than REGISTRY_MAX_TAGS (100)'));
+        await expect(
+          runs.onTrainingStarted(started(run.id, { params: { extra: 1 } }), 'm-2', 'corr'),
+        ).rejects.toThrow(new InvalidInputError('params: 501 entries, more than REGISTRY_MAX_PARAMS (500)'));
+        expect(await runs.getRun(run.id)).toMatchObject({ status: 'scheduled', backend: null });
+        // Keys the run already has do not add to the count.
+        await runs.onTrainingStarted(
+          started(run.id, { params: { k0: 1 }, tags: { k1: 'w' } }),
+          'm-3',
+          'corr',
+        );
+        expect((await runs.getRun(run.id)).status).toBe('running');
+      });
+
+      it("run.finished counts the run's tags after the merge; over the limit nothing of it is written", async () => {
+        const { runs, started, finished } = setup();
+        const runId = randomUUID();
+        await runs.onTrainingStarted(started(runId, { tags: many(60) }), 'start', 'corr');
+        const extra = Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`x${i}`, 'v']));
+        await expect(
+          runs.onRunFinished(finished(runId, { tags: extra, metrics: { accuracy: 0.9 } }), 'done'),
+        ).rejects.toThrow(new InvalidInputError('tags: 101 entries, more than REGISTRY_MAX_TAGS (100)'));
+        await expect(runs.onRunFinished(finished(runId, { tags: many(101) }), 'done-2')).rejects.toThrow(
+          /REGISTRY_MAX_TAGS \(100\)/,
+        );
+        const run = await runs.getRun(runId);
+        expect(run).toMatchObject({ status: 'running', endTime: null, metrics: {} });
+        expect(Object.keys(run.tags)).toHaveLength(60);
+        // Not claimed: the same message within the limit is applied.
+        await runs.onRunFinished(finished(runId, { tags: many(100), metrics: { accuracy: 0.9 } }), 'done');
+        expect(await runs.getRun(runId)).toMatchObject({ status: 'finished', metrics: { accuracy: 0.9 } });
+      });
+
+      it('run.finished before its run started: refused on arrival with too many tags of its own, never parked', async () => {
+        const { runs, started, finished } = setup();
+        const runId = randomUUID();
+        await expect(runs.onRunFinished(finished(runId, { tags: many(101) }), 'done')).rejects.toThrow(
+          /REGISTRY_MAX_TAGS \(100\)/,
+        );
+        await runs.onTrainingStarted(started(runId), 'start', 'corr');
+        expect((await runs.getRun(runId)).status).toBe('running');
+      });
+
+      it('a parked run.finished that would go over once merged is applied without its tags, not refusing the start', async () => {
+        const { runs, started, finished } = setup();
+        const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+        const runId = randomUUID();
+        const extra = Object.fromEntries(Array.from({ length: 41 }, (_, i) => [`x${i}`, 'v']));
+        await runs.onRunFinished(finished(runId, { tags: extra, metrics: { accuracy: 0.9 } }), 'done');
+        await runs.onTrainingStarted(started(runId, { tags: many(60) }), 'start', 'corr');
+        const run = await runs.getRun(runId);
+        expect(run).toMatchObject({ status: 'finished', metrics: { accuracy: 0.9 } });
+        expect(Object.keys(run.tags)).toEqual(Object.keys(many(60)));
+        expect(warn).toHaveBeenCalledWith(
+          expect.stringMatching(/without its tags: .*REGISTRY_MAX_TAGS \(100\)/),
+        );
+        warn.mockRestore();
+      });
     });
 
     it('refuses a model with too many tags', async () => {

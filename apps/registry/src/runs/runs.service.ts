@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   ConflictError,
@@ -32,6 +32,8 @@ import { EarlyRunEvent, MetricPoint, RunsRepository } from './runs.repository';
 /** Experiments, runs and metrics: the tracking half of the registry, written over REST and from training events. */
 @Injectable()
 export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+
   constructor(
     private readonly repository: RunsRepository,
     private readonly inbox: InboxRepository,
@@ -65,7 +67,7 @@ export class RunsService {
   /** Creates a run (its experiment too, if new); a client-chosen runId that exists returns that run unchanged. */
   async createRun(request: CreateRunRequest): Promise<{ run: RunView; created: boolean }> {
     this.checkTags(request.tags);
-    checkEntryCount('params', request.params, this.config.REGISTRY_MAX_PARAMS, 'REGISTRY_MAX_PARAMS');
+    this.checkParams(request.params);
     const runId = request.runId ?? randomUUID();
     const created = await this.transactions.run(async (tx) => {
       const experimentId = await this.ensureExperiment(tx, request.experiment);
@@ -109,9 +111,16 @@ export class RunsService {
     return this.getRun(id);
   }
 
-  /** Tags sent over REST; training events are the trainer's own and carry a handful (see README, Configuration). */
+  /**
+   * Tags sent over REST or in a training event (the trainer's carry a handful, but an event is as much a client's as a
+   * request): beyond REGISTRY_MAX_TAGS, a 400 over REST and a dead-lettered event naming the setting.
+   */
   checkTags(tags: Record<string, string> | undefined): void {
     checkEntryCount('tags', tags, this.config.REGISTRY_MAX_TAGS, 'REGISTRY_MAX_TAGS');
+  }
+
+  private checkParams(params: Record<string, unknown> | undefined): void {
+    checkEntryCount('params', params, this.config.REGISTRY_MAX_PARAMS, 'REGISTRY_MAX_PARAMS');
   }
 
   async logMetrics(runId: string, points: MetricPoint[]): Promise<{ runId: string; logged: number }> {
@@ -149,11 +158,21 @@ export class RunsService {
    * training.started: upserts the run as running, then applies the events of the run that arrived before it; a
    * redelivered message is skipped. Run events are applied in any order (see onTrainingProgress), so the registry may
    * consume them concurrently and from several replicas.
+   *
+   * Tags beyond REGISTRY_MAX_TAGS or params beyond REGISTRY_MAX_PARAMS (the event's own, or the run's once merged
+   * into a run created over REST) refuse the event before anything else is written: the transaction, its inbox claim
+   * included, rolls back and the messaging layer dead-letters the event with the reason (an InvalidInputError is
+   * permanent).
    */
   async onTrainingStarted(event: TrainingStarted, messageId: string, correlationId: string): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
       await this.repository.lockRunEvents(tx, event.runId);
+      // A run created over REST keeps its tags and params, the event's are merged in (see upsertStartedRun): the
+      // limits are on the result.
+      const existing = await this.repository.findRun(event.runId, tx);
+      this.checkTags({ ...existing?.tags, ...event.tags });
+      this.checkParams({ ...existing?.params, ...event.params });
       const experimentId = await this.ensureExperiment(tx, event.experiment);
       await this.repository.upsertStartedRun(tx, {
         id: event.runId,
@@ -171,7 +190,7 @@ export class RunsService {
       });
       for (const early of await this.repository.takeEarlyEvents(tx, event.runId)) {
         if (early.kind === 'progress') await this.applyProgress(tx, early.payload as TrainingProgress);
-        else await this.applyFinished(tx, early.payload as RunFinished);
+        else await this.applyFinished(tx, early.payload as RunFinished, true);
       }
     });
   }
@@ -192,10 +211,18 @@ export class RunsService {
   /**
    * run.finished: final status, end time, tags and final metrics (logged at the step the event names, or the run's last
    * step); waits like progress.
+   *
+   * Its tags are merged into the run's, and the limit (REGISTRY_MAX_TAGS) is on the result, as for PATCH /runs/:id:
+   * beyond it the event is refused (dead-lettered with the reason) and nothing is written. An event parked for a run
+   * not started yet is checked on its own when it arrives; its merged count can only be known when the run starts,
+   * and if it is over then, the event's status, end time, error and metrics are still applied but its tags are not
+   * (logged with the setting): the parked event was acknowledged long ago and cannot be dead-lettered any more, and
+   * refusing it there would refuse the run's training.started with it, for ever.
    */
   async onRunFinished(event: RunFinished, messageId: string): Promise<void> {
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
+      this.checkTags(event.tags);
       if (await this.parkedUntilStarted(tx, event.runId, { kind: 'finished', payload: event })) return;
       await this.applyFinished(tx, event);
     });
@@ -223,11 +250,25 @@ export class RunsService {
     );
   }
 
-  private async applyFinished(tx: Transaction, event: RunFinished): Promise<void> {
+  /** `parked`: the event waited for training.started, which applies it; tags over the limit are dropped, not refused. */
+  private async applyFinished(tx: Transaction, event: RunFinished, parked = false): Promise<void> {
+    let tags = event.tags;
+    if (Object.keys(tags).length > 0) {
+      const run = await this.getRun(event.runId, tx);
+      try {
+        this.checkTags({ ...run.tags, ...tags });
+      } catch (error) {
+        if (!parked || !(error instanceof InvalidInputError)) throw error;
+        this.logger.warn(
+          `run.finished of run ${event.runId} waited for its training.started and is applied without its tags: ${error.message}`,
+        );
+        tags = {};
+      }
+    }
     await this.repository.updateRun(tx, event.runId, {
       status: event.status,
       endTime: event.endedAt,
-      tags: event.tags,
+      tags,
       error: event.error,
     });
     const entries = Object.entries(event.metrics);

@@ -24,3 +24,17 @@ describe('evaluateOnTest', () => {
     ]);
   });
 });
+
+describe('the confusion_matrix tag', () => {
+  it('is left out when its JSON is longer than a tag value may be (cut, it would not parse)', () => {
+    const labels = Array.from({ length: 60 }, (_, i) => `class-${i}`);
+    const probabilities = labels.map((_, i) => labels.map((__, k) => (k === i ? 0.9 : 0.1 / 59)));
+    const { metrics, tags } = evaluateOnTest(
+      probabilities,
+      labels.map((_, i) => i),
+      labels,
+    );
+    expect(tags).toEqual({});
+    expect(metrics.test_accuracy).toBe(1);
+  });
+});

@@ -1,3 +1,4 @@
+import { MAX_TAG_VALUE_LENGTH } from '@sepal/contracts';
 import {
   argmax,
   classificationReport,
@@ -10,7 +11,10 @@ export interface TestEvaluation {
   report: ClassificationReport;
   /** Flat parent-run metrics: test_accuracy, test_macro_f1, test_log_loss, test_precision_<class>, test_recall_<class>. */
   metrics: Record<string, number>;
-  /** The confusion matrix as a JSON tag (rows: true class, columns: predicted, in label order). */
+  /**
+   * The confusion matrix as a JSON tag (rows: true class, columns: predicted, in label order), when it fits a tag value
+   * (MAX_TAG_VALUE_LENGTH: some 20 classes); cut, it would not be JSON, so a larger one is left out.
+   */
   tags: Record<string, string>;
 }
 
@@ -34,10 +38,11 @@ export function evaluateOnTest(probabilities: number[][], yTrue: number[], label
     metrics[`test_recall_${metricSuffix(label)}`] = recall;
     metrics[`test_f1_${metricSuffix(label)}`] = f1;
   }
+  const confusion = JSON.stringify({ labels, matrix: report.confusionMatrix });
   return {
     report,
     metrics,
-    tags: { confusion_matrix: JSON.stringify({ labels, matrix: report.confusionMatrix }) },
+    tags: confusion.length <= MAX_TAG_VALUE_LENGTH ? { confusion_matrix: confusion } : {},
   };
 }
 

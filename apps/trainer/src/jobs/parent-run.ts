@@ -1,4 +1,4 @@
-import type { EventEnvelope, EventNames } from '@sepal/contracts';
+import { MAX_PARAM_VALUE_LENGTH, type EventEnvelope, type EventNames } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
 import type { RunFacts, RunOpener } from '../pipeline/pipeline-ports';
 import { RunReporter } from './run-reporter';
@@ -39,7 +39,7 @@ export class ParentRun implements RunOpener {
       parentRunId: null,
       runName: `sweep ${job.dataset}${version ? ` v${version.seq}` : ''}`,
       params: {
-        grid: JSON.stringify(plan?.grid ?? job.grid ?? null),
+        grid: gridParam(plan?.grid ?? job.grid ?? null),
         trials: plan?.trials.length ?? 0,
         seed: this.recorded.seed,
         validation_fraction: this.recorded.validationFraction,
@@ -71,4 +71,22 @@ export class ParentRun implements RunOpener {
       ...(unresolved ? { dataset_version_resolved: 'false' } : {}),
     };
   }
+}
+
+/**
+ * The sweep's grid as its run's `grid` param: its JSON, or, longer than a param value may be (MAX_PARAM_VALUE_LENGTH),
+ * each parameter with its number of candidates, still JSON with the grid's names (`sepal train` reads them).
+ */
+export function gridParam(grid: unknown): string {
+  const json = JSON.stringify(grid);
+  if (json.length <= MAX_PARAM_VALUE_LENGTH) return json;
+  const counts: Record<string, number> = {};
+  for (const one of Array.isArray(grid) ? grid : [grid]) {
+    for (const [name, values] of Object.entries((one ?? {}) as Record<string, unknown>)) {
+      counts[name] = (counts[name] ?? 0) + (Array.isArray(values) ? values.length : 1);
+    }
+  }
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, `${n} candidates`])),
+  );
 }

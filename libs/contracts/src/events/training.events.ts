@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { finiteNumber, isoTimestamp, nonEmptyName, sha256Hex } from './common';
+import { eventMetricsSchema, eventParamsSchema, eventTagsSchema } from './tracking-fields';
 
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
 
@@ -59,8 +60,8 @@ export const trainingStartedSchema = z.object({
   runName: z.string().max(200).optional(),
   dataset: nonEmptyName,
   datasetVersion: sha256Hex,
-  params: z.record(z.string(), paramValue),
-  tags: z.record(z.string(), z.string()).default({}),
+  params: eventParamsSchema,
+  tags: eventTagsSchema.default({}),
   backend: z.string().max(50),
   startedAt: isoTimestamp,
 });
@@ -69,7 +70,7 @@ export type TrainingStarted = z.infer<typeof trainingStartedSchema>;
 export const trainingProgressSchema = z.object({
   runId: z.string().uuid(),
   step: z.number().int().nonnegative(),
-  metrics: z.record(z.string(), finiteNumber),
+  metrics: eventMetricsSchema,
   timestamp: isoTimestamp,
 });
 export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
@@ -77,8 +78,8 @@ export type TrainingProgress = z.infer<typeof trainingProgressSchema>;
 export const runFinishedSchema = z.object({
   runId: z.string().uuid(),
   status: z.enum(['finished', 'failed', 'killed']),
-  metrics: z.record(z.string(), finiteNumber).default({}),
-  tags: z.record(z.string(), z.string()).default({}),
+  metrics: eventMetricsSchema.default({}),
+  tags: eventTagsSchema.default({}),
   error: z.string().max(4000).optional(),
   endedAt: isoTimestamp,
   /**

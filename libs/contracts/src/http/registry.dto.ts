@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { nonEmptyName, sha256Hex } from '../events/common';
 import { runStatus } from '../events/training.events';
-
-const tags = z.record(z.string().min(1).max(250), z.string().max(5000));
-const paramValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
+import {
+  MAX_METRICS_PER_BATCH,
+  metricKey,
+  runParamsSchema,
+  tagsSchema as tags,
+} from '../events/tracking-fields';
 /** A metric value: a finite number (NaN, Infinity and numeric strings are refused). */
 const metricValue = z
   .number()
@@ -19,7 +22,7 @@ export const createRunRequestSchema = z
     runId: z.string().uuid().optional(),
     parentRunId: z.string().uuid().nullable().optional(),
     name: z.string().max(200).optional(),
-    params: z.record(z.string().min(1).max(250), paramValue).optional(),
+    params: runParamsSchema.optional(),
     tags: tags.optional(),
     dataset: nonEmptyName.optional(),
     datasetVersion: sha256Hex.optional(),
@@ -43,7 +46,7 @@ export type UpdateRunRequest = z.infer<typeof updateRunRequestSchema>;
 
 export const metricPointSchema = z
   .object({
-    key: z.string().min(1).max(250),
+    key: metricKey,
     value: metricValue,
     step: z
       .number()
@@ -55,7 +58,7 @@ export const metricPointSchema = z
   })
   .strict();
 export const logMetricsRequestSchema = z
-  .object({ metrics: z.array(metricPointSchema).min(1).max(10_000) })
+  .object({ metrics: z.array(metricPointSchema).min(1).max(MAX_METRICS_PER_BATCH) })
   .strict();
 export type LogMetricsRequest = z.infer<typeof logMetricsRequestSchema>;
 
