@@ -92,10 +92,15 @@ export class ModelStacks implements OnApplicationShutdown {
     }
     const placed = new Map<LoadedModel, ModelStack>();
     for (const stack of next) for (const member of stack.members) placed.set(member, stack);
-    for (const member of this.members) member.useStack(placed.get(member) ?? null);
+    let stacked = 0;
+    for (const member of this.members) {
+      const stack = placed.get(member) ?? null;
+      member.useStack(stack);
+      if (stack) stacked++;
+    }
     const previous = this.stacks;
     this.stacks = next;
-    this.metrics.stackedVersions.set(placed.size);
+    this.metrics.stackedVersions.set(stacked);
     for (const stack of previous) if (!next.includes(stack)) void stack.release();
   }
 
