@@ -19,6 +19,7 @@ import { PredictController } from './predict/predict.controller';
 import { PredictRateLimits } from './predict/predict-rate-limit.guard';
 import { PredictService } from './predict/predict.service';
 import { ModelStacks } from './stacking/model-stacks.service';
+import { StackBuilder, WorkerStackBuilder } from './stacking/stack-builder';
 
 /** The inference gateway: serves the champion over REST and KServe v2, hot-reloads on model.promoted. */
 @Module({})
@@ -55,6 +56,7 @@ export class InferenceModule {
         { provide: OnnxSessions, useClass: OrtSessions },
         { provide: ServedPublisher, useClass: BusServedPublisher },
         ServedReporter,
+        { provide: StackBuilder, useClass: WorkerStackBuilder },
         ModelStacks,
         ModelLoader,
         ModelManager,

@@ -6,7 +6,7 @@ import {
   type TrafficSplit,
 } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
-import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import { exportDenseClassifierToOnnx, stackClassifiers } from '@sepal/ml';
 import type { Counter } from 'prom-client';
 import { HealthRegistry } from '@sepal/observability';
 import { DriftMonitors } from '../src/drift/drift-monitors.service';
@@ -18,6 +18,7 @@ import { ModelRegistry, ModelSource, RegisteredModel } from '../src/model/model-
 import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
 import { ServedPublisher } from '../src/model/served-publisher';
 import { ModelStacks } from '../src/stacking/model-stacks.service';
+import { StackBuilder } from '../src/stacking/stack-builder';
 import { ServedReporter } from '../src/model/served-reporter.service';
 import { PredictService } from '../src/predict/predict.service';
 
@@ -193,6 +194,13 @@ export class FakeServedPublisher extends ServedPublisher {
   }
 }
 
+/** Stacks in this thread: the worker's job without a worker thread (specs run the TypeScript sources). */
+export class InlineStackBuilder extends StackBuilder {
+  async stack(models: readonly Uint8Array[]): Promise<Uint8Array> {
+    return stackClassifiers(models);
+  }
+}
+
 /** The gateway's model services wired on the fakes (no Nest, no network, no onnxruntime session). */
 export function fakeGateway(env: Record<string, string> = {}) {
   const config: InferenceConfigValues = InferenceConfig.load({
@@ -215,7 +223,7 @@ export function fakeGateway(env: Record<string, string> = {}) {
     sessions,
     metrics,
     new DriftMonitors(config, metrics, bus),
-    new ModelStacks(config, sessions, metrics),
+    new ModelStacks(config, sessions, metrics, new InlineStackBuilder()),
   );
   const publisher = new FakeServedPublisher();
   const reporter = new ServedReporter(config, publisher, metrics);

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { classifierStackKey, exportDenseClassifierToOnnx } from '@sepal/ml';
-import { FakeSession } from '../../test/fakes';
+import { FakeSession, InlineStackBuilder } from '../../test/fakes';
 import { InferenceConfig } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
 import { LoadedModel } from '../model/loaded-model';
@@ -65,7 +65,7 @@ function setup() {
   });
   const sessions = new StackedSessions();
   const metrics = new InferenceMetrics();
-  const stacks = new ModelStacks(config, sessions, metrics);
+  const stacks = new ModelStacks(config, sessions, metrics, new InlineStackBuilder());
   const member = (name: string, bias: number) => {
     const bytes = artifact(bias);
     const model = new LoadedModel(

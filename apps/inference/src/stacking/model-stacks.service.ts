@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { stackClassifiers } from '@sepal/ml';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
 import type { LoadedModel } from '../model/loaded-model';
 import { OnnxSessions } from '../model/onnx-sessions';
 import { ModelStack } from './model-stack';
+import { StackBuilder } from './stack-builder';
 
 /** Rows per member of the parity check a new stack must pass before it serves. */
 const PROBE_ROWS = 4;
@@ -16,7 +16,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 /**
  * Keeps the loaded classifiers of one architecture in stacks (PREDICT_STACKING): a version joins when it is loaded
  * and leaves when it is retired, and the stacks are rebuilt PREDICT_STACK_DELAY_MS after a change, one build for a
- * burst of loads. Until a stack that holds a new version serves, that version runs on its own session, so a
+ * burst of loads; the artifacts are fused in a worker thread (StackBuilder). Until a stack that holds a new version serves, that version runs on its own session, so a
  * promotion never waits for a build. A stack serves only after it gave every member's probe rows the answers of the
  * member's own session; a stack that fails to build or to agree is not used, and its members run alone.
  */
@@ -33,6 +33,7 @@ export class ModelStacks implements OnApplicationShutdown {
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly sessions: OnnxSessions,
     private readonly metrics: InferenceMetrics,
+    private readonly builder: StackBuilder,
   ) {}
 
   /** A loaded, verified and warmed version: stacked with the others of its architecture at the next rebuild. */
@@ -139,7 +140,7 @@ export class ModelStacks implements OnApplicationShutdown {
     const started = Date.now();
     let stack: ModelStack;
     try {
-      const bytes = stackClassifiers(members.map((member) => member.stackable!.bytes));
+      const bytes = await this.builder.stack(members.map((member) => member.stackable!.bytes));
       const session = await this.sessions.create(bytes);
       stack = new ModelStack(
         session,

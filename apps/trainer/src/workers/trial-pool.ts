@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from '@sepal/config';
 import type { EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 import type { FromWorker, TrialOutput, TrialTask, TrialWorkerData } from './trial-protocol';
@@ -201,7 +200,7 @@ class PoolWorker {
   dead = false;
 
   constructor(data: TrialWorkerData, memoryMb: number, onExit: () => void) {
-    this.thread = new Worker(workerScript(), {
+    this.thread = new Worker(workerScript(__dirname, 'trial-worker'), {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: memoryMb + WORKER_HEAP_ALLOWANCE_MB },
       stdout: false,
@@ -241,19 +240,6 @@ class PoolWorker {
     this.dead = true;
     await this.thread.terminate();
   }
-}
-
-/**
- * The compiled worker beside this module; when this module runs from TypeScript sources (jest), the build's copy,
- * which `npm test` makes first.
- */
-function workerScript(): string {
-  const beside = path.join(__dirname, 'trial-worker.js');
-  if (existsSync(beside)) return beside;
-  const root = path.resolve(__dirname, '../../../..');
-  const built = path.join(root, 'dist/apps/trainer/src/workers/trial-worker.js');
-  if (existsSync(built)) return built;
-  throw new Error(`the trial worker script is missing (${beside}, ${built}): run \`npm run build\` first`);
 }
 
 function describe(reason: unknown): string {

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from '@sepal/config';
 import { BodyTooLargeError } from '../domain/csv-stream';
 import { DatasetFormatError } from '../domain/dataset-format-error';
 import type { StageBatch } from '../domain/staged-batch';
@@ -43,7 +42,11 @@ export async function runImportWorker(
   data: ImportWorkerData,
   stage?: (batch: StageBatch) => Promise<void>,
 ): Promise<ImportJobResult<ImportSummary | DryRunSummary>> {
-  const worker = new Worker(workerScript(), { workerData: data, stdout: false, stderr: false });
+  const worker = new Worker(workerScript(__dirname, 'import-worker'), {
+    workerData: data,
+    stdout: false,
+    stderr: false,
+  });
   const post = (message: ToImportWorker, transfer?: ArrayBuffer[]) => worker.postMessage(message, transfer);
   let failure: { error: unknown } | null = null;
   let result: ImportJobResult<ImportSummary | DryRunSummary> | null = null;
@@ -119,17 +122,4 @@ function workerError(error: WorkerError): Error {
   if (error.kind === 'format') return new DatasetFormatError(error.line, error.problem);
   if (error.kind === 'too-large') return new BodyTooLargeError(error.limit, error.setting);
   return new Error(`the import worker failed: ${error.message}`);
-}
-
-/**
- * The compiled worker beside this module; when this module runs from TypeScript sources (jest), the build's copy,
- * which `npm test` makes first.
- */
-function workerScript(): string {
-  const beside = path.join(__dirname, 'import-worker.js');
-  if (existsSync(beside)) return beside;
-  const root = path.resolve(__dirname, '../../../../..');
-  const built = path.join(root, 'dist/apps/data/src/datasets/import/import-worker.js');
-  if (existsSync(built)) return built;
-  throw new Error(`the import worker script is missing (${beside}, ${built}): run \`npm run build\` first`);
 }
