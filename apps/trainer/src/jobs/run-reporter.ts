@@ -117,7 +117,11 @@ export class RunReporter {
   registered(
     payload: Omit<EventPayloadInput<typeof EventNames.ModelRegistered>, 'registeredAt'>,
   ): Promise<string> {
-    return this.publish(EventNames.ModelRegistered, { ...payload, registeredAt: new Date().toISOString() });
+    return this.publish(EventNames.ModelRegistered, {
+      ...payload,
+      metrics: eventMetrics(payload.runId, payload.metrics ?? {}),
+      registeredAt: new Date().toISOString(),
+    });
   }
 
   private publish<N extends Parameters<EventBus['publish']>[0]>(

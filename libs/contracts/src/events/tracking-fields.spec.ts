@@ -1,6 +1,7 @@
 import { createRunRequestSchema, logMetricsRequestSchema } from '../http/registry.dto';
 import { InvalidEventError, parseEventPayload } from './envelope';
 import { EventNames } from './event-names';
+import { MAX_DRIFT_FEATURES, MAX_FEATURE_NAME_LENGTH } from './training.events';
 import {
   MAX_EVENT_ENTRIES,
   MAX_METRIC_KEY_LENGTH,
@@ -113,5 +114,51 @@ describe('the tracked fields of training events are held to the bounds of the RE
     expect(refusal(EventNames.RunFinished, finished({ tags: many(MAX_EVENT_ENTRIES + 1, 'v') }))).toBe(
       'tags: 100001 entries, at most 100000',
     );
+  });
+});
+
+describe('model.registered and drift.detected are bounded too', () => {
+  const registered = (metrics: Record<string, number>) => ({
+    modelName: 'iris',
+    version: 1,
+    runId: RUN_ID,
+    sha256: 'a'.repeat(64),
+    artifactUrl: 'http://registry/artifacts/x',
+    metrics,
+    registeredAt: AT,
+  });
+  const drift = (features: { name: string; psi: number }[]) => ({
+    modelName: 'iris',
+    version: 1,
+    features,
+    threshold: 0.2,
+    detectedAt: AT,
+  });
+
+  it('model.registered: metrics like a run event', () => {
+    expect(refusal(EventNames.ModelRegistered, registered(many(MAX_METRICS_PER_BATCH, 1)))).toBeNull();
+    expect(refusal(EventNames.ModelRegistered, registered(many(MAX_METRICS_PER_BATCH + 1, 1)))).toBe(
+      'metrics: 10001 entries, at most 10000',
+    );
+    expect(refusal(EventNames.ModelRegistered, registered({ ['m'.repeat(251)]: 1 }))).toMatch(/^metrics\./);
+  });
+
+  it('drift.detected: at most a dataset of columns, names as long as a cell', () => {
+    const feature = (i: number) => ({ name: `f${i}`, psi: 0.3 });
+    expect(
+      refusal(
+        EventNames.DriftDetected,
+        drift(Array.from({ length: MAX_DRIFT_FEATURES }, (_, i) => feature(i))),
+      ),
+    ).toBeNull();
+    expect(
+      refusal(
+        EventNames.DriftDetected,
+        drift(Array.from({ length: MAX_DRIFT_FEATURES + 1 }, (_, i) => feature(i))),
+      ),
+    ).toMatch(/^features: /);
+    expect(
+      refusal(EventNames.DriftDetected, drift([{ name: 'n'.repeat(MAX_FEATURE_NAME_LENGTH + 1), psi: 0.3 }])),
+    ).toMatch(/^features\.0\.name: /);
   });
 });

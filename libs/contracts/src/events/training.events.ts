@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { finiteNumber, isoTimestamp, nonEmptyName, sha256Hex } from './common';
 import { eventMetricsSchema, eventParamsSchema, eventTagsSchema } from './tracking-fields';
 
+/** A dataset's columns at most, and a column name's characters at most (the data service's MAX_COLUMNS, MAX_CELL_CHARS). */
+export const MAX_DRIFT_FEATURES = 1000;
+export const MAX_FEATURE_NAME_LENGTH = 1000;
+
 const paramValue = z.union([z.number(), z.string(), z.boolean()]);
 
 /**
@@ -97,7 +101,7 @@ export const modelRegisteredSchema = z.object({
   runId: z.string().uuid(),
   sha256: sha256Hex,
   artifactUrl: z.string().min(1),
-  metrics: z.record(z.string(), finiteNumber).default({}),
+  metrics: eventMetricsSchema.default({}),
   registeredAt: isoTimestamp,
 });
 export type ModelRegistered = z.infer<typeof modelRegisteredSchema>;
@@ -118,7 +122,10 @@ export type ModelPromoted = z.infer<typeof modelPromotedSchema>;
 export const driftDetectedSchema = z.object({
   modelName: nonEmptyName,
   version: z.number().int().positive(),
-  features: z.array(z.object({ name: z.string(), psi: finiteNumber })),
+  /** The drifted features of one model: at most as many as a dataset has columns. */
+  features: z
+    .array(z.object({ name: z.string().max(MAX_FEATURE_NAME_LENGTH), psi: finiteNumber }))
+    .max(MAX_DRIFT_FEATURES),
   threshold: finiteNumber,
   detectedAt: isoTimestamp,
 });
