@@ -1,5 +1,12 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { encodeOnnxMetadata } from '@sepal/contracts';
+import {
+  createRng,
+  exportDenseRegressorToOnnx,
+  fitFeaturePreprocessing,
+  type FeatureColumn,
+} from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import {
   MODEL_PROMOTED_QUEUE,
@@ -22,6 +29,46 @@ import {
 
 const IRIS_LIKE = ['TenantA', 'TenantB', 'TenantC'];
 const WINE = 'WineQuality';
+const REGRESSOR = 'WineScore';
+const REGRESSOR_COLUMNS: FeatureColumn[] = [
+  { name: 'alcohol', type: 'numeric' },
+  { name: 'acidity', type: 'numeric' },
+];
+
+/** A numeric-only dense regressor (two columns, missing cells imputed in the graph): coalesced, never stacked. */
+function regressorOnnx(): Uint8Array {
+  const rng = createRng(7);
+  const rows = Array.from({ length: 100 }, () => [rng() < 0.1 ? null : 9 + 5 * rng(), 3 + 4 * rng()]);
+  const preprocessing = fitFeaturePreprocessing(REGRESSOR_COLUMNS, rows, { standardize: true });
+  return exportDenseRegressorToOnnx(
+    {
+      task: 'regression',
+      featureNames: REGRESSOR_COLUMNS.map((c) => c.name),
+      preprocessing,
+      layers: [
+        {
+          kernel: Float32Array.of(0.8, -0.5),
+          bias: Float32Array.of(5.5),
+          inputs: 2,
+          units: 1,
+          activation: 'linear',
+        },
+      ],
+    },
+    encodeOnnxMetadata({
+      modelName: REGRESSOR,
+      labels: [],
+      featureNames: REGRESSOR_COLUMNS.map((c) => c.name),
+      runId: WINE_RUN_ID,
+      task: 'regression',
+      featureColumns: REGRESSOR_COLUMNS.map(({ name }, i) => ({
+        name,
+        type: 'numeric' as const,
+        imputed: preprocessing.medians![i],
+      })),
+    }),
+  );
+}
 const WINE_ROW = Object.fromEntries(
   WINE_FEATURES.map((name, i) => [name, [7.4, 0.7, 0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4][i]]),
 );
@@ -72,6 +119,8 @@ describe('stacked models on real services', () => {
     }
     await registry.register(WINE, wineOnnx(), WINE_RUN_ID);
     await registry.promote(WINE, 1);
+    await registry.register(REGRESSOR, regressorOnnx(), WINE_RUN_ID);
+    await registry.promote(REGRESSOR, 1);
     app = await startTestGateway(
       registry.url,
       { amqpUrl: AMQP_URL, namespace },
@@ -160,7 +209,7 @@ describe('stacked models on real services', () => {
     );
     try {
       const served = () => [...plain.get(ModelManager).models()].filter((e) => e.champion.model).length;
-      await waitFor(async () => served() === 4, { timeoutMs: 20_000, description: '4 models served' });
+      await waitFor(async () => served() === 5, { timeoutMs: 20_000, description: '5 models served' });
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(plain.get(ModelStacks).current()).toEqual([]);
       const ask = (gateway: NestFastifyApplication) =>
@@ -181,5 +230,35 @@ describe('stacked models on real services', () => {
       await plain.close();
       await deleteTestQueues(`${namespace}_plain`, [MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE]);
     }
+  });
+
+  /** ONNX runs of the regressor so far (sepal_inference_duration_seconds_count). */
+  const regressorRuns = async () =>
+    Number(
+      new RegExp(
+        `^sepal_inference_duration_seconds_count\\{model="${REGRESSOR}",version="1"\\} (\\d+)$`,
+        'm',
+      ).exec((await http('GET', '/metrics')).body)?.[1] ?? NaN,
+    );
+
+  it("answers each of a regressor's concurrent requests with its own rows' values (coalesced, not stacked)", async () => {
+    const rows = Array.from({ length: 60 }, (_, i) => ({
+      alcohol: i % 7 === 0 ? null : 9 + (i % 13) / 3,
+      acidity: 3 + (i % 5),
+    }));
+    const value = (response: { json: () => { predictions: { value: number }[] } }) =>
+      response.json().predictions[0].value;
+    const alone: number[] = [];
+    for (const row of rows) alone.push(value(await http('POST', `/predict/${REGRESSOR}`, { features: row })));
+    const runsBefore = await regressorRuns();
+    const together = await Promise.all(
+      rows.map((row) => http('POST', `/predict/${REGRESSOR}`, { features: row })),
+    );
+    // Fewer runs than requests: they were coalesced.
+    expect((await regressorRuns()) - runsBefore).toBeLessThan(rows.length);
+    expect(together.map((response) => response.statusCode)).toEqual(rows.map(() => 200));
+    together.forEach((response, i) => expect(value(response)).toBeCloseTo(alone[i], 5));
+    expect(new Set(alone).size).toBeGreaterThan(10);
+    expect(champion(REGRESSOR).stackedIn).toBeNull();
   });
 });

@@ -53,6 +53,23 @@ describe('BatchCoalescer', () => {
     expect([...(await third).labels]).toEqual([2]);
   });
 
+  it("gives each request of a regressor its own rows' values", async () => {
+    // A regressor's run: no classes, one value per row (twice the input here).
+    const run = async (data: Float32Array): Promise<RunOutput> => ({
+      probabilities: new Float32Array(0),
+      labels: new Int32Array(0),
+      values: data.map((x) => x * 2),
+    });
+    const coalescer = new BatchCoalescer(1, run, { windowUs: 0, maxRows: 100 });
+    const first = coalescer.submit(Float32Array.of(1), 1);
+    const rest = [coalescer.submit(Float32Array.of(2, 3), 2), coalescer.submit(Float32Array.of(4), 1)];
+    expect([...(await first).values!]).toEqual([2]);
+    const [second, third] = await Promise.all(rest);
+    expect([...second.values!]).toEqual([4, 6]);
+    expect([...third.values!]).toEqual([8]);
+    expect(second.probabilities).toHaveLength(0);
+  });
+
   it('with a window, waits for company before the first run', async () => {
     const fake = recordingRun();
     const coalescer = new BatchCoalescer(1, fake.run, { windowUs: 500, maxRows: 100 });

@@ -166,13 +166,16 @@ export class BatchCoalescer<O = void> {
     }
     const deliver = (output: RunOutput) => {
       const classes = output.probabilities.length / rows;
+      const values = output.values;
       let at = 0;
       for (const item of batch) {
+        const end = at + item.rows;
         item.resolve({
-          probabilities: output.probabilities.subarray(at * classes, (at + item.rows) * classes),
-          labels: output.labels.subarray(at, at + item.rows),
+          probabilities: output.probabilities.subarray(at * classes, end * classes),
+          labels: output.labels.subarray(at, end),
+          ...(values ? { values: values.subarray(at, end) } : {}),
         });
-        at += item.rows;
+        at = end;
       }
     };
     return { output: this.run(data, rows, batch), deliver };

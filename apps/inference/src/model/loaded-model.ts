@@ -88,8 +88,8 @@ export class LoadedModel {
     stackable: Stackable | null = null,
   ) {
     this.tally = signature.task === 'regression' ? NO_TALLY : observer.tally(info, signature.labels);
-    // Coalescing concatenates numeric rows and splits class outputs: models with string inputs or values run alone.
-    const plain = signature.task === 'classification' && signature.categoricalCount === 0;
+    // Coalescing concatenates numeric rows and splits the outputs by rows: models with string inputs run alone.
+    const plain = signature.categoricalCount === 0;
     this.coalescer =
       batching.coalesce && plain
         ? new BatchCoalescer(signature.featureNames.length, (data, rows) => this.runSession(data, rows), {
