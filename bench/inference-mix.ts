@@ -13,8 +13,15 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InferenceConfig, ModelManager, ModelStacks, startInferenceApp } from '../apps/inference/src';
-import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, wrkScript } from './inference-support';
+import { ModelManager, ModelStacks } from '../apps/inference/src';
+import {
+  BenchModel,
+  IRIS_FEATURES,
+  miniRegistry,
+  runWrk,
+  startBenchGateway,
+  wrkScript,
+} from './inference-support';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -40,24 +47,10 @@ async function serve(configuration: Configuration, connections: number): Promise
     (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, 1, i),
   );
   const registry = await miniRegistry(models);
-  const app = await startInferenceApp(
-    InferenceConfig.load({
-      ...process.env,
-      INFERENCE_PORT: '0',
-      INFERENCE_HOST: '127.0.0.1',
-      REGISTRY_URL: registry.url,
-      MODEL_NAME: 'model-01',
-      MODEL_SYNC_INTERVAL_MS: '0',
-      LOG_LEVEL: 'warn',
-      // One client address: the per-caller prediction rate limit would measure itself.
-      PREDICT_RATE_PER_KEY: '1000000',
-      PREDICT_BURST_PER_KEY: '10000000',
-      AMQP_URL: undefined,
-      SEPAL_NAMESPACE: `mix_${process.pid}`,
-      SERVE_MODELS: configuration === 'one' ? 'model-01' : '*',
-      PREDICT_STACKING: configuration === 'unstacked' ? 'false' : 'true',
-    }),
-  );
+  const app = await startBenchGateway(registry.url, `mix_${process.pid}`, {
+    SERVE_MODELS: configuration === 'one' ? 'model-01' : '*',
+    PREDICT_STACKING: configuration === 'unstacked' ? 'false' : 'true',
+  });
   const manager = app.get(ModelManager);
   const wanted = configuration === 'one' ? 1 : MODELS;
   while ([...manager.models()].filter((entry) => entry.champion.model).length < wanted) {

@@ -13,8 +13,15 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
-import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, wrkScript } from './inference-support';
+import { ModelManager } from '../apps/inference/src';
+import {
+  BenchModel,
+  IRIS_FEATURES,
+  miniRegistry,
+  runWrk,
+  startBenchGateway,
+  wrkScript,
+} from './inference-support';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const MODELS = Number(process.env.BENCH_MODELS ?? 20);
@@ -38,22 +45,7 @@ async function main(): Promise<void> {
     (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, i < PROMOTED_MODELS ? 4 : 1, i),
   );
   const registry = await miniRegistry(models);
-  const app = await startInferenceApp(
-    InferenceConfig.load({
-      ...process.env,
-      INFERENCE_PORT: '0',
-      INFERENCE_HOST: '127.0.0.1',
-      REGISTRY_URL: registry.url,
-      MODEL_NAME: 'model-01',
-      MODEL_SYNC_INTERVAL_MS: '0',
-      LOG_LEVEL: 'warn',
-      // One client address: the per-caller prediction rate limit would measure itself.
-      PREDICT_RATE_PER_KEY: '1000000',
-      PREDICT_BURST_PER_KEY: '10000000',
-      AMQP_URL: undefined,
-      SEPAL_NAMESPACE: `soak_${process.pid}`,
-    }),
-  );
+  const app = await startBenchGateway(registry.url, `soak_${process.pid}`);
   const manager = app.get(ModelManager);
   while ([...manager.models()].filter((entry) => entry.champion.model).length < MODELS) await sleep(50);
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -6,6 +6,8 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { encodeOnnxMetadata } from '@sepal/contracts';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { InferenceConfig, startInferenceApp } from '../apps/inference/src';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
@@ -204,4 +206,32 @@ export function runWrk(
       });
     });
   });
+}
+
+/**
+ * A gateway as the benchmarks start it: in this process on a free port, embedded (no broker), reading `registryUrl`,
+ * quiet, with the per-caller prediction rate limit out of the way (one client address would measure the limit
+ * itself); `env` adds or overrides variables.
+ */
+export function startBenchGateway(
+  registryUrl: string,
+  namespace: string,
+  env: Record<string, string> = {},
+): Promise<NestFastifyApplication> {
+  return startInferenceApp(
+    InferenceConfig.load({
+      ...process.env,
+      INFERENCE_PORT: '0',
+      INFERENCE_HOST: '127.0.0.1',
+      REGISTRY_URL: registryUrl,
+      MODEL_NAME: 'model-01',
+      MODEL_SYNC_INTERVAL_MS: '0',
+      LOG_LEVEL: 'warn',
+      PREDICT_RATE_PER_KEY: '1000000',
+      PREDICT_BURST_PER_KEY: '10000000',
+      AMQP_URL: undefined,
+      SEPAL_NAMESPACE: namespace,
+      ...env,
+    }),
+  );
 }

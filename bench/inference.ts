@@ -22,8 +22,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Fastify from 'fastify';
-import { InferenceConfig, ModelManager, ModelStacks, startInferenceApp } from '../apps/inference/src';
-import { BenchModel, IRIS_FEATURES, miniRegistry, runWrk, WrkFigures, wrkScript } from './inference-support';
+import { ModelManager, ModelStacks } from '../apps/inference/src';
+import {
+  BenchModel,
+  IRIS_FEATURES,
+  miniRegistry,
+  runWrk,
+  startBenchGateway,
+  WrkFigures,
+  wrkScript,
+} from './inference-support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -68,24 +76,10 @@ function bareNodeServer(): Server {
 }
 
 async function gateway(registryUrl: string, env: Record<string, string>): Promise<NestFastifyApplication> {
-  const app = await startInferenceApp(
-    InferenceConfig.load({
-      ...process.env,
-      INFERENCE_PORT: '0',
-      INFERENCE_HOST: '127.0.0.1',
-      REGISTRY_URL: registryUrl,
-      MODEL_NAME: 'model-01',
-      MODEL_RETRY_INTERVAL_MS: '100',
-      MODEL_SYNC_INTERVAL_MS: '0',
-      LOG_LEVEL: 'warn',
-      // One client address: the per-caller prediction rate limit would measure itself.
-      PREDICT_RATE_PER_KEY: '1000000',
-      PREDICT_BURST_PER_KEY: '10000000',
-      AMQP_URL: undefined,
-      SEPAL_NAMESPACE: `bench_${process.pid}_${Date.now().toString(36)}`,
-      ...env,
-    }),
-  );
+  const app = await startBenchGateway(registryUrl, `bench_${process.pid}_${Date.now().toString(36)}`, {
+    MODEL_RETRY_INTERVAL_MS: '100',
+    ...env,
+  });
   const manager = app.get(ModelManager);
   const wanted = env.SERVE_MODELS === '*' ? MODELS : 1;
   for (;;) {
