@@ -1,11 +1,5 @@
-export type {
-  Activation,
-  DenseClassifierSpec,
-  DenseLayerSpec,
-  DenseRegressorSpec,
-  StandardizerSpec,
-} from './model/dense-spec';
-export { fitStandardizer, standardize } from './preprocessing/standardizer';
+export type { Activation, DenseClassifierSpec, DenseLayerSpec, DenseRegressorSpec } from './model/dense-spec';
+export { fitStandardizer, standardize, type StandardizerSpec } from './preprocessing/standardizer';
 export { argmax, predictProba, predictValues } from './model/forward';
 export { applyActivation, sigmoid, softmax } from './model/activations';
 export {

@@ -1,4 +1,5 @@
 import type { FeaturePreprocessing } from '../preprocessing/feature-preprocessing';
+import type { StandardizerSpec } from '../preprocessing/standardizer';
 
 /**
  * A trained dense classifier described as plain numbers: what the trainer extracts from TensorFlow.js
@@ -13,12 +14,6 @@ export interface DenseLayerSpec {
   inputs: number;
   units: number;
   activation: Activation;
-}
-
-export interface StandardizerSpec {
-  mean: number[];
-  /** Standard deviations; a zero deviation is stored as 1 so the feature passes through centred. */
-  std: number[];
 }
 
 export interface DenseClassifierSpec {

@@ -1,4 +1,4 @@
-import type { StandardizerSpec } from '../model/dense-spec';
+import type { StandardizerSpec } from './standardizer';
 
 /** One raw cell as a client or a dataset page carries it: a number, a category string, or null when missing. */
 export type FeatureCell = number | string | null;

@@ -1,5 +1,10 @@
-import type { StandardizerSpec } from '../model/dense-spec';
 import { assertFiniteMatrix, type Matrix } from '../util/matrix';
+
+export interface StandardizerSpec {
+  mean: number[];
+  /** Standard deviations; a zero deviation is stored as 1 so the feature passes through centred. */
+  std: number[];
+}
 
 /** Per-feature mean and population standard deviation; a constant feature gets std 1 so it passes through centred. */
 export function fitStandardizer(rows: Matrix): StandardizerSpec {
