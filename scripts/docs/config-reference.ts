@@ -92,19 +92,8 @@ export function jsDocDescriptions(
   return found;
 }
 
-interface JsonSchema {
-  type?: string;
-  format?: string;
-  enum?: unknown[];
-  pattern?: string;
-  minLength?: number;
-  maxLength?: number;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  default?: unknown;
-}
+/** A variable's schema as JSON Schema (its input side: what the environment holds). */
+type JsonSchema = z.core.JSONSchema.BaseSchema;
 
 const code = (value: unknown) => `\`${String(value)}\``;
 const number = (value: number) => (Number.isInteger(value) ? value.toLocaleString('en-US') : String(value));
@@ -119,17 +108,17 @@ export function describeType(schema: JsonSchema): string {
     return values.map(code).join(' | ');
   }
   if (schema.type === 'integer' || schema.type === 'number') {
-    const unbounded = (v: number | undefined) => v === undefined || Math.abs(v) >= Number.MAX_SAFE_INTEGER;
-    const low = schema.minimum ?? schema.exclusiveMinimum;
-    const high = schema.maximum ?? schema.exclusiveMaximum;
-    const lowOpen = schema.minimum === undefined;
-    const highOpen = schema.maximum === undefined;
-    if (unbounded(low) && unbounded(high)) return schema.type;
-    if (unbounded(high)) return `${schema.type} ${lowOpen ? '>' : '≥'} ${number(low!)}`;
-    if (unbounded(low)) return `${schema.type} ${highOpen ? '<' : '≤'} ${number(high!)}`;
-    if (!lowOpen && !highOpen)
-      return `${schema.type} ${number(low!)}${low! < 0 ? ' to ' : '–'}${number(high!)}`;
-    return `${schema.type} in ${lowOpen ? '(' : '['}${number(low!)}, ${number(high!)}${highOpen ? ')' : ']'}`;
+    const bound = (v: unknown) =>
+      typeof v === 'number' && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
+    const low = bound(schema.minimum) ?? bound(schema.exclusiveMinimum);
+    const high = bound(schema.maximum) ?? bound(schema.exclusiveMaximum);
+    const lowOpen = bound(schema.minimum) === undefined;
+    const highOpen = bound(schema.maximum) === undefined;
+    if (low === undefined && high === undefined) return schema.type;
+    if (high === undefined) return `${schema.type} ${lowOpen ? '>' : '≥'} ${number(low!)}`;
+    if (low === undefined) return `${schema.type} ${highOpen ? '<' : '≤'} ${number(high)}`;
+    if (!lowOpen && !highOpen) return `${schema.type} ${number(low)}${low < 0 ? ' to ' : '–'}${number(high)}`;
+    return `${schema.type} in ${lowOpen ? '(' : '['}${number(low)}, ${number(high)}${highOpen ? ')' : ']'}`;
   }
   if (schema.format === 'uri') return 'URL';
   const parts = ['string'];
@@ -179,7 +168,7 @@ export function configRows(source: ConfigSource, names: string[]): ConfigRow[] {
   const base = jsDocDescriptions(BASE_SOURCE.file);
   return names.map((name) => {
     const field = source.schema.shape[name] as z.ZodType;
-    const jsonSchema = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    const jsonSchema = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' });
     const description =
       field.description ??
       own.get(name) ??
