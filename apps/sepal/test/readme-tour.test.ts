@@ -123,6 +123,9 @@ describe("the README's five-minute tour", () => {
     const all = transcript.join('\n');
     expect(all).toContain('Iris-');
     expect(all).toContain('WineModel');
+    // Step 4's story: the default gate (0.9 accuracy) kept the wine model a challenger until it was promoted by hand.
+    expect(all).toMatch(/challenger/);
+    expect(all).toContain('first wine model');
     expect(all).toMatch(/sepal_model_requests_total\{model="WineModel",code="2xx"\} [1-9]/);
   });
 });
