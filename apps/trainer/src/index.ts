@@ -1,6 +1,6 @@
 export { TrainerModule } from './trainer.module';
 export { startTrainerApp } from './bootstrap';
-export { TrainerConfig } from './trainer.config';
+export { TrainerConfig, trainerConfigSchema } from './trainer.config';
 export type { TrainerConfigValues } from './trainer.config';
 export { decidePromotion } from './promotion/promotion-gate';
 /** The run id a job's first attempt gets from its train.requested messageId (tests find a job's runs by it). */

@@ -4,7 +4,7 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(
       `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
-        'Fix the environment variables above (see .env.example and README.md) and start again.',
+        'Fix the environment variables above (see .env.example and docs/configuration.md) and start again.',
     );
     this.name = 'ConfigError';
   }

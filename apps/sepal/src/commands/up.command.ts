@@ -12,7 +12,7 @@ export function upCommand(): Command {
     .addHelpText(
       'after',
       '\nPorts: INFERENCE_PORT (3000), DATA_PORT (3001), REGISTRY_PORT (3002), TRAINER_PORT (3003), CONSOLE_PORT (8080).\n' +
-        'Every other setting is an environment variable too; see README.md.',
+        'Every other setting is an environment variable too; see docs/configuration.md.',
     )
     .action(async (options: { train: boolean }) => {
       const started = Date.now();
