@@ -8,6 +8,8 @@ export interface ArtifactRecord {
   size: number;
   path: string;
   createdAt: Date;
+  /** The key that uploaded it (null before uploads were recorded). */
+  uploadedBy: string | null;
 }
 
 const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
@@ -15,6 +17,7 @@ const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
   size: Number(r.size),
   path: r.path as string,
   createdAt: new Date(r.created_at as string),
+  uploadedBy: (r.uploaded_by as string | null | undefined) ?? null,
 });
 
 @Injectable()
@@ -26,10 +29,16 @@ export class ArtifactsRepository {
   }
 
   /** Records an artifact; false if it was already recorded. */
-  async insert(artifact: { sha256: string; size: number; path: string }): Promise<boolean> {
+  async insert(artifact: {
+    sha256: string;
+    size: number;
+    path: string;
+    uploadedBy: string;
+  }): Promise<boolean> {
     const rows = await this.dataSource.query(
-      `INSERT INTO registry.artifacts (sha256, size, path) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
-      [artifact.sha256, artifact.size, artifact.path],
+      `INSERT INTO registry.artifacts (sha256, size, path, uploaded_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
+      [artifact.sha256, artifact.size, artifact.path, artifact.uploadedBy],
     );
     return rows.length === 1;
   }

@@ -495,7 +495,7 @@ export class FakeArtifactsRepository
     super({ artifacts: [] }, transactions);
   }
 
-  async insert(artifact: { sha256: string; size: number; path: string }): Promise<boolean> {
+  async insert(artifact: { sha256: string; size: number; path: string; uploadedBy: string }): Promise<boolean> {
     this.transactions.read(undefined);
     if (this.state.artifacts.some((a) => a.sha256 === artifact.sha256)) return false;
     this.state.artifacts.push({ ...artifact, createdAt: new Date() });
@@ -565,6 +565,7 @@ export function registryOnFakes() {
   const artifacts = new ArtifactsService(
     artifactsRepository as unknown as ArtifactsRepository,
     store as unknown as ArtifactStore,
+    RegistryConfig.load({}),
   );
   const models = new ModelsService(
     modelsRepository as unknown as ModelsRepository,

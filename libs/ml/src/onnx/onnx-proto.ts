@@ -1,9 +1,9 @@
 import { parse, type Root, type Type } from 'protobufjs';
 
 /**
- * The subset of onnx.proto (proto2) the exporter writes, with the official field numbers. Fields that refer to
- * messages left out here (sparse tensors, training info, functions, sequence/map types, ...) are omitted;
- * protobuf skips them as unknown fields when decoding a model that has them.
+ * The subset of onnx.proto (proto2) the exporter writes, with the official field numbers, plus what the upload check
+ * (validateOnnxModel) reads: sparse tensors and local functions. Fields that refer to messages left out here
+ * (training info, sequence/map types, ...) are omitted; protobuf skips them as unknown fields when decoding.
  */
 export const ONNX_PROTO_SOURCE = `
 syntax = "proto2";
@@ -43,6 +43,8 @@ message AttributeProto {
   repeated TensorProto tensors = 10;
   repeated GraphProto graphs = 11;
   repeated TypeProto type_protos = 15;
+  optional SparseTensorProto sparse_tensor = 22;
+  repeated SparseTensorProto sparse_tensors = 23;
 }
 
 message ValueInfoProto {
@@ -71,6 +73,18 @@ message ModelProto {
   optional string doc_string = 6;
   optional GraphProto graph = 7;
   repeated StringStringEntryProto metadata_props = 14;
+  repeated FunctionProto functions = 25;
+}
+
+message FunctionProto {
+  optional string name = 1;
+  optional string domain = 10;
+}
+
+message SparseTensorProto {
+  optional TensorProto values = 1;
+  optional TensorProto indices = 2;
+  repeated int64 dims = 3;
 }
 
 message StringStringEntryProto {
@@ -82,6 +96,7 @@ message GraphProto {
   repeated NodeProto node = 1;
   optional string name = 2;
   repeated TensorProto initializer = 5;
+  repeated SparseTensorProto sparse_initializer = 15;
   optional string doc_string = 10;
   repeated ValueInfoProto input = 11;
   repeated ValueInfoProto output = 12;
