@@ -1,27 +1,19 @@
+import { randomDenseClassifier } from '../../test/fixtures/random-dense-classifier';
 import { forestOf, stump } from '../../test/fixtures/tree-data';
 import { exportDenseClassifierToOnnx } from './export-dense-classifier';
 import { exportTreeEnsembleToOnnx } from './export-tree-ensemble';
 import { modelProtoType } from './onnx-proto';
 import { DEFAULT_ONNX_POLICY, OnnxValidationError, validateOnnxModel } from './validate-onnx';
 
-const dense = () =>
-  exportDenseClassifierToOnnx(
-    {
-      featureNames: ['a', 'b'],
-      labels: ['x', 'y'],
-      standardizer: { mean: [0, 0], std: [1, 1] },
-      layers: [
-        {
-          inputs: 2,
-          units: 2,
-          activation: 'softmax',
-          kernel: Float32Array.of(1, 0, 0, 1),
-          bias: Float32Array.of(0, 0),
-        },
-      ],
-    },
-    { label_map: '["x","y"]' },
+/** A dense network as the trainer exports it (weights from a fixed seed: only its structure matters here). */
+const dense = () => {
+  let state = 7;
+  const rng = () => ((state = (state * 16807) % 2147483647) - 1) / 2147483646;
+  return exportDenseClassifierToOnnx(
+    randomDenseClassifier(rng, 3, [{ units: 4, activation: 'relu' }], 2),
+    {},
   );
+};
 
 type Plain = Record<string, unknown>;
 const tensor = (name: string, extra: Plain = {}): Plain => ({
