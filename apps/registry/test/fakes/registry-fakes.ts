@@ -495,7 +495,12 @@ export class FakeArtifactsRepository
     super({ artifacts: [] }, transactions);
   }
 
-  async insert(artifact: { sha256: string; size: number; path: string; uploadedBy: string }): Promise<boolean> {
+  async insert(artifact: {
+    sha256: string;
+    size: number;
+    path: string;
+    uploadedBy: string;
+  }): Promise<boolean> {
     this.transactions.read(undefined);
     if (this.state.artifacts.some((a) => a.sha256 === artifact.sha256)) return false;
     this.state.artifacts.push({ ...artifact, createdAt: new Date() });
