@@ -1,11 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { ArtifactView, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
-import { DEFAULT_ONNX_POLICY, OnnxPolicy, OnnxValidationError, validateOnnxModel } from '@sepal/ml';
+import { OnnxValidationError } from '@sepal/ml';
 import { Transaction } from '@sepal/persistence';
-import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
 import { ArtifactStore, sha256Of } from './artifact-store';
+import { OnnxChecker } from './onnx-checker';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -18,19 +18,11 @@ export const artifactPath = (sha256: string): string => `/artifacts/${sha256}`;
  */
 @Injectable()
 export class ArtifactsService {
-  private readonly policy: OnnxPolicy;
-
   constructor(
     private readonly repository: ArtifactsRepository,
     private readonly store: ArtifactStore,
-    @Inject(RegistryConfig) config: RegistryConfigValues,
-  ) {
-    this.policy = {
-      ...DEFAULT_ONNX_POLICY,
-      maxBytes: config.REGISTRY_MAX_ARTIFACT_BYTES,
-      maxNodes: config.REGISTRY_ONNX_MAX_NODES,
-    };
-  }
+    private readonly checker: OnnxChecker,
+  ) {}
 
   async upload(
     content: unknown,
@@ -56,7 +48,7 @@ export class ArtifactsService {
         'The upload was corrupted or the wrong file was sent.',
       );
     }
-    this.checkOnnx(content);
+    await this.checkOnnx(content);
     const path = await this.store.put(actual, content);
     const created = await this.repository.insert({ sha256: actual, size: content.length, path, uploadedBy });
     const recorded = created ? uploadedBy : ((await this.repository.find(actual))?.uploadedBy ?? null);
@@ -67,9 +59,9 @@ export class ArtifactsService {
   }
 
   /** 422 naming the problem when the bytes are not an ONNX model a gateway may open; nothing is stored then. */
-  private checkOnnx(content: Buffer): void {
+  private async checkOnnx(content: Buffer): Promise<void> {
     try {
-      validateOnnxModel(content, this.policy);
+      await this.checker.check(content);
     } catch (error) {
       if (!(error instanceof OnnxValidationError)) throw error;
       throw new UnprocessableError(

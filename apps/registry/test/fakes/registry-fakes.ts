@@ -23,6 +23,7 @@ import { fakeTransaction, Transaction, TransactionRunner } from '@sepal/persiste
 import { ArtifactRecord, ArtifactsRepository } from '../../src/artifacts/artifacts.repository';
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { ArtifactStore } from '../../src/artifacts/artifact-store';
+import { InlineOnnxChecker, uploadPolicy } from '../../src/artifacts/onnx-checker';
 import { InboxRepository } from '../../src/inbox/inbox.repository';
 import {
   ModelRecord,
@@ -570,7 +571,7 @@ export function registryOnFakes() {
   const artifacts = new ArtifactsService(
     artifactsRepository as unknown as ArtifactsRepository,
     store as unknown as ArtifactStore,
-    RegistryConfig.load({}),
+    new InlineOnnxChecker(uploadPolicy(RegistryConfig.load({}))),
   );
   const models = new ModelsService(
     modelsRepository as unknown as ModelsRepository,

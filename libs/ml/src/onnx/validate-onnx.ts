@@ -1,4 +1,4 @@
-import { modelProtoType } from './onnx-proto';
+import { modelCheckViewType } from './onnx-proto';
 
 /** What an uploaded ONNX model may be: its size, its operator sets and versions, its graph's size. */
 export interface OnnxPolicy {
@@ -99,7 +99,7 @@ export function validateOnnxModel(bytes: Uint8Array, policy: OnnxPolicy = DEFAUL
   }
   let model: Model;
   try {
-    model = modelProtoType().decode(bytes) as unknown as Model;
+    model = modelCheckViewType().decode(bytes) as unknown as Model;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new OnnxValidationError(
