@@ -12,6 +12,9 @@ export interface ArtifactRecord {
   uploadedBy: string | null;
 }
 
+/** An artifact to record: its digest, size, path in the store and the key that uploaded it. */
+export type NewArtifact = Pick<ArtifactRecord, 'sha256' | 'size' | 'path'> & { uploadedBy: string };
+
 const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
   sha256: String(r.sha256).trim(),
   size: Number(r.size),
@@ -29,12 +32,7 @@ export class ArtifactsRepository {
   }
 
   /** Records an artifact; false if it was already recorded. */
-  async insert(artifact: {
-    sha256: string;
-    size: number;
-    path: string;
-    uploadedBy: string;
-  }): Promise<boolean> {
+  async insert(artifact: NewArtifact): Promise<boolean> {
     const rows = await this.dataSource.query(
       `INSERT INTO registry.artifacts (sha256, size, path, uploaded_by) VALUES ($1, $2, $3, $4)
        ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
