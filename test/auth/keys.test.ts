@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, deleteNamespace, TestDatabase, uniqueNamespace, waitFor } from '@sepal/testing';
+import {
+  createTestDatabase,
+  deleteNamespace,
+  smallOnnxModel,
+  TestDatabase,
+  uniqueNamespace,
+  waitFor,
+} from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
@@ -183,7 +190,7 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
   it('records the key’s name as the actor of a promotion, an import, a feedback commit and a training request, and refuses a claimed one', async () => {
     const run = await call('registry', 'POST', '/runs', 'admin', { experiment: 'keys' });
     expect(run.status).toBe(201);
-    const artifact = Buffer.from(`model ${namespace}`);
+    const artifact = smallOnnxModel(`model ${namespace}`);
     const sha256 = createHash('sha256').update(artifact).digest('hex');
     const upload = await fetch(`${urls.registry}/artifacts`, {
       method: 'POST',

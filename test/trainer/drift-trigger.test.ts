@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
-import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
+import { sleep, smallOnnxModel, uniqueNamespace, waitFor } from '@sepal/testing';
 import { inject, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(60_000);
@@ -62,7 +62,7 @@ describe.each(['real services', 'embedded adapters'] as const)('drift alerts on 
       dataset: 'iris',
       datasetVersion: imported.version.id,
     });
-    const bytes = Buffer.from(`model of ${runId}`);
+    const bytes = smallOnnxModel(`model of ${runId}`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     await call(services.registry, 'POST', '/artifacts', bytes, {
       'content-type': 'application/octet-stream',

@@ -64,7 +64,7 @@ export function artifact(options: { metadata?: Record<string, string>; tag?: num
   );
 }
 
-/** The registry: artifacts by URL and the champion alias; `unreachable` makes every call fail. */
+/** The registry: artifacts by SHA-256 and the champion alias; `unreachable` makes every call fail. */
 export class FakeModelRegistry extends ModelRegistry {
   readonly artifacts = new Map<string, Uint8Array>();
   championOf = new Map<string, ModelSource>();
@@ -78,8 +78,8 @@ export class FakeModelRegistry extends ModelRegistry {
   /** Stores an artifact as version `version` (content-addressed, like the registry) and returns its source. */
   add(version: number, bytes: Uint8Array = artifact({ tag: version }), model = MODEL): ModelSource {
     const digest = sha256(bytes);
-    const source = { version, sha256: digest, artifactUrl: `/artifacts/${digest}`, runId: RUN_ID };
-    this.artifacts.set(source.artifactUrl, bytes);
+    const source = { version, sha256: digest, runId: RUN_ID };
+    this.artifacts.set(digest, bytes);
     if (!this.versions.has(model)) this.versions.set(model, new Map());
     this.versions.get(model)!.set(version, source);
     return source;
@@ -115,12 +115,35 @@ export class FakeModelRegistry extends ModelRegistry {
     return this.championOf.get(modelName) ?? null;
   }
 
-  async download(artifactUrl: string): Promise<Uint8Array> {
+  async download(sha256: string): Promise<Uint8Array> {
     this.check();
-    this.downloads.push(artifactUrl);
-    const bytes = this.artifacts.get(artifactUrl);
-    if (!bytes) throw new Error(`registry: GET ${artifactUrl} answered 404: unknown artifact`);
+    this.downloads.push(sha256);
+    const bytes = this.artifacts.get(sha256);
+    if (!bytes) throw new Error(`registry: GET /artifacts/${sha256} answered 404: unknown artifact`);
     return bytes;
+  }
+
+  /** Sets the model's split as the registry would store it (the revision raised by each change). */
+  setTraffic(
+    weights: [version: number, weight: number][],
+    shadow: number | null = null,
+    model = MODEL,
+  ): TrafficSplit {
+    const ref = (version: number) => {
+      const sha256 = this.versions.get(model)?.get(version)?.sha256 ?? 'f'.repeat(64);
+      return { version, sha256, artifactUrl: `http://registry.test/artifacts/${sha256}` };
+    };
+    const split: TrafficSplit = {
+      modelName: model,
+      weights: weights.map(([version, weight]) => ({ ...ref(version), weight })),
+      shadow: shadow === null ? null : ref(shadow),
+      reason: 'test',
+      changedBy: 'test',
+      changedAt: new Date().toISOString(),
+      revision: (this.trafficOf.get(model)?.revision ?? 0) + 1,
+    };
+    this.trafficOf.set(model, split);
+    return split;
   }
 
   private check(): void {
@@ -246,7 +269,7 @@ export function fakeGateway(env: Record<string, string> = {}) {
   };
 }
 
-/** The model.promoted the registry announces when `source` becomes the champion at `promotedAt`. */
+/** A model.promoted naming `source` as the champion at `promotedAt` (what the registry would announce, or a forgery). */
 export function promoted(
   source: ModelSource,
   promotedAt: Date,
@@ -257,7 +280,7 @@ export function promoted(
     alias: 'champion',
     version: source.version,
     sha256: source.sha256,
-    artifactUrl: source.artifactUrl,
+    artifactUrl: `http://registry.test/artifacts/${source.sha256}`,
     previousVersion: null,
     reason: 'test',
     promotedBy: 'test',

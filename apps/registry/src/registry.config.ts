@@ -18,6 +18,8 @@ export const registryConfigSchema = baseConfigSchema.extend({
     .int()
     .positive()
     .default(200 * 1024 * 1024),
+  /** Most nodes an uploaded ONNX model may have in all its graphs (422 naming this beyond). */
+  REGISTRY_ONNX_MAX_NODES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Most tags an experiment, a run (after its updates are merged) or a model may carry: 400 naming this beyond. */
   REGISTRY_MAX_TAGS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Most params a run may carry: 400 naming this beyond. */

@@ -9,7 +9,7 @@ import { EventEnvelope, EventNames, ModelPromoted } from '@sepal/contracts';
 import { createEventBus, EventBus, Subscription } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { deleteNamespace, sleep, TcpProxy, uniqueNamespace, waitFor } from '@sepal/testing';
+import { deleteNamespace, sleep, smallOnnxModel, TcpProxy, uniqueNamespace, waitFor } from '@sepal/testing';
 import { startRegistryApp } from '../src/bootstrap';
 import { RegistryConfig } from '../src/registry.config';
 
@@ -391,14 +391,20 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
   });
 
   it('stores artifacts content-addressed once, verifies the stated hash and serves the bytes with it', async () => {
-    const content = Buffer.from(`onnx bytes ${namespace}`);
+    const content = smallOnnxModel(`onnx bytes ${namespace}`);
     const first = await upload(content);
     expect(first.statusCode).toBe(201);
     expect(first.json()).toEqual({
       sha256: sha(content),
       size: content.length,
       url: `/artifacts/${sha(content)}`,
+      uploadedBy: 'admin',
     });
+    const refused = await upload(Buffer.from(`not onnx ${namespace}`));
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().message).toMatch(
+      /^the artifact is not an acceptable ONNX model: not an ONNX model/,
+    );
     expect((await upload(content)).statusCode).toBe(200);
 
     const other = Buffer.from('something else');
@@ -436,8 +442,8 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
       datasetVersion: DATASET_VERSION,
     });
     await http('POST', `/runs/${modelRun.id}/metrics`, { metrics: [{ key: 'f1', value: 0.9, step: 1 }] });
-    const v1 = Buffer.from(`model v1 ${namespace}`);
-    const v2 = Buffer.from(`model v2 ${namespace}`);
+    const v1 = smallOnnxModel(`model v1 ${namespace}`);
+    const v2 = smallOnnxModel(`model v2 ${namespace}`);
     shaV1 = sha(v1);
     shaV2 = sha(v2);
     await upload(v1);

@@ -32,16 +32,21 @@ export interface CallOptions<T> {
   retry?: RetryOptions;
 }
 
-/** One typed client for every service-to-service and CLI call: timeouts, optional retries, errors naming URL and status. */
+/**
+ * One typed client for every service-to-service and CLI call: timeouts, optional retries, errors naming URL and
+ * status. It calls its configured service only: every path is relative to `baseUrl` (see `serviceUrl`), so the key it
+ * carries is never sent anywhere else, whatever a message or an answer names.
+ */
 export class ServiceClient {
-  private readonly baseUrl: string;
+  private readonly base: URL;
 
   constructor(private readonly options: ServiceClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.base = new URL(options.baseUrl);
   }
 
+  /** The URL of `path` on this client's service; an absolute URL or a path leaving the service throws. */
   url(path: string): string {
-    return /^https?:\/\//.test(path) ? path : `${this.baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
+    return serviceUrl(this.base, path, this.options.service);
   }
 
   get<T>(path: string, options: Omit<CallOptions<T>, 'method' | 'body' | 'raw'> = {}): Promise<T> {
@@ -119,14 +124,16 @@ export class ServiceClient {
     path: string,
     options: CallOptions<T>,
   ): Promise<{ response: Response; method: string; url: string }> {
-    const attempt = () => this.sendOnce(path, options);
+    const attempt = () => this.sendOnce(path, options, true);
     return options.retry ? withRetry(attempt, options.retry) : attempt();
   }
 
   private async sendOnce<T>(
     path: string,
-    { method = 'GET', body, raw, upload, headers = {}, timeoutMs }: CallOptions<T>,
+    options: CallOptions<T>,
+    mayRetryStaleSocket: boolean,
   ): Promise<{ response: Response; method: string; url: string }> {
+    const { method = 'GET', body, raw, upload, headers = {}, timeoutMs } = options;
     const url = this.url(path);
     let response: Response;
     try {
@@ -153,6 +160,10 @@ export class ServiceClient {
         signal: AbortSignal.timeout(timeoutMs ?? this.options.timeoutMs ?? 30_000),
       });
     } catch (error) {
+      // A kept-alive socket the server closed as this request left: an idempotent call goes again, once, on a new one.
+      if (mayRetryStaleSocket && IDEMPOTENT.has(method) && isStaleSocket(error)) {
+        return this.sendOnce(path, options, false);
+      }
       throw new ServiceCallError(
         this.options.service,
         method,
@@ -177,6 +188,46 @@ export class ServiceClient {
     }
     return { response, method, url };
   }
+}
+
+/** Methods sent again once when their kept-alive socket turns out closed (nothing was done by the first try). */
+const IDEMPOTENT = new Set(['GET', 'HEAD']);
+
+/** Codes of a socket closed under a request: a server's idle keep-alive close racing the request on a reused socket. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** Whether fetch failed because its (kept-alive) socket was closed by the other side, not a timeout or a refusal. */
+export function isStaleSocket(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (!cause) return false;
+  if (typeof cause.code === 'string' && STALE_SOCKET_CODES.has(cause.code)) return true;
+  return typeof cause.message === 'string' && /other side closed/i.test(cause.message);
+}
+
+/**
+ * `path` resolved against a service's base URL, refused unless it stays on that service: no scheme (`http:`,
+ * `file:`...), no protocol-relative `//host`, no backslash or control character, and the result must keep the
+ * base's origin and path prefix (dot segments, encoded or not, cannot climb out of it).
+ */
+export function serviceUrl(base: URL, path: string, service: string): string {
+  const refuse = (why: string): never => {
+    throw new Error(
+      `${service}: refusing to call ${JSON.stringify(String(path).slice(0, 200))}: ${why}; a service client calls only ${base.origin} with paths relative to it`,
+    );
+  };
+  if (typeof path !== 'string') refuse('not a path');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) refuse('an absolute URL');
+  if ([...path].some((c) => c === '\\' || c < ' ' || c === '\u007f'))
+    refuse('a backslash or control character');
+  const relative = path.startsWith('/') ? path : `/${path}`;
+  if (relative.startsWith('//')) refuse('a protocol-relative URL (another host)');
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const url = new URL(`${base.origin}${prefix}${relative}`);
+  if (url.origin !== base.origin) refuse(`another origin (${url.origin})`);
+  if (prefix && url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`))
+    refuse(`a path outside ${prefix}`);
+  if (url.username || url.password) refuse('credentials in the URL');
+  return url.href;
 }
 
 async function readBody<R>(

@@ -29,6 +29,14 @@ export interface HttpAppOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * How long a Sepal server keeps an idle connection open (Fastify's default, stated). Node's fetch, which every
+ * ServiceClient uses, reads it from the `Keep-Alive: timeout=72` header and drops its idle sockets one second (undici's keepAliveTimeoutThreshold)
+ * earlier, so a client never reuses a socket the server is closing; the race that remains (a close crossing a request
+ * on the wire) is met by the client's one retry of an idempotent call.
+ */
+export const SERVER_KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 /** A Sepal HTTP app: Fastify with body and time limits, JSON errors, the scope guard, HTTP metrics and OpenAPI docs at /docs. */
 export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
@@ -38,6 +46,7 @@ export async function createHttpApp(
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     requestTimeout: options.requestTimeoutMs ?? 120_000,
+    keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS,
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     logger: options.logger,

@@ -50,6 +50,13 @@ export {
   ONNX_VALUE_OUTPUT,
 } from './onnx/onnx-model';
 export { readOnnxMetadata } from './onnx/read-metadata';
+export {
+  DEFAULT_ONNX_POLICY,
+  OnnxValidationError,
+  validateOnnxModel,
+  type OnnxPolicy,
+  type OnnxSummary,
+} from './onnx/validate-onnx';
 export { classifierStackKey, stackClassifiers } from './onnx/stack-classifiers';
 export {
   DEFAULT_PSI_BINS,

@@ -93,6 +93,7 @@ const samples: SamplePayloads = {
     reason: 'canary',
     changedBy: 'alice',
     changedAt: new Date().toISOString(),
+    revision: 2,
   }),
   [EventNames.TrialRequested]: () => ({
     jobId: 'job-1',

@@ -6,3 +6,4 @@ export * from './event-fixtures';
 export * from './test-database';
 export * from './free-port';
 export * from './embedded-system';
+export * from './onnx-fixture';

@@ -49,14 +49,20 @@ describe('HttpModelRegistry', () => {
   };
 
   it('reads the champion alias of a model (its name escaped in the path)', async () => {
-    answer = (_path, res) => json(res, 200, championView);
-    expect(await registry().champion('Iris Model')).toEqual({
-      version: 3,
-      sha256: SHA,
-      artifactUrl: championView.artifactUrl,
-      runId: RUN_ID,
-    });
+    answer = (_path, res) => json(res, 200, { ...championView, name: 'Iris Model' });
+    expect(await registry().champion('Iris Model')).toEqual({ version: 3, sha256: SHA, runId: RUN_ID });
     expect(paths).toEqual(['/models/Iris%20Model/aliases/champion']);
+  });
+
+  it('refuses an answer about another model, alias or version than the one asked', async () => {
+    answer = (_path, res) => json(res, 200, championView);
+    await expect(registry().champion('OtherModel')).rejects.toThrow(
+      'the registry answered model "IrisModel" when asked for "OtherModel"',
+    );
+    answer = (_path, res) => json(res, 200, { ...championView, alias: 'challenger' });
+    await expect(registry().champion('IrisModel')).rejects.toThrow(/answered alias "challenger"/);
+    answer = (_path, res) => json(res, 200, championView);
+    await expect(registry().version('IrisModel', 4)).rejects.toThrow(/answered version 3 when asked for 4/);
   });
 
   it('answers null when the registry has no champion (404)', async () => {
@@ -82,15 +88,18 @@ describe('HttpModelRegistry', () => {
 
   it('gives up after REGISTRY_TIMEOUT_MS', async () => {
     answer = () => undefined;
-    await expect(registry(100).download(`/artifacts/${SHA}`)).rejects.toThrow(
+    await expect(registry(100).download(SHA)).rejects.toThrow(
       `registry: GET ${url}/artifacts/${SHA} failed: timed out`,
     );
   });
 
-  it('downloads an artifact by a relative or an absolute URL', async () => {
+  it('downloads an artifact from the registry by its digest only', async () => {
     answer = (_path, res) => res.end(Buffer.from([1, 2, 3]));
-    expect(Array.from(await registry().download(`/artifacts/${SHA}`))).toEqual([1, 2, 3]);
-    expect(Array.from(await registry().download(`${url}/artifacts/${SHA}`))).toEqual([1, 2, 3]);
-    expect(paths).toEqual([`/artifacts/${SHA}`, `/artifacts/${SHA}`]);
+    expect(Array.from(await registry().download(SHA))).toEqual([1, 2, 3]);
+    expect(paths).toEqual([`/artifacts/${SHA}`]);
+    for (const notDigest of [`http://attacker.example/artifacts/${SHA}`, `/artifacts/${SHA}`, '../keys']) {
+      await expect(registry().download(notDigest)).rejects.toThrow(/^not a SHA-256 digest/);
+    }
+    expect(paths).toHaveLength(1);
   });
 });

@@ -19,8 +19,22 @@ const lineageSchema = z.object({ dataset: z.string().nullable() });
 const MAX_MODEL_PAGES = 100;
 
 const notFound = (error: unknown): boolean => error instanceof ServiceCallError && error.status === 404;
+const SHA256 = /^[0-9a-f]{64}$/;
 
-/** The registry over HTTP (answers validated against the registry contract) and artifact downloads. */
+/** An answer of the registry about another model or version than the one asked: refused, never loaded. */
+function expectSame(what: string, asked: string | number, answered: string | number): void {
+  if (asked !== answered) {
+    throw new Error(
+      `the registry answered ${what} ${JSON.stringify(answered)} when asked for ${JSON.stringify(asked)}`,
+    );
+  }
+}
+
+/**
+ * The registry over HTTP (answers validated against the registry contract) and artifact downloads by digest: every
+ * call goes to REGISTRY_URL with this gateway's key (the client takes relative paths only), whatever URL an answer or
+ * an event names.
+ */
 @Injectable()
 export class HttpModelRegistry extends ModelRegistry {
   private readonly client: ServiceClient;
@@ -56,7 +70,9 @@ export class HttpModelRegistry extends ModelRegistry {
       const view = await this.client.get(`/models/${encodeURIComponent(modelName)}/aliases/champion`, {
         schema: aliasedModelVersionViewSchema,
       });
-      return { version: view.version, sha256: view.sha256, artifactUrl: view.artifactUrl, runId: view.runId };
+      expectSame('model', modelName, view.name);
+      expectSame('alias', 'champion', view.alias);
+      return { version: view.version, sha256: view.sha256, runId: view.runId };
     } catch (error) {
       if (notFound(error)) return null;
       throw error;
@@ -68,7 +84,9 @@ export class HttpModelRegistry extends ModelRegistry {
       const view = await this.client.get(`/models/${encodeURIComponent(modelName)}/versions/${version}`, {
         schema: modelVersionViewSchema,
       });
-      return { version: view.version, sha256: view.sha256, artifactUrl: view.artifactUrl, runId: view.runId };
+      expectSame('model', modelName, view.name);
+      expectSame('version', version, view.version);
+      return { version: view.version, sha256: view.sha256, runId: view.runId };
     } catch (error) {
       if (notFound(error)) return null;
       throw error;
@@ -77,9 +95,11 @@ export class HttpModelRegistry extends ModelRegistry {
 
   async traffic(modelName: string): Promise<TrafficSplit | null> {
     try {
-      return await this.client.get(`/models/${encodeURIComponent(modelName)}/traffic`, {
+      const split = await this.client.get(`/models/${encodeURIComponent(modelName)}/traffic`, {
         schema: trafficSplitSchema,
       });
+      expectSame('model', modelName, split.modelName);
+      return split;
     } catch (error) {
       if (notFound(error)) return null;
       throw error;
@@ -99,7 +119,9 @@ export class HttpModelRegistry extends ModelRegistry {
     }
   }
 
-  download(artifactUrl: string): Promise<Uint8Array> {
-    return this.client.bytes(artifactUrl);
+  /** GET /artifacts/:sha256 on the registry (never a URL from an answer or an event). */
+  async download(sha256: string): Promise<Uint8Array> {
+    if (!SHA256.test(sha256)) throw new Error(`not a SHA-256 digest: ${JSON.stringify(sha256.slice(0, 80))}`);
+    return this.client.bytes(`/artifacts/${sha256}`);
   }
 }

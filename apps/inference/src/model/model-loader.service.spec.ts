@@ -23,7 +23,7 @@ describe('ModelLoader', () => {
         sha256: source.sha256,
         runId: RUN_ID,
         datasetVersion: DATASET_VERSION,
-        size: registry.artifacts.get(source.artifactUrl)!.length,
+        size: registry.artifacts.get(source.sha256)!.length,
       });
       expect(model.signature.featureNames).toEqual(FEATURES);
       expect(model.signature.labels).toEqual(LABELS);
@@ -58,7 +58,7 @@ describe('ModelLoader', () => {
     const { registry, loader, sessions } = gateway;
     const source = registry.add(6);
     const served = artifact({ tag: 60 });
-    registry.artifacts.set(source.artifactUrl, served);
+    registry.artifacts.set(source.sha256, served);
     await expect(loader.load(MODEL, source)).rejects.toThrow(
       `SHA-256 mismatch for version 6: expected ${source.sha256}, downloaded `,
     );

@@ -19,7 +19,10 @@ export class ModelLoadError extends Error {
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** Turns a registry artifact into a verified, warmed session: download, SHA-256, metadata, session, warm-up run. */
+/**
+ * Turns a registered version (as the registry answered it) into a verified, warmed session: download by digest from
+ * the registry, SHA-256 check against the registry's digest, metadata, session, warm-up run.
+ */
 @Injectable()
 export class ModelLoader {
   constructor(
@@ -40,9 +43,9 @@ export class ModelLoader {
     }
   }
 
-  /** Downloads the artifact and checks its SHA-256 against the expected one. */
+  /** Downloads the artifact from the registry by its digest and checks the bytes against that digest. */
   async download(source: ModelSource): Promise<Uint8Array> {
-    const bytes = await this.registry.download(source.artifactUrl);
+    const bytes = await this.registry.download(source.sha256);
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== source.sha256) {
       throw new ModelLoadError(

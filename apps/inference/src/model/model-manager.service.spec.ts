@@ -1,13 +1,26 @@
 import { Logger } from '@nestjs/common';
-import { UnavailableError } from '@sepal/contracts';
+import { ModelPromoted, UnavailableError } from '@sepal/contracts';
 import { waitFor } from '@sepal/testing/wait-for';
 import { artifact, fakeGateway, FEATURES, MODEL, promoted, reloads, servedReports } from '../../test/fakes';
+import type { ModelSource } from './model-registry';
 
 const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 12, minutes));
 
 describe('ModelManager', () => {
   let gateway: ReturnType<typeof fakeGateway>;
   const served = () => gateway.holder.model?.info.version ?? null;
+  /** What a request is answered with now (the held model released at once). */
+  const servedInfo = () => {
+    const held = gateway.manager.requireModel();
+    held.release();
+    return held.info;
+  };
+
+  /** What the registry does on a promotion: moves the alias, then announces it. */
+  const promote = (source: ModelSource, when: Date, overrides: Partial<ModelPromoted> = {}) => {
+    gateway.registry.promote(source, overrides.modelName);
+    return gateway.manager.onPromoted(promoted(source, when, overrides));
+  };
 
   beforeEach(() => {
     for (const level of ['log', 'warn', 'error'] as const) {
@@ -62,7 +75,7 @@ describe('ModelManager', () => {
     const lookup = jest
       .spyOn(registry, 'dataset')
       .mockImplementation(() => new Promise<string>((resolve) => (answer = resolve)));
-    const promotion = manager.onPromoted(promoted(registry.add(1), at(1)));
+    const promotion = promote(registry.add(1), at(1));
     await waitFor(() => lookup.mock.calls.length === 1, { description: 'the lineage lookup' });
     expect(served()).toBeNull();
     answer('iris');
@@ -72,13 +85,13 @@ describe('ModelManager', () => {
   });
 
   it('swaps a newer promotion in atomically: a request in flight finishes on the old session', async () => {
-    const { registry, manager, holder, sessions } = gateway;
+    const { registry, holder, sessions } = gateway;
     const v1 = registry.add(1);
-    await manager.onPromoted(promoted(v1, at(1)));
+    await promote(v1, at(1));
     const [v1Session] = sessions.created;
     const held = holder.acquire()!;
 
-    const outcome = await manager.onPromoted(promoted(registry.add(2), at(2)));
+    const outcome = await promote(registry.add(2), at(2));
 
     expect(outcome).toMatchObject({ result: 'success', model: { version: 2 }, previous: { version: 1 } });
     expect(served()).toBe(2);
@@ -90,42 +103,92 @@ describe('ModelManager', () => {
     expect(sessions.created[1].released).toBe(false);
   });
 
-  it('skips a promotion older than the latest one seen, and a version already served', async () => {
+  it('serves what the registry says, whatever the event says: a stale one changes nothing, a rollback is served', async () => {
     const { registry, manager, metrics } = gateway;
     const [v1, v2, v3] = [registry.add(1), registry.add(2), registry.add(3)];
-    await manager.onPromoted(promoted(v2, at(2)));
+    await promote(v2, at(2));
     const skippedBefore = await reloads(metrics, 'skipped');
 
+    // An old model.promoted (v3) delivered late: the registry's champion is still v2.
     const stale = await manager.onPromoted(promoted(v3, at(1)));
-    expect(stale).toMatchObject({
-      result: 'skipped',
-      reason: 'the promotion of v3 was superseded by a later one',
-    });
+    expect(stale).toMatchObject({ result: 'skipped', reason: 'in step with the registry' });
     const same = await manager.onPromoted(promoted(v2, at(3)));
-    expect(same).toMatchObject({ result: 'skipped', reason: 'version 2 is already served' });
+    expect(same).toMatchObject({ result: 'skipped', reason: 'in step with the registry' });
     expect(served()).toBe(2);
     expect(await reloads(metrics, 'skipped')).toBe(skippedBefore + 2);
-    expect(registry.downloads).toEqual([v2.artifactUrl]);
-    // A later promotion of an older version is a rollback, and is served.
-    expect(await manager.onPromoted(promoted(v1, at(4)))).toMatchObject({ result: 'success' });
+    expect(registry.downloads).toEqual([v2.sha256]);
+    // A promotion of an older version is a rollback, and is served, whatever time its event carries.
+    expect(await promote(v1, at(0))).toMatchObject({ result: 'success' });
     expect(served()).toBe(1);
   });
 
-  it('ends with the later of two promotions in quick succession', async () => {
+  it('ends with the registry’s champion after two promotions in quick succession', async () => {
     const { registry, manager } = gateway;
     const [v1, v2] = [registry.add(1), registry.add(2)];
+    registry.promote(v1);
     const first = manager.onPromoted(promoted(v1, at(1)));
+    registry.promote(v2);
     const second = manager.onPromoted(promoted(v2, at(2)));
-    // The first has not started when the second is heard: it is superseded and never downloaded.
-    const outcomes = await Promise.all([first, second]);
-    expect(outcomes.map((outcome) => outcome.result)).toEqual(['skipped', 'success']);
+    // Both events ask the registry; v1 is never served once the registry says v2.
+    await Promise.all([first, second]);
     expect(served()).toBe(2);
-    expect(registry.downloads).toEqual([v2.artifactUrl]);
+    expect(registry.downloads).toEqual([v2.sha256]);
+  });
+
+  describe('a forged model.promoted changes nothing', () => {
+    const foreignBytes = () => artifact({ tag: 666 });
+
+    beforeEach(async () => {
+      await promote(gateway.registry.add(1), at(1));
+      gateway.registry.downloads = [];
+    });
+
+    it.each([
+      [
+        'the champion’s version with another SHA-256 and a foreign artifactUrl',
+        () =>
+          promoted({ version: 1, sha256: 'e'.repeat(64) }, new Date(Date.UTC(2099, 0, 1)), {
+            artifactUrl: 'http://attacker.example/model.onnx',
+          }),
+      ],
+      [
+        'a version the registry does not have, promoted years ahead',
+        () => promoted({ version: 9, sha256: 'e'.repeat(64) }, new Date(Date.UTC(2099, 0, 1))),
+      ],
+      [
+        'an uploaded but unpromoted version',
+        () => promoted(gateway.registry.add(2, foreignBytes()), new Date(Date.UTC(2099, 0, 1))),
+      ],
+    ])('%s', async (_case, forge) => {
+      const { manager, registry } = gateway;
+      const before = servedInfo();
+      const outcome = await manager.onPromoted(forge());
+      expect(outcome).toMatchObject({ result: 'skipped', reason: 'in step with the registry' });
+      expect(servedInfo()).toEqual(before);
+      expect(before).toMatchObject({ version: 1, sha256: registry.championOf.get(MODEL)!.sha256 });
+      expect(registry.downloads).toEqual([]);
+      // A real promotion afterwards is served at once: the forged time made nothing look superseded.
+      expect(await promote(registry.add(3), at(2))).toMatchObject({
+        result: 'success',
+        model: { version: 3 },
+      });
+      expect(served()).toBe(3);
+    });
+
+    it('a flood of forged events costs one registry read while a reload runs', async () => {
+      const { manager, registry } = gateway;
+      const champion = jest.spyOn(registry, 'champion');
+      const forged = promoted({ version: 1, sha256: 'e'.repeat(64) }, at(5));
+      await Promise.all(Array.from({ length: 50 }, () => manager.onPromoted(forged)));
+      expect(champion.mock.calls.length).toBeLessThanOrEqual(2);
+      expect(served()).toBe(1);
+    });
   });
 
   it('skips the promotion of a model outside SERVE_MODELS, or of another alias', async () => {
     const listed = fakeGateway({ SERVE_MODELS: MODEL });
     const v1 = listed.registry.add(1, undefined, 'Other');
+    listed.registry.promote(v1, 'Other');
     expect(await listed.manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
       result: 'skipped',
       reason: 'Other is not in SERVE_MODELS',
@@ -141,9 +204,11 @@ describe('ModelManager', () => {
   describe('a failed load keeps the old model serving and is counted', () => {
     async function failedPromotion(prepare: () => ReturnType<typeof gateway.registry.add>) {
       const { registry, manager, metrics } = gateway;
-      await manager.onPromoted(promoted(registry.add(1), at(1)));
+      await promote(registry.add(1), at(1));
       const failuresBefore = await reloads(metrics, 'failure');
-      const outcome = await manager.onPromoted(promoted(prepare(), at(2)));
+      const next = prepare();
+      registry.promote(next);
+      const outcome = await manager.onPromoted(promoted(next, at(2)));
       expect(outcome).toMatchObject({ result: 'failure', model: { version: 1 } });
       expect(served()).toBe(1);
       expect(manager.requireModel().info.version).toBe(1);
@@ -154,7 +219,7 @@ describe('ModelManager', () => {
     it('when the artifact does not match its SHA-256', async () => {
       const reason = await failedPromotion(() => {
         const v2 = gateway.registry.add(2);
-        gateway.registry.artifacts.set(v2.artifactUrl, artifact({ tag: 99 }));
+        gateway.registry.artifacts.set(v2.sha256, artifact({ tag: 99 }));
         return v2;
       });
       expect(reason).toMatch(
@@ -205,7 +270,9 @@ describe('ModelManager', () => {
         gateway.registry.unreachable = true;
         return v2;
       });
-      expect(reason).toMatch(/^cannot load IrisModel v2: registry: GET .* failed: connect ECONNREFUSED/);
+      expect(reason).toMatch(
+        /^cannot look up the champion of IrisModel: registry: GET .* failed: connect ECONNREFUSED/,
+      );
     });
   });
 
@@ -230,7 +297,7 @@ describe('ModelManager', () => {
       registry.promote(registry.add(1));
       manager.onApplicationBootstrap();
       await waitFor(() => served() === 1, { description: 'the champion to be served' });
-      await manager.onPromoted(promoted(registry.add(2), at(1)));
+      await promote(registry.add(2), at(1));
       registry.promote(registry.add(3));
       await manager.reloadChampion();
       registry.promote(registry.add(4));
@@ -257,7 +324,7 @@ describe('ModelManager', () => {
       );
       const failuresBefore = await servedReports(metrics, 'failure');
 
-      const outcome = await manager.onPromoted(promoted(registry.add(1), at(1)));
+      const outcome = await promote(registry.add(1), at(1));
       expect(outcome).toMatchObject({ result: 'success', model: { version: 1 } });
       expect(publisher.attempts).toHaveLength(1);
       const answer = await gateway.predictions.predict({ features: [1, 0] });
@@ -294,38 +361,21 @@ describe('ModelManager', () => {
 
   describe('many models', () => {
     const OTHER = 'OtherModel';
-    const split = (
-      weights: [number, number, string][],
-      shadow: [number, string] | null,
-      changedAt: Date,
-    ) => ({
-      modelName: MODEL,
-      weights: weights.map(([version, weight, sha256]) => ({
-        version,
-        weight,
-        sha256,
-        artifactUrl: `/artifacts/${sha256}`,
-      })),
-      shadow: shadow
-        ? { version: shadow[0], sha256: shadow[1], artifactUrl: `/artifacts/${shadow[1]}` }
-        : null,
-      reason: 'test',
-      changedBy: 'test',
-      changedAt: changedAt.toISOString(),
-    });
+    /** model.traffic as heard: only its model name counts (the registry's split is applied). */
+    const trafficEvent = (modelName = MODEL) => ({ modelName });
 
     it('serves a model promoted for the first time, and reloads only the model promoted', async () => {
       const { registry, manager } = gateway;
       const v1 = registry.add(1);
-      await manager.onPromoted(promoted(v1, at(1)));
+      await promote(v1, at(1));
       const irisModel = gateway.holder.model;
       const o1 = registry.add(1, artifact({ tag: 11 }), OTHER);
-      expect(await manager.onPromoted(promoted(o1, at(2), { modelName: OTHER }))).toMatchObject({
+      expect(await promote(o1, at(2), { modelName: OTHER })).toMatchObject({
         result: 'success',
         model: { name: OTHER, version: 1 },
       });
       const o2 = registry.add(2, artifact({ tag: 12 }), OTHER);
-      await manager.onPromoted(promoted(o2, at(3), { modelName: OTHER }));
+      await promote(o2, at(3), { modelName: OTHER });
       expect(manager.find(OTHER).champion.model?.info.version).toBe(2);
       expect(gateway.holder.model).toBe(irisModel);
       const held = manager.requireModel(OTHER);
@@ -337,19 +387,18 @@ describe('ModelManager', () => {
     it('splits requests by weight, keeps split versions loaded and promotes the canary with its warmed session', async () => {
       const { registry, manager, sessions } = gateway;
       const [v1, v2] = [registry.add(1), registry.add(2)];
-      await manager.onPromoted(promoted(v1, at(1)));
-      expect(
-        await manager.onTraffic(
-          split(
-            [
-              [1, 90, v1.sha256],
-              [2, 10, v2.sha256],
-            ],
-            null,
-            at(2),
-          ),
-        ),
-      ).toMatchObject({ result: 'success' });
+      await promote(v1, at(1));
+      registry.setTraffic([
+        [1, 90],
+        [2, 10],
+      ]);
+      expect(await manager.onTraffic(trafficEvent())).toMatchObject({ result: 'success' });
+      // The same split heard again (or a forged model.traffic): its revision is in force, nothing changes.
+      expect(await manager.onTraffic(trafficEvent())).toMatchObject({
+        result: 'skipped',
+        reason: 'this traffic split is already in force',
+      });
+      expect(v2.version).toBe(2);
       const counts = new Map<number, number>();
       for (let i = 0; i < 4000; i++) {
         const model = manager.requireModel();
@@ -359,7 +408,7 @@ describe('ModelManager', () => {
       expect(counts.get(2)).toBeGreaterThan(280);
       expect(counts.get(2)).toBeLessThan(520);
       const created = sessions.created.length;
-      await manager.onPromoted(promoted(v2, at(3)));
+      await promote(v2, at(3));
       expect(sessions.created.length).toBe(created);
       expect(served()).toBe(2);
       // v1 is still named by the split: it keeps serving its share instead of being retired.
@@ -368,25 +417,61 @@ describe('ModelManager', () => {
 
     it('leaves the previous split in force when a version of the new one cannot load', async () => {
       const { registry, manager } = gateway;
-      const v1 = registry.add(1);
-      await manager.onPromoted(promoted(v1, at(1)));
-      const missing = 'f'.repeat(64);
-      expect(
-        await manager.onTraffic(
-          split(
-            [
-              [1, 50, v1.sha256],
-              [7, 50, missing],
-            ],
-            null,
-            at(2),
-          ),
-        ),
-      ).toMatchObject({
+      await promote(registry.add(1), at(1));
+      registry.setTraffic([
+        [1, 50],
+        [7, 50], // no artifact for it
+      ]);
+      expect(await manager.onTraffic(trafficEvent())).toMatchObject({
         result: 'failure',
         reason: expect.stringMatching(/cannot load v7/),
       });
       expect(manager.find(MODEL).split).toBeNull();
+    });
+
+    it('applies the registry’s split, not the one a forged model.traffic carries', async () => {
+      const { registry, manager } = gateway;
+      const [v1, v2] = [registry.add(1), registry.add(2)];
+      await promote(v1, at(1));
+      const real = registry.setTraffic([[1, 100]], 2);
+      const forged = {
+        ...real,
+        weights: [
+          { version: 2, weight: 100, sha256: 'e'.repeat(64), artifactUrl: 'http://attacker.example/x' },
+        ],
+        shadow: null,
+        changedAt: new Date(Date.UTC(2099, 0, 1)).toISOString(),
+        revision: 999,
+      };
+      expect(await manager.onTraffic(forged)).toMatchObject({ result: 'success' });
+      const entry = manager.find(MODEL);
+      expect(entry.traffic).toEqual(real);
+      expect(entry.split).toBeNull(); // all to the champion, as the registry says
+      expect(entry.shadow?.info).toMatchObject({ version: 2, sha256: v2.sha256 });
+      expect(registry.downloads).toEqual([v1.sha256, v2.sha256]);
+      // A later real change is applied: the forged revision and time made nothing look stale.
+      registry.setTraffic([
+        [1, 50],
+        [2, 50],
+      ]);
+      expect(await manager.onTraffic(trafficEvent())).toMatchObject({ result: 'success' });
+      expect(entry.split).toEqual([
+        { version: 1, upTo: 50 },
+        { version: 2, upTo: 100 },
+      ]);
+    });
+
+    it('the periodic sync compares the SHA-256 and the traffic revision, not only the version', async () => {
+      const { registry, manager } = gateway;
+      await promote(registry.add(1), at(1));
+      // The registry's v1 now names other bytes (a registry restored from another backup, say).
+      const replaced = registry.add(1, artifact({ tag: 41 }));
+      registry.promote(replaced);
+      expect(await manager.syncWithRegistry()).toMatchObject({ result: 'success', model: { version: 1 } });
+      expect(gateway.holder.model?.info.sha256).toBe(replaced.sha256);
+      registry.setTraffic([[1, 100]]);
+      await manager.syncWithRegistry();
+      expect(manager.find(MODEL).traffic?.revision).toBe(1);
     });
 
     it('unloads the least recently used on-demand version beyond MAX_LOADED_MODELS, never a champion', async () => {
@@ -394,6 +479,7 @@ describe('ModelManager', () => {
       try {
         const { registry, manager } = small;
         const sources = [1, 2, 3, 4].map((v) => registry.add(v));
+        registry.promote(sources[0]);
         await manager.onPromoted(promoted(sources[0], at(1)));
         for (const version of [2, 3]) (await manager.requireVersion(MODEL, version)).release();
         (await manager.requireVersion(MODEL, 2)).release(); // v3 is now the least recently used

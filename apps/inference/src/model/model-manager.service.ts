@@ -12,13 +12,10 @@ import { InferenceMetrics, ModelRequests } from '../metrics/inference-metrics';
 import { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelLoader } from './model-loader.service';
 import { ModelRegistry, ModelSource, RegisteredModel } from './model-registry';
-import { ServedModel, SplitEntry } from './served-model';
+import { RegistryCheck, ReloadOutcome, ServedModel, SplitEntry } from './served-model';
 import { ServedReporter } from './served-reporter.service';
 
-export type ReloadOutcome =
-  | { result: 'success'; model: ModelInfo; previous: ModelInfo | null }
-  | { result: 'skipped'; reason: string; model: ModelInfo | null }
-  | { result: 'failure'; reason: string; model: ModelInfo | null };
+export type { RegistryCheck, ReloadOutcome } from './served-model';
 
 type Trigger = 'startup' | 'event' | 'admin' | 'sync';
 
@@ -34,10 +31,12 @@ export interface RepositoryEntry {
 
 /**
  * Serves the champion of every registered model (SERVE_MODELS=*) or of a listed set. At start it lists the
- * registry's models and loads their champions (retrying in the background while the default model has none); on
- * every model.promoted it reloads that model only. Each model's reloads run one at a time and follow promotions in
- * the order they were made (promotedAt): a rollback to an older version is served, an event older than the latest
- * promotion seen is skipped. A failure leaves that model's current version serving. Each swap is announced with
+ * registry's models and loads their champions (retrying in the background while the default model has none).
+ * An event is news, not an instruction: model.promoted and model.traffic only make the gateway re-read that model's
+ * champion and traffic split from the registry (over its authenticated client) and act on the registry's answer; the
+ * version, digest, URL and time the event carries decide nothing, so a forged or stale event changes nothing. The
+ * periodic sync compares the registry's version, SHA-256 and traffic revision with what is served. Each model's
+ * re-reads and reloads run one at a time. A failure leaves that model's current version serving. Each swap is announced with
  * model.served (ServedReporter). Versions other than the champions (canary, shadow, on demand) are loaded too, at
  * most MAX_LOADED_MODELS in all: the least recently used on-demand version is unloaded first.
  */
@@ -271,59 +270,112 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     return index;
   }
 
-  /** Handles model.promoted: queued behind any reload of the same model in progress. */
-  onPromoted(event: ModelPromoted): Promise<ReloadOutcome> {
+  /**
+   * model.promoted: a hint that the champion of `modelName` may have moved. Only the model's name (and that it is a
+   * champion move) is read; the registry is asked for the champion and its split, and its answer is served.
+   */
+  async onPromoted(
+    event: Pick<ModelPromoted, 'modelName' | 'alias' | 'version' | 'sha256'>,
+  ): Promise<ReloadOutcome> {
     if (event.alias !== 'champion' || !this.serves(event.modelName)) {
-      return Promise.resolve({
+      return {
         result: 'skipped',
         reason:
           event.alias !== 'champion' ? `not a champion move` : `${event.modelName} is not in SERVE_MODELS`,
         model: this.entries.get(event.modelName)?.champion.model?.info ?? null,
-      });
+      };
+    }
+    const { champion } = await this.recheck(this.entry(event.modelName), 'event');
+    const served = this.entries.get(event.modelName)?.champion.model?.info ?? null;
+    if (served && (served.version !== event.version || served.sha256 !== event.sha256)) {
+      this.logger.warn(
+        `model.promoted named ${event.modelName} v${event.version} (${event.sha256.slice(0, 12)}); the registry's champion is v${served.version} (${served.sha256.slice(0, 12)}), which is served`,
+      );
+    }
+    return champion;
+  }
+
+  /** model.traffic: a hint that the split of `modelName` may have changed; the registry's split is applied. */
+  async onTraffic(event: Pick<TrafficSplit, 'modelName'>): Promise<ReloadOutcome> {
+    if (!this.serves(event.modelName)) {
+      return { result: 'skipped', reason: `${event.modelName} is not in SERVE_MODELS`, model: null };
     }
     const entry = this.entry(event.modelName);
-    const promotedAt = Date.parse(event.promotedAt);
-    if (promotedAt < entry.newestPromotionAt) {
-      return Promise.resolve(
-        this.skipped(entry, `the promotion of v${event.version} was superseded by a later one`),
-      );
-    }
-    entry.newestPromotionAt = promotedAt;
-    return this.enqueue(entry, () => {
-      if (promotedAt < entry.newestPromotionAt) {
-        return Promise.resolve(
-          this.skipped(entry, `the promotion of v${event.version} was superseded by a later one`),
-        );
+    const { traffic } = await this.recheck(entry, 'event');
+    return (
+      traffic ?? {
+        result: 'skipped',
+        reason: `the registry has no traffic split for ${entry.name}`,
+        model: entry.champion.model?.info ?? null,
       }
-      return this.load(
-        entry,
-        { version: event.version, sha256: event.sha256, artifactUrl: event.artifactUrl },
-        'event',
-      );
-    });
+    );
   }
 
   /**
-   * Handles model.traffic (and the split read at start): loads every version the split names (verified and warmed),
-   * then switches the split in one assignment. A version that cannot load leaves the previous split in force.
+   * Re-reads a model's champion and traffic split from the registry, queued behind the model's reloads; a re-read
+   * already queued and not started is shared (a burst of events, forged or not, costs one).
    */
-  onTraffic(split: TrafficSplit): Promise<ReloadOutcome> {
-    if (!this.serves(split.modelName)) {
-      return Promise.resolve({
-        result: 'skipped',
-        reason: `${split.modelName} is not in SERVE_MODELS`,
-        model: null,
-      });
-    }
-    const entry = this.entry(split.modelName);
-    return this.enqueue(entry, () => this.applyTraffic(entry, split));
+  private recheck(entry: ServedModel, trigger: Trigger): Promise<RegistryCheck> {
+    if (entry.pendingRecheck) return entry.pendingRecheck;
+    const check = this.enqueue(entry, () => {
+      entry.pendingRecheck = null;
+      return this.followRegistry(entry, trigger);
+    });
+    entry.pendingRecheck = check;
+    return check;
   }
 
-  private async applyTraffic(entry: ServedModel, split: TrafficSplit): Promise<ReloadOutcome> {
+  private async followRegistry(entry: ServedModel, trigger: Trigger): Promise<RegistryCheck> {
+    const champion = await this.followChampion(entry, trigger);
+    const traffic = await this.followTraffic(entry);
+    return { champion, traffic };
+  }
+
+  /** Loads the registry's champion unless it is served (same version and SHA-256). */
+  private async followChampion(entry: ServedModel, trigger: Trigger): Promise<ReloadOutcome> {
+    const now = entry.champion.model?.info ?? null;
+    const source = await this.loader.champion(entry.name).catch((error: Error) => error);
+    if (source instanceof Error) return this.failed(entry, source.message);
+    if (source === null) {
+      const reason = `the registry at ${this.config.REGISTRY_URL} has no champion for ${entry.name} yet`;
+      if (!now) entry.problem = reason;
+      return trigger === 'event' ? this.skipped(entry, reason) : { result: 'skipped', reason, model: now };
+    }
+    if (now && now.version === source.version && now.sha256 === source.sha256) {
+      const reason = 'in step with the registry';
+      return trigger === 'event' ? this.skipped(entry, reason) : { result: 'skipped', reason, model: now };
+    }
+    if (trigger === 'sync' && now) {
+      this.logger.warn(
+        `the registry's champion of ${entry.name} is v${source.version} (${source.sha256.slice(0, 12)}) while v${now.version} (${now.sha256.slice(0, 12)}) is served (a missed model.promoted?); loading it`,
+      );
+    }
+    return this.load(entry, source, trigger);
+  }
+
+  /** Applies the registry's traffic split unless its revision is the one in force; null when the model has none. */
+  private async followTraffic(entry: ServedModel): Promise<ReloadOutcome | null> {
     const current = entry.champion.model?.info ?? null;
-    if (entry.traffic && Date.parse(entry.traffic.changedAt) >= Date.parse(split.changedAt)) {
+    const split = await this.registry.traffic(entry.name).catch((error: Error) => error);
+    if (split instanceof Error) {
+      // Not a reload: the split in force stays, and the next event or sync asks again.
+      const reason = `cannot look up the traffic split of ${entry.name}: ${split.message}`;
+      this.logger.warn(reason);
+      return { result: 'failure', reason, model: current };
+    }
+    if (split === null) return null;
+    if (entry.traffic?.revision === split.revision) {
       return { result: 'skipped', reason: 'this traffic split is already in force', model: current };
     }
+    return this.applyTraffic(entry, split);
+  }
+
+  /**
+   * Applies a split read from the registry: loads every version it names (verified and warmed), then switches the
+   * split in one assignment. A version that cannot load leaves the previous split in force.
+   */
+  private async applyTraffic(entry: ServedModel, split: TrafficSplit): Promise<ReloadOutcome> {
+    const current = entry.champion.model?.info ?? null;
     const wanted = [...split.weights.filter((w) => w.weight > 0), ...(split.shadow ? [split.shadow] : [])];
     const fresh: LoadedModel[] = [];
     for (const version of wanted) {
@@ -419,7 +471,7 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     return entry;
   }
 
-  private enqueue(entry: ServedModel, task: () => Promise<ReloadOutcome>): Promise<ReloadOutcome> {
+  private enqueue<T>(entry: ServedModel, task: () => Promise<T>): Promise<T> {
     const run = entry.queue.then(task, task);
     entry.queue = run.catch(() => undefined);
     return run;
@@ -443,39 +495,14 @@ export class ModelManager implements OnApplicationBootstrap, OnApplicationShutdo
     if (this.config.SERVE_MODELS === '*') for (const model of registered) this.entry(model.name);
     await Promise.all(
       [...this.entries.values()].map(async (entry) => {
-        const champion = byName.get(entry.name)?.champion ?? null;
-        if (champion === null) {
+        if ((byName.get(entry.name)?.champion ?? null) === null) {
           if (!entry.champion.model)
             entry.problem = `the registry at ${this.config.REGISTRY_URL} has no champion for ${entry.name} yet`;
           return;
         }
-        const current = entry.champion.model?.info ?? null;
-        if (current?.version === champion) {
-          outcomes.set(entry.name, {
-            result: 'skipped',
-            reason: 'in step with the registry',
-            model: current,
-          });
-        } else {
-          const outcome = await this.enqueue(entry, async () => {
-            const now = entry.champion.model?.info ?? null;
-            const source = await this.loader.champion(entry.name).catch((error: Error) => error);
-            if (source instanceof Error) return this.failed(entry, source.message);
-            if (source === null || (now && now.version === source.version && now.sha256 === source.sha256)) {
-              return { result: 'skipped', reason: 'in step with the registry', model: now };
-            }
-            if (trigger === 'sync' && now) {
-              this.logger.warn(
-                `the registry's champion of ${entry.name} is v${source.version} while v${now.version} is served (a missed model.promoted?); loading it`,
-              );
-            }
-            return this.load(entry, source, trigger);
-          });
-          outcomes.set(entry.name, outcome);
-        }
-        const split = await this.registry.traffic(entry.name).catch(() => null);
-        if (split && (!entry.traffic || entry.traffic.changedAt !== split.changedAt))
-          await this.onTraffic(split);
+        // The listing only says which models have a champion: the version, its SHA-256 and the split's revision are
+        // read for each and compared with what is served.
+        outcomes.set(entry.name, (await this.recheck(entry, trigger)).champion);
       }),
     );
     return outcomes;

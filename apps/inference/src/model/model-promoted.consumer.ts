@@ -8,8 +8,10 @@ export const MODEL_PROMOTED_QUEUE = 'inference.model-promoted';
 export const MODEL_TRAFFIC_QUEUE = 'inference.model-traffic';
 
 /**
- * model.promoted on this replica's own exclusive, auto-delete queue (broadcast), so every replica reloads. A failed
- * load is counted and logged and the message acked: retrying a broadcast would not help the other replicas.
+ * model.promoted on this replica's own exclusive, auto-delete queue (broadcast), so every replica hears it. The event
+ * is news, not an instruction: it names the model whose champion and split the manager re-reads from the registry;
+ * its version, SHA-256, artifact URL and time decide nothing. A failed load is counted and logged and the message
+ * acked: retrying a broadcast would not help the other replicas.
  */
 @Controller()
 export class ModelPromotedConsumer {
@@ -25,7 +27,7 @@ export class ModelPromotedConsumer {
     );
   }
 
-  /** model.traffic, broadcast the same way: every replica applies the new split. */
+  /** model.traffic, broadcast the same way: every replica re-reads the model's split from the registry. */
   @ConsumeEvent(EventNames.ModelTraffic, { queue: MODEL_TRAFFIC_QUEUE, broadcast: true })
   async onTraffic(@Payload() envelope: EventEnvelope<typeof EventNames.ModelTraffic>): Promise<void> {
     const outcome = await this.manager.onTraffic(envelope.payload);

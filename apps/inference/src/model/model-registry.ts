@@ -1,10 +1,12 @@
 import type { TrafficSplit } from '@sepal/contracts';
 
-/** A model version to load: from the registry's champion alias, a model.promoted event or a traffic split. */
+/**
+ * A model version to load, always as the registry answered it (its champion alias, one of its versions or its traffic
+ * split), never as an event told it: the artifact is fetched from the registry by this SHA-256 and checked against it.
+ */
 export interface ModelSource {
   version: number;
   sha256: string;
-  artifactUrl: string;
   runId?: string | null;
 }
 
@@ -31,6 +33,6 @@ export abstract class ModelRegistry {
   /** The dataset a version was trained on (its lineage), or null when the registry does not know it. */
   abstract dataset(modelName: string, version: number): Promise<string | null>;
 
-  /** The artifact's bytes as served (the caller verifies them against the expected SHA-256). */
-  abstract download(artifactUrl: string): Promise<Uint8Array>;
+  /** The artifact of this SHA-256, from the registry (the caller verifies the bytes against it). */
+  abstract download(sha256: string): Promise<Uint8Array>;
 }

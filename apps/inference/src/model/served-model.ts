@@ -1,7 +1,18 @@
 import type { TrafficSplit } from '@sepal/contracts';
 import type { ModelRequests, ShadowTally } from '../metrics/inference-metrics';
-import type { LoadedModel } from './loaded-model';
+import type { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelHolder } from './model-holder';
+
+export type ReloadOutcome =
+  | { result: 'success'; model: ModelInfo; previous: ModelInfo | null }
+  | { result: 'skipped'; reason: string; model: ModelInfo | null }
+  | { result: 'failure'; reason: string; model: ModelInfo | null };
+
+/** What a re-read of the registry did: to the champion, and to the traffic split (null: the model has none). */
+export interface RegistryCheck {
+  champion: ReloadOutcome;
+  traffic: ReloadOutcome | null;
+}
 
 /** One version's share of a split: a request drawing r in [0, 100) goes to the first entry with r < upTo. */
 export interface SplitEntry {
@@ -24,8 +35,8 @@ export class ServedModel {
   problem = 'no champion loaded yet';
   /** Reloads of this model run one at a time, in order. */
   queue: Promise<unknown> = Promise.resolve();
-  /** When the latest promotion seen by an event was made (ms since the epoch). */
-  newestPromotionAt = 0;
+  /** A re-read of the registry queued and not started yet: events heard meanwhile share it (a flood costs one). */
+  pendingRecheck: Promise<RegistryCheck> | null = null;
   /** Weighted versions (null: every request to the champion). */
   split: readonly SplitEntry[] | null = null;
   /** The split in force as the registry announced it. */

@@ -101,25 +101,10 @@ describe('PredictService', () => {
 
   it('scores the rows on the shadow off the response path, and a failing shadow leaves the answer intact', async () => {
     const [v1, v2] = [gateway.registry.add(1), gateway.registry.add(2)];
-    await gateway.manager.onPromoted({
-      modelName: MODEL,
-      alias: 'champion',
-      version: 1,
-      sha256: v1.sha256,
-      artifactUrl: v1.artifactUrl,
-      previousVersion: null,
-      reason: 'test',
-      promotedBy: 'test',
-      promotedAt: new Date().toISOString(),
-    });
-    await gateway.manager.onTraffic({
-      modelName: MODEL,
-      weights: [{ version: 1, weight: 100, sha256: v1.sha256, artifactUrl: v1.artifactUrl }],
-      shadow: { version: 2, sha256: v2.sha256, artifactUrl: v2.artifactUrl },
-      reason: 'test',
-      changedBy: 'test',
-      changedAt: new Date().toISOString(),
-    });
+    gateway.registry.promote(v1);
+    await gateway.manager.onPromoted({ modelName: MODEL, alias: 'champion', version: 1, sha256: v1.sha256 });
+    gateway.registry.setTraffic([[1, 100]], v2.version);
+    await gateway.manager.onTraffic({ modelName: MODEL });
     const entry = gateway.manager.find(MODEL);
     const shadowSession = gateway.sessions.created[1];
     let open!: () => void;

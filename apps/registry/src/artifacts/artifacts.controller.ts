@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireScope } from '@sepal/http';
+import { Actor, RequireScope } from '@sepal/http';
 import { ArtifactsService } from './artifacts.service';
 
 @ApiTags('artifacts')
@@ -16,14 +16,18 @@ export class ArtifactsController {
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
   @ApiOperation({
     summary: 'Upload an artifact (raw bytes); stored content-addressed once the stated SHA-256 is verified.',
-    description: '201 when stored, 200 when identical content was already there, 400 on a hash mismatch.',
+    description:
+      '201 when stored, 200 when identical content was already there, 400 on a hash mismatch, 422 when the bytes ' +
+      'are not an acceptable ONNX model (malformed, a foreign operator domain or opset, external data, too many ' +
+      'nodes), naming the problem. The calling key is recorded as the uploader.',
   })
   async upload(
     @Body() body: unknown,
     @Headers('x-content-sha256') sha256: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Actor() actor: string,
   ) {
-    const { artifact, created } = await this.artifacts.upload(body, sha256);
+    const { artifact, created } = await this.artifacts.upload(body, sha256, actor);
     void reply.status(created ? 201 : 200);
     return artifact;
   }

@@ -3,10 +3,16 @@ import { ArtifactsController } from './artifacts.controller';
 import { ArtifactsRepository } from './artifacts.repository';
 import { ArtifactsService } from './artifacts.service';
 import { ArtifactStore } from './artifact-store';
+import { OnnxChecker, WorkerOnnxChecker } from './onnx-checker';
 
 @Module({
   controllers: [ArtifactsController],
-  providers: [ArtifactsRepository, ArtifactsService, ArtifactStore],
+  providers: [
+    ArtifactsRepository,
+    ArtifactsService,
+    ArtifactStore,
+    { provide: OnnxChecker, useClass: WorkerOnnxChecker },
+  ],
   exports: [ArtifactsService],
 })
 export class ArtifactsModule {}

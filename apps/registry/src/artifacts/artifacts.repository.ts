@@ -8,13 +8,19 @@ export interface ArtifactRecord {
   size: number;
   path: string;
   createdAt: Date;
+  /** The key that uploaded it (null before uploads were recorded). */
+  uploadedBy: string | null;
 }
+
+/** An artifact to record: its digest, size, path in the store and the key that uploaded it. */
+export type NewArtifact = Pick<ArtifactRecord, 'sha256' | 'size' | 'path'> & { uploadedBy: string };
 
 const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
   sha256: String(r.sha256).trim(),
   size: Number(r.size),
   path: r.path as string,
   createdAt: new Date(r.created_at as string),
+  uploadedBy: (r.uploaded_by as string | null | undefined) ?? null,
 });
 
 @Injectable()
@@ -26,10 +32,11 @@ export class ArtifactsRepository {
   }
 
   /** Records an artifact; false if it was already recorded. */
-  async insert(artifact: { sha256: string; size: number; path: string }): Promise<boolean> {
+  async insert(artifact: NewArtifact): Promise<boolean> {
     const rows = await this.dataSource.query(
-      `INSERT INTO registry.artifacts (sha256, size, path) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
-      [artifact.sha256, artifact.size, artifact.path],
+      `INSERT INTO registry.artifacts (sha256, size, path, uploaded_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
+      [artifact.sha256, artifact.size, artifact.path, artifact.uploadedBy],
     );
     return rows.length === 1;
   }

@@ -1,25 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { ArtifactView, InvalidInputError, NotFoundError } from '@sepal/contracts';
+import { ArtifactView, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import { OnnxValidationError } from '@sepal/ml';
 import { Transaction } from '@sepal/persistence';
 import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
 import { ArtifactStore, sha256Of } from './artifact-store';
+import { OnnxChecker } from './onnx-checker';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export const artifactPath = (sha256: string): string => `/artifacts/${sha256}`;
 
-/** Content-addressed artifacts: the uploader states the SHA-256, the registry checks it before storing anything. */
+/**
+ * Content-addressed artifacts: the uploader states the SHA-256, the registry checks it, then checks that the bytes are
+ * an ONNX model a gateway may open (validateOnnxModel: it decodes, size, operator domains and opsets, no external
+ * data, graph limits) before storing anything, and records which key uploaded it.
+ */
 @Injectable()
 export class ArtifactsService {
   constructor(
     private readonly repository: ArtifactsRepository,
     private readonly store: ArtifactStore,
+    private readonly checker: OnnxChecker,
   ) {}
 
   async upload(
     content: unknown,
     statedSha256: string | undefined,
+    uploadedBy: string,
   ): Promise<{ artifact: ArtifactView; created: boolean }> {
     if (!Buffer.isBuffer(content) || content.length === 0) {
       throw new InvalidInputError(
@@ -40,9 +48,27 @@ export class ArtifactsService {
         'The upload was corrupted or the wrong file was sent.',
       );
     }
+    await this.checkOnnx(content);
     const path = await this.store.put(actual, content);
-    const created = await this.repository.insert({ sha256: actual, size: content.length, path });
-    return { artifact: { sha256: actual, size: content.length, url: artifactPath(actual) }, created };
+    const created = await this.repository.insert({ sha256: actual, size: content.length, path, uploadedBy });
+    const recorded = created ? uploadedBy : ((await this.repository.find(actual))?.uploadedBy ?? null);
+    return {
+      artifact: { sha256: actual, size: content.length, url: artifactPath(actual), uploadedBy: recorded },
+      created,
+    };
+  }
+
+  /** 422 naming the problem when the bytes are not an ONNX model a gateway may open; nothing is stored then. */
+  private async checkOnnx(content: Buffer): Promise<void> {
+    try {
+      await this.checker.check(content);
+    } catch (error) {
+      if (!(error instanceof OnnxValidationError)) throw error;
+      throw new UnprocessableError(
+        `the artifact is not an acceptable ONNX model: ${error.message}; nothing was stored`,
+        'Upload the .onnx file the trainer exports (standard and ai.onnx.ml operators, every tensor inside the file).',
+      );
+    }
   }
 
   /** Pass the transaction when inside one (the embedded database has a single session). */

@@ -63,8 +63,9 @@ export class ModelsController {
     @Param('name') name: string,
     @Body(new ZodValidationPipe(createModelVersionRequestSchema, 'model version'))
     body: CreateModelVersionRequest,
+    @Actor() actor: string,
   ) {
-    return this.models.createVersion(name, body);
+    return this.models.createVersion(name, body, actor);
   }
 
   @Get(':name/versions/:version')

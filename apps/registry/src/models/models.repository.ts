@@ -24,6 +24,8 @@ export interface VersionRecord {
   metrics: Record<string, number>;
   description: string | null;
   createdAt: string;
+  /** The key that registered it over REST; null when it came from model.registered. */
+  registeredBy: string | null;
 }
 
 /** One alias move, as the audit log records it. */
@@ -53,6 +55,7 @@ const toVersion = (r: Record<string, unknown>): VersionRecord => ({
   metrics: r.metrics as Record<string, number>,
   description: (r.description as string | null) ?? null,
   createdAt: iso(r.created_at),
+  registeredBy: (r.registered_by as string | null | undefined) ?? null,
 });
 
 const toAudit = (r: Record<string, unknown>): AliasAuditEntry => ({
@@ -144,8 +147,9 @@ export class ModelsRepository {
 
   async insertVersion(tx: Transaction, version: Omit<VersionRecord, 'createdAt'>): Promise<VersionRecord> {
     const [row] = await this.manager(tx).query(
-      `INSERT INTO registry.model_versions (model_name, version, run_id, sha256, size, signature, metrics, description)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      `INSERT INTO registry.model_versions
+         (model_name, version, run_id, sha256, size, signature, metrics, description, registered_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [
         version.name,
         version.version,
@@ -155,6 +159,7 @@ export class ModelsRepository {
         version.signature ? JSON.stringify(version.signature) : null,
         JSON.stringify(version.metrics),
         version.description,
+        version.registeredBy,
       ],
     );
     return toVersion(row);

@@ -6,6 +6,7 @@ import {
   NotFoundError,
   UnprocessableError,
 } from '@sepal/contracts';
+import { smallOnnxModel } from '@sepal/testing/onnx-fixture';
 import { PUBLIC_URL, registryOnFakes } from '../../test/fakes/registry-fakes';
 
 const sha = (content: Buffer) => createHash('sha256').update(content).digest('hex');
@@ -19,9 +20,9 @@ async function setup() {
   ).run;
   const run = (await runs.createRun({ experiment: 'm', status: 'running', parentRunId: sweep.id })).run;
   await runs.logMetrics(run.id, [{ key: 'f1', value: 0.9, step: 1 }]);
-  const [v1, v2] = [Buffer.from('model one'), Buffer.from('model two')];
-  await artifacts.upload(v1, sha(v1));
-  await artifacts.upload(v2, sha(v2));
+  const [v1, v2] = [smallOnnxModel('model one'), smallOnnxModel('model two')];
+  await artifacts.upload(v1, sha(v1), 'trainer');
+  await artifacts.upload(v2, sha(v2), 'trainer');
   const registered = (overrides: Partial<ModelRegistered> = {}): ModelRegistered => ({
     modelName: 'from-events',
     version: 1,
@@ -32,7 +33,7 @@ async function setup() {
     registeredAt: '2025-03-01T00:00:00.000Z',
     ...overrides,
   });
-  return { ...fakes, sweep, run, shaV1: sha(v1), shaV2: sha(v2), registered };
+  return { ...fakes, sweep, run, shaV1: sha(v1), shaV2: sha(v2), sizeV1: v1.length, registered };
 }
 
 describe('ModelsService', () => {
@@ -51,52 +52,59 @@ describe('ModelsService', () => {
     it('numbers versions per model from 1, creating the model if missing', async () => {
       const { models, run, shaV1, shaV2 } = await setup();
       const numbers = [
-        (await models.createVersion('a', { runId: run.id, sha256: shaV1 })).version,
-        (await models.createVersion('a', { runId: run.id, sha256: shaV2 })).version,
-        (await models.createVersion('b', { runId: run.id, sha256: shaV1 })).version,
-        (await models.createVersion('a', { runId: run.id, sha256: shaV1 })).version,
+        (await models.createVersion('a', { runId: run.id, sha256: shaV1 }, 'trainer')).version,
+        (await models.createVersion('a', { runId: run.id, sha256: shaV2 }, 'trainer')).version,
+        (await models.createVersion('b', { runId: run.id, sha256: shaV1 }, 'trainer')).version,
+        (await models.createVersion('a', { runId: run.id, sha256: shaV1 }, 'trainer')).version,
       ];
       expect(numbers).toEqual([1, 2, 1, 3]);
       expect((await models.getModel('a')).versions.map((v) => v.version)).toEqual([1, 2, 3]);
     });
 
     it('records the artifact, its absolute URL and the run’s metrics, overridden by the request’s', async () => {
-      const { models, run, shaV1 } = await setup();
-      const version = await models.createVersion('iris', {
-        runId: run.id,
-        sha256: shaV1,
-        metrics: { accuracy: 0.95 },
-      });
+      const { models, run, shaV1, sizeV1 } = await setup();
+      const version = await models.createVersion(
+        'iris',
+        {
+          runId: run.id,
+          sha256: shaV1,
+          metrics: { accuracy: 0.95 },
+        },
+        'trainer',
+      );
       expect(version).toMatchObject({
         name: 'iris',
         runId: run.id,
         sha256: shaV1,
-        size: 'model one'.length,
+        size: sizeV1,
         artifactUrl: `${PUBLIC_URL}/artifacts/${shaV1}`,
         metrics: { f1: 0.9, accuracy: 0.95 },
+        registeredBy: 'trainer',
       });
     });
 
     it('refuses an artifact not uploaded (422) or an unknown run (404), creating nothing', async () => {
       const { models, run, shaV1, modelsRepository } = await setup();
-      await expect(models.createVersion('iris', { runId: run.id, sha256: 'e'.repeat(64) })).rejects.toThrow(
-        UnprocessableError,
-      );
-      await expect(models.createVersion('iris', { runId: randomUUID(), sha256: shaV1 })).rejects.toThrow(
-        NotFoundError,
-      );
+      await expect(
+        models.createVersion('iris', { runId: run.id, sha256: 'e'.repeat(64) }, 'trainer'),
+      ).rejects.toThrow(UnprocessableError);
+      await expect(
+        models.createVersion('iris', { runId: randomUUID(), sha256: shaV1 }, 'trainer'),
+      ).rejects.toThrow(NotFoundError);
       expect(await modelsRepository.findModel('iris')).toBeNull();
     });
 
     it('refuses a name POST /models would refuse (400), creating no model', async () => {
       const { models, run, shaV1, modelsRepository } = await setup();
       for (const name of [' ', '', ' iris', 'iris ', 'a'.repeat(201)]) {
-        await expect(models.createVersion(name, { runId: run.id, sha256: shaV1 })).rejects.toThrow(
+        await expect(models.createVersion(name, { runId: run.id, sha256: shaV1 }, 'trainer')).rejects.toThrow(
           InvalidInputError,
         );
         expect(await modelsRepository.findModel(name)).toBeNull();
       }
-      expect((await models.createVersion('a'.repeat(200), { runId: run.id, sha256: shaV1 })).version).toBe(1);
+      expect(
+        (await models.createVersion('a'.repeat(200), { runId: run.id, sha256: shaV1 }, 'trainer')).version,
+      ).toBe(1);
     });
   });
 
@@ -104,8 +112,8 @@ describe('ModelsService', () => {
     async function withTwoVersions() {
       const fixture = await setup();
       const { models, run, shaV1, shaV2 } = fixture;
-      await models.createVersion('iris', { runId: run.id, sha256: shaV1 });
-      await models.createVersion('iris', { runId: run.id, sha256: shaV2 });
+      await models.createVersion('iris', { runId: run.id, sha256: shaV1 }, 'trainer');
+      await models.createVersion('iris', { runId: run.id, sha256: shaV2 }, 'trainer');
       return fixture;
     }
 
@@ -177,12 +185,27 @@ describe('ModelsService', () => {
     });
 
     it('refuses to make champion a version whose artifact was never uploaded (422), and rolls back', async () => {
-      const { models, modelsRepository, registered, transactions } = await setup();
-      await models.onModelRegistered(registered({ sha256: 'f'.repeat(64) }), 'm-1');
+      const { models, modelsRepository, run, transactions } = await setup();
+      // A version recorded before artifacts were required (neither REST nor an event creates one now).
+      await transactions.run(async (tx) => {
+        await modelsRepository.insertModel(tx, { name: 'from-events', description: null, tags: {} });
+        await modelsRepository.insertVersion(tx, {
+          name: 'from-events',
+          version: 1,
+          runId: run.id,
+          sha256: 'f'.repeat(64),
+          size: null,
+          signature: null,
+          metrics: {},
+          description: null,
+          registeredBy: null,
+        });
+      });
+      const rolledBack = transactions.rolledBack;
       await expect(models.setAlias('from-events', 'champion', { version: 1 }, 'tester')).rejects.toThrow(
         UnprocessableError,
       );
-      expect(transactions.rolledBack).toBe(1);
+      expect(transactions.rolledBack).toBe(rolledBack + 1);
       expect(await modelsRepository.aliases('from-events')).toEqual({});
       expect(modelsRepository.outbox).toEqual([]);
       await models.setAlias('from-events', 'challenger', { version: 1 }, 'tester');
@@ -192,7 +215,7 @@ describe('ModelsService', () => {
 
   describe('onModelRegistered', () => {
     it('creates the announced version once per message, merging the run’s metrics', async () => {
-      const { models, registered, shaV1 } = await setup();
+      const { models, registered, shaV1, sizeV1 } = await setup();
       await models.onModelRegistered(registered({ version: 3 }), 'm-1');
       await models.onModelRegistered(registered({ version: 3 }), 'm-1');
       await models.onModelRegistered(registered({ version: 3 }), 'm-2');
@@ -201,7 +224,7 @@ describe('ModelsService', () => {
         expect.objectContaining({
           version: 3,
           sha256: shaV1,
-          size: 'model one'.length,
+          size: sizeV1,
           metrics: { f1: 0.9, accuracy: 0.97 },
         }),
       ]);
@@ -216,6 +239,14 @@ describe('ModelsService', () => {
       expect(transactions.rolledBack).toBe(2);
     });
 
+    it('refuses an artifact never uploaded (so never checked as ONNX), creating nothing', async () => {
+      const { models, registered, modelsRepository } = await setup();
+      await expect(models.onModelRegistered(registered({ sha256: 'f'.repeat(64) }), 'm-1')).rejects.toThrow(
+        `model.registered names from-events v1 with artifact ${'f'.repeat(64)}, which was never uploaded here`,
+      );
+      expect(await modelsRepository.findModel('from-events')).toBeNull();
+    });
+
     it('refuses an unknown run, creating no model', async () => {
       const { models, registered, modelsRepository } = await setup();
       await expect(models.onModelRegistered(registered({ runId: randomUUID() }), 'm-1')).rejects.toThrow(
@@ -227,7 +258,7 @@ describe('ModelsService', () => {
 
   it('traces a version to its run, the run’s sweep and the sweep’s dataset version', async () => {
     const { models, run, sweep, shaV1 } = await setup();
-    await models.createVersion('iris', { runId: run.id, sha256: shaV1 });
+    await models.createVersion('iris', { runId: run.id, sha256: shaV1 }, 'trainer');
     const lineage = await models.lineage('iris', 1);
     expect(lineage).toMatchObject({
       model: 'iris',

@@ -85,8 +85,15 @@ export class ModelsService {
     return this.view(await this.requireVersion(name, version));
   }
 
-  /** Registers the next version of a model (created if missing) from a run and an uploaded artifact. */
-  async createVersion(name: string, request: CreateModelVersionRequest): Promise<ModelVersionView> {
+  /**
+   * Registers the next version of a model (created if missing) from a run and an uploaded artifact (checked as an
+   * ONNX model when it was uploaded), recording the key that registered it.
+   */
+  async createVersion(
+    name: string,
+    request: CreateModelVersionRequest,
+    registeredBy: string,
+  ): Promise<ModelVersionView> {
     // The name comes from the path and may create the model: it must be one POST /models and the events accept, or
     // every reader of the model list (the gateways) would find a model its contract refuses.
     if (nonEmptyName.safeParse(name).data !== name) {
@@ -114,6 +121,7 @@ export class ModelsService {
         signature: request.signature ?? null,
         metrics: { ...run.metrics, ...request.metrics },
         description: request.description ?? null,
+        registeredBy,
       });
     });
     this.logger.log(
@@ -122,9 +130,18 @@ export class ModelsService {
     return this.view(version);
   }
 
-  /** model.registered: creates that version unless it exists (same artifact: nothing to do; another: conflict). */
+  /**
+   * model.registered: creates that version unless it exists (same artifact: nothing to do; another: conflict). Only
+   * over an artifact uploaded here, which was checked as an ONNX model then: an event never makes unchecked bytes a
+   * version (refused, so dead-lettered with the reason).
+   */
   async onModelRegistered(event: ModelRegistered, messageId: string): Promise<void> {
     const artifact = await this.artifacts.find(event.sha256);
+    if (!artifact) {
+      throw new UnprocessableError(
+        `model.registered names ${event.modelName} v${event.version} with artifact ${event.sha256}, which was never uploaded here`,
+      );
+    }
     await this.transactions.run(async (tx) => {
       if (!(await this.inbox.claim(tx, messageId, TRAINING_EVENTS))) return;
       await this.ensureModelLocked(tx, event.modelName);
@@ -141,10 +158,11 @@ export class ModelsService {
         version: event.version,
         runId: run.id,
         sha256: event.sha256,
-        size: artifact?.size ?? null,
+        size: artifact.size,
         signature: null,
         metrics: { ...run.metrics, ...event.metrics },
         description: null,
+        registeredBy: null,
       });
     });
   }

@@ -15,6 +15,8 @@ export interface TrafficRecord {
   reason: string;
   changedBy: string;
   changedAt: string;
+  /** Raised by every change of the model's split (null in audit entries older than revisions). */
+  revision: number | null;
 }
 
 const toRecord = (r: Record<string, unknown>): TrafficRecord => ({
@@ -24,6 +26,7 @@ const toRecord = (r: Record<string, unknown>): TrafficRecord => ({
   reason: r.reason as string,
   changedBy: r.changed_by as string,
   changedAt: iso(r.changed_at),
+  revision: r.revision === null || r.revision === undefined ? null : Number(r.revision),
 });
 
 /** Every SQL statement about traffic splits and their audit log. */
@@ -59,18 +62,19 @@ export class TrafficRepository {
   }
 
   /** Writes the split (replacing the previous one) and its audit entry; answers the stored split. */
-  async save(tx: Transaction, split: Omit<TrafficRecord, 'changedAt'>): Promise<TrafficRecord> {
+  async save(tx: Transaction, split: Omit<TrafficRecord, 'changedAt' | 'revision'>): Promise<TrafficRecord> {
     const [row] = await this.manager(tx).query(
       `INSERT INTO registry.traffic_splits (model_name, weights, shadow_version, reason, changed_by)
        VALUES ($1, $2::jsonb, $3, $4, $5)
        ON CONFLICT (model_name) DO UPDATE SET weights = EXCLUDED.weights, shadow_version = EXCLUDED.shadow_version,
-         reason = EXCLUDED.reason, changed_by = EXCLUDED.changed_by, changed_at = clock_timestamp()
+         reason = EXCLUDED.reason, changed_by = EXCLUDED.changed_by, changed_at = clock_timestamp(),
+         revision = registry.traffic_splits.revision + 1
        RETURNING *`,
       [split.modelName, JSON.stringify(split.weights), split.shadowVersion, split.reason, split.changedBy],
     );
     await this.manager(tx).query(
-      `INSERT INTO registry.traffic_audit (model_name, weights, shadow_version, reason, changed_by, changed_at)
-       VALUES ($1, $2::jsonb, $3, $4, $5, $6)`,
+      `INSERT INTO registry.traffic_audit (model_name, weights, shadow_version, reason, changed_by, changed_at, revision)
+       VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7)`,
       [
         split.modelName,
         JSON.stringify(split.weights),
@@ -78,6 +82,7 @@ export class TrafficRepository {
         split.reason,
         split.changedBy,
         row.changed_at,
+        row.revision,
       ],
     );
     return toRecord(row);

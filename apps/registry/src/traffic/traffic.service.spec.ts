@@ -25,8 +25,9 @@ class FakeTrafficRepository implements Pick<TrafficRepository, keyof TrafficRepo
     const known = this.models.get(name) ?? new Map<number, string>();
     return new Map(versions.filter((v) => known.has(v)).map((v) => [v, known.get(v)!] as const));
   }
-  async save(_tx: Transaction, split: Omit<TrafficRecord, 'changedAt'>) {
-    const record = { ...split, changedAt: new Date((this.clock += 1000)).toISOString() };
+  async save(_tx: Transaction, split: Omit<TrafficRecord, 'changedAt' | 'revision'>) {
+    const revision = (this.splits.get(split.modelName)?.revision ?? 0) + 1;
+    const record = { ...split, changedAt: new Date((this.clock += 1000)).toISOString(), revision };
     this.splits.set(split.modelName, record);
     this.audits.push(record);
     return record;
@@ -99,6 +100,14 @@ describe('TrafficService', () => {
     expect(repository.audits).toHaveLength(1);
     expect(flushes).toHaveLength(1);
     expect(await service.get('iris')).toEqual(split);
+  });
+
+  it('raises the revision with every change: gateways compare it, never an event time', async () => {
+    const { service } = setup();
+    const first = await service.set('iris', { weights: { '1': 100 } }, 'alice');
+    const second = await service.set('iris', { weights: { '1': 50, '2': 50 } }, 'alice');
+    expect([first.revision, second.revision]).toEqual([1, 2]);
+    expect((await service.get('iris')).revision).toBe(2);
   });
 
   it('refuses an unknown model (404) and unknown versions (400 naming them), writing nothing', async () => {

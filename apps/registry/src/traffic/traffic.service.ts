@@ -104,6 +104,7 @@ export class TrafficService {
       reason: record.reason,
       changedBy: record.changedBy,
       changedAt: record.changedAt,
+      revision: record.revision ?? 1,
     };
   }
 }

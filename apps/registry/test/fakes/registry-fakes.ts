@@ -20,9 +20,10 @@ import {
 } from '@sepal/contracts';
 import type { OutboxRelay } from '@sepal/messaging';
 import { fakeTransaction, Transaction, TransactionRunner } from '@sepal/persistence';
-import { ArtifactRecord, ArtifactsRepository } from '../../src/artifacts/artifacts.repository';
+import { ArtifactRecord, ArtifactsRepository, NewArtifact } from '../../src/artifacts/artifacts.repository';
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
 import { ArtifactStore } from '../../src/artifacts/artifact-store';
+import { InlineOnnxChecker, uploadPolicy } from '../../src/artifacts/onnx-checker';
 import { InboxRepository } from '../../src/inbox/inbox.repository';
 import {
   ModelRecord,
@@ -495,7 +496,7 @@ export class FakeArtifactsRepository
     super({ artifacts: [] }, transactions);
   }
 
-  async insert(artifact: { sha256: string; size: number; path: string }): Promise<boolean> {
+  async insert(artifact: NewArtifact): Promise<boolean> {
     this.transactions.read(undefined);
     if (this.state.artifacts.some((a) => a.sha256 === artifact.sha256)) return false;
     this.state.artifacts.push({ ...artifact, createdAt: new Date() });
@@ -565,6 +566,7 @@ export function registryOnFakes() {
   const artifacts = new ArtifactsService(
     artifactsRepository as unknown as ArtifactsRepository,
     store as unknown as ArtifactStore,
+    new InlineOnnxChecker(uploadPolicy(RegistryConfig.load({}))),
   );
   const models = new ModelsService(
     modelsRepository as unknown as ModelsRepository,

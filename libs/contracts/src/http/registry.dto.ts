@@ -175,6 +175,8 @@ export interface ArtifactView {
   sha256: string;
   size: number;
   url: string;
+  /** The key that uploaded it (null before uploads were recorded). */
+  uploadedBy?: string | null;
 }
 
 export interface ModelVersionView {
@@ -188,6 +190,8 @@ export interface ModelVersionView {
   metrics: Record<string, number>;
   description: string | null;
   createdAt: string;
+  /** The key that registered it over REST (null for a version created from model.registered, or older ones). */
+  registeredBy?: string | null;
 }
 
 export interface ModelView {
@@ -252,6 +256,7 @@ export const modelVersionViewSchema = z.object({
   metrics: z.record(z.string(), z.number()),
   description: z.string().nullable(),
   createdAt: z.string(),
+  registeredBy: z.string().nullable().optional(),
 }) satisfies z.ZodType<ModelVersionView>;
 
 /** GET /models/:name/aliases/:alias: the version the alias points to. */

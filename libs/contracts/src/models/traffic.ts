@@ -56,5 +56,10 @@ export const trafficSplitSchema = z.object({
   reason: z.string().max(2000),
   changedBy: z.string().max(200),
   changedAt: isoTimestamp,
+  /**
+   * Raised by the registry on every change of this model's split: a gateway applies a split whose revision differs
+   * from the one it holds, as read from the registry (an event only says that something changed).
+   */
+  revision: z.number().int().positive(),
 });
 export type TrafficSplit = z.infer<typeof trafficSplitSchema>;
