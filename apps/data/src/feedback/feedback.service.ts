@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DatasetFeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
-import { PerKeyLimit } from '@sepal/http';
+import { feedbackRateLimit, PerKeyLimit } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
@@ -44,13 +44,7 @@ export class FeedbackService {
     private readonly audit: DataAuditService,
     @Inject(DataConfig) private readonly config: DataConfigValues,
   ) {
-    this.limit = new PerKeyLimit({
-      what: 'feedback samples',
-      perMinute: config.FEEDBACK_RATE_PER_KEY,
-      burst: config.FEEDBACK_BURST_PER_KEY,
-      rateVariable: 'FEEDBACK_RATE_PER_KEY',
-      burstVariable: 'FEEDBACK_BURST_PER_KEY',
-    });
+    this.limit = feedbackRateLimit(config);
   }
 
   async receive(input: FeedbackInput, messageId?: string, correlationId?: string): Promise<FeedbackReceipt> {

@@ -11,7 +11,14 @@ import {
   UnavailableError,
 } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { Actor, openApiSchema, PerKeyLimit, RequireScope, ZodValidationPipe } from '@sepal/http';
+import {
+  Actor,
+  feedbackRateLimit,
+  openApiSchema,
+  PerKeyLimit,
+  RequireScope,
+  ZodValidationPipe,
+} from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelManager } from '../model/model-manager.service';
 import { ServedModel } from '../model/served-model';
@@ -33,13 +40,7 @@ export class FeedbackController {
     private readonly models: ModelManager,
     private readonly bus: EventBus,
   ) {
-    this.limit = new PerKeyLimit({
-      what: 'feedback samples',
-      perMinute: config.FEEDBACK_RATE_PER_KEY,
-      burst: config.FEEDBACK_BURST_PER_KEY,
-      rateVariable: 'FEEDBACK_RATE_PER_KEY',
-      burstVariable: 'FEEDBACK_BURST_PER_KEY',
-    });
+    this.limit = feedbackRateLimit(config);
   }
 
   @Post()

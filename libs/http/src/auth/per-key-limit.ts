@@ -37,3 +37,20 @@ export class PerKeyLimit {
     );
   }
 }
+
+/** The feedback settings every app that takes feedback reads (the data service and the gateway). */
+export interface FeedbackRateSettings {
+  FEEDBACK_RATE_PER_KEY: number;
+  FEEDBACK_BURST_PER_KEY: number;
+}
+
+/** The per-key feedback allowance (FEEDBACK_RATE_PER_KEY per minute, bursts of FEEDBACK_BURST_PER_KEY). */
+export function feedbackRateLimit(config: FeedbackRateSettings): PerKeyLimit {
+  return new PerKeyLimit({
+    what: 'feedback samples',
+    perMinute: config.FEEDBACK_RATE_PER_KEY,
+    burst: config.FEEDBACK_BURST_PER_KEY,
+    rateVariable: 'FEEDBACK_RATE_PER_KEY',
+    burstVariable: 'FEEDBACK_BURST_PER_KEY',
+  });
+}
