@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { encodeOnnxMetadata, type EvaluationSetView } from '@sepal/contracts';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import type { SplitRows } from '../clients/data-client';
-import { InMemoryRegistry } from '../test/fakes';
+import { InMemoryRegistry, serviceError } from '../test/fakes';
 import { GateStep, type GateInput } from './gate.step';
 import type { EvaluationSets } from './pipeline-ports';
 
@@ -40,10 +40,15 @@ class FakeEvaluationSets implements EvaluationSets {
   readonly frozenAt: string[] = [];
   base: string | null = null;
 
-  constructor(private readonly rows: SplitRows = FROZEN) {}
+  constructor(
+    private readonly rows: SplitRows = FROZEN,
+    /** Versions the dataset does not have (answered 422, as the data service does). */
+    private readonly unknown: string[] = [],
+  ) {}
 
   async evaluationSet(dataset: string, model: string, version: string): Promise<EvaluationSetView> {
     this.frozenAt.push(version);
+    if (this.unknown.includes(version)) throw serviceError('data', 422, `no version ${version}`);
     this.base ??= version;
     return {
       model,
@@ -118,6 +123,13 @@ describe('GateStep on the frozen evaluation set', () => {
       evaluation_rows: 4,
       evaluation_set_base: CHAMPION_DATA,
     });
+  });
+
+  it("freezes at the candidate's version when the champion's is not one of this dataset's", async () => {
+    const sets = new FakeEvaluationSets(FROZEN, [CHAMPION_DATA]);
+    const outcome = await gate(await registryWithChampion('sign'), sets).run(candidate('always-neg'));
+    expect(sets.frozenAt).toEqual([CHAMPION_DATA, CANDIDATE_DATA]);
+    expect(outcome.evaluation).toMatchObject({ on: 'frozen-set', baseVersion: CANDIDATE_DATA });
   });
 
   it('promotes a retrain that beats the champion on the frozen set (automatic, the default)', async () => {

@@ -1,4 +1,5 @@
 import type { ModelGate } from '@sepal/contracts';
+import { ServiceCallError } from '@sepal/http-client';
 import type { SplitRows } from '../clients/data-client';
 import type { ChampionView } from '../clients/registry-client';
 import { onnxAccuracy, onnxRegressionMetrics } from '../evaluation/onnx-accuracy';
@@ -111,18 +112,25 @@ export class GateStep implements PipelineStep<GateInput, GateOutcome> {
     input: GateInput,
     metric: string,
   ): Promise<Compared | null> {
+    const { dataset, candidateBytes } = input;
     const sets = this.deps.evaluationSets;
-    if (!sets || !input.dataset || !input.candidateBytes) return null;
-    // Frozen at the champion's own dataset version when the model has no set yet (a champion from before sets).
+    if (!sets || !dataset || !candidateBytes) return null;
+    // Frozen at the champion's own dataset version when the model has no set yet (a champion from before sets);
+    // at the candidate's when that version is not one of this dataset's (422).
     const recorded = champion.signature?.datasetVersion;
     const at = typeof recorded === 'string' && recorded.length === 64 ? recorded : input.datasetVersion;
-    const set = await sets.evaluationSet(input.dataset, input.modelName, at);
-    const rows = set.rows > 0 ? await sets.evaluationRows(input.dataset, input.modelName) : null;
+    const set = await sets.evaluationSet(dataset, input.modelName, at).catch((error: unknown) => {
+      if (!(error instanceof ServiceCallError && error.status === 422) || at === input.datasetVersion) {
+        throw error;
+      }
+      return sets.evaluationSet(dataset, input.modelName, input.datasetVersion);
+    });
+    const rows = set.rows > 0 ? await sets.evaluationRows(dataset, input.modelName) : null;
     if (!rows || rows.labels.length === 0) {
       this.deps.log(`the frozen evaluation set of ${input.modelName} is empty; comparing on the test split`);
       return null;
     }
-    const value = (await this.metricsOn(input.candidateBytes, rows, input))[metric];
+    const value = (await this.metricsOn(candidateBytes, rows, input))[metric];
     if (value === undefined) {
       this.deps.log(`${metric} cannot be computed from an artifact; comparing on the test split`);
       return null;
