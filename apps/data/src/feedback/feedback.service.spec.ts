@@ -74,6 +74,17 @@ describe('FeedbackService', () => {
     expect(feedback.rows.every((r) => r.committedVersion === '2'.repeat(64))).toBe(true);
   });
 
+  it('answers a stored sample 202 when another commit took the pending samples first', async () => {
+    const { feedback, audit, service } = setup({ FEEDBACK_COMMIT_EVERY: '1' });
+    // The count saw one pending; by the commit's lock, a concurrent commit had taken it.
+    feedback.countPending = async () => 1;
+    feedback.pending = async () => [];
+    const receipt = await service.receive(sample('a'));
+    expect(receipt).toMatchObject({ pending: 0 });
+    expect(receipt.committedVersion).toBeUndefined();
+    expect(audit).toEqual([]);
+  });
+
   it('audits a commit on demand with the calling key', async () => {
     const { audit, service } = setup();
     await service.receive(sample('shop'));

@@ -84,12 +84,18 @@ export class FeedbackService {
     };
     const every = this.config.FEEDBACK_COMMIT_EVERY;
     if (every > 0 && pending >= every) {
-      const outcome = await this.commit(
-        input.dataset,
-        { actor: input.submittedBy, automatic: true },
-        correlationId,
-      );
-      return { ...receipt, pending: 0, committedVersion: outcome.version.id };
+      try {
+        const outcome = await this.commit(
+          input.dataset,
+          { actor: input.submittedBy, automatic: true },
+          correlationId,
+        );
+        return { ...receipt, pending: 0, committedVersion: outcome.version.id };
+      } catch (error) {
+        // Another sample's commit took them all meanwhile: this one is stored and committed, not refused.
+        if (error instanceof NothingPending) return { ...receipt, pending: 0 };
+        throw error;
+      }
     }
     return receipt;
   }
@@ -112,12 +118,7 @@ export class FeedbackService {
         trainOnly: true,
         rows: async (tx) => {
           committed = await this.feedback.pending(tx, dataset);
-          if (committed.length === 0) {
-            throw new UnprocessableError(
-              `dataset '${dataset}' has no pending feedback to commit`,
-              'Send feedback first.',
-            );
-          }
+          if (committed.length === 0) throw new NothingPending(dataset);
           return committed.map((f) => ({
             key: `feedback:${f.id}`,
             features: f.features,
@@ -159,5 +160,12 @@ export class FeedbackService {
   ): Promise<FeedbackRecord[]> {
     await this.datasets.requireDataset(dataset);
     return this.feedback.list(dataset, state, limit);
+  }
+}
+
+/** A commit found nothing pending (422): none was sent, or another commit took it. */
+class NothingPending extends UnprocessableError {
+  constructor(dataset: string) {
+    super(`dataset '${dataset}' has no pending feedback to commit`, 'Send feedback first.');
   }
 }
