@@ -12,6 +12,8 @@ import {
   createModelVersionRequestSchema,
   createRunRequestSchema,
   diffQuerySchema,
+  evaluationRowsQuerySchema,
+  evaluationSetRequestSchema,
   feedbackListQuerySchema,
   feedbackRequestSchema,
   importDatasetRequestSchema,
@@ -177,6 +179,9 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   },
   'data GET /datasets/:name/feedback': { query: feedbackListQuerySchema },
   'data POST /datasets/:name/feedback/commit': {},
+  'data POST /datasets/:name/evaluation-sets/:model': { body: evaluationSetRequestSchema },
+  'data GET /datasets/:name/evaluation-sets/:model': {},
+  'data GET /datasets/:name/evaluation-sets/:model/rows': { query: evaluationRowsQuerySchema },
   // registry
   'registry POST /experiments': { body: createExperimentRequestSchema },
   'registry GET /experiments': { query: pagingQuerySchema },

@@ -375,6 +375,8 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     await waitFor(() => feedbackEvents.length === 1, { timeoutMs: 10_000 });
     expect(feedbackEvents[0].payload).toMatchObject({
       feedbackId: id,
+      // The key the gateway saw (keys off: anonymous), which the data service records and rate-limits by.
+      submittedBy: 'anonymous',
       dataset: 'iris',
       features: ROW,
       label: 'Iris-setosa',

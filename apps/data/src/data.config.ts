@@ -17,6 +17,13 @@ export const dataConfigSchema = baseConfigSchema.extend({
   SPLIT_SEED: z.coerce.number().int().default(42),
   /** Commit pending feedback into a new version once this many rows wait; 0 = only on demand. */
   FEEDBACK_COMMIT_EVERY: z.coerce.number().int().min(0).default(25),
+  /**
+   * Feedback samples each key may send per minute, over POST /datasets/:name/feedback and the gateways'
+   * feedback.received together; 429 beyond (an event over it is retried, then dead-lettered with the reason).
+   */
+  FEEDBACK_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(120),
+  /** How many feedback samples a key may send at once before the per-minute rate applies. */
+  FEEDBACK_BURST_PER_KEY: z.coerce.number().int().positive().max(1_000_000).default(120),
   /** Largest CSV body POST /datasets/:name/import accepts (streamed, so memory does not grow with it); 413 beyond. */
   DATA_MAX_IMPORT_BYTES: z.coerce
     .number()

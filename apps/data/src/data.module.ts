@@ -5,12 +5,14 @@ import { PersistenceModule, resolveDatabaseTarget } from '@sepal/persistence';
 import { DataConfig, DataConfigValues } from './data.config';
 import { DataMetricsModule } from './metrics';
 import { DatasetsModule } from './datasets/datasets.module';
+import { EvaluationSetsModule } from './evaluation/evaluation-sets.module';
 import { FeedbackModule } from './feedback/feedback.module';
 import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create-data-schema';
 import { CreateDataAudit1764600000000 } from './migrations/1764600000000-create-data-audit';
 import { DataAuditModule } from './audit/data-audit.module';
 import { DeltaVersions1764500000000 } from './migrations/1764500000000-delta-versions';
 import { RowsDatasetCheckPerStatement1764700000000 } from './migrations/1764700000000-rows-dataset-check-per-statement';
+import { FeedbackProvenanceEvaluationSets1765200000000 } from './migrations/1765200000000-feedback-provenance-evaluation-sets';
 
 export const DATA_SCHEMA = 'data';
 
@@ -36,6 +38,7 @@ export class DataModule {
             DeltaVersions1764500000000,
             CreateDataAudit1764600000000,
             RowsDatasetCheckPerStatement1764700000000,
+            FeedbackProvenanceEvaluationSets1765200000000,
           ],
           applicationName: 'sepal-data',
         }),
@@ -51,6 +54,7 @@ export class DataModule {
         DataMetricsModule,
         DatasetsModule,
         FeedbackModule,
+        EvaluationSetsModule,
       ],
     };
   }

@@ -57,6 +57,10 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
    * feedback goes to the dataset its served version was trained on (from the registry's lineage).
    */
   FEEDBACK_DATASET: z.string().trim().min(1).max(200).default('iris'),
+  /** Feedback samples each key may forward per minute through this gateway (POST /feedback); 429 beyond. */
+  FEEDBACK_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(120),
+  /** How many feedback samples a key may forward at once before the per-minute rate applies. */
+  FEEDBACK_BURST_PER_KEY: z.coerce.number().int().positive().max(1_000_000).default(120),
   /** Predictions per second each key may make (POST /predict and the OIP infer route); 429 with Retry-After beyond. */
   PREDICT_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(1_000),
   /** How many predictions a key may make at once before the per-second rate applies. */

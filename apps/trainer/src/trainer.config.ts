@@ -41,6 +41,13 @@ export const trainerConfigSchema = baseConfigSchema.extend({
    * own (PUT /models/{name}/gate); a regressor's default gate is test_rmse down, no ceiling, margin 0.
    */
   GATE_MIN_ACCURACY: z.coerce.number().min(0).max(1).default(0.9),
+  /**
+   * What happens to a retrain nobody asked for by hand (feedback, drift, schedule) that beats the champion on the
+   * model's frozen evaluation set: 'automatic' promotes it; 'approval' leaves it as the challenger until a key with
+   * the promote scope moves the champion alias (PUT /models/{name}/aliases/champion). A manual POST /train and a
+   * model's first version are gated the same way and promoted automatically under both.
+   */
+  PROMOTION_POLICY: z.enum(['automatic', 'approval']).default('automatic'),
   /** A regressor's test_within_tolerance counts predictions within this distance of the truth. */
   REGRESSION_TOLERANCE: z.coerce.number().min(0).max(1e9).default(0.5),
   /** max |ONNX - TensorFlow.js| of any probability on the test split. */

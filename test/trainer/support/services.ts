@@ -31,7 +31,14 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function startServices(namespace: string, options: { real: boolean }): Promise<Services> {
+/**
+ * `apiKey`: keys on (the registry's SEPAL_API_KEY, which the data service checks keys against); `data`: settings of
+ * the data service added to or overriding the defaults.
+ */
+export async function startServices(
+  namespace: string,
+  options: { real: boolean; apiKey?: string; data?: NodeJS.ProcessEnv },
+): Promise<Services> {
   const db: TestDatabase | undefined = options.real ? await createTestDatabase('sepal_trainer') : undefined;
   const modelsDir = await mkdtemp(join(tmpdir(), 'sepal-trainer-models-'));
   const common = {
@@ -40,7 +47,11 @@ export async function startServices(namespace: string, options: { real: boolean 
     SEPAL_HOME: `memory://trainer-${namespace}`,
     SEPAL_NAMESPACE: namespace,
     LOG_LEVEL: 'warn',
+    SEPAL_API_KEY: options.apiKey,
   };
+  // A known port, so the artifact URLs announced in model.promoted (REGISTRY_PUBLIC_URL) reach this registry, and
+  // the data service checks keys against it.
+  const registryPort = await freePort();
   const data = await startDataApp(
     DataConfig.load({
       ...common,
@@ -48,10 +59,10 @@ export async function startServices(namespace: string, options: { real: boolean 
       DATA_HOST: '127.0.0.1',
       DATA_DIR: join(__dirname, '../../../data'),
       FEEDBACK_COMMIT_EVERY: '0',
+      REGISTRY_URL: `http://127.0.0.1:${registryPort}`,
+      ...options.data,
     }),
   );
-  // A known port, so the artifact URLs announced in model.promoted (REGISTRY_PUBLIC_URL) reach this registry.
-  const registryPort = await freePort();
   const registry = await startRegistryApp(
     RegistryConfig.load({
       ...common,

@@ -2,14 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { DataAuditEntry } from '@sepal/contracts';
+import { managerOf, Transaction } from '@sepal/persistence';
 
 /** Every SQL statement about the data audit log. */
 @Injectable()
 export class DataAuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insert(entry: Omit<DataAuditEntry, 'id' | 'at'>): Promise<void> {
-    await this.dataSource.query(
+  /** In `tx` when given, so the entry and the change it records commit together. */
+  async insert(entry: Omit<DataAuditEntry, 'id' | 'at'>, tx?: Transaction): Promise<void> {
+    await managerOf(tx, this.dataSource).query(
       `INSERT INTO data.audit_log (dataset, action, version_id, created, actor) VALUES ($1, $2, $3, $4, $5)`,
       [entry.dataset, entry.action, entry.version, entry.created, entry.actor],
     );

@@ -65,6 +65,8 @@ export interface AppendChange {
   rows: (tx: Transaction) => Promise<AppendedRow[]>;
   reason: VersionRecord['reason'];
   source: Record<string, unknown>;
+  /** Every appended row goes to the train split (feedback: it never enters a test split, which decides promotions). */
+  trainOnly?: boolean;
   /** Runs in the version's transaction once the version is written (e.g. marks feedback committed). */
   afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
 }
@@ -93,6 +95,7 @@ interface NewContent {
   source: Record<string, unknown>;
   cleaningRules: AppliedCleaningRule[];
   ranges: VersionStats['ranges'];
+  trainOnly?: boolean;
   afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
 }
 
@@ -349,6 +352,7 @@ export class DatasetsService {
           source: change.source,
           cleaningRules: parent.cleaningRules,
           ranges: mergeRanges(parentStats.ranges, ranges),
+          trainOnly: change.trainOnly,
           afterInsert: change.afterInsert,
         },
         correlationId,
@@ -413,7 +417,8 @@ export class DatasetsService {
       });
     }
     const seq = await this.repository.nextSeq(tx, dataset);
-    const quotas = testQuotas(inherited, fresh, testFraction);
+    // No quota: every fresh row goes to train.
+    const quotas = content.trainOnly ? {} : testQuotas(inherited, fresh, testFraction);
     const split = fromStage
       ? await this.repository.insertStaged(tx, {
           dataset,
@@ -582,7 +587,7 @@ export function labelText(schema: DatasetSchema, label: number): string | number
 }
 
 /** A schema whose rows a parent's rows can be kept under: same columns, target and task, labels only appended. */
-function sameBase(parent: DatasetSchema, next: DatasetSchema): boolean {
+export function sameBase(parent: DatasetSchema, next: DatasetSchema): boolean {
   const a = featureColumnsOf(parent);
   const b = featureColumnsOf(next);
   return (

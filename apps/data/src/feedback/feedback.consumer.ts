@@ -4,7 +4,11 @@ import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { ConsumeEvent } from '@sepal/messaging';
 import { FeedbackService } from './feedback.service';
 
-/** feedback.received from the gateway: stored idempotently (by message id); invalid samples are dead-lettered. */
+/**
+ * feedback.received from the gateway: stored idempotently (by message id) with the key the gateway saw ('unknown'
+ * from a gateway that does not say); invalid samples are dead-lettered, a key over its rate is retried, then
+ * dead-lettered.
+ */
 @Controller()
 export class FeedbackConsumer {
   constructor(private readonly feedback: FeedbackService) {}
@@ -18,7 +22,8 @@ export class FeedbackConsumer {
         features: payload.features,
         label: payload.label,
         source: payload.source ?? 'event',
-        feedbackId: payload.feedbackId,
+        clientId: payload.feedbackId,
+        submittedBy: payload.submittedBy ?? 'unknown',
       },
       envelope.messageId,
       envelope.correlationId,

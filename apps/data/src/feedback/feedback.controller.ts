@@ -10,23 +10,21 @@ import {
   feedbackRequestSchema,
 } from '@sepal/contracts';
 import { Actor, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
-import { DataAuditService } from '../audit/data-audit.service';
 import { versionView } from '../datasets/version-view';
 import { FeedbackService } from './feedback.service';
 
 @ApiTags('feedback')
 @Controller('datasets/:name/feedback')
 export class FeedbackController {
-  constructor(
-    private readonly feedback: FeedbackService,
-    private readonly audit: DataAuditService,
-  ) {}
+  constructor(private readonly feedback: FeedbackService) {}
 
   @Post()
   @RequireScope('feedback')
   @HttpCode(202)
   @ApiOperation({
-    summary: 'A labelled sample: stored at once, committed into a new version on demand or every N samples.',
+    summary:
+      'A labelled sample: stored at once with the calling key, committed into a new version (train split only) on ' +
+      'demand or every N samples. 429 beyond FEEDBACK_RATE_PER_KEY samples per minute per key.',
   })
   @ApiBody({
     schema: openApiSchema(feedbackRequestSchema),
@@ -35,13 +33,15 @@ export class FeedbackController {
   receive(
     @Param('name') name: string,
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
+    @Actor() actor: string,
   ): Promise<FeedbackReceipt> {
     return this.feedback.receive({
       dataset: name,
       features: body.features,
       label: body.label,
       source: body.source,
-      feedbackId: body.id,
+      clientId: body.id,
+      submittedBy: actor,
     });
   }
 
@@ -59,17 +59,12 @@ export class FeedbackController {
   @Post('commit')
   @RequireScope('data:write')
   @ApiOperation({
-    summary: 'Commit every pending sample into a child of the latest version; emits dataset.versioned.',
+    summary:
+      'Commit every pending sample into a child of the latest version (train split only), audited with the ' +
+      'calling key; emits dataset.versioned.',
   })
   async commit(@Param('name') name: string, @Actor() actor: string): Promise<CommitFeedbackResponse> {
-    const outcome = await this.feedback.commit(name);
-    await this.audit.record({
-      dataset: name,
-      action: 'feedback-commit',
-      version: outcome.version?.id ?? null,
-      created: outcome.created,
-      actor,
-    });
+    const outcome = await this.feedback.commit(name, { actor });
     return {
       created: outcome.created,
       feedbackRows: outcome.feedbackRows,

@@ -15,6 +15,8 @@ const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
   className: r.class_name as string,
   flags: r.flags as string[],
   source: (r.source as string | null) ?? null,
+  submittedBy: r.submitted_by as string,
+  clientId: (r.client_id as string | null) ?? null,
   receivedAt: new Date(r.received_at as string).toISOString(),
   committedVersion: r.committed_version ? String(r.committed_version).trim() : null,
 });
@@ -23,14 +25,18 @@ const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
 export class FeedbackRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Stores a sample at once; a redelivered message (same message id) or a repeated id is stored once. */
+  /**
+   * Stores a sample at once under the server's id; a redelivered message (same message id) or a client id the same
+   * key already sent for this dataset is stored once (the first answer is returned).
+   */
   async insert(
     record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>,
     messageId?: string,
   ): Promise<FeedbackRecord> {
     const rows = await this.dataSource.query(
-      `INSERT INTO data.feedback (id, dataset, features, label, class_name, flags, source, message_id)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)
+      `INSERT INTO data.feedback
+         (id, dataset, features, label, class_name, flags, source, message_id, submitted_by, client_id)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT DO NOTHING RETURNING *`,
       [
         record.id,
@@ -41,12 +47,17 @@ export class FeedbackRepository {
         JSON.stringify(record.flags),
         record.source,
         messageId ?? null,
+        record.submittedBy,
+        record.clientId,
       ],
     );
     if (rows.length) return toRecord(rows[0]);
     const [existing] = await this.dataSource.query(
-      `SELECT * FROM data.feedback WHERE id = $1 OR ($2::text IS NOT NULL AND message_id = $2)`,
-      [record.id, messageId ?? null],
+      `SELECT * FROM data.feedback
+       WHERE ($1::text IS NOT NULL AND message_id = $1)
+          OR ($2::text IS NOT NULL AND dataset = $3 AND submitted_by = $4 AND client_id = $2)
+       LIMIT 1`,
+      [messageId ?? null, record.clientId, record.dataset, record.submittedBy],
     );
     return toRecord(existing);
   }

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DatasetFeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
+import { feedbackRateLimit, PerKeyLimit } from '@sepal/http';
+import { DataAuditService } from '../audit/data-audit.service';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -12,22 +14,42 @@ export interface FeedbackInput {
   features: DatasetFeatureValues;
   label: string | number;
   source?: string;
-  feedbackId?: string;
+  /** The client's id of the sample: idempotency only (per key and dataset); the stored row gets the server's id. */
+  clientId?: string;
+  /** The name of the key that sent it (@Actor, or the gateway's submittedBy). */
+  submittedBy: string;
 }
 
-/** Labelled samples from users: validated against the latest version's schema, stored at once, committed later. */
+/** Who commits: the calling key, and whether it was the every-N policy acting on that key's sample. */
+export interface CommitActor {
+  actor: string;
+  automatic?: boolean;
+}
+
+/**
+ * Labelled samples from users: validated against the latest version's schema, stored at once with the key that sent
+ * them (FEEDBACK_RATE_PER_KEY per minute per key), committed later into a new version (by a data:write key, or every
+ * FEEDBACK_COMMIT_EVERY samples), each commit audited with its actor. Committed samples go to the train split only:
+ * feedback never enters a test split, so it never decides a promotion.
+ */
 @Injectable()
 export class FeedbackService {
   private readonly logger = new Logger(FeedbackService.name);
+  private readonly limit: PerKeyLimit;
 
   constructor(
     private readonly feedback: FeedbackRepository,
     private readonly datasetsRepository: DatasetsRepository,
     private readonly datasets: DatasetsService,
+    private readonly audit: DataAuditService,
     @Inject(DataConfig) private readonly config: DataConfigValues,
-  ) {}
+  ) {
+    this.limit = feedbackRateLimit(config);
+  }
 
   async receive(input: FeedbackInput, messageId?: string, correlationId?: string): Promise<FeedbackReceipt> {
+    // Counted before any work: a key over its allowance costs no query.
+    this.limit.take(input.submittedBy);
     await this.datasets.requireDataset(input.dataset);
     const latest = await this.datasetsRepository.latestVersion(input.dataset);
     if (!latest) {
@@ -40,13 +62,15 @@ export class FeedbackService {
     const valid = validateFeedback(latest.schema, input.features, input.label, stats.ranges);
     const stored = await this.feedback.insert(
       {
-        id: input.feedbackId ?? randomUUID(),
+        id: randomUUID(),
         dataset: input.dataset,
         features: valid.features,
         label: valid.label,
         className: valid.className,
         flags: valid.flags,
         source: input.source ?? null,
+        submittedBy: input.submittedBy,
+        clientId: input.clientId ?? null,
       },
       messageId,
     );
@@ -60,28 +84,41 @@ export class FeedbackService {
     };
     const every = this.config.FEEDBACK_COMMIT_EVERY;
     if (every > 0 && pending >= every) {
-      const outcome = await this.commit(input.dataset, correlationId);
-      return { ...receipt, pending: 0, committedVersion: outcome.version.id };
+      try {
+        const outcome = await this.commit(
+          input.dataset,
+          { actor: input.submittedBy, automatic: true },
+          correlationId,
+        );
+        return { ...receipt, pending: 0, committedVersion: outcome.version.id };
+      } catch (error) {
+        // Another sample's commit took them all meanwhile: this one is stored and committed, not refused.
+        if (error instanceof NothingPending) return { ...receipt, pending: 0 };
+        throw error;
+      }
     }
     return receipt;
   }
 
-  /** Creates a child of the latest version holding every pending sample, and emits dataset.versioned. */
-  async commit(dataset: string, correlationId?: string): Promise<VersionOutcome & { feedbackRows: number }> {
+  /**
+   * Creates a child of the latest version holding every pending sample (in its train split only), audits the commit
+   * with its actor in the same transaction, and emits dataset.versioned.
+   */
+  async commit(
+    dataset: string,
+    by: CommitActor,
+    correlationId?: string,
+  ): Promise<VersionOutcome & { feedbackRows: number }> {
     let committed: FeedbackRecord[] = [];
     const outcome = await this.datasets.appendRows(
       dataset,
       {
         reason: 'feedback',
-        source: { feedback: 'pending samples' },
+        source: { feedback: 'pending samples', committedBy: by.actor, automatic: by.automatic === true },
+        trainOnly: true,
         rows: async (tx) => {
           committed = await this.feedback.pending(tx, dataset);
-          if (committed.length === 0) {
-            throw new UnprocessableError(
-              `dataset '${dataset}' has no pending feedback to commit`,
-              'Send feedback first.',
-            );
-          }
+          if (committed.length === 0) throw new NothingPending(dataset);
           return committed.map((f) => ({
             key: `feedback:${f.id}`,
             features: f.features,
@@ -89,17 +126,29 @@ export class FeedbackService {
             origin: `feedback:${f.id}`,
           }));
         },
-        afterInsert: (tx, version) =>
-          this.feedback.markCommitted(
+        afterInsert: async (tx, version) => {
+          await this.feedback.markCommitted(
             tx,
             committed.map((f) => f.id),
             version.id,
-          ),
+          );
+          await this.audit.record(
+            {
+              dataset,
+              action: by.automatic ? 'feedback-auto-commit' : 'feedback-commit',
+              version: version.id,
+              created: true,
+              actor: by.actor,
+            },
+            tx,
+          );
+        },
       },
       correlationId,
     );
     this.logger.log(
-      `committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)}`,
+      `committed ${committed.length} feedback row(s) of ${dataset} into ${outcome.version.id.slice(0, 12)} ` +
+        `(${by.automatic ? 'every-N policy, on a sample' : 'commit'} by ${by.actor})`,
     );
     return { ...outcome, feedbackRows: committed.length };
   }
@@ -111,5 +160,12 @@ export class FeedbackService {
   ): Promise<FeedbackRecord[]> {
     await this.datasets.requireDataset(dataset);
     return this.feedback.list(dataset, state, limit);
+  }
+}
+
+/** A commit found nothing pending (422): none was sent, or another commit took it. */
+class NothingPending extends UnprocessableError {
+  constructor(dataset: string) {
+    super(`dataset '${dataset}' has no pending feedback to commit`, 'Send feedback first.');
   }
 }

@@ -11,7 +11,14 @@ import {
   UnavailableError,
 } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
+import {
+  Actor,
+  feedbackRateLimit,
+  openApiSchema,
+  PerKeyLimit,
+  RequireScope,
+  ZodValidationPipe,
+} from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelManager } from '../model/model-manager.service';
 import { ServedModel } from '../model/served-model';
@@ -19,16 +26,22 @@ import { writeRow } from '../predict/parse-input';
 
 /**
  * POST /feedback (default model) and POST /feedback/{model}: a labelled sample forwarded to the data service as
- * feedback.received, to that model's dataset.
+ * feedback.received, to that model's dataset, with the name of the key that sent it (submittedBy). Each key may
+ * forward FEEDBACK_RATE_PER_KEY samples per minute through this gateway (429 beyond); the data service holds every
+ * key to the same rate over all gateways.
  */
 @ApiTags('feedback')
 @Controller('feedback')
 export class FeedbackController {
+  private readonly limit: PerKeyLimit;
+
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly models: ModelManager,
     private readonly bus: EventBus,
-  ) {}
+  ) {
+    this.limit = feedbackRateLimit(config);
+  }
 
   @Post()
   @RequireScope('feedback')
@@ -43,8 +56,9 @@ export class FeedbackController {
   })
   receive(
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
+    @Actor() actor: string,
   ): Promise<FeedbackAccepted> {
-    return this.forward(this.models.defaultModel, body);
+    return this.forward(this.models.defaultModel, body, actor);
   }
 
   @Post(':model')
@@ -58,11 +72,12 @@ export class FeedbackController {
   receiveFor(
     @Param('model') modelName: string,
     @Body(new ZodValidationPipe(feedbackRequestSchema, 'feedback')) body: FeedbackRequest,
+    @Actor() actor: string,
   ): Promise<FeedbackAccepted> {
-    return this.forward(this.models.find(modelName), body);
+    return this.forward(this.models.find(modelName), body, actor);
   }
 
-  private async forward(entry: ServedModel, body: FeedbackRequest): Promise<FeedbackAccepted> {
+  private async forward(entry: ServedModel, body: FeedbackRequest, actor: string): Promise<FeedbackAccepted> {
     const model = entry.champion.model;
     const dataset = entry === this.models.defaultModel ? this.config.FEEDBACK_DATASET : entry.dataset;
     if (dataset === null) {
@@ -94,12 +109,15 @@ export class FeedbackController {
         );
       }
     }
+    // Only a sample that would be forwarded counts (a refused one costs the key nothing).
+    this.limit.take(actor);
     const id = body.id ?? randomUUID();
     try {
       await this.bus.publish(
         EventNames.FeedbackReceived,
         {
           feedbackId: id,
+          submittedBy: actor,
           dataset,
           features: body.features,
           label: body.label,

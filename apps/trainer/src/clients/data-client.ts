@@ -2,10 +2,15 @@ import {
   type FeatureCell,
   DatasetVersionView,
   datasetVersionSchema,
+  EvaluationRowsPage,
+  evaluationRowsPageSchema,
+  evaluationSetSchema,
+  EvaluationSetView,
   RowPageResponse,
   rowPageResponseSchema,
 } from '@sepal/contracts';
 import { RetryOptions, ServiceCallError, ServiceClient } from '@sepal/http-client';
+import type { z } from 'zod';
 
 /** A dataset version as the data service serves it (the contract in libs/contracts). */
 export type DatasetVersionInfo = DatasetVersionView;
@@ -45,15 +50,45 @@ export class DataClient {
     });
   }
 
-  async rows(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitRows> {
+  rows(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitRows> {
+    return this.pages(
+      (cursor) =>
+        `/datasets/${enc(dataset)}/versions/${enc(version)}/rows?split=${split}&cursor=${cursor}&limit=${PAGE_SIZE}`,
+      rowPageResponseSchema,
+    );
+  }
+
+  /**
+   * The model's frozen evaluation set (what its promotions are decided on): frozen at `version` if it has none yet,
+   * brought up to date with later imports by the data service.
+   */
+  evaluationSet(dataset: string, model: string, version: string): Promise<EvaluationSetView> {
+    return this.http.post(
+      `/datasets/${enc(dataset)}/evaluation-sets/${enc(model)}`,
+      { version },
+      { schema: evaluationSetSchema, retry: this.retry },
+    );
+  }
+
+  /** Every row of the model's frozen evaluation set, in row-id order. */
+  evaluationRows(dataset: string, model: string): Promise<SplitRows> {
+    return this.pages(
+      (cursor) =>
+        `/datasets/${enc(dataset)}/evaluation-sets/${enc(model)}/rows?cursor=${cursor}&limit=${PAGE_SIZE}`,
+      evaluationRowsPageSchema,
+    );
+  }
+
+  /** Every page of a row listing (a version's split, a frozen set), following its cursor. */
+  private async pages<P extends RowPageResponse | EvaluationRowsPage>(
+    pathAt: (cursor: number) => string,
+    schema: z.ZodType<P>,
+  ): Promise<SplitRows> {
     const result: SplitRows = { features: [], labels: [] };
     let cursor: number | null = -1;
     while (cursor !== null) {
-      const path = `/datasets/${enc(dataset)}/versions/${enc(version)}/rows?split=${split}&cursor=${cursor}&limit=${PAGE_SIZE}`;
-      const page: RowPageResponse = await this.http.get(path, {
-        schema: rowPageResponseSchema,
-        retry: this.retry,
-      });
+      const path = pathAt(cursor);
+      const page: P = await this.http.get(path, { schema, retry: this.retry });
       result.features.push(...page.features);
       result.labels.push(...page.labels);
       if (page.nextCursor !== null && page.nextCursor <= cursor) {

@@ -40,6 +40,7 @@ describe('GateStep', () => {
       decision: expect.objectContaining({ promote: true, alias: 'champion' }),
       championVersion: null,
       gate: { metric: 'test_accuracy', direction: 'up', floor: 0.9, margin: 0, source: 'default' },
+      evaluation: { on: 'test-split', rows: 1 },
     });
     expect(outcome.decision.reason).toMatch(/^no champion yet/);
   });
@@ -55,6 +56,8 @@ describe('GateStep', () => {
       metric: 'test_accuracy',
       direction: 'up',
       gate: 'default',
+      evaluated_on: 'test-split',
+      evaluation_rows: 1,
     });
   });
 

@@ -8,6 +8,9 @@ import type { BackendName } from '../training/tf-backend';
 /** What the steps read from the data service (DataClient in the app, an in-memory fake in specs). */
 export type DatasetReader = Pick<DataClient, 'version' | 'rows'>;
 
+/** The data service's frozen evaluation sets, which the gate decides on (DataClient in the app, a fake in specs). */
+export type EvaluationSets = Pick<DataClient, 'evaluationSet' | 'evaluationRows'>;
+
 /** What the steps ask of the registry (RegistryClient in the app, an in-memory fake in specs). */
 export type ModelRegistry = Pick<
   RegistryClient,

@@ -9,7 +9,7 @@ import { EvaluateStep } from './evaluate.step';
 import { ExportStep, type ExportInput } from './export.step';
 import { GateStep } from './gate.step';
 import { ParityStep } from './parity.step';
-import type { DatasetReader, ModelRegistry, RunOpener, TrackJob } from './pipeline-ports';
+import type { DatasetReader, EvaluationSets, ModelRegistry, RunOpener, TrackJob } from './pipeline-ports';
 import { PromoteStep } from './promote.step';
 import { finalRunMetrics, RegisterStep, type Registered } from './register.step';
 import { KeptTrials } from './kept-trial';
@@ -64,12 +64,23 @@ function exportable(
 export class TrainingPipeline extends JobPipeline {
   constructor(
     @Inject(TrainerConfig) private readonly config: TrainerConfigValues,
-    @Inject(DataClient) private readonly data: DatasetReader,
+    @Inject(DataClient) private readonly data: DatasetReader & Partial<EvaluationSets>,
     @Inject(RegistryClient) private readonly registry: ModelRegistry,
     private readonly metrics: TrainerMetrics,
     private readonly trainer: TrialTrainer,
   ) {
     super();
+  }
+
+  /** The data service's frozen evaluation sets, when the reader serves them (the app's DataClient does). */
+  private get evaluationSets(): EvaluationSets | undefined {
+    const { evaluationSet, evaluationRows } = this.data;
+    return evaluationSet && evaluationRows
+      ? {
+          evaluationSet: evaluationSet.bind(this.data),
+          evaluationRows: evaluationRows.bind(this.data),
+        }
+      : undefined;
   }
 
   async run({ job, jobId, parentRunId, seed }: PipelineJob, hooks: PipelineHooks): Promise<string> {
@@ -197,10 +208,15 @@ export class TrainingPipeline extends JobPipeline {
         new GateStep({
           registry,
           policy: { minImprovement: config.GATE_MIN_IMPROVEMENT, minAccuracy: config.GATE_MIN_ACCURACY },
+          evaluationSets: this.evaluationSets,
+          promotionPolicy: config.PROMOTION_POLICY,
           log,
         }),
         {
           modelName: registered.modelName,
+          dataset,
+          candidateBytes: exported.bytes,
+          trigger: job.reason,
           version: registered.version,
           testAccuracy,
           datasetVersion: version.id,

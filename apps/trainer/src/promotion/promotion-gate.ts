@@ -51,6 +51,11 @@ export interface MetricCandidate {
   /** The candidate's value of the gate's metric; undefined if its run did not record it. */
   value: number | undefined;
   datasetVersion: string;
+  /**
+   * What both values were measured on, when the gate scored both itself (e.g. 'on the frozen evaluation set (30
+   * rows)'); otherwise the reason compares the dataset versions.
+   */
+  basis?: string;
 }
 
 export interface MetricChampion {
@@ -125,8 +130,9 @@ export function decideByGate(
   if (champion.value === undefined) {
     return promote(`champion v${champion.version} has no recorded ${metric}; ${clears}`);
   }
-  const note =
-    champion.datasetVersion !== undefined && champion.datasetVersion === candidate.datasetVersion
+  const note = candidate.basis
+    ? candidate.basis
+    : champion.datasetVersion !== undefined && champion.datasetVersion === candidate.datasetVersion
       ? 'on the same test split'
       : `on recorded metrics: champion v${champion.version} was evaluated on dataset version ` +
         `${champion.datasetVersion?.slice(0, 12) ?? 'unknown'}, this one on ${candidate.datasetVersion.slice(0, 12)} ` +
@@ -143,4 +149,38 @@ export function decideByGate(
     : keep(
         `${margin > 0 && improvement > EPSILON ? 'does not beat the champion by the margin' : 'does not beat the champion'}: ${comparison}`,
       );
+}
+
+/** Who promotes a retrain that beats the champion (the trainer's PROMOTION_POLICY). */
+export type PromotionPolicy = 'automatic' | 'approval';
+
+/** Why a job was run (train.requested's reason). */
+export type JobTrigger = 'manual' | 'schedule' | 'feedback' | 'drift' | 'startup';
+
+/**
+ * The promotion policy on the gate's decision: under 'approval', a retrain nobody asked for by hand (any trigger but
+ * 'manual') that would replace a champion stays the challenger, and the reason says how to approve it. A first
+ * version, a manual job and every refusal are left as the gate decided.
+ */
+export function applyPromotionPolicy(
+  decision: GateDecision,
+  context: {
+    policy: PromotionPolicy;
+    trigger: JobTrigger;
+    hasChampion: boolean;
+    modelName: string;
+    version: number;
+  },
+): GateDecision & { awaitingApproval?: true } {
+  if (!decision.promote || context.policy === 'automatic') return decision;
+  if (!context.hasChampion || context.trigger === 'manual') return decision;
+  return {
+    promote: false,
+    alias: 'challenger',
+    awaitingApproval: true,
+    reason:
+      `${decision.reason}; awaiting approval (PROMOTION_POLICY=approval, a ${context.trigger} retrain): a key ` +
+      `with the promote scope promotes it with PUT /models/${context.modelName}/aliases/champion ` +
+      `{"version": ${context.version}}`,
+  };
 }

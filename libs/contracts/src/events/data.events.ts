@@ -18,7 +18,13 @@ export const datasetVersionedSchema = z.object({
 export type DatasetVersioned = z.infer<typeof datasetVersionedSchema>;
 
 export const feedbackReceivedSchema = z.object({
+  /** The client's id of the sample (idempotency only: the data service names the stored row itself). */
   feedbackId: z.string().uuid().optional(),
+  /**
+   * The name of the key that sent the sample, as the gateway that received it saw it (`@Actor`); the data service
+   * records it on the row, rate-limits by it and audits the commit it triggers. Absent from older gateways.
+   */
+  submittedBy: z.string().min(1).max(200).optional(),
   dataset: nonEmptyName.default('iris'),
   features: datasetFeatureValues,
   /** The class name (classification) or the target value (regression). */

@@ -262,6 +262,10 @@ export const feedbackSampleSchema = z.object({
   /** Why the sample looks suspicious (e.g. far outside the training range); it is stored anyway. */
   flags: z.array(z.string()),
   source: z.string().nullable(),
+  /** The name of the key that sent it ('unknown' for samples stored before keys were recorded). */
+  submittedBy: z.string(),
+  /** The id its client gave it (idempotency only), if any; `id` is the server's. */
+  clientId: z.string().nullable(),
   receivedAt: isoTimestamp,
   committedVersion: sha256Hex.nullable(),
 });
@@ -283,7 +287,12 @@ export type FeedbackReceipt = z.infer<typeof feedbackReceiptSchema>;
 export interface DataAuditEntry {
   id: number;
   dataset: string;
-  action: 'import' | 'feedback-commit';
+  action:
+    | 'import'
+    | 'feedback-commit'
+    | 'feedback-auto-commit'
+    | 'evaluation-set-frozen'
+    | 'evaluation-set-extended';
   /** The version the change produced or found (null when a commit had nothing pending). */
   version: string | null;
   /** false when identical content returned an existing version. */
@@ -291,3 +300,41 @@ export interface DataAuditEntry {
   actor: string;
   at: string;
 }
+
+/**
+ * POST /datasets/:name/evaluation-sets/:model: the model's frozen evaluation set, frozen at `version` (its test rows,
+ * feedback excluded) when the model has none yet, then brought up to date with later imports. `version` is used only
+ * the first time.
+ */
+export const evaluationSetRequestSchema = z.object({ version: sha256Hex }).strict();
+export type EvaluationSetRequest = z.infer<typeof evaluationSetRequestSchema>;
+
+/** A model's frozen evaluation set: what decides its promotions. */
+export const evaluationSetSchema = z.object({
+  model: z.string(),
+  dataset: z.string(),
+  /** The dataset version whose test rows it was frozen from (the model's first promotion). */
+  baseVersion: sha256Hex,
+  /** The sequence number of the latest dataset version it has looked at (imports after it extend it next time). */
+  seenSeq: count,
+  rows: count,
+  frozenBy: z.string(),
+  frozenAt: isoTimestamp,
+});
+export type EvaluationSetView = z.infer<typeof evaluationSetSchema>;
+
+export const evaluationRowsQuerySchema = z.object({
+  cursor: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).default(-1),
+  limit: z.coerce.number().int().min(1).max(10000).default(1000),
+});
+export type EvaluationRowsQuery = z.infer<typeof evaluationRowsQuerySchema>;
+
+/** GET /datasets/:name/evaluation-sets/:model/rows: a page of the frozen rows, in row-id order. */
+export const evaluationRowsPageSchema = z.object({
+  model: z.string(),
+  dataset: z.string(),
+  features: z.array(z.array(featureCell)),
+  labels: z.array(z.number()),
+  nextCursor: z.number().int().nullable(),
+});
+export type EvaluationRowsPage = z.infer<typeof evaluationRowsPageSchema>;
