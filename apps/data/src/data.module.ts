@@ -1,3 +1,4 @@
+import { brokerSettings } from '@sepal/config';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
@@ -40,8 +41,7 @@ export class DataModule {
           applicationName: 'sepal-data',
         }),
         MessagingModule.forRoot({
-          amqpUrl: config.AMQP_URL,
-          namespace: config.SEPAL_NAMESPACE,
+          ...brokerSettings(config),
           serviceName: 'data',
         }),
         OutboxModule.forSchema(DATA_SCHEMA),
