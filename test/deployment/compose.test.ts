@@ -5,6 +5,8 @@ import { DataConfig } from '../../apps/data/src';
 import { InferenceConfig } from '../../apps/inference/src';
 import { RegistryConfig } from '../../apps/registry/src';
 import { TrainerConfig } from '../../apps/trainer/src';
+import { BaseConfig, brokerSettings } from '@sepal/config';
+import { DEFAULT_PRODUCERS } from '@sepal/messaging';
 import { ComposeFile, interpolate, readEnvFile, readYaml, ROOT, serviceEnv } from './compose-file';
 
 const compose = readYaml<ComposeFile>('docker-compose.yml');
@@ -70,6 +72,10 @@ describe('docker-compose.yml', () => {
     (name) => {
       const env = serviceEnv(compose.services[name], exampleEnv);
       expect(new URL(env.AMQP_URL).username).toBe(`sepal_${name}`);
+      // ...which the consumers know as this app's identity (AMQP_PRODUCERS unset: the default), so they enforce it.
+      expect(env.AMQP_PRODUCERS).toBeUndefined();
+      expect(DEFAULT_PRODUCERS[new URL(env.AMQP_URL).username]).toBe(name);
+      expect(brokerSettings(APPS[name].load(env) as BaseConfig)).toMatchObject({ quorumQueues: true });
       const upper = name.toUpperCase();
       expect(new URL(env.AMQP_URL).password).toBe(exampleEnv[`SEPAL_${upper}_AMQP_PASSWORD`]);
       expect(serviceEnv(compose.services.rabbitmq, exampleEnv)).toHaveProperty(
@@ -103,9 +109,14 @@ describe('docker-compose.yml', () => {
 
   it('publishes no host port twice', () => {
     const hostPorts = Object.values(compose.services).flatMap((s) =>
-      (s.ports ?? []).map((p) => p.split(':')[0]),
+      (s.ports ?? []).map((p) => p.split(':').at(-2)),
     );
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it("publishes RabbitMQ's management API on the host's loopback only, and neither broker nor database port", () => {
+    expect(compose.services.rabbitmq.ports).toEqual(['127.0.0.1:15672:15672']);
+    expect(compose.services.postgres.ports ?? []).toEqual([]);
   });
 
   it('needs every secret from the environment and commits none', () => {
