@@ -8,7 +8,7 @@ export interface BrokerMessage {
   redelivered: boolean;
   /** The publishing bus's identity, like AMQP's user-id. */
   userId?: string;
-  /** The exchange and routing key it was published with (none when sent straight to a queue). */
+  /** The exchange and routing key it was published with. */
   exchange?: string;
   routingKey?: string;
 }
@@ -129,16 +129,9 @@ export class InProcessBroker {
     return targets.size;
   }
 
-  /** Like AMQP's default exchange: a message for a queue that does not exist is dropped. */
-  sendToQueue(queue: string, message: PublishedMessage): boolean {
-    return this.enqueue(queue, message);
-  }
-
-  private enqueue(queue: string, message: Omit<BrokerMessage, 'redelivered'>): boolean {
-    const target = this.queues.get(queue);
-    if (!target) return false;
-    target.enqueue({ ...message, headers: { ...message.headers }, redelivered: false });
-    return true;
+  /** There is no default exchange (nothing may be sent straight to a queue): a message goes through an exchange. */
+  private enqueue(queue: string, message: Omit<BrokerMessage, 'redelivered'>): void {
+    this.queues.get(queue)?.enqueue({ ...message, headers: { ...message.headers }, redelivered: false });
   }
 
   /**
