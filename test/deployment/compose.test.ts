@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleConfig } from '../../apps/console/src';
@@ -7,6 +8,7 @@ import { RegistryConfig } from '../../apps/registry/src';
 import { TrainerConfig } from '../../apps/trainer/src';
 import { BaseConfig, brokerSettings } from '@sepal/config';
 import { DEFAULT_PRODUCERS } from '@sepal/messaging';
+import { BrokerDefinitions, expectOwnedTopics } from './broker-definitions';
 import { ComposeFile, interpolate, readEnvFile, readYaml, ROOT, serviceEnv } from './compose-file';
 
 const compose = readYaml<ComposeFile>('docker-compose.yml');
@@ -100,6 +102,28 @@ describe('docker-compose.yml', () => {
     expect(compose.services.postgres.volumes).toContain('./scripts/provision:/sepal/provision:ro');
     expect(compose.services.rabbitmq.volumes).toContain('./scripts/provision:/sepal/provision:ro');
     expect(compose.services.rabbitmq.entrypoint).toEqual(['sh', '/sepal/provision/rabbitmq-start.sh']);
+  });
+
+  it('renders broker users that publish only their own events, on the namespaced exchange when there is one', () => {
+    const render = (namespace?: string) =>
+      JSON.parse(
+        execFileSync('sh', [join(ROOT, 'scripts/provision/rabbitmq-definitions.sh')], {
+          env: {
+            PATH: process.env.PATH,
+            ...Object.fromEntries(appNames.map((app) => [`SEPAL_${app.toUpperCase()}_AMQP_PASSWORD`, 'pw'])),
+            ...(namespace ? { SEPAL_NAMESPACE: namespace } : {}),
+          },
+          encoding: 'utf8',
+        }),
+      ) as BrokerDefinitions;
+    expectOwnedTopics(render(), (app) => `sepal_${app}`, 'sepal.events');
+    const namespaced = render('ns_1');
+    expectOwnedTopics(namespaced, (app) => `sepal_${app}`, 'ns_1.sepal.events');
+    const trainer = namespaced.permissions.find((p) => p.user === 'sepal_trainer');
+    for (const name of ['ns_1.sepal.events', 'ns_1.trainer.jobs', 'ns_1.trainer.dlx'])
+      expect(new RegExp(trainer!.write).test(name)).toBe(true);
+    for (const name of ['sepal.events', 'ns_1.registry.dlx', 'ns_1.sepal.dlx', 'trainer.jobs'])
+      expect(new RegExp(trainer!.write).test(name)).toBe(false);
   });
 
   it('runs two trainer replicas and publishes no host port that would clash between them', () => {

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { connect, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
-import { EventNames, eventsOwnedBy, PRODUCER_APPS } from '@sepal/contracts';
+import { EventNames } from '@sepal/contracts';
 import { EventBus, SepalHeaders } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import {
@@ -27,6 +27,7 @@ import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
+import { BrokerDefinitions, expectOwnedTopics } from './broker-definitions';
 import { ROOT } from './compose-file';
 
 const execFileAsync = promisify(execFile);
@@ -70,10 +71,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
   const connections: ChannelModel[] = [];
   let database: TestDatabase;
   let modelsDir: string;
-  let definitions: {
-    permissions: { user: string; write: string }[];
-    topic_permissions: { user: string; exchange: string; write: string }[];
-  };
+  let definitions: BrokerDefinitions;
 
   const dbUrl = (app: App) => {
     const url = new URL(database.url);
@@ -138,7 +136,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
     // rabbitmqctl may run as the broker's user (the Debian wrapper switches to it): let it read the file.
     const definitionsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-definitions-'));
     const definitionsFile = join(definitionsDir, 'definitions.json');
-    definitions = JSON.parse(rendered) as typeof definitions;
+    definitions = JSON.parse(rendered) as BrokerDefinitions;
     await writeFile(definitionsFile, rendered, { mode: 0o644 });
     await chmod(definitionsDir, 0o755);
     try {
@@ -328,18 +326,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
   const PRECONDITION_FAILED = 406;
 
   it('gives each user topic permissions on sepal.events for exactly the events its app owns (EVENT_OWNERS)', () => {
-    for (const app of PRODUCER_APPS) {
-      const topics = definitions.topic_permissions.filter((t) => t.user === role(app));
-      expect(topics).toHaveLength(1);
-      expect(topics[0].exchange).toBe('sepal.events');
-      const allowed = new RegExp(topics[0].write);
-      for (const type of Object.values(EventNames)) {
-        expect([type, allowed.test(type)]).toEqual([type, eventsOwnedBy(app).includes(type)]);
-      }
-    }
-    // And nobody may write to the default exchange.
-    for (const { write } of definitions.permissions)
-      expect(new RegExp(write).test('amq.default')).toBe(false);
+    expectOwnedTopics(definitions, role, 'sepal.events');
   });
 
   it("refuses a user publishing another app's event on sepal.events (ACCESS_REFUSED) and lets it publish its own", async () => {
