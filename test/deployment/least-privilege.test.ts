@@ -11,12 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { connect, type ChannelModel } from 'amqplib';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { EventNames } from '@sepal/contracts';
 import { EventBus, SepalHeaders } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import {
+  brokerRefusal,
   createTestDatabase,
   sampleEventPayload,
   TestDatabase,
@@ -276,19 +277,8 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
 
   it("refuses a user to declare or bind a queue in another app's name, or to create exchanges", async () => {
     const connection = await amqpAs('inference');
-    const attempt = async (
-      action: (channel: Awaited<ReturnType<ChannelModel['createChannel']>>) => Promise<unknown>,
-    ) => {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      try {
-        await action(channel);
-        await channel.close();
-        return undefined;
-      } catch (error) {
-        return (error as { code?: number }).code;
-      }
-    };
+    const attempt = async (action: (channel: Channel) => Promise<unknown>) =>
+      (await brokerRefusal(connection, action))?.code;
     expect(await attempt((c) => c.assertQueue('trainer.stolen', { durable: true }))).toBe(403);
     expect(await attempt((c) => c.assertExchange('intruder.events', 'topic'))).toBe(403);
     expect(await attempt((c) => c.bindQueue('trainer.jobs', 'sepal.events', '#'))).toBe(403);

@@ -13,7 +13,14 @@ import {
   SepalHeaders,
   Topology,
 } from '@sepal/messaging';
-import { deleteNamespace, sampleEventPayload, TEST_AMQP_URL, uniqueNamespace, waitFor } from '@sepal/testing';
+import {
+  brokerRefusal,
+  deleteNamespace,
+  sampleEventPayload,
+  TEST_AMQP_URL,
+  uniqueNamespace,
+  waitFor,
+} from '@sepal/testing';
 import { Channel, ChannelModel, connect } from 'amqplib';
 
 jest.setTimeout(30_000);
@@ -42,18 +49,7 @@ function newBus(overrides: Partial<MessagingOptions> = {}): AmqpEventBus {
   return bus;
 }
 
-/** Runs one channel operation; resolves with the broker's refusal (code and text), or undefined if it was allowed. */
-async function attempt(action: (channel: Channel) => Promise<unknown>) {
-  const channel = await raw.createChannel();
-  channel.on('error', () => undefined);
-  try {
-    await action(channel);
-    await channel.close();
-    return undefined;
-  } catch (error) {
-    return { code: (error as { code?: number }).code, message: (error as Error).message };
-  }
-}
+const attempt = (action: (channel: Channel) => Promise<unknown>) => brokerRefusal(raw, action);
 
 beforeAll(async () => {
   Logger.overrideLogger(['error']);

@@ -1,5 +1,5 @@
 import { createEventBus, EventBus, Topology } from '@sepal/messaging';
-import { connect } from 'amqplib';
+import { Channel, ChannelModel, connect } from 'amqplib';
 
 export const TEST_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -45,4 +45,27 @@ const exchangeTarget = (name: string) => ({ kind: 'exchange' as const, name });
  */
 export function createTestBus(namespace: string, amqpUrl?: string): EventBus {
   return createEventBus({ amqpUrl, namespace, serviceName: 'test' });
+}
+
+/** What the broker answered an operation it refused (it closes the operation's channel). */
+export interface BrokerRefusal {
+  /** The AMQP reply code: 403 ACCESS_REFUSED, 405 RESOURCE_LOCKED, 406 PRECONDITION_FAILED... */
+  code?: number;
+  message: string;
+}
+
+/** Runs `action` on a fresh channel of `connection`: resolves with the broker's refusal, or undefined if allowed. */
+export async function brokerRefusal(
+  connection: ChannelModel,
+  action: (channel: Channel) => Promise<unknown>,
+): Promise<BrokerRefusal | undefined> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    await action(channel);
+    await channel.close();
+    return undefined;
+  } catch (error) {
+    return { code: (error as { code?: number }).code, message: (error as Error).message };
+  }
 }
