@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { EventNames } from '@sepal/contracts';
-import { EventBus } from '@sepal/messaging';
+import { createEventBus } from '@sepal/messaging';
 import { ModelManager } from '../apps/inference/src';
 import {
   BenchModel,
@@ -45,7 +45,8 @@ async function main(): Promise<void> {
     (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, i < PROMOTED_MODELS ? 4 : 1, i),
   );
   const registry = await miniRegistry(models);
-  const app = await startBenchGateway(registry.url, `soak_${process.pid}`);
+  const namespace = `soak_${process.pid}`;
+  const app = await startBenchGateway(registry.url, namespace);
   const manager = app.get(ModelManager);
   while ([...manager.models()].filter((entry) => entry.champion.model).length < MODELS) await sleep(50);
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
@@ -60,7 +61,8 @@ async function main(): Promise<void> {
     `soak: wrk c=64 for ${SECONDS} s over ${MODELS} models, a promotion every ${PROMOTION_EVERY_MS / 1000} s on ${PROMOTED_MODELS} of them, node ${process.version}`,
   );
 
-  const bus = app.get(EventBus);
+  // Promotions as the registry announces them: the gateway's own bus may publish only the gateway's events.
+  const bus = createEventBus({ namespace, serviceName: 'bench' });
   let stop = false;
   let promotions = 0;
   let served = 0;
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
   console.log(
     `GC pauses after warm-up: ${gcPauses.length}, p50 ${gcAt(0.5).toFixed(1)} ms, p99 ${gcAt(0.99).toFixed(1)} ms, max ${(gcPauses.at(-1) ?? 0).toFixed(1)} ms`,
   );
+  await bus.close();
   await app.close();
   registry.server.close();
   if (figures.non2xx > 0 || figures.errors > 0 || served < promotions) process.exitCode = 1;

@@ -54,8 +54,8 @@ async function deleteNamespace(namespace: string, queues: string[]): Promise<voi
       await channel.deleteQueue(topology.queue(queue));
       await channel.deleteQueue(topology.deadLetterQueue(queue));
     }
+    // Each app's own exchange (<app>.dlx) is auto-deleted with the last queue bound to it.
     await channel.deleteExchange(topology.exchange);
-    await channel.deleteExchange(topology.deadLetterExchange);
     await channel.close();
   } finally {
     await connection.close();

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Least privilege for the distributed mode run as processes (docker-compose does the same by itself): one PostgreSQL
 # role per app that owns its schema and nothing else, and one RabbitMQ user per app limited to its exchanges and
-# queues. Run it once as an administrator before starting the apps (again after changing a password):
+# queues, that may publish only the events its app owns (docs/messaging.md). Run it once as an administrator before
+# starting the apps (again after changing a password, or after an upgrade that changes the permissions):
 #
 #   PGHOST=db.internal PGUSER=postgres PGPASSWORD=… SEPAL_DATABASE=sepal \
 #   SEPAL_DATA_DB_PASSWORD=… SEPAL_REGISTRY_DB_PASSWORD=… \
@@ -29,3 +30,7 @@ else
   rabbitmqctl -q import_definitions "$definitions"
 fi
 echo "rabbitmq: users ${SEPAL_USER_PREFIX:-sepal_}{data,registry,trainer,inference} in vhost ${SEPAL_AMQP_VHOST:-/}"
+if [ "${SEPAL_USER_PREFIX:-sepal_}" != sepal_ ]; then
+  p=${SEPAL_USER_PREFIX}
+  echo "the apps must know these users: AMQP_PRODUCERS=data=${p}data,registry=${p}registry,trainer=${p}trainer,inference=${p}inference"
+fi

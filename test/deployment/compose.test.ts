@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleConfig } from '../../apps/console/src';
@@ -5,6 +6,9 @@ import { DataConfig } from '../../apps/data/src';
 import { InferenceConfig } from '../../apps/inference/src';
 import { RegistryConfig } from '../../apps/registry/src';
 import { TrainerConfig } from '../../apps/trainer/src';
+import { BaseConfig, brokerSettings } from '@sepal/config';
+import { DEFAULT_PRODUCERS } from '@sepal/messaging';
+import { BrokerDefinitions, expectOwnedTopics } from './broker-definitions';
 import { ComposeFile, interpolate, readEnvFile, readYaml, ROOT, serviceEnv } from './compose-file';
 
 const compose = readYaml<ComposeFile>('docker-compose.yml');
@@ -70,6 +74,10 @@ describe('docker-compose.yml', () => {
     (name) => {
       const env = serviceEnv(compose.services[name], exampleEnv);
       expect(new URL(env.AMQP_URL).username).toBe(`sepal_${name}`);
+      // ...which the consumers know as this app's identity (AMQP_PRODUCERS unset: the default), so they enforce it.
+      expect(env.AMQP_PRODUCERS).toBeUndefined();
+      expect(DEFAULT_PRODUCERS[new URL(env.AMQP_URL).username]).toBe(name);
+      expect(brokerSettings(APPS[name].load(env) as BaseConfig)).toMatchObject({ quorumQueues: true });
       const upper = name.toUpperCase();
       expect(new URL(env.AMQP_URL).password).toBe(exampleEnv[`SEPAL_${upper}_AMQP_PASSWORD`]);
       expect(serviceEnv(compose.services.rabbitmq, exampleEnv)).toHaveProperty(
@@ -96,6 +104,28 @@ describe('docker-compose.yml', () => {
     expect(compose.services.rabbitmq.entrypoint).toEqual(['sh', '/sepal/provision/rabbitmq-start.sh']);
   });
 
+  it('renders broker users that publish only their own events, on the namespaced exchange when there is one', () => {
+    const render = (namespace?: string) =>
+      JSON.parse(
+        execFileSync('sh', [join(ROOT, 'scripts/provision/rabbitmq-definitions.sh')], {
+          env: {
+            PATH: process.env.PATH,
+            ...Object.fromEntries(appNames.map((app) => [`SEPAL_${app.toUpperCase()}_AMQP_PASSWORD`, 'pw'])),
+            ...(namespace ? { SEPAL_NAMESPACE: namespace } : {}),
+          },
+          encoding: 'utf8',
+        }),
+      ) as BrokerDefinitions;
+    expectOwnedTopics(render(), (app) => `sepal_${app}`, 'sepal.events');
+    const namespaced = render('ns_1');
+    expectOwnedTopics(namespaced, (app) => `sepal_${app}`, 'ns_1.sepal.events');
+    const trainer = namespaced.permissions.find((p) => p.user === 'sepal_trainer');
+    for (const name of ['ns_1.sepal.events', 'ns_1.trainer.jobs', 'ns_1.trainer.dlx'])
+      expect(new RegExp(trainer!.write).test(name)).toBe(true);
+    for (const name of ['sepal.events', 'ns_1.registry.dlx', 'ns_1.sepal.dlx', 'trainer.jobs'])
+      expect(new RegExp(trainer!.write).test(name)).toBe(false);
+  });
+
   it('runs two trainer replicas and publishes no host port that would clash between them', () => {
     expect(compose.services.trainer.deploy?.replicas).toBe(2);
     expect(compose.services.trainer.ports ?? []).toEqual([]);
@@ -103,9 +133,14 @@ describe('docker-compose.yml', () => {
 
   it('publishes no host port twice', () => {
     const hostPorts = Object.values(compose.services).flatMap((s) =>
-      (s.ports ?? []).map((p) => p.split(':')[0]),
+      (s.ports ?? []).map((p) => p.split(':').at(-2)),
     );
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it("publishes RabbitMQ's management API on the host's loopback only, and neither broker nor database port", () => {
+    expect(compose.services.rabbitmq.ports).toEqual(['127.0.0.1:15672:15672']);
+    expect(compose.services.postgres.ports ?? []).toEqual([]);
   });
 
   it('needs every secret from the environment and commits none', () => {

@@ -11,14 +11,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { connect, type ChannelModel } from 'amqplib';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
+import { EventNames } from '@sepal/contracts';
+import { EventBus, SepalHeaders } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase, uniqueNamespace, waitFor } from '@sepal/testing';
+import {
+  brokerRefusal,
+  createTestDatabase,
+  sampleEventPayload,
+  TestDatabase,
+  uniqueNamespace,
+  waitFor,
+} from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
+import { BrokerDefinitions, expectOwnedTopics } from './broker-definitions';
 import { ROOT } from './compose-file';
 
 const execFileAsync = promisify(execFile);
@@ -62,6 +72,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
   const connections: ChannelModel[] = [];
   let database: TestDatabase;
   let modelsDir: string;
+  let definitions: BrokerDefinitions;
 
   const dbUrl = (app: App) => {
     const url = new URL(database.url);
@@ -119,18 +130,15 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
     };
     // The scripts docker-compose runs: the postgres init script and the broker's definitions.
     await run('sh', [join(ROOT, 'scripts/provision/postgres-roles.sh')], { env: provisionEnv });
-    const { stdout: definitions } = await run(
-      'sh',
-      [join(ROOT, 'scripts/provision/rabbitmq-definitions.sh')],
-      {
-        env: provisionEnv,
-      },
-    );
+    const { stdout: rendered } = await run('sh', [join(ROOT, 'scripts/provision/rabbitmq-definitions.sh')], {
+      env: provisionEnv,
+    });
     modelsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-'));
     // rabbitmqctl may run as the broker's user (the Debian wrapper switches to it): let it read the file.
     const definitionsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-definitions-'));
     const definitionsFile = join(definitionsDir, 'definitions.json');
-    await writeFile(definitionsFile, definitions, { mode: 0o644 });
+    definitions = JSON.parse(rendered) as BrokerDefinitions;
+    await writeFile(definitionsFile, rendered, { mode: 0o644 });
     await chmod(definitionsDir, 0o755);
     try {
       await run('rabbitmqctl', ['-q', 'import_definitions', definitionsFile]);
@@ -141,7 +149,8 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
     await waitFor(
       async () => {
         const { stdout } = await run('rabbitmqctl', ['-q', 'list_permissions', '-p', vhost]);
-        return APPS.every((app) => stdout.includes(role(app)));
+        const { stdout: topics } = await run('rabbitmqctl', ['-q', 'list_topic_permissions', '-p', vhost]);
+        return APPS.every((app) => stdout.includes(role(app)) && topics.includes(role(app)));
       },
       { timeoutMs: 15_000, intervalMs: 250, description: 'the RabbitMQ definitions to be imported' },
     );
@@ -169,6 +178,8 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
     const own = (app: App) => ({
       ...env,
       AMQP_URL: amqpUrl(app),
+      // The users of this run are not sepal_<app>: say which is which, so every consumer enforces the owners.
+      AMQP_PRODUCERS: APPS.map((producer) => `${producer}=${role(producer)}`).join(','),
       ...(app === 'data' || app === 'registry' ? { DATABASE_URL: dbUrl(app) } : {}),
     });
     apps.push(await startDataApp(DataConfig.load(own('data'))));
@@ -266,22 +277,136 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
 
   it("refuses a user to declare or bind a queue in another app's name, or to create exchanges", async () => {
     const connection = await amqpAs('inference');
-    const attempt = async (
-      action: (channel: Awaited<ReturnType<ChannelModel['createChannel']>>) => Promise<unknown>,
-    ) => {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      try {
-        await action(channel);
-        await channel.close();
-        return undefined;
-      } catch (error) {
-        return (error as { code?: number }).code;
-      }
-    };
+    const attempt = async (action: (channel: Channel) => Promise<unknown>) =>
+      (await brokerRefusal(connection, action))?.code;
     expect(await attempt((c) => c.assertQueue('trainer.stolen', { durable: true }))).toBe(403);
     expect(await attempt((c) => c.assertExchange('intruder.events', 'topic'))).toBe(403);
     expect(await attempt((c) => c.bindQueue('trainer.jobs', 'sepal.events', '#'))).toBe(403);
     expect(await attempt((c) => c.assertQueue('inference.scratch', { autoDelete: true }))).toBeUndefined();
+  });
+
+  /**
+   * Publishes one message as `app`'s user on a confirm channel; resolves with the broker's refusal (it closes the
+   * channel: 403 ACCESS_REFUSED, 406 PRECONDITION_FAILED) or undefined once the broker confirmed it.
+   */
+  const publishAs = async (
+    app: App,
+    exchange: string,
+    routingKey: string,
+    options: { userId?: string; body?: unknown } = {},
+  ): Promise<{ code?: number; message: string } | undefined> => {
+    const channel = await (await amqpAs(app)).createConfirmChannel();
+    let refused: { code?: number; message: string } | undefined;
+    channel.on('error', (error: { code?: number; message: string }) => {
+      refused = { code: error.code, message: error.message };
+    });
+    try {
+      channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(options.body ?? {})), {
+        userId: options.userId ?? role(app),
+        contentType: 'application/json',
+      });
+      await channel.waitForConfirms();
+      await channel.close();
+    } catch (error) {
+      refused ??= { code: (error as { code?: number }).code, message: (error as Error).message };
+    }
+    return refused;
+  };
+  const ACCESS_REFUSED = 403;
+  const PRECONDITION_FAILED = 406;
+
+  it('gives each user topic permissions on sepal.events for exactly the events its app owns (EVENT_OWNERS)', () => {
+    expectOwnedTopics(definitions, role, 'sepal.events');
+  });
+
+  it("refuses a user publishing another app's event on sepal.events (ACCESS_REFUSED) and lets it publish its own", async () => {
+    const denied = await publishAs('data', 'sepal.events', EventNames.ModelPromoted);
+    expect(denied?.code).toBe(ACCESS_REFUSED);
+    expect(denied?.message).toMatch(
+      /ACCESS_REFUSED - access to topic 'model\.promoted' in exchange 'sepal\.events' .* refused for user '.*_data'/,
+    );
+    expect((await publishAs('inference', 'sepal.events', EventNames.ModelTraffic))?.code).toBe(
+      ACCESS_REFUSED,
+    );
+    expect((await publishAs('trainer', 'sepal.events', EventNames.JobCancelRequested))?.code).toBe(
+      ACCESS_REFUSED,
+    );
+    expect((await publishAs('registry', 'sepal.events', EventNames.RunFinished))?.code).toBe(ACCESS_REFUSED);
+
+    // Only the exact keys it owns: another word under an owned prefix is refused too.
+    expect((await publishAs('registry', 'sepal.events', 'model.promoted.extra'))?.code).toBe(ACCESS_REFUSED);
+    // Its own event is accepted (the gateways dead-letter this empty body as invalid).
+    expect(await publishAs('registry', 'sepal.events', EventNames.ModelTraffic)).toBeUndefined();
+  });
+
+  it("refuses every user the default exchange and other apps' exchanges; each retries through its own", async () => {
+    const defaultExchange = await publishAs('trainer', '', 'trainer.jobs');
+    expect(defaultExchange?.code).toBe(ACCESS_REFUSED);
+    expect(defaultExchange?.message).toMatch(
+      /ACCESS_REFUSED - access to exchange 'amq\.default' .* refused for user '.*_trainer'/,
+    );
+    expect((await publishAs('data', 'registry.dlx', 'registry.training'))?.code).toBe(ACCESS_REFUSED);
+    // The data app's own exchange (declared by its consumer), where its retries go: allowed.
+    expect(await publishAs('data', 'data.dlx', 'no-such-queue')).toBeUndefined();
+  });
+
+  it("refuses a message whose user-id is not the publisher's login (a forged producer)", async () => {
+    const forged = await publishAs('inference', 'sepal.events', EventNames.DriftDetected, {
+      userId: role('registry'),
+    });
+    expect(forged?.code).toBe(PRECONDITION_FAILED);
+    expect(forged?.message).toMatch(
+      /user_id property set to '.*registry' but authenticated user was '.*inference'/,
+    );
+  });
+
+  it('dead-letters, with the reason, an event whose type is not the routing key its owner may publish', async () => {
+    // The gateway's user may publish drift.detected; it cannot make that a dataset.versioned (the data app's).
+    const body = {
+      messageId: `smuggled-${prefix}`,
+      type: EventNames.DatasetVersioned,
+      timestamp: new Date().toISOString(),
+      correlationId: 'lp',
+      payload: sampleEventPayload(EventNames.DatasetVersioned),
+    };
+    expect(await publishAs('inference', 'sepal.events', EventNames.DriftDetected, { body })).toBeUndefined();
+    const trainerBus = apps[2].get(EventBus);
+    await waitFor(async () => (await trainerBus.deadLetterCount('trainer.retrain-policy')) === 1, {
+      timeoutMs: 10_000,
+      description: 'the smuggled event to be dead-lettered',
+    });
+    const [deadLetter] = await trainerBus.deadLetters('trainer.retrain-policy');
+    expect(deadLetter).toMatchObject({ attempts: 0, producer: role('inference') });
+    expect(deadLetter.error).toBe(
+      "refused: published with routing key 'drift.detected' but its type is 'dataset.versioned'",
+    );
+    // The header the dead letter carries, for whoever inspects the queue.
+    const channel = await (await amqpAs('trainer')).createChannel();
+    const message = await channel.get('trainer.retrain-policy.dlq', { noAck: false });
+    expect(message && message.properties.headers?.[SepalHeaders.Error]).toBe(deadLetter.error);
+    await channel.close();
+  });
+
+  it('declares the work queues as quorum queues and the broadcast queues as classic ones', async () => {
+    const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', '-p', vhost, 'name', 'type']);
+    const types = new Map(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/) as [string, string]),
+    );
+    for (const queue of [
+      'trainer.jobs',
+      'trainer.retrain-policy',
+      'registry.training',
+      'registry.jobs',
+      'data.feedback',
+    ])
+      expect([queue, types.get(queue)]).toEqual([queue, 'quorum']);
+    const broadcast = [...types].filter(
+      ([name]) => name.startsWith('inference.model-promoted.') && !name.endsWith('.dlq'),
+    );
+    expect(broadcast.length).toBeGreaterThan(0);
+    for (const [name, type] of broadcast) expect([name, type]).toEqual([name, 'classic']);
   });
 });

@@ -4,7 +4,7 @@ import { connect } from 'amqplib';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription, Topology } from '@sepal/messaging';
-import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
+import { createTestBus, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { MODEL_PROMOTED_QUEUE } from '../../apps/inference/src';
 import {
   AMQP_URL,
@@ -40,6 +40,8 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
   let registry: TestRegistry;
   let namespace: string;
   let bus: EventBus;
+  /** Publishes what the registry would: the gateway's own bus may publish only the gateway's events. */
+  let registryEvents: EventBus;
   let feedbackSubscription: Subscription;
   let servedSubscription: Subscription;
   const feedbackEvents: EventEnvelope[] = [];
@@ -71,6 +73,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
       { MAX_BATCH_ROWS: '50', MAX_BODY_BYTES: '8192', INFERENCE_REPLICA_ID: 'gateway-it-1' },
     );
     bus = app.get(EventBus);
+    registryEvents = createTestBus(namespace, amqpUrl);
     feedbackSubscription = await bus.subscribe(
       { queue: 'test.feedback', patterns: [EventNames.FeedbackReceived] },
       async (envelope) => {
@@ -94,6 +97,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
   afterAll(async () => {
     await feedbackSubscription?.close();
     await servedSubscription?.close();
+    await registryEvents?.close();
     await app?.close();
     await registry?.stop();
     if (mode === 'real services')
@@ -312,7 +316,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     });
     // An event older than the latest promotion (e.g. redelivered late) is skipped.
     const skippedBefore = await metric(/sepal_model_reloads_total\{result="skipped"\} (\d+)/);
-    await bus.publish(EventNames.ModelPromoted, {
+    await registryEvents.publish(EventNames.ModelPromoted, {
       modelName: MODEL,
       alias: 'champion',
       version: versions[3].version,

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
-import { sleep, smallOnnxModel, uniqueNamespace, waitFor } from '@sepal/testing';
-import { inject, Services, startServices, startTrainer } from './support/services';
+import { createTestBus, sleep, smallOnnxModel, uniqueNamespace, waitFor } from '@sepal/testing';
+import { AMQP_URL, inject, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(60_000);
 
@@ -79,7 +79,7 @@ describe.each(['real services', 'embedded adapters'] as const)('drift alerts on 
       // The retrain this test asks for stops at once (too few rows): only the request matters here.
       MIN_TRAIN_ROWS: '1000000',
     });
-    bus = trainer.get(EventBus);
+    bus = createTestBus(namespace, real ? AMQP_URL : undefined); // alerts as the gateway sends them
     baseline.retrain = await counted('retrain');
     baseline.skipped = await counted('skipped');
     observer = await bus.subscribe(
@@ -92,6 +92,7 @@ describe.each(['real services', 'embedded adapters'] as const)('drift alerts on 
 
   afterAll(async () => {
     await observer?.close();
+    await bus?.close();
     await trainer?.close();
     await services?.close();
   });

@@ -1,3 +1,4 @@
+import { brokerSettings } from '@sepal/config';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
@@ -43,8 +44,7 @@ export class DataModule {
           applicationName: 'sepal-data',
         }),
         MessagingModule.forRoot({
-          amqpUrl: config.AMQP_URL,
-          namespace: config.SEPAL_NAMESPACE,
+          ...brokerSettings(config),
           serviceName: 'data',
         }),
         OutboxModule.forSchema(DATA_SCHEMA),

@@ -5,7 +5,7 @@ import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
+import { createTestBus, deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
 import { startDataApp } from '../src/bootstrap';
 import { DataConfig } from '../src/data.config';
 
@@ -45,7 +45,7 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
       LOG_LEVEL: 'warn',
     });
     app = await startDataApp(config, { listen: false });
-    bus = app.get(EventBus);
+    bus = createTestBus(namespace, mode === 'real services' ? AMQP_URL : undefined); // feedback as the gateway sends it
     subscription = await bus.subscribe(
       { queue: 'test.versioned-observer', patterns: [EventNames.DatasetVersioned] },
       async (envelope) => {
@@ -56,6 +56,7 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
 
   afterAll(async () => {
     await subscription?.close();
+    await bus?.close();
     await app?.close();
     await closeEmbeddedDatabases();
     await db?.drop();

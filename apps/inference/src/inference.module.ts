@@ -1,3 +1,4 @@
+import { brokerSettings } from '@sepal/config';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
@@ -35,8 +36,7 @@ export class InferenceModule {
           exports: [InferenceConfig],
         },
         MessagingModule.forRoot({
-          amqpUrl: config.AMQP_URL,
-          namespace: config.SEPAL_NAMESPACE,
+          ...brokerSettings(config),
           serviceName: 'inference',
         }),
         ObservabilityModule.forRoot(),

@@ -1,3 +1,4 @@
+import { brokerSettings } from '@sepal/config';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
@@ -27,8 +28,7 @@ export class RegistryModule {
         registryConfigModule(config),
         registryPersistence(config, 'sepal-registry'),
         MessagingModule.forRoot({
-          amqpUrl: config.AMQP_URL,
-          namespace: config.SEPAL_NAMESPACE,
+          ...brokerSettings(config),
           serviceName: 'registry',
           publishTimeoutMs: config.REGISTRY_PUBLISH_TIMEOUT_MS,
         }),

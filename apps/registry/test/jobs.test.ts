@@ -12,10 +12,10 @@ import {
   JobView,
   TrainRequested,
 } from '@sepal/contracts';
-import { createEventBus, EventBus, Subscription } from '@sepal/messaging';
+import { EventBus, Subscription } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
+import { createTestBus, deleteNamespace, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { startRegistryApp } from '../src/bootstrap';
 import { RegistryConfig } from '../src/registry.config';
 
@@ -115,8 +115,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
     // One after the other: the second finds the migrations applied.
     apps.push(await startRegistryApp(config, { listen: false }));
     apps.push(await startRegistryApp(config, { listen: false }));
-    const appBus = apps[0].get(EventBus);
-    testBus = real ? createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'jobs-test' }) : appBus;
+    testBus = createTestBus(namespace, real ? AMQP_URL : undefined);
     subscription = await testBus.subscribe(
       { queue: 'test.jobs', patterns: [EventNames.JobCancelRequested, EventNames.TrainRequested] },
       async (envelope) => {
@@ -127,7 +126,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
 
   afterAll(async () => {
     await subscription?.close();
-    if (real) await testBus?.close();
+    await testBus?.close();
     for (const app of apps) await app.close();
     await closeEmbeddedDatabases();
     await db?.drop();

@@ -6,10 +6,18 @@ import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, EventNames, ModelPromoted } from '@sepal/contracts';
-import { createEventBus, EventBus, Subscription } from '@sepal/messaging';
+import { EventBus, Subscription } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { deleteNamespace, sleep, smallOnnxModel, TcpProxy, uniqueNamespace, waitFor } from '@sepal/testing';
+import {
+  createTestBus,
+  deleteNamespace,
+  sleep,
+  smallOnnxModel,
+  TcpProxy,
+  uniqueNamespace,
+  waitFor,
+} from '@sepal/testing';
 import { startRegistryApp } from '../src/bootstrap';
 import { RegistryConfig } from '../src/registry.config';
 
@@ -89,7 +97,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     });
     app = await startRegistryApp(config, { listen: false });
     appBus = app.get(EventBus);
-    testBus = real ? createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'registry-test' }) : appBus;
+    testBus = createTestBus(namespace, real ? AMQP_URL : undefined);
     subscription = await testBus.subscribe(
       { queue: 'test.promoted', patterns: [EventNames.ModelPromoted] },
       async (envelope) => {
@@ -105,7 +113,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
     await subscription?.close();
     await proxy?.resume();
     await app?.close();
-    if (testBus !== appBus) await testBus?.close();
+    await testBus?.close();
     await proxy?.close();
     await closeEmbeddedDatabases();
     await db?.drop();

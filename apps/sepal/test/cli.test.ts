@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { EventNames, JobStepChanged, JobStepId, JobStepState, JobView } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { sleep, uniqueNamespace, waitFor } from '@sepal/testing';
+import { createTestBus, sleep, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../data/src';
 import { RegistryConfig, startRegistryApp } from '../../registry/src';
 import { ExitCode } from '../src/cli';
@@ -52,11 +52,12 @@ describe('the sepal CLI against running services (embedded adapters)', () => {
     process.env.SEPAL_DATA_URL = (await data.getUrl()).replace('[::1]', '127.0.0.1');
     registryUrl = (await registry.getUrl()).replace('[::1]', '127.0.0.1');
     process.env.SEPAL_REGISTRY_URL = registryUrl;
-    bus = registry.get(EventBus);
+    bus = createTestBus(namespace); // publishes what the trainer would
     process.env.SEPAL_TRAINER_URL = 'http://127.0.0.1:9'; // nothing listens on the discard port
   }, 60_000);
 
   afterAll(async () => {
+    await bus.close();
     for (const app of apps.reverse()) await app.close();
     await closeEmbeddedDatabases();
     rmSync(modelsDir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { brokerSettings } from '@sepal/config';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TRIALS_QUEUE } from '@sepal/contracts';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
@@ -40,8 +41,7 @@ export class TrainerModule {
         },
         // prefetch 1: a worker holds one job at a time, so the others take the rest of the queue.
         MessagingModule.forRoot({
-          amqpUrl: config.AMQP_URL,
-          namespace: config.SEPAL_NAMESPACE,
+          ...brokerSettings(config),
           serviceName: 'trainer',
           prefetch: 1,
         }),

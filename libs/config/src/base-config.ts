@@ -1,10 +1,46 @@
 import { z } from 'zod';
-import { urlVar } from './env-types';
+import { isProducerApp, PRODUCER_APPS } from '@sepal/contracts';
+import { booleanVar, urlVar } from './env-types';
+
+/**
+ * AMQP_PRODUCERS, `app=user,...` (e.g. `registry=sepal_registry,trainer=sepal_trainer`): which broker user publishes
+ * as which app, for the owner check of every event a consumer receives. Parsed to user → app.
+ */
+export const producersVar = z
+  .string()
+  .trim()
+  .min(1)
+  .transform((text, context) => {
+    const producers: Record<string, string> = {};
+    for (const entry of text.split(',').map((part) => part.trim())) {
+      const match = /^([a-z]+)=(\S+)$/.exec(entry);
+      if (!match || !isProducerApp(match[1])) {
+        context.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `'${entry}' is not app=user with app one of ${PRODUCER_APPS.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      const [, app, user] = match;
+      if (Object.hasOwn(producers, user) && producers[user] !== app) {
+        context.addIssue({ code: z.ZodIssueCode.custom, message: `user '${user}' is given to two apps` });
+        return z.NEVER;
+      }
+      producers[user] = app;
+    }
+    return producers;
+  });
 
 /** Variables every Sepal app reads. Unset DATABASE_URL / AMQP_URL select the embedded adapters. */
 export const baseConfigSchema = z.object({
   DATABASE_URL: urlVar(['postgres', 'postgresql']).optional(),
   AMQP_URL: urlVar(['amqp', 'amqps']).optional(),
+  /** Default: each app's user is sepal_<app>, as scripts/provision creates them (docs/messaging.md). */
+  AMQP_PRODUCERS: producersVar.optional(),
+  /** Work queues are quorum queues with a delivery limit (RabbitMQ only; the in-process bus has no queue types). */
+  AMQP_QUORUM_QUEUES: booleanVar(true),
+  /** Deliveries of one message by a quorum work queue before the broker dead-letters it as poison. */
+  AMQP_DELIVERY_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
   SEPAL_HOME: z.string().default('.sepal'),
   SEPAL_NAMESPACE: z
     .string()
@@ -42,3 +78,14 @@ export const baseConfigSchema = z.object({
 });
 
 export type BaseConfig = z.output<typeof baseConfigSchema>;
+
+/** The broker settings of an app's MessagingModule, from its configuration (add the app's serviceName). */
+export function brokerSettings(config: BaseConfig) {
+  return {
+    amqpUrl: config.AMQP_URL,
+    namespace: config.SEPAL_NAMESPACE,
+    producers: config.AMQP_PRODUCERS,
+    quorumQueues: config.AMQP_QUORUM_QUEUES,
+    deliveryLimit: config.AMQP_DELIVERY_LIMIT,
+  };
+}

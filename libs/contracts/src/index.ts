@@ -1,4 +1,5 @@
 export * from './events/event-names';
+export * from './events/event-owners';
 export * from './events/common';
 export * from './events/tracking-fields';
 export * from './events/data.events';

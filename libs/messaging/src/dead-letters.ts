@@ -5,6 +5,8 @@ export const SepalHeaders = {
   Error: 'x-sepal-error',
   Queue: 'x-sepal-queue',
   FailedAt: 'x-sepal-failed-at',
+  /** On a retry copy or a dead letter: the user-id that published the original (the copy carries the consumer's). */
+  Producer: 'x-sepal-producer',
 } as const;
 
 export type MessageHeaders = Record<string, unknown>;
@@ -19,6 +21,8 @@ export interface DeadLetter {
   attempts: number;
   queue: string;
   failedAt: string;
+  /** The broker identity (user-id) that published the original message, when known. */
+  producer?: string;
 }
 
 export function deadLetterHeaders(
@@ -48,13 +52,29 @@ export function toDeadLetter(body: string, headers: MessageHeaders | undefined):
   } catch {
     envelope = undefined;
   }
+  const producer = headers?.[SepalHeaders.Producer];
   return {
     ...(envelope ? { envelope } : { raw: decoded }),
-    error: String(headers?.[SepalHeaders.Error] ?? 'unknown (dead-lettered by the broker)'),
+    error: String(headers?.[SepalHeaders.Error] ?? brokerDeathReason(headers)),
     attempts: Number(headers?.[SepalHeaders.Attempt] ?? 0),
     queue: String(headers?.[SepalHeaders.Queue] ?? ''),
     failedAt: String(headers?.[SepalHeaders.FailedAt] ?? ''),
+    ...(typeof producer === 'string' ? { producer } : {}),
   };
+}
+
+/** A message the broker dead-lettered itself (x-first-death-reason), e.g. past a quorum queue's delivery limit. */
+function brokerDeathReason(headers: MessageHeaders | undefined): string {
+  const reason = headers?.['x-first-death-reason'];
+  if (reason === 'delivery_limit') {
+    return (
+      "dead-lettered by the broker: delivered more times than the queue's x-delivery-limit " +
+      '(a poison message: its consumer crashed or gave it back each time)'
+    );
+  }
+  return typeof reason === 'string'
+    ? `dead-lettered by the broker: ${reason}`
+    : 'unknown (dead-lettered by the broker)';
 }
 
 function decodeJson(body: string): unknown {

@@ -4,6 +4,7 @@ export * from './topic-matcher';
 export * from './create-envelope';
 export * from './event-bus';
 export * from './dead-letters';
+export * from './producer-identity';
 export * from './create-event-bus';
 export * from './amqp/amqp-event-bus';
 export * from './in-process/in-process-broker';

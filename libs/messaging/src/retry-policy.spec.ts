@@ -43,4 +43,13 @@ describe('processDelivery', () => {
     expect(outcome.kind).toBe('dead-letter');
     expect(handler).not.toHaveBeenCalled();
   });
+
+  it('dead-letters a refused event (its producer does not own it) without calling the handler', async () => {
+    const handler = jest.fn();
+    const outcome = await processDelivery(body, 1, 3, handler, (envelope) =>
+      envelope.type === 'feedback.received' ? 'refused: not an owner' : undefined,
+    );
+    expect(outcome).toEqual({ kind: 'dead-letter', error: 'refused: not an owner', attempts: 0 });
+    expect(handler).not.toHaveBeenCalled();
+  });
 });

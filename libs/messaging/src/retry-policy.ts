@@ -9,14 +9,16 @@ export type DeliveryOutcome =
   | { kind: 'requeue'; error: string };
 
 /**
- * The one place that decides what becomes of a delivery, for every bus: an invalid body is dead-lettered at once
- * (never half-processed), a failing handler is retried `maxRetries` times and then dead-lettered.
+ * The one place that decides what becomes of a delivery, for every bus: an invalid body, or an event `refuse` gives a
+ * reason not to act on (its producer does not own it), is dead-lettered at once (never half-processed); a failing
+ * handler is retried `maxRetries` times and then dead-lettered.
  */
 export async function processDelivery(
   body: string,
   attempt: number,
   maxRetries: number,
   handle: (envelope: EventEnvelope) => Promise<void>,
+  refuse: (envelope: EventEnvelope) => string | undefined = () => undefined,
 ): Promise<DeliveryOutcome> {
   let envelope: EventEnvelope;
   try {
@@ -24,6 +26,8 @@ export async function processDelivery(
   } catch (error) {
     return { kind: 'dead-letter', error: describeInvalidBody(error), attempts: 0 };
   }
+  const refusal = refuse(envelope);
+  if (refusal !== undefined) return { kind: 'dead-letter', error: refusal, attempts: 0 };
   try {
     await handle(envelope);
     return { kind: 'handled' };

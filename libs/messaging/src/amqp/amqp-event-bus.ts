@@ -13,6 +13,7 @@ import { AmqpSubscription } from './amqp-subscription';
 import { envelopeProperties } from './message-properties';
 import { reportChannelError } from './report-channel-error';
 import { redactUrl } from './redact-url';
+import { amqpLogin, amqpProducerPolicy, ProducerPolicy } from '../producer-identity';
 
 const HEARTBEAT_SECONDS = 5;
 
@@ -34,6 +35,9 @@ export class AmqpEventBus extends EventBus {
   private readonly logger = new Logger(AmqpEventBus.name);
   private readonly options: ResolvedMessagingOptions & { amqpUrl: string };
   private readonly topology: Topology;
+  /** The user this bus logs in as: the user-id of everything it sends. */
+  private readonly login: string;
+  private readonly producers: ProducerPolicy;
   private readonly manager: AmqpConnectionManager;
   private readonly publisher: ChannelWrapper;
   private readonly subscriptions = new Set<AmqpSubscription>();
@@ -47,6 +51,13 @@ export class AmqpEventBus extends EventBus {
     if (!resolved.amqpUrl) throw new Error('AmqpEventBus needs amqpUrl');
     this.options = { ...resolved, amqpUrl: resolved.amqpUrl };
     this.topology = new Topology(this.options.namespace);
+    this.login = amqpLogin(this.options.amqpUrl);
+    this.producers = amqpProducerPolicy(
+      this.login,
+      this.options.producers,
+      this.topology.exchange,
+      this.logger,
+    );
     this.manager = amqp.connect([this.options.amqpUrl], {
       heartbeatIntervalInSeconds: HEARTBEAT_SECONDS,
       reconnectTimeInSeconds: this.options.reconnectDelayMs / 1000,
@@ -74,7 +85,7 @@ export class AmqpEventBus extends EventBus {
         envelope.type,
         Buffer.from(JSON.stringify(envelope)),
         {
-          ...envelopeProperties(envelope, serviceName),
+          ...envelopeProperties(envelope, serviceName, this.login),
           timeout: publishTimeoutMs,
         },
       );
@@ -96,6 +107,8 @@ export class AmqpEventBus extends EventBus {
       publisher: this.publisher,
       topology: this.topology,
       options: this.options,
+      login: this.login,
+      producers: this.producers,
       logger: this.logger,
       shutdown: this.shutdown.signal,
     });

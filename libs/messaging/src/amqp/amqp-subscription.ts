@@ -7,8 +7,9 @@ import { EnvelopeHandler, Subscription, SubscriptionSpec } from '../event-bus';
 import { ResolvedMessagingOptions } from '../messaging-options';
 import { describeError } from '../describe-error';
 import { Topology } from '../topology';
-import { assertExchanges, assertSubscriptionQueues } from './amqp-topology';
+import { assertExchanges, assertSubscriptionQueues, QueueMigrationError } from './amqp-topology';
 import { copyProperties } from './message-properties';
+import { ProducerPolicy } from '../producer-identity';
 import { reportChannelError } from './report-channel-error';
 
 /** Handlers still running when a subscription closes get this long before their channel is closed. */
@@ -20,6 +21,9 @@ export interface AmqpSubscriptionDeps {
   publisher: ChannelWrapper;
   topology: Topology;
   options: ResolvedMessagingOptions;
+  /** The bus's login: the user-id of its retry copies and dead letters. */
+  login: string;
+  producers: ProducerPolicy;
   logger: LoggerService;
   shutdown: AbortSignal;
 }
@@ -38,6 +42,8 @@ export class AmqpSubscription implements Subscription {
   private readonly inFlight = new Set<Promise<void>>();
   private consumer?: { channel: Channel; tag: string };
   private setupError?: unknown;
+  /** Rejected by a setup failure no reconnection can repair (a queue to move first): start() gives up at once. */
+  private readonly fatal: { promise: Promise<never>; reject(error: Error): void };
   private closing?: Promise<void>;
   private cancelling?: Promise<void>;
 
@@ -56,11 +62,20 @@ export class AmqpSubscription implements Subscription {
       reportChannelError(deps.logger, `consumer ${queueName}`, error),
     );
     this.deliverySettings = this.createDeliverySettings();
+    let reject: (error: Error) => void = () => undefined;
+    const promise = new Promise<never>((_resolve, fail) => (reject = fail));
+    promise.catch(() => undefined); // observed by start() only
+    this.fatal = { promise, reject };
   }
 
   /** Resolves once the queue is declared and consumed from (waits for the broker if it is not reachable yet). */
   async start(): Promise<void> {
-    await this.channel.waitForConnect();
+    try {
+      await Promise.race([this.channel.waitForConnect(), this.fatal.promise]);
+    } catch (error) {
+      await this.channel.close().catch(() => undefined);
+      throw error;
+    }
     if (!this.consumer) {
       await this.channel.close();
       throw new Error(`cannot consume from ${this.queueName}: ${describeError(this.setupError)}`);
@@ -86,7 +101,11 @@ export class AmqpSubscription implements Subscription {
   private readonly setup = async (channel: Channel): Promise<void> => {
     try {
       await assertExchanges(channel, this.deps.topology);
-      await assertSubscriptionQueues(channel, this.deps.topology, this.spec, this.queueName);
+      const { quorumQueues, deliveryLimit } = this.deps.options;
+      await assertSubscriptionQueues(channel, this.deps.topology, this.spec, this.queueName, {
+        quorum: quorumQueues,
+        deliveryLimit,
+      });
       await channel.prefetch(this.spec.prefetch ?? this.deps.options.prefetch);
       const { consumerTag } = await channel.consume(
         this.queueName,
@@ -98,6 +117,7 @@ export class AmqpSubscription implements Subscription {
       this.consumer = { channel, tag: consumerTag };
     } catch (error) {
       this.setupError = error;
+      if (error instanceof QueueMigrationError) this.fatal.reject(error);
       throw error;
     }
   };
@@ -108,11 +128,18 @@ export class AmqpSubscription implements Subscription {
   }
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const headers = { ...(message.properties.headers ?? {}) };
     const delivery: DeliveryWithMessage = {
       message,
       body: message.content.toString('utf8'),
-      headers: { ...(message.properties.headers ?? {}) },
+      headers,
       redelivered: message.fields.redelivered,
+      source: {
+        userId: typeof message.properties.userId === 'string' ? message.properties.userId : undefined,
+        exchange: message.fields.exchange,
+        routingKey: message.fields.routingKey,
+        headers,
+      },
     };
     try {
       await deliver(delivery, this.deliverySettings);
@@ -128,7 +155,8 @@ export class AmqpSubscription implements Subscription {
   }
 
   private createDeliverySettings(): DeliverySettings {
-    const { publisher, topology, options, logger, shutdown } = this.deps;
+    const { publisher, topology, options, logger, shutdown, login, producers } = this.deps;
+    const queueExchange = topology.queueExchange(this.spec.queue);
     const timeout = options.publishTimeoutMs;
     const messageOf = (delivery: Delivery) => (delivery as DeliveryWithMessage).message;
     return {
@@ -138,20 +166,26 @@ export class AmqpSubscription implements Subscription {
       shutdown,
       logger,
       handler: this.handler,
+      producers,
+      queueExchange,
+      // Both copies go through the app's own exchange (never the default exchange), under the bus's own user-id.
       republish: async (delivery, headers) => {
         const message = messageOf(delivery);
-        await publisher.sendToQueue(this.queueName, message.content, {
-          ...copyProperties(message.properties, headers),
+        await publisher.publish(queueExchange, topology.retryRoutingKey(this.queueName), message.content, {
+          ...copyProperties(message.properties, headers, login),
           timeout,
         });
       },
       deadLetter: async (delivery, headers) => {
         const message = messageOf(delivery);
         await publisher.publish(
-          topology.deadLetterExchange,
+          queueExchange,
           topology.deadLetterRoutingKey(this.spec.queue),
           message.content,
-          { ...copyProperties(message.properties, headers), timeout },
+          {
+            ...copyProperties(message.properties, headers, login),
+            timeout,
+          },
         );
       },
     };

@@ -2,7 +2,11 @@ import type { MessageProperties, Options } from 'amqplib';
 import { EventEnvelope } from '@sepal/contracts';
 import { MessageHeaders } from '../dead-letters';
 
-export function envelopeProperties(envelope: EventEnvelope, appId: string): Options.Publish {
+/**
+ * `userId` is the connection's login: RabbitMQ refuses a message whose user-id is not the publisher's own, so
+ * consumers can trust it to say who published (see ProducerPolicy).
+ */
+export function envelopeProperties(envelope: EventEnvelope, appId: string, userId: string): Options.Publish {
   return {
     persistent: true,
     contentType: 'application/json',
@@ -12,12 +16,20 @@ export function envelopeProperties(envelope: EventEnvelope, appId: string): Opti
     // AMQP timestamps are whole seconds since the epoch; the envelope keeps the precise one.
     timestamp: Math.floor(Date.parse(envelope.timestamp) / 1000),
     appId,
+    userId,
     headers: {},
   };
 }
 
-/** The properties of a received message for a copy of it (retry or dead letter): same ids, new headers. */
-export function copyProperties(properties: MessageProperties, headers: MessageHeaders): Options.Publish {
+/**
+ * The properties of a received message for a copy of it (retry or dead letter): same ids, new headers, and the
+ * copier's own user-id (the original producer travels in the x-sepal-producer header).
+ */
+export function copyProperties(
+  properties: MessageProperties,
+  headers: MessageHeaders,
+  userId: string,
+): Options.Publish {
   return {
     persistent: true,
     contentType: properties.contentType ?? 'application/json',
@@ -26,6 +38,7 @@ export function copyProperties(properties: MessageProperties, headers: MessageHe
     type: properties.type,
     timestamp: properties.timestamp,
     appId: properties.appId,
+    userId,
     headers,
   };
 }

@@ -6,7 +6,15 @@ export interface BrokerMessage {
   body: string;
   headers: MessageHeaders;
   redelivered: boolean;
+  /** The publishing bus's identity, like AMQP's user-id. */
+  userId?: string;
+  /** The exchange and routing key it was published with. */
+  exchange?: string;
+  routingKey?: string;
 }
+
+/** What a publisher gives: the broker adds the rest. */
+export type PublishedMessage = Pick<BrokerMessage, 'body' | 'headers' | 'userId'>;
 
 /** Resolving acks the message; rejecting puts it back at the head of the queue. */
 export type BrokerConsumer = (message: BrokerMessage) => Promise<void>;
@@ -110,23 +118,20 @@ export class InProcessBroker {
   }
 
   /** Returns how many queues the message was routed to. */
-  publish(exchange: string, routingKey: string, message: Omit<BrokerMessage, 'redelivered'>): number {
+  publish(exchange: string, routingKey: string, message: PublishedMessage): number {
     const { type, bindings } = this.requireExchange(exchange);
     const targets = new Set(
       bindings
         .filter((b) => (type === 'topic' ? matchesTopic(b.pattern, routingKey) : b.pattern === routingKey))
         .map((b) => b.queue),
     );
-    for (const queue of targets) this.sendToQueue(queue, message);
+    for (const queue of targets) this.enqueue(queue, { ...message, exchange, routingKey });
     return targets.size;
   }
 
-  /** Like AMQP's default exchange: a message for a queue that does not exist is dropped. */
-  sendToQueue(queue: string, message: Omit<BrokerMessage, 'redelivered'>): boolean {
-    const target = this.queues.get(queue);
-    if (!target) return false;
-    target.enqueue({ body: message.body, headers: { ...message.headers }, redelivered: false });
-    return true;
+  /** There is no default exchange (nothing may be sent straight to a queue): a message goes through an exchange. */
+  private enqueue(queue: string, message: Omit<BrokerMessage, 'redelivered'>): void {
+    this.queues.get(queue)?.enqueue({ ...message, headers: { ...message.headers }, redelivered: false });
   }
 
   /**

@@ -113,6 +113,50 @@ describe('InProcessEventBus', () => {
     expect(deadLetter.failedAt).not.toBe('');
   });
 
+  it("retries through the consuming app's own exchange, keeping the original producer for the owner check", async () => {
+    const registry = newBus({ serviceName: 'registry', maxRetries: 1 });
+    const trainer = newBus({ serviceName: 'trainer' });
+    const attempts: number[] = [];
+    await registry.subscribe(
+      { queue: 'registry.training', patterns: ['run.finished'] },
+      async (_e, delivery) => {
+        attempts.push(delivery.attempt);
+        throw new Error('database restarting');
+      },
+    );
+
+    await trainer.publish(EventNames.RunFinished, sampleEventPayload(EventNames.RunFinished));
+    await waitFor(async () => (await registry.deadLetterCount('registry.training')) === 1);
+    // The retry copy was sent by the registry's bus, yet it was handled as the trainer's event, not refused.
+    expect(attempts).toEqual([1, 2]);
+    const [deadLetter] = await registry.deadLetters('registry.training');
+    expect(deadLetter).toMatchObject({ error: 'database restarting', attempts: 2, producer: 'trainer' });
+  });
+
+  it("dead-letters, with the reason, an event published by an app's bus that does not own it", async () => {
+    const inference = newBus({ serviceName: 'inference' });
+    const data = newBus({ serviceName: 'data' });
+    const handler = jest.fn();
+    await inference.subscribe({ queue: 'inference.model-promoted', patterns: ['model.promoted'] }, handler);
+
+    await data.publish(EventNames.ModelPromoted, sampleEventPayload(EventNames.ModelPromoted));
+    await waitFor(async () => (await inference.deadLetterCount('inference.model-promoted')) === 1);
+    expect(handler).not.toHaveBeenCalled();
+    const [deadLetter] = await inference.deadLetters('inference.model-promoted');
+    expect(deadLetter).toMatchObject({ attempts: 0, producer: 'data' });
+    expect(deadLetter.error).toBe(
+      "refused: producer 'data' is the data app, which does not own model.promoted (owners: registry)",
+    );
+
+    // The owner's bus, and a bus that is no app's (a test, a tool), are heard.
+    await newBus({ serviceName: 'registry' }).publish(
+      EventNames.ModelPromoted,
+      sampleEventPayload(EventNames.ModelPromoted),
+    );
+    await newBus().publish(EventNames.ModelPromoted, sampleEventPayload(EventNames.ModelPromoted));
+    await waitFor(() => handler.mock.calls.length === 2);
+  });
+
   it('lets a per-queue maxRetries override the bus default, and acks once a retry succeeds', async () => {
     const bus = newBus({ maxRetries: 5 });
     let calls = 0;
