@@ -115,6 +115,8 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   async verifyFor(secret: string, reply?: FastifyReply): Promise<KeyIdentity | null> {
     const known = this.cached.known(secret);
     if (known !== undefined) return known;
+    const shared = this.cached.inFlight(secret);
+    if (shared) return shared;
     const ticket = this.checks.begin('service', { failure: false, perAddress: false, reply });
     let identity: KeyIdentity | null = null;
     try {

@@ -12,6 +12,8 @@ export interface KeyVerifier {
   known?(secret: string): KeyIdentity | null | undefined;
   /** Whether `secret` was a valid key when last checked (so a check of it is no guess). */
   wasValid?(secret: string): boolean;
+  /** The check of `secret` already under way that a request may share (no new check, so no new slot), if any. */
+  inFlight?(secret: string): Promise<KeyIdentity | null> | undefined;
 }
 
 /** The secret as the caller sent it, in X-API-Key or as a bearer token. */
@@ -72,15 +74,23 @@ export class CachedKeyVerifier implements KeyVerifier {
     return this.valid.has(digestOf(secret));
   }
 
+  inFlight(secret: string): Promise<KeyIdentity | null> | undefined {
+    return this.joinable(digestOf(secret));
+  }
+
   async verify(secret: string): Promise<KeyIdentity | null> {
     const digest = digestOf(secret);
-    const now = this.now();
     const cached = this.entries.get(digest);
-    if (cached && cached.until > now) return cached.identity;
+    if (cached && cached.until > this.now()) return cached.identity;
+    return this.joinable(digest) ?? this.ask(secret, digest);
+  }
+
+  /** A check in flight of this epoch that began less than the TTL ago (its answer is within the bound). */
+  private joinable(digest: string): Promise<KeyIdentity | null> | undefined {
     const inFlight = this.pending.get(digest);
-    if (inFlight && inFlight.epoch === this.epoch && now - inFlight.startedAt < this.ttlMs)
-      return inFlight.answer;
-    return this.ask(secret, digest);
+    return inFlight && inFlight.epoch === this.epoch && this.now() - inFlight.startedAt < this.ttlMs
+      ? inFlight.answer
+      : undefined;
   }
 
   /** Forgets every answer and starts a new epoch (after a revocation in this process). */

@@ -78,18 +78,32 @@ export class ScopeGuard implements CanActivate {
       if (known === null) failures?.fail(address, reply);
       return known;
     }
+    // The same key already being checked (a client's parallel first requests): share that check, no new slot.
+    const shared = verifier.inFlight?.(secret);
+    if (shared) {
+      const identity = await this.checked(shared);
+      if (identity === null) failures?.fail(address, reply);
+      return identity;
+    }
     const ticket = failures?.begin(address, { failure: !verifier.wasValid?.(secret), reply });
     let identity: KeyIdentity | null = null;
     try {
-      identity = await verifier.verify(secret);
+      identity = await this.checked(verifier.verify(secret));
+    } finally {
+      ticket?.settle(identity !== null);
+    }
+    return identity;
+  }
+
+  /** The check's answer; 503 when it cannot be had (the registry does not answer). */
+  private async checked(check: Promise<KeyIdentity | null>): Promise<KeyIdentity | null> {
+    try {
+      return await check;
     } catch (error) {
       this.logger.warn(`cannot verify a key: ${error instanceof Error ? error.message : String(error)}`);
       throw new ServiceUnavailableException(
         'The API key cannot be checked right now (the registry does not answer); retry shortly.',
       );
-    } finally {
-      ticket?.settle(identity !== null);
     }
-    return identity;
   }
 }
