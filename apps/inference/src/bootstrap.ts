@@ -45,7 +45,7 @@ export async function startInferenceApp(
   fast.attach({
     predict: (body, model) => predictions.predict(body, model),
     fastify: app.getHttpAdapter().getInstance(),
-    rateLimit: (keyName) => limits.take(keyName),
+    rateLimit: limits,
     requestsOf,
     keys: config.SEPAL_API_KEY ? keys : undefined,
   });

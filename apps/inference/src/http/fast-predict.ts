@@ -7,8 +7,13 @@ import type { RequestsOf } from './model-traffic';
 
 /** What the lean path calls: PredictService.predict. */
 export type Predict = (body: unknown, modelName?: string) => Promise<PredictResponse>;
-/** The prediction routes' per-key rate limit: 0 to go ahead, else the seconds to wait (see PredictRateLimits). */
-export type RateLimit = (keyName: string) => number;
+/** The prediction routes' per-key rate limit (see PredictRateLimits). */
+export interface RateLimit {
+  /** 0 to go ahead (a token taken), else the seconds to wait. */
+  take(keyName: string): number;
+  /** Gives a token back: the request is replayed through Fastify, whose guard takes one again. */
+  give(keyName: string): void;
+}
 
 export interface FastPathWiring {
   predict: Predict;
@@ -68,7 +73,7 @@ function isJson(contentType: string | undefined): boolean {
  */
 export class FastPredictPath {
   private predict: Predict | null = null;
-  private rateLimit: RateLimit = () => 0;
+  private rateLimit: RateLimit = { take: () => 0, give: () => undefined };
   private requestsOf: RequestsOf = () => null;
   private keys: Pick<KeyVerifier, 'known'> | null = null;
   private fastify: FastifyInstance | null = null;
@@ -125,17 +130,24 @@ export class FastPredictPath {
     if (!isJson(request.headers['content-type'])) return false;
     const declared = request.headers['content-length'];
     if (declared !== undefined && !(Number(declared) <= this.limitBytes)) return false;
+    let keyName: string | undefined;
     if (this.keys !== null) {
       const secret = presentedSecret(request.headers);
       const identity = secret === undefined ? undefined : this.keys.known?.(secret);
       if (!identity || !hasScope(identity.scopes, 'predict')) return false;
-      if (this.rateLimit(identity.name) !== 0) return false;
+      if (this.rateLimit.take(identity.name) !== 0) return false;
+      keyName = identity.name;
     }
-    this.read(request, response, model);
+    this.read(request, response, model, keyName);
     return true;
   }
 
-  private read(request: IncomingMessage, response: ServerResponse, model: string | undefined): void {
+  private read(
+    request: IncomingMessage,
+    response: ServerResponse,
+    model: string | undefined,
+    keyName: string | undefined,
+  ): void {
     const started = performance.now();
     const chunks: Buffer[] = [];
     let length = 0;
@@ -152,7 +164,7 @@ export class FastPredictPath {
     request.on('error', () => response.destroy());
     request.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
-      if (over) return this.replay(request, response, body);
+      if (over) return this.replay(request, response, body, keyName);
       const text = body.toString('utf8');
       let parsed: unknown;
       // Fastify's secure-json-parse refuses these keys, and a preValidation hook refuses NUL characters and lone
@@ -165,12 +177,12 @@ export class FastPredictPath {
         text.includes('\u0000') ||
         SURROGATE_ESCAPE.test(text)
       ) {
-        return this.replay(request, response, body);
+        return this.replay(request, response, body, keyName);
       }
       try {
         parsed = JSON.parse(text);
       } catch {
-        return this.replay(request, response, body);
+        return this.replay(request, response, body, keyName);
       }
       this.predict!(parsed, model).then(
         (answer) => {
@@ -179,13 +191,20 @@ export class FastPredictPath {
           response.end(json);
           this.count(model === undefined ? PREDICT : '/predict/:model', started, model);
         },
-        () => this.replay(request, response, body),
+        () => this.replay(request, response, body, keyName),
       );
     });
   }
 
   /** Answers a request through Fastify (routing, validation, error shapes, metrics) with the body received. */
-  private replay(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+  private replay(
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: Buffer,
+    keyName: string | undefined,
+  ): void {
+    // The guard takes the key's token again on the way through Fastify: one request, one token.
+    if (keyName !== undefined) this.rateLimit.give(keyName);
     const headers = { ...request.headers };
     delete headers['content-length'];
     delete headers['transfer-encoding'];

@@ -28,6 +28,11 @@ export class PredictRateLimits {
     return this.enabled ? this.buckets.take(keyName) : 0;
   }
 
+  /** Gives back a token taken for a request that is then counted again (the lean path's replay through Fastify). */
+  give(keyName: string): void {
+    if (this.enabled) this.buckets.give(keyName);
+  }
+
   /** The 429's message: which limit, its value, and how to raise it. */
   refusal(keyName: string, retryAfter: number): string {
     return (
