@@ -117,7 +117,7 @@ function histogramSamples(series: HttpSeries): Sample[] {
   for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
     cumulative += series.buckets[i];
     const le = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : '+Inf';
-    samples.push({ metricName: `${DURATION}_bucket`, labels: { ...series.labels, le }, value: cumulative });
+    samples.push({ metricName: `${DURATION}_bucket`, labels: { le, ...series.labels }, value: cumulative });
   }
   samples.push({ metricName: `${DURATION}_sum`, labels: { ...series.labels }, value: series.sum });
   samples.push({ metricName: `${DURATION}_count`, labels: { ...series.labels }, value: series.count });
