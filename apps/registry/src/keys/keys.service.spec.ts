@@ -9,6 +9,13 @@ const config = (env: Record<string, string | undefined> = {}): RegistryConfigVal
   RegistryConfig.load({ SEPAL_KEY_CACHE_MS: '0', SEPAL_API_KEY: 'spec-bootstrap-admin-key', ...env });
 
 describe('KeysService', () => {
+  /** A registry start on `repository` with these variables: the service after its bootstrap (uses flushed). */
+  const startOn = async (repository: FakeKeysRepository, env: Record<string, string>) => {
+    const keys = new KeysService(repository as unknown as KeysRepository, config(env));
+    await keys.onApplicationBootstrap();
+    await keys.onModuleDestroy();
+    return keys;
+  };
   const make = (env?: Record<string, string | undefined>) => {
     const repository = new FakeKeysRepository();
     return { repository, keys: new KeysService(repository as unknown as KeysRepository, config(env)) };
@@ -58,19 +65,16 @@ describe('KeysService', () => {
   });
 
   it('stores SEPAL_API_KEY as the bootstrap admin, once, and replaces its hash when it changes', async () => {
-    const { repository, keys } = make({
+    const repository = new FakeKeysRepository();
+    const keys = await startOn(repository, {
       SEPAL_API_KEY: 'first-bootstrap-secret',
       SEPAL_API_KEY_NAME: 'boot',
     });
-    await keys.onApplicationBootstrap();
-    await keys.onModuleDestroy();
     expect(await keys.verify('first-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
-    const again = new KeysService(
-      repository as unknown as KeysRepository,
-      config({ SEPAL_API_KEY: 'second-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' }),
-    );
-    await again.onApplicationBootstrap();
-    await again.onModuleDestroy();
+    const again = await startOn(repository, {
+      SEPAL_API_KEY: 'second-bootstrap-secret',
+      SEPAL_API_KEY_NAME: 'boot',
+    });
     expect(repository.rows).toHaveLength(1);
     expect(await again.verify('first-bootstrap-secret')).toBeNull();
     expect(await again.verify('second-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
@@ -102,36 +106,19 @@ describe('KeysService', () => {
   });
 
   it('refuses to start with a revoked bootstrap key, free-form or generated, saying to rotate SEPAL_API_KEY', async () => {
-    const { repository, keys } = make({
-      SEPAL_API_KEY: 'revoked-bootstrap-secret',
-      SEPAL_API_KEY_NAME: 'boot',
-    });
-    await keys.onApplicationBootstrap();
-    await keys.onModuleDestroy();
-    await keys.revoke('boot', 'boot');
-    const restarted = new KeysService(
-      repository as unknown as KeysRepository,
-      config({ SEPAL_API_KEY: 'revoked-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' }),
-    );
-    await expect(restarted.onApplicationBootstrap()).rejects.toThrow(ConfigError);
-    await expect(restarted.onApplicationBootstrap()).rejects.toThrow(/revoked.*Rotate SEPAL_API_KEY/s);
+    const repository = new FakeKeysRepository();
+    const env = { SEPAL_API_KEY: 'revoked-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' };
+    await (await startOn(repository, env)).revoke('boot', 'boot');
+    await expect(startOn(repository, env)).rejects.toThrow(ConfigError);
+    await expect(startOn(repository, env)).rejects.toThrow(/revoked.*Rotate SEPAL_API_KEY/s);
     expect(repository.rows.filter((r) => !r.revokedAt)).toHaveLength(0);
     // A new secret is a rotation: it becomes the bootstrap key.
-    const rotated = new KeysService(
-      repository as unknown as KeysRepository,
-      config({ SEPAL_API_KEY: 'rotated-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' }),
-    );
-    await rotated.onApplicationBootstrap();
-    await rotated.onModuleDestroy();
+    const rotated = await startOn(repository, { ...env, SEPAL_API_KEY: 'rotated-bootstrap-secret' });
     expect(await rotated.verify('rotated-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
 
     const generated = await rotated.create({ name: 'ops', scopes: ['admin'] }, 'boot');
     await rotated.revoke('ops', 'boot');
-    const withGenerated = new KeysService(
-      repository as unknown as KeysRepository,
-      config({ SEPAL_API_KEY: generated.secret }),
-    );
-    await expect(withGenerated.onApplicationBootstrap()).rejects.toThrow(/"ops", revoked/);
+    await expect(startOn(repository, { SEPAL_API_KEY: generated.secret })).rejects.toThrow(/"ops", revoked/);
   });
 
   it('answers POST /keys/verify from the cache without a slot, and caps the checks running at once', async () => {
