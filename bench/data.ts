@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import { Client } from 'pg';
+import { printSettings } from './settings';
 
 const ROOT = join(__dirname, '../..');
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -135,6 +136,11 @@ async function call(url: string, init?: RequestInit): Promise<Record<string, unk
 }
 
 async function main(): Promise<void> {
+  printSettings(
+    'data app',
+    { FEEDBACK_COMMIT_EVERY: '0', LOG_LEVEL: 'warn' },
+    'its own process on PostgreSQL (DATABASE_URL), keys off, no broker',
+  );
   const dir = mkdtempSync(join(tmpdir(), 'sepal-bench-data-'));
   const csv = join(dir, 'bench.csv');
   const dbName = `sepal_bench_data_${Date.now().toString(36)}`;

@@ -9,6 +9,7 @@ import { encodeOnnxMetadata } from '@sepal/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { InferenceConfig, startInferenceApp } from '../apps/inference/src';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
+import { printSettings } from './settings';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 const LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
@@ -68,8 +69,14 @@ export class BenchModel {
   }
 }
 
-/** The registry endpoints the gateway reads: model list, champion alias, versions, artifacts (no splits). */
-export async function miniRegistry(models: BenchModel[]): Promise<{ server: Server; url: string }> {
+/**
+ * The registry endpoints the gateway reads: model list, champion alias, versions, artifacts (no splits), and
+ * POST /keys/verify for the secrets in `keys` (a gateway with keys on asks it once per key, then caches the answer).
+ */
+export async function miniRegistry(
+  models: BenchModel[],
+  keys: Record<string, { name: string; scopes: string[] }> = {},
+): Promise<{ server: Server; url: string }> {
   const byName = new Map(models.map((model) => [model.name, model]));
   const bySha = new Map(models.flatMap((model) => model.versions.map((v) => [v.sha256, v] as const)));
   let url = '';
@@ -89,6 +96,16 @@ export async function miniRegistry(models: BenchModel[]): Promise<{ server: Serv
     const path = (request.url ?? '').split('?')[0];
     const json = (status: number, body: unknown) =>
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (path === '/keys/verify' && request.method === 'POST') {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const identity = keys[(JSON.parse(body) as { secret: string }).secret];
+        if (identity) json(200, identity);
+        else json(401, { message: 'unknown or revoked key' });
+      });
+      return;
+    }
     const artifact = /^\/artifacts\/([0-9a-f]{64})$/.exec(path);
     if (artifact && bySha.has(artifact[1])) {
       response.writeHead(200).end(Buffer.from(bySha.get(artifact[1])!.bytes));
@@ -121,15 +138,24 @@ export async function miniRegistry(models: BenchModel[]): Promise<{ server: Serv
 }
 
 /**
- * A wrk Lua script POSTing `body` as JSON (to each of `paths` in turn when given, else to the URL's path) and
- * printing a JSON summary line at the end.
+ * A wrk Lua script POSTing `body` as JSON with `headers` (to each of `paths` in turn when given, else to the URL's
+ * path) and printing a JSON summary line at the end.
  */
-export function wrkScript(dir: string, name: string, body: string, paths: string[] = []): string {
+export function wrkScript(
+  dir: string,
+  name: string,
+  body: string,
+  paths: string[] = [],
+  headers: Record<string, string> = {},
+): string {
   const file = join(dir, `${name}.lua`);
   const lua = [
     `wrk.method = "POST"`,
     `wrk.body = ${JSON.stringify(body)}`,
     `wrk.headers["Content-Type"] = "application/json"`,
+    ...Object.entries(headers).map(
+      ([header, value]) => `wrk.headers[${JSON.stringify(header)}] = ${JSON.stringify(value)}`,
+    ),
     ...(paths.length
       ? [
           // Each request is formatted once per thread: formatting it for every request cost wrk (which shares the
@@ -210,28 +236,26 @@ export function runWrk(
 
 /**
  * A gateway as the benchmarks start it: in this process on a free port, embedded (no broker), reading `registryUrl`,
- * quiet, with the per-caller prediction rate limit out of the way (one client address would measure the limit
- * itself); `env` adds or overrides variables.
+ * with the defaults of `npm start` (the prediction rate limit is off by default, keys on or off) but for a quiet log
+ * and no background champion sync; `env` adds or overrides variables. Prints the settings changed under `label`.
  */
 export function startBenchGateway(
   registryUrl: string,
   namespace: string,
   env: Record<string, string> = {},
+  label = 'gateway',
 ): Promise<NestFastifyApplication> {
+  const overrides = { MODEL_NAME: 'model-01', MODEL_SYNC_INTERVAL_MS: '0', LOG_LEVEL: 'warn', ...env };
+  printSettings(label, overrides);
   return startInferenceApp(
     InferenceConfig.load({
       ...process.env,
       INFERENCE_PORT: '0',
       INFERENCE_HOST: '127.0.0.1',
       REGISTRY_URL: registryUrl,
-      MODEL_NAME: 'model-01',
-      MODEL_SYNC_INTERVAL_MS: '0',
-      LOG_LEVEL: 'warn',
-      PREDICT_RATE_PER_KEY: '1000000',
-      PREDICT_BURST_PER_KEY: '10000000',
       AMQP_URL: undefined,
       SEPAL_NAMESPACE: namespace,
-      ...env,
+      ...overrides,
     }),
   );
 }

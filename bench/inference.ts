@@ -5,11 +5,13 @@
  * The load generator is wrk (/usr/bin/wrk), a separate process, one thread. In one run, each at c=1, 16 and 64:
  *   - a bare node:http server reading, parsing and answering the same JSON body (the baseline),
  *   - a bare Fastify POST route doing the same,
- *   - Sepal's POST /predict with one model loaded,
+ *   - Sepal's POST /predict with one model loaded, keys off (the defaults of `npm start`),
+ *   - the same with keys on (SEPAL_API_KEY set, requests sent with a `predict` key),
  *   - Sepal's POST /predict/{model} with BENCH_MODELS models loaded, requests spread over them by a wrk Lua script,
  * then Sepal's /predict through Fastify (PREDICT_FAST_PATH=false) at c=64 to show what the lean body path saves, the
  * many-model mix with stacking off (PREDICT_STACKING=false: one ONNX run per model in each batch) at c=64, and
- * a 512-row batch request in rows/s. Printed: req/s, p50, p99, errors, and the ratios to bare node:http.
+ * a 512-row batch request in rows/s. Printed: req/s, p50, p99, errors, and the ratios to bare node:http; every
+ * gateway's settings changed from the defaults of `npm start`; the machine's load average before and after.
  * Every server stays up; each is measured alone, round after round, and the median round is reported. Beside each
  * figure: the CPU time this process spent per request while wrk ran (all servers live in it, only the measured one
  * is busy). On a machine shared with other work, req/s swings with the cores the server is given; CPU per request
@@ -18,7 +20,8 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Fastify from 'fastify';
@@ -75,11 +78,17 @@ function bareNodeServer(): Server {
   });
 }
 
-async function gateway(registryUrl: string, env: Record<string, string>): Promise<NestFastifyApplication> {
-  const app = await startBenchGateway(registryUrl, `bench_${process.pid}_${Date.now().toString(36)}`, {
-    MODEL_RETRY_INTERVAL_MS: '100',
-    ...env,
-  });
+async function gateway(
+  registryUrl: string,
+  env: Record<string, string>,
+  label: string,
+): Promise<NestFastifyApplication> {
+  const app = await startBenchGateway(
+    registryUrl,
+    `bench_${process.pid}_${Date.now().toString(36)}`,
+    { MODEL_RETRY_INTERVAL_MS: '100', ...env },
+    label,
+  );
   const manager = app.get(ModelManager);
   const wanted = env.SERVE_MODELS === '*' ? MODELS : 1;
   for (;;) {
@@ -115,11 +124,23 @@ async function main(): Promise<void> {
     Array.from({ length: MODELS }, (_, i) => `/predict/${BenchModel.nameOf(i + 1)}`),
   );
   const batch = wrkScript(dir, 'batch', BATCH);
+  // Keys on: the gateway's own key (SEPAL_API_KEY, admin) and a predict key the load generator sends.
+  const adminKey = randomBytes(24).toString('hex');
+  const predictKey = `sepal_${randomBytes(9).toString('base64url')}_${randomBytes(32).toString('base64url')}`;
+  const keyed = wrkScript(dir, 'keyed', BODY, [], { 'X-API-Key': predictKey });
   const models = Array.from(
     { length: MODELS },
     (_, i) => new BenchModel(BenchModel.nameOf(i + 1), IRIS_FEATURES, 3, i),
   );
-  const registry = await miniRegistry(models);
+  const registry = await miniRegistry(models, {
+    [adminKey]: { name: 'admin', scopes: ['admin'] },
+    [predictKey]: { name: 'bench', scopes: ['predict'] },
+  });
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const loadBefore = load();
 
   // Every server is up for the whole run; each is measured alone, in rounds, so that a noisy moment of a shared
   // machine does not fall on one of them only: the median of the rounds is reported.
@@ -129,20 +150,45 @@ async function main(): Promise<void> {
   fastify.post('/', async (request) => request.body);
   await fastify.listen({ port: 0, host: '127.0.0.1' });
   const fastifyUrl = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`;
-  const one = await gateway(registry.url, { SERVE_MODELS: 'model-01' });
-  const viaFastify = await gateway(registry.url, { SERVE_MODELS: 'model-01', PREDICT_FAST_PATH: 'false' });
-  const many = await gateway(registry.url, { SERVE_MODELS: '*' });
+  console.log('bare node:http, bare Fastify: not Sepal, nothing to set');
+  const one = await gateway(registry.url, { SERVE_MODELS: 'model-01' }, 'Sepal 1 model, keys off');
+  const oneKeyed = await gateway(
+    registry.url,
+    { SERVE_MODELS: 'model-01', SEPAL_API_KEY: adminKey },
+    'Sepal 1 model, keys on',
+  );
+  const viaFastify = await gateway(
+    registry.url,
+    { SERVE_MODELS: 'model-01', PREDICT_FAST_PATH: 'false' },
+    'Sepal via Fastify',
+  );
+  const many = await gateway(registry.url, { SERVE_MODELS: '*' }, 'Sepal many models');
   await many.get(ModelStacks).settled();
   const loaded = [...many.get(ModelManager).models()].filter((entry) => entry.champion.model).length;
   const stacked = many
     .get(ModelStacks)
     .current()
     .reduce((sum, stack) => sum + stack.members.length, 0);
-  const manyAlone = await gateway(registry.url, { SERVE_MODELS: '*', PREDICT_STACKING: 'false' });
+  const manyAlone = await gateway(
+    registry.url,
+    { SERVE_MODELS: '*', PREDICT_STACKING: 'false' },
+    'Sepal many models unstacked',
+  );
   const targets = [
     { key: 'bare', label: 'bare node:http JSON echo', url: bareUrl, script: single },
     { key: 'fastify', label: 'bare Fastify JSON echo', url: fastifyUrl, script: single },
-    { key: 'one', label: 'Sepal /predict, 1 model', url: `${await appUrl(one)}/predict`, script: single },
+    {
+      key: 'one',
+      label: 'Sepal /predict, 1 model, keys off',
+      url: `${await appUrl(one)}/predict`,
+      script: single,
+    },
+    {
+      key: 'keyed',
+      label: 'Sepal /predict, 1 model, keys on',
+      url: `${await appUrl(oneKeyed)}/predict`,
+      script: keyed,
+    },
     {
       key: 'many',
       label: `Sepal /predict/{model}, ${loaded} models (${stacked} stacked)`,
@@ -190,7 +236,7 @@ async function main(): Promise<void> {
   const rows = await measureRounds('batch', `${await appUrl(one)}/predict`, batch, 4);
   print(`Sepal /predict, ${BATCH_ROWS}-row batch c=4`, rows);
   console.log(`  batch path: ${(rows.rps * BATCH_ROWS).toFixed(0)} rows/s (target >= 500,000)`);
-  for (const app of [one, viaFastify, many, manyAlone]) await app.close();
+  for (const app of [one, oneKeyed, viaFastify, many, manyAlone]) await app.close();
   await fastify.close();
   bare.close();
   registry.server.close();
@@ -201,8 +247,17 @@ async function main(): Promise<void> {
   const mix = at64('many').rps / at64('one').rps;
   const at16 = (key: string) => results.get(`${key}-16`)!;
   console.log('');
+  console.log(`load average (1, 5, 15 min): ${loadBefore} before, ${load()} after`);
   console.log(
-    `c=64: Sepal/bare node:http ${ratio.toFixed(2)} (target >= 0.45); p99 x${p99.toFixed(2)} (target <= 2)`,
+    `c=64: keys off/bare node:http ${ratio.toFixed(2)} (target >= 0.65); p99 x${p99.toFixed(2)} of bare`,
+  );
+  console.log(
+    `c=64: keys on/bare node:http ${(at64('keyed').rps / at64('bare').rps).toFixed(2)} (target >= 0.6); p99 ` +
+      `x${(at64('keyed').p99 / at64('bare').p99).toFixed(2)} of bare (target <= 1.5)`,
+  );
+  console.log(
+    `c=64: keys on/keys off ${(at64('keyed').rps / at64('one').rps).toFixed(2)} (target >= 0.9); by CPU per ` +
+      `request ${(at64('one').cpuUs / at64('keyed').cpuUs).toFixed(2)}`,
   );
   console.log(
     `c=64: ${loaded}-model mix / one model ${mix.toFixed(2)} (target >= 0.90); by CPU per request ${(at64('one').cpuUs / at64('many').cpuUs).toFixed(2)}`,

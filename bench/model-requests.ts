@@ -7,7 +7,10 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { InferenceMetrics, REQUEST_BUCKETS } from '../apps/inference/src';
 
+import { printSettings } from './settings';
+
 const CALLS = 5_000_000;
+printSettings('bench:model-requests', {}, 'counting code in this process, no server');
 const metrics = new InferenceMetrics();
 const registry = new Registry();
 const counter = new Counter({

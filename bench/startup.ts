@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { printSettings } from './settings';
 
 const ROOT = join(__dirname, '../..');
 const ROW = { features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 } };
@@ -71,6 +72,7 @@ async function timeToFirstPrediction(command: string[], home: string, timeoutMs 
 }
 
 async function main(): Promise<void> {
+  printSettings('npm start / sepal up', { LOG_LEVEL: 'warn' });
   const home = mkdtempSync(join(tmpdir(), 'sepal-bench-startup-'));
   const upHome = mkdtempSync(join(tmpdir(), 'sepal-bench-up-'));
   try {

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { launchSystem, type LaunchedSystem } from '../apps/sepal/src';
+import { printSettings } from './settings';
 
 /** A TCP port on 127.0.0.1 nothing listens on now. */
 export async function freePort(): Promise<number> {
@@ -23,7 +24,8 @@ export interface BenchPorts {
 
 /**
  * The embedded system (`sepal up`: every app in this process, trials in worker threads) with its state and models in
- * `home`, each app on a free port, quiet (LOG_LEVEL=warn, no progress bars); `env` adds to or overrides the settings.
+ * `home`, each app on a free port, quiet (LOG_LEVEL=warn, no progress bars), otherwise the defaults of `npm start`;
+ * `env` adds to or overrides the settings. Prints the settings changed.
  */
 export async function launchBenchSystem(
   home: string,
@@ -36,6 +38,7 @@ export async function launchBenchSystem(
     freePort(),
     freePort(),
   ]);
+  printSettings('sepal up', { LOG_LEVEL: 'warn', ...env }, 'progress bars off');
   const system = await launchSystem({
     env: {
       ...process.env,
@@ -48,9 +51,6 @@ export async function launchBenchSystem(
       TRAINER_PORT: String(trainer),
       INFERENCE_PORT: String(inference),
       CONSOLE_PORT: String(consolePort),
-      // One load generator is one caller: the per-key prediction rate limit would answer it 429s.
-      PREDICT_RATE_PER_KEY: '1000000',
-      PREDICT_BURST_PER_KEY: '10000000',
       ...env,
     },
     log: () => undefined,

@@ -13,6 +13,8 @@ import {
   type TensorFlowHandle,
 } from '../apps/trainer/src';
 
+import { printSettings } from './settings';
+
 const SEED = 42;
 
 interface Dataset {
@@ -175,6 +177,11 @@ function printTable(rows: [string, string][]): void {
 }
 
 async function main(): Promise<void> {
+  printSettings(
+    'bench:train',
+    {},
+    "the trainer's own functions in this process, the default grid and training parameters",
+  );
   const handle = await loadTensorFlow(parseBackend(process.argv.slice(2)), (message) => console.log(message));
   const iris = await benchIrisGrid(handle, resolve(process.env.IRIS_PATH ?? 'data/iris/iris.data'));
   const synthetic = await benchSyntheticEpochs(handle);

@@ -17,6 +17,7 @@ import { Topology } from '@sepal/messaging';
 import { DataConfig, startDataApp } from '../apps/data/src';
 import { RegistryConfig, startRegistryApp } from '../apps/registry/src';
 import { freePort, runBench } from './support';
+import { printSettings } from './settings';
 
 /** 4 x 4 = 16 trials, long enough that training dominates the messaging. */
 const GRID = { learningRate: [0.005, 0.01, 0.02, 0.05], hiddenUnits: [8, 16, 24, 32] };
@@ -163,14 +164,18 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: '{}',
   });
+  const overrides = { TRAINER_TRIALS: 'queue', TRAINER_WORKERS: '1', GATE_MIN_ACCURACY: '0' };
+  printSettings(
+    'trainers',
+    { LOG_LEVEL: 'warn', FEEDBACK_COMMIT_EVERY: '0', ...overrides },
+    'PostgreSQL and RabbitMQ: trials shared over replicas need the broker',
+  );
   const env = {
     ...process.env,
     ...common,
     DATA_URL: dataUrl,
     REGISTRY_URL: registryUrl,
-    TRAINER_TRIALS: 'queue',
-    TRAINER_WORKERS: '1',
-    GATE_MIN_ACCURACY: '0',
+    ...overrides,
   };
   const trainers: ChildProcess[] = [];
   try {

@@ -23,7 +23,6 @@ const PUBLIC_ROUTES = new Set([
   'GET /health/ready',
   'GET /v2/health/live',
   'GET /v2/health/ready',
-  'POST /keys/verify',
 ]);
 
 const undecided = (rows: RouteRow[]) => rows.filter((r) => !DECIDED.has(r.access));

@@ -49,6 +49,7 @@ const ANSWERS: Record<string, unknown> = {
 describe('the console with API keys', () => {
   let services: Server;
   const seenKeys: (string | undefined)[] = [];
+  const forwardedFor: (string | undefined)[] = [];
   let app: INestApplication;
   let browser: Browser;
   let page: Page;
@@ -62,6 +63,9 @@ describe('the console with API keys', () => {
     services = createServer((request: IncomingMessage, response) => {
       const key = request.headers['x-api-key'] as string | undefined;
       seenKeys.push(key);
+      // The console's own scrape of /metrics has no browser behind it.
+      if (!request.url!.startsWith('/metrics'))
+        forwardedFor.push(request.headers['x-forwarded-for'] as string | undefined);
       const path = request.url!.split('?')[0];
       const status = key !== KEY ? 401 : path in ANSWERS ? 200 : 404;
       response.writeHead(status, { 'content-type': 'application/json' });
@@ -121,5 +125,7 @@ describe('the console with API keys', () => {
     expect(await page.$eval('main', (el) => el.textContent)).toMatch(/does not have the promote scope/);
     expect(seenKeys).toContain(KEY);
     expect(seenKeys).toContain(undefined);
+    // The services learn the browser's address (for SEPAL_TRUSTED_PROXIES), not only the console's.
+    expect(new Set(forwardedFor)).toEqual(new Set(['127.0.0.1']));
   }, 60_000);
 });

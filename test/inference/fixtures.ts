@@ -129,7 +129,12 @@ export class TestRegistry {
   modelsDir = '';
   private db?: TestDatabase;
 
-  async start(options: { amqpUrl?: string; namespace: string }): Promise<this> {
+  /** The admin key (SEPAL_API_KEY) when started with keys on; sent on every call of the fixture. */
+  apiKey?: string;
+
+  /** `apiKey`: keys on, with this bootstrap admin key. */
+  async start(options: { amqpUrl?: string; namespace: string; apiKey?: string }): Promise<this> {
+    this.apiKey = options.apiKey;
     this.db = options.amqpUrl ? await createTestDatabase('sepal_inference_test') : undefined;
     this.modelsDir = await mkdtemp(join(tmpdir(), 'sepal-inference-models-'));
     const port = await freePort();
@@ -145,6 +150,7 @@ export class TestRegistry {
       MODELS_DIR: this.modelsDir,
       REGISTRY_OUTBOX_INTERVAL_MS: '200',
       LOG_LEVEL: 'error',
+      SEPAL_API_KEY: options.apiKey,
     });
     this.app = await startRegistryApp(config, { listen: true });
     return this;
@@ -159,7 +165,12 @@ export class TestRegistry {
     const response = await this.app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method, url, payload: payload as object, headers });
+      .inject({
+        method,
+        url,
+        payload: payload as object,
+        headers: { ...headers, ...(this.apiKey ? { 'x-api-key': this.apiKey } : {}) },
+      });
     if (response.statusCode >= 300) {
       throw new Error(`registry ${method} ${url} answered ${response.statusCode}: ${response.body}`);
     }

@@ -20,6 +20,8 @@ const keyHeaders = (request: FastifyRequest): Record<string, string> => {
     const value = request.headers[name];
     if (typeof value === 'string') headers[name] = value;
   }
+  // The browser's address, for services that list the console in SEPAL_TRUSTED_PROXIES.
+  headers['x-forwarded-for'] = request.ip;
   return headers;
 };
 
@@ -76,6 +78,7 @@ export function installConsoleRoutes(fastify: FastifyInstance, deps: ConsoleRout
         method: request.method,
         headers: request.headers,
         body: Buffer.isBuffer(request.body) ? request.body : undefined,
+        clientAddress: request.ip,
       });
       void reply.status(answer.status).headers(answer.headers);
       return reply.send(answer.body);

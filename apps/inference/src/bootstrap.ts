@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startSepalApp } from '@sepal/http';
+import { keyVerifierFor, startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { FastPredictPath } from './http/fast-predict';
 import { ModelTrafficHook } from './http/model-traffic';
@@ -15,7 +15,10 @@ export async function startInferenceApp(
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
   const traffic = new ModelTrafficHook();
-  const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH && !config.SEPAL_API_KEY);
+  const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH);
+  // One cached verifier for the scope guard and the lean path: a key the guard has checked costs the lean path a
+  // hash and a map lookup.
+  const keys = keyVerifierFor(config, config.REGISTRY_URL);
   const app = await startSepalApp(InferenceModule.forRoot(config), {
     service: 'inference',
     title: 'Sepal inference gateway',
@@ -25,6 +28,7 @@ export async function startInferenceApp(
     port: config.INFERENCE_PORT,
     host: config.INFERENCE_HOST ?? config.HOST,
     registryUrl: config.REGISTRY_URL,
+    keyVerifier: () => keys,
     bodyLimitBytes: config.MAX_BODY_BYTES,
     configureFastify: (fastify) => {
       installBodyHandling(fastify, config.MAX_BODY_BYTES);
@@ -34,15 +38,16 @@ export async function startInferenceApp(
     listen: options.listen,
   });
   const predictions = app.get(PredictService);
-  const limits = app.get(PredictRateLimits).buckets;
+  const limits = app.get(PredictRateLimits);
   const models = app.get(ModelManager);
   const requestsOf = (model: string | undefined) => models.requestsOf(model);
   traffic.attach(requestsOf);
-  fast.attach(
-    (body, model) => predictions.predict(body, model),
-    app.getHttpAdapter().getInstance(),
-    (caller) => limits.take(caller),
+  fast.attach({
+    predict: (body, model) => predictions.predict(body, model),
+    fastify: app.getHttpAdapter().getInstance(),
+    rateLimit: limits,
     requestsOf,
-  );
+    keys: config.SEPAL_API_KEY ? keys : undefined,
+  });
   return app;
 }

@@ -61,10 +61,15 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   FEEDBACK_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(120),
   /** How many feedback samples a key may forward at once before the per-minute rate applies. */
   FEEDBACK_BURST_PER_KEY: z.coerce.number().int().positive().max(1_000_000).default(120),
-  /** Predictions per second each key may make (POST /predict and the OIP infer route); 429 with Retry-After beyond. */
-  PREDICT_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(1_000),
-  /** How many predictions a key may make at once before the per-second rate applies. */
-  PREDICT_BURST_PER_KEY: z.coerce.number().int().positive().max(10_000_000).default(2_000),
+  /**
+   * Predictions per second each key may make (POST /predict, /predict/{model} and the OIP infer routes), counted per
+   * key name; 429 with Retry-After beyond. 0 (the default): no limit, so a caller at full speed is never refused.
+   * Applies only with keys on (SEPAL_API_KEY): without keys there is no caller to tell apart (loopback only), and no
+   * limit.
+   */
+  PREDICT_RATE_PER_KEY: z.coerce.number().min(0).max(1_000_000).default(0),
+  /** How many predictions a key may make at once before the per-second rate applies; unset: twice the rate. */
+  PREDICT_BURST_PER_KEY: z.coerce.number().int().positive().max(10_000_000).optional(),
   MAX_BATCH_ROWS: z.coerce.number().int().positive().max(1_000_000).default(1000),
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -79,7 +84,8 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   /**
    * The lean body path for POST /predict and /predict/{model}: a node:http handler in front of Fastify answers
    * successful predictions itself and replays every other request through Fastify (identical validation and errors).
-   * Used only while no API key is configured: with SEPAL_API_KEY set every request runs through Nest's guards.
+   * With keys on it serves requests whose key is in the verifier's cache with the `predict` scope (and within its
+   * PREDICT_RATE_PER_KEY); anything else goes to Fastify before a byte of the body is read.
    */
   PREDICT_FAST_PATH: booleanVar(true),
   /**

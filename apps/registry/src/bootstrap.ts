@@ -21,6 +21,7 @@ export async function startRegistryApp(
     port: config.REGISTRY_PORT,
     host: config.REGISTRY_HOST ?? config.HOST,
     keyVerifier: (app) => app.get(KeysService).cached,
+    keyChecks: (app) => app.get(KeysService).checks,
     configureFastify: (fastify) => registerOctetStreamParser(fastify, config.REGISTRY_MAX_ARTIFACT_BYTES),
     listen: options.listen,
   });

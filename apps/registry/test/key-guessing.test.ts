@@ -5,6 +5,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace } from '@sepal/testing';
 import { startRegistryApp } from '../src/bootstrap';
+import { KeysService } from '../src/keys/keys.service';
 import { RegistryConfig } from '../src/registry.config';
 
 jest.setTimeout(30_000);
@@ -13,8 +14,9 @@ const ADMIN_KEY = 'key-guessing-test-admin-key';
 const guess = (i: number) => `guessed-key-number-${i}-of-many`;
 
 /**
- * Guessing keys costs a scrypt per guess: an address that keeps sending unknown keys is answered 429 before any check,
- * on guarded routes and on POST /keys/verify; an app relaying its clients' checks with its own valid key is not.
+ * Guessing keys costs a scrypt per guess: an address that keeps sending unknown keys is answered 429 before any check
+ * (the failure token is taken before the check, so parallel guesses cannot all start); POST /keys/verify answers only
+ * service identities, which are not limited by their address (they relay their clients' checks).
  */
 describe('failed key checks are limited by address (embedded adapters)', () => {
   let app: NestFastifyApplication;
@@ -69,17 +71,48 @@ describe('failed key checks are limited by address (embedded adapters)', () => {
     for (let i = 0; i < 10; i++) expect((await models('10.0.0.3', ADMIN_KEY)).statusCode).toBe(200);
   });
 
-  it('limits POST /keys/verify by address for callers without a valid key of their own', async () => {
+  it('answers POST /keys/verify only for service identities; a wrong key of its own counts as a failure', async () => {
+    const keys = app.get(KeysService);
+    const shop = await keys.create({ name: 'shop', scopes: ['predict'] }, 'admin');
+    const gateway = await keys.create({ name: 'gateway', scopes: ['service'] }, 'admin');
+    const anonymous = await verify('10.0.0.4', shop.secret);
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json().message).toMatch(/needs an API key/);
+    const notService = await verify('10.0.0.4', shop.secret, shop.secret);
+    expect(notService.statusCode).toBe(403);
+    expect(notService.json().message).toMatch(/lacks the scope "service"/);
+    expect((await verify('10.0.0.4', shop.secret, gateway.secret)).json()).toEqual({
+      name: 'shop',
+      scopes: ['predict'],
+    });
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await verify('10.0.0.4', guess(i))).statusCode);
+    for (let i = 0; i < 4; i++) statuses.push((await verify('10.0.0.5', guess(0), guess(i))).statusCode);
     expect(statuses).toEqual([401, 401, 401, 429]);
-    // A wrong key of its own counts as a failure too.
-    expect((await verify('10.0.0.5', guess(0), guess(1))).statusCode).toBe(401);
-    expect((await verify('10.0.0.5', ADMIN_KEY)).statusCode).toBe(200);
   });
 
-  it('does not limit an app relaying its clients’ checks with its own valid key', async () => {
+  it('does not limit a service relaying its clients’ checks by its address (each app limits its own callers)', async () => {
     for (let i = 0; i < 10; i++) expect((await verify('10.0.0.6', guess(i), ADMIN_KEY)).statusCode).toBe(401);
     expect((await verify('10.0.0.6', ADMIN_KEY, ADMIN_KEY)).json()).toMatchObject({ name: 'admin' });
+  });
+
+  it('runs at most AUTH_FAILURE_BURST checks for 500 parallel unknown keys from one address; the rest are 429 at once', async () => {
+    const checks = async () =>
+      Number(
+        /sepal_key_checks_total\{result="unknown"\} (\d+)/.exec(
+          (await app.inject({ method: 'GET', url: '/metrics' })).body,
+        )?.[1] ?? 0,
+      );
+    const before = await checks();
+    const answers = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => models('10.0.0.7', `parallel-guess-${i}-of-500`)),
+    );
+    const statuses = answers.map((answer) => answer.statusCode);
+    const checked = (await checks()) - before;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(checked);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(500 - checked);
+    // The valid key still passes from that address.
+    expect((await models('10.0.0.7', ADMIN_KEY)).statusCode).toBe(200);
   });
 });

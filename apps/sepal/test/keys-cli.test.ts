@@ -103,3 +103,41 @@ describe('sepal keys (embedded adapters)', () => {
     expect((await sepal(env, ['keys', 'create', 'Bad Name', '--scopes', 'read'])).code).toBe(ExitCode.usage);
   });
 });
+
+describe('sepal keys while keys are off (embedded adapters)', () => {
+  let registry: NestFastifyApplication | undefined;
+  let modelsDir: string;
+
+  afterAll(async () => {
+    await registry?.close();
+    await closeEmbeddedDatabases();
+    if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
+  });
+
+  it('refuses a key with scopes (it would limit nothing), saying how to turn keys on; --admin warns', async () => {
+    modelsDir = await mkdtemp(join(tmpdir(), 'sepal-keys-off-'));
+    const home = `memory://keys-off-${uniqueNamespace('keys-off')}`;
+    registry = await startRegistryApp(
+      RegistryConfig.load({
+        SEPAL_HOME: home,
+        REGISTRY_PORT: '0',
+        MODELS_DIR: modelsDir,
+        LOG_LEVEL: 'error',
+      }),
+    );
+    const env = { SEPAL_REGISTRY_URL: (await registry.getUrl()).replace('[::1]', '127.0.0.1') };
+    const refused = await sepal(env, ['keys', 'create', 'shop', '--scopes', 'predict']);
+    expect(refused.code).toBe(ExitCode.failed);
+    expect(refused.out).not.toMatch(/secret/);
+    expect(refused.err).toMatch(/keys are off/);
+    expect(refused.err).toMatch(/set SEPAL_API_KEY/);
+    const admin = await sepal({ SEPAL_HOME: home, LOG_LEVEL: 'error' }, [
+      'keys',
+      'create',
+      'root',
+      '--admin',
+    ]);
+    expect(admin.code).toBe(ExitCode.ok);
+    expect(admin.err).toMatch(/WARNING: keys are off .*SEPAL_API_KEY to this secret/);
+  });
+});

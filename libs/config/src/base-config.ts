@@ -71,6 +71,37 @@ export const baseConfigSchema = z.object({
    */
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   AUTH_FAILURE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
+  /**
+   * Key checks (a scrypt on the registry, a registry call elsewhere) this app runs at once, in all and per caller
+   * address: beyond either, a key not already known is answered 429 at once instead of queueing (keys already checked
+   * are answered from the cache and never wait for a slot).
+   */
+  AUTH_CHECKS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
+  AUTH_CHECKS_IN_FLIGHT_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(4),
+  /**
+   * Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR ranges, e.g. the console's
+   * `127.0.0.1`): a request from one of them is limited by the client address it forwards. Unset: the header is
+   * ignored and every request is its socket's address.
+   */
+  SEPAL_TRUSTED_PROXIES: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      const list = (value ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      const bad = list.filter((entry) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry));
+      if (bad.length) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'comma-separated IP addresses or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8)',
+        });
+        return z.NEVER;
+      }
+      return list;
+    }),
   /** Longest a request may take, body upload included, before the connection is answered 408 / closed. */
   SEPAL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -18,9 +18,14 @@ export interface HttpAppOptions {
     enabled: boolean;
     /** Who checks a key: the registry's own store in the registry, the registry over HTTP (cached) elsewhere. */
     verifier: (app: NestFastifyApplication) => KeyVerifier;
-    /** Failed key checks per caller address (429 beyond); none: unlimited. */
-    failures?: FailedKeyChecks;
+    /** What key checks may cost per caller address (429 beyond); none: unlimited. */
+    failures?: (app: NestFastifyApplication) => FailedKeyChecks;
   };
+  /**
+   * Proxies whose X-Forwarded-For sets `request.ip` (addresses or CIDR ranges, SEPAL_TRUSTED_PROXIES); empty: the
+   * header is ignored.
+   */
+  trustedProxies?: string[];
   /** Largest request body on every route (Fastify answers 413 beyond it); default 1 MiB. */
   bodyLimitBytes?: number;
   /** Fastify's serverFactory: the node:http server Fastify runs on (e.g. with a lean path for hot routes). */
@@ -47,6 +52,7 @@ export async function createHttpApp(
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     requestTimeout: options.requestTimeoutMs ?? 120_000,
     keepAliveTimeout: SERVER_KEEP_ALIVE_TIMEOUT_MS,
+    ...(options.trustedProxies?.length ? { trustProxy: options.trustedProxies } : {}),
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     logger: options.logger,
@@ -60,7 +66,7 @@ export async function createHttpApp(
     new ScopeGuard(app.get(Reflector), {
       enabled: options.auth.enabled,
       verifier: options.auth.verifier(app),
-      failures: options.auth.failures,
+      failures: options.auth.failures?.(app),
     }),
   );
   app.enableShutdownHooks();

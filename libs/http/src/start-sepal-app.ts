@@ -22,14 +22,30 @@ export interface SepalAppOptions {
   bodyLimitBytes?: number;
   /** Where keys are checked: the registry's URL (every app but the registry), or `keyVerifier`. */
   registryUrl?: string;
-  /** The registry checks keys against its own store (and caches them itself). */
+  /**
+   * The registry checks keys against its own store (and caches them itself); the gateway passes the cached verifier
+   * its lean path reads (keyVerifierFor). Default: keyVerifierFor(config, registryUrl).
+   */
   keyVerifier?: (app: NestFastifyApplication) => KeyVerifier;
+  /** What key checks may cost (the registry shares its limits with POST /keys/verify); default: from `config`. */
+  keyChecks?: (app: NestFastifyApplication) => FailedKeyChecks;
   /** Fastify set-up the app needs before it starts (content-type parsers, body error handling). */
   configureFastify?: (fastify: FastifyInstance) => void;
   /** Fastify's serverFactory (see createHttpApp). */
   serverFactory?: Parameters<typeof createHttpApp>[1]['serverFactory'];
   /** false: initialise without listening (tests drive it with fastify.inject). */
   listen?: boolean;
+}
+
+/**
+ * How an app other than the registry checks keys: the registry over POST /keys/verify (sending this app's own key, a
+ * service identity), each answer cached for SEPAL_KEY_CACHE_MS.
+ */
+export function keyVerifierFor(config: BaseConfig, registryUrl = 'http://127.0.0.1:3002'): CachedKeyVerifier {
+  return new CachedKeyVerifier(
+    new RegistryKeyVerifier(registryUrl, config.SEPAL_API_KEY),
+    config.SEPAL_KEY_CACHE_MS,
+  );
 }
 
 /** Starts a Sepal app: its HTTP API on Fastify and its event consumers on the bus, with structured logs. */
@@ -60,14 +76,10 @@ export async function startSepalApp(
     logger,
     auth: {
       enabled: keysConfigured,
-      verifier: (nest) =>
-        options.keyVerifier?.(nest) ??
-        new CachedKeyVerifier(
-          new RegistryKeyVerifier(options.registryUrl ?? 'http://127.0.0.1:3002', config.SEPAL_API_KEY),
-          config.SEPAL_KEY_CACHE_MS,
-        ),
-      failures: new FailedKeyChecks(config),
+      verifier: (nest) => options.keyVerifier?.(nest) ?? keyVerifierFor(config, options.registryUrl),
+      failures: (nest) => options.keyChecks?.(nest) ?? new FailedKeyChecks(config),
     },
+    trustedProxies: config.SEPAL_TRUSTED_PROXIES,
     bodyLimitBytes: options.bodyLimitBytes,
     serverFactory: options.serverFactory,
     requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,

@@ -21,6 +21,11 @@ export interface ProxyRequest {
   method: string;
   headers: Record<string, string | string[] | undefined>;
   body?: Buffer;
+  /**
+   * The browser's address, sent on as X-Forwarded-For: a service that lists the console in SEPAL_TRUSTED_PROXIES
+   * limits failed key checks by it rather than by the console's one address.
+   */
+  clientAddress?: string;
 }
 
 export interface ProxyAnswer {
@@ -59,6 +64,7 @@ export class ProxyService {
       if (typeof value === 'string') headers.set(name, value);
       else if (Array.isArray(value) && value[0]) headers.set(name, value[0]);
     }
+    if (request.clientAddress) headers.set('x-forwarded-for', request.clientAddress);
     const hasBody = !['GET', 'HEAD'].includes(request.method) && request.body && request.body.length > 0;
     let response: Response;
     try {

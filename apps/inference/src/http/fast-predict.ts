@@ -1,14 +1,33 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, register } from 'prom-client';
-import { counter } from '@sepal/observability';
-import type { PredictResponse } from '@sepal/contracts';
+import { counter, httpTally, type HttpSeries } from '@sepal/observability';
+import { hasScope, type PredictResponse } from '@sepal/contracts';
+import { presentedSecret, type KeyVerifier } from '@sepal/http';
 import type { RequestsOf } from './model-traffic';
 
 /** What the lean path calls: PredictService.predict. */
 export type Predict = (body: unknown, modelName?: string) => Promise<PredictResponse>;
-/** The prediction routes' rate limit: 0 to go ahead, else the seconds to wait (see PredictRateLimits). */
-export type RateLimit = (caller: string) => number;
+/** The prediction routes' per-key rate limit (see PredictRateLimits). */
+export interface RateLimit {
+  /** 0 to go ahead (a token taken), else the seconds to wait. */
+  take(keyName: string): number;
+  /** Gives a token back: the request is replayed through Fastify, whose guard takes one again. */
+  give(keyName: string): void;
+}
+
+export interface FastPathWiring {
+  predict: Predict;
+  fastify: FastifyInstance;
+  /** The per-key rate limit the prediction guard applies (keys on only). */
+  rateLimit: RateLimit;
+  requestsOf?: RequestsOf;
+  /** Keys on: the verifier the scope guard uses, whose cached answers the lean path reads. */
+  keys?: Pick<KeyVerifier, 'known'>;
+}
+
+/** Predictions the lean path answered, added to sepal_predict_fast_path_total when Prometheus scrapes. */
+let answeredTotal = 0;
+let answeredReported = 0;
 
 type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 interface ServerTimeouts {
@@ -41,26 +60,24 @@ function isJson(contentType: string | undefined): boolean {
  * with a plain `data`/`end` loop under MAX_BODY_BYTES, parses it with JSON.parse, calls the same PredictService as
  * the controller and writes the answer in one `end()`, counting it in the same HTTP metrics.
  *
- * Only successful answers are produced here. Everything else goes to Fastify unchanged, so validation, limits and
- * error answers are identical by construction: a request that is not plainly a JSON prediction (other content type,
- * a Content-Length over the limit, a query string) is handed to Fastify before its body is read; a request that fails
- * once read (malformed JSON, a body that grew over the limit, a key Fastify's secure parser refuses, a NUL character, a validation
- * error, an unknown model, no model loaded) is replayed through Fastify (inject) with the bytes received, which
- * answers it exactly as it would have; so is a request over the caller's rate limit (the same token buckets as
- * PredictRateLimitGuard). With keys configured the lean path is off: every request runs through Nest's guards.
+ * Only successful answers are produced here. Everything else goes to Fastify unchanged, so keys, limits, validation
+ * and error answers are identical by construction: a request that is not plainly a JSON prediction (other content
+ * type, a Content-Length over the limit, a query string) or, with keys on, one whose key is not in the verifier's cache
+ * as a valid key with the `predict` scope (no key, an unknown, revoked or not yet checked key, a key without the scope)
+ * or is over its PREDICT_RATE_PER_KEY, is handed to Fastify before its body is read: the scope guard checks the key
+ * (and caches the answer, so the key's next request stays here) and answers 401/403/429 exactly as on any route. With
+ * a cached valid key the check costs a hash and a map lookup. A request that fails once read (malformed JSON, a body
+ * that grew over the limit, a key Fastify's secure parser refuses, a NUL character, a validation error, an unknown
+ * model, no model loaded) is replayed through Fastify (inject) with the bytes received, which answers it exactly as it
+ * would have.
  */
 export class FastPredictPath {
   private predict: Predict | null = null;
-  private rateLimit: RateLimit = () => 0;
+  private rateLimit: RateLimit = { take: () => 0, give: () => undefined };
   private requestsOf: RequestsOf = () => null;
+  private keys: Pick<KeyVerifier, 'known'> | null = null;
   private fastify: FastifyInstance | null = null;
-  private requests: Counter<'method' | 'route' | 'status'> | null = null;
-  private duration: Histogram<'method' | 'route' | 'status'> | null = null;
-  private readonly children = new Map<string, { inc(): void; observe(value: number): void }>();
-  private readonly answered = counter({
-    name: 'sepal_predict_fast_path_total',
-    help: 'Predictions answered by the lean body path (the others, and every error, are answered by Fastify).',
-  });
+  private readonly series = new Map<string, HttpSeries>();
 
   constructor(
     private readonly limitBytes: number,
@@ -83,18 +100,21 @@ export class FastPredictPath {
   };
 
   /** Turns the lean path on once the app is initialised (until then every request goes to Fastify). */
-  attach(predict: Predict, fastify: FastifyInstance, rateLimit: RateLimit, requestsOf?: RequestsOf): void {
+  attach(wiring: FastPathWiring): void {
     if (!this.enabled) return;
-    this.predict = predict;
-    if (requestsOf) this.requestsOf = requestsOf;
-    this.rateLimit = rateLimit;
-    this.fastify = fastify;
-    this.requests =
-      (register.getSingleMetric('http_requests_total') as Counter<'method' | 'route' | 'status'>) ?? null;
-    this.duration =
-      (register.getSingleMetric('http_request_duration_seconds') as Histogram<
-        'method' | 'route' | 'status'
-      >) ?? null;
+    counter({
+      name: 'sepal_predict_fast_path_total',
+      help: 'Predictions answered by the lean body path (the others, and every error, are answered by Fastify).',
+      collect() {
+        this.inc(answeredTotal - answeredReported);
+        answeredReported = answeredTotal;
+      },
+    });
+    this.predict = wiring.predict;
+    if (wiring.requestsOf) this.requestsOf = wiring.requestsOf;
+    this.rateLimit = wiring.rateLimit;
+    this.keys = wiring.keys ?? null;
+    this.fastify = wiring.fastify;
   }
 
   /** Starts handling `request` if it is a prediction; false leaves it to Fastify untouched. */
@@ -110,11 +130,24 @@ export class FastPredictPath {
     if (!isJson(request.headers['content-type'])) return false;
     const declared = request.headers['content-length'];
     if (declared !== undefined && !(Number(declared) <= this.limitBytes)) return false;
-    this.read(request, response, model);
+    let keyName: string | undefined;
+    if (this.keys !== null) {
+      const secret = presentedSecret(request.headers);
+      const identity = secret === undefined ? undefined : this.keys.known?.(secret);
+      if (!identity || !hasScope(identity.scopes, 'predict')) return false;
+      if (this.rateLimit.take(identity.name) !== 0) return false;
+      keyName = identity.name;
+    }
+    this.read(request, response, model, keyName);
     return true;
   }
 
-  private read(request: IncomingMessage, response: ServerResponse, model: string | undefined): void {
+  private read(
+    request: IncomingMessage,
+    response: ServerResponse,
+    model: string | undefined,
+    keyName: string | undefined,
+  ): void {
     const started = performance.now();
     const chunks: Buffer[] = [];
     let length = 0;
@@ -131,7 +164,7 @@ export class FastPredictPath {
     request.on('error', () => response.destroy());
     request.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
-      if (over) return this.replay(request, response, body);
+      if (over) return this.replay(request, response, body, keyName);
       const text = body.toString('utf8');
       let parsed: unknown;
       // Fastify's secure-json-parse refuses these keys, and a preValidation hook refuses NUL characters and lone
@@ -144,17 +177,12 @@ export class FastPredictPath {
         text.includes('\u0000') ||
         SURROGATE_ESCAPE.test(text)
       ) {
-        return this.replay(request, response, body);
+        return this.replay(request, response, body, keyName);
       }
       try {
         parsed = JSON.parse(text);
       } catch {
-        return this.replay(request, response, body);
-      }
-      // Over the caller's rate: Fastify answers the 429 (with Retry-After) as the guard does. Without keys (the only
-      // case the lean path runs) the caller is its address, as for the guard.
-      if (this.rateLimit(`ip:${request.socket.remoteAddress ?? ''}`) !== 0) {
-        return this.replay(request, response, body);
+        return this.replay(request, response, body, keyName);
       }
       this.predict!(parsed, model).then(
         (answer) => {
@@ -163,13 +191,20 @@ export class FastPredictPath {
           response.end(json);
           this.count(model === undefined ? PREDICT : '/predict/:model', started, model);
         },
-        () => this.replay(request, response, body),
+        () => this.replay(request, response, body, keyName),
       );
     });
   }
 
   /** Answers a request through Fastify (routing, validation, error shapes, metrics) with the body received. */
-  private replay(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+  private replay(
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: Buffer,
+    keyName: string | undefined,
+  ): void {
+    // The guard takes the key's token again on the way through Fastify: one request, one token.
+    if (keyName !== undefined) this.rateLimit.give(keyName);
     const headers = { ...request.headers };
     delete headers['content-length'];
     delete headers['transfer-encoding'];
@@ -194,26 +229,19 @@ export class FastPredictPath {
   }
 
   /**
-   * http_requests_total and http_request_duration_seconds, as Fastify's onResponse hook counts them, and the model's
-   * sepal_model_requests_total and sepal_model_request_duration_seconds, as ModelTrafficHook counts them (the model
-   * exists: it just answered).
+   * http_requests_total and http_request_duration_seconds, as Fastify's onResponse hook counts them (one record in
+   * the process's HTTP tally), and the model's sepal_model_requests_total and sepal_model_request_duration_seconds, as
+   * ModelTrafficHook counts them (the model exists: it just answered).
    */
   private count(route: string, started: number, model: string | undefined): void {
     const seconds = (performance.now() - started) / 1000;
-    let child = this.children.get(route);
-    if (!child) {
-      const labels = { method: 'POST', route, status: '200' };
-      const requests = this.requests?.labels(labels);
-      const duration = this.duration?.labels(labels);
-      child = {
-        inc: () => requests?.inc(),
-        observe: (value: number) => duration?.observe(value),
-      };
-      this.children.set(route, child);
+    let series = this.series.get(route);
+    if (!series) {
+      series = httpTally().of('POST', route, 200);
+      this.series.set(route, series);
     }
-    child.inc();
-    this.answered.inc();
-    child.observe(seconds);
+    series.record(seconds);
+    answeredTotal++;
     this.requestsOf(model)?.record(200, seconds);
   }
 }

@@ -4,44 +4,57 @@ import { RequestWithKey, TokenBuckets } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 
 /**
- * The token buckets of the prediction routes, one set per gateway: the guard below and the lean body path of
- * POST /predict (http/fast-predict.ts) take from the same buckets.
+ * The per-key rate limit of the prediction routes, one per gateway: the guard below and the lean body path of
+ * POST /predict (http/fast-predict.ts) take from the same buckets, one per key name. Off unless keys are on and
+ * PREDICT_RATE_PER_KEY is set (the default serves every caller at full speed).
  */
 @Injectable()
 export class PredictRateLimits {
-  readonly buckets: TokenBuckets;
+  /** false: no limit (keys off, or PREDICT_RATE_PER_KEY=0). */
+  readonly enabled: boolean;
+  private readonly buckets: TokenBuckets;
+  private readonly rate: number;
+  private readonly burst: number;
 
   constructor(@Inject(InferenceConfig) config: InferenceConfigValues) {
-    this.buckets = new TokenBuckets(config.PREDICT_RATE_PER_KEY, config.PREDICT_BURST_PER_KEY);
+    this.rate = config.PREDICT_RATE_PER_KEY;
+    this.burst = config.PREDICT_BURST_PER_KEY ?? Math.max(1, Math.ceil(this.rate * 2));
+    this.enabled = Boolean(config.SEPAL_API_KEY) && this.rate > 0;
+    this.buckets = new TokenBuckets(this.rate, this.burst);
+  }
+
+  /** 0: the key may predict now; else the seconds to wait (the Retry-After). */
+  take(keyName: string): number {
+    return this.enabled ? this.buckets.take(keyName) : 0;
+  }
+
+  /** Gives back a token taken for a request that is then counted again (the lean path's replay through Fastify). */
+  give(keyName: string): void {
+    if (this.enabled) this.buckets.give(keyName);
+  }
+
+  /** The 429's message: which limit, its value, and how to raise it. */
+  refusal(keyName: string, retryAfter: number): string {
+    return (
+      `Too many predictions for the key "${keyName}" (limit PREDICT_RATE_PER_KEY=${this.rate} per second per key, ` +
+      `bursts of PREDICT_BURST_PER_KEY=${this.burst}); retry after ${retryAfter} s, or raise PREDICT_RATE_PER_KEY ` +
+      '(0: no limit) on the gateway.'
+    );
   }
 }
 
-/**
- * The per-key rate limit of the prediction routes (PREDICT_RATE_PER_KEY per second, PREDICT_BURST_PER_KEY at once):
- * 429 with Retry-After beyond it. Without keys the caller's address is the bucket.
- */
+/** The per-key rate limit of the prediction routes: 429 with Retry-After beyond it (see PredictRateLimits). */
 @Injectable()
 export class PredictRateLimitGuard implements CanActivate {
-  private readonly buckets: TokenBuckets;
-
-  constructor(limits: PredictRateLimits) {
-    this.buckets = limits.buckets;
-  }
+  constructor(private readonly limits: PredictRateLimits) {}
 
   canActivate(context: ExecutionContext): boolean {
+    if (!this.limits.enabled) return true;
     const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest & RequestWithKey>();
-    const caller =
-      request.sepalKey && request.sepalKey.name !== 'anonymous'
-        ? `key:${request.sepalKey.name}`
-        : `ip:${request.ip}`;
-    const retryAfter = this.buckets.take(caller);
+    const key = http.getRequest<FastifyRequest & RequestWithKey>().sepalKey?.name ?? 'anonymous';
+    const retryAfter = this.limits.take(key);
     if (retryAfter === 0) return true;
     void http.getResponse<FastifyReply>().header('retry-after', String(retryAfter));
-    throw new HttpException(
-      `Too many predictions for this key (limit PREDICT_RATE_PER_KEY per second, bursts of PREDICT_BURST_PER_KEY); ` +
-        `retry after ${retryAfter} s, or ask for a higher limit.`,
-      HttpStatus.TOO_MANY_REQUESTS,
-    );
+    throw new HttpException(this.limits.refusal(key, retryAfter), HttpStatus.TOO_MANY_REQUESTS);
   }
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import {
   CreateKeyRequest,
@@ -11,16 +11,7 @@ import {
   VerifyKeyRequest,
   verifyKeyRequestSchema,
 } from '@sepal/contracts';
-import {
-  Actor,
-  Authenticated,
-  CallerKey,
-  openApiSchema,
-  Public,
-  RequireScope,
-  presentedSecret,
-  ZodValidationPipe,
-} from '@sepal/http';
+import { Actor, Authenticated, CallerKey, openApiSchema, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { UnauthorizedException } from '@nestjs/common';
 import { KeysService } from './keys.service';
 
@@ -75,21 +66,22 @@ export class KeysController {
   }
 
   /**
-   * How the other apps check a key they were sent (and cache the answer). Open: it answers only who holds a secret
-   * the caller already has; unknown secrets get 401, and a caller without a valid key of its own (the apps send
-   * theirs) gets 429 after AUTH_FAILURES_PER_MINUTE of them.
+   * How the other apps check a key they were sent (and cache the answer): only for service identities (keys with the
+   * `service` scope: the apps' own keys; `admin` implies it). Unknown secrets get 401; the checks running at once are
+   * capped (AUTH_CHECKS_IN_FLIGHT, 429 beyond); each app limits its own callers' failures by their address.
    */
   @Post('verify')
-  @Public()
+  @RequireScope('service')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Who a secret belongs to ({name, scopes}); 401 for an unknown or revoked key.' })
+  @ApiOperation({
+    summary:
+      'Who a secret belongs to ({name, scopes}); 401 for an unknown or revoked key. Needs a key with the `service` scope.',
+  })
   async verify(
     @Body(new ZodValidationPipe(verifyKeyRequestSchema, 'key check')) body: VerifyKeyRequest,
-    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const caller = { address: request.ip, ownSecret: presentedSecret(request.headers), reply };
-    const identity = await this.keys.verifyFor(body.secret, caller);
+    const identity = await this.keys.verifyFor(body.secret, reply);
     if (!identity) throw new UnauthorizedException('unknown or revoked key');
     return identity;
   }

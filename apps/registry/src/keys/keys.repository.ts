@@ -76,6 +76,25 @@ export class KeysRepository {
     return rows.map(toStored);
   }
 
+  /** The revoked key of this id, if it was revoked (a generated secret given as SEPAL_API_KEY). */
+  async findRevokedById(keyId: string): Promise<StoredKey | null> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT * FROM registry.api_keys WHERE key_id = $1 AND revoked_at IS NOT NULL`,
+      [keyId],
+    );
+    return rows.length ? toStored(rows[0]) : null;
+  }
+
+  /** The last revoked SEPAL_API_KEY keys of this name, newest first (at most `limit`: each is a scrypt to compare). */
+  async revokedEnvKeys(name: string, limit: number): Promise<StoredKey[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT * FROM registry.api_keys WHERE source = 'env' AND name = $1 AND revoked_at IS NOT NULL
+       ORDER BY revoked_at DESC LIMIT $2`,
+      [name, limit],
+    );
+    return rows.map(toStored);
+  }
+
   async findActiveByName(name: string): Promise<StoredKey | null> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
       `SELECT * FROM registry.api_keys WHERE name = $1 AND revoked_at IS NULL`,

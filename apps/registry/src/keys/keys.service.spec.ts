@@ -1,14 +1,22 @@
-import { ConflictError, NotFoundError } from '@sepal/contracts';
+import { ConfigError } from '@sepal/config';
+import { ConflictError, InvalidInputError, NotFoundError } from '@sepal/contracts';
 import { FakeKeysRepository } from '../../test/fakes/keys-fakes';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 import { KeysRepository } from './keys.repository';
 import { KeysService } from './keys.service';
 
-const config = (env: Record<string, string> = {}): RegistryConfigValues =>
-  RegistryConfig.load({ SEPAL_KEY_CACHE_MS: '0', ...env });
+const config = (env: Record<string, string | undefined> = {}): RegistryConfigValues =>
+  RegistryConfig.load({ SEPAL_KEY_CACHE_MS: '0', SEPAL_API_KEY: 'spec-bootstrap-admin-key', ...env });
 
 describe('KeysService', () => {
-  const make = (env?: Record<string, string>) => {
+  /** A registry start on `repository` with these variables: the service after its bootstrap (uses flushed). */
+  const startOn = async (repository: FakeKeysRepository, env: Record<string, string>) => {
+    const keys = new KeysService(repository as unknown as KeysRepository, config(env));
+    await keys.onApplicationBootstrap();
+    await keys.onModuleDestroy();
+    return keys;
+  };
+  const make = (env?: Record<string, string | undefined>) => {
     const repository = new FakeKeysRepository();
     return { repository, keys: new KeysService(repository as unknown as KeysRepository, config(env)) };
   };
@@ -57,21 +65,69 @@ describe('KeysService', () => {
   });
 
   it('stores SEPAL_API_KEY as the bootstrap admin, once, and replaces its hash when it changes', async () => {
-    const { repository, keys } = make({
+    const repository = new FakeKeysRepository();
+    const keys = await startOn(repository, {
       SEPAL_API_KEY: 'first-bootstrap-secret',
       SEPAL_API_KEY_NAME: 'boot',
     });
-    await keys.onApplicationBootstrap();
-    await keys.onModuleDestroy();
     expect(await keys.verify('first-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
-    const again = new KeysService(
-      repository as unknown as KeysRepository,
-      config({ SEPAL_API_KEY: 'second-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' }),
-    );
-    await again.onApplicationBootstrap();
-    await again.onModuleDestroy();
+    const again = await startOn(repository, {
+      SEPAL_API_KEY: 'second-bootstrap-secret',
+      SEPAL_API_KEY_NAME: 'boot',
+    });
     expect(repository.rows).toHaveLength(1);
     expect(await again.verify('first-bootstrap-secret')).toBeNull();
     expect(await again.verify('second-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
+  });
+
+  it("refuses reserved names: anonymous, and the bootstrap key's name while SEPAL_API_KEY holds it", async () => {
+    const { keys } = make({ SEPAL_API_KEY_NAME: 'boot' });
+    await expect(keys.create({ name: 'anonymous', scopes: ['read'] }, 'root')).rejects.toThrow(
+      InvalidInputError,
+    );
+    await expect(keys.create({ name: 'boot', scopes: ['read'] }, 'root')).rejects.toThrow(
+      /"boot" is reserved/,
+    );
+    await expect(keys.create({ name: 'boot', scopes: ['admin'] }, null, 'cli')).rejects.toThrow(/reserved/);
+    await keys.create({ name: 'admin', scopes: ['read'] }, 'root');
+  });
+
+  it('refuses to make a key over the API while keys are off, saying how to turn them on', async () => {
+    const { repository, keys } = make({ SEPAL_API_KEY: undefined });
+    const made = keys.create({ name: 'shop', scopes: ['predict'] }, 'anonymous');
+    await expect(made).rejects.toThrow(ConflictError);
+    await expect(keys.create({ name: 'shop', scopes: ['predict'] }, 'anonymous')).rejects.toMatchObject({
+      message: expect.stringMatching(/keys are off/),
+      hint: expect.stringMatching(/set SEPAL_API_KEY/),
+    });
+    expect(repository.rows).toHaveLength(0);
+    // `sepal keys create --admin` (the database, no service) still makes the first admin key to turn keys on with.
+    expect((await keys.create({ name: 'root', scopes: ['admin'] }, null, 'cli')).secret).toMatch(/^sepal_/);
+  });
+
+  it('refuses to start with a revoked bootstrap key, free-form or generated, saying to rotate SEPAL_API_KEY', async () => {
+    const repository = new FakeKeysRepository();
+    const env = { SEPAL_API_KEY: 'revoked-bootstrap-secret', SEPAL_API_KEY_NAME: 'boot' };
+    await (await startOn(repository, env)).revoke('boot', 'boot');
+    await expect(startOn(repository, env)).rejects.toThrow(ConfigError);
+    await expect(startOn(repository, env)).rejects.toThrow(/revoked.*Rotate SEPAL_API_KEY/s);
+    expect(repository.rows.filter((r) => !r.revokedAt)).toHaveLength(0);
+    // A new secret is a rotation: it becomes the bootstrap key.
+    const rotated = await startOn(repository, { ...env, SEPAL_API_KEY: 'rotated-bootstrap-secret' });
+    expect(await rotated.verify('rotated-bootstrap-secret')).toEqual({ name: 'boot', scopes: ['admin'] });
+
+    const generated = await rotated.create({ name: 'ops', scopes: ['admin'] }, 'boot');
+    await rotated.revoke('ops', 'boot');
+    await expect(startOn(repository, { SEPAL_API_KEY: generated.secret })).rejects.toThrow(/"ops", revoked/);
+  });
+
+  it('answers POST /keys/verify from the cache without a slot, and caps the checks running at once', async () => {
+    const { keys } = make({ SEPAL_KEY_CACHE_MS: '5000', AUTH_CHECKS_IN_FLIGHT: '1' });
+    const { secret } = await keys.create({ name: 'shop', scopes: ['predict'] }, 'root');
+    const first = keys.verifyFor(secret);
+    await expect(keys.verifyFor('sepal_another_guess')).rejects.toThrow(/AUTH_CHECKS_IN_FLIGHT=1/);
+    expect(await first).toEqual({ name: 'shop', scopes: ['predict'] });
+    expect(keys.checks.running).toBe(0);
+    expect(await keys.verifyFor(secret)).toEqual({ name: 'shop', scopes: ['predict'] });
   });
 });

@@ -1,14 +1,17 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ConfigError } from '@sepal/config';
 import {
   ConflictError,
   CreatedKey,
+  InvalidInputError,
   CreateKeyRequest,
   KeyIdentity,
   KeyView,
   NotFoundError,
   Scope,
 } from '@sepal/contracts';
-import { CachedKeyVerifier, FailedKeyChecks, type KeyVerifier } from '@sepal/http';
+import { ANONYMOUS, CachedKeyVerifier, FailedKeyChecks, type KeyVerifier } from '@sepal/http';
+import { counter } from '@sepal/observability';
 import type { FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
@@ -20,6 +23,9 @@ import { KeysRepository, StoredKey } from './keys.repository';
  * own guard and, over POST /keys/verify, every other app's), records when each was last used in batches, and on start
  * turns SEPAL_API_KEY into the bootstrap admin key.
  */
+/** How many revoked bootstrap keys of SEPAL_API_KEY_NAME a start compares SEPAL_API_KEY with (a scrypt each). */
+const REVOKED_BOOTSTRAP_CHECKS = 20;
+
 @Injectable()
 export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Keys');
@@ -27,15 +33,23 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   private timer?: NodeJS.Timeout;
   /** What the registry's guard and POST /keys/verify use: a revocation clears it, so the registry refuses at once. */
   readonly cached: CachedKeyVerifier;
-  /** Failed checks over POST /keys/verify by callers without a valid key of their own. */
-  private readonly failures: FailedKeyChecks;
+  /**
+   * What key checks may cost here: the registry's guard (by caller address) and POST /keys/verify (by service
+   * identity) share it, so AUTH_CHECKS_IN_FLIGHT caps the scrypts running at once, whoever asks.
+   */
+  readonly checks: FailedKeyChecks;
+  private readonly checked = counter({
+    name: 'sepal_key_checks_total',
+    help: 'API keys checked against the key store (one scrypt each; cached answers are not counted), by result.',
+    labelNames: ['result'] as const,
+  });
 
   constructor(
     private readonly repository: KeysRepository,
     @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
   ) {
     this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
-    this.failures = new FailedKeyChecks(values);
+    this.checks = new FailedKeyChecks(values);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -54,6 +68,7 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
     createdBy: string | null,
     source: StoredKey['source'] = 'api',
   ): Promise<CreatedKey> {
+    this.refuseUnusable(request.name, source);
     const { keyId, secret } = generateSecret();
     const { salt, hash } = await newSaltedHash(secret);
     const scopes = [...new Set(request.scopes)];
@@ -93,30 +108,46 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   }
 
   /**
-   * POST /keys/verify: who `secret` belongs to, for a caller. An app relays its clients' keys and sends a valid key of
-   * its own: never limited (it limits its clients' failures itself). Any other caller is limited by address, so
-   * guessing keys (a scrypt each) cannot load the registry: 429 beyond AUTH_FAILURES_PER_MINUTE failures.
+   * POST /keys/verify: who `secret` belongs to, asked by a service identity (a key with the `service` scope, which the
+   * guard has checked) on behalf of its own callers, whose failures it limits by their address itself. A cached answer
+   * costs nothing; a check takes a slot of AUTH_CHECKS_IN_FLIGHT (429 at once beyond it), never a failure token.
    */
-  async verifyFor(
-    secret: string,
-    caller: { address: string; ownSecret?: string; reply?: FastifyReply },
-  ): Promise<KeyIdentity | null> {
-    const trusted = caller.ownSecret !== undefined && (await this.isValidKey(caller.ownSecret, caller));
-    if (!trusted) this.failures.refuseIfBlocked(caller.address, caller.reply);
-    const identity = await this.cached.verify(secret);
-    if (!identity && !trusted) this.failures.record(caller.address);
+  async verifyFor(secret: string, reply?: FastifyReply): Promise<KeyIdentity | null> {
+    const known = this.cached.known(secret);
+    if (known !== undefined) return known;
+    const shared = this.cached.inFlight(secret);
+    if (shared) return shared;
+    const ticket = this.checks.begin('service', { failure: false, perAddress: false, reply });
+    let identity: KeyIdentity | null = null;
+    try {
+      identity = await this.cached.verify(secret);
+    } finally {
+      ticket.settle(identity !== null);
+    }
     return identity;
   }
 
-  /** Whether the caller's own key is valid; an invalid one counts as a failure of its address. */
-  private async isValidKey(
-    ownSecret: string,
-    caller: { address: string; reply?: FastifyReply },
-  ): Promise<boolean> {
-    this.failures.refuseIfBlocked(caller.address, caller.reply);
-    if (await this.cached.verify(ownSecret)) return true;
-    this.failures.record(caller.address);
-    return false;
+  /**
+   * A key that would look like a limit and not be one, or would take a name the system uses, is refused: over the API
+   * while keys are off (every caller is the anonymous admin, whatever key it sends), and the names `anonymous` (the
+   * caller when keys are off) and SEPAL_API_KEY_NAME while SEPAL_API_KEY holds the bootstrap key of that name.
+   */
+  private refuseUnusable(name: string, source: StoredKey['source']): void {
+    const secret = this.values.SEPAL_API_KEY;
+    if (!secret && source === 'api') {
+      throw new ConflictError(
+        'keys are off: no SEPAL_API_KEY is set, so every caller is the anonymous admin and a key would limit nothing',
+        'Turn keys on first: set SEPAL_API_KEY to a secret of at least 16 characters (e.g. `openssl rand -hex 32`) ' +
+          'for every app, restart (`npm start` / `sepal up`), then create keys with that admin key in SEPAL_API_KEY.',
+      );
+    }
+    const bootstrapName = secret && !keyIdOf(secret) ? this.values.SEPAL_API_KEY_NAME : undefined;
+    if (name === ANONYMOUS.name || name === bootstrapName) {
+      throw new InvalidInputError(
+        `the key name "${name}" is reserved (${name === ANONYMOUS.name ? 'the caller when keys are off' : 'the bootstrap key of SEPAL_API_KEY, SEPAL_API_KEY_NAME'})`,
+        'Pick another name.',
+      );
+    }
   }
 
   /** Who a secret belongs to, or null. One scrypt per check: callers cache the answer (CachedKeyVerifier). */
@@ -128,9 +159,11 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
     for (const key of candidates) {
       if (await secretMatches(secret, key.salt, key.hash)) {
         this.uses.set(key.keyId, new Date());
+        this.checked.inc({ result: 'valid' });
         return { name: key.name, scopes: key.scopes };
       }
     }
+    this.checked.inc({ result: 'unknown' });
     return null;
   }
 
@@ -155,7 +188,13 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
    */
   private async bootstrapFromEnv(): Promise<void> {
     const secret = this.values.SEPAL_API_KEY;
-    if (!secret || keyIdOf(secret)) return;
+    if (!secret) return;
+    const generatedId = keyIdOf(secret);
+    if (generatedId) {
+      const revoked = await this.repository.findRevokedById(generatedId);
+      if (revoked && (await secretMatches(secret, revoked.salt, revoked.hash))) this.refuseRevoked(revoked);
+      return;
+    }
     const name = this.values.SEPAL_API_KEY_NAME;
     const existing = await this.repository.findActiveByName(name);
     if (existing && existing.source !== 'env') {
@@ -166,6 +205,11 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
       return;
     }
     if (existing && (await secretMatches(secret, existing.salt, existing.hash))) return;
+    if (!existing) {
+      for (const revoked of await this.repository.revokedEnvKeys(name, REVOKED_BOOTSTRAP_CHECKS)) {
+        if (await secretMatches(secret, revoked.salt, revoked.hash)) this.refuseRevoked(revoked);
+      }
+    }
     const { salt, hash } = await newSaltedHash(secret);
     if (existing) {
       await this.repository.replaceSecret(existing.keyId, salt, hash);
@@ -184,5 +228,14 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
       createdBy: 'SEPAL_API_KEY',
     });
     this.logger.log(`bootstrap key ${name} (admin) stored from SEPAL_API_KEY`);
+  }
+
+  /** A revoked key stays revoked: SEPAL_API_KEY holding one stops the start rather than bringing it back. */
+  private refuseRevoked(key: StoredKey): never {
+    throw new ConfigError([
+      `SEPAL_API_KEY: it holds the key "${key.name}", revoked at ${key.revokedAt ?? '(unknown)'}; a revoked key stays ` +
+        'revoked. Rotate SEPAL_API_KEY: set it to a new secret (e.g. `openssl rand -hex 32`) for every app and ' +
+        'start again (the new secret becomes the bootstrap admin key).',
+    ]);
   }
 }

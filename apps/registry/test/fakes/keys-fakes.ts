@@ -33,6 +33,17 @@ export class FakeKeysRepository implements Pick<KeysRepository, keyof KeysReposi
     return this.rows.filter((r) => r.source === 'env' && !r.revokedAt);
   }
 
+  async findRevokedById(keyId: string) {
+    return this.rows.find((r) => r.keyId === keyId && r.revokedAt) ?? null;
+  }
+
+  async revokedEnvKeys(name: string, limit: number) {
+    return this.rows
+      .filter((r) => r.source === 'env' && r.name === name && r.revokedAt)
+      .reverse()
+      .slice(0, limit);
+  }
+
   async findActiveByName(name: string) {
     return this.rows.find((r) => r.name === name && !r.revokedAt) ?? null;
   }

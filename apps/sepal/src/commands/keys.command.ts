@@ -50,7 +50,8 @@ export function keysCommand(context: CliContext, env: NodeJS.ProcessEnv): Comman
     .command('create')
     .description(
       'Create a key and print its secret once. --admin makes an admin key directly in the registry database ' +
-        '(DATABASE_URL, or the embedded one under SEPAL_HOME): the first admin, with no key and no service needed.',
+        '(DATABASE_URL, or the embedded one under SEPAL_HOME): the first admin, with no key and no service needed. ' +
+        'While keys are off (no SEPAL_API_KEY) the registry refuses to make keys with scopes: they would limit nothing.',
     )
     .argument('<name>', 'who holds it (the audit log records this name)', keyName)
     .option('-s, --scopes <list>', `comma-separated: ${SCOPES.join(',')}`, scopeList)
@@ -68,6 +69,14 @@ export function keysCommand(context: CliContext, env: NodeJS.ProcessEnv): Comman
         );
       }
       printer(cmd).result(created, () => describeCreated(created));
+      if (options.admin && !env.SEPAL_API_KEY) {
+        // Keys stay off (every caller the anonymous admin) until SEPAL_API_KEY is set: say so, loudly.
+        printer(cmd).note(
+          'WARNING: keys are off (no SEPAL_API_KEY): this key changes nothing yet. Turn keys on by setting ' +
+            'SEPAL_API_KEY to this secret for every app and restarting; then make keys with limited scopes with ' +
+            '`sepal keys create <name> --scopes ...`.',
+        );
+      }
     });
 
   keys

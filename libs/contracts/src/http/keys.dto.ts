@@ -2,9 +2,19 @@ import { z } from 'zod';
 
 /**
  * What a key may do. `admin` implies every other scope (and managing keys); `read` covers every GET that is not open
- * on purpose.
+ * on purpose; `service` is a service identity: an app's own key, which may ask the registry who another key belongs
+ * to (POST /keys/verify) on behalf of its callers.
  */
-export const SCOPES = ['read', 'predict', 'feedback', 'data:write', 'train', 'promote', 'admin'] as const;
+export const SCOPES = [
+  'read',
+  'predict',
+  'feedback',
+  'data:write',
+  'train',
+  'promote',
+  'service',
+  'admin',
+] as const;
 export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 
@@ -54,7 +64,10 @@ export const keyViewSchema = keyIdentitySchema.extend({
 });
 export type KeyView = z.infer<typeof keyViewSchema>;
 
-/** POST /keys/verify: the other apps ask the registry who a secret belongs to (200 with the identity, 401 if none). */
+/**
+ * POST /keys/verify (scope `service`): the other apps ask the registry who a secret belongs to (200 with the identity,
+ * 401 if none).
+ */
 export const verifyKeyRequestSchema = z.object({ secret: z.string().min(1).max(512) }).strict();
 export type VerifyKeyRequest = z.infer<typeof verifyKeyRequestSchema>;
 

@@ -24,4 +24,18 @@ describe('TokenBuckets', () => {
     expect(buckets.wait('guesser')).toBe(0);
     expect(buckets.take('guesser')).toBe(0);
   });
+
+  it('takes a token back that was reserved for nothing, never above the burst', () => {
+    const now = 0;
+    const buckets = new TokenBuckets(1, 2, 100, () => now);
+    buckets.take('a');
+    buckets.take('a');
+    expect(buckets.wait('a')).toBe(1);
+    buckets.give('a');
+    expect(buckets.take('a')).toBe(0);
+    buckets.give('a');
+    buckets.give('a');
+    buckets.give('a');
+    expect([buckets.take('a'), buckets.take('a'), buckets.take('a')]).toEqual([0, 0, 1]);
+  });
 });

@@ -28,6 +28,12 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond));
   }
 
+  /** Gives back a token taken by `take` (a reservation that turned out not to count), up to the burst. */
+  give(caller: string): void {
+    const bucket = this.buckets.get(caller);
+    if (bucket) bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
+  }
+
   /** Seconds until `caller` may go (0: now), without taking a token: for limits charged only after the fact. */
   wait(caller: string): number {
     const bucket = this.buckets.get(caller);
