@@ -40,6 +40,11 @@ const SAMPLE_MODULES: Record<string, Record<string, unknown>> = { '@sepal/http':
 /** Programs whose words are only checked for repository paths. */
 const PLAIN_PROGRAMS = new Set([
   'export',
+  // The broker's own tools, for an operator on the broker's machine (docs/messaging.md): not Sepal's to run here.
+  'rabbitmqctl',
+  'rabbitmqadmin',
+  'rabbitmq-plugins',
+  'awk',
   'cp',
   'grep',
   'openssl',
@@ -176,6 +181,8 @@ async function commandProblems(all: string[]): Promise<string[]> {
     if (service !== undefined && !composeServices.includes(service)) problem(`no compose service ${service}`);
   } else if (program === 'npx' && first === 'jest') {
     if (!existsSync(fromRoot(second))) problem(`no test ${second}`);
+  } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(program)) {
+    // a shell variable for the commands after it
   } else if (program === 'bash' || REPOSITORY_PATH.test(program)) {
     // a repository script: its path was checked above
   } else if (!PLAIN_PROGRAMS.has(program)) {

@@ -69,6 +69,10 @@ export function shellCommands(body: string): ShellCommand[] {
     };
     for (let i = 0; i < line.length; i++) {
       const c = line[i];
+      if (c === '\\' && quote !== "'" && i + 1 < line.length) {
+        word = (word ?? '') + line[++i];
+        continue;
+      }
       if (quote) {
         if (c === quote) quote = null;
         else word = (word ?? '') + c;

@@ -77,6 +77,7 @@ export const baseConfigSchema = z.object({
    * are answered from the cache and never wait for a slot).
    */
   AUTH_CHECKS_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
+  /** Key checks one caller address may have running at once (429 naming this beyond); cached keys need no slot. */
   AUTH_CHECKS_IN_FLIGHT_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(4),
   /**
    * Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR ranges, e.g. the console's

@@ -84,10 +84,17 @@ export async function startSepalApp(
     serverFactory: options.serverFactory,
     requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,
   });
-  options.configureFastify?.(app.getHttpAdapter().getInstance());
-  app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  if (options.listen !== false) await app.listen(options.port, options.host);
-  else await app.init();
+  try {
+    options.configureFastify?.(app.getHttpAdapter().getInstance());
+    app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    if (options.listen !== false) await app.listen(options.port, options.host);
+    else await app.init();
+  } catch (error) {
+    // A start refused half-way (a revoked bootstrap key, a port taken) must not leave what did start running: the
+    // outbox relay, consumers and timers would go on against a database the caller is about to drop or fix.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
