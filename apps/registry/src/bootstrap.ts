@@ -21,7 +21,7 @@ export async function startRegistryApp(
     port: config.REGISTRY_PORT,
     host: config.REGISTRY_HOST ?? config.HOST,
     keyVerifier: (app) => app.get(KeysService).cached,
-    configureFastify: (fastify) => registerOctetStreamParser(fastify, config.REGISTRY_MAX_ARTIFACT_BYTES),
+    configureFastify: (fastify) => registerOctetStreamParser(fastify),
     listen: options.listen,
   });
 }

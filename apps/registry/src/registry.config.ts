@@ -18,6 +18,8 @@ export const registryConfigSchema = baseConfigSchema.extend({
     .int()
     .positive()
     .default(200 * 1024 * 1024),
+  /** Artifact uploads received at once (each streams to disk while hashed): 429 naming this beyond. */
+  REGISTRY_MAX_CONCURRENT_UPLOADS: z.coerce.number().int().min(1).max(1_000).default(4),
   /** Most tags an experiment, a run (after its updates are merged) or a model may carry: 400 naming this beyond. */
   REGISTRY_MAX_TAGS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Most params a run may carry: 400 naming this beyond. */

@@ -4,8 +4,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
-import { FailedKeyChecks, KeyVerifier, recordRoutes, ScopeGuard } from './auth';
+import { FailedKeyChecks, KeyVerifier, nestRoutes, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { installRequestEdge } from './edge/request-edge';
 import { refuseUnstorableCharacters } from './refuse-unstorable-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
@@ -20,8 +21,10 @@ export interface HttpAppOptions {
     verifier: (app: NestFastifyApplication) => KeyVerifier;
     /** Failed key checks per caller address (429 beyond); none: unlimited. */
     failures?: FailedKeyChecks;
+    /** SEPAL_ALLOWED_HOSTS: host names besides loopback a keyless app answers (see localOnlyRefusal). */
+    allowedHosts?: readonly string[];
   };
-  /** Largest request body on every route (Fastify answers 413 beyond it); default 1 MiB. */
+  /** Largest request body a route parses (Fastify answers 413 beyond it); default 1 MiB (HTTP_BODY_LIMIT_BYTES). */
   bodyLimitBytes?: number;
   /** Fastify's serverFactory: the node:http server Fastify runs on (e.g. with a lean path for hot routes). */
   serverFactory?: FastifyServerOptions['serverFactory'];
@@ -29,7 +32,9 @@ export interface HttpAppOptions {
   requestTimeoutMs?: number;
 }
 
-/** A Sepal HTTP app: Fastify with body and time limits, JSON errors, the scope guard, HTTP metrics and OpenAPI docs at /docs. */
+/**
+ * A Sepal HTTP app: Fastify with body and time limits, JSON errors, the key (or, keyless, the this-machine-only rules)
+ * checked before the body is read, the scope guard, HTTP metrics and OpenAPI docs at /docs. */
 export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
   options: HttpAppOptions,
@@ -47,13 +52,18 @@ export async function createHttpApp(
   installHttpMetrics(app.getHttpAdapter().getInstance());
   refuseUnstorableCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
-  app.useGlobalGuards(
-    new ScopeGuard(app.get(Reflector), {
-      enabled: options.auth.enabled,
-      verifier: options.auth.verifier(app),
-      failures: options.auth.failures,
-    }),
-  );
+  const guard = new ScopeGuard(app.get(Reflector), {
+    enabled: options.auth.enabled,
+    verifier: options.auth.verifier(app),
+    failures: options.auth.failures,
+  });
+  app.useGlobalGuards(guard);
+  installRequestEdge(app.getHttpAdapter().getInstance(), {
+    keysEnabled: options.auth.enabled,
+    allowedHosts: options.auth.allowedHosts ?? [],
+    guard,
+    routes: () => nestRoutes(app),
+  });
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

@@ -11,6 +11,7 @@ import {
   RegistryKeyVerifier,
 } from './auth';
 import { createHttpApp } from './create-http-app';
+import { parseAllowedHosts } from './edge/local-only';
 
 export interface SepalAppOptions {
   service: string;
@@ -67,8 +68,9 @@ export async function startSepalApp(
           config.SEPAL_KEY_CACHE_MS,
         ),
       failures: new FailedKeyChecks(config),
+      allowedHosts: parseAllowedHosts(config.SEPAL_ALLOWED_HOSTS),
     },
-    bodyLimitBytes: options.bodyLimitBytes,
+    bodyLimitBytes: options.bodyLimitBytes ?? config.HTTP_BODY_LIMIT_BYTES,
     serverFactory: options.serverFactory,
     requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,
   });

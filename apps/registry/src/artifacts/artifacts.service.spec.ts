@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { text } from 'node:stream/consumers';
-import { InvalidInputError, NotFoundError } from '@sepal/contracts';
+import { PassThrough } from 'node:stream';
+import { InvalidInputError, NotFoundError, TooManyRequestsError } from '@sepal/contracts';
 import { registryOnFakes } from '../../test/fakes/registry-fakes';
 
 const sha = (content: Buffer) => createHash('sha256').update(content).digest('hex');
@@ -44,6 +45,21 @@ describe('ArtifactsService', () => {
       `SHA-256 mismatch: the header says ${sha(content)}, the body hashes to ${sha(other)}; nothing was stored`,
     );
     expect(store.files.size).toBe(0);
+  });
+
+  it('refuses an upload beyond REGISTRY_MAX_CONCURRENT_UPLOADS (429) before reading it, and one over the size limit (413)', async () => {
+    const { artifacts, store } = registryOnFakes();
+    const open = [new PassThrough(), new PassThrough()];
+    const pending = open.map((stream) => artifacts.upload(stream, sha(content)));
+    const third = new PassThrough();
+    const refused = await artifacts.upload(third, sha(content)).catch((e) => e);
+    expect(refused).toBeInstanceOf(TooManyRequestsError);
+    expect(refused.message).toMatch(/REGISTRY_MAX_CONCURRENT_UPLOADS/);
+    expect(third.readableFlowing).toBeNull();
+    for (const stream of open) stream.end(content);
+    await Promise.all(pending);
+    const big = Buffer.alloc(store.limits.maxBytes + 1);
+    await expect(artifacts.upload(big, sha(big))).rejects.toThrow(/REGISTRY_MAX_ARTIFACT_BYTES/);
   });
 
   it('finds nothing for a malformed hash, and answers 404 for an unknown or vanished artifact', async () => {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { ArtifactView, InvalidInputError, NotFoundError } from '@sepal/contracts';
+import { ArtifactView, InvalidInputError, NotFoundError, TooManyRequestsError } from '@sepal/contracts';
 import { Transaction } from '@sepal/persistence';
 import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
-import { ArtifactStore, sha256Of } from './artifact-store';
+import { ArtifactStore } from './artifact-store';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -17,11 +17,18 @@ export class ArtifactsService {
     private readonly store: ArtifactStore,
   ) {}
 
+  private uploading = 0;
+
+  /**
+   * Stores an upload (a stream, or bytes) whose SHA-256 the uploader states: streamed to disk while hashed, at most
+   * REGISTRY_MAX_ARTIFACT_BYTES (413), at most REGISTRY_MAX_CONCURRENT_UPLOADS at once (429 before a byte is read).
+   */
   async upload(
     content: unknown,
     statedSha256: string | undefined,
   ): Promise<{ artifact: ArtifactView; created: boolean }> {
-    if (!Buffer.isBuffer(content) || content.length === 0) {
+    const stream = Buffer.isBuffer(content) ? Readable.from([content]) : content;
+    if (!(stream instanceof Readable)) {
       throw new InvalidInputError(
         'an artifact upload needs a non-empty body sent as Content-Type: application/octet-stream',
       );
@@ -33,16 +40,33 @@ export class ArtifactsService {
         'e.g. sha256sum model.onnx',
       );
     }
-    const actual = sha256Of(content);
-    if (actual !== stated) {
+    const { maxConcurrent } = this.store.limits;
+    if (this.uploading >= maxConcurrent) {
+      throw new TooManyRequestsError(
+        `${maxConcurrent} artifact uploads are already being received (REGISTRY_MAX_CONCURRENT_UPLOADS); retry shortly`,
+      );
+    }
+    this.uploading += 1;
+    let received;
+    try {
+      received = await this.store.receive(stream, stated);
+    } finally {
+      this.uploading -= 1;
+    }
+    if (received.size === 0) {
       throw new InvalidInputError(
-        `SHA-256 mismatch: the header says ${stated}, the body hashes to ${actual}; nothing was stored`,
+        'an artifact upload needs a non-empty body sent as Content-Type: application/octet-stream',
+      );
+    }
+    if (!received.path) {
+      throw new InvalidInputError(
+        `SHA-256 mismatch: the header says ${stated}, the body hashes to ${received.sha256}; nothing was stored`,
         'The upload was corrupted or the wrong file was sent.',
       );
     }
-    const path = await this.store.put(actual, content);
-    const created = await this.repository.insert({ sha256: actual, size: content.length, path });
-    return { artifact: { sha256: actual, size: content.length, url: artifactPath(actual) }, created };
+    const { sha256, size, path } = received;
+    const created = await this.repository.insert({ sha256, size, path });
+    return { artifact: { sha256, size, url: artifactPath(sha256) }, created };
   }
 
   /** Pass the transaction when inside one (the embedded database has a single session). */
