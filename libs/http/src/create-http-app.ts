@@ -4,9 +4,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
-import { FailedKeyChecks, KeyVerifier, nestRoutes, recordRoutes, ScopeGuard } from './auth';
+import { FailedKeyChecks, KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
-import { installRequestEdge } from './edge/request-edge';
+import { installRequestEdge, nestRouteLookup } from './edge/request-edge';
 import { refuseUnstorableCharacters } from './refuse-unstorable-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
@@ -62,7 +62,7 @@ export async function createHttpApp(
     keysEnabled: options.auth.enabled,
     allowedHosts: options.auth.allowedHosts ?? [],
     guard,
-    routes: () => nestRoutes(app),
+    routeOf: nestRouteLookup(app),
   });
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

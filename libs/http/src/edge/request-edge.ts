@@ -1,7 +1,8 @@
 import { ForbiddenException, HttpException, type CanActivate } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { NestRoute, routeKey } from '../auth/route-table';
+import type { INestApplication } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NestRoute, nestRoutes, routeKey } from '../auth/route-table';
 import { KEY_CHECKED } from '../auth/scopes.decorators';
 import { errorBodyOf } from '../domain-exception.filter';
 import { localOnlyRefusal } from './local-only';
@@ -13,8 +14,21 @@ export interface RequestEdgeOptions {
   allowedHosts: readonly string[];
   /** The app's ScopeGuard: run here, on the route's handler, before the body is read. */
   guard: CanActivate;
-  /** The app's Nest routes (read once, at the first request: every route is registered by then). */
-  routes: () => Map<string, NestRoute>;
+  /** The route a request is for (its access, controller and handler); undefined: not a guarded route. */
+  routeOf: (request: FastifyRequest) => EdgeRoute | undefined;
+}
+
+export type EdgeRoute = Pick<NestRoute, 'access' | 'controller' | 'handler'>;
+
+/** routeOf for a Nest app: its routes by method and Fastify URL, read at the first request (all registered by then). */
+export function nestRouteLookup(app: INestApplication): (request: FastifyRequest) => EdgeRoute | undefined {
+  let routes: Map<string, NestRoute> | undefined;
+  return (request) => {
+    const url = request.routeOptions.url;
+    if (!url) return undefined;
+    routes ??= nestRoutes(app);
+    return routes.get(routeKey(request.method === 'HEAD' ? 'GET' : request.method, url));
+  };
 }
 
 const sendError = (reply: FastifyReply, error: unknown) => {
@@ -29,13 +43,8 @@ const sendError = (reply: FastifyReply, error: unknown) => {
  * applies the this-machine-only rules instead (Host, Sec-Fetch-Site, Origin, the client header).
  */
 export function installRequestEdge(fastify: FastifyInstance, options: RequestEdgeOptions): void {
-  let routes: Map<string, NestRoute> | undefined;
   fastify.addHook('onRequest', async (request, reply) => {
-    const url = request.routeOptions.url;
-    routes ??= options.routes();
-    const route = url
-      ? routes.get(routeKey(request.method === 'HEAD' ? 'GET' : request.method, url))
-      : undefined;
+    const route = options.routeOf(request);
     if (!options.keysEnabled) {
       const refusal = localOnlyRefusal(
         { method: request.method, headers: request.headers, prediction: route?.access === 'predict' },
