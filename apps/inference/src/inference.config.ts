@@ -61,6 +61,11 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   PREDICT_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(1_000),
   /** How many predictions a key may make at once before the per-second rate applies. */
   PREDICT_BURST_PER_KEY: z.coerce.number().int().positive().max(10_000_000).default(2_000),
+  /**
+   * A named row's fields the model does not know: `refuse` (400 naming them; the default: a misspelt feature is never
+   * silently dropped) or `ignore`.
+   */
+  PREDICT_UNKNOWN_FEATURES: z.enum(['refuse', 'ignore']).default('refuse'),
   MAX_BATCH_ROWS: z.coerce.number().int().positive().max(1_000_000).default(1000),
   MAX_BODY_BYTES: z.coerce
     .number()
