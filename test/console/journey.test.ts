@@ -41,7 +41,10 @@ describe('the web console in a real browser', () => {
   ): Promise<T> => {
     const response = await fetch(`${url(service)}${path}`, {
       method: init?.method ?? 'GET',
-      headers: init?.body !== undefined ? { 'content-type': 'application/json' } : {},
+      headers: {
+        'x-sepal-client': '1',
+        ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
     });
     const text = await response.text();

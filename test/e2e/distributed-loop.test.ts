@@ -28,7 +28,10 @@ async function json<T>(
 ): Promise<{ status: number; body: T }> {
   const response = await fetch(url, {
     method: init?.method ?? 'GET',
-    headers: init?.body !== undefined ? { 'content-type': 'application/json' } : {},
+    headers: {
+      'x-sepal-client': '1',
+      ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
   });
   const text = await response.text();

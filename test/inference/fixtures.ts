@@ -159,7 +159,7 @@ export class TestRegistry {
     const response = await this.app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method, url, payload: payload as object, headers });
+      .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1', ...headers } });
     if (response.statusCode >= 300) {
       throw new Error(`registry ${method} ${url} answered ${response.statusCode}: ${response.body}`);
     }
@@ -204,7 +204,12 @@ export class TestRegistry {
     const response = await this.app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'PUT', url: `/models/${encodeURIComponent(name)}/traffic`, payload: body as object });
+      .inject({
+        method: 'PUT',
+        url: `/models/${encodeURIComponent(name)}/traffic`,
+        payload: body as object,
+        headers: { 'x-sepal-client': '1' },
+      });
     return { statusCode: response.statusCode, body: response.json() };
   }
 

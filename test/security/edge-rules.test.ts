@@ -146,7 +146,12 @@ describe.each([
         403,
         /another site/,
       ],
-      ['text/plain', { 'content-type': 'text/plain', 'x-sepal-client': '1' }, 415, /must be JSON/],
+      [
+        'text/plain',
+        { 'content-type': 'text/plain', 'x-sepal-client': '1' },
+        415,
+        /^body: unsupported content type "text\/plain"/,
+      ],
       ['no X-Sepal-Client', { 'content-type': 'application/json' }, 403, /X-Sepal-Client/],
     ])('refuses a state change with %s', async (_case, headers, status, message) => {
       const response = await experiment(headers);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { urlVar } from './env-types';
+import { secretVar, urlVar } from './env-types';
 
 /** Variables every Sepal app reads. Unset DATABASE_URL / AMQP_URL select the embedded adapters. */
 export const baseConfigSchema = z.object({
@@ -14,7 +14,7 @@ export const baseConfigSchema = z.object({
    * The bootstrap admin key, and the key this app sends when it calls the others. Setting it turns key checking on;
    * more keys, with scopes, are made with `sepal keys create`.
    */
-  SEPAL_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SEPAL_API_KEY: secretVar().optional(),
   /** The name the audit log records for SEPAL_API_KEY. */
   SEPAL_API_KEY_NAME: z
     .string()

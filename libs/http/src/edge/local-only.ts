@@ -101,8 +101,8 @@ export function localOnlyRefusal(
     return {
       statusCode: 415,
       message:
-        `A request body must be JSON (Content-Type: application/json), CSV (text/csv) or application/octet-stream` +
-        `${type ? `, not ${shown(type)}` : ''}.`,
+        `body: unsupported content type${type ? ` ${shown(type)}` : ' (none given)'}; send JSON ` +
+        '(Content-Type: application/json), CSV (text/csv) or application/octet-stream',
     };
   }
   if (
