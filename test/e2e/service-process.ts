@@ -22,7 +22,7 @@ export class ServiceProcess {
   readonly output: string[] = [];
 
   constructor(
-    readonly app: 'data' | 'registry' | 'trainer' | 'inference',
+    readonly app: 'data' | 'registry' | 'trainer' | 'inference' | 'console',
     readonly url: string,
     private readonly env: Record<string, string>,
   ) {}
