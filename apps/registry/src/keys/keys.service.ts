@@ -152,16 +152,25 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   /**
    * SEPAL_API_KEY is the bootstrap admin: stored (hashed) as the admin key SEPAL_API_KEY_NAME names, its hash replaced
    * when the variable changes (rotation). A key made by `sepal keys create` may be given instead: nothing to store.
+   * SEPAL_SERVICE_KEYS adds each app's own least-scope key the same way (docker-compose gives every app its own).
    */
   private async bootstrapFromEnv(): Promise<void> {
     const secret = this.values.SEPAL_API_KEY;
-    if (!secret || keyIdOf(secret)) return;
-    const name = this.values.SEPAL_API_KEY_NAME;
+    if (secret && !keyIdOf(secret)) {
+      await this.storeEnvKey(this.values.SEPAL_API_KEY_NAME, ['admin'], secret, 'SEPAL_API_KEY');
+    }
+    for (const key of this.values.SEPAL_SERVICE_KEYS) {
+      await this.storeEnvKey(key.name, key.scopes, key.secret, 'SEPAL_SERVICE_KEYS');
+    }
+  }
+
+  /** Stores a key given in the environment (`variable`), or replaces its hash when its secret changed. */
+  private async storeEnvKey(name: string, scopes: Scope[], secret: string, variable: string): Promise<void> {
     const existing = await this.repository.findActiveByName(name);
     if (existing && existing.source !== 'env') {
       this.logger.error(
-        `SEPAL_API_KEY_NAME=${name} is the name of a key made with sepal keys create: SEPAL_API_KEY is not stored. ` +
-          'Set SEPAL_API_KEY_NAME to another name.',
+        `${name} (from ${variable}) is the name of a key made with sepal keys create: it is not stored. ` +
+          'Give it another name.',
       );
       return;
     }
@@ -170,10 +179,9 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
     if (existing) {
       await this.repository.replaceSecret(existing.keyId, salt, hash);
       this.cached.clear();
-      this.logger.log(`bootstrap key ${name}: SEPAL_API_KEY changed, the old secret no longer works`);
+      this.logger.log(`bootstrap key ${name}: ${variable} changed, the old secret no longer works`);
       return;
     }
-    const scopes: Scope[] = ['admin'];
     await this.repository.insert({
       keyId: `env-${name}-${randomBytes(6).toString('hex')}`,
       name,
@@ -181,8 +189,8 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
       source: 'env',
       salt,
       hash,
-      createdBy: 'SEPAL_API_KEY',
+      createdBy: variable,
     });
-    this.logger.log(`bootstrap key ${name} (admin) stored from SEPAL_API_KEY`);
+    this.logger.log(`bootstrap key ${name} (${scopes.join(',')}) stored from ${variable}`);
   }
 }
