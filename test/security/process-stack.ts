@@ -9,19 +9,10 @@ import {
   uniqueNamespace,
   waitFor,
 } from '@sepal/testing';
-import { freePort, ROOT, ServiceProcess } from '../e2e/service-process';
+import { freePort, QUEUES, ROOT, ServiceProcess } from '../e2e/service-process';
 
 export type AppName = 'data' | 'registry' | 'trainer' | 'inference' | 'console';
 export const APPS: readonly AppName[] = ['data', 'registry', 'trainer', 'inference', 'console'];
-
-const QUEUES = [
-  'data.feedback',
-  'registry.training',
-  'registry.jobs',
-  'trainer.jobs',
-  'trainer.retrain-policy',
-  'inference.model-promoted',
-];
 
 export interface ProcessStack {
   services: Record<AppName, ServiceProcess>;
