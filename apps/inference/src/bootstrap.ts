@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { startSepalApp } from '@sepal/http';
+import { localOnlyRefusal, parseAllowedHosts, startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { FastPredictPath } from './http/fast-predict';
 import { ModelTrafficHook } from './http/model-traffic';
@@ -15,7 +15,16 @@ export async function startInferenceApp(
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
   const traffic = new ModelTrafficHook();
-  const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH && !config.SEPAL_API_KEY);
+  const allowedHosts = parseAllowedHosts(config.SEPAL_ALLOWED_HOSTS);
+  // Keyless (the only case the lean path runs), a prediction must come from this machine like any request: one that
+  // breaks the rules (a foreign Host, another site) is left to Fastify, whose first hook refuses it.
+  const fast = new FastPredictPath(
+    config.MAX_BODY_BYTES,
+    config.PREDICT_FAST_PATH && !config.SEPAL_API_KEY,
+    (request) =>
+      localOnlyRefusal({ method: 'POST', headers: request.headers, prediction: true }, allowedHosts) ===
+      undefined,
+  );
   const app = await startSepalApp(InferenceModule.forRoot(config), {
     service: 'inference',
     title: 'Sepal inference gateway',
