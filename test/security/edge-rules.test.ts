@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,31 @@ describe.each([
         headers: { 'x-api-key': ADMIN_KEY },
       });
       expect(allowed.statusCode).toBe(200);
+    });
+
+    it('streams an artifact to disk under the large limit, and gives no other route an octet-stream body', async () => {
+      const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const stored = await app.inject({
+        method: 'POST',
+        url: '/artifacts',
+        headers: {
+          'content-type': 'application/octet-stream',
+          'x-api-key': ADMIN_KEY,
+          'x-content-sha256': sha256,
+        },
+        payload: bytes,
+      });
+      expect(stored.statusCode).toBe(201);
+      expect(stored.json()).toMatchObject({ sha256, size: bytes.length });
+      const other = await app.inject({
+        method: 'POST',
+        url: '/experiments',
+        headers: { 'content-type': 'application/octet-stream', 'x-api-key': ADMIN_KEY },
+        payload: bytes,
+      });
+      expect(other.statusCode).toBeGreaterThanOrEqual(400);
+      expect(other.statusCode).toBeLessThan(500);
     });
 
     it('answers any Host and Origin when keys are on (a key cannot be sent cross-site without a preflight)', async () => {
