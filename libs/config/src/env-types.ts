@@ -44,5 +44,6 @@ export const secretVar = () =>
       message: 'is a placeholder (as in .env.example): set a random secret, e.g. `openssl rand -hex 32`',
     })
     .refine((value) => new Set(value).size >= 8 && estimatedBits(value) >= 48, {
-      message: 'is too predictable (too few distinct characters): set a random secret, e.g. `openssl rand -hex 32`',
+      message:
+        'is too predictable (too few distinct characters): set a random secret, e.g. `openssl rand -hex 32`',
     });

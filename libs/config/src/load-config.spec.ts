@@ -49,7 +49,9 @@ describe('loadConfig', () => {
   });
 
   it('takes a random key', () => {
-    expect(loadConfig(schema, { SEPAL_API_KEY: 'c0ffee42deadbeef9f8e7d6c5b4a3928' }).SEPAL_API_KEY).toHaveLength(32);
+    expect(
+      loadConfig(schema, { SEPAL_API_KEY: 'c0ffee42deadbeef9f8e7d6c5b4a3928' }).SEPAL_API_KEY,
+    ).toHaveLength(32);
   });
 
   it('parses only the keys of the schema', () => {
