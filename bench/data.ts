@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 25; i++) {
       await call(`${url}/datasets/bench/feedback`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
         body: JSON.stringify({
           features: [i, 2, 3, 4, 5, 6, 7, null, CITIES[i % CITIES.length], 'red', i % 2 ? 'A' : null],
           label: 100 + i,
@@ -228,7 +228,10 @@ async function main(): Promise<void> {
       });
     }
     t = performance.now();
-    const committed = await call(`${url}/datasets/bench/feedback/commit`, { method: 'POST' });
+    const committed = await call(`${url}/datasets/bench/feedback/commit`, {
+      method: 'POST',
+      headers: { 'x-sepal-client': '1' },
+    });
     const commitSeconds = (performance.now() - t) / 1000;
     const v2 = committed.version as { id: string; rowCount: number; trainRows: number };
     const size2 = await databaseSize(admin, dbName);
@@ -289,7 +292,7 @@ function upload(url: string, file: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       url,
-      { method: 'POST', headers: { 'content-type': 'text/csv' } },
+      { method: 'POST', headers: { 'content-type': 'text/csv', 'x-sepal-client': '1' } },
       (response) => {
         let text = '';
         response.setEncoding('utf8');

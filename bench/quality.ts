@@ -67,7 +67,7 @@ async function json<T>(url: string, init?: RequestInit): Promise<T> {
 const post = <T>(url: string, body: unknown) =>
   json<T>(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
     body: JSON.stringify(body),
   });
 
@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     for (const dataset of PARTS.has('classification') ? DATASETS : []) {
       const imported = await fetchRetry(`${urls.data}/datasets/${dataset}/import`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
         body: '{}',
       });
       if (!imported.ok) throw new Error(`import ${dataset}: ${imported.status} ${await imported.text()}`);
@@ -372,7 +372,7 @@ async function regression(urls: Urls, home: string, withSklearn: boolean): Promi
   const dataset = 'wine-quality-colour';
   const imported = await fetchRetry(
     `${urls.data}/datasets/${dataset}/import?target=quality&task=regression`,
-    { method: 'POST', headers: { 'content-type': 'text/csv' }, body: wineColourCsv() },
+    { method: 'POST', headers: { 'content-type': 'text/csv', 'x-sepal-client': '1' }, body: wineColourCsv() },
   );
   if (!imported.ok) throw new Error(`import ${dataset}: ${imported.status} ${await imported.text()}`);
   const version = await json<{

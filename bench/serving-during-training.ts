@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     // A retrain longer than the measurement: the default grid with more epochs and no early stopping.
     const accepted = await fetch(`http://127.0.0.1:${trainer}/train`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
       body: JSON.stringify({ dataset: 'iris', params: { epochs: 400, earlyStoppingPatience: 0 } }),
     });
     const { jobId } = (await accepted.json()) as { jobId: string };
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       `ratio ${(training.requestsPerSecond / idle.requestsPerSecond).toFixed(2)} (target ≥ 0.7); ` +
         `the retrain was ${stillTraining ? 'still training trials' : 'past its trials'} when the measurement ended`,
     );
-    await fetch(jobUrl, { method: 'DELETE' });
+    await fetch(jobUrl, { method: 'DELETE', headers: { 'x-sepal-client': '1' } });
   } finally {
     await system.close();
     rmSync(home, { recursive: true, force: true });

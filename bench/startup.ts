@@ -25,7 +25,7 @@ async function predicts(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
       body: JSON.stringify(ROW),
     });
     return response.status === 200;

@@ -100,7 +100,7 @@ async function timeJob(
 ): Promise<{ trials: number; job: number; by: string }> {
   const accepted = await fetch(`${trainerUrl}/train`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
     body: JSON.stringify({ dataset: 'iris', grid: GRID, params: PARAMS, modelName: 'BenchQueued' }),
   });
   const { jobId } = (await accepted.json()) as { jobId: string };
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const registryUrl = (await registry.getUrl()).replace('[::1]', '127.0.0.1');
   await fetch(`${dataUrl}/datasets/iris/import`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
     body: '{}',
   });
   const overrides = { TRAINER_TRIALS: 'queue', TRAINER_WORKERS: '1', GATE_MIN_ACCURACY: '0' };

@@ -41,7 +41,10 @@ describe('the web console in a real browser', () => {
   ): Promise<T> => {
     const response = await fetch(`${url(service)}${path}`, {
       method: init?.method ?? 'GET',
-      headers: init?.body !== undefined ? { 'content-type': 'application/json' } : {},
+      headers: {
+        'x-sepal-client': '1',
+        ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
     });
     const text = await response.text();
@@ -56,7 +59,8 @@ describe('the web console in a real browser', () => {
       path: join(OUT, `${String(shot).padStart(2, '0')}-${name}.png`),
       fullPage: true,
     });
-    await page.addScriptTag({ content: axeSource });
+    // Evaluated by the browser's debugger protocol: the console's CSP (script-src 'self') refuses an inline script tag.
+    await page.evaluate(axeSource);
     // Browser-side code as text: this program has no DOM types.
     const violations = (await page.evaluate(`(async () => {
       const result = await window.axe.run(document, { resultTypes: ['violations'] });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleConfig } from '../../apps/console/src';
@@ -13,6 +14,18 @@ import { ComposeFile, interpolate, readEnvFile, readYaml, ROOT, serviceEnv } fro
 
 const compose = readYaml<ComposeFile>('docker-compose.yml');
 const exampleEnv = readEnvFile('.env.example');
+const API_KEY_VARS = [
+  'SEPAL_API_KEY',
+  'SEPAL_DATA_API_KEY',
+  'SEPAL_TRAINER_API_KEY',
+  'SEPAL_INFERENCE_API_KEY',
+  'SEPAL_CONSOLE_API_KEY',
+];
+/** .env.example with the API keys set as a deployment must (random secrets): the apps refuse the placeholders. */
+const deployEnv = {
+  ...exampleEnv,
+  ...Object.fromEntries(API_KEY_VARS.map((name) => [name, randomBytes(24).toString('hex')])),
+};
 const APPS = {
   data: { load: (env: NodeJS.ProcessEnv) => DataConfig.load(env), portVar: 'DATA_PORT' },
   registry: { load: (env: NodeJS.ProcessEnv) => RegistryConfig.load(env), portVar: 'REGISTRY_PORT' },
@@ -44,7 +57,7 @@ describe('docker-compose.yml', () => {
       const dependencies = Object.entries(service.depends_on ?? {});
       expect(dependencies.length).toBeGreaterThan(0);
       for (const [, dependency] of dependencies) expect(dependency.condition).toBe('service_healthy');
-      const env = serviceEnv(service, exampleEnv);
+      const env = serviceEnv(service, deployEnv);
       expect(env.SEPAL_APP).toBe(name);
       expect(env.AMQP_URL).toMatch(/^amqp:\/\/.+@rabbitmq:5672$/);
       const config = APPS[name].load(env) as { DATABASE_URL?: string; AMQP_URL?: string };
@@ -56,7 +69,7 @@ describe('docker-compose.yml', () => {
   it('runs the web console on 8080, proxying to every service by its compose name', () => {
     const service = compose.services.console;
     expect(service.healthcheck?.test).toBeDefined();
-    const env = serviceEnv(service, exampleEnv);
+    const env = serviceEnv(service, deployEnv);
     expect(env.SEPAL_APP).toBe('console');
     const config = ConsoleConfig.load(env);
     expect(config.CONSOLE_PORT).toBe(8080);
@@ -147,7 +160,7 @@ describe('docker-compose.yml', () => {
     for (const secret of [
       'POSTGRES_PASSWORD',
       'RABBITMQ_DEFAULT_PASS',
-      'SEPAL_API_KEY',
+      ...API_KEY_VARS,
       'GRAFANA_ADMIN_PASSWORD',
       'SEPAL_DATA_DB_PASSWORD',
       'SEPAL_REGISTRY_DB_PASSWORD',
@@ -160,6 +173,43 @@ describe('docker-compose.yml', () => {
       const raw = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
       expect(raw).toContain(`\${${secret}:?`);
       expect(() => interpolate(raw, withoutSecret)).toThrow(new RegExp(secret));
+    }
+  });
+
+  it.each([...appNames, 'console' as const])(
+    '%s refuses to start with the .env.example placeholder key, naming the variable but not the value',
+    (name) => {
+      const env = serviceEnv(compose.services[name], exampleEnv);
+      const load = () => (name === 'console' ? ConsoleConfig.load(env) : APPS[name as AppName].load(env));
+      expect(load).toThrow(/SEPAL_API_KEY: is a placeholder/);
+      expect(load).not.toThrow(new RegExp(env.SEPAL_API_KEY));
+    },
+  );
+
+  it('gives every app its own key, and the registry stores each with the fewest scopes the app needs', () => {
+    const keys = Object.fromEntries(
+      [...appNames, 'console'].map((name) => [
+        name,
+        serviceEnv(compose.services[name], deployEnv).SEPAL_API_KEY,
+      ]),
+    );
+    expect(new Set(Object.values(keys)).size).toBe(5);
+    expect(keys.registry).toBe(deployEnv.SEPAL_API_KEY);
+    const registry = RegistryConfig.load(serviceEnv(compose.services.registry, deployEnv));
+    expect(registry.SEPAL_SERVICE_KEYS).toEqual([
+      { name: 'svc-data', scopes: ['read'], secret: keys.data },
+      { name: 'svc-trainer', scopes: ['read', 'train', 'promote'], secret: keys.trainer },
+      { name: 'svc-inference', scopes: ['read'], secret: keys.inference },
+      { name: 'svc-console', scopes: ['read'], secret: keys.console },
+    ]);
+  });
+
+  it('publishes only the gateway and the console beyond this host', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? []) {
+        if (name === 'inference' || name === 'console') expect(port.split(':')).toHaveLength(2);
+        else expect([name, port]).toEqual([name, expect.stringMatching(/^127\.0\.0\.1:/)]);
+      }
     }
   });
 

@@ -9,16 +9,8 @@ import {
   uniqueNamespace,
   waitFor,
 } from '@sepal/testing';
-import { freePort, ROOT, ServiceProcess } from './service-process';
+import { freePort, QUEUES, ROOT, ServiceProcess } from './service-process';
 
-const QUEUES = [
-  'data.feedback',
-  'registry.training',
-  'registry.jobs',
-  'trainer.jobs',
-  'trainer.retrain-policy',
-  'inference.model-promoted',
-];
 const SMALL_GRID = { learningRate: [0.05], hiddenUnits: [16] };
 const IRIS_ROW = { sepal_length: 6.3, sepal_width: 3.3, petal_length: 6.0, petal_width: 2.5 };
 
@@ -28,7 +20,10 @@ async function json<T>(
 ): Promise<{ status: number; body: T }> {
   const response = await fetch(url, {
     method: init?.method ?? 'GET',
-    headers: init?.body !== undefined ? { 'content-type': 'application/json' } : {},
+    headers: {
+      'x-sepal-client': '1',
+      ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
   });
   const text = await response.text();

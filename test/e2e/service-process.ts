@@ -5,6 +5,16 @@ import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '../..');
 
+/** The queues the apps declare (unprefixed): what a test removes from its namespace afterwards. */
+export const QUEUES = [
+  'data.feedback',
+  'registry.training',
+  'registry.jobs',
+  'trainer.jobs',
+  'trainer.retrain-policy',
+  'inference.model-promoted',
+];
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -22,7 +32,7 @@ export class ServiceProcess {
   readonly output: string[] = [];
 
   constructor(
-    readonly app: 'data' | 'registry' | 'trainer' | 'inference',
+    readonly app: 'data' | 'registry' | 'trainer' | 'inference' | 'console',
     readonly url: string,
     private readonly env: Record<string, string>,
   ) {}

@@ -62,7 +62,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
       app
         .getHttpAdapter()
         .getInstance()
-        .inject({ method, url, payload: payload as string });
+        .inject({ method, url, payload: payload as string, headers: { 'x-sepal-client': '1' } });
     /** sepal_feature_drift_psi by feature, for one version, from GET /metrics (empty: no series). */
     const driftGauge = async (version: number) => {
       const body = (await http('GET', '/metrics')).body;

@@ -165,6 +165,19 @@ describe.each(['real services', 'embedded adapters'] as const)('lean /predict pa
       json,
     ],
     ['a wrong content type', '/predict', 'features=1,2,3,4', { 'content-type': 'text/plain' }],
+    [
+      'a foreign Host (DNS rebinding)',
+      '/predict',
+      JSON.stringify({ features: ROW }),
+      { ...json, host: 'attacker.example' },
+    ],
+    [
+      'a page on another site',
+      '/predict',
+      JSON.stringify({ features: ROW }),
+      { ...json, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+    ],
+    ['a missing required feature', '/predict', JSON.stringify({ sepal_length: 5.1 }), json],
     ['an unknown model', '/predict/Nope', JSON.stringify({ features: ROW }), json],
     [
       'a batch over MAX_BATCH_ROWS',

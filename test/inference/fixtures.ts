@@ -169,7 +169,7 @@ export class TestRegistry {
         method,
         url,
         payload: payload as object,
-        headers: { ...headers, ...(this.apiKey ? { 'x-api-key': this.apiKey } : {}) },
+        headers: { 'x-sepal-client': '1', ...headers, ...(this.apiKey ? { 'x-api-key': this.apiKey } : {}) },
       });
     if (response.statusCode >= 300) {
       throw new Error(`registry ${method} ${url} answered ${response.statusCode}: ${response.body}`);
@@ -215,7 +215,12 @@ export class TestRegistry {
     const response = await this.app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'PUT', url: `/models/${encodeURIComponent(name)}/traffic`, payload: body as object });
+      .inject({
+        method: 'PUT',
+        url: `/models/${encodeURIComponent(name)}/traffic`,
+        payload: body as object,
+        headers: { 'x-sepal-client': '1' },
+      });
     return { statusCode: response.statusCode, body: response.json() };
   }
 

@@ -52,7 +52,7 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method, url, payload: payload as string, headers });
+      .inject({ method, url, payload: payload as string, headers: { 'x-sepal-client': '1', ...headers } });
   const served = async () => (await http('POST', '/predict', { features: ROW })).json().model?.version;
   const metric = async (pattern: RegExp) => {
     const match = pattern.exec((await http('GET', '/metrics')).body);
@@ -160,8 +160,8 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     [
       'a missing feature',
       { features: { sepal_length: 5, sepal_width: 3, petal_length: 1 } },
-      400,
-      /^features: missing feature\(s\) petal_width/,
+      422,
+      /^features: missing required feature\(s\) petal_width/,
     ],
     ['an extra feature', { features: { ...ROW, colour: 3 } }, 400, /^features: unknown feature\(s\) colour/],
     [

@@ -42,7 +42,7 @@ describe.each(['real services', 'embedded adapters'] as const)('multi-model gate
     app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method, url, payload: payload as string });
+      .inject({ method, url, payload: payload as string, headers: { 'x-sepal-client': '1' } });
   const servedVersion = async (model: string) =>
     (await http('POST', `/predict/${model}`, { features: model === IRIS ? IRIS_ROW : WINE_ROW })).json().model
       ?.version;

@@ -65,6 +65,8 @@ function regressorOnnx(): Uint8Array {
         name,
         type: 'numeric' as const,
         imputed: preprocessing.medians![i],
+        // Alcohol (the first column) had missing cells in training: it may be left out or null; acidity may not.
+        missing: i === 0,
       })),
     }),
   );
@@ -100,7 +102,7 @@ describe('stacked models on real services', () => {
     app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method, url, payload: payload as string });
+      .inject({ method, url, payload: payload as string, headers: { 'x-sepal-client': '1' } });
   const stacks = () => app.get(ModelStacks);
   const champion = (name: string) => app.get(ModelManager).find(name).champion.model!;
   const members = () =>

@@ -85,8 +85,8 @@ function metadata(modelName: string, preprocessing: FeaturePreprocessing, regres
     ...(regression ? { task: 'regression' as const } : {}),
     featureColumns: preprocessing.columns.map(({ name, type }) =>
       type === 'categorical'
-        ? { name, type, categories: preprocessing.categories[categorical++] }
-        : { name, type, imputed: preprocessing.medians![numeric++] },
+        ? { name, type, categories: preprocessing.categories[categorical++], missing: true }
+        : { name, type, imputed: preprocessing.medians![numeric++], missing: true },
     ),
   });
 }
@@ -113,7 +113,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
       app
         .getHttpAdapter()
         .getInstance()
-        .inject({ method, url, payload: payload as string });
+        .inject({ method, url, payload: payload as string, headers: { 'x-sepal-client': '1' } });
 
     beforeAll(async () => {
       namespace = uniqueNamespace('typed');

@@ -125,7 +125,10 @@ describeLive('dashboards and alert rules against a real Prometheus scraping the 
   ) => {
     const response = await fetch(`${urls.get(app)}${path}`, {
       method,
-      headers: body instanceof Uint8Array ? headers : { 'content-type': 'application/json', ...headers },
+      headers:
+        body instanceof Uint8Array
+          ? { 'x-sepal-client': '1', ...headers }
+          : { 'content-type': 'application/json', 'x-sepal-client': '1', ...headers },
       body:
         body === undefined
           ? undefined

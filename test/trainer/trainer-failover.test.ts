@@ -86,7 +86,12 @@ describe('two trainer processes, one stopped mid-job', () => {
     await services.data
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
+      .inject({
+        method: 'POST',
+        url: '/datasets/iris/import',
+        payload: {},
+        headers: { 'x-sepal-client': '1' },
+      });
     bus = createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'failover-test' });
   }, 120_000);
 

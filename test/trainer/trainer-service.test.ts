@@ -46,7 +46,12 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
     const imported = await services.data
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
+      .inject({
+        method: 'POST',
+        url: '/datasets/iris/import',
+        payload: {},
+        headers: { 'x-sepal-client': '1' },
+      });
     expect(imported.statusCode).toBe(201);
     trainer = await startTrainer(services, {
       REGISTRY_RETRY_MS: '20000',

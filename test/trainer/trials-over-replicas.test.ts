@@ -23,7 +23,12 @@ describe.each(['real services', 'embedded adapters'] as const)('trials over repl
     await services.data
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'POST', url: '/datasets/iris/import', payload: {} });
+      .inject({
+        method: 'POST',
+        url: '/datasets/iris/import',
+        payload: {},
+        headers: { 'x-sepal-client': '1' },
+      });
     for (const replica of ['replica-a', 'replica-b']) {
       trainers.push(
         await startTrainer(services, {

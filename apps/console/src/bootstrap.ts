@@ -3,6 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { checkListenPolicy, DomainExceptionFilter } from '@sepal/http';
 import { installHttpMetrics, JsonLogger } from '@sepal/observability';
 import { ConsoleConfig, ConsoleConfigValues } from './console.config';
+import { installConsoleEdge, installSecurityHeaders } from './console-edge';
 import { ConsoleModule } from './console.module';
 import { installConsoleRoutes } from './console.routes';
 import { JobsStreamService } from './jobs-stream/jobs-stream.service';
@@ -23,8 +24,8 @@ export async function startConsoleApp(
   });
   const logger = new JsonLogger({ service: 'console', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   if (warning) logger.warn(warning, 'Auth');
-  // Not createHttpApp: the console checks no key itself (it holds none); each service checks the caller's key, which
-  // the proxy forwards. Its own routes only read: the app, the sampled traffic, the job stream.
+  // Not createHttpApp: the console has no guarded routes of its own (they only read: the app, the sampled traffic, the
+  // job stream); each service checks the caller's key, which the proxy forwards. Its edge checks a key before a body.
   const app = await NestFactory.create<NestFastifyApplication>(
     ConsoleModule.forRoot(config),
     new FastifyAdapter({ bodyLimit: config.CONSOLE_MAX_BODY_BYTES }),
@@ -34,6 +35,8 @@ export async function startConsoleApp(
     },
   );
   installHttpMetrics(app.getHttpAdapter().getInstance());
+  installConsoleEdge(app.getHttpAdapter().getInstance(), config);
+  installSecurityHeaders(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   app.enableShutdownHooks();
   installConsoleRoutes(app.getHttpAdapter().getInstance(), {

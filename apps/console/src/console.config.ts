@@ -10,12 +10,25 @@ const serviceUrl = (fallback: string) =>
     .transform((value) => value.replace(/\/+$/, ''));
 
 /**
- * HOST / SEPAL_API_KEY / SEPAL_INSECURE as every app reads them: the console holds no key and never sends
- * SEPAL_API_KEY (it forwards the caller's), but like the others it refuses to listen beyond loopback when the
- * deployment has no keys, since its proxy would open the services to the network.
+ * HOST / SEPAL_API_KEY / SEPAL_INSECURE as every app reads them: the console forwards the caller's key, never its own,
+ * to the services; it sends SEPAL_API_KEY only to the registry, to check a caller's key before reading a body. Like
+ * the others it refuses to listen beyond loopback when the deployment has no keys, since its proxy would open the
+ * services to the network.
  */
 export const consoleConfigSchema = baseConfigSchema
-  .pick({ HOST: true, SEPAL_API_KEY: true, SEPAL_INSECURE: true, LOG_LEVEL: true, LOG_FORMAT: true })
+  .pick({
+    HOST: true,
+    SEPAL_API_KEY: true,
+    SEPAL_INSECURE: true,
+    SEPAL_ALLOWED_HOSTS: true,
+    SEPAL_KEY_CACHE_MS: true,
+    AUTH_FAILURES_PER_MINUTE: true,
+    AUTH_FAILURE_BURST: true,
+    AUTH_CHECKS_IN_FLIGHT: true,
+    AUTH_CHECKS_IN_FLIGHT_PER_ADDRESS: true,
+    LOG_LEVEL: true,
+    LOG_FORMAT: true,
+  })
   .extend({
     CONSOLE_PORT: portVar(8080),
     /** Overrides HOST for the console. */
@@ -25,7 +38,10 @@ export const consoleConfigSchema = baseConfigSchema
     REGISTRY_URL: serviceUrl('http://127.0.0.1:3002'),
     TRAINER_URL: serviceUrl('http://127.0.0.1:3003'),
     INFERENCE_URL: serviceUrl('http://127.0.0.1:3000'),
-    /** Largest request body the proxy forwards (a CSV upload is the big one). */
+    /**
+     * Largest request body the proxy forwards, counted as it streams through (a CSV upload is the big one); the
+     * service behind applies its own limit too (DATA_MAX_IMPORT_BYTES for a CSV import).
+     */
     CONSOLE_MAX_BODY_BYTES: z.coerce
       .number()
       .int()

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConsoleConfigValues } from './console.config';
 import { JobsStreamService, MAX_STREAM_JOBS } from './jobs-stream/jobs-stream.service';
@@ -27,16 +28,14 @@ const keyHeaders = (request: FastifyRequest): Record<string, string> => {
 
 /**
  * Routes that are not Nest controllers because they stream or take any body: the API proxy, the job event stream and
- * the single-page app. Registered in their own Fastify scope, whose only body parser keeps the raw bytes (the proxy
- * forwards them untouched) under CONSOLE_MAX_BODY_BYTES.
+ * the single-page app. Registered in their own Fastify scope, whose only body parser hands over the request's stream:
+ * the proxy streams it to the service untouched, counting it against CONSOLE_MAX_BODY_BYTES, never buffering it.
  */
 export function installConsoleRoutes(fastify: FastifyInstance, deps: ConsoleRouteDeps): void {
   const limit = deps.config.CONSOLE_MAX_BODY_BYTES;
   void fastify.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) =>
-      done(null, body),
-    );
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.setErrorHandler((error: FastifyError, _request, reply) => {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return problem(reply, 413, `body: larger than the limit of ${limit} bytes (CONSOLE_MAX_BODY_BYTES)`);
@@ -77,7 +76,7 @@ export function installConsoleRoutes(fastify: FastifyInstance, deps: ConsoleRout
         path: request.url.slice(prefix.length) || '/',
         method: request.method,
         headers: request.headers,
-        body: Buffer.isBuffer(request.body) ? request.body : undefined,
+        body: request.body instanceof Readable ? request.body : undefined,
         clientAddress: request.ip,
       });
       void reply.status(answer.status).headers(answer.headers);

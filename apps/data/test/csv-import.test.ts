@@ -51,7 +51,10 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
         method,
         url,
         payload: payload as string,
-        headers: csv && payload !== undefined ? { 'content-type': 'text/csv' } : {},
+        headers: {
+          'x-sepal-client': '1',
+          ...(csv && payload !== undefined ? { 'content-type': 'text/csv' } : {}),
+        },
       });
   const storedRows = async (dataset: string) => {
     const [row] = await app

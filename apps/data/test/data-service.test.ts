@@ -24,13 +24,18 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
     app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method, url, payload: payload as object });
+      .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1' } });
 
   const csv = (url: string, body: string | Buffer) =>
     app
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'POST', url, payload: body, headers: { 'content-type': 'text/csv' } });
+      .inject({
+        method: 'POST',
+        url,
+        payload: body,
+        headers: { 'content-type': 'text/csv', 'x-sepal-client': '1' },
+      });
 
   beforeAll(async () => {
     namespace = uniqueNamespace('data');

@@ -20,7 +20,10 @@ describe('the delta-versions migration on PostgreSQL', () => {
   let db: TestDatabase;
   let app: NestFastifyApplication;
   const http = (method: 'GET' | 'POST', url: string, payload?: object) =>
-    app.getHttpAdapter().getInstance().inject({ method, url, payload });
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url, payload, headers: { 'x-sepal-client': '1' } });
 
   beforeAll(async () => {
     db = await createTestDatabase();

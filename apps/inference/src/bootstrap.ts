@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { keyVerifierFor, startSepalApp } from '@sepal/http';
+import { keyVerifierFor, localOnlyRefusal, parseAllowedHosts, startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { FastPredictPath } from './http/fast-predict';
 import { ModelTrafficHook } from './http/model-traffic';
@@ -15,7 +15,18 @@ export async function startInferenceApp(
   options: { listen?: boolean } = {},
 ): Promise<NestFastifyApplication> {
   const traffic = new ModelTrafficHook();
-  const fast = new FastPredictPath(config.MAX_BODY_BYTES, config.PREDICT_FAST_PATH);
+  const allowedHosts = parseAllowedHosts(config.SEPAL_ALLOWED_HOSTS);
+  // Keyless, a prediction must come from this machine like any request: one that breaks the rules (a foreign Host,
+  // another site) is left to Fastify, whose first hook refuses it. With keys on, the key decides (checked below).
+  const fast = new FastPredictPath(
+    config.MAX_BODY_BYTES,
+    config.PREDICT_FAST_PATH,
+    config.SEPAL_API_KEY
+      ? () => true
+      : (request) =>
+          localOnlyRefusal({ method: 'POST', headers: request.headers, prediction: true }, allowedHosts) ===
+          undefined,
+  );
   // One cached verifier for the scope guard and the lean path: a key the guard has checked costs the lean path a
   // hash and a map lookup.
   const keys = keyVerifierFor(config, config.REGISTRY_URL);

@@ -70,6 +70,11 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   PREDICT_RATE_PER_KEY: z.coerce.number().min(0).max(1_000_000).default(0),
   /** How many predictions a key may make at once before the per-second rate applies; unset: twice the rate. */
   PREDICT_BURST_PER_KEY: z.coerce.number().int().positive().max(10_000_000).optional(),
+  /**
+   * A named row's fields the model does not know: `refuse` (400 naming them; the default: a misspelt feature is never
+   * silently dropped) or `ignore`.
+   */
+  PREDICT_UNKNOWN_FEATURES: z.enum(['refuse', 'ignore']).default('refuse'),
   MAX_BATCH_ROWS: z.coerce.number().int().positive().max(1_000_000).default(1000),
   MAX_BODY_BYTES: z.coerce
     .number()

@@ -22,7 +22,7 @@ export async function startRegistryApp(
     host: config.REGISTRY_HOST ?? config.HOST,
     keyVerifier: (app) => app.get(KeysService).cached,
     keyChecks: (app) => app.get(KeysService).checks,
-    configureFastify: (fastify) => registerOctetStreamParser(fastify, config.REGISTRY_MAX_ARTIFACT_BYTES),
+    configureFastify: (fastify) => registerOctetStreamParser(fastify),
     listen: options.listen,
   });
 }

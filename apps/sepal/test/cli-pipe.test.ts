@@ -60,6 +60,7 @@ describe('the built CLI with its output piped', () => {
       const created = await http.inject({
         method: 'POST',
         url: '/runs',
+        headers: { 'x-sepal-client': '1' },
         payload: {
           experiment: 'pipe',
           name: `trial-${i}`,

@@ -51,7 +51,7 @@ describe('own data, classification and regression, end to end (embedded)', () =>
   async function train(dataset: string, params: Record<string, unknown>): Promise<JobView> {
     const accepted = await fetch(`${url('trainer')}/train`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
       body: JSON.stringify({ dataset, grid: { learningRate: [0.01] }, params }),
     });
     const { jobId } = await json<{ jobId: string }>(accepted, 202);
@@ -76,7 +76,12 @@ describe('own data, classification and regression, end to end (embedded)', () =>
     const response = await data
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'POST', url: path, payload: csv, headers: { 'content-type': 'text/csv' } });
+      .inject({
+        method: 'POST',
+        url: path,
+        payload: csv,
+        headers: { 'content-type': 'text/csv', 'x-sepal-client': '1' },
+      });
     return new Response(response.body, { status: response.statusCode });
   };
 
@@ -154,9 +159,10 @@ describe('own data, classification and regression, end to end (embedded)', () =>
     }
   }, 300_000);
 
-  it('trains Wine Quality white as a regression and serves {"value": x} per row, a null feature imputed', async () => {
+  it('trains Wine Quality white as a regression and serves {"value": x} per row; a feature never missing in training is required (422)', async () => {
     const imported = await fetch(`${url('data')}/datasets/wine-quality-white/import?task=regression`, {
       method: 'POST',
+      headers: { 'x-sepal-client': '1' },
     });
     const { version } = await json<{ version: { schema: { task: string; labels: string[] } } }>(
       imported,
@@ -181,15 +187,26 @@ describe('own data, classification and regression, end to end (embedded)', () =>
 
     let answer: { predictions: { value: number }[] } | undefined;
     const row = [7, 0.27, 0.36, 20.7, 0.045, 45, 170, 1.001, 3, 0.45, null];
-    for (let attempt = 0; attempt < 100 && answer === undefined; attempt++) {
-      const response = await fetch(`${url('inference')}/predict`, {
+    const predict = (instances: unknown[]) =>
+      fetch(`${url('inference')}/predict`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ instances: [row, row.map((v) => (v === null ? 10 : v))] }),
+        headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
+        body: JSON.stringify({ instances }),
       });
+    for (let attempt = 0; attempt < 100 && answer === undefined; attempt++) {
+      const response = await predict([
+        row.map((v) => (v === null ? 10 : v)),
+        row.map((v) => (v === null ? 11 : v)),
+      ]);
       if (response.status === 200) answer = (await response.json()) as typeof answer;
       else await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // Wine Quality has no missing cell: every feature is required, a null one is refused naming it.
+    const missing = await predict([row]);
+    expect(missing.status).toBe(422);
+    expect(((await missing.json()) as { message: string }).message).toMatch(
+      /missing required feature\(s\) alcohol/,
+    );
     expect(answer?.predictions).toHaveLength(2);
     for (const { value } of answer!.predictions) {
       expect(value).toBeGreaterThan(3);

@@ -32,7 +32,7 @@ describe('the embedded system while it trains', () => {
   it('answers every prediction while a grid trains, and records the job step by step', async () => {
     const accepted = await fetch(`${url('trainer')}/train`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
       body: JSON.stringify({
         dataset: 'iris',
         grid: { hiddenUnits: [32, 64], learningRate: [0.01, 0.02] },
@@ -51,7 +51,7 @@ describe('the embedded system while it trains', () => {
         Array.from({ length: 8 }, () =>
           fetch(`${url('inference')}/predict`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
             body,
           })
             .then((r) => r.status)
@@ -94,7 +94,7 @@ describe('the embedded system while it trains', () => {
     ] as const) {
       const response = await fetch(`${url('trainer')}/train`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
         body: JSON.stringify({ dataset: 'iris', ...body }),
       });
       expect(response.status).toBe(400);
@@ -105,7 +105,7 @@ describe('the embedded system while it trains', () => {
   it('cancels a running sweep: the job ends cancelled and its running trials killed', async () => {
     const accepted = await fetch(`${url('trainer')}/train`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
       body: JSON.stringify({
         dataset: 'iris',
         grid: { hiddenUnits: [64, 96] },
@@ -123,7 +123,10 @@ describe('the embedded system while it trains', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const asked = Date.now();
-    const cancel = await fetch(`${url('registry')}/jobs/${jobId}`, { method: 'DELETE' });
+    const cancel = await fetch(`${url('registry')}/jobs/${jobId}`, {
+      method: 'DELETE',
+      headers: { 'x-sepal-client': '1' },
+    });
     expect([200, 202]).toContain(cancel.status);
     let view = await job();
     while (!['cancelled', 'failed', 'succeeded'].includes(view.state)) {

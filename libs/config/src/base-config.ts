@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isProducerApp, PRODUCER_APPS } from '@sepal/contracts';
-import { booleanVar, urlVar } from './env-types';
+import { booleanVar, secretVar, urlVar } from './env-types';
 
 /**
  * AMQP_PRODUCERS, `app=user,...` (e.g. `registry=sepal_registry,trainer=sepal_trainer`): which broker user publishes
@@ -50,7 +50,7 @@ export const baseConfigSchema = z.object({
    * The bootstrap admin key, and the key this app sends when it calls the others. Setting it turns key checking on;
    * more keys, with scopes, are made with `sepal keys create`.
    */
-  SEPAL_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SEPAL_API_KEY: secretVar().optional(),
   /** The name the audit log records for SEPAL_API_KEY. */
   SEPAL_API_KEY_NAME: z
     .string()
@@ -63,6 +63,21 @@ export const baseConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /**
+   * Host names (comma-separated, no port) a keyless app answers besides loopback (localhost, 127.0.0.0/8, [::1]); `*`
+   * answers any. Keys off means this machine only: another Host is refused (421), which stops DNS rebinding.
+   */
+  SEPAL_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^(\*|[a-z0-9.-]+)(\s*,\s*(\*|[a-z0-9.-]+))*$/i, 'comma-separated host names (no port), or *')
+    .optional(),
+  /** Largest request body a route parses unless it has its own limit (413 beyond): 1 MiB. */
+  HTTP_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(1024 * 1024),
   /** How long an app trusts a verified key before asking again: the bound on how late a revocation takes effect. */
   SEPAL_KEY_CACHE_MS: z.coerce.number().int().min(0).max(5_000).default(4_000),
   /**

@@ -17,16 +17,41 @@ describe('loadConfig', () => {
     expect(loadConfig(schema, { DATABASE_URL: '' }).DATABASE_URL).toBeUndefined();
   });
 
-  it('reports every bad variable with its value and the rule it broke', () => {
+  it('reports every bad variable by its name and the rule it broke, never its value', () => {
     expect(() => loadConfig(schema, { PORT: '70000', AMQP_URL: 'http://x' })).toThrow(ConfigError);
     try {
       loadConfig(schema, { PORT: '70000', AMQP_URL: 'http://x' });
     } catch (error) {
       const problems = (error as ConfigError).problems;
       expect(problems).toHaveLength(2);
-      expect(problems.join('\n')).toContain('PORT="70000"');
+      expect(problems.join('\n')).toMatch(/^PORT: /m);
+      expect(problems.join('\n')).not.toContain('70000');
+      expect(problems.join('\n')).not.toContain('http://x');
       expect(problems.join('\n')).toContain('amqp://');
     }
+  });
+
+  it.each([
+    ['the .env.example placeholder', 'change-me-to-a-long-random-string'],
+    ['a repeated character', 'aaaaaaaaaaaaaaaaaaaaaaaa'],
+    ['too few distinct characters', 'abababababababababab'],
+    ['too short', 'short-key'],
+  ])('refuses %s as SEPAL_API_KEY without echoing it', (_case, secret) => {
+    try {
+      loadConfig(schema, { SEPAL_API_KEY: secret });
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const text = (error as ConfigError).message;
+      expect(text).toMatch(/SEPAL_API_KEY: /);
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it('takes a random key', () => {
+    expect(
+      loadConfig(schema, { SEPAL_API_KEY: 'c0ffee42deadbeef9f8e7d6c5b4a3928' }).SEPAL_API_KEY,
+    ).toHaveLength(32);
   });
 
   it('parses only the keys of the schema', () => {

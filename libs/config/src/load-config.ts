@@ -10,7 +10,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads the environment once against a schema whose keys are variable names; every bad value is reported. */
+/**
+ * Reads the environment once against a schema whose keys are variable names; every bad value is reported by the
+ * variable's name and the rule it broke, never by its value (a mistyped secret must not land in logs).
+ */
 export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
@@ -25,7 +28,7 @@ export function loadConfig<S extends z.ZodObject>(
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const name = issue.path.join('.');
-        return `${name}=${JSON.stringify(input[name] ?? null)}: ${issue.message}`;
+        return `${name}: ${issue.message}${input[name] === undefined ? ' (it is not set)' : ''}`;
       }),
     );
   }

@@ -144,6 +144,8 @@ export class ServiceClient {
           ...(raw !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
           ...(upload !== undefined ? { 'content-type': upload.contentType } : {}),
           ...(this.options.apiKey ? { 'x-api-key': this.options.apiKey } : {}),
+          // A keyless app takes a state change only with this header, which a web page on another site cannot send.
+          'x-sepal-client': '1',
           ...this.options.headers,
           ...headers,
         },

@@ -6,6 +6,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { installHttpMetrics } from '@sepal/observability';
 import { FailedKeyChecks, KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
+import { installRequestEdge, nestRouteLookup } from './edge/request-edge';
 import { refuseUnstorableCharacters } from './refuse-unstorable-characters';
 import { serveSwaggerUi } from './swagger-ui';
 
@@ -20,13 +21,15 @@ export interface HttpAppOptions {
     verifier: (app: NestFastifyApplication) => KeyVerifier;
     /** What key checks may cost per caller address (429 beyond); none: unlimited. */
     failures?: (app: NestFastifyApplication) => FailedKeyChecks;
+    /** SEPAL_ALLOWED_HOSTS: host names besides loopback a keyless app answers (see localOnlyRefusal). */
+    allowedHosts?: readonly string[];
   };
   /**
    * Proxies whose X-Forwarded-For sets `request.ip` (addresses or CIDR ranges, SEPAL_TRUSTED_PROXIES); empty: the
    * header is ignored.
    */
   trustedProxies?: string[];
-  /** Largest request body on every route (Fastify answers 413 beyond it); default 1 MiB. */
+  /** Largest request body a route parses (Fastify answers 413 beyond it); default 1 MiB (HTTP_BODY_LIMIT_BYTES). */
   bodyLimitBytes?: number;
   /** Fastify's serverFactory: the node:http server Fastify runs on (e.g. with a lean path for hot routes). */
   serverFactory?: FastifyServerOptions['serverFactory'];
@@ -42,7 +45,10 @@ export interface HttpAppOptions {
  */
 export const SERVER_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
-/** A Sepal HTTP app: Fastify with body and time limits, JSON errors, the scope guard, HTTP metrics and OpenAPI docs at /docs. */
+/**
+ * A Sepal HTTP app: Fastify with body and time limits, JSON errors, the key (or, keyless, the this-machine-only rules)
+ * checked before the body is read, the scope guard, HTTP metrics and OpenAPI docs at /docs.
+ */
 export async function createHttpApp(
   rootModule: Parameters<typeof NestFactory.create>[0],
   options: HttpAppOptions,
@@ -62,13 +68,18 @@ export async function createHttpApp(
   installHttpMetrics(app.getHttpAdapter().getInstance());
   refuseUnstorableCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
-  app.useGlobalGuards(
-    new ScopeGuard(app.get(Reflector), {
-      enabled: options.auth.enabled,
-      verifier: options.auth.verifier(app),
-      failures: options.auth.failures?.(app),
-    }),
-  );
+  const guard = new ScopeGuard(app.get(Reflector), {
+    enabled: options.auth.enabled,
+    verifier: options.auth.verifier(app),
+    failures: options.auth.failures?.(app),
+  });
+  app.useGlobalGuards(guard);
+  installRequestEdge(app.getHttpAdapter().getInstance(), {
+    keysEnabled: options.auth.enabled,
+    allowedHosts: options.auth.allowedHosts ?? [],
+    guard,
+    routeOf: nestRouteLookup(app),
+  });
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

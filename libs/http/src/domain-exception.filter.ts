@@ -26,46 +26,45 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toBody(exception);
+    const body = errorBodyOf(exception, this.logger);
     // An error is JSON even from a route that had already set another type (e.g. text/csv for an export).
     void reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
   }
+}
 
-  private toBody(exception: unknown): ErrorBody {
-    if (exception instanceof DomainError) {
-      const statusCode = statusByKind[exception.kind];
-      return {
-        statusCode,
-        error: HttpStatus[statusCode] ?? 'Error',
-        message: exception.message,
-        hint: exception.hint,
-        details: exception.details,
-      };
-    }
-    if (exception instanceof HttpException) {
-      const statusCode = exception.getStatus();
-      const response = exception.getResponse();
-      const message =
-        typeof response === 'string'
-          ? response
-          : String((response as { message?: unknown }).message ?? exception.message);
-      return { statusCode, error: HttpStatus[statusCode] ?? 'Error', message };
-    }
-    const fastifyStatus = (exception as { statusCode?: number } | null)?.statusCode;
-    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
-      return {
-        statusCode: fastifyStatus,
-        error: HttpStatus[fastifyStatus] ?? 'Error',
-        message: String((exception as Error).message),
-      };
-    }
-    this.logger.error(
-      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-    );
+/** The error answer for `exception`: its status and message for a known error; a logged 500 for any other. */
+export function errorBodyOf(exception: unknown, logger = new Logger('HTTP')): ErrorBody {
+  if (exception instanceof DomainError) {
+    const statusCode = statusByKind[exception.kind];
     return {
-      statusCode: 500,
-      error: 'INTERNAL_SERVER_ERROR',
-      message: 'An unexpected error occurred; it has been logged.',
+      statusCode,
+      error: HttpStatus[statusCode] ?? 'Error',
+      message: exception.message,
+      hint: exception.hint,
+      details: exception.details,
     };
   }
+  if (exception instanceof HttpException) {
+    const statusCode = exception.getStatus();
+    const response = exception.getResponse();
+    const message =
+      typeof response === 'string'
+        ? response
+        : String((response as { message?: unknown }).message ?? exception.message);
+    return { statusCode, error: HttpStatus[statusCode] ?? 'Error', message };
+  }
+  const fastifyStatus = (exception as { statusCode?: number } | null)?.statusCode;
+  if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+    return {
+      statusCode: fastifyStatus,
+      error: HttpStatus[fastifyStatus] ?? 'Error',
+      message: String((exception as Error).message),
+    };
+  }
+  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  return {
+    statusCode: 500,
+    error: 'INTERNAL_SERVER_ERROR',
+    message: 'An unexpected error occurred; it has been logged.',
+  };
 }

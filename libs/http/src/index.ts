@@ -4,5 +4,7 @@ export * from './domain-exception.filter';
 export * from './zod-validation.pipe';
 export * from './openapi';
 export * from './create-http-app';
+export * from './edge/local-only';
+export * from './edge/request-edge';
 export * from './run-service';
 export * from './start-sepal-app';

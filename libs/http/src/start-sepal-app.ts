@@ -11,6 +11,7 @@ import {
   RegistryKeyVerifier,
 } from './auth';
 import { createHttpApp } from './create-http-app';
+import { parseAllowedHosts } from './edge/local-only';
 
 export interface SepalAppOptions {
   service: string;
@@ -78,9 +79,10 @@ export async function startSepalApp(
       enabled: keysConfigured,
       verifier: (nest) => options.keyVerifier?.(nest) ?? keyVerifierFor(config, options.registryUrl),
       failures: (nest) => options.keyChecks?.(nest) ?? new FailedKeyChecks(config),
+      allowedHosts: parseAllowedHosts(config.SEPAL_ALLOWED_HOSTS),
     },
     trustedProxies: config.SEPAL_TRUSTED_PROXIES,
-    bodyLimitBytes: options.bodyLimitBytes,
+    bodyLimitBytes: options.bodyLimitBytes ?? config.HTTP_BODY_LIMIT_BYTES,
     serverFactory: options.serverFactory,
     requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,
   });

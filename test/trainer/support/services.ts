@@ -121,7 +121,7 @@ export function inject(
   return app
     .getHttpAdapter()
     .getInstance()
-    .inject({ method, url, payload: payload as object, headers });
+    .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1', ...headers } });
 }
 
 export async function getJson<T>(url: string): Promise<T> {

@@ -1,9 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { ConsoleConfig, ConsoleConfigValues, SERVICES, ServiceName, serviceUrls } from '../console.config';
 
 /** Request headers the proxy forwards: what the services read (the API key included), nothing hop-by-hop. */
-const FORWARDED_REQUEST_HEADERS = ['accept', 'content-type', 'x-api-key', 'authorization', 'x-request-id'];
+const FORWARDED_REQUEST_HEADERS = [
+  'accept',
+  'content-type',
+  'x-api-key',
+  'authorization',
+  'x-request-id',
+  'x-sepal-client',
+];
 /** Response headers the browser needs (downloads, content type, the dataset version of an export). */
 const FORWARDED_RESPONSE_HEADERS = [
   'content-type',
@@ -20,7 +27,8 @@ export interface ProxyRequest {
   path: string;
   method: string;
   headers: Record<string, string | string[] | undefined>;
-  body?: Buffer;
+  /** The request's body as it arrives (never buffered here). */
+  body?: Readable;
   /**
    * The browser's address, sent on as X-Forwarded-For: a service that lists the console in SEPAL_TRUSTED_PROXIES
    * limits failed key checks by it rather than by the console's one address.
@@ -40,7 +48,29 @@ const problem = (status: number, error: string, message: string): ProxyAnswer =>
   body: JSON.stringify({ statusCode: status, error, message }),
 });
 
-/** Forwards /api/<service>/* to the service, under the configured body size and time limits. */
+/**
+ * The bytes of `body` as they arrive, failing once more than `limit` went through (the request to the service is then
+ * abandoned and the caller answered 413).
+ */
+function countUpTo(body: Readable, limit: number): { stream: Readable; over: () => boolean } {
+  let seen = 0;
+  let over = false;
+  const stream = body.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length;
+        if (seen > limit) {
+          over = true;
+          return done(new Error('CONSOLE_MAX_BODY_BYTES'));
+        }
+        done(null, chunk);
+      },
+    }),
+  );
+  return { stream, over: () => over };
+}
+
+/** Forwards /api/<service>/* to the service, streaming bodies, under the configured body size and time limits. */
 @Injectable()
 export class ProxyService {
   private readonly urls: Record<ServiceName, string>;
@@ -65,17 +95,29 @@ export class ProxyService {
       else if (Array.isArray(value) && value[0]) headers.set(name, value[0]);
     }
     if (request.clientAddress) headers.set('x-forwarded-for', request.clientAddress);
-    const hasBody = !['GET', 'HEAD'].includes(request.method) && request.body && request.body.length > 0;
+    const limit = this.config.CONSOLE_MAX_BODY_BYTES;
+    const tooLarge = () =>
+      problem(
+        413,
+        'Payload Too Large',
+        `body: larger than the limit of ${limit} bytes (CONSOLE_MAX_BODY_BYTES)`,
+      );
+    const declared = request.headers['content-length'];
+    if (Number(Array.isArray(declared) ? declared[0] : (declared ?? 0)) > limit) return tooLarge();
+    const hasBody = !['GET', 'HEAD'].includes(request.method) && request.body !== undefined;
+    const counted = hasBody ? countUpTo(request.body!, limit) : undefined;
     let response: Response;
     try {
       response = await fetch(`${base}${request.path}`, {
         method: request.method,
         headers,
-        body: hasBody ? new Uint8Array(request.body!) : undefined,
+        body: counted ? (Readable.toWeb(counted.stream) as ReadableStream<Uint8Array>) : undefined,
+        duplex: 'half',
         redirect: 'manual',
         signal: AbortSignal.timeout(this.config.CONSOLE_PROXY_TIMEOUT_MS),
-      });
+      } as RequestInit);
     } catch (error) {
+      if (counted?.over()) return tooLarge();
       const name = (error as { name?: unknown } | null)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') {
         return problem(

@@ -21,22 +21,27 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
+/** The key lives for this tab only (sessionStorage): closing the tab forgets it, and no other tab or site reads it. */
 export function getKey(): string | null {
   try {
-    return localStorage.getItem(KEY_STORAGE);
+    return sessionStorage.getItem(KEY_STORAGE);
   } catch {
     return null;
   }
 }
 
 export function setKey(key: string | null): void {
-  if (key) localStorage.setItem(KEY_STORAGE, key);
-  else localStorage.removeItem(KEY_STORAGE);
+  if (key) sessionStorage.setItem(KEY_STORAGE, key);
+  else sessionStorage.removeItem(KEY_STORAGE);
 }
 
+/**
+ * The key when one is set, and always X-Sepal-Client: with keys off the services take a state change only with it (a
+ * page on another site cannot send it without a preflight they never grant).
+ */
 export function authHeaders(): Record<string, string> {
   const key = getKey();
-  return key ? { 'x-api-key': key } : {};
+  return { 'x-sepal-client': '1', ...(key ? { 'x-api-key': key } : {}) };
 }
 
 export function apiUrl(service: Service, path: string): string {

@@ -20,6 +20,7 @@ import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
 import { AppliedCleaningRule } from './domain/cleaning';
 import { addSums, versionId } from './domain/content-hash';
+import { csvCell, csvText } from './domain/csv-export';
 import { ImportOptions } from './domain/csv-import';
 import { BodyTooLargeError } from './domain/csv-stream';
 import {
@@ -560,18 +561,19 @@ export class DatasetsService {
     return this.repository.storedRowCount(dataset);
   }
 
-  /** CSV text of a version or one split, header first, class names decoded; written page by page. */
+  /**
+   * CSV text of a version or one split, header first, class names decoded; written page by page. A text cell a
+   * spreadsheet would run as a formula is escaped (csvText).
+   */
   async *exportCsv(version: VersionRecord, split?: 'train' | 'test'): AsyncGenerator<string> {
-    const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const cell = (v: FeatureCell) => (v === null ? '' : typeof v === 'number' ? String(v) : quote(v));
-    yield `${[...version.schema.features, version.schema.target, 'split'].map(quote).join(',')}\n`;
+    yield `${[...version.schema.features, version.schema.target, 'split'].map(csvText).join(',')}\n`;
     let cursor = -1;
     for (;;) {
       const page = await this.repository.rowPage(version, split, cursor, 5000);
       yield page.features
         .map(
           (f, i) =>
-            `${f.map(cell).join(',')},${quote(String(labelText(version.schema, page.labels[i])))},${page.splits[i]}`,
+            `${f.map(csvCell).join(',')},${csvCell(labelText(version.schema, page.labels[i]))},${page.splits[i]}`,
         )
         .join('\n')
         .concat(page.features.length ? '\n' : '');

@@ -82,6 +82,8 @@ export class FastPredictPath {
   constructor(
     private readonly limitBytes: number,
     private readonly enabled: boolean,
+    /** Whether the request may be served here at all (keyless: this machine only); false: Fastify answers it. */
+    private readonly admits: (request: IncomingMessage) => boolean = () => true,
   ) {}
 
   /**
@@ -127,7 +129,7 @@ export class FastPredictPath {
       if (raw.includes('/') || raw.includes('?') || raw.includes('%')) return false;
       model = raw;
     } else return false;
-    if (!isJson(request.headers['content-type'])) return false;
+    if (!isJson(request.headers['content-type']) || !this.admits(request)) return false;
     const declared = request.headers['content-length'];
     if (declared !== undefined && !(Number(declared) <= this.limitBytes)) return false;
     let keyName: string | undefined;

@@ -1,10 +1,11 @@
 import type { OipInferResponse, OipModelMetadata, OipTensor } from '@sepal/contracts';
 import type { ModelInfo, RunOutput } from '../model/loaded-model';
-import { ModelSignature } from '../predict/model-signature';
+import { ModelSignature, SignatureColumn } from '../predict/model-signature';
 import {
   describeValue,
   finiteProblem,
   MAX_CATEGORY_LENGTH,
+  MissingFeaturesError,
   ParsedRows,
   PredictInputError,
 } from '../predict/parse-input';
@@ -85,7 +86,7 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 /**
  * Flattens row-major data (flat or nested arrays) into `out`; returns the count written. `nullable[column]` allows
- * null in that column (NaN: the graph imputes it).
+ * null in that column (NaN: the graph imputes it); a null elsewhere is a missing required feature, `names[column]`.
  */
 function flatten(
   value: unknown[],
@@ -93,12 +94,13 @@ function flatten(
   at: number,
   path: string,
   nullable?: readonly boolean[],
+  names?: readonly string[],
 ): number {
   let written = 0;
   for (let i = 0; i < value.length; i++) {
     const item = value[i];
     if (Array.isArray(item)) {
-      written += flatten(item, out, at + written, `${path}[${i}]`, nullable);
+      written += flatten(item, out, at + written, `${path}[${i}]`, nullable, names);
       continue;
     }
     if (at + written >= out.length) return out.length + 1;
@@ -107,6 +109,8 @@ function flatten(
       written++;
       continue;
     }
+    if (item === null && names)
+      throw new MissingFeaturesError(`${path}[${i}]`, [names[(at + written) % names.length]]);
     if (typeof item !== 'number' || !Number.isFinite(item)) {
       throw new PredictInputError(`${path}[${i}]`, finiteProblem(item));
     }
@@ -116,16 +120,27 @@ function flatten(
   return written;
 }
 
-/** Flattens a BYTES tensor's strings (null: missing, ''); returns the count written. */
-function flattenStrings(value: unknown[], out: string[], at: number, path: string, limit: number): number {
+/** Flattens a BYTES tensor's strings (null: missing, '', where the column allows it); returns the count written. */
+function flattenStrings(
+  value: unknown[],
+  out: string[],
+  at: number,
+  path: string,
+  limit: number,
+  columns: readonly SignatureColumn[],
+): number {
   let written = 0;
   for (let i = 0; i < value.length; i++) {
     const item = value[i];
     if (Array.isArray(item)) {
-      written += flattenStrings(item, out, at + written, `${path}[${i}]`, limit);
+      written += flattenStrings(item, out, at + written, `${path}[${i}]`, limit, columns);
       continue;
     }
     if (at + written >= limit) return limit + 1;
+    const column = columns.length > 0 ? columns[(at + written) % columns.length] : undefined;
+    if (item === null && column && !column.nullable) {
+      throw new MissingFeaturesError(`${path}[${i}]`, [column.name]);
+    }
     if (item !== null && typeof item !== 'string') {
       throw new PredictInputError(
         `${path}[${i}]`,
@@ -227,11 +242,14 @@ export function parseInferRequest(
     let written: number;
     if (isCategorical) {
       categorical = new Array<string>(size);
-      written = flattenStrings(input.data, categorical, 0, `${at}.data`, size);
+      const columns = signature.columns?.filter((c) => c.type === 'categorical') ?? [];
+      written = flattenStrings(input.data, categorical, 0, `${at}.data`, size, columns);
     } else {
       data = new Float32Array(size);
-      const nullable = signature.columns?.filter((c) => c.type === 'numeric').map((c) => c.nullable);
-      written = flatten(input.data, data, 0, `${at}.data`, nullable);
+      const numeric = signature.columns?.filter((c) => c.type === 'numeric');
+      const nullable = numeric?.map((c) => c.nullable);
+      const names = numeric?.map((c) => c.name) ?? signature.featureNames;
+      written = flatten(input.data, data, 0, `${at}.data`, nullable, names);
     }
     if (written !== size) {
       throw new PredictInputError(

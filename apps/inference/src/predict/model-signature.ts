@@ -30,7 +30,11 @@ export interface SignatureColumn {
   readonly type: 'numeric' | 'categorical';
   /** Column of this feature in its input (numeric or categorical). */
   readonly slot: number;
-  /** A null or missing value is allowed: imputed (numeric) or encoded as all zeros (categorical). */
+  /**
+   * A null or missing value is allowed: imputed (numeric) or encoded as all zeros (categorical). Only for a feature
+   * that had missing values in training (`missing` in its metadata); a model exported before that was recorded
+   * requires every feature.
+   */
   readonly nullable: boolean;
   /** The training categories (categorical); a value outside them encodes as all zeros. */
   readonly categories?: readonly string[];
@@ -55,7 +59,7 @@ export function createSignature(
           name: column.name,
           type: 'categorical',
           slot: categoricalCount++,
-          nullable: true,
+          nullable: column.missing === true,
           categories: column.categories,
         };
       }
@@ -63,7 +67,7 @@ export function createSignature(
         name: column.name,
         type: 'numeric',
         slot: numericCount++,
-        nullable: column.imputed !== undefined,
+        nullable: column.imputed !== undefined && column.missing === true,
       };
     }) ?? null;
   if (columns === null) numericCount = featureNames.length;

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '@sepal/contracts';
 import { createSignature } from './model-signature';
-import { parsePredictBody, PredictInputError } from './parse-input';
+import { MissingFeaturesError, parsePredictBody, PredictInputError } from './parse-input';
 
 const signature = createSignature(
   ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
@@ -52,14 +52,7 @@ describe('parsePredictBody', () => {
       { features: [1, 2, 3, 1e39] },
       'features[3] (petal_width): 1e+39 is outside the float32 range the model takes',
     ],
-    [
-      { features: { sepal_length: 1, sepal_width: 2, petal_length: 3 } },
-      'features: missing feature(s) petal_width (the model takes sepal_length, sepal_width, petal_length, petal_width)',
-    ],
-    [
-      { features: { ...named, colour: 1 } },
-      'features: unknown feature(s) colour (the model takes sepal_length, sepal_width, petal_length, petal_width)',
-    ],
+    [{ features: { ...named, colour: 1 } }, 'features: unknown feature(s) colour'],
     [
       { instances: [named, [1, 2, 3]] },
       'instances[1]: expected 4 values in model order (sepal_length, sepal_width, petal_length, petal_width), got 3',
@@ -79,14 +72,60 @@ describe('parsePredictBody', () => {
       { petal: 1 },
       "body: expected 'features' (one row), 'instances' (a batch) or the named features (sepal_length, sepal_width, petal_length, petal_width)",
     ],
-    [
-      { sepal_length: 5.1, petal_length: 1.4, petal_width: 0.2, colour: 2 },
-      'body: missing feature(s) sepal_width; unknown feature(s) colour (the model takes sepal_length, sepal_width, petal_length, petal_width)',
-    ],
     ['text', 'body: expected a JSON object, got a string "text"'],
     [null, 'body: expected a JSON object, got null'],
   ])('rejects %j', (body, message) => {
     expect(problem(body)).toBe(message);
+  });
+
+  it.each([
+    [
+      { features: { sepal_length: 1, sepal_width: 2, petal_length: 3 } },
+      'features: missing required feature(s) petal_width',
+    ],
+    [{ sepal_length: 5.1 }, 'body: missing required feature(s) sepal_width, petal_length, petal_width'],
+    [
+      { sepal_length: 5.1, petal_length: 1.4, petal_width: 0.2, colour: 2 },
+      'body: missing required feature(s) sepal_width; unknown feature(s) colour',
+    ],
+  ])('answers %j 422 naming the missing features', (body, message) => {
+    const error = (() => {
+      try {
+        parse(body);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(MissingFeaturesError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it('ignores unknown fields when PREDICT_UNKNOWN_FEATURES=ignore, and still requires every feature', () => {
+    expect(parsePredictBody({ ...named, colour: 2 }, signature, 10, { ignoreUnknown: true }).rows).toBe(1);
+    expect(() =>
+      parsePredictBody({ sepal_length: 1, colour: 2 }, signature, 10, { ignoreUnknown: true }),
+    ).toThrow(MissingFeaturesError);
+  });
+
+  it('requires the typed columns that had no missing value in training, lets the others be left out', () => {
+    const typed = createSignature(['size', 'colour', 'weight'], ['a', 'b'], {
+      columns: [
+        { name: 'size', type: 'numeric', imputed: 1, missing: true },
+        { name: 'colour', type: 'categorical', categories: ['red'], missing: false },
+        { name: 'weight', type: 'numeric', imputed: 2 },
+      ],
+    });
+    expect(parsePredictBody({ colour: 'red', weight: 3 }, typed, 10).rows).toBe(1);
+    expect(() => parsePredictBody({ size: 1, weight: 3 }, typed, 10)).toThrow(
+      'body: missing required feature(s) colour',
+    );
+    // A model exported before `missing` was recorded requires every feature, even one it could impute.
+    expect(() => parsePredictBody({ size: 1, colour: 'red' }, typed, 10)).toThrow(
+      'body: missing required feature(s) weight',
+    );
+    expect(() => parsePredictBody({ size: 1, colour: 'red', weight: null }, typed, 10)).toThrow(
+      'weight: missing required feature(s) weight',
+    );
   });
 
   it('rejects a batch over the maximum before reading it', () => {
@@ -98,6 +137,8 @@ describe('parsePredictBody', () => {
 
   it('does not mistake prototype keys for features', () => {
     const sig = createSignature(['toString', 'b'], ['x', 'y']);
-    expect(() => parsePredictBody({ features: { b: 1 } }, sig, 10)).toThrow('missing feature(s) toString');
+    expect(() => parsePredictBody({ features: { b: 1 } }, sig, 10)).toThrow(
+      'missing required feature(s) toString',
+    );
   });
 });

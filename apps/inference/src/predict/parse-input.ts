@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@sepal/contracts';
+import { InvalidInputError, UnprocessableError } from '@sepal/contracts';
 import { ModelSignature, SignatureColumn } from './model-signature';
 
 /**
@@ -20,6 +20,39 @@ export class PredictInputError extends InvalidInputError {
   constructor(path: string, problem: string, hint?: string) {
     super(`${path || 'body'}: ${problem}`, hint, { path: path || '(root)', problem });
   }
+}
+
+/**
+ * Features the model needs that a request left out (HTTP 422): a feature that had no missing value in training is
+ * required (the imputation learned nothing for it). Names at most 10 of them, to keep the answer short.
+ */
+export class MissingFeaturesError extends UnprocessableError {
+  constructor(path: string, missing: readonly string[], unknown: readonly string[] = []) {
+    super(
+      `${path || 'body'}: missing required feature(s) ${names(missing)}` +
+        (unknown.length ? `; unknown feature(s) ${names(unknown)}` : ''),
+      'The model was trained with no missing value in these features: send them (GET /model lists the features).',
+      { path: path || '(root)', missing: missing.slice(0, 10), unknown: unknown.slice(0, 10) },
+    );
+  }
+}
+
+/** How a named row's fields the model does not know are treated (PREDICT_UNKNOWN_FEATURES): refused by default. */
+export interface ParseOptions {
+  ignoreUnknown?: boolean;
+}
+
+const names = (list: readonly string[]) =>
+  list.length > 10 ? `${list.slice(0, 10).join(', ')} and ${list.length - 10} more` : list.join(', ');
+
+/** Refuses a named row's missing or unknown features: 422 when one is missing, 400 for unknown ones only. */
+function refuseFields(path: string, missing: readonly string[], unknown: readonly string[]): never {
+  if (missing.length > 0) throw new MissingFeaturesError(path, missing, unknown);
+  throw new PredictInputError(
+    path,
+    `unknown feature(s) ${names(unknown)}`,
+    'Send only the features the model takes (GET /model lists them).',
+  );
 }
 
 const BODY_HINT =
@@ -77,9 +110,10 @@ export function writeRow(
   out: Float32Array,
   row: number,
   categorical?: string[],
+  options: ParseOptions = {},
 ): void {
   if (signature.columns !== null) {
-    writeTypedRow(value, path, signature, signature.columns, out, row, categorical ?? []);
+    writeTypedRow(value, path, signature, signature.columns, out, row, categorical ?? [], options);
     return;
   }
   const width = signature.featureNames.length;
@@ -104,14 +138,11 @@ export function writeRow(
     seen++;
     store(record[key], out, base + column, () => (path ? `${path}.${key}` : key));
   }
-  if (unknown !== undefined || seen !== width) {
+  if ((unknown !== undefined && !options.ignoreUnknown) || seen !== width) {
     const missing = signature.featureNames.filter(
       (name) => !Object.prototype.hasOwnProperty.call(record, name),
     );
-    const parts: string[] = [];
-    if (missing.length) parts.push(`missing feature(s) ${missing.join(', ')}`);
-    if (unknown?.length) parts.push(`unknown feature(s) ${unknown.join(', ')}`);
-    throw new PredictInputError(path, `${parts.join('; ')} (the model takes ${signature.featureList})`);
+    refuseFields(path, missing, options.ignoreUnknown ? [] : (unknown ?? []));
   }
 }
 
@@ -121,6 +152,7 @@ export function parseRowList(
   path: string,
   signature: ModelSignature,
   maxRows: number,
+  options: ParseOptions = {},
 ): ParsedRows {
   const rows = list.length;
   if (rows === 0) throw new PredictInputError(path, 'must contain at least one row');
@@ -134,7 +166,7 @@ export function parseRowList(
   const data = new Float32Array(rows * signature.numericCount);
   const categorical =
     signature.categoricalCount > 0 ? new Array<string>(rows * signature.categoricalCount) : undefined;
-  for (let i = 0; i < rows; i++) writeRow(list[i], `${path}[${i}]`, signature, data, i, categorical);
+  for (let i = 0; i < rows; i++) writeRow(list[i], `${path}[${i}]`, signature, data, i, categorical, options);
   return categorical ? { rows, data, categorical } : { rows, data };
 }
 
@@ -143,10 +175,15 @@ export function parseRowList(
  * (`{"sepal_length": 5.1, ...}`), a bare array row (`[5.1, 3.5, 1.4, 0.2]`) or a bare list of rows. A row is an
  * object of named features or an array in the model's feature order. Throws PredictInputError naming the field.
  */
-export function parsePredictBody(body: unknown, signature: ModelSignature, maxRows: number): ParsedRows {
+export function parsePredictBody(
+  body: unknown,
+  signature: ModelSignature,
+  maxRows: number,
+  options: ParseOptions = {},
+): ParsedRows {
   if (Array.isArray(body)) {
-    if (body.length > 0 && isRow(body[0])) return parseRowList(body, '', signature, maxRows);
-    return single(body, '', signature);
+    if (body.length > 0 && isRow(body[0])) return parseRowList(body, '', signature, maxRows, options);
+    return single(body, '', signature, options);
   }
   if (!isRow(body)) {
     throw new PredictInputError('', `expected a JSON object, got ${describeValue(body)}`, BODY_HINT);
@@ -170,12 +207,12 @@ export function parsePredictBody(body: unknown, signature: ModelSignature, maxRo
         );
       }
     }
-    if (hasFeatures) return single(record.features, 'features', signature);
+    if (hasFeatures) return single(record.features, 'features', signature, options);
     const instances = record.instances;
     if (!Array.isArray(instances)) {
       throw new PredictInputError('instances', `must be an array of rows, got ${describeValue(instances)}`);
     }
-    return parseRowList(instances, 'instances', signature, maxRows);
+    return parseRowList(instances, 'instances', signature, maxRows, options);
   }
   let named = 0;
   for (const key in record) if (signature.featureIndex.has(key)) named++;
@@ -186,22 +223,23 @@ export function parsePredictBody(body: unknown, signature: ModelSignature, maxRo
       BODY_HINT,
     );
   }
-  return single(record, '', signature);
+  return single(record, '', signature, options);
 }
 
-function single(row: unknown, path: string, signature: ModelSignature): ParsedRows {
+function single(row: unknown, path: string, signature: ModelSignature, options: ParseOptions): ParsedRows {
   const data = new Float32Array(signature.numericCount);
   const categorical =
     signature.categoricalCount > 0 ? new Array<string>(signature.categoricalCount) : undefined;
-  writeRow(row, path, signature, data, 0, categorical);
+  writeRow(row, path, signature, data, 0, categorical, options);
   return categorical ? { rows: 1, data, categorical } : { rows: 1, data };
 }
 
 /**
  * A row of a model with typed columns: a numeric feature takes a number, or null when the model imputes it (NaN in
  * the tensor: the graph's Imputer replaces it with the training median); a categorical feature takes a string (or a
- * number, as its text), or null: a category the model never saw, and null, encode as all zeros in the graph. In a
- * named row, a feature the model can do without (nullable) may be left out.
+ * number, as its text), or null when it may be missing: a category the model never saw, and null, encode as all
+ * zeros in the graph. In a named row, a feature the model can do without (nullable: it had missing values in
+ * training) may be left out; leaving out (or sending null for) any other is a MissingFeaturesError (422).
  */
 function writeTypedRow(
   value: unknown,
@@ -211,12 +249,14 @@ function writeTypedRow(
   out: Float32Array,
   row: number,
   categorical: string[],
+  options: ParseOptions,
 ): void {
   const numericBase = row * signature.numericCount;
   const categoricalBase = row * signature.categoricalCount;
   const put = (column: SignatureColumn, cell: unknown, at: () => string) => {
     if (column.type === 'categorical') {
       let text: string;
+      if (cell === null && !column.nullable) throw new MissingFeaturesError(at(), [column.name]);
       if (cell === null) text = '';
       else if (typeof cell === 'string') text = cell;
       else if (typeof cell === 'number' && Number.isFinite(cell)) text = String(cell);
@@ -235,8 +275,7 @@ function writeTypedRow(
       return;
     }
     if (cell === null) {
-      if (!column.nullable)
-        throw new PredictInputError(at(), 'must be a number: this model imputes no missing value');
+      if (!column.nullable) throw new MissingFeaturesError(at(), [column.name]);
       out[numericBase + column.slot] = Number.NaN;
       return;
     }
@@ -250,15 +289,18 @@ function writeTypedRow(
   }
   if (!isRow(value)) throw notARow(value, path, `${width} values`);
   const record = value as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((key) => !signature.featureIndex.has(key));
+  const unknown = options.ignoreUnknown
+    ? []
+    : Object.keys(record).filter((key) => !signature.featureIndex.has(key));
   const missing = columns.filter(
     (column) => !column.nullable && !Object.prototype.hasOwnProperty.call(record, column.name),
   );
   if (unknown.length > 0 || missing.length > 0) {
-    const parts: string[] = [];
-    if (missing.length) parts.push(`missing feature(s) ${missing.map((c) => c.name).join(', ')}`);
-    if (unknown.length) parts.push(`unknown feature(s) ${unknown.join(', ')}`);
-    throw new PredictInputError(path, `${parts.join('; ')} (the model takes ${signature.featureList})`);
+    refuseFields(
+      path,
+      missing.map((c) => c.name),
+      unknown,
+    );
   }
   for (const column of columns) {
     const cell = Object.prototype.hasOwnProperty.call(record, column.name) ? record[column.name] : null;

@@ -117,7 +117,9 @@ export class PredictService {
 
   predict(body: unknown, modelName?: string): Promise<PredictResponse> {
     return this.withModel(async (model) => {
-      const parsed = parsePredictBody(body, model.signature, this.config.MAX_BATCH_ROWS);
+      const parsed = parsePredictBody(body, model.signature, this.config.MAX_BATCH_ROWS, {
+        ignoreUnknown: this.config.PREDICT_UNKNOWN_FEATURES === 'ignore',
+      });
       const output = await this.score(model, parsed);
       const predictions = toPredictions(model.signature, parsed.rows, output);
       const response: PredictResponse = { model: modelRef(model), predictions };

@@ -1,20 +1,51 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 
-export const sha256Of = (content: Buffer): string => createHash('sha256').update(content).digest('hex');
+/** An upload over REGISTRY_MAX_ARTIFACT_BYTES: 413, nothing stored. */
+export class ArtifactTooLargeError extends Error {
+  readonly statusCode = 413;
+  constructor(readonly limit: number) {
+    super(
+      `the artifact is larger than the limit of ${limit} bytes (REGISTRY_MAX_ARTIFACT_BYTES); nothing was stored`,
+    );
+  }
+}
+
+/** What an upload may take: its size, and how many run at once (REGISTRY_MAX_CONCURRENT_UPLOADS). */
+export interface UploadLimits {
+  maxBytes: number;
+  maxConcurrent: number;
+}
+
+/** What a streamed upload turned out to be: its hash and size, and where it is stored when it was as stated. */
+export interface ReceivedArtifact {
+  sha256: string;
+  size: number;
+  /** Relative path in the store; undefined when the content did not hash to the stated SHA-256 (not stored). */
+  path?: string;
+}
+
+/** Looks at a received upload (`read` gives its bytes) before it is stored; throws to refuse it. */
+export type UploadCheck = (read: () => Promise<Buffer>) => Promise<void>;
 
 /** Files named by the SHA-256 of their content under MODELS_DIR (`ab/abcdef…`); identical content is one file. */
 @Injectable()
 export class ArtifactStore {
   private readonly root: string;
+  readonly limits: UploadLimits;
 
   constructor(@Inject(RegistryConfig) config: RegistryConfigValues) {
     this.root = resolve(config.MODELS_DIR);
+    this.limits = {
+      maxBytes: config.REGISTRY_MAX_ARTIFACT_BYTES,
+      maxConcurrent: config.REGISTRY_MAX_CONCURRENT_UPLOADS,
+    };
   }
 
   relativePath(sha256: string): string {
@@ -28,20 +59,44 @@ export class ArtifactStore {
     );
   }
 
-  /** Writes through a temporary file and a rename, so a reader never sees a partial artifact. */
-  async put(sha256: string, content: Buffer): Promise<string> {
-    const relative = this.relativePath(sha256);
-    const target = join(this.root, relative);
-    if (await this.has(sha256)) return relative;
-    await mkdir(join(this.root, sha256.slice(0, 2)), { recursive: true });
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+  /**
+   * Streams `content` to a temporary file while hashing it (never holding it in memory), at most `limits.maxBytes`
+   * (ArtifactTooLargeError beyond); renames it into place when it hashes to `stated`, so a reader never sees a partial
+   * artifact, and deletes it otherwise. `check` may read the complete file before it is put in place: what it
+   * throws, the upload throws, and nothing is stored.
+   */
+  async receive(
+    content: AsyncIterable<Buffer>,
+    stated: string,
+    check: UploadCheck = async () => undefined,
+  ): Promise<ReceivedArtifact> {
+    await mkdir(this.root, { recursive: true });
+    const temporary = join(this.root, `upload-${randomBytes(8).toString('hex')}.tmp`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const { maxBytes } = this.limits;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > maxBytes) return done(new ArtifactTooLargeError(maxBytes));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
     try {
-      await writeFile(temporary, content);
-      await rename(temporary, target);
+      await pipeline(Readable.from(content), count, createWriteStream(temporary));
+      const sha256 = hash.digest('hex');
+      if (sha256 !== stated || size === 0) return { sha256, size };
+      await check(() => readFile(temporary));
+      const relative = this.relativePath(sha256);
+      if (!(await this.has(sha256))) {
+        await mkdir(join(this.root, sha256.slice(0, 2)), { recursive: true });
+        await rename(temporary, join(this.root, relative));
+      }
+      return { sha256, size, path: relative };
     } finally {
       await rm(temporary, { force: true });
     }
-    return relative;
   }
 
   open(relativePath: string): Readable {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { buffer } from 'node:stream/consumers';
-import { InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import { buffer, text } from 'node:stream/consumers';
+import { PassThrough } from 'node:stream';
+import { InvalidInputError, NotFoundError, TooManyRequestsError, UnprocessableError } from '@sepal/contracts';
 import { onnxModelUsing, smallOnnxModel } from '@sepal/testing/onnx-fixture';
 import { registryOnFakes } from '../../test/fakes/registry-fakes';
 
@@ -73,6 +74,21 @@ describe('ArtifactsService', () => {
     expect(error.message).toMatch(/nothing was stored$/);
     expect(store.files.size).toBe(0);
     expect(await artifactsRepository.find(sha(body))).toBeNull();
+  });
+
+  it('refuses an upload beyond REGISTRY_MAX_CONCURRENT_UPLOADS (429) before reading it, and one over the size limit (413)', async () => {
+    const { artifacts, store } = registryOnFakes();
+    const open = [new PassThrough(), new PassThrough()];
+    const pending = open.map((stream) => artifacts.upload(stream, sha(content), 'trainer'));
+    const third = new PassThrough();
+    const refused = await artifacts.upload(third, sha(content), 'trainer').catch((e) => e);
+    expect(refused).toBeInstanceOf(TooManyRequestsError);
+    expect(refused.message).toMatch(/REGISTRY_MAX_CONCURRENT_UPLOADS/);
+    expect(third.readableFlowing).toBeNull();
+    for (const stream of open) stream.end(content);
+    await Promise.all(pending);
+    const big = Buffer.alloc(store.limits.maxBytes + 1);
+    await expect(artifacts.upload(big, sha(big), 'trainer')).rejects.toThrow(/REGISTRY_MAX_ARTIFACT_BYTES/);
   });
 
   it('finds nothing for a malformed hash, and answers 404 for an unknown or vanished artifact', async () => {

@@ -1,10 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { ArtifactView, InvalidInputError, NotFoundError, UnprocessableError } from '@sepal/contracts';
+import {
+  ArtifactView,
+  InvalidInputError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnprocessableError,
+} from '@sepal/contracts';
 import { OnnxValidationError } from '@sepal/ml';
 import { Transaction } from '@sepal/persistence';
 import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
-import { ArtifactStore, sha256Of } from './artifact-store';
+import { ArtifactStore } from './artifact-store';
 import { OnnxChecker } from './onnx-checker';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -24,12 +30,19 @@ export class ArtifactsService {
     private readonly checker: OnnxChecker,
   ) {}
 
+  private uploading = 0;
+
+  /**
+   * Stores an upload (a stream, or bytes) whose SHA-256 the uploader states: streamed to disk while hashed, at most
+   * REGISTRY_MAX_ARTIFACT_BYTES (413), at most REGISTRY_MAX_CONCURRENT_UPLOADS at once (429 before a byte is read).
+   */
   async upload(
     content: unknown,
     statedSha256: string | undefined,
     uploadedBy: string,
   ): Promise<{ artifact: ArtifactView; created: boolean }> {
-    if (!Buffer.isBuffer(content) || content.length === 0) {
+    const stream = Buffer.isBuffer(content) ? Readable.from([content]) : content;
+    if (!(stream instanceof Readable)) {
       throw new InvalidInputError(
         'an artifact upload needs a non-empty body sent as Content-Type: application/octet-stream',
       );
@@ -41,27 +54,40 @@ export class ArtifactsService {
         'e.g. sha256sum model.onnx',
       );
     }
-    const actual = sha256Of(content);
-    if (actual !== stated) {
+    const { maxConcurrent } = this.store.limits;
+    if (this.uploading >= maxConcurrent) {
+      throw new TooManyRequestsError(
+        `${maxConcurrent} artifact uploads are already being received (REGISTRY_MAX_CONCURRENT_UPLOADS); retry shortly`,
+      );
+    }
+    this.uploading += 1;
+    let received;
+    try {
+      received = await this.store.receive(stream, stated, (read) => this.checkOnnx(read));
+    } finally {
+      this.uploading -= 1;
+    }
+    if (received.size === 0) {
       throw new InvalidInputError(
-        `SHA-256 mismatch: the header says ${stated}, the body hashes to ${actual}; nothing was stored`,
+        'an artifact upload needs a non-empty body sent as Content-Type: application/octet-stream',
+      );
+    }
+    if (!received.path) {
+      throw new InvalidInputError(
+        `SHA-256 mismatch: the header says ${stated}, the body hashes to ${received.sha256}; nothing was stored`,
         'The upload was corrupted or the wrong file was sent.',
       );
     }
-    await this.checkOnnx(content);
-    const path = await this.store.put(actual, content);
-    const created = await this.repository.insert({ sha256: actual, size: content.length, path, uploadedBy });
-    const recorded = created ? uploadedBy : ((await this.repository.find(actual))?.uploadedBy ?? null);
-    return {
-      artifact: { sha256: actual, size: content.length, url: artifactPath(actual), uploadedBy: recorded },
-      created,
-    };
+    const { sha256, size, path } = received;
+    const created = await this.repository.insert({ sha256, size, path, uploadedBy });
+    const recorded = created ? uploadedBy : ((await this.repository.find(sha256))?.uploadedBy ?? null);
+    return { artifact: { sha256, size, url: artifactPath(sha256), uploadedBy: recorded }, created };
   }
 
-  /** 422 naming the problem when the bytes are not an ONNX model a gateway may open; nothing is stored then. */
-  private async checkOnnx(content: Buffer): Promise<void> {
+  /** 422 naming the problem when the file is not an ONNX model a gateway may open; nothing is stored then. */
+  private async checkOnnx(read: () => Promise<Buffer>): Promise<void> {
     try {
-      await this.checker.check(content);
+      await this.checker.check(await read());
     } catch (error) {
       if (!(error instanceof OnnxValidationError)) throw error;
       throw new UnprocessableError(

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 
-/** Lets POST /artifacts take a raw body (application/octet-stream) as a Buffer, up to `limitBytes`. */
-export function registerOctetStreamParser(fastify: FastifyInstance, limitBytes: number): void {
+/**
+ * POST /artifacts takes a raw body (application/octet-stream) as the request's stream: the upload is hashed and written
+ * to disk as it arrives, under REGISTRY_MAX_ARTIFACT_BYTES (ArtifactStore.receive), never buffered. No route buffers
+ * an octet-stream body, so the large limit applies to artifact uploads only; every other route keeps
+ * HTTP_BODY_LIMIT_BYTES.
+ */
+export function registerOctetStreamParser(fastify: FastifyInstance): void {
   if (fastify.hasContentTypeParser('application/octet-stream'))
     fastify.removeContentTypeParser('application/octet-stream');
-  fastify.addContentTypeParser(
-    'application/octet-stream',
-    { parseAs: 'buffer', bodyLimit: limitBytes },
-    (_request, body, done) => done(null, body),
-  );
+  fastify.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 }

@@ -53,6 +53,30 @@ describe('KeysService', () => {
     await keys.create({ name: 'shop', scopes: ['read'] }, 'root');
   });
 
+  it("stores each app's own key from SEPAL_SERVICE_KEYS with its scopes, beside the bootstrap admin", async () => {
+    const trainerKey = 'b7e1c9d04f2a68e3a5c7d9e1f3b5a7c9';
+    const { keys } = make({
+      SEPAL_API_KEY: 'f00dfeedc0ffee4242deadbeef123456',
+      SEPAL_SERVICE_KEYS: `svc-trainer=read,train,promote:${trainerKey} svc-data=read:0a1b2c3d4e5f60718293a4b5c6d7e8f9`,
+    });
+    await keys.onApplicationBootstrap();
+    await keys.onModuleDestroy();
+    expect(await keys.verify(trainerKey)).toEqual({
+      name: 'svc-trainer',
+      scopes: ['read', 'train', 'promote'],
+    });
+    expect(await keys.verify('f00dfeedc0ffee4242deadbeef123456')).toEqual({
+      name: 'admin',
+      scopes: ['admin'],
+    });
+    expect(() => config({ SEPAL_SERVICE_KEYS: 'svc-x=read:change-me-please-now' })).toThrow(
+      /SEPAL_SERVICE_KEYS: entry 1 \(svc-x\): secret is a placeholder/,
+    );
+    expect(() => config({ SEPAL_SERVICE_KEYS: 'svc-x=read:change-me-please-now' })).not.toThrow(
+      /change-me-please/,
+    );
+  });
+
   it('records uses in one batch, not one write per check', async () => {
     const { repository, keys } = make();
     const { secret } = await keys.create({ name: 'shop', scopes: ['predict'] }, 'root');

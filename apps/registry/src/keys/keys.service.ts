@@ -185,39 +185,49 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   /**
    * SEPAL_API_KEY is the bootstrap admin: stored (hashed) as the admin key SEPAL_API_KEY_NAME names, its hash replaced
    * when the variable changes (rotation). A key made by `sepal keys create` may be given instead: nothing to store.
+   * SEPAL_SERVICE_KEYS adds each app's own least-scope key the same way (docker-compose gives every app its own).
    */
   private async bootstrapFromEnv(): Promise<void> {
     const secret = this.values.SEPAL_API_KEY;
-    if (!secret) return;
-    const generatedId = keyIdOf(secret);
-    if (generatedId) {
-      const revoked = await this.repository.findRevokedById(generatedId);
-      if (revoked && (await secretMatches(secret, revoked.salt, revoked.hash))) this.refuseRevoked(revoked);
-      return;
+    if (secret) {
+      const generatedId = keyIdOf(secret);
+      if (generatedId) {
+        const revoked = await this.repository.findRevokedById(generatedId);
+        if (revoked && (await secretMatches(secret, revoked.salt, revoked.hash))) {
+          this.refuseRevoked(revoked, 'SEPAL_API_KEY');
+        }
+      } else {
+        await this.storeEnvKey(this.values.SEPAL_API_KEY_NAME, ['admin'], secret, 'SEPAL_API_KEY');
+      }
     }
-    const name = this.values.SEPAL_API_KEY_NAME;
+    for (const key of this.values.SEPAL_SERVICE_KEYS) {
+      await this.storeEnvKey(key.name, key.scopes, key.secret, 'SEPAL_SERVICE_KEYS');
+    }
+  }
+
+  /** Stores a key given in the environment (`variable`), or replaces its hash when its secret changed. */
+  private async storeEnvKey(name: string, scopes: Scope[], secret: string, variable: string): Promise<void> {
     const existing = await this.repository.findActiveByName(name);
     if (existing && existing.source !== 'env') {
       this.logger.error(
-        `SEPAL_API_KEY_NAME=${name} is the name of a key made with sepal keys create: SEPAL_API_KEY is not stored. ` +
-          'Set SEPAL_API_KEY_NAME to another name.',
+        `${name} (from ${variable}) is the name of a key made with sepal keys create: it is not stored. ` +
+          'Give it another name.',
       );
       return;
     }
     if (existing && (await secretMatches(secret, existing.salt, existing.hash))) return;
     if (!existing) {
       for (const revoked of await this.repository.revokedEnvKeys(name, REVOKED_BOOTSTRAP_CHECKS)) {
-        if (await secretMatches(secret, revoked.salt, revoked.hash)) this.refuseRevoked(revoked);
+        if (await secretMatches(secret, revoked.salt, revoked.hash)) this.refuseRevoked(revoked, variable);
       }
     }
     const { salt, hash } = await newSaltedHash(secret);
     if (existing) {
       await this.repository.replaceSecret(existing.keyId, salt, hash);
       this.cached.clear();
-      this.logger.log(`bootstrap key ${name}: SEPAL_API_KEY changed, the old secret no longer works`);
+      this.logger.log(`bootstrap key ${name}: ${variable} changed, the old secret no longer works`);
       return;
     }
-    const scopes: Scope[] = ['admin'];
     await this.repository.insert({
       keyId: `env-${name}-${randomBytes(6).toString('hex')}`,
       name,
@@ -225,17 +235,17 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
       source: 'env',
       salt,
       hash,
-      createdBy: 'SEPAL_API_KEY',
+      createdBy: variable,
     });
-    this.logger.log(`bootstrap key ${name} (admin) stored from SEPAL_API_KEY`);
+    this.logger.log(`bootstrap key ${name} (${scopes.join(',')}) stored from ${variable}`);
   }
 
-  /** A revoked key stays revoked: SEPAL_API_KEY holding one stops the start rather than bringing it back. */
-  private refuseRevoked(key: StoredKey): never {
+  /** A revoked key stays revoked: an environment variable holding one stops the start rather than bringing it back. */
+  private refuseRevoked(key: StoredKey, variable: string): never {
     throw new ConfigError([
-      `SEPAL_API_KEY: it holds the key "${key.name}", revoked at ${key.revokedAt ?? '(unknown)'}; a revoked key stays ` +
-        'revoked. Rotate SEPAL_API_KEY: set it to a new secret (e.g. `openssl rand -hex 32`) for every app and ' +
-        'start again (the new secret becomes the bootstrap admin key).',
+      `${variable}: it holds the key "${key.name}", revoked at ${key.revokedAt ?? '(unknown)'}; a revoked key stays ` +
+        `revoked. Rotate ${variable}: give it a new secret (e.g. \`openssl rand -hex 32\`) for every app that holds ` +
+        'it and start again (the new secret becomes the key).',
     ]);
   }
 }

@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AliasAuditEntry,
@@ -22,7 +23,12 @@ import type { OutboxRelay } from '@sepal/messaging';
 import { fakeTransaction, Transaction, TransactionRunner } from '@sepal/persistence';
 import { ArtifactRecord, ArtifactsRepository, NewArtifact } from '../../src/artifacts/artifacts.repository';
 import { ArtifactsService } from '../../src/artifacts/artifacts.service';
-import { ArtifactStore } from '../../src/artifacts/artifact-store';
+import {
+  ArtifactStore,
+  ArtifactTooLargeError,
+  ReceivedArtifact,
+  UploadCheck,
+} from '../../src/artifacts/artifact-store';
 import { InlineOnnxChecker, uploadPolicy } from '../../src/artifacts/onnx-checker';
 import { InboxRepository } from '../../src/inbox/inbox.repository';
 import {
@@ -521,10 +527,23 @@ export class FakeArtifactStore implements PublicOf<ArtifactStore> {
     return this.files.has(this.relativePath(sha256));
   }
 
-  async put(sha256: string, content: Buffer): Promise<string> {
+  readonly limits = { maxBytes: 1024 * 1024, maxConcurrent: 2 };
+
+  async receive(
+    content: AsyncIterable<Buffer>,
+    stated: string,
+    check: UploadCheck = async () => undefined,
+  ): Promise<ReceivedArtifact> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of content) chunks.push(chunk);
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length > this.limits.maxBytes) throw new ArtifactTooLargeError(this.limits.maxBytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== stated || bytes.length === 0) return { sha256, size: bytes.length };
+    await check(async () => bytes);
     const path = this.relativePath(sha256);
-    if (!this.files.has(path)) this.files.set(path, Buffer.from(content));
-    return path;
+    if (!this.files.has(path)) this.files.set(path, bytes);
+    return { sha256, size: bytes.length, path };
   }
 
   open(relativePath: string): Readable {

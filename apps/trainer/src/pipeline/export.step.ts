@@ -61,7 +61,7 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
       datasetVersion: version.id,
       runId: parentRunId,
       ...(regression ? { task: 'regression' as const } : {}),
-      ...(preprocessing ? { featureColumns: metadataColumns(preprocessing) } : {}),
+      ...(preprocessing ? { featureColumns: metadataColumns(preprocessing, train) } : {}),
       // Per feature, in feature order: PSI bins fitted on the raw training split, so the gateway can measure drift
       // (numeric features only: a model with a categorical feature has no reference yet).
       ...(references ? { featureReference: references } : {}),
@@ -103,13 +103,21 @@ export function featureReferences(train: SplitRows, width: number): PsiReference
   return columns.map((values) => fitPsiReference(values, PSI_REFERENCE_BINS));
 }
 
-/** The feature_columns metadata: each column's type, the value a missing number takes, a column's categories. */
-export function metadataColumns(preprocessing: FeaturePreprocessing): OnnxFeatureColumn[] {
+/**
+ * The feature_columns metadata: each column's type, the value a missing number takes, a column's categories, and
+ * whether the training split had missing values in it (only then may a request leave the feature out).
+ */
+export function metadataColumns(preprocessing: FeaturePreprocessing, train: SplitRows): OnnxFeatureColumn[] {
   let numeric = 0;
   let categorical = 0;
-  return preprocessing.columns.map(({ name, type }): OnnxFeatureColumn => {
-    if (type === 'categorical') return { name, type, categories: preprocessing.categories[categorical++] };
+  return preprocessing.columns.map(({ name, type }, column): OnnxFeatureColumn => {
+    const missing = train.features.some((row) => {
+      const cell = row[column];
+      return cell === null || cell === undefined || (typeof cell === 'number' && Number.isNaN(cell));
+    });
+    if (type === 'categorical')
+      return { name, type, categories: preprocessing.categories[categorical++], missing };
     const imputed = preprocessing.medians?.[numeric++];
-    return { name, type, ...(imputed !== undefined ? { imputed } : {}) };
+    return { name, type, ...(imputed !== undefined ? { imputed } : {}), missing };
   });
 }

@@ -149,9 +149,9 @@ describe('TrainingPipeline on a dataset with a categorical column and missing ce
     const metadata = parseOnnxMetadata(readOnnxMetadata(bytes));
     expect(metadata.task).toBe('classification');
     expect(metadata.featureColumns).toEqual([
-      { name: 'size', type: 'numeric', imputed: expect.any(Number) },
-      { name: 'colour', type: 'categorical', categories: ['blue', 'green', 'red'] },
-      { name: 'weight', type: 'numeric', imputed: expect.any(Number) },
+      { name: 'size', type: 'numeric', imputed: expect.any(Number), missing: true },
+      { name: 'colour', type: 'categorical', categories: ['blue', 'green', 'red'], missing: true },
+      { name: 'weight', type: 'numeric', imputed: expect.any(Number), missing: true },
     ]);
     const outputs = await runOnnxModel(bytes, RAW, metadata.featureColumns);
     const labels = Array.from(outputs.label as BigInt64Array, Number);

@@ -26,7 +26,9 @@ export const OnnxMetadataKeys = {
    * Per feature, in feature order, its type and what the graph does with it: a JSON array of
    * {name, type: 'numeric', imputed} (a missing value becomes `imputed`, the training median) or
    * {name, type: 'categorical', categories} (one-hot over `categories`; an unseen one encodes as all zeros).
-   * Absent: every feature is numeric and must be present (models exported before columns existed).
+   * `missing: true` on a column: the training split had missing values in it, so a request may leave it out (the graph
+   * imputes or zero-encodes it); absent or false: a request must send it (models exported before `missing` existed
+   * require every feature). Absent key: every feature is numeric and must be present (models before columns).
    */
   featureColumns: 'feature_columns',
 } as const;
@@ -99,8 +101,18 @@ export type PsiReferenceValue = z.infer<typeof psiReferenceSchema>;
 
 /** One entry of feature_columns. */
 export const onnxFeatureColumnSchema = z.discriminatedUnion('type', [
-  z.object({ name: z.string().min(1), type: z.literal('numeric'), imputed: finite.optional() }),
-  z.object({ name: z.string().min(1), type: z.literal('categorical'), categories: z.array(z.string()) }),
+  z.object({
+    name: z.string().min(1),
+    type: z.literal('numeric'),
+    imputed: finite.optional(),
+    missing: z.boolean().optional(),
+  }),
+  z.object({
+    name: z.string().min(1),
+    type: z.literal('categorical'),
+    categories: z.array(z.string()),
+    missing: z.boolean().optional(),
+  }),
 ]);
 export type OnnxFeatureColumn = z.infer<typeof onnxFeatureColumnSchema>;
 

@@ -35,13 +35,19 @@ const join = (...parts: string[]) =>
     .filter(Boolean)
     .join('/')}`;
 
-/**
- * The route table of a running app: every route Fastify serves with what it needs. A Nest route names its access with
- * @RequireScope/@Public on the handler or its controller; anything else Fastify serves must be OPEN_ON_PURPOSE. An
- * `UNGUARDED` row is a route nobody decided about (the guard would ask for admin; the route table test fails on it).
- */
-export function routeTable(app: INestApplication): RouteRow[] {
-  const nest = new Map<string, string>();
+/** A Nest route: where Fastify serves it, the controller and handler that answer it, and what it needs. */
+export interface NestRoute {
+  method: string;
+  path: string;
+  controller: new (...args: never[]) => unknown;
+  handler: (...args: unknown[]) => unknown;
+  /** A scope, `authenticated`, `public` (@Public) or `UNGUARDED` (nothing says). */
+  access: string;
+}
+
+/** Every Nest route of `app` by `METHOD /path` (the path as Fastify registers it, e.g. `/models/:name`). */
+export function nestRoutes(app: INestApplication): Map<string, NestRoute> {
+  const routes = new Map<string, NestRoute>();
   for (const module of app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const controller = wrapper.metatype as (new (...args: never[]) => unknown) | null;
@@ -60,18 +66,40 @@ export function routeTable(app: INestApplication): RouteRow[] {
           (Reflect.getMetadata(REQUIRED_SCOPE, handler) as string | undefined) ??
           (Reflect.getMetadata(REQUIRED_SCOPE, controller) as string | undefined);
         for (const p of [path].flat()) {
-          nest.set(`${RequestMethod[method]} ${join(base, p)}`, isPublic ? 'public' : (scope ?? 'UNGUARDED'));
+          const route = {
+            method: RequestMethod[method],
+            path: join(base, p),
+            controller,
+            handler: handler as NestRoute['handler'],
+            access: isPublic ? 'public' : (scope ?? 'UNGUARDED'),
+          };
+          routes.set(`${route.method} ${route.path}`, route);
         }
       }
     }
   }
+  return routes;
+}
+
+/** A route path as Fastify reports it, without a trailing slash: the key of nestRoutes. */
+export const routeKey = (method: string, url: string): string =>
+  `${method} ${url.length > 1 ? url.replace(/\/+$/, '') : url}`;
+
+/**
+ * The route table of a running app: every route Fastify serves with what it needs. A Nest route names its access with
+ * @RequireScope/@Public on the handler or its controller; anything else Fastify serves must be OPEN_ON_PURPOSE. An
+ * `UNGUARDED` row is a route nobody decided about (the guard would ask for admin; the route table test fails on it).
+ */
+export function routeTable(app: INestApplication): RouteRow[] {
+  const nest = nestRoutes(app);
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   const routes = registered.get(fastify);
   if (!routes)
     throw new Error('routeTable: this app was not made by createHttpApp (its routes were not recorded)');
   return routes.map(({ method, url }) => {
-    const path = url.length > 1 ? url.replace(/\/+$/, '') : url;
-    const access = nest.get(`${method} ${path}`) ?? (OPEN_ON_PURPOSE.test(path) ? 'open' : 'UNGUARDED');
+    const key = routeKey(method, url);
+    const path = key.slice(method.length + 1);
+    const access = nest.get(key)?.access ?? (OPEN_ON_PURPOSE.test(path) ? 'open' : 'UNGUARDED');
     return { method, path, access };
   });
 }

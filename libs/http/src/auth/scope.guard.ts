@@ -13,7 +13,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FailedKeyChecks } from './failed-key-checks';
 import { KeyVerifier, presentedSecret } from './key-verifier';
 import { PUBLIC_ROUTE } from '@sepal/observability';
-import { ANONYMOUS, REQUIRED_SCOPE, RequestWithKey, RouteRequirement } from './scopes.decorators';
+import {
+  ANONYMOUS,
+  KEY_CHECKED,
+  REQUIRED_SCOPE,
+  RequestWithKey,
+  RouteRequirement,
+} from './scopes.decorators';
 
 export interface ScopeGuardOptions {
   /** false: no keys are configured (loopback, or SEPAL_INSECURE): every caller is the anonymous admin. */
@@ -47,6 +53,7 @@ export class ScopeGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithKey>();
+    if ((request as { [KEY_CHECKED]?: boolean })[KEY_CHECKED] && request.sepalKey) return true;
     if (!this.options.enabled) {
       request.sepalKey = ANONYMOUS;
       return true;

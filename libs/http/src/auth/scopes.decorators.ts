@@ -28,6 +28,9 @@ export { Public, PUBLIC_ROUTE } from '@sepal/observability';
 /** The anonymous caller when keys are off (loopback without SEPAL_API_KEY, or SEPAL_INSECURE=true). */
 export const ANONYMOUS: KeyIdentity = { name: 'anonymous', scopes: ['admin'] };
 
+/** Set on a request whose key the first hook (installRequestEdge) checked for its route: the guard lets it through. */
+export const KEY_CHECKED = Symbol('sepal.keyChecked');
+
 export interface RequestWithKey {
   sepalKey?: KeyIdentity;
 }
