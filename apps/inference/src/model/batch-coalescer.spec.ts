@@ -1,5 +1,5 @@
 import { BatchCoalescer, RunRound } from './batch-coalescer';
-import type { RunOutput } from './loaded-model';
+import type { RunOutput } from './run-output';
 
 /** A fake ONNX run over width-1 rows: probability = the input value, label = its row index in the run. */
 function recordingRun() {

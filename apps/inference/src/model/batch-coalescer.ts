@@ -1,4 +1,4 @@
-import type { RunOutput } from './loaded-model';
+import type { RunOutput } from './run-output';
 
 /** One request's rows in a batch, and whose they are (the model of a stack; nothing for a single model). */
 export interface Share<O> {

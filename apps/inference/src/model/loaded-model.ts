@@ -1,8 +1,15 @@
 import { Tensor } from 'onnxruntime-node';
 import type { DriftMonitor } from '../drift/drift-monitor';
-import type { ModelStack } from '../stacking/model-stack';
 import { ModelSignature } from '../predict/model-signature';
 import { BatchCoalescer } from './batch-coalescer';
+import type { RunOutput } from './run-output';
+
+export type { RunOutput } from './run-output';
+
+/** Where a stacked version's rows are scored (a ModelStack): one ONNX run for the batch of all its members. */
+export interface StackedScoring {
+  submit(member: LoadedModel, data: Float32Array, rows: number): Promise<RunOutput>;
+}
 import type { OnnxSession } from './onnx-sessions';
 
 export const INPUT_NAME = 'features';
@@ -35,16 +42,6 @@ export interface ModelInfo {
   loadedAt: string;
 }
 
-/**
- * Class probabilities (row-major [rows, k]) and the predicted class index of each row; a regressor's run has none of
- * those (empty arrays) and its predicted value per row in `values`.
- */
-export interface RunOutput {
-  probabilities: Float32Array;
-  labels: Int32Array;
-  values?: Float32Array;
-}
-
 /** Per-class prediction counter of one model (see InferenceMetrics). */
 export interface ClassTally {
   add(classIndex: number): void;
@@ -64,7 +61,7 @@ export interface RunObserver {
 export class LoadedModel {
   private users = 0;
   /** The stack this version's requests are scored through (see ModelStacks); null: its own session. */
-  private stack: ModelStack | null = null;
+  private stack: StackedScoring | null = null;
   private readonly retiredListeners: (() => void)[] = [];
   private retired = false;
   private closed = false;
@@ -105,11 +102,11 @@ export class LoadedModel {
   readonly stackable: Stackable | null;
 
   /** From now on this version's requests go through `stack` (null: its own session again). */
-  useStack(stack: ModelStack | null): void {
+  useStack(stack: StackedScoring | null): void {
     this.stack = this.retired ? null : stack;
   }
 
-  get stackedIn(): ModelStack | null {
+  get stackedIn(): StackedScoring | null {
     return this.stack;
   }
 

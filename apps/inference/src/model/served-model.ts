@@ -1,5 +1,6 @@
 import type { TrafficSplit } from '@sepal/contracts';
-import type { ModelRequests, ShadowTally } from '../metrics/inference-metrics';
+import type { ModelRequests } from '../metrics/model-requests';
+import type { ShadowTally } from '../metrics/shadow-tally';
 import type { LoadedModel, ModelInfo } from './loaded-model';
 import { ModelHolder } from './model-holder';
 
