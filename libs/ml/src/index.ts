@@ -97,6 +97,7 @@ export type {
 export {
   defaultGradientBoostingParams,
   defaultRandomForestParams,
+  CLASS_WEIGHTS,
   featuresPerSplit,
   gradientBoostingParamProblems,
   MAX_ENSEMBLE_TREES,
@@ -105,6 +106,7 @@ export {
   randomForestParamProblems,
   resolveGradientBoostingParams,
   resolveRandomForestParams,
+  type ClassWeight,
   type FeatureFraction,
   type GradientBoostingParams,
   type GradientBoostingParamsInput,
@@ -113,6 +115,7 @@ export {
   type TreeTask,
 } from './trees/tree-params';
 export {
+  classWeightsOf,
   mergeRandomForests,
   partitionTreeIndices,
   trainRandomForest,
@@ -145,6 +148,7 @@ export {
   isModelFamily,
   MAX_SUB_GRIDS,
   MODEL_FAMILIES,
+  refitTrialParams,
   resolveFixedParams,
   TREE_LIMIT_VARIABLES,
   treesGrown,
