@@ -229,6 +229,22 @@ async function runTrial(
   predictRows: number[][],
 ): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
   await hooks.onTrialStart?.(index, params);
+  return trainTrial(index, params, data, seed, trainer, hooks, predictRows);
+}
+
+/**
+ * Trains one trial's parameters on `data`'s fit rows and scores its validation rows, as a grid trial does (a forest in
+ * parts over the workers); a failure is answered as a failed result, an aborted signal is thrown.
+ */
+export async function trainTrial(
+  index: number,
+  params: TrialParams,
+  data: SweepData,
+  seed: number,
+  trainer: TrialTrainer,
+  hooks: Pick<SweepHooks, 'signal' | 'onEpoch' | 'jobId'>,
+  predictRows: number[][],
+): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
   const started = performance.now();
   const common: TrialData = {
     xTrain: data.xFit,
