@@ -1,4 +1,5 @@
 import { refitTrialParams, type TrialParams } from '@sepal/ml';
+import { allTrainRows } from '../sweep/cross-validation';
 import { trainTrial, type SweepData } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
 import type { TrialTrainer } from '../workers/trial-trainer';
@@ -35,16 +36,6 @@ export interface Refitted {
   figures: RefitFigures;
 }
 
-/** The fit and validation rows as one training set; the validation rows stay scored (in-sample, not reported). */
-export function refitData(sweep: SweepData): SweepData {
-  return {
-    ...sweep,
-    xFit: [...sweep.xFit, ...sweep.xVal],
-    yFit: [...sweep.yFit, ...sweep.yVal],
-    ...(sweep.trees ? { trees: { ...sweep.trees, xFit: [...sweep.trees.xFit, ...sweep.trees.xVal] } } : {}),
-  };
-}
-
 /**
  * scikit-learn's refit: the selected configuration is trained again on the fit and validation rows together before
  * the single test evaluation, with what early stopping chose fixed (refitTrialParams). Its model replaces the
@@ -57,7 +48,7 @@ export class RefitStep implements PipelineStep<RefitInput, Refitted> {
 
   async run({ jobId, plan, selected, sweep, seed, testRows, signal }: RefitInput): Promise<Refitted> {
     const params: TrialParams = refitTrialParams(selected.trial.params, selected.trial.bestEpoch);
-    const data = refitData(sweep);
+    const { crossValidation: _folds, ...data } = allTrainRows(sweep);
     const started = performance.now();
     const { result, trained } = await trainTrial(
       selected.trial.index,

@@ -53,7 +53,8 @@ const SMALL_JOB = {
 } as const satisfies Partial<TrainRequested>;
 
 describe('TrainingPipeline on in-memory data, registry and bus', () => {
-  const config = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn' });
+  // One validation carve (no cross-validation) unless a test says otherwise: the trials train once each.
+  const config = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn', TRAIN_CV_MAX_ROWS: '0' });
   const iris = irisDataset();
 
   /** One job through the pipeline with its own bus, observer and status, over `registry`. */
@@ -346,6 +347,29 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
       expect(resumed.observer.steps('succeeded')).toContain('promote');
       expect(registry.versions).toHaveLength(1);
     });
+  });
+
+  it('selects by k-fold cross-validation on a small training split, then refits on all of it', async () => {
+    const folds = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn', TRAIN_CV_FOLDS: '3' });
+    const registry = new InMemoryRegistry();
+    const { error, observer, bus } = await runJob(
+      { ...SMALL_JOB, grid: { model: ['forest'], trees: [5] } },
+      registry,
+      { iris },
+      folds,
+    );
+    expect(error).toBeUndefined();
+    expect(observer.summaryOf('resolve-data')).toMatchObject({
+      fit_rows: 96,
+      validation_rows: 24,
+      cv_folds: 3,
+    });
+    expect(observer.summaryOf('select')).toMatchObject({ cv_folds: 3 });
+    expect(observer.summaryOf('refit')).toMatchObject({ rows: 120, steps: 5 });
+    const trialFinished = bus
+      .of(EventNames.RunFinished)
+      .find((event) => event.payload.metrics?.cv_folds !== undefined);
+    expect(trialFinished?.payload.metrics).toMatchObject({ cv_folds: 3 });
   });
 
   it('skips the refit with TRAIN_REFIT=false: the selected trial is evaluated as it was trained', async () => {
