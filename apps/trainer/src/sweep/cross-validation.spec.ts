@@ -1,24 +1,8 @@
-import { DEFAULT_FOREST_PARAMS, DEFAULT_GBDT_PARAMS, numericPreprocessing } from '@sepal/ml';
-import { splitIris } from '../training/test/iris';
-import { trainTreeTrial } from '../training/tree-trial';
-import { TrialTrainer, treeTrial, type TrainedTrial, type TrialRequest } from '../workers/trial-trainer';
+import { DEFAULT_FOREST_PARAMS, DEFAULT_GBDT_PARAMS } from '@sepal/ml';
+import { irisTreeSweep, TreeTrainer } from '../test/tree-sweep';
 import { allTrainRows, crossValidateTrial, foldSweep, stratifiedFolds } from './cross-validation';
 import { runGridSearch, type SweepData } from './grid-search';
 import { trainTrial } from './train-trial';
-
-/** Trees on the calling thread, one at a time, recording what each trial trained on. */
-class TreeTrainer extends TrialTrainer {
-  readonly concurrency = 1;
-  readonly requests: TrialRequest[] = [];
-  async backend(): Promise<'cpu'> {
-    return 'cpu';
-  }
-  async train(request: TrialRequest): Promise<TrainedTrial> {
-    this.requests.push(request);
-    if (request.family === 'dense') throw new Error('no dense trials here');
-    return treeTrial(trainTreeTrial(request), request.predictRows);
-  }
-}
 
 const SEED = 7;
 
@@ -44,21 +28,7 @@ describe('stratifiedFolds', () => {
 });
 
 describe('cross-validated selection', () => {
-  const iris = splitIris(3);
-  const base: SweepData = {
-    xFit: iris.train.x,
-    yFit: iris.train.y,
-    xVal: iris.validation.x,
-    yVal: iris.validation.y,
-    labels: iris.labels,
-    featureNames: iris.featureNames,
-    trees: {
-      preprocessing: numericPreprocessing(iris.featureNames),
-      xFit: iris.train.x,
-      xVal: iris.validation.x,
-      test: iris.test.x,
-    },
-  };
+  const { data: base, test } = irisTreeSweep(3);
   const all = allTrainRows(base);
   const folds = 4;
   const data: SweepData = {
@@ -78,7 +48,7 @@ describe('cross-validated selection', () => {
 
   it(`scores a trial by its mean over the folds, each fold trained on the others' rows (seed ${SEED})`, async () => {
     const trainer = new TreeTrainer();
-    const { result, trained } = await crossValidateTrial(0, forest, data, SEED, trainer, {}, iris.test.x);
+    const { result, trained } = await crossValidateTrial(0, forest, data, SEED, trainer, {}, test);
     expect(trainer.requests).toHaveLength(folds);
     expect(trainer.requests.map((request) => request.xTrain.length + request.xVal.length)).toEqual(
       new Array(folds).fill(all.xFit.length),
@@ -86,7 +56,7 @@ describe('cross-validated selection', () => {
     const perFold = await Promise.all(
       [0, 1, 2, 3].map(async (fold) => {
         const rows = foldSweep(data, fold);
-        return (await trainTrial(0, forest, rows, SEED, new TreeTrainer(), {}, iris.test.x)).result;
+        return (await trainTrial(0, forest, rows, SEED, new TreeTrainer(), {}, test)).result;
       }),
     );
     expect(result).toMatchObject({ status: 'finished', folds });
@@ -97,14 +67,14 @@ describe('cross-validated selection', () => {
       12,
     );
     expect(trained?.family).toBe('forest');
-    await expect(crossValidateTrial(0, forest, base, SEED, trainer, {}, iris.test.x)).rejects.toThrow(
+    await expect(crossValidateTrial(0, forest, base, SEED, trainer, {}, test)).rejects.toThrow(
       'not cross-validated',
     );
   });
 
   it('keeps the fold-averaged best round of boosting for the refit, and selects on the mean', async () => {
     const gbdt = { model: 'gbdt' as const, ...DEFAULT_GBDT_PARAMS, rounds: 30, earlyStoppingRounds: 3 };
-    const outcome = await runGridSearch([forest, gbdt], data, SEED, new TreeTrainer(), {}, iris.test.x);
+    const outcome = await runGridSearch([forest, gbdt], data, SEED, new TreeTrainer(), {}, test);
     expect(outcome.trials.map((trial) => trial.folds)).toEqual([folds, folds]);
     const [, boosted] = outcome.trials;
     expect(boosted.bestEpoch).toBeGreaterThanOrEqual(1);

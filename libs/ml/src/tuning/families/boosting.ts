@@ -1,4 +1,4 @@
-import { MAX_ENSEMBLE_TREES, MAX_TREE_BINS } from '../../trees/tree-params';
+import { defaultGradientBoostingParams, MAX_ENSEMBLE_TREES } from '../../trees/tree-params';
 import type { GradientBoostingParams } from '../../trees/tree-params';
 import type { DataShape } from '../training-limits';
 import { featureFraction, maxBins, maxDepth, minSamplesLeaf, type Definition } from './definitions';
@@ -18,17 +18,16 @@ export interface GbdtTrialParams {
 
 export type GbdtTrial = { model: 'gbdt' } & GbdtTrialParams;
 
-/** scikit-learn's HistGradientBoosting defaults with early stopping on the validation rows, l2 = 1. */
+const { task: _task, ...LIBRARY_DEFAULTS } = defaultGradientBoostingParams('classification');
+
+/**
+ * The library's defaults (scikit-learn's HistGradientBoosting with early stopping on the validation rows, l2 = 1) with
+ * room for 300 rounds, early stopping deciding how many.
+ */
 export const DEFAULT_GBDT_PARAMS: Readonly<GbdtTrialParams> = Object.freeze({
+  ...LIBRARY_DEFAULTS,
   rounds: 300,
-  learningRate: 0.1,
   maxDepth: 0,
-  maxLeaves: 31,
-  minSamplesLeaf: 20,
-  l2: 1,
-  featureFraction: 1,
-  maxBins: MAX_TREE_BINS,
-  earlyStoppingRounds: 10,
 });
 
 export const GBDT_DEFINITIONS: Record<keyof GbdtTrialParams, Definition> = {
