@@ -199,7 +199,8 @@ async function main(): Promise<void> {
   try {
     console.log(
       `Model families on Sepal's splits (embedded mode, ${system.apps.length} apps in one process; ` +
-        `test accuracy of the model selected on validation, training seconds of the family's trials, ONNX size)`,
+        'test accuracy of the selected configuration refit on the whole train split, training seconds of the ' +
+        "family's trials and refit, ONNX size)",
     );
     if (!withSklearn) console.log(`(${SYSTEM_PYTHON} has no scikit-learn: apt-get install python3-sklearn)`);
     console.log(
