@@ -120,7 +120,8 @@ export async function crossValidateTrial(
           }
         : {}),
       bestEpoch: Math.max(1, Math.round(of((r) => r.bestEpoch))),
-      epochsRun: Math.round(of((r) => r.epochsRun)),
+      // The first fold's, as the per-round history the trial's run shows is the first fold's.
+      epochsRun: first.epochsRun,
       parameterCount: Math.round(of((r) => r.parameterCount)),
       stoppedEarly: results.some((r) => r.stoppedEarly),
       seconds: results.reduce((sum, r) => sum + r.seconds, 0),
