@@ -50,15 +50,15 @@ export class RefitStep implements PipelineStep<RefitInput, Refitted> {
     const params: TrialParams = refitTrialParams(selected.trial.params, selected.trial.bestEpoch);
     const { crossValidation: _folds, ...data } = allTrainRows(sweep);
     const started = performance.now();
-    const { result, trained } = await trainTrial(
-      selected.trial.index,
+    const { result, trained } = await trainTrial({
+      index: selected.trial.index,
       params,
       data,
       seed,
-      this.deps.trainer,
-      { signal, jobId },
-      testRows,
-    );
+      trainer: this.deps.trainer,
+      hooks: { signal, jobId },
+      predictRows: testRows,
+    });
     if (result.status !== 'finished' || trained === null) {
       throw new Error(
         `the refit of the selected trial on ${data.yFit.length} rows failed: ${result.error ?? 'no model'}`,

@@ -36,6 +36,15 @@ describe('cross-validated selection', () => {
     crossValidation: { folds, foldOf: stratifiedFolds(all.yFit, folds, SEED) },
   };
   const forest = { model: 'forest' as const, ...DEFAULT_FOREST_PARAMS, trees: 10 };
+  const run = (rows: SweepData) => ({
+    index: 0,
+    params: forest,
+    data: rows,
+    seed: SEED,
+    trainer: new TreeTrainer(),
+    hooks: {},
+    predictRows: test,
+  });
 
   it('holds out each fold once: the folds partition the fit and validation rows', () => {
     const held = [0, 1, 2, 3].flatMap((fold) => foldSweep(data, fold).yVal);
@@ -48,7 +57,7 @@ describe('cross-validated selection', () => {
 
   it(`scores a trial by its mean over the folds, each fold trained on the others' rows (seed ${SEED})`, async () => {
     const trainer = new TreeTrainer();
-    const { result, trained } = await crossValidateTrial(0, forest, data, SEED, trainer, {}, test);
+    const { result, trained } = await crossValidateTrial({ ...run(data), trainer });
     expect(trainer.requests).toHaveLength(folds);
     expect(trainer.requests.map((request) => request.xTrain.length + request.xVal.length)).toEqual(
       new Array(folds).fill(all.xFit.length),
@@ -56,7 +65,7 @@ describe('cross-validated selection', () => {
     const perFold = await Promise.all(
       [0, 1, 2, 3].map(async (fold) => {
         const rows = foldSweep(data, fold);
-        return (await trainTrial(0, forest, rows, SEED, new TreeTrainer(), {}, test)).result;
+        return (await trainTrial(run(rows))).result;
       }),
     );
     expect(result).toMatchObject({ status: 'finished', folds });
@@ -67,9 +76,7 @@ describe('cross-validated selection', () => {
       12,
     );
     expect(trained?.family).toBe('forest');
-    await expect(crossValidateTrial(0, forest, base, SEED, trainer, {}, test)).rejects.toThrow(
-      'not cross-validated',
-    );
+    await expect(crossValidateTrial({ ...run(base), trainer })).rejects.toThrow('not cross-validated');
   });
 
   it('keeps the fold-averaged best round of boosting for the refit, and selects on the mean', async () => {

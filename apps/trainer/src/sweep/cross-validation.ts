@@ -1,6 +1,5 @@
-import { createRng, type TrialParams } from '@sepal/ml';
-import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
-import type { SweepData, SweepHooks, TrialResult } from './sweep-types';
+import { createRng } from '@sepal/ml';
+import type { SweepData, TrialOutcome, TrialResult, TrialRun } from './sweep-types';
 import { trainTrial } from './train-trial';
 
 /** The sweep's fit and validation rows as one training set, in that order (the refit's, and the folds' rows). */
@@ -63,32 +62,21 @@ const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + 
  * A trial scored by k-fold cross-validation: trained once per fold on the other folds' rows, its validation figures
  * the means over the folds (a regressor's RMSE too, as scikit-learn averages its scores), its best epoch or round the
  * rounded mean (what the refit trains for). The first fold's model is kept (it reports the epochs live and answers for
- * a retry); any failing fold fails the trial.
+ * a retry), and so are its epochs run and its per-round history; any failing fold fails the trial.
  */
-export async function crossValidateTrial(
-  index: number,
-  params: TrialParams,
-  sweep: SweepData,
-  seed: number,
-  trainer: TrialTrainer,
-  hooks: Pick<SweepHooks, 'signal' | 'onEpoch' | 'jobId'>,
-  predictRows: number[][],
-): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
+export async function crossValidateTrial(run: TrialRun): Promise<TrialOutcome> {
+  const { data: sweep, hooks } = run;
   const folds = sweep.crossValidation?.folds ?? 0;
   if (folds < 2) throw new Error('crossValidateTrial: the sweep is not cross-validated');
-  const outcomes: { result: TrialResult; trained: TrainedTrial | null }[] = [];
+  const outcomes: TrialOutcome[] = [];
   try {
     for (let fold = 0; fold < folds; fold++) {
       const quiet = { signal: hooks.signal, jobId: hooks.jobId };
-      const outcome = await trainTrial(
-        index,
-        params,
-        foldSweep(sweep, fold),
-        seed,
-        trainer,
-        fold === 0 ? hooks : quiet,
-        predictRows,
-      );
+      const outcome = await trainTrial({
+        ...run,
+        data: foldSweep(sweep, fold),
+        hooks: fold === 0 ? hooks : quiet,
+      });
       outcomes.push(outcome);
       if (outcome.result.status !== 'finished') {
         const error = `fold ${fold + 1} of ${folds}: ${outcome.result.error ?? 'failed'}`;

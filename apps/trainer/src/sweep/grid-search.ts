@@ -5,6 +5,8 @@ import { crossValidateTrial } from './cross-validation';
 import { failedResult, trainTrial } from './train-trial';
 
 export type {
+  TrialOutcome,
+  TrialRun,
   SweepData,
   SweepHooks,
   SweepOutcome,
@@ -121,6 +123,6 @@ async function runTrial(
 ): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
   await hooks.onTrialStart?.(index, params);
   return data.crossValidation
-    ? crossValidateTrial(index, params, data, seed, trainer, hooks, predictRows)
-    : trainTrial(index, params, data, seed, trainer, hooks, predictRows);
+    ? crossValidateTrial({ index, params, data, seed, trainer, hooks, predictRows })
+    : trainTrial({ index, params, data, seed, trainer, hooks, predictRows });
 }

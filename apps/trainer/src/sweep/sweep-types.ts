@@ -1,6 +1,6 @@
 import type { BoostingRoundMetrics, FeaturePreprocessing, TrialParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
-import type { TrainedTrial } from '../workers/trial-trainer';
+import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
 
 export interface SweepData {
   /** 'classification' when absent. */
@@ -94,4 +94,22 @@ export interface SweepOutcome {
   best: TrialResult | null;
   /** The selected trial's model: the caller owns it and must dispose it. */
   model: TrainedTrial | null;
+}
+
+/** One trial to train on a sweep's rows, as the grid runs it (trainTrial, or crossValidateTrial over folds). */
+export interface TrialRun {
+  index: number;
+  params: TrialParams;
+  data: SweepData;
+  seed: number;
+  trainer: TrialTrainer;
+  hooks: Pick<SweepHooks, 'signal' | 'onEpoch' | 'jobId'>;
+  /** Rows whose outputs come back with the model (the test split). */
+  predictRows: number[][];
+}
+
+/** A trained trial's result, and its model unless it failed. */
+export interface TrialOutcome {
+  result: TrialResult;
+  trained: TrainedTrial | null;
 }

@@ -18,7 +18,7 @@ import {
   type TrialRequest,
   type TrialTrainer,
 } from '../workers/trial-trainer';
-import type { SweepData, SweepHooks, TrialResult } from './sweep-types';
+import type { SweepData, TrialOutcome, TrialResult, TrialRun } from './sweep-types';
 
 export function failedResult(index: number, params: TrialParams, seconds: number): TrialResult {
   return {
@@ -39,15 +39,8 @@ export function failedResult(index: number, params: TrialParams, seconds: number
  * Trains one trial's parameters on `data`'s fit rows and scores its validation rows, as a grid trial does (a forest in
  * parts over the workers); a failure is answered as a failed result, an aborted signal is thrown.
  */
-export async function trainTrial(
-  index: number,
-  params: TrialParams,
-  data: SweepData,
-  seed: number,
-  trainer: TrialTrainer,
-  hooks: Pick<SweepHooks, 'signal' | 'onEpoch' | 'jobId'>,
-  predictRows: number[][],
-): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
+export async function trainTrial(run: TrialRun): Promise<TrialOutcome> {
+  const { index, params, data, seed, trainer, hooks, predictRows } = run;
   const started = performance.now();
   const common: TrialData = {
     xTrain: data.xFit,
