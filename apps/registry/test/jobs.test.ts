@@ -157,7 +157,7 @@ describe.each(['real services', 'embedded adapters'] as const)('registry jobs on
         modelVersion: 3,
         request: { dataset: 'iris', jobId: finishedJob, attempt: 1 },
         startedAt: at(0),
-        endedAt: at(85),
+        endedAt: at(95),
         error: null,
         cancelRequested: false,
       });

@@ -29,6 +29,19 @@ export const trainerConfigSchema = baseConfigSchema.extend({
   TRAIN_SEED: z.coerce.number().int().default(42),
   /** Share of the training split held out (stratified) for model selection and early stopping. */
   VALIDATION_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
+  /**
+   * The selected configuration is trained again on the fit and validation rows together before its one test
+   * evaluation (scikit-learn's refit), with what early stopping chose on the validation rows fixed; false keeps the
+   * selected trial's model as it was trained on the fit rows.
+   */
+  TRAIN_REFIT: booleanVar(true),
+  /**
+   * A training split of at most this many rows selects by k-fold cross-validation (TRAIN_CV_FOLDS folds over fit +
+   * validation rows, each trial scored by its mean over the folds) rather than on one validation carve; 0 turns it off.
+   * Selection by folds needs the refit, so TRAIN_REFIT=false turns it off too.
+   */
+  TRAIN_CV_MAX_ROWS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  TRAIN_CV_FOLDS: z.coerce.number().int().min(2).max(20).default(5),
   /** The smallest training split accepted, so that every class reaches both the fit and the validation rows. */
   MIN_TRAIN_ROWS: z.coerce.number().int().min(2).default(10),
   /**

@@ -98,6 +98,7 @@ export type {
 export {
   defaultGradientBoostingParams,
   defaultRandomForestParams,
+  CLASS_WEIGHTS,
   featuresPerSplit,
   gradientBoostingParamProblems,
   MAX_ENSEMBLE_TREES,
@@ -106,6 +107,7 @@ export {
   randomForestParamProblems,
   resolveGradientBoostingParams,
   resolveRandomForestParams,
+  type ClassWeight,
   type FeatureFraction,
   type GradientBoostingParams,
   type GradientBoostingParamsInput,
@@ -114,6 +116,7 @@ export {
   type TreeTask,
 } from './trees/tree-params';
 export {
+  classWeightsOf,
   mergeRandomForests,
   partitionTreeIndices,
   trainRandomForest,
@@ -146,6 +149,7 @@ export {
   isModelFamily,
   MAX_SUB_GRIDS,
   MODEL_FAMILIES,
+  refitTrialParams,
   resolveFixedParams,
   TREE_LIMIT_VARIABLES,
   treesGrown,

@@ -36,6 +36,35 @@ function smoothRegression(rng: () => number, count: number): Dataset {
 }
 
 const classes = noisyClasses(createRng(1), 400);
+/** Four classes of unequal sizes (one rare), for the class weights and one boosted tree per class and round. */
+const fourClasses = {
+  x: classes.x,
+  y: classes.x.map((row, i) => (row[0] > 8.5 ? 3 : classes.y[i])),
+};
+
+/** Classifiers beyond the first four, checked like them (seeds 7 and 8). */
+const moreClassifiers: [string, () => TreeEnsembleModel][] = [
+  [
+    'random forest, 4 classes, balanced class weights, minSamplesLeaf 3',
+    () =>
+      trainRandomForest(
+        fourClasses.x,
+        fourClasses.y,
+        { task: 'classification', trees: 30, classWeight: 'balanced', minSamplesLeaf: 3 },
+        7,
+      ),
+  ],
+  [
+    'gradient boosting, 4 classes, one tree per class and round, rounds fixed as a refit trains (no early stopping), l2 3',
+    () =>
+      trainGradientBoosting(
+        fourClasses.x,
+        fourClasses.y,
+        { task: 'classification', rounds: 25, earlyStoppingRounds: 0, l2: 3, minSamplesLeaf: 5 },
+        8,
+      ),
+  ],
+];
 const binary = { x: classes.x, y: classes.y.map((label) => (label === 2 ? 1 : 0)) };
 const regression = smoothRegression(createRng(2), 400);
 
@@ -107,20 +136,23 @@ async function runOnnx(bytes: Uint8Array, rows: number[][]) {
 }
 
 describe('tree ensemble ONNX export parity with the TypeScript model (onnxruntime-node)', () => {
-  it.each(models.slice(0, 4))('%s: probabilities within 1e-5 and identical labels', async (_, train) => {
-    const model = train();
-    const rows = probeRows(model);
-    const expected = predictTreeProbabilities(model, rows);
-    const actual = await runOnnx(exportTreeEnsembleToOnnx(model, metadata), rows);
-    const k = model.classCount;
-    const differences = expected.flatMap((row, i) =>
-      row.map((p, c) => Math.abs(p - actual.probabilities[i * k + c])),
-    );
-    expect(differences).toHaveLength(rows.length * k);
-    expect(Math.max(...differences)).toBeLessThan(TOLERANCE);
-    expect(actual.label).toEqual(expected.map((row) => argmax(row)));
-    expect(new Set(actual.label).size).toBe(k);
-  });
+  it.each([...models.slice(0, 4), ...moreClassifiers])(
+    '%s: probabilities within 1e-5 and identical labels',
+    async (_, train) => {
+      const model = train();
+      const rows = probeRows(model);
+      const expected = predictTreeProbabilities(model, rows);
+      const actual = await runOnnx(exportTreeEnsembleToOnnx(model, metadata), rows);
+      const k = model.classCount;
+      const differences = expected.flatMap((row, i) =>
+        row.map((p, c) => Math.abs(p - actual.probabilities[i * k + c])),
+      );
+      expect(differences).toHaveLength(rows.length * k);
+      expect(Math.max(...differences)).toBeLessThan(TOLERANCE);
+      expect(actual.label).toEqual(expected.map((row) => argmax(row)));
+      expect(new Set(actual.label).size).toBe(k);
+    },
+  );
 
   it.each(models.slice(4))('%s: values within 1e-5 relative', async (_, train) => {
     const model = train();

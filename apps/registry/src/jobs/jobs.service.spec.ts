@@ -216,7 +216,7 @@ describe('JobsService', () => {
       modelName: 'iris-classifier',
       modelVersion: 3,
       startedAt: at(0),
-      endedAt: at(85),
+      endedAt: at(95),
       error: null,
     });
     expect(stepOf(view, 'train-trials')).toMatchObject({

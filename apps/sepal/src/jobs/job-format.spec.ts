@@ -114,7 +114,7 @@ describe('job formatting', () => {
       steps: job.steps.map((s) => step(s.step)),
     };
     expect(jobRows([job, queued], T0 + 1_000_000)).toEqual([
-      ['5f0c8a1e', 'failed', 'iris', 'manual', 1, 'export (failed)', '2026-11-30T09:59:58Z', '43.0 s'],
+      ['5f0c8a1e', 'failed', 'iris', 'manual', 1, 'export (failed)', '2026-11-30T09:59:58Z', '53.0 s'],
       ['aaaabbbb', 'queued', '-', '-', 1, '-', '2026-11-30T09:59:58Z', ''],
     ]);
   });
@@ -129,7 +129,7 @@ describe('job formatting', () => {
     };
     const now = Date.parse(at(95));
     expect(jobRows([running], now)[0][7]).toBe('1m 35s');
-    expect(stepRows(running, now).find((row) => row[0] === 'export')?.[4]).toBe('55.0 s');
+    expect(stepRows(running, now).find((row) => row[0] === 'export')?.[4]).toBe('45.0 s');
   });
 
   it('shows a job with a step table whose rows carry the state, worker, summary and the error cut short', () => {
@@ -138,7 +138,7 @@ describe('job formatting', () => {
     expect(text).toMatch(/^job 5f0c8a1e-2b7d-4c11-9a53-0e6f1d2c3b4a\n/);
     expect(text).toMatch(/state:\s+failed\s+attempt: 1\s+reason: manual\s+requested by: alice/);
     expect(text).toMatch(/dataset:\s+iris 0123456789ab\n/);
-    expect(text).toMatch(/\(43\.0 s\)/);
+    expect(text).toMatch(/\(53\.0 s\)/);
     expect(text).toMatch(/error:\s+export: ONNX export failed: unsupported layer\n/);
     const table = text.split('\n\n')[1].split('\n');
     expect(table[0]).toMatch(/^STEP\s+STATE\s+ATTEMPT\s+STARTED\s+DURATION\s+WORKER\s+SUMMARY\s+ERROR$/);
@@ -146,10 +146,10 @@ describe('job formatting', () => {
     expect(table[3]).toMatch(
       /^train trials\s+succeeded\s+1\s+2026-11-30T10:00:10Z\s+10\.0 s\s+trainer-a\s+trials=9$/,
     );
-    expect(table[6]).toMatch(
-      /^export\s+failed\s+1\s+2026-11-30T10:00:40Z\s+3\.0 s\s+trainer-a\s+ONNX export failed: unsupported layer…$/,
+    expect(table[7]).toMatch(
+      /^export\s+failed\s+1\s+2026-11-30T10:00:50Z\s+3\.0 s\s+trainer-a\s+ONNX export failed: unsupported layer…$/,
     );
-    expect(table[11]).toMatch(/^served\s+pending\s+1$/);
+    expect(table[12]).toMatch(/^served\s+pending\s+1$/);
   });
 
   it('prints a line for a step as it changes', () => {
@@ -159,7 +159,7 @@ describe('job formatting', () => {
       'step train trials: running on trainer-a',
     );
     expect(stepChangeLine(trials)).toBe('step train trials: succeeded in 10.0 s  trials=9');
-    expect(stepChangeLine(job.steps[4])).toBe(
+    expect(stepChangeLine(job.steps[5])).toBe(
       'step export: failed after 3.0 s: ONNX export failed: unsupported layer…',
     );
     expect(
@@ -170,7 +170,7 @@ describe('job formatting', () => {
   it("ends the training summary with the job's state and its failed step's error", () => {
     const job = failedJob('export');
     expect(jobOutcome(job, T0)).toBe(
-      `job ${job.id}  failed in 43.0 s  attempt 1\n` +
+      `job ${job.id}  failed in 53.0 s  attempt 1\n` +
         'failed step: export: ONNX export failed: unsupported layer\nstack...',
     );
     const succeeded: JobView = {
@@ -182,7 +182,7 @@ describe('job formatting', () => {
       steps: [],
     };
     expect(jobOutcome(succeeded, T0)).toBe(
-      `job ${job.id}  succeeded in 43.0 s  attempt 1  model IrisModel v3`,
+      `job ${job.id}  succeeded in 53.0 s  attempt 1  model IrisModel v3`,
     );
     const unreported: JobView = {
       ...job,

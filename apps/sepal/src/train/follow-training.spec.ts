@@ -132,8 +132,9 @@ describe('following a training job', () => {
       ],
       [
         jobWith('running', ['succeeded', 'running']),
-        jobWith('running', ['succeeded', 'succeeded', 'succeeded', 'running']),
+        jobWith('running', ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'running']),
         jobWith('succeeded', [
+          'succeeded',
           'succeeded',
           'succeeded',
           'succeeded',
@@ -158,6 +159,7 @@ describe('following a training job', () => {
       'step train trials: running',
       'step train trials: succeeded',
       'step select: succeeded',
+      'step refit on fit + validation rows: succeeded',
       'step evaluate on test: running',
       'step evaluate on test: succeeded',
       'step gate: succeeded',
@@ -170,6 +172,6 @@ describe('following a training job', () => {
       expect(at).toBeGreaterThanOrEqual(from);
       from = at + line.length;
     }
-    if (!tty) expect(logged).toHaveLength(11);
+    if (!tty) expect(logged).toHaveLength(12);
   });
 });

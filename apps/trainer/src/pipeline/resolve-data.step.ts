@@ -3,6 +3,7 @@ import { ServiceCallError } from '@sepal/http-client';
 import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
 import { JobRejectedError } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
+import { stratifiedFolds } from '../sweep/cross-validation';
 import type { SweepData, TreeRows } from '../sweep/grid-search';
 import { planJob, type JobPlan } from '../sweep/job-plan';
 import {
@@ -117,6 +118,7 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       version: `v${version.seq}`,
       fit_rows: sweep.yFit.length,
       validation_rows: sweep.yVal.length,
+      ...(sweep.crossValidation ? { cv_folds: sweep.crossValidation.folds } : {}),
       test_rows: test.labels.length,
       trials: plan.trials.length,
       backend,
@@ -199,6 +201,11 @@ function carveValidation(
     preprocessing,
     ...(treeTrials ? { trees: treeRows(columns, fitRows, holdoutRows, test.features) } : {}),
     ...(regression ? { tolerance: config.REGRESSION_TOLERANCE } : {}),
+    ...crossValidationOf(
+      config,
+      [...fit, ...holdout].map((row) => strata[row]),
+      seed,
+    ),
     xFit: encodeFeatureRows(preprocessing, fitRows),
     yFit: fit.map((row) => train.labels[row]),
     xVal: encodeFeatureRows(preprocessing, holdoutRows),
@@ -206,6 +213,20 @@ function carveValidation(
     labels: regression ? [] : schema.labels,
     featureNames: encodedFeatureNames(preprocessing),
   };
+}
+
+/**
+ * A training split of at most TRAIN_CV_MAX_ROWS rows selects by TRAIN_CV_FOLDS-fold cross-validation over its fit and
+ * validation rows (stratified like the carve), when the selected trial is refit on them (TRAIN_REFIT).
+ */
+function crossValidationOf(
+  config: ResolveDataDeps['config'],
+  strata: number[],
+  seed: number,
+): Pick<ResolvedSweep, 'crossValidation'> {
+  if (!config.TRAIN_REFIT || strata.length > config.TRAIN_CV_MAX_ROWS) return {};
+  const folds = config.TRAIN_CV_FOLDS;
+  return { crossValidation: { folds, foldOf: stratifiedFolds(strata, folds, seed) } };
 }
 
 /**

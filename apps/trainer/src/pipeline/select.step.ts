@@ -74,6 +74,7 @@ export function selectionSummary({
     selected_trial: trial.index + 1,
     params: description,
     ...(trial.valRmse !== undefined ? { val_rmse: trial.valRmse } : { val_accuracy: trial.valAccuracy }),
+    ...(trial.folds !== undefined ? { cv_folds: trial.folds } : {}),
     ...(keptSha256 ? { selected_trial_sha256: keptSha256 } : {}),
     ...(reusedFromAttempt !== undefined ? { reused_from_attempt: reusedFromAttempt } : {}),
   };

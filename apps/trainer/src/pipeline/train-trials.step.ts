@@ -230,6 +230,7 @@ function trialMetrics(result: TrialResult): Record<string, number> {
     epochs_run: result.epochsRun,
     seconds: result.seconds,
     ...trees,
+    ...(result.folds !== undefined ? { cv_folds: result.folds } : {}),
   };
   if (result.valRmse !== undefined) {
     return { val_rmse: result.valRmse, ...validationRegressionMetrics(result), ...common };

@@ -53,7 +53,8 @@ const SMALL_JOB = {
 } as const satisfies Partial<TrainRequested>;
 
 describe('TrainingPipeline on in-memory data, registry and bus', () => {
-  const config = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn' });
+  // One validation carve (no cross-validation) unless a test says otherwise: the trials train once each.
+  const config = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn', TRAIN_CV_MAX_ROWS: '0' });
   const iris = irisDataset();
 
   /** One job through the pipeline with its own bus, observer and status, over `registry`. */
@@ -61,6 +62,7 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
     payload: Partial<TrainRequested> & { dataset: string },
     registry: InMemoryRegistry,
     datasets: Record<string, StoredDataset> = { iris },
+    jobConfig = config,
   ) {
     const bus = new RecordingEventBus();
     const envelope = createEnvelope(EventNames.TrainRequested, { reason: 'manual', ...payload });
@@ -70,7 +72,7 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
     const status = new JobStatusStore();
     const logs: string[] = [];
     const pipeline = new TrainingPipeline(
-      config,
+      jobConfig,
       new InMemoryDatasets(datasets),
       registry,
       new TrainerMetrics(),
@@ -150,6 +152,22 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
         alias: 'champion',
         version: 1,
       });
+    });
+
+    it('refits the selected trial on fit + validation rows as its own step, its figures in the version', () => {
+      expect(first.observer.summaryOf('refit')).toEqual({
+        rows: 120,
+        // The dense trial's early-stopped epoch count is fixed for the refit.
+        params: expect.stringMatching(/^learningRate=0\.(05|1) epochs=\d+$/),
+        steps: expect.any(Number),
+        parameters: expect.any(Number),
+        seconds: expect.any(Number),
+      });
+      const epochs = Number(/epochs=(\d+)/.exec(String(first.observer.summaryOf('refit')?.params))?.[1]);
+      expect(epochs).toBeGreaterThanOrEqual(1);
+      expect(epochs).toBeLessThanOrEqual(15);
+      expect(registry.versions[0].metrics).toMatchObject({ refit_rows: 120, refit_steps: epochs });
+      expect(registry.versions[0].metrics.refit_seconds).toBeGreaterThan(0);
     });
 
     it('reports progress: child runs per trial with epochs, the parent run counting trials, then closed', () => {
@@ -329,6 +347,45 @@ describe('TrainingPipeline on in-memory data, registry and bus', () => {
       expect(resumed.observer.steps('succeeded')).toContain('promote');
       expect(registry.versions).toHaveLength(1);
     });
+  });
+
+  it('selects by k-fold cross-validation on a small training split, then refits on all of it', async () => {
+    const folds = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn', TRAIN_CV_FOLDS: '3' });
+    const registry = new InMemoryRegistry();
+    const { error, observer, bus } = await runJob(
+      { ...SMALL_JOB, grid: { model: ['forest'], trees: [5] } },
+      registry,
+      { iris },
+      folds,
+    );
+    expect(error).toBeUndefined();
+    expect(observer.summaryOf('resolve-data')).toMatchObject({
+      fit_rows: 96,
+      validation_rows: 24,
+      cv_folds: 3,
+    });
+    expect(observer.summaryOf('select')).toMatchObject({ cv_folds: 3 });
+    expect(observer.summaryOf('refit')).toMatchObject({ rows: 120, steps: 5 });
+    const trialFinished = bus
+      .of(EventNames.RunFinished)
+      .find((event) => event.payload.metrics?.cv_folds !== undefined);
+    expect(trialFinished?.payload.metrics).toMatchObject({ cv_folds: 3 });
+  });
+
+  it('skips the refit with TRAIN_REFIT=false: the selected trial is evaluated as it was trained', async () => {
+    const noRefit = TrainerConfig.load({ GATE_MIN_ACCURACY: '0', LOG_LEVEL: 'warn', TRAIN_REFIT: 'false' });
+    const registry = new InMemoryRegistry();
+    const { error, observer } = await runJob(
+      { ...SMALL_JOB, grid: { learningRate: [0.1] } },
+      registry,
+      { iris },
+      noRefit,
+    );
+    expect(error).toBeUndefined();
+    expect(observer.steps('skipped')).toEqual(['refit']);
+    const skipped = observer.events.find((event) => event.step === 'refit' && event.outcome === 'skipped');
+    expect(skipped?.summary).toMatchObject({ refit: false });
+    expect(registry.versions[0].metrics.refit_rows).toBeUndefined();
   });
 
   it('rejects a split too small at resolve data, after opening the run so the refusal is recorded on it', async () => {

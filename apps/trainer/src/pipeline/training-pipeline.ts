@@ -11,6 +11,7 @@ import { GateStep } from './gate.step';
 import { ParityStep } from './parity.step';
 import type { DatasetReader, EvaluationSets, ModelRegistry, RunOpener, TrackJob } from './pipeline-ports';
 import { PromoteStep } from './promote.step';
+import { refitMetrics, RefitStep, type RefitFigures } from './refit.step';
 import { finalRunMetrics, RegisterStep, type Registered } from './register.step';
 import { KeptTrials } from './kept-trial';
 import { errorMessage } from '../jobs/job-errors';
@@ -138,6 +139,25 @@ export class TrainingPipeline extends JobPipeline {
       });
     }
     try {
+      let refit: RefitFigures | null = null;
+      if (config.TRAIN_REFIT) {
+        const refitted = await steps.run(new RefitStep({ trainer }), {
+          jobId,
+          plan,
+          selected,
+          sweep,
+          seed,
+          testRows: resolved.testEncoded,
+          signal: hooks.signal,
+        });
+        selected = refitted.selected;
+        refit = refitted.figures;
+      } else {
+        await steps.skip('refit', {
+          refit: false,
+          reason: 'TRAIN_REFIT=false: the selected trial is evaluated',
+        });
+      }
       const { model } = selected;
       const labels = version.schema.labels;
       const { probabilities, evaluation, headline } = await steps.run(new EvaluateStep({ metrics, track }), {
@@ -170,6 +190,7 @@ export class TrainingPipeline extends JobPipeline {
       const figures = {
         ...evaluation.metrics,
         ...parity.metrics,
+        ...refitMetrics(refit),
         // A tree model's feature importance, shown by the run view and `sepal runs show`.
         ...importanceMetrics(selected.trial.featureImportance, version.schema.features),
       };

@@ -5,8 +5,7 @@ import {
   numericPreprocessing,
 } from '@sepal/ml';
 import { splitIris } from '../training/test/iris';
-import { trainTreeTrial } from '../training/tree-trial';
-import { TrialTrainer, treeTrial, type TrainedTrial, type TrialRequest } from '../workers/trial-trainer';
+import { irisTreeSweep, TreeTrainer } from '../test/tree-sweep';
 import { isBetterTrial, runGridSearch, type SweepData, type TrialResult } from './grid-search';
 
 const trial = (index: number, valAccuracy: number, parameterCount: number, valLoss: number): TrialResult => ({
@@ -76,37 +75,8 @@ describe('isBetterTrial across families', () => {
 });
 
 describe('runGridSearch with tree families', () => {
+  const { data, test: testRows } = irisTreeSweep(3);
   const iris = splitIris(3);
-  const data: SweepData = {
-    xFit: iris.train.x,
-    yFit: iris.train.y,
-    xVal: iris.validation.x,
-    yVal: iris.validation.y,
-    labels: iris.labels,
-    featureNames: iris.featureNames,
-    trees: {
-      preprocessing: numericPreprocessing(iris.featureNames),
-      xFit: iris.train.x,
-      xVal: iris.validation.x,
-      test: iris.test.x,
-    },
-  };
-
-  /** Trees on the calling thread, `concurrency` at once: forests are grown in that many parts. */
-  class TreeTrainer extends TrialTrainer {
-    readonly requests: TrialRequest[] = [];
-    constructor(readonly concurrency: number) {
-      super();
-    }
-    async backend(): Promise<'cpu'> {
-      return 'cpu';
-    }
-    async train(request: TrialRequest): Promise<TrainedTrial> {
-      this.requests.push(request);
-      if (request.family === 'dense') throw new Error('no dense trials here');
-      return treeTrial(trainTreeTrial(request), request.predictRows);
-    }
-  }
 
   const forest = { model: 'forest' as const, ...DEFAULT_FOREST_PARAMS, trees: 40 };
   const gbdt = { model: 'gbdt' as const, ...DEFAULT_GBDT_PARAMS };
@@ -115,8 +85,8 @@ describe('runGridSearch with tree families', () => {
     const split = new TreeTrainer(3);
     const whole = new TreeTrainer(1);
     const [a, b] = await Promise.all([
-      runGridSearch([forest], data, 42, split, {}, iris.test.x),
-      runGridSearch([forest], data, 42, whole, {}, iris.test.x),
+      runGridSearch([forest], data, 42, split, {}, testRows),
+      runGridSearch([forest], data, 42, whole, {}, testRows),
     ]);
     expect(split.requests.map((r) => (r.family === 'forest' ? r.treeIndices?.length : 0))).toEqual([
       13, 13, 14,
@@ -124,16 +94,13 @@ describe('runGridSearch with tree families', () => {
     expect(whole.requests.map((r) => (r.family === 'forest' ? r.treeIndices : null))).toEqual([undefined]);
     expect(a.best?.valAccuracy).toBe(b.best?.valAccuracy);
     expect(a.best?.valLoss).toBeCloseTo(b.best?.valLoss ?? NaN, 12);
-    const [pa, pb] = await Promise.all([
-      a.model!.predictProba(iris.test.x),
-      b.model!.predictProba(iris.test.x),
-    ]);
+    const [pa, pb] = await Promise.all([a.model!.predictProba(testRows), b.model!.predictProba(testRows)]);
     pa.forEach((row, r) => row.forEach((p, k) => expect(p).toBeCloseTo(pb[r][k], 12)));
     expect(a.best?.featureImportance?.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 9);
   });
 
   it('records a boosted trial’s rounds, and skips the trials left once the budget is spent', async () => {
-    const outcome = await runGridSearch([gbdt, forest], data, 42, new TreeTrainer(1), {}, iris.test.x, 0);
+    const outcome = await runGridSearch([gbdt, forest], data, 42, new TreeTrainer(1), {}, testRows, 0);
     expect(outcome.trials[0].status).toBe('finished');
     expect(outcome.trials[0].rounds?.length).toBe(outcome.trials[0].epochsRun);
     expect(outcome.trials[1]).toMatchObject({ status: 'failed' });
@@ -143,7 +110,7 @@ describe('runGridSearch with tree families', () => {
 
   it('fails a tree trial on a sweep without the rows encoded for trees', async () => {
     const { trees: _trees, ...encodedOnly } = data;
-    const outcome = await runGridSearch([forest], encodedOnly, 42, new TreeTrainer(1), {}, iris.test.x);
+    const outcome = await runGridSearch([forest], encodedOnly, 42, new TreeTrainer(1), {}, testRows);
     expect(outcome.trials[0].error).toMatch(/model forest needs the rows encoded for trees/);
   });
 

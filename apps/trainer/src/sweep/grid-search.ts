@@ -1,112 +1,20 @@
-import {
-  argmax,
-  logLoss,
-  mergeRandomForests,
-  partitionTreeIndices,
-  regressionReport,
-  sumByColumn,
-  treeFeatureImportance,
-  type BoostingRoundMetrics,
-  type FeaturePreprocessing,
-  type ForestTrial,
-  type RandomForestModel,
-  type TrialParams,
-} from '@sepal/ml';
-import type { EpochMetrics } from '../training/training-input';
-import type { TrialData } from '../workers/trial-protocol';
-import {
-  treeTrial,
-  type TrainedTrial,
-  type TrainedTreeTrial,
-  type TrialRequest,
-  type TrialTrainer,
-} from '../workers/trial-trainer';
+import type { TrialParams } from '@sepal/ml';
+import type { TrialTrainer, TrainedTrial } from '../workers/trial-trainer';
+import type { SweepData, SweepHooks, SweepOutcome, TrialResult } from './sweep-types';
+import { crossValidateTrial } from './cross-validation';
+import { failedResult, trainTrial } from './train-trial';
 
-export interface SweepData {
-  /** 'classification' when absent. */
-  task?: 'classification' | 'regression';
-  /** How the raw cells were encoded into the x rows; the trials' specs carry it so the export takes raw cells. */
-  preprocessing?: FeaturePreprocessing;
-  /**
-   * The rows as the tree families read them: encoded by `preprocessing` (missing numbers imputed with the fit rows'
-   * medians, categories one-hot, no standardisation: trees split on the raw scale), with the test rows they score.
-   * The export puts the same preprocessing in front of the ensemble, so clients send raw cells to trees too.
-   */
-  trees?: TreeRows;
-  /** Regression: the tolerance of val_within_tolerance (REGRESSION_TOLERANCE). */
-  tolerance?: number;
-  xFit: number[][];
-  /** Class indices, or target values for regression. */
-  yFit: number[];
-  xVal: number[][];
-  yVal: number[];
-  /** Class names; empty for regression. */
-  labels: string[];
-  /** The encoded columns' names (a one-hot position is `column=category`). */
-  featureNames: string[];
-}
-
-/** The sweep's rows encoded for the tree families (see SweepData.trees). */
-export interface TreeRows {
-  preprocessing: FeaturePreprocessing;
-  xFit: number[][];
-  xVal: number[][];
-  test: number[][];
-}
-
-/** A regressor's validation figures besides the RMSE (of the kept weights or trees, on the validation rows). */
-export interface ValidationRegression {
-  mae: number;
-  r2: number;
-  withinTolerance: number;
-}
-
-export interface TrialResult {
-  index: number;
-  /** The trial's family (`model`) and that family's parameters. */
-  params: TrialParams;
-  status: 'finished' | 'failed';
-  /** Validation metrics of the kept (best-epoch) weights (accuracy 0 for a regressor). */
-  valAccuracy: number;
-  valLoss: number;
-  /** Regression only: the validation RMSE in the target's units; selection minimises it. */
-  valRmse?: number;
-  /** Regression only, when the trial scored its validation rows: MAE, R² and the share within the tolerance. */
-  valRegression?: ValidationRegression;
-  bestEpoch: number;
-  epochsRun: number;
-  /** Trainable weights and biases of a network, or nodes of a tree ensemble (0 for a failed trial). */
-  parameterCount: number;
-  stoppedEarly: boolean;
-  seconds: number;
-  error?: string;
-  /** A boosted ensemble's metrics per round (its `bestEpoch` is the round kept). */
-  rounds?: BoostingRoundMetrics[];
-  /**
-   * A tree ensemble's feature importance: each raw column's share of the total split gain (a categorical column's
-   * one-hot block summed), in column order.
-   */
-  featureImportance?: number[];
-  /** The trainer replica that trained it, when known. */
-  worker?: string;
-}
-
-export interface SweepHooks {
-  onTrialStart?(index: number, params: TrialParams): Promise<void>;
-  onEpoch?(index: number, metrics: EpochMetrics): Promise<void>;
-  onTrialEnd?(result: TrialResult): Promise<void>;
-  signal?: AbortSignal;
-  /** The job the trials belong to (a queued trial carries it). */
-  jobId?: string;
-}
-
-export interface SweepOutcome {
-  trials: TrialResult[];
-  /** The selected trial (see isBetterTrial); null if all failed. */
-  best: TrialResult | null;
-  /** The selected trial's model: the caller owns it and must dispose it. */
-  model: TrainedTrial | null;
-}
+export type {
+  TrialOutcome,
+  TrialRun,
+  SweepData,
+  SweepHooks,
+  SweepOutcome,
+  TreeRows,
+  TrialResult,
+  ValidationRegression,
+} from './sweep-types';
+export { trainTrial, validationRegressionMetrics } from './train-trial';
 
 /**
  * Higher validation accuracy wins; among equally accurate trials the smaller network wins, then the lower validation
@@ -204,21 +112,6 @@ async function skipTrial(
   };
 }
 
-function failedResult(index: number, params: TrialParams, seconds: number): TrialResult {
-  return {
-    index,
-    params,
-    status: 'failed',
-    valAccuracy: 0,
-    valLoss: Number.POSITIVE_INFINITY,
-    bestEpoch: 0,
-    epochsRun: 0,
-    parameterCount: 0,
-    stoppedEarly: false,
-    seconds,
-  };
-}
-
 async function runTrial(
   index: number,
   params: TrialParams,
@@ -229,202 +122,7 @@ async function runTrial(
   predictRows: number[][],
 ): Promise<{ result: TrialResult; trained: TrainedTrial | null }> {
   await hooks.onTrialStart?.(index, params);
-  const started = performance.now();
-  const common: TrialData = {
-    xTrain: data.xFit,
-    yTrain: data.yFit,
-    xVal: data.xVal,
-    yVal: data.yVal,
-    labels: data.labels,
-    featureNames: data.featureNames,
-    seed,
-    predictRows,
-  };
-  try {
-    if (params.model === 'dense') {
-      const { model: _model, ...dense } = params;
-      const trained = await trainer.train({
-        ...common,
-        ...(data.task ? { task: data.task } : {}),
-        ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
-        family: 'dense',
-        params: dense,
-        signal: hooks.signal,
-        onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
-        ...(hooks.jobId !== undefined ? { trial: { jobId: hooks.jobId, index } } : {}),
-      });
-      if (trained.family !== 'dense')
-        throw new Error('the trial trainer answered a tree model for a dense trial');
-      const kept = trained.history[trained.bestEpoch - 1];
-      const result: TrialResult = {
-        index,
-        params,
-        status: 'finished',
-        valAccuracy: kept.valAccuracy,
-        valLoss: kept.valLoss,
-        ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
-        ...(data.task === 'regression' && trained.valPredictions
-          ? {
-              valRegression: regressionFigures(
-                trained.valPredictions.map(([value]) => value),
-                data,
-              ).valRegression,
-            }
-          : {}),
-        bestEpoch: trained.bestEpoch,
-        epochsRun: trained.history.length,
-        parameterCount: trained.spec.layers.reduce(
-          (sum, layer) => sum + layer.kernel.length + layer.bias.length,
-          0,
-        ),
-        stoppedEarly: trained.stoppedEarly,
-        seconds: (performance.now() - started) / 1000,
-        ...(trained.worker !== undefined ? { worker: trained.worker } : {}),
-      };
-      return { result, trained };
-    }
-    if (data.trees === undefined) {
-      throw new Error(`model ${params.model} needs the rows encoded for trees, and the sweep has none`);
-    }
-    const rawRows: TrialData = {
-      ...common,
-      ...(data.task ? { task: data.task } : {}),
-      xTrain: data.trees.xFit,
-      xVal: data.trees.xVal,
-      predictRows: data.trees.test,
-    };
-    const trained =
-      params.model === 'forest'
-        ? await trainForest(params, rawRows, trainer, hooks.signal)
-        : await trainer.train({
-            ...rawRows,
-            family: 'gbdt',
-            params: stripModel(params),
-            signal: hooks.signal,
-          });
-    if (trained.family === 'dense')
-      throw new Error('the trial trainer answered a dense model for a tree trial');
-    return { result: treeResult(index, params, trained, data, started), trained };
-  } catch (error) {
-    if (hooks.signal?.aborted) throw error;
-    const result: TrialResult = {
-      ...failedResult(index, params, (performance.now() - started) / 1000),
-      error: error instanceof Error ? error.message : String(error),
-    };
-    return { result, trained: null };
-  }
-}
-
-function stripModel<P extends { model: string }>(params: P): Omit<P, 'model'> {
-  const { model: _model, ...rest } = params;
-  return rest;
-}
-
-/**
- * A forest's trees are independent: with several workers the forest is grown in parts, one per worker, and merged;
- * the parts' scores (sums of leaf distributions) add up to the whole forest's.
- */
-async function trainForest(
-  params: ForestTrial,
-  common: TrialData,
-  trainer: TrialTrainer,
-  signal: AbortSignal | undefined,
-): Promise<TrainedTrial> {
-  const request = (treeIndices?: number[]): TrialRequest => ({
-    ...common,
-    family: 'forest',
-    params: stripModel(params),
-    ...(treeIndices ? { treeIndices } : {}),
-    signal,
-  });
-  if (trainer.concurrency <= 1 || params.trees < 2) return trainer.train(request());
-  const parts = await Promise.all(
-    partitionTreeIndices(params.trees, trainer.concurrency).map((indices) => trainer.train(request(indices))),
-  );
-  const trees = parts.filter((part): part is TrainedTreeTrial => part.family === 'forest');
-  if (trees.length !== parts.length)
-    throw new Error('the trial trainer answered another family for a forest part');
-  const add = (select: (part: TrainedTreeTrial) => number[][]) =>
-    select(trees[0]).map((row, r) =>
-      row.map((_, k) => trees.reduce((sum, part) => sum + select(part)[r][k], 0)),
-    );
-  return treeTrial(
-    {
-      family: 'forest',
-      model: mergeRandomForests(trees.map((part) => part.model as RandomForestModel)),
-      valScores: add((part) => part.valScores),
-      predictScores: add((part) => part.predictScores),
-    },
-    common.predictRows,
-  );
-}
-
-/** Validation metrics of a tree trial from its validation scores; a boosted one keeps its rounds' history. */
-function treeResult(
-  index: number,
-  params: TrialParams,
-  trained: TrainedTreeTrial,
-  data: SweepData,
-  started: number,
-): TrialResult {
-  const { model } = trained;
-  const scale = model.kind === 'random_forest' ? 1 / model.trees.length : 1;
-  const probabilities = trained.valScores.map((row) => row.map((value) => value * scale));
-  const boosted = model.kind === 'gradient_boosting';
-  return {
-    index,
-    params,
-    status: 'finished',
-    ...(model.task === 'regression'
-      ? regressionFigures(
-          probabilities.map(([value]) => value),
-          data,
-        )
-      : classificationFigures(probabilities, data)),
-    bestEpoch: boosted ? model.rounds : model.trees.length,
-    epochsRun: boosted ? model.history.length : model.trees.length,
-    parameterCount: model.trees.reduce((sum, tree) => sum + tree.feature.length, 0),
-    stoppedEarly: boosted && model.history.length < model.params.rounds,
-    seconds: (performance.now() - started) / 1000,
-    ...(boosted ? { rounds: model.history } : {}),
-    // Per raw column (a categorical column's one-hot block summed), so it names the columns clients send.
-    featureImportance: data.trees
-      ? sumByColumn(data.trees.preprocessing, treeFeatureImportance(model))
-      : treeFeatureImportance(model),
-  };
-}
-
-function classificationFigures(
-  probabilities: number[][],
-  data: SweepData,
-): Pick<TrialResult, 'valAccuracy' | 'valLoss'> {
-  const correct = probabilities.filter((row, r) => argmax(row) === data.yVal[r]).length;
-  return {
-    valAccuracy: correct / Math.max(1, data.yVal.length),
-    valLoss: logLoss(data.yVal, probabilities),
-  };
-}
-
-/** A tree regressor's validation figures: the RMSE selection minimises, its square as the loss, MAE, R², tolerance. */
-function regressionFigures(
-  values: number[],
-  data: SweepData,
-): Pick<TrialResult, 'valAccuracy' | 'valLoss' | 'valRmse' | 'valRegression'> {
-  const report = regressionReport(data.yVal, values, data.tolerance);
-  return {
-    valAccuracy: 0,
-    valLoss: report.rmse * report.rmse,
-    valRmse: report.rmse,
-    valRegression: { mae: report.mae, r2: report.r2, withinTolerance: report.withinTolerance },
-  };
-}
-
-/** A regressor's val_mae, val_r2 and val_within_tolerance, when its trial scored them (tree trials do). */
-export function validationRegressionMetrics({ valRegression }: TrialResult): Record<string, number> {
-  if (valRegression === undefined) return {};
-  return {
-    val_mae: valRegression.mae,
-    val_r2: valRegression.r2,
-    val_within_tolerance: valRegression.withinTolerance,
-  };
+  return data.crossValidation
+    ? crossValidateTrial({ index, params, data, seed, trainer, hooks, predictRows })
+    : trainTrial({ index, params, data, seed, trainer, hooks, predictRows });
 }

@@ -2,12 +2,15 @@ import { z } from 'zod';
 
 /**
  * The steps of a training job, in order, as a user reads them in a job view (Prefect/Airflow task runs). `served` is
- * reported by every gateway replica once it serves the promoted version.
+ * reported by every gateway replica once it serves the promoted version. `refit` (the selected configuration trained
+ * again on fit + validation rows) came later: a job recorded before it has no row for it, and its view shows it
+ * pending (or skipped, when the trainer runs with TRAIN_REFIT=false).
  */
 export const JOB_STEPS = [
   'resolve-data',
   'train-trials',
   'select',
+  'refit',
   'evaluate',
   'export',
   'parity',
@@ -24,6 +27,7 @@ export const JOB_STEP_TITLES: Record<JobStepId, string> = {
   'resolve-data': 'resolve data',
   'train-trials': 'train trials',
   select: 'select',
+  refit: 'refit on fit + validation rows',
   evaluate: 'evaluate on test',
   export: 'export',
   parity: 'parity check',

@@ -1,7 +1,7 @@
 import { accuracy, noisyClasses, separableClasses, stepFunction } from '../../test/fixtures/tree-data';
 import { createRng } from '../util/random';
 import { predictTreeProbabilities, predictTreeValues, treeFeatureImportance } from './predict-trees';
-import { mergeRandomForests, partitionTreeIndices, trainRandomForest } from './random-forest';
+import { classWeightsOf, mergeRandomForests, partitionTreeIndices, trainRandomForest } from './random-forest';
 import type { RandomForestModel } from './tree-model';
 import { treeEnsembleProblems } from './validate-tree-model';
 
@@ -44,6 +44,27 @@ describe('trainRandomForest', () => {
     ]);
     expect(values).toEqual([1, 1, 3, 3]);
     expect(treeFeatureImportance(forest)[0]).toBeGreaterThan(0.99);
+  });
+
+  it("weighs classes as scikit-learn's class_weight='balanced': rows / (classes x rows of the class)", () => {
+    const data = { rowCount: 8, classCount: 3, classes: Int32Array.from([0, 0, 0, 0, 0, 0, 1, 1]) };
+    expect(Array.from(classWeightsOf(data, 'balanced'))).toEqual([8 / 18, 8 / 6, 0]);
+    expect(Array.from(classWeightsOf(data, 'none'))).toEqual([1, 1, 1]);
+  });
+
+  it('balanced class weights move a leaf of mixed rows towards the rare class (seed 3)', () => {
+    // One feature that cannot separate: 90 rows of class 0, 10 of class 1, all alike.
+    const x = Array.from({ length: 100 }, () => [1]);
+    const y = Array.from({ length: 100 }, (_, i) => (i < 90 ? 0 : 1));
+    const params = { task: 'classification' as const, trees: 1, bootstrap: false };
+    const plain = trainRandomForest(x, y, params, 3);
+    const balanced = trainRandomForest(x, y, { ...params, classWeight: 'balanced' }, 3);
+    const [q0, q1] = predictTreeProbabilities(plain, [[1]])[0];
+    expect([q0, q1].map((p) => p.toFixed(6))).toEqual(['0.900000', '0.100000']);
+    const [p0, p1] = predictTreeProbabilities(balanced, [[1]])[0];
+    expect(p0).toBeCloseTo(0.5, 6);
+    expect(p1).toBeCloseTo(0.5, 6);
+    expect(treeEnsembleProblems(balanced)).toEqual([]);
   });
 
   it('is deterministic under a seed and differs with another seed', () => {

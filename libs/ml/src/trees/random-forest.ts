@@ -6,6 +6,7 @@ import type { DecisionTree, RandomForestModel } from './tree-model';
 import {
   featuresPerSplit,
   resolveRandomForestParams,
+  type ClassWeight,
   type RandomForestParamsInput,
   type TreeTask,
 } from './tree-params';
@@ -49,13 +50,14 @@ export function trainRandomForest(
     l2: 0,
     featuresPerSplit: featuresPerSplit(resolved.featureFraction, data.featureCount),
   });
+  const classWeights = classWeightsOf(data, resolved.classWeight);
   const trees = treeIndices.map((index) => {
     const rng = createRng(deriveSeed(seed, index));
     const weights = resolved.bootstrap
       ? bootstrapWeights(data.rowCount, rng)
       : new Float64Array(data.rowCount).fill(1);
     const rows = sampledRows(weights);
-    return grower.grow(rows, forestTargets(data, resolved.task, weights), rng).tree;
+    return grower.grow(rows, forestTargets(data, resolved.task, weights, classWeights), rng).tree;
   });
   return {
     kind: 'random_forest',
@@ -136,8 +138,33 @@ function sampledRows(weights: Float64Array): Uint32Array {
   return Uint32Array.from(rows);
 }
 
-function forestTargets(data: TreeTrainingData, task: TreeTask, weights: Float64Array): GrowTargets {
-  if (task === 'classification') return { channelOf: data.classes, sums: weights, denominators: weights };
+/** Per class, the weight of its rows: 1 each, or scikit-learn's balanced rows / (classes x rows of the class). */
+export function classWeightsOf(
+  data: Pick<TreeTrainingData, 'rowCount' | 'classCount' | 'classes'>,
+  classWeight: ClassWeight,
+): Float64Array {
+  const weights = new Float64Array(data.classCount).fill(1);
+  if (classWeight === 'none') return weights;
+  const counts = new Float64Array(data.classCount);
+  data.classes.forEach((label) => counts[label]++);
+  counts.forEach((count, label) => {
+    weights[label] = count > 0 ? data.rowCount / (data.classCount * count) : 0;
+  });
+  return weights;
+}
+
+function forestTargets(
+  data: TreeTrainingData,
+  task: TreeTask,
+  weights: Float64Array,
+  classWeights: Float64Array,
+): GrowTargets {
+  if (task === 'classification') {
+    const weighted = classWeights.every((weight) => weight === 1)
+      ? weights
+      : weights.map((weight, row) => weight * classWeights[data.classes[row]]);
+    return { channelOf: data.classes, sums: weighted, denominators: weighted };
+  }
   const sums = data.targets.map((target, row) => target * weights[row]);
   return { channelOf: new Int32Array(data.rowCount), sums, denominators: weights };
 }

@@ -18,6 +18,7 @@ describe('tree ensemble parameters', () => {
       featureFraction: 'sqrt',
       maxBins: 255,
       bootstrap: true,
+      classWeight: 'none',
     });
     expect(resolveRandomForestParams({ task: 'regression' }).featureFraction).toBe(1);
   });
@@ -51,6 +52,7 @@ describe('tree ensemble parameters', () => {
         featureFraction: 1.5,
         maxBins: 256,
         bootstrap: 'yes' as unknown as boolean,
+        classWeight: 'even' as unknown as 'none',
       }),
     ).toEqual([
       'maxDepth: 2.5 is not an integer (or null for no limit)',
@@ -58,7 +60,11 @@ describe('tree ensemble parameters', () => {
       'maxBins: 256 is out of bounds, expected >= 2 and <= 255',
       'trees: 0 is out of bounds, expected >= 1 and <= 10000',
       'bootstrap: "yes" is not true or false',
+      'classWeight: "even" is not one of none, balanced',
     ]);
+    expect(
+      randomForestParamProblems({ ...defaultRandomForestParams('regression'), classWeight: 'balanced' }),
+    ).toEqual(['classWeight: "balanced" applies to classification only; use "none" for regression']);
     expect(
       gradientBoostingParamProblems({
         ...defaultGradientBoostingParams('regression'),

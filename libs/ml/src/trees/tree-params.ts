@@ -3,6 +3,13 @@ export type TreeTask = 'classification' | 'regression';
 /** 'sqrt': floor(sqrt(F)) features per split, as scikit-learn's forests classify; a number: that fraction of F. */
 export type FeatureFraction = number | 'sqrt';
 
+/**
+ * How a forest weighs each class's rows: 'none', every row alike; 'balanced', scikit-learn's class_weight='balanced',
+ * rows / (classes x rows of the class), computed once on the training rows (a rare class counts as much as a common one).
+ */
+export const CLASS_WEIGHTS = ['none', 'balanced'] as const;
+export type ClassWeight = (typeof CLASS_WEIGHTS)[number];
+
 export interface RandomForestParams {
   task: TreeTask;
   trees: number;
@@ -16,6 +23,8 @@ export interface RandomForestParams {
   maxBins: number;
   /** Each tree sees a bootstrap sample (rows drawn with replacement) rather than every row. */
   bootstrap: boolean;
+  /** Classification only: 'balanced' weighs each class inversely to its frequency. */
+  classWeight: ClassWeight;
 }
 
 export interface GradientBoostingParams {
@@ -55,6 +64,7 @@ export function defaultRandomForestParams(task: TreeTask): RandomForestParams {
     featureFraction: task === 'classification' ? 'sqrt' : 1,
     maxBins: MAX_TREE_BINS,
     bootstrap: true,
+    classWeight: 'none',
   };
 }
 
@@ -112,6 +122,13 @@ export function randomForestParamProblems(params: RandomForestParams): string[] 
   const problems = [...commonProblems(params), ...boundProblems(params, FOREST_BOUNDS)];
   if (typeof params.bootstrap !== 'boolean') {
     problems.push(`bootstrap: ${show(params.bootstrap)} is not true or false`);
+  }
+  if (!(CLASS_WEIGHTS as readonly unknown[]).includes(params.classWeight)) {
+    problems.push(`classWeight: ${show(params.classWeight)} is not one of ${CLASS_WEIGHTS.join(', ')}`);
+  } else if (params.classWeight !== 'none' && params.task === 'regression') {
+    problems.push(
+      `classWeight: "${params.classWeight}" applies to classification only; use "none" for regression`,
+    );
   }
   return problems;
 }

@@ -9,6 +9,7 @@ import {
   forestParamsOf,
   gbdtParamsOf,
   DEFAULT_GBDT_PARAMS,
+  refitTrialParams,
   resolveFixedParams,
   trialLimitProblems,
   validateModelGrid,
@@ -151,5 +152,44 @@ describe('parameters for the learners', () => {
       maxLeaves: 31,
     });
     expect(familyParamValue('forest', 'bootstrap', 'false')).toEqual({ ok: true, value: false });
+  });
+});
+
+describe('forest options in a grid', () => {
+  it('takes classWeight none or balanced, minSamplesLeaf and featureFraction as grid values', () => {
+    expect(
+      errorsOf({
+        model: ['forest'],
+        classWeight: ['none', 'balanced'],
+        minSamplesLeaf: [1, 3],
+        featureFraction: ['sqrt', 0.5],
+      }),
+    ).toEqual([]);
+    expect(errorsOf({ model: ['forest'], classWeight: ['even'] })).toEqual([
+      'classWeight: "even" is not one of none, balanced',
+    ]);
+    expect(
+      forestParamsOf({ ...DEFAULT_FOREST_PARAMS, classWeight: 'balanced' }, 'classification').classWeight,
+    ).toBe('balanced');
+    // A regressor has no classes to weigh.
+    expect(
+      forestParamsOf({ ...DEFAULT_FOREST_PARAMS, classWeight: 'balanced' }, 'regression').classWeight,
+    ).toBe('none');
+  });
+});
+
+describe('refitTrialParams', () => {
+  it('fixes what early stopping chose and stops nothing early; a forest is grown as it was', () => {
+    const [dense, forest, gbdt] = expandModelGrid([{ families: ['dense', 'forest', 'gbdt'], values: {} }]);
+    expect(refitTrialParams(dense, 17)).toMatchObject({
+      model: 'dense',
+      epochs: 17,
+      earlyStoppingPatience: 0,
+    });
+    expect(refitTrialParams(gbdt, 42)).toMatchObject({ model: 'gbdt', rounds: 42, earlyStoppingRounds: 0 });
+    expect(refitTrialParams(forest, 300)).toEqual(forest);
+    // Never more than the trial was allowed, never less than one.
+    expect(refitTrialParams(gbdt, 5000)).toMatchObject({ rounds: DEFAULT_GBDT_PARAMS.rounds });
+    expect(refitTrialParams(dense, 0)).toMatchObject({ epochs: 1 });
   });
 });

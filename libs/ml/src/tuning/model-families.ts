@@ -1,6 +1,14 @@
 import type { ValidationResult } from '../util/result';
-import { MAX_ENSEMBLE_TREES, MAX_TREE_BINS, MAX_TREE_DEPTH } from '../trees/tree-params';
-import type { GradientBoostingParams, RandomForestParams } from '../trees/tree-params';
+import { DEFAULT_GBDT_PARAMS, estimateGbdtSeconds, GBDT_DEFINITIONS } from './families/boosting';
+import { definedValue, type Definition } from './families/definitions';
+import { estimateDenseSeconds } from './families/dense';
+import {
+  DEFAULT_FOREST_PARAMS,
+  estimateForestSeconds,
+  FOREST_DEFINITIONS,
+  REGRESSION_FOREST_FEATURE_FRACTION,
+} from './families/forest';
+import { MODEL_FAMILIES, type ModelFamily, type TrialParams } from './families/trial';
 import { MAX_GRID_COMBINATIONS } from './grid';
 import {
   DEFAULT_TRAINING_PARAMS,
@@ -8,111 +16,26 @@ import {
   TRAINING_PARAM_NAMES,
   type TrainingParams,
 } from './training-params';
-import {
-  overLimitMessage,
-  trainingLimitProblems,
-  type DataShape,
-  type TrainingLimits,
-} from './training-limits';
+import type { DataShape } from './training-limits';
 
-/** The model families a grid can search: a dense network, a random forest, gradient-boosted trees. */
-export const MODEL_FAMILIES = ['dense', 'forest', 'gbdt'] as const;
-export type ModelFamily = (typeof MODEL_FAMILIES)[number];
-
-/** A random forest's trial parameters; maxDepth 0 grows until leaves are pure (or minSamplesLeaf stops it). */
-export interface ForestTrialParams {
-  trees: number;
-  maxDepth: number;
-  minSamplesLeaf: number;
-  featureFraction: number | 'sqrt';
-  bootstrap: boolean;
-  maxBins: number;
-}
-
-/** A gradient-boosted ensemble's trial parameters; maxDepth 0 leaves the depth to maxLeaves. */
-export interface GbdtTrialParams {
-  rounds: number;
-  learningRate: number;
-  maxDepth: number;
-  maxLeaves: number;
-  minSamplesLeaf: number;
-  l2: number;
-  featureFraction: number | 'sqrt';
-  maxBins: number;
-  earlyStoppingRounds: number;
-}
-
-export type DenseTrial = { model: 'dense' } & TrainingParams;
-export type ForestTrial = { model: 'forest' } & ForestTrialParams;
-export type GbdtTrial = { model: 'gbdt' } & GbdtTrialParams;
-/** One trial of a grid: its family and that family's parameters. A plain object, so any transport carries it. */
-export type TrialParams = DenseTrial | ForestTrial | GbdtTrial;
-
-/** A scikit-learn-like forest (RandomForestClassifier(300)). */
-export const DEFAULT_FOREST_PARAMS: Readonly<ForestTrialParams> = Object.freeze({
-  trees: 300,
-  maxDepth: 0,
-  minSamplesLeaf: 1,
-  featureFraction: 'sqrt',
-  bootstrap: true,
-  maxBins: MAX_TREE_BINS,
-});
-
-/**
- * A regression forest's default featureFraction: every feature at each split, as scikit-learn's RandomForestRegressor
- * (`sqrt` decorrelates classifiers' trees, but starves a regressor of its few informative columns).
- */
-export const REGRESSION_FOREST_FEATURE_FRACTION = 1;
-
-/** scikit-learn's HistGradientBoosting defaults with early stopping on the validation rows, l2 = 1. */
-export const DEFAULT_GBDT_PARAMS: Readonly<GbdtTrialParams> = Object.freeze({
-  rounds: 300,
-  learningRate: 0.1,
-  maxDepth: 0,
-  maxLeaves: 31,
-  minSamplesLeaf: 20,
-  l2: 1,
-  featureFraction: 1,
-  maxBins: MAX_TREE_BINS,
-  earlyStoppingRounds: 10,
-});
-
-type Definition =
-  | { kind: 'number'; integer: boolean; min: number; minExclusive?: boolean; max: number; or?: string }
-  | { kind: 'boolean' };
-
-const featureFraction: Definition = {
-  kind: 'number',
-  integer: false,
-  min: 0,
-  minExclusive: true,
-  max: 1,
-  or: 'sqrt',
-};
-const maxBins: Definition = { kind: 'number', integer: true, min: 2, max: MAX_TREE_BINS };
-const minSamplesLeaf: Definition = { kind: 'number', integer: true, min: 1, max: 1_000_000 };
-const maxDepth: Definition = { kind: 'number', integer: true, min: 0, max: MAX_TREE_DEPTH };
-
-const FOREST_DEFINITIONS: Record<keyof ForestTrialParams, Definition> = {
-  trees: { kind: 'number', integer: true, min: 1, max: MAX_ENSEMBLE_TREES },
-  maxDepth,
-  minSamplesLeaf,
-  featureFraction,
-  bootstrap: { kind: 'boolean' },
-  maxBins,
-};
-
-const GBDT_DEFINITIONS: Record<keyof GbdtTrialParams, Definition> = {
-  rounds: { kind: 'number', integer: true, min: 1, max: MAX_ENSEMBLE_TREES },
-  learningRate: { kind: 'number', integer: false, min: 0, minExclusive: true, max: 1 },
-  maxDepth,
-  maxLeaves: { kind: 'number', integer: true, min: 2, max: 65_536 },
-  minSamplesLeaf,
-  l2: { kind: 'number', integer: false, min: 0, max: 1e6 },
-  featureFraction,
-  maxBins,
-  earlyStoppingRounds: { kind: 'number', integer: true, min: 0, max: MAX_ENSEMBLE_TREES },
-};
+// Each family's parameters live in a file of its own (families/); this module searches grids over them.
+export { DEFAULT_GBDT_PARAMS, gbdtParamsOf, type GbdtTrial, type GbdtTrialParams } from './families/boosting';
+export type { DenseTrial } from './families/dense';
+export {
+  DEFAULT_FOREST_PARAMS,
+  forestParamsOf,
+  REGRESSION_FOREST_FEATURE_FRACTION,
+  type ForestTrial,
+  type ForestTrialParams,
+} from './families/forest';
+export {
+  DEFAULT_TREE_LIMITS,
+  TREE_LIMIT_VARIABLES,
+  treesGrown,
+  trialLimitProblems,
+  type TreeLimits,
+} from './families/tree-limits';
+export { MODEL_FAMILIES, type ModelFamily, type TrialParams } from './families/trial';
 
 /** Each family's parameter names, in the canonical order grids expand in. */
 export const FAMILY_PARAM_NAMES: { readonly [F in ModelFamily]: readonly string[] } = {
@@ -154,30 +77,7 @@ export function familyParamValue(
   if (definition === undefined) {
     return { ok: false, problem: `unknown parameter "${name}" for model ${family}` };
   }
-  const shown = JSON.stringify(value) ?? String(value);
-  if (definition.kind === 'boolean') {
-    if (value === true || value === 'true') return { ok: true, value: true };
-    if (value === false || value === 'false') return { ok: true, value: false };
-    return { ok: false, problem: `${name}: ${shown} is not true or false` };
-  }
-  if (definition.or !== undefined && value === definition.or) return { ok: true, value };
-  const alternative = definition.or === undefined ? '' : ` or "${definition.or}"`;
-  if (typeof value !== 'number') {
-    return { ok: false, problem: `${name}: ${shown} is not a number${alternative}` };
-  }
-  if (!Number.isFinite(value)) return { ok: false, problem: `${name}: ${value} is not a finite number` };
-  if (definition.integer && !Number.isInteger(value)) {
-    return { ok: false, problem: `${name}: ${value} is not an integer` };
-  }
-  const belowMin = definition.minExclusive ? value <= definition.min : value < definition.min;
-  if (belowMin || value > definition.max) {
-    const lower = `${definition.minExclusive ? '>' : '>='} ${definition.min}`;
-    return {
-      ok: false,
-      problem: `${name}: ${value} is out of bounds, expected ${lower} and <= ${definition.max}${alternative}`,
-    };
-  }
-  return { ok: true, value };
+  return definedValue(name, value, definition);
 }
 
 /** One grid of one or more families: `model` lists the families, the other keys their candidate values. */
@@ -390,132 +290,31 @@ export function describeTrialParams(trial: TrialParams, grids: readonly CheckedG
   return [...(multiFamily || trial.model !== 'dense' ? [`model=${trial.model}`] : []), ...parts].join(' ');
 }
 
-/** The tree sizes a job may ask for (TRAIN_MAX_* variables), beside the dense ones. */
-export interface TreeLimits {
-  /** Trees of one forest. */
-  maxTrees: number;
-  /** Boosting rounds of one ensemble. */
-  maxRounds: number;
-  /** maxDepth of a tree (0, no limit, is bounded by the rows: see maxTreeRows). */
-  maxTreeDepth: number;
-  maxLeaves: number;
-  /** Training rows × trees grown in one trial (a boosted classifier grows one tree per class per round). */
-  maxTreeRows: number;
-}
-
-export const DEFAULT_TREE_LIMITS: Readonly<TreeLimits> = Object.freeze({
-  maxTrees: 1000,
-  maxRounds: 2000,
-  maxTreeDepth: 32,
-  maxLeaves: 1024,
-  maxTreeRows: 50_000_000,
-});
-
-export const TREE_LIMIT_VARIABLES: Record<keyof TreeLimits, string> = {
-  maxTrees: 'TRAIN_MAX_TREES',
-  maxRounds: 'TRAIN_MAX_ROUNDS',
-  maxTreeDepth: 'TRAIN_MAX_TREE_DEPTH',
-  maxLeaves: 'TRAIN_MAX_LEAVES',
-  maxTreeRows: 'TRAIN_MAX_TREE_ROWS',
-};
-
-/** Trees a trial grows at most: a forest's trees, or rounds × (classes, or 1 for two classes' softmax too). */
-export function treesGrown(trial: ForestTrial | GbdtTrial, classes: number): number {
-  return trial.model === 'forest' ? trial.trees : trial.rounds * Math.max(1, classes);
-}
-
-/**
- * Every limit the trials exceed (one message per limit, at the first trial over it), naming the limit, its variable
- * and the value asked for: the dense limits for dense trials, the tree limits for the others.
- */
-export function trialLimitProblems(
-  trials: readonly TrialParams[],
-  limits: TrainingLimits & TreeLimits,
-  shape?: DataShape,
-): string[] {
-  const dense = trials.filter((trial): trial is DenseTrial => trial.model === 'dense');
-  const trees = trials.filter((trial): trial is ForestTrial | GbdtTrial => trial.model !== 'dense');
-  const problems: string[] = [];
-  if (trials.length > limits.maxTrials) {
-    problems.push(overLimitMessage(limits, 'maxTrials', `a grid of ${trials.length} trials`));
-  }
-  if (dense.length > 0) {
-    problems.push(...trainingLimitProblems(dense, { ...limits, maxTrials: Number.POSITIVE_INFINITY }, shape));
-  }
-  const over = (limit: keyof TreeLimits, asked: string) =>
-    `${asked} is over the limit of ${limits[limit]} (${TREE_LIMIT_VARIABLES[limit]})`;
-  const checks: [keyof TreeLimits, (t: ForestTrial | GbdtTrial) => number, (v: number) => string][] = [
-    ['maxTrees', (t) => (t.model === 'forest' ? t.trees : 0), (v) => `trees ${v}`],
-    ['maxRounds', (t) => (t.model === 'gbdt' ? t.rounds : 0), (v) => `rounds ${v}`],
-    ['maxTreeDepth', (t) => t.maxDepth, (v) => `maxDepth ${v}`],
-    ['maxLeaves', (t) => (t.model === 'gbdt' ? t.maxLeaves : 0), (v) => `maxLeaves ${v}`],
-  ];
-  if (shape) {
-    checks.push([
-      'maxTreeRows',
-      (t) => shape.rows * treesGrown(t, shape.classes),
-      (v) => `${shape.rows} rows × trees grown = ${v}`,
-    ]);
-  }
-  for (const [limit, measure, describe] of checks) {
-    const first = trees.find((trial) => measure(trial) > limits[limit]);
-    if (first) problems.push(over(limit, describe(measure(first))));
-  }
-  return problems;
-}
-
-/** The library's forest parameters for a forest trial. */
-export function forestParamsOf(
-  trial: ForestTrialParams,
-  task: RandomForestParams['task'],
-): RandomForestParams {
-  return {
-    task,
-    trees: trial.trees,
-    maxDepth: trial.maxDepth === 0 ? null : trial.maxDepth,
-    minSamplesLeaf: trial.minSamplesLeaf,
-    featureFraction: trial.featureFraction,
-    maxBins: trial.maxBins,
-    bootstrap: trial.bootstrap,
-  };
-}
-
-/** The library's boosting parameters for a gbdt trial. */
-export function gbdtParamsOf(
-  trial: GbdtTrialParams,
-  task: GradientBoostingParams['task'],
-): GradientBoostingParams {
-  return {
-    task,
-    rounds: trial.rounds,
-    learningRate: trial.learningRate,
-    maxDepth: trial.maxDepth === 0 ? null : trial.maxDepth,
-    maxLeaves: trial.maxLeaves,
-    minSamplesLeaf: trial.minSamplesLeaf,
-    l2: trial.l2,
-    featureFraction: trial.featureFraction,
-    maxBins: trial.maxBins,
-    earlyStoppingRounds: trial.earlyStoppingRounds,
-  };
-}
-
 /**
  * Rough seconds one trial takes on one core of a 2-core machine, from the work it does (measured on Wine Quality
  * white: a 300-tree forest on 3,918 rows in 3.8 s, boosting and a 16-unit network in the same run). Used to fit the
  * default grid into a budget, never as a promise.
  */
 export function estimateTrialSeconds(trial: TrialParams, shape: DataShape): number {
-  const rows = Math.max(1, shape.rows);
-  const features = Math.max(1, shape.features);
-  if (trial.model === 'forest') return 3.2e-7 * rows * trial.trees * features;
-  if (trial.model === 'gbdt') {
-    // Early stopping usually ends well before `rounds`: count a third of them.
-    const rounds = trial.earlyStoppingRounds > 0 ? trial.rounds / 3 : trial.rounds;
-    return 1.5e-7 * rows * rounds * Math.max(1, shape.classes) * features + 0.05;
+  if (trial.model === 'forest') return estimateForestSeconds(trial, shape);
+  if (trial.model === 'gbdt') return estimateGbdtSeconds(trial, shape);
+  return estimateDenseSeconds(trial, shape);
+}
+
+/**
+ * The parameters the selected trial is refit with on the fit and validation rows together (scikit-learn's refit):
+ * what early stopping decided on the validation rows becomes fixed, a network's epochs or a boosted ensemble's rounds
+ * (`kept`: the trial's best epoch or round), and nothing stops early, since no rows are held out any more. A forest
+ * is grown again as it was.
+ */
+export function refitTrialParams(trial: TrialParams, kept: number): TrialParams {
+  const fixed = Math.max(1, Math.round(kept));
+  if (trial.model === 'dense') {
+    return { ...trial, epochs: Math.min(trial.epochs, fixed), earlyStoppingPatience: 0 };
   }
-  // A dense trial: about a quarter of its epochs before early stopping, plus TensorFlow.js's set-up.
-  const epochs = trial.earlyStoppingPatience > 0 ? trial.epochs / 4 : trial.epochs;
-  return 2e-8 * rows * epochs * trial.hiddenUnits * trial.hiddenLayers * features + 0.3;
+  if (trial.model === 'gbdt')
+    return { ...trial, rounds: Math.min(trial.rounds, fixed), earlyStoppingRounds: 0 };
+  return { ...trial };
 }
 
 /** Seconds a job's sweep may take by default (TRAIN_BUDGET_S; a request's budgetSeconds overrides it). */
