@@ -39,6 +39,7 @@ const serviceKeysVar = z
 
 export const registryConfigSchema = baseConfigSchema.extend({
   REGISTRY_PORT: portVar(3002),
+  /** Each app's own key as `name=scope,scope:secret`, space-separated, stored at start like SEPAL_API_KEY. */
   SEPAL_SERVICE_KEYS: serviceKeysVar,
   /** Overrides HOST for this app. */
   REGISTRY_HOST: z.string().min(1).optional(),
