@@ -2,7 +2,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, register } from 'prom-client';
 import { counter } from '@sepal/observability';
-import type { PredictResponse } from '@sepal/contracts';
+import { PREDICTION_ID_HEADER, type PredictResponse } from '@sepal/contracts';
 import type { RequestsOf } from './model-traffic';
 
 /** What the lean path calls: PredictService.predict. */
@@ -159,7 +159,11 @@ export class FastPredictPath {
       this.predict!(parsed, model).then(
         (answer) => {
           const json = JSON.stringify(answer);
-          response.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
+          response.writeHead(200, {
+            'content-type': JSON_TYPE,
+            'content-length': Buffer.byteLength(json),
+            [PREDICTION_ID_HEADER]: answer.predictions[0].predictionId,
+          });
           response.end(json);
           this.count(model === undefined ? PREDICT : '/predict/:model', started, model);
         },

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
@@ -17,11 +28,13 @@ import { PredictService } from '../predict/predict.service';
 import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip-mapping';
 import { OipExceptionFilter } from './oip-exception.filter';
+import { PredictionIdHeaderInterceptor } from '../prediction-log/prediction-id.interceptor';
 
 /** Open Inference Protocol (KServe v2) REST endpoints, so standard clients work. */
 @ApiTags('open inference protocol (v2)')
 @Controller('v2')
 @UseFilters(OipExceptionFilter)
+@UseInterceptors(PredictionIdHeaderInterceptor)
 export class OipController {
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
@@ -166,7 +179,7 @@ export class OipController {
   private async run(model: LoadedModel, body: unknown): Promise<OipInferResponse> {
     const request = parseInferRequest(body, model.signature, this.config.MAX_BATCH_ROWS);
     const output = await this.predictions.score(model, request);
-    return inferResponse(model.info, model.signature, request, output);
+    return inferResponse(model.info, model.signature, request, output, output.predictionIds);
   }
 
   private served(name: string): LoadedModel {

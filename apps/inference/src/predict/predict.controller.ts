@@ -1,14 +1,16 @@
-import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
 import { PredictRateLimitGuard } from './predict-rate-limit.guard';
 import { openApiSchema, RequireScope } from '@sepal/http';
 import { PredictService } from './predict.service';
+import { PredictionIdHeaderInterceptor } from '../prediction-log/prediction-id.interceptor';
 
 const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
 @ApiTags('predict')
 @Controller()
+@UseInterceptors(PredictionIdHeaderInterceptor)
 export class PredictController {
   constructor(private readonly predictions: PredictService) {}
 
