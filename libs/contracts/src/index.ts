@@ -2,6 +2,7 @@ export * from './events/event-names';
 export * from './events/common';
 export * from './events/tracking-fields';
 export * from './events/data.events';
+export * from './events/prediction.events';
 export * from './events/training.events';
 export * from './events/envelope';
 export * from './errors/domain-errors';

@@ -19,7 +19,7 @@ import {
   OipModelMetadata,
   UnavailableError,
 } from '@sepal/contracts';
-import { openApiSchema, Public, RequireScope } from '@sepal/http';
+import { Actor, openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { LoadedModel } from '../model/loaded-model';
@@ -155,8 +155,12 @@ export class OipController {
       },
     },
   })
-  infer(@Param('name') name: string, @Body() body: unknown): Promise<OipInferResponse> {
-    return this.predictions.withModel((model) => this.run(model, body), name);
+  infer(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Actor() keyName: string,
+  ): Promise<OipInferResponse> {
+    return this.predictions.withModel((model) => this.run(model, body, keyName), name);
   }
 
   @Post('models/:name/versions/:version/infer')
@@ -172,13 +176,16 @@ export class OipController {
     @Param('name') name: string,
     @Param('version') version: string,
     @Body() body: unknown,
+    @Actor() keyName: string,
   ): Promise<OipInferResponse> {
-    return this.predictions.withVersion(name, parseVersion(version), (model) => this.run(model, body));
+    return this.predictions.withVersion(name, parseVersion(version), (model) =>
+      this.run(model, body, keyName),
+    );
   }
 
-  private async run(model: LoadedModel, body: unknown): Promise<OipInferResponse> {
+  private async run(model: LoadedModel, body: unknown, keyName: string): Promise<OipInferResponse> {
     const request = parseInferRequest(body, model.signature, this.config.MAX_BATCH_ROWS);
-    const output = await this.predictions.score(model, request);
+    const output = await this.predictions.score(model, request, keyName);
     return inferResponse(model.info, model.signature, request, output, output.predictionIds);
   }
 

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards, UseInterceptors } f
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
 import { PredictRateLimitGuard } from './predict-rate-limit.guard';
-import { openApiSchema, RequireScope } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope } from '@sepal/http';
 import { PredictService } from './predict.service';
 import { PredictionIdHeaderInterceptor } from '../prediction-log/prediction-id.interceptor';
 
@@ -46,8 +46,8 @@ export class PredictController {
   @ApiResponse({ status: 413, description: 'The body is over MAX_BODY_BYTES.' })
   @ApiResponse({ status: 415, description: 'The body is not application/json.' })
   @ApiResponse({ status: 503, description: 'No model is loaded yet.' })
-  predict(@Body() body: unknown): Promise<PredictResponse> {
-    return this.predictions.predict(body);
+  predict(@Body() body: unknown, @Actor() keyName: string): Promise<PredictResponse> {
+    return this.predictions.predict(body, undefined, keyName);
   }
 
   @Post('predict/:model')
@@ -66,7 +66,11 @@ export class PredictController {
     description: 'One prediction per row; `model.version` says which version served it.',
   })
   @ApiResponse({ status: 404, description: 'No model of that name is served.' })
-  predictModel(@Param('model') model: string, @Body() body: unknown): Promise<PredictResponse> {
-    return this.predictions.predict(body, model);
+  predictModel(
+    @Param('model') model: string,
+    @Body() body: unknown,
+    @Actor() keyName: string,
+  ): Promise<PredictResponse> {
+    return this.predictions.predict(body, model, keyName);
   }
 }

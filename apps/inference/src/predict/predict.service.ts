@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ANONYMOUS } from '@sepal/http';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
@@ -7,6 +8,7 @@ import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';
 import { ParsedRows, parsePredictBody } from './parse-input';
 import { predictionIds } from '../prediction-log/prediction-id';
+import { PredictionLog } from '../prediction-log/prediction-log.service';
 
 /** A run's output with the id of each row's prediction. */
 export interface ScoredRows extends RunOutput {
@@ -49,6 +51,7 @@ export class PredictService {
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly models: ModelManager,
     private readonly metrics: InferenceMetrics,
+    private readonly log: PredictionLog,
   ) {}
 
   /** Holds the version serving this request of `modelName` (default model when omitted) while `work` runs on it. */
@@ -79,7 +82,8 @@ export class PredictService {
    * Runs parsed rows, gives each row a prediction id and records the rows and per-class counts; starts the shadow
    * run, if any, without waiting.
    */
-  async score(model: LoadedModel, parsed: ParsedRows): Promise<ScoredRows> {
+  async score(model: LoadedModel, parsed: ParsedRows, keyName: string = ANONYMOUS.name): Promise<ScoredRows> {
+    const started = performance.now();
     const run = await model.infer(parsed.data, parsed.rows, parsed.categorical);
     const output: ScoredRows = {
       probabilities: run.probabilities,
@@ -87,6 +91,8 @@ export class PredictService {
       values: run.values,
       predictionIds: predictionIds(parsed.rows),
     };
+    const latencyMs = performance.now() - started;
+    this.log.record(model.info, model.signature, parsed, output, output.predictionIds, latencyMs, keyName);
     // A copy of the rows into the drift window; its PSI is computed off the request path.
     model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
@@ -130,10 +136,11 @@ export class PredictService {
       });
   }
 
-  predict(body: unknown, modelName?: string): Promise<PredictResponse> {
+  /** Scores a POST /predict body; `keyName` is the caller's key, for the prediction log. */
+  predict(body: unknown, modelName?: string, keyName?: string): Promise<PredictResponse> {
     return this.withModel(async (model) => {
       const parsed = parsePredictBody(body, model.signature, this.config.MAX_BATCH_ROWS);
-      const output = await this.score(model, parsed);
+      const output = await this.score(model, parsed, keyName);
       const predictions = toPredictions(model.signature, parsed.rows, output, output.predictionIds);
       const response: PredictResponse = { model: modelRef(model), predictions };
       if (isCompatibilityForm(body)) addCompatibilityFields(response, predictions[0]);
