@@ -13,6 +13,8 @@ import {
   createRunRequestSchema,
   diffQuerySchema,
   feedbackListQuerySchema,
+  predictionLogExportQuerySchema,
+  predictionLogQuerySchema,
   feedbackRequestSchema,
   importDatasetRequestSchema,
   importQuerySchema,
@@ -177,6 +179,8 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   },
   'data GET /datasets/:name/feedback': { query: feedbackListQuerySchema },
   'data POST /datasets/:name/feedback/commit': {},
+  'data GET /predictions': { query: predictionLogQuerySchema },
+  'data GET /predictions/export.csv': { query: predictionLogExportQuerySchema },
   // registry
   'registry POST /experiments': { body: createExperimentRequestSchema },
   'registry GET /experiments': { query: pagingQuerySchema },

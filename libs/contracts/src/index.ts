@@ -9,6 +9,7 @@ export * from './errors/domain-errors';
 export * from './http/data.dto';
 export * from './http/registry.dto';
 export * from './http/inference.dto';
+export * from './http/prediction-log.dto';
 export * from './http/trainer.dto';
 export * from './jobs';
 export * from './models/onnx-metadata';

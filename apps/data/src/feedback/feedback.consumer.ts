@@ -19,6 +19,7 @@ export class FeedbackConsumer {
         label: payload.label,
         source: payload.source ?? 'event',
         feedbackId: payload.feedbackId,
+        predictionId: payload.predictionId,
       },
       envelope.messageId,
       envelope.correlationId,

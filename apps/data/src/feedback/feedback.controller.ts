@@ -42,6 +42,7 @@ export class FeedbackController {
       label: body.label,
       source: body.source,
       feedbackId: body.id,
+      predictionId: body.predictionId,
     });
   }
 

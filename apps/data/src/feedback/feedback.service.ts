@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DatasetFeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
+import { PredictionLogService } from '../prediction-log/prediction-log.service';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -13,6 +14,8 @@ export interface FeedbackInput {
   label: string | number;
   source?: string;
   feedbackId?: string;
+  /** The logged prediction this label judges: joined for live quality. */
+  predictionId?: string;
 }
 
 /** Labelled samples from users: validated against the latest version's schema, stored at once, committed later. */
@@ -25,6 +28,7 @@ export class FeedbackService {
     private readonly datasetsRepository: DatasetsRepository,
     private readonly datasets: DatasetsService,
     @Inject(DataConfig) private readonly config: DataConfigValues,
+    private readonly predictionLog: PredictionLogService,
   ) {}
 
   async receive(input: FeedbackInput, messageId?: string, correlationId?: string): Promise<FeedbackReceipt> {
@@ -50,6 +54,12 @@ export class FeedbackService {
       },
       messageId,
     );
+    if (input.predictionId !== undefined) {
+      await this.predictionLog.label(
+        input.predictionId,
+        latest.schema.task === 'regression' ? Number(input.label) : valid.className,
+      );
+    }
     const pending = await this.feedback.countPending(input.dataset);
     const receipt: FeedbackReceipt = {
       id: stored.id,

@@ -33,6 +33,8 @@ export interface ModelInfo {
   datasetVersion: string | null;
   size: number;
   loadedAt: string;
+  /** The version's registered test figures (for live quality in the prediction log). */
+  testMetrics?: Record<string, number>;
 }
 
 /**

@@ -49,7 +49,27 @@ export function pendingRows(
   };
 }
 
-const finiteOrNull = (value: number): number | null => (Number.isFinite(value) ? value : null);
+/** The test figures live quality is compared with (the version's other metrics stay in the registry). */
+const TEST_FIGURES = ['test_accuracy', 'test_macro_f1', 'test_rmse', 'test_mae'] as const;
+
+function testFigures(metrics: Record<string, number>): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const name of TEST_FIGURES) if (Number.isFinite(metrics[name])) figures[name] = metrics[name];
+  return figures;
+}
+
+/**
+ * A float32 input as the shortest decimal that reads back as the same float32 (5.1, not 5.099999904632568), so the log
+ * shows what the caller sent; null for a missing (NaN) value.
+ */
+function finiteOrNull(value: number): number | null {
+  if (!Number.isFinite(value)) return null;
+  for (let digits = 6; digits < 9; digits++) {
+    const short = Number(value.toPrecision(digits));
+    if (Math.fround(short) === value) return short;
+  }
+  return value;
+}
 
 /** The predictions.logged records of a pending request: inputs by feature name, the class or value answered. */
 export function toLoggedPredictions(pending: PendingRows): LoggedPrediction[] {
@@ -87,6 +107,7 @@ export function toLoggedPredictions(pending: PendingRows): LoggedPrediction[] {
       latencyMs: pending.latencyMs,
       keyName: pending.keyName,
       at,
+      ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
     };
   }
   return records;

@@ -29,6 +29,8 @@ export const loggedPredictionSchema = z.object({
   keyName: z.string().max(200).nullable(),
   /** When the prediction was made. */
   at: isoTimestamp,
+  /** The model version's registered test figures (accuracy, macro_f1, rmse, mae...), which live quality is held to. */
+  testMetrics: z.record(z.string(), finiteNumber).optional(),
 });
 export type LoggedPrediction = z.infer<typeof loggedPredictionSchema>;
 
