@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { nonEmptyName } from '../events/common';
-import type { LoggedPrediction } from '../events/prediction.events';
+import { finiteNumber, nonEmptyName } from '../events/common';
+import { loggedPredictionSchema } from '../events/prediction.events';
 
 /** The most rows one page of GET /predictions returns. */
 export const MAX_PREDICTION_LOG_PAGE = 1000;
@@ -37,13 +37,15 @@ export const predictionLogExportQuerySchema = z
 export type PredictionLogExportQuery = z.infer<typeof predictionLogExportQuerySchema>;
 
 /** A logged prediction as served, with its label once one arrived. */
-export type PredictionLogEntry = Omit<LoggedPrediction, 'testMetrics'> & {
-  label: string | number | null;
-  labelledAt: string | null;
-};
+export const predictionLogEntrySchema = loggedPredictionSchema.omit({ testMetrics: true }).extend({
+  label: z.union([z.string(), finiteNumber]).nullable(),
+  labelledAt: z.string().datetime({ offset: true }).nullable(),
+});
+export type PredictionLogEntry = z.infer<typeof predictionLogEntrySchema>;
 
-export interface PredictionLogPage {
-  items: PredictionLogEntry[];
+export const predictionLogPageSchema = z.object({
+  items: z.array(predictionLogEntrySchema),
   /** Pass as `after` for the next page; null on the last one. */
-  next: string | null;
-}
+  next: z.string().uuid().nullable(),
+});
+export type PredictionLogPage = z.infer<typeof predictionLogPageSchema>;
