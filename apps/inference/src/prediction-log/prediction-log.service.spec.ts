@@ -31,7 +31,11 @@ class RecordingBus {
 }
 
 function setup(env: Record<string, string> = {}) {
-  const config = InferenceConfig.load({ REGISTRY_URL: 'http://registry.test', ...env });
+  const config = InferenceConfig.load({
+    REGISTRY_URL: 'http://registry.test',
+    PREDICTION_LOG_SAMPLE: '1',
+    ...env,
+  });
   const bus = new RecordingBus();
   const log = new PredictionLog(config, bus as unknown as EventBus);
   const record = (rows: number) =>

@@ -90,6 +90,8 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
 
   private async drain(): Promise<void> {
     while (this.queue.size > 0) {
+      // Requests in flight run between two batches: a flush is many short tasks, never one long one.
+      await new Promise((resolve) => setImmediate(resolve));
       const taken = this.queue.take(this.config.PREDICTION_LOG_BATCH);
       const all: LoggedPrediction[] = [];
       for (const pending of taken) all.push(...toLoggedPredictions(pending));
