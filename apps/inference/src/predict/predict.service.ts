@@ -92,7 +92,8 @@ export class PredictService {
       predictionIds: predictionIds(parsed.rows),
     };
     const latencyMs = performance.now() - started;
-    this.log.record(model.info, model.signature, parsed, output, output.predictionIds, latencyMs, keyName);
+    const { info, signature } = model;
+    this.log.record({ info, signature, parsed, output, ids: output.predictionIds, latencyMs, keyName });
     // A copy of the rows into the drift window; its PSI is computed off the request path.
     model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);

@@ -19,16 +19,20 @@ export interface PendingRows {
   at: number;
 }
 
+/** A scored request as PredictService hands it to the log. */
+export interface ScoredRequest {
+  info: ModelInfo;
+  signature: ModelSignature;
+  parsed: { rows: number; data: Float32Array; categorical?: string[] };
+  output: RunOutput;
+  ids: readonly string[];
+  latencyMs: number;
+  keyName: string | null;
+}
+
 /** Copies what the log needs of a scored request, so later reuse of the request's buffers cannot change it. */
-export function pendingRows(
-  info: ModelInfo,
-  signature: ModelSignature,
-  parsed: { rows: number; data: Float32Array; categorical?: string[] },
-  output: RunOutput,
-  ids: readonly string[],
-  latencyMs: number,
-  keyName: string | null,
-): PendingRows {
+export function pendingRows(scored: ScoredRequest): PendingRows {
+  const { info, signature, parsed, output, ids, latencyMs, keyName } = scored;
   const { rows } = parsed;
   const classes = signature.labels.length;
   return {

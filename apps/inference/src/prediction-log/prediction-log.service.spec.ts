@@ -39,18 +39,18 @@ function setup(env: Record<string, string> = {}) {
   const bus = new RecordingBus();
   const log = new PredictionLog(config, bus as unknown as EventBus);
   const record = (rows: number) =>
-    log.record(
+    log.record({
       info,
       signature,
-      { rows, data: new Float32Array(Array.from({ length: rows * 2 }, (_, i) => i)) },
-      {
-        probabilities: new Float32Array(rows * 2).fill(0.5).map((v, i) => (i % 2 ? 0.75 : 0.25)),
+      parsed: { rows, data: new Float32Array(Array.from({ length: rows * 2 }, (_, i) => i)) },
+      output: {
+        probabilities: new Float32Array(rows * 2).map((_, i) => (i % 2 ? 0.75 : 0.25)),
         labels: new Int32Array(rows).fill(1),
       },
-      predictionIds(rows),
-      1.5,
-      'reader',
-    );
+      ids: predictionIds(rows),
+      latencyMs: 1.5,
+      keyName: 'reader',
+    });
   return { log, bus, record };
 }
 

@@ -3,9 +3,7 @@ import { EventNames, MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedPrediction } f
 import { EventBus } from '@sepal/messaging';
 import { counter, gauge } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import type { ModelInfo, RunOutput } from '../model/loaded-model';
-import type { ModelSignature } from '../predict/model-signature';
-import { PendingRows, pendingRows, toLoggedPredictions } from './logged-rows';
+import { PendingRows, pendingRows, ScoredRequest, toLoggedPredictions } from './logged-rows';
 import { BoundedRowQueue } from './prediction-log-queue';
 
 /** How long one flush may wait for the broker before its rows count as dropped (the log never waits longer). */
@@ -58,18 +56,10 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Called once per scored request on the hot path: a coin toss and, if sampled, a copy into the queue. */
-  record(
-    info: ModelInfo,
-    signature: ModelSignature,
-    parsed: { rows: number; data: Float32Array; categorical?: string[] },
-    output: RunOutput,
-    ids: readonly string[],
-    latencyMs: number,
-    keyName: string | null,
-  ): void {
+  record(scored: ScoredRequest): void {
     const sample = this.config.PREDICTION_LOG_SAMPLE;
     if (sample === 0 || (sample < 1 && Math.random() >= sample)) return;
-    const pending = pendingRows(info, signature, parsed, output, ids, latencyMs, keyName);
+    const pending = pendingRows(scored);
     if (!this.queue.offer(pending)) this.droppedRows.labels('queue_full').inc(pending.rows);
   }
 
