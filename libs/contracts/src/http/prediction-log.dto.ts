@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { finiteNumber, nonEmptyName } from '../events/common';
-import { loggedPredictionSchema } from '../events/prediction.events';
+import { loggedPredictionSchema, MAX_MODEL_VERSION } from '../events/prediction.events';
 
 /** The most rows one page of GET /predictions returns. */
 export const MAX_PREDICTION_LOG_PAGE = 1000;
@@ -9,7 +9,8 @@ export const MAX_PREDICTION_LOG_EXPORT = 100_000;
 
 const window = {
   model: nonEmptyName,
-  version: z.coerce.number().int().positive().optional(),
+  /** A model version (the log stores it as a PostgreSQL integer). */
+  version: z.coerce.number().int().positive().max(MAX_MODEL_VERSION).optional(),
   /** Start of the time window (inclusive, ISO 8601). */
   from: z.string().datetime({ offset: true }).optional(),
   /** End of the time window (exclusive, ISO 8601). */
