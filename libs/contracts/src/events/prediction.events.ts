@@ -1,11 +1,9 @@
 import { z } from 'zod';
+import { modelVersionNumberSchema } from '../http/registry.dto';
 import { datasetFeatureValues, finiteNumber, isoTimestamp, nonEmptyName, sha256Hex } from './common';
 
 /** The most records one predictions.logged message carries (the gateway flushes in batches of at most this). */
 export const MAX_LOGGED_PREDICTIONS_PER_EVENT = 1000;
-
-/** The largest model version the prediction log stores (a PostgreSQL integer). */
-export const MAX_MODEL_VERSION = 2_147_483_647;
 
 /** A prediction id: a UUID (the gateway makes UUIDv7s). */
 export const predictionIdSchema = z.string().uuid();
@@ -14,7 +12,7 @@ export const predictionIdSchema = z.string().uuid();
 export const loggedPredictionSchema = z.object({
   predictionId: predictionIdSchema,
   model: nonEmptyName,
-  version: z.number().int().positive().max(MAX_MODEL_VERSION),
+  version: modelVersionNumberSchema,
   sha256: sha256Hex,
   /** The row's features by name, as the model read them (null: missing). */
   inputs: datasetFeatureValues,

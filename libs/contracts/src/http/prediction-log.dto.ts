@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { finiteNumber, nonEmptyName } from '../events/common';
-import { loggedPredictionSchema, MAX_MODEL_VERSION } from '../events/prediction.events';
+import { loggedPredictionSchema } from '../events/prediction.events';
+import { modelVersionNumberSchema } from './registry.dto';
 
 /** The most rows one page of GET /predictions returns. */
 export const MAX_PREDICTION_LOG_PAGE = 1000;
@@ -10,7 +11,7 @@ export const MAX_PREDICTION_LOG_EXPORT = 100_000;
 const window = {
   model: nonEmptyName,
   /** A model version (the log stores it as a PostgreSQL integer). */
-  version: z.coerce.number().int().positive().max(MAX_MODEL_VERSION).optional(),
+  version: modelVersionNumberSchema.optional(),
   /** Start of the time window (inclusive, ISO 8601). */
   from: z.string().datetime({ offset: true }).optional(),
   /** End of the time window (exclusive, ISO 8601). */
