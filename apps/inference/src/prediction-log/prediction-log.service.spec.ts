@@ -83,6 +83,24 @@ describe('PredictionLog', () => {
     expect(first.predictionId).not.toBe(second.predictionId);
   });
 
+  it('logs float32 inputs as the decimals the caller sent, and a missing one as null', async () => {
+    const { log, bus } = setup();
+    log.record({
+      info,
+      signature,
+      parsed: { rows: 2, data: new Float32Array([5.1, 0.2, 123456.7, Number.NaN]) },
+      output: { probabilities: new Float32Array([0.5, 0.5, 0.5, 0.5]), labels: new Int32Array([0, 1]) },
+      ids: predictionIds(2),
+      latencyMs: 1,
+      keyName: null,
+    });
+    await log.flush();
+    expect(bus.sent[0].records.map((r) => r.inputs)).toEqual([
+      { a: 5.1, b: 0.2 },
+      { a: 123456.7, b: null },
+    ]);
+  });
+
   it('ships in events of at most PREDICTION_LOG_BATCH rows', async () => {
     const { log, bus, record } = setup({ PREDICTION_LOG_BATCH: '3' });
     for (let i = 0; i < 4; i++) record(2);
