@@ -66,7 +66,7 @@ app trainer "${SEPAL_TRAINER_AMQP_PASSWORD:?set SEPAL_TRAINER_AMQP_PASSWORD (the
   job.step-changed model.registered run.finished train.requested training.progress training.started \
   trial.finished trial.progress trial.requested
 app inference "${SEPAL_INFERENCE_AMQP_PASSWORD:?set SEPAL_INFERENCE_AMQP_PASSWORD (the gateway's RabbitMQ password)}" \
-  drift.detected feedback.received model.served
+  drift.detected feedback.received model.served predictions.logged
 
 cat <<JSON
 {

@@ -15,6 +15,8 @@ import {
   evaluationRowsQuerySchema,
   evaluationSetRequestSchema,
   feedbackListQuerySchema,
+  predictionLogExportQuerySchema,
+  predictionLogQuerySchema,
   feedbackRequestSchema,
   importDatasetRequestSchema,
   importQuerySchema,
@@ -182,6 +184,8 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'data POST /datasets/:name/evaluation-sets/:model': { body: evaluationSetRequestSchema },
   'data GET /datasets/:name/evaluation-sets/:model': {},
   'data GET /datasets/:name/evaluation-sets/:model/rows': { query: evaluationRowsQuerySchema },
+  'data GET /predictions': { query: predictionLogQuerySchema },
+  'data GET /predictions/export.csv': { query: predictionLogExportQuerySchema },
   // registry
   'registry POST /experiments': { body: createExperimentRequestSchema },
   'registry GET /experiments': { query: pagingQuerySchema },

@@ -156,6 +156,45 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
     expect(batch.predictions[1].probabilities).toEqual(prediction.probabilities);
   });
 
+  it('gives every prediction an id, in the body per row and the first in X-Prediction-Id', async () => {
+    const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const one = await http('POST', '/predict', { features: ROW });
+    const [row] = one.json().predictions;
+    expect(row.predictionId).toMatch(uuidV7);
+    expect(one.headers['x-prediction-id']).toBe(row.predictionId);
+
+    const batch = await http('POST', '/predict', { instances: [ROW, ROW, ROW] });
+    const ids = batch.json().predictions.map((p: { predictionId: string }) => p.predictionId);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(uuidV7);
+    expect(ids).not.toContain(row.predictionId);
+    expect(batch.headers['x-prediction-id']).toBe(ids[0]);
+
+    // The seeds' flat form carries the id at the top level too, beside class_name.
+    const flat = await http('POST', '/predict', ROW);
+    expect(flat.json()).toMatchObject({
+      class_name: 'Iris-setosa',
+      predictionId: flat.json().predictions[0].predictionId,
+    });
+    expect(flat.headers['x-prediction-id']).toBe(flat.json().predictionId);
+
+    // OIP: one id per row in parameters.prediction_ids; `id` echoes the request's, else is the first prediction id.
+    const tensor = {
+      name: 'features',
+      shape: [2, 4],
+      datatype: 'FP32',
+      data: [...Object.values(ROW), 6.7, 3, 5.8, 2.3],
+    };
+    const named = await http('POST', `/v2/models/${MODEL}/infer`, { id: 'req-ids', inputs: [tensor] });
+    const oipIds = named.json().parameters.prediction_ids as string[];
+    expect(named.json().id).toBe('req-ids');
+    expect(oipIds).toHaveLength(2);
+    for (const id of oipIds) expect(id).toMatch(uuidV7);
+    expect(named.headers['x-prediction-id']).toBe(oipIds[0]);
+    const anonymous = (await http('POST', `/v2/models/${MODEL}/infer`, { inputs: [tensor] })).json();
+    expect(anonymous.id).toBe(anonymous.parameters.prediction_ids[0]);
+  });
+
   it.each([
     [
       'a missing feature',

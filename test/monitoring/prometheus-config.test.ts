@@ -33,6 +33,8 @@ const EXPECTED_ALERTS = [
   'SepalAppDown',
   'SepalFeatureDrift',
   'SepalShadowDisagreement',
+  'SepalLiveQualityBelowTest',
+  'SepalLiveErrorAboveTest',
 ];
 
 describe('prometheus.yml', () => {

@@ -32,6 +32,12 @@ export const dataConfigSchema = baseConfigSchema.extend({
     .default(1024 * 1024 * 1024),
   /** CSV imports (and dry runs) read at once, each in its own worker thread; 429 beyond. */
   DATA_MAX_CONCURRENT_IMPORTS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Days of the prediction log kept (whole UTC days); older days are deleted every hour. */
+  PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** The sliding window of live quality: labelled predictions made in the last this many minutes. */
+  PREDICTION_QUALITY_WINDOW_MINUTES: z.coerce.number().int().min(1).max(525_600).default(1440),
+  /** How often live quality (sepal_live_quality) is recomputed (ms). */
+  PREDICTION_QUALITY_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   DATA_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()

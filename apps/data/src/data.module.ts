@@ -14,6 +14,9 @@ import { DataAuditModule } from './audit/data-audit.module';
 import { DeltaVersions1764500000000 } from './migrations/1764500000000-delta-versions';
 import { RowsDatasetCheckPerStatement1764700000000 } from './migrations/1764700000000-rows-dataset-check-per-statement';
 import { FeedbackProvenanceEvaluationSets1765200000000 } from './migrations/1765200000000-feedback-provenance-evaluation-sets';
+import { CreatePredictionLog1765500000000 } from './migrations/1765500000000-create-prediction-log';
+import { PredictionLogModule } from './prediction-log/prediction-log.module';
+import { PREDICTIONS_LOGGED_QUEUE } from './prediction-log/predictions-logged.consumer';
 
 export const DATA_SCHEMA = 'data';
 
@@ -40,6 +43,7 @@ export class DataModule {
             CreateDataAudit1764600000000,
             RowsDatasetCheckPerStatement1764700000000,
             FeedbackProvenanceEvaluationSets1765200000000,
+            CreatePredictionLog1765500000000,
           ],
           applicationName: 'sepal-data',
         }),
@@ -49,12 +53,13 @@ export class DataModule {
         }),
         OutboxModule.forSchema(DATA_SCHEMA),
         ObservabilityModule.forRoot(),
-        DeadLetterMetricsModule.forQueues(['data.feedback']),
+        DeadLetterMetricsModule.forQueues(['data.feedback', PREDICTIONS_LOGGED_QUEUE]),
         DataAuditModule,
         DataMetricsModule,
         DatasetsModule,
         FeedbackModule,
         EvaluationSetsModule,
+        PredictionLogModule,
       ],
     };
   }

@@ -2,3 +2,4 @@ export { DataModule } from './data.module';
 export { startDataApp } from './bootstrap';
 export { DataConfig, dataConfigSchema } from './data.config';
 export type { DataConfigValues } from './data.config';
+export { PredictionLogService } from './prediction-log/prediction-log.service';

@@ -47,6 +47,19 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   MAX_LOADED_MODELS: z.coerce.number().int().positive().max(10_000).default(50),
   /** At most this many shadow runs wait at once; a row arriving beyond it is not shadowed (counted as skipped). */
   SHADOW_MAX_PENDING: z.coerce.number().int().min(0).max(1_000_000).default(256),
+  /**
+   * Share of prediction requests logged (0 to 1; a batch is logged whole or not): shipped to the data service's
+   * prediction log off the request path (docs/prediction-log.md). 0 turns the log off. The default keeps the cost
+   * within a few per cent of throughput; logging every request (1) costs about a third (`npm run
+   * bench:prediction-log`).
+   */
+  PREDICTION_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0.1),
+  /** Rows the log holds in memory waiting for the bus; beyond it sampled rows are dropped and counted. */
+  PREDICTION_LOG_QUEUE: z.coerce.number().int().positive().max(10_000_000).default(50_000),
+  /** Rows per flush (predictions.logged events carry at most 1,000 each). */
+  PREDICTION_LOG_BATCH: z.coerce.number().int().positive().max(1000).default(500),
+  /** How often queued rows are shipped (ms). */
+  PREDICTION_LOG_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   REGISTRY_URL: z
     .string()
     .url()

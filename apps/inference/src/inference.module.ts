@@ -18,6 +18,7 @@ import { ServedReporter } from './model/served-reporter.service';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
 import { PredictRateLimits } from './predict/predict-rate-limit.guard';
+import { PredictionLog } from './prediction-log/prediction-log.service';
 import { PredictService } from './predict/predict.service';
 import { ModelStacks } from './stacking/model-stacks.service';
 import { StackBuilder, WorkerStackBuilder } from './stacking/stack-builder';
@@ -61,6 +62,7 @@ export class InferenceModule {
         ModelLoader,
         ModelManager,
         PredictService,
+        PredictionLog,
         PredictRateLimits,
       ],
       exports: [ModelManager, ModelStacks],

@@ -6,6 +6,7 @@ import {
   type TrafficSplit,
 } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
+import { PredictionLog } from '../src/prediction-log/prediction-log.service';
 import { exportDenseClassifierToOnnx, stackClassifiers } from '@sepal/ml';
 import type { Counter } from 'prom-client';
 import { HealthRegistry } from '@sepal/observability';
@@ -253,12 +254,14 @@ export function fakeGateway(env: Record<string, string> = {}) {
   const manager = new ModelManager(config, loader, registry, metrics, health, reporter);
   /** The default model's champion slot. */
   const holder = manager.defaultModel.champion;
-  const predictions = new PredictService(config, manager, metrics);
+  const predictionLog = new PredictionLog(config, bus);
+  const predictions = new PredictService(config, manager, metrics, predictionLog);
   return {
     config,
     registry,
     sessions,
     metrics,
+    predictionLog,
     health,
     holder,
     loader,

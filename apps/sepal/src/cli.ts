@@ -7,6 +7,7 @@ import { jobsCommand } from './commands/jobs.command';
 import { keysCommand } from './commands/keys.command';
 import { modelsCommand } from './commands/models.command';
 import { predictCommand } from './commands/predict.command';
+import { predictionsCommand } from './commands/predictions.command';
 import { runsCommand } from './commands/runs.command';
 import { trainCommand } from './commands/train.command';
 import { upCommand } from './commands/up.command';
@@ -28,6 +29,7 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .addCommand(runsCommand(context))
     .addCommand(modelsCommand(context))
     .addCommand(predictCommand(context))
+    .addCommand(predictionsCommand(context))
     .addCommand(keysCommand(context, env));
 }
 

@@ -67,6 +67,21 @@ const samples: SamplePayloads = {
     threshold: 0.2,
     detectedAt: new Date().toISOString(),
   }),
+  [EventNames.PredictionsLogged]: () => ({
+    records: [
+      {
+        predictionId: randomUUID(),
+        model: 'iris-classifier',
+        version: 2,
+        sha256: SHA_B,
+        inputs: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+        output: { class: 'setosa', probabilities: { setosa: 0.9, versicolor: 0.05, virginica: 0.05 } },
+        latencyMs: 1.5,
+        keyName: null,
+        at: new Date().toISOString(),
+      },
+    ],
+  }),
   [EventNames.JobStepChanged]: () => ({
     jobId: randomUUID(),
     step: 'train-trials',

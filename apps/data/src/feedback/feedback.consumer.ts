@@ -24,6 +24,7 @@ export class FeedbackConsumer {
         source: payload.source ?? 'event',
         clientId: payload.feedbackId,
         submittedBy: payload.submittedBy ?? 'unknown',
+        predictionId: payload.predictionId,
       },
       envelope.messageId,
       envelope.correlationId,

@@ -42,6 +42,7 @@ export class FeedbackController {
       source: body.source,
       clientId: body.id,
       submittedBy: actor,
+      predictionId: body.predictionId,
     });
   }
 

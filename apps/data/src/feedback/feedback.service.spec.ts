@@ -5,6 +5,7 @@ import { DatasetsService } from '../datasets/datasets.service';
 import { FakeDatasets, inMemoryAudit, InMemoryFeedback } from '../../test/fakes';
 import { FeedbackRepository } from './feedback.repository';
 import { FeedbackService } from './feedback.service';
+import { PredictionLogService } from '../prediction-log/prediction-log.service';
 
 function setup(env: Record<string, string> = {}) {
   const feedback = new InMemoryFeedback();
@@ -17,6 +18,7 @@ function setup(env: Record<string, string> = {}) {
     datasets as unknown as DatasetsService,
     audit.service,
     config,
+    { label: async () => undefined } as unknown as PredictionLogService,
   );
   return { feedback, datasets, audit: audit.entries, service };
 }

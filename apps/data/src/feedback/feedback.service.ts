@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DatasetFeatureValues, FeedbackReceipt, UnprocessableError } from '@sepal/contracts';
 import { feedbackRateLimit, PerKeyLimit } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
+import { PredictionLogService } from '../prediction-log/prediction-log.service';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DatasetsRepository } from '../datasets/datasets.repository';
 import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
@@ -18,6 +19,8 @@ export interface FeedbackInput {
   clientId?: string;
   /** The name of the key that sent it (@Actor, or the gateway's submittedBy). */
   submittedBy: string;
+  /** The logged prediction this label judges: joined for live quality. */
+  predictionId?: string;
 }
 
 /** Who commits: the calling key, and whether it was the every-N policy acting on that key's sample. */
@@ -43,6 +46,7 @@ export class FeedbackService {
     private readonly datasets: DatasetsService,
     private readonly audit: DataAuditService,
     @Inject(DataConfig) private readonly config: DataConfigValues,
+    private readonly predictionLog: PredictionLogService,
   ) {
     this.limit = feedbackRateLimit(config);
   }
@@ -74,6 +78,12 @@ export class FeedbackService {
       },
       messageId,
     );
+    if (input.predictionId !== undefined) {
+      await this.predictionLog.label(
+        input.predictionId,
+        latest.schema.task === 'regression' ? Number(input.label) : valid.className,
+      );
+    }
     const pending = await this.feedback.countPending(input.dataset);
     const receipt: FeedbackReceipt = {
       id: stored.id,

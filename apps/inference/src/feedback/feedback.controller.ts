@@ -122,6 +122,7 @@ export class FeedbackController {
           features: body.features,
           label: body.label,
           source: body.source ?? 'inference',
+          ...(body.predictionId ? { predictionId: body.predictionId } : {}),
           ...(model ? { modelName: model.info.name, modelVersion: model.info.version } : {}),
         },
         { messageId: `feedback-${id}` },

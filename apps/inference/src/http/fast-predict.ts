@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { counter, httpTally, type HttpSeries } from '@sepal/observability';
-import { hasScope, type PredictResponse } from '@sepal/contracts';
+import { hasScope, PREDICTION_ID_HEADER, type PredictResponse } from '@sepal/contracts';
 import { presentedSecret, type KeyVerifier } from '@sepal/http';
 import type { RequestsOf } from './model-traffic';
 
@@ -189,7 +189,11 @@ export class FastPredictPath {
       this.predict!(parsed, model).then(
         (answer) => {
           const json = JSON.stringify(answer);
-          response.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json) });
+          response.writeHead(200, {
+            'content-type': JSON_TYPE,
+            'content-length': Buffer.byteLength(json),
+            [PREDICTION_ID_HEADER]: answer.predictions[0].predictionId,
+          });
           response.end(json);
           this.count(model === undefined ? PREDICT : '/predict/:model', started, model);
         },

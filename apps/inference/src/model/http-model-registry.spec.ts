@@ -50,7 +50,12 @@ describe('HttpModelRegistry', () => {
 
   it('reads the champion alias of a model (its name escaped in the path)', async () => {
     answer = (_path, res) => json(res, 200, { ...championView, name: 'Iris Model' });
-    expect(await registry().champion('Iris Model')).toEqual({ version: 3, sha256: SHA, runId: RUN_ID });
+    expect(await registry().champion('Iris Model')).toEqual({
+      version: 3,
+      sha256: SHA,
+      runId: RUN_ID,
+      metrics: { test_accuracy: 0.97 },
+    });
     expect(paths).toEqual(['/models/Iris%20Model/aliases/champion']);
   });
 

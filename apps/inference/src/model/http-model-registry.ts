@@ -72,7 +72,7 @@ export class HttpModelRegistry extends ModelRegistry {
       });
       expectSame('model', modelName, view.name);
       expectSame('alias', 'champion', view.alias);
-      return { version: view.version, sha256: view.sha256, runId: view.runId };
+      return { version: view.version, sha256: view.sha256, runId: view.runId, metrics: view.metrics };
     } catch (error) {
       if (notFound(error)) return null;
       throw error;
@@ -86,7 +86,7 @@ export class HttpModelRegistry extends ModelRegistry {
       });
       expectSame('model', modelName, view.name);
       expectSame('version', version, view.version);
-      return { version: view.version, sha256: view.sha256, runId: view.runId };
+      return { version: view.version, sha256: view.sha256, runId: view.runId, metrics: view.metrics };
     } catch (error) {
       if (notFound(error)) return null;
       throw error;

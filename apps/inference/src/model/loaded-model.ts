@@ -40,6 +40,8 @@ export interface ModelInfo {
   datasetVersion: string | null;
   size: number;
   loadedAt: string;
+  /** The version's registered test figures (for live quality in the prediction log). */
+  testMetrics?: Record<string, number>;
 }
 
 /** Per-class prediction counter of one model (see InferenceMetrics). */

@@ -81,6 +81,7 @@ export class ModelLoader {
         datasetVersion: metadata.datasetVersion,
         size: bytes.length,
         loadedAt: new Date().toISOString(),
+        testMetrics: source.metrics,
       },
       signature,
       this.metrics,

@@ -8,6 +8,8 @@ export interface ModelSource {
   version: number;
   sha256: string;
   runId?: string | null;
+  /** The version's registered metrics (its test figures, e.g. accuracy, macro_f1, rmse). */
+  metrics?: Record<string, number>;
 }
 
 /** A registered model and the version its `champion` alias points to (null: none yet). */

@@ -40,15 +40,18 @@ describe('Open Inference Protocol mapping', () => {
     );
     expect(nested.data).toEqual(flat.data);
     expect(flat).toMatchObject({ id: 'x', rows: 2 });
-    const response = inferResponse(info, signature, flat, {
-      probabilities: new Float32Array([0.25, 0.75, 1, 0]),
-      labels: new Int32Array([1, 0]),
-    });
+    const response = inferResponse(
+      info,
+      signature,
+      flat,
+      { probabilities: new Float32Array([0.25, 0.75, 1, 0]), labels: new Int32Array([1, 0]) },
+      ['id-0', 'id-1'],
+    );
     expect(response).toEqual({
       model_name: 'M',
       model_version: '3',
       id: 'x',
-      parameters: { sha256: info.sha256 },
+      parameters: { sha256: info.sha256, prediction_ids: ['id-0', 'id-1'] },
       outputs: [
         { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.25, 0.75, 1, 0] },
         { name: 'label', datatype: 'INT64', shape: [2], data: [1, 0] },
@@ -59,11 +62,16 @@ describe('Open Inference Protocol mapping', () => {
 
   it('returns only the requested outputs', () => {
     const request = parseInferRequest({ ...tensor(), outputs: [{ name: 'label' }] }, signature, 10);
-    const response = inferResponse(info, signature, request, {
-      probabilities: new Float32Array(4),
-      labels: new Int32Array([0, 1]),
-    });
+    const response = inferResponse(
+      info,
+      signature,
+      request,
+      { probabilities: new Float32Array(4), labels: new Int32Array([0, 1]) },
+      ['id-0', 'id-1'],
+    );
     expect(response.outputs.map((o) => o.name)).toEqual(['label']);
+    // Without a request id, the answer's id is the first row's prediction id.
+    expect(response.id).toBe('id-0');
   });
 
   it.each([

@@ -281,11 +281,16 @@ function parseOutputs(outputs: unknown, signature: ModelSignature): readonly Out
 }
 
 /** The v2 infer response: the requested output tensors, flat and row-major. */
+/**
+ * The v2 answer. Each row's prediction id is in `parameters.prediction_ids` (row order); `id` echoes the request's id,
+ * or is the first row's prediction id when the request has none.
+ */
 export function inferResponse(
   info: ModelInfo,
   signature: ModelSignature,
   request: ParsedInferRequest,
   output: RunOutput,
+  predictionIds: readonly string[],
 ): OipInferResponse {
   const classes = signature.labels.length;
   const tensors: OipTensor[] = request.outputs.map((name) => {
@@ -318,8 +323,8 @@ export function inferResponse(
   return {
     model_name: info.name,
     model_version: String(info.version),
-    ...(request.id !== undefined ? { id: request.id } : {}),
-    parameters: { sha256: info.sha256 },
+    id: request.id ?? predictionIds[0],
+    parameters: { sha256: info.sha256, prediction_ids: predictionIds },
     outputs: tensors,
   };
 }

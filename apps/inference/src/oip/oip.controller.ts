@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import {
@@ -8,7 +19,7 @@ import {
   OipModelMetadata,
   UnavailableError,
 } from '@sepal/contracts';
-import { openApiSchema, Public, RequireScope } from '@sepal/http';
+import { Actor, openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { LoadedModel } from '../model/loaded-model';
@@ -17,11 +28,13 @@ import { PredictService } from '../predict/predict.service';
 import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';
 import { inferResponse, modelMetadata, parseInferRequest } from './oip-mapping';
 import { OipExceptionFilter } from './oip-exception.filter';
+import { PredictionIdHeaderInterceptor } from '../prediction-log/prediction-id.interceptor';
 
 /** Open Inference Protocol (KServe v2) REST endpoints, so standard clients work. */
 @ApiTags('open inference protocol (v2)')
 @Controller('v2')
 @UseFilters(OipExceptionFilter)
+@UseInterceptors(PredictionIdHeaderInterceptor)
 export class OipController {
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
@@ -142,8 +155,12 @@ export class OipController {
       },
     },
   })
-  infer(@Param('name') name: string, @Body() body: unknown): Promise<OipInferResponse> {
-    return this.predictions.withModel((model) => this.run(model, body), name);
+  infer(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Actor() keyName: string,
+  ): Promise<OipInferResponse> {
+    return this.predictions.withModel((model) => this.run(model, body, keyName), name);
   }
 
   @Post('models/:name/versions/:version/infer')
@@ -159,14 +176,17 @@ export class OipController {
     @Param('name') name: string,
     @Param('version') version: string,
     @Body() body: unknown,
+    @Actor() keyName: string,
   ): Promise<OipInferResponse> {
-    return this.predictions.withVersion(name, parseVersion(version), (model) => this.run(model, body));
+    return this.predictions.withVersion(name, parseVersion(version), (model) =>
+      this.run(model, body, keyName),
+    );
   }
 
-  private async run(model: LoadedModel, body: unknown): Promise<OipInferResponse> {
+  private async run(model: LoadedModel, body: unknown, keyName: string): Promise<OipInferResponse> {
     const request = parseInferRequest(body, model.signature, this.config.MAX_BATCH_ROWS);
-    const output = await this.predictions.score(model, request);
-    return inferResponse(model.info, model.signature, request, output);
+    const output = await this.predictions.score(model, request, keyName);
+    return inferResponse(model.info, model.signature, request, output, output.predictionIds);
   }
 
   private served(name: string): LoadedModel {

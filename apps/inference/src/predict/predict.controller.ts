@@ -1,14 +1,16 @@
-import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
 import { PredictRateLimitGuard } from './predict-rate-limit.guard';
-import { openApiSchema, RequireScope } from '@sepal/http';
+import { Actor, openApiSchema, RequireScope } from '@sepal/http';
 import { PredictService } from './predict.service';
+import { PredictionIdHeaderInterceptor } from '../prediction-log/prediction-id.interceptor';
 
 const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
 @ApiTags('predict')
 @Controller()
+@UseInterceptors(PredictionIdHeaderInterceptor)
 export class PredictController {
   constructor(private readonly predictions: PredictService) {}
 
@@ -44,8 +46,8 @@ export class PredictController {
   @ApiResponse({ status: 413, description: 'The body is over MAX_BODY_BYTES.' })
   @ApiResponse({ status: 415, description: 'The body is not application/json.' })
   @ApiResponse({ status: 503, description: 'No model is loaded yet.' })
-  predict(@Body() body: unknown): Promise<PredictResponse> {
-    return this.predictions.predict(body);
+  predict(@Body() body: unknown, @Actor() keyName: string): Promise<PredictResponse> {
+    return this.predictions.predict(body, undefined, keyName);
   }
 
   @Post('predict/:model')
@@ -64,7 +66,11 @@ export class PredictController {
     description: 'One prediction per row; `model.version` says which version served it.',
   })
   @ApiResponse({ status: 404, description: 'No model of that name is served.' })
-  predictModel(@Param('model') model: string, @Body() body: unknown): Promise<PredictResponse> {
-    return this.predictions.predict(body, model);
+  predictModel(
+    @Param('model') model: string,
+    @Body() body: unknown,
+    @Actor() keyName: string,
+  ): Promise<PredictResponse> {
+    return this.predictions.predict(body, model, keyName);
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ANONYMOUS } from '@sepal/http';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
@@ -6,6 +7,13 @@ import { LoadedModel, RunOutput } from '../model/loaded-model';
 import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';
 import { ParsedRows, parsePredictBody } from './parse-input';
+import { predictionIds } from '../prediction-log/prediction-id';
+import { PredictionLog } from '../prediction-log/prediction-log.service';
+
+/** A run's output with the id of each row's prediction. */
+export interface ScoredRows extends RunOutput {
+  predictionIds: string[];
+}
 
 const refs = new WeakMap<LoadedModel, ServedModelRef>();
 
@@ -43,6 +51,7 @@ export class PredictService {
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly models: ModelManager,
     private readonly metrics: InferenceMetrics,
+    private readonly log: PredictionLog,
   ) {}
 
   /** Holds the version serving this request of `modelName` (default model when omitted) while `work` runs on it. */
@@ -69,9 +78,22 @@ export class PredictService {
     }
   }
 
-  /** Runs parsed rows and records the rows and per-class counts; starts the shadow run, if any, without waiting. */
-  async score(model: LoadedModel, parsed: ParsedRows): Promise<RunOutput> {
-    const output = await model.infer(parsed.data, parsed.rows, parsed.categorical);
+  /**
+   * Runs parsed rows, gives each row a prediction id and records the rows and per-class counts; starts the shadow
+   * run, if any, without waiting.
+   */
+  async score(model: LoadedModel, parsed: ParsedRows, keyName: string = ANONYMOUS.name): Promise<ScoredRows> {
+    const started = performance.now();
+    const run = await model.infer(parsed.data, parsed.rows, parsed.categorical);
+    const output: ScoredRows = {
+      probabilities: run.probabilities,
+      labels: run.labels,
+      values: run.values,
+      predictionIds: predictionIds(parsed.rows),
+    };
+    const latencyMs = performance.now() - started;
+    const { info, signature } = model;
+    this.log.record({ info, signature, parsed, output, ids: output.predictionIds, latencyMs, keyName });
     // A copy of the rows into the drift window; its PSI is computed off the request path.
     model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
@@ -115,13 +137,14 @@ export class PredictService {
       });
   }
 
-  predict(body: unknown, modelName?: string): Promise<PredictResponse> {
+  /** Scores a POST /predict body; `keyName` is the caller's key, for the prediction log. */
+  predict(body: unknown, modelName?: string, keyName?: string): Promise<PredictResponse> {
     return this.withModel(async (model) => {
       const parsed = parsePredictBody(body, model.signature, this.config.MAX_BATCH_ROWS, {
         ignoreUnknown: this.config.PREDICT_UNKNOWN_FEATURES === 'ignore',
       });
-      const output = await this.score(model, parsed);
-      const predictions = toPredictions(model.signature, parsed.rows, output);
+      const output = await this.score(model, parsed, keyName);
+      const predictions = toPredictions(model.signature, parsed.rows, output, output.predictionIds);
       const response: PredictResponse = { model: modelRef(model), predictions };
       if (isCompatibilityForm(body)) addCompatibilityFields(response, predictions[0]);
       return response;
@@ -134,11 +157,20 @@ export function addCompatibilityFields(response: PredictResponse, row: Predictio
   const value = (row as { value?: unknown }).value;
   if (typeof value === 'number') response.value = value;
   else if ('class' in row) response.class_name = row.class;
+  response.predictionId = row.predictionId;
 }
 
-export function toPredictions(signature: ModelSignature, rows: number, output: RunOutput): PredictionRow[] {
-  // A regressor answers {"value": 5.87} per row.
-  if (output.values) return Array.from(output.values.subarray(0, rows), (value) => ({ value }));
+export function toPredictions(
+  signature: ModelSignature,
+  rows: number,
+  output: RunOutput,
+  ids: readonly string[],
+): PredictionRow[] {
+  // A regressor answers {"predictionId": "…", "value": 5.87} per row.
+  if (output.values) {
+    const values = output.values;
+    return Array.from({ length: rows }, (_, i) => ({ predictionId: ids[i], value: values[i] }));
+  }
   const { labels } = signature;
   const classes = labels.length;
   const predictions: PredictionRow[] = new Array(rows);
@@ -146,7 +178,7 @@ export function toPredictions(signature: ModelSignature, rows: number, output: R
     const probabilities: Record<string, number> = {};
     for (let c = 0; c < classes; c++) probabilities[labels[c]] = output.probabilities[i * classes + c];
     const classIndex = output.labels[i];
-    predictions[i] = { class: labels[classIndex], classIndex, probabilities };
+    predictions[i] = { predictionId: ids[i], class: labels[classIndex], classIndex, probabilities };
   }
   return predictions;
 }

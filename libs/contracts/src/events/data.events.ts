@@ -32,5 +32,7 @@ export const feedbackReceivedSchema = z.object({
   source: z.string().max(200).optional(),
   modelName: z.string().optional(),
   modelVersion: z.number().int().positive().optional(),
+  /** The logged prediction this label judges: the data service joins it for live quality. */
+  predictionId: z.string().uuid().optional(),
 });
 export type FeedbackReceived = z.infer<typeof feedbackReceivedSchema>;

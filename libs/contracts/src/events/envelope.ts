@@ -11,6 +11,7 @@ import {
   trainRequestedSchema,
 } from './training.events';
 import { trafficSplitSchema } from '../models/traffic';
+import { predictionsLoggedSchema } from './prediction.events';
 import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
 import { trialFinishedSchema, trialProgressSchema, trialRequestedSchema } from '../jobs/trial.events';
 
@@ -25,6 +26,7 @@ export const eventPayloadSchemas = {
   [EventNames.ModelRegistered]: modelRegisteredSchema,
   [EventNames.ModelPromoted]: modelPromotedSchema,
   [EventNames.DriftDetected]: driftDetectedSchema,
+  [EventNames.PredictionsLogged]: predictionsLoggedSchema,
   [EventNames.JobStepChanged]: jobStepChangedSchema,
   [EventNames.JobCancelRequested]: jobCancelRequestedSchema,
   [EventNames.ModelServed]: modelServedSchema,

@@ -9,6 +9,8 @@ export const EventNames = {
   ModelPromoted: 'model.promoted',
   FeedbackReceived: 'feedback.received',
   DriftDetected: 'drift.detected',
+  /** A batch of sampled predictions from a gateway, for the data service's prediction log. */
+  PredictionsLogged: 'predictions.logged',
   JobStepChanged: 'job.step-changed',
   JobCancelRequested: 'job.cancel-requested',
   ModelServed: 'model.served',

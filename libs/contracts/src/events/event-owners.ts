@@ -32,6 +32,7 @@ export const EVENT_OWNERS = {
   [EventNames.FeedbackReceived]: ['inference'],
   [EventNames.DriftDetected]: ['inference'],
   [EventNames.ModelServed]: ['inference'],
+  [EventNames.PredictionsLogged]: ['inference'],
 } as const satisfies Record<EventName, readonly ProducerApp[]>;
 
 export function eventOwners(type: EventName): readonly ProducerApp[] {

@@ -28,6 +28,8 @@ export const feedbackRequestSchema = z
     /** The class name (classification) or the target value (regression). */
     label: sampleLabel,
     source: z.string().max(200).optional(),
+    /** The id of the logged prediction this label judges (X-Prediction-Id): joins it for live quality. */
+    predictionId: z.string().uuid().optional(),
   })
   .strict();
 export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;

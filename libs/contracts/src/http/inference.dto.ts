@@ -23,7 +23,15 @@ export interface ServedModelRef {
   datasetVersion: string | null;
 }
 
+/**
+ * The id of one row's prediction (a UUIDv7: time-ordered): the key of the prediction log, and what a later label
+ * names (`predictionId` in POST /feedback) to join it. Every row of every answer has one, logged or not.
+ */
+export const PREDICTION_ID_HEADER = 'x-prediction-id';
+
 export interface ClassPredictionRow {
+  /** This row's prediction id (see PREDICTION_ID_HEADER). */
+  predictionId: string;
   /** Predicted class name. */
   class: string;
   classIndex: number;
@@ -33,6 +41,8 @@ export interface ClassPredictionRow {
 
 /** A regressor's answer for one row: the predicted target value. */
 export interface ValuePredictionRow {
+  /** This row's prediction id (see PREDICTION_ID_HEADER). */
+  predictionId: string;
   value: number;
 }
 
@@ -49,6 +59,8 @@ export interface PredictResponse {
   class_name?: string;
   /** The compatibility form of a regression model: the predicted value at the top level. */
   value?: number;
+  /** The compatibility form: the only row's prediction id at the top level too. */
+  predictionId?: string;
 }
 
 export interface FeedbackAccepted {

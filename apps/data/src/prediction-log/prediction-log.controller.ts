@@ -1,0 +1,52 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
+import {
+  PredictionLogExportQuery,
+  predictionLogExportQuerySchema,
+  PredictionLogPage,
+  PredictionLogQuery,
+  predictionLogQuerySchema,
+} from '@sepal/contracts';
+import { RequireScope, ZodValidationPipe } from '@sepal/http';
+import { predictionLogCsv } from './prediction-log-csv';
+import { PredictionLogService } from './prediction-log.service';
+
+/** The prediction log, read: by model, version and time window, paged, or as one CSV. */
+@ApiTags('prediction log')
+@Controller('predictions')
+export class PredictionLogController {
+  constructor(private readonly log: PredictionLogService) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({
+    summary:
+      "A model's logged predictions (?model=&version=&from=&to=), oldest first, at most `limit` (<= 1000) a page; pass `next` back as `after`.",
+  })
+  async list(
+    @Query(new ZodValidationPipe(predictionLogQuerySchema, 'query')) query: PredictionLogQuery,
+  ): Promise<PredictionLogPage> {
+    const rows = await this.log.list({ ...query, limit: query.limit + 1 });
+    const items = rows.slice(0, query.limit);
+    return { items, next: rows.length > query.limit ? items[items.length - 1].predictionId : null };
+  }
+
+  @Get('export.csv')
+  @RequireScope('read')
+  @ApiOperation({
+    summary:
+      'The same filters as GET /predictions as one CSV (inputs as columns, prediction, label), at most `limit` (<= 100,000) rows.',
+  })
+  async export(
+    @Query(new ZodValidationPipe(predictionLogExportQuerySchema, 'query')) query: PredictionLogExportQuery,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const rows = await this.log.list(query);
+    void reply
+      .header('Content-Disposition', `attachment; filename="predictions-${query.model}.csv"`)
+      .type('text/csv; charset=utf-8')
+      .send(Readable.from(predictionLogCsv(rows)));
+  }
+}

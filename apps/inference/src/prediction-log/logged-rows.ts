@@ -1,0 +1,123 @@
+import type { LoggedPrediction } from '@sepal/contracts';
+import type { ModelInfo, RunOutput } from '../model/loaded-model';
+import type { ModelSignature } from '../predict/model-signature';
+
+/**
+ * One scored request waiting in the log's queue: copies of its inputs and outputs (the buffers may be reused once
+ * the request is answered), turned into records only when flushed, off the request path.
+ */
+export interface PendingRows {
+  rows: number;
+  info: ModelInfo;
+  signature: ModelSignature;
+  data: Float32Array;
+  categorical: string[] | undefined;
+  output: RunOutput;
+  ids: readonly string[];
+  latencyMs: number;
+  keyName: string | null;
+  at: number;
+}
+
+/** A scored request as PredictService hands it to the log. */
+export interface ScoredRequest {
+  info: ModelInfo;
+  signature: ModelSignature;
+  parsed: { rows: number; data: Float32Array; categorical?: string[] };
+  output: RunOutput;
+  ids: readonly string[];
+  latencyMs: number;
+  keyName: string | null;
+}
+
+/** Copies what the log needs of a scored request, so later reuse of the request's buffers cannot change it. */
+export function pendingRows(scored: ScoredRequest): PendingRows {
+  const { info, signature, parsed, output, ids, latencyMs, keyName } = scored;
+  const { rows } = parsed;
+  const classes = signature.labels.length;
+  return {
+    rows,
+    info,
+    signature,
+    data: parsed.data.slice(0, rows * signature.numericCount),
+    categorical: parsed.categorical?.slice(0, rows * signature.categoricalCount),
+    output: {
+      probabilities: output.probabilities.slice(0, rows * classes),
+      labels: output.labels.slice(0, rows),
+      values: output.values?.slice(0, rows),
+    },
+    ids,
+    latencyMs,
+    keyName,
+    at: Date.now(),
+  };
+}
+
+/** The test figures live quality is compared with (the version's other metrics stay in the registry). */
+const TEST_FIGURES = ['test_accuracy', 'test_macro_f1', 'test_rmse', 'test_mae'] as const;
+
+function testFigures(metrics: Record<string, number>): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const name of TEST_FIGURES) if (Number.isFinite(metrics[name])) figures[name] = metrics[name];
+  return figures;
+}
+
+/**
+ * A float32 input as the shortest decimal that reads back as the same float32 (5.1, not 5.099999904632568), so the log
+ * shows what the caller sent; null for a missing (NaN) value.
+ */
+function finiteOrNull(value: number): number | null {
+  if (!Number.isFinite(value)) return null;
+  // Most inputs have few decimals: a multiply and a round find them, far cheaper than toPrecision.
+  for (let scale = 10; scale <= 1e6; scale *= 10) {
+    const short = Math.round(value * scale) / scale;
+    if (Math.fround(short) === value) return short;
+  }
+  for (let digits = 6; digits < 9; digits++) {
+    const short = Number(value.toPrecision(digits));
+    if (Math.fround(short) === value) return short;
+  }
+  return value;
+}
+
+/** The predictions.logged records of a pending request: inputs by feature name, the class or value answered. */
+export function toLoggedPredictions(pending: PendingRows): LoggedPrediction[] {
+  const { info, signature, data, categorical, output, rows } = pending;
+  const { numericCount, categoricalCount, labels } = signature;
+  const at = new Date(pending.at).toISOString();
+  const records: LoggedPrediction[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const inputs: Record<string, number | string | null> = {};
+    if (signature.columns === null) {
+      signature.featureNames.forEach((name, i) => (inputs[name] = finiteOrNull(data[r * numericCount + i])));
+    } else {
+      for (const column of signature.columns) {
+        inputs[column.name] =
+          column.type === 'numeric'
+            ? finiteOrNull(data[r * numericCount + column.slot])
+            : (categorical?.[r * categoricalCount + column.slot] ?? null);
+      }
+    }
+    let result: LoggedPrediction['output'];
+    if (output.values) result = { value: output.values[r] };
+    else {
+      const probabilities: Record<string, number> = {};
+      for (let c = 0; c < labels.length; c++)
+        probabilities[labels[c]] = output.probabilities[r * labels.length + c];
+      result = { class: labels[output.labels[r]], probabilities };
+    }
+    records[r] = {
+      predictionId: pending.ids[r],
+      model: info.name,
+      version: info.version,
+      sha256: info.sha256,
+      inputs,
+      output: result,
+      latencyMs: pending.latencyMs,
+      keyName: pending.keyName,
+      at,
+      ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
+    };
+  }
+  return records;
+}

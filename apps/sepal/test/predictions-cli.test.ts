@@ -1,0 +1,84 @@
+import { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { EventNames } from '@sepal/contracts';
+import { EventBus } from '@sepal/messaging';
+import { closeEmbeddedDatabases } from '@sepal/persistence';
+import { uniqueNamespace, waitFor } from '@sepal/testing';
+import { DataConfig, startDataApp } from '../../data/src';
+import { ExitCode } from '../src/cli';
+import { runCliCaptured as sepal } from './support/captured-cli';
+
+/* `sepal predictions ls|export` against a data service (embedded adapters) holding logged predictions. */
+describe('sepal predictions', () => {
+  let data: INestApplication;
+  const saved = { ...process.env };
+  const ids = [randomUUID(), randomUUID()];
+
+  beforeAll(async () => {
+    const namespace = uniqueNamespace('clipred');
+    data = await startDataApp(
+      DataConfig.load({
+        SEPAL_HOME: `memory://${namespace}`,
+        SEPAL_NAMESPACE: namespace,
+        LOG_LEVEL: 'error',
+        DATA_PORT: '0',
+        DATA_HOST: '127.0.0.1',
+        DATA_DIR: join(__dirname, '../../../data'),
+      }),
+    );
+    process.env.SEPAL_DATA_URL = (await data.getUrl()).replace('[::1]', '127.0.0.1');
+    const at = new Date().toISOString();
+    await data.get(EventBus).publish(EventNames.PredictionsLogged, {
+      records: ids.map((predictionId, i) => ({
+        predictionId,
+        model: 'CliModel',
+        version: i + 1,
+        sha256: 'c'.repeat(64),
+        inputs: { a: i, b: 'x,y' },
+        output: { class: 'yes', probabilities: { yes: 0.9, no: 0.1 } },
+        latencyMs: 1.25,
+        keyName: 'cli',
+        at,
+      })),
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await data?.close();
+    await closeEmbeddedDatabases();
+    process.env = saved;
+  });
+
+  it('lists logged predictions as JSON for scripts and as a table for people, by version', async () => {
+    await waitFor(
+      async () =>
+        JSON.parse((await sepal(['--json', 'predictions', 'ls', 'CliModel'])).out).items.length === 2,
+      {
+        timeoutMs: 10_000,
+        description: 'two logged predictions',
+      },
+    );
+    const v2 = JSON.parse((await sepal(['--json', 'predictions', 'ls', 'CliModel', '--version', '2'])).out);
+    expect(v2.items.map((e: { predictionId: string }) => e.predictionId)).toEqual([ids[1]]);
+    const table = await sepal(['predictions', 'ls', 'CliModel', '-n', '1']);
+    expect(table.code).toBe(ExitCode.ok);
+    expect(table.out).toMatch(/^PREDICTION\s+TIME\s+VERSION\s+ANSWER/m);
+    expect(table.out).toMatch(/next page: --after [0-9a-f-]{36}/);
+  });
+
+  it('exports them as CSV, a cell with a comma quoted', async () => {
+    const exported = await sepal(['predictions', 'export', 'CliModel']);
+    expect(exported.code).toBe(ExitCode.ok);
+    const lines = exported.out.trim().split('\n');
+    expect(lines[0]).toBe('prediction_id,at,model,version,sha256,key_name,latency_ms,a,b,prediction,label');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toContain(',"x,y",yes,');
+  });
+
+  it('exits 1 with the service message for a limit over the maximum', async () => {
+    const over = await sepal(['predictions', 'ls', 'CliModel', '-n', '5000']);
+    expect(over.code).toBe(ExitCode.failed);
+    expect(over.err).toMatch(/limit/);
+  });
+});

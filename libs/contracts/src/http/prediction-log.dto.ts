@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { finiteNumber, nonEmptyName } from '../events/common';
+import { loggedPredictionSchema } from '../events/prediction.events';
+import { modelVersionNumberSchema } from './registry.dto';
+
+/** The most rows one page of GET /predictions returns. */
+export const MAX_PREDICTION_LOG_PAGE = 1000;
+/** The most rows one CSV export of the prediction log returns. */
+export const MAX_PREDICTION_LOG_EXPORT = 100_000;
+
+const window = {
+  model: nonEmptyName,
+  /** A model version (the log stores it as a PostgreSQL integer). */
+  version: modelVersionNumberSchema.optional(),
+  /** Start of the time window (inclusive, ISO 8601). */
+  from: z.string().datetime({ offset: true }).optional(),
+  /** End of the time window (exclusive, ISO 8601). */
+  to: z.string().datetime({ offset: true }).optional(),
+};
+
+/** GET /predictions: a model's logged predictions, oldest first, paged by the last prediction id seen. */
+export const predictionLogQuerySchema = z
+  .object({
+    ...window,
+    limit: z.coerce.number().int().min(1).max(MAX_PREDICTION_LOG_PAGE).default(100),
+    /** The `next` of the previous page. */
+    after: z.string().uuid().optional(),
+  })
+  .strict();
+export type PredictionLogQuery = z.infer<typeof predictionLogQuerySchema>;
+
+/** GET /predictions/export.csv: the same filters, one CSV. */
+export const predictionLogExportQuerySchema = z
+  .object({
+    ...window,
+    limit: z.coerce.number().int().min(1).max(MAX_PREDICTION_LOG_EXPORT).default(10_000),
+  })
+  .strict();
+export type PredictionLogExportQuery = z.infer<typeof predictionLogExportQuerySchema>;
+
+/** A logged prediction as served, with its label once one arrived. */
+export const predictionLogEntrySchema = loggedPredictionSchema.omit({ testMetrics: true }).extend({
+  label: z.union([z.string(), finiteNumber]).nullable(),
+  labelledAt: z.string().datetime({ offset: true }).nullable(),
+});
+export type PredictionLogEntry = z.infer<typeof predictionLogEntrySchema>;
+
+export const predictionLogPageSchema = z.object({
+  items: z.array(predictionLogEntrySchema),
+  /** Pass as `after` for the next page; null on the last one. */
+  next: z.string().uuid().nullable(),
+});
+export type PredictionLogPage = z.infer<typeof predictionLogPageSchema>;
