@@ -15,7 +15,15 @@ const serviceUrl = (fallback: string) =>
  * deployment has no keys, since its proxy would open the services to the network.
  */
 export const consoleConfigSchema = baseConfigSchema
-  .pick({ HOST: true, SEPAL_API_KEY: true, SEPAL_INSECURE: true, LOG_LEVEL: true, LOG_FORMAT: true })
+  .pick({
+    HOST: true,
+    SEPAL_API_KEY: true,
+    SEPAL_INSECURE: true,
+    LOG_LEVEL: true,
+    LOG_FORMAT: true,
+    SHUTDOWN_DELAY_MS: true,
+    SHUTDOWN_GRACE_MS: true,
+  })
   .extend({
     CONSOLE_PORT: portVar(8080),
     /** Overrides HOST for the console. */

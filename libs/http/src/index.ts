@@ -4,5 +4,6 @@ export * from './domain-exception.filter';
 export * from './zod-validation.pipe';
 export * from './openapi';
 export * from './create-http-app';
+export * from './graceful-shutdown';
 export * from './run-service';
 export * from './start-sepal-app';
