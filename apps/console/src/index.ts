@@ -1,4 +1,4 @@
 export { ConsoleModule } from './console.module';
 export { startConsoleApp } from './bootstrap';
-export { ConsoleConfig } from './console.config';
+export { ConsoleConfig, consoleConfigSchema } from './console.config';
 export type { ConsoleConfigValues } from './console.config';

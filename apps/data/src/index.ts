@@ -1,4 +1,4 @@
 export { DataModule } from './data.module';
 export { startDataApp } from './bootstrap';
-export { DataConfig } from './data.config';
+export { DataConfig, dataConfigSchema } from './data.config';
 export type { DataConfigValues } from './data.config';

@@ -1,6 +1,6 @@
 export { InferenceModule } from './inference.module';
 export { startInferenceApp } from './bootstrap';
-export { InferenceConfig } from './inference.config';
+export { InferenceConfig, inferenceConfigSchema } from './inference.config';
 export type { InferenceConfigValues } from './inference.config';
 /** The models a gateway serves right now (the inference benchmark waits on them across promotions). */
 export { ModelManager } from './model/model-manager.service';

@@ -1,5 +1,5 @@
 export { RegistryModule } from './registry.module';
 export { startRegistryApp } from './bootstrap';
-export { RegistryConfig } from './registry.config';
+export { RegistryConfig, registryConfigSchema } from './registry.config';
 export type { RegistryConfigValues } from './registry.config';
 export { createKeyInDatabase } from './keys/keys-admin';
