@@ -185,6 +185,12 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   it('allows exactly the flows of the architecture, and nothing else', () => {
     const flows = allowedFlows(byKind(objects(), 'NetworkPolicy'), flowPeers(namespace()), namespace());
     expect(flows).toEqual([...EXPECTED_FLOWS].sort());
+    // And no rule opens every port (it would open any port a pod listens on later).
+    for (const policy of byKind(objects(), 'NetworkPolicy')) {
+      for (const rule of [...(policy.spec.ingress ?? []), ...(policy.spec.egress ?? [])]) {
+        expect(`${policy.metadata.name}: ${JSON.stringify(rule.ports ?? [])}`).not.toMatch(/: \[\]$/);
+      }
+    }
   });
 
   it.each(APP_NAMES)(

@@ -8,20 +8,18 @@
  * keep-alive connection, stops accepting, finishes what is in flight and exits within SHUTDOWN_GRACE_MS.
  * Every request must succeed: no non-2xx answer, no socket error.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort, uniqueNamespace, waitFor } from '@sepal/testing';
 import { ServiceProcess } from '../e2e/service-process';
 import { AMQP_URL, deleteTestQueues, IRIS_RUN_ID, irisOnnx, TestRegistry } from '../inference/fixtures';
 import { Nginx } from './nginx';
 
 jest.setTimeout(180_000);
-const execFileAsync = promisify(execFile);
 
-const SECONDS = 30;
+const MAX_SECONDS = 150;
 /** Settings changed from the defaults, printed with the figures. */
 const SETTINGS = {
   SHUTDOWN_DELAY_MS: '1000',
@@ -96,11 +94,20 @@ describe('rolling restart of two gateways behind nginx under load', () => {
         `wrk.body = '${BODY}'`,
       ].join('\n'),
     );
-    const load = execFileAsync(
-      'wrk',
-      ['-t2', '-c64', `-d${SECONDS}s`, '--timeout', '10s', '-s', script, `${nginx.url}/predict`],
-      { maxBuffer: 2 ** 20 },
-    );
+    // Until both restarts are done (however long a slow machine takes), then interrupted: wrk prints its summary.
+    const wrk = spawn('wrk', [
+      '-t2',
+      '-c64',
+      `-d${MAX_SECONDS}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      `${nginx.url}/predict`,
+    ]);
+    let stdout = '';
+    wrk.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const finished = new Promise((resolve) => wrk.once('exit', resolve));
     const started = Date.now();
     const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
     const events: string[] = [];
@@ -119,9 +126,11 @@ describe('rolling restart of two gateways behind nginx under load', () => {
       await nginx.setUpstreams(gateways.map(hostOf));
       events.push(`${at()}: ${hostOf(gateway)} ready again, back in the upstreams`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     // Both restarts happened under load.
-    expect(Date.now() - started).toBeLessThan(SECONDS * 1000 - 1000);
-    const { stdout } = await load;
+    expect(wrk.exitCode).toBeNull();
+    wrk.kill('SIGINT');
+    await finished;
     process.stdout.write(
       `settings changed from the defaults: ${JSON.stringify(SETTINGS)}\n${events.join('\n')}\n${stdout}`,
     );
