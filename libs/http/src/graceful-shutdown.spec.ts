@@ -1,9 +1,8 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { EventTransport } from '@sepal/messaging';
 import { HealthRegistry } from '@sepal/observability';
-import { GracefulShutdown } from './graceful-shutdown';
+import { GracefulShutdown, stopConsumingOnShutdown } from './graceful-shutdown';
 
 /** A server whose /slow answers after `slowMs`, and a fake Nest app around it (health, consumers, close). */
 function fixture(slowMs: number) {
@@ -18,10 +17,10 @@ function fixture(slowMs: number) {
   let closed = false;
   const app = {
     getHttpServer: () => server,
-    get: (token: unknown) =>
-      token === HealthRegistry ? health : token === EventTransport ? consumers : undefined,
+    get: (token: unknown) => (token === HealthRegistry ? health : undefined),
     close: async () => void (closed = true),
   } as unknown as INestApplication;
+  stopConsumingOnShutdown(app, consumers);
   return { server, health, consumers, app, closed: () => closed };
 }
 

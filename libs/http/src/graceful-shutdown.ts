@@ -1,7 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
 import * as net from 'node:net';
 import type { INestApplication, LoggerService } from '@nestjs/common';
-import { EventTransport } from '@sepal/messaging';
 import { HealthRegistry } from '@sepal/observability';
 
 export interface ShutdownSettings {
@@ -15,6 +14,17 @@ export interface ShutdownSettings {
 const CLOSE_ALLOWANCE_MS = 1_000;
 /** How long a connection accepted just before the listener closed has to deliver its request. */
 const IDLE_LINGER_MS = 500;
+
+/** What stops an app's event consumers, by app (startSepalApp registers its EventTransport). */
+const consumersOf = new WeakMap<INestApplication, Consumers>();
+interface Consumers {
+  stopConsuming(): Promise<void>;
+}
+
+/** `consumers` stop taking messages the moment `app` is asked to stop (an app without consumers registers none). */
+export function stopConsumingOnShutdown(app: INestApplication, consumers: Consumers): void {
+  consumersOf.set(app, consumers);
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -74,7 +84,8 @@ export class GracefulShutdown {
       `stopping: not ready, draining for ${delayMs} ms, at most ${graceMs} ms in all`,
       'Shutdown',
     );
-    const consumers = this.transport()
+    const consumers = consumersOf
+      .get(this.app)
       ?.stopConsuming()
       .catch((error: unknown) => {
         this.logger?.warn(`consumers did not stop cleanly: ${String(error)}`, 'Shutdown');
@@ -106,13 +117,5 @@ export class GracefulShutdown {
     clearInterval(idle);
     await this.app.close();
     this.logger?.log(`stopped in ${Date.now() - started} ms`, 'Shutdown');
-  }
-
-  private transport(): EventTransport | undefined {
-    try {
-      return this.app.get(EventTransport, { strict: false });
-    } catch {
-      return undefined; // an app without event consumers (the console)
-    }
   }
 }

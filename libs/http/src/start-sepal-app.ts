@@ -11,6 +11,7 @@ import {
   RegistryKeyVerifier,
 } from './auth';
 import { createHttpApp } from './create-http-app';
+import { stopConsumingOnShutdown } from './graceful-shutdown';
 
 export interface SepalAppOptions {
   service: string;
@@ -73,7 +74,9 @@ export async function startSepalApp(
     requestTimeoutMs: config.SEPAL_REQUEST_TIMEOUT_MS,
   });
   options.configureFastify?.(app.getHttpAdapter().getInstance());
-  app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
+  const transport = app.get(EventTransport);
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+  stopConsumingOnShutdown(app, transport);
   await app.startAllMicroservices();
   if (options.listen !== false) await app.listen(options.port, options.host);
   else await app.init();
