@@ -230,13 +230,16 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(named(objects(), 'Deployment', 'trainer').spec.replicas).toBeUndefined();
   });
 
-  it('monitors every app: the ServiceMonitor selects each Service and names its job as prometheus.yml does', () => {
+  it('monitors every app (the ServiceMonitor selects each Service, its job named as in prometheus.yml), RabbitMQ and PostgreSQL', () => {
     const monitor = named(objects(), 'ServiceMonitor', 'sepal');
     for (const app of APP_NAMES) {
       const service = named(objects(), 'Service', app);
       expect(service.metadata.labels?.[monitor.spec.jobLabel]).toBe(app);
       expect(monitor.spec.endpoints[0].port).toBe(service.spec.ports[0].name);
     }
+    const rabbitmq = named(objects(), 'PodMonitor', 'sepal-rabbitmq');
+    expect(rabbitmq.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'sepal-rabbitmq' });
+    expect(named(objects(), 'Cluster', 'sepal-pg').spec.monitoring.enablePodMonitor).toBe(true);
     const dashboards = named(objects(), 'ConfigMap', 'sepal-grafana-dashboards');
     expect(dashboards.metadata.labels?.grafana_dashboard).toBe('1');
   });
