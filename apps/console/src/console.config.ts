@@ -28,6 +28,8 @@ export const consoleConfigSchema = baseConfigSchema
     AUTH_CHECKS_IN_FLIGHT_PER_ADDRESS: true,
     LOG_LEVEL: true,
     LOG_FORMAT: true,
+    SHUTDOWN_DELAY_MS: true,
+    SHUTDOWN_GRACE_MS: true,
   })
   .extend({
     CONSOLE_PORT: portVar(8080),

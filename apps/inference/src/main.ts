@@ -1,4 +1,8 @@
 import { runService } from '@sepal/http';
 import { startInferenceApp } from './bootstrap';
+import { InferenceConfig } from './inference.config';
 
-void runService('inference', () => startInferenceApp());
+void runService('inference', async () => {
+  const config = InferenceConfig.load();
+  return { app: await startInferenceApp(config), config };
+});

@@ -1,6 +1,8 @@
 export { TrainerModule } from './trainer.module';
 export { startTrainerApp } from './bootstrap';
 export { TrainerConfig, trainerConfigSchema } from './trainer.config';
+/** The heap each trial worker may use beyond TRIAL_MEMORY_MB (the Kubernetes manifests size the trainer by it). */
+export { WORKER_HEAP_ALLOWANCE_MB } from './workers/trial-pool';
 export type { TrainerConfigValues } from './trainer.config';
 export { decidePromotion } from './promotion/promotion-gate';
 /** The run id a job's first attempt gets from its train.requested messageId (tests find a job's runs by it). */

@@ -120,6 +120,16 @@ export const baseConfigSchema = z.object({
     }),
   /** Longest a request may take, body upload included, before the connection is answered 408 / closed. */
   SEPAL_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+  /**
+   * On SIGTERM an app answers /health/ready 503 and stops consuming at once, but serves HTTP for this long before it
+   * stops accepting connections: the time a load balancer (Kubernetes' endpoints) takes to stop sending it requests.
+   */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /**
+   * The longest a stop may take from SIGTERM: requests still in flight (and their connections) are cut then, and the
+   * app closes. Keep it below the supervisor's own limit (Kubernetes: terminationGracePeriodSeconds).
+   */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(25_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });

@@ -6,5 +6,6 @@ export * from './openapi';
 export * from './create-http-app';
 export * from './edge/local-only';
 export * from './edge/request-edge';
+export * from './graceful-shutdown';
 export * from './run-service';
 export * from './start-sepal-app';

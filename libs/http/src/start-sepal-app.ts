@@ -12,6 +12,7 @@ import {
 } from './auth';
 import { createHttpApp } from './create-http-app';
 import { parseAllowedHosts } from './edge/local-only';
+import { stopConsumingOnShutdown } from './graceful-shutdown';
 
 export interface SepalAppOptions {
   service: string;
@@ -88,7 +89,9 @@ export async function startSepalApp(
   });
   try {
     options.configureFastify?.(app.getHttpAdapter().getInstance());
-    app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
+    const transport = app.get(EventTransport);
+    app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+    stopConsumingOnShutdown(app, transport);
     await app.startAllMicroservices();
     if (options.listen !== false) await app.listen(options.port, options.host);
     else await app.init();

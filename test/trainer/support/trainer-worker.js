@@ -10,10 +10,11 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 const { startTrainerApp, TrainerConfig } = require('../../../dist/apps/trainer/src/index.js');
-startTrainerApp(TrainerConfig.load(process.env))
-  .then((app) => app.getUrl())
-  .then((url) => process.stdout.write(`READY ${url.replace('[::1]', '127.0.0.1')}\n`))
-  .catch((error) => {
-    process.stderr.write(`${error.stack ?? error}\n`);
-    process.exit(1);
-  });
+const { runService } = require('../../../dist/libs/http/src/index.js');
+// As main.ts starts it: runService owns SIGTERM (stop consuming, drain, hand the running job back, exit).
+void runService('trainer', async () => {
+  const config = TrainerConfig.load(process.env);
+  const app = await startTrainerApp(config);
+  process.stdout.write(`READY ${(await app.getUrl()).replace('[::1]', '127.0.0.1')}\n`);
+  return { app, config };
+});
