@@ -85,7 +85,7 @@ describe('docker-compose.yml', () => {
   it.each(appNames)(
     '%s connects with its own PostgreSQL role and RabbitMQ user, provisioned by the postgres and rabbitmq services',
     (name) => {
-      const env = serviceEnv(compose.services[name], exampleEnv);
+      const env = serviceEnv(compose.services[name], deployEnv);
       expect(new URL(env.AMQP_URL).username).toBe(`sepal_${name}`);
       // ...which the consumers know as this app's identity (AMQP_PRODUCERS unset: the default), so they enforce it.
       expect(env.AMQP_PRODUCERS).toBeUndefined();
@@ -197,10 +197,10 @@ describe('docker-compose.yml', () => {
     expect(keys.registry).toBe(deployEnv.SEPAL_API_KEY);
     const registry = RegistryConfig.load(serviceEnv(compose.services.registry, deployEnv));
     expect(registry.SEPAL_SERVICE_KEYS).toEqual([
-      { name: 'svc-data', scopes: ['read'], secret: keys.data },
-      { name: 'svc-trainer', scopes: ['read', 'train', 'promote'], secret: keys.trainer },
-      { name: 'svc-inference', scopes: ['read'], secret: keys.inference },
-      { name: 'svc-console', scopes: ['read'], secret: keys.console },
+      { name: 'svc-data', scopes: ['service', 'read'], secret: keys.data },
+      { name: 'svc-trainer', scopes: ['service', 'read', 'train', 'promote'], secret: keys.trainer },
+      { name: 'svc-inference', scopes: ['service', 'read'], secret: keys.inference },
+      { name: 'svc-console', scopes: ['service', 'read'], secret: keys.console },
     ]);
   });
 

@@ -33,8 +33,8 @@ import {
 
 jest.setTimeout(120_000);
 
-/** Pages other branches write (the trust model, Kubernetes): linked already, checked once they exist. */
-const PAGES_OF_OTHER_BRANCHES = new Set(['docs/trust-model.md', 'docs/kubernetes.md']);
+/** Pages other branches write (Kubernetes, the prediction log, images): linked already, checked once they exist. */
+const PAGES_OF_OTHER_BRANCHES = new Set(['docs/kubernetes.md', 'docs/prediction-log.md', 'docs/images.md']);
 /** The modules `ts` samples may import from, by specifier. */
 const SAMPLE_MODULES: Record<string, Record<string, unknown>> = { '@sepal/http': sepalHttp };
 /** Programs whose words are only checked for repository paths. */

@@ -41,12 +41,14 @@ export const trainerConfigSchema = baseConfigSchema.extend({
    * Selection by folds needs the refit, so TRAIN_REFIT=false turns it off too.
    */
   TRAIN_CV_MAX_ROWS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  /** How many folds the cross-validation of a small training split (TRAIN_CV_MAX_ROWS) deals its rows into. */
   TRAIN_CV_FOLDS: z.coerce.number().int().min(2).max(20).default(5),
   /** The smallest training split accepted, so that every class reaches both the fit and the validation rows. */
   MIN_TRAIN_ROWS: z.coerce.number().int().min(2).default(10),
   /**
-   * A new version is promoted only if its test accuracy, and the champion's re-evaluated on the same test split, differ
-   * by at least this margin: 0 = strictly better, 0.02 = two points better, -1 = always (when the floor is cleared).
+   * A new version is promoted only if its accuracy and the champion's, both scored on the model's frozen evaluation set
+   * (which feedback never enters), differ by at least this margin: 0 = strictly better, 0.02 = two points better,
+   * -1 = always (when the floor is cleared).
    */
   GATE_MIN_IMPROVEMENT: z.coerce.number().min(-1).max(1).default(0),
   /**
