@@ -1,178 +1,23 @@
-import { Controller, Inject, INestApplication, Logger } from '@nestjs/common';
-import { Ctx, Payload } from '@nestjs/microservices';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
-import { EventEnvelope, EventNames } from '@sepal/contracts';
+/** The AMQP transport between Nest apps: work queues, broadcast, failures, acknowledgement and reconnection. */
+import { EventNames } from '@sepal/contracts';
+import { EventBus, SepalHeaders } from '@sepal/messaging';
+import { sampleEventPayload, sleep, TEST_AMQP_URL, waitFor } from '@sepal/testing';
 import {
-  AmqpEventBus,
-  EventBus,
-  EventContext,
-  EventTransport,
-  MessagingModule,
-  MessagingOptions,
-  ConsumeEvent,
-  SepalHeaders,
-  Topology,
-} from '@sepal/messaging';
-import {
-  deleteNamespace,
-  sampleEventPayload,
-  sleep,
-  TcpProxy,
-  TEST_AMQP_URL,
-  uniqueNamespace,
-  waitFor,
-} from '@sepal/testing';
-import { Channel, ChannelModel, connect } from 'amqplib';
+  FeedbackConsumer,
+  newProxy,
+  publisher,
+  rawChannel,
+  receivedBy,
+  releaseSlowHandler,
+  SlowConsumer,
+  startApp,
+  topology,
+  useAmqpTestApps,
+} from './amqp-test-apps';
 
 jest.setTimeout(30_000);
 
-const namespace = uniqueNamespace('msg');
-const topology = new Topology(namespace);
-const QUEUES = ['trainer.jobs', 'inference.models', 'flaky', 'strict', 'slow', 'reconnect', 'raw.confirms'];
-const APP_NAME = 'APP_NAME';
-
-interface Received {
-  app: string;
-  handler: string;
-  envelope: EventEnvelope;
-  attempt: number;
-  redelivered: boolean;
-}
-const received: Received[] = [];
-const receivedBy = (handler: string): Received[] => received.filter((r) => r.handler === handler);
-
-/** Handlers of app "C" on the `slow` queue block until this is resolved. */
-let releaseSlowHandler: () => void = () => undefined;
-
-abstract class Recording {
-  constructor(@Inject(APP_NAME) private readonly app: string) {}
-
-  protected record(handler: string, envelope: EventEnvelope, context: EventContext): void {
-    received.push({
-      app: this.app,
-      handler,
-      envelope,
-      attempt: context.getAttempt(),
-      redelivered: context.isRedelivered(),
-    });
-  }
-
-  protected get appName(): string {
-    return this.app;
-  }
-}
-
-@Controller()
-class PipelineConsumers extends Recording {
-  @ConsumeEvent(EventNames.TrainRequested, { queue: 'trainer.jobs' })
-  async train(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
-    this.record('train', envelope, context);
-    await sleep(5);
-  }
-
-  @ConsumeEvent(EventNames.ModelPromoted, { queue: 'inference.models', broadcast: true })
-  async promoted(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
-    this.record('promoted', envelope, context);
-  }
-
-  @ConsumeEvent(EventNames.DriftDetected, { queue: 'flaky', maxRetries: 2 })
-  async drift(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
-    this.record('drift', envelope, context);
-    throw new Error('retraining budget exhausted');
-  }
-
-  @ConsumeEvent(EventNames.ModelRegistered, { queue: 'strict' })
-  async registered(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
-    this.record('registered', envelope, context);
-  }
-}
-
-@Controller()
-class SlowConsumer extends Recording {
-  @ConsumeEvent(EventNames.RunFinished, { queue: 'slow' })
-  async finished(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
-    this.record('slow', envelope, context);
-    if (this.appName === 'C') await new Promise<void>((resolve) => (releaseSlowHandler = resolve));
-  }
-}
-
-@Controller()
-class FeedbackConsumer extends Recording {
-  @ConsumeEvent(EventNames.FeedbackReceived, { queue: 'reconnect' })
-  async feedback(@Payload() envelope: EventEnvelope, @Ctx() context: EventContext): Promise<void> {
-    this.record('feedback', envelope, context);
-  }
-}
-
-const apps: INestApplication[] = [];
-const buses: EventBus[] = [];
-const proxies: TcpProxy[] = [];
-
-function busOptions(overrides: Partial<MessagingOptions> = {}): MessagingOptions {
-  return {
-    amqpUrl: TEST_AMQP_URL,
-    namespace,
-    serviceName: 'messaging-test',
-    retryDelayMs: 50,
-    reconnectDelayMs: 200,
-    ...overrides,
-  };
-}
-
-async function startApp(name: string, controllers: unknown[], overrides: Partial<MessagingOptions> = {}) {
-  const moduleRef = await Test.createTestingModule({
-    imports: [MessagingModule.forRoot(busOptions({ serviceName: `app-${name}`, ...overrides }))],
-    controllers: controllers as never[],
-    providers: [{ provide: APP_NAME, useValue: name }],
-  }).compile();
-  const app = moduleRef.createNestApplication(new FastifyAdapter(), { logger: ['error'] });
-  app.connectMicroservice({ strategy: app.get(EventTransport) }, { inheritAppConfig: true });
-  await app.startAllMicroservices();
-  await app.init();
-  apps.push(app);
-  return app;
-}
-
-function newBus(overrides: Partial<MessagingOptions> = {}): AmqpEventBus {
-  const bus = new AmqpEventBus(busOptions(overrides));
-  buses.push(bus);
-  return bus;
-}
-
-async function newProxy(): Promise<TcpProxy> {
-  const url = new URL(TEST_AMQP_URL);
-  const proxy = new TcpProxy({ host: url.hostname, port: Number(url.port || 5672) });
-  await proxy.start();
-  proxies.push(proxy);
-  return proxy;
-}
-
-let publisher: AmqpEventBus;
-let raw: ChannelModel;
-let rawChannel: Channel;
-
-beforeAll(async () => {
-  Logger.overrideLogger(['error']);
-  publisher = newBus({ serviceName: 'publisher' });
-  raw = await connect(TEST_AMQP_URL);
-  rawChannel = await raw.createChannel();
-  await startApp('A', [PipelineConsumers]);
-  await startApp('B', [PipelineConsumers]);
-});
-
-afterAll(async () => {
-  releaseSlowHandler();
-  await Promise.all(apps.map((app) => app.close()));
-  await Promise.all(buses.map((bus) => bus.close()));
-  await Promise.all(proxies.map((proxy) => proxy.close()));
-  await raw.close();
-  await deleteNamespace(TEST_AMQP_URL, namespace, QUEUES);
-});
-
-beforeEach(() => {
-  received.length = 0;
-});
+useAmqpTestApps();
 
 describe('work queue (two Nest apps, competing consumers)', () => {
   it('delivers a published event to exactly one handler call', async () => {
@@ -291,105 +136,6 @@ describe('acknowledgement', () => {
     releaseSlowHandler(); // C's late ack goes nowhere, and nothing breaks
     await sleep(100);
     expect(receivedBy('slow')).toHaveLength(2);
-  });
-});
-
-describe('publisher confirms', () => {
-  const rawQueue = topology.queue('raw.confirms');
-
-  beforeAll(async () => {
-    await rawChannel.assertQueue(rawQueue, { durable: true });
-    await rawChannel.bindQueue(rawQueue, topology.exchange, EventNames.DatasetVersioned);
-  });
-
-  afterEach(async () => {
-    await rawChannel.purgeQueue(rawQueue);
-  });
-
-  it('resolves once the broker holds the message, sent persistent with its ids as AMQP properties', async () => {
-    const messageId = await publisher.publish(
-      EventNames.DatasetVersioned,
-      sampleEventPayload(EventNames.DatasetVersioned),
-      { correlationId: 'run-42' },
-    );
-
-    expect((await rawChannel.checkQueue(rawQueue)).messageCount).toBe(1);
-    const message = await rawChannel.get(rawQueue, { noAck: true });
-    if (!message) throw new Error('queue is empty');
-    expect(message.properties).toMatchObject({
-      messageId,
-      correlationId: 'run-42',
-      type: EventNames.DatasetVersioned,
-      contentType: 'application/json',
-      deliveryMode: 2,
-    });
-    expect(message.properties.timestamp).toBeGreaterThan(Date.now() / 1000 - 60);
-    expect(JSON.parse(message.content.toString())).toMatchObject({ messageId, correlationId: 'run-42' });
-  });
-
-  it('does not resolve while the broker is unreachable, and resolves once it confirms after reconnecting', async () => {
-    const proxy = await newProxy();
-    const bus = newBus({ amqpUrl: proxy.proxiedUrl(TEST_AMQP_URL), serviceName: 'confirms' });
-    await waitFor(() => bus.isConnected());
-    await proxy.interrupt();
-    await waitFor(() => !bus.isConnected());
-
-    let settled = false;
-    const publishing = bus
-      .publish(EventNames.DatasetVersioned, sampleEventPayload(EventNames.DatasetVersioned))
-      .finally(() => (settled = true));
-    await sleep(500);
-    expect(settled).toBe(false);
-
-    await proxy.resume();
-    const messageId = await publishing;
-    expect((await rawChannel.checkQueue(rawQueue)).messageCount).toBe(1);
-    const message = await rawChannel.get(rawQueue, { noAck: true });
-    expect(message && message.properties.messageId).toBe(messageId);
-  });
-
-  it('rejects with a clear error when no confirm comes within publishTimeoutMs, and never sends it later', async () => {
-    const proxy = await newProxy();
-    const bus = newBus({
-      amqpUrl: proxy.proxiedUrl(TEST_AMQP_URL),
-      serviceName: 'timeout',
-      publishTimeoutMs: 300,
-    });
-    await waitFor(() => bus.isConnected());
-    await proxy.interrupt();
-    await waitFor(() => !bus.isConnected());
-
-    await expect(
-      bus.publish(EventNames.DatasetVersioned, sampleEventPayload(EventNames.DatasetVersioned)),
-    ).rejects.toThrow(/dataset\.versioned .* was not confirmed by the broker within 300 ms/);
-
-    await proxy.resume();
-    await waitFor(() => bus.isConnected(), { timeoutMs: 5000 });
-    await sleep(300);
-    expect((await rawChannel.checkQueue(rawQueue)).messageCount).toBe(0);
-  });
-});
-
-describe('publisher confirms: broker refusal', () => {
-  const fullQueue = topology.queue('raw.full');
-
-  afterAll(async () => {
-    await rawChannel.deleteQueue(fullQueue);
-  });
-
-  it('rejects a publish the broker nacks (a full queue that rejects publishes)', async () => {
-    await rawChannel.assertQueue(fullQueue, {
-      durable: true,
-      maxLength: 1,
-      arguments: { 'x-overflow': 'reject-publish' },
-    });
-    await rawChannel.bindQueue(fullQueue, topology.exchange, EventNames.TrainingStarted);
-
-    await publisher.publish(EventNames.TrainingStarted, sampleEventPayload(EventNames.TrainingStarted));
-    await expect(
-      publisher.publish(EventNames.TrainingStarted, sampleEventPayload(EventNames.TrainingStarted)),
-    ).rejects.toThrow(/publishing training\.started .* failed/);
-    expect((await rawChannel.checkQueue(fullQueue)).messageCount).toBe(1);
   });
 });
 

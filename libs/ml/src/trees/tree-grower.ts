@@ -1,39 +1,11 @@
 import type { BinnedMatrix, FeatureBins } from './binning';
+import { sortBins } from './sort-bins';
 import type { DecisionTree } from './tree-model';
+import type { GrowLimits, GrownTree, GrowTargets } from './tree-grower-types';
 
-/**
- * What a tree fits, per row: a sum added to one channel, and a denominator. Gini: the row's weight in its class's
- * channel, and the weight again; variance: w*y and w; Newton boosting: -gradient and hessian (one channel). A node's
- * score is the sum over channels of S^2 / (D + l2), and a split's gain is the children's scores minus the parent's.
- */
-export interface GrowTargets {
-  /** The channel of each row's sum: its class, or 0 with a single channel. */
-  channelOf: Int32Array;
-  sums: Float64Array;
-  denominators: Float64Array;
-}
-
-export interface GrowLimits {
-  /** Deepest split level; Infinity for none. */
-  maxDepth: number;
-  maxLeaves: number;
-  /** Fewest rows in a leaf. */
-  minSamplesLeaf: number;
-  /** Smallest denominator sum (weight or hessian) in a leaf. */
-  minDenominator: number;
-  l2: number;
-  featuresPerSplit: number;
-}
-
-export interface GrownTree {
-  /** Leaf values are S / (D + l2) per channel: class probabilities, a mean, or a Newton step. */
-  tree: DecisionTree;
-  /** With `recordLeaves`, the leaf each sampled row ended in, indexed by row (-1 for rows outside the sample). */
-  leafOfRow: Int32Array | null;
-}
+export type { GrowLimits, GrownTree, GrowTargets } from './tree-grower-types';
 
 const RELATIVE_GAIN_TOLERANCE = 1e-10;
-const INSERTION_SORT_LIMIT = 48;
 /** scanFeature's outcomes. */
 const CONSTANT = -1;
 const NO_BETTER_SPLIT = 0;
@@ -397,32 +369,5 @@ export class TreeGrower {
     const swap = this.heap[i];
     this.heap[i] = this.heap[j];
     this.heap[j] = swap;
-  }
-}
-
-/**
- * Sorts occupied[0, count) ascending: by insertion for the many small nodes; for large ones, by walking every bin
- * and keeping those with rows (count > 0 in the histogram), cheaper than a comparison sort of up to 256 bins.
- */
-function sortBins(
-  occupied: Uint8Array,
-  count: number,
-  histogram: Float64Array,
-  stride: number,
-  countAt: number,
-): void {
-  if (count > INSERTION_SORT_LIMIT) {
-    let next = 0;
-    for (let bin = 0; next < count; bin++) if (histogram[bin * stride + countAt] > 0) occupied[next++] = bin;
-    return;
-  }
-  for (let i = 1; i < count; i++) {
-    const bin = occupied[i];
-    let j = i - 1;
-    while (j >= 0 && occupied[j] > bin) {
-      occupied[j + 1] = occupied[j];
-      j--;
-    }
-    occupied[j + 1] = bin;
   }
 }
