@@ -7,7 +7,7 @@ import { TooManyRequestsError } from '@sepal/contracts';
 import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
 import { startDataApp } from '../src/bootstrap';
 import { DataConfig } from '../src/data.config';
-import { DatasetsService } from '../src/datasets/datasets.service';
+import { DatasetImportService } from '../src/datasets/dataset-import.service';
 
 const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
@@ -318,7 +318,9 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
       throw new Error('the client aborted the upload');
     }
     await expect(
-      app.get(DatasetsService).importDataset({ dataset: 'aborted', body: aborted(), query: { target: 'y' } }),
+      app
+        .get(DatasetImportService)
+        .importDataset({ dataset: 'aborted', body: aborted(), query: { target: 'y' } }),
     ).rejects.toThrow('the client aborted the upload');
     expect(await storedRows('aborted')).toBe(0);
     expect(await versionCount('aborted')).toBe(0);
@@ -332,7 +334,7 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
       await gate;
       throw new Error('released by the test');
     }
-    const service = app.get(DatasetsService);
+    const service = app.get(DatasetImportService);
     const dryRun = (dataset: string, body: AsyncIterable<Buffer>) =>
       service.importDataset({ dataset, body, query: { target: 'y', dryRun: true } });
     const holding = ['held1', 'held2'].map((name) => dryRun(name, held()).catch((error: Error) => error));
