@@ -1,94 +1,9 @@
-import { join } from 'node:path';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { TooManyRequestsError } from '@sepal/contracts';
-import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
-import { startDataApp } from '../src/bootstrap';
-import { DataConfig } from '../src/data.config';
-import { DatasetsService } from '../src/datasets/datasets.service';
+import { bigCsv, CSV_IMPORT_MODES, PETS, useCsvImportApp } from './csv-import-harness';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
-
-/** A CSV with a categorical column, missing cells (empty, NA, ?) and a class target. */
-const PETS = [
-  'weight,colour,age,kind',
-  '4.1,black,3,cat',
-  '30.5,brown,NA,dog',
-  '3.9,,2,cat',
-  '25,black,?,dog',
-  '4.4,white,5,cat',
-  '28.1,brown,7,dog',
-  '3.5,white,1,cat',
-  '35.0,black,9,dog',
-  '4.0,grey,4,cat',
-  '27.7,white,6,dog',
-].join('\n');
-
-/** A large-ish numeric dataset: rows deterministic, target a number. */
-function bigCsv(rows: number, seed = 1): string {
-  const lines = ['a;b;c;y'];
-  for (let i = 0; i < rows; i++) {
-    const a = ((i * 7919 + seed) % 1000) / 10;
-    const b = ((i * 104729 + seed) % 997) / 7;
-    lines.push(`${a};${b.toFixed(3)};${i % 3 === 0 ? 'x' : 'z'};${(a * 0.3 + b * 0.1).toFixed(4)}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s', (mode) => {
-  let app: NestFastifyApplication;
-  let db: TestDatabase | undefined;
-  let namespace: string;
-
-  const inject = (method: 'GET' | 'POST', url: string, payload?: string | Buffer | object, csv = true) =>
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method,
-        url,
-        payload: payload as string,
-        headers: {
-          'x-sepal-client': '1',
-          ...(csv && payload !== undefined ? { 'content-type': 'text/csv' } : {}),
-        },
-      });
-  const storedRows = async (dataset: string) => {
-    const [row] = await app
-      .get(DataSource)
-      .query(`SELECT count(*)::int AS n FROM data.rows WHERE dataset = $1`, [dataset]);
-    return row.n as number;
-  };
-  const versionCount = async (dataset: string) => {
-    const response = await inject('GET', `/datasets/${dataset}/versions`);
-    return response.statusCode === 200 ? (response.json() as unknown[]).length : 0;
-  };
-
-  beforeAll(async () => {
-    namespace = uniqueNamespace('csv');
-    db = mode === 'real services' ? await createTestDatabase() : undefined;
-    const config = DataConfig.load({
-      DATABASE_URL: db?.url,
-      AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
-      SEPAL_HOME: `memory://csv-${namespace}`,
-      SEPAL_NAMESPACE: namespace,
-      DATA_DIR: join(__dirname, '../../../data'),
-      FEEDBACK_COMMIT_EVERY: '0',
-      DATA_MAX_IMPORT_BYTES: String(MAX_IMPORT_BYTES),
-      LOG_LEVEL: 'warn',
-    });
-    app = await startDataApp(config, { listen: false });
-  }, 60_000);
-
-  afterAll(async () => {
-    await app?.close();
-    await closeEmbeddedDatabases();
-    await db?.drop();
-    if (mode === 'real services') await deleteNamespace(AMQP_URL, namespace, ['data.feedback']);
-  });
+describe.each(CSV_IMPORT_MODES)('CSV import on %s', (mode) => {
+  const harness = useCsvImportApp(mode);
+  const { inject, storedRows, versionCount } = harness;
 
   it('dry-runs a CSV: the inferred schema, the row count, the problems, and nothing written', async () => {
     const response = await inject('POST', '/datasets/pets/import?target=kind&dryRun=true', PETS);
@@ -124,7 +39,7 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
   });
 
   async function storedRowCount() {
-    const [row] = await app.get(DataSource).query(`SELECT count(*)::int AS n FROM data.rows`);
+    const [row] = await harness.app.get(DataSource).query(`SELECT count(*)::int AS n FROM data.rows`);
     return row.n as number;
   }
 
@@ -163,7 +78,7 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
     expect(version.classCounts.test).toEqual({ setosa: 200, virginica: 200, versicolor: 200 });
     // Rows in file order (row ids), each repeat keyed by its occurrence.
     const keys = (
-      await app
+      await harness.app
         .get(DataSource)
         .query(`SELECT row_key FROM data.rows WHERE dataset = 'repeats' ORDER BY row_id LIMIT 841`)
     ).map((r: { row_key: string }) => r.row_key);
@@ -293,143 +208,6 @@ describe.each(['real services', 'embedded adapters'] as const)('CSV import on %s
     // The parent still reads as it was.
     expect((await inject('GET', '/datasets/big/versions/v1')).json().rowCount).toBe(20_000);
   }, 120_000);
-
-  it('leaves no version and no row behind when a long stream breaks near its end', async () => {
-    const broken = `${bigCsv(12_000, 7)}1.5;2.5;x\n`;
-    const response = await inject('POST', '/datasets/broken/import?target=y', broken);
-    expect(response.statusCode).toBe(400);
-    expect(response.json().message).toBe("line 12002: expected 4 columns separated by ';', found 3");
-    expect(await storedRows('broken')).toBe(0);
-    expect((await inject('GET', '/datasets/broken/versions')).statusCode).toBe(404);
-    // Neither this failed write nor the ones before left a staging table behind.
-    const [{ n }] = await app
-      .get(DataSource)
-      .query(
-        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'data' AND tablename LIKE 'import%'`,
-      );
-    expect(n).toBe(0);
-  }, 60_000);
-
-  it('leaves no version and no row behind when the body stream is aborted after batches were staged', async () => {
-    const text = Buffer.from(bigCsv(30_000, 11));
-    async function* aborted() {
-      // Two thirds of the file (several staged batches), then the upload breaks.
-      for (let at = 0; at < (text.length * 2) / 3; at += 16_384) yield text.subarray(at, at + 16_384);
-      throw new Error('the client aborted the upload');
-    }
-    await expect(
-      app.get(DatasetsService).importDataset({ dataset: 'aborted', body: aborted(), query: { target: 'y' } }),
-    ).rejects.toThrow('the client aborted the upload');
-    expect(await storedRows('aborted')).toBe(0);
-    expect(await versionCount('aborted')).toBe(0);
-  }, 60_000);
-
-  it('reads at most DATA_MAX_CONCURRENT_IMPORTS (2) files at once: the next is refused with 429 naming it', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    async function* held() {
-      yield Buffer.from('a,b,y\n1,2,0\n3,4,1\n');
-      await gate;
-      throw new Error('released by the test');
-    }
-    const service = app.get(DatasetsService);
-    const dryRun = (dataset: string, body: AsyncIterable<Buffer>) =>
-      service.importDataset({ dataset, body, query: { target: 'y', dryRun: true } });
-    const holding = ['held1', 'held2'].map((name) => dryRun(name, held()).catch((error: Error) => error));
-    // Until both hold their slot a third read goes through; once they do, it is refused (never, without a limit).
-    let refused: unknown;
-    const deadline = Date.now() + 20_000;
-    while (!refused && Date.now() < deadline) {
-      refused = await dryRun(
-        'third',
-        (async function* () {
-          yield Buffer.from('a,b,y\n1,2,0\n');
-        })(),
-      ).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-    }
-    expect(refused).toBeInstanceOf(TooManyRequestsError);
-    expect((refused as Error).message).toContain('DATA_MAX_CONCURRENT_IMPORTS=2');
-    release();
-    expect((await Promise.all(holding)).map((e) => (e as Error).message)).toEqual([
-      'released by the test',
-      'released by the test',
-    ]);
-    // The slots are free again.
-    const after = await inject('POST', '/datasets/third/import?target=y&dryRun=true', 'a,b,y\n1,2,0\n');
-    expect(after.statusCode).toBe(200);
-  }, 60_000);
-
-  it.each([
-    [
-      'a ragged row',
-      'a,b,y\n1,2,3\n4,5\n',
-      'target=y',
-      400,
-      "line 3: expected 3 columns separated by ',', found 2",
-    ],
-    [
-      'a non-numeric value in a numeric column (after the sample the types are inferred from)',
-      ['a,b,y', ...Array.from({ length: 1500 }, (_, i) => `${i},${i + 1},${i % 2}`), 'seven,8,1'].join('\n'),
-      'target=y',
-      400,
-      "line 1502: column 'a': 'seven' is not a number",
-    ],
-    [
-      'a target that does not exist',
-      'a,b,y\n1,2,3\n',
-      'target=z',
-      400,
-      "line 1: target column 'z' is not in the file (columns: a, b, y)",
-    ],
-    [
-      'an empty target cell',
-      'a,b,y\n1,2,3\n4,5,\n',
-      'target=y',
-      400,
-      "line 3: column 'y' (the target) is empty",
-    ],
-    ['duplicate column names', 'a,a,y\n1,2,3\n', 'target=y', 400, "line 1: duplicate column name 'a'"],
-    ['an empty file', '', 'target=y', 400, 'the file is empty'],
-    ['a blank file', '\n\n  \n', 'target=y', 400, 'the file is empty'],
-    [
-      'a binary file',
-      Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x08, 0x00]),
-      'target=y',
-      400,
-      'the file is binary',
-    ],
-    [
-      'a non-UTF-8 file',
-      Buffer.from([0x61, 0x2c, 0x79, 0x0a, 0xe9, 0x2c, 0x31, 0x0a]),
-      'target=y',
-      400,
-      'not UTF-8',
-    ],
-    [
-      'a body over the limit',
-      'a,y\n'.padEnd(MAX_IMPORT_BYTES + 10, '1'),
-      'target=y',
-      413,
-      'larger than the limit of',
-    ],
-  ])('refuses %s, naming the problem, and writes nothing', async (_what, body, query, status, message) => {
-    const response = await inject('POST', `/datasets/refused/import?${query}`, body);
-    expect(response.statusCode).toBe(status);
-    expect(response.json().message).toContain(message);
-    expect(await storedRows('refused')).toBe(0);
-    expect(await versionCount('refused')).toBe(0);
-  });
-
-  it('refuses a dataset name that is not a safe identifier', async () => {
-    const response = await inject('POST', '/datasets/..%2Fetc/import?target=y', 'a,y\n1,2\n');
-    expect(response.statusCode).toBe(400);
-    expect(response.json().message).toMatch(/is not a safe identifier/);
-    const upper = await inject('POST', '/datasets/Bad%20Name/import?target=y', 'a,y\n1,2\n');
-    expect(upper.statusCode).toBe(400);
-  });
 
   it('detects a semicolon or tab delimiter and a file without a header', async () => {
     const tab = 'x\tc\tlabel\n1\tu\ta\n2\tv\tb\n3\tu\ta\n4\tv\tb\n';

@@ -2,8 +2,8 @@ import { type DataAuditEntry, type DatasetSchema, type FeatureCell, NotFoundErro
 import { fakeTransaction, Transaction, TransactionRunner } from '@sepal/persistence';
 import { DataAuditRepository } from '../src/audit/data-audit.repository';
 import { DataAuditService } from '../src/audit/data-audit.service';
-import type { VersionRecord } from '../src/datasets/datasets.repository';
-import type { AppendChange, AppendedRow } from '../src/datasets/datasets.service';
+import type { VersionRecord } from '../src/datasets/dataset-versions.repository';
+import type { AppendChange, AppendedRow } from '../src/datasets/version-writer.service';
 import type { FeedbackRecord } from '../src/feedback/feedback.repository';
 import type { EvaluationSetRecord, VersionStep } from '../src/evaluation/evaluation-sets.repository';
 import type { EvaluationSetStore } from '../src/evaluation/evaluation-sets.service';
@@ -198,7 +198,7 @@ export class InMemoryFeedback {
   }
 }
 
-/** The parts of DatasetsService and DatasetsRepository feedback uses: one dataset with one version, appends recorded. */
+/** The parts of DatasetsService, VersionWriterService and DatasetVersionsRepository feedback uses: one dataset with one version, appends recorded. */
 export class FakeDatasets {
   readonly appended: { change: AppendChange; rows: AppendedRow[] }[] = [];
   readonly latest = {

@@ -22,6 +22,8 @@ import {
 import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
 import { versionView } from './version-view';
+import { DatasetImportService } from './dataset-import.service';
+import { DatasetVersionsService } from './dataset-versions.service';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
@@ -29,6 +31,8 @@ import { DatasetsService } from './datasets.service';
 export class DatasetsController {
   constructor(
     private readonly datasets: DatasetsService,
+    private readonly imports: DatasetImportService,
+    private readonly datasetVersions: DatasetVersionsService,
     private readonly audit: DataAuditService,
   ) {}
 
@@ -87,7 +91,7 @@ export class DatasetsController {
   ): Promise<ImportDatasetResponse | ImportDryRunResponse> {
     const stream = request.body instanceof Readable ? request.body : undefined;
     try {
-      const outcome = await this.datasets.importDataset({
+      const outcome = await this.imports.importDataset({
         dataset: name,
         body: stream ?? legacyContent(request.body),
         declaredBytes: stream ? Number(request.headers['content-length'] ?? NaN) || undefined : undefined,
@@ -121,7 +125,7 @@ export class DatasetsController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Every version of a dataset, oldest first.' })
   async versions(@Param('name') name: string): Promise<DatasetVersionView[]> {
-    return (await this.datasets.listVersions(name)).map(versionView);
+    return (await this.datasetVersions.listVersions(name)).map(versionView);
   }
 
   @Get(':name/versions/:ref')
@@ -131,7 +135,7 @@ export class DatasetsController {
       "One version: 'latest', a number (v2) or an id prefix; schema, label map, counts, cleaning rules.",
   })
   async version(@Param('name') name: string, @Param('ref') ref: string): Promise<DatasetVersionView> {
-    return versionView(await this.datasets.resolveVersion(name, ref));
+    return versionView(await this.datasetVersions.resolveVersion(name, ref));
   }
 
   @Get(':name/versions/:ref/rows')
@@ -144,8 +148,8 @@ export class DatasetsController {
     @Param('ref') ref: string,
     @Query(new ZodValidationPipe(rowsQuerySchema, 'query')) query: RowsQuery,
   ): Promise<RowPageResponse> {
-    const version = await this.datasets.resolveVersion(name, ref);
-    const page = await this.datasets.rowPage(version, query.split, query.cursor, query.limit);
+    const version = await this.datasetVersions.resolveVersion(name, ref);
+    const page = await this.datasetVersions.rowPage(version, query.split, query.cursor, query.limit);
     return {
       dataset: name,
       version: version.id,
@@ -166,13 +170,13 @@ export class DatasetsController {
     @Query(new ZodValidationPipe(splitQuerySchema, 'query')) query: { split?: 'train' | 'test' },
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const version = await this.datasets.resolveVersion(name, ref);
+    const version = await this.datasetVersions.resolveVersion(name, ref);
     const fileName = `${name}-v${version.seq}-${version.id.slice(0, 12)}${query.split ? `-${query.split}` : ''}.csv`;
     void reply
       .header('Content-Disposition', `attachment; filename="${fileName}"`)
       .header('X-Dataset-Version', version.id)
       .type('text/csv; charset=utf-8')
-      .send(Readable.from(this.datasets.exportCsv(version, query.split)));
+      .send(Readable.from(this.datasetVersions.exportCsv(version, query.split)));
   }
 
   @Get(':name/audit')
@@ -191,7 +195,7 @@ export class DatasetsController {
     @Param('name') name: string,
     @Query(new ZodValidationPipe(diffQuerySchema, 'query')) query: { from: string; to: string },
   ): Promise<DatasetDiffView> {
-    return this.datasets.diff(name, query.from, query.to);
+    return this.datasetVersions.diff(name, query.from, query.to);
   }
 }
 

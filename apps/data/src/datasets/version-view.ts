@@ -1,5 +1,5 @@
 import { DatasetVersionView } from '@sepal/contracts';
-import { VersionRecord } from './datasets.repository';
+import { VersionRecord } from './dataset-versions.repository';
 
 /** The REST view of a version: what the contract names (not the stored digest sum and stats). */
 export function versionView(version: VersionRecord): DatasetVersionView {

@@ -1,7 +1,8 @@
 import { TooManyRequestsError } from '@sepal/contracts';
 import { dataConfigSchema } from '../data.config';
-import { DatasetsRepository } from '../datasets/datasets.repository';
+import { DatasetVersionsRepository } from '../datasets/dataset-versions.repository';
 import { DatasetsService } from '../datasets/datasets.service';
+import { VersionWriterService } from '../datasets/version-writer.service';
 import { FakeDatasets, inMemoryAudit, InMemoryFeedback } from '../../test/fakes';
 import { FeedbackRepository } from './feedback.repository';
 import { FeedbackService } from './feedback.service';
@@ -14,8 +15,9 @@ function setup(env: Record<string, string> = {}) {
   const config = dataConfigSchema.parse({ FEEDBACK_COMMIT_EVERY: '0', ...env });
   const service = new FeedbackService(
     feedback as unknown as FeedbackRepository,
-    datasets as unknown as DatasetsRepository,
+    datasets as unknown as DatasetVersionsRepository,
     datasets as unknown as DatasetsService,
+    datasets as unknown as VersionWriterService,
     audit.service,
     config,
     { label: async () => undefined } as unknown as PredictionLogService,

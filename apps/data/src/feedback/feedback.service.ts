@@ -5,8 +5,9 @@ import { feedbackRateLimit, PerKeyLimit } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
 import { PredictionLogService } from '../prediction-log/prediction-log.service';
 import { DataConfig, DataConfigValues } from '../data.config';
-import { DatasetsRepository } from '../datasets/datasets.repository';
-import { DatasetsService, VersionOutcome } from '../datasets/datasets.service';
+import { DatasetVersionsRepository } from '../datasets/dataset-versions.repository';
+import { DatasetsService } from '../datasets/datasets.service';
+import { VersionOutcome, VersionWriterService } from '../datasets/version-writer.service';
 import { FeedbackRecord, FeedbackRepository } from './feedback.repository';
 import { validateFeedback } from './feedback-validation';
 
@@ -42,8 +43,9 @@ export class FeedbackService {
 
   constructor(
     private readonly feedback: FeedbackRepository,
-    private readonly datasetsRepository: DatasetsRepository,
+    private readonly versions: DatasetVersionsRepository,
     private readonly datasets: DatasetsService,
+    private readonly writer: VersionWriterService,
     private readonly audit: DataAuditService,
     @Inject(DataConfig) private readonly config: DataConfigValues,
     private readonly predictionLog: PredictionLogService,
@@ -55,14 +57,14 @@ export class FeedbackService {
     // Counted before any work: a key over its allowance costs no query.
     this.limit.take(input.submittedBy);
     await this.datasets.requireDataset(input.dataset);
-    const latest = await this.datasetsRepository.latestVersion(input.dataset);
+    const latest = await this.versions.latestVersion(input.dataset);
     if (!latest) {
       throw new UnprocessableError(
         `dataset '${input.dataset}' has no version yet, so feedback cannot be checked against its schema`,
         `Import it first: POST /datasets/${input.dataset}/import.`,
       );
     }
-    const stats = latest.stats ?? (await this.datasetsRepository.computeStats(latest));
+    const stats = latest.stats ?? (await this.versions.computeStats(latest));
     const valid = validateFeedback(latest.schema, input.features, input.label, stats.ranges);
     const stored = await this.feedback.insert(
       {
@@ -120,7 +122,7 @@ export class FeedbackService {
     correlationId?: string,
   ): Promise<VersionOutcome & { feedbackRows: number }> {
     let committed: FeedbackRecord[] = [];
-    const outcome = await this.datasets.appendRows(
+    const outcome = await this.writer.appendRows(
       dataset,
       {
         reason: 'feedback',
