@@ -7,14 +7,19 @@ import { DriftMonitors } from './drift/drift-monitors.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceMetrics } from './metrics/inference-metrics';
+import { ChampionReloads } from './model/champion-reloads.service';
 import { HttpModelRegistry } from './model/http-model-registry';
+import { LoadedVersions } from './model/loaded-versions.service';
+import { ModelCatalog } from './model/model-catalog.service';
 import { ModelLoader } from './model/model-loader.service';
 import { ModelManager } from './model/model-manager.service';
 import { ModelPromotedConsumer } from './model/model-promoted.consumer';
 import { ModelRegistry } from './model/model-registry';
 import { OnnxSessions, OrtSessions } from './model/onnx-sessions';
+import { RegistrySync } from './model/registry-sync.service';
 import { BusServedPublisher, ServedPublisher } from './model/served-publisher';
 import { ServedReporter } from './model/served-reporter.service';
+import { TrafficSplits } from './model/traffic-splits.service';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
 import { PredictRateLimits } from './predict/predict-rate-limit.guard';
@@ -59,6 +64,11 @@ export class InferenceModule {
         { provide: StackBuilder, useClass: WorkerStackBuilder },
         ModelStacks,
         ModelLoader,
+        ModelCatalog,
+        LoadedVersions,
+        ChampionReloads,
+        TrafficSplits,
+        RegistrySync,
         ModelManager,
         PredictService,
         PredictRateLimits,

@@ -13,7 +13,12 @@ import { DriftMonitors } from '../src/drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../src/inference.config';
 import { InferenceMetrics, ReloadResult, ServedReportResult } from '../src/metrics/inference-metrics';
 import { ModelLoader } from '../src/model/model-loader.service';
+import { ChampionReloads } from '../src/model/champion-reloads.service';
+import { LoadedVersions } from '../src/model/loaded-versions.service';
+import { ModelCatalog } from '../src/model/model-catalog.service';
 import { ModelManager } from '../src/model/model-manager.service';
+import { RegistrySync } from '../src/model/registry-sync.service';
+import { TrafficSplits } from '../src/model/traffic-splits.service';
 import { ModelRegistry, ModelSource, RegisteredModel } from '../src/model/model-registry';
 import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
 import { ServedPublisher } from '../src/model/served-publisher';
@@ -250,7 +255,12 @@ export function fakeGateway(env: Record<string, string> = {}) {
   );
   const publisher = new FakeServedPublisher();
   const reporter = new ServedReporter(config, publisher, metrics);
-  const manager = new ModelManager(config, loader, registry, metrics, health, reporter);
+  const catalog = new ModelCatalog(config, metrics);
+  const versions = new LoadedVersions(config, catalog, loader, registry, metrics);
+  const reloads = new ChampionReloads(config, catalog, versions, loader, registry, metrics, reporter);
+  const traffic = new TrafficSplits(versions, reloads, loader, registry, metrics);
+  const sync = new RegistrySync(config, catalog, reloads, traffic, registry, metrics, reporter);
+  const manager = new ModelManager(health, catalog, versions, sync);
   /** The default model's champion slot. */
   const holder = manager.defaultModel.champion;
   const predictions = new PredictService(config, manager, metrics);
