@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ModelPromoted, UnavailableError } from '@sepal/contracts';
 import { waitFor } from '@sepal/testing/wait-for';
 import { artifact, fakeGateway, FEATURES, MODEL, promoted, reloads, servedReports } from '../../test/fakes';
-import type { ModelSource } from './model-registry';
+import type { ModelSource } from './registry/model-registry';
 
 const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 12, minutes));
 

@@ -2,15 +2,15 @@ import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nest
 import { InvalidInputError, ModelPromoted, TrafficSplit } from '@sepal/contracts';
 import { HealthRegistry } from '@sepal/observability';
 import { ModelRequests } from '../metrics/inference-metrics';
-import { LoadedModel } from './loaded-model';
-import { LoadedVersions } from './loaded-versions.service';
-import { ModelCatalog } from './model-catalog.service';
-import { RegistrySync } from './registry-sync.service';
-import { repositoryIndex, RepositoryEntry } from './repository-index';
-import { ReloadOutcome, ServedModel } from './served-model';
+import { LoadedModel } from './loading/loaded-model';
+import { LoadedVersions } from './catalog/loaded-versions.service';
+import { ModelCatalog } from './catalog/model-catalog.service';
+import { RegistrySync } from './updates/registry-sync.service';
+import { repositoryIndex, RepositoryEntry } from './catalog/repository-index';
+import { ReloadOutcome, ServedModel } from './catalog/served-model';
 
-export type { RegistryCheck, ReloadOutcome } from './served-model';
-export type { RepositoryEntry } from './repository-index';
+export type { RegistryCheck, ReloadOutcome } from './catalog/served-model';
+export type { RepositoryEntry } from './catalog/repository-index';
 
 /**
  * Serves the champion of every registered model (SERVE_MODELS=*) or of a listed set: the one door the controllers,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
-import { LoadedModel, RunOutput } from '../model/loaded-model';
+import { LoadedModel, RunOutput } from '../model/loading/loaded-model';
 import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';
 import { ParsedRows, parsePredictBody } from './parse-input';

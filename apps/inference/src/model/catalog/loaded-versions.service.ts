@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { NotFoundError, UnavailableError } from '@sepal/contracts';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
-import { LoadedModel } from './loaded-model';
-import { messageOf } from './message-of';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { LoadedModel } from '../loading/loaded-model';
+import { messageOf } from '../message-of';
 import { ModelCatalog } from './model-catalog.service';
-import { ModelLoader } from './model-loader.service';
-import { ModelRegistry, ModelSource } from './model-registry';
+import { ModelLoader } from '../loading/model-loader.service';
+import { ModelRegistry, ModelSource } from '../registry/model-registry';
 import { ServedModel } from './served-model';
 
 /**

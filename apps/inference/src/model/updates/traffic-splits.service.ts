@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TrafficSplit } from '@sepal/contracts';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
 import { ChampionReloads } from './champion-reloads.service';
-import { LoadedModel, ModelInfo } from './loaded-model';
-import { LoadedVersions } from './loaded-versions.service';
-import { messageOf } from './message-of';
-import { ModelLoader } from './model-loader.service';
-import { ModelRegistry } from './model-registry';
-import { ReloadOutcome, ServedModel, SplitEntry } from './served-model';
+import { LoadedModel, ModelInfo } from '../loading/loaded-model';
+import { LoadedVersions } from '../catalog/loaded-versions.service';
+import { messageOf } from '../message-of';
+import { ModelLoader } from '../loading/model-loader.service';
+import { ModelRegistry } from '../registry/model-registry';
+import { ReloadOutcome, ServedModel, SplitEntry } from '../catalog/served-model';
 
 /**
  * A model's traffic split (canary weights and shadow) as the registry has it: every version it names is loaded

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModelPromoted, TrafficSplit } from '@sepal/contracts';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
 import { ChampionReloads, Trigger } from './champion-reloads.service';
-import { messageOf } from './message-of';
-import { ModelCatalog } from './model-catalog.service';
-import { ModelRegistry, RegisteredModel } from './model-registry';
-import { RegistryCheck, ReloadOutcome, ServedModel } from './served-model';
+import { messageOf } from '../message-of';
+import { ModelCatalog } from '../catalog/model-catalog.service';
+import { ModelRegistry, RegisteredModel } from '../registry/model-registry';
+import { RegistryCheck, ReloadOutcome, ServedModel } from '../catalog/served-model';
 import { ServedReporter } from './served-reporter.service';
 import { TrafficSplits } from './traffic-splits.service';
 

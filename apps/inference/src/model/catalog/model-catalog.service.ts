@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError, UnavailableError } from '@sepal/contracts';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics, ModelRequests } from '../metrics/inference-metrics';
-import { LoadedModel } from './loaded-model';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
+import { InferenceMetrics, ModelRequests } from '../../metrics/inference-metrics';
+import { LoadedModel } from '../loading/loaded-model';
 import { ServedModel } from './served-model';
 
 /**

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
-import { LoadedModel } from './loaded-model';
-import { LoadedVersions } from './loaded-versions.service';
-import { messageOf } from './message-of';
-import { ModelCatalog } from './model-catalog.service';
-import { ModelLoader } from './model-loader.service';
-import { ModelRegistry, ModelSource } from './model-registry';
-import { ReloadOutcome, ServedModel } from './served-model';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { LoadedModel } from '../loading/loaded-model';
+import { LoadedVersions } from '../catalog/loaded-versions.service';
+import { messageOf } from '../message-of';
+import { ModelCatalog } from '../catalog/model-catalog.service';
+import { ModelLoader } from '../loading/model-loader.service';
+import { ModelRegistry, ModelSource } from '../registry/model-registry';
+import { ReloadOutcome, ServedModel } from '../catalog/served-model';
 import { ServedReporter } from './served-reporter.service';
 
 /** What asked for a reload. */
