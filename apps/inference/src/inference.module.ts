@@ -7,14 +7,19 @@ import { DriftMonitors } from './drift/drift-monitors.service';
 import { FeedbackController } from './feedback/feedback.controller';
 import { InferenceConfig, InferenceConfigValues } from './inference.config';
 import { InferenceMetrics } from './metrics/inference-metrics';
-import { HttpModelRegistry } from './model/http-model-registry';
-import { ModelLoader } from './model/model-loader.service';
+import { ChampionReloads } from './model/updates/champion-reloads.service';
+import { HttpModelRegistry } from './model/registry/http-model-registry';
+import { LoadedVersions } from './model/catalog/loaded-versions.service';
+import { ModelCatalog } from './model/catalog/model-catalog.service';
+import { ModelLoader } from './model/loading/model-loader.service';
 import { ModelManager } from './model/model-manager.service';
-import { ModelPromotedConsumer } from './model/model-promoted.consumer';
-import { ModelRegistry } from './model/model-registry';
-import { OnnxSessions, OrtSessions } from './model/onnx-sessions';
-import { BusServedPublisher, ServedPublisher } from './model/served-publisher';
-import { ServedReporter } from './model/served-reporter.service';
+import { ModelPromotedConsumer } from './model/updates/model-promoted.consumer';
+import { ModelRegistry } from './model/registry/model-registry';
+import { OnnxSessions, OrtSessions } from './model/loading/onnx-sessions';
+import { RegistrySync } from './model/updates/registry-sync.service';
+import { BusServedPublisher, ServedPublisher } from './model/updates/served-publisher';
+import { ServedReporter } from './model/updates/served-reporter.service';
+import { TrafficSplits } from './model/updates/traffic-splits.service';
 import { OipController } from './oip/oip.controller';
 import { PredictController } from './predict/predict.controller';
 import { PredictRateLimits } from './predict/predict-rate-limit.guard';
@@ -60,6 +65,11 @@ export class InferenceModule {
         { provide: StackBuilder, useClass: WorkerStackBuilder },
         ModelStacks,
         ModelLoader,
+        ModelCatalog,
+        LoadedVersions,
+        ChampionReloads,
+        TrafficSplits,
+        RegistrySync,
         ModelManager,
         PredictService,
         PredictionLog,

@@ -13,14 +13,19 @@ import { HealthRegistry } from '@sepal/observability';
 import { DriftMonitors } from '../src/drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../src/inference.config';
 import { InferenceMetrics, ReloadResult, ServedReportResult } from '../src/metrics/inference-metrics';
-import { ModelLoader } from '../src/model/model-loader.service';
+import { ModelLoader } from '../src/model/loading/model-loader.service';
+import { ChampionReloads } from '../src/model/updates/champion-reloads.service';
+import { LoadedVersions } from '../src/model/catalog/loaded-versions.service';
+import { ModelCatalog } from '../src/model/catalog/model-catalog.service';
 import { ModelManager } from '../src/model/model-manager.service';
-import { ModelRegistry, ModelSource, RegisteredModel } from '../src/model/model-registry';
-import { OnnxSession, OnnxSessions } from '../src/model/onnx-sessions';
-import { ServedPublisher } from '../src/model/served-publisher';
+import { RegistrySync } from '../src/model/updates/registry-sync.service';
+import { TrafficSplits } from '../src/model/updates/traffic-splits.service';
+import { ModelRegistry, ModelSource, RegisteredModel } from '../src/model/registry/model-registry';
+import { OnnxSession, OnnxSessions } from '../src/model/loading/onnx-sessions';
+import { ServedPublisher } from '../src/model/updates/served-publisher';
 import { ModelStacks } from '../src/stacking/model-stacks.service';
 import { StackBuilder } from '../src/stacking/stack-builder';
-import { ServedReporter } from '../src/model/served-reporter.service';
+import { ServedReporter } from '../src/model/updates/served-reporter.service';
 import { PredictService } from '../src/predict/predict.service';
 
 /** In-memory stand-ins for the gateway's ports, for the services' unit specs. */
@@ -251,7 +256,12 @@ export function fakeGateway(env: Record<string, string> = {}) {
   );
   const publisher = new FakeServedPublisher();
   const reporter = new ServedReporter(config, publisher, metrics);
-  const manager = new ModelManager(config, loader, registry, metrics, health, reporter);
+  const catalog = new ModelCatalog(config, metrics);
+  const versions = new LoadedVersions(config, catalog, loader, registry, metrics);
+  const reloads = new ChampionReloads(config, catalog, versions, loader, registry, metrics, reporter);
+  const traffic = new TrafficSplits(versions, reloads, loader, registry, metrics);
+  const sync = new RegistrySync(config, catalog, reloads, traffic, registry, metrics, reporter);
+  const manager = new ModelManager(health, catalog, versions, sync);
   /** The default model's champion slot. */
   const holder = manager.defaultModel.champion;
   const predictionLog = new PredictionLog(config, bus);

@@ -21,7 +21,7 @@ import {
 } from '@sepal/http';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { ModelManager } from '../model/model-manager.service';
-import { ServedModel } from '../model/served-model';
+import { ServedModel } from '../model/catalog/served-model';
 import { writeRow } from '../predict/parse-input';
 
 /**

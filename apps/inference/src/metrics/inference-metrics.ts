@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { counter, gauge, histogram } from '@sepal/observability';
 import type { DriftMonitor } from '../drift/drift-monitor';
-import type { ClassTally, ModelInfo, RunObserver } from '../model/loaded-model';
-import type { ServedModel } from '../model/served-model';
+import type { ClassTally, ModelInfo, RunObserver } from '../model/loading/loaded-model';
+import type { ServedModel } from '../model/catalog/served-model';
 import { ModelRequests, modelRequestHistogram } from './model-requests';
 import { ShadowCounters, ShadowTally } from './shadow-tally';
 

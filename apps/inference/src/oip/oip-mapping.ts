@@ -1,5 +1,5 @@
 import type { OipInferResponse, OipModelMetadata, OipTensor } from '@sepal/contracts';
-import type { ModelInfo, RunOutput } from '../model/loaded-model';
+import type { ModelInfo, RunOutput } from '../model/loading/loaded-model';
 import { ModelSignature, SignatureColumn } from '../predict/model-signature';
 import {
   describeValue,

@@ -22,7 +22,7 @@ import {
 import { Actor, openApiSchema, Public, RequireScope } from '@sepal/http';
 import { Inject } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { LoadedModel } from '../model/loaded-model';
+import { LoadedModel } from '../model/loading/loaded-model';
 import { ModelManager, parseVersion, RepositoryEntry } from '../model/model-manager.service';
 import { PredictService } from '../predict/predict.service';
 import { PredictRateLimitGuard } from '../predict/predict-rate-limit.guard';

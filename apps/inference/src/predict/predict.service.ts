@@ -3,7 +3,7 @@ import { ANONYMOUS } from '@sepal/http';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
-import { LoadedModel, RunOutput } from '../model/loaded-model';
+import { LoadedModel, RunOutput } from '../model/loading/loaded-model';
 import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';
 import { ParsedRows, parsePredictBody } from './parse-input';

@@ -1,6 +1,6 @@
 import { FakeSession } from '../../test/fakes';
-import { LoadedModel, type ModelInfo, type RunObserver } from '../model/loaded-model';
-import type { OnnxSession } from '../model/onnx-sessions';
+import { LoadedModel, type ModelInfo, type RunObserver } from '../model/loading/loaded-model';
+import type { OnnxSession } from '../model/loading/onnx-sessions';
 import { createSignature } from '../predict/model-signature';
 import { MODEL_INDEX_INPUT, ModelStack } from './model-stack';
 

@@ -1,6 +1,6 @@
 import { ONNX_MODEL_INDEX_INPUT } from '@sepal/ml';
 import { Tensor } from 'onnxruntime-node';
-import { BatchCoalescer, type CoalescerOptions, type Share } from '../model/batch-coalescer';
+import { BatchCoalescer, type CoalescerOptions, type Share } from '../model/loading/batch-coalescer';
 import {
   INPUT_NAME,
   LABEL_OUTPUT,
@@ -8,8 +8,8 @@ import {
   type LoadedModel,
   type RunObserver,
   type RunOutput,
-} from '../model/loaded-model';
-import type { OnnxSession } from '../model/onnx-sessions';
+} from '../model/loading/loaded-model';
+import type { OnnxSession } from '../model/loading/onnx-sessions';
 
 /** The stacked model's second input: each row's index into the members (int64 [N]). */
 export const MODEL_INDEX_INPUT = ONNX_MODEL_INDEX_INPUT;

@@ -3,8 +3,8 @@ import { classifierStackKey, exportDenseClassifierToOnnx } from '@sepal/ml';
 import { FakeSession, InlineStackBuilder } from '../../test/fakes';
 import { InferenceConfig } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
-import { LoadedModel } from '../model/loaded-model';
-import { OnnxSession, OnnxSessions } from '../model/onnx-sessions';
+import { LoadedModel } from '../model/loading/loaded-model';
+import { OnnxSession, OnnxSessions } from '../model/loading/onnx-sessions';
 import { createSignature } from '../predict/model-signature';
 import { ModelStacks } from './model-stacks.service';
 

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
-import type { LoadedModel } from '../model/loaded-model';
-import { OnnxSessions } from '../model/onnx-sessions';
+import type { LoadedModel } from '../model/loading/loaded-model';
+import { OnnxSessions } from '../model/loading/onnx-sessions';
 import { ModelStack } from './model-stack';
 import { StackBuilder } from './stack-builder';
 

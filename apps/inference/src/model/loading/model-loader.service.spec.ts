@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { encodeOnnxMetadata } from '@sepal/contracts';
 import { fitPsiReference } from '@sepal/ml';
-import { artifact, DATASET_VERSION, fakeGateway, FEATURES, LABELS, MODEL, RUN_ID } from '../../test/fakes';
+import { artifact, DATASET_VERSION, fakeGateway, FEATURES, LABELS, MODEL, RUN_ID } from '../../../test/fakes';
 
 describe('ModelLoader', () => {
   let gateway: ReturnType<typeof fakeGateway>;

@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { ConsumeEvent } from '@sepal/messaging';
-import { ModelManager } from './model-manager.service';
+import { ModelManager } from '../model-manager.service';
 
 export const MODEL_PROMOTED_QUEUE = 'inference.model-promoted';
 export const MODEL_TRAFFIC_QUEUE = 'inference.model-traffic';

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { modelServedSchema } from '@sepal/contracts';
-import { FakeServedPublisher, MODEL, servedReports } from '../../test/fakes';
-import { InferenceConfig } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
-import type { ModelInfo } from './loaded-model';
+import { FakeServedPublisher, MODEL, servedReports } from '../../../test/fakes';
+import { InferenceConfig } from '../../inference.config';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
+import type { ModelInfo } from '../loading/loaded-model';
 import { ServedReporter } from './served-reporter.service';
 
 const model = (version: number): ModelInfo => ({

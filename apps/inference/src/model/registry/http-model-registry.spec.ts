@@ -1,7 +1,7 @@
 import { createServer, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ServiceCallError } from '@sepal/http-client';
-import { InferenceConfig } from '../inference.config';
+import { InferenceConfig } from '../../inference.config';
 import { HttpModelRegistry } from './http-model-registry';
 
 const SHA = 'a'.repeat(64);

@@ -1,73 +1,12 @@
-import { Logger } from '@nestjs/common';
-import { ModelPromoted, UnavailableError } from '@sepal/contracts';
 import { waitFor } from '@sepal/testing/wait-for';
-import { artifact, fakeGateway, FEATURES, MODEL, promoted, reloads, servedReports } from '../../test/fakes';
-import type { ModelSource } from './model-registry';
+import { artifact, MODEL, promoted, reloads, servedReports } from '../../../test/fakes';
+import { at, FakeGateway, managerHarness } from '../../../test/manager-harness';
 
-const at = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 12, minutes));
-
-describe('ModelManager', () => {
-  let gateway: ReturnType<typeof fakeGateway>;
-  const served = () => gateway.holder.model?.info.version ?? null;
-  /** What a request is answered with now (the held model released at once). */
-  const servedInfo = () => {
-    const held = gateway.manager.requireModel();
-    held.release();
-    return held.info;
-  };
-
-  /** What the registry does on a promotion: moves the alias, then announces it. */
-  const promote = (source: ModelSource, when: Date, overrides: Partial<ModelPromoted> = {}) => {
-    gateway.registry.promote(source, overrides.modelName);
-    return gateway.manager.onPromoted(promoted(source, when, overrides));
-  };
-
-  beforeEach(() => {
-    for (const level of ['log', 'warn', 'error'] as const) {
-      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
-    }
-    gateway = fakeGateway();
-  });
-  afterEach(async () => {
-    await gateway.manager.onApplicationShutdown();
-    jest.restoreAllMocks();
-  });
-
-  it('loads the champion on start and reports it healthy', async () => {
-    const { registry, manager, health } = gateway;
-    registry.promote(registry.add(1));
-    manager.onApplicationBootstrap();
-    await waitFor(() => served() === 1, { description: 'the champion to be served' });
-    const model = gateway.holder.model!;
-    expect(model.info).toMatchObject({
-      name: MODEL,
-      version: 1,
-      sha256: registry.championOf.get(MODEL)!.sha256,
-    });
-    expect(model.signature.featureNames).toEqual(FEATURES);
-    expect((await health.report()).checks.model).toEqual({
-      status: 'up',
-      detail: `${MODEL} v1 (${model.info.sha256.slice(0, 12)})`,
-    });
-  });
-
-  it('answers 503 naming the reason while there is no champion, and loads it once there is one', async () => {
-    const { registry, manager } = gateway;
-    manager.onApplicationBootstrap();
-    await waitFor(() => {
-      try {
-        manager.requireModel();
-        return false;
-      } catch (error) {
-        return error instanceof UnavailableError && /has no champion for IrisModel yet/.test(error.message);
-      }
-    });
-    expect(() => manager.requireModel()).toThrow(
-      'no model is being served yet: the registry at http://registry.test has no champion for IrisModel yet',
-    );
-    registry.promote(registry.add(1));
-    await waitFor(() => served() === 1, { description: 'the retry to load the new champion' });
-  });
+describe('ChampionReloads', () => {
+  const harness = managerHarness();
+  let gateway: FakeGateway;
+  beforeEach(() => (gateway = harness.gateway));
+  const { served, servedInfo, promote } = harness;
 
   it('serves a champion only once the dataset its feedback goes to is known', async () => {
     const { registry, manager } = gateway;
@@ -183,22 +122,6 @@ describe('ModelManager', () => {
       expect(champion.mock.calls.length).toBeLessThanOrEqual(2);
       expect(served()).toBe(1);
     });
-  });
-
-  it('skips the promotion of a model outside SERVE_MODELS, or of another alias', async () => {
-    const listed = fakeGateway({ SERVE_MODELS: MODEL });
-    const v1 = listed.registry.add(1, undefined, 'Other');
-    listed.registry.promote(v1, 'Other');
-    expect(await listed.manager.onPromoted(promoted(v1, at(1), { modelName: 'Other' }))).toMatchObject({
-      result: 'skipped',
-      reason: 'Other is not in SERVE_MODELS',
-    });
-    expect(listed.registry.downloads).toEqual([]);
-    const { registry, manager } = gateway;
-    expect(await manager.onPromoted(promoted(v1, at(1), { alias: 'challenger' }))).toMatchObject({
-      result: 'skipped',
-    });
-    expect(registry.downloads).toEqual([]);
   });
 
   describe('a failed load keeps the old model serving and is counted', () => {
@@ -343,154 +266,6 @@ describe('ModelManager', () => {
       expect(await manager.syncWithRegistry()).toMatchObject({ result: 'skipped' });
       await reporter.settled();
       expect(announced()).toEqual([1]);
-    });
-  });
-
-  it('catches up with a champion whose model.promoted was missed', async () => {
-    const { registry, manager } = gateway;
-    registry.promote(registry.add(1));
-    await manager.reloadChampion();
-    expect(await manager.syncWithRegistry()).toMatchObject({
-      result: 'skipped',
-      reason: 'in step with the registry',
-    });
-    registry.promote(registry.add(2));
-    expect(await manager.syncWithRegistry()).toMatchObject({ result: 'success', model: { version: 2 } });
-    expect(served()).toBe(2);
-  });
-
-  describe('many models', () => {
-    const OTHER = 'OtherModel';
-    /** model.traffic as heard: only its model name counts (the registry's split is applied). */
-    const trafficEvent = (modelName = MODEL) => ({ modelName });
-
-    it('serves a model promoted for the first time, and reloads only the model promoted', async () => {
-      const { registry, manager } = gateway;
-      const v1 = registry.add(1);
-      await promote(v1, at(1));
-      const irisModel = gateway.holder.model;
-      const o1 = registry.add(1, artifact({ tag: 11 }), OTHER);
-      expect(await promote(o1, at(2), { modelName: OTHER })).toMatchObject({
-        result: 'success',
-        model: { name: OTHER, version: 1 },
-      });
-      const o2 = registry.add(2, artifact({ tag: 12 }), OTHER);
-      await promote(o2, at(3), { modelName: OTHER });
-      expect(manager.find(OTHER).champion.model?.info.version).toBe(2);
-      expect(gateway.holder.model).toBe(irisModel);
-      const held = manager.requireModel(OTHER);
-      expect(held.info).toMatchObject({ name: OTHER, version: 2 });
-      held.release();
-      expect(() => manager.requireModel('Nope')).toThrow(/unknown model 'Nope'/);
-    });
-
-    it('splits requests by weight, keeps split versions loaded and promotes the canary with its warmed session', async () => {
-      const { registry, manager, sessions } = gateway;
-      const [v1, v2] = [registry.add(1), registry.add(2)];
-      await promote(v1, at(1));
-      registry.setTraffic([
-        [1, 90],
-        [2, 10],
-      ]);
-      expect(await manager.onTraffic(trafficEvent())).toMatchObject({ result: 'success' });
-      // The same split heard again (or a forged model.traffic): its revision is in force, nothing changes.
-      expect(await manager.onTraffic(trafficEvent())).toMatchObject({
-        result: 'skipped',
-        reason: 'this traffic split is already in force',
-      });
-      expect(v2.version).toBe(2);
-      const counts = new Map<number, number>();
-      for (let i = 0; i < 4000; i++) {
-        const model = manager.requireModel();
-        counts.set(model.info.version, (counts.get(model.info.version) ?? 0) + 1);
-        model.release();
-      }
-      expect(counts.get(2)).toBeGreaterThan(280);
-      expect(counts.get(2)).toBeLessThan(520);
-      const created = sessions.created.length;
-      await promote(v2, at(3));
-      expect(sessions.created.length).toBe(created);
-      expect(served()).toBe(2);
-      // v1 is still named by the split: it keeps serving its share instead of being retired.
-      expect(manager.find(MODEL).loaded(1)?.isReleased).toBe(false);
-    });
-
-    it('leaves the previous split in force when a version of the new one cannot load', async () => {
-      const { registry, manager } = gateway;
-      await promote(registry.add(1), at(1));
-      registry.setTraffic([
-        [1, 50],
-        [7, 50], // no artifact for it
-      ]);
-      expect(await manager.onTraffic(trafficEvent())).toMatchObject({
-        result: 'failure',
-        reason: expect.stringMatching(/cannot load v7/),
-      });
-      expect(manager.find(MODEL).split).toBeNull();
-    });
-
-    it('applies the registry’s split, not the one a forged model.traffic carries', async () => {
-      const { registry, manager } = gateway;
-      const [v1, v2] = [registry.add(1), registry.add(2)];
-      await promote(v1, at(1));
-      const real = registry.setTraffic([[1, 100]], 2);
-      const forged = {
-        ...real,
-        weights: [
-          { version: 2, weight: 100, sha256: 'e'.repeat(64), artifactUrl: 'http://attacker.example/x' },
-        ],
-        shadow: null,
-        changedAt: new Date(Date.UTC(2099, 0, 1)).toISOString(),
-        revision: 999,
-      };
-      expect(await manager.onTraffic(forged)).toMatchObject({ result: 'success' });
-      const entry = manager.find(MODEL);
-      expect(entry.traffic).toEqual(real);
-      expect(entry.split).toBeNull(); // all to the champion, as the registry says
-      expect(entry.shadow?.info).toMatchObject({ version: 2, sha256: v2.sha256 });
-      expect(registry.downloads).toEqual([v1.sha256, v2.sha256]);
-      // A later real change is applied: the forged revision and time made nothing look stale.
-      registry.setTraffic([
-        [1, 50],
-        [2, 50],
-      ]);
-      expect(await manager.onTraffic(trafficEvent())).toMatchObject({ result: 'success' });
-      expect(entry.split).toEqual([
-        { version: 1, upTo: 50 },
-        { version: 2, upTo: 100 },
-      ]);
-    });
-
-    it('the periodic sync compares the SHA-256 and the traffic revision, not only the version', async () => {
-      const { registry, manager } = gateway;
-      await promote(registry.add(1), at(1));
-      // The registry's v1 now names other bytes (a registry restored from another backup, say).
-      const replaced = registry.add(1, artifact({ tag: 41 }));
-      registry.promote(replaced);
-      expect(await manager.syncWithRegistry()).toMatchObject({ result: 'success', model: { version: 1 } });
-      expect(gateway.holder.model?.info.sha256).toBe(replaced.sha256);
-      registry.setTraffic([[1, 100]]);
-      await manager.syncWithRegistry();
-      expect(manager.find(MODEL).traffic?.revision).toBe(1);
-    });
-
-    it('unloads the least recently used on-demand version beyond MAX_LOADED_MODELS, never a champion', async () => {
-      const small = fakeGateway({ MAX_LOADED_MODELS: '3' });
-      try {
-        const { registry, manager } = small;
-        const sources = [1, 2, 3, 4].map((v) => registry.add(v));
-        registry.promote(sources[0]);
-        await manager.onPromoted(promoted(sources[0], at(1)));
-        for (const version of [2, 3]) (await manager.requireVersion(MODEL, version)).release();
-        (await manager.requireVersion(MODEL, 2)).release(); // v3 is now the least recently used
-        (await manager.requireVersion(MODEL, 4)).release();
-        const entry = manager.find(MODEL);
-        expect([...entry.others.keys()].sort()).toEqual([2, 4]);
-        expect(entry.champion.model?.info.version).toBe(1);
-        await expect(manager.requireVersion(MODEL, 9)).rejects.toThrow(/model 'IrisModel' has no version 9/);
-      } finally {
-        await small.manager.onApplicationShutdown();
-      }
     });
   });
 });

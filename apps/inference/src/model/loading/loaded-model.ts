@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
-import type { DriftMonitor } from '../drift/drift-monitor';
-import { ModelSignature } from '../predict/model-signature';
+import type { DriftMonitor } from '../../drift/drift-monitor';
+import { ModelSignature } from '../../predict/model-signature';
 import { BatchCoalescer } from './batch-coalescer';
 import type { RunOutput } from './run-output';
 

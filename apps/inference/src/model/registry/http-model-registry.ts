@@ -7,7 +7,7 @@ import {
   trafficSplitSchema,
 } from '@sepal/contracts';
 import { ServiceCallError, ServiceClient } from '@sepal/http-client';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
 import { ModelRegistry, ModelSource, RegisteredModel } from './model-registry';
 
 const modelPageSchema = z.object({

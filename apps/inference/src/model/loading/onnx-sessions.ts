@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InferenceSession } from 'onnxruntime-node';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
 
 /** What the gateway uses of an onnxruntime session. */
 export type OnnxSession = Pick<InferenceSession, 'run' | 'release'>;

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { classifierStackKey } from '@sepal/ml';
-import { DriftMonitors } from '../drift/drift-monitors.service';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
-import { ModelStacks } from '../stacking/model-stacks.service';
+import { DriftMonitors } from '../../drift/drift-monitors.service';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { ModelStacks } from '../../stacking/model-stacks.service';
 import { LoadedModel, Stackable } from './loaded-model';
 import { ArtifactMetadata, readArtifactMetadata } from './model-metadata';
-import { ModelRegistry, ModelSource } from './model-registry';
+import { ModelRegistry, ModelSource } from '../registry/model-registry';
 import { OnnxSession, OnnxSessions } from './onnx-sessions';
 
 export class ModelLoadError extends Error {

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ModelServed } from '@sepal/contracts';
-import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
-import type { ModelInfo } from './loaded-model';
+import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
+import { InferenceMetrics } from '../../metrics/inference-metrics';
+import type { ModelInfo } from '../loading/loaded-model';
 import { ServedPublisher } from './served-publisher';
 
 interface Report {

@@ -1,6 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { createSignature } from '../predict/model-signature';
-import { LoadedModel, RunObserver } from './loaded-model';
+import { createSignature } from '../../predict/model-signature';
+import { LoadedModel, RunObserver } from '../loading/loaded-model';
 import { ModelHolder } from './model-holder';
 
 const observer: RunObserver = {

@@ -1,7 +1,7 @@
 import type { TrafficSplit } from '@sepal/contracts';
-import type { ModelRequests } from '../metrics/model-requests';
-import type { ShadowTally } from '../metrics/shadow-tally';
-import type { LoadedModel, ModelInfo } from './loaded-model';
+import type { ModelRequests } from '../../metrics/model-requests';
+import type { ShadowTally } from '../../metrics/shadow-tally';
+import type { LoadedModel, ModelInfo } from '../loading/loaded-model';
 import { ModelHolder } from './model-holder';
 
 export type ReloadOutcome =

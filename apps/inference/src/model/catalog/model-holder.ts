@@ -1,4 +1,4 @@
-import { LoadedModel } from './loaded-model';
+import { LoadedModel } from '../loading/loaded-model';
 
 /**
  * The champion of one model (see ServedModel). Swapping is one assignment (atomic for the event loop); a request acquires the current

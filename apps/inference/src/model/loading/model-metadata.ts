@@ -1,6 +1,6 @@
 import { parseOnnxMetadata } from '@sepal/contracts';
 import { readOnnxMetadata, type PsiReference } from '@sepal/ml';
-import { createSignature, ModelSignature } from '../predict/model-signature';
+import { createSignature, ModelSignature } from '../../predict/model-signature';
 
 export interface ArtifactMetadata {
   signature: ModelSignature;
