@@ -1,5 +1,5 @@
 import type { LoggedPrediction } from '@sepal/contracts';
-import type { ModelInfo, RunOutput } from '../model/loaded-model';
+import type { ModelInfo, RunOutput } from '../model/loading/loaded-model';
 import type { ModelSignature } from '../predict/model-signature';
 
 /**

@@ -3,7 +3,7 @@ import { register } from 'prom-client';
 import type { PredictionsLogged } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
 import { InferenceConfig } from '../inference.config';
-import type { ModelInfo } from '../model/loaded-model';
+import type { ModelInfo } from '../model/loading/loaded-model';
 import { createSignature } from '../predict/model-signature';
 import { predictionIds } from './prediction-id';
 import { PredictionLog } from './prediction-log.service';
