@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { buffer, text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { PassThrough } from 'node:stream';
 import { InvalidInputError, NotFoundError, TooManyRequestsError, UnprocessableError } from '@sepal/contracts';
 import { onnxModelUsing, smallOnnxModel } from '@sepal/testing/onnx-fixture';
