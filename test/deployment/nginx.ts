@@ -87,6 +87,9 @@ export class Nginx {
         '      proxy_pass http://gateways;',
         '      proxy_http_version 1.1;',
         '      proxy_set_header Connection "";',
+        // The client's Host, as ingress-nginx passes it (nginx's own default names the upstream group, which a
+        // keyless gateway refuses with 421: it answers loopback and SEPAL_ALLOWED_HOSTS names only).
+        '      proxy_set_header Host $http_host;',
         // The ingress-nginx default: a refused connection goes to the next upstream; a POST once sent is never retried.
         '      proxy_next_upstream error timeout;',
         '    }',

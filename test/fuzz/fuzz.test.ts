@@ -94,6 +94,7 @@ async function replay(stack: FuzzStack, request: FuzzRequest, attempt = 1): Prom
       body,
       request.contentType,
       REQUEST_TIMEOUT_MS,
+      request.headers,
     );
     if (process.env.FUZZ_PROFILE) {
       const what = `${request.app} ${request.method} ${request.url.split('?')[0].slice(0, 50)} ${request.mutation}`;

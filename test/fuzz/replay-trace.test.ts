@@ -35,6 +35,8 @@ describeReplay('replaying a fuzz trace', () => {
         request.method,
         body,
         request.contentType,
+        undefined,
+        request.headers,
       );
       const grew = Math.round((process.memoryUsage().heapUsed - heap) / 1e6);
       console.log(

@@ -10,6 +10,8 @@ export interface FuzzRequest {
   url: string;
   contentType?: string;
   body?: string;
+  /** Headers that replace the suite's own (its admin key); an empty value removes one. */
+  headers?: Record<string, string>;
   /** What was done to it, for the failure report. */
   mutation: string;
 }
@@ -499,6 +501,29 @@ const csvText: fc.Arbitrary<string> = fc
       }),
   );
 
+// ---- the edge: who a request claims to be, and where from ----------------------------------------------------
+
+/**
+ * What the key check in the first hook and the limits before it see: no key, an unknown or oversized one, a forged
+ * X-Forwarded-For (no proxy is trusted here), a page on another site. Each must be a 4xx or served, never a 5xx.
+ */
+const EDGE_HEADERS: { headers: Record<string, string>; mutation: string }[] = [
+  { headers: { 'x-api-key': '' }, mutation: 'no key' },
+  { headers: { 'x-api-key': `sepal_${'f'.repeat(40)}` }, mutation: 'unknown key' },
+  { headers: { 'x-api-key': 'k'.repeat(16 * 1024) }, mutation: 'key of 16 KiB' },
+  { headers: { 'x-api-key': '', authorization: 'Bearer not a key' }, mutation: 'bearer garbage' },
+  { headers: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' }, mutation: 'forged X-Forwarded-For' },
+  {
+    headers: { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+    mutation: 'from another site',
+  },
+];
+
+const edgeHeaders = fc.oneof(
+  { weight: 9, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom(...EDGE_HEADERS) },
+);
+
 // ---- whole requests ----------------------------------------------------------------------------------------------
 
 /** Requests to one route: valid ones from its schema, and each broken in one way. */
@@ -556,15 +581,21 @@ export function requestArbitrary(route: Route, world: World): fc.Arbitrary<FuzzR
           );
 
   return fc
-    .tuple(pathArbitrary(route, world), queryArbitrary(spec), body)
-    .map(([path, query, b]): FuzzRequest => {
-      const mutations = [generic ? 'generic' : '', b.mutation, query.mutation ?? ''].filter(Boolean);
+    .tuple(pathArbitrary(route, world), queryArbitrary(spec), body, edgeHeaders)
+    .map(([path, query, b, edge]): FuzzRequest => {
+      const mutations = [
+        generic ? 'generic' : '',
+        b.mutation,
+        query.mutation ?? '',
+        edge?.mutation ?? '',
+      ].filter(Boolean);
       return {
         app: route.app,
         method: route.method,
         url: query.query ? `${path}?${query.query}` : path,
         contentType: takesBody ? (b.contentType ?? 'application/json') : undefined,
         body: takesBody && b.text !== '' ? b.text : takesBody && b.mutation ? b.text : undefined,
+        ...(edge ? { headers: edge.headers } : {}),
         mutation: mutations.join('; ') || 'valid',
       };
     });

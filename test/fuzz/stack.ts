@@ -42,9 +42,14 @@ export async function send(
   body: Buffer | undefined,
   contentType: string | undefined,
   timeoutMs?: number,
+  replaced: Record<string, string> = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'x-api-key': API_KEY };
   if (contentType) headers['content-type'] = contentType;
+  for (const [name, value] of Object.entries(replaced)) {
+    if (value === '') delete headers[name];
+    else headers[name] = value;
+  }
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   const response = await fetch(url, { method, headers, body, signal });
   const text = await response.text();

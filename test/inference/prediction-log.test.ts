@@ -37,7 +37,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
       app
         .getHttpAdapter()
         .getInstance()
-        .inject({ method, url, payload: payload as object });
+        .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1' } });
     const liveAccuracy = async (): Promise<number | null> => {
       await data.get(PredictionLogService).refreshQuality();
       const metrics = (await call(data, 'GET', '/metrics')).body;

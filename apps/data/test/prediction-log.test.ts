@@ -5,7 +5,7 @@ import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
+import { createTestBus, deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
 import { startDataApp } from '../src/bootstrap';
 import { DataConfig } from '../src/data.config';
 import { PredictionLogService } from '../src/prediction-log/prediction-log.service';
@@ -26,7 +26,7 @@ describe.each(['real services', 'embedded adapters'] as const)(
       app
         .getHttpAdapter()
         .getInstance()
-        .inject({ method, url, payload: payload as object });
+        .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1' } });
 
     beforeAll(async () => {
       namespace = uniqueNamespace('predlogdata');
@@ -44,11 +44,13 @@ describe.each(['real services', 'embedded adapters'] as const)(
         }),
         { listen: false },
       );
-      bus = app.get(EventBus);
+      // predictions.logged is the gateway's event: the data app's own bus may not publish it (EVENT_OWNERS).
+      bus = createTestBus(namespace, mode === 'real services' ? AMQP_URL : undefined);
       expect((await http('POST', '/datasets/iris/import', {})).statusCode).toBe(201);
     }, 60_000);
 
     afterAll(async () => {
+      await bus?.close();
       await app?.close();
       await closeEmbeddedDatabases();
       await db?.drop();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { uniqueNamespace, waitFor } from '@sepal/testing';
+import { createTestBus, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../data/src';
 import { ExitCode } from '../src/cli';
 import { runCliCaptured as sepal } from './support/captured-cli';
@@ -14,6 +14,7 @@ describe('sepal predictions', () => {
   let data: INestApplication;
   const saved = { ...process.env };
   const ids = [randomUUID(), randomUUID()];
+  let gateway: EventBus | undefined;
 
   beforeAll(async () => {
     const namespace = uniqueNamespace('clipred');
@@ -29,7 +30,9 @@ describe('sepal predictions', () => {
     );
     process.env.SEPAL_DATA_URL = (await data.getUrl()).replace('[::1]', '127.0.0.1');
     const at = new Date().toISOString();
-    await data.get(EventBus).publish(EventNames.PredictionsLogged, {
+    // Published as the gateway would (the data app's own bus may not publish the gateway's event: EVENT_OWNERS).
+    gateway = createTestBus(namespace);
+    await gateway.publish(EventNames.PredictionsLogged, {
       records: ids.map((predictionId, i) => ({
         predictionId,
         model: 'CliModel',
@@ -45,6 +48,7 @@ describe('sepal predictions', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await gateway?.close();
     await data?.close();
     await closeEmbeddedDatabases();
     process.env = saved;
