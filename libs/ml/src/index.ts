@@ -25,6 +25,7 @@ export {
   type ImageShape,
 } from './model/cnn-spec';
 export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
+export { exportCnnClassifierToOnnx, type ImageInputType } from './onnx/export-cnn-classifier';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
