@@ -26,6 +26,7 @@ export {
 } from './model/cnn-spec';
 export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
 export { exportCnnClassifierToOnnx, type ImageInputType } from './onnx/export-cnn-classifier';
+export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
