@@ -12,3 +12,5 @@ export { trainDenseClassifier } from './training/dense-classifier';
 export { loadTensorFlow } from './training/tf-backend';
 export type { BackendPreference, TensorFlowHandle } from './training/tf-backend';
 export { carveStratifiedHoldout } from './training/validation-split';
+/** The CNN family's training core, for the image benchmark (bench/images-quality.ts) until it joins the pipeline. */
+export { trainCnnClassifier } from './training/cnn-model';

@@ -9,6 +9,24 @@ export {
   denseInputPreprocessing,
   denseRegressorSpecProblems,
 } from './model/validate-dense-spec';
+export {
+  CNN_PARAM_LIMITS,
+  cnnArchitecture,
+  cnnLayerShapes,
+  cnnParamsProblems,
+  convOutputSize,
+  DEFAULT_CNN_PARAMS,
+  samePadding,
+  type CnnClassifierSpec,
+  type CnnLayer,
+  type CnnLayerSpec,
+  type CnnParams,
+  type ConvPadding,
+  type ImageShape,
+} from './model/cnn-spec';
+export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
+export { exportCnnClassifierToOnnx, type ImageInputType } from './onnx/export-cnn-classifier';
+export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';

@@ -46,9 +46,15 @@ export interface TrainedDenseClassifier {
   dispose(): void;
 }
 
-type DataTensors = { xTrain: Tensor2D; yTrain: Tensor2D; xVal: Tensor2D; yVal: Tensor2D };
+/** Rows (or images, [N, H, W, C]) and their one-hot labels (or standardised targets). */
+export type DataTensors = { xTrain: Tensor; yTrain: Tensor2D; xVal: Tensor; yVal: Tensor2D };
 
-interface TrainingOutcome {
+/** What the epoch loop needs of a training input; the CNN trainer shares it. */
+export type EpochLoopInput = Pick<DenseClassifierTrainingInput, 'signal' | 'onEpoch' | 'onBatchEnd'> & {
+  params: Pick<DenseClassifierTrainingInput['params'], 'epochs' | 'batchSize' | 'earlyStoppingPatience'>;
+};
+
+export interface TrainingOutcome {
   history: EpochMetrics[];
   stoppedEarly: boolean;
   bestEpoch: number;
@@ -106,13 +112,13 @@ export async function trainDenseClassifier(
 }
 
 /** Runs the epochs, then puts back the weights of the epoch with the lowest validation loss. */
-async function trainWithEarlyStopping(
+export async function trainWithEarlyStopping(
   tf: TensorFlow,
   model: LayersModel,
   data: DataTensors,
-  { params, signal, onEpoch, onBatchEnd }: DenseClassifierTrainingInput,
+  { params, signal, onEpoch, onBatchEnd }: EpochLoopInput,
   random: () => number,
-  target: TargetScale | undefined,
+  target?: TargetScale,
 ): Promise<TrainingOutcome> {
   const earlyStopping = new EarlyStopping(params.earlyStoppingPatience);
   const history: EpochMetrics[] = [];
@@ -164,7 +170,7 @@ function servingFunctions(
   };
 }
 
-function disposeCompiled({ model, optimizer }: CompiledDenseModel): void {
+export function disposeCompiled({ model, optimizer }: CompiledDenseModel): void {
   model.dispose();
   optimizer.dispose();
 }

@@ -58,7 +58,10 @@ export function buildDenseModel(
   return { model, optimizer };
 }
 
-function createOptimizer(tf: TensorFlow, { optimizer, learningRate }: TrainingParams): Optimizer {
+export function createOptimizer(
+  tf: TensorFlow,
+  { optimizer, learningRate }: Pick<TrainingParams, 'optimizer' | 'learningRate'>,
+): Optimizer {
   switch (optimizer) {
     case 'adam':
       return tf.train.adam(learningRate);

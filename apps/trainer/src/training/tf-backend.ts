@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { registerWasmTrainingKernels } from './wasm-conv-kernels';
 
 export type TensorFlow = typeof import('@tensorflow/tfjs');
 export type BackendPreference = 'auto' | 'node' | 'wasm' | 'cpu';
@@ -81,6 +82,8 @@ const BACKEND_LOADERS: Record<Exclude<BackendPreference, 'auto'>, () => Promise<
     // In Node the .wasm binaries are read from disk: the prefix is a directory path ending in a separator.
     const binary = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
     setWasmPaths(path.dirname(binary) + path.sep);
+    // The WASM backend lacks the convolution filter gradient; without it no CNN can train there.
+    registerWasmTrainingKernels(tf);
     return activate(tf, 'wasm');
   },
   cpu: async () => activate(await import('@tensorflow/tfjs'), 'cpu'),

@@ -231,7 +231,7 @@ message CheckSparseTensor {
 `;
 
 /** TensorProto.DataType values used by the exporter. */
-export const TensorElementType = { FLOAT: 1, INT64: 7, STRING: 8, DOUBLE: 11 } as const;
+export const TensorElementType = { FLOAT: 1, UINT8: 2, INT64: 7, STRING: 8, DOUBLE: 11 } as const;
 export type TensorElementType = (typeof TensorElementType)[keyof typeof TensorElementType];
 
 /** AttributeProto.AttributeType values used by the exporter. */
