@@ -40,7 +40,9 @@ const SAMPLE_MODULES: Record<string, Record<string, unknown>> = { '@sepal/http':
 /** Programs whose words are only checked for repository paths. */
 const PLAIN_PROGRAMS = new Set([
   'export',
-  // The broker's own tools, for an operator on the broker's machine (docs/messaging.md): not Sepal's to run here.
+  // The broker's own tools, for an operator on the broker's machine (docs/messaging.md), and the package manager that
+  // installs the Kubernetes operators (docs/kubernetes.md): not Sepal's to run here.
+  'helm',
   'rabbitmqctl',
   'rabbitmqadmin',
   'rabbitmq-plugins',
@@ -181,6 +183,16 @@ async function commandProblems(all: string[]): Promise<string[]> {
     if (service !== undefined && !composeServices.includes(service)) problem(`no compose service ${service}`);
   } else if (program === 'npx' && first === 'jest') {
     if (!existsSync(fromRoot(second))) problem(`no test ${second}`);
+  } else if (program === 'kubectl') {
+    // An overlay must be one of deploy/kubernetes's (rendered by test/deployment/kubernetes.test.ts); -f takes an
+    // operator's published manifest only.
+    const at = words.findIndex((word) => word === '-k' || word === 'kustomize');
+    const overlay = at >= 0 ? words[at + 1] : undefined;
+    if (overlay !== undefined && !existsSync(join(fromRoot(overlay), 'kustomization.yaml')))
+      problem(`no kustomization in ${overlay}`);
+    const file = words[words.indexOf('-f') + 1];
+    if (words.includes('-f') && !/^https:\/\//.test(file ?? ''))
+      problem(`kubectl -f ${file}: not an operator's release`);
   } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(program)) {
     // a shell variable for the commands after it
   } else if (program === 'bash' || REPOSITORY_PATH.test(program)) {
@@ -282,7 +294,8 @@ describe('the samples of the manual', () => {
     ).toMatch(/JSON/);
     expect(await wrong('curl localhost:9999/x')).toMatch(/port 9999/);
     expect(await wrong('bash scripts/no-such-script.sh')).toMatch(/does not exist/);
-    expect(await wrong('kubectl apply -k deploy')).toMatch(/no check knows kubectl/);
+    expect(await wrong('kubectl apply -k deploy')).toMatch(/no kustomization in deploy/);
+    expect(await wrong('systemctl start sepal')).toMatch(/no check knows systemctl/);
     expect(await wrong('npx sepal models promote IrisModel 2 --reason "a b"')).toBe('');
     expect(await wrong(`curl -X PUT localhost:3002/models/IrisModel/aliases/champion -d '{}'`)).toBe('');
   });
