@@ -13,8 +13,8 @@ import {
   RowPageResponse,
 } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
-import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { inject, Services, startServices, startTrainer } from './support/services';
+import { createTestBus, uniqueNamespace, waitFor } from '@sepal/testing';
+import { AMQP_URL, inject, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(300_000);
 
@@ -35,6 +35,8 @@ describe.each(['real services', 'embedded adapters'] as const)('poisoned feedbac
   let services: Services;
   let trainer: NestFastifyApplication;
   let bus: EventBus;
+  /** Publishes what a gateway would (feedback.received is the gateway's event: EVENT_OWNERS). */
+  let gateway: EventBus;
   let observer: Subscription;
   const requested: EventEnvelope<typeof EventNames.TrainRequested>[] = [];
   const promoted: EventEnvelope<typeof EventNames.ModelPromoted>[] = [];
@@ -79,6 +81,7 @@ describe.each(['real services', 'embedded adapters'] as const)('poisoned feedbac
     });
     trainer = await startTrainer(services, { SEPAL_API_KEY: adminKey, LOG_LEVEL: 'error' });
     bus = trainer.get(EventBus);
+    gateway = createTestBus(namespace, mode === 'real services' ? AMQP_URL : undefined);
     observer = await bus.subscribe(
       { queue: 'test.observer', patterns: [EventNames.TrainRequested, EventNames.ModelPromoted] },
       async (envelope) => {
@@ -95,6 +98,7 @@ describe.each(['real services', 'embedded adapters'] as const)('poisoned feedbac
   }, 120_000);
 
   afterAll(async () => {
+    await gateway?.close();
     await observer?.close();
     await trainer?.close();
     await services?.close();
@@ -245,7 +249,7 @@ describe.each(['real services', 'embedded adapters'] as const)('poisoned feedbac
   });
 
   it("records the key the gateway saw on a forwarded sample (feedback.received's submittedBy)", async () => {
-    await bus.publish(EventNames.FeedbackReceived, {
+    await gateway.publish(EventNames.FeedbackReceived, {
       dataset: 'iris',
       features: [5.1, 3.5, 1.4, 0.2],
       label: 'Iris-setosa',
