@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,7 @@ export async function send(
   contentType: string | undefined,
   timeoutMs?: number,
   replaced: Record<string, string> = {},
+  options: { freshConnection?: boolean } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { 'x-api-key': API_KEY };
   if (contentType) headers['content-type'] = contentType;
@@ -51,9 +53,45 @@ export async function send(
     else headers[name] = value;
   }
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  if (options.freshConnection) return sendOnNewConnection(url, method, headers, body, signal);
   const response = await fetch(url, { method, headers, body, signal });
   const text = await response.text();
   return { status: response.status, text, json: <T>() => JSON.parse(text) as T };
+}
+
+/**
+ * The same request on a connection of its own (node:http, no agent, `Connection: close`): fetch's pool may hand a
+ * resent request another kept-alive socket the server is closing, so only a failure here is the server's.
+ */
+function sendOnNewConnection(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      url,
+      {
+        method,
+        agent: false,
+        signal,
+        headers: { ...headers, connection: 'close', 'content-length': String(body?.length ?? 0) },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, text, json: <T>() => JSON.parse(text) as T });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
 }
 
 /** A classifier on the dataset's features, as the trainer would export it (enough for the gateway to serve). */
