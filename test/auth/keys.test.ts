@@ -123,7 +123,10 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
     const data = await startDataApp(DataConfig.load(wired));
     apps.push(data);
     urls.data = await local(data);
-    const trainer = await startTrainerApp(TrainerConfig.load({ ...wired, DATA_URL: urls.data }));
+    // The job trained here only needs to be accepted and recorded: no cross-validation to keep it cheap.
+    const trainer = await startTrainerApp(
+      TrainerConfig.load({ ...wired, DATA_URL: urls.data, TRAIN_CV_MAX_ROWS: '0' }),
+    );
     apps.push(trainer);
     urls.trainer = await local(trainer);
     const inference = await startInferenceApp(InferenceConfig.load(wired));

@@ -102,6 +102,7 @@ describe('the web console in a real browser', () => {
         CONSOLE_PROXY_TIMEOUT_MS: '20000',
         GATE_MIN_ACCURACY: '0',
         TRAINER_WORKERS: '1',
+        TRAIN_CV_MAX_ROWS: '0',
         MODEL_RETRY_INTERVAL_MS: '500',
       },
     });

@@ -19,7 +19,7 @@ describe('the embedded system while it trains', () => {
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'serving',
       dataDir: join(__dirname, '../../../data'),
-      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1' },
+      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1', TRAIN_CV_MAX_ROWS: '0' },
     });
     system = embedded.system;
   }, 240_000);

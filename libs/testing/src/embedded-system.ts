@@ -132,5 +132,7 @@ export function separateAppsEnv(options: {
     TF_BACKEND: 'cpu',
     RETRAIN_ON_FEEDBACK: 'false',
     RETRAIN_ON_DRIFT: 'false',
+    // No k-fold cross-validation of small splits (each trial trained 5 more times): tests of selection set it back.
+    TRAIN_CV_MAX_ROWS: '0',
   };
 }

@@ -104,6 +104,9 @@ export function startTrainer(
       DATA_URL: services.dataUrl,
       REGISTRY_URL: services.registryUrl,
       LOG_LEVEL: 'warn',
+      // No k-fold cross-validation on Iris's small split (it trains each trial 5 more times): these suites are about
+      // jobs, events and trust, not selection; a suite about selection sets it back. The README tour keeps the default.
+      TRAIN_CV_MAX_ROWS: '0',
       ...env,
     }),
     { listen: false },
