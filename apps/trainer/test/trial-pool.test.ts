@@ -9,7 +9,7 @@ import {
   type RandomForestModel,
   type TrainingParams,
 } from '@sepal/ml';
-import { irisTrainingInput, splitIris } from '../src/training/test/iris';
+import { irisTrainingInput, splitIris } from './support/iris';
 import type { EpochMetrics } from '../src/training/training-input';
 import type {
   DenseTrialOutput,

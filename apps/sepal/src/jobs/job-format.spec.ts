@@ -1,5 +1,5 @@
 import { JOB_STEPS, JobStepId, JobView } from '@sepal/contracts';
-import { jobView, stepView } from '../test/job-views';
+import { jobView, stepView } from '../../test/support/job-views';
 import {
   cliHint,
   clip,

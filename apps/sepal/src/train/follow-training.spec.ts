@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { JobStepState, JobView, RunPage, RunView } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
-import { jobView } from '../test/job-views';
+import { jobView } from '../../test/support/job-views';
 import { follow } from './follow-training';
 
 const CORRELATION = 'c0ffee00-0000-4000-8000-000000000001';

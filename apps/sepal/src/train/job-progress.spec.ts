@@ -1,5 +1,5 @@
 import { JobStateName, JobStepState, JobView } from '@sepal/contracts';
-import { jobView } from '../test/job-views';
+import { jobView } from '../../test/support/job-views';
 import { followVerdict, StepChanges } from './job-progress';
 
 const job = (state: JobStateName, steps: JobStepState[] = [], attempt = 1) =>

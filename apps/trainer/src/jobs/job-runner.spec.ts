@@ -5,7 +5,13 @@ import { EventNames, type TrainRequested } from '@sepal/contracts';
 import { createEnvelope } from '@sepal/messaging';
 import { TrainerMetrics } from '../observability/trainer-metrics';
 import { JobPipeline, type PipelineHooks, type PipelineJob } from '../pipeline/training-pipeline';
-import { datasetVersion, InMemoryRegistry, RecordingEventBus, runView, serviceError } from '../test/fakes';
+import {
+  datasetVersion,
+  InMemoryRegistry,
+  RecordingEventBus,
+  runView,
+  serviceError,
+} from '../../test/support/fakes';
 import { TrainerConfig } from '../trainer.config';
 import { JobFailedError, JobRejectedError } from './job-errors';
 import { JobRunner, WORKER_LOST } from './job-runner';

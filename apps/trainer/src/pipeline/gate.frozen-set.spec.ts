@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { encodeOnnxMetadata, type EvaluationSetView } from '@sepal/contracts';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import type { SplitRows } from '../clients/data-client';
-import { InMemoryRegistry, serviceError } from '../test/fakes';
+import { InMemoryRegistry, serviceError } from '../../test/support/fakes';
 import { GateStep, type GateInput } from './gate.step';
 import type { EvaluationSets } from './pipeline-ports';
 

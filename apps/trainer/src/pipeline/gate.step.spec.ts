@@ -1,4 +1,4 @@
-import { InMemoryRegistry, serviceError } from '../test/fakes';
+import { InMemoryRegistry, serviceError } from '../../test/support/fakes';
 import { GateStep, type GateInput } from './gate.step';
 
 const SPLIT_A = 'a'.repeat(64);

@@ -13,8 +13,8 @@ import {
   InMemoryRegistry,
   RecordingEventBus,
   type StoredDataset,
-} from '../test/fakes';
-import { RecordingObserver } from '../test/recording-observer';
+} from '../../test/support/fakes';
+import { RecordingObserver } from '../../test/support/recording-observer';
 import { TrainerConfig } from '../trainer.config';
 import { InProcessTrialTrainer } from '../workers/trial-trainer';
 import { TRAINER_STEPS } from './step-runner';

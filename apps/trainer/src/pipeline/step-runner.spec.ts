@@ -1,5 +1,5 @@
 import type { JobStepId } from '@sepal/contracts';
-import { RecordingObserver } from '../test/recording-observer';
+import { RecordingObserver } from '../../test/support/recording-observer';
 import { StepRunner, TRAINER_STEPS, type PipelineStep, type StepObserver } from './step-runner';
 
 /** A step that doubles its input, or throws `failure`. */

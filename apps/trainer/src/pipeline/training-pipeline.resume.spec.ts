@@ -2,9 +2,9 @@
 // Retries resuming after selection, cross-validation, TRAIN_REFIT=false and refusals at resolve data.
 import { EventNames } from '@sepal/contracts';
 import { JobRejectedError } from '../jobs/job-errors';
-import { InMemoryRegistry, serviceError } from '../test/fakes';
+import { InMemoryRegistry, serviceError } from '../../test/support/fakes';
 import { TrainerConfig } from '../trainer.config';
-import { pipelineJobs, SMALL_JOB } from '../test/pipeline-jobs';
+import { pipelineJobs, SMALL_JOB } from '../../test/support/pipeline-jobs';
 
 jest.setTimeout(60_000);
 

@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { EventNames } from '@sepal/contracts';
 import { JobRejectedError } from '../jobs/job-errors';
 import { RunReporter } from '../jobs/run-reporter';
-import { InMemoryRegistry, RecordingEventBus, serviceError } from '../test/fakes';
+import { InMemoryRegistry, RecordingEventBus, serviceError } from '../../test/support/fakes';
 import { ParityStep } from './parity.step';
 import { TRAINER_STEPS } from './step-runner';
-import { pipelineJobs, SMALL_JOB } from '../test/pipeline-jobs';
+import { pipelineJobs, SMALL_JOB } from '../../test/support/pipeline-jobs';
 
 jest.setTimeout(60_000);
 

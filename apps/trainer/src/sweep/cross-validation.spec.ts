@@ -1,5 +1,5 @@
 import { DEFAULT_FOREST_PARAMS, DEFAULT_GBDT_PARAMS } from '@sepal/ml';
-import { irisTreeSweep, TreeTrainer } from '../test/tree-sweep';
+import { irisTreeSweep, TreeTrainer } from '../../test/support/tree-sweep';
 import { allTrainRows, crossValidateTrial, foldSweep, stratifiedFolds } from './cross-validation';
 import { runGridSearch, type SweepData } from './grid-search';
 import { trainTrial } from './train-trial';

@@ -4,8 +4,8 @@ import {
   DEFAULT_TRAINING_PARAMS,
   numericPreprocessing,
 } from '@sepal/ml';
-import { splitIris } from '../training/test/iris';
-import { irisTreeSweep, TreeTrainer } from '../test/tree-sweep';
+import { splitIris } from '../../test/support/iris';
+import { irisTreeSweep, TreeTrainer } from '../../test/support/tree-sweep';
 import { isBetterTrial, runGridSearch, type SweepData, type TrialResult } from './grid-search';
 
 const trial = (index: number, valAccuracy: number, parameterCount: number, valLoss: number): TrialResult => ({

@@ -10,7 +10,7 @@ import {
   type EpochMetrics,
 } from './dense-classifier';
 import { loadTensorFlow, type TensorFlowHandle } from './tf-backend';
-import { irisTrainingInput, splitIris, type LabelledRows } from './test/iris';
+import { irisTrainingInput, splitIris, type LabelledRows } from '../../test/support/iris';
 
 const iris = splitIris(2024);
 const PARAMS: TrainingParams = { ...DEFAULT_TRAINING_PARAMS, epochs: 60 };

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { EventNames } from '@sepal/contracts';
-import { RecordingEventBus } from '../test/fakes';
+import { RecordingEventBus } from '../../test/support/fakes';
 import { TrainerConfig } from '../trainer.config';
 import { TrainSchedule } from './train-schedule';
 

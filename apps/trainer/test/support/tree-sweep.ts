@@ -1,8 +1,13 @@
 import { numericPreprocessing } from '@sepal/ml';
-import type { SweepData } from '../sweep/grid-search';
-import { splitIris } from '../training/test/iris';
-import { trainTreeTrial } from '../training/tree-trial';
-import { TrialTrainer, treeTrial, type TrainedTrial, type TrialRequest } from '../workers/trial-trainer';
+import type { SweepData } from '../../src/sweep/grid-search';
+import { splitIris } from './iris';
+import { trainTreeTrial } from '../../src/training/tree-trial';
+import {
+  TrialTrainer,
+  treeTrial,
+  type TrainedTrial,
+  type TrialRequest,
+} from '../../src/workers/trial-trainer';
 
 /** Iris split by `seed` as a sweep of the tree families (numeric columns, encoded as themselves), and its test rows. */
 export function irisTreeSweep(seed: number): { data: SweepData; test: number[][] } {

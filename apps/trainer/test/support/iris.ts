@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainingParams } from '@sepal/ml';
-import type { DenseClassifierTrainingInput } from '../training-input';
-import { carveStratifiedHoldout } from '../validation-split';
+import type { DenseClassifierTrainingInput } from '../../src/training/training-input';
+import { carveStratifiedHoldout } from '../../src/training/validation-split';
 
 export interface LabelledRows {
   x: number[][];
@@ -17,7 +17,7 @@ export interface IrisSplits {
   test: LabelledRows;
 }
 
-const IRIS_PATH = join(__dirname, '../../../../../data/iris/iris.data');
+const IRIS_PATH = join(__dirname, '../../../../data/iris/iris.data');
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 
 /** The raw UCI file (errata of samples 35 and 38 left in: they do not matter here). */

@@ -2,9 +2,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventNames, type JobStatusView, type TrainRequested } from '@sepal/contracts';
 import { createEnvelope } from '@sepal/messaging';
-import { JobStatusStore } from '../jobs/job-status.store';
-import { ParentRun } from '../jobs/parent-run';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { JobStatusStore } from '../../src/jobs/job-status.store';
+import { ParentRun } from '../../src/jobs/parent-run';
+import { TrainerMetrics } from '../../src/observability/trainer-metrics';
 import {
   datasetVersion,
   InMemoryDatasets,
@@ -13,11 +13,11 @@ import {
   type StoredDataset,
 } from './fakes';
 import { RecordingObserver } from './recording-observer';
-import { readIris } from '../training/test/iris';
-import { carveStratifiedHoldout } from '../training/validation-split';
-import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
-import { InProcessTrialTrainer } from '../workers/trial-trainer';
-import { TrainingPipeline } from '../pipeline/training-pipeline';
+import { readIris } from './iris';
+import { carveStratifiedHoldout } from '../../src/training/validation-split';
+import { TrainerConfig, type TrainerConfigValues } from '../../src/trainer.config';
+import { InProcessTrialTrainer } from '../../src/workers/trial-trainer';
+import { TrainingPipeline } from '../../src/pipeline/training-pipeline';
 
 /** Iris, 120 train / 30 test rows, as the data service would serve version 1. */
 export function irisDataset(): StoredDataset {

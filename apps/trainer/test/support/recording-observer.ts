@@ -1,5 +1,5 @@
 import type { JobStepId } from '@sepal/contracts';
-import type { StepObserver, StepSummary } from '../pipeline/step-runner';
+import type { StepObserver, StepSummary } from '../../src/pipeline/step-runner';
 
 export interface ObservedStep {
   step: JobStepId;

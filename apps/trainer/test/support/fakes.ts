@@ -10,10 +10,10 @@ import type {
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus, type DeadLetter, type Subscription } from '@sepal/messaging';
 import { createHash } from 'node:crypto';
-import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
-import type { ChampionView } from '../clients/registry-client';
-import type { RunSearch } from '../jobs/job-runner';
-import type { DatasetReader, ModelRegistry } from '../pipeline/pipeline-ports';
+import type { DatasetVersionInfo, SplitRows } from '../../src/clients/data-client';
+import type { ChampionView } from '../../src/clients/registry-client';
+import type { RunSearch } from '../../src/jobs/job-runner';
+import type { DatasetReader, ModelRegistry } from '../../src/pipeline/pipeline-ports';
 
 /**
  * The error the service clients throw: `status` null when the service could not be reached. The only place the
