@@ -20,6 +20,7 @@ import {
   feedbackRequestSchema,
   importDatasetRequestSchema,
   importQuerySchema,
+  predictionExportRequestSchema,
   jobActionQuerySchema,
   jobListQuerySchema,
   logMetricsRequestSchema,
@@ -186,6 +187,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'data GET /datasets/:name/evaluation-sets/:model/rows': { query: evaluationRowsQuerySchema },
   'data GET /predictions': { query: predictionLogQuerySchema },
   'data GET /predictions/export.csv': { query: predictionLogExportQuerySchema },
+  'data POST /predictions/export': { body: predictionExportRequestSchema },
   // registry
   'registry POST /experiments': { body: createExperimentRequestSchema },
   'registry GET /experiments': { query: pagingQuerySchema },

@@ -6,6 +6,7 @@ import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestBus, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../data/src';
+import { PredictionLogService } from '../../data/src/prediction-log/prediction-log.service';
 import { ExitCode } from '../src/cli';
 import { runCliCaptured as sepal } from './support/captured-cli';
 
@@ -78,6 +79,55 @@ describe('sepal predictions', () => {
     expect(lines[0]).toBe('prediction_id,at,model,version,sha256,key_name,latency_ms,a,b,prediction,label');
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain(',"x,y",yes,');
+  });
+
+  it('exports labelled predictions into a new dataset version with --to-dataset', async () => {
+    const base = process.env.SEPAL_DATA_URL!;
+    const imported = await fetch(`${base}/datasets/iris/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
+      body: '{}',
+    });
+    expect(imported.status).toBe(201);
+    const irisIds = [randomUUID(), randomUUID()];
+    await gateway!.publish(EventNames.PredictionsLogged, {
+      records: irisIds.map((predictionId) => ({
+        predictionId,
+        model: 'CliIris',
+        version: 1,
+        sha256: 'd'.repeat(64),
+        inputs: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+        output: { class: 'Iris-setosa', probabilities: { 'Iris-setosa': 1 } },
+        latencyMs: 1,
+        keyName: 'cli',
+        at: new Date().toISOString(),
+      })),
+    });
+    await waitFor(
+      async () =>
+        JSON.parse((await sepal(['--json', 'predictions', 'ls', 'CliIris'])).out).items.length === 2,
+      { timeoutMs: 10_000, description: 'two logged Iris predictions' },
+    );
+    await data.get(PredictionLogService).label(irisIds[0], 'Iris-versicolor');
+    const done = await sepal(['predictions', 'export', 'CliIris', '--version', '1', '--to-dataset', 'iris']);
+    expect(done.code).toBe(ExitCode.ok);
+    expect(done.out).toMatch(
+      /^Exported 1 of 2 logged prediction\(s\) into iris v2 [0-9a-f]{64} \(1 labelled, 0 with/,
+    );
+    expect(done.out).toMatch(
+      /skipped: 1 without a label, 0 already in the dataset, 0 not fitting its schema/,
+    );
+    const again = await sepal([
+      'predictions',
+      'export',
+      'CliIris',
+      '--to-dataset',
+      'iris',
+      '--labels',
+      'predicted',
+    ]);
+    expect(again.code).toBe(ExitCode.ok);
+    expect(again.out).toMatch(/Exported 1 of 2 .* into iris v3 .*\(0 labelled, 1 with the model's answer\)/);
   });
 
   it('exits 1 with the service message for a limit over the maximum', async () => {
