@@ -21,6 +21,7 @@ import {
   importDatasetRequestSchema,
   importQuerySchema,
   predictionExportRequestSchema,
+  liveQualityQuerySchema,
   driftQuerySchema,
   jobActionQuerySchema,
   jobListQuerySchema,
@@ -189,6 +190,7 @@ export const ROUTE_SPECS: Record<string, RouteSpec> = {
   'data GET /predictions': { query: predictionLogQuerySchema },
   'data GET /predictions/export.csv': { query: predictionLogExportQuerySchema },
   'data POST /predictions/export': { body: predictionExportRequestSchema },
+  'data GET /predictions/quality': { query: liveQualityQuerySchema },
   // registry
   'registry POST /experiments': { body: createExperimentRequestSchema },
   'registry GET /experiments': { query: pagingQuerySchema },

@@ -95,3 +95,30 @@ export const predictionExportResponseSchema = importDatasetResponseSchema.extend
   problems: z.array(z.string()),
 });
 export type PredictionExportResponse = z.infer<typeof predictionExportResponseSchema>;
+
+/** GET /predictions/quality: live quality of a model's versions (of one with `version`). */
+export const liveQualityQuerySchema = z
+  .object({ model: nonEmptyName, version: modelVersionNumberSchema.optional() })
+  .strict();
+export type LiveQualityQuery = z.infer<typeof liveQualityQuerySchema>;
+
+export const liveQualityMetric = z.enum(['accuracy', 'macro_f1', 'rmse', 'mae']);
+
+/**
+ * Live quality per model version over the window (what sepal_live_quality exports), each metric beside the version's
+ * registered test figure (null when the log carries none).
+ */
+export const liveQualityViewSchema = z.object({
+  model: z.string(),
+  windowMinutes: z.number().int().positive(),
+  versions: z.array(
+    z.object({
+      version: z.number().int().positive(),
+      labelled: rowCount,
+      metrics: z.array(
+        z.object({ metric: liveQualityMetric, value: z.number(), test: z.number().nullable() }),
+      ),
+    }),
+  ),
+});
+export type LiveQualityView = z.infer<typeof liveQualityViewSchema>;
