@@ -6,7 +6,6 @@ import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestBus, uniqueNamespace, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../data/src';
-import { PredictionLogService } from '../../data/src/prediction-log/prediction-log.service';
 import { ExitCode } from '../src/cli';
 import { runCliCaptured as sepal } from './support/captured-cli';
 
@@ -81,7 +80,7 @@ describe('sepal predictions', () => {
     expect(lines[1]).toContain(',"x,y",yes,');
   });
 
-  it('exports labelled predictions into a new dataset version with --to-dataset', async () => {
+  it('exports logged predictions into a new dataset version with --to-dataset, labelled ones only unless asked', async () => {
     const base = process.env.SEPAL_DATA_URL!;
     const imported = await fetch(`${base}/datasets/iris/import`, {
       method: 'POST',
@@ -108,16 +107,12 @@ describe('sepal predictions', () => {
         JSON.parse((await sepal(['--json', 'predictions', 'ls', 'CliIris'])).out).items.length === 2,
       { timeoutMs: 10_000, description: 'two logged Iris predictions' },
     );
-    await data.get(PredictionLogService).label(irisIds[0], 'Iris-versicolor');
-    const done = await sepal(['predictions', 'export', 'CliIris', '--version', '1', '--to-dataset', 'iris']);
-    expect(done.code).toBe(ExitCode.ok);
-    expect(done.out).toMatch(
-      /^Exported 1 of 2 logged prediction\(s\) into iris v2 [0-9a-f]{64} \(1 labelled, 0 with/,
-    );
-    expect(done.out).toMatch(
-      /skipped: 1 without a label, 0 already in the dataset, 0 not fitting its schema/,
-    );
-    const again = await sepal([
+    // No label has joined them: the default (labelled only) has nothing to export, and says why.
+    const none = await sepal(['predictions', 'export', 'CliIris', '--version', '1', '--to-dataset', 'iris']);
+    expect(none.code).toBe(ExitCode.failed);
+    expect(none.err).toMatch(/2 without a label, 0 already in the dataset/);
+    expect(none.err).toMatch(/labels=predicted/);
+    const done = await sepal([
       'predictions',
       'export',
       'CliIris',
@@ -126,8 +121,13 @@ describe('sepal predictions', () => {
       '--labels',
       'predicted',
     ]);
-    expect(again.code).toBe(ExitCode.ok);
-    expect(again.out).toMatch(/Exported 1 of 2 .* into iris v3 .*\(0 labelled, 1 with the model's answer\)/);
+    expect(done.code).toBe(ExitCode.ok);
+    expect(done.out).toMatch(
+      /^Exported 2 of 2 logged prediction\(s\) into iris v2 [0-9a-f]{64} \(0 labelled, 2 with the model's answer\)/,
+    );
+    expect(done.out).toMatch(
+      /skipped: 0 without a label, 0 already in the dataset, 0 not fitting its schema/,
+    );
   });
 
   it('exits 1 with the service message for a limit over the maximum', async () => {
