@@ -141,6 +141,15 @@ describe.each(['real services', 'embedded adapters'] as const)(
       const psi = await driftGauge(1);
       expect(psi.petal_length).toBeGreaterThan(0.2);
       expect(psi.sepal_length).toBeLessThan(0.1);
+      // The same figures, readable: GET /models/{name}/drift (the console's drift page).
+      const view = (await http('GET', `/models/${MODEL}/drift?version=1`)).json();
+      expect(view.versions).toHaveLength(1);
+      expect(view.versions[0]).toMatchObject({ version: 1, windowRows: 400, minRows: 200 });
+      const petal = view.versions[0].features.find((f: { name: string }) => f.name === 'petal_length');
+      expect(petal.psi).toBeGreaterThan(0.2);
+      expect(petal.live).toHaveLength(petal.reference.length);
+      expect((await http('GET', `/models/${MODEL}/drift?version=99`)).statusCode).toBe(404);
+      expect((await http('GET', '/models/NoSuchModel/drift')).statusCode).toBe(404);
       await waitFor(() => driftEvents.length > 0, { timeoutMs: 5000, description: 'drift.detected' });
       const [event] = driftEvents;
       expect(event.type).toBe(EventNames.DriftDetected);

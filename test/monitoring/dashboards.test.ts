@@ -172,6 +172,12 @@ describe('the overview dashboard', () => {
     ['feedback received', /sepal_feedback_received_total/],
     ['feedback pending', /sepal_feedback_pending/],
     ['dead letters', /sepal_dead_letter_messages/],
+    ['live quality per model version and metric', /by \(model, version, metric\) \(sepal_live_quality\{/],
+    [
+      "each version's test figure beside it",
+      /by \(model, version, metric\) \(sepal_live_quality_test_figure/,
+    ],
+    ['the labelled rows live quality rests on', /by \(model, version\) \(sepal_live_labelled_rows/],
   ])('shows %s', (_what, pattern) => {
     expect(uses(pattern)).toBe(true);
   });

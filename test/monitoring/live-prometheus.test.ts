@@ -164,6 +164,10 @@ describeLive('dashboards and alert rules against a real Prometheus scraping the 
       }),
       // sepal_feature_drift_psi appears once the window holds this many rows (the traffic below sends 33).
       DRIFT_MIN_ROWS: '20',
+      // Every prediction logged and live quality recomputed often: the live quality panels have data within seconds.
+      PREDICTION_LOG_SAMPLE: '1',
+      PREDICTION_LOG_FLUSH_MS: '100',
+      PREDICTION_QUALITY_INTERVAL_MS: '500',
     };
     for (const { name, start } of APPS) apps.set(name, await start(env));
 
@@ -214,7 +218,12 @@ ${jobs}
       'creating a run',
     );
     const version = await expectOk(
-      call('registry', 'POST', '/models/IrisModel/versions', { runId: run.id, sha256 }),
+      // Test figures, which the prediction log carries beside live quality (sepal_live_quality_test_figure).
+      call('registry', 'POST', '/models/IrisModel/versions', {
+        runId: run.id,
+        sha256,
+        metrics: { test_accuracy: 0.9, test_macro_f1: 0.9 },
+      }),
       'registering the model',
     );
     await expectOk(
@@ -258,8 +267,24 @@ ${jobs}
       { timeoutMs: 15_000, description: 'the gateway to load the shadow version' },
     );
     const rows = IRIS_ROWS;
+    const predictionIds: string[] = [];
     for (let i = 0; i < 30; i++) {
-      await expectOk(call('inference', 'POST', '/predict', { features: rows[i % 3] }), 'predicting');
+      const answer = await expectOk(
+        call('inference', 'POST', '/predict', { features: rows[i % 3] }),
+        'predicting',
+      );
+      predictionIds.push((answer.predictions as { predictionId: string }[])[0].predictionId);
+    }
+    // Labels for three logged predictions, by prediction id (live quality; also three more feedback samples).
+    for (let i = 0; i < 3; i++) {
+      await expectOk(
+        call('data', 'POST', '/datasets/iris/feedback', {
+          features: rows[i],
+          label: IRIS_LABELS[i],
+          predictionId: predictionIds[i],
+        }),
+        'labelling a logged prediction',
+      );
     }
     await expectOk(call('inference', 'POST', '/predict', { instances: rows }), 'predicting a batch');
     expect((await call('inference', 'POST', '/predict', { features: [1, 2] })).status).toBeGreaterThanOrEqual(
@@ -360,12 +385,30 @@ ${jobs}
       prometheus!.client,
       'sepal_feedback_received_total{job="data", dataset="iris"}',
     );
-    expect(Number(received[0].values[0][1])).toBe(2);
+    expect(Number(received[0].values[0][1])).toBe(5);
     const pending = await expectData(
       prometheus!.client,
       'sepal_feedback_pending{job="data", dataset="iris"}',
     );
-    expect(Number(pending[0].values[0][1])).toBe(2);
+    expect(Number(pending[0].values[0][1])).toBe(5);
+  });
+
+  it('shows live quality of the served version from the labelled predictions, beside its test figure', async () => {
+    const labelled = await expectData(
+      prometheus!.client,
+      'sepal_live_labelled_rows{job="data", model="IrisModel"}',
+    );
+    expect(Number(labelled[0].values[0][1])).toBe(3);
+    const accuracy = await expectData(
+      prometheus!.client,
+      'sepal_live_quality{job="data", model="IrisModel", metric="accuracy"}',
+    );
+    expect(Number(accuracy[0].values[0][1])).toBeGreaterThanOrEqual(0);
+    const figure = await expectData(
+      prometheus!.client,
+      'sepal_live_quality_test_figure{job="data", model="IrisModel", metric="accuracy"}',
+    );
+    expect(Number(figure[0].values[0][1])).toBe(0.9);
   });
 
   it('renders every dashboard as a page and every panel as a PNG from the live data (npm run dashboards:screenshot)', async () => {

@@ -15,6 +15,8 @@ import { DeltaVersions1764500000000 } from './migrations/1764500000000-delta-ver
 import { RowsDatasetCheckPerStatement1764700000000 } from './migrations/1764700000000-rows-dataset-check-per-statement';
 import { FeedbackProvenanceEvaluationSets1765200000000 } from './migrations/1765200000000-feedback-provenance-evaluation-sets';
 import { CreatePredictionLog1765500000000 } from './migrations/1765500000000-create-prediction-log';
+import { PredictionLogExport1765600000000 } from './migrations/1765600000000-prediction-log-export';
+import { PredictionExportModule } from './prediction-log/export/prediction-export.module';
 import { PredictionLogModule } from './prediction-log/prediction-log.module';
 import { PREDICTIONS_LOGGED_QUEUE } from './prediction-log/predictions-logged.consumer';
 
@@ -44,6 +46,7 @@ export class DataModule {
             RowsDatasetCheckPerStatement1764700000000,
             FeedbackProvenanceEvaluationSets1765200000000,
             CreatePredictionLog1765500000000,
+            PredictionLogExport1765600000000,
           ],
           applicationName: 'sepal-data',
         }),
@@ -60,6 +63,7 @@ export class DataModule {
         FeedbackModule,
         EvaluationSetsModule,
         PredictionLogModule,
+        PredictionExportModule,
       ],
     };
   }

@@ -103,6 +103,21 @@ describe.each(['real services', 'embedded adapters'] as const)(
         /sepal_live_quality_test_figure\{model="Iris",version="3",metric="accuracy"\} 0\.9/,
       );
 
+      // The same figures over REST, each beside its test figure (the console's live quality).
+      const quality = (await http('GET', '/predictions/quality?model=Iris')).json();
+      expect(quality).toMatchObject({ model: 'Iris', windowMinutes: 1440 });
+      expect(quality.versions).toEqual([
+        {
+          version: 3,
+          labelled: 3,
+          metrics: [
+            { metric: 'accuracy', value: 2 / 3, test: 0.9 },
+            { metric: 'macro_f1', value: expect.any(Number), test: null },
+          ],
+        },
+      ]);
+      expect((await http('GET', '/predictions/quality?model=Iris&version=4')).json().versions).toEqual([]);
+
       // Limits are 400s naming the parameter.
       const over = await http('GET', '/predictions?model=Iris&limit=5000');
       expect(over.statusCode).toBe(400);

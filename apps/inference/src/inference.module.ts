@@ -1,3 +1,4 @@
+import { DriftController } from './drift/drift.controller';
 import { brokerSettings } from '@sepal/config';
 import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
@@ -53,6 +54,7 @@ export class InferenceModule {
         OipController,
         FeedbackController,
         AdminController,
+        DriftController,
         ModelPromotedConsumer,
       ],
       providers: [

@@ -80,6 +80,56 @@ describe('sepal predictions', () => {
     expect(lines[1]).toContain(',"x,y",yes,');
   });
 
+  it('exports logged predictions into a new dataset version with --to-dataset, labelled ones only unless asked', async () => {
+    const base = process.env.SEPAL_DATA_URL!;
+    const imported = await fetch(`${base}/datasets/iris/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
+      body: '{}',
+    });
+    expect(imported.status).toBe(201);
+    const irisIds = [randomUUID(), randomUUID()];
+    await gateway!.publish(EventNames.PredictionsLogged, {
+      records: irisIds.map((predictionId) => ({
+        predictionId,
+        model: 'CliIris',
+        version: 1,
+        sha256: 'd'.repeat(64),
+        inputs: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+        output: { class: 'Iris-setosa', probabilities: { 'Iris-setosa': 1 } },
+        latencyMs: 1,
+        keyName: 'cli',
+        at: new Date().toISOString(),
+      })),
+    });
+    await waitFor(
+      async () =>
+        JSON.parse((await sepal(['--json', 'predictions', 'ls', 'CliIris'])).out).items.length === 2,
+      { timeoutMs: 10_000, description: 'two logged Iris predictions' },
+    );
+    // No label has joined them: the default (labelled only) has nothing to export, and says why.
+    const none = await sepal(['predictions', 'export', 'CliIris', '--version', '1', '--to-dataset', 'iris']);
+    expect(none.code).toBe(ExitCode.failed);
+    expect(none.err).toMatch(/2 without a label, 0 already in the dataset/);
+    expect(none.err).toMatch(/labels=predicted/);
+    const done = await sepal([
+      'predictions',
+      'export',
+      'CliIris',
+      '--to-dataset',
+      'iris',
+      '--labels',
+      'predicted',
+    ]);
+    expect(done.code).toBe(ExitCode.ok);
+    expect(done.out).toMatch(
+      /^Exported 2 of 2 logged prediction\(s\) into iris v2 [0-9a-f]{64} \(0 labelled, 2 with the model's answer\)/,
+    );
+    expect(done.out).toMatch(
+      /skipped: 0 without a label, 0 already in the dataset, 0 not fitting its schema/,
+    );
+  });
+
   it('exits 1 with the service message for a limit over the maximum', async () => {
     const over = await sepal(['predictions', 'ls', 'CliModel', '-n', '5000']);
     expect(over.code).toBe(ExitCode.failed);

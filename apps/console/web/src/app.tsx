@@ -10,6 +10,8 @@ const RunPage = lazy(() => import('./pages/run').then((m) => ({ default: m.RunPa
 const Compare = lazy(() => import('./pages/compare').then((m) => ({ default: m.Compare })));
 const Models = lazy(() => import('./pages/models').then((m) => ({ default: m.Models })));
 const ModelPage = lazy(() => import('./pages/model').then((m) => ({ default: m.ModelPage })));
+const PredictionLog = lazy(() => import('./pages/predictions').then((m) => ({ default: m.PredictionLog })));
+const Monitoring = lazy(() => import('./pages/monitoring').then((m) => ({ default: m.Monitoring })));
 const Jobs = lazy(() => import('./pages/jobs').then((m) => ({ default: m.Jobs })));
 const Predict = lazy(() => import('./pages/predict').then((m) => ({ default: m.Predict })));
 
@@ -36,6 +38,10 @@ function route(path: string, query: URLSearchParams) {
       }
       return parts[1] ? { title: 'Run', page: <RunPage id={parts[1]} /> } : { title: 'Runs', page: <Runs /> };
     case 'models':
+      if (parts[1] && parts[2] === 'predictions')
+        return { title: `Prediction log of ${parts[1]}`, page: <PredictionLog name={parts[1]} /> };
+      if (parts[1] && parts[2] === 'monitoring')
+        return { title: `Monitoring ${parts[1]}`, page: <Monitoring name={parts[1]} /> };
       return parts[1]
         ? { title: `Model ${parts[1]}`, page: <ModelPage name={parts[1]} /> }
         : { title: 'Models', page: <Models /> };

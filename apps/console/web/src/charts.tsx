@@ -157,3 +157,59 @@ export function BarChart({
     </figure>
   );
 }
+
+/** Two bar series side by side per bin (a feature's reference and live distributions), with uPlot's bar paths. */
+export function PairedBarChart({
+  title,
+  labels,
+  series,
+  height = 180,
+}: {
+  title: string;
+  labels: string[];
+  series: [{ label: string; values: number[] }, { label: string; values: (number | null)[] }];
+  height?: number;
+}) {
+  const key = JSON.stringify([labels, series]);
+  const top = Math.max(0.05, ...series.flatMap((s) => s.values.map((v) => v ?? 0))) * 1.1;
+  const ref = useUPlot(
+    (el, width) =>
+      new uPlot(
+        {
+          width,
+          height,
+          scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, top] } },
+          axes: [
+            {
+              values: (_u, splits) => splits.map((v) => labels[v] ?? ''),
+              splits: () => labels.map((_, i) => i),
+            },
+            { values: (_u, splits) => splits.map((v) => `${Math.round(v * 100)}%`) },
+          ],
+          series: [
+            {},
+            ...series.map((s, i) => ({
+              label: s.label,
+              fill: `${PALETTE[i]}cc`,
+              stroke: PALETTE[i],
+              paths: uPlot.paths.bars!({ size: [0.4, 40], align: i === 0 ? -1 : 1 }),
+              points: { show: false },
+            })),
+          ],
+          legend: { show: true },
+          cursor: { show: false },
+        },
+        [labels.map((_, i) => i), ...series.map((s) => s.values)] as uPlot.AlignedData,
+        el,
+      ),
+    [key, height],
+  );
+  const describe = (s: { label: string; values: (number | null)[] }) =>
+    `${s.label}: ${labels.map((l, i) => `${l} ${s.values[i] === null ? 'none' : `${Math.round(s.values[i]! * 100)}%`}`).join(', ')}`;
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      <div ref={ref} role="img" aria-label={`${title}. ${series.map(describe).join('. ')}`} />
+    </figure>
+  );
+}

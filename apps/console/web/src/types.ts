@@ -16,5 +16,11 @@ export type {
   DatasetSummaryView as DatasetSummary,
   DatasetVersionView as DatasetVersion,
 } from '../../../../libs/contracts/src/http/data.dto';
+export type {
+  LiveQualityView,
+  PredictionLogEntry,
+  PredictionLogPage as PredictionLogPageView,
+} from '../../../../libs/contracts/src/http/prediction-log.dto';
+export type { ModelDriftView } from '../../../../libs/contracts/src/http/inference.dto';
 export type { TrafficView } from '../../src/traffic/traffic';
 export const TERMINAL = ['succeeded', 'failed', 'cancelled'];

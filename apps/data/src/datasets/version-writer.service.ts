@@ -40,7 +40,8 @@ export interface AppendChange {
   /** Read inside the version's transaction, after the dataset lock, so concurrent writers never share rows. */
   rows: (tx: Transaction) => Promise<AppendedRow[]>;
   reason: VersionRecord['reason'];
-  source: Record<string, unknown>;
+  /** The version's lineage; a function is called once `rows` has run (lineage that depends on the rows read). */
+  source: Record<string, unknown> | (() => Record<string, unknown>);
   /** Every appended row goes to the train split (feedback: it never enters a test split, which decides promotions). */
   trainOnly?: boolean;
   /** Runs in the version's transaction once the version is written (e.g. marks feedback committed). */
@@ -143,7 +144,7 @@ export class VersionWriterService {
           append: true,
           inherit: true,
           reason: change.reason,
-          source: change.source,
+          source: typeof change.source === 'function' ? change.source() : change.source,
           cleaningRules: parent.cleaningRules,
           ranges: mergeRanges(parentStats.ranges, ranges),
           trainOnly: change.trainOnly,

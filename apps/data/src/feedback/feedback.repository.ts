@@ -32,11 +32,13 @@ export class FeedbackRepository {
   async insert(
     record: Omit<FeedbackRecord, 'receivedAt' | 'committedVersion'>,
     messageId?: string,
+    /** The logged prediction the sample judges (an export of the log leaves that prediction out). */
+    predictionId?: string,
   ): Promise<FeedbackRecord> {
     const rows = await this.dataSource.query(
       `INSERT INTO data.feedback
-         (id, dataset, features, label, class_name, flags, source, message_id, submitted_by, client_id)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10)
+         (id, dataset, features, label, class_name, flags, source, message_id, submitted_by, client_id, prediction_id)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT DO NOTHING RETURNING *`,
       [
         record.id,
@@ -49,6 +51,7 @@ export class FeedbackRepository {
         messageId ?? null,
         record.submittedBy,
         record.clientId,
+        predictionId ?? null,
       ],
     );
     if (rows.length) return toRecord(rows[0]);

@@ -79,6 +79,7 @@ export class FeedbackService {
         clientId: input.clientId ?? null,
       },
       messageId,
+      input.predictionId,
     );
     if (input.predictionId !== undefined) {
       await this.predictionLog.label(

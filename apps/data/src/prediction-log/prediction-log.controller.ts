@@ -3,6 +3,9 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import {
+  LiveQualityQuery,
+  liveQualityQuerySchema,
+  LiveQualityView,
   PredictionLogExportQuery,
   predictionLogExportQuerySchema,
   PredictionLogPage,
@@ -31,6 +34,19 @@ export class PredictionLogController {
     const rows = await this.log.list({ ...query, limit: query.limit + 1 });
     const items = rows.slice(0, query.limit);
     return { items, next: rows.length > query.limit ? items[items.length - 1].predictionId : null };
+  }
+
+  @Get('quality')
+  @RequireScope('read')
+  @ApiOperation({
+    summary:
+      "Live quality of a model's versions (?model=&version=) over PREDICTION_QUALITY_WINDOW_MINUTES: accuracy and " +
+      'macro-F1 or RMSE and MAE of the labelled predictions, the labelled rows, and each test figure beside it.',
+  })
+  quality(
+    @Query(new ZodValidationPipe(liveQualityQuerySchema, 'query')) query: LiveQualityQuery,
+  ): Promise<LiveQualityView> {
+    return this.log.liveQuality(query.model, query.version);
   }
 
   @Get('export.csv')

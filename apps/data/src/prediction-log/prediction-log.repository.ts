@@ -130,13 +130,13 @@ export class PredictionLogRepository {
   }
 
   /** Classifier confusion counts of labelled predictions made since `since`, per model version. */
-  async confusion(since: Date): Promise<ConfusionCount[]> {
+  async confusion(since: Date, model?: string): Promise<ConfusionCount[]> {
     const rows = await this.dataSource.query(
       `SELECT l.model, l.version, l.predicted_class AS predicted, b.label AS actual, count(*)::integer AS count
          FROM data.prediction_log l JOIN data.prediction_labels b USING (prediction_id)
-        WHERE l.predicted_at >= $1 AND l.predicted_class IS NOT NULL
+        WHERE l.predicted_at >= $1 AND l.predicted_class IS NOT NULL AND ($2::text IS NULL OR l.model = $2)
         GROUP BY l.model, l.version, l.predicted_class, b.label`,
-      [since.toISOString()],
+      [since.toISOString(), model ?? null],
     );
     return rows.map((r: Record<string, unknown>) => ({
       model: r.model as string,
@@ -148,15 +148,16 @@ export class PredictionLogRepository {
   }
 
   /** Regressor error sums of labelled predictions made since `since`, per model version. */
-  async errors(since: Date): Promise<ErrorSums[]> {
+  async errors(since: Date, model?: string): Promise<ErrorSums[]> {
     const rows = await this.dataSource.query(
       `SELECT l.model, l.version, count(*)::integer AS count,
               sum((l.predicted_value - b.label_value) ^ 2) AS squared,
               sum(abs(l.predicted_value - b.label_value)) AS absolute
          FROM data.prediction_log l JOIN data.prediction_labels b USING (prediction_id)
         WHERE l.predicted_at >= $1 AND l.predicted_value IS NOT NULL AND b.label_value IS NOT NULL
+          AND ($2::text IS NULL OR l.model = $2)
         GROUP BY l.model, l.version`,
-      [since.toISOString()],
+      [since.toISOString(), model ?? null],
     );
     return rows.map((r: Record<string, unknown>) => ({
       model: r.model as string,
@@ -170,12 +171,14 @@ export class PredictionLogRepository {
   /** The latest test figures each model version logged since `since`. */
   async testFigures(
     since: Date,
+    model?: string,
   ): Promise<{ model: string; version: number; figures: Record<string, number> }[]> {
     const rows = await this.dataSource.query(
       `SELECT DISTINCT ON (model, version) model, version, test_metrics
-         FROM data.prediction_log WHERE predicted_at >= $1 AND test_metrics IS NOT NULL
+         FROM data.prediction_log
+        WHERE predicted_at >= $1 AND test_metrics IS NOT NULL AND ($2::text IS NULL OR model = $2)
         ORDER BY model, version, predicted_at DESC`,
-      [since.toISOString()],
+      [since.toISOString(), model ?? null],
     );
     return rows.map((r: Record<string, unknown>) => ({
       model: r.model as string,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { LoggedPrediction, PredictionLogEntry } from '@sepal/contracts';
+import type { LiveQualityView, LoggedPrediction, PredictionLogEntry } from '@sepal/contracts';
 import { gauge } from '@sepal/observability';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { liveQuality } from './live-quality';
@@ -76,6 +76,34 @@ export class PredictionLogService implements OnModuleInit, OnApplicationShutdown
       .toISOString()
       .slice(0, 10);
     return this.repository.deleteBefore(cutoff);
+  }
+
+  /** Live quality of a model's versions over the window now, each metric beside its test figure. */
+  async liveQuality(model: string, version?: number, now = Date.now()): Promise<LiveQualityView> {
+    const windowMinutes = this.config.PREDICTION_QUALITY_WINDOW_MINUTES;
+    const since = new Date(now - windowMinutes * 60_000);
+    const [confusion, errors, figures] = await Promise.all([
+      this.repository.confusion(since, model),
+      this.repository.errors(since, model),
+      this.repository.testFigures(since, model),
+    ]);
+    const versions = new Map<number, LiveQualityView['versions'][number]>();
+    for (const row of liveQuality(confusion, errors)) {
+      if (version !== undefined && row.version !== version) continue;
+      const entry = versions.get(row.version) ?? {
+        version: row.version,
+        labelled: row.labelled,
+        metrics: [],
+      };
+      const test = figures.find((f) => f.version === row.version)?.figures[`test_${row.metric}`];
+      entry.metrics.push({
+        metric: row.metric,
+        value: row.value,
+        test: typeof test === 'number' && Number.isFinite(test) ? test : null,
+      });
+      versions.set(row.version, entry);
+    }
+    return { model, windowMinutes, versions: [...versions.values()].sort((a, b) => a.version - b.version) };
   }
 
   /** Recomputes the live quality gauges over the window. */

@@ -77,6 +77,31 @@ describe('DriftMonitor', () => {
     );
   });
 
+  it('shows each feature as reference and live bin shares with its PSI, without announcing drift', async () => {
+    const { m, events } = monitor({ windowRows: 200, minRows: 10 });
+    expect(m.view().features.map((f) => [f.live, f.psi])).toEqual([
+      [null, null],
+      [null, null],
+    ]);
+    const data = rows(200, 5);
+    m.record(data, 200);
+    const view = m.view();
+    expect(view).toMatchObject({ windowRows: 200, windowSize: 200, minRows: 10, threshold: 0.2 });
+    view.features.forEach((feature, j) => {
+      expect(feature.name).toBe(FEATURES[j]);
+      expect(feature.edges).toEqual(reference[j].edges);
+      expect(feature.reference).toEqual(reference[j].proportions);
+      expect(feature.live).toHaveLength(reference[j].proportions.length);
+      expect(feature.live!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+      const column = Array.from(data).filter((_, i) => i % 2 === j);
+      expect(feature.psi).toBeCloseTo(psiAgainstReference(reference[j], column), 10);
+    });
+    // a shifted by 5 on U(0, 10): half of the rows land in the top bin.
+    expect(view.features[0].live!.at(-1)).toBeGreaterThan(0.4);
+    await flush();
+    expect(events).toEqual([]);
+  });
+
   it('publishes one drift.detected for a shifted feature and respects the cooldown', async () => {
     const { m, events, advance } = monitor();
     m.record(rows(300, 6), 300);

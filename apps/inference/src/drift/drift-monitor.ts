@@ -1,4 +1,4 @@
-import type { DriftDetected } from '@sepal/contracts';
+import type { DriftDetected, FeatureDriftView } from '@sepal/contracts';
 import { psiBinIndex, psiFromBinCounts, type PsiReference } from '@sepal/ml';
 
 /**
@@ -126,6 +126,39 @@ export class DriftMonitor {
   current(): readonly FeaturePsi[] | null {
     if (!this.hasPsi) return null;
     return this.featureNames.map((name, j) => ({ name, psi: this.psi[j] }));
+  }
+
+  /**
+   * The bins of every feature with the reference's and the window's share in each, and the PSI (live shares and PSI
+   * null while the window holds fewer than minRows rows). Brings the PSI up to date without announcing drift.
+   */
+  view(): {
+    windowRows: number;
+    windowSize: number;
+    minRows: number;
+    threshold: number;
+    features: FeatureDriftView[];
+  } {
+    const ready = this.filled >= this.minRows;
+    if (ready && this.evaluatedAt !== this.recorded) {
+      this.evaluatedAt = this.recorded;
+      this.computePsi();
+    }
+    // computePsi's counts are of the window at the last evaluation, which is `filled` rows (nothing recorded since).
+    const rows = this.filled;
+    return {
+      windowRows: rows,
+      windowSize: this.capacity,
+      minRows: this.minRows,
+      threshold: this.options.threshold,
+      features: this.featureNames.map((name, j) => ({
+        name,
+        edges: [...this.options.reference[j].edges],
+        reference: [...this.options.reference[j].proportions],
+        live: ready && this.hasPsi ? Array.from(this.counts[j], (n) => n / rows) : null,
+        psi: ready && this.hasPsi ? this.psi[j] : null,
+      })),
+    };
   }
 
   /** Evaluates every evalIntervalMs in an unref'd interval (it never keeps the process alive). */

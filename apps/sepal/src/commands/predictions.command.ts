@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { predictionLogPageSchema } from '@sepal/contracts';
+import { predictionExportResponseSchema, predictionLogPageSchema } from '@sepal/contracts';
 import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
@@ -64,15 +64,55 @@ export function predictionsCommand(context: CliContext): Command {
 
   withWindow(predictions.command('export'))
     .description(
-      'Export logged predictions as CSV (inputs as columns, prediction, label) to a file or stdout.',
+      'Export logged predictions as CSV (inputs as columns, prediction, label) to a file or stdout, or with ' +
+        '--to-dataset into a new version of a dataset (train split only; the version records the window).',
     )
     .option('-n, --limit <n>', 'rows (at most 100000)', '10000')
     .option('-o, --output <file>', 'write to this file instead of standard output')
-    .action(async (model: string, options: WindowOptions & { output?: string }) => {
-      const { output, ...window } = options;
-      const csv = await client().text(`/predictions/export.csv?${windowQuery(model, window)}`);
-      if (output) await writeFile(output, csv);
-      else process.stdout.write(csv);
-    });
+    .option('--to-dataset <name>', 'append them to this dataset as a new version instead (scope data:write)')
+    .option(
+      '--labels <which>',
+      "with --to-dataset: 'labelled' (only predictions a label joined) or 'predicted' (the model's answer where none did)",
+      'labelled',
+    )
+    .action(
+      async (
+        model: string,
+        options: WindowOptions & { output?: string; toDataset?: string; labels: string },
+        cmd: Command,
+      ) => {
+        const { output, toDataset, labels, ...window } = options;
+        if (toDataset !== undefined) {
+          if (output !== undefined) throw new Error('--output and --to-dataset exclude each other');
+          const result = await client().post(
+            '/predictions/export',
+            {
+              model,
+              dataset: toDataset,
+              labels,
+              ...(window.version !== undefined ? { version: Number(window.version) } : {}),
+              ...(window.from !== undefined ? { from: window.from } : {}),
+              ...(window.to !== undefined ? { to: window.to } : {}),
+              ...(window.limit !== undefined ? { limit: Number(window.limit) } : {}),
+            },
+            { schema: predictionExportResponseSchema },
+          );
+          const { skipped } = result;
+          new Printer(Boolean(cmd.optsWithGlobals().json)).result(
+            result,
+            () =>
+              `Exported ${result.exported} of ${result.read} logged prediction(s) into ${toDataset} ` +
+              `v${result.version.seq} ${result.version.id} (${result.labelled} labelled, ${result.predicted} with ` +
+              `the model's answer)\nskipped: ${skipped.unlabelled} without a label, ${skipped.alreadyInDataset} ` +
+              `already in the dataset, ${skipped.invalid} not fitting its schema` +
+              result.problems.map((p) => `\n  ${p}`).join(''),
+          );
+          return;
+        }
+        const csv = await client().text(`/predictions/export.csv?${windowQuery(model, window)}`);
+        if (output) await writeFile(output, csv);
+        else process.stdout.write(csv);
+      },
+    );
   return predictions;
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { datasetFeatureValues, isoTimestamp, nonEmptyName, sampleLabel, sha256Hex } from './common';
 
 /** Why a dataset version was made. */
-export const datasetVersionReason = z.enum(['import', 'feedback', 'manual']);
+/** Why a version exists; `prediction-log`: logged predictions exported into the dataset (POST /predictions/export). */
+export const datasetVersionReason = z.enum(['import', 'feedback', 'manual', 'prediction-log']);
 
 export const datasetVersionedSchema = z.object({
   dataset: nonEmptyName,

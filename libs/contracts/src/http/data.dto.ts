@@ -294,7 +294,8 @@ export interface DataAuditEntry {
     | 'feedback-commit'
     | 'feedback-auto-commit'
     | 'evaluation-set-frozen'
-    | 'evaluation-set-extended';
+    | 'evaluation-set-extended'
+    | 'prediction-log-export';
   /** The version the change produced or found (null when a commit had nothing pending). */
   version: string | null;
   /** false when identical content returned an existing version. */

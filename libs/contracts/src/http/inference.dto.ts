@@ -112,3 +112,41 @@ export interface OipModelMetadata {
   outputs: { name: string; datatype: string; shape: number[] }[];
   parameters?: Record<string, unknown>;
 }
+
+/**
+ * One feature's drift as the gateway sees it: the training split's bins (inner edges; the outer bins are open) with
+ * the share of the reference in each, the share of the window's rows in each (null before the window holds the
+ * minimum), and their PSI.
+ */
+export const featureDriftViewSchema = z.object({
+  name: z.string(),
+  edges: z.array(z.number()),
+  reference: z.array(z.number()),
+  live: z.array(z.number()).nullable(),
+  psi: z.number().nullable(),
+});
+export type FeatureDriftView = z.infer<typeof featureDriftViewSchema>;
+
+/** GET /models/{name}/drift?version=: one version (default: every loaded one). */
+export const driftQuerySchema = z
+  .object({ version: z.coerce.number().int().positive().max(2_147_483_647).optional() })
+  .strict();
+export type DriftQuery = z.infer<typeof driftQuerySchema>;
+
+/** GET /models/{name}/drift: each loaded version of the model that has a training reference. */
+export const modelDriftViewSchema = z.object({
+  model: z.string(),
+  versions: z.array(
+    z.object({
+      version: z.number().int().positive(),
+      /** Rows in the window now, the window's size and the rows it needs before PSI is computed. */
+      windowRows: z.number().int().nonnegative(),
+      windowSize: z.number().int().positive(),
+      minRows: z.number().int().positive(),
+      /** PSI above this announces drift (drift.detected); 0: no event. */
+      threshold: z.number(),
+      features: z.array(featureDriftViewSchema),
+    }),
+  ),
+});
+export type ModelDriftView = z.infer<typeof modelDriftViewSchema>;

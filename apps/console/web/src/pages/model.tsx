@@ -296,6 +296,10 @@ export function ModelPage({ name }: { name: string }) {
       {m && (
         <>
           <p>
+            <Link to={`/models/${enc(name)}/predictions`}>Prediction log</Link> ·{' '}
+            <Link to={`/models/${enc(name)}/monitoring`}>Live quality and drift</Link>
+          </p>
+          <p>
             Aliases:{' '}
             {Object.entries(m.aliases)
               .map(([a, v]) => `${a} → v${v}`)
