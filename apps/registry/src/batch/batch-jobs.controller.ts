@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiConsumes, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -58,7 +71,9 @@ export class BatchJobsController {
 
   @Get()
   @RequireScope('read')
-  @ApiOperation({ summary: 'Batch jobs, newest first, each with its steps, progress and output once complete.' })
+  @ApiOperation({
+    summary: 'Batch jobs, newest first, each with its steps, progress and output once complete.',
+  })
   list(
     @Query(new ZodValidationPipe(batchJobListQuerySchema, 'query')) query: BatchJobListQuery,
   ): Promise<BatchJobListView> {
@@ -68,7 +83,8 @@ export class BatchJobsController {
   @Get(':id')
   @RequireScope('read')
   @ApiOperation({
-    summary: "One batch job: its steps (the score step's summary has rowsScored and rowsTotal) and its output.",
+    summary:
+      "One batch job: its steps (the score step's summary has rowsScored and rowsTotal) and its output.",
   })
   get(@Param('id') id: string): Promise<BatchJobView> {
     return this.batch.get(id);
@@ -102,7 +118,8 @@ export class BatchJobsController {
   @ApiConsumes('text/csv')
   @ApiHeader({ name: 'X-Content-SHA256', required: true, description: 'hex SHA-256 of the body' })
   @ApiOperation({
-    summary: "A trainer stores a job attempt's whole output (registered only while that attempt runs uncancelled).",
+    summary:
+      "A trainer stores a job attempt's whole output (registered only while that attempt runs uncancelled).",
   })
   @ApiResponse({ status: 409, description: 'The job runs another attempt, was cancelled or has ended.' })
   storeOutput(
@@ -118,7 +135,8 @@ export class BatchJobsController {
   @Delete(':id')
   @RequireScope('predict')
   @ApiOperation({
-    summary: 'Cancel a batch job: at once when no trainer started it (200), else cancelling (202) until it stops.',
+    summary:
+      'Cancel a batch job: at once when no trainer started it (200), else cancelling (202) until it stops.',
   })
   async cancel(
     @Param('id') id: string,
@@ -133,7 +151,9 @@ export class BatchJobsController {
   @Post(':id/retry')
   @RequireScope('predict')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Run a failed or cancelled batch job again from the start, with the same model version.' })
+  @ApiOperation({
+    summary: 'Run a failed or cancelled batch job again from the start, with the same model version.',
+  })
   retry(@Param('id') id: string, @Actor() actor: string): Promise<JobView> {
     return this.batch.retry(id, actor);
   }

@@ -190,7 +190,9 @@ export class BatchJobsService {
         errorRows: query.errorRows,
       });
     });
-    this.logger.log(`job ${id}: output of attempt ${query.attempt} stored (${query.rows} rows, ${file.size} bytes)`);
+    this.logger.log(
+      `job ${id}: output of attempt ${query.attempt} stored (${query.rows} rows, ${file.size} bytes)`,
+    );
     return {
       attempt: query.attempt,
       sha256: file.sha256,
@@ -244,7 +246,10 @@ export class BatchJobsService {
       await this.jobsRepository.enqueue(tx, EventNames.BatchRequested, request, { correlationId });
     });
     void this.outbox.flush().catch(() => undefined);
-    const what = input.type === 'dataset' ? `${input.dataset} ${input.version} (${input.split})` : `an upload of ${input.rows} rows`;
+    const what =
+      input.type === 'dataset'
+        ? `${input.dataset} ${input.version} (${input.split})`
+        : `an upload of ${input.rows} rows`;
     this.logger.log(`job ${id}: score ${what} with ${model.name} v${model.version} (by ${actor})`);
     return this.withOutput(toJobView(record), undefined);
   }

@@ -91,7 +91,12 @@ const NO_OUTCOME = {
 } as const;
 
 /** A job row known only by its id (a step report came before train.requested); train.requested fills it in. */
-export function newJob(id: string, attempt: number, correlationId: string, kind: JobKind = 'train'): JobRecord {
+export function newJob(
+  id: string,
+  attempt: number,
+  correlationId: string,
+  kind: JobKind = 'train',
+): JobRecord {
   return {
     id,
     kind,

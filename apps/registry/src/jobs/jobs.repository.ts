@@ -138,7 +138,13 @@ export class JobsRepository {
          AND ($5::text IS NULL OR j.kind = $5)
        ORDER BY j.created_at DESC, j.id DESC
        LIMIT $4`,
-      [filter.state ?? null, filter.dataset ?? null, filter.afterId ?? null, filter.limit, filter.kind ?? null],
+      [
+        filter.state ?? null,
+        filter.dataset ?? null,
+        filter.afterId ?? null,
+        filter.limit,
+        filter.kind ?? null,
+      ],
     );
     return this.withSteps(rows);
   }

@@ -222,7 +222,12 @@ export class JobsService {
     const retried: BatchRequested = { ...request, attempt, ...(by ? { requestedBy: by } : {}) };
     const next = advanceAttempt(current, attempt);
     const steps = next.steps.map((s) => pendingStep(s.step, attempt));
-    const saved = await this.save(tx, current, { job: { ...next.job, request: retried }, steps }, new Date().toISOString());
+    const saved = await this.save(
+      tx,
+      current,
+      { job: { ...next.job, request: retried }, steps },
+      new Date().toISOString(),
+    );
     await this.repository.enqueue(tx, EventNames.BatchRequested, retried, {
       correlationId: saved.job.correlationId,
     });

@@ -11,7 +11,10 @@ const modelRef = {
 };
 const oneOfAliasOrVersion = (value: { alias?: string; version?: number }) =>
   value.alias === undefined || value.version === undefined;
-const aliasOrVersion = { message: 'name either an alias or a version of the model, not both', path: ['version'] };
+const aliasOrVersion = {
+  message: 'name either an alias or a version of the model, not both',
+  path: ['version'],
+};
 
 /** POST /batch-jobs with a JSON body: score a dataset version (or one of its splits). */
 export const createBatchJobSchema = z
@@ -27,10 +30,7 @@ export const createBatchJobSchema = z
 export type CreateBatchJobRequest = z.infer<typeof createBatchJobSchema>;
 
 /** POST /batch-jobs with a CSV body (Content-Type: text/csv): the model is named in the query string. */
-export const batchUploadQuerySchema = z
-  .object(modelRef)
-  .strict()
-  .refine(oneOfAliasOrVersion, aliasOrVersion);
+export const batchUploadQuerySchema = z.object(modelRef).strict().refine(oneOfAliasOrVersion, aliasOrVersion);
 export type BatchUploadQuery = z.infer<typeof batchUploadQuerySchema>;
 
 /** PUT /batch-jobs/:id/output (a trainer): the attempt it scored and what the CSV holds. */
