@@ -22,7 +22,11 @@ export function scoreInWorker(
   return new Promise((resolve, reject) => {
     const { signal } = options;
     if (signal?.aborted) return reject(signal.reason as Error);
-    const worker = new Worker(workerScript(__dirname, 'score-worker'), { workerData: data });
+    // A larger young generation: scoring makes millions of short-lived strings, and scavenges were half its time.
+    const worker = new Worker(workerScript(__dirname, 'score-worker'), {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    });
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;

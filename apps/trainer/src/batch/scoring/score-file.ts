@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { BatchSignature } from './batch-signature';
 import { csvCell, csvCells, CsvRecords } from './csv-lines';
+import { plainNumber } from './plain-number';
 
 /** What scoring uses of an onnxruntime session. */
 export type ScoringSession = Pick<InferenceSession, 'run'>;
@@ -37,8 +38,19 @@ export class BatchInputError extends Error {
   }
 }
 
-/** Probabilities as written: 6 decimals, enough to rank and far shorter than a float32's 17 digits. */
-const decimals = (p: number) => String(Math.round(p * 1e6) / 1e6);
+const ZEROS = '000000';
+
+/**
+ * Probabilities as written: 6 fixed decimals (enough to rank, far shorter than a float32's 17 digits), formatted from
+ * an integer, which is several times faster than formatting the double.
+ */
+function decimals(p: number): string {
+  const micros = Math.round(p * 1e6);
+  if (micros >= 1e6) return '1';
+  if (micros <= 0) return '0';
+  const digits = `${micros}`;
+  return `0.${ZEROS.slice(digits.length)}${digits}`;
+}
 
 /**
  * Scores a CSV file with one model, chunk by chunk, into an output CSV: every input row, as it was, followed by the
@@ -72,6 +84,7 @@ export async function scoreCsvFile(
   let rows = 0;
   let errorRows = 0;
   const suffix = `,${csvCell(options.model.name)},${options.model.version}`;
+  const labelCells = signature.labels.map((label) => `,${csvCell(label)}`);
   const emptyPrediction = ','.repeat(classification ? k + 1 : 1);
   const numeric = new Float32Array(chunkRows * signature.numericCount);
   const categorical: string[] = [];
@@ -123,10 +136,42 @@ export async function scoreCsvFile(
     return null;
   };
 
+  let starts = new Int32Array(0);
+  let ends = new Int32Array(0);
+  /** fill() for a record without quotes: its cells found by their commas, numbers read in place (no substrings). */
+  const fillPlain = (line: string, slot: number): string | null => {
+    if (starts.length !== headerWidth) {
+      starts = new Int32Array(headerWidth);
+      ends = new Int32Array(headerWidth);
+    }
+    let cells = 0;
+    for (let from = 0; ; cells++) {
+      const comma = line.indexOf(',', from);
+      if (cells < headerWidth) {
+        starts[cells] = from;
+        ends[cells] = comma === -1 ? line.length : comma;
+      }
+      if (comma === -1) break;
+      from = comma + 1;
+    }
+    cells++;
+    if (cells !== headerWidth) return `the row has ${cells} cells, the header ${headerWidth}`;
+    const { columns, numericCount } = signature;
+    for (let f = 0; f < columns.length; f++) {
+      const column = columns[f];
+      if (column.type !== 'numeric') return fill(csvCells(line), slot);
+      const value = plainNumber(line, starts[columnOf[f]], ends[columnOf[f]]);
+      if (Number.isNaN(value)) return fill(csvCells(line), slot); // empty, spaced, exponent, not a number
+      numeric[slot * numericCount + column.slot] = value;
+    }
+    return null;
+  };
+
   const scoreChunk = async (chunk: string[]) => {
     let count = 0;
     for (let i = 0; i < chunk.length; i++) {
-      const error = fill(csvCells(chunk[i]), count);
+      const record = chunk[i];
+      const error = record.indexOf('"') === -1 ? fillPlain(record, count) : fill(csvCells(record), count);
       errors[i] = error;
       if (error === null) valid[count++] = i;
     }
@@ -167,7 +212,7 @@ export async function scoreCsvFile(
       const r = next++;
       let line: string;
       if (classification) {
-        line = `${chunk[i]},${csvCell(signature.labels[Number(labels![r])])}`;
+        line = chunk[i] + labelCells[Number(labels![r])];
         for (let c = 0; c < k; c++) line += `,${decimals(probabilities![r * k + c])}`;
       } else {
         line = `${chunk[i]},${values![r]}`;
