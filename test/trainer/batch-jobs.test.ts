@@ -1,10 +1,14 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BatchJobView } from '@sepal/contracts';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { csvCells } from '../../apps/trainer/src/batch/scoring/csv-lines';
 import { IRIS_FEATURES, irisShapedModel } from '../../apps/trainer/src/batch/scoring/iris-model';
+import { runCliCaptured as sepal } from '../../apps/sepal/test/support/captured-cli';
 import { Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(90_000);
@@ -140,6 +144,31 @@ describe('batch scoring jobs (embedded adapters)', () => {
     expect(rows[2][rows[2].length - 1]).toBe("'sepal_width' is missing and the model requires it");
     expect(rows[2][4]).toBe('');
     expect(rows[3][rows[3].length - 1]).toBe("'petal_length' is not a number: 'five'");
+  });
+
+  it('sepal score uploads a file, waits for the job and saves its output', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sepal-score-cli-'));
+    const previous = process.env.SEPAL_REGISTRY_URL;
+    process.env.SEPAL_REGISTRY_URL = services.registryUrl;
+    try {
+      await writeFile(
+        join(dir, 'rows.csv'),
+        `${IRIS_FEATURES.join(',')}\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n`,
+      );
+      const run = await sepal(['score', MODEL, '--file', join(dir, 'rows.csv'), '-o', join(dir, 'out.csv')]);
+      expect(run).toMatchObject({ code: 0 });
+      expect(run.out).toMatch(/: succeeded/);
+      const lines = (await readFile(join(dir, 'out.csv'), 'utf8')).trimEnd().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[1]).toMatch(/^5\.1,3\.5,1\.4,0\.2,(setosa|versicolor|virginica),.*,iris-batch,1,$/);
+      const usage = await sepal(['score', MODEL]);
+      expect(usage.code).not.toBe(0);
+      expect(usage.err).toMatch(/name either --dataset or --file/);
+    } finally {
+      if (previous === undefined) delete process.env.SEPAL_REGISTRY_URL;
+      else process.env.SEPAL_REGISTRY_URL = previous;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an upload over the row limit with a 413 naming it, and a model that does not exist with a 404', async () => {
