@@ -10,7 +10,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { TrainerConfig } from '../apps/trainer/src/trainer.config';
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     const rssBefore = process.resourceUsage().maxRSS;
 
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const result = await scoreInWorker({
       modelBytes: model,
       inputPath,
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
       intraOpThreads: config.TRAINER_BATCH_ORT_THREADS,
     });
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const peakKb = process.resourceUsage().maxRSS;
     if (result.rows !== ROWS || result.errorRows !== 0) {
       throw new Error(`scored ${result.rows} rows with ${result.errorRows} errors, expected ${ROWS} and 0`);
@@ -115,6 +118,11 @@ async function main(): Promise<void> {
       `batch job scoring: ${ROWS} rows in ${seconds.toFixed(2)} s = ${Math.round(jobRate)} rows/s ` +
         `(input ${(inputBytes / 2 ** 20).toFixed(1)} MiB, output ${(result.bytes / 2 ** 20).toFixed(1)} MiB, ` +
         `sha256 ${result.sha256.slice(0, 12)})`,
+    );
+    console.log(
+      `CPU time of the job: ${cpuSeconds.toFixed(2)} s (every thread of the process) = ` +
+        `${Math.round(ROWS / cpuSeconds)} rows per CPU-second; load average when it ended: ` +
+        `${loadavg()[0].toFixed(2)} on ${cpus().length} cores`,
     );
     console.log(
       `peak RSS: ${mb(peakKb)} MB during the job (${mb(rssBefore)} MB before it, the rows generated in memory included)`,
