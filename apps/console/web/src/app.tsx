@@ -11,6 +11,7 @@ const Compare = lazy(() => import('./pages/compare').then((m) => ({ default: m.C
 const Models = lazy(() => import('./pages/models').then((m) => ({ default: m.Models })));
 const ModelPage = lazy(() => import('./pages/model').then((m) => ({ default: m.ModelPage })));
 const Jobs = lazy(() => import('./pages/jobs').then((m) => ({ default: m.Jobs })));
+const Batch = lazy(() => import('./pages/batch').then((m) => ({ default: m.Batch })));
 const Predict = lazy(() => import('./pages/predict').then((m) => ({ default: m.Predict })));
 
 const NAV = [
@@ -19,6 +20,7 @@ const NAV = [
   ['/runs', 'Runs'],
   ['/models', 'Models'],
   ['/jobs', 'Jobs'],
+  ['/batch', 'Batch'],
   ['/predict', 'Predict'],
 ] as const;
 
@@ -41,6 +43,8 @@ function route(path: string, query: URLSearchParams) {
         : { title: 'Models', page: <Models /> };
     case 'jobs':
       return { title: 'Jobs', page: <Jobs /> };
+    case 'batch':
+      return { title: 'Batch scoring', page: <Batch /> };
     case 'predict':
       return { title: 'Predict', page: <Predict /> };
     default:
