@@ -13,9 +13,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { TrainerConfig } from '../apps/trainer/src/trainer.config';
-import { scoreInWorker } from '../apps/trainer/src/batch/scoring/batch-scorer';
-import { IRIS_FEATURES, irisShapedModel } from '../apps/trainer/src/batch/scoring/iris-model';
+import { IRIS_FEATURES, irisShapedModel, scoreInWorker, TrainerConfig } from '../apps/trainer/src';
 import { printSettings } from './settings';
 
 const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000);

@@ -6,12 +6,29 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { BatchJobView } from '@sepal/contracts';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
-import { csvCells } from '../../apps/trainer/src/batch/scoring/csv-lines';
-import { IRIS_FEATURES, irisShapedModel } from '../../apps/trainer/src/batch/scoring/iris-model';
-import { runCliCaptured as sepal } from '../../apps/sepal/test/support/captured-cli';
+import { runCli } from '../../apps/sepal/src';
+import { csvCells, IRIS_FEATURES, irisShapedModel } from '../../apps/trainer/src';
 import { Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(90_000);
+
+/** Runs the CLI in this process, capturing what it prints. */
+async function sepal(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const capture = (append: (text: string) => void) => (chunk: string | Uint8Array) => {
+    append(String(chunk));
+    return true;
+  };
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture((t) => (out += t)));
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture((t) => (err += t)));
+  try {
+    return { code: await runCli(args), out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
 
 /*
  * Batch scoring jobs on the embedded adapters (PGlite, the in-process bus): the registry takes the job, a trainer

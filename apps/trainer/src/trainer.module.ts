@@ -56,7 +56,13 @@ export class TrainerModule {
           ...(config.TRAINER_TRIALS === 'queue' ? [TRIALS_QUEUE] : []),
         ]),
       ],
-      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer, JobCancelConsumer, BatchJobConsumer],
+      controllers: [
+        TrainController,
+        TrainJobConsumer,
+        RetrainTriggersConsumer,
+        JobCancelConsumer,
+        BatchJobConsumer,
+      ],
       providers: [
         {
           provide: DataClient,
