@@ -61,7 +61,7 @@ app() { # app password owned-event-types...
 app data "${SEPAL_DATA_AMQP_PASSWORD:?set SEPAL_DATA_AMQP_PASSWORD (the data app's RabbitMQ password)}" \
   dataset.versioned
 app registry "${SEPAL_REGISTRY_AMQP_PASSWORD:?set SEPAL_REGISTRY_AMQP_PASSWORD (the registry's RabbitMQ password)}" \
-  job.cancel-requested model.promoted model.traffic train.requested
+  batch.requested job.cancel-requested model.promoted model.traffic train.requested
 app trainer "${SEPAL_TRAINER_AMQP_PASSWORD:?set SEPAL_TRAINER_AMQP_PASSWORD (the trainer's RabbitMQ password)}" \
   job.step-changed model.registered run.finished train.requested training.progress training.started \
   trial.finished trial.progress trial.requested

@@ -66,6 +66,9 @@ export const DEFAULTED: Record<AppName, string[]> = {
     'SEPAL_SERVICE_KEYS', // the apps' own keys are made by bootstrap-keys.sh
     'REGISTRY_ONNX_MAX_NODES',
     'REGISTRY_MAX_CONCURRENT_UPLOADS',
+    'REGISTRY_BATCH_MAX_UPLOAD_BYTES',
+    'REGISTRY_BATCH_MAX_ROWS',
+    'REGISTRY_BATCH_MAX_OUTPUT_BYTES',
   ],
   trainer: [
     ...BASE_DEFAULTS,
@@ -105,6 +108,10 @@ export const DEFAULTED: Record<AppName, string[]> = {
     'TRAIN_CV_MAX_ROWS',
     'TRAIN_CV_FOLDS',
     'PROMOTION_POLICY', // automatic, on the frozen evaluation set: docs/feedback.md
+    'TRAINER_BATCH_MAX_ROWS',
+    'TRAINER_BATCH_CHUNK_ROWS',
+    'TRAINER_BATCH_ORT_THREADS',
+    'TRAINER_BATCH_DIR', // the OS temp dir
   ],
   inference: [
     ...BASE_DEFAULTS,

@@ -64,6 +64,20 @@ export const registryConfigSchema = baseConfigSchema.extend({
   REGISTRY_MAX_TAGS: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Most params a run may carry: 400 naming this beyond. */
   REGISTRY_MAX_PARAMS: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** Largest CSV a client may upload to POST /batch-jobs: 413 naming this beyond, nothing stored. */
+  REGISTRY_BATCH_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
+  /** Most data rows an uploaded batch CSV may have: 413 naming this beyond, nothing stored. */
+  REGISTRY_BATCH_MAX_ROWS: z.coerce.number().int().positive().default(5_000_000),
+  /** Largest output CSV a trainer may store for a batch job (input rows plus predictions): 413 naming this beyond. */
+  REGISTRY_BATCH_MAX_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024 * 1024),
   /** How often the last-used times of keys are written (one statement per batch, not one per request). */
   REGISTRY_KEY_USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /** How often the outbox relay looks for unpublished events. */

@@ -6,6 +6,7 @@ import { CreateTrafficSplits1734400000000 } from './migrations/1734400000000-cre
 import { EarlyRunEvents1734500000000 } from './migrations/1734500000000-early-run-events';
 import { TrafficRevision1765100000000 } from './migrations/1765100000000-traffic-revision';
 import { ArtifactUploader1765100001000 } from './migrations/1765100001000-artifact-uploader';
+import { BatchJobs1766200000000 } from './migrations/1766200000000-batch-jobs';
 
 /** The registry's migrations, oldest first (run by the app and by `sepal keys create --admin`). */
 export const REGISTRY_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const REGISTRY_MIGRATIONS = [
   EarlyRunEvents1734500000000,
   TrafficRevision1765100000000,
   ArtifactUploader1765100001000,
+  BatchJobs1766200000000,
 ];

@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule, OutboxModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { ArtifactsModule } from './artifacts/artifacts.module';
+import { BatchJobsModule } from './batch/batch-jobs.module';
 import { TrainingEventsModule } from './events/training-events.module';
 import { JobsModule } from './jobs/jobs.module';
 import { JOBS_QUEUE } from './jobs/jobs.consumer';
@@ -41,6 +42,7 @@ export class RegistryModule {
         GatesModule,
         TrainingEventsModule,
         JobsModule,
+        BatchJobsModule,
         KeysModule,
         TrafficModule,
       ],

@@ -9,6 +9,7 @@ import { modelsCommand } from './commands/models.command';
 import { predictCommand } from './commands/predict.command';
 import { predictionsCommand } from './commands/predictions.command';
 import { runsCommand } from './commands/runs.command';
+import { scoreCommand } from './commands/score.command';
 import { trainCommand } from './commands/train.command';
 import { upCommand } from './commands/up.command';
 
@@ -30,6 +31,7 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .addCommand(modelsCommand(context))
     .addCommand(predictCommand(context))
     .addCommand(predictionsCommand(context))
+    .addCommand(scoreCommand(context))
     .addCommand(keysCommand(context, env));
 }
 

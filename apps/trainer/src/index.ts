@@ -14,3 +14,7 @@ export type { BackendPreference, TensorFlowHandle } from './training/tf-backend'
 export { carveStratifiedHoldout } from './training/validation-split';
 /** The CNN family's training core, for the image benchmark (bench/images-quality.ts) until it joins the pipeline. */
 export { trainCnnClassifier } from './training/cnn-model';
+/** Batch scoring's worker and its CSV reading, for the batch benchmark (bench/batch.ts) and its tests. */
+export { scoreInWorker } from './batch/scoring/batch-scorer';
+export { csvCells } from './batch/scoring/csv-lines';
+export { IRIS_FEATURES, irisShapedModel } from './batch/scoring/iris-model';

@@ -85,6 +85,14 @@ export const trainerConfigSchema = baseConfigSchema.extend({
     .string()
     .regex(/^\S{1,200}$/, 'must be 1 to 200 characters without spaces')
     .default(`${os.hostname()}:${process.pid}`),
+  /** Most rows a batch scoring job may score (a dataset version's split or an upload): the job fails naming this. */
+  TRAINER_BATCH_MAX_ROWS: limitVar(5_000_000),
+  /** Rows a batch job scores per ONNX run and per write (its memory is about one chunk, whatever the file). */
+  TRAINER_BATCH_CHUNK_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(16_384),
+  /** onnxruntime intra-op threads of a batch job's scoring worker thread. */
+  TRAINER_BATCH_ORT_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Where batch jobs keep their input and output CSVs while they run (deleted after; default: the OS temp dir). */
+  TRAINER_BATCH_DIR: z.string().min(1).optional(),
   /** Worker threads that train trials (default: cores − 1, at least 1). */
   TRAINER_WORKERS: z.coerce.number().int().min(1).max(64).default(defaultWorkerCount()),
   /**

@@ -3,6 +3,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TRIALS_QUEUE } from '@sepal/contracts';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
+import { BatchJobConsumer } from './batch/batch-job.consumer';
+import { BatchJobRunner } from './batch/batch-job-runner';
+import { BatchRegistryClient } from './batch/batch-registry-client';
 import { DataClient } from './clients/data-client';
 import { RegistryClient } from './clients/registry-client';
 import { JobRunner } from './jobs/job-runner';
@@ -48,11 +51,18 @@ export class TrainerModule {
         ObservabilityModule.forRoot(),
         DeadLetterMetricsModule.forQueues([
           'trainer.jobs',
+          'trainer.batch-jobs',
           'trainer.retrain-policy',
           ...(config.TRAINER_TRIALS === 'queue' ? [TRIALS_QUEUE] : []),
         ]),
       ],
-      controllers: [TrainController, TrainJobConsumer, RetrainTriggersConsumer, JobCancelConsumer],
+      controllers: [
+        TrainController,
+        TrainJobConsumer,
+        RetrainTriggersConsumer,
+        JobCancelConsumer,
+        BatchJobConsumer,
+      ],
       providers: [
         {
           provide: DataClient,
@@ -63,6 +73,12 @@ export class TrainerModule {
           useFactory: () =>
             new RegistryClient(config.REGISTRY_URL, config.REGISTRY_RETRY_MS, config.SEPAL_API_KEY),
         },
+        {
+          provide: BatchRegistryClient,
+          useFactory: () =>
+            new BatchRegistryClient(config.REGISTRY_URL, config.REGISTRY_RETRY_MS, config.SEPAL_API_KEY),
+        },
+        BatchJobRunner,
         JobStatusStore,
         RunningJobs,
         GracefulStop,

@@ -19,6 +19,11 @@ const samples: SamplePayloads = {
     createdAt: new Date().toISOString(),
   }),
   [EventNames.TrainRequested]: () => ({ dataset: 'iris', reason: 'manual' }),
+  [EventNames.BatchRequested]: () => ({
+    jobId: randomUUID(),
+    input: { type: 'dataset', dataset: 'iris' },
+    model: { name: 'iris', version: 1, sha256: SHA_A },
+  }),
   [EventNames.TrainingStarted]: () => ({
     runId: randomUUID(),
     parentRunId: null,

@@ -13,6 +13,7 @@ export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0
 export const QUEUES = [
   'trainer.jobs',
   'trainer.retrain-policy',
+  'trainer.batch-jobs',
   'registry.training',
   'registry.jobs',
   'data.feedback',
@@ -37,7 +38,7 @@ export interface Services {
  */
 export async function startServices(
   namespace: string,
-  options: { real: boolean; apiKey?: string; data?: NodeJS.ProcessEnv },
+  options: { real: boolean; apiKey?: string; data?: NodeJS.ProcessEnv; registry?: NodeJS.ProcessEnv },
 ): Promise<Services> {
   const db: TestDatabase | undefined = options.real ? await createTestDatabase('sepal_trainer') : undefined;
   const modelsDir = await mkdtemp(join(tmpdir(), 'sepal-trainer-models-'));
@@ -70,6 +71,7 @@ export async function startServices(
       REGISTRY_HOST: '127.0.0.1',
       REGISTRY_PUBLIC_URL: `http://127.0.0.1:${registryPort}`,
       MODELS_DIR: modelsDir,
+      ...options.registry,
     }),
   );
   const dataUrl = (await data.getUrl()).replace('[::1]', '127.0.0.1');

@@ -13,6 +13,7 @@ const ModelPage = lazy(() => import('./pages/model').then((m) => ({ default: m.M
 const PredictionLog = lazy(() => import('./pages/predictions').then((m) => ({ default: m.PredictionLog })));
 const Monitoring = lazy(() => import('./pages/monitoring').then((m) => ({ default: m.Monitoring })));
 const Jobs = lazy(() => import('./pages/jobs').then((m) => ({ default: m.Jobs })));
+const Batch = lazy(() => import('./pages/batch').then((m) => ({ default: m.Batch })));
 const Predict = lazy(() => import('./pages/predict').then((m) => ({ default: m.Predict })));
 
 const NAV = [
@@ -21,6 +22,7 @@ const NAV = [
   ['/runs', 'Runs'],
   ['/models', 'Models'],
   ['/jobs', 'Jobs'],
+  ['/batch', 'Batch'],
   ['/predict', 'Predict'],
 ] as const;
 
@@ -47,6 +49,8 @@ function route(path: string, query: URLSearchParams) {
         : { title: 'Models', page: <Models /> };
     case 'jobs':
       return { title: 'Jobs', page: <Jobs /> };
+    case 'batch':
+      return { title: 'Batch scoring', page: <Batch /> };
     case 'predict':
       return { title: 'Predict', page: <Predict /> };
     default:

@@ -12,6 +12,7 @@ export type {
   RunView,
 } from '../../../../libs/contracts/src/http/registry.dto';
 export type { JobStepView, JobView } from '../../../../libs/contracts/src/jobs/jobs.dto';
+export type { BatchJobView } from '../../../../libs/contracts/src/jobs/batch-jobs.dto';
 export type {
   DatasetSummaryView as DatasetSummary,
   DatasetVersionView as DatasetVersion,

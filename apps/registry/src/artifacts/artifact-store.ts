@@ -10,11 +10,20 @@ import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 /** An upload over REGISTRY_MAX_ARTIFACT_BYTES: 413, nothing stored. */
 export class ArtifactTooLargeError extends Error {
   readonly statusCode = 413;
-  constructor(readonly limit: number) {
-    super(
-      `the artifact is larger than the limit of ${limit} bytes (REGISTRY_MAX_ARTIFACT_BYTES); nothing was stored`,
-    );
+  constructor(
+    readonly limit: number,
+    what = 'the artifact',
+    setting = 'REGISTRY_MAX_ARTIFACT_BYTES',
+  ) {
+    super(`${what} is larger than the limit of ${limit} bytes (${setting}); nothing was stored`);
   }
+}
+
+/** A size limit other than the artifacts' own (batch files): what is sent, its limit and the setting naming it. */
+export interface SizeLimit {
+  what: string;
+  bytes: number;
+  setting: string;
 }
 
 /** What an upload may take: its size, and how many run at once (REGISTRY_MAX_CONCURRENT_UPLOADS). */
@@ -62,23 +71,24 @@ export class ArtifactStore {
   /**
    * Streams `content` to a temporary file while hashing it (never holding it in memory), at most `limits.maxBytes`
    * (ArtifactTooLargeError beyond); renames it into place when it hashes to `stated`, so a reader never sees a partial
-   * artifact, and deletes it otherwise. `check` may read the complete file before it is put in place: what it
+   * artifact, and deletes it otherwise (`stated` null: whatever it hashes to is kept). `check` may read the complete file before it is put in place: what it
    * throws, the upload throws, and nothing is stored.
    */
   async receive(
     content: AsyncIterable<Buffer>,
-    stated: string,
+    stated: string | null,
     check: UploadCheck = async () => undefined,
+    limit?: SizeLimit,
   ): Promise<ReceivedArtifact> {
     await mkdir(this.root, { recursive: true });
     const temporary = join(this.root, `upload-${randomBytes(8).toString('hex')}.tmp`);
     const hash = createHash('sha256');
     let size = 0;
-    const { maxBytes } = this.limits;
+    const maxBytes = limit?.bytes ?? this.limits.maxBytes;
     const count = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         size += chunk.length;
-        if (size > maxBytes) return done(new ArtifactTooLargeError(maxBytes));
+        if (size > maxBytes) return done(new ArtifactTooLargeError(maxBytes, limit?.what, limit?.setting));
         hash.update(chunk);
         done(null, chunk);
       },
@@ -86,7 +96,7 @@ export class ArtifactStore {
     try {
       await pipeline(Readable.from(content), count, createWriteStream(temporary));
       const sha256 = hash.digest('hex');
-      if (sha256 !== stated || size === 0) return { sha256, size };
+      if ((stated !== null && sha256 !== stated) || size === 0) return { sha256, size };
       await check(() => readFile(temporary));
       const relative = this.relativePath(sha256);
       if (!(await this.has(sha256))) {

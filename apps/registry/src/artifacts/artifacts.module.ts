@@ -13,6 +13,6 @@ import { OnnxChecker, WorkerOnnxChecker } from './onnx-checker';
     ArtifactStore,
     { provide: OnnxChecker, useClass: WorkerOnnxChecker },
   ],
-  exports: [ArtifactsService],
+  exports: [ArtifactsService, ArtifactStore],
 })
 export class ArtifactsModule {}

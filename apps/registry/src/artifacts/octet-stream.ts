@@ -10,4 +10,6 @@ export function registerOctetStreamParser(fastify: FastifyInstance): void {
   if (fastify.hasContentTypeParser('application/octet-stream'))
     fastify.removeContentTypeParser('application/octet-stream');
   fastify.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+  // A batch job's CSV (POST /batch-jobs, PUT /batch-jobs/:id/output) streams to the store the same way.
+  fastify.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
 }

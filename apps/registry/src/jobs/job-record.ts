@@ -1,13 +1,15 @@
 import {
+  BatchRequested,
   ENDED_JOB_STEP_STATES,
   JOB_STEP_TITLES,
-  JOB_STEPS,
+  JobKind,
   JobStateName,
   JobStepChanged,
   JobStepId,
   JobStepState,
   JobStepView,
   JobView,
+  stepsOfKind,
   TERMINAL_JOB_STATES,
   TrainRequested,
 } from '@sepal/contracts';
@@ -19,7 +21,8 @@ export interface JobRecord extends Omit<JobView, 'dataset' | 'reason' | 'request
   /** Null until the job's train.requested arrives (a step report may come first). */
   dataset: string | null;
   reason: string | null;
-  request: TrainRequested | null;
+  /** train.requested of a training job, batch.requested of a batch job. */
+  request: TrainRequested | BatchRequested | null;
   cancelRequestedBy: string | null;
   cancelRequestedAt: string | null;
 }
@@ -46,7 +49,9 @@ export const REGISTRY_SEQUENCE = -1;
 /** The sequence of a `served` step completed by model.served: above any trainer report of the same attempt. */
 export const SERVED_SEQUENCE = Number.MAX_SAFE_INTEGER;
 /** The steps whose summary may name the model version the job produced. */
-const MODEL_STEPS: readonly JobStepId[] = ['register', 'gate', 'promote'];
+const MODEL_STEPS: readonly JobStepId[] = ['register', 'gate', 'promote', 'resolve-input'];
+/** The steps whose summary may name the dataset version the job read. */
+const DATA_STEPS: readonly JobStepId[] = ['resolve-data', 'resolve-input'];
 
 const ended = (state: JobStepState) => ENDED_JOB_STEP_STATES.includes(state);
 export const isTerminal = (state: JobStateName) => TERMINAL_JOB_STATES.includes(state);
@@ -71,9 +76,9 @@ export function pendingStep(step: JobStepId, attempt: number): StepRecord {
   };
 }
 
-/** Every step of a new job, pending. */
-export const newSteps = (attempt: number): StepRecord[] =>
-  JOB_STEPS.map((step) => pendingStep(step, attempt));
+/** Every step of a new job of `kind`, pending. */
+export const newSteps = (attempt: number, kind: JobKind = 'train'): StepRecord[] =>
+  stepsOfKind(kind).map((step) => pendingStep(step, attempt));
 
 /** A job that has not started: no times, no error, no cancel asked. */
 const NO_OUTCOME = {
@@ -86,9 +91,15 @@ const NO_OUTCOME = {
 } as const;
 
 /** A job row known only by its id (a step report came before train.requested); train.requested fills it in. */
-export function newJob(id: string, attempt: number, correlationId: string): JobRecord {
+export function newJob(
+  id: string,
+  attempt: number,
+  correlationId: string,
+  kind: JobKind = 'train',
+): JobRecord {
   return {
     id,
+    kind,
     state: 'queued',
     dataset: null,
     datasetVersion: null,
@@ -107,6 +118,7 @@ export function newJob(id: string, attempt: number, correlationId: string): JobR
 
 /** Records what train.requested asked (a redelivery writes the same values again). */
 export function withRequest(job: JobRecord, request: TrainRequested, correlationId: string): JobRecord {
+  if (job.kind !== 'train') return job; // a train.requested reusing a batch job's id changes nothing
   return {
     ...job,
     dataset: request.dataset,
@@ -186,7 +198,7 @@ export function withReportFacts(job: JobRecord, report: JobStepChanged): JobReco
     if (typeof modelName === 'string' && modelName) next.modelName = modelName;
     if (typeof modelVersion === 'number' && Number.isInteger(modelVersion)) next.modelVersion = modelVersion;
   }
-  if (report.step === 'resolve-data' && typeof datasetVersion === 'string' && !next.datasetVersion) {
+  if (DATA_STEPS.includes(report.step) && typeof datasetVersion === 'string' && !next.datasetVersion) {
     next.datasetVersion = datasetVersion;
   }
   return next;
@@ -233,6 +245,7 @@ function derivedState(job: JobRecord, current: Map<JobStepId, StepRecord>): JobS
   if (steps.some((s) => s.state === 'cancelled')) state = 'cancelled';
   else if (steps.some((s) => s.state === 'failed')) state = 'failed';
   else if (
+    (job.kind === 'batch' && current.get('store-output')?.state === 'succeeded') ||
     promote?.state === 'succeeded' ||
     (promote?.state === 'skipped' && gate !== undefined && ended(gate.state))
   ) {
@@ -250,7 +263,7 @@ function derivedState(job: JobRecord, current: Map<JobStepId, StepRecord>): JobS
 export function deriveJob(job: JobRecord, steps: StepRecord[], now: string): JobRecord {
   const current = new Map(steps.filter((s) => s.attempt === job.attempt).map((s) => [s.step, s]));
   const state = derivedState(job, current);
-  const inOrder = JOB_STEPS.flatMap((id) => current.get(id) ?? []);
+  const inOrder = stepsOfKind(job.kind).flatMap((id) => current.get(id) ?? []);
   const startedAt = inOrder.map((s) => s.startedAt).reduce(earliest, null);
   const work = inOrder.filter((s) => s.step !== 'served');
   const endedAt = isTerminal(state)
@@ -281,6 +294,7 @@ export function toJobView({ job, steps }: JobWithSteps): JobView {
   const byStep = new Map(steps.map((s) => [s.step, s]));
   return {
     id: job.id,
+    kind: job.kind,
     state: job.state,
     dataset: job.dataset ?? '',
     datasetVersion: job.datasetVersion,
@@ -297,6 +311,6 @@ export function toJobView({ job, steps }: JobWithSteps): JobView {
     endedAt: job.endedAt,
     error: job.error,
     cancelRequested: job.cancelRequested,
-    steps: JOB_STEPS.map((id) => toStepView(byStep.get(id) ?? pendingStep(id, job.attempt))),
+    steps: stepsOfKind(job.kind).map((id) => toStepView(byStep.get(id) ?? pendingStep(id, job.attempt))),
   };
 }

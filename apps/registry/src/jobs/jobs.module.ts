@@ -8,5 +8,6 @@ import { JobsService } from './jobs.service';
 @Module({
   controllers: [JobsController, JobsConsumer],
   providers: [JobsRepository, JobsService],
+  exports: [JobsRepository, JobsService],
 })
 export class JobsModule {}

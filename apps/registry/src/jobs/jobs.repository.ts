@@ -4,11 +4,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import {
   EventName,
   EventPayloadInput,
+  JobKind,
   JobStateName,
   JobStepId,
   JobStepState,
   ModelServed,
-  TrainRequested,
 } from '@sepal/contracts';
 import { enqueueEvent, PublishOptions } from '@sepal/messaging';
 import { managerOf, Transaction } from '@sepal/persistence';
@@ -18,6 +18,7 @@ import { JobRecord, JobWithSteps, ServingReplica, StepRecord, StepSummary } from
 
 export interface JobFilter {
   state?: JobStateName;
+  kind?: JobKind;
   dataset?: string;
   /** Keyset paging: only jobs listed after this one (newest first). */
   afterId?: string;
@@ -28,6 +29,7 @@ type Row = Record<string, unknown>;
 
 const toJob = (r: Row): JobRecord => ({
   id: r.id as string,
+  kind: ((r.kind as JobKind | undefined) ?? 'train') as JobKind,
   state: r.state as JobStateName,
   dataset: (r.dataset as string | null) ?? null,
   datasetVersion: (r.dataset_version as string | null) ?? null,
@@ -38,7 +40,7 @@ const toJob = (r: Row): JobRecord => ({
   parentRunId: (r.parent_run_id as string | null) ?? null,
   modelName: (r.model_name as string | null) ?? null,
   modelVersion: r.model_version === null || r.model_version === undefined ? null : Number(r.model_version),
-  request: (r.request as TrainRequested | null) ?? null,
+  request: (r.request as JobRecord['request']) ?? null,
   createdAt: iso(r.created_at),
   startedAt: isoOrNull(r.started_at),
   endedAt: isoOrNull(r.ended_at),
@@ -60,7 +62,7 @@ const toStep = (r: Row): StepRecord => ({
   error: (r.error as string | null) ?? null,
 });
 
-/** The parameters $1..$18 of a job row, in the column order of JOB_COLUMNS (created_at, $19, comes last). */
+/** The parameters $1..$18 of a job row, in the column order of JOB_COLUMNS (created_at $19 and kind $20 come last). */
 function jobValues(job: JobRecord): unknown[] {
   return [
     job.id,
@@ -86,7 +88,7 @@ function jobValues(job: JobRecord): unknown[] {
 
 const JOB_COLUMNS = `id, state, dataset, dataset_version, reason, requested_by, correlation_id, attempt, parent_run_id,
   model_name, model_version, request, started_at, ended_at, error, cancel_requested, cancel_requested_by,
-  cancel_requested_at, created_at`;
+  cancel_requested_at, created_at, kind`;
 
 /** Every SQL statement about jobs, their steps and the model versions gateways serve. */
 @Injectable()
@@ -98,9 +100,9 @@ export class JobsRepository {
     const manager = managerOf(tx, this.dataSource);
     const rows: unknown[] = await manager.query(
       `INSERT INTO registry.jobs (${JOB_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
        ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [...jobValues(job), job.createdAt],
+      [...jobValues(job), job.createdAt, job.kind],
     );
     if (rows.length === 0) return false;
     await this.saveSteps(tx, job.id, steps);
@@ -133,9 +135,16 @@ export class JobsRepository {
       `SELECT j.* FROM registry.jobs j
        WHERE ($1::text IS NULL OR j.state = $1) AND ($2::text IS NULL OR j.dataset = $2)
          AND ($3::text IS NULL OR (j.created_at, j.id) < (SELECT c.created_at, c.id FROM registry.jobs c WHERE c.id = $3))
+         AND ($5::text IS NULL OR j.kind = $5)
        ORDER BY j.created_at DESC, j.id DESC
        LIMIT $4`,
-      [filter.state ?? null, filter.dataset ?? null, filter.afterId ?? null, filter.limit],
+      [
+        filter.state ?? null,
+        filter.dataset ?? null,
+        filter.afterId ?? null,
+        filter.limit,
+        filter.kind ?? null,
+      ],
     );
     return this.withSteps(rows);
   }

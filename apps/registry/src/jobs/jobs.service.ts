@@ -1,12 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
+  BatchRequested,
   ConflictError,
   EventNames,
   InvalidInputError,
   JobListQuery,
   JobListView,
   JobStepChanged,
+  JobKind,
   JobView,
+  kindOfStep,
   ModelServed,
   NotFoundError,
   TrainRequested,
@@ -23,6 +26,7 @@ import {
   JobWithSteps,
   newJob,
   newSteps,
+  pendingStep,
   toJobView,
   withReportFacts,
   withRequest,
@@ -58,7 +62,7 @@ export class JobsService {
    */
   async onTrainRequested(request: TrainRequested, messageId: string, correlationId: string): Promise<void> {
     const id = request.jobId ?? messageId;
-    await this.update(id, request.attempt, correlationId, (current) => {
+    await this.update(id, request.attempt, correlationId, 'train', (current) => {
       const { job, steps } = advanceAttempt(current, request.attempt);
       if (request.attempt < job.attempt) return { job, steps }; // a late copy of an earlier attempt
       return { job: withRequest(job, { ...request, jobId: id }, correlationId), steps };
@@ -67,7 +71,8 @@ export class JobsService {
 
   /** job.step-changed: the report with the highest (attempt, sequence) of each step wins, whatever the order. */
   async onStepChanged(report: JobStepChanged, correlationId: string): Promise<void> {
-    await this.update(report.jobId, report.attempt, correlationId, (current) => {
+    await this.update(report.jobId, report.attempt, correlationId, kindOfStep(report.step), (current) => {
+      if (current.job.kind !== kindOfStep(report.step)) return current; // a step of another kind of job
       const { job, steps } = advanceAttempt(current, report.attempt);
       if (report.attempt < job.attempt) return { job, steps }; // an attempt already retried
       return {
@@ -103,6 +108,7 @@ export class JobsService {
     const afterId = await this.decodePageToken(query.pageToken);
     const rows = await this.repository.listJobs({
       state: query.state,
+      kind: query.kind,
       dataset: query.dataset,
       afterId,
       limit: query.maxResults + 1,
@@ -158,7 +164,7 @@ export class JobsService {
   async retryJob(id: string, by?: string): Promise<JobView> {
     const view = await this.transactions.run(async (tx) => {
       const current = await this.lockExisting(tx, id);
-      const { state, request } = current.job;
+      const { state } = current.job;
       if (state !== 'failed' && state !== 'cancelled') {
         throw new ConflictError(
           `job '${id}' is ${state}: only a failed or cancelled job can be retried`,
@@ -167,13 +173,15 @@ export class JobsService {
             : `DELETE /jobs/${id} cancels it first.`,
         );
       }
-      if (!request) {
+      if (!current.job.request) {
         throw new UnprocessableError(
           `job '${id}' has no recorded train.requested, so there is nothing to run again`,
           'Its request has not reached the registry yet; try again in a moment.',
         );
       }
       const attempt = current.job.attempt + 1;
+      if (current.job.kind === 'batch') return this.retryBatch(tx, current, attempt, by);
+      const request = current.job.request as TrainRequested;
       const retried: TrainRequested = {
         ...request,
         jobId: id,
@@ -194,11 +202,36 @@ export class JobsService {
       return toJobView(saved);
     });
     const resume = (view.request as TrainRequested).resume;
-    this.logger.log(
-      `job ${id}: retry as attempt ${view.attempt}${by ? ` by ${by}` : ''} from '${resume?.fromStep}': ${resume?.reason}`,
-    );
+    const from = view.kind === 'batch' ? 'the start' : `'${resume?.fromStep}': ${resume?.reason}`;
+    this.logger.log(`job ${id}: retry as attempt ${view.attempt}${by ? ` by ${by}` : ''} from ${from}`);
     this.flushOutbox();
     return view;
+  }
+
+  /**
+   * A batch job runs again from the start as its next attempt, with the model version it was pinned to: every step is
+   * pending again (an output of an earlier attempt is not the job's output) and batch.requested goes to the outbox.
+   */
+  private async retryBatch(
+    tx: Transaction,
+    current: JobWithSteps,
+    attempt: number,
+    by: string | undefined,
+  ): Promise<JobView> {
+    const request = current.job.request as BatchRequested;
+    const retried: BatchRequested = { ...request, attempt, ...(by ? { requestedBy: by } : {}) };
+    const next = advanceAttempt(current, attempt);
+    const steps = next.steps.map((s) => pendingStep(s.step, attempt));
+    const saved = await this.save(
+      tx,
+      current,
+      { job: { ...next.job, request: retried }, steps },
+      new Date().toISOString(),
+    );
+    await this.repository.enqueue(tx, EventNames.BatchRequested, retried, {
+      correlationId: saved.job.correlationId,
+    });
+    return toJobView(saved);
   }
 
   /**
@@ -209,12 +242,13 @@ export class JobsService {
     id: string,
     attempt: number,
     correlationId: string,
+    kind: JobKind,
     change: (current: JobWithSteps) => JobWithSteps,
   ): Promise<void> {
     await this.transactions.run(async (tx) => {
       await this.repository.insertJob(tx, {
-        job: newJob(id, attempt, correlationId),
-        steps: newSteps(attempt),
+        job: newJob(id, attempt, correlationId, kind),
+        steps: newSteps(attempt, kind),
       });
       await this.applyLocked(tx, id, change);
     });

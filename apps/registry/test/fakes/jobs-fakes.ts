@@ -44,6 +44,7 @@ export class FakeJobsRepository implements Store {
       .filter(
         ({ job }) =>
           (!filter.state || job.state === filter.state) &&
+          (!filter.kind || job.kind === filter.kind) &&
           (!filter.dataset || job.dataset === filter.dataset),
       )
       .sort((a, b) => b.job.createdAt.localeCompare(a.job.createdAt) || b.job.id.localeCompare(a.job.id));

@@ -25,6 +25,7 @@ export function jobView(
   const attempt = change.attempt ?? 1;
   return {
     id: 'a1b2c3d4-0000-4000-8000-000000000000',
+    kind: 'train',
     state,
     dataset: 'iris',
     datasetVersion: null,

@@ -50,6 +50,15 @@ export class DataClient {
     });
   }
 
+  /** A version, or one split of it, as the CSV the data service exports (header, class names). */
+  exportCsv(dataset: string, version: string, split?: 'train' | 'test'): Promise<Uint8Array> {
+    const query = split ? `?split=${split}` : '';
+    return this.http.bytes(`/datasets/${enc(dataset)}/versions/${enc(version)}/export.csv${query}`, {
+      retry: this.retry,
+      timeoutMs: 300_000,
+    });
+  }
+
   rows(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitRows> {
     return this.pages(
       (cursor) =>

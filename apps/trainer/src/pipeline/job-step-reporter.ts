@@ -9,7 +9,8 @@ export interface JobStepReporterOptions {
   correlationId: string;
   /** This trainer replica, recorded as the step's worker. */
   worker: string;
-  parentRunId: string;
+  /** The parent run of a training job's sweep (a batch job has none). */
+  parentRunId?: string;
   /** True when the error means the job was cancelled (its steps end `cancelled`, not `failed`). */
   isCancellation: (error: unknown) => boolean;
   /** True when the job goes back to the queue (the trainer is stopping): the step's end is the next replica's to report. */
@@ -37,6 +38,11 @@ export class JobStepReporter implements StepObserver {
 
   stepSucceeded(step: JobStepId, summary: StepSummary): Promise<void> {
     return this.report(step, 'succeeded', summary);
+  }
+
+  /** A running step's progress so far (e.g. rows scored): a later `running` report with figures. */
+  stepProgress(step: JobStepId, summary: StepSummary): Promise<void> {
+    return this.report(step, 'running', summary);
   }
 
   async stepFailed(step: JobStepId, error: unknown): Promise<void> {
@@ -69,7 +75,7 @@ export class JobStepReporter implements StepObserver {
           sequence,
           at: new Date().toISOString(),
           worker,
-          parentRunId,
+          ...(parentRunId ? { parentRunId } : {}),
           summary,
           ...(error !== undefined ? { error: error.slice(0, 4000) } : {}),
         },

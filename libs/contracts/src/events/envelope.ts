@@ -13,6 +13,7 @@ import {
 import { trafficSplitSchema } from '../models/traffic';
 import { predictionsLoggedSchema } from './prediction.events';
 import { jobCancelRequestedSchema, jobStepChangedSchema, modelServedSchema } from '../jobs/job.events';
+import { batchRequestedSchema } from '../jobs/batch.events';
 import { trialFinishedSchema, trialProgressSchema, trialRequestedSchema } from '../jobs/trial.events';
 
 /** The payload schema of every event: the single source of truth for what may travel on the bus. */
@@ -20,6 +21,7 @@ export const eventPayloadSchemas = {
   [EventNames.DatasetVersioned]: datasetVersionedSchema,
   [EventNames.FeedbackReceived]: feedbackReceivedSchema,
   [EventNames.TrainRequested]: trainRequestedSchema,
+  [EventNames.BatchRequested]: batchRequestedSchema,
   [EventNames.TrainingStarted]: trainingStartedSchema,
   [EventNames.TrainingProgress]: trainingProgressSchema,
   [EventNames.RunFinished]: runFinishedSchema,

@@ -2,6 +2,8 @@
 export const EventNames = {
   DatasetVersioned: 'dataset.versioned',
   TrainRequested: 'train.requested',
+  /** A batch scoring job to run (the registry's outbox: a new job or a retry). */
+  BatchRequested: 'batch.requested',
   TrainingStarted: 'training.started',
   TrainingProgress: 'training.progress',
   RunFinished: 'run.finished',

@@ -26,6 +26,7 @@ describe('EVENT_OWNERS', () => {
 
   it('lists what each app may publish, every event exactly under its owners', () => {
     expect(eventsOwnedBy('registry')).toEqual([
+      'batch.requested',
       'job.cancel-requested',
       'model.promoted',
       'model.traffic',

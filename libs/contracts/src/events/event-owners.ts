@@ -18,6 +18,8 @@ export const EVENT_OWNERS = {
   [EventNames.DatasetVersioned]: ['data'],
   // The trainer's REST API, schedule and retrain triggers; the registry when a job is retried (from its outbox).
   [EventNames.TrainRequested]: ['trainer', 'registry'],
+  // POST /batch-jobs and a retry on the registry, from its outbox.
+  [EventNames.BatchRequested]: ['registry'],
   [EventNames.TrainingStarted]: ['trainer'],
   [EventNames.TrainingProgress]: ['trainer'],
   [EventNames.RunFinished]: ['trainer'],

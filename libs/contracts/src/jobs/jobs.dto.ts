@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobStateName, JobStepId, JobStepState, jobState } from './job-steps';
+import { JobKind, jobKind, JobStateName, JobStepId, JobStepState, jobState } from './job-steps';
 
 export interface JobStepView {
   step: JobStepId;
@@ -16,6 +16,8 @@ export interface JobStepView {
 /** GET /jobs/:id (registry; the trainer forwards): the durable record of a training job and its steps. */
 export interface JobView {
   id: string;
+  /** train (train.requested) or batch (a batch scoring job, POST /batch-jobs). */
+  kind: JobKind;
   state: JobStateName;
   dataset: string;
   datasetVersion: string | null;
@@ -45,6 +47,7 @@ export interface JobListView {
 export const jobListQuerySchema = z
   .object({
     state: jobState.optional(),
+    kind: jobKind.optional(),
     dataset: z.string().trim().min(1).max(200).optional(),
     maxResults: z.coerce.number().int().min(1).max(1000).default(100),
     pageToken: z.string().max(200).optional(),
