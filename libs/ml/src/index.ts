@@ -25,6 +25,7 @@ export {
   type ImageShape,
 } from './model/cnn-spec';
 export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
+export { randomCnnClassifierSpec } from './model/random-cnn';
 export {
   exportCnnClassifierToOnnx,
   imageInputMetadata,

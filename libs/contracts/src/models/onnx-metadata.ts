@@ -296,8 +296,8 @@ export function parseOnnxMetadata(raw: Readonly<Record<string, string>>): OnnxMo
 }
 
 /** What a producer writes: the required keys, and the optional ones it knows. */
-export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels' | 'featureNames'> &
-  Partial<Omit<OnnxModelMetadata, 'labels' | 'featureNames'>>;
+export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels'> &
+  Partial<Omit<OnnxModelMetadata, 'labels'>>;
 
 /**
  * The metadata_props of an artifact, encoded as the contract says and checked the way the gateway will check it,
@@ -309,7 +309,7 @@ export function encodeOnnxMetadata(metadata: OnnxModelMetadataInput): Record<str
     [K.task, metadata.task === 'regression' ? 'regression' : undefined],
     [K.featureColumns, metadata.featureColumns ? JSON.stringify(metadata.featureColumns) : undefined],
     [K.labels, metadata.task === 'regression' ? undefined : JSON.stringify(metadata.labels)],
-    [K.featureNames, JSON.stringify(metadata.featureNames)],
+    [K.featureNames, metadata.featureNames && JSON.stringify(metadata.featureNames)],
     [K.dataset, metadata.dataset],
     [K.datasetVersion, metadata.datasetVersion],
     [K.runId, metadata.runId],
