@@ -2,14 +2,18 @@ import type { CnnClassifierSpec, CnnLayerSpec, ImageShape } from './cnn-spec';
 
 /**
  * An untrained CNN classifier with seeded random weights (He-like scale), `blocks` x [Conv 3x3 'same' + bias ->
- * ReLU -> MaxPool 2x2], then a softmax over `labels`: for tests and benchmarks of serving, where the weights do not
+ * ReLU -> MaxPool 2x2], an optional hidden Dense ReLU layer of `denseUnits`, then a softmax over `labels`: for tests and benchmarks of serving, where the weights do not
  * matter but the shapes and the cost do. `random` gives numbers in [0, 1) (createRng).
  */
 export function randomCnnClassifierSpec(
   input: ImageShape,
   labels: string[],
   random: () => number,
-  { blocks = 2, filters = 8 }: { blocks?: number; filters?: number } = {},
+  {
+    blocks = 2,
+    filters = 8,
+    denseUnits = 0,
+  }: { blocks?: number; filters?: number; denseUnits?: number } = {},
 ): CnnClassifierSpec {
   const uniform = (count: number, scale: number) =>
     Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
@@ -34,9 +38,20 @@ export function randomCnnClassifierSpec(
     );
     [height, width, channels] = [Math.floor(height / 2), Math.floor(width / 2), out];
   }
-  const inputs = height * width * channels;
+  let inputs = height * width * channels;
+  layers.push({ kind: 'flatten' });
+  if (denseUnits > 0) {
+    layers.push({
+      kind: 'dense',
+      kernel: uniform(inputs * denseUnits, Math.sqrt(6 / inputs)),
+      bias: uniform(denseUnits, 0.05),
+      inputs,
+      units: denseUnits,
+      activation: 'relu',
+    });
+    inputs = denseUnits;
+  }
   layers.push(
-    { kind: 'flatten' },
     {
       kind: 'dense',
       kernel: uniform(inputs * labels.length, Math.sqrt(6 / inputs)),
