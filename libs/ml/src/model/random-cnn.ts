@@ -51,15 +51,13 @@ export function randomCnnClassifierSpec(
     });
     inputs = denseUnits;
   }
-  layers.push(
-    {
-      kind: 'dense',
-      kernel: uniform(inputs * labels.length, Math.sqrt(6 / inputs)),
-      bias: uniform(labels.length, 0.05),
-      inputs,
-      units: labels.length,
-      activation: 'softmax',
-    },
-  );
+  layers.push({
+    kind: 'dense',
+    kernel: uniform(inputs * labels.length, Math.sqrt(6 / inputs)),
+    bias: uniform(labels.length, 0.05),
+    inputs,
+    units: labels.length,
+    activation: 'softmax',
+  });
   return { input, scale: 255, labels, layers };
 }
