@@ -25,7 +25,12 @@ export {
   type ImageShape,
 } from './model/cnn-spec';
 export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
-export { exportCnnClassifierToOnnx, type ImageInputType } from './onnx/export-cnn-classifier';
+export { randomCnnClassifierSpec } from './model/random-cnn';
+export {
+  exportCnnClassifierToOnnx,
+  imageInputMetadata,
+  type ImageInputType,
+} from './onnx/export-cnn-classifier';
 export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
@@ -88,6 +93,13 @@ export {
   type PsiOptions,
   type PsiReference,
 } from './drift/psi';
+export {
+  classIndexReference,
+  fitImageDriftReference,
+  imageDriftRows,
+  imageMeanIntensities,
+  type ImageDriftReference,
+} from './drift/image-drift';
 export { createRng, deriveSeed } from './util/random';
 export type { ValidationResult } from './util/result';
 export {

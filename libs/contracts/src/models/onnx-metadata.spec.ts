@@ -30,6 +30,8 @@ function refusal(raw: Record<string, string>): OnnxMetadataError {
 describe('ONNX metadata contract', () => {
   it('decodes the metadata the trainer writes', () => {
     expect(parseOnnxMetadata(good)).toEqual({
+      image: null,
+      imageReference: null,
       modelName: 'IrisModel',
       labels: ['setosa', 'versicolor'],
       featureNames: ['petal_length', 'petal_width'],
@@ -50,6 +52,8 @@ describe('ONNX metadata contract', () => {
         producer_note: 'anything',
       }),
     ).toEqual({
+      image: null,
+      imageReference: null,
       modelName: null,
       labels: ['a', 'b'],
       featureNames: ['x'],
@@ -157,5 +161,35 @@ describe('ONNX metadata contract', () => {
     expect(
       refusal({ ...good, feature_names: '["x"]', feature_reference: '[]', feature_columns: columns }).key,
     ).toBe('feature_columns');
+  });
+
+  it('an image model: input_kind, image_shape and input_type, no feature names needed, a drift reference per channel', () => {
+    const imageReference = {
+      intensity: [{ edges: [40, 80], proportions: [0.2, 0.5, 0.3] }],
+      classes: [0.5, 0.5],
+    };
+    const raw = encodeOnnxMetadata({
+      labels: ['shirt', 'shoe'],
+      image: { height: 28, width: 28, channels: 1, inputType: 'uint8' },
+      imageReference,
+    });
+    expect(raw).toMatchObject({ input_kind: 'image', image_shape: '[28,28,1]', input_type: 'uint8' });
+    expect(parseOnnxMetadata(raw)).toMatchObject({
+      image: { height: 28, width: 28, channels: 1, inputType: 'uint8' },
+      imageReference,
+      featureNames: ['image'],
+    });
+    const image = { label_map: '["a"]', input_kind: 'image', image_shape: '[28,28,1]', input_type: 'uint8' };
+    expect(refusal({ ...image, image_shape: '[28,28,2]' }).key).toBe('image_shape');
+    const { input_type: _dropped, ...withoutType } = image;
+    expect(refusal(withoutType).message).toBe("the ONNX metadata has no 'input_type'");
+    expect(refusal({ label_map: '["a"]' }).message).toBe("the ONNX metadata has no 'feature_names'");
+    const twoChannels = JSON.stringify({
+      ...imageReference,
+      intensity: [...imageReference.intensity, imageReference.intensity[0]],
+    });
+    expect(refusal({ ...image, image_reference: twoChannels }).message).toMatch(
+      /2 intensity references for 1 channel/,
+    );
   });
 });
