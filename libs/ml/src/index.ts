@@ -27,6 +27,7 @@ export {
 export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
 export { exportCnnClassifierToOnnx, type ImageInputType } from './onnx/export-cnn-classifier';
 export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
+export { readZipEntries, writeZip, ZipFormatError, type ZipEntry } from './images/zip';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
