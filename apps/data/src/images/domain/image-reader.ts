@@ -53,10 +53,13 @@ export interface ImagePlan {
 const DEFAULT_SIDE = 28;
 const naturalOrder = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
-/** The label map: existing labels kept in order (their indexes are stored), new classes appended sorted. */
-export function mergeLabels(existing: readonly string[], classes: Iterable<string>): string[] {
-  const fresh = [...new Set(classes)].filter((c) => !existing.includes(c)).sort(naturalOrder);
-  return [...existing, ...fresh];
+/**
+ * The label map: existing labels kept in order (their indexes are stored), new classes appended, sorted (folder
+ * names) or in the order given (a built-in dataset's class names, IDX label values).
+ */
+export function mergeLabels(existing: readonly string[], classes: Iterable<string>, sort = true): string[] {
+  const fresh = [...new Set(classes)].filter((c) => !existing.includes(c));
+  return [...existing, ...(sort ? fresh.sort(naturalOrder) : fresh)];
 }
 
 /** The content hash of an image as model input: its shape and its pixels. */
@@ -162,7 +165,7 @@ function planIdx(loaded: Extract<LoadedImages, { kind: 'idx' }>, request: ImageR
   const classes = loaded.classNames ?? [...values].sort((a, b) => a - b).map(String);
   return {
     spec,
-    labels: mergeLabels(request.labels, classes),
+    labels: mergeLabels(request.labels, classes, false),
     count,
     declared: loaded.pairs.every((pair) => pair.split !== null),
     *read() {

@@ -46,7 +46,11 @@ export function archiveLayout(entries: readonly ZipEntry[]): ArchiveLayout {
   if (idx.length) return idxLayout(idx, files);
   const split = files.map((e) => e.name.split('/').filter(Boolean));
   const top = split[0]?.[0];
-  const strip = split.length > 0 && split.every((parts) => parts.length >= 3 && parts[0] === top) ? 1 : 0;
+  // One top folder (a zipped folder of class folders) is not a class: its README and such are ignored.
+  const strip =
+    split.every((parts) => parts.length >= 2 && parts[0] === top) && split.some((parts) => parts.length >= 3)
+      ? 1
+      : 0;
   const images: FolderImage[] = [];
   const ignored: string[] = [];
   files.forEach((entry, i) => {
