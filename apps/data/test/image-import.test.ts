@@ -64,7 +64,9 @@ const CLASSES: Record<string, [number, number, number]> = {
 
 /** Images per class (PNG, and JPEG among the first ten; of different sizes) under one top folder, and a README. */
 function shapesFiles(perClass = 10): { name: string; data: Uint8Array }[] {
-  const files = [{ name: 'shapes/README.txt', data: new TextEncoder().encode('three classes') }];
+  const files: { name: string; data: Uint8Array }[] = [
+    { name: 'shapes/README.txt', data: new TextEncoder().encode('three classes') },
+  ];
   for (const [name, rgb] of Object.entries(CLASSES)) {
     for (let i = 0; i < perClass; i++) {
       files.push(

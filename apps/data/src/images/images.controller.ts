@@ -50,7 +50,12 @@ export class ImagesController {
     @Actor() actor: string,
   ): Promise<ImageImportResponse> {
     const stream = request.body instanceof Readable ? request.body : undefined;
-    if (request.body !== undefined && request.body !== null && !stream) {
+    // No body (or the empty JSON object clients send for one) imports a built-in dataset.
+    const empty =
+      request.body === undefined ||
+      request.body === null ||
+      (typeof request.body === 'object' && Object.keys(request.body).length === 0);
+    if (!stream && !empty) {
       throw new InvalidInputError(
         'the body of an image import must be a zip (Content-Type: application/zip)',
         'Send the zip itself as the body; options go in the query string.',

@@ -5,6 +5,9 @@ import { imageSpecSchema, MAX_IMAGE_SIDE } from './image-spec';
 
 export * from './image-spec';
 
+/** Image datasets the data service imports from files on its own machine (POST …/images/import with no body). */
+export const BUILT_IN_IMAGE_DATASETS = ['fashion-mnist'] as const;
+
 const flag = z.enum(['true', 'false', '1', '0', '']).transform((v) => v === 'true' || v === '1' || v === '');
 const side = z.coerce.number().int().min(1).max(MAX_IMAGE_SIDE);
 
