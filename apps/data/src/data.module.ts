@@ -8,6 +8,7 @@ import { DataMetricsModule } from './metrics';
 import { DatasetsModule } from './datasets/datasets.module';
 import { EvaluationSetsModule } from './evaluation/evaluation-sets.module';
 import { FeedbackModule } from './feedback/feedback.module';
+import { ImagesModule } from './images/images.module';
 import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create-data-schema';
 import { CreateDataAudit1764600000000 } from './migrations/1764600000000-create-data-audit';
 import { DataAuditModule } from './audit/data-audit.module';
@@ -15,6 +16,7 @@ import { DeltaVersions1764500000000 } from './migrations/1764500000000-delta-ver
 import { RowsDatasetCheckPerStatement1764700000000 } from './migrations/1764700000000-rows-dataset-check-per-statement';
 import { FeedbackProvenanceEvaluationSets1765200000000 } from './migrations/1765200000000-feedback-provenance-evaluation-sets';
 import { CreatePredictionLog1765500000000 } from './migrations/1765500000000-create-prediction-log';
+import { CreateImageBlobs1766100000000 } from './migrations/1766100000000-create-image-blobs';
 import { PredictionLogModule } from './prediction-log/prediction-log.module';
 import { PREDICTIONS_LOGGED_QUEUE } from './prediction-log/predictions-logged.consumer';
 
@@ -44,6 +46,7 @@ export class DataModule {
             RowsDatasetCheckPerStatement1764700000000,
             FeedbackProvenanceEvaluationSets1765200000000,
             CreatePredictionLog1765500000000,
+            CreateImageBlobs1766100000000,
           ],
           applicationName: 'sepal-data',
         }),
@@ -57,6 +60,7 @@ export class DataModule {
         DataAuditModule,
         DataMetricsModule,
         DatasetsModule,
+        ImagesModule,
         FeedbackModule,
         EvaluationSetsModule,
         PredictionLogModule,

@@ -95,6 +95,28 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
     .positive()
     .default(1024 * 1024),
   /**
+   * Image models: the largest PNG or JPEG accepted (bytes, per image, checked before decoding); 413 beyond. A
+   * request's images together stay under MAX_BODY_BYTES too (base64 in JSON or multipart files).
+   */
+  IMAGE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024)
+    .default(256 * 1024),
+  /** Image models: images per request (a JSON `images` array, multipart files or an OIP tensor's N); 413 beyond. */
+  IMAGE_MAX_PER_REQUEST: z.coerce.number().int().positive().max(100_000).default(256),
+  /**
+   * Image models: the most pixels (width x height) an image's header may declare; 413 beyond, before any decoding (an
+   * image of another size than the model's is refused with 422 anyway, also before decoding).
+   */
+  IMAGE_MAX_PIXELS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(1_000_000_000)
+    .default(4096 * 4096),
+  /**
    * Adaptive batching: requests arriving while an ONNX run is in flight share the next run (a request reaching an
    * idle model runs at once). Off: one run per request.
    */

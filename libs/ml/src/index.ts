@@ -25,8 +25,14 @@ export {
   type ImageShape,
 } from './model/cnn-spec';
 export { assertValidCnnClassifierSpec, cnnClassifierSpecProblems } from './model/validate-cnn-spec';
-export { exportCnnClassifierToOnnx, type ImageInputType } from './onnx/export-cnn-classifier';
+export { randomCnnClassifierSpec } from './model/random-cnn';
+export {
+  exportCnnClassifierToOnnx,
+  imageInputMetadata,
+  type ImageInputType,
+} from './onnx/export-cnn-classifier';
 export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
+export { readZipEntries, writeZip, ZipFormatError, type ZipEntry } from './images/zip';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
@@ -88,6 +94,13 @@ export {
   type PsiOptions,
   type PsiReference,
 } from './drift/psi';
+export {
+  classIndexReference,
+  fitImageDriftReference,
+  imageDriftRows,
+  imageMeanIntensities,
+  type ImageDriftReference,
+} from './drift/image-drift';
 export { createRng, deriveSeed } from './util/random';
 export type { ValidationResult } from './util/result';
 export {

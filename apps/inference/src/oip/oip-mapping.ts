@@ -1,5 +1,6 @@
 import type { OipInferResponse, OipModelMetadata, OipTensor } from '@sepal/contracts';
 import type { ModelInfo, RunOutput } from '../model/loading/loaded-model';
+import { imageInputTensor, parseImageTensor } from './oip-images';
 import { ModelSignature, SignatureColumn } from '../predict/model-signature';
 import {
   describeValue,
@@ -44,14 +45,16 @@ export function modelMetadata(info: ModelInfo, signature: ModelSignature): OipMo
     name: info.name,
     versions: [String(info.version)],
     platform: 'onnxruntime_onnx',
-    inputs: [
-      ...(signature.numericCount > 0
-        ? [{ name: OIP_INPUT, datatype: 'FP32', shape: [-1, signature.numericCount] }]
-        : []),
-      ...(signature.categoricalCount > 0
-        ? [{ name: OIP_CATEGORICAL_INPUT, datatype: 'BYTES', shape: [-1, signature.categoricalCount] }]
-        : []),
-    ],
+    inputs: signature.image
+      ? [imageInputTensor(signature.image)]
+      : [
+          ...(signature.numericCount > 0
+            ? [{ name: OIP_INPUT, datatype: 'FP32', shape: [-1, signature.numericCount] }]
+            : []),
+          ...(signature.categoricalCount > 0
+            ? [{ name: OIP_CATEGORICAL_INPUT, datatype: 'BYTES', shape: [-1, signature.categoricalCount] }]
+            : []),
+        ],
     outputs:
       signature.task === 'regression'
         ? [{ name: 'value', datatype: 'FP32', shape: [-1, 1] }]
@@ -67,6 +70,12 @@ export function modelMetadata(info: ModelInfo, signature: ModelSignature): OipMo
       feature_names: signature.featureNames,
       labels: signature.labels,
       task: signature.task,
+      ...(signature.image
+        ? {
+            input_kind: 'image',
+            image_shape: [signature.image.height, signature.image.width, signature.image.channels],
+          }
+        : {}),
       ...(signature.columns
         ? {
             feature_columns: signature.columns.map(({ name, type, nullable, categories }) => ({
@@ -162,16 +171,22 @@ function flattenStrings(
 /**
  * Parses a v2 infer request into rows for the model; errors name the field (`inputs[0].shape`, ...). A model with
  * categorical columns takes a second tensor, `categorical` (BYTES [N, categorical], null for a missing value), and
- * numeric nulls where it imputes them.
+ * numeric nulls where it imputes them. An image model takes one tensor, `features` [N, H, W, C] (see oip-images).
  */
 export function parseInferRequest(
   body: unknown,
   signature: ModelSignature,
   maxRows: number,
+  /** An image model's IMAGE_MAX_PER_REQUEST (maxRows when omitted). */
+  maxImages?: number,
 ): ParsedInferRequest {
   if (!isObject(body)) throw new PredictInputError('', `expected a JSON object, got ${describeValue(body)}`);
   const { id, inputs, outputs } = body;
   if (id !== undefined && typeof id !== 'string') throw new PredictInputError('id', 'must be a string');
+  if (signature.image) {
+    const images = parseImageTensor(inputs, signature.image, maxImages ?? maxRows);
+    return { id, ...images, outputs: parseOutputs(outputs, signature) };
+  }
   const expected = [
     ...(signature.numericCount > 0 ? [OIP_INPUT] : []),
     ...(signature.categoricalCount > 0 ? [OIP_CATEGORICAL_INPUT] : []),

@@ -129,7 +129,7 @@ export class OipController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Inference with v2 tensors: input "features" FP32 [N, F]; outputs probabilities, label, class_name.',
+      'Inference with v2 tensors: input "features" FP32 [N, F] (an image model: UINT8 or FP32 [N, H, W, C] pixel values 0..255); outputs probabilities, label, class_name.',
   })
   @ApiBody({
     schema: openApiSchema(oipInferRequestSchema),
@@ -184,7 +184,12 @@ export class OipController {
   }
 
   private async run(model: LoadedModel, body: unknown, keyName: string): Promise<OipInferResponse> {
-    const request = parseInferRequest(body, model.signature, this.config.MAX_BATCH_ROWS);
+    const request = parseInferRequest(
+      body,
+      model.signature,
+      this.config.MAX_BATCH_ROWS,
+      this.config.IMAGE_MAX_PER_REQUEST,
+    );
     const output = await this.predictions.score(model, request, keyName);
     return inferResponse(model.info, model.signature, request, output, output.predictionIds);
   }

@@ -1,4 +1,4 @@
-import type { OnnxFeatureColumn } from '@sepal/contracts';
+import type { OnnxFeatureColumn, OnnxImageInput } from '@sepal/contracts';
 
 /**
  * What a request must match: the model's feature names (in input order), class names (by index; none for a
@@ -23,6 +23,11 @@ export interface ModelSignature {
   readonly numericCount: number;
   /** Width of the categorical input (0: the model has none). */
   readonly categoricalCount: number;
+  /**
+   * An image model: its input is `features` [N, height, width, channels] of `inputType` (pixel values 0..255), and
+   * `numericCount` is height x width x channels (rows are images, row-major NHWC). null: a table model.
+   */
+  readonly image: OnnxImageInput | null;
 }
 
 export interface SignatureColumn {
@@ -43,7 +48,11 @@ export interface SignatureColumn {
 export function createSignature(
   featureNames: readonly string[],
   labels: readonly string[],
-  options: { task?: 'classification' | 'regression'; columns?: readonly OnnxFeatureColumn[] | null } = {},
+  options: {
+    task?: 'classification' | 'regression';
+    columns?: readonly OnnxFeatureColumn[] | null;
+    image?: OnnxImageInput | null;
+  } = {},
 ): ModelSignature {
   const task = options.task ?? 'classification';
   const featureIndex = new Map(featureNames.map((name, index) => [name, index]));
@@ -71,6 +80,11 @@ export function createSignature(
       };
     }) ?? null;
   if (columns === null) numericCount = featureNames.length;
+  const image = options.image ?? null;
+  if (image) {
+    if (task !== 'classification') throw new Error('an image model must be a classifier');
+    numericCount = image.height * image.width * image.channels;
+  }
   return {
     featureNames,
     labels,
@@ -80,5 +94,6 @@ export function createSignature(
     columns,
     numericCount,
     categoricalCount,
+    image,
   };
 }

@@ -1,4 +1,6 @@
-import { Body, Controller, HttpCode, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { imageSourcesFromMultipart } from './images/image-multipart';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PredictResponse, predictRequestSchema } from '@sepal/contracts';
 import { PredictRateLimitGuard } from './predict-rate-limit.guard';
@@ -24,7 +26,10 @@ export class PredictController {
       'Features as named values (names from the model metadata) or as an array in model order; one row in ' +
       '`features`, a batch in `instances` (at most MAX_BATCH_ROWS rows). 400 names the bad field; 503 while no model is loaded. ' +
       'Compatibility form: a flat object of named features (`{"sepal_length": 5.1, ...}`) is also answered with ' +
-      '`class_name` (or `value` for a regression) at the top level, as the classic Iris services answer.',
+      '`class_name` (or `value` for a regression) at the top level, as the classic Iris services answer. ' +
+      'An image model takes PNG or JPEG images instead: `{"image": "<base64>"}` (answered with `class_name` too), ' +
+      '`{"images": ["<base64>", ...]}`, or the files as multipart/form-data; an image of another size than the ' +
+      "model's is refused (422), never resized (see docs/images.md).",
   })
   @ApiBody({
     schema: openApiSchema(predictRequestSchema),
@@ -43,10 +48,33 @@ export class PredictController {
     status: 400,
     description: 'The body does not fit the model, e.g. "instances[2].petal_width: must be a finite number".',
   })
-  @ApiResponse({ status: 413, description: 'The body is over MAX_BODY_BYTES.' })
-  @ApiResponse({ status: 415, description: 'The body is not application/json.' })
+  @ApiResponse({
+    status: 413,
+    description:
+      'The body is over MAX_BODY_BYTES, or an image over IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS or IMAGE_MAX_PER_REQUEST.',
+  })
+  @ApiResponse({
+    status: 415,
+    description:
+      'The body is not application/json (or multipart for an image model), or an image is not PNG/JPEG.',
+  })
+  @ApiResponse({
+    status: 422,
+    description: "An image cannot be decoded or is not the model's size (the answer names both shapes).",
+  })
   @ApiResponse({ status: 503, description: 'No model is loaded yet.' })
-  predict(@Body() body: unknown, @Actor() keyName: string): Promise<PredictResponse> {
+  predict(
+    @Body() body: unknown,
+    @Actor() keyName: string,
+    @Req() request: FastifyRequest,
+  ): Promise<PredictResponse> {
+    if (request.isMultipart()) {
+      return this.predictions.predictUploads(
+        (limits) => imageSourcesFromMultipart(request, limits),
+        undefined,
+        keyName,
+      );
+    }
     return this.predictions.predict(body, undefined, keyName);
   }
 
@@ -70,7 +98,15 @@ export class PredictController {
     @Param('model') model: string,
     @Body() body: unknown,
     @Actor() keyName: string,
+    @Req() request: FastifyRequest,
   ): Promise<PredictResponse> {
+    if (request.isMultipart()) {
+      return this.predictions.predictUploads(
+        (limits) => imageSourcesFromMultipart(request, limits),
+        model,
+        keyName,
+      );
+    }
     return this.predictions.predict(body, model, keyName);
   }
 }

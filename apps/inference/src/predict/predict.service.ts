@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ANONYMOUS } from '@sepal/http';
+import { imageDriftRows } from '@sepal/ml';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
@@ -8,6 +9,10 @@ import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';
 import { ParsedRows, parsePredictBody } from './parse-input';
 import { predictionIds } from '../prediction-log/prediction-id';
+import type { OnnxImageInput } from '@sepal/contracts';
+import { ImageInputError } from './images/image-errors';
+import type { MultipartLimits } from './images/image-multipart';
+import { decodeImages, imageSourcesFromJson, type ImageSource } from './images/image-request';
 import { PredictionLog } from '../prediction-log/prediction-log.service';
 
 /** A run's output with the id of each row's prediction. */
@@ -94,8 +99,16 @@ export class PredictService {
     const latencyMs = performance.now() - started;
     const { info, signature } = model;
     this.log.record({ info, signature, parsed, output, ids: output.predictionIds, latencyMs, keyName });
-    // A copy of the rows into the drift window; its PSI is computed off the request path.
-    model.drift?.record(parsed.data, parsed.rows);
+    // A copy of the rows into the drift window; its PSI is computed off the request path. An image model's rows are
+    // its images' mean intensities and predicted classes.
+    const image = model.signature.image;
+    if (image && model.drift) {
+      const perImage = image.height * image.width;
+      model.drift.record(
+        imageDriftRows(parsed.data, parsed.rows, perImage, image.channels, output.labels),
+        parsed.rows,
+      );
+    } else model.drift?.record(parsed.data, parsed.rows);
     this.metrics.predictionRows.observe(parsed.rows);
     for (let i = 0; i < parsed.rows; i++) model.tally.add(output.labels[i]);
     const shadow = model.signature.task === 'regression' ? null : this.models.shadowOf(model);
@@ -137,9 +150,61 @@ export class PredictService {
       });
   }
 
+  /** The image limits of a request (IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS, IMAGE_MAX_PER_REQUEST, MAX_BODY_BYTES). */
+  get imageLimits(): MultipartLimits {
+    return {
+      maxBytes: this.config.IMAGE_MAX_BYTES,
+      maxPixels: this.config.IMAGE_MAX_PIXELS,
+      maxImages: this.config.IMAGE_MAX_PER_REQUEST,
+      maxBodyBytes: this.config.MAX_BODY_BYTES,
+    };
+  }
+
+  /**
+   * Scores uploaded images (multipart/form-data) on an image model; `collect` reads them once the model is known to
+   * take images (a table model answers 415 before the upload is read).
+   */
+  predictUploads(
+    collect: (limits: MultipartLimits) => Promise<ImageSource[]>,
+    modelName?: string,
+    keyName?: string,
+  ): Promise<PredictResponse> {
+    return this.withModel(async (model) => {
+      const image = model.signature.image;
+      if (!image) {
+        throw ImageInputError.unsupported(
+          'body',
+          `model '${model.info.name}' takes table rows, not images: send JSON features (Content-Type: application/json)`,
+        );
+      }
+      const sources = await collect(this.imageLimits);
+      return this.scoreImages(model, image, sources, sources.length === 1, keyName);
+    }, modelName);
+  }
+
+  private async scoreImages(
+    model: LoadedModel,
+    image: OnnxImageInput,
+    sources: readonly ImageSource[],
+    single: boolean,
+    keyName?: string,
+  ): Promise<PredictResponse> {
+    const parsed = await decodeImages(sources, image, this.imageLimits);
+    const output = await this.score(model, parsed, keyName);
+    const predictions = toPredictions(model.signature, parsed.rows, output, output.predictionIds);
+    const response: PredictResponse = { model: modelRef(model), predictions };
+    if (single) addCompatibilityFields(response, predictions[0]);
+    return response;
+  }
+
   /** Scores a POST /predict body; `keyName` is the caller's key, for the prediction log. */
   predict(body: unknown, modelName?: string, keyName?: string): Promise<PredictResponse> {
     return this.withModel(async (model) => {
+      const image = model.signature.image;
+      if (image) {
+        const { sources, single } = imageSourcesFromJson(body, image, this.imageLimits);
+        return this.scoreImages(model, image, sources, single, keyName);
+      }
       const parsed = parsePredictBody(body, model.signature, this.config.MAX_BATCH_ROWS, {
         ignoreUnknown: this.config.PREDICT_UNKNOWN_FEATURES === 'ignore',
       });

@@ -1,6 +1,8 @@
 import type { LoggedPrediction } from '@sepal/contracts';
 import type { ModelInfo, RunOutput } from '../model/loading/loaded-model';
 import type { ModelSignature } from '../predict/model-signature';
+import { imageMeanIntensities } from '@sepal/ml';
+import { imageDriftFeatures } from '../drift/image-drift-features';
 
 /**
  * One scored request waiting in the log's queue: copies of its inputs and outputs (the buffers may be reused once
@@ -80,6 +82,31 @@ function finiteOrNull(value: number): number | null {
   return value;
 }
 
+/**
+ * What the log keeps of an image (its pixels would make every record kilobytes long): its shape and the mean
+ * intensity of each channel, the statistic drift watches.
+ */
+function imageSummary(
+  image: NonNullable<ModelSignature['image']>,
+  data: Float32Array,
+  row: number,
+): Record<string, number | string> {
+  const perImage = image.height * image.width;
+  const size = perImage * image.channels;
+  const means = imageMeanIntensities(
+    data.subarray(row * size, (row + 1) * size),
+    1,
+    perImage,
+    image.channels,
+  );
+  const summary: Record<string, number | string> = {
+    image: `${image.height}x${image.width}x${image.channels}`,
+  };
+  const names = imageDriftFeatures(image.channels);
+  for (let c = 0; c < image.channels; c++) summary[names[c]] = Math.round(means[c] * 1000) / 1000;
+  return summary;
+}
+
 /** The predictions.logged records of a pending request: inputs by feature name, the class or value answered. */
 export function toLoggedPredictions(pending: PendingRows): LoggedPrediction[] {
   const { info, signature, data, categorical, output, rows } = pending;
@@ -87,8 +114,9 @@ export function toLoggedPredictions(pending: PendingRows): LoggedPrediction[] {
   const at = new Date(pending.at).toISOString();
   const records: LoggedPrediction[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
-    const inputs: Record<string, number | string | null> = {};
-    if (signature.columns === null) {
+    let inputs: Record<string, number | string | null> = {};
+    if (signature.image) inputs = imageSummary(signature.image, data, r);
+    else if (signature.columns === null) {
       signature.featureNames.forEach((name, i) => (inputs[name] = finiteOrNull(data[r * numericCount + i])));
     } else {
       for (const column of signature.columns) {

@@ -31,6 +31,21 @@ export const OnnxMetadataKeys = {
    * require every feature). Absent key: every feature is numeric and must be present (models before columns).
    */
   featureColumns: 'feature_columns',
+  /**
+   * 'table' (the default when absent: the input is `features` [N, F]) or 'image': the input is `features`
+   * [N, H, W, C] of pixel values 0..255 (NHWC, the scaling is in the graph), described by `image_shape` and
+   * `input_type`; `feature_names` is then optional (an image has no named features).
+   */
+  inputKind: 'input_kind',
+  /** An image model's input shape: a JSON array [height, width, channels] (channels 1 grey, 3 RGB). */
+  imageShape: 'image_shape',
+  /** An image model's input element type: 'uint8' or 'float32' (the pixel values 0..255 either way). */
+  inputType: 'input_type',
+  /**
+   * An image model's drift reference (JSON): `intensity`, per channel, PSI bins of each training image's mean
+   * intensity of that channel (0..255); `classes`, the proportion of each class (by index) in the training split.
+   */
+  imageReference: 'image_reference',
 } as const;
 export type OnnxMetadataKey = (typeof OnnxMetadataKeys)[keyof typeof OnnxMetadataKeys];
 
@@ -116,25 +131,65 @@ export const onnxFeatureColumnSchema = z.discriminatedUnion('type', [
 ]);
 export type OnnxFeatureColumn = z.infer<typeof onnxFeatureColumnSchema>;
 
+/** image_shape: [height, width, channels], each a positive integer (channels 1 or 3). */
+const imageShapeSchema = z
+  .tuple([
+    z.number().int().min(1).max(65_535),
+    z.number().int().min(1).max(65_535),
+    z.union([z.literal(1), z.literal(3)]),
+  ])
+  .transform(([height, width, channels]) => ({ height, width, channels }));
+
+/** image_reference: per-channel mean-intensity bins and the training class proportions. */
+export const imageReferenceSchema = z.object({
+  intensity: z.array(psiReferenceSchema).min(1),
+  classes: z
+    .array(finite.refine((p) => p >= 0, 'must not be negative'))
+    .min(1)
+    .refine((ps) => Math.abs(ps.reduce((sum, p) => sum + p, 0) - 1) <= 1e-6, 'must sum to 1'),
+});
+export type ImageReferenceValue = z.infer<typeof imageReferenceSchema>;
+
+/** What an image model takes: `features` [N, height, width, channels] of `inputType`, pixel values 0..255. */
+export interface OnnxImageInput {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  inputType: 'uint8' | 'float32';
+}
+
 /** The string-to-string metadata of an artifact, checked and decoded; unknown keys are ignored. */
 export const onnxModelMetadataSchema = z
   .object({
+    [K.inputKind]: z.enum(['table', 'image']).optional(),
+    [K.imageShape]: jsonValue(imageShapeSchema).optional(),
+    [K.inputType]: z.enum(['uint8', 'float32']).optional(),
+    [K.imageReference]: jsonValue(imageReferenceSchema).optional(),
     [K.modelName]: nonEmptyName.optional(),
     [K.task]: z.enum(['classification', 'regression']).optional(),
     [K.featureColumns]: jsonValue(z.array(onnxFeatureColumnSchema)).optional(),
     [K.labels]: jsonValue(labelMap).optional(),
-    [K.featureNames]: jsonValue(uniqueNames('feature')),
+    [K.featureNames]: jsonValue(uniqueNames('feature')).optional(),
     [K.dataset]: nonEmptyName.optional(),
     [K.datasetVersion]: sha256Hex.optional(),
     [K.runId]: z.string().uuid('must be a registry run id (a UUID)').optional(),
     [K.featureReference]: jsonValue(z.array(psiReferenceSchema)).optional(),
   })
   .superRefine((metadata, ctx) => {
+    const image = metadata[K.inputKind] === 'image';
+    if (image) imageProblems(metadata, ctx);
+    else if (metadata[K.featureNames] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [K.featureNames], message: 'is required for a table model' });
+      return;
+    }
     if ((metadata[K.task] ?? 'classification') === 'classification' && metadata[K.labels] === undefined) {
       ctx.addIssue({ code: 'custom', path: [K.labels], message: 'is required for a classifier' });
     }
     const columns = metadata[K.featureColumns];
-    if (columns && columns.map((c) => c.name).join('\u0000') !== metadata[K.featureNames].join('\u0000')) {
+    if (
+      columns &&
+      columns.map((c) => c.name).join('\u0000') !== (metadata[K.featureNames] ?? []).join('\u0000')
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: [K.featureColumns],
@@ -142,7 +197,7 @@ export const onnxModelMetadataSchema = z
       });
     }
     const references = metadata[K.featureReference];
-    const features = metadata[K.featureNames].length;
+    const features = metadata[K.featureNames]?.length ?? 0;
     if (references && references.length !== features) {
       ctx.addIssue({
         code: 'custom',
@@ -152,18 +207,59 @@ export const onnxModelMetadataSchema = z
     }
   })
   .transform((metadata) => ({
+    /** null: a table model; else the image input (input_kind 'image'). */
+    image: imageInputOf(metadata),
+    /** An image model's drift reference; null when absent. */
+    imageReference: metadata[K.imageReference] ?? null,
     modelName: metadata[K.modelName] ?? null,
     task: metadata[K.task] ?? ('classification' as const),
     /** null: every feature numeric and required (an artifact exported before feature columns existed). */
     featureColumns: metadata[K.featureColumns] ?? null,
     /** Class names by index; empty for a regressor. */
     labels: metadata[K.labels] ?? [],
-    featureNames: metadata[K.featureNames],
+    /** An image model without feature_names: ['image']. */
+    featureNames: metadata[K.featureNames] ?? ['image'],
     dataset: metadata[K.dataset] ?? null,
     datasetVersion: metadata[K.datasetVersion] ?? null,
     runId: metadata[K.runId] ?? null,
     featureReference: metadata[K.featureReference] ?? null,
   }));
+
+type RawMetadata = {
+  [K.inputKind]?: 'table' | 'image';
+  [K.imageShape]?: { height: number; width: number; channels: 1 | 3 };
+  [K.inputType]?: 'uint8' | 'float32';
+  [K.imageReference]?: ImageReferenceValue;
+  [K.task]?: 'classification' | 'regression';
+};
+
+function imageProblems(metadata: RawMetadata, ctx: z.RefinementCtx): void {
+  const shape = metadata[K.imageShape];
+  if (shape === undefined) {
+    ctx.addIssue({ code: 'custom', path: [K.imageShape], message: 'is required for an image model' });
+  }
+  if (metadata[K.inputType] === undefined) {
+    ctx.addIssue({ code: 'custom', path: [K.inputType], message: 'is required for an image model' });
+  }
+  if (metadata[K.task] === 'regression') {
+    ctx.addIssue({ code: 'custom', path: [K.task], message: 'an image model must be a classifier' });
+  }
+  const reference = metadata[K.imageReference];
+  if (shape && reference && reference.intensity.length !== shape.channels) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [K.imageReference],
+      message: `has ${reference.intensity.length} intensity references for ${shape.channels} channel(s)`,
+    });
+  }
+}
+
+function imageInputOf(metadata: RawMetadata): OnnxImageInput | null {
+  const shape = metadata[K.imageShape];
+  const inputType = metadata[K.inputType];
+  if (metadata[K.inputKind] !== 'image' || !shape || !inputType) return null;
+  return { ...shape, inputType };
+}
 
 /** What an artifact's metadata says; `null` where an optional key is absent. */
 export type OnnxModelMetadata = z.output<typeof onnxModelMetadataSchema>;
@@ -200,8 +296,8 @@ export function parseOnnxMetadata(raw: Readonly<Record<string, string>>): OnnxMo
 }
 
 /** What a producer writes: the required keys, and the optional ones it knows. */
-export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels' | 'featureNames'> &
-  Partial<Omit<OnnxModelMetadata, 'labels' | 'featureNames'>>;
+export type OnnxModelMetadataInput = Pick<OnnxModelMetadata, 'labels'> &
+  Partial<Omit<OnnxModelMetadata, 'labels'>>;
 
 /**
  * The metadata_props of an artifact, encoded as the contract says and checked the way the gateway will check it,
@@ -213,11 +309,19 @@ export function encodeOnnxMetadata(metadata: OnnxModelMetadataInput): Record<str
     [K.task, metadata.task === 'regression' ? 'regression' : undefined],
     [K.featureColumns, metadata.featureColumns ? JSON.stringify(metadata.featureColumns) : undefined],
     [K.labels, metadata.task === 'regression' ? undefined : JSON.stringify(metadata.labels)],
-    [K.featureNames, JSON.stringify(metadata.featureNames)],
+    [K.featureNames, metadata.featureNames && JSON.stringify(metadata.featureNames)],
     [K.dataset, metadata.dataset],
     [K.datasetVersion, metadata.datasetVersion],
     [K.runId, metadata.runId],
     [K.featureReference, metadata.featureReference && JSON.stringify(metadata.featureReference)],
+    [K.inputKind, metadata.image ? 'image' : undefined],
+    [
+      K.imageShape,
+      metadata.image &&
+        JSON.stringify([metadata.image.height, metadata.image.width, metadata.image.channels]),
+    ],
+    [K.inputType, metadata.image?.inputType],
+    [K.imageReference, metadata.imageReference && JSON.stringify(metadata.imageReference)],
   ];
   const raw = Object.fromEntries(
     entries.filter((entry): entry is [string, string] => typeof entry[1] === 'string'),

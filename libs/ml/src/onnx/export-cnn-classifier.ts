@@ -23,11 +23,27 @@ import { TensorElementType } from './onnx-proto';
 export type ImageInputType = 'uint8' | 'float32';
 
 /**
+ * The metadata keys the exporter adds, so the gateway knows an image model from its table peers (the ONNX metadata
+ * contract of @sepal/contracts: input_kind, image_shape, input_type).
+ */
+export function imageInputMetadata(
+  input: { height: number; width: number; channels: number },
+  inputType: ImageInputType,
+): Record<string, string> {
+  return {
+    input_kind: 'image',
+    image_shape: JSON.stringify([input.height, input.width, input.channels]),
+    input_type: inputType,
+  };
+}
+
+/**
  * Serialises a CNN classifier as an ONNX model that takes images as TensorFlow.js does, "features" [N, H, W, C] of
  * pixel values 0..255 (uint8 or float32), and returns "probabilities" (float32 [N, k]) and "label" (int64 [N]) like
  * every Sepal classifier. The preprocessing is in the graph: the division by `spec.scale`, then NHWC -> NCHW for the
  * ONNX convolutions (kernels HWIO -> OIHW, TensorFlow's 'same' padding as explicit pads, batch-norm epsilon set), and
- * back to NHWC before the flatten so the dense weights see TensorFlow's order. `metadata` goes to metadata_props.
+ * back to NHWC before the flatten so the dense weights see TensorFlow's order. `metadata` goes to metadata_props, with
+ * the image input's description added (imageInputMetadata: input_kind=image, image_shape, input_type).
  */
 export function exportCnnClassifierToOnnx(
   spec: CnnClassifierSpec,
@@ -65,7 +81,7 @@ export function exportCnnClassifierToOnnx(
       input: [tensorValueInfo(ONNX_INPUT_NAME, elementType, [BATCH_DIMENSION, height, width, channels])],
       output: classifierOutputs(spec.labels.length),
     },
-    metadata,
+    { ...metadata, ...imageInputMetadata(spec.input, inputType) },
     'exportCnnClassifierToOnnx',
   );
 }

@@ -1,4 +1,5 @@
 import { Tensor } from 'onnxruntime-node';
+import type { OnnxImageInput } from '@sepal/contracts';
 import type { DriftMonitor } from '../../drift/drift-monitor';
 import { ModelSignature } from '../../predict/model-signature';
 import { BatchCoalescer } from './batch-coalescer';
@@ -26,6 +27,19 @@ const REGRESSION_FETCHES = [VALUE_OUTPUT];
 export interface Stackable {
   key: string;
   bytes: Uint8Array;
+}
+
+/**
+ * An image model's input, [rows, H, W, C] NHWC: the pixel values (0..255, validated by the parsers) as they are, or
+ * as bytes for a uint8 input.
+ */
+function imageTensor(data: Float32Array, rows: number, image: OnnxImageInput): Tensor {
+  const dims = [rows, image.height, image.width, image.channels];
+  const size = rows * image.height * image.width * image.channels;
+  const values = data.length === size ? data : data.subarray(0, size);
+  return image.inputType === 'uint8'
+    ? new Tensor('uint8', Uint8Array.from(values), dims)
+    : new Tensor('float32', values, dims);
 }
 
 /** A regressor has no classes to count. */
@@ -91,7 +105,7 @@ export class LoadedModel {
     const plain = signature.categoricalCount === 0;
     this.coalescer =
       batching.coalesce && plain
-        ? new BatchCoalescer(signature.featureNames.length, (data, rows) => this.runSession(data, rows), {
+        ? new BatchCoalescer(signature.numericCount, (data, rows) => this.runSession(data, rows), {
             windowUs: batching.windowUs,
             maxRows: Math.max(batching.maxRows, 1),
           })
@@ -156,9 +170,10 @@ export class LoadedModel {
 
   async runSession(data: Float32Array, rows: number, categorical?: string[]): Promise<RunOutput> {
     const started = performance.now();
-    const { numericCount, categoricalCount, task } = this.signature;
+    const { numericCount, categoricalCount, task, image } = this.signature;
     const feeds: Record<string, Tensor> = {};
-    if (numericCount > 0) feeds[INPUT_NAME] = new Tensor('float32', data, [rows, numericCount]);
+    if (image) feeds[INPUT_NAME] = imageTensor(data, rows, image);
+    else if (numericCount > 0) feeds[INPUT_NAME] = new Tensor('float32', data, [rows, numericCount]);
     if (categoricalCount > 0) {
       if (categorical === undefined || categorical.length !== rows * categoricalCount) {
         throw new Error(`the model needs ${categoricalCount} categorical value(s) per row`);

@@ -5,7 +5,8 @@ import { DriftMonitors } from '../../drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
 import { InferenceMetrics } from '../../metrics/inference-metrics';
 import { ModelStacks } from '../../stacking/model-stacks.service';
-import { LoadedModel, Stackable } from './loaded-model';
+import { INPUT_NAME, LoadedModel, Stackable } from './loaded-model';
+import type { ModelSignature } from '../../predict/model-signature';
 import { ArtifactMetadata, readArtifactMetadata } from './model-metadata';
 import { ModelRegistry, ModelSource } from '../registry/model-registry';
 import { OnnxSession, OnnxSessions } from './onnx-sessions';
@@ -18,6 +19,27 @@ export class ModelLoadError extends Error {
 }
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Whether the graph's input agrees with the metadata: an image model's `features` is 4-D [N, H, W, C] of its
+ * input_type, a table model's is not 4-D. null when they agree (or the session cannot say).
+ */
+export function imageInputProblem(session: OnnxSession, signature: ModelSignature): string | null {
+  const input = session.inputMetadata?.find((value) => value.name === INPUT_NAME);
+  if (!input || !input.isTensor) return null;
+  const dims = input.shape.slice(1).map(String).join('x');
+  const { image } = signature;
+  if (!image) {
+    return input.shape.length === 4
+      ? `the graph's input is an image tensor [N, ${dims.replaceAll('x', ', ')}] but its metadata has no input_kind=image (re-export it with the CNN exporter)`
+      : null;
+  }
+  const expected = [image.height, image.width, image.channels].join('x');
+  if (input.shape.length !== 4 || dims !== expected || input.type !== image.inputType) {
+    return `its metadata describes ${image.inputType} images of ${expected} but the graph's input is ${input.type} [${input.shape.join(', ')}]`;
+  }
+  return null;
+}
 
 /**
  * Turns a registered version (as the registry answered it) into a verified, warmed session: download by digest from
@@ -71,6 +93,11 @@ export class ModelLoader {
       throw new ModelLoadError(`version ${source.version}: onnxruntime cannot load it (${messageOf(error)})`);
     }
     const { signature } = metadata;
+    const inputProblem = imageInputProblem(session, signature);
+    if (inputProblem) {
+      await session.release().catch(() => undefined);
+      throw new ModelLoadError(`version ${source.version}: ${inputProblem}`);
+    }
     const model = new LoadedModel(
       session,
       {
@@ -90,10 +117,15 @@ export class ModelLoader {
         windowUs: this.config.PREDICT_BATCH_WINDOW_US,
         maxRows: this.config.MAX_BATCH_ROWS,
       },
-      this.driftMonitors.create(
-        { name: modelName, version: source.version, featureNames: signature.featureNames },
-        metadata.featureReference,
-      ),
+      signature.image
+        ? this.driftMonitors.createForImages(
+            { name: modelName, version: source.version, image: signature.image, labels: signature.labels },
+            metadata.imageReference,
+          )
+        : this.driftMonitors.create(
+            { name: modelName, version: source.version, featureNames: signature.featureNames },
+            metadata.featureReference,
+          ),
       this.stackable(bytes, metadata),
     );
     try {
@@ -113,6 +145,7 @@ export class ModelLoader {
       !this.config.PREDICT_COALESCE ||
       signature.task !== 'classification' ||
       signature.categoricalCount > 0 ||
+      signature.image !== null ||
       bytes.length > this.config.PREDICT_STACK_MAX_BYTES
     ) {
       return null;

@@ -1,5 +1,5 @@
 import { parseOnnxMetadata } from '@sepal/contracts';
-import { readOnnxMetadata, type PsiReference } from '@sepal/ml';
+import { readOnnxMetadata, type ImageDriftReference, type PsiReference } from '@sepal/ml';
 import { createSignature, ModelSignature } from '../../predict/model-signature';
 
 export interface ArtifactMetadata {
@@ -9,6 +9,8 @@ export interface ArtifactMetadata {
   datasetVersion: string | null;
   /** PSI bins of each feature on the training split (`feature_reference`); null when the artifact has none. */
   featureReference: PsiReference[] | null;
+  /** An image model's drift reference (`image_reference`); null when absent. */
+  imageReference: ImageDriftReference | null;
 }
 
 /**
@@ -21,11 +23,13 @@ export function readArtifactMetadata(bytes: Uint8Array): ArtifactMetadata {
   return {
     signature: createSignature(metadata.featureNames, metadata.labels, {
       task: metadata.task,
-      columns: metadata.featureColumns,
+      columns: metadata.image ? null : metadata.featureColumns,
+      image: metadata.image,
     }),
     modelName: metadata.modelName,
     runId: metadata.runId,
     datasetVersion: metadata.datasetVersion,
-    featureReference: metadata.featureReference,
+    featureReference: metadata.image ? null : metadata.featureReference,
+    imageReference: metadata.image ? metadata.imageReference : null,
   };
 }

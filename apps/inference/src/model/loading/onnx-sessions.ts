@@ -2,8 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InferenceSession } from 'onnxruntime-node';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
 
-/** What the gateway uses of an onnxruntime session. */
-export type OnnxSession = Pick<InferenceSession, 'run' | 'release'>;
+/** What the gateway uses of an onnxruntime session (inputMetadata: to check an image model's input). */
+export type OnnxSession = Pick<InferenceSession, 'run' | 'release'> &
+  Partial<Pick<InferenceSession, 'inputMetadata'>>;
 
 /** Creates ONNX sessions (port; OrtSessions uses onnxruntime-node). */
 export abstract class OnnxSessions {
