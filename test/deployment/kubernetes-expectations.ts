@@ -52,6 +52,12 @@ export const DEFAULTED: Record<AppName, string[]> = {
     'PREDICTION_LOG_RETENTION_DAYS',
     'PREDICTION_QUALITY_WINDOW_MINUTES',
     'PREDICTION_QUALITY_INTERVAL_MS',
+    'DATA_MAX_IMAGE_IMPORT_BYTES',
+    'DATA_MAX_IMAGE_FILES',
+    'DATA_MAX_IMAGE_FILE_BYTES',
+    'DATA_MAX_IMAGE_PIXELS',
+    'DATA_MAX_IMAGE_SIDE',
+    'FASHION_MNIST_DIR', // the data image has no Fashion-MNIST files: import images as zips there
   ],
   registry: [
     ...BASE_DEFAULTS,

@@ -20,10 +20,16 @@ export async function startDataApp(
     bodyLimitBytes: config.DATA_MAX_UPLOAD_BYTES,
     listen: options.listen,
     // A CSV body reaches the import as the request's stream (never buffered whole); the import counts its bytes
-    // against DATA_MAX_IMPORT_BYTES itself.
+    // against DATA_MAX_IMPORT_BYTES itself (a zip of images against DATA_MAX_IMAGE_IMPORT_BYTES).
     configureFastify: (fastify) =>
       fastify.addContentTypeParser(
-        ['text/csv', 'text/plain', 'application/octet-stream'],
+        [
+          'text/csv',
+          'text/plain',
+          'application/octet-stream',
+          'application/zip',
+          'application/x-zip-compressed',
+        ],
         (_request, payload, done) => done(null, payload),
       ),
   });

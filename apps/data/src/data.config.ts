@@ -32,6 +32,30 @@ export const dataConfigSchema = baseConfigSchema.extend({
     .default(1024 * 1024 * 1024),
   /** CSV imports (and dry runs) read at once, each in its own worker thread; 429 beyond. */
   DATA_MAX_CONCURRENT_IMPORTS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Largest zip POST /datasets/:name/images/import accepts (held in memory while it is read); 413 beyond. */
+  DATA_MAX_IMAGE_IMPORT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
+  /** Most images one image import may hold (files of a zip, or images of IDX files); 413 beyond. */
+  DATA_MAX_IMAGE_FILES: z.coerce.number().int().positive().default(100_000),
+  /** Largest single image file (PNG or JPEG) of an image import, uncompressed from the zip; 413 naming it beyond. */
+  DATA_MAX_IMAGE_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
+  /** Most pixels (width × height) an image may have before it is decoded, against decompression bombs; 413 beyond. */
+  DATA_MAX_IMAGE_PIXELS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4096 * 4096),
+  /** Largest side (height or width) an image dataset may declare as its input shape; 400 beyond. */
+  DATA_MAX_IMAGE_SIDE: z.coerce.number().int().min(1).max(1024).default(256),
+  /** Where the Debian package dataset-fashion-mnist puts the Fashion-MNIST IDX files (the built-in fashion-mnist). */
+  FASHION_MNIST_DIR: z.string().default('/usr/share/datasets/fashion-mnist'),
   /** Days of the prediction log kept (whole UTC days); older days are deleted every hour. */
   PREDICTION_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** The sliding window of live quality: labelled predictions made in the last this many minutes. */

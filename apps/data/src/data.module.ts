@@ -8,6 +8,7 @@ import { DataMetricsModule } from './metrics';
 import { DatasetsModule } from './datasets/datasets.module';
 import { EvaluationSetsModule } from './evaluation/evaluation-sets.module';
 import { FeedbackModule } from './feedback/feedback.module';
+import { ImagesModule } from './images/images.module';
 import { CreateDataSchema1732400000000 } from './migrations/1732400000000-create-data-schema';
 import { CreateDataAudit1764600000000 } from './migrations/1764600000000-create-data-audit';
 import { DataAuditModule } from './audit/data-audit.module';
@@ -17,6 +18,7 @@ import { FeedbackProvenanceEvaluationSets1765200000000 } from './migrations/1765
 import { CreatePredictionLog1765500000000 } from './migrations/1765500000000-create-prediction-log';
 import { PredictionLogExport1765600000000 } from './migrations/1765600000000-prediction-log-export';
 import { PredictionExportModule } from './prediction-log/export/prediction-export.module';
+import { CreateImageBlobs1766100000000 } from './migrations/1766100000000-create-image-blobs';
 import { PredictionLogModule } from './prediction-log/prediction-log.module';
 import { PREDICTIONS_LOGGED_QUEUE } from './prediction-log/predictions-logged.consumer';
 
@@ -47,6 +49,7 @@ export class DataModule {
             FeedbackProvenanceEvaluationSets1765200000000,
             CreatePredictionLog1765500000000,
             PredictionLogExport1765600000000,
+            CreateImageBlobs1766100000000,
           ],
           applicationName: 'sepal-data',
         }),
@@ -60,6 +63,7 @@ export class DataModule {
         DataAuditModule,
         DataMetricsModule,
         DatasetsModule,
+        ImagesModule,
         FeedbackModule,
         EvaluationSetsModule,
         PredictionLogModule,

@@ -34,7 +34,8 @@ function dense(output: TrialOutput): DenseTrialOutput {
   return output;
 }
 function trees(output: TrialOutput): TreeTrialOutput {
-  if (output.family === 'dense') throw new Error('expected a tree output, got dense');
+  if (output.family === 'dense' || output.family === 'cnn')
+    throw new Error(`expected a tree output, got ${output.family}`);
   return output;
 }
 

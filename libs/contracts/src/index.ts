@@ -8,6 +8,7 @@ export * from './events/training.events';
 export * from './events/envelope';
 export * from './errors/domain-errors';
 export * from './http/data.dto';
+export * from './http/images.dto';
 export * from './http/registry.dto';
 export * from './http/inference.dto';
 export * from './http/prediction-log.dto';

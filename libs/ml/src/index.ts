@@ -32,6 +32,7 @@ export {
   type ImageInputType,
 } from './onnx/export-cnn-classifier';
 export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
+export { readZipEntries, writeZip, ZipFormatError, type ZipEntry } from './images/zip';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';
 export { LOG_LOSS_EPSILON, logLoss } from './metrics/log-loss';
@@ -168,7 +169,13 @@ export {
   REGRESSION_FOREST_FEATURE_FRACTION,
   DEFAULT_TRAIN_BUDGET_S,
   DEFAULT_TREE_LIMITS,
+  CNN_DEFINITIONS,
+  cnnConvolutionMacs,
+  DEFAULT_IMAGE_GRID,
+  defaultGridOf,
   defaultModelGrid,
+  estimateCnnSeconds,
+  type CnnTrial,
   describeTrialParams,
   estimateTrialSeconds,
   expandModelGrid,
@@ -181,6 +188,7 @@ export {
   MODEL_FAMILIES,
   refitTrialParams,
   resolveFixedParams,
+  TABLE_FAMILIES,
   TREE_LIMIT_VARIABLES,
   treesGrown,
   trialLimitProblems,

@@ -171,7 +171,7 @@ export class DatasetImportService {
    * Runs an import (or a dry run) in one of DATA_MAX_CONCURRENT_IMPORTS slots: each holds a worker thread and a
    * transaction, so a client cannot start more at once; beyond, 429 naming the setting.
    */
-  private async inImportSlot<T>(work: () => Promise<T>): Promise<T> {
+  async inImportSlot<T>(work: () => Promise<T>): Promise<T> {
     const max = this.config.DATA_MAX_CONCURRENT_IMPORTS;
     if (this.importsRunning >= max) {
       throw new TooManyRequestsError(

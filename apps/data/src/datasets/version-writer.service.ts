@@ -69,6 +69,11 @@ export interface NewContent {
   cleaningRules: AppliedCleaningRule[];
   ranges: VersionStats['ranges'];
   trainOnly?: boolean;
+  /**
+   * Test rows per stratum when the source declares each row's split (IDX train/t10k files): used as the quotas,
+   * with the declared test rows ranked first. Only without inherited rows (inherit false).
+   */
+  declaredTest?: Record<string, number>;
   afterInsert?: (tx: Transaction, version: VersionRecord) => Promise<void>;
 }
 
@@ -209,7 +214,9 @@ export class VersionWriterService {
     }
     const seq = await this.versions.nextSeq(tx, dataset);
     // No quota: every fresh row goes to train.
-    const quotas = content.trainOnly ? {} : testQuotas(inherited, fresh, testFraction);
+    const quotas = content.trainOnly
+      ? {}
+      : (content.declaredTest ?? testQuotas(inherited, fresh, testFraction));
     const split = fromStage
       ? await this.rowWrites.insertStaged(tx, {
           dataset,
@@ -248,7 +255,11 @@ export class VersionWriterService {
       splitPolicy: {
         testFraction,
         seed,
-        method: schema.task === 'regression' ? 'quantile-stratified-hash-stable' : 'stratified-hash-stable',
+        method: content.declaredTest
+          ? 'declared-by-source'
+          : schema.task === 'regression'
+            ? 'quantile-stratified-hash-stable'
+            : 'stratified-hash-stable',
       },
       source: content.source,
       contentSum,

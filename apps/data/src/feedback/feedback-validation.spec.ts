@@ -57,3 +57,17 @@ describe('validateFeedback', () => {
     expect(() => validateFeedback(schema, features, label, ranges)).toThrow(message);
   });
 });
+
+describe('feedback for an image dataset', () => {
+  it('is refused: an image row needs pixels stored by an import', () => {
+    const schema = {
+      features: ['image'],
+      target: 'label',
+      task: 'classification' as const,
+      labels: ['cat'],
+      columns: [{ name: 'image', type: 'categorical' as const }],
+      image: { height: 2, width: 2, channels: 1 as const, resize: 'stretch' as const },
+    };
+    expect(() => validateFeedback(schema, ['f'.repeat(64)], 'cat', [null])).toThrow('this is an image dataset');
+  });
+});

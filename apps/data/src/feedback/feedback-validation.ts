@@ -87,6 +87,13 @@ export function validateFeedback(
   label: string | number,
   ranges: ({ min: number; max: number } | null)[],
 ): ValidatedFeedback {
+  // An image row's feature is the hash of pixels stored by an import: feedback cannot supply them.
+  if (schema.image) {
+    throw new UnprocessableError(
+      'this is an image dataset: feedback rows (feature values) cannot be added to it',
+      'Add labelled images by importing them (POST /datasets/:name/images/import).',
+    );
+  }
   const vector = featureVector(schema, features);
   const encoded = encodeLabel(schema, label);
   const flags: string[] = [];

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
+  BUILT_IN_IMAGE_DATASETS,
   ClassCounts,
   commitFeedbackResponseSchema,
   datasetDiffSchema,
@@ -18,10 +19,11 @@ import {
 import { serviceClient } from '../client/service-client';
 import { Printer } from '../output/printer';
 import { CliContext } from './cli-context';
+import { describeImageImport, ImageCliOptions, importImages } from './data-images';
 
 const short = (id: string | null) => (id ? id.slice(0, 12) : '-');
 
-interface ImportCliOptions {
+interface ImportCliOptions extends ImageCliOptions {
   file?: string;
   target?: string;
   task?: string;
@@ -100,7 +102,25 @@ export function dataCommand(context: CliContext): Command {
     .option('--no-header', 'the first line is data, not column names')
     .option('--dry-run', 'print the inferred schema, the row count and the problems found; write nothing')
     .option('--new-schema', 'replace the stored schema instead of refusing a file that does not fit it')
+    .option(
+      '--images <folder-or-zip>',
+      'images: a folder (or zip) of class folders of PNG/JPEG, or of IDX pairs',
+    )
+    .option('--height <pixels>', 'images: the declared input height (default 28, or the IDX files’ own)')
+    .option('--width <pixels>', 'images: the declared input width (default 28, or the IDX files’ own)')
+    .option('--channels <n>', 'images: 1 (grey) or 3 (RGB); default 1')
+    .option('--resize <policy>', 'images: stretch, fit (aspect kept, padded) or exact (refuse other sizes)')
+    .option('--limit <n>', 'fashion-mnist: import only this many images (train and test in proportion)')
     .action(async (dataset: string, options: ImportCliOptions, cmd: Command) => {
+      const builtInImages = (BUILT_IN_IMAGE_DATASETS as readonly string[]).includes(dataset);
+      if (options.images || (builtInImages && !options.file)) {
+        const result = await importImages(client(), dataset, options);
+        printer(cmd).result(
+          result,
+          () => `${describeImageImport(result)}\n${describeVersion(dataset, result.version)}`,
+        );
+        return;
+      }
       if (options.task && !['classification', 'regression'].includes(options.task)) {
         throw new Error(`--task must be classification or regression, not '${options.task}'`);
       }

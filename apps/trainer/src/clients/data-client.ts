@@ -2,6 +2,8 @@ import {
   type FeatureCell,
   DatasetVersionView,
   datasetVersionSchema,
+  decodeImageBatch,
+  type ImageSpec,
   EvaluationRowsPage,
   evaluationRowsPageSchema,
   evaluationSetSchema,
@@ -19,6 +21,15 @@ export interface SplitRows {
   /** Raw cells in the dataset's feature order: numbers, strings (categorical columns), null (missing). */
   features: FeatureCell[][];
   /** Class indices (classification) or target values (regression). */
+  labels: number[];
+}
+
+/** A split of an image dataset version: every image's pixels, in row order, and its class. */
+export interface SplitImages {
+  image: Pick<ImageSpec, 'height' | 'width' | 'channels'>;
+  /** count × height × width × channels bytes, NHWC. */
+  pixels: Uint8Array;
+  /** Class indices into the version's label map. */
   labels: number[];
 }
 
@@ -65,6 +76,38 @@ export class DataClient {
         `/datasets/${enc(dataset)}/versions/${enc(version)}/rows?split=${split}&cursor=${cursor}&limit=${PAGE_SIZE}`,
       rowPageResponseSchema,
     );
+  }
+
+  /** An image version's split, read through the data service's binary image pages (following their cursor). */
+  async images(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitImages> {
+    const chunks: Uint8Array[] = [];
+    const labels: number[] = [];
+    let image: SplitImages['image'] | undefined;
+    let cursor: number | null = -1;
+    while (cursor !== null) {
+      const path = `/datasets/${enc(dataset)}/versions/${enc(version)}/images?split=${split}&cursor=${cursor}&limit=${PAGE_SIZE}`;
+      const {
+        header,
+        pixels,
+        labels: pageLabels,
+      } = decodeImageBatch(await this.http.bytes(path, { retry: this.retry }));
+      image ??= { height: header.height, width: header.width, channels: header.channels };
+      chunks.push(pixels);
+      labels.push(...pageLabels);
+      if (header.nextCursor !== null && header.nextCursor <= cursor) {
+        throw new ServiceCallError(
+          'data',
+          'GET',
+          this.http.url(path),
+          502,
+          'image page cursor did not advance',
+        );
+      }
+      cursor = header.nextCursor;
+    }
+    const pixels = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    chunks.reduce((at, chunk) => (pixels.set(chunk, at), at + chunk.length), 0);
+    return { image: image ?? { height: 0, width: 0, channels: 1 }, pixels, labels };
   }
 
   /**

@@ -77,7 +77,7 @@ export class TrainController {
     } catch (error) {
       throw new InvalidInputError(
         errorMessage(error),
-        'Families (grid key model): dense, forest, gbdt; their parameters and limits: see docs/training.md "Model families".',
+        'Families (grid key model): dense, forest, gbdt on tables, cnn on images; their parameters and limits: see docs/training.md "Model families".',
       );
     }
     const version = body.version ? await this.resolveVersion(body.dataset, body.version) : undefined;

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { encodeOnnxMetadata, type OnnxFeatureColumn, type TrainRequested } from '@sepal/contracts';
 import {
+  exportCnnClassifierToOnnx,
   exportDenseClassifierToOnnx,
+  fitImageDriftReference,
+  type CnnClassifierSpec,
   exportDenseRegressorToOnnx,
   exportTreeEnsembleToOnnx,
   fitPsiReference,
@@ -9,7 +12,7 @@ import {
   type PsiReference,
   type TreeEnsembleModel,
 } from '@sepal/ml';
-import type { DatasetVersionInfo, SplitRows } from '../clients/data-client';
+import type { DatasetVersionInfo, SplitImages, SplitRows } from '../clients/data-client';
 import { defaultModelName } from '../jobs/model-naming';
 import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { PipelineStep, StepSummary } from './step-runner';
@@ -24,9 +27,12 @@ export interface ExportInput {
    */
   model:
     | { family: 'dense'; spec: DenseTrialSpec }
-    | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel; preprocessing?: FeaturePreprocessing };
+    | { family: 'forest' | 'gbdt'; model: TreeEnsembleModel; preprocessing?: FeaturePreprocessing }
+    | { family: 'cnn'; spec: CnnClassifierSpec };
   /** The raw training split, for the drift reference of each feature. */
   train: SplitRows;
+  /** An image version's training images, for the image drift reference (mean intensity per channel, classes). */
+  trainImages?: SplitImages;
 }
 
 export interface Exported {
@@ -42,8 +48,15 @@ export interface Exported {
 export class ExportStep implements PipelineStep<ExportInput, Exported> {
   readonly id = 'export';
 
-  async run({ job, parentRunId, version, model, train }: ExportInput): Promise<Exported> {
+  async run({ job, parentRunId, version, model, train, trainImages }: ExportInput): Promise<Exported> {
     const modelName = job.modelName ?? defaultModelName(job.dataset);
+    if (model.family === 'cnn') {
+      return exportCnn(
+        model.spec,
+        { modelName, dataset: job.dataset, datasetVersion: version.id, parentRunId },
+        trainImages,
+      );
+    }
     const { features, labels } = version.schema;
     const spec = model.family === 'dense' ? model.spec : null;
     const regression =
@@ -83,6 +96,35 @@ export class ExportStep implements PipelineStep<ExportInput, Exported> {
 }
 
 const PSI_REFERENCE_BINS = 10;
+
+/**
+ * A CNN as ONNX taking uint8 images [N, H, W, C] (the scaling and layout in the graph), with the label map, the image
+ * input's description (input_kind=image, image_shape, input_type) and the drift reference of its training images.
+ */
+function exportCnn(
+  spec: CnnClassifierSpec,
+  facts: { modelName: string; dataset: string; datasetVersion: string; parentRunId: string },
+  trainImages: SplitImages | undefined,
+): Exported {
+  const { height, width, channels } = spec.input;
+  if (channels !== 1 && channels !== 3)
+    throw new Error(`a CNN's images have 1 or 3 channels, not ${channels}`);
+  const imageReference =
+    trainImages && trainImages.labels.length > 0
+      ? fitImageDriftReference(trainImages.pixels, spec.input, trainImages.labels, spec.labels.length)
+      : undefined;
+  const metadata = encodeOnnxMetadata({
+    modelName: facts.modelName,
+    labels: spec.labels,
+    dataset: facts.dataset,
+    datasetVersion: facts.datasetVersion,
+    runId: facts.parentRunId,
+    image: { height, width, channels, inputType: 'uint8' },
+    ...(imageReference ? { imageReference } : {}),
+  });
+  const bytes = exportCnnClassifierToOnnx(spec, metadata, { inputType: 'uint8' });
+  return { modelName: facts.modelName, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
 
 /**
  * PSI reference bins of each raw feature column of the training split (train only: the test split stays unseen),

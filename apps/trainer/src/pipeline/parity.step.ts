@@ -1,4 +1,5 @@
-import type { SplitRows } from '../clients/data-client';
+import type { SplitImages, SplitRows } from '../clients/data-client';
+import { checkOnnxImageParity } from '../evaluation/onnx-image-parity';
 import { artifactColumns } from '../evaluation/onnx-accuracy';
 import { checkOnnxParity, checkOnnxRegressorParity, type ParityReport } from '../evaluation/onnx-parity';
 import { JobRejectedError } from '../jobs/job-errors';
@@ -15,6 +16,8 @@ export interface ParityInput {
   /** TensorFlow.js probabilities of the same test rows (a regressor: one column, the value). */
   probabilities: number[][];
   task?: 'classification' | 'regression';
+  /** An image model's test images (then `test` holds their classes only). */
+  testImages?: SplitImages;
 }
 
 export interface ParityChecked {
@@ -38,13 +41,15 @@ export class ParityStep implements PipelineStep<ParityInput, ParityChecked> {
 
   async run(input: ParityInput): Promise<ParityChecked> {
     const check = input.task === 'regression' ? checkOnnxRegressorParity : checkOnnxParity;
-    const report = await check(
-      input.bytes,
-      input.test.features,
-      input.probabilities,
-      this.deps.tolerance,
-      artifactColumns(input.bytes),
-    );
+    const report = input.testImages
+      ? await checkOnnxImageParity(input.bytes, input.testImages, input.probabilities, this.deps.tolerance)
+      : await check(
+          input.bytes,
+          input.test.features,
+          input.probabilities,
+          this.deps.tolerance,
+          artifactColumns(input.bytes),
+        );
     const metrics = {
       onnx_parity_max_abs_diff: report.maxAbsDifference,
       onnx_parity_label_mismatches: report.labelMismatches,

@@ -6,7 +6,7 @@ import type { JobPlan } from '../sweep/job-plan';
 import type { BackendName } from '../training/tf-backend';
 
 /** What the steps read from the data service (DataClient in the app, an in-memory fake in specs). */
-export type DatasetReader = Pick<DataClient, 'version' | 'rows'>;
+export type DatasetReader = Pick<DataClient, 'version' | 'rows'> & Partial<Pick<DataClient, 'images'>>;
 
 /** The data service's frozen evaluation sets, which the gate decides on (DataClient in the app, a fake in specs). */
 export type EvaluationSets = Pick<DataClient, 'evaluationSet' | 'evaluationRows'>;

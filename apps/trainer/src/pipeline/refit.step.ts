@@ -104,7 +104,7 @@ export function refitMetrics(figures: RefitFigures | null): Record<string, numbe
 function describeRefit(params: TrialParams, plan: JobPlan): string {
   const described = describeTrial(params, plan.grid);
   const fixed =
-    params.model === 'dense'
+    params.model === 'dense' || params.model === 'cnn'
       ? `epochs=${params.epochs}`
       : params.model === 'gbdt'
         ? `rounds=${params.rounds}`

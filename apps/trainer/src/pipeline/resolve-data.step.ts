@@ -19,6 +19,7 @@ import { planLimits, type TrainerConfigValues } from '../trainer.config';
 import type { TrialTrainer } from '../workers/trial-trainer';
 import type { BackendName } from '../training/tf-backend';
 import type { DatasetReader, RunOpener, TrackJob } from './pipeline-ports';
+import { resolveImageSweep, type ResolvedImages } from './resolve-images';
 import type { PipelineStep, StepSummary } from './step-runner';
 
 export interface ResolveDataInput {
@@ -39,10 +40,17 @@ export interface ResolvedData {
   testEncoded: number[][];
   /** The train split cut into fit and validation rows, encoded, with the labels, feature names and preprocessing. */
   sweep: ResolvedSweep;
+  /** An image version's splits (its `train` and `test` then hold the classes only, and the sweep its images). */
+  images?: ResolvedImages;
 }
 
-/** The sweep's data with its task and the preprocessing fitted on the fit rows. */
-export type ResolvedSweep = SweepData & Required<Pick<SweepData, 'task' | 'preprocessing'>>;
+/** The sweep's data with its task (and, for a table, the preprocessing fitted on the fit rows). */
+export type ResolvedSweep = SweepData & Required<Pick<SweepData, 'task'>>;
+type TableSweep = ResolvedSweep & Required<Pick<SweepData, 'preprocessing'>>;
+
+/** `28x28x1`: an image sweep's height, width and channels. */
+const imageShapeOf = ({ height, width, channels }: { height: number; width: number; channels: number }) =>
+  `${height}x${width}x${channels}`;
 
 export interface ResolveDataDeps {
   config: TrainerConfigValues;
@@ -73,8 +81,9 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       version = await resolveVersion(this.deps.data, job);
       // Planned with the version's size: the default grid keeps the families that fit the budget.
       const fitRows = Math.floor(version.trainRows * (1 - this.deps.config.VALIDATION_FRACTION));
+      const image = version.schema.image;
       const estimated = {
-        features: version.schema.features.length,
+        features: image ? image.height * image.width * image.channels : version.schema.features.length,
         classes: version.schema.labels.length,
         rows: fitRows,
       };
@@ -85,6 +94,7 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
         job.budgetSeconds,
         estimated,
         version.schema.task ?? 'classification',
+        image !== undefined,
       );
     } catch (error) {
       refusal = error;
@@ -93,6 +103,13 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
     const run = await this.deps.openRun.open({ plan, version, backend });
     this.deps.track((s) => Object.assign(s, { backend, datasetVersion: version?.id ?? null }));
     if (plan === undefined || version === undefined) throw refusal;
+    if (version.schema.image) {
+      const resolved = await resolveImageSweep(this.deps.data, job.dataset, version, this.deps.config, seed);
+      const shape = { features: 0, classes: resolved.sweep.labels.length, rows: resolved.sweep.yFit.length };
+      const overLimits = trialLimitProblems(plan.trials, { ...limits, maxTrials: Infinity }, shape);
+      if (overLimits.length > 0) throw new JobRejectedError(`invalid training job: ${overLimits.join('; ')}`);
+      return { plan, version, backend, run, ...resolved };
+    }
 
     const [train, test] = await Promise.all([
       this.deps.data.rows(job.dataset, version.id, 'train'),
@@ -120,6 +137,7 @@ export class ResolveDataStep implements PipelineStep<ResolveDataInput, ResolvedD
       validation_rows: sweep.yVal.length,
       ...(sweep.crossValidation ? { cv_folds: sweep.crossValidation.folds } : {}),
       test_rows: test.labels.length,
+      ...(sweep.images ? { image_shape: imageShapeOf(sweep.images.image) } : {}),
       trials: plan.trials.length,
       backend,
     };
@@ -157,7 +175,7 @@ function carveValidation(
   seed: number,
   /** Encode the rows for the tree families too (only when the plan has a tree trial). */
   treeTrials: boolean,
-): ResolvedSweep {
+): TableSweep {
   const problems: string[] = [];
   if (train.labels.length < config.MIN_TRAIN_ROWS) {
     problems.push(
@@ -223,7 +241,7 @@ function crossValidationOf(
   config: ResolveDataDeps['config'],
   strata: number[],
   seed: number,
-): Pick<ResolvedSweep, 'crossValidation'> {
+): Pick<TableSweep, 'crossValidation'> {
   if (!config.TRAIN_REFIT || strata.length > config.TRAIN_CV_MAX_ROWS) return {};
   const folds = config.TRAIN_CV_FOLDS;
   return { crossValidation: { folds, foldOf: stratifiedFolds(strata, folds, seed) } };

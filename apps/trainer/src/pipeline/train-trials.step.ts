@@ -193,7 +193,7 @@ export function trialParams(params: TrialParams): Record<string, string | number
 
 /** Epochs of a dense trial, rounds of a boosted one, trees of a forest: the steps its progress counts. */
 function plannedSteps(params: TrialParams): number {
-  if (params.model === 'dense') return params.epochs;
+  if (params.model === 'dense' || params.model === 'cnn') return params.epochs;
   return params.model === 'gbdt' ? params.rounds : params.trees;
 }
 
@@ -223,7 +223,11 @@ export function importanceMetrics(
 function trialMetrics(result: TrialResult): Record<string, number> {
   if (result.status !== 'finished') return { seconds: result.seconds };
   const trees: Record<string, number> =
-    result.params.model === 'dense' ? {} : { training_seconds: result.seconds, nodes: result.parameterCount };
+    result.params.model === 'dense'
+      ? {}
+      : result.params.model === 'cnn'
+        ? { parameters: result.parameterCount }
+        : { training_seconds: result.seconds, nodes: result.parameterCount };
   const common = {
     val_loss: result.valLoss,
     best_epoch: result.bestEpoch,

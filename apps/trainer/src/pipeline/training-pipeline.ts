@@ -21,6 +21,9 @@ import { StepRunner, type StepObserver } from './step-runner';
 import { importanceMetrics, TrainTrialsStep } from './train-trials.step';
 import { TrialTrainer } from '../workers/trial-trainer';
 
+/** max |ONNX - TensorFlow.js| of a CNN's probabilities on the test images (PARITY_TOLERANCE when that is larger). */
+export const CNN_PARITY_TOLERANCE = 1e-4;
+
 /** Who the job is: fixed for its life. */
 export interface PipelineJob {
   job: TrainRequested;
@@ -56,6 +59,7 @@ function exportable(
   treePreprocessing: FeaturePreprocessing | undefined,
 ): ExportInput['model'] {
   if (model.family === 'dense') return model;
+  if (model.family === 'cnn') return { family: 'cnn', spec: model.spec };
   if (treePreprocessing === undefined)
     throw new Error('a tree model was selected without the rows encoded for trees');
   return { family: model.family, model: model.model, preprocessing: treePreprocessing };
@@ -164,8 +168,12 @@ export class TrainingPipeline extends JobPipeline {
         dataset,
         model,
         test,
-        // A tree model scores the rows encoded for trees; a network the rows encoded for it.
-        testRows: model.family === 'dense' ? resolved.testEncoded : (resolved.sweep.trees?.test ?? []),
+        // A tree model scores the rows encoded for trees; a network the rows encoded for it (a CNN: the token of the
+        // test images it scored, see cnnTrial).
+        testRows:
+          model.family === 'dense' || model.family === 'cnn'
+            ? resolved.testEncoded
+            : (resolved.sweep.trees?.test ?? []),
         labels,
         task,
         tolerance: config.REGRESSION_TOLERANCE,
@@ -176,9 +184,14 @@ export class TrainingPipeline extends JobPipeline {
         version,
         model: exportable(model, resolved.sweep.trees?.preprocessing),
         train: resolved.train,
+        ...(resolved.images ? { trainImages: resolved.images.train } : {}),
       });
       const trialCount = plan.trials.length;
-      const parity = await steps.run(new ParityStep({ tolerance: config.PARITY_TOLERANCE }), {
+      // A CNN's float32 convolutions sum in another order in onnxruntime: its probabilities agree to 1e-4.
+      const tolerance = resolved.images
+        ? Math.max(config.PARITY_TOLERANCE, CNN_PARITY_TOLERANCE)
+        : config.PARITY_TOLERANCE;
+      const parity = await steps.run(new ParityStep({ tolerance }), {
         parentRunId,
         run,
         trialCount,
@@ -186,6 +199,7 @@ export class TrainingPipeline extends JobPipeline {
         test,
         probabilities,
         task,
+        ...(resolved.images ? { testImages: resolved.images.test } : {}),
       });
       const figures = {
         ...evaluation.metrics,
@@ -229,7 +243,8 @@ export class TrainingPipeline extends JobPipeline {
         new GateStep({
           registry,
           policy: { minImprovement: config.GATE_MIN_IMPROVEMENT, minAccuracy: config.GATE_MIN_ACCURACY },
-          evaluationSets: this.evaluationSets,
+          // An image model's frozen set is not scored from an artifact yet: it is gated on its test split.
+          evaluationSets: resolved.images ? undefined : this.evaluationSets,
           promotionPolicy: config.PROMOTION_POLICY,
           log,
         }),

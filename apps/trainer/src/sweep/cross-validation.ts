@@ -9,7 +9,17 @@ export function allTrainRows(sweep: SweepData): SweepData {
     xFit: [...sweep.xFit, ...sweep.xVal],
     yFit: [...sweep.yFit, ...sweep.yVal],
     ...(sweep.trees ? { trees: { ...sweep.trees, xFit: [...sweep.trees.xFit, ...sweep.trees.xVal] } } : {}),
+    ...(sweep.images
+      ? { images: { ...sweep.images, xFit: concatBytes(sweep.images.xFit, sweep.images.xVal) } }
+      : {}),
   };
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 /**

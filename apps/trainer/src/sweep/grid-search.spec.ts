@@ -140,7 +140,10 @@ describe('runGridSearch with tree families', () => {
       test.x,
     );
     expect(
-      split.requests.every((request) => request.family !== 'dense' && request.task === 'regression'),
+      split.requests.every(
+        (request) =>
+          (request.family === 'forest' || request.family === 'gbdt') && request.task === 'regression',
+      ),
     ).toBe(true);
     for (const result of outcome.trials) {
       expect(result.status).toBe('finished');

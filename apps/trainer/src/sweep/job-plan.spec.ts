@@ -88,7 +88,7 @@ describe('planJob', () => {
   });
 
   it.each([
-    [{ dropout: [0.5] }, undefined, /unknown parameter "dropout"/],
+    [{ dropRate: [0.5] }, undefined, /unknown parameter "dropRate"/],
     [{ hiddenUnits: [] }, undefined, /hiddenUnits: the list of values is empty/],
     [{ learningRate: ['fast'] }, undefined, /learningRate: "fast" is a string, expected a number/],
     [{}, undefined, /names no parameter/],

@@ -3,11 +3,12 @@ import {
   DEFAULT_TRAIN_BUDGET_S,
   DEFAULT_TRAINING_LIMITS,
   DEFAULT_TREE_LIMITS,
-  defaultModelGrid,
+  defaultGridOf,
   describeTrialParams,
   expandModelGrid,
   overLimitMessage,
   resolveFixedParams,
+  TABLE_FAMILIES,
   trialLimitProblems,
   validateModelGrid,
   type CheckedGrid,
@@ -47,7 +48,23 @@ export function planJob(
   shape?: DataShape,
   /** The dataset's task when known: a regression forest's default featureFraction is 1. */
   task?: 'classification' | 'regression',
+  /**
+   * Whether the dataset holds images (then model cnn is the default family and DEFAULT_IMAGE_GRID the default grid,
+   * and only cnn trains) or a table (cnn is refused); undefined before the dataset is known: either plan will do.
+   */
+  images?: boolean,
 ): JobPlan {
+  if (images === undefined) {
+    try {
+      return planJob(grid, params, limits, budgetSeconds, shape, task, false);
+    } catch (tableError) {
+      try {
+        return planJob(grid, params, limits, budgetSeconds, shape, task, true);
+      } catch {
+        throw tableError;
+      }
+    }
+  }
   const problems: string[] = [];
   const budget = budgetSeconds ?? limits.defaultBudgetSeconds;
   if (!Number.isFinite(budget) || budget <= 0) {
@@ -57,11 +74,12 @@ export function planJob(
       `budgetSeconds ${budget} is over the limit of ${limits.maxBudgetSeconds} (TRAIN_MAX_BUDGET_S)`,
     );
   }
-  const fixed = resolveFixedParams(params, task);
+  const fixed = resolveFixedParams(params, task, images ? ['cnn'] : TABLE_FAMILIES);
   problems.push(...fixed.problems);
+  if (images && params?.model === undefined) fixed.defaultFamily = 'cnn';
   const defaultGrid = grid === undefined;
   const validation = validateModelGrid(
-    defaultGrid ? defaultModelGrid(shape, budget) : grid,
+    defaultGrid ? defaultGridOf(images, shape, budget) : grid,
     fixed.defaultFamily,
   );
   if (!validation.ok) problems.push(...validation.errors.map((error) => `grid: ${error}`));
@@ -74,11 +92,25 @@ export function planJob(
     problems.push(overLimitMessage(limits, 'maxTrials', `a grid of ${combinations} trials`));
   }
   const trials = problems.length === 0 && validation.ok ? expandModelGrid(validation.value, fixed.bases) : [];
+  problems.push(...familyDataProblems(trials, images));
   problems.push(...trialLimitProblems(trials, { ...limits, maxTrials: Number.POSITIVE_INFINITY }, shape));
   if (problems.length > 0 || !validation.ok) {
     throw new JobRejectedError(`invalid training job: ${problems.join('; ')}`);
   }
   return { grid: validation.value, defaultGrid, trials, budgetSeconds: budget };
+}
+
+/** A CNN trains on images only, and an image dataset trains CNNs only: one message per family that does not fit. */
+function familyDataProblems(trials: readonly TrialParams[], images: boolean): string[] {
+  const families = [...new Set(trials.map((trial) => trial.model))];
+  if (images) {
+    return families
+      .filter((family) => family !== 'cnn')
+      .map((family) => `model ${family} trains on tables; an image dataset trains model cnn only`);
+  }
+  return families.includes('cnn')
+    ? ['model cnn trains on image datasets only (import one with sepal data import <name> --images <folder>)']
+    : [];
 }
 
 /** The parameters that vary in the grid, for a trial's name and the summary table. */

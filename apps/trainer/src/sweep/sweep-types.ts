@@ -1,4 +1,4 @@
-import type { BoostingRoundMetrics, FeaturePreprocessing, TrialParams } from '@sepal/ml';
+import type { BoostingRoundMetrics, FeaturePreprocessing, ImageShape, TrialParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
 import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
 
@@ -13,6 +13,11 @@ export interface SweepData {
    * The export puts the same preprocessing in front of the ensemble, so clients send raw cells to trees too.
    */
   trees?: TreeRows;
+  /**
+   * An image dataset's sweep: the fit, validation and test images as 0..255 bytes (NHWC), which the CNN family reads
+   * (its x rows are then empty; yFit and yVal are the images' classes).
+   */
+  images?: SweepImages;
   /** Regression: the tolerance of val_within_tolerance (REGRESSION_TOLERANCE). */
   tolerance?: number;
   /**
@@ -38,6 +43,14 @@ export interface TreeRows {
   xFit: number[][];
   xVal: number[][];
   test: number[][];
+}
+
+/** The images of an image sweep (see SweepData.images), row-major NHWC, in the order of yFit, yVal and the test. */
+export interface SweepImages {
+  image: ImageShape;
+  xFit: Uint8Array;
+  xVal: Uint8Array;
+  test: Uint8Array;
 }
 
 /** A regressor's validation figures besides the RMSE (of the kept weights or trees, on the validation rows). */

@@ -6,6 +6,7 @@ import {
   regressionReport,
   sumByColumn,
   treeFeatureImportance,
+  type CnnClassifierSpec,
   type ForestTrial,
   type RandomForestModel,
   type TrialParams,
@@ -53,6 +54,7 @@ export async function trainTrial(run: TrialRun): Promise<TrialOutcome> {
     predictRows,
   };
   try {
+    if (params.model === 'cnn') return await trainCnnTrial(run, started);
     if (params.model === 'dense') {
       const { model: _model, ...dense } = params;
       const trained = await trainer.train({
@@ -114,8 +116,8 @@ export async function trainTrial(run: TrialRun): Promise<TrialOutcome> {
             params: stripModel(params),
             signal: hooks.signal,
           });
-    if (trained.family === 'dense')
-      throw new Error('the trial trainer answered a dense model for a tree trial');
+    if (trained.family === 'dense' || trained.family === 'cnn')
+      throw new Error(`the trial trainer answered a ${trained.family} model for a tree trial`);
     return { result: treeResult(index, params, trained, data, started), trained };
   } catch (error) {
     if (hooks.signal?.aborted) throw error;
@@ -125,6 +127,56 @@ export async function trainTrial(run: TrialRun): Promise<TrialOutcome> {
     };
     return { result, trained: null };
   }
+}
+
+/** A CNN trial on the sweep's images (its validation figures are the kept epoch's, like a dense trial's). */
+async function trainCnnTrial(run: TrialRun, started: number): Promise<TrialOutcome> {
+  const { index, params, data, seed, trainer, hooks } = run;
+  if (params.model !== 'cnn') throw new Error(`trainCnnTrial: a ${params.model} trial`);
+  if (data.images === undefined) {
+    throw new Error('model cnn trains on image datasets only, and this dataset version holds no images');
+  }
+  const trained = await trainer.train({
+    family: 'cnn',
+    image: data.images.image,
+    xTrain: data.images.xFit,
+    yTrain: data.yFit,
+    xVal: data.images.xVal,
+    yVal: data.yVal,
+    labels: data.labels,
+    params: stripModel(params),
+    seed,
+    predictImages: data.images.test,
+    signal: hooks.signal,
+    onEpoch: (metrics) => hooks.onEpoch?.(index, metrics),
+    ...(hooks.jobId !== undefined ? { trial: { jobId: hooks.jobId, index } } : {}),
+  });
+  if (trained.family !== 'cnn')
+    throw new Error(`the trial trainer answered a ${trained.family} model for a CNN`);
+  const kept = trained.history[trained.bestEpoch - 1];
+  const result: TrialResult = {
+    index,
+    params,
+    status: 'finished',
+    valAccuracy: kept.valAccuracy,
+    valLoss: kept.valLoss,
+    bestEpoch: trained.bestEpoch,
+    epochsRun: trained.history.length,
+    parameterCount: cnnParameterCount(trained.spec),
+    stoppedEarly: trained.stoppedEarly,
+    seconds: (performance.now() - started) / 1000,
+  };
+  return { result, trained };
+}
+
+/** Trainable weights of a CNN (batch normalisation's moving statistics are not trained, so not counted). */
+export function cnnParameterCount(spec: CnnClassifierSpec): number {
+  return spec.layers.reduce((sum, layer) => {
+    if (layer.kind === 'conv2d') return sum + layer.kernel.length + (layer.bias?.length ?? 0);
+    if (layer.kind === 'dense') return sum + layer.kernel.length + layer.bias.length;
+    if (layer.kind === 'batchNorm') return sum + layer.gamma.length + layer.beta.length;
+    return sum;
+  }, 0);
 }
 
 function stripModel<P extends { model: string }>(params: P): Omit<P, 'model'> {

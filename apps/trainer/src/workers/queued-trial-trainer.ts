@@ -84,7 +84,10 @@ export class QueuedTrialTrainer extends TrialTrainer implements OnApplicationBoo
     await Promise.all(this.subscriptions.map((subscription) => subscription.stopConsuming()));
   }
 
-  async train({ onEpoch, signal, trial, ...task }: TrialRequest): Promise<TrainedTrial> {
+  async train(request: TrialRequest): Promise<TrainedTrial> {
+    // A CNN trial's images are typed arrays, not JSON: it trains on this replica's worker threads.
+    if (request.family === 'cnn') return this.local.train(request);
+    const { onEpoch, signal, trial, ...task } = request;
     signal?.throwIfAborted();
     const bytes = Buffer.byteLength(JSON.stringify(task));
     if (bytes > this.config.TRIAL_MESSAGE_MAX_BYTES) {
@@ -140,7 +143,11 @@ export class QueuedTrialTrainer extends TrialTrainer implements OnApplicationBoo
     if (finished.status === 'failed' || !finished.output) {
       throw new TrialFailedError(finished.error ?? `the trial failed on ${finished.worker}`);
     }
-    return trainedFromOutput(fromJson(finished.output), task.predictRows, finished.worker);
+    return trainedFromOutput(
+      fromJson(finished.output),
+      'predictRows' in task ? task.predictRows : [],
+      finished.worker,
+    );
   }
 
   private async onReply(envelope: EventEnvelope): Promise<void> {

@@ -1,4 +1,11 @@
-import type { ForestTrialParams, GbdtTrialParams, ModelFamily, TreeEnsembleModel } from '@sepal/ml';
+import type {
+  CnnClassifierSpec,
+  CnnParams,
+  ForestTrialParams,
+  GbdtTrialParams,
+  ImageShape,
+  TreeEnsembleModel,
+} from '@sepal/ml';
 import type { DenseTrialSpec } from '../training/dense-classifier';
 import type { DenseClassifierTrainingInput, EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
@@ -36,8 +43,25 @@ export type ForestTrialTask = TrialData & {
 };
 export type GbdtTrialTask = TrialData & { family: 'gbdt'; params: GbdtTrialParams };
 
+/**
+ * A CNN trial: images as 0..255 bytes (NHWC, row-major; typed arrays, so a worker thread gets them by structured clone,
+ * not as JSON), class indices, and the test images whose TensorFlow.js probabilities come back with the model.
+ */
+export interface CnnTrialTask {
+  family: 'cnn';
+  image: ImageShape;
+  xTrain: Uint8Array;
+  yTrain: number[];
+  xVal: Uint8Array;
+  yVal: number[];
+  labels: string[];
+  params: CnnParams;
+  seed: number;
+  predictImages: Uint8Array;
+}
+
 /** What a worker needs to train one trial, by model family: a plain, serialisable object. */
-export type TrialTask = DenseTrialTask | ForestTrialTask | GbdtTrialTask;
+export type TrialTask = DenseTrialTask | ForestTrialTask | GbdtTrialTask | CnnTrialTask;
 
 /** A dense trial's answer: the model as pure weights, its history and the outputs of `predictRows`. */
 export interface DenseTrialOutput {
@@ -59,14 +83,25 @@ export interface DenseTrialOutput {
  * (a regressor: its value as one column).
  */
 export interface TreeTrialOutput {
-  family: Exclude<ModelFamily, 'dense'>;
+  family: 'forest' | 'gbdt';
   model: TreeEnsembleModel;
   valScores: number[][];
   predictScores: number[][];
   backend: BackendName;
 }
 
-export type TrialOutput = DenseTrialOutput | TreeTrialOutput;
+/** A CNN trial's answer: the trained layers, its history and the probabilities of `predictImages`. */
+export interface CnnTrialOutput {
+  family: 'cnn';
+  spec: CnnClassifierSpec;
+  history: EpochMetrics[];
+  stoppedEarly: boolean;
+  bestEpoch: number;
+  predictions: number[][];
+  backend: BackendName;
+}
+
+export type TrialOutput = DenseTrialOutput | TreeTrialOutput | CnnTrialOutput;
 
 /** Parent → worker. */
 export type ToWorker = { type: 'train'; id: number; task: TrialTask };

@@ -1,12 +1,19 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { TreeEnsembleModel } from '@sepal/ml';
+import type { CnnClassifierSpec, TreeEnsembleModel } from '@sepal/ml';
+import { trainCnnTask } from '../training/cnn-trial';
 import { trainDenseClassifier, type TrainedDenseClassifier } from '../training/dense-classifier';
 import { trainTreeTrial } from '../training/tree-trial';
 import { loadTensorFlow, type BackendName, type BackendPreference } from '../training/tf-backend';
 import type { EpochMetrics } from '../training/training-input';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
-import type { TreeTrialOutput, TrialOutput, TrialTask } from './trial-protocol';
+import type { CnnTrialOutput, TreeTrialOutput, TrialOutput, TrialTask } from './trial-protocol';
 import { TrialPool } from './trial-pool';
+
+/**
+ * The row list a CNN trial's test probabilities are asked for with (see cnnTrial): its test images travel as pixels,
+ * and an image sweep has no encoded rows.
+ */
+export const CNN_PREDICT_ROWS: number[][] = [];
 
 export type TrialRequest = TrialTask & {
   onEpoch?: (metrics: EpochMetrics) => void | Promise<void>;
@@ -39,7 +46,42 @@ export interface TrainedTreeTrial {
   dispose(): void;
 }
 
-export type TrainedTrial = TrainedDenseTrial | TrainedTreeTrial;
+/**
+ * A trained CNN trial: its layers as plain numbers, its history, and the TensorFlow.js probabilities of the test
+ * images it was given; predictProba answers them for the token it was trained with (see cnnTrial).
+ */
+export interface TrainedCnnTrial {
+  family: 'cnn';
+  spec: CnnClassifierSpec;
+  history: CnnTrialOutput['history'];
+  stoppedEarly: boolean;
+  bestEpoch: number;
+  predictions: number[][];
+  predictProba(rows: number[][]): Promise<number[][]>;
+  dispose(): void;
+}
+
+export type TrainedTrial = TrainedDenseTrial | TrainedTreeTrial | TrainedCnnTrial;
+
+/**
+ * A CNN output as a trained trial. Its test images travel beside the rows the other families score, so the pipeline
+ * asks for their probabilities with the same (empty) row list it gave the sweep: that identity is the token.
+ */
+export function cnnTrial(output: Omit<CnnTrialOutput, 'backend'>, predictRows: number[][]): TrainedCnnTrial {
+  return {
+    family: 'cnn',
+    spec: output.spec,
+    history: output.history,
+    stoppedEarly: output.stoppedEarly,
+    bestEpoch: output.bestEpoch,
+    predictions: output.predictions,
+    predictProba: async (rows) => {
+      if (rows !== predictRows) throw new Error('a CNN trial has the probabilities of its test images only');
+      return output.predictions;
+    },
+    dispose: () => undefined,
+  };
+}
 
 /** A tree output as a trained trial; predictProba answers for `predictRows` only (the rows the worker scored). */
 export function treeTrial(
@@ -117,7 +159,7 @@ export class PooledTrialTrainer extends TrialTrainer implements OnApplicationShu
       },
     });
     await reported;
-    return trainedFromOutput(output, task.predictRows);
+    return trainedFromOutput(output, 'predictRows' in task ? task.predictRows : CNN_PREDICT_ROWS);
   }
 
   /** Last: the running jobs were stopped (and handed back) by GracefulStop first. */
@@ -132,6 +174,7 @@ export function trainedFromOutput(
   predictRows: number[][],
   worker?: string,
 ): TrainedTrial {
+  if (output.family === 'cnn') return cnnTrial(output, CNN_PREDICT_ROWS);
   if (output.family !== 'dense') return treeTrial(output, predictRows);
   return {
     family: 'dense',
@@ -164,6 +207,11 @@ export class InProcessTrialTrainer extends TrialTrainer {
   }
 
   async train(request: TrialRequest): Promise<TrainedTrial> {
+    if (request.family === 'cnn') {
+      const { onEpoch, signal, trial: _trial, ...task } = request;
+      const output = await trainCnnTask(task, await loadTensorFlow(this.preference), { onEpoch, signal });
+      return cnnTrial(output, CNN_PREDICT_ROWS);
+    }
     if (request.family !== 'dense') {
       request.signal?.throwIfAborted();
       return treeTrial(trainTreeTrial(request), request.predictRows);

@@ -3,6 +3,7 @@
  * never runs a training step: HTTP, health checks and broker heartbeats keep answering while it works.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { trainCnnTask } from '../training/cnn-trial';
 import { trainDenseClassifier } from '../training/dense-classifier';
 import { loadTensorFlow, type TensorFlowHandle } from '../training/tf-backend';
 import { trainTreeTrial } from '../training/tree-trial';
@@ -14,6 +15,24 @@ const { backend, tensorBytesLimit } = workerData as TrialWorkerData;
 const send = (message: FromWorker) => port.postMessage(message);
 
 async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Promise<void> {
+  if (task.family === 'cnn') {
+    const controller = new AbortController();
+    try {
+      const output = await trainCnnTask(task, handle, {
+        signal: controller.signal,
+        onBatchEnd: () => checkMemory(handle, controller),
+        onEpoch: (metrics) => {
+          checkMemory(handle, controller);
+          send({ type: 'epoch', id, metrics });
+        },
+      });
+      send({ type: 'done', id, output });
+    } catch (error) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : error;
+      send({ type: 'failed', id, message: reason instanceof Error ? reason.message : String(reason) });
+    }
+    return;
+  }
   if (task.family !== 'dense') {
     // Tree learners are synchronous: a cancelled or overdue tree trial is stopped by terminating the worker.
     try {

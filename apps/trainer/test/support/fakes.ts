@@ -10,7 +10,7 @@ import type {
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus, type DeadLetter, type Subscription } from '@sepal/messaging';
 import { createHash } from 'node:crypto';
-import type { DatasetVersionInfo, SplitRows } from '../../src/clients/data-client';
+import type { DatasetVersionInfo, SplitImages, SplitRows } from '../../src/clients/data-client';
 import type { ChampionView } from '../../src/clients/registry-client';
 import type { RunSearch } from '../../src/jobs/job-runner';
 import type { DatasetReader, ModelRegistry } from '../../src/pipeline/pipeline-ports';
@@ -83,6 +83,8 @@ export interface StoredDataset {
   version: DatasetVersionInfo;
   train: SplitRows;
   test: SplitRows;
+  /** An image dataset's splits as its binary pages decode (its `train` and `test` rows then hold the classes). */
+  images?: { train: SplitImages; test: SplitImages };
 }
 
 /** The data service's versions and splits, in memory; an unknown dataset or version answers 404 as the service does. */
@@ -108,6 +110,15 @@ export class InMemoryDatasets implements DatasetReader {
       throw serviceError('data service', 404, `version '${version}' of '${dataset}' not found`);
     }
     return stored[split];
+  }
+
+  async images(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitImages> {
+    this.reads.push(`${dataset}@${version.slice(0, 12)}:${split}:images`);
+    const stored = this.datasets[dataset];
+    if (!stored || stored.version.id !== version || !stored.images) {
+      throw serviceError('data service', 404, `image version '${version}' of '${dataset}' not found`);
+    }
+    return stored.images[split];
   }
 }
 

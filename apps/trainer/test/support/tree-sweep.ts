@@ -42,7 +42,7 @@ export class TreeTrainer extends TrialTrainer {
   }
   async train(request: TrialRequest): Promise<TrainedTrial> {
     this.requests.push(request);
-    if (request.family === 'dense') throw new Error('no dense trials here');
+    if (request.family === 'dense' || request.family === 'cnn') throw new Error('tree trials only here');
     return treeTrial(trainTreeTrial(request), request.predictRows);
   }
 }

@@ -8,6 +8,7 @@ import {
   sha256Hex,
 } from '../events/common';
 import { datasetVersionReason } from '../events/data.events';
+import { imageSpecSchema } from './image-spec';
 
 export const importDatasetRequestSchema = z
   .object({
@@ -90,6 +91,11 @@ export const datasetSchemaSchema = z.object({
   task: datasetTask,
   labels: z.array(z.string()),
   columns: z.array(featureColumnSchema).optional(),
+  /**
+   * Image datasets only: the declared input shape and channel policy. Their one feature, `image`, holds each row's
+   * image hash (GET /datasets/:name/images/:hash; pixels in bulk: GET .../versions/:ref/images).
+   */
+  image: imageSpecSchema.optional(),
 });
 export type DatasetSchema = z.infer<typeof datasetSchemaSchema>;
 

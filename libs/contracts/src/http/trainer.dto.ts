@@ -13,7 +13,8 @@ export const trainRequestSchema = z
     experiment: nonEmptyName.optional(),
     /**
      * Parameter name → candidate values, e.g. {"learningRate": [0.001, 0.01], "hiddenUnits": [8, 16]}; `model` lists
-     * the families (dense, forest, gbdt). A list of such grids searches each (e.g. one per family) in one sweep.
+     * the families (dense, forest, gbdt; cnn for images). A list of such grids searches each (e.g. one per family) in
+     * one sweep.
      */
     grid: z
       .union([

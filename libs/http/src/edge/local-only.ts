@@ -20,7 +20,7 @@ export interface Refusal {
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Content types a state change may carry: none of them is one a cross-site form or a simple request can send. */
 const ACCEPTED_TYPES =
-  /^(application\/(json|[\w.+-]+\+json|octet-stream)|text\/csv|multipart\/form-data)\s*(;|$)/i;
+  /^(application\/(json|[\w.+-]+\+json|octet-stream|zip)|text\/csv|multipart\/form-data)\s*(;|$)/i;
 
 const first = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? value[0] : value;
@@ -54,7 +54,7 @@ const hasBody = (headers: Headers) =>
  * - the Host is loopback (localhost, 127.0.0.0/8, ::1, any port) or a name in SEPAL_ALLOWED_HOSTS: else 421;
  * - a browser's cross-site or same-site request (Sec-Fetch-Site), other than a top-level navigation, is refused: 403;
  * - a state change (POST, PUT, PATCH, DELETE) with an Origin must come from the Host's own origin: else 403; its body
- *   must be JSON, CSV, octet-stream or multipart (415), and it must carry `X-Sepal-Client` (or a key header), which a
+ *   must be JSON, CSV, octet-stream, zip or multipart (415), and it must carry `X-Sepal-Client` (or a key header), which a
  *   page on another site cannot send without a CORS preflight: else 403. Predictions need no client header (they
  *   change nothing stored and their JSON body already needs a preflight).
  * Returns the refusal, or undefined when the request may go on.
@@ -102,7 +102,7 @@ export function localOnlyRefusal(
       statusCode: 415,
       message:
         `body: unsupported content type${type ? ` ${shown(type)}` : ' (none given)'}; send JSON ` +
-        '(Content-Type: application/json), CSV (text/csv) or application/octet-stream',
+        '(Content-Type: application/json), CSV (text/csv), application/zip or application/octet-stream',
     };
   }
   if (

@@ -40,7 +40,7 @@ describe('validateModelGrid', () => {
         { model: ['dense', 'gbdt'], l2: [-1] },
       ]),
     ).toEqual([
-      'grid 1: model: "xgboost" is not one of dense, forest, gbdt',
+      'grid 1: model: "xgboost" is not one of dense, forest, gbdt, cnn',
       'grid 2: rounds: 1.5 is not an integer',
       'grid 2: maxLeaves: 1 is out of bounds, expected >= 2 and <= 65536',
       'grid 2: trees is a parameter of model forest, not of gbdt; add it to model or move it to a grid of its own',

@@ -1,5 +1,6 @@
 import type { ValidationResult } from '../util/result';
 import { DEFAULT_GBDT_PARAMS, estimateGbdtSeconds, GBDT_DEFINITIONS } from './families/boosting';
+import { CNN_DEFINITIONS, DEFAULT_CNN_PARAMS, DEFAULT_IMAGE_GRID, estimateCnnSeconds } from './families/cnn';
 import { definedValue, type Definition } from './families/definitions';
 import { estimateDenseSeconds } from './families/dense';
 import {
@@ -22,6 +23,13 @@ import type { DataShape } from './training-limits';
 export { DEFAULT_GBDT_PARAMS, gbdtParamsOf, type GbdtTrial, type GbdtTrialParams } from './families/boosting';
 export type { DenseTrial } from './families/dense';
 export {
+  CNN_DEFINITIONS,
+  cnnConvolutionMacs,
+  DEFAULT_IMAGE_GRID,
+  estimateCnnSeconds,
+  type CnnTrial,
+} from './families/cnn';
+export {
   DEFAULT_FOREST_PARAMS,
   forestParamsOf,
   REGRESSION_FOREST_FEATURE_FRACTION,
@@ -42,13 +50,18 @@ export const FAMILY_PARAM_NAMES: { readonly [F in ModelFamily]: readonly string[
   dense: TRAINING_PARAM_NAMES,
   forest: Object.keys(FOREST_DEFINITIONS),
   gbdt: Object.keys(GBDT_DEFINITIONS),
+  cnn: Object.keys(CNN_DEFINITIONS),
 };
 
 const FAMILY_DEFAULTS: { readonly [F in ModelFamily]: Readonly<Record<string, unknown>> } = {
   dense: DEFAULT_TRAINING_PARAMS,
   forest: DEFAULT_FOREST_PARAMS,
   gbdt: DEFAULT_GBDT_PARAMS,
+  cnn: DEFAULT_CNN_PARAMS,
 };
+
+/** The families that train on tables (cnn trains on images). */
+export const TABLE_FAMILIES: readonly ModelFamily[] = ['dense', 'forest', 'gbdt'];
 
 export function isModelFamily(value: unknown): value is ModelFamily {
   return typeof value === 'string' && (MODEL_FAMILIES as readonly string[]).includes(value);
@@ -72,7 +85,7 @@ export function familyParamValue(
     return problem === undefined ? { ok: true, value } : { ok: false, problem };
   }
   const definitions: Readonly<Record<string, Definition>> =
-    family === 'forest' ? FOREST_DEFINITIONS : GBDT_DEFINITIONS;
+    family === 'forest' ? FOREST_DEFINITIONS : family === 'cnn' ? CNN_DEFINITIONS : GBDT_DEFINITIONS;
   const definition = definitions[name];
   if (definition === undefined) {
     return { ok: false, problem: `unknown parameter "${name}" for model ${family}` };
@@ -212,6 +225,11 @@ export function resolveFixedParams(
   params: Readonly<Record<string, unknown>> | undefined,
   /** A regression forest considers every feature at each split by default (scikit-learn's regressor default). */
   task: 'classification' | 'regression' = 'classification',
+  /**
+   * The families the job's data can train (the table families, or cnn for images): a value is checked, and its
+   * problems reported, for these only; a parameter none of them has is a problem.
+   */
+  families: readonly ModelFamily[] = TABLE_FAMILIES,
 ): {
   defaultFamily: ModelFamily;
   bases: { [F in ModelFamily]: Record<string, unknown> };
@@ -225,6 +243,7 @@ export function resolveFixedParams(
       ...(task === 'regression' ? { featureFraction: REGRESSION_FOREST_FEATURE_FRACTION } : {}),
     },
     gbdt: { ...FAMILY_DEFAULTS.gbdt },
+    cnn: { ...FAMILY_DEFAULTS.cnn },
   };
   let defaultFamily: ModelFamily = 'dense';
   for (const [name, value] of Object.entries(params ?? {})) {
@@ -233,15 +252,24 @@ export function resolveFixedParams(
       else problems.push(`params.model: ${JSON.stringify(value)} is not one of ${MODEL_FAMILIES.join(', ')}`);
       continue;
     }
-    const owners = familiesOf(name);
-    if (owners.length === 0) {
+    const all = familiesOf(name);
+    const owners = all.filter((family) => families.includes(family));
+    if (all.length === 0) {
       problems.push(`params: ${unknownNameMessage(name, MODEL_FAMILIES)}`);
       continue;
     }
-    for (const family of owners) {
+    if (owners.length === 0) {
+      problems.push(
+        `params.${name} is a parameter of model ${all.join(', ')}, not of ${families.join(', ')}`,
+      );
+      continue;
+    }
+    for (const family of all) {
       const result = familyParamValue(family, name, value);
       if (result.ok) bases[family][name] = result.value;
-      else problems.push(`params.${owners.length > 1 ? `${family}.` : ''}${result.problem}`);
+      else if (owners.includes(family)) {
+        problems.push(`params.${owners.length > 1 ? `${family}.` : ''}${result.problem}`);
+      }
     }
   }
   return { defaultFamily, bases, problems };
@@ -298,6 +326,7 @@ export function describeTrialParams(trial: TrialParams, grids: readonly CheckedG
 export function estimateTrialSeconds(trial: TrialParams, shape: DataShape): number {
   if (trial.model === 'forest') return estimateForestSeconds(trial, shape);
   if (trial.model === 'gbdt') return estimateGbdtSeconds(trial, shape);
+  if (trial.model === 'cnn') return estimateCnnSeconds(trial, shape);
   return estimateDenseSeconds(trial, shape);
 }
 
@@ -309,7 +338,7 @@ export function estimateTrialSeconds(trial: TrialParams, shape: DataShape): numb
  */
 export function refitTrialParams(trial: TrialParams, kept: number): TrialParams {
   const fixed = Math.max(1, Math.round(kept));
-  if (trial.model === 'dense') {
+  if (trial.model === 'dense' || trial.model === 'cnn') {
     return { ...trial, epochs: Math.min(trial.epochs, fixed), earlyStoppingPatience: 0 };
   }
   if (trial.model === 'gbdt')
@@ -348,4 +377,9 @@ export function defaultModelGrid(shape?: DataShape, budgetSeconds?: number): Fam
     spent += seconds;
   }
   return kept;
+}
+
+/** The default grids of a dataset: the tables' (defaultModelGrid), or DEFAULT_IMAGE_GRID for an image dataset. */
+export function defaultGridOf(images: boolean, shape?: DataShape, budgetSeconds?: number): FamilyGrid[] {
+  return images ? [{ ...DEFAULT_IMAGE_GRID }] : defaultModelGrid(shape, budgetSeconds);
 }

@@ -5,6 +5,7 @@ import { useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import type { DatasetSummary, DatasetVersion } from '../types';
 import { ErrorBox, Page, short, TableHead, TextField, when } from '../ui';
+import { ImageSamples } from './image-samples';
 
 interface DryRun {
   dryRun?: boolean;
@@ -310,6 +311,7 @@ function Versions({ name }: { name: string }) {
           ))}
         </tbody>
       </table>
+      {list.some((v) => v.schema.image) && <ImageSamples name={name} versions={list} />}
       <h3>Diff between two versions</h3>
       <div className="row">
         <VersionSelect id="diff-from" label="From" versions={list} value={from} onChange={setFrom} />

@@ -31,6 +31,17 @@ export function versionId(schema: DatasetSchema, rowSum: string): string {
     task: schema.task,
     labels: schema.labels,
     columns: schema.columns ?? null,
+    // Image datasets only (absent from tables' headers, so their ids are unchanged): the declared input shape.
+    ...(schema.image
+      ? {
+          image: {
+            height: schema.image.height,
+            width: schema.image.width,
+            channels: schema.image.channels,
+            resize: schema.image.resize,
+          },
+        }
+      : {}),
   });
   return createHash('sha256').update(`sepal-dataset-v2\n${header}\n${rowSum}\n`).digest('hex');
 }

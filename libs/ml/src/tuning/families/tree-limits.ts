@@ -5,6 +5,7 @@ import {
   type TrainingLimits,
 } from '../training-limits';
 import type { GbdtTrial } from './boosting';
+import { cnnLimitProblems, type CnnTrial } from './cnn';
 import type { DenseTrial } from './dense';
 import type { ForestTrial } from './forest';
 import type { TrialParams } from './trial';
@@ -45,7 +46,8 @@ export function treesGrown(trial: ForestTrial | GbdtTrial, classes: number): num
 
 /**
  * Every limit the trials exceed (one message per limit, at the first trial over it), naming the limit, its variable
- * and the value asked for: the dense limits for dense trials, the tree limits for the others.
+ * and the value asked for: the dense limits for dense trials (epochs, batch size and rows × epochs for a CNN), the
+ * tree limits for the others.
  */
 export function trialLimitProblems(
   trials: readonly TrialParams[],
@@ -53,7 +55,10 @@ export function trialLimitProblems(
   shape?: DataShape,
 ): string[] {
   const dense = trials.filter((trial): trial is DenseTrial => trial.model === 'dense');
-  const trees = trials.filter((trial): trial is ForestTrial | GbdtTrial => trial.model !== 'dense');
+  const trees = trials.filter(
+    (trial): trial is ForestTrial | GbdtTrial => trial.model === 'forest' || trial.model === 'gbdt',
+  );
+  const cnn = trials.filter((trial): trial is CnnTrial => trial.model === 'cnn');
   const problems: string[] = [];
   if (trials.length > limits.maxTrials) {
     problems.push(overLimitMessage(limits, 'maxTrials', `a grid of ${trials.length} trials`));
@@ -61,6 +66,7 @@ export function trialLimitProblems(
   if (dense.length > 0) {
     problems.push(...trainingLimitProblems(dense, { ...limits, maxTrials: Number.POSITIVE_INFINITY }, shape));
   }
+  if (cnn.length > 0) problems.push(...cnnLimitProblems(cnn, limits, shape));
   const over = (limit: keyof TreeLimits, asked: string) =>
     `${asked} is over the limit of ${limits[limit]} (${TREE_LIMIT_VARIABLES[limit]})`;
   const checks: [keyof TreeLimits, (t: ForestTrial | GbdtTrial) => number, (v: number) => string][] = [

@@ -1,0 +1,99 @@
+import { useEffect, useState } from 'react';
+import type { ImageSamplesResponse } from '../../../../../libs/contracts/src/http/images.dto';
+import { api, call, enc } from '../api';
+import { useLoad } from '../hooks';
+import type { DatasetVersion } from '../types';
+import { ErrorBox, short } from '../ui';
+
+/** One stored image: fetched with the key header (an <img src> could not send it), shown as a blob URL. */
+function Thumb({ dataset, hash, size }: { dataset: string; hash: string; size: number }) {
+  const [url, setUrl] = useState<string>();
+  useEffect(() => {
+    let made: string | undefined;
+    let cancelled = false;
+    void call('data', `/datasets/${enc(dataset)}/images/${hash}`).then(async (response) => {
+      if (!response.ok || cancelled) return;
+      made = URL.createObjectURL(await response.blob());
+      if (cancelled) URL.revokeObjectURL(made);
+      else setUrl(made);
+    });
+    return () => {
+      cancelled = true;
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [dataset, hash]);
+  return (
+    <img
+      src={url}
+      alt={`image ${short(hash, 12)}`}
+      title={short(hash, 12)}
+      width={size}
+      height={size}
+      style={{ imageRendering: 'pixelated', background: '#000', marginRight: 2 }}
+    />
+  );
+}
+
+/** A per-class grid of the first images of an image dataset's version (the data service's samples). */
+export function ImageSamples({ name, versions }: { name: string; versions: DatasetVersion[] }) {
+  const [ref, setRef] = useState(versions.length ? `v${versions[versions.length - 1].seq}` : 'latest');
+  const [split, setSplit] = useState('');
+  const samples = useLoad(
+    () =>
+      api<ImageSamplesResponse>(
+        'data',
+        `/datasets/${enc(name)}/versions/${enc(ref)}/samples?perClass=8${split ? `&split=${split}` : ''}`,
+      ),
+    [name, ref, split],
+  );
+  const spec = samples.data?.image;
+  const size = spec ? Math.max(28, Math.min(96, spec.width * 2)) : 56;
+  return (
+    <section aria-labelledby="samples-h">
+      <h3 id="samples-h">Samples per class</h3>
+      <div className="row">
+        <div className="field">
+          <label htmlFor="samples-version">Version</label>
+          <select id="samples-version" value={ref} onChange={(e) => setRef(e.target.value)}>
+            {versions.map((v) => (
+              <option key={v.id} value={`v${v.seq}`}>
+                v{v.seq}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="samples-split">Split</label>
+          <select id="samples-split" value={split} onChange={(e) => setSplit(e.target.value)}>
+            <option value="">both</option>
+            <option value="train">train</option>
+            <option value="test">test</option>
+          </select>
+        </div>
+      </div>
+      <ErrorBox error={samples.error} what="load the samples" />
+      {spec && (
+        <p>
+          Input shape {spec.height}×{spec.width}×{spec.channels} ({spec.channels === 1 ? 'grey' : 'RGB'},
+          resize {spec.resize}).
+        </p>
+      )}
+      <table aria-label="Sample images per class">
+        <tbody>
+          {(samples.data?.classes ?? []).map((c) => (
+            <tr key={c.index}>
+              <th scope="row">
+                {c.index} {c.name} <span className="muted">({c.count})</span>
+              </th>
+              <td>
+                {c.images.map((image) => (
+                  <Thumb key={image.hash} dataset={name} hash={image.hash} size={size} />
+                ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
