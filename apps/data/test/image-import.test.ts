@@ -290,6 +290,9 @@ describe.each(['real services', 'embedded adapters'] as const)('image datasets o
       console.warn(`skipped: ${FASHION_MNIST} is missing (apt-get install dataset-fashion-mnist)`);
       return;
     }
+    const csv = await post('/datasets/fashion-mnist/import');
+    expect(csv.statusCode).toBe(400);
+    expect(csv.json().message).toContain('POST /datasets/fashion-mnist/images/import');
     const response = await post('/datasets/fashion-mnist/images/import?limit=200');
     expect(response.statusCode).toBe(201);
     const version = (response.json() as ImageImportResponse).version;
