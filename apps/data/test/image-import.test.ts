@@ -1,5 +1,5 @@
 /**
- * Image datasets end to end in the data app (embedded adapters): a zip of class folders (PNG and JPEG made here
+ * Image datasets end to end in the data app (real PostgreSQL and RabbitMQ, and the embedded adapters): a zip of class folders (PNG and JPEG made here
  * with pngjs and jpeg-js), versions by content hash with delta storage, a stratified split that rows keep, the
  * binary pages for the trainer, samples and PNGs for the console, per-file errors and limits that leave nothing
  * behind, and IDX pairs (a zip of them, and the first 200 Fashion-MNIST images when the Debian files exist).
@@ -14,11 +14,13 @@ import { DataSource } from 'typeorm';
 import { decodeImageBatch, DatasetVersionView, ImageImportResponse } from '@sepal/contracts';
 import { encodeIdx, writeZip } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { uniqueNamespace } from '@sepal/testing';
+import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
+import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
 import { startDataApp } from '../src/bootstrap';
 import { DataConfig } from '../src/data.config';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 /** A w×h PNG of one colour with a diagonal line whose place depends on `i` (so every image differs). */
 function png(w: number, h: number, rgb: [number, number, number], i: number): Uint8Array {
@@ -79,8 +81,10 @@ function shapesFiles(perClass = 10): { name: string; data: Uint8Array }[] {
   return files;
 }
 
-describe('image datasets on the embedded adapters', () => {
+describe.each(['real services', 'embedded adapters'] as const)('image datasets on %s', (mode) => {
   let app: NestFastifyApplication;
+  let db: TestDatabase | undefined;
+  let namespace: string;
 
   const post = (url: string, zip?: Uint8Array) =>
     app.inject({
@@ -121,9 +125,12 @@ describe('image datasets on the embedded adapters', () => {
   };
 
   beforeAll(async () => {
-    const namespace = uniqueNamespace('images');
+    namespace = uniqueNamespace('images');
+    db = mode === 'real services' ? await createTestDatabase() : undefined;
     app = await startDataApp(
       DataConfig.load({
+        DATABASE_URL: db?.url,
+        AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
         SEPAL_HOME: `memory://images-${namespace}`,
         SEPAL_NAMESPACE: namespace,
         FEEDBACK_COMMIT_EVERY: '0',
@@ -139,6 +146,8 @@ describe('image datasets on the embedded adapters', () => {
   afterAll(async () => {
     await app?.close();
     await closeEmbeddedDatabases();
+    await db?.drop();
+    if (mode === 'real services') await deleteNamespace(AMQP_URL, namespace, ['data.feedback']);
   });
 
   it('imports a zip of class folders as a version keyed by content, with a stratified split rows keep', async () => {
@@ -281,6 +290,9 @@ describe('image datasets on the embedded adapters', () => {
       console.warn(`skipped: ${FASHION_MNIST} is missing (apt-get install dataset-fashion-mnist)`);
       return;
     }
+    const csv = await post('/datasets/fashion-mnist/import');
+    expect(csv.statusCode).toBe(400);
+    expect(csv.json().message).toContain('POST /datasets/fashion-mnist/images/import');
     const response = await post('/datasets/fashion-mnist/images/import?limit=200');
     expect(response.statusCode).toBe(201);
     const version = (response.json() as ImageImportResponse).version;

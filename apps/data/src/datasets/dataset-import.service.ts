@@ -10,6 +10,7 @@ import {
 } from '@sepal/contracts';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { DATASET_CATALOG, findDefinition } from '../catalog/catalog';
+import { findImageDefinition } from '../catalog/image-catalog';
 import { DatasetDefinition } from '../catalog/dataset-definition';
 import { DatasetVersionsRepository } from './dataset-versions.repository';
 import { DatasetsRepository } from './datasets.repository';
@@ -70,6 +71,12 @@ export class DatasetImportService {
 
   private source(request: ImportRequest, definition: DatasetDefinition | undefined) {
     if (request.body) return { stream: request.body, fileName: request.query.fileName ?? 'upload.csv' };
+    if (!definition && findImageDefinition(request.dataset)) {
+      throw new InvalidInputError(
+        `'${request.dataset}' is an image dataset: it is imported by POST /datasets/${request.dataset}/images/import`,
+        `CLI: sepal data import ${request.dataset} [--limit n].`,
+      );
+    }
     if (!definition) {
       throw new InvalidInputError(
         `there is no CSV to import: '${request.dataset}' is not a built-in dataset and the request has no body`,

@@ -68,6 +68,8 @@ describe('feedback for an image dataset', () => {
       columns: [{ name: 'image', type: 'categorical' as const }],
       image: { height: 2, width: 2, channels: 1 as const, resize: 'stretch' as const },
     };
-    expect(() => validateFeedback(schema, ['f'.repeat(64)], 'cat', [null])).toThrow('this is an image dataset');
+    expect(() => validateFeedback(schema, ['f'.repeat(64)], 'cat', [null])).toThrow(
+      'this is an image dataset',
+    );
   });
 });

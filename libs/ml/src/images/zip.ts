@@ -72,8 +72,14 @@ export function readZipEntries(zip: Uint8Array): ZipEntry[] {
       const length = u16(x + 2);
       if (id === 0x0001) {
         let field = x + 4;
-        if (size === 0xffffffff) ((size = u64(field)), (field += 8));
-        if (compressed === 0xffffffff) ((compressed = u64(field)), (field += 8));
+        if (size === 0xffffffff) {
+          size = u64(field);
+          field += 8;
+        }
+        if (compressed === 0xffffffff) {
+          compressed = u64(field);
+          field += 8;
+        }
         if (local === 0xffffffff) local = u64(field);
       }
       x += 4 + length;

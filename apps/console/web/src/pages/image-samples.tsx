@@ -5,21 +5,30 @@ import { useLoad } from '../hooks';
 import type { DatasetVersion } from '../types';
 import { ErrorBox, short } from '../ui';
 
-/** One stored image: fetched with the key header (an <img src> could not send it), shown as a blob URL. */
+/** A blob as a data: URL (the console's Content-Security-Policy takes data: images, not blob: ones). */
+function dataUrl(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error('cannot read the image'));
+    reader.readAsDataURL(blob);
+  });
+}
+
+/** One stored image: fetched with the key header (an <img src> could not send it), shown as a data: URL. */
 function Thumb({ dataset, hash, size }: { dataset: string; hash: string; size: number }) {
   const [url, setUrl] = useState<string>();
   useEffect(() => {
-    let made: string | undefined;
     let cancelled = false;
-    void call('data', `/datasets/${enc(dataset)}/images/${hash}`).then(async (response) => {
-      if (!response.ok || cancelled) return;
-      made = URL.createObjectURL(await response.blob());
-      if (cancelled) URL.revokeObjectURL(made);
-      else setUrl(made);
-    });
+    void call('data', `/datasets/${enc(dataset)}/images/${hash}`)
+      .then(async (response) => {
+        if (!response.ok) return;
+        const made = await dataUrl(await response.blob());
+        if (!cancelled) setUrl(made);
+      })
+      .catch(() => undefined);
     return () => {
       cancelled = true;
-      if (made) URL.revokeObjectURL(made);
     };
   }, [dataset, hash]);
   return (

@@ -105,7 +105,10 @@ export function proportionalCounts(sizes: readonly number[], limit: number | und
   const counts = sizes.map((s) => Math.floor((s * limit) / total));
   let left = limit - counts.reduce((n, c) => n + c, 0);
   for (let i = 0; left > 0 && i < sizes.length; i++) {
-    if (counts[i] < sizes[i]) ((counts[i] += 1), (left -= 1));
+    if (counts[i] < sizes[i]) {
+      counts[i] += 1;
+      left -= 1;
+    }
   }
   return counts;
 }
