@@ -212,7 +212,7 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
   it('dead-letters invalid jobs with the reason recorded on their failed run, and keeps consuming', async () => {
     const invalid = await bus.publish(EventNames.TrainRequested, {
       dataset: 'iris',
-      grid: { hiddenUnits: ['many'], dropout: [0.5] },
+      grid: { hiddenUnits: ['many'], dropRate: [0.5] },
     });
     const missing = await bus.publish(EventNames.TrainRequested, { dataset: 'no-such-dataset' });
     await waitFor(async () => (await bus.deadLetterCount('trainer.jobs')) === 2, {
@@ -222,13 +222,13 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
     const dead = await bus.deadLetters('trainer.jobs');
     const reasonOf = (id: string) => dead.find((letter) => letter.envelope?.messageId === id)?.error ?? '';
     expect(reasonOf(invalid)).toMatch(
-      /hiddenUnits: "many" is a string, expected a number.*unknown parameter "dropout"/,
+      /hiddenUnits: "many" is a string, expected a number.*unknown parameter "dropRate"/,
     );
     expect(reasonOf(missing)).toMatch(/dataset 'no-such-dataset' not found/);
     expect(dead.every((letter) => letter.attempts === 1)).toBe(true);
     await waitFor(async () => {
       const run = await getJson<RunView>(`${services.registryUrl}/runs/${firstAttemptRunId(invalid)}`);
-      return run.status === 'failed' && /unknown parameter "dropout"/.test(run.error ?? '');
+      return run.status === 'failed' && /unknown parameter "dropRate"/.test(run.error ?? '');
     });
     await waitFor(async () => {
       const run = await getJson<RunView>(`${services.registryUrl}/runs/${firstAttemptRunId(missing)}`);
