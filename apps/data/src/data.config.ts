@@ -19,7 +19,8 @@ export const dataConfigSchema = baseConfigSchema.extend({
   FEEDBACK_COMMIT_EVERY: z.coerce.number().int().min(0).default(25),
   /**
    * Feedback samples each key may send per minute, over POST /datasets/:name/feedback and the gateways'
-   * feedback.received together; 429 beyond (an event over it is retried, then dead-lettered with the reason).
+   * feedback.received together; 429 beyond (an event over it is retried, then dead-lettered with the reason). With keys
+   * on only (SEPAL_API_KEY): keyless, every caller is this machine and no sample is refused.
    */
   FEEDBACK_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(120),
   /** How many feedback samples a key may send at once before the per-minute rate applies. */

@@ -70,7 +70,10 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
    * feedback goes to the dataset its served version was trained on (from the registry's lineage).
    */
   FEEDBACK_DATASET: z.string().trim().min(1).max(200).default('iris'),
-  /** Feedback samples each key may forward per minute through this gateway (POST /feedback); 429 beyond. */
+  /**
+   * Feedback samples each key may forward per minute through this gateway (POST /feedback); 429 beyond. With keys on
+   * only (SEPAL_API_KEY): keyless, every caller is this machine and no sample is refused.
+   */
   FEEDBACK_RATE_PER_KEY: z.coerce.number().positive().max(1_000_000).default(120),
   /** How many feedback samples a key may forward at once before the per-minute rate applies. */
   FEEDBACK_BURST_PER_KEY: z.coerce.number().int().positive().max(1_000_000).default(120),

@@ -48,8 +48,12 @@ describe('FeedbackService', () => {
     expect(feedback.rows.map((r) => r.submittedBy)).toEqual(['shop', 'other']);
   });
 
-  it('holds each key to FEEDBACK_RATE_PER_KEY (429 naming the limit and the variable), other keys unaffected', async () => {
-    const { feedback, service } = setup({ FEEDBACK_RATE_PER_KEY: '1', FEEDBACK_BURST_PER_KEY: '2' });
+  it('with keys on, holds each key to FEEDBACK_RATE_PER_KEY (429 naming the limit and the variable), other keys unaffected', async () => {
+    const { feedback, service } = setup({
+      SEPAL_API_KEY: 'c0ffee42deadbeef9f8e7d6c5b4a3928',
+      FEEDBACK_RATE_PER_KEY: '1',
+      FEEDBACK_BURST_PER_KEY: '2',
+    });
     await service.receive(sample('flood'));
     await service.receive(sample('flood'));
     const refused = service.receive(sample('flood'));
@@ -59,6 +63,12 @@ describe('FeedbackService', () => {
     );
     await service.receive(sample('calm'));
     expect(feedback.rows.map((r) => r.submittedBy)).toEqual(['flood', 'flood', 'calm']);
+  });
+
+  it('with keys off (this machine only), refuses no sample: the limit is per identified key, as for predictions', async () => {
+    const { feedback, service } = setup({ FEEDBACK_RATE_PER_KEY: '1', FEEDBACK_BURST_PER_KEY: '2' });
+    for (let i = 0; i < 10; i++) await service.receive(sample('anonymous'));
+    expect(feedback.rows).toHaveLength(10);
   });
 
   it('commits every N samples into the train split only, audited as an automatic commit by the key that sent the Nth', async () => {

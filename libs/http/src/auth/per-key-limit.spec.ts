@@ -1,5 +1,5 @@
 import { TooManyRequestsError } from '@sepal/contracts';
-import { PerKeyLimit } from './per-key-limit';
+import { feedbackRateLimit, PerKeyLimit } from './per-key-limit';
 
 describe('PerKeyLimit', () => {
   const settings = {
@@ -34,5 +34,14 @@ describe('PerKeyLimit', () => {
       expect(error).toBeInstanceOf(TooManyRequestsError);
       expect((error as TooManyRequestsError).hint).toMatch(/Retry after 1 s, or raise FEEDBACK_RATE_PER_KEY/);
     }
+  });
+
+  it('feedback: limited per key with keys on, never refused with keys off (one caller: this machine)', () => {
+    const rates = { FEEDBACK_RATE_PER_KEY: 60, FEEDBACK_BURST_PER_KEY: 1 };
+    const keysOn = feedbackRateLimit({ ...rates, SEPAL_API_KEY: 'c0ffee42deadbeef9f8e7d6c5b4a3928' });
+    keysOn.take('shop');
+    expect(() => keysOn.take('shop')).toThrow(TooManyRequestsError);
+    const keysOff = feedbackRateLimit(rates);
+    for (let i = 0; i < 1000; i++) keysOff.take('anonymous');
   });
 });

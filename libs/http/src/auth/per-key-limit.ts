@@ -9,6 +9,8 @@ export interface PerKeyLimitSettings {
   /** The variables that set them, named in the 429 so an operator knows what to raise. */
   rateVariable: string;
   burstVariable: string;
+  /** false: `take` never refuses (a limit that applies only when callers can be told apart). Default true. */
+  enabled?: boolean;
 }
 
 /**
@@ -26,6 +28,7 @@ export class PerKeyLimit {
   }
 
   take(key: string): void {
+    if (this.settings.enabled === false) return;
     const retryAfter = this.buckets.take(key);
     if (retryAfter === 0) return;
     const { what, perMinute, burst, rateVariable, burstVariable } = this.settings;
@@ -42,11 +45,17 @@ export class PerKeyLimit {
 export interface FeedbackRateSettings {
   FEEDBACK_RATE_PER_KEY: number;
   FEEDBACK_BURST_PER_KEY: number;
+  SEPAL_API_KEY?: string;
 }
 
-/** The per-key feedback allowance (FEEDBACK_RATE_PER_KEY per minute, bursts of FEEDBACK_BURST_PER_KEY). */
+/**
+ * The per-key feedback allowance (FEEDBACK_RATE_PER_KEY per minute, bursts of FEEDBACK_BURST_PER_KEY), with keys on.
+ * Keys off, every caller is this machine and one "key": as for predictions there is no limit, so a user sending the
+ * delayed labels of a day's predictions at full speed is not refused (issue 25: the defaults never refuse a caller).
+ */
 export function feedbackRateLimit(config: FeedbackRateSettings): PerKeyLimit {
   return new PerKeyLimit({
+    enabled: config.SEPAL_API_KEY !== undefined,
     what: 'feedback samples',
     perMinute: config.FEEDBACK_RATE_PER_KEY,
     burst: config.FEEDBACK_BURST_PER_KEY,
