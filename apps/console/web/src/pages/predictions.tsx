@@ -85,24 +85,20 @@ export function PredictionLog({ name }: { name: string }) {
               ))}
             </select>
           </div>
-          <div className="field">
-            <label htmlFor="log-from">From (inclusive)</label>
-            <input
-              id="log-from"
-              type="datetime-local"
-              value={draft.from}
-              onChange={(e) => set('from')(e.target.value)}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor="log-to">To (exclusive)</label>
-            <input
-              id="log-to"
-              type="datetime-local"
-              value={draft.to}
-              onChange={(e) => set('to')(e.target.value)}
-            />
-          </div>
+          <TextField
+            id="log-from"
+            label="From (inclusive)"
+            type="datetime-local"
+            value={draft.from}
+            onChange={set('from')}
+          />
+          <TextField
+            id="log-to"
+            label="To (exclusive)"
+            type="datetime-local"
+            value={draft.to}
+            onChange={set('to')}
+          />
           <TextField
             id="log-limit"
             label="Rows a page (≤ 1000)"
