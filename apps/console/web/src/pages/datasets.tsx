@@ -5,6 +5,7 @@ import { useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import type { DatasetSummary, DatasetVersion } from '../types';
 import { ErrorBox, Page, short, TableHead, TextField, when } from '../ui';
+import { VersionSelect } from '../version-select';
 import { ImageSamples } from './image-samples';
 
 interface DryRun {
@@ -195,35 +196,6 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
   );
 }
 
-/** A choice of one of the dataset's versions, as `v<seq>` (empty until one is chosen). */
-function VersionSelect({
-  id,
-  label,
-  versions,
-  value,
-  onChange,
-}: {
-  id: string;
-  label: string;
-  versions: DatasetVersion[];
-  value: string;
-  onChange: (value: string) => void;
-}) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        <option value="">choose…</option>
-        {versions.map((v) => (
-          <option key={v.id} value={`v${v.seq}`}>
-            v{v.seq}
-          </option>
-        ))}
-      </select>
-    </div>
-  );
-}
-
 function Versions({ name }: { name: string }) {
   const versions = useLoad(() => api<DatasetVersion[]>('data', `/datasets/${enc(name)}/versions`), [name]);
   const [from, setFrom] = useState('');
@@ -314,8 +286,22 @@ function Versions({ name }: { name: string }) {
       {list.some((v) => v.schema.image) && <ImageSamples name={name} versions={list} />}
       <h3>Diff between two versions</h3>
       <div className="row">
-        <VersionSelect id="diff-from" label="From" versions={list} value={from} onChange={setFrom} />
-        <VersionSelect id="diff-to" label="To" versions={list} value={to} onChange={setTo} />
+        <VersionSelect
+          id="diff-from"
+          label="From"
+          placeholder="choose…"
+          versions={list}
+          value={from}
+          onChange={setFrom}
+        />
+        <VersionSelect
+          id="diff-to"
+          label="To"
+          placeholder="choose…"
+          versions={list}
+          value={to}
+          onChange={setTo}
+        />
       </div>
       <ErrorBox error={diff.error} what="compute the diff" />
       {diff.data && (
