@@ -286,22 +286,8 @@ function Versions({ name }: { name: string }) {
       {list.some((v) => v.schema.image) && <ImageSamples name={name} versions={list} />}
       <h3>Diff between two versions</h3>
       <div className="row">
-        <VersionSelect
-          id="diff-from"
-          label="From"
-          placeholder="choose…"
-          versions={list}
-          value={from}
-          onChange={setFrom}
-        />
-        <VersionSelect
-          id="diff-to"
-          label="To"
-          placeholder="choose…"
-          versions={list}
-          value={to}
-          onChange={setTo}
-        />
+        <VersionSelect id="diff-from" label="From" versions={list} value={from} onChange={setFrom} />
+        <VersionSelect id="diff-to" label="To" versions={list} value={to} onChange={setTo} />
       </div>
       <ErrorBox error={diff.error} what="compute the diff" />
       {diff.data && (

@@ -65,6 +65,7 @@ export function ImageSamples({ name, versions }: { name: string; versions: Datas
         <VersionSelect
           id="samples-version"
           label="Version"
+          placeholder={null}
           versions={versions}
           value={ref}
           onChange={setRef}
