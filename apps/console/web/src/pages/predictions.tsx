@@ -12,6 +12,12 @@ interface Filters {
   limit: string;
 }
 
+/** The time window's two bounds: the field and its label. */
+const WINDOW = [
+  ['from', 'From (inclusive)'],
+  ['to', 'To (exclusive)'],
+] as const;
+
 /** A datetime-local value (the browser's local time) as ISO 8601, or undefined when empty. */
 const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
@@ -85,20 +91,16 @@ export function PredictionLog({ name }: { name: string }) {
               ))}
             </select>
           </div>
-          <TextField
-            id="log-from"
-            label="From (inclusive)"
-            type="datetime-local"
-            value={draft.from}
-            onChange={set('from')}
-          />
-          <TextField
-            id="log-to"
-            label="To (exclusive)"
-            type="datetime-local"
-            value={draft.to}
-            onChange={set('to')}
-          />
+          {WINDOW.map(([field, label]) => (
+            <TextField
+              key={field}
+              id={`log-${field}`}
+              label={label}
+              type="datetime-local"
+              value={draft[field]}
+              onChange={set(field)}
+            />
+          ))}
           <TextField
             id="log-limit"
             label="Rows a page (≤ 1000)"
