@@ -13,24 +13,13 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { createRng } from '@sepal/ml';
 import { IRIS_FEATURES, irisShapedModel, scoreInWorker, TrainerConfig } from '../apps/trainer/src';
 import { printSettings } from './settings';
 
 const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 1_000_000);
 const SEED = Number(process.env.BENCH_SEED ?? 20261130);
 const mb = (kb: number) => (kb / 1024).toFixed(0);
-
-/** A seeded generator (mulberry32): the same rows every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function writeRows(path: string, values: Float32Array): Promise<void> {
   const out = createWriteStream(path);
@@ -61,7 +50,7 @@ async function main(): Promise<void> {
   );
   const dir = await mkdtemp(join(tmpdir(), 'sepal-bench-batch-'));
   try {
-    const next = random(SEED);
+    const next = createRng(SEED);
     const ranges = [
       [4.3, 7.9],
       [2.0, 4.4],

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import { Client } from 'pg';
+import { createRng } from '@sepal/ml';
 import { printSettings } from './settings';
 
 const ROOT = join(__dirname, '../..');
@@ -50,22 +51,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A deterministic pseudo-random stream (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Writes the CSV: 8 numeric features (2% missing), 3 categorical (1% missing), a numeric target. */
 async function writeCsv(path: string, rows: number): Promise<void> {
   const out = createWriteStream(path);
-  const next = random(42);
+  const next = createRng(42);
   out.write('x1,x2,x3,x4,x5,x6,x7,x8,city,colour,grade,price\n');
   let chunk = '';
   for (let i = 0; i < rows; i++) {

@@ -12,23 +12,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { DEFAULT_CNN_PARAMS, exportCnnClassifierToOnnx, parseIdx, type CnnParams } from '@sepal/ml';
+import {
+  DEFAULT_CNN_PARAMS,
+  exportCnnClassifierToOnnx,
+  FASHION_MNIST_CLASSES,
+  parseIdx,
+  type CnnParams,
+} from '@sepal/ml';
 import { carveStratifiedHoldout, loadTensorFlow, trainCnnClassifier } from '../apps/trainer/src';
 import { runBench } from './support';
 
 const DATA = '/usr/share/datasets/fashion-mnist';
-const CLASSES = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+const CLASSES = [...FASHION_MNIST_CLASSES];
 const IMAGE = { height: 28, width: 28, channels: 1 };
 const PIXELS = 28 * 28;
 const SERVING_BATCH = 64;

@@ -23,7 +23,12 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { encodeOnnxMetadata } from '@sepal/contracts';
-import { createRng, exportCnnClassifierToOnnx, randomCnnClassifierSpec } from '@sepal/ml';
+import {
+  createRng,
+  exportCnnClassifierToOnnx,
+  FASHION_MNIST_CLASSES,
+  randomCnnClassifierSpec,
+} from '@sepal/ml';
 import {
   BenchModel,
   IRIS_FEATURES,
@@ -38,18 +43,7 @@ import { runBench } from './support';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const BATCH = 64;
 const MODEL = 'model-01';
-const LABELS = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+const LABELS = [...FASHION_MNIST_CLASSES];
 const SIZE = 28 * 28;
 
 function imagePixels(count: number, seed: number): Uint8Array {

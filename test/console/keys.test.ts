@@ -3,15 +3,10 @@
  * with it, and the actions its scopes do not allow are shown disabled (GET /keys/self on the registry names them).
  * The services are a stand-in here (the journey test runs the real ones without a key).
  */
-import { existsSync } from 'node:fs';
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { ConsoleConfig, startConsoleApp } from '../../apps/console/src/index';
+import { IncomingMessage } from 'node:http';
+import type { Page } from 'puppeteer-core';
+import { StandInConsole, startStandInConsole } from './support/stand-in-console';
 
-const ROOT = join(__dirname, '../..');
 const KEY = 'viewer-key-123';
 const SHA = 'a'.repeat(64);
 
@@ -47,20 +42,15 @@ const ANSWERS: Record<string, unknown> = {
 };
 
 describe('the console with API keys', () => {
-  let services: Server;
+  let consoleApp: StandInConsole;
   const seenKeys: (string | undefined)[] = [];
   const forwardedFor: (string | undefined)[] = [];
-  let app: INestApplication;
-  let browser: Browser;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/apps/console/web/index.html'))) {
-      throw new Error('dist/apps/console/web is missing: run `npm run build` first (npm test does).');
-    }
     // Every read needs the key, like SEPAL_READ_REQUIRES_KEY=true.
-    services = createServer((request: IncomingMessage, response) => {
+    consoleApp = await startStandInConsole((request: IncomingMessage, response) => {
       const key = request.headers['x-api-key'] as string | undefined;
       seenKeys.push(key);
       // The console's own scrape of /metrics has no browser behind it.
@@ -80,32 +70,11 @@ describe('the console with API keys', () => {
         ),
       );
     });
-    await new Promise<void>((resolve) => services.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(services.address() as AddressInfo).port}`;
-    app = await startConsoleApp(
-      ConsoleConfig.load({
-        CONSOLE_PORT: '0',
-        CONSOLE_HOST: '127.0.0.1',
-        LOG_LEVEL: 'error',
-        DATA_URL: url,
-        REGISTRY_URL: url,
-        TRAINER_URL: url,
-        INFERENCE_URL: url,
-      }),
-    );
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    browser = await puppeteer.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-    });
-    page = await browser.newPage();
+    ({ base, page } = consoleApp);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    services?.close();
+    await consoleApp?.close();
   });
 
   it('prompts for the key on a 401, then shows the page with the actions the key may not do disabled', async () => {

@@ -4,13 +4,10 @@
  * each feature's reference and live distributions and PSI. Screenshots in test-output/console/ (git-ignored), and
  * axe-core on each page with no serious or critical violation. Needs the build (`npm run build`).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { ConsoleConfig, startConsoleApp } from '../../apps/console/src/index';
+import type { Page } from 'puppeteer-core';
+import { StandInConsole, startStandInConsole } from './support/stand-in-console';
 
 const ROOT = join(__dirname, '../..');
 const OUT = join(ROOT, 'test-output/console');
@@ -107,10 +104,8 @@ function answer(url: URL): unknown {
 }
 
 describe('the console monitoring pages in a real browser', () => {
-  let services: Server;
+  let consoleApp: StandInConsole;
   const seen: URL[] = [];
-  let app: INestApplication;
-  let browser: Browser;
   let page: Page;
   let base: string;
   const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -131,44 +126,20 @@ describe('the console monitoring pages in a real browser', () => {
     );
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/apps/console/web/index.html'))) {
-      throw new Error('dist/apps/console/web is missing: run `npm run build` first (npm test does).');
-    }
     mkdirSync(OUT, { recursive: true });
-    services = createServer((request, response) => {
+    consoleApp = await startStandInConsole((request, response) => {
       const url = new URL(request.url!, 'http://stand-in');
       seen.push(url);
       const body = answer(url);
       response.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body ?? { statusCode: 404, message: 'no such thing' }));
     });
-    await new Promise<void>((resolve) => services.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(services.address() as AddressInfo).port}`;
-    app = await startConsoleApp(
-      ConsoleConfig.load({
-        CONSOLE_PORT: '0',
-        CONSOLE_HOST: '127.0.0.1',
-        LOG_LEVEL: 'error',
-        DATA_URL: url,
-        REGISTRY_URL: url,
-        TRAINER_URL: url,
-        INFERENCE_URL: url,
-      }),
-    );
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    browser = await puppeteer.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-    });
-    page = await browser.newPage();
+    ({ base, page } = consoleApp);
     await page.setViewport({ width: 1400, height: 900 });
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    services?.close();
+    await consoleApp?.close();
   });
 
   it('links the model page to its prediction log and monitoring', async () => {

@@ -4,6 +4,7 @@ import { encodeOnnxMetadata } from '@sepal/contracts';
 import {
   createRng,
   exportCnnClassifierToOnnx,
+  FASHION_MNIST_CLASSES,
   fitImageDriftReference,
   randomCnnClassifierSpec,
 } from '@sepal/ml';
@@ -11,18 +12,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { IRIS_RUN_ID } from './fixtures';
 
 export const IMAGE = { height: 28, width: 28, channels: 1 } as const;
-export const FASHION_LABELS = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+export const FASHION_LABELS = [...FASHION_MNIST_CLASSES];
 
 /** `count` seeded grey 28x28 images (NHWC bytes): a bright blob on a dark background, placed at random. */
 export function syntheticImages(count: number, seed: number, brightness = 1): Uint8Array {

@@ -8,7 +8,7 @@ import type { BatchJobView } from '@sepal/contracts';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { runCli } from '../../apps/sepal/src';
 import { csvCells, IRIS_FEATURES, irisShapedModel } from '../../apps/trainer/src';
-import { Services, startServices, startTrainer } from './support/services';
+import { importIris, inject, Services, startServices, startTrainer } from './support/services';
 
 jest.setTimeout(90_000);
 
@@ -44,17 +44,8 @@ describe('batch scoring jobs (embedded adapters)', () => {
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     payload?: unknown,
-    headers = {},
-  ) =>
-    services.registry
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method,
-        url,
-        payload: payload as string,
-        headers: { 'x-sepal-client': '1', ...headers },
-      });
+    headers: Record<string, string> = {},
+  ) => inject(services.registry, method, url, payload, headers);
   const ok = async (...args: Parameters<typeof call>) => {
     const response = await call(...args);
     if (response.statusCode >= 300)
@@ -78,15 +69,7 @@ describe('batch scoring jobs (embedded adapters)', () => {
       real: false,
       registry: { REGISTRY_BATCH_MAX_ROWS: '200000' },
     });
-    const imported = await services.data
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method: 'POST',
-        url: '/datasets/iris/import',
-        payload: {},
-        headers: { 'x-sepal-client': '1' },
-      });
+    const imported = await importIris(services);
     irisRows = imported.json().version.rowCount;
     // An Iris-shaped champion registered the way the trainer does it (run, artifact, version, alias).
     const runId = randomUUID();

@@ -2,7 +2,7 @@ import { EventNames, JobView, ModelView, RunView } from '@sepal/contracts';
 import { createEventBus, EventBus } from '@sepal/messaging';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { firstAttemptRunId } from '../../apps/trainer/src';
-import { AMQP_URL, getJson, runsOf, Services, startServices } from './support/services';
+import { AMQP_URL, getJson, importIris, runsOf, Services, startServices } from './support/services';
 import { startTrainerProcess, TrainerProcess } from './support/trainer-process';
 
 jest.setTimeout(200_000);
@@ -83,15 +83,7 @@ describe('two trainer processes, one stopped mid-job', () => {
   beforeAll(async () => {
     namespace = uniqueNamespace('trainer_failover');
     services = await startServices(namespace, { real: true });
-    await services.data
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method: 'POST',
-        url: '/datasets/iris/import',
-        payload: {},
-        headers: { 'x-sepal-client': '1' },
-      });
+    await importIris(services);
     bus = createEventBus({ amqpUrl: AMQP_URL, namespace, serviceName: 'failover-test' });
   }, 120_000);
 

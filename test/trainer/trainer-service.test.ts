@@ -5,7 +5,15 @@ import { EventBus } from '@sepal/messaging';
 import { readOnnxMetadata } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { firstAttemptRunId } from '../../apps/trainer/src';
-import { getJson, inject, runsOf, Services, startServices, startTrainer } from './support/services';
+import {
+  getJson,
+  importIris,
+  inject,
+  runsOf,
+  Services,
+  startServices,
+  startTrainer,
+} from './support/services';
 
 jest.setTimeout(120_000);
 
@@ -43,15 +51,7 @@ describe.each(['real services', 'embedded adapters'] as const)('trainer on %s', 
   beforeAll(async () => {
     namespace = uniqueNamespace('trainer');
     services = await startServices(namespace, { real });
-    const imported = await services.data
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method: 'POST',
-        url: '/datasets/iris/import',
-        payload: {},
-        headers: { 'x-sepal-client': '1' },
-      });
+    const imported = await importIris(services);
     expect(imported.statusCode).toBe(201);
     trainer = await startTrainer(services, {
       REGISTRY_RETRY_MS: '20000',

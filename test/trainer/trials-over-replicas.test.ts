@@ -3,7 +3,15 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventNames, JobView } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
-import { AMQP_URL, getJson, runsOf, Services, startServices, startTrainer } from './support/services';
+import {
+  AMQP_URL,
+  getJson,
+  importIris,
+  runsOf,
+  Services,
+  startServices,
+  startTrainer,
+} from './support/services';
 
 jest.setTimeout(180_000);
 
@@ -20,15 +28,7 @@ describe.each(['real services', 'embedded adapters'] as const)('trials over repl
   beforeAll(async () => {
     namespace = uniqueNamespace('trials_queue');
     services = await startServices(namespace, { real });
-    await services.data
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method: 'POST',
-        url: '/datasets/iris/import',
-        payload: {},
-        headers: { 'x-sepal-client': '1' },
-      });
+    await importIris(services);
     for (const replica of ['replica-a', 'replica-b']) {
       trainers.push(
         await startTrainer(services, {

@@ -2,16 +2,16 @@
  * The app both CSV import suites run against (real PostgreSQL and RabbitMQ, or the embedded adapters), with the
  * requests and counts they share.
  */
-import { join } from 'node:path';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
-import { startDataApp } from '../src/bootstrap';
-import { DataConfig } from '../src/data.config';
+import { inject as injectRequest } from '@sepal/testing';
+import {
+  DATA_TEST_MODES,
+  DataTestApp,
+  DataTestMode,
+  SHIPPED_DATA_DIR,
+  startDataTestApp,
+} from './support/data-test-app';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
 
 /** A CSV with a categorical column, missing cells (empty, NA, ?) and a class target. */
@@ -40,30 +40,23 @@ export function bigCsv(rows: number, seed = 1): string {
   return `${lines.join('\n')}\n`;
 }
 
-export type CsvImportMode = 'real services' | 'embedded adapters';
-export const CSV_IMPORT_MODES: readonly CsvImportMode[] = ['real services', 'embedded adapters'];
+export type CsvImportMode = DataTestMode;
+export const CSV_IMPORT_MODES = DATA_TEST_MODES;
 
 /** Starts the data app for the enclosing describe block (beforeAll) and stops it after (afterAll). */
 export function useCsvImportApp(mode: CsvImportMode) {
-  let app: NestFastifyApplication;
-  let db: TestDatabase | undefined;
-  let namespace: string;
+  let data: DataTestApp;
 
   const inject = (method: 'GET' | 'POST', url: string, payload?: string | Buffer | object, csv = true) =>
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .inject({
-        method,
-        url,
-        payload: payload as string,
-        headers: {
-          'x-sepal-client': '1',
-          ...(csv && payload !== undefined ? { 'content-type': 'text/csv' } : {}),
-        },
-      });
+    injectRequest(
+      data.app,
+      method,
+      url,
+      payload,
+      csv && payload !== undefined ? { 'content-type': 'text/csv' } : {},
+    );
   const storedRows = async (dataset: string) => {
-    const [row] = await app
+    const [row] = await data.app
       .get(DataSource)
       .query(`SELECT count(*)::int AS n FROM data.rows WHERE dataset = $1`, [dataset]);
     return row.n as number;
@@ -74,31 +67,19 @@ export function useCsvImportApp(mode: CsvImportMode) {
   };
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('csv');
-    db = mode === 'real services' ? await createTestDatabase() : undefined;
-    const config = DataConfig.load({
-      DATABASE_URL: db?.url,
-      AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
-      SEPAL_HOME: `memory://csv-${namespace}`,
-      SEPAL_NAMESPACE: namespace,
-      DATA_DIR: join(__dirname, '../../../data'),
-      FEEDBACK_COMMIT_EVERY: '0',
+    data = await startDataTestApp(mode, 'csv', {
+      DATA_DIR: SHIPPED_DATA_DIR,
       DATA_MAX_IMPORT_BYTES: String(MAX_IMPORT_BYTES),
-      LOG_LEVEL: 'warn',
     });
-    app = await startDataApp(config, { listen: false });
   }, 60_000);
 
   afterAll(async () => {
-    await app?.close();
-    await closeEmbeddedDatabases();
-    await db?.drop();
-    if (mode === 'real services') await deleteNamespace(AMQP_URL, namespace, ['data.feedback']);
+    await data?.close();
   });
 
   return {
     get app() {
-      return app;
+      return data.app;
     },
     inject,
     storedRows,

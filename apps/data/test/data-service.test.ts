@@ -3,28 +3,20 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventBus, Subscription } from '@sepal/messaging';
-import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { createTestBus, deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
-import { startDataApp } from '../src/bootstrap';
-import { DataConfig } from '../src/data.config';
+import { createTestBus, waitFor } from '@sepal/testing';
+import { DATA_TEST_MODES, DataTestApp, SHIPPED_DATA_DIR, startDataTestApp } from './support/data-test-app';
 
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const irisText = readFileSync(join(__dirname, '../../../data/iris/iris.data'), 'utf8');
+const irisText = readFileSync(join(SHIPPED_DATA_DIR, 'iris/iris.data'), 'utf8');
 
-describe.each(['real services', 'embedded adapters'] as const)('data service on %s', (mode) => {
+describe.each(DATA_TEST_MODES)('data service on %s', (mode) => {
+  let data: DataTestApp;
   let app: NestFastifyApplication;
-  let db: TestDatabase | undefined;
   let namespace: string;
   let bus: EventBus;
   let subscription: Subscription;
   const versioned: EventEnvelope[] = [];
 
-  const http = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1' } });
+  const http = (method: 'GET' | 'POST', url: string, payload?: unknown) => data.http(method, url, payload);
 
   const csv = (url: string, body: string | Buffer) =>
     app
@@ -38,19 +30,9 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
       });
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('data');
-    db = mode === 'real services' ? await createTestDatabase() : undefined;
-    const config = DataConfig.load({
-      DATABASE_URL: db?.url,
-      AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
-      SEPAL_HOME: `memory://data-${namespace}`,
-      SEPAL_NAMESPACE: namespace,
-      DATA_DIR: join(__dirname, '../../../data'),
-      FEEDBACK_COMMIT_EVERY: '0',
-      LOG_LEVEL: 'warn',
-    });
-    app = await startDataApp(config, { listen: false });
-    bus = createTestBus(namespace, mode === 'real services' ? AMQP_URL : undefined); // feedback as the gateway sends it
+    data = await startDataTestApp(mode, 'data', { DATA_DIR: SHIPPED_DATA_DIR });
+    ({ app, namespace } = data);
+    bus = createTestBus(namespace, data.amqpUrl); // feedback as the gateway sends it
     subscription = await bus.subscribe(
       { queue: 'test.versioned-observer', patterns: [EventNames.DatasetVersioned] },
       async (envelope) => {
@@ -62,11 +44,7 @@ describe.each(['real services', 'embedded adapters'] as const)('data service on 
   afterAll(async () => {
     await subscription?.close();
     await bus?.close();
-    await app?.close();
-    await closeEmbeddedDatabases();
-    await db?.drop();
-    if (mode === 'real services')
-      await deleteNamespace(AMQP_URL, namespace, ['data.feedback', 'test.versioned-observer']);
+    await data?.close(['data.feedback', 'test.versioned-observer']);
   });
 
   let firstVersion: string;

@@ -13,14 +13,9 @@ import { PNG } from 'pngjs';
 import { DataSource } from 'typeorm';
 import { decodeImageBatch, DatasetVersionView, ImageImportResponse } from '@sepal/contracts';
 import { encodeIdx, writeZip } from '@sepal/ml';
-import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { deleteNamespace, uniqueNamespace } from '@sepal/testing';
-import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { startDataApp } from '../src/bootstrap';
-import { DataConfig } from '../src/data.config';
+import { DATA_TEST_MODES, DataTestApp, startDataTestApp } from './support/data-test-app';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 /** A w×h PNG of one colour with a diagonal line whose place depends on `i` (so every image differs). */
 function png(w: number, h: number, rgb: [number, number, number], i: number): Uint8Array {
@@ -81,10 +76,9 @@ function shapesFiles(perClass = 10): { name: string; data: Uint8Array }[] {
   return files;
 }
 
-describe.each(['real services', 'embedded adapters'] as const)('image datasets on %s', (mode) => {
+describe.each(DATA_TEST_MODES)('image datasets on %s', (mode) => {
+  let data: DataTestApp;
   let app: NestFastifyApplication;
-  let db: TestDatabase | undefined;
-  let namespace: string;
 
   const post = (url: string, zip?: Uint8Array) =>
     app.inject({
@@ -125,29 +119,16 @@ describe.each(['real services', 'embedded adapters'] as const)('image datasets o
   };
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('images');
-    db = mode === 'real services' ? await createTestDatabase() : undefined;
-    app = await startDataApp(
-      DataConfig.load({
-        DATABASE_URL: db?.url,
-        AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
-        SEPAL_HOME: `memory://images-${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        FEEDBACK_COMMIT_EVERY: '0',
-        DATA_MAX_IMAGE_FILES: '250',
-        DATA_MAX_IMAGE_FILE_BYTES: '20000',
-        DATA_MAX_IMAGE_PIXELS: '10000',
-        LOG_LEVEL: 'warn',
-      }),
-      { listen: false },
-    );
+    data = await startDataTestApp(mode, 'images', {
+      DATA_MAX_IMAGE_FILES: '250',
+      DATA_MAX_IMAGE_FILE_BYTES: '20000',
+      DATA_MAX_IMAGE_PIXELS: '10000',
+    });
+    app = data.app;
   }, 60_000);
 
   afterAll(async () => {
-    await app?.close();
-    await closeEmbeddedDatabases();
-    await db?.drop();
-    if (mode === 'real services') await deleteNamespace(AMQP_URL, namespace, ['data.feedback']);
+    await data?.close();
   });
 
   it('imports a zip of class folders as a version keyed by content, with a stratified split rows keep', async () => {

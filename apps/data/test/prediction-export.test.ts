@@ -1,16 +1,10 @@
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase } from '../../../libs/testing/src/test-database';
-import { createTestBus, deleteNamespace, uniqueNamespace, waitFor } from '@sepal/testing';
-import { startDataApp } from '../src/bootstrap';
-import { DataConfig } from '../src/data.config';
+import { createTestBus, waitFor } from '@sepal/testing';
 import { PredictionLogService } from '../src/prediction-log/prediction-log.service';
-
-const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+import { DATA_TEST_MODES, DataTestApp, SHIPPED_DATA_DIR, startDataTestApp } from './support/data-test-app';
 const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 
 /*
@@ -18,36 +12,19 @@ const ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_widt
  * version whose lineage names the window; a prediction is exported once per dataset (and not at all when its label
  * already came as feedback); the model's own answers only when asked.
  */
-describe.each(['real services', 'embedded adapters'] as const)('prediction log export on %s', (mode) => {
+describe.each(DATA_TEST_MODES)('prediction log export on %s', (mode) => {
+  let data: DataTestApp;
   let app: NestFastifyApplication;
-  let db: TestDatabase | undefined;
-  let namespace: string;
   let bus: EventBus;
   const model = `Exported-${randomUUID().slice(0, 8)}`;
   const ids = Array.from({ length: 6 }, () => randomUUID());
 
-  const http = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1' } });
+  const http = (method: 'GET' | 'POST', url: string, payload?: unknown) => data.http(method, url, payload);
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('predexport');
-    db = mode === 'real services' ? await createTestDatabase() : undefined;
-    app = await startDataApp(
-      DataConfig.load({
-        DATABASE_URL: db?.url,
-        AMQP_URL: mode === 'real services' ? AMQP_URL : undefined,
-        SEPAL_HOME: `memory://data-${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        DATA_DIR: join(__dirname, '../../../data'),
-        FEEDBACK_COMMIT_EVERY: '0',
-        LOG_LEVEL: 'warn',
-      }),
-      { listen: false },
-    );
-    bus = createTestBus(namespace, mode === 'real services' ? AMQP_URL : undefined);
+    data = await startDataTestApp(mode, 'predexport', { DATA_DIR: SHIPPED_DATA_DIR });
+    app = data.app;
+    bus = createTestBus(data.namespace, data.amqpUrl);
     expect((await http('POST', '/datasets/iris/import', {})).statusCode).toBe(201);
     const at = new Date().toISOString();
     const record = (predictionId: string, version: number, inputs: Record<string, number>) => ({
@@ -90,11 +67,7 @@ describe.each(['real services', 'embedded adapters'] as const)('prediction log e
 
   afterAll(async () => {
     await bus?.close();
-    await app?.close();
-    await closeEmbeddedDatabases();
-    await db?.drop();
-    if (mode === 'real services')
-      await deleteNamespace(AMQP_URL, namespace, ['data.feedback', 'data.predictions']);
+    await data?.close(['data.feedback', 'data.predictions']);
   });
 
   it('appends the labelled predictions of a version to the train split, with the window in the lineage', async () => {

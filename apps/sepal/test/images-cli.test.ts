@@ -10,9 +10,9 @@ import { PNG } from 'pngjs';
 import { writeZip } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { uniqueNamespace } from '@sepal/testing';
-import { DataConfig, startDataApp } from '../../data/src';
 import { ExitCode } from '../src/cli';
 import { runCliCaptured as sepal } from './support/captured-cli';
+import { startCliDataApp } from './support/cli-services';
 
 function png(shade: number, i: number): Buffer {
   const image = new PNG({ width: 5, height: 5 });
@@ -29,16 +29,7 @@ describe('sepal data import with images', () => {
 
   beforeAll(async () => {
     const namespace = uniqueNamespace('images-cli');
-    app = await startDataApp(
-      DataConfig.load({
-        SEPAL_HOME: `memory://${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        LOG_LEVEL: 'error',
-        DATA_PORT: '0',
-        DATA_HOST: '127.0.0.1',
-      }),
-    );
-    process.env.SEPAL_DATA_URL = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    app = await startCliDataApp(namespace);
     folder = mkdtempSync(join(tmpdir(), 'sepal-images-'));
     for (const [name, shade] of [
       ['light', 220],

@@ -5,9 +5,9 @@ import { EventNames } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestBus, uniqueNamespace, waitFor } from '@sepal/testing';
-import { DataConfig, startDataApp } from '../../data/src';
 import { ExitCode } from '../src/cli';
 import { runCliCaptured as sepal } from './support/captured-cli';
+import { startCliDataApp } from './support/cli-services';
 
 /* `sepal predictions ls|export` against a data service (embedded adapters) holding logged predictions. */
 describe('sepal predictions', () => {
@@ -18,17 +18,7 @@ describe('sepal predictions', () => {
 
   beforeAll(async () => {
     const namespace = uniqueNamespace('clipred');
-    data = await startDataApp(
-      DataConfig.load({
-        SEPAL_HOME: `memory://${namespace}`,
-        SEPAL_NAMESPACE: namespace,
-        LOG_LEVEL: 'error',
-        DATA_PORT: '0',
-        DATA_HOST: '127.0.0.1',
-        DATA_DIR: join(__dirname, '../../../data'),
-      }),
-    );
-    process.env.SEPAL_DATA_URL = (await data.getUrl()).replace('[::1]', '127.0.0.1');
+    data = await startCliDataApp(namespace, { DATA_DIR: join(__dirname, '../../../data') });
     const at = new Date().toISOString();
     // Published as the gateway would (the data app's own bus may not publish the gateway's event: EVENT_OWNERS).
     gateway = createTestBus(namespace);

@@ -32,6 +32,7 @@ export {
   type ImageInputType,
 } from './onnx/export-cnn-classifier';
 export { encodeIdx, MAX_IDX_BYTES, parseIdx, type IdxArray } from './images/idx';
+export { FASHION_MNIST_CLASSES } from './images/fashion-mnist';
 export { readZipEntries, writeZip, ZipFormatError, type ZipEntry } from './images/zip';
 export { classificationReport, type ClassificationReport, type ClassMetrics } from './metrics/classification';
 export { confusionMatrix } from './metrics/confusion-matrix';

@@ -7,3 +7,4 @@ export * from './test-database';
 export * from './free-port';
 export * from './embedded-system';
 export * from './onnx-fixture';
+export * from './inject';

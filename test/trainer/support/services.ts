@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunPage, RunView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, deleteNamespace, freePort, TestDatabase } from '@sepal/testing';
+import { createTestDatabase, deleteNamespace, freePort, inject, TestDatabase } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../../apps/data/src';
 import { RegistryConfig, startRegistryApp } from '../../../apps/registry/src';
 import { startTrainerApp, TrainerConfig } from '../../../apps/trainer/src';
@@ -115,18 +115,12 @@ export function startTrainer(
   );
 }
 
-/** A request to an app in this process, through Fastify's inject (no socket). */
-export function inject(
-  app: NestFastifyApplication,
-  method: 'GET' | 'POST' | 'PUT',
-  url: string,
-  payload?: unknown,
-  headers?: Record<string, string>,
-) {
-  return app
-    .getHttpAdapter()
-    .getInstance()
-    .inject({ method, url, payload: payload as object, headers: { 'x-sepal-client': '1', ...headers } });
+/** A request to an app in this process (Fastify's inject, `X-Sepal-Client: 1`). */
+export { inject };
+
+/** Imports the shipped Iris dataset into the services' data app (its first version; 201). */
+export function importIris(services: Services) {
+  return inject(services.data, 'POST', '/datasets/iris/import', {});
 }
 
 export async function getJson<T>(url: string): Promise<T> {

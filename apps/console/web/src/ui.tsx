@@ -88,7 +88,7 @@ export function TextField({
   value: string;
   onChange: (value: string) => void;
   placeholder?: string;
-  type?: 'number';
+  type?: 'number' | 'datetime-local';
   min?: number;
   /** Of the field (label and input), e.g. to let it grow in a row. */
   style?: CSSProperties;

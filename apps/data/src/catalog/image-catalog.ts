@@ -1,3 +1,5 @@
+import { FASHION_MNIST_CLASSES } from '@sepal/ml';
+
 /** A built-in image dataset: IDX file pairs found on this machine, their declared splits and class names. */
 export interface ImageDatasetDefinition {
   name: string;
@@ -30,18 +32,7 @@ export const FASHION_MNIST: ImageDatasetDefinition = {
       labels: 't10k-labels-idx1-ubyte.gz',
     },
   ],
-  classes: [
-    'T-shirt/top',
-    'Trouser',
-    'Pullover',
-    'Dress',
-    'Coat',
-    'Sandal',
-    'Shirt',
-    'Sneaker',
-    'Bag',
-    'Ankle boot',
-  ],
+  classes: [...FASHION_MNIST_CLASSES],
   install: 'apt-get install dataset-fashion-mnist (Debian, MIT licence)',
   source: 'Zalando Research, Fashion-MNIST, MIT licence (Debian package dataset-fashion-mnist)',
 };

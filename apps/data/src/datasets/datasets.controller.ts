@@ -22,6 +22,7 @@ import {
 import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
 import { versionView } from './version-view';
+import { answerImport, withUpload } from './import-answer';
 import { DatasetImportService } from './dataset-import.service';
 import { DatasetVersionsService } from './dataset-versions.service';
 import { DatasetsService } from './datasets.service';
@@ -89,36 +90,19 @@ export class DatasetsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Actor() actor: string,
   ): Promise<ImportDatasetResponse | ImportDryRunResponse> {
-    const stream = request.body instanceof Readable ? request.body : undefined;
-    try {
+    return withUpload(request, async (stream, declaredBytes) => {
       const outcome = await this.imports.importDataset({
         dataset: name,
         body: stream ?? legacyContent(request.body),
-        declaredBytes: stream ? Number(request.headers['content-length'] ?? NaN) || undefined : undefined,
+        declaredBytes,
         query,
       });
       if ('dryRun' in outcome) {
         void reply.status(200);
         return outcome;
       }
-      await this.audit.record({
-        dataset: name,
-        action: 'import',
-        version: outcome.version.id,
-        created: outcome.created,
-        actor,
-      });
-      void reply.status(outcome.created ? 201 : 200);
-      return {
-        created: outcome.created,
-        version: versionView(outcome.version),
-        rowsWritten: outcome.rowsWritten,
-        rowsRemoved: outcome.rowsRemoved,
-      };
-    } finally {
-      // A refused upload is read to its end and discarded, so the client gets the answer rather than a reset.
-      if (stream && !stream.readableEnded) stream.resume();
-    }
+      return answerImport(this.audit, reply, name, actor, outcome);
+    });
   }
 
   @Get(':name/versions')

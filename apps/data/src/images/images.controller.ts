@@ -15,7 +15,7 @@ import {
 } from '@sepal/contracts';
 import { Actor, RequireScope, ZodValidationPipe } from '@sepal/http';
 import { DataAuditService } from '../audit/data-audit.service';
-import { versionView } from '../datasets/version-view';
+import { answerImport, withUpload } from '../datasets/import-answer';
 import { ImageImportService } from './image-import.service';
 import { ImageReadService } from './image-read.service';
 
@@ -61,32 +61,13 @@ export class ImagesController {
         'Send the zip itself as the body; options go in the query string.',
       );
     }
-    try {
-      const outcome = await this.imports.importImages({
-        dataset: name,
-        body: stream,
-        declaredBytes: stream ? Number(request.headers['content-length'] ?? NaN) || undefined : undefined,
-        query,
-      });
-      await this.audit.record({
-        dataset: name,
-        action: 'import',
-        version: outcome.version.id,
-        created: outcome.created,
-        actor,
-      });
-      void reply.status(outcome.created ? 201 : 200);
+    return withUpload(request, async (body, declaredBytes) => {
+      const outcome = await this.imports.importImages({ dataset: name, body, declaredBytes, query });
       return {
-        created: outcome.created,
-        version: versionView(outcome.version),
-        rowsWritten: outcome.rowsWritten,
-        rowsRemoved: outcome.rowsRemoved,
+        ...(await answerImport(this.audit, reply, name, actor, outcome)),
         images: { read: outcome.summary.rows, ignored: outcome.summary.ignored },
       };
-    } finally {
-      // A refused upload is read to its end and discarded, so the client gets the answer rather than a reset.
-      if (stream && !stream.readableEnded) stream.resume();
-    }
+    });
   }
 
   @Get(':name/versions/:ref/images')

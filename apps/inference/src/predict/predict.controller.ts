@@ -68,14 +68,7 @@ export class PredictController {
     @Actor() keyName: string,
     @Req() request: FastifyRequest,
   ): Promise<PredictResponse> {
-    if (request.isMultipart()) {
-      return this.predictions.predictUploads(
-        (limits) => imageSourcesFromMultipart(request, limits),
-        undefined,
-        keyName,
-      );
-    }
-    return this.predictions.predict(body, undefined, keyName);
+    return this.answer(request, body, undefined, keyName);
   }
 
   @Post('predict/:model')
@@ -99,6 +92,16 @@ export class PredictController {
     @Body() body: unknown,
     @Actor() keyName: string,
     @Req() request: FastifyRequest,
+  ): Promise<PredictResponse> {
+    return this.answer(request, body, model, keyName);
+  }
+
+  /** Uploaded images (multipart) or rows (JSON) for `model`, or the default model when undefined. */
+  private answer(
+    request: FastifyRequest,
+    body: unknown,
+    model: string | undefined,
+    keyName: string,
   ): Promise<PredictResponse> {
     if (request.isMultipart()) {
       return this.predictions.predictUploads(

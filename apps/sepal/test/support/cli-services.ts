@@ -19,6 +19,28 @@ export interface AcceptedJob {
 }
 
 /**
+ * The data app on the embedded adapters in `namespace`, on a free loopback port, with SEPAL_DATA_URL pointing at it
+ * (the caller restores process.env); `env` adds to or overrides its settings.
+ */
+export async function startCliDataApp(
+  namespace: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<INestApplication> {
+  const app = await startDataApp(
+    DataConfig.load({
+      SEPAL_HOME: `memory://${namespace}`,
+      SEPAL_NAMESPACE: namespace,
+      LOG_LEVEL: 'error',
+      DATA_PORT: '0',
+      DATA_HOST: '127.0.0.1',
+      ...env,
+    }),
+  );
+  process.env.SEPAL_DATA_URL = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return app;
+}
+
+/**
  * The data and registry apps on the embedded adapters for the CLI tests of the enclosing describe (started in its
  * beforeAll, closed in its afterAll), with SEPAL_*_URL pointing at them, and what a trainer would publish.
  */
@@ -33,19 +55,11 @@ export function cliAgainstServices() {
     const namespace = uniqueNamespace('cli');
     modelsDir = mkdtempSync(join(tmpdir(), 'sepal-cli-'));
     const env = { SEPAL_HOME: `memory://${namespace}`, SEPAL_NAMESPACE: namespace, LOG_LEVEL: 'error' };
-    const data = await startDataApp(
-      DataConfig.load({
-        ...env,
-        DATA_PORT: '0',
-        DATA_HOST: '127.0.0.1',
-        DATA_DIR: join(__dirname, '../../../../data'),
-      }),
-    );
+    const data = await startCliDataApp(namespace, { DATA_DIR: join(__dirname, '../../../../data') });
     const registry = await startRegistryApp(
       RegistryConfig.load({ ...env, REGISTRY_PORT: '0', REGISTRY_HOST: '127.0.0.1', MODELS_DIR: modelsDir }),
     );
     apps = [data, registry];
-    process.env.SEPAL_DATA_URL = (await data.getUrl()).replace('[::1]', '127.0.0.1');
     registryUrl = (await registry.getUrl()).replace('[::1]', '127.0.0.1');
     process.env.SEPAL_REGISTRY_URL = registryUrl;
     bus = createTestBus(namespace); // publishes what the trainer would

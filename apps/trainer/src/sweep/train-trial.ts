@@ -70,31 +70,24 @@ export async function trainTrial(run: TrialRun): Promise<TrialOutcome> {
       if (trained.family !== 'dense')
         throw new Error('the trial trainer answered a tree model for a dense trial');
       const kept = trained.history[trained.bestEpoch - 1];
-      const result: TrialResult = {
-        index,
-        params,
-        status: 'finished',
-        valAccuracy: kept.valAccuracy,
-        valLoss: kept.valLoss,
-        ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
-        ...(data.task === 'regression' && trained.valPredictions
-          ? {
-              valRegression: regressionFigures(
-                trained.valPredictions.map(([value]) => value),
-                data,
-              ).valRegression,
-            }
-          : {}),
-        bestEpoch: trained.bestEpoch,
-        epochsRun: trained.history.length,
+      const result = keptEpochResult(index, params, trained, started, {
+        regression: {
+          ...(kept.valRmse !== undefined ? { valRmse: kept.valRmse } : {}),
+          ...(data.task === 'regression' && trained.valPredictions
+            ? {
+                valRegression: regressionFigures(
+                  trained.valPredictions.map(([value]) => value),
+                  data,
+                ).valRegression,
+              }
+            : {}),
+        },
         parameterCount: trained.spec.layers.reduce(
           (sum, layer) => sum + layer.kernel.length + layer.bias.length,
           0,
         ),
-        stoppedEarly: trained.stoppedEarly,
-        seconds: (performance.now() - started) / 1000,
-        ...(trained.worker !== undefined ? { worker: trained.worker } : {}),
-      };
+        worker: trained.worker,
+      });
       return { result, trained };
     }
     if (data.trees === undefined) {
@@ -153,20 +146,38 @@ async function trainCnnTrial(run: TrialRun, started: number): Promise<TrialOutco
   });
   if (trained.family !== 'cnn')
     throw new Error(`the trial trainer answered a ${trained.family} model for a CNN`);
+  const result = keptEpochResult(index, params, trained, started, {
+    parameterCount: cnnParameterCount(trained.spec),
+  });
+  return { result, trained };
+}
+
+/**
+ * A finished neural trial (dense or CNN) by its kept epoch: that epoch's validation figures (`regression` adds a
+ * regression's), the epochs run, whether it stopped early, its time and, when known, the worker that trained it.
+ */
+function keptEpochResult(
+  index: number,
+  params: TrialParams,
+  trained: Extract<TrainedTrial, { family: 'dense' | 'cnn' }>,
+  started: number,
+  figures: { regression?: Partial<TrialResult>; parameterCount: number; worker?: string },
+): TrialResult {
   const kept = trained.history[trained.bestEpoch - 1];
-  const result: TrialResult = {
+  return {
     index,
     params,
     status: 'finished',
     valAccuracy: kept.valAccuracy,
     valLoss: kept.valLoss,
+    ...figures.regression,
     bestEpoch: trained.bestEpoch,
     epochsRun: trained.history.length,
-    parameterCount: cnnParameterCount(trained.spec),
+    parameterCount: figures.parameterCount,
     stoppedEarly: trained.stoppedEarly,
     seconds: (performance.now() - started) / 1000,
+    ...(figures.worker !== undefined ? { worker: figures.worker } : {}),
   };
-  return { result, trained };
 }
 
 /** Trainable weights of a CNN (batch normalisation's moving statistics are not trained, so not counted). */

@@ -5,6 +5,7 @@ import { useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import type { DatasetSummary, DatasetVersion } from '../types';
 import { ErrorBox, Page, short, TableHead, TextField, when } from '../ui';
+import { VersionSelect } from '../version-select';
 import { ImageSamples } from './image-samples';
 
 interface DryRun {
@@ -192,35 +193,6 @@ function ImportCsv({ onImported }: { onImported: (name: string) => void }) {
         </div>
       )}
     </section>
-  );
-}
-
-/** A choice of one of the dataset's versions, as `v<seq>` (empty until one is chosen). */
-function VersionSelect({
-  id,
-  label,
-  versions,
-  value,
-  onChange,
-}: {
-  id: string;
-  label: string;
-  versions: DatasetVersion[];
-  value: string;
-  onChange: (value: string) => void;
-}) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        <option value="">choose…</option>
-        {versions.map((v) => (
-          <option key={v.id} value={`v${v.seq}`}>
-            v{v.seq}
-          </option>
-        ))}
-      </select>
-    </div>
   );
 }
 

@@ -4,6 +4,7 @@ import { api, call, enc } from '../api';
 import { useLoad } from '../hooks';
 import type { DatasetVersion } from '../types';
 import { ErrorBox, short } from '../ui';
+import { VersionSelect } from '../version-select';
 
 /** A blob as a data: URL (the console's Content-Security-Policy takes data: images, not blob: ones). */
 function dataUrl(blob: Blob): Promise<string> {
@@ -61,16 +62,14 @@ export function ImageSamples({ name, versions }: { name: string; versions: Datas
     <section aria-labelledby="samples-h">
       <h3 id="samples-h">Samples per class</h3>
       <div className="row">
-        <div className="field">
-          <label htmlFor="samples-version">Version</label>
-          <select id="samples-version" value={ref} onChange={(e) => setRef(e.target.value)}>
-            {versions.map((v) => (
-              <option key={v.id} value={`v${v.seq}`}>
-                v{v.seq}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VersionSelect
+          id="samples-version"
+          label="Version"
+          placeholder={null}
+          versions={versions}
+          value={ref}
+          onChange={setRef}
+        />
         <div className="field">
           <label htmlFor="samples-split">Split</label>
           <select id="samples-split" value={split} onChange={(e) => setSplit(e.target.value)}>

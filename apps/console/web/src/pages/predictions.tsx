@@ -12,6 +12,12 @@ interface Filters {
   limit: string;
 }
 
+/** The time window's two bounds: the field and its label. */
+const WINDOW = [
+  ['from', 'From (inclusive)'],
+  ['to', 'To (exclusive)'],
+] as const;
+
 /** A datetime-local value (the browser's local time) as ISO 8601, or undefined when empty. */
 const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
 
@@ -85,24 +91,16 @@ export function PredictionLog({ name }: { name: string }) {
               ))}
             </select>
           </div>
-          <div className="field">
-            <label htmlFor="log-from">From (inclusive)</label>
-            <input
-              id="log-from"
+          {WINDOW.map(([field, label]) => (
+            <TextField
+              key={field}
+              id={`log-${field}`}
+              label={label}
               type="datetime-local"
-              value={draft.from}
-              onChange={(e) => set('from')(e.target.value)}
+              value={draft[field]}
+              onChange={set(field)}
             />
-          </div>
-          <div className="field">
-            <label htmlFor="log-to">To (exclusive)</label>
-            <input
-              id="log-to"
-              type="datetime-local"
-              value={draft.to}
-              onChange={(e) => set('to')(e.target.value)}
-            />
-          </div>
+          ))}
           <TextField
             id="log-limit"
             label="Rows a page (≤ 1000)"

@@ -1,14 +1,8 @@
-import type { ScoreFileResult } from './score-file';
+import type { ScoreFileOptions, ScoreFileResult } from './score-file';
 
-/** What the scoring worker is given: the model and where to read and write. */
-export interface ScoreWorkerData {
+/** What the scoring worker is given: the model, where to read and write, and the file scoring's settings. */
+export interface ScoreWorkerData extends Omit<ScoreFileOptions, 'onProgress'> {
   modelBytes: Uint8Array;
-  inputPath: string;
-  outputPath: string;
-  model: { name: string; version: number };
-  chunkRows: number;
-  maxRows: number;
-  maxRowsSetting: string;
   intraOpThreads: number;
 }
 
