@@ -1,7 +1,13 @@
 import { workerScript } from '@sepal/config';
 import { Worker } from 'node:worker_threads';
 import type { ScoreFileResult } from './score-file';
-import type { FromScoreWorker, ScoreWorkerData } from './score-protocol';
+import type { FromScoreWorker, ScoreWorkerData, ToScoreWorker } from './score-protocol';
+
+/**
+ * How long a cancelled worker may take to finish its chunk and release its session before it is terminated (a chunk
+ * takes milliseconds; terminating inside onnxruntime's run is the last resort).
+ */
+const STOP_GRACE_MS = 10_000;
 
 /** The input cannot be scored as it is (a missing feature column, too many rows, no signature): not worth a retry. */
 export class BatchRejectedInput extends Error {
@@ -13,7 +19,8 @@ export class BatchRejectedInput extends Error {
 
 /**
  * Scores a file in a worker thread of its own (one per job: a job is minutes of work, a thread costs milliseconds).
- * `signal` terminates the worker at once; what it wrote so far is the caller's to delete.
+ * `signal` rejects at once and asks the worker to stop after its current chunk (terminated if it has not within
+ * STOP_GRACE_MS); what it wrote so far is the caller's to delete.
  */
 export function scoreInWorker(
   data: ScoreWorkerData,
@@ -36,12 +43,17 @@ export function scoreInWorker(
     };
     const abort = () => {
       settle(() => reject(signal!.reason as Error));
-      void worker.terminate();
+      worker.postMessage({ type: 'stop' } satisfies ToScoreWorker);
+      const deadline = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+      deadline.unref();
+      worker.once('exit', () => clearTimeout(deadline));
     };
     signal?.addEventListener('abort', abort, { once: true });
     worker.on('message', (message: FromScoreWorker) => {
       if (message.type === 'progress') options.onProgress?.(message.rows);
       else if (message.type === 'done') settle(() => resolve(message.result));
+      else if (message.type === 'stopped')
+        settle(() => reject(new Error('scoring stopped: the job was cancelled')));
       else
         settle(() =>
           reject(message.rejected ? new BatchRejectedInput(message.message) : new Error(message.message)),

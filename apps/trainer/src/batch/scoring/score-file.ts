@@ -21,6 +21,8 @@ export interface ScoreFileOptions {
   maxRowsSetting: string;
   /** After each chunk: the data rows read so far. */
   onProgress?: (rows: number) => void;
+  /** Checked after each chunk: true stops scoring with ScoringStopped (a cancelled job). */
+  shouldStop?: () => boolean;
 }
 
 export interface ScoreFileResult {
@@ -28,6 +30,14 @@ export interface ScoreFileResult {
   errorRows: number;
   bytes: number;
   sha256: string;
+}
+
+/** Scoring stopped between two chunks because the job was cancelled (shouldStop). */
+export class ScoringStopped extends Error {
+  constructor(rows: number) {
+    super(`scoring stopped after ${rows} rows: the job was cancelled`);
+    this.name = 'ScoringStopped';
+  }
 }
 
 /** The input cannot be scored at all (no column for a feature, too many rows): the job is rejected, not retried. */
@@ -241,6 +251,7 @@ export async function scoreCsvFile(
         }
         await scoreChunk(chunk);
         options.onProgress?.(rows);
+        if (options.shouldStop?.()) throw new ScoringStopped(rows);
       }
       pending.splice(0, start);
     };
@@ -256,6 +267,9 @@ export async function scoreCsvFile(
     await once(output, 'finish');
     return { rows, errorRows, bytes, sha256: hash.digest('hex') };
   } catch (error) {
+    // The file is abandoned (the caller deletes it): a write still pending fails with ERR_STREAM_DESTROYED, which is
+    // no news and must not surface as an unhandled 'error' event.
+    output.on('error', () => undefined);
     output.destroy();
     throw error;
   }

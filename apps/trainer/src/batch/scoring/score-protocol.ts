@@ -10,4 +10,8 @@ export interface ScoreWorkerData extends Omit<ScoreFileOptions, 'onProgress'> {
 export type FromScoreWorker =
   | { type: 'progress'; rows: number }
   | { type: 'done'; result: ScoreFileResult }
-  | { type: 'failed'; message: string; rejected: boolean };
+  | { type: 'failed'; message: string; rejected: boolean }
+  | { type: 'stopped' };
+
+/** What the parent posts to it: stop after the current chunk (a cancelled job). */
+export type ToScoreWorker = { type: 'stop' };

@@ -1,18 +1,23 @@
 /*
  * A worker thread that scores one batch job's CSV with its model (score-file.ts) and posts progress and the outcome
  * back, so that parsing and running a million rows never holds the trainer's event loop (its HTTP API, its broker
- * heartbeats). The parent terminates it to cancel.
+ * heartbeats). To cancel, the parent posts `stop`: the worker ends after the chunk it is scoring and releases its
+ * session (terminating a thread inside onnxruntime's run can abort the whole process with a native error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceSession } from 'onnxruntime-node';
 import { batchSignature } from './batch-signature';
-import type { FromScoreWorker, ScoreWorkerData } from './score-protocol';
-import { BatchInputError, scoreCsvFile } from './score-file';
+import type { FromScoreWorker, ScoreWorkerData, ToScoreWorker } from './score-protocol';
+import { BatchInputError, scoreCsvFile, ScoringStopped } from './score-file';
 
 const port = parentPort;
 if (!port) throw new Error('score-worker.js runs as a worker thread only');
 const data = workerData as ScoreWorkerData;
 const post = (message: FromScoreWorker) => port.postMessage(message);
+let stopRequested = false;
+port.on('message', (message: ToScoreWorker) => {
+  if (message.type === 'stop') stopRequested = true;
+});
 
 async function main(): Promise<void> {
   let signature;
@@ -31,6 +36,7 @@ async function main(): Promise<void> {
     const result = await scoreCsvFile(session, signature, {
       ...data,
       onProgress: (rows) => post({ type: 'progress', rows }),
+      shouldStop: () => stopRequested,
     });
     post({ type: 'done', result });
   } finally {
@@ -38,10 +44,17 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) =>
-  post({
-    type: 'failed',
-    message: error instanceof Error ? error.message : String(error),
-    rejected: error instanceof BatchInputError,
-  }),
-);
+main()
+  .catch((error: unknown) =>
+    post(
+      error instanceof ScoringStopped
+        ? { type: 'stopped' }
+        : {
+            type: 'failed',
+            message: error instanceof Error ? error.message : String(error),
+            rejected: error instanceof BatchInputError,
+          },
+    ),
+  )
+  // The listener for `stop` would hold the thread open: unref lets it end once the last message is sent.
+  .finally(() => port.unref());
