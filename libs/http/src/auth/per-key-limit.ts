@@ -55,7 +55,7 @@ export interface FeedbackRateSettings {
  */
 export function feedbackRateLimit(config: FeedbackRateSettings): PerKeyLimit {
   return new PerKeyLimit({
-    enabled: config.SEPAL_API_KEY !== undefined,
+    enabled: Boolean(config.SEPAL_API_KEY),
     what: 'feedback samples',
     perMinute: config.FEEDBACK_RATE_PER_KEY,
     burst: config.FEEDBACK_BURST_PER_KEY,
