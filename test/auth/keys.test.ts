@@ -11,6 +11,7 @@ import {
   TestDatabase,
   uniqueNamespace,
   waitFor,
+  NO_CROSS_VALIDATION,
 } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
@@ -123,9 +124,9 @@ describe.each(['real services', 'embedded adapters'] as const)('API keys on %s',
     const data = await startDataApp(DataConfig.load(wired));
     apps.push(data);
     urls.data = await local(data);
-    // The job trained here only needs to be accepted and recorded: no cross-validation to keep it cheap.
+    // The job trained here only needs to be accepted and recorded.
     const trainer = await startTrainerApp(
-      TrainerConfig.load({ ...wired, DATA_URL: urls.data, TRAIN_CV_MAX_ROWS: '0' }),
+      TrainerConfig.load({ ...wired, DATA_URL: urls.data, ...NO_CROSS_VALIDATION }),
     );
     apps.push(trainer);
     urls.trainer = await local(trainer);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { NO_CROSS_VALIDATION, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../../apps/sepal/src/index';
 
 const ROOT = join(__dirname, '../..');
@@ -102,7 +102,7 @@ describe('the web console in a real browser', () => {
         CONSOLE_PROXY_TIMEOUT_MS: '20000',
         GATE_MIN_ACCURACY: '0',
         TRAINER_WORKERS: '1',
-        TRAIN_CV_MAX_ROWS: '0',
+        ...NO_CROSS_VALIDATION,
         MODEL_RETRY_INTERVAL_MS: '500',
       },
     });

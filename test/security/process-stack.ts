@@ -8,6 +8,7 @@ import {
   TestDatabase,
   uniqueNamespace,
   waitFor,
+  NO_CROSS_VALIDATION,
 } from '@sepal/testing';
 import { freePort, QUEUES, ROOT, ServiceProcess } from '../e2e/service-process';
 
@@ -46,8 +47,7 @@ export async function startProcessStack(env: Record<string, string>): Promise<Pr
     REGISTRY_URL: url('registry'),
     TRAINER_URL: url('trainer'),
     INFERENCE_URL: url('inference'),
-    // No k-fold cross-validation of Iris's small split (each trial trained 5 more times): these suites are about the edge.
-    TRAIN_CV_MAX_ROWS: '0',
+    ...NO_CROSS_VALIDATION,
     ...env,
   };
   const services: Record<AppName, ServiceProcess> = {

@@ -4,7 +4,7 @@ import { PNG } from 'pngjs';
 import type { JobView, ModelView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createRng, writeZip } from '@sepal/ml';
-import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { NO_CROSS_VALIDATION, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
 
 const SIDE = 16;
@@ -45,7 +45,7 @@ describe('images end to end: import, train a CNN, promote, serve a PNG (embedded
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'images-e2e',
       dataDir: join(__dirname, '../../../data'),
-      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1', TF_BACKEND: 'wasm', TRAIN_CV_MAX_ROWS: '0' },
+      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1', TF_BACKEND: 'wasm', ...NO_CROSS_VALIDATION },
     });
     system = embedded.system;
   }, 120_000);

@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { JobView, ModelVersionView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createRng } from '@sepal/ml';
-import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { NO_CROSS_VALIDATION, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
 
 /** A CSV of our own: a categorical column, empty and NA cells, a numeric target and a class target. */
@@ -97,7 +97,7 @@ describe('own data, classification and regression, end to end (embedded)', () =>
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'owndata',
       dataDir: join(__dirname, '../../../data'),
-      env: { MODEL_NAME: 'WineQualityWhiteModel', TRAINER_WORKERS: '1', TRAIN_CV_MAX_ROWS: '0' },
+      env: { MODEL_NAME: 'WineQualityWhiteModel', TRAINER_WORKERS: '1', ...NO_CROSS_VALIDATION },
     });
     system = embedded.system;
   }, 240_000);

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { JOB_STEPS, type JobView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { NO_CROSS_VALIDATION, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
 
 /*
@@ -19,7 +19,7 @@ describe('the embedded system while it trains', () => {
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'serving',
       dataDir: join(__dirname, '../../../data'),
-      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1', TRAIN_CV_MAX_ROWS: '0' },
+      env: { GATE_MIN_ACCURACY: '0', TRAINER_WORKERS: '1', ...NO_CROSS_VALIDATION },
     });
     system = embedded.system;
   }, 240_000);

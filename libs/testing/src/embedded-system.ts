@@ -132,7 +132,12 @@ export function separateAppsEnv(options: {
     TF_BACKEND: 'cpu',
     RETRAIN_ON_FEEDBACK: 'false',
     RETRAIN_ON_DRIFT: 'false',
-    // No k-fold cross-validation of small splits (each trial trained 5 more times): tests of selection set it back.
-    TRAIN_CV_MAX_ROWS: '0',
+    ...NO_CROSS_VALIDATION,
   };
 }
+
+/**
+ * Trainer settings for a test that is not about model selection: no k-fold cross-validation of small splits, which
+ * trains each Iris trial 5 more times. A test of selection leaves it out; the README tour runs the defaults.
+ */
+export const NO_CROSS_VALIDATION = { TRAIN_CV_MAX_ROWS: '0' } as const;

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunPage, RunView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, deleteNamespace, freePort, inject, TestDatabase } from '@sepal/testing';
+import {
+  createTestDatabase,
+  deleteNamespace,
+  freePort,
+  inject,
+  NO_CROSS_VALIDATION,
+  TestDatabase,
+} from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../../apps/data/src';
 import { RegistryConfig, startRegistryApp } from '../../../apps/registry/src';
 import { startTrainerApp, TrainerConfig } from '../../../apps/trainer/src';
@@ -106,9 +113,8 @@ export function startTrainer(
       DATA_URL: services.dataUrl,
       REGISTRY_URL: services.registryUrl,
       LOG_LEVEL: 'warn',
-      // No k-fold cross-validation on Iris's small split (it trains each trial 5 more times): these suites are about
-      // jobs, events and trust, not selection; a suite about selection sets it back. The README tour keeps the default.
-      TRAIN_CV_MAX_ROWS: '0',
+      // These suites are about jobs, events and trust, not selection.
+      ...NO_CROSS_VALIDATION,
       ...env,
     }),
     { listen: false },
