@@ -110,7 +110,7 @@ export function buildCnnModel(
           kernelInitializer: tf.initializers.heNormal({ seed: seed() }),
         });
       case 'batchNorm':
-        return tf.layers.batchNormalization({ axis: -1 });
+        return tf.layers.batchNormalization({ axis: -1, momentum: 0.9 });
       case 'relu':
         return tf.layers.activation({ activation: 'relu' });
       case 'maxPool':
