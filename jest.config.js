@@ -14,6 +14,9 @@ const common = {
 module.exports = {
   // Generous: a loaded 2-core machine (CI, a build beside the tests) must not turn a slow setup into a failure.
   testTimeout: 30_000,
+  // A worker that holds more than this after a test file is replaced by a fresh one: modules, WASM instances and
+  // embedded databases of earlier files otherwise pile up (past 6 GB in one process) and slow every later file down.
+  workerIdleMemoryLimit: '1GB',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'] },
     {
