@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { EventNames } from '@sepal/contracts';
+import { EventNames, groupLoggedPredictions } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { createTestBus, waitFor } from '@sepal/testing';
 import { PredictionLogService } from '../src/prediction-log/prediction-log.service';
@@ -38,16 +38,17 @@ describe.each(DATA_TEST_MODES)('prediction log export on %s', (mode) => {
       keyName: 'reader',
       at,
     });
-    await bus.publish(EventNames.PredictionsLogged, {
-      records: [
+    await bus.publish(
+      EventNames.PredictionsLogged,
+      groupLoggedPredictions([
         record(ids[0], 3, ROW),
         record(ids[1], 3, { ...ROW, sepal_length: 6.3 }),
         record(ids[2], 3, { ...ROW, petal_length: 1.5 }), // never labelled
         record(ids[3], 3, { sepal_length: 5 }), // inputs that do not fit the dataset
         record(ids[4], 3, { ...ROW, petal_width: 0.3 }), // labelled through the dataset's feedback
         record(ids[5], 4, ROW), // another version
-      ],
-    });
+      ]),
+    );
     await waitFor(async () => (await http('GET', `/predictions?model=${model}`)).json().items?.length === 6, {
       timeoutMs: 15_000,
       description: '6 logged',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { EventNames } from '@sepal/contracts';
+import { EventNames, groupLoggedPredictions } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { createTestBus, waitFor } from '@sepal/testing';
 import { PredictionLogService } from '../src/prediction-log/prediction-log.service';
@@ -46,7 +46,7 @@ describe.each(DATA_TEST_MODES)('prediction log of the data service on %s', (mode
       testMetrics: { test_accuracy: 0.9 },
     });
     const ids = [randomUUID(), randomUUID(), randomUUID()];
-    const payload = { records: ids.map((id) => record(id, 'Iris-setosa')) };
+    const payload = groupLoggedPredictions(ids.map((id) => record(id, 'Iris-setosa')));
     // Delivered twice (a redelivery): stored once.
     await bus.publish(EventNames.PredictionsLogged, payload);
     await bus.publish(EventNames.PredictionsLogged, payload);

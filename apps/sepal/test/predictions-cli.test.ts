@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { EventNames } from '@sepal/contracts';
+import { EventNames, groupLoggedPredictions } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createTestBus, uniqueNamespace, waitFor } from '@sepal/testing';
@@ -22,19 +22,22 @@ describe('sepal predictions', () => {
     const at = new Date().toISOString();
     // Published as the gateway would (the data app's own bus may not publish the gateway's event: EVENT_OWNERS).
     gateway = createTestBus(namespace);
-    await gateway.publish(EventNames.PredictionsLogged, {
-      records: ids.map((predictionId, i) => ({
-        predictionId,
-        model: 'CliModel',
-        version: i + 1,
-        sha256: 'c'.repeat(64),
-        inputs: { a: i, b: 'x,y' },
-        output: { class: 'yes', probabilities: { yes: 0.9, no: 0.1 } },
-        latencyMs: 1.25,
-        keyName: 'cli',
-        at,
-      })),
-    });
+    await gateway.publish(
+      EventNames.PredictionsLogged,
+      groupLoggedPredictions(
+        ids.map((predictionId, i) => ({
+          predictionId,
+          model: 'CliModel',
+          version: i + 1,
+          sha256: 'c'.repeat(64),
+          inputs: { a: i, b: 'x,y' },
+          output: { class: 'yes', probabilities: { yes: 0.9, no: 0.1 } },
+          latencyMs: 1.25,
+          keyName: 'cli',
+          at,
+        })),
+      ),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -79,19 +82,22 @@ describe('sepal predictions', () => {
     });
     expect(imported.status).toBe(201);
     const irisIds = [randomUUID(), randomUUID()];
-    await gateway!.publish(EventNames.PredictionsLogged, {
-      records: irisIds.map((predictionId) => ({
-        predictionId,
-        model: 'CliIris',
-        version: 1,
-        sha256: 'd'.repeat(64),
-        inputs: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
-        output: { class: 'Iris-setosa', probabilities: { 'Iris-setosa': 1 } },
-        latencyMs: 1,
-        keyName: 'cli',
-        at: new Date().toISOString(),
-      })),
-    });
+    await gateway!.publish(
+      EventNames.PredictionsLogged,
+      groupLoggedPredictions(
+        irisIds.map((predictionId) => ({
+          predictionId,
+          model: 'CliIris',
+          version: 1,
+          sha256: 'd'.repeat(64),
+          inputs: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+          output: { class: 'Iris-setosa', probabilities: { 'Iris-setosa': 1 } },
+          latencyMs: 1,
+          keyName: 'cli',
+          at: new Date().toISOString(),
+        })),
+      ),
+    );
     await waitFor(
       async () =>
         JSON.parse((await sepal(['--json', 'predictions', 'ls', 'CliIris'])).out).items.length === 2,

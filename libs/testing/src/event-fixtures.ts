@@ -73,17 +73,24 @@ const samples: SamplePayloads = {
     detectedAt: new Date().toISOString(),
   }),
   [EventNames.PredictionsLogged]: () => ({
-    records: [
+    groups: [
       {
-        predictionId: randomUUID(),
         model: 'iris-classifier',
         version: 2,
         sha256: SHA_B,
-        inputs: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
-        output: { class: 'setosa', probabilities: { setosa: 0.9, versicolor: 0.05, virginica: 0.05 } },
-        latencyMs: 1.5,
-        keyName: null,
-        at: new Date().toISOString(),
+        features: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+        labels: ['setosa', 'versicolor', 'virginica'],
+        rows: [
+          {
+            predictionId: randomUUID(),
+            inputs: [5.1, 3.5, 1.4, 0.2],
+            class: 0,
+            probabilities: [0.9, 0.05, 0.05],
+            latencyMs: 1.5,
+            keyName: null,
+            at: Date.now(),
+          },
+        ],
       },
     ],
   }),

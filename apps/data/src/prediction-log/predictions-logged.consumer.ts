@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { EventEnvelope, EventNames } from '@sepal/contracts';
+import { EventEnvelope, EventNames, expandLoggedPredictions } from '@sepal/contracts';
 import { ConsumeEvent } from '@sepal/messaging';
 import { PredictionLogService } from './prediction-log.service';
 
@@ -13,6 +13,6 @@ export class PredictionsLoggedConsumer {
 
   @ConsumeEvent(EventNames.PredictionsLogged, { queue: PREDICTIONS_LOGGED_QUEUE })
   async onLogged(@Payload() envelope: EventEnvelope<typeof EventNames.PredictionsLogged>): Promise<void> {
-    await this.log.store(envelope.payload.records);
+    await this.log.store(expandLoggedPredictions(envelope.payload));
   }
 }

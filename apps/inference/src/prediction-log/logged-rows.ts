@@ -1,4 +1,4 @@
-import type { LoggedPrediction } from '@sepal/contracts';
+import type { LoggedGroup, LoggedRow } from '@sepal/contracts';
 import type { ModelInfo, RunOutput } from '../model/loading/loaded-model';
 import type { ModelSignature } from '../predict/model-signature';
 import { imageMeanIntensities } from '@sepal/ml';
@@ -107,45 +107,59 @@ function imageSummary(
   return summary;
 }
 
-/** The predictions.logged records of a pending request: inputs by feature name, the class or value answered. */
-export function toLoggedPredictions(pending: PendingRows): LoggedPrediction[] {
+/** The input names of a signature's logged rows: the features, or an image's shape and channel means. */
+function loggedFeatures(signature: ModelSignature): string[] {
+  if (signature.image) return ['image', ...imageDriftFeatures(signature.image.channels)];
+  if (signature.columns === null) return [...signature.featureNames];
+  return signature.columns.map((column) => column.name);
+}
+
+/**
+ * The predictions.logged group of a pending request: what its rows share said once, then per row the inputs in
+ * feature order, the class index and probabilities (or the value), the latency, the key and the time.
+ */
+export function toLoggedGroup(pending: PendingRows): LoggedGroup {
   const { info, signature, data, categorical, output, rows } = pending;
   const { numericCount, categoricalCount, labels } = signature;
-  const at = new Date(pending.at).toISOString();
-  const records: LoggedPrediction[] = new Array(rows);
+  const features = loggedFeatures(signature);
+  const classes = labels.length;
+  const logged: LoggedRow[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
-    let inputs: Record<string, number | string | null> = {};
-    if (signature.image) inputs = imageSummary(signature.image, data, r);
-    else if (signature.columns === null) {
-      signature.featureNames.forEach((name, i) => (inputs[name] = finiteOrNull(data[r * numericCount + i])));
+    let inputs: (number | string | null)[];
+    if (signature.image) {
+      const summary = imageSummary(signature.image, data, r);
+      inputs = features.map((name) => summary[name]);
+    } else if (signature.columns === null) {
+      inputs = new Array(numericCount);
+      for (let i = 0; i < numericCount; i++) inputs[i] = finiteOrNull(data[r * numericCount + i]);
     } else {
-      for (const column of signature.columns) {
-        inputs[column.name] =
-          column.type === 'numeric'
-            ? finiteOrNull(data[r * numericCount + column.slot])
-            : (categorical?.[r * categoricalCount + column.slot] ?? null);
-      }
+      inputs = signature.columns.map((column) =>
+        column.type === 'numeric'
+          ? finiteOrNull(data[r * numericCount + column.slot])
+          : (categorical?.[r * categoricalCount + column.slot] ?? null),
+      );
     }
-    let result: LoggedPrediction['output'];
-    if (output.values) result = { value: output.values[r] };
-    else {
-      const probabilities: Record<string, number> = {};
-      for (let c = 0; c < labels.length; c++)
-        probabilities[labels[c]] = output.probabilities[r * labels.length + c];
-      result = { class: labels[output.labels[r]], probabilities };
-    }
-    records[r] = {
+    const row: LoggedRow = {
       predictionId: pending.ids[r],
-      model: info.name,
-      version: info.version,
-      sha256: info.sha256,
       inputs,
-      output: result,
       latencyMs: pending.latencyMs,
       keyName: pending.keyName,
-      at,
-      ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
+      at: pending.at,
     };
+    if (output.values) row.value = output.values[r];
+    else {
+      row.class = output.labels[r];
+      row.probabilities = Array.from(output.probabilities.subarray(r * classes, (r + 1) * classes));
+    }
+    logged[r] = row;
   }
-  return records;
+  return {
+    model: info.name,
+    version: info.version,
+    sha256: info.sha256,
+    ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
+    features,
+    ...(output.values ? {} : { labels: [...labels] }),
+    rows: logged,
+  };
 }

@@ -1,12 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { register } from 'prom-client';
-import type { PredictionsLogged } from '@sepal/contracts';
+import {
+  expandLoggedPredictions,
+  MAX_LOGGED_PREDICTIONS_PER_EVENT,
+  type LoggedGroup,
+  type PredictionsLogged,
+} from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
 import { InferenceConfig } from '../inference.config';
 import type { ModelInfo } from '../model/loading/loaded-model';
 import { createSignature } from '../predict/model-signature';
 import { predictionIds } from './prediction-id';
-import { PredictionLog } from './prediction-log.service';
+import { eventsOf, PredictionLog } from './prediction-log.service';
 
 const info: ModelInfo = {
   name: 'M',
@@ -54,6 +59,10 @@ function setup(env: Record<string, string> = {}) {
   return { log, bus, record };
 }
 
+function rowsOf(event: PredictionsLogged): number {
+  return event.groups.reduce((sum, group) => sum + group.rows.length, 0);
+}
+
 async function dropped(reason: string): Promise<number> {
   const metric = await register.getSingleMetric('sepal_prediction_log_dropped_rows_total')?.get();
   return metric?.values.find((value) => value.labels.reason === reason)?.value ?? 0;
@@ -69,7 +78,7 @@ describe('PredictionLog', () => {
     expect(bus.sent).toHaveLength(0); // nothing is sent on the request path
     await log.flush();
     expect(bus.sent).toHaveLength(1);
-    const [first, second] = bus.sent[0].records;
+    const [first, second] = expandLoggedPredictions(bus.sent[0]);
     expect(first).toMatchObject({
       model: 'M',
       version: 2,
@@ -95,7 +104,7 @@ describe('PredictionLog', () => {
       keyName: null,
     });
     await log.flush();
-    expect(bus.sent[0].records.map((r) => r.inputs)).toEqual([
+    expect(expandLoggedPredictions(bus.sent[0]).map((r) => r.inputs)).toEqual([
       { a: 5.1, b: 0.2 },
       { a: 123456.7, b: null },
     ]);
@@ -105,10 +114,10 @@ describe('PredictionLog', () => {
     const { log, bus, record } = setup({ PREDICTION_LOG_BATCH: '3' });
     for (let i = 0; i < 4; i++) record(2);
     await log.flush();
-    expect(bus.sent.map((event) => event.records.length)).toEqual([2, 2, 2, 2]);
+    expect(bus.sent.map((event) => rowsOf(event))).toEqual([2, 2, 2, 2]);
     record(5);
     await log.flush();
-    expect(bus.sent.at(-1)!.records).toHaveLength(5);
+    expect(expandLoggedPredictions(bus.sent.at(-1)!)).toHaveLength(5);
   });
 
   it('drops and counts what does not fit the queue, without blocking or throwing', async () => {
@@ -120,7 +129,7 @@ describe('PredictionLog', () => {
     expect(log.queuedRows).toBe(5);
     expect((await dropped('queue_full')) - before).toBe(3);
     await log.flush();
-    expect(bus.sent.flatMap((event) => event.records)).toHaveLength(5);
+    expect(bus.sent.flatMap(expandLoggedPredictions)).toHaveLength(5);
   });
 
   it('counts the rows of a flush the bus refuses as dropped, and carries on once it is back', async () => {
@@ -133,12 +142,39 @@ describe('PredictionLog', () => {
     bus.down = false;
     record(1);
     await log.flush();
-    expect(bus.sent.flatMap((event) => event.records)).toHaveLength(1);
+    expect(bus.sent.flatMap(expandLoggedPredictions)).toHaveLength(1);
   });
 
   it('samples per request: 0 logs nothing', async () => {
     const { log, record } = setup({ PREDICTION_LOG_SAMPLE: '0' });
     for (let i = 0; i < 100; i++) record(1);
     expect(log.queuedRows).toBe(0);
+  });
+
+  it('packs requests into events of at most MAX_LOGGED_PREDICTIONS_PER_EVENT rows, one group per model version', () => {
+    const request = (version: number, rows: number): LoggedGroup => ({
+      model: 'M',
+      version,
+      sha256: String(version).repeat(64),
+      features: ['a'],
+      rows: Array.from({ length: rows }, (_, i) => ({
+        predictionId: `${version}-${i}`,
+        inputs: [i],
+        value: i,
+        latencyMs: 1,
+        keyName: null,
+        at: 0,
+      })),
+    });
+    const events = eventsOf([request(1, 600), request(2, 300), request(1, 600)]);
+    expect(events.map((groups) => groups.map((group) => [group.version, group.rows.length]))).toEqual([
+      [
+        [1, 700],
+        [2, 300],
+      ],
+      [[1, 500]],
+    ]);
+    expect(MAX_LOGGED_PREDICTIONS_PER_EVENT).toBe(1000);
+    expect(events.flat().flatMap((group) => group.rows.map((row) => row.predictionId))).toHaveLength(1500);
   });
 });

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { EventNames, MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedPrediction } from '@sepal/contracts';
+import { EventNames, MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedGroup } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
 import { counter, gauge } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { PendingRows, pendingRows, ScoredRequest, toLoggedPredictions } from './logged-rows';
+import { PendingRows, pendingRows, ScoredRequest, toLoggedGroup } from './logged-rows';
 import { BoundedRowQueue } from './prediction-log-queue';
 
 /** How long one flush may wait for the broker before its rows count as dropped (the log never waits longer). */
@@ -83,29 +83,54 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
       // Requests in flight run between two batches: a flush is many short tasks, never one long one.
       await new Promise((resolve) => setImmediate(resolve));
       const taken = this.queue.take(this.config.PREDICTION_LOG_BATCH);
-      const all: LoggedPrediction[] = [];
-      for (const pending of taken) all.push(...toLoggedPredictions(pending));
-      // One request may hold more rows than an event may carry.
-      for (let at = 0; at < all.length; at += MAX_LOGGED_PREDICTIONS_PER_EVENT) {
-        const records = all.slice(at, at + MAX_LOGGED_PREDICTIONS_PER_EVENT);
+      let left = taken.reduce((sum, pending) => sum + pending.rows, 0);
+      // One event holds at most MAX_LOGGED_PREDICTIONS_PER_EVENT rows, one group per model version.
+      for (const groups of eventsOf(taken.map(toLoggedGroup))) {
+        const rows = groups.reduce((sum, group) => sum + group.rows.length, 0);
         try {
-          await publishWithin(
-            this.bus.publish(EventNames.PredictionsLogged, { records }),
-            PUBLISH_TIMEOUT_MS,
-          );
-          this.shipped.inc(records.length);
+          await publishWithin(this.bus.publish(EventNames.PredictionsLogged, { groups }), PUBLISH_TIMEOUT_MS);
+          this.shipped.inc(rows);
+          left -= rows;
         } catch (error) {
-          const lost = all.length - at;
-          this.queue.lost(lost);
-          this.droppedRows.labels('bus').inc(lost);
+          this.queue.lost(left);
+          this.droppedRows.labels('bus').inc(left);
           this.logger.warn(
-            `${lost} logged predictions dropped: ${(error as Error).message} (counted in sepal_prediction_log_dropped_rows_total)`,
+            `${left} logged predictions dropped: ${(error as Error).message} (counted in sepal_prediction_log_dropped_rows_total)`,
           );
           return;
         }
       }
     }
   }
+}
+
+/**
+ * The groups of requests packed into events: rows of one model version share a group, and an event holds at most
+ * MAX_LOGGED_PREDICTIONS_PER_EVENT rows (one request may hold more, and is split).
+ */
+export function eventsOf(requests: readonly LoggedGroup[]): LoggedGroup[][] {
+  const events: LoggedGroup[][] = [];
+  let current = new Map<string, LoggedGroup>();
+  let rows = 0;
+  for (const request of requests) {
+    const key = `${request.model}\u0000${request.version}\u0000${request.sha256}`;
+    for (const row of request.rows) {
+      if (rows === MAX_LOGGED_PREDICTIONS_PER_EVENT) {
+        events.push([...current.values()]);
+        current = new Map();
+        rows = 0;
+      }
+      let group = current.get(key);
+      if (!group) {
+        group = { ...request, rows: [] };
+        current.set(key, group);
+      }
+      group.rows.push(row);
+      rows++;
+    }
+  }
+  if (rows > 0) events.push([...current.values()]);
+  return events;
 }
 
 function publishWithin<T>(publishing: Promise<T>, ms: number): Promise<T> {

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { parseEventPayload } from './envelope';
+import { EventNames } from './event-names';
+import {
+  expandLoggedPredictions,
+  groupLoggedPredictions,
+  MAX_LOGGED_PREDICTIONS_PER_EVENT,
+  type LoggedPrediction,
+} from './prediction.events';
+
+const at = new Date('2026-12-07T12:00:00.123Z').toISOString();
+const classified = (version: number, predicted: string): LoggedPrediction => ({
+  predictionId: randomUUID(),
+  model: 'Iris',
+  version,
+  sha256: 'a'.repeat(64),
+  inputs: { sepal_length: 5.1, colour: 'red', petal_width: null },
+  output: { class: predicted, probabilities: { setosa: 0.75, versicolor: 0.25 } },
+  latencyMs: 0.5,
+  keyName: 'reader',
+  at,
+  testMetrics: { test_accuracy: 0.9 },
+});
+const regressed: LoggedPrediction = {
+  predictionId: randomUUID(),
+  model: 'Prices',
+  version: 1,
+  sha256: 'b'.repeat(64),
+  inputs: { rooms: 3 },
+  output: { value: 250.5 },
+  latencyMs: 1,
+  keyName: null,
+  at,
+};
+
+describe('predictions.logged', () => {
+  it('groups records by model version and expands them back unchanged', () => {
+    const records = [
+      classified(1, 'setosa'),
+      regressed,
+      classified(2, 'versicolor'),
+      classified(1, 'versicolor'),
+    ];
+    const payload = groupLoggedPredictions(records);
+    expect(payload.groups.map((group) => [group.model, group.version, group.rows.length])).toEqual([
+      ['Iris', 1, 2],
+      ['Prices', 1, 1],
+      ['Iris', 2, 1],
+    ]);
+    expect(payload.groups[0]).toMatchObject({
+      features: ['sepal_length', 'colour', 'petal_width'],
+      labels: ['setosa', 'versicolor'],
+    });
+    const parsed = parseEventPayload(EventNames.PredictionsLogged, payload);
+    const byId = new Map(expandLoggedPredictions(parsed).map((record) => [record.predictionId, record]));
+    for (const record of records) expect(byId.get(record.predictionId)).toEqual(record);
+  });
+
+  it("refuses rows that do not match their group's features and labels, naming the row", () => {
+    const payload = groupLoggedPredictions([classified(1, 'setosa'), classified(1, 'versicolor')]);
+    const group = payload.groups[0];
+    const broken = (change: (row: (typeof group.rows)[number]) => void) => {
+      const copy = structuredClone(payload);
+      change(copy.groups[0].rows[1]);
+      return () => parseEventPayload(EventNames.PredictionsLogged, copy);
+    };
+    expect(broken((row) => row.inputs.pop())).toThrow(/rows\[1\]: 2 inputs for 3 features/);
+    expect(broken((row) => (row.class = 2))).toThrow(/rows\[1\]: class must be an index into the 2 labels/);
+    expect(broken((row) => row.probabilities!.push(0))).toThrow(/one entry per label \(2\)/);
+    const prices = groupLoggedPredictions([regressed]);
+    delete prices.groups[0].rows[0].value;
+    expect(() => parseEventPayload(EventNames.PredictionsLogged, prices)).toThrow(
+      /a regressor's row needs a value/,
+    );
+  });
+
+  it(`refuses more than ${MAX_LOGGED_PREDICTIONS_PER_EVENT} rows in one event, across groups`, () => {
+    const many = (version: number) =>
+      groupLoggedPredictions(Array.from({ length: 600 }, () => classified(version, 'setosa'))).groups[0];
+    expect(() => parseEventPayload(EventNames.PredictionsLogged, { groups: [many(1), many(2)] })).toThrow(
+      /at most 1000 rows in all groups of one event/,
+    );
+  });
+
+  it('refuses a record whose class has no probability when grouping', () => {
+    const record = classified(1, 'virginica');
+    expect(() => groupLoggedPredictions([record])).toThrow(`class 'virginica' has no probability`);
+  });
+});
