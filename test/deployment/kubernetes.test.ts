@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { WORKER_HEAP_ALLOWANCE_MB } from '../../apps/trainer/src';
 import { expectedPrometheusRule, PROMETHEUS_RULE_FILE } from '../../scripts/kubernetes/prometheus-rule';
-import { ROOT } from './compose-file';
+import { ComposeFile, readYaml, ROOT } from './compose-file';
 import {
   APP_CONFIGS,
   APP_NAMES,
@@ -316,4 +316,18 @@ it('ships every Grafana dashboard in the ConfigMap the sidecar loads', () => {
   expect(listed.sort()).toEqual(
     readdirSync(join(ROOT, 'grafana/dashboards')).filter((f) => f.endsWith('.json')),
   );
+});
+
+it("gives each app the same key scopes as docker-compose's SEPAL_SERVICE_KEYS (bootstrap-keys.sh), `service` included", () => {
+  const compose = readYaml<ComposeFile>('docker-compose.yml');
+  const serviceKeys = String(compose.services.registry.environment?.SEPAL_SERVICE_KEYS ?? '');
+  const composeScopes = Object.fromEntries(
+    [...serviceKeys.matchAll(/svc-([a-z]+)=([a-z:,]+?):\$\{/g)].map(([, app, scopes]) => [app, scopes]),
+  );
+  const script = readFileSync(join(ROOT, 'deploy/kubernetes/bootstrap-keys.sh'), 'utf8');
+  const specs = /^for spec in (.+); do$/m.exec(script)?.[1].split(' ') ?? [];
+  const kubernetesScopes = Object.fromEntries(specs.map((spec) => spec.split(':') as [string, string]));
+  expect(Object.keys(composeScopes).sort()).toEqual(['console', 'data', 'inference', 'trainer']);
+  expect(kubernetesScopes).toEqual(composeScopes);
+  for (const scopes of Object.values(kubernetesScopes)) expect(scopes.split(',')).toContain('service');
 });
