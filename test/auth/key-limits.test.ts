@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError } from '@sepal/config';
-import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { createTestDatabase, TestDatabase, uniqueNamespace } from '@sepal/testing';
+import { createTestDatabase, deleteNamespace, TestDatabase, uniqueNamespace } from '@sepal/testing';
+import { AMQP_URL } from '../inference/fixtures';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 
@@ -14,6 +14,8 @@ jest.setTimeout(120_000);
 
 const CACHE_MS = 1_000;
 const BURST = 10;
+/** The queues (and their dead-letter queues and apps' exchanges) the registry and the gateway declare, removed afterwards. */
+const QUEUES = ['registry.training', 'registry.jobs', 'inference.model-promoted', 'inference.model-traffic'];
 
 interface Sent {
   at: number;
@@ -38,7 +40,7 @@ function getFrom(url: string, key: string, localAddress: string): Promise<number
  * (and is immediate on the registry), 500 parallel bad keys cost at most AUTH_FAILURE_BURST checks, X-Forwarded-For
  * counts only from SEPAL_TRUSTED_PROXIES, and a revoked bootstrap key stays revoked across a restart.
  */
-describe('key limits and revocation (embedded adapters, real sockets)', () => {
+describe('key limits and revocation (real PostgreSQL and RabbitMQ, real sockets)', () => {
   const adminKey = randomBytes(24).toString('hex');
   const namespace = uniqueNamespace('keylimits');
   const apps: NestFastifyApplication[] = [];
@@ -46,6 +48,7 @@ describe('key limits and revocation (embedded adapters, real sockets)', () => {
   let registryUrl: string;
   let inferenceUrl: string;
   let registry: NestFastifyApplication;
+  let db: TestDatabase;
 
   const call = (
     url: string,
@@ -77,8 +80,10 @@ describe('key limits and revocation (embedded adapters, real sockets)', () => {
 
   beforeAll(async () => {
     modelsDir = await mkdtemp(join(tmpdir(), 'sepal-keylimits-'));
+    db = await createTestDatabase('sepal_keylimits');
     const env = {
-      SEPAL_HOME: `memory://keylimits-${namespace}`,
+      DATABASE_URL: db.url,
+      AMQP_URL,
       SEPAL_NAMESPACE: namespace,
       SEPAL_API_KEY: adminKey,
       SEPAL_KEY_CACHE_MS: String(CACHE_MS),
@@ -101,7 +106,8 @@ describe('key limits and revocation (embedded adapters, real sockets)', () => {
 
   afterAll(async () => {
     for (const app of apps.reverse()) await app.close();
-    await closeEmbeddedDatabases();
+    await deleteNamespace(AMQP_URL, namespace, QUEUES);
+    await db?.drop();
     await rm(modelsDir, { recursive: true, force: true });
   });
 
