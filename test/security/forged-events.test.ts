@@ -206,6 +206,32 @@ describe('forged events and unchecked models (real services, keys on)', () => {
     expect(foreignRequests).toEqual([]);
   });
 
+  it('dead-letters a forged model.registered naming an artifact never uploaded, with the reason, and registers nothing', async () => {
+    const versionsBefore = (await registryCall('GET', `/models/${MODEL}`)).json.versions as unknown[];
+    expect(versionsBefore.length).toBeGreaterThan(0);
+    const forgedBytes = irisOnnx({ shift: 7 });
+    const forgedVersion = 99;
+    await gateway.get(EventBus).publish(EventNames.ModelRegistered, {
+      modelName: MODEL,
+      version: forgedVersion,
+      runId: IRIS_RUN_ID,
+      sha256: sha256(forgedBytes),
+      artifactUrl: `${foreignUrl}/forged.onnx`,
+      metrics: { test_accuracy: 1 },
+      registeredAt: FAR_FUTURE,
+    });
+    const registryBus = registry.get(EventBus);
+    await waitFor(async () => (await registryBus.deadLetterCount('registry.training')) > 0, {
+      timeoutMs: 15_000,
+      description: 'the forged model.registered to be dead-lettered',
+    });
+    const [letter] = await registryBus.deadLetters('registry.training', 10);
+    expect(JSON.stringify(letter)).toMatch(/never uploaded here/);
+    expect((await registryCall('GET', `/models/${MODEL}/versions/${forgedVersion}`)).status).toBe(404);
+    expect((await registryCall('GET', `/models/${MODEL}`)).json.versions).toEqual(versionsBefore);
+    expect(foreignRequests).toEqual([]);
+  });
+
   it('refuses an absolute URL in the service client before anything leaves, key included', async () => {
     const client = new ServiceClient({ service: 'registry', baseUrl: registryUrl, apiKey: adminKey });
     for (const path of [
