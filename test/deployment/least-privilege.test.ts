@@ -5,50 +5,31 @@
  * dedicated virtual host; every app then starts under its own identity (its migrations run, its queues are declared),
  * and neither a role nor a user can reach what belongs to another app.
  */
-import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { EventNames } from '@sepal/contracts';
 import { EventBus, SepalHeaders } from '@sepal/messaging';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import {
-  brokerRefusal,
-  createTestDatabase,
-  sampleEventPayload,
-  TestDatabase,
-  uniqueNamespace,
-  waitFor,
-} from '@sepal/testing';
+import { brokerRefusal, createTestDatabase, sampleEventPayload, TestDatabase, waitFor } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../../apps/data/src';
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { startTrainerApp, TrainerConfig } from '../../apps/trainer/src';
-import { BrokerDefinitions, expectOwnedTopics } from './broker-definitions';
+import { expectOwnedTopics } from './broker-definitions';
 import { ROOT } from './compose-file';
+import {
+  ProvisionedApp,
+  ProvisionedIdentities,
+  provisionIdentities,
+  publishAsUser,
+  run,
+} from './provisioned-identities';
 
-const execFileAsync = promisify(execFile);
-/** Runs a command; a missing one (rabbitmqctl, psql) fails with what is needed rather than ENOENT. */
-async function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}) {
-  try {
-    return await execFileAsync(command, args, options);
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') {
-      throw new Error(
-        `${command} is not installed: this test provisions a vhost and users with rabbitmqctl and roles with psql, ` +
-          'on the machine of the broker (as root or the rabbitmq user); see DEVELOPERS.md',
-      );
-    }
-    throw error;
-  }
-}
-const APPS = ['data', 'registry', 'trainer', 'inference'] as const;
-type App = (typeof APPS)[number];
-const AMQP_HOST = process.env.TEST_AMQP_HOST ?? '127.0.0.1:5672';
+type App = ProvisionedApp;
 
 /** A PostgreSQL error's SQLSTATE (42501 is insufficient_privilege). */
 async function sqlState(client: Client, sql: string): Promise<string | undefined> {
@@ -61,27 +42,14 @@ async function sqlState(client: Client, sql: string): Promise<string | undefined
 }
 
 describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
-  const prefix = `${uniqueNamespace('lp')}_`;
-  const vhost = uniqueNamespace('sepal_lp');
-  const passwords = Object.fromEntries(APPS.map((app) => [app, `pw-${app}-${prefix}`])) as Record<
-    App,
-    string
-  >;
-  const role = (app: App) => `${prefix}${app}`;
   const apps: NestFastifyApplication[] = [];
   const connections: ChannelModel[] = [];
   let database: TestDatabase;
   let modelsDir: string;
-  let definitions: BrokerDefinitions;
-
-  const dbUrl = (app: App) => {
-    const url = new URL(database.url);
-    url.username = role(app);
-    url.password = passwords[app];
-    return url.toString();
-  };
-  const amqpUrl = (app: App) =>
-    `amqp://${role(app)}:${passwords[app]}@${AMQP_HOST}/${encodeURIComponent(vhost)}`;
+  let ids: ProvisionedIdentities;
+  const role = (app: App) => ids.role(app);
+  const dbUrl = (app: App) => ids.dbUrl(app);
+  const amqpUrl = (app: App) => ids.amqpUrl(app);
   const asRole = async (app: App) => {
     const client = new Client({ connectionString: dbUrl(app) });
     await client.connect();
@@ -109,51 +77,8 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('sepal_lp');
-    const admin = new URL(database.url);
-    const provisionEnv = {
-      ...process.env,
-      PGHOST: admin.hostname,
-      PGPORT: admin.port || '5432',
-      PGUSER: decodeURIComponent(admin.username) || 'postgres',
-      PGPASSWORD: decodeURIComponent(admin.password),
-      PGDATABASE: database.name,
-      SEPAL_DATABASE: database.name,
-      SEPAL_ROLE_PREFIX: prefix,
-      SEPAL_USER_PREFIX: prefix,
-      SEPAL_AMQP_VHOST: vhost,
-      SEPAL_DATA_DB_PASSWORD: passwords.data,
-      SEPAL_REGISTRY_DB_PASSWORD: passwords.registry,
-      SEPAL_DATA_AMQP_PASSWORD: passwords.data,
-      SEPAL_REGISTRY_AMQP_PASSWORD: passwords.registry,
-      SEPAL_TRAINER_AMQP_PASSWORD: passwords.trainer,
-      SEPAL_INFERENCE_AMQP_PASSWORD: passwords.inference,
-    };
-    // The scripts docker-compose runs: the postgres init script and the broker's definitions.
-    await run('sh', [join(ROOT, 'scripts/provision/postgres-roles.sh')], { env: provisionEnv });
-    const { stdout: rendered } = await run('sh', [join(ROOT, 'scripts/provision/rabbitmq-definitions.sh')], {
-      env: provisionEnv,
-    });
+    ids = await provisionIdentities(database, 'lp');
     modelsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-'));
-    // rabbitmqctl may run as the broker's user (the Debian wrapper switches to it): let it read the file.
-    const definitionsDir = await mkdtemp(join(tmpdir(), 'sepal-lp-definitions-'));
-    const definitionsFile = join(definitionsDir, 'definitions.json');
-    definitions = JSON.parse(rendered) as BrokerDefinitions;
-    await writeFile(definitionsFile, rendered, { mode: 0o644 });
-    await chmod(definitionsDir, 0o755);
-    try {
-      await run('rabbitmqctl', ['-q', 'import_definitions', definitionsFile]);
-    } finally {
-      await rm(definitionsDir, { recursive: true, force: true });
-    }
-    // The import is asynchronous: wait until every user has its permissions in the vhost.
-    await waitFor(
-      async () => {
-        const { stdout } = await run('rabbitmqctl', ['-q', 'list_permissions', '-p', vhost]);
-        const { stdout: topics } = await run('rabbitmqctl', ['-q', 'list_topic_permissions', '-p', vhost]);
-        return APPS.every((app) => stdout.includes(role(app)) && topics.includes(role(app)));
-      },
-      { timeoutMs: 15_000, intervalMs: 250, description: 'the RabbitMQ definitions to be imported' },
-    );
 
     const env: NodeJS.ProcessEnv = {
       LOG_LEVEL: 'error',
@@ -179,7 +104,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
       ...env,
       AMQP_URL: amqpUrl(app),
       // The users of this run are not sepal_<app>: say which is which, so every consumer enforces the owners.
-      AMQP_PRODUCERS: APPS.map((producer) => `${producer}=${role(producer)}`).join(','),
+      AMQP_PRODUCERS: ids.producers,
       ...(app === 'data' || app === 'registry' ? { DATABASE_URL: dbUrl(app) } : {}),
     });
     apps.push(await startDataApp(DataConfig.load(own('data'))));
@@ -196,12 +121,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
     for (const app of apps.reverse()) await app.close().catch(() => undefined);
     await closeEmbeddedDatabases();
     await database?.drop();
-    const admin = new Client({ connectionString: database.url.replace(`/${database.name}`, '/postgres') });
-    await admin.connect();
-    for (const app of APPS) await admin.query(`DROP ROLE IF EXISTS "${role(app)}"`);
-    await admin.end();
-    for (const app of APPS) await run('rabbitmqctl', ['-q', 'delete_user', role(app)]).catch(() => undefined);
-    await run('rabbitmqctl', ['-q', 'delete_vhost', vhost]).catch(() => undefined);
+    await ids?.remove();
     if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
   }, 60_000);
 
@@ -294,29 +214,12 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
     exchange: string,
     routingKey: string,
     options: { userId?: string; body?: unknown } = {},
-  ): Promise<{ code?: number; message: string } | undefined> => {
-    const channel = await (await amqpAs(app)).createConfirmChannel();
-    let refused: { code?: number; message: string } | undefined;
-    channel.on('error', (error: { code?: number; message: string }) => {
-      refused = { code: error.code, message: error.message };
-    });
-    try {
-      channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(options.body ?? {})), {
-        userId: options.userId ?? role(app),
-        contentType: 'application/json',
-      });
-      await channel.waitForConfirms();
-      await channel.close();
-    } catch (error) {
-      refused ??= { code: (error as { code?: number }).code, message: (error as Error).message };
-    }
-    return refused;
-  };
+  ) => publishAsUser(await amqpAs(app), role(app), exchange, routingKey, options);
   const ACCESS_REFUSED = 403;
   const PRECONDITION_FAILED = 406;
 
   it('gives each user topic permissions on sepal.events for exactly the events its app owns (EVENT_OWNERS)', () => {
-    expectOwnedTopics(definitions, role, 'sepal.events');
+    expectOwnedTopics(ids.definitions, role, 'sepal.events');
   });
 
   it("refuses a user publishing another app's event on sepal.events (ACCESS_REFUSED) and lets it publish its own", async () => {
@@ -363,7 +266,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
   it('dead-letters, with the reason, an event whose type is not the routing key its owner may publish', async () => {
     // The gateway's user may publish drift.detected; it cannot make that a dataset.versioned (the data app's).
     const body = {
-      messageId: `smuggled-${prefix}`,
+      messageId: `smuggled-${ids.prefix}`,
       type: EventNames.DatasetVersioned,
       timestamp: new Date().toISOString(),
       correlationId: 'lp',
@@ -388,7 +291,7 @@ describe('least privilege: per-app PostgreSQL roles and RabbitMQ users', () => {
   });
 
   it('declares the work queues as quorum queues and the broadcast queues as classic ones', async () => {
-    const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', '-p', vhost, 'name', 'type']);
+    const { stdout } = await run('rabbitmqctl', ['-q', 'list_queues', '-p', ids.vhost, 'name', 'type']);
     const types = new Map(
       stdout
         .trim()
