@@ -67,6 +67,7 @@ describe('predictions.logged', () => {
     expect(broken((row) => row.inputs.pop())).toThrow(/rows\[1\]: 2 inputs for 3 features/);
     expect(broken((row) => (row.class = 2))).toThrow(/rows\[1\]: class must be an index into the 2 labels/);
     expect(broken((row) => row.probabilities!.push(0))).toThrow(/one entry per label \(2\)/);
+    expect(broken((row) => (row.at = 8_640_000_000_000_001))).toThrow(/rows\.1\.at/);
     const prices = groupLoggedPredictions([regressed]);
     delete prices.groups[0].rows[0].value;
     expect(() => parseEventPayload(EventNames.PredictionsLogged, prices)).toThrow(

@@ -14,6 +14,8 @@ import {
 export const MAX_LOGGED_PREDICTIONS_PER_EVENT = 1000;
 /** The most inputs (and classes) a logged row may carry: a dataset's columns. */
 export const MAX_LOGGED_FEATURES = 10_000;
+/** The latest time a JavaScript Date holds (ECMAScript's limit), so every logged time has an ISO form. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
 
 /** A prediction id: a UUID (the gateway makes UUIDv7s). */
 export const predictionIdSchema = z.string().uuid();
@@ -56,8 +58,8 @@ export const loggedRowSchema = z.object({
   value: finiteNumber.optional(),
   latencyMs: z.number().nonnegative().finite(),
   keyName: z.string().max(200).nullable(),
-  /** When the prediction was made, in milliseconds since the epoch. */
-  at: z.number().int().nonnegative(),
+  /** When the prediction was made, in milliseconds since the epoch (at most the last time a Date can hold). */
+  at: z.number().int().nonnegative().max(MAX_DATE_MS),
 });
 export type LoggedRow = z.infer<typeof loggedRowSchema>;
 
