@@ -9,8 +9,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
@@ -25,44 +23,34 @@ import {
 } from '../deployment/provisioned-identities';
 import { freePort, ServiceProcess } from '../e2e/service-process';
 import { IRIS_DATASET_VERSION, IRIS_RUN_ID, irisOnnx, sha256 } from '../inference/fixtures';
+import {
+  AttackerHost,
+  forgedPromotion,
+  forgedRegistration,
+  forgedTraffic,
+  keyedCall,
+  startAttackerHost,
+} from './forgeries';
 
 jest.setTimeout(120_000);
 
 const MODEL = 'IrisModel';
-const FAR_FUTURE = '2099-01-01T00:00:00.000Z';
 const ACCESS_REFUSED = 403;
 
 describe("forged events from other apps' broker logins (separate processes, own identities, keys on)", () => {
   const adminKey = randomBytes(24).toString('hex');
   const connections: ChannelModel[] = [];
-  const foreignRequests: { url?: string; key?: string | string[] }[] = [];
+  let foreignRequests: AttackerHost['requests'] = [];
   let db: TestDatabase;
   let ids: ProvisionedIdentities;
   let modelsDir: string;
-  let foreign: Server;
+  let foreign: AttackerHost;
   let foreignUrl: string;
   let registry: ServiceProcess;
   let gateway: ServiceProcess;
 
-  const call = async (url: string, method: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const raw = body instanceof Uint8Array;
-    const response = await fetch(url, {
-      method,
-      headers: {
-        'x-api-key': adminKey,
-        ...(body !== undefined
-          ? { 'content-type': raw ? 'application/octet-stream' : 'application/json' }
-          : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : raw ? Buffer.from(body) : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      json: (text ? JSON.parse(text) : undefined) as Record<string, unknown>,
-    };
-  };
+  const call = (url: string, method: string, body?: unknown, headers: Record<string, string> = {}) =>
+    keyedCall(url, method, adminKey, body, headers);
   const served = async () =>
     (await call(`${gateway.url}/predict`, 'POST', { features: [5.1, 3.5, 1.4, 0.2] })).json?.model as
       { version: number; sha256: string } | undefined;
@@ -94,12 +82,9 @@ describe("forged events from other apps' broker logins (separate processes, own 
     );
 
   beforeAll(async () => {
-    foreign = createServer((req, res) => {
-      foreignRequests.push({ url: req.url, key: req.headers['x-api-key'] });
-      res.end(Buffer.from(irisOnnx({ shift: 9 })));
-    });
-    await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
-    foreignUrl = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
+    foreign = await startAttackerHost(irisOnnx({ shift: 9 }));
+    foreignUrl = foreign.url;
+    foreignRequests = foreign.requests;
     db = await createTestDatabase('sepal_forged_processes');
     ids = await provisionIdentities(db, 'forged');
     modelsDir = await mkdtemp(join(tmpdir(), 'sepal-forged-'));
@@ -161,7 +146,7 @@ describe("forged events from other apps' broker logins (separate processes, own 
     for (const connection of connections) await connection.close().catch(() => undefined);
     await gateway?.stop();
     await registry?.stop();
-    await new Promise<void>((resolve) => foreign.close(() => resolve()));
+    await foreign?.close();
     await db?.drop();
     await ids?.remove();
     if (modelsDir) await rm(modelsDir, { recursive: true, force: true });
@@ -170,37 +155,16 @@ describe("forged events from other apps' broker logins (separate processes, own 
   it("refuses at the broker every forgery under another app's login; the gateway keeps serving the champion", async () => {
     const real = await served();
     const forgedBytes = irisOnnx({ shift: 9 });
-    const promoted = envelope(EventNames.ModelPromoted, {
-      modelName: MODEL,
-      alias: 'champion',
-      version: real!.version,
-      sha256: sha256(forgedBytes),
-      artifactUrl: `${foreignUrl}/model.onnx`,
-      previousVersion: null,
-      reason: 'forged',
-      promotedBy: 'admin',
-      promotedAt: FAR_FUTURE,
-    });
-    const traffic = envelope(EventNames.ModelTraffic, {
-      modelName: MODEL,
-      weights: [
-        { version: 7, weight: 100, sha256: sha256(forgedBytes), artifactUrl: `${foreignUrl}/v7.onnx` },
-      ],
-      shadow: null,
-      reason: 'forged',
-      changedBy: 'admin',
-      changedAt: FAR_FUTURE,
-      revision: 1_000_000,
-    });
-    const registered = envelope(EventNames.ModelRegistered, {
-      modelName: MODEL,
-      version: 99,
-      runId: IRIS_RUN_ID,
-      sha256: sha256(forgedBytes),
-      artifactUrl: `${foreignUrl}/forged.onnx`,
-      metrics: {},
-      registeredAt: FAR_FUTURE,
-    });
+    const forged = sha256(forgedBytes);
+    const promoted = envelope(
+      EventNames.ModelPromoted,
+      forgedPromotion(MODEL, real!.version, forged, foreignUrl),
+    );
+    const traffic = envelope(EventNames.ModelTraffic, forgedTraffic(MODEL, forged, foreignUrl));
+    const registered = envelope(
+      EventNames.ModelRegistered,
+      forgedRegistration(MODEL, 99, IRIS_RUN_ID, forged, foreignUrl),
+    );
     const attempts: [ProvisionedApp, string, unknown][] = [
       ['data', EventNames.ModelPromoted, promoted],
       ['trainer', EventNames.ModelPromoted, promoted],
@@ -225,15 +189,10 @@ describe("forged events from other apps' broker logins (separate processes, own 
 
   it("dead-letters, with the reason, a model.registered under the trainer's login that names an artifact never uploaded", async () => {
     const forgedBytes = irisOnnx({ shift: 7 });
-    const registered = envelope(EventNames.ModelRegistered, {
-      modelName: MODEL,
-      version: 98,
-      runId: IRIS_RUN_ID,
-      sha256: sha256(forgedBytes),
-      artifactUrl: `${foreignUrl}/forged.onnx`,
-      metrics: { test_accuracy: 1 },
-      registeredAt: FAR_FUTURE,
-    });
+    const registered = envelope(
+      EventNames.ModelRegistered,
+      forgedRegistration(MODEL, 98, IRIS_RUN_ID, sha256(forgedBytes), foreignUrl),
+    );
     expect(
       await publishAs('trainer', 'sepal.events', EventNames.ModelRegistered, registered),
     ).toBeUndefined();

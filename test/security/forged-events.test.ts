@@ -1,8 +1,6 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -21,12 +19,19 @@ import {
 import { InferenceConfig, startInferenceApp } from '../../apps/inference/src';
 import { RegistryConfig, startRegistryApp } from '../../apps/registry/src';
 import { AMQP_URL, IRIS_DATASET_VERSION, IRIS_RUN_ID, irisOnnx, sha256 } from '../inference/fixtures';
+import {
+  AttackerHost,
+  forgedPromotion,
+  forgedRegistration,
+  forgedTraffic,
+  keyedCall,
+  startAttackerHost,
+} from './forgeries';
 
 jest.setTimeout(90_000);
 
 const MODEL = 'IrisModel';
 const QUEUES = ['registry.training', 'registry.jobs'];
-const FAR_FUTURE = '2099-01-01T00:00:00.000Z';
 
 /*
  * An attacker holding a broker login, on the real PostgreSQL and RabbitMQ with keys on: the events it forges name
@@ -43,34 +48,12 @@ describe('forged events and unchecked models (real services, keys on)', () => {
   let gateway: NestFastifyApplication;
   let registryUrl: string;
   /** The attacker's host: every request it receives is recorded (there must be none). */
-  let foreign: Server;
+  let foreign: AttackerHost;
   let foreignUrl: string;
-  const foreignRequests: { url?: string; key?: string | string[] }[] = [];
+  let foreignRequests: AttackerHost['requests'] = [];
 
-  const registryCall = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const raw = body instanceof Uint8Array;
-    const response = await fetch(`${registryUrl}${path}`, {
-      method,
-      headers: {
-        'x-api-key': adminKey,
-        ...(body !== undefined
-          ? { 'content-type': raw ? 'application/octet-stream' : 'application/json' }
-          : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : raw ? Buffer.from(body) : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      json: (text ? JSON.parse(text) : undefined) as Record<string, unknown>,
-    };
-  };
+  const registryCall = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    keyedCall(`${registryUrl}${path}`, method, adminKey, body, headers);
   const upload = (bytes: Uint8Array) =>
     registryCall('POST', '/artifacts', bytes, { 'x-content-sha256': sha256(bytes) });
   const register = async (bytes: Uint8Array) => {
@@ -100,12 +83,9 @@ describe('forged events and unchecked models (real services, keys on)', () => {
   };
 
   beforeAll(async () => {
-    foreign = createServer((req, res) => {
-      foreignRequests.push({ url: req.url, key: req.headers['x-api-key'] });
-      res.end(Buffer.from(irisOnnx({ shift: 9 })));
-    });
-    await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
-    foreignUrl = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
+    foreign = await startAttackerHost(irisOnnx({ shift: 9 }));
+    foreignUrl = foreign.url;
+    foreignRequests = foreign.requests;
 
     db = await createTestDatabase('sepal_security');
     modelsDir = await mkdtemp(join(tmpdir(), 'sepal-security-'));
@@ -155,7 +135,7 @@ describe('forged events and unchecked models (real services, keys on)', () => {
     await closeEmbeddedDatabases();
     await db?.drop();
     await rm(modelsDir, { recursive: true, force: true });
-    await new Promise<void>((resolve) => foreign.close(() => resolve()));
+    await foreign?.close();
     await deleteNamespace(AMQP_URL, namespace, QUEUES);
   });
 
@@ -165,28 +145,11 @@ describe('forged events and unchecked models (real services, keys on)', () => {
     const skippedBefore = await reloads('skipped');
     const forgedBytes = irisOnnx({ shift: 9 });
     // The champion's version number, another digest, an artifact on the attacker's host, a time years ahead.
-    await bus.publish(EventNames.ModelPromoted, {
-      modelName: MODEL,
-      alias: 'champion',
-      version: real.version,
-      sha256: sha256(forgedBytes),
-      artifactUrl: `${foreignUrl}/model.onnx`,
-      previousVersion: null,
-      reason: 'forged',
-      promotedBy: 'admin',
-      promotedAt: FAR_FUTURE,
-    });
-    await bus.publish(EventNames.ModelTraffic, {
-      modelName: MODEL,
-      weights: [
-        { version: 7, weight: 100, sha256: sha256(forgedBytes), artifactUrl: `${foreignUrl}/v7.onnx` },
-      ],
-      shadow: null,
-      reason: 'forged',
-      changedBy: 'admin',
-      changedAt: FAR_FUTURE,
-      revision: 1_000_000,
-    });
+    await bus.publish(
+      EventNames.ModelPromoted,
+      forgedPromotion(MODEL, real.version, sha256(forgedBytes), foreignUrl),
+    );
+    await bus.publish(EventNames.ModelTraffic, forgedTraffic(MODEL, sha256(forgedBytes), foreignUrl));
     await waitFor(async () => (await reloads('skipped')) > skippedBefore, {
       timeoutMs: 15_000,
       description: 'the forged model.promoted to be heard and found in step with the registry',
@@ -211,15 +174,12 @@ describe('forged events and unchecked models (real services, keys on)', () => {
     expect(versionsBefore.length).toBeGreaterThan(0);
     const forgedBytes = irisOnnx({ shift: 7 });
     const forgedVersion = 99;
-    await gateway.get(EventBus).publish(EventNames.ModelRegistered, {
-      modelName: MODEL,
-      version: forgedVersion,
-      runId: IRIS_RUN_ID,
-      sha256: sha256(forgedBytes),
-      artifactUrl: `${foreignUrl}/forged.onnx`,
-      metrics: { test_accuracy: 1 },
-      registeredAt: FAR_FUTURE,
-    });
+    await gateway
+      .get(EventBus)
+      .publish(
+        EventNames.ModelRegistered,
+        forgedRegistration(MODEL, forgedVersion, IRIS_RUN_ID, sha256(forgedBytes), foreignUrl),
+      );
     const registryBus = registry.get(EventBus);
     await waitFor(async () => (await registryBus.deadLetterCount('registry.training')) > 0, {
       timeoutMs: 15_000,
