@@ -68,17 +68,27 @@ describe("forged events from other apps' broker logins (separate processes, own 
     payload,
   });
   const report = () => [registry, gateway].map((s) => `--- ${s.app} ---\n${s.tail()}`).join('\n');
+  /** `waiting`, failing with the processes' latest output (read when it fails, not when it starts). */
+  const withReport = async <T>(waiting: Promise<T>): Promise<T> => {
+    try {
+      return await waiting;
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${report()}`);
+    }
+  };
   const waitHealthy = (service: ServiceProcess, probe: 'ready' | 'live') =>
-    waitFor(
-      async () =>
-        (await fetch(`${service.url}/health/${probe}`).then(
-          (r) => r.status,
-          () => 0,
-        )) === 200,
-      {
-        timeoutMs: 90_000,
-        description: `${service.app} to answer /health/${probe}\n${report()}`,
-      },
+    withReport(
+      waitFor(
+        async () =>
+          (await fetch(`${service.url}/health/${probe}`).then(
+            (r) => r.status,
+            () => 0,
+          )) === 200,
+        {
+          timeoutMs: 90_000,
+          description: `${service.app} to answer /health/${probe}`,
+        },
+      ),
     );
 
   beforeAll(async () => {
@@ -136,10 +146,12 @@ describe("forged events from other apps' broker logins (separate processes, own 
     ).toBe(200);
     gateway.start();
     await waitHealthy(gateway, 'live');
-    await waitFor(async () => (await served())?.version === 1, {
-      timeoutMs: 60_000,
-      description: `the gateway to serve v1\n${report()}`,
-    });
+    await withReport(
+      waitFor(async () => (await served())?.version === 1, {
+        timeoutMs: 60_000,
+        description: 'the gateway to serve v1',
+      }),
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -201,12 +213,14 @@ describe("forged events from other apps' broker logins (separate processes, own 
     connections.push(connection);
     const channel = await connection.createChannel();
     let letter: Awaited<ReturnType<typeof channel.get>> = false;
-    await waitFor(
-      async () => {
-        letter = await channel.get('registry.training.dlq', { noAck: false });
-        return letter !== false;
-      },
-      { timeoutMs: 15_000, description: `the forged model.registered to be dead-lettered\n${report()}` },
+    await withReport(
+      waitFor(
+        async () => {
+          letter = await channel.get('registry.training.dlq', { noAck: false });
+          return letter !== false;
+        },
+        { timeoutMs: 15_000, description: 'the forged model.registered to be dead-lettered' },
+      ),
     );
     const message = letter as unknown as { properties: { headers?: Record<string, unknown> } };
     expect(String(message.properties.headers?.[SepalHeaders.Error])).toMatch(/never uploaded here/);
