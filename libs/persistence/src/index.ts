@@ -7,3 +7,4 @@ export * from './persistence.module';
 export * from './database-health';
 export * from './transaction';
 export * from './copy-in';
+export * from './sql-params';

@@ -45,14 +45,3 @@ export const KEYED_STAGE = `SELECT ord, ${STAGED_KEY('h', 'n')} AS row_key, feat
   FROM (SELECT s.ord, s.h, s.features, s.class, s.target, s.origin,
                row_number() OVER (PARTITION BY h ORDER BY ord) - 1 AS n
         FROM import_stage s) x`;
-
-/** Binds named parameters ($task, $edges, ...) to positional ones. */
-export function bind(sql: string, params: Record<string, unknown>): [string, unknown[]] {
-  const names = Object.keys(params);
-  const text = sql.replace(/\$([a-z][a-zA-Z]*)/g, (_, name: string) => {
-    const index = names.indexOf(name);
-    if (index < 0) throw new Error(`unbound SQL parameter $${name}`);
-    return `$${index + 1}`;
-  });
-  return [text, names.map((n) => params[n])];
-}

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { copyClientOf, copyIn, managerOf, Transaction } from '@sepal/persistence';
+import { copyClientOf, copyIn, managerOf, SqlParams, Transaction } from '@sepal/persistence';
 import { StageBatch, stageBatchOf, StagedRow } from './domain/staged-batch';
-import { bind, KEYED_STAGE, STAGED_KEY, STAGED_LABEL, STRATUM } from './rows.sql';
+import { KEYED_STAGE, STAGED_KEY, STAGED_LABEL, STRATUM } from './rows.sql';
 
 export type { StagedRow } from './domain/staged-batch';
 
@@ -39,9 +39,10 @@ export class StagingRepository {
   }
 
   /** Runs `sql` with its named parameters ($task, ...) bound, in the transaction's manager. */
-  query(tx: Transaction | undefined, sql: string, params: Record<string, unknown>) {
-    const [text, values] = bind(sql, params);
-    return this.manager(tx).query(text, values);
+  query(tx: Transaction | undefined, sql: string, named: Record<string, unknown>) {
+    const params = new SqlParams();
+    const text = params.named(sql, named);
+    return this.manager(tx).query(text, params.values);
   }
 
   // ---- staging: the new content, in temporary tables of the version's transaction ----

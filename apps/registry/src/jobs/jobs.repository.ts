@@ -11,7 +11,7 @@ import {
   ModelServed,
 } from '@sepal/contracts';
 import { enqueueEvent, PublishOptions } from '@sepal/messaging';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, SqlParams, Transaction } from '@sepal/persistence';
 import { iso, isoOrNull } from '../paging';
 import { REGISTRY_SCHEMA } from '../registry.schema';
 import { JobRecord, JobWithSteps, ServingReplica, StepRecord, StepSummary } from './job-record';
@@ -164,9 +164,9 @@ export class JobsRepository {
   /** Inserts or overwrites the given steps of a job. */
   async saveSteps(tx: Transaction, jobId: string, steps: StepRecord[]): Promise<void> {
     if (steps.length === 0) return;
-    const params: unknown[] = [];
-    const values = steps.map((s, i) => {
-      params.push(
+    const params = new SqlParams();
+    const values = params.rows(
+      steps.map((s) => [
         jobId,
         s.step,
         s.state,
@@ -177,18 +177,16 @@ export class JobsRepository {
         s.worker,
         JSON.stringify(s.summary),
         s.error,
-      );
-      const n = i * 10;
-      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::integer, $${n + 5}::bigint, $${n + 6}::timestamptz,
-        $${n + 7}::timestamptz, $${n + 8}, $${n + 9}::jsonb, $${n + 10})`;
-    });
+      ]),
+      [null, null, null, 'integer', 'bigint', 'timestamptz', 'timestamptz', null, 'jsonb', null],
+    );
     await managerOf(tx, this.dataSource).query(
       `INSERT INTO registry.job_steps (job_id, step, state, attempt, sequence, started_at, ended_at, worker, summary, error)
-       VALUES ${values.join(', ')}
+       VALUES ${values}
        ON CONFLICT (job_id, step) DO UPDATE SET state = EXCLUDED.state, attempt = EXCLUDED.attempt,
          sequence = EXCLUDED.sequence, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
          worker = EXCLUDED.worker, summary = EXCLUDED.summary, error = EXCLUDED.error`,
-      params,
+      params.values,
     );
   }
 

@@ -1,5 +1,6 @@
+import { SqlParams } from '@sepal/persistence';
 import { checkFilter, parseOrderBy } from '../search/run-filter';
-import { filterSql, orderBySql, SqlParams } from './run-filter.sql';
+import { filterSql, orderBySql } from './run-filter.sql';
 
 /** Compiles after two parameters the caller already uses, as the repository does. */
 function compile(filter: string, orderBy = '') {

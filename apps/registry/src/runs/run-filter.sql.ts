@@ -3,17 +3,8 @@
  * fragments over `registry.runs r`. Only RunsRepository uses it. Keys and values always travel as parameters; only the
  * fixed column names and casts below are written into the SQL.
  */
+import { SqlParams } from '@sepal/persistence';
 import { Condition, EntityRef, OrderTerm, RunAttribute } from '../search/run-filter';
-
-/** The parameters of one statement; `add` returns the placeholder of the value it appends. */
-export class SqlParams {
-  readonly values: unknown[] = [];
-
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
 
 const ATTRIBUTE_COLUMNS: Record<RunAttribute, string> = {
   status: 'r.status',
@@ -58,7 +49,7 @@ export function filterSql(conditions: Condition[], params: SqlParams): string {
   return conditions
     .map((c) => {
       const left = valueExpression(c.entity, params, c.compareAs === 'number');
-      const values = (c.values as unknown[]).map((v) => `${params.add(v)}::${CASTS[c.compareAs]}`);
+      const values = (c.values as unknown[]).map((v) => params.add(v, CASTS[c.compareAs]));
       const right = c.operator === 'IN' || c.operator === 'NOT IN' ? `(${values.join(', ')})` : values[0];
       return `(${left} ${c.operator} ${right})`;
     })

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, SqlParams, Transaction } from '@sepal/persistence';
 import { ExperimentView, featureImportanceOf, RunStatus, RunView } from '@sepal/contracts';
 import { iso, isoOrNull } from '../paging';
 import { Condition, OrderTerm } from '../search/run-filter';
-import { filterSql, orderBySql, SqlParams } from './run-filter.sql';
+import { filterSql, orderBySql } from './run-filter.sql';
 
 export interface NewRun {
   id: string;
@@ -267,16 +267,17 @@ export class RunsRepository {
   async insertMetrics(tx: Transaction, runId: string, points: MetricPoint[]): Promise<void> {
     const BATCH = 1000;
     for (let start = 0; start < points.length; start += BATCH) {
-      const batch = points.slice(start, start + BATCH);
-      const params: unknown[] = [];
-      const values = batch.map((p, i) => {
-        params.push(runId, p.key, p.value, p.step, p.timestamp ?? null);
-        const n = i * 5;
-        return `($${n + 1}::uuid, $${n + 2}, $${n + 3}::double precision, $${n + 4}::bigint, coalesce($${n + 5}::timestamptz, now()))`;
-      });
+      const params = new SqlParams();
+      const values = points
+        .slice(start, start + BATCH)
+        .map(
+          (p) =>
+            `(${params.add(runId, 'uuid')}, ${params.add(p.key)}, ${params.add(p.value, 'double precision')}, ` +
+            `${params.add(p.step, 'bigint')}, coalesce(${params.add(p.timestamp ?? null, 'timestamptz')}, now()))`,
+        );
       await this.manager(tx).query(
         `INSERT INTO registry.metrics (run_id, key, value, step, timestamp) VALUES ${values.join(', ')}`,
-        params,
+        params.values,
       );
     }
   }
