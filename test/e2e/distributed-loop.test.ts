@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import {
   createTestDatabase,
   deleteNamespace,
+  freePort,
   TEST_AMQP_URL,
   TestDatabase,
   uniqueNamespace,
   waitFor,
 } from '@sepal/testing';
-import { freePort, QUEUES, ROOT, ServiceProcess } from './service-process';
+import { QUEUES, ROOT, ServiceProcess } from './service-process';
 
 const SMALL_GRID = { learningRate: [0.05], hiddenUnits: [16] };
 const IRIS_ROW = { sepal_length: 6.3, sepal_width: 3.3, petal_length: 6.0, petal_width: 2.5 };

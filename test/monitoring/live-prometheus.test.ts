@@ -13,7 +13,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { exportDenseClassifierToOnnx, fitPsiReference } from '@sepal/ml';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { separateAppsEnv, uniqueNamespace, waitFor } from '@sepal/testing';
+import { freePort, separateAppsEnv, uniqueNamespace, waitFor } from '@sepal/testing';
 import { renderDashboards } from '../../scripts/dashboards/dashboard-screenshots';
 import {
   panelQueries,
@@ -35,7 +35,6 @@ import {
   dashboards,
   expectData,
   findBinary,
-  freePort,
   INSTALL_HINT,
   DASHBOARDS_DIR,
   ROOT,

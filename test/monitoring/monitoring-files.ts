@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { freePort } from '@sepal/testing/free-port';
 import { Dashboard, readDashboards } from '../../scripts/dashboards/grafana-dashboard';
 import { PrometheusHttp, PromSeries } from '../../scripts/dashboards/prometheus-query';
 
@@ -81,19 +81,6 @@ export function findBinary(name: string): string | null {
 
 export const INSTALL_HINT =
   'Prometheus is not installed: `apt-get update && apt-get install -y prometheus` (scripts/ensure-test-tools.sh does it in CI).';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningPrometheus {
   url: string;

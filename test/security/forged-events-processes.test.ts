@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
 import { EventNames } from '@sepal/contracts';
 import { SepalHeaders } from '@sepal/messaging';
-import { createTestDatabase, TestDatabase, waitFor } from '@sepal/testing';
+import { createTestDatabase, freePort, TestDatabase, waitFor } from '@sepal/testing';
 import {
   ProvisionedApp,
   ProvisionedIdentities,
   provisionIdentities,
   publishAsUser,
 } from '../deployment/provisioned-identities';
-import { freePort, ServiceProcess } from '../e2e/service-process';
+import { ServiceProcess } from '../e2e/service-process';
 import { IRIS_DATASET_VERSION, IRIS_RUN_ID, irisOnnx, sha256 } from '../inference/fixtures';
 import {
   AttackerHost,

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import {
   createTestDatabase,
   deleteNamespace,
+  freePort,
   TEST_AMQP_URL,
   TestDatabase,
   uniqueNamespace,
   waitFor,
   NO_CROSS_VALIDATION,
 } from '@sepal/testing';
-import { freePort, QUEUES, ROOT, ServiceProcess } from '../e2e/service-process';
+import { QUEUES, ROOT, ServiceProcess } from '../e2e/service-process';
 
 export type AppName = 'data' | 'registry' | 'trainer' | 'inference' | 'console';
 export const APPS: readonly AppName[] = ['data', 'registry', 'trainer', 'inference', 'console'];
