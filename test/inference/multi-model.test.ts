@@ -1,5 +1,6 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createRng } from '@sepal/ml';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 import { MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE, ModelManager } from '../../apps/inference/src';
 import {
@@ -26,6 +27,9 @@ const WINE_ROW = Object.fromEntries(
 
 jest.setTimeout(120_000);
 
+/** The gateway draws each request's version of a split with Math.random: the split test seeds it with this. */
+const SEED = Number(process.env['SEPAL_TEST_SEED'] ?? Date.now() % 2 ** 31);
+
 /*
  * One gateway, several models, read from the real registry: on real services a real PostgreSQL database and
  * RabbitMQ; on the embedded adapters PGlite in memory and the in-process broker.
@@ -50,6 +54,7 @@ describe.each(['real services', 'embedded adapters'] as const)('multi-model gate
   const manager = () => app.get(ModelManager);
 
   beforeAll(async () => {
+    console.log(`multi-model.test seed ${SEED} (SEPAL_TEST_SEED to replay)`);
     namespace = uniqueNamespace('mm');
     registry = await new TestRegistry().start({ amqpUrl, namespace });
     await registry.createRun(IRIS_RUN_ID);
@@ -168,12 +173,19 @@ describe.each(['real services', 'embedded adapters'] as const)('multi-model gate
       description: 'split applied',
     });
     const counts = new Map<number, number>();
-    for (let i = 0; i < 2000; i++) {
-      const response = await http('POST', `/predict/${IRIS}`, { features: IRIS_ROW });
-      expect(response.statusCode).toBe(200);
-      const version = response.json().model.version as number;
-      counts.set(version, (counts.get(version) ?? 0) + 1);
+    // Seeded, so that counts outside the bounds below can be replayed (SEPAL_TEST_SEED) rather than be a one-off.
+    const draws = jest.spyOn(Math, 'random').mockImplementation(createRng(SEED));
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const response = await http('POST', `/predict/${IRIS}`, { features: IRIS_ROW });
+        expect(response.statusCode).toBe(200);
+        const version = response.json().model.version as number;
+        counts.set(version, (counts.get(version) ?? 0) + 1);
+      }
+    } finally {
+      draws.mockRestore();
     }
+    console.log(`${mode}: v2 served ${counts.get(2)} of 2000 requests (seed ${SEED})`);
     expect([...counts.keys()].sort()).toEqual([1, 2]);
     // 10% of 2000 is 200 with a standard deviation of 13.4; 4.5 of them either side.
     expect(counts.get(2)).toBeGreaterThanOrEqual(140);
