@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { checkListenPolicy, DomainExceptionFilter } from '@sepal/http';
-import { installHttpMetrics, JsonLogger } from '@sepal/observability';
+import { AppMetricsRegistry, installHttpMetrics, JsonLogger } from '@sepal/observability';
 import { ConsoleConfig, ConsoleConfigValues } from './console.config';
 import { installConsoleEdge, installSecurityHeaders } from './console-edge';
 import { ConsoleModule } from './console.module';
@@ -34,7 +34,7 @@ export async function startConsoleApp(
       abortOnError: false,
     },
   );
-  installHttpMetrics(app.getHttpAdapter().getInstance());
+  installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(AppMetricsRegistry).http);
   installConsoleEdge(app.getHttpAdapter().getInstance(), config);
   installSecurityHeaders(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());

@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppMetricsRegistry } from '@sepal/observability';
 import { keyVerifierFor, localOnlyRefusal, parseAllowedHosts, startSepalApp } from '@sepal/http';
 import { installBodyHandling } from './http/body-errors';
 import { FastPredictPath } from './http/fast-predict';
@@ -59,6 +60,7 @@ export async function startInferenceApp(
     rateLimit: limits,
     requestsOf,
     keys: config.SEPAL_API_KEY ? keys : undefined,
+    metrics: app.get(AppMetricsRegistry),
   });
   return app;
 }

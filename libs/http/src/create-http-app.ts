@@ -3,7 +3,7 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyServerOptions } from 'fastify';
-import { installHttpMetrics } from '@sepal/observability';
+import { AppMetricsRegistry, installHttpMetrics } from '@sepal/observability';
 import { FailedKeyChecks, KeyVerifier, recordRoutes, ScopeGuard } from './auth';
 import { DomainExceptionFilter } from './domain-exception.filter';
 import { installRequestEdge, nestRouteLookup } from './edge/request-edge';
@@ -65,7 +65,7 @@ export async function createHttpApp(
     abortOnError: false,
   });
   recordRoutes(app.getHttpAdapter().getInstance());
-  installHttpMetrics(app.getHttpAdapter().getInstance());
+  installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(AppMetricsRegistry).http);
   refuseUnstorableCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   const guard = new ScopeGuard(app.get(Reflector), {

@@ -1,10 +1,10 @@
-import { register } from 'prom-client';
-import { httpTally } from './http-metrics';
+import { Registry } from 'prom-client';
+import { registerHttpTally } from './http-metrics';
 
-describe('httpTally', () => {
+describe('registerHttpTally', () => {
   it('counts each answer once in its series and reads as prom-client would print a counter and a histogram', async () => {
-    const tally = httpTally();
-    expect(httpTally()).toBe(tally);
+    const register = new Registry();
+    const tally = registerHttpTally(register);
     tally.record('POST', '/predict', 200, 0.0007);
     tally.record('POST', '/predict', 200, 0.003);
     const series = tally.of('POST', '/predict', 429);
@@ -40,5 +40,14 @@ describe('httpTally', () => {
     expect(duration).toMatch(
       /http_request_duration_seconds_sum\{method="POST",route="\/predict",status="200"\} 0\.0037/,
     );
+  });
+
+  it('keeps one tally per registry: two apps in one process count their own answers', async () => {
+    const first = new Registry();
+    const second = new Registry();
+    registerHttpTally(first).record('GET', '/a', 200, 0.001);
+    registerHttpTally(second).record('GET', '/b', 200, 0.001);
+    expect(await first.metrics()).not.toContain('route="/b"');
+    expect(await second.metrics()).not.toContain('route="/a"');
   });
 });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Metric, MetricValueWithName, register } from 'prom-client';
+import type { Metric, MetricValueWithName, Registry } from 'prom-client';
 
 export const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -29,8 +29,7 @@ export class HttpSeries {
  * Every HTTP answer of this process by method, route pattern and status, tallied in plain numbers on the request path
  * and read by Prometheus as http_requests_total (counter) and http_request_duration_seconds (histogram) when it
  * scrapes: one map lookup and one record per answer, without prom-client's label validation and hashing per call
- * (as the gateway's per-model tallies, ModelRequests, are counted). One per process: the embedded mode's apps share
- * prom-client's registry, and so this tally.
+ * (as the gateway's per-model tallies, ModelRequests, are counted). One per app, in its AppMetricsRegistry.
  */
 export class HttpTally {
   private readonly series = new Map<string, HttpSeries>();
@@ -77,37 +76,28 @@ class TallyMetric {
   reset(): void {}
 }
 
-let processTally: HttpTally | undefined;
-
-/** The process's HTTP tally, registered with prom-client's registry the first time it is asked for. */
-export function httpTally(): HttpTally {
-  if (processTally && register.getSingleMetric(REQUESTS)) return processTally;
-  const tally = processTally ?? new HttpTally();
-  processTally = tally;
+/** A new tally, read by `registry` as http_requests_total and http_request_duration_seconds when it is scraped. */
+export function registerHttpTally(registry: Registry): HttpTally {
+  const tally = new HttpTally();
   const labelNames = ['method', 'route', 'status'];
-  if (!register.getSingleMetric(REQUESTS)) {
-    register.registerMetric(
-      new TallyMetric(
-        REQUESTS,
-        'HTTP requests answered, by method, route pattern and status code.',
-        'counter',
-        labelNames,
-        () =>
-          [...tally.all()].map((s) => ({ metricName: REQUESTS, labels: { ...s.labels }, value: s.count })),
-      ) as unknown as Metric,
-    );
-  }
-  if (!register.getSingleMetric(DURATION)) {
-    register.registerMetric(
-      new TallyMetric(
-        DURATION,
-        'Time to answer an HTTP request, by method, route pattern and status code.',
-        'histogram',
-        labelNames,
-        () => [...tally.all()].flatMap((s) => histogramSamples(s)),
-      ) as unknown as Metric,
-    );
-  }
+  registry.registerMetric(
+    new TallyMetric(
+      REQUESTS,
+      'HTTP requests answered, by method, route pattern and status code.',
+      'counter',
+      labelNames,
+      () => [...tally.all()].map((s) => ({ metricName: REQUESTS, labels: { ...s.labels }, value: s.count })),
+    ) as unknown as Metric,
+  );
+  registry.registerMetric(
+    new TallyMetric(
+      DURATION,
+      'Time to answer an HTTP request, by method, route pattern and status code.',
+      'histogram',
+      labelNames,
+      () => [...tally.all()].flatMap((s) => histogramSamples(s)),
+    ) as unknown as Metric,
+  );
   return tally;
 }
 
@@ -124,9 +114,8 @@ function histogramSamples(series: HttpSeries): Sample[] {
   return samples;
 }
 
-/** Counts and times every HTTP request by method, route pattern and status, from Fastify's own clock. */
-export function installHttpMetrics(fastify: FastifyInstance): void {
-  const tally = httpTally();
+/** Counts and times every HTTP request by method, route pattern and status, from Fastify's own clock, in `tally`. */
+export function installHttpMetrics(fastify: FastifyInstance, tally: HttpTally): void {
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route !== '/metrics') tally.record(request.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -1,3 +1,4 @@
+export * from './app-metrics';
 export * from './metric-factory';
 export * from './http-metrics';
 export * from './health.registry';

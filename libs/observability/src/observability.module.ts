@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
+import { AppMetricsRegistry } from './app-metrics';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health.registry';
 import { MetricsController } from './metrics.controller';
@@ -23,8 +24,8 @@ export class ObservabilityModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [HealthRegistry],
-      exports: [HealthRegistry],
+      providers: [HealthRegistry, AppMetricsRegistry],
+      exports: [HealthRegistry, AppMetricsRegistry],
     };
   }
 

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { register } from 'prom-client';
 import type { EventBus } from '@sepal/messaging';
 import { fitPsiReference } from '@sepal/ml';
 import { InferenceConfig } from '../inference.config';
@@ -9,8 +8,8 @@ import { DriftMonitors } from './drift-monitors.service';
 const config = InferenceConfig.load({ DRIFT_MIN_ROWS: '10', DRIFT_EVAL_INTERVAL_MS: '60000' });
 const reference = [fitPsiReference([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4)];
 
-async function gaugeSeries(version: string) {
-  const metric = await register.getSingleMetric('sepal_feature_drift_psi')!.get();
+async function gaugeSeries(metrics: InferenceMetrics, version: string) {
+  const metric = await metrics.registry.getSingleMetric('sepal_feature_drift_psi')!.get();
   return metric.values.filter((v) => v.labels.version === version);
 }
 
@@ -31,9 +30,9 @@ describe('DriftMonitors', () => {
   it('exports the PSI gauge of a model with a reference once the window holds DRIFT_MIN_ROWS rows', async () => {
     const monitor = monitors.create({ name: 'M', version: 901, featureNames: ['x'] }, reference)!;
     monitor.record(new Float32Array(9).fill(100), 9);
-    expect(await gaugeSeries('901')).toEqual([]);
+    expect(await gaugeSeries(metrics, '901')).toEqual([]);
     monitor.record(new Float32Array([100]), 1);
-    const [series] = await gaugeSeries('901');
+    const [series] = await gaugeSeries(metrics, '901');
     expect(series.labels).toEqual({ model: 'M', version: '901', feature: 'x' });
     expect(series.value).toBeGreaterThan(0.2);
     await new Promise((resolve) => setImmediate(resolve));
@@ -44,7 +43,7 @@ describe('DriftMonitors', () => {
       },
     ]);
     monitor.stop();
-    expect(await gaugeSeries('901')).toEqual([]);
+    expect(await gaugeSeries(metrics, '901')).toEqual([]);
   });
 
   it('creates no monitor (and no gauge) for a model without a reference, and says so once', async () => {
@@ -53,7 +52,7 @@ describe('DriftMonitors', () => {
       expect(monitors.create({ name: 'M', version: 902, featureNames: ['x'] }, null)).toBeNull();
       expect(log).toHaveBeenCalledTimes(1);
       expect(log.mock.calls[0][0]).toMatch(/M v902: no drift monitoring .*no 'feature_reference'/);
-      expect(await gaugeSeries('902')).toEqual([]);
+      expect(await gaugeSeries(metrics, '902')).toEqual([]);
     } finally {
       log.mockRestore();
     }

@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { counter, httpTally, type HttpSeries } from '@sepal/observability';
+import { Counter } from 'prom-client';
+import { AppMetricsRegistry, HttpTally, type HttpSeries } from '@sepal/observability';
 import { hasScope, PREDICTION_ID_HEADER, type PredictResponse } from '@sepal/contracts';
 import { presentedSecret, type KeyVerifier } from '@sepal/http';
 import type { RequestsOf } from './model-traffic';
@@ -23,11 +24,9 @@ export interface FastPathWiring {
   requestsOf?: RequestsOf;
   /** Keys on: the verifier the scope guard uses, whose cached answers the lean path reads. */
   keys?: Pick<KeyVerifier, 'known'>;
+  /** The gateway's own metrics (its `/metrics`): the HTTP tally it counts in, and sepal_predict_fast_path_total. */
+  metrics: AppMetricsRegistry;
 }
-
-/** Predictions the lean path answered, added to sepal_predict_fast_path_total when Prometheus scrapes. */
-let answeredTotal = 0;
-let answeredReported = 0;
 
 type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 interface ServerTimeouts {
@@ -77,7 +76,12 @@ export class FastPredictPath {
   private requestsOf: RequestsOf = () => null;
   private keys: Pick<KeyVerifier, 'known'> | null = null;
   private fastify: FastifyInstance | null = null;
+  /** The gateway's HTTP tally once attached (nothing is counted here before). */
+  private http = new HttpTally();
   private readonly series = new Map<string, HttpSeries>();
+  /** Predictions answered here, added to sepal_predict_fast_path_total when Prometheus scrapes. */
+  private answeredTotal = 0;
+  private answeredReported = 0;
 
   constructor(
     private readonly limitBytes: number,
@@ -104,12 +108,13 @@ export class FastPredictPath {
   /** Turns the lean path on once the app is initialised (until then every request goes to Fastify). */
   attach(wiring: FastPathWiring): void {
     if (!this.enabled) return;
-    counter({
+    const answered: Counter = new Counter({
       name: 'sepal_predict_fast_path_total',
       help: 'Predictions answered by the lean body path (the others, and every error, are answered by Fastify).',
-      collect() {
-        this.inc(answeredTotal - answeredReported);
-        answeredReported = answeredTotal;
+      registers: [wiring.metrics],
+      collect: () => {
+        answered.inc(this.answeredTotal - this.answeredReported);
+        this.answeredReported = this.answeredTotal;
       },
     });
     this.predict = wiring.predict;
@@ -117,6 +122,7 @@ export class FastPredictPath {
     this.rateLimit = wiring.rateLimit;
     this.keys = wiring.keys ?? null;
     this.fastify = wiring.fastify;
+    this.http = wiring.metrics.http;
   }
 
   /** Starts handling `request` if it is a prediction; false leaves it to Fastify untouched. */
@@ -243,11 +249,11 @@ export class FastPredictPath {
     const seconds = (performance.now() - started) / 1000;
     let series = this.series.get(route);
     if (!series) {
-      series = httpTally().of('POST', route, 200);
+      series = this.http.of('POST', route, 200);
       this.series.set(route, series);
     }
     series.record(seconds);
-    answeredTotal++;
+    this.answeredTotal++;
     this.requestsOf(model)?.record(200, seconds);
   }
 }

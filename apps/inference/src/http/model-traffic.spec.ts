@@ -1,10 +1,11 @@
 import Fastify, { FastifyInstance } from 'fastify';
-import { register } from 'prom-client';
 import { InferenceMetrics, ModelRequests } from '../metrics/inference-metrics';
 import { ModelTrafficHook } from './model-traffic';
 
+const metrics = new InferenceMetrics();
+
 const value = async (name: string, labels: Record<string, string>): Promise<number> => {
-  const metric = await register.getSingleMetric(name)!.get();
+  const metric = await metrics.registry.getSingleMetric(name)!.get();
   const found = metric.values.find(
     (entry) =>
       ((entry as { metricName?: string }).metricName ?? name) ===
@@ -15,8 +16,6 @@ const value = async (name: string, labels: Record<string, string>): Promise<numb
 };
 
 describe('per-model request metrics', () => {
-  const metrics = new InferenceMetrics();
-
   it('starts every status class of a model at 0 and counts by class, one handle per model', async () => {
     const requests = metrics.requestsOf('unit-a');
     expect(metrics.requestsOf('unit-a')).toBe(requests);
@@ -35,7 +34,7 @@ describe('per-model request metrics', () => {
   it('exposes a cumulative histogram, a value on a bound counting in that bucket', async () => {
     const requests = metrics.requestsOf('unit-h');
     for (const seconds of [0.001, 0.0009, 0.003, 20]) requests.record(200, seconds);
-    const text = await register.metrics();
+    const text = await metrics.registry.metrics();
     const bucket = (le: string) =>
       Number(
         new RegExp(`sepal_model_request_duration_seconds_bucket\\{model="unit-h",le="${le}"\\} (\\S+)`).exec(
@@ -94,7 +93,7 @@ describe('per-model request metrics', () => {
 
     it('creates no series for a model it does not serve', async () => {
       await fastify.inject({ method: 'POST', url: '/predict/unit-unknown', payload: {} });
-      const metric = await register.getSingleMetric('sepal_model_requests_total')!.get();
+      const metric = await metrics.registry.getSingleMetric('sepal_model_requests_total')!.get();
       expect(metric.values.some((entry) => entry.labels.model === 'unit-unknown')).toBe(false);
     });
   });

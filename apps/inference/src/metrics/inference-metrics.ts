@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter } from 'prom-client';
-import { counter, gauge, histogram } from '@sepal/observability';
+import { Counter, Gauge, Histogram, Metric } from 'prom-client';
+import { AppMetricsRegistry } from '@sepal/observability';
 import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loading/loaded-model';
 import type { ServedModel } from '../model/catalog/served-model';
@@ -44,174 +44,211 @@ export class PredictionTally implements ClassTally {
   }
 }
 
-/** Per-model request tallies, one per model name (the gateway's entries: registered or listed models only). */
-const modelRequests = new Map<string, ModelRequests>();
-
-/** One per open ONNX session (created with the session, dropped when it is released): the loaded versions. */
-const tallies = new Set<PredictionTally>();
-
-const shadowTallies = new Map<string, ShadowTally>();
-let catalog: (() => Iterable<ServedModel>) | null = null;
-/** Drift monitors of the models loaded in this process (the current one, and one still loading). */
-const driftMonitors = new Set<DriftMonitor>();
-
 const INFERENCE_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
 const ROW_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000];
 
-let shadowCounters: ShadowCounters | null = null;
-
-/** The gateway's Prometheus metrics (process-wide, like prom-client's registry). */
+/**
+ * The gateway's Prometheus metrics and the tallies they are read from at scrape time, registered with the app's
+ * AppMetricsRegistry (its `/metrics`): one instance per gateway, no state outside it.
+ */
 @Injectable()
-export class InferenceMetrics implements RunObserver {
-  readonly predictions = counter({
+export class InferenceMetrics implements RunObserver, ShadowCounters {
+  /** Per-model request tallies, one per model name (the gateway's entries: registered or listed models only). */
+  private readonly modelRequestTallies = new Map<string, ModelRequests>();
+  /** One per open ONNX session (created with the session, dropped when it is released): the loaded versions. */
+  private readonly tallies = new Set<PredictionTally>();
+  private readonly shadowTallies = new Map<string, ShadowTally>();
+  private catalog: (() => Iterable<ServedModel>) | null = null;
+  /** Drift monitors of the models loaded in this gateway (the current one, and one still loading). */
+  private readonly driftMonitors = new Set<DriftMonitor>();
+
+  readonly predictions = new Counter({
+    registers: [],
     name: 'sepal_predictions_total',
     help: 'Rows scored, by model, version and predicted class.',
     labelNames: ['model', 'version', 'class'] as const,
-    collect() {
-      for (const tally of tallies) tally.flush(this);
+    collect: () => {
+      for (const tally of this.tallies) tally.flush(this.predictions);
     },
   });
-  readonly inferenceDuration = histogram({
+  readonly inferenceDuration = new Histogram({
+    registers: [],
     name: 'sepal_inference_duration_seconds',
     help: 'Time of one ONNX Runtime run (one request, or several coalesced ones), by model and version.',
     labelNames: ['model', 'version'] as const,
     buckets: INFERENCE_BUCKETS,
   });
-  readonly modelRequests = counter({
+  readonly modelRequests = new Counter({
+    registers: [],
     name: 'sepal_model_requests_total',
     help: 'Prediction requests (POST /predict, /predict/{model}, /v2/models/{name}[/versions/{v}]/infer) of a served model, by status class (2xx, 4xx, 5xx). Requests naming a model this gateway does not serve are not counted here (see http_requests_total).',
     labelNames: ['model', 'code'] as const,
-    collect() {
-      for (const requests of modelRequests.values()) requests.flush(this);
+    collect: () => {
+      for (const requests of this.modelRequestTallies.values()) requests.flush(this.modelRequests);
     },
   });
-  readonly loadedModels = gauge({
+  readonly loadedModels = new Gauge({
+    registers: [],
     name: 'sepal_loaded_models',
     help: 'Model versions loaded in this gateway (champions, canary and shadow versions, versions loaded on demand, and retired ones still finishing requests).',
-    collect() {
-      this.set(tallies.size);
+    collect: () => {
+      this.loadedModels.set(this.tallies.size);
     },
   });
-  readonly stackedVersions = gauge({
+  readonly stackedVersions = new Gauge({
+    registers: [],
     name: 'sepal_stacked_versions',
     help: 'Loaded model versions scored through a stack: one ONNX run serves the requests of several models of one architecture (PREDICT_STACKING).',
   });
-  readonly loadedBytes = gauge({
+  readonly loadedBytes = new Gauge({
+    registers: [],
     name: 'sepal_loaded_model_bytes',
     help: 'Size of the ONNX artifact of each loaded model version.',
     labelNames: ['model', 'version'] as const,
-    collect() {
-      this.reset();
-      for (const tally of tallies) this.inc({ model: tally.model, version: tally.version }, tally.bytes);
+    collect: () => {
+      this.loadedBytes.reset();
+      for (const tally of this.tallies)
+        this.loadedBytes.inc({ model: tally.model, version: tally.version }, tally.bytes);
     },
   });
-  readonly unloads = counter({
+  readonly unloads = new Counter({
+    registers: [],
     name: 'sepal_model_unloads_total',
     help: 'Versions loaded on demand that were unloaded to stay within MAX_LOADED_MODELS (least recently used first).',
   });
-  readonly trafficWeight = gauge({
+  readonly trafficWeight = new Gauge({
+    registers: [],
     name: 'sepal_model_traffic_weight',
     help: "Share of a model's requests (percent) each version receives; the champion has 100 without a split.",
     labelNames: ['model', 'version'] as const,
-    collect() {
-      if (!catalog) return;
-      this.reset();
-      for (const entry of catalog()) {
+    collect: () => {
+      if (!this.catalog) return;
+      const weights = this.trafficWeight;
+      weights.reset();
+      for (const entry of this.catalog()) {
         const champion = entry.champion.model;
         if (entry.split === null) {
-          if (champion) this.set({ model: entry.name, version: String(champion.info.version) }, 100);
+          if (champion) weights.set({ model: entry.name, version: String(champion.info.version) }, 100);
           continue;
         }
         let from = 0;
         for (const part of entry.split) {
-          this.set({ model: entry.name, version: String(part.version) }, part.upTo - from);
+          weights.set({ model: entry.name, version: String(part.version) }, part.upTo - from);
           from = part.upTo;
         }
       }
     },
   });
-  readonly shadowRows = counter({
+  readonly shadowRows = new Counter({
+    registers: [],
     name: 'sepal_shadow_rows_total',
     help: 'Rows scored by a shadow version (off the response path), by model and shadow version.',
     labelNames: ['model', 'version'] as const,
-    collect() {
-      for (const tally of shadowTallies.values()) tally.flush(shadowCounters!);
+    collect: () => {
+      for (const tally of this.shadowTallies.values()) tally.flush(this);
     },
   });
-  readonly shadowDisagreements = counter({
+  readonly shadowDisagreements = new Counter({
+    registers: [],
     name: 'sepal_shadow_disagreements_total',
     help: 'Rows where the shadow version predicted another class than the version that served them, by class pair.',
     labelNames: ['model', 'version', 'served_class', 'shadow_class'] as const,
   });
-  readonly shadowFailures = counter({
+  readonly shadowFailures = new Counter({
+    registers: [],
     name: 'sepal_shadow_failures_total',
     help: 'Shadow runs that failed (the served answers were not affected).',
     labelNames: ['model', 'version'] as const,
   });
-  readonly shadowSkipped = counter({
+  readonly shadowSkipped = new Counter({
+    registers: [],
     name: 'sepal_shadow_skipped_total',
     help: 'Requests not shadowed because SHADOW_MAX_PENDING shadow runs were already waiting.',
     labelNames: ['model', 'version'] as const,
   });
-  readonly shadowAgreement = gauge({
+  readonly shadowAgreement = new Gauge({
+    registers: [],
     name: 'sepal_shadow_agreement_ratio',
     help: 'Share of the rows scored by a shadow version where it predicted the same class as the served version.',
     labelNames: ['model', 'version'] as const,
-    collect() {
-      this.reset();
-      for (const tally of shadowTallies.values()) {
-        tally.flush(shadowCounters!);
+    collect: () => {
+      this.shadowAgreement.reset();
+      for (const tally of this.shadowTallies.values()) {
+        tally.flush(this);
         if (tally.rows > 0)
-          this.set({ model: tally.model, version: tally.version }, tally.agreements / tally.rows);
+          this.shadowAgreement.set(
+            { model: tally.model, version: tally.version },
+            tally.agreements / tally.rows,
+          );
       }
     },
   });
-  readonly predictionRows = histogram({
+  readonly predictionRows = new Histogram({
+    registers: [],
     name: 'sepal_prediction_rows',
     help: 'Rows per prediction request.',
     buckets: ROW_BUCKETS,
   });
-  readonly modelInfo = gauge({
+  readonly modelInfo = new Gauge({
+    registers: [],
     name: 'sepal_model_info',
     help: 'The model version served: 1 for the current one.',
     labelNames: ['model', 'version', 'sha256'] as const,
   });
-  readonly featureDrift = gauge({
+  readonly featureDrift = new Gauge({
+    registers: [],
     name: 'sepal_feature_drift_psi',
     help: 'Population stability index of each feature over the last scored rows against the training split (< 0.1 stable, 0.1-0.2 moderate, > 0.2 significant).',
     labelNames: ['model', 'version', 'feature'] as const,
-    collect() {
-      this.reset();
-      for (const monitor of driftMonitors) {
+    collect: () => {
+      this.featureDrift.reset();
+      for (const monitor of this.driftMonitors) {
         const psi = monitor.evaluate();
         if (!psi) continue;
         const version = String(monitor.version);
         for (const { name, psi: value } of psi)
-          this.set({ model: monitor.model, version, feature: name }, value);
+          this.featureDrift.set({ model: monitor.model, version, feature: name }, value);
       }
     },
   });
-  readonly reloads = counter({
+  readonly reloads = new Counter({
+    registers: [],
     name: 'sepal_model_reloads_total',
     help: 'Model loads by result: success (swapped in), failure (old model kept), skipped (older or same version).',
     labelNames: ['result'] as const,
   });
-  readonly servedReports = counter({
+  readonly servedReports = new Counter({
+    registers: [],
     name: 'sepal_model_served_reports_total',
     help: 'model.served publications by result: success (the broker confirmed it), failure (logged; retried at the next champion check).',
     labelNames: ['result'] as const,
   });
 
-  constructor() {
-    modelRequestHistogram(() => modelRequests.values());
-    shadowCounters = {
-      shadowRows: this.shadowRows,
-      shadowFailures: this.shadowFailures,
-      shadowSkipped: this.shadowSkipped,
-      shadowDisagreements: this.shadowDisagreements,
-    };
+  constructor(readonly registry: AppMetricsRegistry = new AppMetricsRegistry()) {
+    const metrics: Metric<string>[] = [
+      this.predictions,
+      this.inferenceDuration,
+      this.modelRequests,
+      this.loadedModels,
+      this.stackedVersions,
+      this.loadedBytes,
+      this.unloads,
+      this.trafficWeight,
+      this.shadowRows,
+      this.shadowDisagreements,
+      this.shadowFailures,
+      this.shadowSkipped,
+      this.shadowAgreement,
+      this.predictionRows,
+      this.modelInfo,
+      this.featureDrift,
+      this.reloads,
+      this.servedReports,
+    ];
+    for (const metric of metrics) registry.registerMetric(metric);
+    registry.registerMetric(modelRequestHistogram(() => this.modelRequestTallies.values()));
     for (const result of ['success', 'failure', 'skipped'] as const) this.reloads.inc({ result }, 0);
     for (const result of ['success', 'failure'] as const) this.servedReports.inc({ result }, 0);
   }
@@ -233,17 +270,17 @@ export class InferenceMetrics implements RunObserver {
    * class at 0), so rates and error ratios exist before the first request or error.
    */
   requestsOf(model: string): ModelRequests {
-    let requests = modelRequests.get(model);
+    let requests = this.modelRequestTallies.get(model);
     if (!requests) {
       requests = new ModelRequests(model);
-      modelRequests.set(model, requests);
+      this.modelRequestTallies.set(model, requests);
     }
     return requests;
   }
 
   /** Reports the models in the catalog (traffic weights) when Prometheus scrapes. */
   watchCatalog(models: () => Iterable<ServedModel>): void {
-    catalog = models;
+    this.catalog = models;
   }
 
   unloaded(): void {
@@ -252,22 +289,22 @@ export class InferenceMetrics implements RunObserver {
 
   /** Starts a shadow agreement tally for a model's shadow version (one per model; a new shadow replaces it). */
   shadowTally(model: string, version: number): ShadowTally {
-    const existing = shadowTallies.get(model);
+    const existing = this.shadowTallies.get(model);
     existing?.flush(this);
     const tally = new ShadowTally(model, String(version));
-    shadowTallies.set(model, tally);
+    this.shadowTallies.set(model, tally);
     return tally;
   }
 
   /** A model has no shadow any more: its tally is flushed and no longer reported. */
   dropShadow(model: string): void {
-    shadowTallies.get(model)?.flush(this);
-    shadowTallies.delete(model);
+    this.shadowTallies.get(model)?.flush(this);
+    this.shadowTallies.delete(model);
   }
 
   tally(info: ModelInfo, classes: readonly string[]): PredictionTally {
     const tally = new PredictionTally(info.name, String(info.version), classes, info.size);
-    tallies.add(tally);
+    this.tallies.add(tally);
     return tally;
   }
 
@@ -275,16 +312,16 @@ export class InferenceMetrics implements RunObserver {
   dropTally(tally: ClassTally): void {
     if (!(tally instanceof PredictionTally)) return;
     tally.flush(this.predictions);
-    tallies.delete(tally);
+    this.tallies.delete(tally);
   }
 
   /** Reports a model's drift monitor in sepal_feature_drift_psi until unwatchDrift. */
   watchDrift(monitor: DriftMonitor): void {
-    driftMonitors.add(monitor);
+    this.driftMonitors.add(monitor);
   }
 
   unwatchDrift(monitor: DriftMonitor): void {
-    driftMonitors.delete(monitor);
+    this.driftMonitors.delete(monitor);
   }
 
   served(current: ModelInfo, previous: ModelInfo | null): void {

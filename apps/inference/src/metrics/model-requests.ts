@@ -1,4 +1,4 @@
-import { Counter, Metric, MetricValueWithName, register } from 'prom-client';
+import { Counter, Metric, MetricValueWithName } from 'prom-client';
 
 /** Status classes of sepal_model_requests_total: what a prediction request of a model was answered with. */
 export const REQUEST_CODES = ['2xx', '4xx', '5xx'] as const;
@@ -84,8 +84,7 @@ class ModelRequestHistogram {
   reset(): void {}
 }
 
-/** Registers the histogram over `models` once per process (the embedded mode shares one registry). */
-export function modelRequestHistogram(models: () => Iterable<ModelRequests>): void {
-  if (register.getSingleMetric(HISTOGRAM)) return;
-  register.registerMetric(new ModelRequestHistogram(models) as unknown as Metric);
+/** sepal_model_request_duration_seconds over `models`, for the gateway's registry to register. */
+export function modelRequestHistogram(models: () => Iterable<ModelRequests>): Metric {
+  return new ModelRequestHistogram(models) as unknown as Metric;
 }

@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import { register, Registry } from 'prom-client';
+import { HttpTally, registerHttpTally } from './http-metrics';
+
+/**
+ * The metrics one app owns, kept in its services' state rather than in module variables: `/metrics` serves them
+ * beside the process-wide ones (prom-client's default registry: Node's own metrics and the HTTP tally). Two apps in
+ * one process (`npm start`), or two gateways in one test, each report their own.
+ */
+@Injectable()
+export class AppMetricsRegistry extends Registry {
+  /** The app's HTTP answers (http_requests_total, http_request_duration_seconds). */
+  readonly http: HttpTally = registerHttpTally(this);
+
+  /** What `/metrics` answers: this app's metrics and the process's, in Prometheus' text format. */
+  exposition(): Promise<string> {
+    return Registry.merge([register, this]).metrics();
+  }
+}
