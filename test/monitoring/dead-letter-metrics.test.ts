@@ -1,7 +1,7 @@
-import { register } from 'prom-client';
+import { Registry } from 'prom-client';
 import { EventNames } from '@sepal/contracts';
 import { InProcessBroker, InProcessEventBus } from '@sepal/messaging';
-import { watchDeadLetters } from '@sepal/messaging/dead-letter-metrics';
+import { registerDeadLetterGauge } from '@sepal/messaging/dead-letter-metrics';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 
 describe('sepal_dead_letter_messages', () => {
@@ -16,7 +16,8 @@ describe('sepal_dead_letter_messages', () => {
         throw new Error('always fails');
       },
     );
-    const stop = watchDeadLetters(bus, ['trainer.jobs', 'data.feedback']);
+    const register = new Registry();
+    registerDeadLetterGauge(register, bus, ['trainer.jobs', 'data.feedback']);
     try {
       expect(await register.getSingleMetricAsString('sepal_dead_letter_messages')).toContain(
         'sepal_dead_letter_messages{queue="trainer.jobs"} 0',
@@ -28,7 +29,6 @@ describe('sepal_dead_letter_messages', () => {
       expect(text).toContain('sepal_dead_letter_messages{queue="trainer.jobs"} 2');
       expect(text).toContain('sepal_dead_letter_messages{queue="data.feedback"} 0');
     } finally {
-      stop();
       await subscription.close();
       await bus.close();
     }
@@ -42,14 +42,11 @@ describe('sepal_dead_letter_messages', () => {
       { namespace: uniqueNamespace('dlq'), serviceName: 'test' },
       new InProcessBroker(),
     );
-    const stop = watchDeadLetters(bus, ['registry.training']);
+    const register = new Registry();
+    registerDeadLetterGauge(register, bus, ['registry.training']);
     await bus.close();
-    try {
-      expect(await register.getSingleMetricAsString('sepal_dead_letter_messages')).not.toContain(
-        'registry.training',
-      );
-    } finally {
-      stop();
-    }
+    expect(await register.getSingleMetricAsString('sepal_dead_letter_messages')).not.toContain(
+      'registry.training',
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { register } from 'prom-client';
-import { registerDataMetricsSource } from './data-metrics';
+import { Logger } from '@nestjs/common';
+import { AppMetricsRegistry } from '@sepal/observability';
+import { DataMetrics } from './data-metrics';
 import { DataMetricsSnapshot, DataMetricsSource } from './data-metrics.repository';
 
 const ID_V1 = 'a'.repeat(64);
@@ -15,13 +16,14 @@ class StubSource implements DataMetricsSource {
   }
 }
 
-async function scrape(): Promise<string> {
-  return register.metrics();
+function metricsOf(source: DataMetricsSource): AppMetricsRegistry {
+  const registry = new AppMetricsRegistry();
+  new DataMetrics(source, registry);
+  return registry;
 }
 
 describe('data metrics', () => {
-  const stops: (() => void)[] = [];
-  afterEach(() => stops.splice(0).forEach((stop) => stop()));
+  afterEach(() => jest.restoreAllMocks());
 
   it('exposes the latest version rows per split and the feedback counts read from the source', async () => {
     const source = new StubSource({
@@ -31,8 +33,7 @@ describe('data metrics', () => {
         { dataset: 'wine-quality', received: 0, pending: 0 },
       ],
     });
-    stops.push(registerDataMetricsSource(source));
-    const text = await scrape();
+    const text = await metricsOf(source).metrics();
     expect(text).toContain(
       `sepal_dataset_rows{dataset="iris",version="${ID_V1.slice(0, 12)}",split="train"} 120`,
     );
@@ -46,43 +47,41 @@ describe('data metrics', () => {
     expect(source.reads).toBe(1); // one database round for the three metrics of a scrape
   });
 
-  it('drops the previous version once a newer one is the latest', async () => {
+  it('reads the source again at the next scrape and drops the previous version once a newer one is the latest', async () => {
     const source = new StubSource({
       versions: [{ dataset: 'iris', versionId: ID_V1, trainRows: 120, testRows: 30 }],
       feedback: [],
     });
-    stops.push(registerDataMetricsSource(source));
-    await scrape();
+    const registry = metricsOf(source);
+    await registry.metrics();
     source.current = {
       versions: [{ dataset: 'iris', versionId: ID_V2, trainRows: 123, testRows: 31 }],
       feedback: [],
     };
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const text = await scrape();
+    const text = await registry.metrics();
+    expect(source.reads).toBe(2);
     expect(text).not.toContain(ID_V1.slice(0, 12));
     expect(text).toContain(
       `sepal_dataset_rows{dataset="iris",version="${ID_V2.slice(0, 12)}",split="train"} 123`,
     );
   });
 
-  it('counts the same database once when two sources read it, and survives a failing source', async () => {
-    const snapshot: DataMetricsSnapshot = {
-      versions: [],
-      feedback: [{ dataset: 'iris', received: 7, pending: 1 }],
-    };
-    stops.push(registerDataMetricsSource(new StubSource(snapshot)));
-    stops.push(registerDataMetricsSource(new StubSource(snapshot)));
-    stops.push(registerDataMetricsSource(new StubSource(new Error('database closed'))));
-    const text = await scrape();
-    expect(text).toContain('sepal_feedback_received_total{dataset="iris"} 7');
-    expect(text).toContain('sepal_feedback_pending{dataset="iris"} 1');
+  it('reports no series, and warns, when the source fails', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const text = await metricsOf(new StubSource(new Error('database closed'))).metrics();
+    expect(text).not.toContain('sepal_feedback_pending{');
+    expect(text).toContain('# TYPE sepal_dataset_rows gauge');
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('database closed'));
   });
 
-  it('reports nothing once its sources are gone', async () => {
-    const stop = registerDataMetricsSource(
-      new StubSource({ versions: [], feedback: [{ dataset: 'iris', received: 3, pending: 3 }] }),
+  it('keeps two data apps in one process apart', async () => {
+    const first = metricsOf(
+      new StubSource({ versions: [], feedback: [{ dataset: 'a', received: 1, pending: 0 }] }),
     );
-    stop();
-    expect(await scrape()).not.toContain('sepal_feedback_pending{');
+    const second = metricsOf(
+      new StubSource({ versions: [], feedback: [{ dataset: 'b', received: 2, pending: 0 }] }),
+    );
+    expect(await first.metrics()).not.toContain('dataset="b"');
+    expect(await second.metrics()).toContain('sepal_feedback_received_total{dataset="b"} 2');
   });
 });
