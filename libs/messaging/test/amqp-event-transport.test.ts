@@ -149,7 +149,6 @@ describe('reconnection', () => {
       sampleEventPayload(EventNames.FeedbackReceived),
     );
     await waitFor(() => receivedBy('feedback').length === 1);
-    await sleep(200); // the ack is sent after the handler resolved: let it reach the broker before cutting
 
     await proxy.interrupt();
     await waitFor(() => !appBus.isConnected());
@@ -172,12 +171,18 @@ describe('reconnection', () => {
       sampleEventPayload(EventNames.FeedbackReceived),
     );
 
-    await waitFor(() => receivedBy('feedback').length >= 4, { timeoutMs: 5000 });
+    const all = [before, duringOutage, publishedByApp, after];
+    const deliveries = (id: string) =>
+      receivedBy('feedback').filter((c) => c.envelope.messageId === id).length;
+    await waitFor(() => all.every((id) => deliveries(id) > 0), {
+      timeoutMs: 5000,
+      description: 'every message delivered after the outage',
+    });
     await sleep(200);
-    expect(
-      receivedBy('feedback')
-        .map((c) => c.envelope.messageId)
-        .sort(),
-    ).toEqual([before, duringOutage, publishedByApp, after].sort());
+    expect(new Set(receivedBy('feedback').map((c) => c.envelope.messageId))).toEqual(new Set(all));
+    // The ack of `before`, sent as its handler resolved, may not have reached the broker when the connection was cut:
+    // then it is delivered again (at least once). Whatever was published during or after the outage comes once.
+    expect(deliveries(before)).toBeLessThanOrEqual(2);
+    expect(all.slice(1).map(deliveries)).toEqual([1, 1, 1]);
   });
 });
