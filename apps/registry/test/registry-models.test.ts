@@ -310,27 +310,34 @@ describe.each(['real services', 'embedded adapters'] as const)('registry on %s',
       });
       expect(move.statusCode).toBe(200);
       expect(move.json()).toEqual({ alias: 'champion', version: 1, previousVersion: 2 });
-      await sleep(1500);
-      expect(promoted).toHaveLength(before);
       const dataSource = app.get(DataSource);
-      const [pending] = await dataSource.query(
-        `SELECT count(*)::int AS n, max(attempts) AS attempts FROM registry.outbox WHERE sent_at IS NULL`,
-      );
-      expect(pending.n).toBe(1);
-      expect(pending.attempts).toBeGreaterThan(0);
+      const unsent = async (): Promise<{ n: number; attempts: number | null }> =>
+        (
+          await dataSource.query(
+            `SELECT count(*)::int AS n, max(attempts) AS attempts FROM registry.outbox WHERE sent_at IS NULL`,
+          )
+        )[0];
+      // An attempt fails only once REGISTRY_PUBLISH_TIMEOUT_MS (1 s here) has passed without a confirm: wait for it.
+      await waitFor(async () => ((await unsent()).attempts ?? 0) > 0, {
+        timeoutMs: 15_000,
+        description: 'the outbox relay to have tried the unreachable broker',
+      });
+      expect(promoted).toHaveLength(before);
+      expect((await unsent()).n).toBe(1);
 
       await proxy!.resume();
       await waitFor(() => promoted.length > before, {
         timeoutMs: 15_000,
         description: 'the delayed model.promoted',
       });
+      // The row is marked sent once the broker confirmed it, which may come after the delivery itself.
+      await waitFor(async () => (await unsent()).n === 0, {
+        timeoutMs: 15_000,
+        description: 'the outbox row marked sent',
+      });
       await sleep(1000);
       expect(promoted).toHaveLength(before + 1);
       expect(promoted.at(-1)!.payload).toMatchObject({ version: 1, previousVersion: 2, reason: 'rollback' });
-      const [after] = await dataSource.query(
-        `SELECT count(*)::int AS n FROM registry.outbox WHERE sent_at IS NULL`,
-      );
-      expect(after.n).toBe(0);
     },
   );
 });
