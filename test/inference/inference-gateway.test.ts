@@ -303,7 +303,11 @@ describe.each(['real services', 'embedded adapters'] as const)('inference gatewa
         else log.push(response.json().model.version);
       }
     });
-    await sleep(100);
+    // Every worker has an answer from v1 before the promotion: the checks below start from it.
+    await waitFor(() => seen.every((log) => log.length > 0), {
+      timeoutMs: 10_000,
+      description: 'an answer to every worker',
+    });
     await promote(versions[1], 1);
     await waitFor(() => seen.every((log) => log.at(-1) === 2), {
       timeoutMs: 10_000,
