@@ -11,8 +11,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { register } from 'prom-client';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppMetricsRegistry } from '@sepal/observability';
 import { ModelManager } from '../apps/inference/src';
 import {
   BenchModel,
@@ -55,8 +55,12 @@ async function measure(url: string, script: string): Promise<Measured> {
   return { ...figures, cpuUs: (used.user + used.system) / Math.max(1, figures.requests) };
 }
 
-async function counterValue(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = await register.getSingleMetric(name)?.get();
+async function counterValue(
+  app: NestFastifyApplication,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = await app.get(AppMetricsRegistry).getSingleMetric(name)?.get();
   return (metric?.values ?? [])
     .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
     .reduce((sum, v) => sum + v.value, 0);
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     `cost of logging at sample ${SAMPLE}: req/s x${(onRps / offRps).toFixed(3)}; CPU per request x${(cpu('on') / cpu('off')).toFixed(3)} (${((cpu('on') / cpu('off') - 1) * 100).toFixed(1)}% more CPU, i.e. ${((1 - cpu('off') / cpu('on')) * 100).toFixed(1)}% less throughput when CPU-bound)`,
   );
   console.log(
-    `log rows shipped ${await counterValue('sepal_prediction_log_shipped_rows_total')}, dropped queue_full ${await counterValue('sepal_prediction_log_dropped_rows_total', { reason: 'queue_full' })}, dropped bus ${await counterValue('sepal_prediction_log_dropped_rows_total', { reason: 'bus' })}; failed requests ${errors}`,
+    `log rows shipped ${await counterValue(on, 'sepal_prediction_log_shipped_rows_total')}, dropped queue_full ${await counterValue(on, 'sepal_prediction_log_dropped_rows_total', { reason: 'queue_full' })}, dropped bus ${await counterValue(on, 'sepal_prediction_log_dropped_rows_total', { reason: 'bus' })}; failed requests ${errors}`,
   );
   await off.close();
   await on.close();

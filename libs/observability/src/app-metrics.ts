@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { register, Registry } from 'prom-client';
+import { Metric, register, Registry } from 'prom-client';
 import { HttpTally, registerHttpTally } from './http-metrics';
 
 /**
@@ -11,6 +11,11 @@ import { HttpTally, registerHttpTally } from './http-metrics';
 export class AppMetricsRegistry extends Registry {
   /** The app's HTTP answers (http_requests_total, http_request_duration_seconds). */
   readonly http: HttpTally = registerHttpTally(this);
+
+  /** Registers metrics an injectable of the app owns (made by `counter`, `gauge` and `histogram`). */
+  add(...metrics: Metric<string>[]): void {
+    for (const metric of metrics) this.registerMetric(metric);
+  }
 
   /** What `/metrics` answers: this app's metrics and the process's, in Prometheus' text format. */
   exposition(): Promise<string> {

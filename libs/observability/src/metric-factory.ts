@@ -5,21 +5,23 @@ import {
   GaugeConfiguration,
   Histogram,
   HistogramConfiguration,
-  register,
 } from 'prom-client';
 
 /*
- * In the embedded mode several Nest apps share one process and therefore prom-client's global registry;
- * asking for a metric twice must return the first one rather than throw "already registered".
+ * A metric belongs to the app that counts it: these make it unregistered, and the injectable that owns it adds it to
+ * the app's AppMetricsRegistry (`registry.add(...)`), which the app's `/metrics` serves. Nothing lands in prom-client's
+ * process-wide registry, so two apps (or two instances of one app) in one process never count into each other.
  */
-export function counter<L extends string>(config: CounterConfiguration<L>): Counter<L> {
-  return (register.getSingleMetric(config.name) as Counter<L> | undefined) ?? new Counter(config);
+export function counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
+  return new Counter({ ...config, registers: [] });
 }
 
-export function gauge<L extends string>(config: GaugeConfiguration<L>): Gauge<L> {
-  return (register.getSingleMetric(config.name) as Gauge<L> | undefined) ?? new Gauge(config);
+export function gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L> {
+  return new Gauge({ ...config, registers: [] });
 }
 
-export function histogram<L extends string>(config: HistogramConfiguration<L>): Histogram<L> {
-  return (register.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram(config);
+export function histogram<L extends string>(
+  config: Omit<HistogramConfiguration<L>, 'registers'>,
+): Histogram<L> {
+  return new Histogram({ ...config, registers: [] });
 }

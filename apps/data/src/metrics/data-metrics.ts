@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Counter, Gauge, Metric } from 'prom-client';
-import { AppMetricsRegistry } from '@sepal/observability';
+import { AppMetricsRegistry, counter, gauge } from '@sepal/observability';
 import { DataMetricsRepository, DataMetricsSnapshot, DataMetricsSource } from './data-metrics.repository';
 
 /** Characters of the version id used as the `version` label (as in the logs and `sepal data versions`). */
@@ -20,11 +19,10 @@ export class DataMetrics {
   /** The snapshot being read: the three metrics of one scrape share one database round. */
   private reading: Promise<DataMetricsSnapshot> | null = null;
 
-  readonly datasetRows = new Gauge({
+  readonly datasetRows = gauge({
     name: 'sepal_dataset_rows',
     help: 'Rows of the latest version of each dataset, by split (version = first 12 characters of its id).',
     labelNames: ['dataset', 'version', 'split'] as const,
-    registers: [],
     collect: async () => {
       const { versions } = await this.snapshot();
       this.datasetRows.reset();
@@ -35,11 +33,10 @@ export class DataMetrics {
       }
     },
   });
-  readonly feedbackReceived = new Counter({
+  readonly feedbackReceived = counter({
     name: 'sepal_feedback_received_total',
     help: 'Feedback rows (features + true label) stored for each dataset, committed or not.',
     labelNames: ['dataset'] as const,
-    registers: [],
     collect: async () => {
       const { feedback } = await this.snapshot();
       // The database holds the running total; restate it rather than count in this process (restarts, replicas).
@@ -47,11 +44,10 @@ export class DataMetrics {
       for (const f of feedback) this.feedbackReceived.inc({ dataset: f.dataset }, f.received);
     },
   });
-  readonly feedbackPending = new Gauge({
+  readonly feedbackPending = gauge({
     name: 'sepal_feedback_pending',
     help: 'Feedback rows stored but not yet committed into a dataset version.',
     labelNames: ['dataset'] as const,
-    registers: [],
     collect: async () => {
       const { feedback } = await this.snapshot();
       this.feedbackPending.reset();
@@ -63,8 +59,7 @@ export class DataMetrics {
     @Inject(DataMetricsRepository) private readonly source: DataMetricsSource,
     registry: AppMetricsRegistry,
   ) {
-    const metrics: Metric<string>[] = [this.datasetRows, this.feedbackReceived, this.feedbackPending];
-    for (const metric of metrics) registry.registerMetric(metric);
+    registry.add(this.datasetRows, this.feedbackReceived, this.feedbackPending);
   }
 
   /** The source's figures, read once for the collect hooks that ask while a read is under way. */

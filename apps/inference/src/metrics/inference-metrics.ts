@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Metric } from 'prom-client';
-import { AppMetricsRegistry } from '@sepal/observability';
+import { Counter } from 'prom-client';
+import { AppMetricsRegistry, counter, gauge, histogram } from '@sepal/observability';
 import type { DriftMonitor } from '../drift/drift-monitor';
 import type { ClassTally, ModelInfo, RunObserver } from '../model/loading/loaded-model';
 import type { ServedModel } from '../model/catalog/served-model';
@@ -64,8 +64,7 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
   /** Drift monitors of the models loaded in this gateway (the current one, and one still loading). */
   private readonly driftMonitors = new Set<DriftMonitor>();
 
-  readonly predictions = new Counter({
-    registers: [],
+  readonly predictions = counter({
     name: 'sepal_predictions_total',
     help: 'Rows scored, by model, version and predicted class.',
     labelNames: ['model', 'version', 'class'] as const,
@@ -73,15 +72,13 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       for (const tally of this.tallies) tally.flush(this.predictions);
     },
   });
-  readonly inferenceDuration = new Histogram({
-    registers: [],
+  readonly inferenceDuration = histogram({
     name: 'sepal_inference_duration_seconds',
     help: 'Time of one ONNX Runtime run (one request, or several coalesced ones), by model and version.',
     labelNames: ['model', 'version'] as const,
     buckets: INFERENCE_BUCKETS,
   });
-  readonly modelRequests = new Counter({
-    registers: [],
+  readonly modelRequests = counter({
     name: 'sepal_model_requests_total',
     help: 'Prediction requests (POST /predict, /predict/{model}, /v2/models/{name}[/versions/{v}]/infer) of a served model, by status class (2xx, 4xx, 5xx). Requests naming a model this gateway does not serve are not counted here (see http_requests_total).',
     labelNames: ['model', 'code'] as const,
@@ -89,21 +86,18 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       for (const requests of this.modelRequestTallies.values()) requests.flush(this.modelRequests);
     },
   });
-  readonly loadedModels = new Gauge({
-    registers: [],
+  readonly loadedModels = gauge({
     name: 'sepal_loaded_models',
     help: 'Model versions loaded in this gateway (champions, canary and shadow versions, versions loaded on demand, and retired ones still finishing requests).',
     collect: () => {
       this.loadedModels.set(this.tallies.size);
     },
   });
-  readonly stackedVersions = new Gauge({
-    registers: [],
+  readonly stackedVersions = gauge({
     name: 'sepal_stacked_versions',
     help: 'Loaded model versions scored through a stack: one ONNX run serves the requests of several models of one architecture (PREDICT_STACKING).',
   });
-  readonly loadedBytes = new Gauge({
-    registers: [],
+  readonly loadedBytes = gauge({
     name: 'sepal_loaded_model_bytes',
     help: 'Size of the ONNX artifact of each loaded model version.',
     labelNames: ['model', 'version'] as const,
@@ -113,13 +107,11 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
         this.loadedBytes.inc({ model: tally.model, version: tally.version }, tally.bytes);
     },
   });
-  readonly unloads = new Counter({
-    registers: [],
+  readonly unloads = counter({
     name: 'sepal_model_unloads_total',
     help: 'Versions loaded on demand that were unloaded to stay within MAX_LOADED_MODELS (least recently used first).',
   });
-  readonly trafficWeight = new Gauge({
-    registers: [],
+  readonly trafficWeight = gauge({
     name: 'sepal_model_traffic_weight',
     help: "Share of a model's requests (percent) each version receives; the champion has 100 without a split.",
     labelNames: ['model', 'version'] as const,
@@ -141,8 +133,7 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       }
     },
   });
-  readonly shadowRows = new Counter({
-    registers: [],
+  readonly shadowRows = counter({
     name: 'sepal_shadow_rows_total',
     help: 'Rows scored by a shadow version (off the response path), by model and shadow version.',
     labelNames: ['model', 'version'] as const,
@@ -150,26 +141,22 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       for (const tally of this.shadowTallies.values()) tally.flush(this);
     },
   });
-  readonly shadowDisagreements = new Counter({
-    registers: [],
+  readonly shadowDisagreements = counter({
     name: 'sepal_shadow_disagreements_total',
     help: 'Rows where the shadow version predicted another class than the version that served them, by class pair.',
     labelNames: ['model', 'version', 'served_class', 'shadow_class'] as const,
   });
-  readonly shadowFailures = new Counter({
-    registers: [],
+  readonly shadowFailures = counter({
     name: 'sepal_shadow_failures_total',
     help: 'Shadow runs that failed (the served answers were not affected).',
     labelNames: ['model', 'version'] as const,
   });
-  readonly shadowSkipped = new Counter({
-    registers: [],
+  readonly shadowSkipped = counter({
     name: 'sepal_shadow_skipped_total',
     help: 'Requests not shadowed because SHADOW_MAX_PENDING shadow runs were already waiting.',
     labelNames: ['model', 'version'] as const,
   });
-  readonly shadowAgreement = new Gauge({
-    registers: [],
+  readonly shadowAgreement = gauge({
     name: 'sepal_shadow_agreement_ratio',
     help: 'Share of the rows scored by a shadow version where it predicted the same class as the served version.',
     labelNames: ['model', 'version'] as const,
@@ -185,20 +172,17 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       }
     },
   });
-  readonly predictionRows = new Histogram({
-    registers: [],
+  readonly predictionRows = histogram({
     name: 'sepal_prediction_rows',
     help: 'Rows per prediction request.',
     buckets: ROW_BUCKETS,
   });
-  readonly modelInfo = new Gauge({
-    registers: [],
+  readonly modelInfo = gauge({
     name: 'sepal_model_info',
     help: 'The model version served: 1 for the current one.',
     labelNames: ['model', 'version', 'sha256'] as const,
   });
-  readonly featureDrift = new Gauge({
-    registers: [],
+  readonly featureDrift = gauge({
     name: 'sepal_feature_drift_psi',
     help: 'Population stability index of each feature over the last scored rows against the training split (< 0.1 stable, 0.1-0.2 moderate, > 0.2 significant).',
     labelNames: ['model', 'version', 'feature'] as const,
@@ -213,21 +197,19 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       }
     },
   });
-  readonly reloads = new Counter({
-    registers: [],
+  readonly reloads = counter({
     name: 'sepal_model_reloads_total',
     help: 'Model loads by result: success (swapped in), failure (old model kept), skipped (older or same version).',
     labelNames: ['result'] as const,
   });
-  readonly servedReports = new Counter({
-    registers: [],
+  readonly servedReports = counter({
     name: 'sepal_model_served_reports_total',
     help: 'model.served publications by result: success (the broker confirmed it), failure (logged; retried at the next champion check).',
     labelNames: ['result'] as const,
   });
 
   constructor(readonly registry: AppMetricsRegistry = new AppMetricsRegistry()) {
-    const metrics: Metric<string>[] = [
+    registry.add(
       this.predictions,
       this.inferenceDuration,
       this.modelRequests,
@@ -246,8 +228,7 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
       this.featureDrift,
       this.reloads,
       this.servedReports,
-    ];
-    for (const metric of metrics) registry.registerMetric(metric);
+    );
     registry.registerMetric(modelRequestHistogram(() => this.modelRequestTallies.values()));
     for (const result of ['success', 'failure', 'skipped'] as const) this.reloads.inc({ result }, 0);
     for (const result of ['success', 'failure'] as const) this.servedReports.inc({ result }, 0);

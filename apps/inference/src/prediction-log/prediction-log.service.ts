@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { EventNames, MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedGroup } from '@sepal/contracts';
 import { EventBus } from '@sepal/messaging';
-import { counter, gauge } from '@sepal/observability';
+import { AppMetricsRegistry, counter, gauge } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
 import { PendingRows, pendingRows, ScoredRequest, toLoggedGroup } from './logged-rows';
 import { BoundedRowQueue } from './prediction-log-queue';
@@ -39,8 +39,10 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(InferenceConfig) private readonly config: InferenceConfigValues,
     private readonly bus: EventBus,
+    registry: AppMetricsRegistry = new AppMetricsRegistry(),
   ) {
     this.queue = new BoundedRowQueue(config.PREDICTION_LOG_QUEUE);
+    registry.add(this.shipped, this.droppedRows, this.depth);
   }
 
   onModuleInit(): void {

@@ -11,7 +11,7 @@ import {
   Scope,
 } from '@sepal/contracts';
 import { ANONYMOUS, CachedKeyVerifier, FailedKeyChecks, type KeyVerifier } from '@sepal/http';
-import { counter } from '@sepal/observability';
+import { AppMetricsRegistry, counter } from '@sepal/observability';
 import type { FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
@@ -47,7 +47,9 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   constructor(
     private readonly repository: KeysRepository,
     @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
+    registry: AppMetricsRegistry = new AppMetricsRegistry(),
   ) {
+    registry.add(this.checked);
     this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
     this.checks = new FailedKeyChecks(values);
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { counter, gauge, histogram } from '@sepal/observability';
+import { AppMetricsRegistry, counter, gauge, histogram } from '@sepal/observability';
 
-/** Prometheus metrics of the trainer (shared by replicas in one process, as prom-client's registry is global). */
+/** Prometheus metrics of the trainer, served at its `/metrics` (AppMetricsRegistry). */
 @Injectable()
 export class TrainerMetrics {
   readonly runs = counter({
@@ -45,4 +45,16 @@ export class TrainerMetrics {
     help: "drift.detected alerts by model and what the trainer did: retrain (requested) or skipped (no dataset version newer than the champion's, or RETRAIN_ON_DRIFT=false)",
     labelNames: ['model', 'action'],
   });
+
+  constructor(registry: AppMetricsRegistry = new AppMetricsRegistry()) {
+    registry.add(
+      this.runs,
+      this.duration,
+      this.trials,
+      this.bestValAccuracy,
+      this.testAccuracy,
+      this.jobsInProgress,
+      this.driftAlerts,
+    );
+  }
 }
