@@ -8,3 +8,4 @@ export * from './database-health';
 export * from './transaction';
 export * from './copy-in';
 export * from './sql-params';
+export * from './query-rows';
