@@ -28,5 +28,6 @@ export function pageOf<T>(
   };
 }
 
-export const iso = (value: unknown): string => new Date(value as string).toISOString();
-export const isoOrNull = (value: unknown): string | null => (value ? iso(value) : null);
+/** A timestamptz column (a Date from both drivers) as an ISO string. */
+export const iso = (value: Date | string): string => new Date(value).toISOString();
+export const isoOrNull = (value: Date | string | null): string | null => (value ? iso(value) : null);

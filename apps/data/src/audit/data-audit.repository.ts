@@ -2,7 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { DataAuditEntry } from '@sepal/contracts';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
+
+/** A row of data.audit_log. */
+interface AuditRow {
+  id: Int8;
+  dataset: string;
+  action: DataAuditEntry['action'];
+  version_id: string | null;
+  created: boolean;
+  actor: string;
+  at: Date;
+}
 
 /** Every SQL statement about the data audit log. */
 @Injectable()
@@ -18,18 +29,19 @@ export class DataAuditRepository {
   }
 
   async list(dataset: string, limit: number): Promise<DataAuditEntry[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<AuditRow>(
+      this.dataSource,
       `SELECT * FROM data.audit_log WHERE dataset = $1 ORDER BY id LIMIT $2`,
       [dataset, limit],
     );
     return rows.map((r) => ({
       id: Number(r.id),
-      dataset: r.dataset as string,
-      action: r.action as DataAuditEntry['action'],
-      version: (r.version_id as string | null) ?? null,
+      dataset: r.dataset,
+      action: r.action,
+      version: r.version_id ?? null,
       created: Boolean(r.created),
-      actor: r.actor as string,
-      at: new Date(r.at as string).toISOString(),
+      actor: r.actor,
+      at: new Date(r.at).toISOString(),
     }));
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '@sepal/contracts';
 import { enqueueEvent } from '@sepal/messaging';
 import { SplitName } from '@sepal/ml';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, queryRows, Transaction } from '@sepal/persistence';
 import { AppliedCleaningRule } from './domain/cleaning';
 import { StrataCounts, VersionStats } from './domain/version-stats';
 import { LIVE_AT } from './rows.sql';
@@ -24,23 +24,43 @@ export interface VersionRecord extends DatasetVersionView {
 /** What the service computes for a new version; the repository stamps its time. */
 export type NewVersion = Omit<VersionRecord, 'createdAt'>;
 
-const toVersion = (r: Record<string, unknown>): VersionRecord => ({
+/** A row of data.dataset_versions (id, parent_id and content_sum are char(64), blank-padded). */
+interface VersionRow {
+  id: string;
+  dataset: string;
+  seq: number;
+  parent_id: string | null;
+  reason: VersionRecord['reason'];
+  schema: DatasetSchema;
+  row_count: number;
+  train_rows: number;
+  test_rows: number;
+  class_counts: ClassCounts;
+  cleaning_rules: AppliedCleaningRule[];
+  split_policy: VersionRecord['splitPolicy'];
+  source: Record<string, unknown>;
+  created_at: Date;
+  content_sum: string | null;
+  stats: VersionStats | null;
+}
+
+const toVersion = (r: VersionRow): VersionRecord => ({
   id: String(r.id).trim(),
-  dataset: r.dataset as string,
-  seq: r.seq as number,
+  dataset: r.dataset,
+  seq: r.seq,
   parentId: r.parent_id ? String(r.parent_id).trim() : null,
-  reason: r.reason as VersionRecord['reason'],
-  schema: r.schema as DatasetSchema,
-  rowCount: r.row_count as number,
-  trainRows: r.train_rows as number,
-  testRows: r.test_rows as number,
-  classCounts: r.class_counts as ClassCounts,
-  cleaningRules: r.cleaning_rules as AppliedCleaningRule[],
-  splitPolicy: r.split_policy as VersionRecord['splitPolicy'],
-  source: r.source as Record<string, unknown>,
-  createdAt: new Date(r.created_at as string).toISOString(),
+  reason: r.reason,
+  schema: r.schema,
+  rowCount: r.row_count,
+  trainRows: r.train_rows,
+  testRows: r.test_rows,
+  classCounts: r.class_counts,
+  cleaningRules: r.cleaning_rules,
+  splitPolicy: r.split_policy,
+  source: r.source,
+  createdAt: new Date(r.created_at).toISOString(),
   contentSum: r.content_sum ? String(r.content_sum).trim() : null,
-  stats: (r.stats as VersionStats | null) ?? null,
+  stats: r.stats ?? null,
 });
 
 /** The version records of a dataset: listed, resolved, numbered, written and announced, their statistics kept. */
@@ -53,7 +73,8 @@ export class DatasetVersionsRepository {
   }
 
   async listVersions(dataset: string): Promise<VersionRecord[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<VersionRow>(
+      this.dataSource,
       `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq`,
       [dataset],
     );
@@ -61,7 +82,8 @@ export class DatasetVersionsRepository {
   }
 
   async latestVersion(dataset: string, tx?: Transaction): Promise<VersionRecord | null> {
-    const rows = await this.m(tx).query(
+    const rows = await queryRows<VersionRow>(
+      this.m(tx),
       `SELECT * FROM data.dataset_versions WHERE dataset = $1 ORDER BY seq DESC LIMIT 1`,
       [dataset],
     );
@@ -71,11 +93,13 @@ export class DatasetVersionsRepository {
   /** Versions of a dataset whose id starts with `prefix`, or whose sequence number is `seq`. */
   async findVersions(dataset: string, ref: { prefix?: string; seq?: number }): Promise<VersionRecord[]> {
     const rows = ref.seq
-      ? await this.dataSource.query(`SELECT * FROM data.dataset_versions WHERE dataset = $1 AND seq = $2`, [
-          dataset,
-          ref.seq,
-        ])
-      : await this.dataSource.query(
+      ? await queryRows<VersionRow>(
+          this.dataSource,
+          `SELECT * FROM data.dataset_versions WHERE dataset = $1 AND seq = $2`,
+          [dataset, ref.seq],
+        )
+      : await queryRows<VersionRow>(
+          this.dataSource,
           `SELECT * FROM data.dataset_versions WHERE dataset = $1 AND id LIKE $2 ORDER BY seq LIMIT 2`,
           [dataset, `${ref.prefix}%`],
         );
@@ -83,12 +107,17 @@ export class DatasetVersionsRepository {
   }
 
   async versionById(id: string, tx?: Transaction): Promise<VersionRecord | null> {
-    const rows = await this.m(tx).query(`SELECT * FROM data.dataset_versions WHERE id = $1`, [id]);
+    const rows = await queryRows<VersionRow>(
+      this.m(tx),
+      `SELECT * FROM data.dataset_versions WHERE id = $1`,
+      [id],
+    );
     return rows.length ? toVersion(rows[0]) : null;
   }
 
   async nextSeq(tx: Transaction, dataset: string): Promise<number> {
-    const [{ seq }] = await this.m(tx).query(
+    const [{ seq }] = await queryRows<{ seq: number }>(
+      this.m(tx),
       `SELECT coalesce(max(seq), 0) + 1 AS seq FROM data.dataset_versions WHERE dataset = $1`,
       [dataset],
     );
@@ -96,7 +125,8 @@ export class DatasetVersionsRepository {
   }
   /** Writes a version's record (its rows are written by insertFresh). */
   async insertVersion(tx: Transaction, version: NewVersion): Promise<VersionRecord> {
-    const [inserted] = await this.m(tx).query(
+    const [inserted] = await queryRows<VersionRow>(
+      this.m(tx),
       `INSERT INTO data.dataset_versions
          (id, dataset, seq, parent_id, reason, schema, row_count, train_rows, test_rows, class_counts, cleaning_rules,
           split_policy, source, content_sum, stats)
@@ -129,7 +159,8 @@ export class DatasetVersionsRepository {
 
   /** Strata counts and feature ranges of a version written before versions kept them (computed once, stored). */
   async computeStats(version: VersionRecord, tx?: Transaction): Promise<VersionStats> {
-    const counts: Record<string, unknown>[] = await this.m(tx).query(
+    const counts = await queryRows<{ stratum: number; split: SplitName; n: number }>(
+      this.m(tx),
       `SELECT label::int AS stratum, split, count(*)::int AS n FROM data.rows WHERE ${LIVE_AT('$1', '$2')}
        GROUP BY 1, 2`,
       [version.dataset, version.seq],
@@ -137,15 +168,17 @@ export class DatasetVersionsRepository {
     const strata: StrataCounts = {};
     for (const c of counts) {
       const s = (strata[String(c.stratum)] ??= { train: 0, test: 0 });
-      s[c.split as SplitName] += c.n as number;
+      s[c.split] += c.n;
     }
     const columns = version.schema.features
       .map((_, i) => `min((features->>${i})::float8) AS min${i}, max((features->>${i})::float8) AS max${i}`)
       .join(', ');
-    const [row] = await this.m(tx).query(`SELECT ${columns} FROM data.rows WHERE ${LIVE_AT('$1', '$2')}`, [
-      version.dataset,
-      version.seq,
-    ]);
+    // min0, max0, min1, ...: double precision, null over no rows.
+    const [row] = await queryRows<Record<string, number | null>>(
+      this.m(tx),
+      `SELECT ${columns} FROM data.rows WHERE ${LIVE_AT('$1', '$2')}`,
+      [version.dataset, version.seq],
+    );
     const ranges = version.schema.features.map((_, i) =>
       row[`min${i}`] === null ? null : { min: Number(row[`min${i}`]), max: Number(row[`max${i}`]) },
     );

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DatasetSchema } from '@sepal/contracts';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, queryRows, Transaction } from '@sepal/persistence';
 
 export interface DatasetRecord {
   name: string;
@@ -12,6 +12,17 @@ export interface DatasetRecord {
   createdAt: Date;
   versionCount: number;
   latestVersion: string | null;
+}
+
+/** A row of data.datasets with its version count and latest version id (char(64), blank-padded). */
+interface DatasetListRow {
+  name: string;
+  description: string;
+  task: string;
+  schema: DatasetSchema;
+  created_at: Date;
+  version_count: number;
+  latest: string | null;
 }
 
 /** The dataset records: created on first import, locked while a version is written, listed with their versions. */
@@ -42,26 +53,29 @@ export class DatasetsRepository {
   }
 
   async listDatasets(): Promise<DatasetRecord[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<DatasetListRow>(
+      this.dataSource,
       `SELECT d.*, (SELECT count(*)::int FROM data.dataset_versions v WHERE v.dataset = d.name) AS version_count,
               (SELECT v.id FROM data.dataset_versions v WHERE v.dataset = d.name ORDER BY v.seq DESC LIMIT 1) AS latest
        FROM data.datasets d ORDER BY d.name`,
     );
     return rows
-      .filter((r) => (r.version_count as number) > 0)
+      .filter((r) => r.version_count > 0)
       .map((r) => ({
-        name: r.name as string,
-        description: r.description as string,
-        task: r.task as string,
-        schema: r.schema as DatasetSchema,
-        createdAt: new Date(r.created_at as string),
-        versionCount: r.version_count as number,
+        name: r.name,
+        description: r.description,
+        task: r.task,
+        schema: r.schema,
+        createdAt: new Date(r.created_at),
+        versionCount: r.version_count,
         latestVersion: r.latest ? String(r.latest).trim() : null,
       }));
   }
 
   async datasetExists(name: string): Promise<boolean> {
-    const rows = await this.dataSource.query(`SELECT 1 FROM data.datasets WHERE name = $1`, [name]);
+    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM data.datasets WHERE name = $1`, [
+      name,
+    ]);
     return rows.length > 0;
   }
 }

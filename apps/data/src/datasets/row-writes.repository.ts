@@ -1,11 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { SplitName } from '@sepal/ml';
-import { Transaction } from '@sepal/persistence';
+import { queryRows, Transaction } from '@sepal/persistence';
 import { StrataCounts } from './domain/version-stats';
-import { ROW_DIGEST, STAGED_KEY, STAGED_LABEL, STRATUM, sumOf, WORD_SUMS } from './rows.sql';
+import { ROW_DIGEST, STAGED_KEY, STAGED_LABEL, STRATUM, sumOf, WORD_SUMS, WordSumsRow } from './rows.sql';
 import { StagingRepository } from './staging.repository';
 
 const ANALYZE_AFTER_ROWS = 10_000;
+
+/** Rows counted per stratum (an integer: class index or target bin) and split. */
+interface StratumCountRow {
+  stratum: number;
+  split: SplitName;
+  n: number;
+}
+
+/** The rows a statement wrote, per stratum and split: their count and their digests' word sums. */
+type AddedGroupRow = StratumCountRow & WordSumsRow;
 
 /**
  * Writing a version's rows from the stage. A row lives once in data.rows with the sequence numbers of the version
@@ -43,7 +53,7 @@ export class RowWritesRepository {
     // the rank range: sorting only the ranks below a margin over it finds the same rows (a prefix of each stratum's
     // order) unless a stratum has too few there, and then every rank is sorted.
     const thresholdsBelow = (bound: string | null) =>
-      this.staging.query(
+      this.staging.query<{ stratum: number; rank: string }>(
         tx,
         `SELECT b.stratum, encode(b.rank, 'hex') AS rank
          FROM (SELECT stratum, rank, row_number() OVER (PARTITION BY stratum ORDER BY rank) AS r
@@ -52,8 +62,8 @@ export class RowWritesRepository {
          JOIN unnest($strata::int[], $quotas::int[]) AS q(stratum, quota) ON q.stratum = b.stratum
          WHERE b.r = q.quota`,
         { ...label, strata, quotas, bound },
-      ) as Promise<Record<string, unknown>[]>;
-    let found: Record<string, unknown>[] = [];
+      );
+    let found: { stratum: number; rank: string }[] = [];
     if (strata.length) {
       const fraction = Math.max(
         ...strata.map((s, i) => quotas[i] / Math.max(1, options.counts[String(s)] ?? 0)),
@@ -73,8 +83,8 @@ export class RowWritesRepository {
       { length: Math.max(-1, ...found.map((f) => Number(f.stratum))) + 1 },
       () => null,
     );
-    for (const f of found) thresholds[Number(f.stratum)] = f.rank as string;
-    const groups: Record<string, unknown>[] = await this.staging.query(
+    for (const f of found) thresholds[Number(f.stratum)] = f.rank;
+    const groups = await this.staging.query<AddedGroupRow>(
       tx,
       `WITH added AS (
          INSERT INTO data.rows (dataset, row_key, features, label, split, origin, digest, added_seq)
@@ -94,10 +104,11 @@ export class RowWritesRepository {
   }
 
   private async freshCounts(tx: Transaction): Promise<Record<string, number>> {
-    const rows: Record<string, unknown>[] = await this.staging
-      .manager(tx)
-      .query(`SELECT stratum, count(*)::int AS n FROM import_fresh GROUP BY stratum`);
-    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n as number]));
+    const rows = await queryRows<{ stratum: number; n: number }>(
+      this.staging.manager(tx),
+      `SELECT stratum, count(*)::int AS n FROM import_fresh GROUP BY stratum`,
+    );
+    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n]));
   }
 
   /** Strata counts of the parent's rows the new content keeps (same key), and the digest sum of those it drops. */
@@ -106,7 +117,7 @@ export class RowWritesRepository {
     dataset: string,
     stratum: { task: string; edges: number[] },
   ): Promise<{ strata: StrataCounts; removedSum: bigint; removed: number }> {
-    const counts: Record<string, unknown>[] = await this.staging.query(
+    const counts = await this.staging.query<StratumCountRow>(
       tx,
       `SELECT ${STRATUM('r.label')} AS stratum, r.split, count(*)::int AS n FROM data.rows r
        WHERE r.dataset = $dataset AND r.removed_seq IS NULL
@@ -117,9 +128,10 @@ export class RowWritesRepository {
     const strata: StrataCounts = {};
     for (const c of counts) {
       const s = (strata[String(c.stratum)] ??= { train: 0, test: 0 });
-      s[c.split as SplitName] += c.n as number;
+      s[c.split] += c.n;
     }
-    const [sums] = await this.staging.manager(tx).query(
+    const [sums] = await queryRows<{ n: number } & WordSumsRow>(
+      this.staging.manager(tx),
       `SELECT count(*)::int AS n, ${WORD_SUMS} FROM data.rows r
        WHERE r.dataset = $1 AND r.removed_seq IS NULL
          AND NOT EXISTS (SELECT 1 FROM import_new n WHERE n.row_key = r.row_key)`,
@@ -164,7 +176,7 @@ export class RowWritesRepository {
     options: { dataset: string; seq: number; quotas: Record<string, number>; task: string; edges: number[] },
   ): Promise<{ strata: StrataCounts; addedSum: bigint; added: number }> {
     const strata = Object.keys(options.quotas).map(Number);
-    const groups: Record<string, unknown>[] = await this.staging.query(
+    const groups = await this.staging.query<AddedGroupRow>(
       tx,
       `WITH added AS (
          INSERT INTO data.rows (dataset, row_key, features, label, split, origin, digest, added_seq)
@@ -192,15 +204,15 @@ export class RowWritesRepository {
   /** Split counts per stratum and digest sum of the rows a version wrote; fresh statistics after a large write. */
   private async added(
     tx: Transaction,
-    groups: Record<string, unknown>[],
+    groups: AddedGroupRow[],
   ): Promise<{ strata: StrataCounts; addedSum: bigint; added: number }> {
     const result: StrataCounts = {};
     let addedSum = 0n;
     let added = 0;
     for (const g of groups) {
       const s = (result[String(g.stratum)] ??= { train: 0, test: 0 });
-      s[g.split as SplitName] += g.n as number;
-      added += g.n as number;
+      s[g.split] += g.n;
+      added += g.n;
       addedSum += sumOf(g);
     }
     // Fresh statistics after a large write, or the planner may read pages by sorting the whole dataset each time.
@@ -215,7 +227,8 @@ export class RowWritesRepository {
 
   /** Marks the parent's rows the new content drops (all of them, unless rows are inherited by key). */
   async markRemoved(tx: Transaction, dataset: string, seq: number, inherit: boolean): Promise<number> {
-    const removed = await this.staging.manager(tx).query(
+    const removed = await queryRows<{ n: number }>(
+      this.staging.manager(tx),
       `WITH gone AS (
          UPDATE data.rows r SET removed_seq = $2
          WHERE r.dataset = $1 AND r.removed_seq IS NULL AND r.added_seq < $2

@@ -1,7 +1,9 @@
 /**
  * SQL fragments of the datasets feature's row storage, composed by its repositories: a version's live rows, the
- * canonical row digest and its word sums, the stratum of a row, and the key and label of a staged row.
+ * canonical row digest and its word sums, the stratum of a row, and the key and label of a staged row; and the
+ * readers of the columns they answer (word sums, cells).
  */
+import type { FeatureCell } from '@sepal/contracts';
 import { wordSumsToBigInt } from './domain/content-hash';
 
 /** A version's rows: added at or before its sequence number and not removed at or before it. */
@@ -20,8 +22,25 @@ export const WORD_SUMS = [0, 1, 2, 3, 4, 5, 6, 7]
   })
   .join(', ');
 
-export const sumOf = (row: Record<string, unknown>) =>
-  wordSumsToBigInt([0, 1, 2, 3, 4, 5, 6, 7].map((w) => String(row[`w${w}`])));
+/** The columns WORD_SUMS answers: each word's sum as decimal text. */
+export interface WordSumsRow {
+  w0: string;
+  w1: string;
+  w2: string;
+  w3: string;
+  w4: string;
+  w5: string;
+  w6: string;
+  w7: string;
+}
+
+export const sumOf = (row: WordSumsRow) =>
+  wordSumsToBigInt([row.w0, row.w1, row.w2, row.w3, row.w4, row.w5, row.w6, row.w7].map(String));
+
+/** A row's cells as read from its jsonb column: the array, or (a jsonb string holding it) its JSON text. */
+export function cellsOf(value: FeatureCell[] | string): FeatureCell[] {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
 
 /** The stratum of a row: its class index, or the quantile bin of its regression target. */
 export const STRATUM = (label: string) =>

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { copyClientOf, copyIn, managerOf, SqlParams, Transaction } from '@sepal/persistence';
+import { copyClientOf, copyIn, managerOf, queryRows, SqlParams, Transaction } from '@sepal/persistence';
 import { StageBatch, stageBatchOf, StagedRow } from './domain/staged-batch';
 import { KEYED_STAGE, STAGED_KEY, STAGED_LABEL, STRATUM } from './rows.sql';
 
@@ -38,11 +38,15 @@ export class StagingRepository {
     });
   }
 
-  /** Runs `sql` with its named parameters ($task, ...) bound, in the transaction's manager. */
-  query(tx: Transaction | undefined, sql: string, named: Record<string, unknown>) {
+  /** Runs `sql` with its named parameters ($task, ...) bound, in the transaction's manager; answers its rows. */
+  query<Row extends object = never>(
+    tx: Transaction | undefined,
+    sql: string,
+    named: Record<string, unknown>,
+  ): Promise<Row[]> {
     const params = new SqlParams();
     const text = params.named(sql, named);
-    return this.manager(tx).query(text, params.values);
+    return queryRows<Row>(this.manager(tx), text, params.values);
   }
 
   // ---- staging: the new content, in temporary tables of the version's transaction ----
@@ -129,7 +133,8 @@ export class StagingRepository {
   ): Promise<Record<string, number>> {
     const m = this.manager(tx);
     // Most files repeat no row: one hashed count says so, and only files that do pay for numbering the repeats.
-    const [repeated] = await m.query(
+    const [repeated] = await queryRows<{ n: number }>(
+      m,
       `SELECT count(*)::int AS n FROM (SELECT h FROM import_stage GROUP BY h HAVING count(*) > 1) r`,
     );
     if (repeated.n > 0) {
@@ -148,12 +153,12 @@ export class StagingRepository {
     // Statistics of the stage's order column (its rows lie in file order) let the planner read it by that index,
     // without sorting every row.
     await m.query(`ANALYZE import_stage (ord)`);
-    const rows: Record<string, unknown>[] = await this.query(
+    const rows = await this.query<{ stratum: number; n: number }>(
       tx,
       `SELECT ${STRATUM(STAGED_LABEL)} AS stratum, count(*)::int AS n FROM import_stage GROUP BY 1`,
       { task: options.task, labels: options.labels, edges: options.edges },
     );
-    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n as number]));
+    return Object.fromEntries(rows.map((r) => [String(r.stratum), r.n]));
   }
 
   /** Stages rows that already have their key and encoded label (feedback). */
@@ -177,11 +182,13 @@ export class StagingRepository {
   async quantileEdges(tx: Transaction, bins: number): Promise<number[]> {
     if (bins <= 1) return [];
     const fractions = Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins);
-    const [row] = await this.manager(tx).query(
+    // double precision[]; null when nothing is staged.
+    const [row] = await queryRows<{ edges: number[] | null }>(
+      this.manager(tx),
       `SELECT percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY target) AS edges FROM import_stage`,
       [fractions],
     );
-    const edges = ((row.edges as (number | string)[] | null) ?? []).map(Number);
+    const edges = (row.edges ?? []).map(Number);
     return [...new Set(edges)].sort((a, b) => a - b);
   }
 }

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { DatasetSchema, DatasetVersionView, FeatureCell } from '@sepal/contracts';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
+import { cellsOf } from '../datasets/rows.sql';
 
 /** A model's frozen evaluation set as stored. */
 export interface EvaluationSetRecord {
@@ -26,14 +27,33 @@ export type TakenRows = 'live' | 'added';
 /** Feedback rows never enter an evaluation set, whatever split an older version gave them. */
 const NOT_FEEDBACK = `r.origin NOT LIKE 'feedback:%'`;
 
-const toSet = (r: Record<string, unknown>): EvaluationSetRecord => ({
-  model: r.model as string,
-  dataset: r.dataset as string,
+/** A row of data.evaluation_sets (base_version is char(64), blank-padded). */
+interface SetRow {
+  model: string;
+  dataset: string;
+  base_version: string;
+  schema: DatasetSchema;
+  seen_seq: number;
+  frozen_by: string;
+  frozen_at: Date;
+}
+
+/** The columns of data.dataset_versions a catch-up reads (id is char(64), blank-padded). */
+interface StepRow {
+  id: string;
+  seq: number;
+  reason: VersionStep['reason'];
+  schema: DatasetSchema;
+}
+
+const toSet = (r: SetRow): EvaluationSetRecord => ({
+  model: r.model,
+  dataset: r.dataset,
   baseVersion: String(r.base_version).trim(),
-  schema: r.schema as DatasetSchema,
-  seenSeq: r.seen_seq as number,
-  frozenBy: r.frozen_by as string,
-  frozenAt: new Date(r.frozen_at as string).toISOString(),
+  schema: r.schema,
+  seenSeq: r.seen_seq,
+  frozenBy: r.frozen_by,
+  frozenAt: new Date(r.frozen_at).toISOString(),
 });
 
 /** Every SQL statement about the frozen evaluation sets (data.evaluation_sets, data.evaluation_rows). */
@@ -47,14 +67,16 @@ export class EvaluationSetsRepository {
 
   /** Locks the dataset as an import does, so a set is frozen or extended between versions, never during one. */
   async lockDataset(tx: Transaction, dataset: string): Promise<boolean> {
-    const rows = await this.m(tx).query(`SELECT name FROM data.datasets WHERE name = $1 FOR UPDATE`, [
-      dataset,
-    ]);
+    const rows: unknown[] = await this.m(tx).query(
+      `SELECT name FROM data.datasets WHERE name = $1 FOR UPDATE`,
+      [dataset],
+    );
     return rows.length > 0;
   }
 
   async find(model: string, dataset: string, tx?: Transaction): Promise<EvaluationSetRecord | null> {
-    const [row] = await this.m(tx).query(
+    const [row] = await queryRows<SetRow>(
+      this.m(tx),
       `SELECT * FROM data.evaluation_sets WHERE model = $1 AND dataset = $2`,
       [model, dataset],
     );
@@ -62,7 +84,8 @@ export class EvaluationSetsRepository {
   }
 
   async version(tx: Transaction, dataset: string, id: string): Promise<VersionStep | null> {
-    const [row] = await this.m(tx).query(
+    const [row] = await queryRows<StepRow>(
+      this.m(tx),
       `SELECT id, seq, reason, schema FROM data.dataset_versions WHERE dataset = $1 AND id = $2`,
       [dataset, id],
     );
@@ -71,7 +94,8 @@ export class EvaluationSetsRepository {
 
   /** The versions of `dataset` after sequence number `seq`, oldest first. */
   async versionsAfter(tx: Transaction, dataset: string, seq: number): Promise<VersionStep[]> {
-    const rows: Record<string, unknown>[] = await this.m(tx).query(
+    const rows = await queryRows<StepRow>(
+      this.m(tx),
       `SELECT id, seq, reason, schema FROM data.dataset_versions WHERE dataset = $1 AND seq > $2 ORDER BY seq`,
       [dataset, seq],
     );
@@ -80,11 +104,12 @@ export class EvaluationSetsRepository {
 
   /** The key that imported a version, from the audit log (null while its entry is not written yet). */
   async importer(tx: Transaction, versionId: string): Promise<string | null> {
-    const [row] = await this.m(tx).query(
+    const [row] = await queryRows<{ actor: string }>(
+      this.m(tx),
       `SELECT actor FROM data.audit_log WHERE version_id = $1 AND action = 'import' ORDER BY id LIMIT 1`,
       [versionId],
     );
-    return (row?.actor as string | undefined) ?? null;
+    return row?.actor ?? null;
   }
 
   /** Writes a set's record, or moves it to a new base (its rows are dropped: a refreeze). */
@@ -125,7 +150,8 @@ export class EvaluationSetsRepository {
       which === 'live'
         ? `r.added_seq <= $4 AND (r.removed_seq IS NULL OR r.removed_seq > $4)`
         : `r.added_seq = $4`;
-    const [row] = await this.m(tx).query(
+    const [row] = await queryRows<{ n: number }>(
+      this.m(tx),
       `WITH taken AS (
          INSERT INTO data.evaluation_rows (model, dataset, row_id, version_id)
          SELECT $1, $2, r.row_id, $3 FROM data.rows r
@@ -135,15 +161,16 @@ export class EvaluationSetsRepository {
        SELECT count(*)::int AS n FROM taken`,
       [set.model, set.dataset, version.id, version.seq],
     );
-    return row.n as number;
+    return row.n;
   }
 
   async count(model: string, dataset: string, tx?: Transaction): Promise<number> {
-    const [row] = await this.m(tx).query(
+    const [row] = await queryRows<{ n: number }>(
+      this.m(tx),
       `SELECT count(*)::int AS n FROM data.evaluation_rows WHERE model = $1 AND dataset = $2`,
       [model, dataset],
     );
-    return row.n as number;
+    return row.n;
   }
 
   /** A page of a set's rows in row-id order, after `cursor` (a row id; -1 from the start). */
@@ -153,7 +180,8 @@ export class EvaluationSetsRepository {
     cursor: number,
     limit: number,
   ): Promise<{ features: FeatureCell[][]; labels: number[]; nextCursor: number | null }> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<{ row_id: Int8; features: FeatureCell[] | string; label: number }>(
+      this.dataSource,
       `SELECT e.row_id, r.features, r.label FROM data.evaluation_rows e
        JOIN data.rows r ON r.dataset = e.dataset AND r.row_id = e.row_id
        WHERE e.model = $1 AND e.dataset = $2 AND e.row_id > $3
@@ -163,18 +191,16 @@ export class EvaluationSetsRepository {
     const more = rows.length > limit;
     const kept = more ? rows.slice(0, limit) : rows;
     return {
-      features: kept.map(
-        (r) => (typeof r.features === 'string' ? JSON.parse(r.features) : r.features) as FeatureCell[],
-      ),
+      features: kept.map((r) => cellsOf(r.features)),
       labels: kept.map((r) => Number(r.label)),
       nextCursor: more ? Number(kept[kept.length - 1].row_id) : null,
     };
   }
 }
 
-const toStep = (r: Record<string, unknown>): VersionStep => ({
+const toStep = (r: StepRow): VersionStep => ({
   id: String(r.id).trim(),
-  seq: r.seq as number,
-  reason: r.reason as VersionStep['reason'],
-  schema: r.schema as DatasetSchema,
+  seq: r.seq,
+  reason: r.reason,
+  schema: r.schema,
 });

@@ -2,22 +2,38 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { FeatureCell, FeedbackSampleView } from '@sepal/contracts';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, queryRows, Transaction } from '@sepal/persistence';
+import { cellsOf } from '../datasets/rows.sql';
 
 /** A stored sample, as stored and as served. */
 export type FeedbackRecord = FeedbackSampleView;
 
-const toRecord = (r: Record<string, unknown>): FeedbackRecord => ({
-  id: r.id as string,
-  dataset: r.dataset as string,
-  features: (typeof r.features === 'string' ? JSON.parse(r.features) : r.features) as FeatureCell[],
+/** A row of data.feedback (committed_version is char(64), blank-padded). */
+interface FeedbackRow {
+  id: string;
+  dataset: string;
+  features: FeatureCell[] | string;
+  label: number;
+  class_name: string;
+  flags: string[];
+  source: string | null;
+  submitted_by: string;
+  client_id: string | null;
+  received_at: Date;
+  committed_version: string | null;
+}
+
+const toRecord = (r: FeedbackRow): FeedbackRecord => ({
+  id: r.id,
+  dataset: r.dataset,
+  features: cellsOf(r.features),
   label: Number(r.label),
-  className: r.class_name as string,
-  flags: r.flags as string[],
-  source: (r.source as string | null) ?? null,
-  submittedBy: r.submitted_by as string,
-  clientId: (r.client_id as string | null) ?? null,
-  receivedAt: new Date(r.received_at as string).toISOString(),
+  className: r.class_name,
+  flags: r.flags,
+  source: r.source ?? null,
+  submittedBy: r.submitted_by,
+  clientId: r.client_id ?? null,
+  receivedAt: new Date(r.received_at).toISOString(),
   committedVersion: r.committed_version ? String(r.committed_version).trim() : null,
 });
 
@@ -35,7 +51,8 @@ export class FeedbackRepository {
     /** The logged prediction the sample judges (an export of the log leaves that prediction out). */
     predictionId?: string,
   ): Promise<FeedbackRecord> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<FeedbackRow>(
+      this.dataSource,
       `INSERT INTO data.feedback
          (id, dataset, features, label, class_name, flags, source, message_id, submitted_by, client_id, prediction_id)
        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -55,7 +72,8 @@ export class FeedbackRepository {
       ],
     );
     if (rows.length) return toRecord(rows[0]);
-    const [existing] = await this.dataSource.query(
+    const [existing] = await queryRows<FeedbackRow>(
+      this.dataSource,
       `SELECT * FROM data.feedback
        WHERE ($1::text IS NOT NULL AND message_id = $1)
           OR ($2::text IS NOT NULL AND dataset = $3 AND submitted_by = $4 AND client_id = $2)
@@ -67,7 +85,8 @@ export class FeedbackRepository {
 
   /** The samples not committed yet, oldest first; inside the commit's transaction (after the dataset lock). */
   async pending(tx: Transaction, dataset: string): Promise<FeedbackRecord[]> {
-    const rows = await managerOf(tx, this.dataSource).query(
+    const rows = await queryRows<FeedbackRow>(
+      managerOf(tx, this.dataSource),
       `SELECT * FROM data.feedback WHERE dataset = $1 AND committed_version IS NULL ORDER BY received_at, id`,
       [dataset],
     );
@@ -75,7 +94,8 @@ export class FeedbackRepository {
   }
 
   async countPending(dataset: string): Promise<number> {
-    const [row] = await this.dataSource.query(
+    const [row] = await queryRows<{ n: number }>(
+      this.dataSource,
       `SELECT count(*)::int AS n FROM data.feedback WHERE dataset = $1 AND committed_version IS NULL`,
       [dataset],
     );
@@ -102,7 +122,8 @@ export class FeedbackRepository {
         : state === 'committed'
           ? 'AND committed_version IS NOT NULL'
           : '';
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<FeedbackRow>(
+      this.dataSource,
       `SELECT * FROM data.feedback WHERE dataset = $1 ${condition} ORDER BY received_at DESC LIMIT $2`,
       [dataset, limit],
     );

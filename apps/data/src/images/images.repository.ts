@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SplitName } from '@sepal/ml';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
 import { LIVE_AT } from '../datasets/rows.sql';
 import type { ImageBlobs } from './import/image-import-protocol';
 
@@ -19,7 +19,8 @@ export interface VersionAt {
   seq: number;
 }
 
-const bytesOf = (value: unknown): Uint8Array =>
+/** A bytea column: a Uint8Array (node-postgres: a Buffer); hex text (`\x0102...`) is read too. */
+const bytesOf = (value: Uint8Array | string): Uint8Array =>
   value instanceof Uint8Array ? value : new Uint8Array(Buffer.from(String(value).replace(/^\\x/, ''), 'hex'));
 
 /**
@@ -51,7 +52,8 @@ export class ImagesRepository {
     after: number,
     limit: number,
   ): Promise<{ labels: number[]; pixels: Uint8Array[]; nextCursor: number | null }> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<{ row_id: Int8; label: number; pixels: Uint8Array }>(
+      this.dataSource,
       `SELECT r.row_id, r.label, i.pixels FROM data.rows r
        JOIN data.images i ON i.dataset = r.dataset AND i.hash = r.features->>0
        WHERE r.${LIVE_AT('$1', '$2')} AND r.row_id > $3 AND ($4::text IS NULL OR r.split = $4)
@@ -72,7 +74,8 @@ export class ImagesRepository {
     perClass: number,
     split: SplitName | undefined,
   ): Promise<{ label: number; hash: string; split: SplitName }[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<{ label: number; hash: string; split: SplitName }>(
+      this.dataSource,
       `SELECT label, hash, split FROM (
          SELECT r.label::int AS label, r.features->>0 AS hash, r.split,
                 row_number() OVER (PARTITION BY r.label ORDER BY r.row_id) AS n
@@ -80,11 +83,12 @@ export class ImagesRepository {
        WHERE n <= $3 ORDER BY label, n`,
       [version.dataset, version.seq, perClass, split ?? null],
     );
-    return rows.map((r) => ({ label: Number(r.label), hash: String(r.hash), split: r.split as SplitName }));
+    return rows.map((r) => ({ label: Number(r.label), hash: String(r.hash), split: r.split }));
   }
 
   async image(dataset: string, hash: string): Promise<StoredImage | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<{ height: number; width: number; channels: number; pixels: Uint8Array }>(
+      this.dataSource,
       `SELECT height, width, channels, pixels FROM data.images WHERE dataset = $1 AND hash = $2`,
       [dataset, hash],
     );

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryRows } from '@sepal/persistence';
 
 export interface LatestVersionRows {
   dataset: string;
@@ -33,12 +34,15 @@ export class DataMetricsRepository implements DataMetricsSource {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async snapshot(): Promise<DataMetricsSnapshot> {
-    const versions: Record<string, unknown>[] = await this.dataSource.query(
+    // id is char(64), blank-padded.
+    const versions = await queryRows<{ dataset: string; id: string; train_rows: number; test_rows: number }>(
+      this.dataSource,
       `SELECT DISTINCT ON (dataset) dataset, id, train_rows, test_rows
          FROM data.dataset_versions
         ORDER BY dataset, seq DESC`,
     );
-    const feedback: Record<string, unknown>[] = await this.dataSource.query(
+    const feedback = await queryRows<{ dataset: string; received: number; pending: number }>(
+      this.dataSource,
       `SELECT d.name AS dataset,
               count(f.id)::int AS received,
               (count(f.id) FILTER (WHERE f.committed_version IS NULL))::int AS pending

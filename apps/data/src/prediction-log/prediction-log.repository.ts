@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { LoggedPrediction, PredictionLogEntry } from '@sepal/contracts';
+import { queryChanged, queryRows } from '@sepal/persistence';
 
 /** A model version's confusion counts (classifier) in the quality window. */
 export interface ConfusionCount {
@@ -30,21 +31,34 @@ export interface LogFilter {
   limit: number;
 }
 
-const toEntry = (r: Record<string, unknown>): PredictionLogEntry => ({
-  predictionId: r.prediction_id as string,
-  model: r.model as string,
+/** A row of data.prediction_log with its label's columns (all null when it has none). */
+interface EntryRow {
+  prediction_id: string;
+  model: string;
+  version: number;
+  sha256: string;
+  inputs: PredictionLogEntry['inputs'];
+  output: PredictionLogEntry['output'];
+  latency_ms: number;
+  key_name: string | null;
+  predicted_at: Date;
+  label: string | null;
+  label_value: number | null;
+  labelled_at: Date | null;
+}
+
+const toEntry = (r: EntryRow): PredictionLogEntry => ({
+  predictionId: r.prediction_id,
+  model: r.model,
   version: Number(r.version),
-  sha256: r.sha256 as string,
-  inputs: r.inputs as PredictionLogEntry['inputs'],
-  output: r.output as PredictionLogEntry['output'],
+  sha256: r.sha256,
+  inputs: r.inputs,
+  output: r.output,
   latencyMs: Number(r.latency_ms),
-  keyName: (r.key_name as string | null) ?? null,
-  at: new Date(r.predicted_at as string).toISOString(),
-  label:
-    r.label_value !== null && r.label_value !== undefined
-      ? Number(r.label_value)
-      : ((r.label as string | null) ?? null),
-  labelledAt: r.labelled_at ? new Date(r.labelled_at as string).toISOString() : null,
+  keyName: r.key_name ?? null,
+  at: new Date(r.predicted_at).toISOString(),
+  label: r.label_value !== null && r.label_value !== undefined ? Number(r.label_value) : (r.label ?? null),
+  labelledAt: r.labelled_at ? new Date(r.labelled_at).toISOString() : null,
 });
 
 /** The prediction log and its labels (data.prediction_log, data.prediction_labels). */
@@ -54,7 +68,8 @@ export class PredictionLogRepository {
 
   /** Stores logged predictions once each (a redelivered batch changes nothing); returns how many were new. */
   async insert(records: readonly LoggedPrediction[]): Promise<number> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<{ prediction_id: string }>(
+      this.dataSource,
       `INSERT INTO data.prediction_log
          (prediction_id, day, predicted_at, model, version, sha256, inputs, output, predicted_class, predicted_value,
           latency_ms, key_name, test_metrics)
@@ -98,7 +113,8 @@ export class PredictionLogRepository {
 
   /** A model's logged predictions in a window, by prediction id (time order), after `after`, with their labels. */
   async list(filter: LogFilter): Promise<PredictionLogEntry[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<EntryRow>(
+      this.dataSource,
       `SELECT l.*, b.label, b.label_value, b.labelled_at
          FROM data.prediction_log l LEFT JOIN data.prediction_labels b USING (prediction_id)
         WHERE l.model = $1
@@ -122,34 +138,51 @@ export class PredictionLogRepository {
 
   /** Deletes the days before `day` (YYYY-MM-DD, UTC) and labels older than it; returns the predictions deleted. */
   async deleteBefore(day: string): Promise<number> {
-    const [, deleted] = (await this.dataSource.query(`DELETE FROM data.prediction_log WHERE day < $1::date`, [
-      day,
-    ])) as [unknown, number];
+    const { affected } = await queryChanged(
+      this.dataSource,
+      `DELETE FROM data.prediction_log WHERE day < $1::date`,
+      [day],
+    );
     await this.dataSource.query(`DELETE FROM data.prediction_labels WHERE labelled_at < $1::date`, [day]);
-    return Number(deleted ?? 0);
+    return affected;
   }
 
   /** Classifier confusion counts of labelled predictions made since `since`, per model version. */
   async confusion(since: Date, model?: string): Promise<ConfusionCount[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<{
+      model: string;
+      version: number;
+      predicted: string;
+      actual: string;
+      count: number;
+    }>(
+      this.dataSource,
       `SELECT l.model, l.version, l.predicted_class AS predicted, b.label AS actual, count(*)::integer AS count
          FROM data.prediction_log l JOIN data.prediction_labels b USING (prediction_id)
         WHERE l.predicted_at >= $1 AND l.predicted_class IS NOT NULL AND ($2::text IS NULL OR l.model = $2)
         GROUP BY l.model, l.version, l.predicted_class, b.label`,
       [since.toISOString(), model ?? null],
     );
-    return rows.map((r: Record<string, unknown>) => ({
-      model: r.model as string,
+    return rows.map((r) => ({
+      model: r.model,
       version: Number(r.version),
-      predicted: r.predicted as string,
-      actual: r.actual as string,
+      predicted: r.predicted,
+      actual: r.actual,
       count: Number(r.count),
     }));
   }
 
   /** Regressor error sums of labelled predictions made since `since`, per model version. */
   async errors(since: Date, model?: string): Promise<ErrorSums[]> {
-    const rows = await this.dataSource.query(
+    // The sums are double precision, over labelled predictions with a value (never null in a group).
+    const rows = await queryRows<{
+      model: string;
+      version: number;
+      count: number;
+      squared: number;
+      absolute: number;
+    }>(
+      this.dataSource,
       `SELECT l.model, l.version, count(*)::integer AS count,
               sum((l.predicted_value - b.label_value) ^ 2) AS squared,
               sum(abs(l.predicted_value - b.label_value)) AS absolute
@@ -159,8 +192,8 @@ export class PredictionLogRepository {
         GROUP BY l.model, l.version`,
       [since.toISOString(), model ?? null],
     );
-    return rows.map((r: Record<string, unknown>) => ({
-      model: r.model as string,
+    return rows.map((r) => ({
+      model: r.model,
       version: Number(r.version),
       count: Number(r.count),
       squared: Number(r.squared),
@@ -173,17 +206,18 @@ export class PredictionLogRepository {
     since: Date,
     model?: string,
   ): Promise<{ model: string; version: number; figures: Record<string, number> }[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<{ model: string; version: number; test_metrics: Record<string, number> }>(
+      this.dataSource,
       `SELECT DISTINCT ON (model, version) model, version, test_metrics
          FROM data.prediction_log
         WHERE predicted_at >= $1 AND test_metrics IS NOT NULL AND ($2::text IS NULL OR model = $2)
         ORDER BY model, version, predicted_at DESC`,
       [since.toISOString(), model ?? null],
     );
-    return rows.map((r: Record<string, unknown>) => ({
-      model: r.model as string,
+    return rows.map((r) => ({
+      model: r.model,
       version: Number(r.version),
-      figures: r.test_metrics as Record<string, number>,
+      figures: r.test_metrics,
     }));
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
 
 export interface ArtifactRecord {
   sha256: string;
@@ -15,12 +15,21 @@ export interface ArtifactRecord {
 /** An artifact to record: its digest, size, path in the store and the key that uploaded it. */
 export type NewArtifact = Pick<ArtifactRecord, 'sha256' | 'size' | 'path'> & { uploadedBy: string };
 
-const toArtifact = (r: Record<string, unknown>): ArtifactRecord => ({
+/** A row of registry.artifacts (sha256 is char(64), blank-padded). */
+interface ArtifactRow {
+  sha256: string;
+  size: Int8;
+  path: string;
+  created_at: Date;
+  uploaded_by: string | null;
+}
+
+const toArtifact = (r: ArtifactRow): ArtifactRecord => ({
   sha256: String(r.sha256).trim(),
   size: Number(r.size),
-  path: r.path as string,
-  createdAt: new Date(r.created_at as string),
-  uploadedBy: (r.uploaded_by as string | null | undefined) ?? null,
+  path: r.path,
+  createdAt: new Date(r.created_at),
+  uploadedBy: r.uploaded_by ?? null,
 });
 
 @Injectable()
@@ -33,7 +42,7 @@ export class ArtifactsRepository {
 
   /** Records an artifact; false if it was already recorded. */
   async insert(artifact: NewArtifact): Promise<boolean> {
-    const rows = await this.dataSource.query(
+    const rows: unknown[] = await this.dataSource.query(
       `INSERT INTO registry.artifacts (sha256, size, path, uploaded_by) VALUES ($1, $2, $3, $4)
        ON CONFLICT (sha256) DO NOTHING RETURNING sha256`,
       [artifact.sha256, artifact.size, artifact.path, artifact.uploadedBy],
@@ -42,7 +51,11 @@ export class ArtifactsRepository {
   }
 
   async find(sha256: string, tx?: Transaction): Promise<ArtifactRecord | null> {
-    const rows = await this.manager(tx).query(`SELECT * FROM registry.artifacts WHERE sha256 = $1`, [sha256]);
+    const rows = await queryRows<ArtifactRow>(
+      this.manager(tx),
+      `SELECT * FROM registry.artifacts WHERE sha256 = $1`,
+      [sha256],
+    );
     return rows.length ? toArtifact(rows[0]) : null;
   }
 }

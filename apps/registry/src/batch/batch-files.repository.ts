@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
 import { iso } from '../paging';
 
 /** A CSV of a batch job (an upload or an output) in the content-addressed store. */
@@ -23,7 +23,21 @@ export interface BatchOutputRecord {
   createdAt: string;
 }
 
-type Row = Record<string, unknown>;
+/** A row of registry.batch_files as read (sha256 is char(64), blank-padded). */
+interface FileRow {
+  sha256: string;
+  size: Int8;
+  path: string;
+}
+
+/** A row of registry.batch_outputs with its file's path. */
+interface OutputRow extends FileRow {
+  job_id: string;
+  attempt: number;
+  rows: Int8;
+  error_rows: Int8;
+  created_at: Date;
+}
 
 /** Every SQL statement about batch files and outputs (the job records are the jobs repository's). */
 @Injectable()
@@ -39,12 +53,13 @@ export class BatchFilesRepository {
   }
 
   async findFile(sha256: string): Promise<BatchFile | null> {
-    const rows: Row[] = await this.dataSource.query(
+    const rows = await queryRows<FileRow>(
+      this.dataSource,
       `SELECT sha256, size, path FROM registry.batch_files WHERE sha256 = $1`,
       [sha256],
     );
     return rows[0]
-      ? { sha256: String(rows[0].sha256).trim(), size: Number(rows[0].size), path: rows[0].path as string }
+      ? { sha256: String(rows[0].sha256).trim(), size: Number(rows[0].size), path: rows[0].path }
       : null;
   }
 
@@ -62,22 +77,23 @@ export class BatchFilesRepository {
   /** The registered outputs of the given jobs' attempts, by job id. */
   async outputs(jobs: { id: string; attempt: number }[]): Promise<Map<string, BatchOutputRecord>> {
     if (jobs.length === 0) return new Map();
-    const rows: Row[] = await this.dataSource.query(
+    const rows = await queryRows<OutputRow>(
+      this.dataSource,
       `SELECT o.*, f.path FROM registry.batch_outputs o JOIN registry.batch_files f ON f.sha256 = o.sha256
        WHERE (o.job_id, o.attempt) IN (SELECT * FROM unnest($1::text[], $2::integer[]))`,
       [jobs.map((j) => j.id), jobs.map((j) => j.attempt)],
     );
     return new Map(
       rows.map((r) => [
-        r.job_id as string,
+        r.job_id,
         {
-          jobId: r.job_id as string,
+          jobId: r.job_id,
           attempt: Number(r.attempt),
           sha256: String(r.sha256).trim(),
           size: Number(r.size),
           rows: Number(r.rows),
           errorRows: Number(r.error_rows),
-          path: r.path as string,
+          path: r.path,
           createdAt: iso(r.created_at),
         },
       ]),

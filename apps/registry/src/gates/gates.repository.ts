@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { ModelGate } from '@sepal/contracts';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, queryRows, Transaction } from '@sepal/persistence';
 import { iso } from '../paging';
 
 /** One change of a model's gate, as recorded (the latest is the model's gate). */
@@ -14,16 +14,28 @@ export interface GateRecord {
   at: string;
 }
 
-const toRecord = (r: Record<string, unknown>): GateRecord => ({
-  model: r.model_name as string,
+/** A row of registry.model_gates. */
+interface GateRow {
+  model_name: string;
+  metric: string;
+  direction: ModelGate['direction'];
+  floor: number | null;
+  margin: number;
+  actor: string;
+  reason: string;
+  at: Date;
+}
+
+const toRecord = (r: GateRow): GateRecord => ({
+  model: r.model_name,
   gate: {
-    metric: r.metric as string,
-    direction: r.direction as ModelGate['direction'],
+    metric: r.metric,
+    direction: r.direction,
     floor: r.floor === null ? null : Number(r.floor),
     margin: Number(r.margin),
   },
-  by: r.actor as string,
-  reason: r.reason as string,
+  by: r.actor,
+  reason: r.reason,
   at: iso(r.at),
 });
 
@@ -34,7 +46,8 @@ export class GatesRepository {
 
   async insert(tx: Transaction, record: Omit<GateRecord, 'at'>): Promise<GateRecord> {
     const { gate } = record;
-    const rows = await managerOf(tx, this.dataSource).query(
+    const rows = await queryRows<GateRow>(
+      managerOf(tx, this.dataSource),
       `INSERT INTO registry.model_gates (model_name, metric, direction, floor, margin, actor, reason)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
       [record.model, gate.metric, gate.direction, gate.floor, gate.margin, record.by, record.reason],
@@ -43,7 +56,8 @@ export class GatesRepository {
   }
 
   async latest(model: string): Promise<GateRecord | null> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<GateRow>(
+      this.dataSource,
       `SELECT * FROM registry.model_gates WHERE model_name = $1 ORDER BY id DESC LIMIT 1`,
       [model],
     );
@@ -51,7 +65,8 @@ export class GatesRepository {
   }
 
   async history(model: string): Promise<GateRecord[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<GateRow>(
+      this.dataSource,
       `SELECT * FROM registry.model_gates WHERE model_name = $1 ORDER BY id`,
       [model],
     );

@@ -11,7 +11,7 @@ import {
   ModelServed,
 } from '@sepal/contracts';
 import { enqueueEvent, PublishOptions } from '@sepal/messaging';
-import { managerOf, SqlParams, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, SqlParams, Transaction } from '@sepal/persistence';
 import { iso, isoOrNull } from '../paging';
 import { REGISTRY_SCHEMA } from '../registry.schema';
 import { JobRecord, JobWithSteps, ServingReplica, StepRecord, StepSummary } from './job-record';
@@ -25,41 +25,77 @@ export interface JobFilter {
   limit: number;
 }
 
-type Row = Record<string, unknown>;
+/** A row of registry.jobs. */
+interface JobRow {
+  id: string;
+  kind: JobKind;
+  state: JobStateName;
+  dataset: string | null;
+  dataset_version: string | null;
+  reason: string | null;
+  requested_by: string | null;
+  correlation_id: string;
+  attempt: number;
+  parent_run_id: string | null;
+  model_name: string | null;
+  model_version: number | null;
+  request: JobRecord['request'];
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+  error: string | null;
+  cancel_requested: boolean;
+  cancel_requested_by: string | null;
+  cancel_requested_at: Date | null;
+}
 
-const toJob = (r: Row): JobRecord => ({
-  id: r.id as string,
-  kind: ((r.kind as JobKind | undefined) ?? 'train') as JobKind,
-  state: r.state as JobStateName,
-  dataset: (r.dataset as string | null) ?? null,
-  datasetVersion: (r.dataset_version as string | null) ?? null,
-  reason: (r.reason as string | null) ?? null,
-  requestedBy: (r.requested_by as string | null) ?? null,
-  correlationId: r.correlation_id as string,
+/** A row of registry.job_steps. */
+interface StepRow {
+  job_id: string;
+  step: JobStepId;
+  state: JobStepState;
+  attempt: number;
+  sequence: Int8;
+  started_at: Date | null;
+  ended_at: Date | null;
+  worker: string | null;
+  summary: StepSummary | null;
+  error: string | null;
+}
+
+const toJob = (r: JobRow): JobRecord => ({
+  id: r.id,
+  kind: r.kind ?? 'train',
+  state: r.state,
+  dataset: r.dataset ?? null,
+  datasetVersion: r.dataset_version ?? null,
+  reason: r.reason ?? null,
+  requestedBy: r.requested_by ?? null,
+  correlationId: r.correlation_id,
   attempt: Number(r.attempt),
-  parentRunId: (r.parent_run_id as string | null) ?? null,
-  modelName: (r.model_name as string | null) ?? null,
+  parentRunId: r.parent_run_id ?? null,
+  modelName: r.model_name ?? null,
   modelVersion: r.model_version === null || r.model_version === undefined ? null : Number(r.model_version),
-  request: (r.request as JobRecord['request']) ?? null,
+  request: r.request ?? null,
   createdAt: iso(r.created_at),
   startedAt: isoOrNull(r.started_at),
   endedAt: isoOrNull(r.ended_at),
-  error: (r.error as string | null) ?? null,
+  error: r.error ?? null,
   cancelRequested: Boolean(r.cancel_requested),
-  cancelRequestedBy: (r.cancel_requested_by as string | null) ?? null,
+  cancelRequestedBy: r.cancel_requested_by ?? null,
   cancelRequestedAt: isoOrNull(r.cancel_requested_at),
 });
 
-const toStep = (r: Row): StepRecord => ({
-  step: r.step as JobStepId,
-  state: r.state as JobStepState,
+const toStep = (r: StepRow): StepRecord => ({
+  step: r.step,
+  state: r.state,
   attempt: Number(r.attempt),
   sequence: Number(r.sequence),
   startedAt: isoOrNull(r.started_at),
   endedAt: isoOrNull(r.ended_at),
-  worker: (r.worker as string | null) ?? null,
-  summary: (r.summary as StepSummary | null) ?? {},
-  error: (r.error as string | null) ?? null,
+  worker: r.worker ?? null,
+  summary: r.summary ?? {},
+  error: r.error ?? null,
 });
 
 /** The parameters $1..$18 of a job row, in the column order of JOB_COLUMNS (created_at $19 and kind $20 come last). */
@@ -112,14 +148,16 @@ export class JobsRepository {
   /** The job and its steps, its row locked for the rest of the transaction (reports of one job apply one by one). */
   async lockJob(tx: Transaction, id: string): Promise<JobWithSteps | null> {
     const manager = managerOf(tx, this.dataSource);
-    const rows: Row[] = await manager.query(`SELECT * FROM registry.jobs WHERE id = $1 FOR UPDATE`, [id]);
+    const rows = await queryRows<JobRow>(manager, `SELECT * FROM registry.jobs WHERE id = $1 FOR UPDATE`, [
+      id,
+    ]);
     if (rows.length === 0) return null;
     return { job: toJob(rows[0]), steps: await this.stepsOf(manager, [id]).then((s) => s.get(id) ?? []) };
   }
 
   async findJob(id: string): Promise<JobWithSteps | null> {
     const [found] = await this.withSteps(
-      await this.dataSource.query(`SELECT * FROM registry.jobs WHERE id = $1`, [id]),
+      await queryRows<JobRow>(this.dataSource, `SELECT * FROM registry.jobs WHERE id = $1`, [id]),
     );
     return found ?? null;
   }
@@ -131,7 +169,8 @@ export class JobsRepository {
 
   /** Jobs newest first, after the `afterId` job when paging; reads `limit` rows. */
   async listJobs(filter: JobFilter): Promise<JobWithSteps[]> {
-    const rows: Row[] = await this.dataSource.query(
+    const rows = await queryRows<JobRow>(
+      this.dataSource,
       `SELECT j.* FROM registry.jobs j
        WHERE ($1::text IS NULL OR j.state = $1) AND ($2::text IS NULL OR j.dataset = $2)
          AND ($3::text IS NULL OR (j.created_at, j.id) < (SELECT c.created_at, c.id FROM registry.jobs c WHERE c.id = $3))
@@ -192,7 +231,8 @@ export class JobsRepository {
 
   /** The jobs that produced a model version. */
   async jobsOfModelVersion(tx: Transaction, modelName: string, version: number): Promise<string[]> {
-    const rows: { id: string }[] = await managerOf(tx, this.dataSource).query(
+    const rows = await queryRows<{ id: string }>(
+      managerOf(tx, this.dataSource),
       `SELECT id FROM registry.jobs WHERE model_name = $1 AND model_version = $2 ORDER BY id`,
       [modelName, version],
     );
@@ -210,12 +250,13 @@ export class JobsRepository {
   }
 
   async servingReplicas(tx: Transaction, modelName: string, version: number): Promise<ServingReplica[]> {
-    const rows: Row[] = await managerOf(tx, this.dataSource).query(
+    const rows = await queryRows<{ replica: string; served_at: Date }>(
+      managerOf(tx, this.dataSource),
       `SELECT replica, served_at FROM registry.served_versions WHERE model_name = $1 AND version = $2
        ORDER BY replica`,
       [modelName, version],
     );
-    return rows.map((r) => ({ replica: r.replica as string, servedAt: iso(r.served_at) }));
+    return rows.map((r) => ({ replica: r.replica, servedAt: iso(r.served_at) }));
   }
 
   /** Writes an event to the outbox in the transaction: published (by the relay) if and only if it commits. */
@@ -228,7 +269,7 @@ export class JobsRepository {
     return enqueueEvent(managerOf(tx, this.dataSource), REGISTRY_SCHEMA, type, payload, options);
   }
 
-  private async withSteps(rows: Row[]): Promise<JobWithSteps[]> {
+  private async withSteps(rows: JobRow[]): Promise<JobWithSteps[]> {
     if (rows.length === 0) return [];
     const jobs = rows.map(toJob);
     const steps = await this.stepsOf(
@@ -239,13 +280,14 @@ export class JobsRepository {
   }
 
   private async stepsOf(manager: EntityManager, ids: string[]): Promise<Map<string, StepRecord[]>> {
-    const rows: Row[] = await manager.query(
+    const rows = await queryRows<StepRow>(
+      manager,
       `SELECT * FROM registry.job_steps WHERE job_id = ANY($1::text[])`,
       [ids],
     );
     const byJob = new Map<string, StepRecord[]>();
     for (const row of rows) {
-      const id = row.job_id as string;
+      const id = row.job_id;
       byJob.set(id, [...(byJob.get(id) ?? []), toStep(row)]);
     }
     return byJob;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { KeyView, Scope } from '@sepal/contracts';
+import { queryChanged, queryRows } from '@sepal/persistence';
 import { iso } from '../paging';
 
 export interface StoredKey {
@@ -24,24 +25,45 @@ export interface NewKey {
   createdBy: string | null;
 }
 
-const toStored = (r: Record<string, unknown>): StoredKey => ({
-  keyId: r.key_id as string,
-  name: r.name as string,
-  scopes: r.scopes as Scope[],
-  source: r.source as StoredKey['source'],
-  salt: Buffer.from(r.salt as Uint8Array),
-  hash: Buffer.from(r.hash as Uint8Array),
+/** A row of registry.api_keys (bytea: a Uint8Array, a Buffer from node-postgres). */
+interface KeyRow {
+  key_id: string;
+  name: string;
+  scopes: Scope[];
+  source: StoredKey['source'];
+  salt: Uint8Array;
+  hash: Uint8Array;
+  created_at: Date;
+  created_by: string | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+}
+
+/** The columns of a key's view (never its secret). */
+type KeyViewRow = Pick<
+  KeyRow,
+  'name' | 'scopes' | 'created_at' | 'created_by' | 'last_used_at' | 'revoked_at' | 'revoked_by'
+>;
+
+const toStored = (r: KeyRow): StoredKey => ({
+  keyId: r.key_id,
+  name: r.name,
+  scopes: r.scopes,
+  source: r.source,
+  salt: Buffer.from(r.salt),
+  hash: Buffer.from(r.hash),
   revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
 });
 
-const toView = (r: Record<string, unknown>): KeyView => ({
-  name: r.name as string,
-  scopes: r.scopes as Scope[],
+const toView = (r: KeyViewRow): KeyView => ({
+  name: r.name,
+  scopes: r.scopes,
   createdAt: iso(r.created_at),
-  createdBy: (r.created_by as string | null) ?? null,
+  createdBy: r.created_by ?? null,
   lastUsedAt: r.last_used_at ? iso(r.last_used_at) : null,
   revokedAt: r.revoked_at ? iso(r.revoked_at) : null,
-  revokedBy: (r.revoked_by as string | null) ?? null,
+  revokedBy: r.revoked_by ?? null,
 });
 
 /** Every SQL statement about API keys. */
@@ -61,7 +83,8 @@ export class KeysRepository {
   }
 
   async findActiveById(keyId: string): Promise<StoredKey | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<KeyRow>(
+      this.dataSource,
       `SELECT * FROM registry.api_keys WHERE key_id = $1 AND revoked_at IS NULL`,
       [keyId],
     );
@@ -70,7 +93,8 @@ export class KeysRepository {
 
   /** The active keys from SEPAL_API_KEY (a secret of free form, checked against these few). */
   async activeEnvKeys(): Promise<StoredKey[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<KeyRow>(
+      this.dataSource,
       `SELECT * FROM registry.api_keys WHERE source = 'env' AND revoked_at IS NULL ORDER BY created_at`,
     );
     return rows.map(toStored);
@@ -78,7 +102,8 @@ export class KeysRepository {
 
   /** The revoked key of this id, if it was revoked (a generated secret given as SEPAL_API_KEY). */
   async findRevokedById(keyId: string): Promise<StoredKey | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<KeyRow>(
+      this.dataSource,
       `SELECT * FROM registry.api_keys WHERE key_id = $1 AND revoked_at IS NOT NULL`,
       [keyId],
     );
@@ -87,7 +112,8 @@ export class KeysRepository {
 
   /** The last revoked SEPAL_API_KEY keys of this name, newest first (at most `limit`: each is a scrypt to compare). */
   async revokedEnvKeys(name: string, limit: number): Promise<StoredKey[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<KeyRow>(
+      this.dataSource,
       `SELECT * FROM registry.api_keys WHERE source = 'env' AND name = $1 AND revoked_at IS NOT NULL
        ORDER BY revoked_at DESC LIMIT $2`,
       [name, limit],
@@ -96,7 +122,8 @@ export class KeysRepository {
   }
 
   async findActiveByName(name: string): Promise<StoredKey | null> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<KeyRow>(
+      this.dataSource,
       `SELECT * FROM registry.api_keys WHERE name = $1 AND revoked_at IS NULL`,
       [name],
     );
@@ -112,7 +139,8 @@ export class KeysRepository {
   }
 
   async list(includeRevoked: boolean): Promise<KeyView[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<KeyViewRow>(
+      this.dataSource,
       `SELECT name, scopes, created_at, created_by, last_used_at, revoked_at, revoked_by FROM registry.api_keys
        WHERE $1 OR revoked_at IS NULL ORDER BY name, created_at`,
       [includeRevoked],
@@ -122,8 +150,8 @@ export class KeysRepository {
 
   /** Revokes the active key of this name; its view, or null if there is none. */
   async revoke(name: string, by: string): Promise<KeyView | null> {
-    // TypeORM answers an UPDATE on PostgreSQL with [rows, count].
-    const [rows]: [Record<string, unknown>[], number] = await this.dataSource.query(
+    const { rows } = await queryChanged<KeyViewRow>(
+      this.dataSource,
       `UPDATE registry.api_keys SET revoked_at = clock_timestamp(), revoked_by = $2
        WHERE name = $1 AND revoked_at IS NULL
        RETURNING name, scopes, created_at, created_by, last_used_at, revoked_at, revoked_by`,

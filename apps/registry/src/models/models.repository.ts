@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
 import { AliasAuditEntry, EventNames, EventPayloadInput } from '@sepal/contracts';
 import { enqueueEvent } from '@sepal/messaging';
 import { iso } from '../paging';
@@ -38,34 +38,68 @@ export interface NewAuditEntry {
   reason: string;
 }
 
-const toModel = (r: Record<string, unknown>): ModelRecord => ({
-  name: r.name as string,
-  description: (r.description as string | null) ?? null,
-  tags: r.tags as Record<string, string>,
+/** A row of registry.models. */
+interface ModelRow {
+  name: string;
+  description: string | null;
+  tags: Record<string, string>;
+  created_at: Date;
+}
+
+/** A row of registry.model_versions (sha256 is char(64), blank-padded). */
+interface ModelVersionRow {
+  model_name: string;
+  version: number;
+  run_id: string | null;
+  sha256: string;
+  size: Int8 | null;
+  signature: Record<string, unknown> | null;
+  metrics: Record<string, number>;
+  description: string | null;
+  created_at: Date;
+  registered_by: string | null;
+}
+
+/** A row of registry.alias_audit. */
+interface AliasAuditRow {
+  id: Int8;
+  model_name: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number;
+  actor: string;
+  reason: string;
+  at: Date;
+}
+
+const toModel = (r: ModelRow): ModelRecord => ({
+  name: r.name,
+  description: r.description ?? null,
+  tags: r.tags,
   createdAt: iso(r.created_at),
 });
 
-const toVersion = (r: Record<string, unknown>): VersionRecord => ({
-  name: r.model_name as string,
+const toVersion = (r: ModelVersionRow): VersionRecord => ({
+  name: r.model_name,
   version: Number(r.version),
-  runId: (r.run_id as string | null) ?? null,
+  runId: r.run_id ?? null,
   sha256: String(r.sha256).trim(),
   size: r.size === null || r.size === undefined ? null : Number(r.size),
-  signature: (r.signature as Record<string, unknown> | null) ?? null,
-  metrics: r.metrics as Record<string, number>,
-  description: (r.description as string | null) ?? null,
+  signature: r.signature ?? null,
+  metrics: r.metrics,
+  description: r.description ?? null,
   createdAt: iso(r.created_at),
-  registeredBy: (r.registered_by as string | null | undefined) ?? null,
+  registeredBy: r.registered_by ?? null,
 });
 
-const toAudit = (r: Record<string, unknown>): AliasAuditEntry => ({
+const toAudit = (r: AliasAuditRow): AliasAuditEntry => ({
   id: Number(r.id),
-  model: r.model_name as string,
-  alias: r.alias as string,
+  model: r.model_name,
+  alias: r.alias,
   fromVersion: r.from_version === null ? null : Number(r.from_version),
   toVersion: Number(r.to_version),
-  by: r.actor as string,
-  reason: r.reason as string,
+  by: r.actor,
+  reason: r.reason,
   at: iso(r.at),
 });
 
@@ -83,7 +117,8 @@ export class ModelsRepository {
     tx: Transaction,
     model: { name: string; description: string | null; tags: Record<string, string> },
   ): Promise<ModelRecord | null> {
-    const rows = await this.manager(tx).query(
+    const rows = await queryRows<ModelRow>(
+      this.manager(tx),
       `INSERT INTO registry.models (name, description, tags) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *`,
       [model.name, model.description, JSON.stringify(model.tags)],
     );
@@ -95,14 +130,18 @@ export class ModelsRepository {
    * serialised by it, so concurrent promotions queue instead of losing one another.
    */
   async lockModel(tx: Transaction, name: string): Promise<ModelRecord | null> {
-    const rows = await this.manager(tx).query(`SELECT * FROM registry.models WHERE name = $1 FOR UPDATE`, [
-      name,
-    ]);
+    const rows = await queryRows<ModelRow>(
+      this.manager(tx),
+      `SELECT * FROM registry.models WHERE name = $1 FOR UPDATE`,
+      [name],
+    );
     return rows.length ? toModel(rows[0]) : null;
   }
 
   async findModel(name: string): Promise<ModelRecord | null> {
-    const rows = await this.dataSource.query(`SELECT * FROM registry.models WHERE name = $1`, [name]);
+    const rows = await queryRows<ModelRow>(this.dataSource, `SELECT * FROM registry.models WHERE name = $1`, [
+      name,
+    ]);
     return rows.length ? toModel(rows[0]) : null;
   }
 
@@ -110,7 +149,8 @@ export class ModelsRepository {
     offset: number,
     limit: number,
   ): Promise<(ModelRecord & { latestVersion: number | null })[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<ModelRow & { latest_version: number | null }>(
+      this.dataSource,
       `SELECT m.*, (SELECT max(v.version) FROM registry.model_versions v WHERE v.model_name = m.name) AS latest_version
        FROM registry.models m ORDER BY m.name OFFSET $1 LIMIT $2`,
       [offset, limit],
@@ -122,7 +162,8 @@ export class ModelsRepository {
   }
 
   async listVersions(name: string): Promise<VersionRecord[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<ModelVersionRow>(
+      this.dataSource,
       `SELECT * FROM registry.model_versions WHERE model_name = $1 ORDER BY version`,
       [name],
     );
@@ -130,7 +171,8 @@ export class ModelsRepository {
   }
 
   async findVersion(name: string, version: number, tx?: Transaction): Promise<VersionRecord | null> {
-    const rows = await this.manager(tx).query(
+    const rows = await queryRows<ModelVersionRow>(
+      this.manager(tx),
       `SELECT * FROM registry.model_versions WHERE model_name = $1 AND version = $2`,
       [name, version],
     );
@@ -138,7 +180,8 @@ export class ModelsRepository {
   }
 
   async nextVersion(tx: Transaction, name: string): Promise<number> {
-    const [row] = await this.manager(tx).query(
+    const [row] = await queryRows<{ next: number }>(
+      this.manager(tx),
       `SELECT coalesce(max(version), 0) + 1 AS next FROM registry.model_versions WHERE model_name = $1`,
       [name],
     );
@@ -146,7 +189,8 @@ export class ModelsRepository {
   }
 
   async insertVersion(tx: Transaction, version: Omit<VersionRecord, 'createdAt'>): Promise<VersionRecord> {
-    const [row] = await this.manager(tx).query(
+    const [row] = await queryRows<ModelVersionRow>(
+      this.manager(tx),
       `INSERT INTO registry.model_versions
          (model_name, version, run_id, sha256, size, signature, metrics, description, registered_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
@@ -166,7 +210,8 @@ export class ModelsRepository {
   }
 
   async aliases(name: string, tx?: Transaction): Promise<Record<string, number>> {
-    const rows: { alias: string; version: number }[] = await this.manager(tx).query(
+    const rows = await queryRows<{ alias: string; version: number }>(
+      this.manager(tx),
       `SELECT alias, version FROM registry.aliases WHERE model_name = $1 ORDER BY alias`,
       [name],
     );
@@ -185,7 +230,8 @@ export class ModelsRepository {
   }
 
   async insertAudit(tx: Transaction, entry: NewAuditEntry): Promise<AliasAuditEntry> {
-    const [row] = await this.manager(tx).query(
+    const [row] = await queryRows<AliasAuditRow>(
+      this.manager(tx),
       `INSERT INTO registry.alias_audit (model_name, alias, from_version, to_version, actor, reason)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
       [entry.name, entry.alias, entry.fromVersion, entry.toVersion, entry.by, entry.reason],
@@ -194,7 +240,8 @@ export class ModelsRepository {
   }
 
   async audit(name: string, alias?: string): Promise<AliasAuditEntry[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<AliasAuditRow>(
+      this.dataSource,
       `SELECT * FROM registry.alias_audit WHERE model_name = $1 AND ($2::text IS NULL OR alias = $2) ORDER BY id`,
       [name, alias ?? null],
     );

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { managerOf, SqlParams, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, SqlParams, Transaction } from '@sepal/persistence';
 import { ExperimentView, featureImportanceOf, RunStatus, RunView } from '@sepal/contracts';
 import { iso, isoOrNull } from '../paging';
 import { Condition, OrderTerm } from '../search/run-filter';
@@ -55,36 +55,61 @@ export interface RunSearch {
   limit: number;
 }
 
-const toExperiment = (r: Record<string, unknown>): ExperimentView => ({
-  id: r.id as string,
-  name: r.name as string,
-  tags: r.tags as Record<string, string>,
+/** A row of registry.experiments. */
+interface ExperimentRow {
+  id: string;
+  name: string;
+  tags: Record<string, string>;
+  created_at: Date;
+}
+
+/** A row of registry.runs as RUN_SELECT answers it: with its experiment's name, latest metrics and child count. */
+interface RunRow {
+  id: string;
+  experiment_id: string;
+  experiment_name: string;
+  parent_run_id: string | null;
+  name: string | null;
+  status: RunStatus;
+  start_time: Date;
+  end_time: Date | null;
+  params: RunView['params'];
+  tags: Record<string, string>;
+  dataset: string | null;
+  dataset_version: string | null;
+  backend: string | null;
+  correlation_id: string | null;
+  error: string | null;
+  /** jsonb: metric key → its latest value. */
+  latest_metrics: Record<string, number | string> | null;
+  children_count: number;
+}
+
+const toExperiment = (r: ExperimentRow): ExperimentView => ({
+  id: r.id,
+  name: r.name,
+  tags: r.tags,
   createdAt: iso(r.created_at),
 });
 
-const toRun = (r: Record<string, unknown>): RunView => ({
-  id: r.id as string,
-  experimentId: r.experiment_id as string,
-  experiment: r.experiment_name as string,
-  parentRunId: (r.parent_run_id as string | null) ?? null,
-  name: (r.name as string | null) ?? null,
-  status: r.status as RunStatus,
+const toRun = (r: RunRow): RunView => ({
+  id: r.id,
+  experimentId: r.experiment_id,
+  experiment: r.experiment_name,
+  parentRunId: r.parent_run_id ?? null,
+  name: r.name ?? null,
+  status: r.status,
   startTime: iso(r.start_time),
   endTime: isoOrNull(r.end_time),
-  params: r.params as RunView['params'],
-  tags: r.tags as Record<string, string>,
-  dataset: (r.dataset as string | null) ?? null,
-  datasetVersion: (r.dataset_version as string | null) ?? null,
-  backend: (r.backend as string | null) ?? null,
-  correlationId: (r.correlation_id as string | null) ?? null,
-  error: (r.error as string | null) ?? null,
+  params: r.params,
+  tags: r.tags,
+  dataset: r.dataset ?? null,
+  datasetVersion: r.dataset_version ?? null,
+  backend: r.backend ?? null,
+  correlationId: r.correlation_id ?? null,
+  error: r.error ?? null,
   ...withImportance(
-    Object.fromEntries(
-      Object.entries((r.latest_metrics as Record<string, number | string> | null) ?? {}).map(([k, v]) => [
-        k,
-        Number(v),
-      ]),
-    ),
+    Object.fromEntries(Object.entries(r.latest_metrics ?? {}).map(([k, v]) => [k, Number(v)])),
   ),
   childrenCount: Number(r.children_count ?? 0),
 });
@@ -136,7 +161,8 @@ export class RunsRepository {
     tx: Transaction,
     experiment: { id: string; name: string; tags: Record<string, string> },
   ): Promise<ExperimentView | null> {
-    const rows = await this.manager(tx).query(
+    const rows = await queryRows<ExperimentRow>(
+      this.manager(tx),
       `INSERT INTO registry.experiments (id, name, tags) VALUES ($1, $2, $3)
        ON CONFLICT (name) DO NOTHING RETURNING *`,
       [experiment.id, experiment.name, JSON.stringify(experiment.tags)],
@@ -145,7 +171,8 @@ export class RunsRepository {
   }
 
   async findExperiment(idOrName: string, tx?: Transaction): Promise<ExperimentView | null> {
-    const rows = await this.manager(tx).query(
+    const rows = await queryRows<ExperimentRow>(
+      this.manager(tx),
       `SELECT * FROM registry.experiments WHERE name = $1 OR id::text = $1 ORDER BY (name = $1) DESC LIMIT 1`,
       [idOrName],
     );
@@ -153,7 +180,8 @@ export class RunsRepository {
   }
 
   async listExperiments(offset: number, limit: number): Promise<ExperimentView[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<ExperimentRow>(
+      this.dataSource,
       `SELECT * FROM registry.experiments ORDER BY created_at, name OFFSET $1 LIMIT $2`,
       [offset, limit],
     );
@@ -162,7 +190,7 @@ export class RunsRepository {
 
   /** Inserts a run unless its id exists (a trainer retrying); true when this call created it. */
   async insertRun(tx: Transaction, run: NewRun): Promise<boolean> {
-    const rows = await this.manager(tx).query(
+    const rows: unknown[] = await this.manager(tx).query(
       `INSERT INTO registry.runs (id, experiment_id, parent_run_id, name, status, start_time, params, tags, dataset,
          dataset_version, backend, correlation_id)
        VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9, $10, $11, $12)
@@ -197,7 +225,7 @@ export class RunsRepository {
   }
 
   async runExists(tx: Transaction, id: string, lock = false): Promise<boolean> {
-    const rows = await this.manager(tx).query(
+    const rows: unknown[] = await this.manager(tx).query(
       `SELECT id FROM registry.runs WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
       [id],
     );
@@ -229,7 +257,8 @@ export class RunsRepository {
   /** Removes and answers the events parked for a run, in the order they arrived. */
   async takeEarlyEvents(tx: Transaction, runId: string): Promise<EarlyRunEvent[]> {
     // A SELECT over the DELETE: TypeORM answers a bare DELETE … RETURNING with [rows, count].
-    const rows: { kind: EarlyRunEvent['kind']; payload: unknown }[] = await this.manager(tx).query(
+    const rows = await queryRows<{ kind: EarlyRunEvent['kind']; payload: unknown }>(
+      this.manager(tx),
       `WITH taken AS (DELETE FROM registry.early_run_events WHERE run_id = $1 RETURNING id, kind, payload)
        SELECT kind, payload FROM taken ORDER BY id`,
       [runId],
@@ -238,7 +267,7 @@ export class RunsRepository {
   }
 
   async findRun(id: string, tx?: Transaction): Promise<RunView | null> {
-    const rows = await this.manager(tx).query(`${RUN_SELECT} WHERE r.id = $1`, [id]);
+    const rows = await queryRows<RunRow>(this.manager(tx), `${RUN_SELECT} WHERE r.id = $1`, [id]);
     return rows.length ? toRun(rows[0]) : null;
   }
 
@@ -283,7 +312,8 @@ export class RunsRepository {
   }
 
   async maxStep(tx: Transaction, runId: string): Promise<number> {
-    const [row] = await this.manager(tx).query(
+    const [row] = await queryRows<{ step: number }>(
+      this.manager(tx),
       `SELECT coalesce(max(step), 0)::int AS step FROM registry.metrics WHERE run_id = $1`,
       [runId],
     );
@@ -294,7 +324,8 @@ export class RunsRepository {
     runId: string,
     key: string,
   ): Promise<{ value: number; step: number; timestamp: string }[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
+    const rows = await queryRows<{ value: number; step: Int8; timestamp: Date }>(
+      this.dataSource,
       `SELECT value, step, timestamp FROM registry.metrics WHERE run_id = $1 AND key = $2 ORDER BY step, timestamp, id`,
       [runId, key],
     );
@@ -308,7 +339,8 @@ export class RunsRepository {
     const parentRunId = params.add(search.parentRunId ?? null);
     const where = filterSql(search.filter, params);
     const orderBy = orderBySql(search.orderBy, params);
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<RunRow>(
+      this.dataSource,
       `${RUN_SELECT}
        WHERE (${experimentId}::uuid IS NULL OR r.experiment_id = ${experimentId}::uuid)
          AND (${parentRunId}::uuid IS NULL OR r.parent_run_id = ${parentRunId}::uuid)

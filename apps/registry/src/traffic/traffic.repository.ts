@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventNames, EventPayloadInput } from '@sepal/contracts';
 import { enqueueEvent } from '@sepal/messaging';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { Int8, managerOf, queryRows, Transaction } from '@sepal/persistence';
 import { iso } from '../paging';
 import { REGISTRY_SCHEMA } from '../registry.schema';
 
@@ -19,12 +19,23 @@ export interface TrafficRecord {
   revision: number | null;
 }
 
-const toRecord = (r: Record<string, unknown>): TrafficRecord => ({
-  modelName: r.model_name as string,
-  weights: r.weights as { version: number; weight: number }[],
+/** A row of registry.traffic_splits or registry.traffic_audit (whose revision is null before revisions). */
+interface TrafficRow {
+  model_name: string;
+  weights: { version: number; weight: number }[];
+  shadow_version: number | null;
+  reason: string;
+  changed_by: string;
+  changed_at: Date;
+  revision: Int8 | null;
+}
+
+const toRecord = (r: TrafficRow): TrafficRecord => ({
+  modelName: r.model_name,
+  weights: r.weights,
   shadowVersion: r.shadow_version === null ? null : Number(r.shadow_version),
-  reason: r.reason as string,
-  changedBy: r.changed_by as string,
+  reason: r.reason,
+  changedBy: r.changed_by,
   changedAt: iso(r.changed_at),
   revision: r.revision === null || r.revision === undefined ? null : Number(r.revision),
 });
@@ -40,21 +51,25 @@ export class TrafficRepository {
 
   /** Locks the model's row (the same lock alias moves take), false if the model is unknown. */
   async lockModel(tx: Transaction, name: string): Promise<boolean> {
-    const rows = await this.manager(tx).query(`SELECT name FROM registry.models WHERE name = $1 FOR UPDATE`, [
-      name,
-    ]);
+    const rows: unknown[] = await this.manager(tx).query(
+      `SELECT name FROM registry.models WHERE name = $1 FOR UPDATE`,
+      [name],
+    );
     return rows.length > 0;
   }
 
   async modelExists(name: string): Promise<boolean> {
-    const rows = await this.dataSource.query(`SELECT 1 FROM registry.models WHERE name = $1`, [name]);
+    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM registry.models WHERE name = $1`, [
+      name,
+    ]);
     return rows.length > 0;
   }
 
   /** The SHA-256 of each of the given versions that exists. */
   async versionDigests(name: string, versions: number[], tx?: Transaction): Promise<Map<number, string>> {
     if (versions.length === 0) return new Map();
-    const rows: { version: number; sha256: string }[] = await this.manager(tx).query(
+    const rows = await queryRows<{ version: number; sha256: string }>(
+      this.manager(tx),
       `SELECT version, sha256 FROM registry.model_versions WHERE model_name = $1 AND version = ANY($2::int[])`,
       [name, versions],
     );
@@ -63,7 +78,8 @@ export class TrafficRepository {
 
   /** Writes the split (replacing the previous one) and its audit entry; answers the stored split. */
   async save(tx: Transaction, split: Omit<TrafficRecord, 'changedAt' | 'revision'>): Promise<TrafficRecord> {
-    const [row] = await this.manager(tx).query(
+    const [row] = await queryRows<TrafficRow>(
+      this.manager(tx),
       `INSERT INTO registry.traffic_splits (model_name, weights, shadow_version, reason, changed_by)
        VALUES ($1, $2::jsonb, $3, $4, $5)
        ON CONFLICT (model_name) DO UPDATE SET weights = EXCLUDED.weights, shadow_version = EXCLUDED.shadow_version,
@@ -89,15 +105,18 @@ export class TrafficRepository {
   }
 
   async find(name: string): Promise<TrafficRecord | null> {
-    const rows = await this.dataSource.query(`SELECT * FROM registry.traffic_splits WHERE model_name = $1`, [
-      name,
-    ]);
+    const rows = await queryRows<TrafficRow>(
+      this.dataSource,
+      `SELECT * FROM registry.traffic_splits WHERE model_name = $1`,
+      [name],
+    );
     return rows.length ? toRecord(rows[0]) : null;
   }
 
   /** Every change of a model's split, oldest first. */
   async audit(name: string): Promise<TrafficRecord[]> {
-    const rows = await this.dataSource.query(
+    const rows = await queryRows<TrafficRow>(
+      this.dataSource,
       `SELECT * FROM registry.traffic_audit WHERE model_name = $1 ORDER BY id`,
       [name],
     );

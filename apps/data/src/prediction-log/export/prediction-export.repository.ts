@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { managerOf, Transaction } from '@sepal/persistence';
+import { managerOf, queryRows, Transaction } from '@sepal/persistence';
 
 /** The row key of a logged prediction exported into a dataset. */
 export const predictionRowKey = (predictionId: string) => `prediction:${predictionId}`;
@@ -18,7 +18,8 @@ export class PredictionExportRepository {
    */
   async alreadyInDataset(tx: Transaction, dataset: string, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows: { id: string }[] = await managerOf(tx, this.dataSource).query(
+    const rows = await queryRows<{ id: string }>(
+      managerOf(tx, this.dataSource),
       `SELECT substr(r.row_key, 12) AS id FROM data.rows r
         WHERE r.dataset = $1 AND r.removed_seq IS NULL AND r.row_key = ANY($2::text[])
        UNION
