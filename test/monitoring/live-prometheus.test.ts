@@ -316,8 +316,19 @@ ${jobs}
       // The individual tests below say which; this only keeps the wait bounded.
       console.warn(`${error.message}; still without data:\n  ${lacking.join('\n  ')}`);
     });
-    // One more rule evaluation round after the data is there.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // One more rule evaluation round after the data is there: every rule evaluated since this moment.
+    const dataThereAt = Date.now();
+    await waitFor(
+      async () => {
+        const response = await fetch(`${prometheus!.url}/api/v1/rules`);
+        const body = (await response.json()) as {
+          data: { groups: { rules: { lastEvaluation?: string }[] }[] };
+        };
+        const loaded = body.data.groups.flatMap((g) => g.rules);
+        return loaded.length > 0 && loaded.every((r) => Date.parse(r.lastEvaluation ?? '') > dataThereAt);
+      },
+      { timeoutMs: 15_000, intervalMs: 250, description: 'a rule evaluation round after the data' },
+    ).catch((error: Error) => console.warn(error.message)); // the rule test below says which
   }, 90_000);
 
   afterAll(async () => {
