@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { LiveQualityView, LoggedPrediction, PredictionLogEntry } from '@sepal/contracts';
-import { gauge } from '@sepal/observability';
+import { AppMetricsRegistry, gauge } from '@sepal/observability';
 import { DataConfig, DataConfigValues } from '../data.config';
 import { liveQuality } from './live-quality';
 import { LogFilter, PredictionLogRepository } from './prediction-log.repository';
@@ -37,7 +37,10 @@ export class PredictionLogService implements OnModuleInit, OnApplicationShutdown
   constructor(
     private readonly repository: PredictionLogRepository,
     @Inject(DataConfig) private readonly config: DataConfigValues,
-  ) {}
+    registry: AppMetricsRegistry,
+  ) {
+    registry.add(this.quality, this.labelled, this.testFigure);
+  }
 
   onModuleInit(): void {
     const every = (ms: number, work: () => Promise<unknown>, what: string) => {
