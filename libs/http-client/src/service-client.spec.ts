@@ -163,8 +163,11 @@ describe('ServiceClient', () => {
       }
     }
 
-    /** Lets the client put the first connection back in its pool (else the next call opens another one). */
-    const idle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    /**
+     * Lets the client put the first connection back in its pool (else the next call opens another one). Undici does
+     * it in a setImmediate queued as the answer completes, so one queued after the answer was read runs after it.
+     */
+    const idle = () => new Promise((resolve) => setImmediate(resolve));
 
     it('sends an idempotent GET again, once, on a new connection', () =>
       closingServer(async (url, requests) => {
