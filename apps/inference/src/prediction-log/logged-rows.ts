@@ -107,22 +107,47 @@ function imageSummary(
   return summary;
 }
 
-/** The input names of a signature's logged rows: the features, or an image's shape and channel means. */
-function loggedFeatures(signature: ModelSignature): string[] {
-  if (signature.image) return ['image', ...imageDriftFeatures(signature.image.channels)];
-  if (signature.columns === null) return [...signature.featureNames];
-  return signature.columns.map((column) => column.name);
+/** What every logged row of a signature shares: the input names (features, or an image's shape and means) and classes. */
+export interface LoggedHeader {
+  features: string[];
+  labels: string[] | undefined;
+}
+
+/** The header of a signature's logged rows, built once per signature (see LoggedHeaders). */
+export function loggedHeader(signature: ModelSignature): LoggedHeader {
+  let features: string[];
+  if (signature.image) features = ['image', ...imageDriftFeatures(signature.image.channels)];
+  else if (signature.columns === null) features = [...signature.featureNames];
+  else features = signature.columns.map((column) => column.name);
+  return { features, labels: signature.labels.length > 0 ? [...signature.labels] : undefined };
+}
+
+/** The headers of the signatures logged so far, one per loaded signature (dropped with it). */
+export class LoggedHeaders {
+  private readonly headers = new WeakMap<ModelSignature, LoggedHeader>();
+
+  of(signature: ModelSignature): LoggedHeader {
+    let header = this.headers.get(signature);
+    if (!header) {
+      header = loggedHeader(signature);
+      this.headers.set(signature, header);
+    }
+    return header;
+  }
 }
 
 /**
  * The predictions.logged group of a pending request: what its rows share said once, then per row the inputs in
  * feature order, the class index and probabilities (or the value), the latency, the key and the time.
  */
-export function toLoggedGroup(pending: PendingRows): LoggedGroup {
+export function toLoggedGroup(
+  pending: PendingRows,
+  header: LoggedHeader = loggedHeader(pending.signature),
+): LoggedGroup {
   const { info, signature, data, categorical, output, rows } = pending;
-  const { numericCount, categoricalCount, labels } = signature;
-  const features = loggedFeatures(signature);
-  const classes = labels.length;
+  const { numericCount, categoricalCount } = signature;
+  const { features } = header;
+  const classes = signature.labels.length;
   const logged: LoggedRow[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
     let inputs: (number | string | null)[];
@@ -159,7 +184,7 @@ export function toLoggedGroup(pending: PendingRows): LoggedGroup {
     sha256: info.sha256,
     ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
     features,
-    ...(output.values ? {} : { labels: [...labels] }),
+    ...(output.values || header.labels === undefined ? {} : { labels: header.labels }),
     rows: logged,
   };
 }

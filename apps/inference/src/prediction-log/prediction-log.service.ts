@@ -3,7 +3,7 @@ import { EventNames, MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedGroup } from '
 import { EventBus } from '@sepal/messaging';
 import { AppMetricsRegistry, counter, gauge } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { PendingRows, pendingRows, ScoredRequest, toLoggedGroup } from './logged-rows';
+import { LoggedHeaders, PendingRows, pendingRows, ScoredRequest, toLoggedGroup } from './logged-rows';
 import { BoundedRowQueue } from './prediction-log-queue';
 
 /** How long one flush may wait for the broker before its rows count as dropped (the log never waits longer). */
@@ -22,6 +22,7 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
   private readonly queue: BoundedRowQueue<PendingRows>;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  private readonly headers = new LoggedHeaders();
   private readonly shipped = counter({
     name: 'sepal_prediction_log_shipped_rows_total',
     help: 'Logged prediction rows the bus confirmed (predictions.logged).',
@@ -87,7 +88,7 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
       const taken = this.queue.take(this.config.PREDICTION_LOG_BATCH);
       let left = taken.reduce((sum, pending) => sum + pending.rows, 0);
       // One event holds at most MAX_LOGGED_PREDICTIONS_PER_EVENT rows, one group per model version.
-      for (const groups of eventsOf(taken.map(toLoggedGroup))) {
+      for (const groups of eventsOf(taken.map((p) => toLoggedGroup(p, this.headers.of(p.signature))))) {
         const rows = groups.reduce((sum, group) => sum + group.rows.length, 0);
         try {
           await publishWithin(this.bus.publish(EventNames.PredictionsLogged, { groups }), PUBLISH_TIMEOUT_MS);
