@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { classifierStackKey, exportDenseClassifierToOnnx } from '@sepal/ml';
+import { waitFor } from '@sepal/testing/wait-for';
 import { FakeSession, InlineStackBuilder } from '../../test/fakes';
 import { InferenceConfig } from '../inference.config';
 import { InferenceMetrics } from '../metrics/inference-metrics';
@@ -127,7 +128,8 @@ describe('ModelStacks', () => {
     await stacks.settled();
     expect(stacks.current()[0].members).toEqual([first, third]);
     expect(stacks.current()[0]).not.toBe(before);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The left stack is released once its runs in flight end: wait for it, not for a fixed time.
+    await waitFor(() => sessions.released === 1, { description: 'the left stack released' });
     expect(sessions.released).toBe(1);
     first.retire();
     await stacks.settled();

@@ -1,7 +1,12 @@
+import { createRng } from '@sepal/ml';
 import { MODEL } from '../../../test/fakes';
 import { at, FakeGateway, managerHarness } from '../../../test/manager-harness';
 
+/** The split's draws are seeded: a count outside the bounds can be replayed with SEPAL_TEST_SEED. */
+const SEED = Number(process.env['SEPAL_TEST_SEED'] ?? Date.now() % 2 ** 31);
+
 describe('TrafficSplits', () => {
+  beforeAll(() => console.log(`traffic-splits.service.spec seed ${SEED} (SEPAL_TEST_SEED to replay)`));
   const harness = managerHarness();
   let gateway: FakeGateway;
   beforeEach(() => (gateway = harness.gateway));
@@ -25,10 +30,15 @@ describe('TrafficSplits', () => {
     });
     expect(v2.version).toBe(2);
     const counts = new Map<number, number>();
-    for (let i = 0; i < 4000; i++) {
-      const model = manager.requireModel();
-      counts.set(model.info.version, (counts.get(model.info.version) ?? 0) + 1);
-      model.release();
+    const draws = jest.spyOn(Math, 'random').mockImplementation(createRng(SEED));
+    try {
+      for (let i = 0; i < 4000; i++) {
+        const model = manager.requireModel();
+        counts.set(model.info.version, (counts.get(model.info.version) ?? 0) + 1);
+        model.release();
+      }
+    } finally {
+      draws.mockRestore();
     }
     expect(counts.get(2)).toBeGreaterThan(280);
     expect(counts.get(2)).toBeLessThan(520);
