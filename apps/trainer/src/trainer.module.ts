@@ -12,7 +12,7 @@ import { JobRunner } from './jobs/job-runner';
 import { JobStatusStore } from './jobs/job-status.store';
 import { TrainJobConsumer } from './jobs/train-job.consumer';
 import { TrainController } from './jobs/train.controller';
-import { TrainerMetrics } from './observability/trainer-metrics';
+import { TrainerMetrics } from './metrics/trainer-metrics';
 import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
 import { JobCancelConsumer } from './jobs/job-cancel.consumer';
 import { RunningJobs } from './jobs/running-jobs';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { EventNames, type TrainRequested } from '@sepal/contracts';
 import { createEnvelope } from '@sepal/messaging';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import { JobPipeline, type PipelineHooks, type PipelineJob } from '../pipeline/training-pipeline';
 import {
   datasetVersion,

@@ -4,7 +4,7 @@ import { EventEnvelope, EventNames, JOB_STEP_TITLES } from '@sepal/contracts';
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus, RequeueDelivery } from '@sepal/messaging';
 import { RegistryClient } from '../clients/registry-client';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import { CompositeStepObserver } from '../pipeline/composite-step-observer';
 import { JobStepReporter } from '../pipeline/job-step-reporter';
 import { LoggingStepObserver } from '../pipeline/logging-step-observer';

@@ -6,7 +6,7 @@ import {
   type RegressionEvaluation,
   type TestEvaluation,
 } from '../evaluation/evaluation';
-import type { TrainerMetrics } from '../observability/trainer-metrics';
+import type { TrainerMetrics } from '../metrics/trainer-metrics';
 import type { TrainedTrial } from '../workers/trial-trainer';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';

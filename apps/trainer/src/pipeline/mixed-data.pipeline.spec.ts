@@ -6,7 +6,7 @@ import { createRng, readOnnxMetadata } from '@sepal/ml';
 import { runOnnxModel } from '../evaluation/run-onnx';
 import { JobStatusStore } from '../jobs/job-status.store';
 import { ParentRun } from '../jobs/parent-run';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import {
   datasetVersion,
   InMemoryDatasets,

@@ -1,6 +1,6 @@
 import { JobStatusStore } from '../jobs/job-status.store';
 import { JobRejectedError } from '../jobs/job-errors';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import type { TrialResult } from '../sweep/grid-search';
 import { DEFAULT_PLAN_LIMITS, planJob } from '../sweep/job-plan';
 import type { TrainedTrial } from '../workers/trial-trainer';

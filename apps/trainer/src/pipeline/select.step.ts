@@ -1,5 +1,5 @@
 import { JobRejectedError } from '../jobs/job-errors';
-import type { TrainerMetrics } from '../observability/trainer-metrics';
+import type { TrainerMetrics } from '../metrics/trainer-metrics';
 import type { SweepOutcome, TrialResult } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
 import type { TrainedTrial } from '../workers/trial-trainer';

@@ -4,7 +4,7 @@ import type { BoostingRoundMetrics, TrialParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
 import { errorMessage } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
-import type { TrainerMetrics } from '../observability/trainer-metrics';
+import type { TrainerMetrics } from '../metrics/trainer-metrics';
 import {
   runGridSearch,
   validationRegressionMetrics,

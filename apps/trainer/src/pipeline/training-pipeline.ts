@@ -3,7 +3,7 @@ import type { TrainRequested } from '@sepal/contracts';
 import type { FeaturePreprocessing } from '@sepal/ml';
 import { DataClient } from '../clients/data-client';
 import { RegistryClient } from '../clients/registry-client';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
 import { EvaluateStep } from './evaluate.step';
 import { ExportStep, type ExportInput } from './export.step';

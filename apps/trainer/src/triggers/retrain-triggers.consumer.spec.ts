@@ -3,7 +3,7 @@ import { EventEnvelope, EventName, EventNames, UnprocessableError } from '@sepal
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { isPermanentFailure } from '@sepal/messaging/retry-policy';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import { TrainerConfig } from '../trainer.config';
 import { ChampionLookup, ChampionTraining, DatasetVersions } from './retrain-evidence';
 import { RetrainTriggersConsumer, SKIPPED_DRIFT_HINT } from './retrain-triggers.consumer';

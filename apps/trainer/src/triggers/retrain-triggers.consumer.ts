@@ -4,7 +4,7 @@ import { DriftDetected, EventEnvelope, EventNames, UnprocessableError } from '@s
 import { isTransient } from '@sepal/http-client';
 import { EventBus, ConsumeEvent } from '@sepal/messaging';
 import { datasetOfDefaultModel } from '../jobs/model-naming';
-import { TrainerMetrics } from '../observability/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics';
 import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
 import { ChampionLookup, DatasetVersions } from './retrain-evidence';
 

@@ -4,7 +4,7 @@ import { EventNames, type JobStatusView, type TrainRequested } from '@sepal/cont
 import { createEnvelope } from '@sepal/messaging';
 import { JobStatusStore } from '../../src/jobs/job-status.store';
 import { ParentRun } from '../../src/jobs/parent-run';
-import { TrainerMetrics } from '../../src/observability/trainer-metrics';
+import { TrainerMetrics } from '../../src/metrics/trainer-metrics';
 import {
   datasetVersion,
   InMemoryDatasets,
