@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { EventNames } from '@sepal/contracts';
 import { InProcessBroker, InProcessEventBus } from '@sepal/messaging';
-import { registerDeadLetterGauge } from '@sepal/messaging/dead-letter-metrics';
+import { registerDeadLetterGauge } from '@sepal/messaging/dead-letter-metrics.module';
 import { uniqueNamespace, waitFor } from '@sepal/testing';
 
 describe('sepal_dead_letter_messages', () => {

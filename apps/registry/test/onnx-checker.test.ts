@@ -1,6 +1,6 @@
 import { OnnxValidationError } from '@sepal/ml';
 import { modelProtoType } from '@sepal/ml/onnx/onnx-proto';
-import { INLINE_CHECK_MAX_BYTES, WorkerOnnxChecker } from '../src/artifacts/onnx-checker';
+import { INLINE_CHECK_MAX_BYTES, WorkerOnnxChecker } from '../src/artifacts/onnx-checker.service';
 import { RegistryConfig } from '../src/registry.config';
 
 /*

@@ -4,29 +4,29 @@ import { TRIALS_QUEUE } from '@sepal/contracts';
 import { MessagingModule, DeadLetterMetricsModule } from '@sepal/messaging';
 import { ObservabilityModule } from '@sepal/observability';
 import { BatchJobConsumer } from './batch/batch-job.consumer';
-import { BatchJobRunner } from './batch/batch-job-runner';
+import { BatchJobRunner } from './batch/batch-job-runner.service';
 import { BatchRegistryClient } from './batch/batch-registry-client';
 import { DataClient } from './clients/data-client';
 import { RegistryClient } from './clients/registry-client';
-import { JobRunner } from './jobs/job-runner';
-import { JobStatusStore } from './jobs/job-status.store';
+import { JobRunner } from './jobs/job-runner.service';
+import { JobStatusStore } from './jobs/job-status.service';
 import { TrainJobConsumer } from './jobs/train-job.consumer';
 import { TrainController } from './jobs/train.controller';
-import { TrainerMetrics } from './metrics/trainer-metrics';
-import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline';
+import { TrainerMetrics } from './metrics/trainer-metrics.service';
+import { JobPipeline, TrainingPipeline } from './pipeline/training-pipeline.service';
 import { JobCancelConsumer } from './jobs/job-cancel.consumer';
-import { RunningJobs } from './jobs/running-jobs';
-import { GracefulStop } from './jobs/graceful-stop';
-import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer';
-import { QueuedTrialTrainer } from './workers/queued-trial-trainer';
+import { RunningJobs } from './jobs/running-jobs.service';
+import { GracefulStop } from './jobs/graceful-stop.service';
+import { PooledTrialTrainer, TrialTrainer } from './workers/trial-trainer.service';
+import { QueuedTrialTrainer } from './workers/queued-trial-trainer.service';
 import {
   ChampionLookup,
   DatasetVersions,
   DataServiceVersions,
   RegistryChampionLookup,
-} from './triggers/retrain-evidence';
+} from './triggers/retrain-evidence.service';
 import { RetrainTriggersConsumer } from './triggers/retrain-triggers.consumer';
-import { TrainSchedule } from './triggers/train-schedule';
+import { TrainSchedule } from './triggers/train-schedule.service';
 import { TrainerConfig, TrainerConfigValues } from './trainer.config';
 
 /** The trainer: a stateless worker (no database) consuming trainer.jobs, plus POST /train and the retrain triggers. */

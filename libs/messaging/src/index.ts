@@ -16,6 +16,6 @@ export * from './nest/event-transport';
 export * from './nest/messaging.module';
 export * from './outbox';
 export * from './nest/outbox.module';
-export * from './nest/broker-health';
-export * from './dead-letter-metrics';
+export * from './nest/broker-health.service';
+export * from './dead-letter-metrics.module';
 export * from './requeue-delivery';

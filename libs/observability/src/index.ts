@@ -1,4 +1,4 @@
-export * from './app-metrics';
+export * from './app-metrics.registry';
 export * from './metric-factory';
 export * from './http-metrics';
 export * from './health.registry';

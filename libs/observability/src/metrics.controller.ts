@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
-import { AppMetricsRegistry } from './app-metrics';
+import { AppMetricsRegistry } from './app-metrics.registry';
 import { Public } from './public-route';
 
 /** `/metrics`, open on purpose: Prometheus scrapes without a key, and no metric holds a secret (see the secrets test). */

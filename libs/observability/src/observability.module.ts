@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
-import { AppMetricsRegistry } from './app-metrics';
+import { AppMetricsRegistry } from './app-metrics.registry';
 import { HealthController } from './health.controller';
 import { HealthRegistry } from './health.registry';
 import { MetricsController } from './metrics.controller';

@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppDataSourceOptions, createAppDataSource } from './data-source';
-import { DatabaseHealth } from './database-health';
-import { TransactionRunner, TypeOrmTransactionRunner } from './transaction';
+import { DatabaseHealth } from './database-health.service';
+import { TransactionRunner, TypeOrmTransactionRunner } from './transaction.service';
 
 @Module({})
 export class PersistenceModule {

@@ -1,3 +1,3 @@
-export * from './data-metrics';
+export * from './data-metrics.service';
 export * from './data-metrics.module';
 export * from './data-metrics.repository';

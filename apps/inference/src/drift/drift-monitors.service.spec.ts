@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { EventBus } from '@sepal/messaging';
 import { fitPsiReference } from '@sepal/ml';
 import { InferenceConfig } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics } from '../metrics/inference-metrics.service';
 import { DriftMonitors } from './drift-monitors.service';
 
 const config = InferenceConfig.load({ DRIFT_MIN_ROWS: '10', DRIFT_EVAL_INTERVAL_MS: '60000' });

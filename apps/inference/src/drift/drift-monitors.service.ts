@@ -3,7 +3,7 @@ import { EventNames, OnnxMetadataKeys, type OnnxImageInput } from '@sepal/contra
 import { classIndexReference, type ImageDriftReference, type PsiReference } from '@sepal/ml';
 import { EventBus } from '@sepal/messaging';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics } from '../metrics/inference-metrics.service';
 import { DriftMonitor } from './drift-monitor';
 import { imageDriftFeatures } from './image-drift-features';
 

@@ -1,5 +1,5 @@
 import Fastify, { FastifyInstance } from 'fastify';
-import { InferenceMetrics, ModelRequests } from '../metrics/inference-metrics';
+import { InferenceMetrics, ModelRequests } from '../metrics/inference-metrics.service';
 import { ModelTrafficHook } from './model-traffic';
 
 const metrics = new InferenceMetrics();

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ModelRequests } from '../metrics/inference-metrics';
+import type { ModelRequests } from '../metrics/inference-metrics.service';
 
 /** The request metrics of a prediction of `model` (undefined: the default model); null when it is not served. */
 export type RequestsOf = (model: string | undefined) => ModelRequests | null;

@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InvalidInputError, ModelPromoted, TrafficSplit } from '@sepal/contracts';
 import { HealthRegistry } from '@sepal/observability';
-import { ModelRequests } from '../metrics/inference-metrics';
+import { ModelRequests } from '../metrics/inference-metrics.service';
 import { LoadedModel } from './loading/loaded-model';
 import { LoadedVersions } from './catalog/loaded-versions.service';
 import { ModelCatalog } from './catalog/model-catalog.service';

@@ -3,7 +3,7 @@ import { ANONYMOUS } from '@sepal/http';
 import { imageDriftRows } from '@sepal/ml';
 import type { PredictionRow, PredictResponse, ServedModelRef } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics';
+import { InferenceMetrics, ShadowTally } from '../metrics/inference-metrics.service';
 import { LoadedModel, RunOutput } from '../model/loading/loaded-model';
 import { ModelManager } from '../model/model-manager.service';
 import { ModelSignature } from './model-signature';

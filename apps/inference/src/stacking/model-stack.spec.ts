@@ -1,6 +1,6 @@
 import { FakeSession } from '../../test/fakes';
 import { LoadedModel, type ModelInfo, type RunObserver } from '../model/loading/loaded-model';
-import type { OnnxSession } from '../model/loading/onnx-sessions';
+import type { OnnxSession } from '../model/loading/onnx-sessions.service';
 import { createSignature } from '../predict/model-signature';
 import { MODEL_INDEX_INPUT, ModelStack } from './model-stack';
 

@@ -9,7 +9,7 @@ import {
   type RunObserver,
   type RunOutput,
 } from '../model/loading/loaded-model';
-import type { OnnxSession } from '../model/loading/onnx-sessions';
+import type { OnnxSession } from '../model/loading/onnx-sessions.service';
 
 /** The stacked model's second input: each row's index into the members (int64 [N]). */
 export const MODEL_INDEX_INPUT = ONNX_MODEL_INDEX_INPUT;

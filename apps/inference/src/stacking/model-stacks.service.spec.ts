@@ -3,9 +3,9 @@ import { classifierStackKey, exportDenseClassifierToOnnx } from '@sepal/ml';
 import { waitFor } from '@sepal/testing/wait-for';
 import { FakeSession, InlineStackBuilder } from '../../test/fakes';
 import { InferenceConfig } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics } from '../metrics/inference-metrics.service';
 import { LoadedModel } from '../model/loading/loaded-model';
-import { OnnxSession, OnnxSessions } from '../model/loading/onnx-sessions';
+import { OnnxSession, OnnxSessions } from '../model/loading/onnx-sessions.service';
 import { createSignature } from '../predict/model-signature';
 import { ModelStacks } from './model-stacks.service';
 

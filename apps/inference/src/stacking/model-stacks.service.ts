@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { InferenceMetrics } from '../metrics/inference-metrics';
+import { InferenceMetrics } from '../metrics/inference-metrics.service';
 import type { LoadedModel } from '../model/loading/loaded-model';
-import { OnnxSessions } from '../model/loading/onnx-sessions';
+import { OnnxSessions } from '../model/loading/onnx-sessions.service';
 import { ModelStack } from './model-stack';
-import { StackBuilder } from './stack-builder';
+import { StackBuilder } from './stack-builder.service';
 
 /** Rows per member of the parity check a new stack must pass before it serves. */
 const PROBE_ROWS = 4;

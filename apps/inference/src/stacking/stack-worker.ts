@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { stackClassifiers } from '@sepal/ml';
-import type { FromStackWorker, StackWorkerData } from './stack-builder';
+import type { FromStackWorker, StackWorkerData } from './stack-builder.service';
 
 const port = parentPort;
 if (!port) throw new Error('stack-worker.js runs as a worker thread only');

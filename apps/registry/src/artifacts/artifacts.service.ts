@@ -10,8 +10,8 @@ import {
 import { OnnxValidationError } from '@sepal/ml';
 import { Transaction } from '@sepal/persistence';
 import { ArtifactRecord, ArtifactsRepository } from './artifacts.repository';
-import { ArtifactStore } from './artifact-store';
-import { OnnxChecker } from './onnx-checker';
+import { ArtifactStore } from './artifact-store.repository';
+import { OnnxChecker } from './onnx-checker.service';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { OnnxValidationError, validateOnnxModel } from '@sepal/ml';
-import type { FromOnnxCheckWorker, OnnxCheckWorkerData } from './onnx-checker';
+import type { FromOnnxCheckWorker, OnnxCheckWorkerData } from './onnx-checker.service';
 
 const port = parentPort;
 if (!port) throw new Error('onnx-check-worker.js runs as a worker thread only');

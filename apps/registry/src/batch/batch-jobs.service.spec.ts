@@ -13,7 +13,7 @@ import {
   NotFoundError,
 } from '@sepal/contracts';
 import { FakeJobsRepository, outboxRelay, transactions } from '../../test/fakes/jobs-fakes';
-import { ArtifactStore } from '../artifacts/artifact-store';
+import { ArtifactStore } from '../artifacts/artifact-store.repository';
 import { JobsRepository } from '../jobs/jobs.repository';
 import { JobsService } from '../jobs/jobs.service';
 import { RegistryConfigValues } from '../registry.config';

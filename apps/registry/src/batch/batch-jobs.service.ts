@@ -20,7 +20,7 @@ import {
 } from '@sepal/contracts';
 import { OutboxRelay } from '@sepal/messaging';
 import { TransactionRunner } from '@sepal/persistence';
-import { ArtifactStore } from '../artifacts/artifact-store';
+import { ArtifactStore } from '../artifacts/artifact-store.repository';
 import { ModelsService } from '../models/models.service';
 import { RegistryConfig, RegistryConfigValues } from '../registry.config';
 import { isTerminal, JobWithSteps, newJob, newSteps, toJobView } from '../jobs/job-record';

@@ -8,7 +8,7 @@ import {
   ArtifactTooLargeError,
   ReceivedArtifact,
   UploadCheck,
-} from '../../src/artifacts/artifact-store';
+} from '../../src/artifacts/artifact-store.repository';
 import { FakeTransactions, PublicOf, TransactionalStore } from './fake-transactions';
 
 export class FakeArtifactsRepository

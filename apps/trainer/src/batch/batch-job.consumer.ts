@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { ConsumeEvent } from '@sepal/messaging';
-import { BatchJobRunner } from './batch-job-runner';
+import { BatchJobRunner } from './batch-job-runner.service';
 
 export const BATCH_JOBS_QUEUE = 'trainer.batch-jobs';
 

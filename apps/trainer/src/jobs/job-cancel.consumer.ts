@@ -2,7 +2,7 @@ import { Controller, Logger } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { ConsumeEvent } from '@sepal/messaging';
-import { RunningJobs } from './running-jobs';
+import { RunningJobs } from './running-jobs.service';
 
 export const JOB_CANCEL_QUEUE = 'trainer.job-cancel';
 

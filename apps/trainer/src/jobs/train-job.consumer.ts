@@ -2,7 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { EventEnvelope, EventNames } from '@sepal/contracts';
 import { EventContext, ConsumeEvent } from '@sepal/messaging';
-import { JobRunner } from './job-runner';
+import { JobRunner } from './job-runner.service';
 
 export const JOBS_QUEUE = 'trainer.jobs';
 

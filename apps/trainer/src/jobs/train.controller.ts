@@ -20,7 +20,7 @@ import { RegistryClient } from '../clients/registry-client';
 import { planJob } from '../sweep/job-plan';
 import { planLimits, TrainerConfig, TrainerConfigValues } from '../trainer.config';
 import { errorMessage } from './job-errors';
-import { JobStatusStore } from './job-status.store';
+import { JobStatusStore } from './job-status.service';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 

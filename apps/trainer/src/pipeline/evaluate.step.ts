@@ -6,8 +6,8 @@ import {
   type RegressionEvaluation,
   type TestEvaluation,
 } from '../evaluation/evaluation';
-import type { TrainerMetrics } from '../metrics/trainer-metrics';
-import type { TrainedTrial } from '../workers/trial-trainer';
+import type { TrainerMetrics } from '../metrics/trainer-metrics.service';
+import type { TrainedTrial } from '../workers/trial-trainer.service';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
 

@@ -4,9 +4,9 @@ import { EventNames, parseOnnxMetadata, type FeatureCell, type TrainRequested } 
 import { createEnvelope } from '@sepal/messaging';
 import { createRng, readOnnxMetadata } from '@sepal/ml';
 import { runOnnxModel } from '../evaluation/run-onnx';
-import { JobStatusStore } from '../jobs/job-status.store';
+import { JobStatusStore } from '../jobs/job-status.service';
 import { ParentRun } from '../jobs/parent-run';
-import { TrainerMetrics } from '../metrics/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import {
   datasetVersion,
   InMemoryDatasets,
@@ -16,9 +16,9 @@ import {
 } from '../../test/support/fakes';
 import { RecordingObserver } from '../../test/support/recording-observer';
 import { TrainerConfig } from '../trainer.config';
-import { InProcessTrialTrainer } from '../workers/trial-trainer';
+import { InProcessTrialTrainer } from '../workers/trial-trainer.service';
 import { TRAINER_STEPS } from './step-runner';
-import { TrainingPipeline } from './training-pipeline';
+import { TrainingPipeline } from './training-pipeline.service';
 
 jest.setTimeout(120_000);
 

@@ -2,7 +2,7 @@ import { refitTrialParams, type TrialParams } from '@sepal/ml';
 import { allTrainRows } from '../sweep/cross-validation';
 import { trainTrial, type SweepData } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
-import type { TrialTrainer } from '../workers/trial-trainer';
+import type { TrialTrainer } from '../workers/trial-trainer.service';
 import type { Selected } from './select.step';
 import type { PipelineStep, StepSummary } from './step-runner';
 

@@ -16,7 +16,7 @@ import {
 } from '@sepal/ml';
 import { carveStratifiedHoldout } from '../training/validation-split';
 import { planLimits, type TrainerConfigValues } from '../trainer.config';
-import type { TrialTrainer } from '../workers/trial-trainer';
+import type { TrialTrainer } from '../workers/trial-trainer.service';
 import type { BackendName } from '../training/tf-backend';
 import type { DatasetReader, RunOpener, TrackJob } from './pipeline-ports';
 import { resolveImageSweep, type ResolvedImages } from './resolve-images';

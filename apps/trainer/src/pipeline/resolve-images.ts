@@ -3,7 +3,7 @@ import { JobRejectedError } from '../jobs/job-errors';
 import type { SweepData } from '../sweep/sweep-types';
 import { carveStratifiedHoldout } from '../training/validation-split';
 import type { TrainerConfigValues } from '../trainer.config';
-import { CNN_PREDICT_ROWS } from '../workers/trial-trainer';
+import { CNN_PREDICT_ROWS } from '../workers/trial-trainer.service';
 import type { DatasetReader } from './pipeline-ports';
 
 /** An image version's splits as the data service serves them (binary pages), for evaluation and the parity check. */

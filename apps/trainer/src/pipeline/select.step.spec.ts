@@ -1,9 +1,9 @@
-import { JobStatusStore } from '../jobs/job-status.store';
+import { JobStatusStore } from '../jobs/job-status.service';
 import { JobRejectedError } from '../jobs/job-errors';
-import { TrainerMetrics } from '../metrics/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import type { TrialResult } from '../sweep/grid-search';
 import { DEFAULT_PLAN_LIMITS, planJob } from '../sweep/job-plan';
-import type { TrainedTrial } from '../workers/trial-trainer';
+import type { TrainedTrial } from '../workers/trial-trainer.service';
 import { SelectStep } from './select.step';
 
 const plan = planJob({ learningRate: [0.01, 0.1] }, { epochs: 5 }, DEFAULT_PLAN_LIMITS);

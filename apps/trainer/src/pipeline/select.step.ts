@@ -1,8 +1,8 @@
 import { JobRejectedError } from '../jobs/job-errors';
-import type { TrainerMetrics } from '../metrics/trainer-metrics';
+import type { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import type { SweepOutcome, TrialResult } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
-import type { TrainedTrial } from '../workers/trial-trainer';
+import type { TrainedTrial } from '../workers/trial-trainer.service';
 import type { KeptTrials } from './kept-trial';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';

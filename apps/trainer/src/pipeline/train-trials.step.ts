@@ -4,7 +4,7 @@ import type { BoostingRoundMetrics, TrialParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
 import { errorMessage } from '../jobs/job-errors';
 import type { RunReporter } from '../jobs/run-reporter';
-import type { TrainerMetrics } from '../metrics/trainer-metrics';
+import type { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import {
   runGridSearch,
   validationRegressionMetrics,
@@ -13,7 +13,7 @@ import {
   type TrialResult,
 } from '../sweep/grid-search';
 import { describeTrial, type JobPlan } from '../sweep/job-plan';
-import type { TrialTrainer } from '../workers/trial-trainer';
+import type { TrialTrainer } from '../workers/trial-trainer.service';
 import type { TrackJob } from './pipeline-ports';
 import type { PipelineStep, StepSummary } from './step-runner';
 

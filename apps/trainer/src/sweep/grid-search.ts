@@ -1,5 +1,5 @@
 import type { TrialParams } from '@sepal/ml';
-import type { TrialTrainer, TrainedTrial } from '../workers/trial-trainer';
+import type { TrialTrainer, TrainedTrial } from '../workers/trial-trainer.service';
 import type { SweepData, SweepHooks, SweepOutcome, TrialResult } from './sweep-types';
 import { crossValidateTrial } from './cross-validation';
 import { failedResult, trainTrial } from './train-trial';

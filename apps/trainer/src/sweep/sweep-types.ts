@@ -1,6 +1,6 @@
 import type { BoostingRoundMetrics, FeaturePreprocessing, ImageShape, TrialParams } from '@sepal/ml';
 import type { EpochMetrics } from '../training/training-input';
-import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer';
+import type { TrainedTrial, TrialTrainer } from '../workers/trial-trainer.service';
 
 export interface SweepData {
   /** 'classification' when absent. */

@@ -18,7 +18,7 @@ import {
   type TrainedTreeTrial,
   type TrialRequest,
   type TrialTrainer,
-} from '../workers/trial-trainer';
+} from '../workers/trial-trainer.service';
 import type { SweepData, TrialOutcome, TrialResult, TrialRun } from './sweep-types';
 
 export function failedResult(index: number, params: TrialParams, seconds: number): TrialResult {

@@ -3,9 +3,9 @@ import { EventEnvelope, EventName, EventNames, UnprocessableError } from '@sepal
 import { ServiceCallError } from '@sepal/http-client';
 import { EventBus } from '@sepal/messaging';
 import { isPermanentFailure } from '@sepal/messaging/retry-policy';
-import { TrainerMetrics } from '../metrics/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import { TrainerConfig } from '../trainer.config';
-import { ChampionLookup, ChampionTraining, DatasetVersions } from './retrain-evidence';
+import { ChampionLookup, ChampionTraining, DatasetVersions } from './retrain-evidence.service';
 import { RetrainTriggersConsumer, SKIPPED_DRIFT_HINT } from './retrain-triggers.consumer';
 
 const OLD = 'a'.repeat(64);

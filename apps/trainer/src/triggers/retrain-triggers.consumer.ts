@@ -4,9 +4,9 @@ import { DriftDetected, EventEnvelope, EventNames, UnprocessableError } from '@s
 import { isTransient } from '@sepal/http-client';
 import { EventBus, ConsumeEvent } from '@sepal/messaging';
 import { datasetOfDefaultModel } from '../jobs/model-naming';
-import { TrainerMetrics } from '../metrics/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import { TrainerConfig, TrainerConfigValues } from '../trainer.config';
-import { ChampionLookup, DatasetVersions } from './retrain-evidence';
+import { ChampionLookup, DatasetVersions } from './retrain-evidence.service';
 
 export const RETRAIN_POLICY_QUEUE = 'trainer.retrain-policy';
 

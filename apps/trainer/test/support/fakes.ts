@@ -12,7 +12,7 @@ import { EventBus, type DeadLetter, type Subscription } from '@sepal/messaging';
 import { createHash } from 'node:crypto';
 import type { DatasetVersionInfo, SplitImages, SplitRows } from '../../src/clients/data-client';
 import type { ChampionView } from '../../src/clients/registry-client';
-import type { RunSearch } from '../../src/jobs/job-runner';
+import type { RunSearch } from '../../src/jobs/job-runner.service';
 import type { DatasetReader, ModelRegistry } from '../../src/pipeline/pipeline-ports';
 
 /**

@@ -2,9 +2,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventNames, type JobStatusView, type TrainRequested } from '@sepal/contracts';
 import { createEnvelope } from '@sepal/messaging';
-import { JobStatusStore } from '../../src/jobs/job-status.store';
+import { JobStatusStore } from '../../src/jobs/job-status.service';
 import { ParentRun } from '../../src/jobs/parent-run';
-import { TrainerMetrics } from '../../src/metrics/trainer-metrics';
+import { TrainerMetrics } from '../../src/metrics/trainer-metrics.service';
 import {
   datasetVersion,
   InMemoryDatasets,
@@ -16,8 +16,8 @@ import { RecordingObserver } from './recording-observer';
 import { readIris } from './iris';
 import { carveStratifiedHoldout } from '../../src/training/validation-split';
 import { TrainerConfig, type TrainerConfigValues } from '../../src/trainer.config';
-import { InProcessTrialTrainer } from '../../src/workers/trial-trainer';
-import { TrainingPipeline } from '../../src/pipeline/training-pipeline';
+import { InProcessTrialTrainer } from '../../src/workers/trial-trainer.service';
+import { TrainingPipeline } from '../../src/pipeline/training-pipeline.service';
 
 /** Iris, 120 train / 30 test rows, as the data service would serve version 1. */
 export function irisDataset(): StoredDataset {

@@ -7,7 +7,7 @@ import {
   treeTrial,
   type TrainedTrial,
   type TrialRequest,
-} from '../../src/workers/trial-trainer';
+} from '../../src/workers/trial-trainer.service';
 
 /** Iris split by `seed` as a sweep of the tree families (numeric columns, encoded as themselves), and its test rows. */
 export function irisTreeSweep(seed: number): { data: SweepData; test: number[][] } {

@@ -16,7 +16,7 @@ import {
   ResolvedMessagingOptions,
   resolveMessagingOptions,
 } from '../messaging-options';
-import { BrokerHealth } from './broker-health';
+import { BrokerHealth } from './broker-health.service';
 import { EventTransport } from './event-transport';
 
 export interface MessagingModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

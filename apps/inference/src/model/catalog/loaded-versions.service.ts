@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { NotFoundError, UnavailableError } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import { LoadedModel } from '../loading/loaded-model';
 import { messageOf } from '../message-of';
 import { ModelCatalog } from './model-catalog.service';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError, UnavailableError } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
-import { InferenceMetrics, ModelRequests } from '../../metrics/inference-metrics';
+import { InferenceMetrics, ModelRequests } from '../../metrics/inference-metrics.service';
 import { LoadedModel } from '../loading/loaded-model';
 import { ServedModel } from './served-model';
 

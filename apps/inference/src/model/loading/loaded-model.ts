@@ -11,7 +11,7 @@ export type { RunOutput } from './run-output';
 export interface StackedScoring {
   submit(member: LoadedModel, data: Float32Array, rows: number): Promise<RunOutput>;
 }
-import type { OnnxSession } from './onnx-sessions';
+import type { OnnxSession } from './onnx-sessions.service';
 
 export const INPUT_NAME = 'features';
 /** The raw categorical cells of a model with categorical columns, string [N, categorical]. */

@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 import { classifierStackKey } from '@sepal/ml';
 import { DriftMonitors } from '../../drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import { ModelStacks } from '../../stacking/model-stacks.service';
 import { INPUT_NAME, LoadedModel, Stackable } from './loaded-model';
 import type { ModelSignature } from '../../predict/model-signature';
 import { ArtifactMetadata, readArtifactMetadata } from './model-metadata';
 import { ModelRegistry, ModelSource } from '../registry/model-registry';
-import { OnnxSession, OnnxSessions } from './onnx-sessions';
+import { OnnxSession, OnnxSessions } from './onnx-sessions.service';
 
 export class ModelLoadError extends Error {
   constructor(message: string) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import { LoadedModel } from '../loading/loaded-model';
 import { LoadedVersions } from '../catalog/loaded-versions.service';
 import { messageOf } from '../message-of';

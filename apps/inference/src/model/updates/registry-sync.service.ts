@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModelPromoted, TrafficSplit } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import { ChampionReloads, Trigger } from './champion-reloads.service';
 import { messageOf } from '../message-of';
 import { ModelCatalog } from '../catalog/model-catalog.service';

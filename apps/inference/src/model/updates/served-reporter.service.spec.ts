@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { modelServedSchema } from '@sepal/contracts';
 import { FakeServedPublisher, MODEL, servedReports } from '../../../test/fakes';
 import { InferenceConfig } from '../../inference.config';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import type { ModelInfo } from '../loading/loaded-model';
 import { ServedReporter } from './served-reporter.service';
 

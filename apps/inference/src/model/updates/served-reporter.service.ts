@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ModelServed } from '@sepal/contracts';
 import { InferenceConfig, InferenceConfigValues } from '../../inference.config';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import type { ModelInfo } from '../loading/loaded-model';
-import { ServedPublisher } from './served-publisher';
+import { ServedPublisher } from './served-publisher.service';
 
 interface Report {
   event: ModelServed;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TrafficSplit } from '@sepal/contracts';
-import { InferenceMetrics } from '../../metrics/inference-metrics';
+import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import { ChampionReloads } from './champion-reloads.service';
 import { LoadedModel, ModelInfo } from '../loading/loaded-model';
 import { LoadedVersions } from '../catalog/loaded-versions.service';

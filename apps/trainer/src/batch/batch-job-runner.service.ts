@@ -13,7 +13,7 @@ import { EventBus, RequeueDelivery } from '@sepal/messaging';
 import { DataClient } from '../clients/data-client';
 import { RegistryClient } from '../clients/registry-client';
 import { errorMessage, isTrainerStopping, JobFailedError, JobRejectedError } from '../jobs/job-errors';
-import { RunningJobs } from '../jobs/running-jobs';
+import { RunningJobs } from '../jobs/running-jobs.service';
 import { JobStepReporter } from '../pipeline/job-step-reporter';
 import { StepRunner } from '../pipeline/step-runner';
 import { TrainerConfig, TrainerConfigValues } from '../trainer.config';

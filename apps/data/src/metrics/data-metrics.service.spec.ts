@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AppMetricsRegistry } from '@sepal/observability';
-import { DataMetrics } from './data-metrics';
+import { DataMetrics } from './data-metrics.service';
 import { DataMetricsSnapshot, DataMetricsSource } from './data-metrics.repository';
 
 const ID_V1 = 'a'.repeat(64);

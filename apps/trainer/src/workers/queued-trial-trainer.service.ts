@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEnvelope, EventNames, TRIALS_QUEUE, type TrialFinished } from '@sepal/contracts';
 import { EventBus, RequeueDelivery, type Subscription } from '@sepal/messaging';
 import { errorMessage, isTrainerStopping } from '../jobs/job-errors';
-import { RunningJobs } from '../jobs/running-jobs';
+import { RunningJobs } from '../jobs/running-jobs.service';
 import type { EpochMetrics } from '../training/training-input';
 import type { BackendName } from '../training/tf-backend';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
@@ -15,7 +15,7 @@ import {
   TrialTrainer,
   type TrainedTrial,
   type TrialRequest,
-} from './trial-trainer';
+} from './trial-trainer.service';
 
 /** Each replica hears the replies of the trials (its own broadcast queue) and keeps those of the trials it awaits. */
 export const TRIAL_REPLIES_QUEUE = 'trainer.trial-replies';

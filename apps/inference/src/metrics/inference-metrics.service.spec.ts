@@ -1,7 +1,7 @@
 import { register } from 'prom-client';
 import { AppMetricsRegistry } from '@sepal/observability';
 import type { ModelInfo } from '../model/loading/loaded-model';
-import { InferenceMetrics } from './inference-metrics';
+import { InferenceMetrics } from './inference-metrics.service';
 
 const info = (name: string, version: number): ModelInfo => ({
   name,

@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Injectable, Logger, Module } from '@nestjs/common';
 import { Gauge, Registry } from 'prom-client';
-import { AppMetricsRegistry } from '@sepal/observability/app-metrics';
+import { AppMetricsRegistry } from '@sepal/observability/app-metrics.registry';
 import { EventBus } from './event-bus';
 
 export const DEAD_LETTER_METRIC = 'sepal_dead_letter_messages';

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { EventTransport } from '@sepal/messaging';
-import { RunningJobs } from './running-jobs';
+import { RunningJobs } from './running-jobs.service';
 
 /**
  * SIGTERM (or app.close()) while jobs run: the first shutdown hook stops every queue from delivering to this replica,

@@ -3,7 +3,7 @@ import type { TrainRequested } from '@sepal/contracts';
 import type { FeaturePreprocessing } from '@sepal/ml';
 import { DataClient } from '../clients/data-client';
 import { RegistryClient } from '../clients/registry-client';
-import { TrainerMetrics } from '../metrics/trainer-metrics';
+import { TrainerMetrics } from '../metrics/trainer-metrics.service';
 import { TrainerConfig, type TrainerConfigValues } from '../trainer.config';
 import { EvaluateStep } from './evaluate.step';
 import { ExportStep, type ExportInput } from './export.step';
@@ -19,7 +19,7 @@ import { ResolveDataStep } from './resolve-data.step';
 import { ReuseSelectedStep, SelectStep, type Selected } from './select.step';
 import { StepRunner, type StepObserver } from './step-runner';
 import { importanceMetrics, TrainTrialsStep } from './train-trials.step';
-import { TrialTrainer } from '../workers/trial-trainer';
+import { TrialTrainer } from '../workers/trial-trainer.service';
 
 /** max |ONNX - TensorFlow.js| of a CNN's probabilities on the test images (PARITY_TOLERANCE when that is larger). */
 export const CNN_PARITY_TOLERANCE = 1e-4;

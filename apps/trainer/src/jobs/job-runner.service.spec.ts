@@ -1,10 +1,10 @@
-import { RunningJobs } from './running-jobs';
+import { RunningJobs } from './running-jobs.service';
 import { randomUUID } from 'node:crypto';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { EventNames, type TrainRequested } from '@sepal/contracts';
 import { createEnvelope } from '@sepal/messaging';
-import { TrainerMetrics } from '../metrics/trainer-metrics';
-import { JobPipeline, type PipelineHooks, type PipelineJob } from '../pipeline/training-pipeline';
+import { TrainerMetrics } from '../metrics/trainer-metrics.service';
+import { JobPipeline, type PipelineHooks, type PipelineJob } from '../pipeline/training-pipeline.service';
 import {
   datasetVersion,
   InMemoryRegistry,
@@ -14,8 +14,8 @@ import {
 } from '../../test/support/fakes';
 import { TrainerConfig } from '../trainer.config';
 import { JobFailedError, JobRejectedError } from './job-errors';
-import { JobRunner, WORKER_LOST } from './job-runner';
-import { JobStatusStore } from './job-status.store';
+import { JobRunner, WORKER_LOST } from './job-runner.service';
+import { JobStatusStore } from './job-status.service';
 import { firstAttemptRunId } from './run-ids';
 
 const VERSION = datasetVersion({

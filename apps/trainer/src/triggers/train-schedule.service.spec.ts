@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { EventNames } from '@sepal/contracts';
 import { RecordingEventBus } from '../../test/support/fakes';
 import { TrainerConfig } from '../trainer.config';
-import { TrainSchedule } from './train-schedule';
+import { TrainSchedule } from './train-schedule.service';
 
 function schedule(env: NodeJS.ProcessEnv) {
   const bus = new RecordingEventBus();

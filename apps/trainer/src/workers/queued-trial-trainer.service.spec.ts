@@ -1,8 +1,8 @@
 import { InProcessBroker, InProcessEventBus } from '@sepal/messaging';
-import { RunningJobs } from '../jobs/running-jobs';
+import { RunningJobs } from '../jobs/running-jobs.service';
 import { trainerConfigSchema } from '../trainer.config';
-import { QueuedTrialTrainer } from './queued-trial-trainer';
-import type { PooledTrialTrainer, TrialRequest } from './trial-trainer';
+import { QueuedTrialTrainer } from './queued-trial-trainer.service';
+import type { PooledTrialTrainer, TrialRequest } from './trial-trainer.service';
 
 describe('QueuedTrialTrainer', () => {
   // No replica consumes trainer.trials here (onApplicationBootstrap is not called): the trial is never answered.

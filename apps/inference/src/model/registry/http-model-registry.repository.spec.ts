@@ -2,7 +2,7 @@ import { createServer, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ServiceCallError } from '@sepal/http-client';
 import { InferenceConfig } from '../../inference.config';
-import { HttpModelRegistry } from './http-model-registry';
+import { HttpModelRegistry } from './http-model-registry.repository';
 
 const SHA = 'a'.repeat(64);
 const RUN_ID = '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21';
