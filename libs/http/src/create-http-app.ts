@@ -65,7 +65,7 @@ export async function createHttpApp(
     abortOnError: false,
   });
   recordRoutes(app.getHttpAdapter().getInstance());
-  installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(AppMetricsRegistry).http);
+  installHttpMetrics(app.getHttpAdapter().getInstance(), appMetrics(app).http);
   refuseUnstorableCharacters(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new DomainExceptionFilter());
   const guard = new ScopeGuard(app.get(Reflector), {
@@ -93,4 +93,13 @@ export async function createHttpApp(
   SwaggerModule.setup('docs', app, document, { ui: false, raw: ['json'], jsonDocumentUrl: 'docs/json' });
   serveSwaggerUi(app.getHttpAdapter().getInstance(), options.title);
   return app;
+}
+
+/** The app's metrics (its `/metrics`); an app without ObservabilityModule serves none and counts into its own. */
+function appMetrics(app: NestFastifyApplication): AppMetricsRegistry {
+  try {
+    return app.get(AppMetricsRegistry);
+  } catch {
+    return new AppMetricsRegistry();
+  }
 }

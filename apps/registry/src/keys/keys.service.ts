@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
 import { ConfigError } from '@sepal/config';
 import {
   ConflictError,
@@ -47,7 +54,8 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   constructor(
     private readonly repository: KeysRepository,
     @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
-    registry: AppMetricsRegistry = new AppMetricsRegistry(),
+    // Optional: `sepal keys create --admin` runs this service with no HTTP app, so no /metrics to serve it at.
+    @Optional() registry: AppMetricsRegistry = new AppMetricsRegistry(),
   ) {
     registry.add(this.checked);
     this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
