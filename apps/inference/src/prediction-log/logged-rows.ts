@@ -1,4 +1,4 @@
-import type { LoggedGroup, LoggedRow } from '@sepal/contracts';
+import type { LoggedGroup } from '@sepal/contracts';
 import type { ModelInfo, RunOutput } from '../model/loading/loaded-model';
 import type { ModelSignature } from '../predict/model-signature';
 import { imageMeanIntensities } from '@sepal/ml';
@@ -136,55 +136,58 @@ export class LoggedHeaders {
   }
 }
 
-/**
- * The predictions.logged group of a pending request: what its rows share said once, then per row the inputs in
- * feature order, the class index and probabilities (or the value), the latency, the key and the time.
- */
-export function toLoggedGroup(
-  pending: PendingRows,
-  header: LoggedHeader = loggedHeader(pending.signature),
-): LoggedGroup {
-  const { info, signature, data, categorical, output, rows } = pending;
-  const { numericCount, categoricalCount } = signature;
-  const { features } = header;
-  const classes = signature.labels.length;
-  const logged: LoggedRow[] = new Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let inputs: (number | string | null)[];
-    if (signature.image) {
-      const summary = imageSummary(signature.image, data, r);
-      inputs = features.map((name) => summary[name]);
-    } else if (signature.columns === null) {
-      inputs = new Array(numericCount);
-      for (let i = 0; i < numericCount; i++) inputs[i] = finiteOrNull(data[r * numericCount + i]);
-    } else {
-      inputs = signature.columns.map((column) =>
-        column.type === 'numeric'
-          ? finiteOrNull(data[r * numericCount + column.slot])
-          : (categorical?.[r * categoricalCount + column.slot] ?? null),
-      );
-    }
-    const row: LoggedRow = {
-      predictionId: pending.ids[r],
-      inputs,
-      latencyMs: pending.latencyMs,
-      keyName: pending.keyName,
-      at: pending.at,
-    };
-    if (output.values) row.value = output.values[r];
-    else {
-      row.class = output.labels[r];
-      row.probabilities = Array.from(output.probabilities.subarray(r * classes, (r + 1) * classes));
-    }
-    logged[r] = row;
-  }
+/** An empty group of a model version's logged rows, its columns ready to append to (see appendRows). */
+export function emptyGroup(info: ModelInfo, header: LoggedHeader, regression: boolean): LoggedGroup {
   return {
     model: info.name,
     version: info.version,
     sha256: info.sha256,
     ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
-    features,
-    ...(output.values || header.labels === undefined ? {} : { labels: header.labels }),
-    rows: logged,
+    features: header.features,
+    ...(regression || header.labels === undefined
+      ? { values: [] }
+      : { labels: header.labels, classes: [], probabilities: [] }),
+    predictionIds: [],
+    inputs: [],
+    latencyMs: [],
+    keyNames: [],
+    at: [],
   };
+}
+
+/**
+ * Appends rows `from` to `to` (exclusive) of a pending request to its model version's group: per row the inputs in
+ * feature order (an image: its shape and channel means), the class index and probabilities (or the value), the
+ * latency, the key and the time, each onto its column.
+ */
+export function appendRows(group: LoggedGroup, pending: PendingRows, from: number, to: number): void {
+  const { signature, data, categorical, output } = pending;
+  const { numericCount, categoricalCount } = signature;
+  const { inputs, features } = group;
+  const classes = signature.labels.length;
+  for (let r = from; r < to; r++) {
+    group.predictionIds.push(pending.ids[r]);
+    if (signature.image) {
+      const summary = imageSummary(signature.image, data, r);
+      for (const name of features) inputs.push(summary[name]);
+    } else if (signature.columns === null) {
+      for (let i = 0; i < numericCount; i++) inputs.push(finiteOrNull(data[r * numericCount + i]));
+    } else {
+      for (const column of signature.columns)
+        inputs.push(
+          column.type === 'numeric'
+            ? finiteOrNull(data[r * numericCount + column.slot])
+            : (categorical?.[r * categoricalCount + column.slot] ?? null),
+        );
+    }
+    if (group.values) group.values.push(output.values![r]);
+    else {
+      group.classes!.push(output.labels[r]);
+      for (let c = r * classes; c < (r + 1) * classes; c++)
+        group.probabilities!.push(output.probabilities[c]);
+    }
+    group.latencyMs.push(pending.latencyMs);
+    group.keyNames.push(pending.keyName);
+    group.at.push(pending.at);
+  }
 }

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import {
+  EventNames,
   expandLoggedPredictions,
   MAX_LOGGED_PREDICTIONS_PER_EVENT,
-  type LoggedGroup,
+  parseEventPayload,
   type PredictionsLogged,
 } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
@@ -11,6 +12,7 @@ import { InferenceConfig } from '../inference.config';
 import type { ModelInfo } from '../model/loading/loaded-model';
 import { createSignature } from '../predict/model-signature';
 import { predictionIds } from './prediction-id';
+import { LoggedHeaders, pendingRows } from './logged-rows';
 import { eventsOf, PredictionLog } from './prediction-log.service';
 
 const info: ModelInfo = {
@@ -65,7 +67,7 @@ function setup(env: Record<string, string> = {}) {
 }
 
 function rowsOf(event: PredictionsLogged): number {
-  return event.groups.reduce((sum, group) => sum + group.rows.length, 0);
+  return event.groups.reduce((sum, group) => sum + group.predictionIds.length, 0);
 }
 
 describe('PredictionLog', () => {
@@ -151,22 +153,24 @@ describe('PredictionLog', () => {
   });
 
   it('packs requests into events of at most MAX_LOGGED_PREDICTIONS_PER_EVENT rows, one group per model version', () => {
-    const request = (version: number, rows: number): LoggedGroup => ({
-      model: 'M',
-      version,
-      sha256: String(version).repeat(64),
-      features: ['a'],
-      rows: Array.from({ length: rows }, (_, i) => ({
-        predictionId: `${version}-${i}`,
-        inputs: [i],
-        value: i,
+    const request = (version: number, rows: number) =>
+      pendingRows({
+        info: { ...info, version, sha256: String(version).repeat(64) },
+        signature,
+        parsed: { rows, data: new Float32Array(rows * 2).map((_, i) => i) },
+        output: {
+          probabilities: new Float32Array(rows * 2).fill(0.5),
+          labels: new Int32Array(rows).map((_, i) => i % 2),
+        },
+        ids: predictionIds(rows),
         latencyMs: 1,
         keyName: null,
-        at: 0,
-      })),
-    });
-    const events = eventsOf([request(1, 600), request(2, 300), request(1, 600)]);
-    expect(events.map((groups) => groups.map((group) => [group.version, group.rows.length]))).toEqual([
+      });
+    const first = request(1, 600);
+    const events = eventsOf([first, request(2, 300), request(1, 600)], new LoggedHeaders());
+    expect(
+      events.map((groups) => groups.map((group) => [group.version, group.predictionIds.length])),
+    ).toEqual([
       [
         [1, 700],
         [2, 300],
@@ -174,6 +178,12 @@ describe('PredictionLog', () => {
       [[1, 500]],
     ]);
     expect(MAX_LOGGED_PREDICTIONS_PER_EVENT).toBe(1000);
-    expect(events.flat().flatMap((group) => group.rows.map((row) => row.predictionId))).toHaveLength(1500);
+    expect(new Set(events.flat().flatMap((group) => group.predictionIds)).size).toBe(1500);
+    // Each event is a valid predictions.logged payload, its rows in request order.
+    const records = events.flatMap((groups) =>
+      expandLoggedPredictions(parseEventPayload(EventNames.PredictionsLogged, { groups })),
+    );
+    expect(records.slice(0, 600).map((r) => r.predictionId)).toEqual(first.ids);
+    expect(records[599]).toMatchObject({ inputs: { a: 1198, b: 1199 }, output: { class: 'yes' } });
   });
 });

@@ -3,7 +3,14 @@ import { EventNames, MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedGroup } from '
 import { EventBus } from '@sepal/messaging';
 import { AppMetricsRegistry, counter, gauge } from '@sepal/observability';
 import { InferenceConfig, InferenceConfigValues } from '../inference.config';
-import { LoggedHeaders, PendingRows, pendingRows, ScoredRequest, toLoggedGroup } from './logged-rows';
+import {
+  appendRows,
+  emptyGroup,
+  LoggedHeaders,
+  PendingRows,
+  pendingRows,
+  ScoredRequest,
+} from './logged-rows';
 import { BoundedRowQueue } from './prediction-log-queue';
 
 /** How long one flush may wait for the broker before its rows count as dropped (the log never waits longer). */
@@ -88,8 +95,8 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
       const taken = this.queue.take(this.config.PREDICTION_LOG_BATCH);
       let left = taken.reduce((sum, pending) => sum + pending.rows, 0);
       // One event holds at most MAX_LOGGED_PREDICTIONS_PER_EVENT rows, one group per model version.
-      for (const groups of eventsOf(taken.map((p) => toLoggedGroup(p, this.headers.of(p.signature))))) {
-        const rows = groups.reduce((sum, group) => sum + group.rows.length, 0);
+      for (const groups of eventsOf(taken, this.headers)) {
+        const rows = groups.reduce((sum, group) => sum + group.predictionIds.length, 0);
         try {
           await publishWithin(this.bus.publish(EventNames.PredictionsLogged, { groups }), PUBLISH_TIMEOUT_MS);
           this.shipped.inc(rows);
@@ -108,16 +115,18 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
 }
 
 /**
- * The groups of requests packed into events: rows of one model version share a group, and an event holds at most
- * MAX_LOGGED_PREDICTIONS_PER_EVENT rows (one request may hold more, and is split).
+ * The rows of pending requests packed into events: rows of one model version share a group, and an event holds at
+ * most MAX_LOGGED_PREDICTIONS_PER_EVENT rows (one request may hold more, and is split).
  */
-export function eventsOf(requests: readonly LoggedGroup[]): LoggedGroup[][] {
+export function eventsOf(requests: readonly PendingRows[], headers: LoggedHeaders): LoggedGroup[][] {
   const events: LoggedGroup[][] = [];
   let current = new Map<string, LoggedGroup>();
   let rows = 0;
   for (const request of requests) {
-    const key = `${request.model}\u0000${request.version}\u0000${request.sha256}`;
-    for (const row of request.rows) {
+    const { info } = request;
+    const key = `${info.name}\u0000${info.version}\u0000${info.sha256}`;
+    let done = 0;
+    while (done < request.rows) {
       if (rows === MAX_LOGGED_PREDICTIONS_PER_EVENT) {
         events.push([...current.values()]);
         current = new Map();
@@ -125,11 +134,13 @@ export function eventsOf(requests: readonly LoggedGroup[]): LoggedGroup[][] {
       }
       let group = current.get(key);
       if (!group) {
-        group = { ...request, rows: [] };
+        group = emptyGroup(info, headers.of(request.signature), request.output.values !== undefined);
         current.set(key, group);
       }
-      group.rows.push(row);
-      rows++;
+      const to = Math.min(request.rows, done + MAX_LOGGED_PREDICTIONS_PER_EVENT - rows);
+      appendRows(group, request, done, to);
+      rows += to - done;
+      done = to;
     }
   }
   if (rows > 0) events.push([...current.values()]);

@@ -42,7 +42,7 @@ describe('predictions.logged', () => {
       classified(1, 'versicolor'),
     ];
     const payload = groupLoggedPredictions(records);
-    expect(payload.groups.map((group) => [group.model, group.version, group.rows.length])).toEqual([
+    expect(payload.groups.map((group) => [group.model, group.version, group.predictionIds.length])).toEqual([
       ['Iris', 1, 2],
       ['Prices', 1, 1],
       ['Iris', 2, 1],
@@ -56,22 +56,30 @@ describe('predictions.logged', () => {
     for (const record of records) expect(byId.get(record.predictionId)).toEqual(record);
   });
 
-  it("refuses rows that do not match their group's features and labels, naming the row", () => {
+  it("refuses columns that do not fit their group's rows, features and labels, naming the column", () => {
     const payload = groupLoggedPredictions([classified(1, 'setosa'), classified(1, 'versicolor')]);
-    const group = payload.groups[0];
-    const broken = (change: (row: (typeof group.rows)[number]) => void) => {
+    const broken = (change: (group: (typeof payload.groups)[number]) => void) => {
       const copy = structuredClone(payload);
-      change(copy.groups[0].rows[1]);
+      change(copy.groups[0]);
       return () => parseEventPayload(EventNames.PredictionsLogged, copy);
     };
-    expect(broken((row) => row.inputs.pop())).toThrow(/rows\[1\]: 2 inputs for 3 features/);
-    expect(broken((row) => (row.class = 2))).toThrow(/rows\[1\]: class must be an index into the 2 labels/);
-    expect(broken((row) => row.probabilities!.push(0))).toThrow(/one entry per label \(2\)/);
-    expect(broken((row) => (row.at = 8_640_000_000_000_001))).toThrow(/rows\.1\.at/);
+    expect(broken((group) => group.inputs.pop())).toThrow(/inputs: 5 entries for 2 rows of 3/);
+    expect(broken((group) => group.latencyMs.pop())).toThrow(/latencyMs: 1 entries for 2 rows/);
+    expect(broken((group) => group.keyNames.push('extra'))).toThrow(/keyNames: 3 entries for 2 rows/);
+    expect(broken((group) => (group.classes![1] = 2))).toThrow(
+      /classes\[1\]: 2 is not an index into the 2 labels/,
+    );
+    expect(broken((group) => group.probabilities!.push(0))).toThrow(
+      /probabilities: 5 entries for 2 rows of 2/,
+    );
+    expect(broken((group) => delete group.probabilities)).toThrow(/a classifier's group needs both/);
+    expect(broken((group) => (group.values = [1, 2]))).toThrow(/a classifier \(labels\) has classes and/);
+    expect(broken((group) => (group.at[1] = 8_640_000_000_000_001))).toThrow(/at\.1/);
+    expect(broken((group) => (group.predictionIds[0] = 'not-a-uuid'))).toThrow(/predictionIds\.0/);
     const prices = groupLoggedPredictions([regressed]);
-    delete prices.groups[0].rows[0].value;
+    delete prices.groups[0].values;
     expect(() => parseEventPayload(EventNames.PredictionsLogged, prices)).toThrow(
-      /a regressor's row needs a value/,
+      /a regressor's group needs one value per row/,
     );
   });
 

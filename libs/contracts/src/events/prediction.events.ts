@@ -47,25 +47,15 @@ export const loggedPredictionSchema = z.object({
 });
 export type LoggedPrediction = z.infer<typeof loggedPredictionSchema>;
 
-/** One row of a logged group: its inputs in the group's feature order, the class (index into labels) or value. */
-export const loggedRowSchema = z.object({
-  predictionId: predictionIdSchema,
-  inputs: z.array(featureCell).max(MAX_LOGGED_FEATURES),
-  /** Classifier: the predicted class's index in the group's labels, and one probability per label. */
-  class: z.number().int().nonnegative().optional(),
-  probabilities: z.array(finiteNumber).max(MAX_LOGGED_FEATURES).optional(),
-  /** Regressor: the predicted value. */
-  value: finiteNumber.optional(),
-  latencyMs: z.number().nonnegative().finite(),
-  keyName: z.string().max(200).nullable(),
-  /** When the prediction was made, in milliseconds since the epoch (at most the last time a Date can hold). */
-  at: z.number().int().nonnegative().max(MAX_DATE_MS),
-});
-export type LoggedRow = z.infer<typeof loggedRowSchema>;
+const rowCount = MAX_LOGGED_PREDICTIONS_PER_EVENT;
+/** The most cells of a flat per-row matrix (inputs, probabilities): every row at the most features. */
+const MAX_LOGGED_CELLS = MAX_LOGGED_PREDICTIONS_PER_EVENT * MAX_LOGGED_FEATURES;
 
 /**
- * The logged rows of one model version: what every row shares (model, version, sha256, test figures, the names of
- * the inputs and of the classes) is said once, so a busy gateway builds, checks and sends a few numbers per row.
+ * The logged rows of one model version, column by column: what every row shares (model, version, sha256, test
+ * figures, the names of the inputs and of the classes) is said once, then each field is one array with an entry per
+ * row (inputs and probabilities flat, row after row). A busy gateway builds, checks and sends a few arrays of numbers
+ * per event instead of an object per row.
  */
 export const loggedGroupSchema = z
   .object({
@@ -78,7 +68,22 @@ export const loggedGroupSchema = z
     features: z.array(z.string().min(1).max(1000)).min(1).max(MAX_LOGGED_FEATURES),
     /** A classifier's classes, in the order of each row's probabilities; absent for a regressor. */
     labels: z.array(z.string().max(1000)).min(1).max(MAX_LOGGED_FEATURES).optional(),
-    rows: z.array(loggedRowSchema).min(1).max(MAX_LOGGED_PREDICTIONS_PER_EVENT),
+    /** One per row: the row's prediction id. */
+    predictionIds: z.array(predictionIdSchema).min(1).max(rowCount),
+    /** Row after row, each row's inputs in the order of `features` (null: missing). */
+    inputs: z.array(featureCell).max(MAX_LOGGED_CELLS),
+    /** Classifier, one per row: the predicted class's index in `labels`. */
+    classes: z.array(z.number().int().nonnegative()).max(rowCount).optional(),
+    /** Classifier, row after row: one probability per label. */
+    probabilities: z.array(finiteNumber).max(MAX_LOGGED_CELLS).optional(),
+    /** Regressor, one per row: the predicted value. */
+    values: z.array(finiteNumber).max(rowCount).optional(),
+    /** One per row: the time to answer its request, in milliseconds. */
+    latencyMs: z.array(z.number().nonnegative().finite()).max(rowCount),
+    /** One per row: the API key's name; null without keys. */
+    keyNames: z.array(z.string().max(200).nullable()).max(rowCount),
+    /** One per row: when it was predicted, in milliseconds since the epoch (at most the last time a Date holds). */
+    at: z.array(z.number().int().nonnegative().max(MAX_DATE_MS)).max(rowCount),
   })
   .superRefine((group, ctx) => {
     const problem = groupProblem(group);
@@ -91,53 +96,72 @@ export const predictionsLoggedSchema = z
   .object({ groups: z.array(loggedGroupSchema).min(1).max(MAX_LOGGED_PREDICTIONS_PER_EVENT) })
   .refine(
     (payload) =>
-      payload.groups.reduce((sum, group) => sum + group.rows.length, 0) <= MAX_LOGGED_PREDICTIONS_PER_EVENT,
+      payload.groups.reduce((sum, group) => sum + group.predictionIds.length, 0) <=
+      MAX_LOGGED_PREDICTIONS_PER_EVENT,
     `at most ${MAX_LOGGED_PREDICTIONS_PER_EVENT} rows in all groups of one event`,
   );
 export type PredictionsLogged = z.infer<typeof predictionsLoggedSchema>;
 
-/** Why a group's rows do not match its features and labels, or null. */
-function groupProblem(group: Pick<LoggedGroup, 'features' | 'labels' | 'rows'>): string | null {
-  const { features, labels, rows } = group;
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    if (row.inputs.length !== features.length)
-      return `rows[${r}]: ${row.inputs.length} inputs for ${features.length} features`;
-    if (labels === undefined) {
-      if (row.value === undefined) return `rows[${r}]: a regressor's row needs a value`;
-    } else if (row.class === undefined || row.class >= labels.length) {
-      return `rows[${r}]: class must be an index into the ${labels.length} labels`;
-    } else if (row.probabilities?.length !== labels.length) {
-      return `rows[${r}]: probabilities must have one entry per label (${labels.length})`;
-    }
+/** Why a group's columns do not fit together (one entry per row, one cell per feature or label), or null. */
+function groupProblem(group: LoggedGroup): string | null {
+  const { features, labels, predictionIds } = group;
+  const rows = predictionIds.length;
+  const perRow = (name: string, length: number, width = 1): string | null =>
+    length === rows * width
+      ? null
+      : `${name}: ${length} entries for ${rows} rows${width === 1 ? '' : ` of ${width}`} (one per row${width === 1 ? '' : ' and column'})`;
+  const problem =
+    perRow('inputs', group.inputs.length, features.length) ??
+    perRow('latencyMs', group.latencyMs.length) ??
+    perRow('keyNames', group.keyNames.length) ??
+    perRow('at', group.at.length);
+  if (problem !== null) return problem;
+  if (labels === undefined) {
+    if (group.values === undefined) return "values: a regressor's group needs one value per row";
+    if (group.classes !== undefined || group.probabilities !== undefined)
+      return 'classes, probabilities: a regressor (no labels) has values only';
+    return perRow('values', group.values.length);
   }
-  return null;
+  if (group.classes === undefined || group.probabilities === undefined)
+    return "classes, probabilities: a classifier's group needs both";
+  if (group.values !== undefined) return 'values: a classifier (labels) has classes and probabilities only';
+  const shape =
+    perRow('classes', group.classes.length) ??
+    perRow('probabilities', group.probabilities.length, labels.length);
+  if (shape !== null) return shape;
+  const wrong = group.classes.findIndex((c) => c >= labels.length);
+  return wrong < 0
+    ? null
+    : `classes[${wrong}]: ${group.classes[wrong]} is not an index into the ${labels.length} labels`;
 }
 
 /** The logged predictions of a predictions.logged payload, one record per row (what the data service stores). */
 export function expandLoggedPredictions(payload: PredictionsLogged): LoggedPrediction[] {
   const records: LoggedPrediction[] = [];
-  for (const { model, version, sha256, testMetrics, features, labels, rows } of payload.groups) {
-    for (const row of rows) {
+  for (const group of payload.groups) {
+    const { model, version, sha256, testMetrics, features, labels } = group;
+    const width = features.length;
+    for (let r = 0; r < group.predictionIds.length; r++) {
       const inputs: Record<string, FeatureCell> = {};
-      for (let i = 0; i < features.length; i++) inputs[features[i]] = row.inputs[i];
+      for (let i = 0; i < width; i++) inputs[features[i]] = group.inputs[r * width + i];
       let output: LoggedPrediction['output'];
-      if (labels === undefined) output = { value: row.value! };
+      if (labels === undefined) output = { value: group.values![r] };
       else {
         const probabilities: Record<string, number> = {};
-        for (let c = 0; c < labels.length; c++) probabilities[labels[c]] = row.probabilities![c];
-        output = { class: labels[row.class!], probabilities };
+        for (let c = 0; c < labels.length; c++)
+          probabilities[labels[c]] = group.probabilities![r * labels.length + c];
+        output = { class: labels[group.classes![r]], probabilities };
       }
       records.push({
-        predictionId: row.predictionId,
+        predictionId: group.predictionIds[r],
         model,
         version,
         sha256,
         inputs,
         output,
-        latencyMs: row.latencyMs,
-        keyName: row.keyName,
-        at: new Date(row.at).toISOString(),
+        latencyMs: group.latencyMs[r],
+        keyName: group.keyNames[r],
+        at: new Date(group.at[r]).toISOString(),
         ...(testMetrics ? { testMetrics } : {}),
       });
     }
@@ -171,28 +195,29 @@ export function groupLoggedPredictions(records: readonly LoggedPrediction[]): Pr
         sha256: record.sha256,
         ...(record.testMetrics ? { testMetrics: record.testMetrics } : {}),
         features,
-        ...(labels ? { labels } : {}),
-        rows: [],
+        ...(labels ? { labels, classes: [], probabilities: [] } : { values: [] }),
+        predictionIds: [],
+        inputs: [],
+        latencyMs: [],
+        keyNames: [],
+        at: [],
       };
       groups.set(key, group);
     }
-    const row: LoggedRow = {
-      predictionId: record.predictionId,
-      inputs: features.map((name) => (record.inputs as Record<string, FeatureCell>)[name]),
-      latencyMs: record.latencyMs,
-      keyName: record.keyName,
-      at: Date.parse(record.at),
-    };
+    group.predictionIds.push(record.predictionId);
+    for (const name of features) group.inputs.push((record.inputs as Record<string, FeatureCell>)[name]);
+    group.latencyMs.push(record.latencyMs);
+    group.keyNames.push(record.keyName);
+    group.at.push(Date.parse(record.at));
     if ('class' in record.output) {
       const index = labels!.indexOf(record.output.class);
       if (index < 0)
         throw new Error(
           `predictionId ${record.predictionId}: class '${record.output.class}' has no probability`,
         );
-      row.class = index;
-      row.probabilities = labels!.map((label) => probabilities![label]);
-    } else row.value = record.output.value;
-    group.rows.push(row);
+      group.classes!.push(index);
+      for (const label of labels!) group.probabilities!.push(probabilities![label]);
+    } else group.values!.push(record.output.value);
   }
   return { groups: [...groups.values()] };
 }
