@@ -56,7 +56,7 @@ export const inferenceConfigSchema = baseConfigSchema.extend({
   PREDICTION_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0.1),
   /** Rows the log holds in memory waiting for the bus; beyond it sampled rows are dropped and counted. */
   PREDICTION_LOG_QUEUE: z.coerce.number().int().positive().max(10_000_000).default(50_000),
-  /** Rows per flush (predictions.logged events carry at most 1,000 each). */
+  /** Rows per predictions.logged event, at most 1,000 (a larger request is split over events). */
   PREDICTION_LOG_BATCH: z.coerce.number().int().positive().max(1000).default(500),
   /** How often queued rows are shipped (ms). */
   PREDICTION_LOG_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(500),

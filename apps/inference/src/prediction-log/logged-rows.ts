@@ -4,24 +4,7 @@ import type { ModelSignature } from '../predict/model-signature';
 import { imageMeanIntensities } from '@sepal/ml';
 import { imageDriftFeatures } from '../drift/image-drift-features';
 
-/**
- * One scored request waiting in the log's queue: copies of its inputs and outputs (the buffers may be reused once
- * the request is answered), turned into records only when flushed, off the request path.
- */
-export interface PendingRows {
-  rows: number;
-  info: ModelInfo;
-  signature: ModelSignature;
-  data: Float32Array;
-  categorical: string[] | undefined;
-  output: RunOutput;
-  ids: readonly string[];
-  latencyMs: number;
-  keyName: string | null;
-  at: number;
-}
-
-/** A scored request as PredictService hands it to the log. */
+/** A scored request as PredictService hands it to the log (its buffers may be reused once it is answered). */
 export interface ScoredRequest {
   info: ModelInfo;
   signature: ModelSignature;
@@ -30,29 +13,6 @@ export interface ScoredRequest {
   ids: readonly string[];
   latencyMs: number;
   keyName: string | null;
-}
-
-/** Copies what the log needs of a scored request, so later reuse of the request's buffers cannot change it. */
-export function pendingRows(scored: ScoredRequest): PendingRows {
-  const { info, signature, parsed, output, ids, latencyMs, keyName } = scored;
-  const { rows } = parsed;
-  const classes = signature.labels.length;
-  return {
-    rows,
-    info,
-    signature,
-    data: parsed.data.slice(0, rows * signature.numericCount),
-    categorical: parsed.categorical?.slice(0, rows * signature.categoricalCount),
-    output: {
-      probabilities: output.probabilities.slice(0, rows * classes),
-      labels: output.labels.slice(0, rows),
-      values: output.values?.slice(0, rows),
-    },
-    ids,
-    latencyMs,
-    keyName,
-    at: Date.now(),
-  };
 }
 
 /** The test figures live quality is compared with (the version's other metrics stay in the registry). */
@@ -156,17 +116,24 @@ export function emptyGroup(info: ModelInfo, header: LoggedHeader, regression: bo
 }
 
 /**
- * Appends rows `from` to `to` (exclusive) of a pending request to its model version's group: per row the inputs in
- * feature order (an image: its shape and channel means), the class index and probabilities (or the value), the
- * latency, the key and the time, each onto its column.
+ * Appends rows `from` to `to` (exclusive) of a scored request to its model version's group, copying them out of the
+ * request's buffers: per row the inputs in feature order (an image: its shape and channel means), the class index
+ * and probabilities (or the value), the latency, the key and `at`, each onto its column.
  */
-export function appendRows(group: LoggedGroup, pending: PendingRows, from: number, to: number): void {
-  const { signature, data, categorical, output } = pending;
+export function appendRows(
+  group: LoggedGroup,
+  scored: ScoredRequest,
+  at: number,
+  from: number,
+  to: number,
+): void {
+  const { signature, output } = scored;
+  const { data, categorical } = scored.parsed;
   const { numericCount, categoricalCount } = signature;
   const { inputs, features } = group;
   const classes = signature.labels.length;
   for (let r = from; r < to; r++) {
-    group.predictionIds.push(pending.ids[r]);
+    group.predictionIds.push(scored.ids[r]);
     if (signature.image) {
       const summary = imageSummary(signature.image, data, r);
       for (const name of features) inputs.push(summary[name]);
@@ -186,8 +153,8 @@ export function appendRows(group: LoggedGroup, pending: PendingRows, from: numbe
       for (let c = r * classes; c < (r + 1) * classes; c++)
         group.probabilities!.push(output.probabilities[c]);
     }
-    group.latencyMs.push(pending.latencyMs);
-    group.keyNames.push(pending.keyName);
-    group.at.push(pending.at);
+    group.latencyMs.push(scored.latencyMs);
+    group.keyNames.push(scored.keyName);
+    group.at.push(at);
   }
 }

@@ -1,19 +1,12 @@
 import { Logger } from '@nestjs/common';
-import {
-  EventNames,
-  expandLoggedPredictions,
-  MAX_LOGGED_PREDICTIONS_PER_EVENT,
-  parseEventPayload,
-  type PredictionsLogged,
-} from '@sepal/contracts';
+import { expandLoggedPredictions, type PredictionsLogged } from '@sepal/contracts';
 import type { EventBus } from '@sepal/messaging';
 import { AppMetricsRegistry } from '@sepal/observability';
 import { InferenceConfig } from '../inference.config';
 import type { ModelInfo } from '../model/loading/loaded-model';
 import { createSignature } from '../predict/model-signature';
 import { predictionIds } from './prediction-id';
-import { LoggedHeaders, pendingRows } from './logged-rows';
-import { eventsOf, PredictionLog } from './prediction-log.service';
+import { PredictionLog } from './prediction-log.service';
 
 const info: ModelInfo = {
   name: 'M',
@@ -116,10 +109,11 @@ describe('PredictionLog', () => {
     const { log, bus, record } = setup({ PREDICTION_LOG_BATCH: '3' });
     for (let i = 0; i < 4; i++) record(2);
     await log.flush();
-    expect(bus.sent.map((event) => rowsOf(event))).toEqual([2, 2, 2, 2]);
+    expect(bus.sent.map((event) => rowsOf(event))).toEqual([3, 3, 2]);
     record(5);
     await log.flush();
-    expect(expandLoggedPredictions(bus.sent.at(-1)!)).toHaveLength(5);
+    expect(bus.sent.slice(3).map((event) => rowsOf(event))).toEqual([3, 2]);
+    expect(bus.sent.flatMap(expandLoggedPredictions)).toHaveLength(13);
   });
 
   it('drops and counts what does not fit the queue, without blocking or throwing', async () => {
@@ -150,40 +144,5 @@ describe('PredictionLog', () => {
     const { log, record } = setup({ PREDICTION_LOG_SAMPLE: '0' });
     for (let i = 0; i < 100; i++) record(1);
     expect(log.queuedRows).toBe(0);
-  });
-
-  it('packs requests into events of at most MAX_LOGGED_PREDICTIONS_PER_EVENT rows, one group per model version', () => {
-    const request = (version: number, rows: number) =>
-      pendingRows({
-        info: { ...info, version, sha256: String(version).repeat(64) },
-        signature,
-        parsed: { rows, data: new Float32Array(rows * 2).map((_, i) => i) },
-        output: {
-          probabilities: new Float32Array(rows * 2).fill(0.5),
-          labels: new Int32Array(rows).map((_, i) => i % 2),
-        },
-        ids: predictionIds(rows),
-        latencyMs: 1,
-        keyName: null,
-      });
-    const first = request(1, 600);
-    const events = eventsOf([first, request(2, 300), request(1, 600)], new LoggedHeaders());
-    expect(
-      events.map((groups) => groups.map((group) => [group.version, group.predictionIds.length])),
-    ).toEqual([
-      [
-        [1, 700],
-        [2, 300],
-      ],
-      [[1, 500]],
-    ]);
-    expect(MAX_LOGGED_PREDICTIONS_PER_EVENT).toBe(1000);
-    expect(new Set(events.flat().flatMap((group) => group.predictionIds)).size).toBe(1500);
-    // Each event is a valid predictions.logged payload, its rows in request order.
-    const records = events.flatMap((groups) =>
-      expandLoggedPredictions(parseEventPayload(EventNames.PredictionsLogged, { groups })),
-    );
-    expect(records.slice(0, 600).map((r) => r.predictionId)).toEqual(first.ids);
-    expect(records[599]).toMatchObject({ inputs: { a: 1198, b: 1199 }, output: { class: 'yes' } });
   });
 });
