@@ -76,6 +76,22 @@ describe('predictions.logged', () => {
     expect(broken((group) => (group.values = [1, 2]))).toThrow(/a classifier \(labels\) has classes and/);
     expect(broken((group) => (group.at[1] = 8_640_000_000_000_001))).toThrow(/at\.1/);
     expect(broken((group) => (group.predictionIds[0] = 'not-a-uuid'))).toThrow(/predictionIds\.0/);
+    expect(broken((group) => (group.inputs[4] = { nested: 1 } as never))).toThrow(
+      /inputs\.4: must be a finite number, a string of at most 1000 characters or null/,
+    );
+    expect(broken((group) => (group.probabilities![0] = Number.POSITIVE_INFINITY))).toThrow(
+      /probabilities\.0: must be a finite number/,
+    );
+    expect(broken((group) => (group.latencyMs[1] = -1))).toThrow(
+      /latencyMs\.1: must be a finite number from 0/,
+    );
+    expect(broken((group) => (group.keyNames[0] = 'k'.repeat(201)))).toThrow(
+      /keyNames\.0: must be a key name/,
+    );
+    expect(broken((group) => (group.classes![0] = 0.5))).toThrow(/classes\.0: must be a class index/);
+    expect(broken((group) => (group.predictionIds = []))).toThrow(
+      /predictionIds: must have 1 to 1000 entries, not 0/,
+    );
     const prices = groupLoggedPredictions([regressed]);
     delete prices.groups[0].values;
     expect(() => parseEventPayload(EventNames.PredictionsLogged, prices)).toThrow(
