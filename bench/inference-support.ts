@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { encodeOnnxMetadata } from '@sepal/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppMetricsRegistry } from '@sepal/observability';
 import { InferenceConfig, startInferenceApp } from '../apps/inference/src';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import { printSettings } from './settings';
@@ -258,4 +259,16 @@ export function startBenchGateway(
       ...overrides,
     }),
   );
+}
+
+/** The sum of an app's counter `name` over the series matching `labels` (0 when it has none). */
+export async function counterValue(
+  app: NestFastifyApplication,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = await app.get(AppMetricsRegistry).getSingleMetric(name)?.get();
+  return (metric?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
+    .reduce((sum, v) => sum + v.value, 0);
 }

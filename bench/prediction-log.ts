@@ -12,10 +12,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppMetricsRegistry } from '@sepal/observability';
 import { ModelManager } from '../apps/inference/src';
 import {
   BenchModel,
+  counterValue,
   IRIS_FEATURES,
   miniRegistry,
   runWrk,
@@ -53,17 +53,6 @@ async function measure(url: string, script: string): Promise<Measured> {
   const figures = await runWrk(url, script, CONNECTIONS, SECONDS);
   const used = process.cpuUsage(before);
   return { ...figures, cpuUs: (used.user + used.system) / Math.max(1, figures.requests) };
-}
-
-async function counterValue(
-  app: NestFastifyApplication,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const metric = await app.get(AppMetricsRegistry).getSingleMetric(name)?.get();
-  return (metric?.values ?? [])
-    .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
-    .reduce((sum, v) => sum + v.value, 0);
 }
 
 async function main(): Promise<void> {

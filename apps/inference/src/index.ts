@@ -10,3 +10,4 @@ export { MODEL_PROMOTED_QUEUE, MODEL_TRAFFIC_QUEUE } from './model/updates/model
 /** The gateway's metrics and the per-model request buckets (the per-model request benchmark counts with them). */
 export { InferenceMetrics } from './metrics/inference-metrics.service';
 export { REQUEST_BUCKETS } from './metrics/model-requests';
+export { PredictionLog } from './prediction-log/prediction-log.service';
