@@ -1,10 +1,12 @@
 /**
  * Serving while training: `npm run bench:train` (second part). Starts the embedded system (`sepal up`: every app in
- * this process, trials in worker threads), drives `POST /predict` with wrk at c=16 from its own process, first idle,
- * then while a retrain of Iris runs, and prints req/s, p99, errors and timeouts of both and their ratio (target ≥ 0.7,
- * with 0 failed or timed-out requests).
+ * this process, trials in worker threads) with keys on (SEPAL_API_KEY), drives `POST /predict` with a key from wrk at
+ * c=16 in its own process, first idle, then while a retrain runs: BENCH_RETRAIN_DATASET (default wine-quality-white,
+ * imported first) with its default grid. Prints req/s, p99, errors and timeouts of both and their ratio (target
+ * ≥ 0.7, with 0 failed or timed-out requests).
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,10 @@ import { irisPredictScript, launchBenchSystem, runBench, wrk as runWrk, type Wrk
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 16;
+const DATASET = process.env.BENCH_RETRAIN_DATASET ?? 'wine-quality-white';
+/** The bootstrap admin key of this run (keys on, as a deployment runs): wrk and every call below send it. */
+const KEY = `sepal_${randomBytes(24).toString('hex')}`;
+const keyed = { 'x-api-key': KEY };
 
 const wrk = (url: string, script: string) =>
   runWrk(url, script, { seconds: SECONDS, connections: CONNECTIONS, timeout: '2s' });
@@ -31,39 +37,52 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'sepal-bench-serving-'));
   const {
     system,
-    ports: { registry, trainer, inference },
-  } = await launchBenchSystem(home, { DRIFT_PSI_THRESHOLD: '0' });
-  const script = irisPredictScript(home);
+    ports: { data, registry, trainer, inference },
+  } = await launchBenchSystem(home, { DRIFT_PSI_THRESHOLD: '0', SEPAL_API_KEY: KEY });
+  const script = irisPredictScript(home, KEY);
   const predictUrl = `http://127.0.0.1:${inference}/predict`;
   try {
     await wrk(predictUrl, script); // warm-up
     const idle = await wrk(predictUrl, script);
-    // A retrain longer than the measurement: the default grid with more epochs and no early stopping.
+    if (DATASET !== 'iris') {
+      const imported = await fetch(`http://127.0.0.1:${data}/datasets/${DATASET}/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...keyed },
+        body: '{}',
+      });
+      if (!imported.ok) throw new Error(`import ${DATASET}: ${imported.status} ${await imported.text()}`);
+    }
+    // The dataset's default grid, as `sepal train --dataset <name>` runs it.
     const accepted = await fetch(`http://127.0.0.1:${trainer}/train`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-sepal-client': '1' },
-      body: JSON.stringify({ dataset: 'iris', params: { epochs: 400, earlyStoppingPatience: 0 } }),
+      headers: { 'content-type': 'application/json', ...keyed },
+      body: JSON.stringify({ dataset: DATASET }),
     });
+    if (!accepted.ok) throw new Error(`train ${DATASET}: ${accepted.status} ${await accepted.text()}`);
     const { jobId } = (await accepted.json()) as { jobId: string };
     const jobUrl = `http://127.0.0.1:${registry}/jobs/${jobId}`;
     for (;;) {
-      const job = (await (await fetch(jobUrl)).json().catch(() => ({}))) as {
+      const job = (await (await fetch(jobUrl, { headers: keyed })).json().catch(() => ({}))) as {
         steps?: { step: string; state: string }[];
       };
       if (job.steps?.some((s) => s.step === 'train-trials' && s.state === 'running')) break;
       await new Promise((done) => setTimeout(done, 100));
     }
     const training = await wrk(predictUrl, script);
-    const after = (await (await fetch(jobUrl)).json()) as { steps: { step: string; state: string }[] };
+    const after = (await (await fetch(jobUrl, { headers: keyed })).json()) as {
+      steps: { step: string; state: string }[];
+    };
     const stillTraining = after.steps.find((s) => s.step === 'train-trials')?.state === 'running';
-    console.log(`POST /predict, wrk -c${CONNECTIONS} for ${SECONDS} s (its own process), embedded mode:`);
+    console.log(
+      `POST /predict with a key, wrk -c${CONNECTIONS} for ${SECONDS} s (its own process), embedded mode, keys on; retrain: ${DATASET}, default grid:`,
+    );
     console.log(line('idle', idle));
     console.log(line('during a retrain', training));
     console.log(
       `ratio ${(training.requestsPerSecond / idle.requestsPerSecond).toFixed(2)} (target ≥ 0.7); ` +
         `the retrain was ${stillTraining ? 'still training trials' : 'past its trials'} when the measurement ended`,
     );
-    await fetch(jobUrl, { method: 'DELETE', headers: { 'x-sepal-client': '1' } });
+    await fetch(jobUrl, { method: 'DELETE', headers: keyed });
   } finally {
     await system.close();
     rmSync(home, { recursive: true, force: true });

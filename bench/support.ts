@@ -59,12 +59,13 @@ export async function launchBenchSystem(
   return { system, ports: { data, registry, trainer, inference } };
 }
 
-/** A wrk script in `home` POSTing one Iris row (named features) as JSON: single-row /predict. */
-export function irisPredictScript(home: string): string {
+/** A wrk script in `home` POSTing one Iris row (named features) as JSON: single-row /predict, with `apiKey` if given. */
+export function irisPredictScript(home: string, apiKey?: string): string {
   const script = join(home, 'predict.lua');
   writeFileSync(
     script,
     `wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n` +
+      (apiKey ? `wrk.headers["x-api-key"] = ${JSON.stringify(apiKey)}\n` : '') +
       `wrk.body = '{"features":{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}}'\n`,
   );
   return script;

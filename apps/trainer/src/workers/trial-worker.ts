@@ -3,6 +3,7 @@
  * never runs a training step: HTTP, health checks and broker heartbeats keep answering while it works.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { runInBackground } from '@sepal/config';
 import { trainCnnTask } from '../training/cnn-trial';
 import { trainDenseClassifier } from '../training/dense-classifier';
 import { loadTensorFlow, type TensorFlowHandle } from '../training/tf-backend';
@@ -11,6 +12,8 @@ import type { FromWorker, ToWorker, TrialTask, TrialWorkerData } from './trial-p
 
 const port = parentPort;
 if (!port) throw new Error('trial-worker.js runs as a worker thread only');
+// Under contention the process's serving thread gets the core first (see runInBackground).
+runInBackground();
 const { backend, tensorBytesLimit } = workerData as TrialWorkerData;
 const send = (message: FromWorker) => port.postMessage(message);
 

@@ -5,6 +5,7 @@
  * and parsing runs on another core while PostgreSQL takes the previous batch.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { runInBackground } from '@sepal/config';
 import { importedRowHash, importedRowKey, splitRank } from '../domain/content-hash';
 import { labelMap, planImport, RowConverter } from '../domain/csv-import';
 import { CsvRecord } from '../domain/csv-records';
@@ -15,6 +16,8 @@ import type { FromImportWorker, ImportWorkerData, ToImportWorker, WorkerError } 
 
 const port = parentPort;
 if (!port) throw new Error('import-worker.js runs as a worker thread only');
+// Under contention the process's serving thread gets the core first (see runInBackground).
+runInBackground();
 const job = workerData as ImportWorkerData;
 const send = (message: FromImportWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { runInBackground } from '@sepal/config';
 import { parseIdx, readZipEntries, ZipFormatError } from '@sepal/ml';
 import { importedRowHash, importedRowKey, splitRank } from '../../datasets/domain/content-hash';
 import { stageBatchOf, StagedRow } from '../../datasets/domain/staged-batch';
@@ -19,6 +20,8 @@ import type {
 
 const port = parentPort;
 if (!port) throw new Error('image-import-worker.js runs as a worker thread only');
+// Under contention the process's serving thread gets the core first (see runInBackground).
+runInBackground();
 const job = workerData as ImageImportWorkerData;
 const send = (message: FromImageWorker) => port.postMessage(message);
 

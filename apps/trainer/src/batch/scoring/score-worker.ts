@@ -5,6 +5,7 @@
  * session (terminating a thread inside onnxruntime's run can abort the whole process with a native error).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { runInBackground } from '@sepal/config';
 import { InferenceSession } from 'onnxruntime-node';
 import { batchSignature } from './batch-signature';
 import type { FromScoreWorker, ScoreWorkerData, ToScoreWorker } from './score-protocol';
@@ -12,6 +13,8 @@ import { BatchInputError, scoreCsvFile, ScoringStopped } from './score-file';
 
 const port = parentPort;
 if (!port) throw new Error('score-worker.js runs as a worker thread only');
+// Under contention the process's serving thread gets the core first (see runInBackground).
+runInBackground();
 const data = workerData as ScoreWorkerData;
 const post = (message: FromScoreWorker) => port.postMessage(message);
 let stopRequested = false;
