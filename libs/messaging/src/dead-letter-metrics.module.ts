@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Injectable, Logger, Module } from '@nestjs/common';
-import { Gauge, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { AppMetricsRegistry } from '@sepal/observability/app-metrics.registry';
+import { gauge } from '@sepal/observability/metric-factory';
 import { EventBus } from './event-bus';
 
 export const DEAD_LETTER_METRIC = 'sepal_dead_letter_messages';
@@ -56,17 +57,17 @@ export function registerDeadLetterGauge(
   queues: readonly string[],
 ): Gauge<'queue'> {
   const names = [...new Set(queues)];
-  const deadLetters: Gauge<'queue'> = new Gauge({
+  const deadLetters: Gauge<'queue'> = gauge({
     name: DEAD_LETTER_METRIC,
     help: 'Messages in the dead-letter queue <queue>.dlq: they failed every retry or were invalid.',
     labelNames: ['queue'] as const,
-    registers: [registry],
     collect: async () => {
       const counts = await readDeadLetterCounts(bus, names);
       deadLetters.reset();
       for (const [queue, count] of counts) deadLetters.set({ queue }, count);
     },
   });
+  registry.registerMetric(deadLetters);
   return deadLetters;
 }
 

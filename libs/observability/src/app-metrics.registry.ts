@@ -3,9 +3,9 @@ import { Metric, register, Registry } from 'prom-client';
 import { HttpTally, registerHttpTally } from './http-metrics';
 
 /**
- * The metrics one app owns, kept in its services' state rather than in module variables: `/metrics` serves them
- * beside the process-wide ones (prom-client's default registry: Node's own metrics and the HTTP tally). Two apps in
- * one process (`npm start`), or two gateways in one test, each report their own.
+ * The metrics one app owns (its HTTP tally, and what its injectables register), kept in their state rather than in
+ * module variables: `/metrics` serves them beside the process's own in prom-client's default registry (Node.js's
+ * metrics). Two apps in one process (`npm start`), or two gateways in one test, each report their own.
  */
 @Injectable()
 export class AppMetricsRegistry extends Registry {

@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { Counter } from 'prom-client';
-import { AppMetricsRegistry, HttpTally, type HttpSeries } from '@sepal/observability';
+import type { Counter } from 'prom-client';
+import { AppMetricsRegistry, counter, HttpTally, type HttpSeries } from '@sepal/observability';
 import { hasScope, PREDICTION_ID_HEADER, type PredictResponse } from '@sepal/contracts';
 import { presentedSecret, type KeyVerifier } from '@sepal/http';
 import type { RequestsOf } from './model-traffic';
@@ -108,15 +108,15 @@ export class FastPredictPath {
   /** Turns the lean path on once the app is initialised (until then every request goes to Fastify). */
   attach(wiring: FastPathWiring): void {
     if (!this.enabled) return;
-    const answered: Counter = new Counter({
+    const answered: Counter = counter({
       name: 'sepal_predict_fast_path_total',
       help: 'Predictions answered by the lean body path (the others, and every error, are answered by Fastify).',
-      registers: [wiring.metrics],
       collect: () => {
         answered.inc(this.answeredTotal - this.answeredReported);
         this.answeredReported = this.answeredTotal;
       },
     });
+    wiring.metrics.add(answered);
     this.predict = wiring.predict;
     if (wiring.requestsOf) this.requestsOf = wiring.requestsOf;
     this.rateLimit = wiring.rateLimit;
