@@ -1,22 +1,55 @@
+import type { ModelInfo } from '../model/loading/loaded-model';
 import { createSignature } from '../predict/model-signature';
-import { loggedHeader, LoggedHeaders } from './logged-rows';
+import { emptyGroup, type ScoredRequest } from './logged-rows';
 
-describe('LoggedHeaders', () => {
-  it('builds the header of a signature once and gives every later request the same one', () => {
-    const headers = new LoggedHeaders();
-    const signature = createSignature(['a', 'b'], ['no', 'yes']);
-    const first = headers.of(signature);
-    expect(first).toEqual({ features: ['a', 'b'], labels: ['no', 'yes'] });
-    expect(headers.of(signature)).toBe(first);
-    const other = createSignature(['a', 'b'], ['no', 'yes']);
-    expect(headers.of(other)).not.toBe(first);
-    expect(headers.of(other)).toEqual(first);
+const info: ModelInfo = {
+  name: 'M',
+  version: 2,
+  sha256: 'a'.repeat(64),
+  runId: null,
+  datasetVersion: null,
+  size: 1,
+  loadedAt: new Date(0).toISOString(),
+  testMetrics: { test_accuracy: 0.9, val_accuracy: 0.95 },
+};
+
+const scored = (regression: boolean): ScoredRequest => ({
+  info,
+  signature: regression
+    ? createSignature(['x'], [], { task: 'regression' })
+    : createSignature(['a', 'b'], ['no', 'yes']),
+  parsed: { rows: 0, data: new Float32Array(0) },
+  output: regression
+    ? { probabilities: new Float32Array(0), labels: new Int32Array(0), values: new Float32Array(0) }
+    : { probabilities: new Float32Array(0), labels: new Int32Array(0) },
+  ids: [],
+  latencyMs: 0,
+  keyName: null,
+});
+
+describe('emptyGroup', () => {
+  it("says once what a classifier's rows share: the version, its test figures, the input names and the classes", () => {
+    expect(emptyGroup(scored(false))).toEqual({
+      model: 'M',
+      version: 2,
+      sha256: 'a'.repeat(64),
+      testMetrics: { test_accuracy: 0.9 },
+      features: ['a', 'b'],
+      labels: ['no', 'yes'],
+      classes: [],
+      probabilities: [],
+      predictionIds: [],
+      inputs: [],
+      latencyMs: [],
+      keyNames: [],
+      at: [],
+    });
   });
 
-  it('names no classes for a regressor', () => {
-    expect(loggedHeader(createSignature(['x'], [], { task: 'regression' }))).toEqual({
-      features: ['x'],
-      labels: undefined,
-    });
+  it('names no classes for a regressor: its rows carry values', () => {
+    const group = emptyGroup(scored(true));
+    expect(group).toMatchObject({ features: ['x'], values: [] });
+    expect(group).not.toHaveProperty('labels');
+    expect(group).not.toHaveProperty('classes');
   });
 });

@@ -67,46 +67,28 @@ function imageSummary(
   return summary;
 }
 
-/** What every logged row of a signature shares: the input names (features, or an image's shape and means) and classes. */
-export interface LoggedHeader {
-  features: string[];
-  labels: string[] | undefined;
+/** The input names of a signature's logged rows: the features, or an image's shape and channel means. */
+function loggedFeatures(signature: ModelSignature): string[] {
+  if (signature.image) return ['image', ...imageDriftFeatures(signature.image.channels)];
+  if (signature.columns === null) return [...signature.featureNames];
+  return signature.columns.map((column) => column.name);
 }
 
-/** The header of a signature's logged rows, built once per signature (see LoggedHeaders). */
-export function loggedHeader(signature: ModelSignature): LoggedHeader {
-  let features: string[];
-  if (signature.image) features = ['image', ...imageDriftFeatures(signature.image.channels)];
-  else if (signature.columns === null) features = [...signature.featureNames];
-  else features = signature.columns.map((column) => column.name);
-  return { features, labels: signature.labels.length > 0 ? [...signature.labels] : undefined };
-}
-
-/** The headers of the signatures logged so far, one per loaded signature (dropped with it). */
-export class LoggedHeaders {
-  private readonly headers = new WeakMap<ModelSignature, LoggedHeader>();
-
-  of(signature: ModelSignature): LoggedHeader {
-    let header = this.headers.get(signature);
-    if (!header) {
-      header = loggedHeader(signature);
-      this.headers.set(signature, header);
-    }
-    return header;
-  }
-}
-
-/** An empty group of a model version's logged rows, its columns ready to append to (see appendRows). */
-export function emptyGroup(info: ModelInfo, header: LoggedHeader, regression: boolean): LoggedGroup {
+/**
+ * An empty group for the rows of `scored`'s model version, its columns ready to append to (see appendRows): what the
+ * rows share (model, version, sha256, test figures, input names, a classifier's classes) said once.
+ */
+export function emptyGroup(scored: ScoredRequest): LoggedGroup {
+  const { info, signature } = scored;
   return {
     model: info.name,
     version: info.version,
     sha256: info.sha256,
     ...(info.testMetrics ? { testMetrics: testFigures(info.testMetrics) } : {}),
-    features: header.features,
-    ...(regression || header.labels === undefined
+    features: loggedFeatures(signature),
+    ...(scored.output.values !== undefined
       ? { values: [] }
-      : { labels: header.labels, classes: [], probabilities: [] }),
+      : { labels: [...signature.labels], classes: [], probabilities: [] }),
     predictionIds: [],
     inputs: [],
     latencyMs: [],

@@ -1,6 +1,6 @@
 import { MAX_LOGGED_PREDICTIONS_PER_EVENT, type LoggedGroup } from '@sepal/contracts';
 import type { ModelInfo } from '../model/loading/loaded-model';
-import { appendRows, emptyGroup, LoggedHeaders, ScoredRequest } from './logged-rows';
+import { appendRows, emptyGroup, ScoredRequest } from './logged-rows';
 
 /** One predictions.logged event ready to ship: its groups (one per model version) and the rows they hold. */
 export interface PendingEvent {
@@ -13,7 +13,7 @@ export interface PendingEvent {
  * onto its model version's columns at once (its buffers may be reused once it is answered), so the queue holds a few
  * growing arrays of numbers, not objects and typed-array copies per request that live until the next flush, and a
  * flush only publishes. Events hold at most `rowsPerEvent` rows (a larger request is split). Bounded in rows: a
- * request that does not fit is refused whole and counted as dropped, as are rows reported lost later (a failed flush).
+ * request that does not fit is refused whole (the caller counts what it drops).
  */
 export class PendingEvents {
   private readonly sealed: PendingEvent[] = [];
@@ -21,8 +21,6 @@ export class PendingEvents {
   private open = new Map<ModelInfo, LoggedGroup>();
   private openRows = 0;
   private queuedRows = 0;
-  private droppedRows = 0;
-  private readonly headers = new LoggedHeaders();
 
   constructor(
     readonly capacityRows: number,
@@ -38,20 +36,16 @@ export class PendingEvents {
       );
   }
 
-  /** Copies the request's rows in if they fit; false (and the rows counted as dropped) when the queue is full. */
+  /** Copies the request's rows in if they fit; false when the queue is full. */
   offer(scored: ScoredRequest): boolean {
     const { rows } = scored.parsed;
-    if (this.queuedRows + rows > this.capacityRows) {
-      this.droppedRows += rows;
-      return false;
-    }
+    if (this.queuedRows + rows > this.capacityRows) return false;
     const at = Date.now();
     for (let done = 0; done < rows;) {
       if (this.openRows === this.rowsPerEvent) this.seal();
       let group = this.open.get(scored.info);
       if (!group) {
-        const regression = scored.output.values !== undefined;
-        group = emptyGroup(scored.info, this.headers.of(scored.signature), regression);
+        group = emptyGroup(scored);
         this.open.set(scored.info, group);
       }
       const to = Math.min(rows, done + this.rowsPerEvent - this.openRows);
@@ -71,17 +65,8 @@ export class PendingEvents {
     return next;
   }
 
-  /** Counts rows lost after they left the queue (e.g. the bus refused them). */
-  lost(rows: number): void {
-    this.droppedRows += rows;
-  }
-
   get size(): number {
     return this.queuedRows;
-  }
-
-  get dropped(): number {
-    return this.droppedRows;
   }
 
   private seal(): void {

@@ -93,7 +93,6 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
         );
         this.shipped.inc(event.rows);
       } catch (error) {
-        this.queue.lost(event.rows);
         this.droppedRows.labels('bus').inc(event.rows);
         this.logger.warn(
           `${event.rows} logged predictions dropped: ${(error as Error).message} (counted in sepal_prediction_log_dropped_rows_total)`,
