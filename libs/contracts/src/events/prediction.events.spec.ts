@@ -5,6 +5,7 @@ import {
   expandLoggedPredictions,
   groupLoggedPredictions,
   MAX_LOGGED_PREDICTIONS_PER_EVENT,
+  predictionIdSchema,
   type LoggedPrediction,
 } from './prediction.events';
 
@@ -76,6 +77,12 @@ describe('predictions.logged', () => {
     expect(broken((group) => (group.values = [1, 2]))).toThrow(/a classifier \(labels\) has classes and/);
     expect(broken((group) => (group.at[1] = 8_640_000_000_000_001))).toThrow(/at\.1/);
     expect(broken((group) => (group.predictionIds[0] = 'not-a-uuid'))).toThrow(/predictionIds\.0/);
+    // The same rule as a feedback's predictionId: an RFC 9562 variant (a UUID's 17th hex digit is 8, 9, a or b).
+    const wrongVariant = '01a252cf-f69a-7e24-c4a9-cbfb80451bb8';
+    expect(predictionIdSchema.safeParse(wrongVariant).success).toBe(false);
+    expect(broken((group) => (group.predictionIds[1] = wrongVariant))).toThrow(
+      /predictionIds\.1: must be a UUID/,
+    );
     expect(broken((group) => (group.inputs[4] = { nested: 1 } as never))).toThrow(
       /inputs\.4: must be a finite number, a string of at most 1000 characters or null/,
     );

@@ -49,7 +49,8 @@ export type LoggedPrediction = z.infer<typeof loggedPredictionSchema>;
 const rowCount = MAX_LOGGED_PREDICTIONS_PER_EVENT;
 /** The most cells of a flat per-row matrix (inputs, probabilities): every row at the most features. */
 const MAX_LOGGED_CELLS = MAX_LOGGED_PREDICTIONS_PER_EVENT * MAX_LOGGED_FEATURES;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The pattern predictionIdSchema (`z.string().uuid()`) checks, for the ids column's one loop. */
+const UUID = z.regexes.uuid();
 
 const isFiniteNumber = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value);
