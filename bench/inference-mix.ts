@@ -17,6 +17,7 @@ import { ModelManager, ModelStacks } from '../apps/inference/src';
 import {
   BenchModel,
   IRIS_FEATURES,
+  IRIS_ROW_BODY,
   miniRegistry,
   runWrk,
   startBenchGateway,
@@ -27,9 +28,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const MODELS = Number(process.env.BENCH_MODELS ?? 20);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map(Number);
-const BODY = JSON.stringify({
-  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
-});
 const CONFIGURATIONS = ['one', 'stacked', 'unstacked'] as const;
 type Configuration = (typeof CONFIGURATIONS)[number];
 
@@ -61,11 +59,11 @@ async function serve(configuration: Configuration, connections: number): Promise
   const dir = mkdtempSync(join(tmpdir(), 'sepal-mix-'));
   const script =
     configuration === 'one'
-      ? wrkScript(dir, 'one', BODY)
+      ? wrkScript(dir, 'one', IRIS_ROW_BODY)
       : wrkScript(
           dir,
           'spread',
-          BODY,
+          IRIS_ROW_BODY,
           models.map((model) => `/predict/${model.name}`),
         );
   const target = configuration === 'one' ? `${url}/predict` : url;

@@ -17,6 +17,7 @@ import { ModelManager } from '../apps/inference/src';
 import {
   BenchModel,
   IRIS_FEATURES,
+  IRIS_ROW_BODY,
   miniRegistry,
   runWrk,
   startBenchGateway,
@@ -32,9 +33,6 @@ const PROMOTION_EVERY_MS = 10_000;
  * timer (an idle process reads ~10 ms), so the delay is the figure less this resolution.
  */
 const LOOP_RESOLUTION_MS = 10;
-const BODY = JSON.stringify({
-  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
-});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -54,7 +52,7 @@ async function main(): Promise<void> {
   const script = wrkScript(
     dir,
     'spread',
-    BODY,
+    IRIS_ROW_BODY,
     models.map((m) => `/predict/${m.name}`),
   );
   console.log(

@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import { encodeOnnxMetadata } from '@sepal/contracts';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppMetricsRegistry } from '@sepal/observability';
-import { InferenceConfig, startInferenceApp } from '../apps/inference/src';
+import { InferenceConfig, ModelManager, startInferenceApp } from '../apps/inference/src';
 import { exportDenseClassifierToOnnx } from '@sepal/ml';
 import { printSettings } from './settings';
 
 export const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+/** One Iris row as the benchmarks POST it to /predict (88 bytes of JSON). */
+export const IRIS_ROW_BODY = JSON.stringify({
+  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
+});
 const LABELS = ['Iris-setosa', 'Iris-versicolor', 'Iris-virginica'];
 const RUN_ID = '00000000-0000-4000-8000-000000000000';
 
@@ -271,4 +275,11 @@ export async function counterValue(
   return (metric?.values ?? [])
     .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Resolves once `app` serves its default model's champion (the bench gateway loads it from the mini registry). */
+export async function servingChampion(app: NestFastifyApplication): Promise<void> {
+  const manager = app.get(ModelManager);
+  while (manager.defaultModel.champion.model === null)
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }

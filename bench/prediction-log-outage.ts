@@ -18,13 +18,15 @@ import { Client } from 'pg';
 import { EventBus } from '@sepal/messaging';
 import { createTestDatabase } from '@sepal/testing';
 import { DataConfig, startDataApp } from '../apps/data/src';
-import { ModelManager, PredictionLog } from '../apps/inference/src';
+import { PredictionLog } from '../apps/inference/src';
 import {
   BenchModel,
   counterValue,
   IRIS_FEATURES,
+  IRIS_ROW_BODY,
   miniRegistry,
   runWrk,
+  servingChampion,
   startBenchGateway,
   wrkScript,
 } from './inference-support';
@@ -34,9 +36,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const OUTAGE_FROM_S = Number(process.env.BENCH_OUTAGE_FROM_S ?? 5);
 const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? 6);
 const CATCH_UP_LIMIT_MS = 180_000;
-const BODY = JSON.stringify({
-  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
-});
 
 /** The machine's PostgreSQL cluster, as `pg_ctlcluster` names it (BENCH_PG_CLUSTER="16 main" to choose). */
 function cluster(): [string, string] {
@@ -94,9 +93,8 @@ async function main(): Promise<void> {
     PREDICTION_LOG_SAMPLE: '1',
     LOG_LEVEL: 'error',
   });
-  const manager = gateway.get(ModelManager);
-  while (manager.defaultModel.champion.model === null) await sleep(50);
-  const script = wrkScript(mkdtempSync(join(tmpdir(), 'sepal-bench-outage-')), 'predict', BODY);
+  await servingChampion(gateway);
+  const script = wrkScript(mkdtempSync(join(tmpdir(), 'sepal-bench-outage-')), 'predict', IRIS_ROW_BODY);
   const url = `${(await gateway.getUrl()).replace('[::1]', '127.0.0.1')}/predict`;
 
   let restarted = false;

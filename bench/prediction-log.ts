@@ -12,13 +12,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ModelManager } from '../apps/inference/src';
 import {
   BenchModel,
   counterValue,
   IRIS_FEATURES,
+  IRIS_ROW_BODY,
   miniRegistry,
   runWrk,
+  servingChampion,
   startBenchGateway,
   WrkFigures,
   wrkScript,
@@ -29,17 +30,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = 64;
 /** The sample rate of the logging gateway: BENCH_LOG_SAMPLE, else 1 (every request). */
 const SAMPLE = process.env.BENCH_LOG_SAMPLE ?? '1';
-const BODY = JSON.stringify({
-  features: { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
-});
 
 async function gateway(registryUrl: string, sample: string): Promise<NestFastifyApplication> {
   const app = await startBenchGateway(registryUrl, `bench_log_${sample.replace('.', '_')}_${process.pid}`, {
     PREDICTION_LOG_SAMPLE: sample,
   });
-  const manager = app.get(ModelManager);
-  while (manager.defaultModel.champion.model === null)
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  await servingChampion(app);
   return app;
 }
 
@@ -64,7 +60,7 @@ async function main(): Promise<void> {
   ]);
   const off = await gateway(registryUrl, '0');
   const on = await gateway(registryUrl, SAMPLE);
-  const script = wrkScript(mkdtempSync(join(tmpdir(), 'sepal-bench-log-')), 'predict', BODY);
+  const script = wrkScript(mkdtempSync(join(tmpdir(), 'sepal-bench-log-')), 'predict', IRIS_ROW_BODY);
   const url = async (app: NestFastifyApplication) =>
     `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/predict`;
   const rounds: { off: Measured; on: Measured }[] = [];
