@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { CreatedKey, CreateKeyRequest } from '@sepal/contracts';
+import { AppMetricsRegistry } from '@sepal/observability';
 import { RegistryConfigValues } from '../registry.config';
 import { registryConfigModule, registryPersistence } from '../registry.imports';
 import { KeysModule } from './keys.module';
@@ -14,12 +15,20 @@ export async function createKeyInDatabase(
   config: RegistryConfigValues,
   request: CreateKeyRequest,
 ): Promise<CreatedKey> {
+  // No HTTP app and no /metrics here: the key service's counter goes to a registry of this context's own.
+  @Module({ providers: [AppMetricsRegistry], exports: [AppMetricsRegistry] })
+  class KeysAdminMetrics {}
   @Module({})
   class KeysAdminModule {}
   const context = await NestFactory.createApplicationContext(
     {
       module: KeysAdminModule,
-      imports: [registryConfigModule(config), registryPersistence(config, 'sepal-keys'), KeysModule],
+      imports: [
+        registryConfigModule(config),
+        registryPersistence(config, 'sepal-keys'),
+        { module: KeysAdminMetrics, global: true },
+        KeysModule,
+      ],
     },
     { logger: false },
   );

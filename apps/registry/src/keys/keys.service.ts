@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigError } from '@sepal/config';
 import {
   ConflictError,
@@ -54,8 +47,7 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
   constructor(
     private readonly repository: KeysRepository,
     @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
-    // Optional: `sepal keys create --admin` runs this service with no HTTP app, so no /metrics to serve it at.
-    @Optional() registry: AppMetricsRegistry = new AppMetricsRegistry(),
+    registry: AppMetricsRegistry = new AppMetricsRegistry(),
   ) {
     registry.add(this.checked);
     this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
