@@ -9,8 +9,9 @@ import {
 
 /*
  * A metric belongs to the app that counts it: these make it unregistered, and the injectable that owns it adds it to
- * the app's AppMetricsRegistry (`registry.add(...)`), which the app's `/metrics` serves. Nothing lands in prom-client's
- * process-wide registry, so two apps (or two instances of one app) in one process never count into each other.
+ * the app's AppMetricsRegistry (`registry.addMetricsOf(this)`), which the app's `/metrics` serves. Nothing lands in
+ * prom-client's process-wide registry, so two apps (or two instances of one app) in one process never count into
+ * each other.
  */
 export function counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
   return new Counter({ ...config, registers: [] });

@@ -59,7 +59,7 @@ export class DataMetrics {
     @Inject(DataMetricsRepository) private readonly source: DataMetricsSource,
     registry: AppMetricsRegistry,
   ) {
-    registry.add(this.datasetRows, this.feedbackReceived, this.feedbackPending);
+    registry.addMetricsOf(this);
   }
 
   /** The source's figures, read once for the collect hooks that ask while a read is under way. */

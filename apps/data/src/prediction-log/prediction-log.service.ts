@@ -39,7 +39,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationShutdown
     @Inject(DataConfig) private readonly config: DataConfigValues,
     registry: AppMetricsRegistry,
   ) {
-    registry.add(this.quality, this.labelled, this.testFigure);
+    registry.addMetricsOf(this);
   }
 
   onModuleInit(): void {

@@ -209,26 +209,7 @@ export class InferenceMetrics implements RunObserver, ShadowCounters {
   });
 
   constructor(readonly registry: AppMetricsRegistry = new AppMetricsRegistry()) {
-    registry.add(
-      this.predictions,
-      this.inferenceDuration,
-      this.modelRequests,
-      this.loadedModels,
-      this.stackedVersions,
-      this.loadedBytes,
-      this.unloads,
-      this.trafficWeight,
-      this.shadowRows,
-      this.shadowDisagreements,
-      this.shadowFailures,
-      this.shadowSkipped,
-      this.shadowAgreement,
-      this.predictionRows,
-      this.modelInfo,
-      this.featureDrift,
-      this.reloads,
-      this.servedReports,
-    );
+    registry.addMetricsOf(this);
     registry.registerMetric(modelRequestHistogram(() => this.modelRequestTallies.values()));
     for (const result of ['success', 'failure', 'skipped'] as const) this.reloads.inc({ result }, 0);
     for (const result of ['success', 'failure'] as const) this.servedReports.inc({ result }, 0);

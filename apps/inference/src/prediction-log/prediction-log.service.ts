@@ -43,7 +43,7 @@ export class PredictionLog implements OnModuleInit, OnApplicationShutdown {
     registry: AppMetricsRegistry = new AppMetricsRegistry(),
   ) {
     this.queue = new PendingEvents(config.PREDICTION_LOG_QUEUE, config.PREDICTION_LOG_BATCH);
-    registry.add(this.shipped, this.droppedRows, this.depth);
+    registry.addMetricsOf(this);
   }
 
   onModuleInit(): void {

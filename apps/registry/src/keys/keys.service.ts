@@ -49,7 +49,7 @@ export class KeysService implements KeyVerifier, OnApplicationBootstrap, OnModul
     @Inject(RegistryConfig) private readonly values: RegistryConfigValues,
     registry: AppMetricsRegistry = new AppMetricsRegistry(),
   ) {
-    registry.add(this.checked);
+    registry.addMetricsOf(this);
     this.cached = new CachedKeyVerifier(this, values.SEPAL_KEY_CACHE_MS);
     this.checks = new FailedKeyChecks(values);
   }

@@ -47,14 +47,6 @@ export class TrainerMetrics {
   });
 
   constructor(registry: AppMetricsRegistry = new AppMetricsRegistry()) {
-    registry.add(
-      this.runs,
-      this.duration,
-      this.trials,
-      this.bestValAccuracy,
-      this.testAccuracy,
-      this.jobsInProgress,
-      this.driftAlerts,
-    );
+    registry.addMetricsOf(this);
   }
 }
