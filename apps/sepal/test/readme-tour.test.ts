@@ -5,8 +5,8 @@
  * run the CLI in this process with the argv bash makes of them (a process per command spent 5-10 s loading the apps).
  * Needs `npm run build` first (the trial workers run from dist/).
  *
- * Settings changed from `npm start`'s, so the test stays short: the first Iris training gets a 10 s budget
- * (TRAIN_BUDGET_S; the tour's own `--budget` is kept), one trial worker, and no retrain when the tour's feedback is
+ * Settings changed from `npm start`'s, so the test stays short: the first Iris training gets the embedded test
+ * system's 5 s budget (EMBEDDED_TRAIN_BUDGET; the tour's own `--budget` is kept), one trial worker, and no retrain when the tour's feedback is
  * committed (RETRAIN_ON_FEEDBACK=false: the tour ends there).
  */
 import { execFile } from 'node:child_process';
@@ -14,13 +14,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { EMBEDDED_TRAIN_BUDGET, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
 import { runCliCaptured } from './support/captured-cli';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '../../..');
-const SETTINGS = { TRAIN_BUDGET_S: '10', TRAINER_WORKERS: '1', RETRAIN_ON_FEEDBACK: 'false' };
+const SETTINGS = { TRAINER_WORKERS: '1', RETRAIN_ON_FEEDBACK: 'false' };
 
 /** The command lines of the tour's bash blocks, continuations joined, in reading order. */
 function tourCommands(readme: string): string[] {
@@ -44,7 +44,9 @@ describe("the README's five-minute tour", () => {
   const commands = tourCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'));
 
   beforeAll(async () => {
-    console.log(`the tour runs with ${JSON.stringify(SETTINGS)} (see the header of this file)`);
+    console.log(
+      `the tour runs with ${JSON.stringify({ ...EMBEDDED_TRAIN_BUDGET, ...SETTINGS })} (see the header of this file)`,
+    );
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'tour',
       dataDir: join(ROOT, 'data'),
