@@ -142,7 +142,7 @@ describe('planJob', () => {
     const attempt = () =>
       planJob(
         [
-          { model: ['forest'], trees: [0], maxBins: [1000] },
+          { model: ['forest'], trees: [0], maxBins: [100_000] },
           { model: ['gbdt'], rounds: [-1] },
         ],
         { colour: 1 },
@@ -151,7 +151,7 @@ describe('planJob', () => {
       );
     expect(attempt).toThrow(/budgetSeconds 1000000000 is over the limit of 86400 \(TRAIN_MAX_BUDGET_S\)/);
     expect(attempt).toThrow(/grid: grid 1: trees: 0 is out of bounds/);
-    expect(attempt).toThrow(/grid 1: maxBins: 1000 is out of bounds/);
+    expect(attempt).toThrow(/grid 1: maxBins: 100000 is out of bounds/);
     expect(attempt).toThrow(/grid 2: rounds: -1 is out of bounds/);
     expect(attempt).toThrow(/unknown parameter "colour"/);
   });

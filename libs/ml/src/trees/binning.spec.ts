@@ -1,5 +1,5 @@
 import { createRng } from '../util/random';
-import { binRows, fitFeatureBins } from './binning';
+import { binRows, fitFeatureBins, splitThreshold } from './binning';
 
 const column = (values: number[]) => values.map((value) => [value]);
 
@@ -47,6 +47,34 @@ describe('fitFeatureBins', () => {
   });
 });
 
+describe('splitThreshold', () => {
+  it('records the smallest and largest training value of each bin', () => {
+    const bins = fitFeatureBins(column([4, 1, 2, 2, 9, 7, 7, 8]), 1, 3);
+    expect(bins.thresholds[0]).toHaveLength(2);
+    // Three bins of about equal counts: {1, 2, 2}, {4, 7, 7}, {8, 9}.
+    expect(bins.lowest[0]).toEqual([1, 4, 8]);
+    expect(bins.highest[0]).toEqual([2, 7, 9]);
+  });
+
+  it('puts a split halfway between the values either side, across empty bins, as scikit-learn does', () => {
+    const values = [0, 1, 2, 3, 10, 11];
+    const bins = fitFeatureBins(column(values), 1, 65_535);
+    // A node holding only 1 and 10 (bins 1 and 4) splits at 5.5, not at an edge between the bins in between.
+    expect(splitThreshold(bins, 0, 1, 4)).toBe(5.5);
+    expect(splitThreshold(bins, 0, 0, 1)).toBe(0.5);
+  });
+
+  it('keeps the threshold a float32 value at or above the left value and below the right one', () => {
+    const low = Math.fround(0.1);
+    const high = Math.fround(0.1) + 2 ** -26;
+    const bins = fitFeatureBins(column([low, high]), 1, 255);
+    const threshold = splitThreshold(bins, 0, 0, 1);
+    expect(Math.fround(threshold)).toBe(threshold);
+    expect(threshold).toBeGreaterThanOrEqual(low);
+    expect(threshold).toBeLessThan(Math.fround(high));
+  });
+});
+
 describe('binRows', () => {
   it('puts a value in the first bin whose edge is >= the value, comparing as float32', () => {
     const bins = { thresholds: [[Math.fround(0.1), 2.5]] };
@@ -65,6 +93,27 @@ describe('binRows', () => {
       ],
       bins,
     );
-    expect(binned).toEqual({ rowCount: 3, featureCount: 2, codes: Uint8Array.of(0, 1, 1, 1, 0, 1) });
+    expect(binned).toEqual({
+      rowCount: 3,
+      featureCount: 2,
+      binCount: 2,
+      codes: Uint8Array.of(0, 1, 1, 1, 0, 1),
+    });
+  });
+
+  it('stores two bytes a code once a feature has more than 256 bins, and one bin per distinct value up to maxBins', () => {
+    const values = Array.from({ length: 1_000 }, (_, i) => i / 7);
+    const bins = fitFeatureBins(column(values), 1, 65_535);
+    expect(bins.thresholds[0]).toHaveLength(999);
+    const binned = binRows(column(values), bins);
+    expect(binned.binCount).toBe(1_000);
+    expect(binned.codes).toBeInstanceOf(Uint16Array);
+    expect(Array.from(binned.codes)).toEqual(values.map((_, i) => i));
+  });
+
+  it('refuses maxBins outside 2 to 65,535', () => {
+    expect(() => fitFeatureBins(column([1, 2]), 1, 65_536)).toThrow(
+      'fitFeatureBins: maxBins 65536 is not an integer from 2 to 65535',
+    );
   });
 });

@@ -7,36 +7,52 @@ import type { Matrix } from '../util/matrix';
  */
 export interface FeatureBins {
   thresholds: number[][];
+  /** Per feature and bin, the smallest and the largest training value in it (NaN for a bin without any). */
+  lowest: number[][];
+  highest: number[][];
 }
 
 /** A row-count x feature-count matrix of bin codes, stored column by column for fast per-feature histograms. */
 export interface BinnedMatrix {
   rowCount: number;
   featureCount: number;
-  /** codes[feature * rowCount + row] */
-  codes: Uint8Array;
+  /** Bins of the feature with the most (its edges + 1): every code is below it. */
+  binCount: number;
+  /** codes[feature * rowCount + row]; one byte each while every feature has at most 256 bins, two beyond. */
+  codes: Uint8Array | Uint16Array;
 }
+
+/** The most edges a feature can have: codes are 16-bit. */
+export const MAX_BIN_EDGES = 65_535;
 
 /**
  * Quantile bins computed on the training rows: a feature with at most `maxBins` distinct values gets one bin per value;
  * otherwise the edges sit at the 1/maxBins, 2/maxBins, ... quantiles (fewer when ties collapse them).
  */
 export function fitFeatureBins(rows: Matrix, featureCount: number, maxBins: number): FeatureBins {
-  const thresholds: number[][] = [];
+  if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_BIN_EDGES) {
+    throw new Error(`fitFeatureBins: maxBins ${maxBins} is not an integer from 2 to ${MAX_BIN_EDGES}`);
+  }
+  const bins: FeatureBins = { thresholds: [], lowest: [], highest: [] };
   const values = new Float64Array(rows.length);
   for (let feature = 0; feature < featureCount; feature++) {
     for (let row = 0; row < rows.length; row++) values[row] = Math.fround(rows[row][feature]);
     values.sort();
-    thresholds.push(featureThresholds(values, maxBins));
+    const { thresholds, lowest, highest } = featureBins(values, maxBins);
+    bins.thresholds.push(thresholds);
+    bins.lowest.push(lowest);
+    bins.highest.push(highest);
   }
-  return { thresholds };
+  return bins;
 }
 
 /** The bin codes of `rows` under `bins` (training, validation or new rows alike). */
-export function binRows(rows: Matrix, bins: FeatureBins): BinnedMatrix {
+export function binRows(rows: Matrix, bins: Pick<FeatureBins, 'thresholds'>): BinnedMatrix {
   const rowCount = rows.length;
   const featureCount = bins.thresholds.length;
-  const codes = new Uint8Array(rowCount * featureCount);
+  const binCount = bins.thresholds.reduce((most, edges) => Math.max(most, edges.length + 1), 1);
+  const codes =
+    binCount <= 256 ? new Uint8Array(rowCount * featureCount) : new Uint16Array(rowCount * featureCount);
   for (let feature = 0; feature < featureCount; feature++) {
     const edges = bins.thresholds[feature];
     const offset = feature * rowCount;
@@ -44,7 +60,7 @@ export function binRows(rows: Matrix, bins: FeatureBins): BinnedMatrix {
       codes[offset + row] = binOf(edges, Math.fround(rows[row][feature]));
     }
   }
-  return { rowCount, featureCount, codes };
+  return { rowCount, featureCount, binCount, codes };
 }
 
 /** The first bin whose upper edge is >= value (NaN lands in the last bin, as it goes right at every split). */
@@ -59,7 +75,17 @@ function binOf(edges: readonly number[], value: number): number {
   return low;
 }
 
-function featureThresholds(sorted: Float64Array, maxBins: number): number[] {
+/**
+ * Where a split between two occupied bins, `left` below `right`, puts its threshold: halfway between the largest
+ * training value of `left` and the smallest of `right` (scikit-learn's midpoint between neighbouring values), as a
+ * float32 value from the one up to below the other, so every training row goes where its bin says.
+ */
+export function splitThreshold(bins: FeatureBins, feature: number, left: number, right: number): number {
+  return float32Between(bins.highest[feature][left], bins.lowest[feature][right]);
+}
+
+/** One feature's edges and its bins' smallest and largest values, from its sorted training values. */
+function featureBins(sorted: Float64Array, maxBins: number): Record<keyof FeatureBins, number[]> {
   const distinct: number[] = [];
   /** cumulative[i]: rows with a value <= distinct[i] */
   const cumulative: number[] = [];
@@ -78,7 +104,9 @@ function featureThresholds(sorted: Float64Array, maxBins: number): number[] {
       if (index + 1 < distinct.length && cuts[cuts.length - 1] !== index) cuts.push(index);
     }
   }
-  return cuts.map((i) => float32Between(distinct[i], distinct[i + 1]));
+  const lowest = [distinct[0], ...cuts.map((i) => distinct[i + 1])];
+  const highest = [...cuts.map((i) => distinct[i]), distinct[distinct.length - 1]];
+  return { thresholds: cuts.map((i) => float32Between(distinct[i], distinct[i + 1])), lowest, highest };
 }
 
 /** A float32 value t with low <= t < high, near their midpoint; low and high are distinct float32 values. */

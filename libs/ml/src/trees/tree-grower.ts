@@ -1,4 +1,4 @@
-import type { BinnedMatrix, FeatureBins } from './binning';
+import { splitThreshold, type BinnedMatrix, type FeatureBins } from './binning';
 import { sortBins } from './sort-bins';
 import type { DecisionTree } from './tree-model';
 import type { GrowLimits, GrownTree, GrowTargets } from './tree-grower-types';
@@ -22,7 +22,7 @@ export class TreeGrower {
   private readonly denominatorAt: number;
   private readonly countAt: number;
   private readonly histogram: Float64Array;
-  private readonly occupied = new Uint8Array(256);
+  private readonly occupied: Uint16Array;
   private readonly leftSums: Float64Array;
   private readonly featureOrder: Int32Array;
   // Per node, by id.
@@ -32,7 +32,9 @@ export class TreeGrower {
   /** stride values per node: the channel sums, the denominator sum, the row count. */
   private readonly totals: Float64Array;
   private readonly splitFeature: Int32Array;
+  /** The split's occupied bins either side of it: rows in splitBin or below go left, from splitNext up right. */
   private readonly splitBin: Int32Array;
+  private readonly splitNext: Int32Array;
   private readonly splitGain: Float64Array;
   private readonly leftTotals: Float64Array;
   private readonly left: Int32Array;
@@ -44,6 +46,7 @@ export class TreeGrower {
   // The feature scan's best boundary so far within the current node.
   private bestScore = 0;
   private bestBin = -1;
+  private bestNext = -1;
   private bestBoundary = -1;
 
   constructor(
@@ -55,7 +58,8 @@ export class TreeGrower {
     this.stride = channels + 2;
     this.denominatorAt = channels;
     this.countAt = channels + 1;
-    this.histogram = new Float64Array(256 * this.stride);
+    this.histogram = new Float64Array(binned.binCount * this.stride);
+    this.occupied = new Uint16Array(binned.binCount);
     this.leftSums = new Float64Array(channels);
     this.featureOrder = Int32Array.from({ length: binned.featureCount }, (_, i) => i);
     const capacity = Math.max(1, 2 * binned.rowCount - 1);
@@ -65,6 +69,7 @@ export class TreeGrower {
     this.totals = new Float64Array(capacity * this.stride);
     this.splitFeature = new Int32Array(capacity);
     this.splitBin = new Int32Array(capacity);
+    this.splitNext = new Int32Array(capacity);
     this.splitGain = new Float64Array(capacity);
     this.leftTotals = new Float64Array(capacity * this.stride);
     this.left = new Int32Array(capacity);
@@ -170,6 +175,7 @@ export class TreeGrower {
       if (outcome === BETTER_SPLIT) {
         this.splitFeature[node] = feature;
         this.splitBin[node] = this.bestBin;
+        this.splitNext[node] = this.bestNext;
         this.splitGain[node] = this.bestScore - parentScore;
       }
     }
@@ -191,7 +197,7 @@ export class TreeGrower {
       this.clearHistogram(occupiedCount);
       return CONSTANT;
     }
-    sortBins(this.occupied, occupiedCount, this.histogram, this.stride, this.countAt);
+    sortBins(this.occupied, occupiedCount, this.binned.binCount, this.histogram, this.stride, this.countAt);
     const outcome = this.scanBoundaries(node, occupiedCount);
     if (outcome === BETTER_SPLIT) this.keepLeftTotals(node);
     this.clearHistogram(occupiedCount);
@@ -248,8 +254,8 @@ export class TreeGrower {
       if (score > this.bestScore) {
         this.bestScore = score;
         this.bestBoundary = j;
-        // Any boundary between this occupied bin and the next splits the node's rows alike: take the middle one.
-        this.bestBin = (occupied[j] + occupied[j + 1] - 1) >>> 1;
+        this.bestBin = occupied[j];
+        this.bestNext = occupied[j + 1];
         outcome = BETTER_SPLIT;
       }
     }
@@ -309,7 +315,9 @@ export class TreeGrower {
       const isSplit = this.left[node] >= 0;
       const feature = isSplit ? this.splitFeature[node] : -1;
       tree.feature[node] = feature;
-      tree.threshold[node] = isSplit ? this.bins.thresholds[feature][this.splitBin[node]] : 0;
+      tree.threshold[node] = isSplit
+        ? splitThreshold(this.bins, feature, this.splitBin[node], this.splitNext[node])
+        : 0;
       if (isSplit) continue;
       const denominator = totals[node * stride + this.denominatorAt] + this.limits.l2;
       for (let c = 0; c < channels; c++) {
