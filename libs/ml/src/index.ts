@@ -157,6 +157,7 @@ export {
 export { trainGradientBoosting, type GradientBoostingOptions } from './trees/gradient-boosting';
 export type { LabelledRows } from './trees/tree-data';
 export { predictTreeProbabilities, predictTreeValues, treeFeatureImportance } from './trees/predict-trees';
+export { packedTreeBuffers, packTrees, unpackTrees, type PackedTrees } from './trees/packed-trees';
 export { assertValidTreeEnsemble, treeEnsembleProblems } from './trees/validate-tree-model';
 export {
   exportTreeEnsembleClassifierToOnnx,

@@ -4,6 +4,7 @@ import { workerScript } from '@sepal/config';
 import type { EpochMetrics } from '../training/training-input';
 import type { BackendName, BackendPreference } from '../training/tf-backend';
 import type { FromWorker, TrialOutput, TrialTask, TrialWorkerData } from './trial-protocol';
+import { receivedTrialOutput } from './tree-output-transfer';
 
 export interface TrialPoolOptions {
   /** Worker threads; default: cores − 1, at least 1. */
@@ -213,7 +214,7 @@ class PoolWorker {
           reject(new Error(`a trial worker could not start: ${message.message}`));
         else if (this.current?.id === message.id) {
           if (message.type === 'epoch') this.current.onEpoch(message.metrics);
-          else if (message.type === 'done') this.current.done(message.output);
+          else if (message.type === 'done') this.current.done(receivedTrialOutput(message.output));
           else this.current.failed(message.message);
         }
       });

@@ -4,6 +4,7 @@ import type {
   ForestTrialParams,
   GbdtTrialParams,
   ImageShape,
+  PackedTrees,
   TreeEnsembleModel,
 } from '@sepal/ml';
 import type { DenseTrialSpec } from '../training/dense-classifier';
@@ -103,6 +104,18 @@ export interface CnnTrialOutput {
 
 export type TrialOutput = DenseTrialOutput | TreeTrialOutput | CnnTrialOutput;
 
+/** A model without its trees (of either ensemble kind). */
+export type TreelessModel<M = TreeEnsembleModel> = M extends unknown ? Omit<M, 'trees'> : never;
+
+/** A tree trial's answer as a worker sends it: the trees packed into typed arrays, whose buffers it transfers. */
+export interface PackedTreeTrialOutput extends Omit<TreeTrialOutput, 'model'> {
+  model: TreelessModel;
+  trees: PackedTrees;
+}
+
+/** What a worker's `done` carries. */
+export type SentTrialOutput = DenseTrialOutput | PackedTreeTrialOutput | CnnTrialOutput;
+
 /** Parent → worker. */
 export type ToWorker = { type: 'train'; id: number; task: TrialTask };
 
@@ -110,7 +123,7 @@ export type ToWorker = { type: 'train'; id: number; task: TrialTask };
 export type FromWorker =
   | { type: 'ready'; backend: BackendName }
   | { type: 'epoch'; id: number; metrics: EpochMetrics }
-  | { type: 'done'; id: number; output: TrialOutput }
+  | { type: 'done'; id: number; output: SentTrialOutput }
   | { type: 'failed'; id: number; message: string }
   | { type: 'fatal'; message: string };
 

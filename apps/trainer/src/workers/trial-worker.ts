@@ -9,13 +9,14 @@ import { trainDenseClassifier } from '../training/dense-classifier';
 import { loadTensorFlow, type TensorFlowHandle } from '../training/tf-backend';
 import { trainTreeTrial } from '../training/tree-trial';
 import type { FromWorker, ToWorker, TrialTask, TrialWorkerData } from './trial-protocol';
+import { packTreeOutput } from './tree-output-transfer';
 
 const port = parentPort;
 if (!port) throw new Error('trial-worker.js runs as a worker thread only');
 // Under contention the process's serving thread gets the core first (see runInBackground).
 runInBackground();
 const { backend, tensorBytesLimit } = workerData as TrialWorkerData;
-const send = (message: FromWorker) => port.postMessage(message);
+const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Promise<void> {
   if (task.family === 'cnn') {
@@ -39,7 +40,8 @@ async function train(handle: TensorFlowHandle, id: number, task: TrialTask): Pro
   if (task.family !== 'dense') {
     // Tree learners are synchronous: a cancelled or overdue tree trial is stopped by terminating the worker.
     try {
-      send({ type: 'done', id, output: { ...trainTreeTrial(task), backend: handle.backend } });
+      const { output, transfer } = packTreeOutput({ ...trainTreeTrial(task), backend: handle.backend });
+      send({ type: 'done', id, output }, transfer);
     } catch (error) {
       send({ type: 'failed', id, message: error instanceof Error ? error.message : String(error) });
     }
