@@ -1,6 +1,7 @@
 /**
  * Model quality benchmark: `npm run bench:quality` (env BENCH_SECONDS for wrk, default 8; BENCH_DATASETS to choose,
- * default iris,wine-quality-red,wine-quality-white; BENCH_PARTS, default classification,regression,serving).
+ * default iris,wine-quality-red,wine-quality-white; BENCH_PARTS, default classification,regression,serving;
+ * BENCH_FAMILIES, the rows to train, default dense,forest,gbdt,default).
  *
  * Starts the embedded system (`sepal up`: every app in this process, trials in worker threads) and, per dataset, trains
  * each model family through the trainer's REST API on Sepal's own splits (the data service's stable 80/20 split, the
@@ -38,6 +39,8 @@ import { irisPredictScript, launchBenchSystem, runBench, wrk as runWrk, type Wrk
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const DATASETS = (process.env.BENCH_DATASETS ?? 'iris,wine-quality-red,wine-quality-white').split(',');
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'classification,regression,serving').split(','));
+/** The rows of the quality tables to train: the three families and `default` (the default grid's job). */
+const TRAINED = new Set((process.env.BENCH_FAMILIES ?? 'dense,forest,gbdt,default').split(','));
 
 const FAMILIES: { family: string; grid: unknown; note: string }[] = [
   {
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
         `${urls.data}/datasets/${dataset}/versions/latest`,
       );
       const rows: Row[] = [];
-      for (const { family, grid, note } of FAMILIES) {
+      for (const { family, grid, note } of FAMILIES.filter((f) => TRAINED.has(f.family))) {
         const { parent, trials } = await trainJob(urls, {
           dataset,
           modelName: `Bench-${dataset}-${family}`,
@@ -242,7 +245,7 @@ async function main(): Promise<void> {
           note: `${note}${parent.metrics.refit_rows ? `, refit on ${parent.metrics.refit_rows} rows` : ''}`,
         });
       }
-      rows.push(await defaultGridRow(urls, dataset));
+      if (TRAINED.has('default')) rows.push(await defaultGridRow(urls, dataset));
       if (withSklearn) {
         const [train, test] = await Promise.all([
           splitRows(urls, dataset, version.id, 'train'),
@@ -319,7 +322,7 @@ async function regression(urls: Urls, home: string, withSklearn: boolean): Promi
     schema: { features: string[] };
   }>(`${urls.data}/datasets/${dataset}/versions/latest`);
   const rows: RegressionRow[] = [];
-  for (const { family, grid } of FAMILIES) {
+  for (const { family, grid } of FAMILIES.filter((f) => TRAINED.has(f.family))) {
     const { parent, trials } = await trainJob(urls, {
       dataset,
       modelName: `Bench-${dataset}-${family}`,
