@@ -106,6 +106,12 @@ describe('TrainingPipeline on an image dataset version', () => {
     expect(v1.metrics.onnx_parity_max_abs_diff).toBeLessThanOrEqual(1e-4);
     expect(v1.metrics.onnx_parity_label_mismatches).toBe(0);
     expect(v1.metrics).toHaveProperty('test_macro_f1');
+    // The registered signature describes the image input, as the ONNX graph takes it.
+    expect(v1.signature).toMatchObject({
+      inputs: [{ name: 'features', dtype: 'uint8', shape: [-1, IMAGE.height, IMAGE.width, IMAGE.channels] }],
+      image: { height: IMAGE.height, width: IMAGE.width, channels: IMAGE.channels },
+      labels: LABELS,
+    });
     const metadata = parseOnnxMetadata(readOnnxMetadata(registry.artifacts.get(v1.sha256)!));
     expect(metadata.image).toEqual({ ...IMAGE, inputType: 'uint8' });
     expect(metadata.labels).toEqual(LABELS);

@@ -43,7 +43,7 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
   async run(input: RegisterInput): Promise<Registered> {
     const { parentRunId, run, version, trialCount, selected, exported } = input;
     const { modelName, sha256 } = exported;
-    const { features, labels } = version.schema;
+    const { features, labels, image } = version.schema;
     const regression = selected.trial.valRmse !== undefined;
     const metrics = finalRunMetrics(input.metrics, selected.trial, trialCount);
     // Recorded before the registry is involved: if it stays down, the run still shows what was trained.
@@ -54,7 +54,12 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
       runId: parentRunId,
       sha256,
       signature: {
-        inputs: [{ name: 'features', dtype: 'float32', shape: [-1, features.length] }],
+        // An image model takes [N, H, W, C] pixel values 0..255 (NHWC, uint8), as its ONNX input and the gateway do.
+        inputs: [
+          image
+            ? { name: 'features', dtype: 'uint8', shape: [-1, image.height, image.width, image.channels] }
+            : { name: 'features', dtype: 'float32', shape: [-1, features.length] },
+        ],
         outputs: regression
           ? [{ name: 'value', dtype: 'float32', shape: [-1, 1] }]
           : [
@@ -64,6 +69,7 @@ export class RegisterStep implements PipelineStep<RegisterInput, Registered> {
         task: regression ? 'regression' : 'classification',
         features,
         ...(version.schema.columns ? { columns: version.schema.columns } : {}),
+        ...(image ? { image: { height: image.height, width: image.width, channels: image.channels } } : {}),
         labels: regression ? [] : labels,
         dataset: input.dataset,
         datasetVersion: version.id,
