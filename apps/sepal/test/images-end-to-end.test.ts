@@ -1,6 +1,8 @@
 /** @jest-environment ./libs/ml/test/onnxruntime-environment.ts */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import puppeteer from 'puppeteer-core';
 import type { JobView, ModelView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createRng, writeZip } from '@sepal/ml';
@@ -122,6 +124,35 @@ describe('images end to end: import, train a CNN, promote, serve a PNG (embedded
     }
     expect(SHAPES as readonly string[]).toContain(answer.class_name);
   }, 90_000);
+
+  it("classifies an image chosen on the console's predict page", async () => {
+    const png = join(embedded.modelsDir, 'hbar.png');
+    writeFileSync(png, shapePng('hbar', createRng(seed + 1)));
+    const browser = await puppeteer.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url('console')}/predict`, { waitUntil: 'load' });
+      // The gateway's default model is Iris: choose the image model, whose page takes an image instead of a row.
+      await page.waitForSelector('#predict-model', { timeout: 20_000 });
+      await page.select('#predict-model', 'ShapesModel');
+      await page.waitForSelector('#image-file', { timeout: 20_000 });
+      expect(await page.$eval('[data-testid="image-drop"]', (el) => el.textContent)).toContain(
+        'PNG or JPEG of 16×16 pixels (grey)',
+      );
+      expect(await page.$('#f-sepal_length')).toBeNull();
+      await (await page.$('#image-file'))!.uploadFile(png);
+      await page.waitForSelector('[data-testid="prediction"]', { timeout: 20_000 });
+      expect(await page.$eval('[data-testid="prediction"]', (el) => el.textContent)).toMatch(
+        /Predicted (square|hbar|vbar) by ShapesModel v1/,
+      );
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 
   async function waitForJob(jobId: string): Promise<JobView> {
     const deadline = Date.now() + 80_000;

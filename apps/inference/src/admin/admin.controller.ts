@@ -53,7 +53,8 @@ export class AdminController {
   @Get('model')
   @RequireScope('read')
   @ApiOperation({
-    summary: 'The model served: name, version, SHA-256, run, dataset version, features and classes.',
+    summary:
+      "The model served: name, version, SHA-256, run, dataset version, features, classes and an image model's input.",
   })
   model() {
     const model = this.manager.defaultModel.champion.model;
@@ -63,6 +64,8 @@ export class AdminController {
       ...model.info,
       featureNames: model.signature.featureNames,
       labels: model.signature.labels,
+      // An image model's input ([N, height, width, channels] pixel values), null for a table model.
+      image: model.signature.image ?? null,
     };
   }
 }

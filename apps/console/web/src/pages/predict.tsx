@@ -4,6 +4,7 @@ import { useKey } from '../auth';
 import { BarChart } from '../charts';
 import { useLoad } from '../hooks';
 import { ErrorBox, fmt, Page, short } from '../ui';
+import { ImagePredict, type ImageInput } from './predict-image';
 
 interface ServedModel {
   served: boolean;
@@ -14,6 +15,8 @@ interface ServedModel {
   labels?: string[];
   /** Where the gateway describes them: feature types and categorical choices. */
   features?: { name: string; type?: string; categories?: string[] }[];
+  /** An image model's input. */
+  image?: ImageInput | null;
 }
 
 interface Prediction {
@@ -45,6 +48,8 @@ interface Signature {
   labels: string[];
   /** POST path: the gateway's default model at /predict, any other at /predict/{model}. */
   path: string;
+  /** An image model's input: the page then takes an image instead of a row. */
+  image?: ImageInput;
 }
 
 const asFeature = (f: unknown) =>
@@ -78,13 +83,15 @@ export function Predict() {
         features: one.features ?? (one.featureNames ?? []).map((n) => ({ name: n })),
         labels: one.labels ?? [],
         path: '/predict',
+        ...(one.image ? { image: one.image } : {}),
       };
     }
     const champion = await api<{
       version: number;
       sha256: string;
-      signature: { features?: unknown[]; labels?: string[] } | null;
+      signature: { features?: unknown[]; labels?: string[]; image?: ImageInput } | null;
     }>('registry', `/models/${encodeURIComponent(name)}/aliases/champion`);
+    const image = champion.signature?.image;
     return {
       name,
       version: champion.version,
@@ -92,6 +99,7 @@ export function Predict() {
       features: (champion.signature?.features ?? []).map(asFeature),
       labels: champion.signature?.labels ?? [],
       path: `/predict/${encodeURIComponent(name)}`,
+      ...(image ? { image } : {}),
     };
   }, [name, model.data]);
   const [values, setValues] = useState<Record<string, string>>({});
@@ -112,7 +120,7 @@ export function Predict() {
     setError(undefined);
     try {
       setAnswer(
-        await api<PredictAnswer>('inference', '/predict', {
+        await api<PredictAnswer>('inference', sig?.path ?? '/predict', {
           method: 'POST',
           json: { features: toRow((n) => values[n] ?? '') },
         }),
@@ -137,7 +145,7 @@ export function Predict() {
       for (let i = 0; i < rows.length; i += BATCH) {
         const chunk = rows.slice(i, i + BATCH);
         const instances = chunk.map((row) => toRow((n) => row[header.indexOf(n)] ?? ''));
-        const scored = await api<PredictAnswer>('inference', '/predict', {
+        const scored = await api<PredictAnswer>('inference', sig?.path ?? '/predict', {
           method: 'POST',
           json: { instances },
         });
@@ -188,81 +196,86 @@ export function Predict() {
               Served: <strong>{sig.name}</strong> v{sig.version} <code>{short(sig.sha256, 12)}</code>
             </p>
           </div>
-          <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby="one-h">
-            <h2 id="one-h">One row</h2>
-            <div className="row">
-              {features.map((f) => (
-                <div className="field" key={f.name}>
-                  <label htmlFor={`f-${f.name}`}>{f.name}</label>
-                  {categorical(f) ? (
-                    <select
-                      id={`f-${f.name}`}
-                      value={values[f.name] ?? ''}
-                      onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}
-                    >
-                      <option value="">choose…</option>
-                      {f.categories!.map((c) => (
-                        <option key={c}>{c}</option>
-                      ))}
-                    </select>
-                  ) : (
-                    <input
-                      id={`f-${f.name}`}
-                      type="number"
-                      step="any"
-                      required
-                      value={values[f.name] ?? ''}
-                      onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}
-                    />
-                  )}
-                </div>
-              ))}
-              <button type="submit" disabled={!can('predict')} title={why('predict')}>
-                Predict
-              </button>
-            </div>
-            <ErrorBox error={error} what="predict" />
-            {p && (
-              <div data-testid="prediction">
-                <p className="ok" role="status">
-                  Predicted <strong>{p.class}</strong> by {answer!.model.name} v{answer!.model.version}
-                </p>
-                <BarChart
-                  title="Probabilities"
-                  labels={Object.keys(p.probabilities)}
-                  values={Object.values(p.probabilities)}
-                  max={1}
-                />
+          {sig.image && <ImagePredict path={sig.path} image={sig.image} />}
+          {!sig.image && (
+            <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby="one-h">
+              <h2 id="one-h">One row</h2>
+              <div className="row">
+                {features.map((f) => (
+                  <div className="field" key={f.name}>
+                    <label htmlFor={`f-${f.name}`}>{f.name}</label>
+                    {categorical(f) ? (
+                      <select
+                        id={`f-${f.name}`}
+                        value={values[f.name] ?? ''}
+                        onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}
+                      >
+                        <option value="">choose…</option>
+                        {f.categories!.map((c) => (
+                          <option key={c}>{c}</option>
+                        ))}
+                      </select>
+                    ) : (
+                      <input
+                        id={`f-${f.name}`}
+                        type="number"
+                        step="any"
+                        required
+                        value={values[f.name] ?? ''}
+                        onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}
+                      />
+                    )}
+                  </div>
+                ))}
+                <button type="submit" disabled={!can('predict')} title={why('predict')}>
+                  Predict
+                </button>
               </div>
-            )}
-          </form>
-          <section className="card" aria-labelledby="batch-h">
-            <h2 id="batch-h">Batch scoring</h2>
-            <p className="muted">
-              A CSV whose header names the features ({features.map((f) => f.name).join(', ')}).
-            </p>
-            <label htmlFor="batch-file">CSV to score</label>
-            <input
-              id="batch-file"
-              type="file"
-              accept=".csv,text/csv"
-              disabled={!can('predict')}
-              onChange={(e) => void scoreFile(e)}
-            />
-            {batchError && (
-              <p className="error" role="alert">
-                {batchError}
+              <ErrorBox error={error} what="predict" />
+              {p && (
+                <div data-testid="prediction">
+                  <p className="ok" role="status">
+                    Predicted <strong>{p.class}</strong> by {answer!.model.name} v{answer!.model.version}
+                  </p>
+                  <BarChart
+                    title="Probabilities"
+                    labels={Object.keys(p.probabilities)}
+                    values={Object.values(p.probabilities)}
+                    max={1}
+                  />
+                </div>
+              )}
+            </form>
+          )}
+          {!sig.image && (
+            <section className="card" aria-labelledby="batch-h">
+              <h2 id="batch-h">Batch scoring</h2>
+              <p className="muted">
+                A CSV whose header names the features ({features.map((f) => f.name).join(', ')}).
               </p>
-            )}
-            {batch && (
-              <p className="ok" role="status">
-                Scored {batch.rows} rows:{' '}
-                <a href={batch.url} download={batch.name}>
-                  download {batch.name}
-                </a>
-              </p>
-            )}
-          </section>
+              <label htmlFor="batch-file">CSV to score</label>
+              <input
+                id="batch-file"
+                type="file"
+                accept=".csv,text/csv"
+                disabled={!can('predict')}
+                onChange={(e) => void scoreFile(e)}
+              />
+              {batchError && (
+                <p className="error" role="alert">
+                  {batchError}
+                </p>
+              )}
+              {batch && (
+                <p className="ok" role="status">
+                  Scored {batch.rows} rows:{' '}
+                  <a href={batch.url} download={batch.name}>
+                    download {batch.name}
+                  </a>
+                </p>
+              )}
+            </section>
+          )}
         </>
       )}
     </Page>
