@@ -1,6 +1,6 @@
 import type { Matrix } from '../util/matrix';
 import { assertTreeRows } from './tree-data';
-import type { DecisionTree, GradientBoostingModel, TreeEnsembleModel } from './tree-model';
+import type { DecisionTree, TreeEnsembleModel } from './tree-model';
 
 /**
  * The leaf `row` ends in. Values are compared as float32, as the ONNX model receives them, so this and onnxruntime
