@@ -1,4 +1,6 @@
 import { splitThreshold, type BinnedMatrix, type FeatureBins } from './binning';
+import { NodeHistograms } from './node-histograms';
+import { SplitQueue } from './split-queue';
 import { sortBins } from './sort-bins';
 import type { DecisionTree } from './tree-model';
 import type { GrowLimits, GrownTree, GrowTargets } from './tree-grower-types';
@@ -13,8 +15,8 @@ const BETTER_SPLIT = 1;
 
 /**
  * Grows trees on one binned training matrix with histograms: at each node, per candidate feature, one pass over the
- * node's rows fills the bins it occupies, then a scan of those bins in order finds the best boundary. Nodes are split
- * best gain first, so a leaf limit keeps the most useful splits. All per-node state lives in typed arrays allocated
+ * node's rows fills the bins it occupies (or, boosting, NodeHistograms subtracts them), then a scan of those bins in
+ * order finds the best boundary. Nodes are split best gain first, so a leaf limit keeps the most useful splits. All per-node state lives in typed arrays allocated
  * once for every tree grown on the matrix (a tree has at most 2 x rows - 1 nodes).
  */
 export class TreeGrower {
@@ -23,6 +25,13 @@ export class TreeGrower {
   private readonly countAt: number;
   private readonly histogram: Float64Array;
   private readonly occupied: Uint16Array;
+  /** With every feature examined at each split and few leaves (boosting): each pending node's histograms. */
+  private readonly nodeHistograms: NodeHistograms | null;
+  /** Per node, its buffer in nodeHistograms (-1 for none). */
+  private readonly histogramsOf: Int32Array;
+  // The histogram the current feature scan reads, and where the feature starts in it.
+  private scanned: Float64Array;
+  private scannedAt = 0;
   private readonly leftSums: Float64Array;
   private readonly featureOrder: Int32Array;
   // Per node, by id.
@@ -39,9 +48,8 @@ export class TreeGrower {
   private readonly leftTotals: Float64Array;
   private readonly left: Int32Array;
   private readonly right: Int32Array;
-  /** Max-heap of node ids awaiting their split, by gain. */
-  private readonly heap: Int32Array;
-  private heapSize = 0;
+  /** Node ids awaiting their split, best gain first. */
+  private readonly queue: SplitQueue;
   private nodeCount = 0;
   // The feature scan's best boundary so far within the current node.
   private bestScore = 0;
@@ -74,7 +82,14 @@ export class TreeGrower {
     this.leftTotals = new Float64Array(capacity * this.stride);
     this.left = new Int32Array(capacity);
     this.right = new Int32Array(capacity);
-    this.heap = new Int32Array(capacity);
+    this.queue = new SplitQueue(capacity, this.splitGain);
+    this.histogramsOf = new Int32Array(capacity).fill(-1);
+    const subtract =
+      limits.featuresPerSplit >= binned.featureCount &&
+      Number.isFinite(limits.maxLeaves) &&
+      NodeHistograms.fits(binned, this.stride, limits.maxLeaves + 1);
+    this.nodeHistograms = subtract ? new NodeHistograms(binned, this.stride) : null;
+    this.scanned = this.histogram;
   }
 
   /**
@@ -84,14 +99,18 @@ export class TreeGrower {
   grow(rows: Uint32Array, targets: GrowTargets, rng: () => number, recordLeaves = false): GrownTree {
     const gain = new Array<number>(this.binned.featureCount).fill(0);
     this.nodeCount = 0;
-    this.heapSize = 0;
+    this.queue.clear();
     // A tree depends only on its rows, targets and rng: not on the trees grown before it.
     this.featureOrder.forEach((_, i, order) => (order[i] = i));
     this.sumRows(rows, targets);
-    this.addNode(rows, targets, rng, 0, rows.length, 0);
+    const pool = this.nodeHistograms;
+    pool?.releaseAll();
+    const root = pool ? pool.acquire() : -1;
+    pool?.fill(root, rows, 0, rows.length, targets);
+    this.addNode(rows, targets, rng, 0, rows.length, 0, root);
     let leaves = 1;
-    while (leaves < this.limits.maxLeaves && this.heapSize > 0) {
-      const node = this.popBest();
+    while (leaves < this.limits.maxLeaves && this.queue.size > 0) {
+      const node = this.queue.pop();
       const feature = this.splitFeature[node];
       const middle = this.partition(rows, node, feature, this.splitBin[node]);
       const { stride } = this;
@@ -106,13 +125,25 @@ export class TreeGrower {
       this.right[node] = leftId + 1;
       gain[feature] += this.splitGain[node];
       leaves++;
-      this.addNode(rows, targets, rng, this.start[node], middle, this.depth[node] + 1);
-      this.addNode(rows, targets, rng, middle, this.end[node], this.depth[node] + 1);
+      const [leftHistograms, rightHistograms] = this.nodeHistograms
+        ? this.nodeHistograms.children(
+            this.histogramsOf[node],
+            rows,
+            [this.start[node], middle, this.end[node]],
+            targets,
+          )
+        : [-1, -1];
+      this.histogramsOf[node] = -1;
+      this.addNode(rows, targets, rng, this.start[node], middle, this.depth[node] + 1, leftHistograms);
+      this.addNode(rows, targets, rng, middle, this.end[node], this.depth[node] + 1, rightHistograms);
     }
     return { tree: this.finishTree(gain), leafOfRow: recordLeaves ? this.leafOfRow(rows) : null };
   }
 
-  /** Registers the next node (its totals already in place) and queues it if it has a worthwhile split. */
+  /**
+   * Registers the next node (its totals, and with node histograms its `histograms` buffer, already in place) and
+   * queues it if it has a worthwhile split; a node that is not queued gives its buffer back.
+   */
   private addNode(
     rows: Uint32Array,
     targets: GrowTargets,
@@ -120,6 +151,7 @@ export class TreeGrower {
     start: number,
     end: number,
     depth: number,
+    histograms: number,
   ): void {
     const id = this.nodeCount++;
     this.start[id] = start;
@@ -128,10 +160,16 @@ export class TreeGrower {
     this.left[id] = -1;
     this.right[id] = -1;
     this.splitFeature[id] = -1;
+    this.histogramsOf[id] = histograms;
     if (depth < this.limits.maxDepth && end - start >= 2 * this.limits.minSamplesLeaf) {
       this.findSplit(rows, targets, rng, id);
-      if (this.splitFeature[id] >= 0) this.pushHeap(id);
+      if (this.splitFeature[id] >= 0) {
+        this.queue.push(id);
+        return;
+      }
     }
+    if (histograms >= 0) this.nodeHistograms?.release(histograms);
+    this.histogramsOf[id] = -1;
   }
 
   /** The root's totals: sums over every sampled row. */
@@ -192,6 +230,20 @@ export class TreeGrower {
    * on success updates bestScore and bestBin and keeps the left side's totals in leftTotals.
    */
   private scanFeature(rows: Uint32Array, targets: GrowTargets, node: number, feature: number): number {
+    const pool = this.nodeHistograms;
+    const kept = this.histogramsOf[node];
+    if (pool && kept >= 0) {
+      // The node's histograms are there already: list the feature's occupied bins (ascending) and scan them.
+      const occupiedCount = pool.listOccupied(kept, feature, this.occupied);
+      if (occupiedCount < 2) return CONSTANT;
+      this.scanned = pool.buffer(kept);
+      this.scannedAt = pool.offsetOf(feature);
+      const outcome = this.scanBoundaries(node, occupiedCount);
+      if (outcome === BETTER_SPLIT) this.keepLeftTotals(node);
+      return outcome;
+    }
+    this.scanned = this.histogram;
+    this.scannedAt = 0;
     const occupiedCount = this.fillHistogram(rows, targets, node, feature);
     if (occupiedCount < 2) {
       this.clearHistogram(occupiedCount);
@@ -225,7 +277,9 @@ export class TreeGrower {
   }
 
   private scanBoundaries(node: number, occupiedCount: number): number {
-    const { histogram, occupied, stride, channels, denominatorAt, countAt, totals, leftSums } = this;
+    const { occupied, stride, channels, denominatorAt, countAt, totals, leftSums } = this;
+    const histogram = this.scanned;
+    const at = this.scannedAt;
     const { minSamplesLeaf, minDenominator, l2 } = this.limits;
     const nodeBase = node * stride;
     const totalCount = totals[nodeBase + countAt];
@@ -235,7 +289,7 @@ export class TreeGrower {
     let leftDenominator = 0;
     let outcome = NO_BETTER_SPLIT;
     for (let j = 0; j + 1 < occupiedCount; j++) {
-      const base = occupied[j] * stride;
+      const base = at + occupied[j] * stride;
       for (let c = 0; c < channels; c++) leftSums[c] += histogram[base + c];
       leftDenominator += histogram[base + denominatorAt];
       leftCount += histogram[base + countAt];
@@ -264,11 +318,12 @@ export class TreeGrower {
 
   /** Sums the histogram up to the best boundary into the node's leftTotals. */
   private keepLeftTotals(node: number): void {
-    const { histogram, occupied, stride, leftTotals } = this;
+    const { occupied, stride, leftTotals } = this;
+    const histogram = this.scanned;
     const base = node * stride;
     leftTotals.fill(0, base, base + stride);
     for (let j = 0; j <= this.bestBoundary; j++) {
-      const binBase = occupied[j] * stride;
+      const binBase = this.scannedAt + occupied[j] * stride;
       for (let c = 0; c < stride; c++) leftTotals[base + c] += histogram[binBase + c];
     }
   }
@@ -334,48 +389,5 @@ export class TreeGrower {
       for (let i = this.start[node]; i < this.end[node]; i++) leafOfRow[rows[i]] = node;
     }
     return leafOfRow;
-  }
-
-  private pushHeap(node: number): void {
-    const heap = this.heap;
-    let i = this.heapSize++;
-    heap[i] = node;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.splitsBefore(heap[i], heap[parent])) break;
-      this.swapHeap(i, parent);
-      i = parent;
-    }
-  }
-
-  private popBest(): number {
-    const heap = this.heap;
-    const top = heap[0];
-    heap[0] = heap[--this.heapSize];
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let first = i;
-      if (left < this.heapSize && this.splitsBefore(heap[left], heap[first])) first = left;
-      if (right < this.heapSize && this.splitsBefore(heap[right], heap[first])) first = right;
-      if (first === i) break;
-      this.swapHeap(i, first);
-      i = first;
-    }
-    return top;
-  }
-
-  /** Higher gain first; equal gains in creation order, so growth never depends on the heap's layout. */
-  private splitsBefore(a: number, b: number): boolean {
-    const gainA = this.splitGain[a];
-    const gainB = this.splitGain[b];
-    return gainA > gainB || (gainA === gainB && a < b);
-  }
-
-  private swapHeap(i: number, j: number): void {
-    const swap = this.heap[i];
-    this.heap[i] = this.heap[j];
-    this.heap[j] = swap;
   }
 }
