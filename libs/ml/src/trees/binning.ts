@@ -7,7 +7,7 @@ import type { Matrix } from '../util/matrix';
  */
 export interface FeatureBins {
   thresholds: number[][];
-  /** Per feature and bin, the smallest and the largest training value in it (NaN for a bin without any). */
+  /** Per feature and bin, the smallest and the largest training value in it (every bin holds at least one). */
   lowest: number[][];
   highest: number[][];
 }

@@ -15,9 +15,10 @@ const BETTER_SPLIT = 1;
 
 /**
  * Grows trees on one binned training matrix with histograms: at each node, per candidate feature, one pass over the
- * node's rows fills the bins it occupies (or, boosting, NodeHistograms subtracts them), then a scan of those bins in
- * order finds the best boundary. Nodes are split best gain first, so a leaf limit keeps the most useful splits. All per-node state lives in typed arrays allocated
- * once for every tree grown on the matrix (a tree has at most 2 x rows - 1 nodes).
+ * node's rows fills the bins it occupies (boosting: NodeHistograms keeps them, by subtraction), then a scan of those
+ * bins in order finds the best boundary. Nodes are split best gain first, so a leaf limit keeps the most useful
+ * splits. All per-node state lives in typed arrays allocated once for every tree grown on the matrix (a tree has at
+ * most 2 x rows - 1 nodes).
  */
 export class TreeGrower {
   private readonly stride: number;
@@ -226,8 +227,9 @@ export class TreeGrower {
   }
 
   /**
-   * Fills the histogram of `feature` over the node's rows and scans its boundaries for a score above bestScore;
-   * on success updates bestScore and bestBin and keeps the left side's totals in leftTotals.
+   * Fills the histogram of `feature` over the node's rows (or reads the node's kept one) and scans its boundaries
+   * for a score above bestScore; on success updates bestScore and bestBin and keeps the left side's totals in
+   * leftTotals.
    */
   private scanFeature(rows: Uint32Array, targets: GrowTargets, node: number, feature: number): number {
     const pool = this.nodeHistograms;
