@@ -3,10 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import puppeteer from 'puppeteer-core';
-import type { JobView, ModelView } from '@sepal/contracts';
+import type { JobView, ModelView, RunView } from '@sepal/contracts';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
 import { createRng, writeZip } from '@sepal/ml';
 import { NO_CROSS_VALIDATION, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { MISCLASSIFIED_EXAMPLES } from '../../trainer/src';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
 
 const SIDE = 16;
@@ -42,6 +43,8 @@ describe('images end to end: import, train a CNN, promote, serve a PNG (embedded
   let system: LaunchedSystem;
   const url = (name: string) => system.apps.find((a) => a.name === name)!.url;
   const seed = 27;
+  /** The trained model's parent run (the first test trains it). */
+  let runId = '';
 
   beforeAll(async () => {
     embedded = await startEmbeddedSystem(launchSystem, {
@@ -105,6 +108,20 @@ describe('images end to end: import, train a CNN, promote, serve a PNG (embedded
     expect(version.metrics).toHaveProperty('test_macro_f1');
     expect(version.metrics.onnx_parity_max_abs_diff).toBeLessThanOrEqual(1e-4);
     expect(version.metrics.onnx_parity_label_mismatches).toBe(0);
+    // The parent run names the test images it got wrong by their content hash, each one served by the data service.
+    const parent = (await (await fetch(`${url('registry')}/runs/${version.runId}`)).json()) as RunView;
+    const misclassified = JSON.parse(parent.tags.misclassified) as { id: string; label: string }[];
+    const wrong = Math.round((1 - version.metrics.test_accuracy) * version.metrics.test_rows);
+    console.log(`misclassified test images: ${wrong} of ${version.metrics.test_rows}`);
+    expect(misclassified.length).toBe(Math.min(wrong, MISCLASSIFIED_EXAMPLES));
+    for (const example of misclassified.slice(0, 3)) {
+      const png = await fetch(`${url('data')}/datasets/shapes/images/${example.id}`);
+      expect({ status: png.status, type: png.headers.get('content-type') }).toEqual({
+        status: 200,
+        type: 'image/png',
+      });
+    }
+    runId = version.runId!;
 
     // The gateway hears the promotion and loads the model; a PNG of the declared size answers a class name.
     const image = shapePng('square', random).toString('base64');
@@ -149,6 +166,12 @@ describe('images end to end: import, train a CNN, promote, serve a PNG (embedded
       expect(await page.$eval('[data-testid="prediction"]', (el) => el.textContent)).toMatch(
         /Predicted (square|hbar|vbar) by ShapesModel v1/,
       );
+      // The run page shows its confusion matrix and its misclassified test images (or says there were none).
+      await page.goto(`${url('console')}/runs/${runId}`, { waitUntil: 'load' });
+      await page.waitForSelector('[data-testid="misclassified"]', { timeout: 20_000 });
+      const shown = await page.$$eval('[data-testid="misclassified"] figure', (figures) => figures.length);
+      const run = (await (await fetch(`${url('registry')}/runs/${runId}`)).json()) as RunView;
+      expect(shown).toBe((JSON.parse(run.tags.misclassified) as unknown[]).length);
     } finally {
       await browser.close();
     }

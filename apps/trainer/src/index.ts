@@ -7,6 +7,8 @@ export type { TrainerConfigValues } from './trainer.config';
 export { decidePromotion } from './promotion/promotion-gate';
 /** The run id a job's first attempt gets from its train.requested messageId (tests find a job's runs by it). */
 export { firstAttemptRunId } from './jobs/run-ids';
+/** How many misclassified test examples a run's `misclassified` tag keeps at most (tests check the tag against it). */
+export { MISCLASSIFIED_EXAMPLES } from './evaluation/evaluation';
 /** The training core, for the training benchmark (bench/train.ts). */
 export { trainDenseClassifier } from './training/dense-classifier';
 export { loadTensorFlow } from './training/tf-backend';

@@ -62,6 +62,7 @@ export class ImageReadService {
         channels: spec.channels,
         labels: version.schema.labels,
         nextCursor: page.nextCursor,
+        hashes: page.hashes,
       },
       pixels,
       labels: Uint16Array.from(page.labels),

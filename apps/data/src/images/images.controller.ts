@@ -76,7 +76,7 @@ export class ImagesController {
     summary: `A page of a version's images (?split=train|test&cursor=&limit=) as ${IMAGE_BATCH_CONTENT_TYPE}.`,
     description:
       'Binary: "SEPALIMG", a uint32 LE header length, a JSON header (count, height, width, channels, labels, ' +
-      'nextCursor), count×H×W×C uint8 pixels (NHWC), count uint16 LE class indexes. libs/contracts ' +
+      'nextCursor, hashes), count×H×W×C uint8 pixels (NHWC), count uint16 LE class indexes. libs/contracts ' +
       'decodeImageBatch reads it. Follow nextCursor until it is null.',
   })
   @ApiProduces(IMAGE_BATCH_CONTENT_TYPE)

@@ -43,18 +43,18 @@ export class ImagesRepository {
   }
 
   /**
-   * One page of a version's images in row order (keyset by row id): label and pixels of each, at most `limit`
-   * rows and about `maxBytes` of pixels. Returns the cursor of the next page, or null.
+   * One page of a version's images in row order (keyset by row id): label, content hash and pixels of each, at most
+   * `limit` rows. Returns the cursor of the next page, or null.
    */
   async page(
     version: VersionAt,
     split: SplitName | undefined,
     after: number,
     limit: number,
-  ): Promise<{ labels: number[]; pixels: Uint8Array[]; nextCursor: number | null }> {
-    const rows = await queryRows<{ row_id: Int8; label: number; pixels: Uint8Array }>(
+  ): Promise<{ labels: number[]; hashes: string[]; pixels: Uint8Array[]; nextCursor: number | null }> {
+    const rows = await queryRows<{ row_id: Int8; label: number; hash: string; pixels: Uint8Array }>(
       this.dataSource,
-      `SELECT r.row_id, r.label, i.pixels FROM data.rows r
+      `SELECT r.row_id, r.label, i.hash, i.pixels FROM data.rows r
        JOIN data.images i ON i.dataset = r.dataset AND i.hash = r.features->>0
        WHERE r.${LIVE_AT('$1', '$2')} AND r.row_id > $3 AND ($4::text IS NULL OR r.split = $4)
        ORDER BY r.row_id LIMIT $5`,
@@ -63,6 +63,7 @@ export class ImagesRepository {
     const page = rows.slice(0, limit);
     return {
       labels: page.map((r) => Number(r.label)),
+      hashes: page.map((r) => r.hash),
       pixels: page.map((r) => bytesOf(r.pixels)),
       nextCursor: rows.length > limit ? Number(page[page.length - 1].row_id) : null,
     };

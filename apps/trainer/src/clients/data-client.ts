@@ -31,6 +31,8 @@ export interface SplitImages {
   pixels: Uint8Array;
   /** Class indices into the version's label map. */
   labels: number[];
+  /** Each image's content hash (the data service's GET /datasets/:name/images/:hash), when it sent them. */
+  hashes: string[];
 }
 
 const PAGE_SIZE = 5000;
@@ -82,6 +84,7 @@ export class DataClient {
   async images(dataset: string, version: string, split: 'train' | 'test'): Promise<SplitImages> {
     const chunks: Uint8Array[] = [];
     const labels: number[] = [];
+    const hashes: string[] = [];
     let image: SplitImages['image'] | undefined;
     let cursor: number | null = -1;
     while (cursor !== null) {
@@ -94,6 +97,7 @@ export class DataClient {
       image ??= { height: header.height, width: header.width, channels: header.channels };
       chunks.push(pixels);
       labels.push(...pageLabels);
+      hashes.push(...(header.hashes ?? []));
       if (header.nextCursor !== null && header.nextCursor <= cursor) {
         throw new ServiceCallError(
           'data',
@@ -107,7 +111,12 @@ export class DataClient {
     }
     const pixels = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
     chunks.reduce((at, chunk) => (pixels.set(chunk, at), at + chunk.length), 0);
-    return { image: image ?? { height: 0, width: 0, channels: 1 }, pixels, labels };
+    return {
+      image: image ?? { height: 0, width: 0, channels: 1 },
+      pixels,
+      labels,
+      hashes: hashes.length === labels.length ? hashes : [],
+    };
   }
 
   /**

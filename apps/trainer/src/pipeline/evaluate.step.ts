@@ -21,6 +21,8 @@ export interface EvaluateInput {
   task?: 'classification' | 'regression';
   /** A regressor's tolerance for test_within_tolerance. */
   tolerance: number;
+  /** Ids of the test rows (an image dataset's content hashes), for the misclassified examples. */
+  testIds?: readonly string[];
 }
 
 export interface Evaluated {
@@ -45,7 +47,8 @@ export class EvaluateStep implements PipelineStep<EvaluateInput, Evaluated> {
 
   constructor(private readonly deps: EvaluateDeps) {}
 
-  async run({ dataset, model, test, testRows, labels, task, tolerance }: EvaluateInput): Promise<Evaluated> {
+  async run(input: EvaluateInput): Promise<Evaluated> {
+    const { dataset, model, test, testRows, labels, task, tolerance, testIds } = input;
     const probabilities = await model.predictProba(testRows);
     if (task === 'regression') {
       const evaluation = evaluateRegressionOnTest(
@@ -56,7 +59,7 @@ export class EvaluateStep implements PipelineStep<EvaluateInput, Evaluated> {
       this.deps.track((s) => (s.testMetrics = evaluation.metrics));
       return { probabilities, evaluation, headline: { metric: 'test_rmse', value: evaluation.report.rmse } };
     }
-    const evaluation = evaluateOnTest(probabilities, test.labels, labels);
+    const evaluation = evaluateOnTest(probabilities, test.labels, labels, testIds);
     this.deps.metrics.testAccuracy.set({ dataset }, evaluation.report.accuracy);
     this.deps.track((s) => (s.testMetrics = evaluation.metrics));
     return {

@@ -26,7 +26,13 @@ function split(count: number, random: () => number): SplitImages {
       pixels[i * 64 + p] = Math.floor((lit ? 150 : 0) + random() * 100);
     }
   }
-  return { image: IMAGE, pixels, labels };
+  // A content hash per image, as the data service sends them: the evaluation names misclassified ones by it.
+  const hashes = labels.map((_, i) =>
+    createHash('sha256')
+      .update(pixels.subarray(i * 64, (i + 1) * 64))
+      .digest('hex'),
+  );
+  return { image: IMAGE, pixels, labels, hashes };
 }
 
 function imageDataset(): StoredDataset {

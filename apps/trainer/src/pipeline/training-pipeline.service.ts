@@ -177,6 +177,7 @@ export class TrainingPipeline extends JobPipeline {
         labels,
         task,
         tolerance: config.REGRESSION_TOLERANCE,
+        ...(resolved.images ? { testIds: resolved.images.test.hashes } : {}),
       });
       const exported = await steps.run(new ExportStep(), {
         job,

@@ -99,6 +99,8 @@ export const imageBatchHeaderSchema = z.object({
   labels: z.array(z.string()),
   /** The cursor of the next page, or null on the last one. */
   nextCursor: z.number().int().nullable(),
+  /** Each image's content hash, in page order (GET /datasets/:name/images/:hash answers it as a PNG). */
+  hashes: z.array(z.string()).optional(),
 });
 export type ImageBatchHeader = z.infer<typeof imageBatchHeaderSchema>;
 

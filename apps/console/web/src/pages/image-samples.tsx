@@ -17,7 +17,7 @@ function dataUrl(blob: Blob): Promise<string> {
 }
 
 /** One stored image: fetched with the key header (an <img src> could not send it), shown as a data: URL. */
-function Thumb({ dataset, hash, size }: { dataset: string; hash: string; size: number }) {
+export function Thumb({ dataset, hash, size }: { dataset: string; hash: string; size: number }) {
   const [url, setUrl] = useState<string>();
   useEffect(() => {
     let cancelled = false;

@@ -196,7 +196,7 @@ export function Predict() {
               Served: <strong>{sig.name}</strong> v{sig.version} <code>{short(sig.sha256, 12)}</code>
             </p>
           </div>
-          {sig.image && <ImagePredict path={sig.path} image={sig.image} />}
+          {sig.image && <ImagePredict key={sig.name} path={sig.path} image={sig.image} />}
           {!sig.image && (
             <form className="card" onSubmit={(e) => void submit(e)} aria-labelledby="one-h">
               <h2 id="one-h">One row</h2>

@@ -5,6 +5,7 @@ import { Link } from '../router';
 import type { RunPage, RunView } from '../types';
 import { ErrorBox, fmt, Page, short, State, TableHead, when } from '../ui';
 import { curves, MetricPoint, toSeries } from './curves';
+import { Misclassified } from './misclassified';
 
 function ConfusionMatrix({ json }: { json: string }) {
   let parsed: { labels: string[]; matrix: number[][] };
@@ -111,6 +112,9 @@ export function RunPage({ id }: { id: string }) {
                 <h2>Confusion matrix (test split)</h2>
                 <ConfusionMatrix json={r.tags.confusion_matrix} />
               </div>
+            )}
+            {r.tags.misclassified && r.dataset && (
+              <Misclassified dataset={r.dataset} json={r.tags.misclassified} />
             )}
           </div>
           <h2>Curves per epoch</h2>
