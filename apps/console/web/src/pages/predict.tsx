@@ -1,10 +1,15 @@
-import { ChangeEvent, FormEvent, useState } from 'react';
+import { FormEvent, useState } from 'react';
 import { api, ApiError } from '../api';
 import { useKey } from '../auth';
-import { BarChart } from '../charts';
 import { useLoad } from '../hooks';
 import { ErrorBox, fmt, Page, short } from '../ui';
-import { ImagePredict, type ImageInput } from './predict-image';
+import {
+  FileField,
+  ImagePredict,
+  PredictionResult,
+  type ClassAnswer,
+  type ImageInput,
+} from './predict-image';
 
 interface ServedModel {
   served: boolean;
@@ -17,15 +22,6 @@ interface ServedModel {
   features?: { name: string; type?: string; categories?: string[] }[];
   /** An image model's input. */
   image?: ImageInput | null;
-}
-
-interface Prediction {
-  class: string;
-  probabilities: Record<string, number>;
-}
-interface PredictAnswer {
-  model: { name: string; version: number };
-  predictions: Prediction[];
 }
 
 /** Rows at most per batch request (the gateway's MAX_BATCH_ROWS default). */
@@ -103,7 +99,7 @@ export function Predict() {
     };
   }, [name, model.data]);
   const [values, setValues] = useState<Record<string, string>>({});
-  const [answer, setAnswer] = useState<PredictAnswer>();
+  const [answer, setAnswer] = useState<ClassAnswer>();
   const [error, setError] = useState<Error>();
   const [batch, setBatch] = useState<{ url: string; name: string; rows: number } | null>(null);
   const [batchError, setBatchError] = useState<string | null>(null);
@@ -120,7 +116,7 @@ export function Predict() {
     setError(undefined);
     try {
       setAnswer(
-        await api<PredictAnswer>('inference', sig?.path ?? '/predict', {
+        await api<ClassAnswer>('inference', sig?.path ?? '/predict', {
           method: 'POST',
           json: { features: toRow((n) => values[n] ?? '') },
         }),
@@ -130,8 +126,7 @@ export function Predict() {
     }
   };
 
-  const scoreFile = async (event: ChangeEvent<HTMLInputElement>) => {
-    const file = event.target.files?.[0];
+  const scoreFile = async (file: File | undefined) => {
     setBatch(null);
     setBatchError(null);
     if (!file) return;
@@ -145,7 +140,7 @@ export function Predict() {
       for (let i = 0; i < rows.length; i += BATCH) {
         const chunk = rows.slice(i, i + BATCH);
         const instances = chunk.map((row) => toRow((n) => row[header.indexOf(n)] ?? ''));
-        const scored = await api<PredictAnswer>('inference', sig?.path ?? '/predict', {
+        const scored = await api<ClassAnswer>('inference', sig?.path ?? '/predict', {
           method: 'POST',
           json: { instances },
         });
@@ -164,7 +159,6 @@ export function Predict() {
     }
   };
 
-  const p = answer?.predictions[0];
   return (
     <Page title="Predict">
       <ErrorBox error={model.error} what="read the served model" />
@@ -232,19 +226,7 @@ export function Predict() {
                 </button>
               </div>
               <ErrorBox error={error} what="predict" />
-              {p && (
-                <div data-testid="prediction">
-                  <p className="ok" role="status">
-                    Predicted <strong>{p.class}</strong> by {answer!.model.name} v{answer!.model.version}
-                  </p>
-                  <BarChart
-                    title="Probabilities"
-                    labels={Object.keys(p.probabilities)}
-                    values={Object.values(p.probabilities)}
-                    max={1}
-                  />
-                </div>
-              )}
+              <PredictionResult answer={answer} />
             </form>
           )}
           {!sig.image && (
@@ -253,13 +235,11 @@ export function Predict() {
               <p className="muted">
                 A CSV whose header names the features ({features.map((f) => f.name).join(', ')}).
               </p>
-              <label htmlFor="batch-file">CSV to score</label>
-              <input
+              <FileField
                 id="batch-file"
-                type="file"
+                label="CSV to score"
                 accept=".csv,text/csv"
-                disabled={!can('predict')}
-                onChange={(e) => void scoreFile(e)}
+                onFile={(file) => void scoreFile(file)}
               />
               {batchError && (
                 <p className="error" role="alert">
