@@ -6,15 +6,15 @@
  * Needs `npm run build` first (the trial workers run from dist/).
  *
  * Settings changed from `npm start`'s, so the test stays short: the first Iris training gets the embedded test
- * system's 5 s budget (EMBEDDED_TRAIN_BUDGET; the tour's own `--budget` is kept), one trial worker, and no retrain when the tour's feedback is
- * committed (RETRAIN_ON_FEEDBACK=false: the tour ends there).
+ * system's 5 s budget (EMBEDDED_FIRST_TRAINING_BUDGET_S; the tour's own `--budget` is kept), one trial worker, and no
+ * retrain when the tour's feedback is committed (RETRAIN_ON_FEEDBACK=false: the tour ends there).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { closeEmbeddedDatabases } from '@sepal/persistence';
-import { EMBEDDED_TRAIN_BUDGET, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
+import { EMBEDDED_FIRST_TRAINING_BUDGET_S, startEmbeddedSystem, type EmbeddedSystem } from '@sepal/testing';
 import { launchSystem, type LaunchedSystem } from '../src/up/launcher';
 import { runCliCaptured } from './support/captured-cli';
 
@@ -45,7 +45,7 @@ describe("the README's five-minute tour", () => {
 
   beforeAll(async () => {
     console.log(
-      `the tour runs with ${JSON.stringify({ ...EMBEDDED_TRAIN_BUDGET, ...SETTINGS })} (see the header of this file)`,
+      `the tour runs with ${JSON.stringify(SETTINGS)} and a first training budget of ${EMBEDDED_FIRST_TRAINING_BUDGET_S} s (see the header of this file)`,
     );
     embedded = await startEmbeddedSystem(launchSystem, {
       name: 'tour',

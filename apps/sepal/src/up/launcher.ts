@@ -29,6 +29,8 @@ export interface LaunchOptions {
   progressBars: boolean;
   /** Train the first model on start when there is no champion (default true). */
   trainIfNoChampion?: boolean;
+  /** That first training's budget in seconds (the request's budgetSeconds); TRAIN_BUDGET_S when not given. */
+  firstTrainingBudgetSeconds?: number;
 }
 
 const local = (port: number) => `http://127.0.0.1:${port}`;
@@ -140,6 +142,9 @@ async function ensureChampion(
   const accepted = await trainer.post<{ jobId: string; correlationId: string }>('/train', {
     dataset: 'iris',
     modelName,
+    ...(options.firstTrainingBudgetSeconds === undefined
+      ? {}
+      : { budgetSeconds: options.firstTrainingBudgetSeconds }),
   });
   const followed = await follow(registry, accepted, {
     timeoutMs: 30 * 60_000,
