@@ -9,6 +9,7 @@ import type { EventBus } from '@sepal/messaging';
 import { PredictionLog } from '../src/prediction-log/prediction-log.service';
 import { exportDenseClassifierToOnnx, stackClassifiers } from '@sepal/ml';
 import type { Counter } from 'prom-client';
+import type { ModelInfo } from '../src/model/loading/loaded-model';
 import { HealthRegistry } from '@sepal/observability';
 import { DriftMonitors } from '../src/drift/drift-monitors.service';
 import { InferenceConfig, InferenceConfigValues } from '../src/inference.config';
@@ -37,6 +38,20 @@ export const RUN_ID = '3c1e6a8e-0d43-4a4b-9d0c-2f6f8d1e7b21';
 export const DATASET_VERSION = 'd'.repeat(64);
 
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** What the gateway knows of a loaded version, for specs that need one without loading it; `over` replaces fields. */
+export function modelInfo(over: Partial<ModelInfo> = {}): ModelInfo {
+  return {
+    name: 'M',
+    version: 1,
+    sha256: 'a'.repeat(64),
+    runId: null,
+    datasetVersion: null,
+    size: 1,
+    loadedAt: new Date(0).toISOString(),
+    ...over,
+  };
+}
 
 /**
  * A real ONNX artifact (the sessions are fake, the metadata is read for real). `metadata` replaces the metadata the

@@ -1,17 +1,11 @@
 import { register } from 'prom-client';
 import { AppMetricsRegistry } from '@sepal/observability';
+import { modelInfo } from '../../test/fakes';
 import type { ModelInfo } from '../model/loading/loaded-model';
 import { InferenceMetrics } from './inference-metrics.service';
 
-const info = (name: string, version: number): ModelInfo => ({
-  name,
-  version,
-  sha256: 'f'.repeat(64),
-  runId: null,
-  datasetVersion: null,
-  size: 10,
-  loadedAt: new Date(0).toISOString(),
-});
+const info = (name: string, version: number): ModelInfo =>
+  modelInfo({ name, version, sha256: 'f'.repeat(64), size: 10 });
 
 describe('InferenceMetrics', () => {
   it('keeps its tallies to itself: two gateways in one process report their own models', async () => {

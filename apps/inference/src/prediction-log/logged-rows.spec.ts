@@ -1,17 +1,8 @@
-import type { ModelInfo } from '../model/loading/loaded-model';
+import { modelInfo } from '../../test/fakes';
 import { createSignature } from '../predict/model-signature';
 import { emptyGroup, type ScoredRequest } from './logged-rows';
 
-const info: ModelInfo = {
-  name: 'M',
-  version: 2,
-  sha256: 'a'.repeat(64),
-  runId: null,
-  datasetVersion: null,
-  size: 1,
-  loadedAt: new Date(0).toISOString(),
-  testMetrics: { test_accuracy: 0.9, val_accuracy: 0.95 },
-};
+const info = modelInfo({ version: 2, testMetrics: { test_accuracy: 0.9, val_accuracy: 0.95 } });
 
 const scored = (regression: boolean): ScoredRequest => ({
   info,

@@ -4,6 +4,7 @@ import {
   MAX_LOGGED_PREDICTIONS_PER_EVENT,
   parseEventPayload,
 } from '@sepal/contracts';
+import { modelInfo } from '../../test/fakes';
 import type { ModelInfo } from '../model/loading/loaded-model';
 import { createSignature } from '../predict/model-signature';
 import type { ScoredRequest } from './logged-rows';
@@ -16,15 +17,7 @@ const versions = new Map<number, ModelInfo>();
 const infoOf = (version: number): ModelInfo => {
   let info = versions.get(version);
   if (!info) {
-    info = {
-      name: 'M',
-      version,
-      sha256: String(version).repeat(64),
-      runId: null,
-      datasetVersion: null,
-      size: 1,
-      loadedAt: new Date(0).toISOString(),
-    };
+    info = modelInfo({ version, sha256: String(version).repeat(64) });
     versions.set(version, info);
   }
   return info;

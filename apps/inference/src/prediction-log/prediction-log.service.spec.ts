@@ -3,20 +3,12 @@ import { expandLoggedPredictions, type PredictionsLogged } from '@sepal/contract
 import type { EventBus } from '@sepal/messaging';
 import { AppMetricsRegistry } from '@sepal/observability';
 import { InferenceConfig } from '../inference.config';
-import type { ModelInfo } from '../model/loading/loaded-model';
+import { modelInfo } from '../../test/fakes';
 import { createSignature } from '../predict/model-signature';
 import { predictionIds } from './prediction-id';
 import { PredictionLog } from './prediction-log.service';
 
-const info: ModelInfo = {
-  name: 'M',
-  version: 2,
-  sha256: 'a'.repeat(64),
-  runId: null,
-  datasetVersion: null,
-  size: 1,
-  loadedAt: new Date().toISOString(),
-};
+const info = modelInfo({ version: 2 });
 const signature = createSignature(['a', 'b'], ['no', 'yes']);
 
 /** A bus that records what it is given, or fails while `down`. */

@@ -1,20 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { modelServedSchema } from '@sepal/contracts';
-import { FakeServedPublisher, MODEL, servedReports } from '../../../test/fakes';
+import { FakeServedPublisher, MODEL, modelInfo, servedReports } from '../../../test/fakes';
 import { InferenceConfig } from '../../inference.config';
 import { InferenceMetrics } from '../../metrics/inference-metrics.service';
 import type { ModelInfo } from '../loading/loaded-model';
 import { ServedReporter } from './served-reporter.service';
 
-const model = (version: number): ModelInfo => ({
-  name: MODEL,
-  version,
-  sha256: String(version % 10).repeat(64),
-  runId: null,
-  datasetVersion: null,
-  size: 100,
-  loadedAt: new Date().toISOString(),
-});
+const model = (version: number): ModelInfo =>
+  modelInfo({ name: MODEL, version, sha256: String(version % 10).repeat(64), size: 100 });
 
 /** A promise and the function that settles it, for holding a publication like a slow broker. */
 function held() {
