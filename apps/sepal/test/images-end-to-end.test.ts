@@ -166,6 +166,10 @@ describe('images end to end: import, train a CNN, promote, serve a PNG (embedded
       expect(await page.$eval('[data-testid="prediction"]', (el) => el.textContent)).toMatch(
         /Predicted (square|hbar|vbar) by ShapesModel v1/,
       );
+      // The picture sent is shown (the console's Content-Security-Policy takes data: images only).
+      expect(
+        await page.$eval('img.preview', (img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      ).toBe(16);
       // The run page shows its confusion matrix and its misclassified test images (or says there were none).
       await page.goto(`${url('console')}/runs/${runId}`, { waitUntil: 'load' });
       await page.waitForSelector('[data-testid="misclassified"]', { timeout: 20_000 });

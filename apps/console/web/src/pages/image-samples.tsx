@@ -7,7 +7,7 @@ import { ErrorBox, short } from '../ui';
 import { VersionSelect } from '../version-select';
 
 /** A blob as a data: URL (the console's Content-Security-Policy takes data: images, not blob: ones). */
-function dataUrl(blob: Blob): Promise<string> {
+export function dataUrl(blob: Blob): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result));

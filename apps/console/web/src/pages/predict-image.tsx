@@ -1,8 +1,9 @@
-import { DragEvent, useEffect, useState } from 'react';
+import { DragEvent, useState } from 'react';
 import { api } from '../api';
 import { useKey } from '../auth';
 import { BarChart } from '../charts';
 import { ErrorBox } from '../ui';
+import { dataUrl } from './image-samples';
 
 /** The image an image model takes (its registered signature's `image`, or the gateway's). */
 export interface ImageInput {
@@ -61,16 +62,6 @@ export function PredictionResult({ answer }: { answer: ClassAnswer | undefined }
   );
 }
 
-/** Base64 of a file's bytes, as the gateway's JSON form takes it ({"image": "<base64>"}). */
-async function base64Of(file: Blob): Promise<string> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
 /**
  * Predicts one dropped (or chosen) PNG or JPEG with an image model: the picture, the class and the probabilities. The
  * gateway checks the image (type, size, channels) and its refusal is shown as it words it.
@@ -81,17 +72,18 @@ export function ImagePredict({ path, image }: { path: string; image: ImageInput 
   const [answer, setAnswer] = useState<ClassAnswer>();
   const [error, setError] = useState<Error>();
   const [over, setOver] = useState(false);
-  useEffect(() => () => (preview ? URL.revokeObjectURL(preview) : undefined), [preview]);
 
   const predict = async (file: File | undefined) => {
     if (!file) return;
     setError(undefined);
     setAnswer(undefined);
-    setPreview(URL.createObjectURL(file));
     try {
-      setAnswer(
-        await api<ClassAnswer>('inference', path, { method: 'POST', json: { image: await base64Of(file) } }),
-      );
+      // One read serves both: the preview as a data: URL (the console's CSP takes no blob: image), and the gateway's
+      // {"image": "<base64>"} as the part after the comma, whatever media type the browser put before it.
+      const url = await dataUrl(file);
+      setPreview(url);
+      const image = url.slice(url.indexOf(',') + 1);
+      setAnswer(await api<ClassAnswer>('inference', path, { method: 'POST', json: { image } }));
     } catch (e) {
       setError(e as Error);
     }
